@@ -1,0 +1,57 @@
+"""FLUX.1 [dev] image to image — seed 004_b7998cef21ed1743.txt."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from endpoints.base import (
+    GUIDANCE_DESCRIPTION,
+    SEED_DESCRIPTION,
+    SYNC_MODE_DESCRIPTION,
+    EndpointSpec,
+    FalImageOutput,
+    Prompt,
+    WireModel,
+    ui,
+)
+
+
+class FluxDevImageToImageInput(WireModel):
+    image_url: str = Field(
+        description="The URL of the image to generate an image from.", json_schema_extra=ui("image")
+    )
+    prompt: Prompt = Field(description="The prompt to generate an image from.")
+    strength: float = Field(
+        0.95,
+        ge=0.01,
+        le=1,
+        description="The strength of the initial image. Higher strength values are better for this model.",
+        json_schema_extra=ui("basic"),
+    )
+    num_inference_steps: int = Field(40, ge=10, le=50, description="The number of inference steps to perform.")
+    seed: int | None = Field(None, description=SEED_DESCRIPTION, json_schema_extra=ui("basic"))
+    guidance_scale: float = Field(3.5, ge=1, le=20, description=GUIDANCE_DESCRIPTION)
+    sync_mode: bool | None = Field(None, description=SYNC_MODE_DESCRIPTION)
+    num_images: int = Field(1, ge=1, le=4, description="The number of images to generate.", json_schema_extra=ui("basic"))
+    enable_safety_checker: bool = Field(True, description="If set to true, the safety checker will be enabled.")
+
+
+SPEC = EndpointSpec(
+    id="fal-ai/flux/dev/image-to-image",
+    api_name="flux_dev_image_to_image",
+    title="FLUX.1 [dev] Image to Image",
+    provider="fal",
+    description="Transform an existing image with FLUX.1 [dev]: style transfer and image modifications.",
+    input_model=FluxDevImageToImageInput,
+    output_model=FalImageOutput,
+    seed_document="004_b7998cef21ed1743.txt",
+    example={
+        "image_url": "https://fal.media/files/koala/Chls9L2ZnvuipUTEwlnJC.png",
+        "prompt": "a cat dressed as a wizard with a background of a mystic forest.",
+        "strength": 0.95,
+        "num_inference_steps": 40,
+        "guidance_scale": 3.5,
+        "num_images": 1,
+        "enable_safety_checker": True,
+    },
+)
