@@ -56,8 +56,8 @@ IMAGE_SIDE_MAX = 14142
 class ImageSize(WireModel):
     """Custom image size, for when no preset fits."""
 
-    width: int = Field(512, gt=0, le=IMAGE_SIDE_MAX, description="The width of the generated image.")
-    height: int = Field(512, gt=0, le=IMAGE_SIDE_MAX, description="The height of the generated image.")
+    width: int = Field(512, ge=1, le=IMAGE_SIDE_MAX, description="The width of the generated image.")
+    height: int = Field(512, ge=1, le=IMAGE_SIDE_MAX, description="The height of the generated image.")
 
 
 ImageSizeField = ImageSizePreset | ImageSize

@@ -1,0 +1,135 @@
+"""A small typed error tree; each message says what a person can do. Built from responses in one place.
+
+Messages never contain a key: ``from_response`` reads only the response body and status, and request headers
+are never formatted into text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+
+class ProviderError(Exception):
+    """Base of every provider failure. ``message`` is for people; ``status`` and ``detail`` for code."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, detail: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.detail = detail
+
+
+class AuthenticationError(ProviderError):
+    """Missing, malformed or rejected key."""
+
+
+class InsufficientCreditsError(ProviderError):
+    """The account has no credits left."""
+
+
+class ValidationFailed(ProviderError):
+    """The provider rejected the input; ``fields`` holds ``(path, message)`` pairs."""
+
+    def __init__(self, message: str, *, fields: list[tuple[str, str]], status: int | None = 422, detail: Any = None):
+        super().__init__(message, status=status, detail=detail)
+        self.fields = fields
+
+
+class RateLimited(ProviderError):
+    retryable = True
+
+
+class EndpointUnavailable(ProviderError):
+    """The endpoint is retired, unknown, or the URL is wrong."""
+
+
+class ProviderFailure(ProviderError):
+    """The provider failed to run the job (server error, runner crash, job ended with an error)."""
+
+
+class ProviderTimeout(ProviderError):
+    """The overall deadline passed; the remote job was cancelled."""
+
+
+class Cancelled(ProviderError):
+    """The job was cancelled (by the visitor, or by the provider)."""
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return response.text[:500]
+
+
+def _detail_text(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("detail", "error", "message"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+    if isinstance(body, str):
+        return body.strip()
+    return ""
+
+
+def validation_fields(detail: Any) -> list[tuple[str, str]]:
+    """fal/FastAPI ``detail`` list -> ``[("loras[0].path", "Field required"), ...]`` (``body`` prefix dropped)."""
+    from endpoints.validation import field_path
+
+    if not isinstance(detail, list):
+        return [("input", str(detail))] if detail else []
+    fields: list[tuple[str, str]] = []
+    for item in detail:
+        if not isinstance(item, dict):
+            continue
+        loc = [p for p in item.get("loc", []) if p != "body"]
+        fields.append((field_path(tuple(loc)), str(item.get("msg", "is invalid"))))
+    return fields
+
+
+def from_response(response: httpx.Response, *, provider: str, endpoint_id: str) -> ProviderError:
+    """Map an error response to the tree. ``provider`` is a display name (``fal``, ``Segmind``)."""
+    status = response.status_code
+    body = _body(response)
+    text = _detail_text(body)
+    suffix = f": {text}" if text else ""
+    if status in (401, 403):
+        return AuthenticationError(
+            f"{provider} rejected the API key ({status}){suffix}. Check the key in Settings or the "
+            f"{'FAL_KEY' if provider == 'fal' else 'SEGMIND_API_KEY'} secret.",
+            status=status,
+            detail=body,
+        )
+    if status in (402, 406) or "credit" in text.lower() or "balance" in text.lower():
+        return InsufficientCreditsError(
+            f"{provider} says the account has not enough credits ({status}){suffix}. Top up, or use another key.",
+            status=status,
+            detail=body,
+        )
+    if status == 422 or (status == 400 and isinstance(body, dict) and isinstance(body.get("detail"), list)):
+        detail = body.get("detail") if isinstance(body, dict) else body
+        fields = validation_fields(detail)
+        listed = "; ".join(f"{path}: {msg}" for path, msg in fields) or text or "invalid input"
+        return ValidationFailed(f"{provider} rejected the input — {listed}", fields=fields, status=status, detail=body)
+    if status == 429:
+        return RateLimited(
+            f"{provider} is rate limiting this account (429){suffix}. Wait a moment and try again.",
+            status=status,
+            detail=body,
+        )
+    if status in (404, 405, 410):
+        return EndpointUnavailable(
+            f"{provider} has no endpoint {endpoint_id!r} here ({status}){suffix}. It may be retired; "
+            "check the provider's model page.",
+            status=status,
+            detail=body,
+        )
+    if status == 504:
+        return ProviderTimeout(f"{provider} timed out ({status}){suffix}. Try again.", status=status, detail=body)
+    return ProviderFailure(f"{provider} failed ({status}){suffix}. Try again later.", status=status, detail=body)
