@@ -102,7 +102,7 @@ class FalImageOutput(BaseModel):
     prompt: str = Field(description="The prompt used for generating the image.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: one object per endpoint
 class EndpointSpec:
     """One hosted endpoint: identity, provider, models and the seed document's example input."""
 

@@ -1,0 +1,325 @@
+"""fal queue provider: submit, status over Server-Sent Events (polling as fallback), result, cancel.
+
+Wire facts: ``../shared/docs/protocols.md``. Status, result and cancel use the URLs the submit response returns
+(they live under ``owner/alias`` even for endpoints with a sub-path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from httpx_sse import SSEError, aconnect_sse
+
+from endpoints.base import EndpointSpec, WireModel
+from providers.base import Completed, Credentials, JobEvent, LogLine, Queued, Result, ResultImage, Running
+from providers.config import Timeouts
+from providers.errors import (
+    AuthenticationError,
+    Cancelled,
+    ProviderError,
+    ProviderFailure,
+    ProviderTimeout,
+    ValidationFailed,
+    from_response,
+)
+from providers.local_files import resolve_local_images
+from providers.retry import RetryPolicy, send_idempotent, send_once
+
+log = logging.getLogger(__name__)
+
+MISSING_KEY = "No fal key: set the FAL_KEY secret, or paste your own key under Settings."
+
+
+def parse_status(data: Mapping[str, Any]) -> tuple[str, int | None, list[LogLine]]:
+    """One fal status body -> (status, queue position, all logs so far). Tolerates ``logs: null``."""
+    status = str(data.get("status", ""))
+    position = data.get("queue_position")
+    logs = [
+        LogLine(str(item.get("message", "")), str(item.get("level", "INFO")), item.get("timestamp"))
+        for item in (data.get("logs") or [])
+        if isinstance(item, Mapping)
+    ]
+    return status, int(position) if isinstance(position, int) else None, logs
+
+
+def normalise_output(endpoint_id: str, request_id: str | None, output: Mapping[str, Any], metrics: Mapping[str, Any]) -> Result:
+    images = [
+        ResultImage(
+            url=str(image["url"]),
+            width=image.get("width"),
+            height=image.get("height"),
+            content_type=str(image.get("content_type") or "image/jpeg"),
+        )
+        for image in output.get("images") or []
+        if isinstance(image, Mapping) and image.get("url")
+    ]
+    nsfw = output.get("has_nsfw_concepts")
+    timings = {str(k): float(v) for k, v in (output.get("timings") or {}).items() if isinstance(v, (int, float))}
+    if isinstance(metrics.get("inference_time"), (int, float)):
+        timings.setdefault("inference_time", float(metrics["inference_time"]))
+    return Result(
+        endpoint_id=endpoint_id,
+        request_id=request_id,
+        images=images,
+        seed=output.get("seed") if isinstance(output.get("seed"), int) else None,
+        has_nsfw_concepts=[bool(x) for x in nsfw] if isinstance(nsfw, list) else None,
+        prompt=output.get("prompt") if isinstance(output.get("prompt"), str) else None,
+        timings=timings,
+    )
+
+
+class FalJob:
+    """One queued request. ``events()`` may be iterated once."""
+
+    def __init__(
+        self,
+        provider: FalQueueProvider,
+        endpoint: EndpointSpec,
+        credentials: Credentials,
+        submitted: Mapping[str, Any],
+    ) -> None:
+        self._provider = provider
+        self._endpoint = endpoint
+        self._credentials = credentials
+        self.request_id: str | None = submitted.get("request_id")
+        base = f"{provider.queue_url}/{'/'.join(endpoint.id.split('/')[:2])}/requests/{self.request_id}"
+        self.status_url: str = submitted.get("status_url") or f"{base}/status"
+        self.response_url: str = submitted.get("response_url") or base
+        self.cancel_url: str = submitted.get("cancel_url") or f"{base}/cancel"
+        position = submitted.get("queue_position")
+        self._initial_position = position if isinstance(position, int) else None
+        self._cancel_requested = False
+        self._finished = False
+        self.stream_reconnects = 0
+        self.used_polling = False
+
+    @property
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Key {self._credentials.key}"}
+
+    async def events(self) -> AsyncIterator[JobEvent]:
+        provider = self._provider
+        deadline = time.monotonic() + provider.timeouts.deadline
+        delivered = 0
+        last_position: int | None = None
+        started = False
+        if self._initial_position is not None:
+            last_position = self._initial_position
+            yield Queued(self._initial_position)
+        statuses = self._statuses().__aiter__()
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                try:
+                    data = await asyncio.wait_for(statuses.__anext__(), remaining)
+                except StopAsyncIteration:
+                    raise ProviderFailure("fal closed the status stream without a final status; try again.") from None
+                status, position, logs = parse_status(data)
+                if status == "IN_QUEUE":
+                    if position is not None and position != last_position:
+                        last_position = position
+                        yield Queued(position)
+                    continue
+                new = logs[delivered:]
+                delivered = max(delivered, len(logs))
+                if status == "IN_PROGRESS":
+                    if new or not started:
+                        started = True
+                        yield Running(tuple(new))
+                    continue
+                if status == "COMPLETED":
+                    if new:
+                        yield Running(tuple(new))
+                    result = await self._finish(data)
+                    yield Completed(result)
+                    return
+                log.warning("fal returned an unknown status %r for %s", status, self.request_id)
+        except TimeoutError:
+            await self.cancel()
+            raise ProviderTimeout(
+                f"No result from fal within {provider.timeouts.deadline:.0f} s; the request was cancelled. "
+                "Try again, or with fewer images or steps."
+            ) from None
+        finally:
+            self._finished = True
+            await statuses.aclose()
+
+    async def _finish(self, status: Mapping[str, Any]) -> Result:
+        provider = self._provider
+        response = await send_idempotent(
+            lambda: provider.client.get(self.response_url, headers=self._auth), provider.retry
+        )
+        error = status.get("error")
+        if self._cancel_requested or status.get("error_type") == "client_cancelled":
+            raise Cancelled("The request was cancelled.")
+        if response.status_code != 200:
+            raise from_response(response, provider="fal", endpoint_id=self._endpoint.id)
+        if error:
+            raise ProviderFailure(f"fal reported an error for this request: {error}", detail=status)
+        try:
+            output = response.json()
+        except json.JSONDecodeError:
+            raise ProviderFailure("fal returned a result that is not JSON; try again.") from None
+        request_id = response.headers.get("x-fal-request-id") or self.request_id
+        return normalise_output(self._endpoint.id, request_id, output, status.get("metrics") or {})
+
+    async def _statuses(self) -> AsyncIterator[Mapping[str, Any]]:
+        """Status bodies until COMPLETED: from the SSE stream while it works, else by polling."""
+        provider = self._provider
+        drops = 0
+        while provider.prefer_stream and drops <= provider.max_stream_reconnects:
+            try:
+                async for data in self._stream_once():
+                    yield data
+                    if data.get("status") == "COMPLETED":
+                        return
+                drops += 1  # the stream ended before COMPLETED
+            except _StreamUnavailable:
+                break
+            except (httpx.TransportError, SSEError) as exc:
+                drops += 1
+                log.info("fal status stream for %s dropped (%s); reconnecting", self.request_id, type(exc).__name__)
+            self.stream_reconnects += 1
+            await asyncio.sleep(min(0.1 * 2**drops, 2.0))
+        self.used_polling = True
+        while True:
+            response = await send_idempotent(
+                lambda: provider.client.get(self.status_url, params={"logs": "1"}, headers=self._auth), provider.retry
+            )
+            if response.status_code not in (200, 202):
+                raise from_response(response, provider="fal", endpoint_id=self._endpoint.id)
+            data = response.json()
+            yield data
+            if data.get("status") == "COMPLETED":
+                return
+            await asyncio.sleep(provider.poll_interval)
+
+    async def _stream_once(self) -> AsyncIterator[Mapping[str, Any]]:
+        provider = self._provider
+        url = f"{self.status_url}/stream"
+        for attempt in range(provider.retry.attempts):
+            async with aconnect_sse(
+                provider.client, "GET", url, params={"logs": "1"}, headers=self._auth, timeout=provider.stream_timeout
+            ) as source:
+                response = source.response
+                if response.status_code in (404, 405, 501) or (
+                    response.status_code == 200 and "text/event-stream" not in response.headers.get("content-type", "")
+                ):
+                    raise _StreamUnavailable
+                if response.status_code in (429, 502, 503, 504) and attempt < provider.retry.attempts - 1:
+                    await asyncio.sleep(min(provider.retry.wait_initial * 2**attempt, provider.retry.wait_max))
+                    continue
+                if response.status_code != 200:
+                    await response.aread()
+                    raise from_response(response, provider="fal", endpoint_id=self._endpoint.id)
+                async for event in source.aiter_sse():
+                    if not event.data:
+                        continue
+                    try:
+                        yield json.loads(event.data)
+                    except json.JSONDecodeError:
+                        log.warning("fal sent a status event that is not JSON; ignored")
+                return
+        raise _StreamUnavailable
+
+    async def cancel(self) -> None:
+        """Ask fal to cancel. Outcomes OK / CANCELLATION_REQUESTED / ALREADY_COMPLETED / NOT_FOUND all end quietly."""
+        if self._cancel_requested:
+            return
+        self._cancel_requested = True
+        provider = self._provider
+        try:
+            response = await send_idempotent(
+                lambda: provider.client.put(self.cancel_url, headers=self._auth), provider.retry
+            )
+        except httpx.HTTPError as exc:
+            log.warning("cancel of fal request %s failed: %s", self.request_id, type(exc).__name__)
+            return
+        log.info("cancel of fal request %s: HTTP %s", self.request_id, response.status_code)
+
+
+class _StreamUnavailable(Exception):
+    """The status stream route is not offered: poll instead."""
+
+
+class FalQueueProvider:
+    """fal's queue API over one shared ``httpx.AsyncClient``."""
+
+    name = "fal"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        queue_url: str,
+        rest_url: str,
+        credentials: Credentials | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        local_file_roots: tuple[Path, ...] = (),
+        is_sandbox: bool = False,
+        prefer_stream: bool = True,
+        poll_interval: float = 0.5,
+        max_stream_reconnects: int = 3,
+    ) -> None:
+        from providers.fal_storage import FalStorage
+
+        self.client = client
+        self.queue_url = queue_url.rstrip("/")
+        self.credentials = credentials
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.storage = FalStorage(client, rest_url, retry=self.retry)
+        self.local_file_roots = local_file_roots
+        self.is_sandbox = is_sandbox
+        self.prefer_stream = prefer_stream
+        self.poll_interval = poll_interval
+        self.max_stream_reconnects = max_stream_reconnects
+        # Reads on the stream wait for keep-alives (~15 s apart); allow two to go missing.
+        self.stream_timeout = httpx.Timeout(self.timeouts.connect, read=max(self.timeouts.read, 35.0))
+
+    def _credentials(self, credentials: Credentials | None) -> Credentials:
+        chosen = credentials if credentials else self.credentials
+        if not chosen:
+            raise AuthenticationError(MISSING_KEY)
+        return chosen
+
+    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> FalJob:
+        creds = self._credentials(credentials)
+        body = payload.to_wire()
+        for field, path in resolve_local_images(endpoint, body, self.local_file_roots).items():
+            body[field] = await self.storage.upload_file(path, creds)
+        url = f"{self.queue_url}/{endpoint.id}"
+        try:
+            response = await send_once(
+                lambda: self.client.post(url, json=body, headers={"Authorization": f"Key {creds.key}"}), self.retry
+            )
+        except httpx.TimeoutException:
+            raise ProviderTimeout(
+                "fal did not answer the submit in time. The request may still have been queued; check your fal "
+                "dashboard before trying again."
+            ) from None
+        except httpx.TransportError as exc:
+            raise ProviderFailure(f"Could not reach fal ({type(exc).__name__}). Check the connection and try again.") from None
+        if response.status_code not in (200, 201, 202):
+            error = from_response(response, provider="fal", endpoint_id=endpoint.id)
+            raise error
+        submitted = response.json()
+        if not submitted.get("request_id"):
+            raise ProviderFailure("fal accepted the request but returned no request id.")
+        return FalJob(self, endpoint, creds, submitted)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+__all__ = ["FalJob", "FalQueueProvider", "parse_status", "normalise_output", "ProviderError", "ValidationFailed"]

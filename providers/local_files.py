@@ -1,0 +1,41 @@
+"""Which image fields of a request hold local files (uploads from the page) rather than URLs.
+
+Only the endpoint's image fields (``x-ui: image`` in its schema) are considered, and only files under the
+roots the app allows (its upload directory), so no other text can make the server read or send a local file.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from endpoints.base import EndpointSpec
+from providers.errors import ValidationFailed
+
+REMOTE_PREFIXES = ("http://", "https://", "data:")
+
+
+@cache
+def image_fields(spec: EndpointSpec) -> tuple[str, ...]:
+    properties = spec.input_model.model_json_schema().get("properties", {})
+    return tuple(name for name, prop in properties.items() if "image" in prop.get("x-ui", []))
+
+
+def _under(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path.is_relative_to(root.resolve()) for root in roots)
+
+
+def resolve_local_images(spec: EndpointSpec, body: dict[str, Any], roots: tuple[Path, ...]) -> dict[str, Path]:
+    """``{field: path}`` for image fields whose value is a local file; raises ValidationFailed for bad paths."""
+    found: dict[str, Path] = {}
+    for field in image_fields(spec):
+        value = body.get(field)
+        if not isinstance(value, str) or not value or value.startswith(REMOTE_PREFIXES):
+            continue
+        path = Path(value).resolve()
+        if not (_under(path, roots) and path.is_file()):
+            message = f"{field}: give an http(s) URL, a data: URI, or upload an image"
+            raise ValidationFailed(message, fields=[(field, "not a URL or an uploaded file")])
+        found[field] = path
+    return found

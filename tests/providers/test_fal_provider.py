@@ -1,0 +1,288 @@
+"""fal provider over httpx.MockTransport: events, errors, retries, cancel, uploads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from endpoints import get_endpoint
+from providers.base import Completed, Credentials, Queued, Running
+from providers.config import Timeouts
+from providers.errors import (
+    AuthenticationError,
+    EndpointUnavailable,
+    ProviderFailure,
+    ProviderTimeout,
+    RateLimited,
+    ValidationFailed,
+)
+from providers.fal import FalQueueProvider, parse_status
+from providers.retry import RetryPolicy
+from tests.providers.fake_fal import (
+    DONE,
+    QUEUED,
+    QUEUE,
+    REST,
+    RUNNING_1,
+    RUNNING_2,
+    FakeFal,
+    log,
+    stream_response,
+)
+
+KEY = Credentials("fal-secret-key-123456789", "session")
+FAST = RetryPolicy(attempts=4, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, timeout=5)
+FLUX_PRO = get_endpoint("flux_pro")
+I2I = get_endpoint("flux_dev_image_to_image")
+
+
+def provider(fake: FakeFal, tmp_path: Path | None = None, **kwargs) -> FalQueueProvider:
+    return FalQueueProvider(
+        httpx.AsyncClient(transport=httpx.MockTransport(fake.handler)),
+        queue_url=QUEUE,
+        rest_url=REST,
+        retry=FAST,
+        local_file_roots=(tmp_path,) if tmp_path else (),
+        poll_interval=0.001,
+        **kwargs,
+    )
+
+
+async def collect(job) -> list:
+    return [event async for event in job.events()]
+
+
+def payload(spec=FLUX_PRO, **overrides):
+    return spec.build_input({**spec.example, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"status": "IN_QUEUE", "queue_position": 3}, ("IN_QUEUE", 3, [])),
+        ({"status": "IN_PROGRESS", "logs": None}, ("IN_PROGRESS", None, [])),
+        ({"status": "IN_PROGRESS", "logs": [log("a")]}, ("IN_PROGRESS", None, ["a"])),
+        ({"status": "COMPLETED", "logs": [log("a"), log("b")], "metrics": {}}, ("COMPLETED", None, ["a", "b"])),
+        ({"status": "COMPLETED"}, ("COMPLETED", None, [])),  # no logs key at all: tolerated
+    ],
+)
+def test_parse_status_table(body, expected):
+    status, position, logs = parse_status(body)
+    assert (status, position, [line.message for line in logs]) == expected
+
+
+async def test_stream_yields_queue_logs_once_and_result():
+    fake = FakeFal(streams=[stream_response(QUEUED, RUNNING_1, RUNNING_2, DONE)])
+    p = provider(fake)
+    job = await p.submit(FLUX_PRO, payload(), KEY)
+    events = await collect(job)
+    assert events[0] == Queued(1)  # from the submit response
+    assert events[1] == Queued(0)
+    running = [e for e in events if isinstance(e, Running)]
+    assert [line.message for e in running for line in e.logs] == ["starting", "step 1/2", "step 2/2"]
+    result = events[-1].result
+    assert isinstance(events[-1], Completed)
+    assert result.seed == 42 and result.has_nsfw_concepts == [False] and result.request_id == "r1"
+    assert result.timings == {"inference": 1.5, "inference_time": 1.2}
+    assert fake.count("GET", "/status") == 0, "no polling when the stream works"
+    submit = next(r for r in fake.requests if r.method == "POST")
+    assert submit.headers["authorization"] == f"Key {KEY.key}"
+    assert submit.url.path == "/fal-ai/flux-pro"
+
+
+async def test_dropped_stream_reconnects_without_repeating_logs():
+    fake = FakeFal(streams=[stream_response(RUNNING_1), stream_response(RUNNING_2, DONE)])
+    job = await provider(fake).submit(FLUX_PRO, payload(), KEY)
+    events = await collect(job)
+    messages = [line.message for e in events if isinstance(e, Running) for line in e.logs]
+    assert messages == ["starting", "step 1/2", "step 2/2"]
+    assert isinstance(events[-1], Completed)
+    assert fake.count("GET", "/status/stream") == 2
+
+
+async def test_stream_that_keeps_dropping_falls_back_to_polling():
+    fake = FakeFal(streams=[stream_response(RUNNING_1)], polls=[RUNNING_2, DONE])
+    job = await provider(fake, max_stream_reconnects=2).submit(FLUX_PRO, payload(), KEY)
+    events = await collect(job)
+    assert isinstance(events[-1], Completed) and job.used_polling
+    assert fake.count("GET", "/status/stream") == 3
+
+
+async def test_stream_route_missing_falls_back_to_polling():
+    fake = FakeFal(streams=[httpx.Response(405)], polls=[QUEUED, RUNNING_1, DONE])
+    job = await provider(fake).submit(FLUX_PRO, payload(), KEY)
+    events = await collect(job)
+    assert isinstance(events[-1], Completed) and job.used_polling
+    assert fake.count("GET", "/status/stream") == 1
+    status_calls = [r for r in fake.requests if r.url.path.endswith("/status")]
+    assert all(r.url.params["logs"] == "1" for r in status_calls)
+
+
+async def test_transport_error_on_stream_reconnects():
+    def broken() -> httpx.Response:
+        raise httpx.ReadError("connection reset")
+
+    fake = FakeFal(streams=[broken, stream_response(DONE)])
+    events = await collect(await provider(fake).submit(FLUX_PRO, payload(), KEY))
+    assert isinstance(events[-1], Completed)
+
+
+async def test_status_retries_on_429_honouring_retry_after():
+    fake = FakeFal(streams=[httpx.Response(404)])
+    responses = iter([httpx.Response(429, headers={"retry-after": "0"}), httpx.Response(503)])
+    original = fake.handler
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/status"):
+            try:
+                fake.requests.append(request)
+                return next(responses)
+            except StopIteration:
+                fake.requests.pop()
+        return original(request)
+
+    fake.polls = [DONE]
+    p = FalQueueProvider(
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)), queue_url=QUEUE, rest_url=REST, retry=FAST
+    )
+    events = await collect(await p.submit(FLUX_PRO, payload(), KEY))
+    assert isinstance(events[-1], Completed)
+    assert fake.count("GET", "/status") == 3
+
+
+@pytest.mark.parametrize(
+    ("first", "posts", "error"),
+    [
+        (httpx.ConnectError("refused"), 2, None),  # never reached the server: retried once, then submitted
+        (httpx.ReadTimeout("slow"), 1, ProviderTimeout),  # may have reached it: never resent
+        (httpx.Response(503, json={"detail": "busy"}), 1, ProviderFailure),
+        (httpx.Response(429, json={"detail": "slow down"}), 1, RateLimited),
+    ],
+)
+async def test_submit_is_retried_only_when_it_never_left(first, posts, error):
+    fake = FakeFal(streams=[stream_response(DONE)], submit_responses=[first])
+    p = provider(fake)
+    if error is None:
+        await collect(await p.submit(FLUX_PRO, payload(), KEY))
+    else:
+        with pytest.raises(error):
+            await p.submit(FLUX_PRO, payload(), KEY)
+    assert fake.count("POST", "/fal-ai/flux-pro") == posts
+
+
+@pytest.mark.parametrize(
+    ("response", "error", "text"),
+    [
+        (httpx.Response(401, json={"detail": "Invalid key"}), AuthenticationError, "rejected the API key"),
+        (httpx.Response(404, json={"detail": "App not found"}), EndpointUnavailable, "may be retired"),
+        (
+            httpx.Response(422, json={"detail": [{"loc": ["body", "num_images"], "msg": "too many", "type": "x"}]}),
+            ValidationFailed,
+            "num_images: too many",
+        ),
+    ],
+)
+async def test_submit_errors_are_typed(response, error, text):
+    fake = FakeFal(submit_responses=[response])
+    with pytest.raises(error) as info:
+        await provider(fake).submit(FLUX_PRO, payload(), KEY)
+    assert text in str(info.value)
+    assert KEY.key not in str(info.value)
+
+
+async def test_missing_key_says_how_to_fix():
+    with pytest.raises(AuthenticationError, match="FAL_KEY"):
+        await provider(FakeFal()).submit(FLUX_PRO, payload(), None)
+
+
+async def test_completed_with_error_surfaces_the_detail():
+    failed = {**DONE, "error": "Internal error", "error_type": "runner_server_error"}
+    fake = FakeFal(
+        streams=[stream_response(failed)],
+        result=httpx.Response(500, json={"detail": "CUDA out of memory", "error_type": "runner_server_error"}),
+    )
+    with pytest.raises(ProviderFailure, match="CUDA out of memory"):
+        await collect(await provider(fake).submit(FLUX_PRO, payload(), KEY))
+
+
+async def test_completed_with_late_validation_error_names_the_field():
+    failed = {**DONE, "error": "Unprocessable", "error_type": "validation_error"}
+    detail = [{"loc": ["body", "image_url"], "msg": "could not download", "type": "file_download_error"}]
+    fake = FakeFal(streams=[stream_response(failed)], result=httpx.Response(422, json={"detail": detail}))
+    with pytest.raises(ValidationFailed) as info:
+        await collect(await provider(fake).submit(FLUX_PRO, payload(), KEY))
+    assert info.value.fields == [("image_url", "could not download")]
+
+
+async def test_deadline_cancels_the_remote_job():
+    async def never(request):
+        await asyncio.sleep(30)
+
+    fake = FakeFal()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/status/stream"):
+            fake.requests.append(request)
+            await asyncio.sleep(30)
+        return fake.handler(request)
+
+    p = FalQueueProvider(
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        queue_url=QUEUE,
+        rest_url=REST,
+        retry=FAST,
+        timeouts=Timeouts(deadline=0.2),
+    )
+    job = await p.submit(FLUX_PRO, payload(), KEY)
+    with pytest.raises(ProviderTimeout, match="cancelled"):
+        await asyncio.wait_for(collect(job), 5)
+    assert fake.count("PUT", "/requests/r1/cancel") == 1
+
+
+async def test_cancel_reaches_the_server_and_tolerates_already_completed():
+    fake = FakeFal(streams=[stream_response(DONE)])
+    job = await provider(fake).submit(FLUX_PRO, payload(), KEY)
+    await job.cancel()
+    await job.cancel()  # idempotent
+    cancels = [r for r in fake.requests if r.method == "PUT"]
+    assert [r.url.path for r in cancels] == ["/fal-ai/flux-pro/requests/r1/cancel"]
+    assert cancels[0].headers["authorization"] == f"Key {KEY.key}"
+
+    done = FakeFal()
+    original = done.handler
+    done.handler = lambda r: httpx.Response(400, json={"status": "ALREADY_COMPLETED"}) if r.method == "PUT" else original(r)
+    job = await provider(done).submit(FLUX_PRO, payload(), KEY)
+    await job.cancel()  # no exception
+
+
+async def test_local_image_uploaded_once_per_content_and_urls_pass_through(tmp_path):
+    image = tmp_path / "in.png"
+    Image.new("RGB", (8, 8), "red").save(image)
+    fake = FakeFal(streams=[stream_response(DONE)])
+    p = provider(fake, tmp_path)
+    jobs = await asyncio.gather(*(p.submit(I2I, payload(I2I, image_url=str(image)), KEY) for _ in range(5)))
+    assert fake.count("POST", "/files/upload") == 1
+    assert fake.count("POST", "/storage/auth/token") == 1
+    bodies = [r for r in fake.requests if r.url.path == "/fal-ai/flux/dev/image-to-image"]
+    assert len(bodies) == 5 and all(b"https://cdn.test/files/" in b.content for b in bodies)
+    assert len({j.request_id for j in jobs}) == 1
+
+    await p.submit(I2I, payload(I2I, image_url="https://example.test/cat.png"), KEY)
+    last = [r for r in fake.requests if r.url.path == "/fal-ai/flux/dev/image-to-image"][-1]
+    assert b'"image_url":"https://example.test/cat.png"' in last.content
+    assert fake.count("POST", "/files/upload") == 1
+
+
+async def test_local_path_outside_upload_roots_is_refused(tmp_path):
+    fake = FakeFal()
+    with pytest.raises(ValidationFailed, match="image_url"):
+        await provider(fake, tmp_path).submit(I2I, payload(I2I, image_url="/etc/hostname"), KEY)
+    assert not fake.requests
+
+
+def test_credentials_repr_hides_the_key():
+    assert KEY.key not in repr(KEY)
