@@ -1,0 +1,82 @@
+"""The sandbox ASGI app: fal queue, fal storage, fal CDN, Segmind v1 and test introspection under one server.
+
+{base}/fal/queue   fal queue API (FAL_QUEUE_URL)        sandbox/fal_queue.py
+{base}/fal/rest    storage token and upload initiation  sandbox/storage.py   (FAL_REST_URL)
+{base}/fal/cdn     uploads and file serving             sandbox/storage.py
+{base}/segmind     Segmind v1 (SEGMIND_API_URL)         sandbox/segmind.py
+{base}/_sandbox    GET stats, POST reset                (for tests)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from sandbox.fal_queue import QUEUE_PREFIX, fal_queue_routes
+from sandbox.http import json_response, server_base
+from sandbox.options import SandboxOptions
+from sandbox.segmind import SEGMIND_PREFIX, segmind_routes
+from sandbox.state import SandboxState
+from sandbox.storage import CDN_PREFIX, cdn_routes, storage_rest_routes
+
+REST_PREFIX = "/fal/rest"
+
+
+def base_urls(base: str) -> dict[str, str]:
+    """The environment the app needs to talk to a sandbox at ``base``."""
+    return {
+        "FAL_QUEUE_URL": f"{base}{QUEUE_PREFIX}",
+        "FAL_REST_URL": f"{base}{REST_PREFIX}",
+        "SEGMIND_API_URL": f"{base}{SEGMIND_PREFIX}",
+    }
+
+
+def create_app(options: SandboxOptions | None = None) -> Starlette:
+    """A fresh sandbox (its state is ``app.state.sandbox``). Raises FaultSpecError for bad ``options.faults``."""
+    state = SandboxState(options or SandboxOptions())
+
+    async def index(request: Request) -> Response:
+        return json_response(
+            {"sandbox": "FLUX Playground sandbox: synthetic images only", **base_urls(server_base(request))}
+        )
+
+    async def stats(request: Request) -> Response:
+        return json_response(
+            {
+                **state.stats.to_json(),
+                "jobs": state.fal.counts(),
+                "queue": [job.request_id for job in state.fal.waiting],
+                "segmind_credits": state.segmind.credits,
+                "stored_files": len(state.storage.files),
+                "stored_bytes": state.storage.files.total_bytes,
+            }
+        )
+
+    async def reset(request: Request) -> Response:
+        await state.reset()
+        return json_response({"reset": True})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await state.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Mount(QUEUE_PREFIX, routes=fal_queue_routes(state)),
+            Mount(REST_PREFIX, routes=storage_rest_routes(state)),
+            Mount(CDN_PREFIX, routes=cdn_routes(state)),
+            Mount(SEGMIND_PREFIX, routes=segmind_routes(state)),
+            Route("/_sandbox/stats", stats, methods=["GET"]),
+            Route("/_sandbox/reset", reset, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.sandbox = state
+    return app

@@ -1,0 +1,25 @@
+"""Knobs of one sandbox server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    capacity: int = 2  # concurrent runners (fal's default account concurrency); Segmind has as many again
+    step_seconds: float = 0.05  # time per inference step
+    startup_seconds: float = 0.02  # runner start-up before the first step
+    credits: float = 100.0  # Segmind starting credits
+    credit_cost: float = 1.0  # Segmind credits per image
+    faults: str = ""  # server-wide fault spec, same grammar as the X-Sandbox-Fault header (sandbox/faults.py)
+    keepalive_seconds: float = 15.0  # SSE keep-alive comment interval
+    storage_max_bytes: int = 256 * 1024 * 1024  # in-memory file store; least recently used files go first
+    fetch_timeout_seconds: float = 5.0  # loopback image fetches
+    max_render_side: int = 2048  # larger requested sizes are scaled down (aspect kept) and a log line says so
+
+    def __post_init__(self) -> None:
+        if self.capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        if min(self.step_seconds, self.startup_seconds, self.credit_cost) < 0 or self.keepalive_seconds <= 0:
+            raise ValueError("times and costs must not be negative; keepalive_seconds must be positive")

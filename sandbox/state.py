@@ -1,0 +1,43 @@
+"""Everything one sandbox server holds in memory, created by ``create_app`` and shared by its routes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sandbox.fal_queue import FalQueue
+from sandbox.faults import FaultInjector
+from sandbox.options import SandboxOptions
+from sandbox.segmind import SegmindAccount
+from sandbox.stats import SandboxStats
+from sandbox.storage import Storage
+
+
+class SandboxState:
+    def __init__(self, options: SandboxOptions) -> None:
+        self.options = options
+        self.stats = SandboxStats()
+        self.closing = asyncio.Event()
+        self.faults = FaultInjector(
+            options.faults, self.closing, lambda family, kind: self.stats.record_fault(family, kind)
+        )
+        self.storage = Storage(options.storage_max_bytes)
+        self.fal = FalQueue(self)
+        self.segmind = SegmindAccount(options)
+
+    def begin_shutdown(self) -> None:
+        """Release open streams and hanging responses so the server can stop promptly."""
+        self.closing.set()
+        self.fal.wake_all()
+
+    async def aclose(self) -> None:
+        self.begin_shutdown()
+        await self.fal.stop()
+
+    async def reset(self) -> None:
+        """Back to a fresh server with the same options: jobs cancelled, files, counters and credits cleared."""
+        await self.fal.stop("The sandbox was reset")
+        self.fal.jobs.clear()
+        self.storage.clear()
+        self.stats = SandboxStats()
+        self.faults.clear()
+        self.segmind = SegmindAccount(self.options)

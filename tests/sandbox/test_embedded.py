@@ -1,0 +1,69 @@
+"""Starting and stopping the sandbox: in a thread, and as ``python -m sandbox``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox import SandboxOptions, start_sandbox
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_start_sandbox_urls_and_context_manager():
+    with start_sandbox(SandboxOptions(step_seconds=0.01)) as running:
+        assert running.url.startswith("http://127.0.0.1:")
+        assert running.fal_queue_url == f"{running.url}/fal/queue"
+        assert running.fal_rest_url == f"{running.url}/fal/rest"
+        assert running.segmind_api_url == f"{running.url}/segmind"
+        index = httpx.get(running.url).json()
+        assert index["FAL_QUEUE_URL"] == running.fal_queue_url
+        started = time.monotonic()
+    assert time.monotonic() - started < 3
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(running.url, timeout=1)
+    running.stop()  # idempotent
+
+
+def test_refuses_non_loopback_hosts():
+    with pytest.raises(ValueError):
+        start_sandbox(host="0.0.0.0")
+
+
+def test_two_sandboxes_side_by_side():
+    with start_sandbox() as first, start_sandbox() as second:
+        assert first.url != second.url
+        assert httpx.get(f"{second.url}/_sandbox/stats").json()["submits"] == {}
+
+
+def test_python_dash_m_sandbox_prints_urls_and_serves():
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", "0", "--step-seconds", "0.01", "--capacity", "1", "--credits", "3"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        urls = dict(process.stdout.readline().strip().split("=", 1) for _ in range(3))
+        assert set(urls) == {"FAL_QUEUE_URL", "FAL_REST_URL", "SEGMIND_API_URL"}
+        base = urls["FAL_QUEUE_URL"].removesuffix("/fal/queue")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert httpx.get(f"{base}/_sandbox/stats").json()["segmind_credits"] == 3
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        process.terminate()
+        assert process.wait(timeout=5) is not None

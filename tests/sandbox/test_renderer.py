@@ -1,0 +1,97 @@
+"""Synthetic images: deterministic bytes, inputs visible in the output, safety blackout."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from endpoints.flux_dev_image_to_image import FluxDevImageToImageInput
+from endpoints.flux_pro import FluxProInput
+from endpoints.segmind_flux_depth_pro import SegmindFluxDepthProInput
+from sandbox.generation import GenerationPlan, output_size
+from sandbox.renderer import RenderSpec, decode_image, encode_image, render_image
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image, dtype=np.float32)
+
+
+def photo(size: tuple[int, int] = (160, 120)) -> Image.Image:
+    ramp = np.linspace(0, 255, size[0], dtype=np.uint8)[None, :, None].repeat(size[1], 0).repeat(3, 2)
+    ramp[:, :, 2] = 255 - ramp[:, :, 0]
+    return Image.fromarray(ramp, "RGB")
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_same_inputs_same_bytes_other_seed_other_bytes(fmt):
+    spec = RenderSpec(prompt="a red fox", seed=1, index=0, width=128, height=96, caption="seed 1")
+    first = encode_image(render_image(spec), fmt)
+    assert first == encode_image(render_image(spec), fmt)
+    assert first != encode_image(
+        render_image(RenderSpec(prompt="a red fox", seed=2, index=0, width=128, height=96)), fmt
+    )
+    assert first != encode_image(
+        render_image(RenderSpec(prompt="a red fox", seed=1, index=1, width=128, height=96)), fmt
+    )
+    assert Image.open(io.BytesIO(first)).size == (128, 96)
+
+
+def test_image_to_image_strength_blends_from_input_to_pattern():
+    source = photo()
+    region = (slice(30, 80), slice(40, 150))  # clear of the corner mark and the prompt band
+    errors = []
+    for strength in (0.0, 0.5, 1.0):
+        out = render_image(RenderSpec("p", 3, 0, 160, 120, mode="image", source=source, strength=strength))
+        errors.append(float(np.abs(pixels(out)[region] - pixels(source)[region]).mean()))
+    assert errors[0] < 1.0 < errors[1] < errors[2]
+
+
+def test_depth_follows_control_image_structure():
+    source = photo()
+    depth = render_image(RenderSpec("p", 3, 0, 160, 120, mode="depth", source=source))
+    flat = render_image(RenderSpec("p", 3, 0, 160, 120, mode="depth", source=Image.new("RGB", (160, 120), "grey")))
+    assert not np.array_equal(pixels(depth), pixels(flat))
+    row = pixels(depth)[60, 10:150].mean(axis=1)
+    assert abs(row[-1] - row[0]) > 20  # the left-right ramp of the control image shows as shading
+
+
+def test_flagged_image_is_black_but_marked():
+    out = pixels(render_image(RenderSpec("nsfw", 3, 0, 200, 160, flagged=True)))
+    assert (out[40:100, :] < 1).all()  # the body is black
+    assert out[:12, :60].max() > 200  # the corner mark is still drawn
+
+
+def test_decode_rejects_non_images_and_caps_size():
+    with pytest.raises(ValueError):
+        decode_image(b"not an image")
+    big = io.BytesIO()
+    Image.new("RGB", (2000, 500)).save(big, "PNG")
+    assert decode_image(big.getvalue(), max_side=1024).size == (1024, 256)
+
+
+def test_plan_reads_the_endpoint_inputs():
+    plan = GenerationPlan.from_input(FluxProInput(prompt="x", seed=9, num_images=3, output_format="png"))
+    assert (plan.seed, plan.steps, plan.num_images, plan.image_format, plan.mode) == (9, 28, 3, "png", "text")
+    i2i = GenerationPlan.from_input(FluxDevImageToImageInput(prompt="x", image_url="data:,", strength=0.3))
+    assert (i2i.mode, i2i.source_field, i2i.strength, i2i.image_format) == ("image", "image_url", 0.3, "jpeg")
+    segmind = GenerationPlan.from_input(SegmindFluxDepthProInput(prompt="x", control_image="u", output_format="jpg"))
+    assert (segmind.mode, segmind.steps, segmind.seed, segmind.image_format) == ("depth", 40, 96522, "jpeg")
+    assert (
+        GenerationPlan.from_input(FluxProInput(prompt="x")).seed
+        != GenerationPlan.from_input(FluxProInput(prompt="x")).seed
+    )
+
+
+def test_output_sizes():
+    assert output_size(FluxProInput(prompt="x", image_size="portrait_16_9"), None, 2048) == ((576, 1024), None)
+    assert output_size(FluxProInput(prompt="x", image_size={"width": 300, "height": 200}), None, 2048) == (
+        (300, 200),
+        None,
+    )
+    size, note = output_size(FluxProInput(prompt="x", image_size={"width": 8000, "height": 4000}), None, 2048)
+    assert size == (2048, 1024) and "8000x4000" in note
+    source = Image.new("RGB", (640, 480))
+    assert output_size(FluxDevImageToImageInput(prompt="x", image_url="u"), source, 2048) == ((640, 480), None)
