@@ -118,6 +118,11 @@ class EndpointSpec:
     status: UpstreamStatus = "active"
     status_note: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    tab_label: str = ""  # a short label for the tab strip; the full title heads the tab
+
+    @property
+    def label(self) -> str:
+        return self.tab_label or self.title
 
     def build_input(self, values: dict[str, Any]) -> WireModel:
         """Validate values (by field name) into this endpoint's input model; raises pydantic's ValidationError."""

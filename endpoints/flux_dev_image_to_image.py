@@ -40,6 +40,7 @@ SPEC = EndpointSpec(
     id="fal-ai/flux/dev/image-to-image",
     api_name="flux_dev_image_to_image",
     title="FLUX.1 [dev] Image to Image",
+    tab_label="[dev] Image to Image",
     provider="fal",
     description="Transform an existing image with FLUX.1 [dev]: style transfer and image modifications.",
     input_model=FluxDevImageToImageInput,

@@ -183,7 +183,8 @@ class FluxGeneralRfInversionInput(WireModel):
 SPEC = EndpointSpec(
     id="fal-ai/flux-general/rf-inversion",
     api_name="flux_general_rf_inversion",
-    title="FLUX.1 [dev] with ControlNets and LoRAs (RF-Inversion)",
+    title="FLUX.1 [dev] with ControlNets and LoRAs — Image to Image (RF-Inversion)",
+    tab_label="[dev] ControlNets + LoRAs",
     provider="fal",
     description=(
         "Edit an image by prompt with RF-inversion on FLUX.1 [dev], with LoRAs, ControlNets, EasyControl and "

@@ -38,6 +38,7 @@ SPEC = EndpointSpec(
     id="fal-ai/flux-pro",
     api_name="flux_pro",
     title="FLUX.1 [pro] Text to Image",
+    tab_label="FLUX.1 [pro]",
     provider="fal",
     description="Professional-grade text to image: premium quality images from a prompt.",
     input_model=FluxProInput,

@@ -55,7 +55,8 @@ class FluxProDepthFinetunedInput(WireModel):
 SPEC = EndpointSpec(
     id="fal-ai/flux-pro/v1/depth-finetuned",
     api_name="flux_pro_depth_finetuned",
-    title="FLUX.1 [pro] Depth Fine-tuned",
+    title="FLUX.1 [pro] Depth Fine-tuned — Image to Image",
+    tab_label="[pro] Depth Fine-tuned ⚠",
     provider="fal",
     description="Depth-controlled generation with your own FLUX.1 [pro] fine-tune: a control image sets the layout.",
     input_model=FluxProDepthFinetunedInput,

@@ -46,6 +46,7 @@ SPEC = EndpointSpec(
     id="flux-depth-pro",
     api_name="segmind_flux_depth_pro",
     title="Flux Depth Pro (Segmind)",
+    tab_label="Flux Depth Pro · Segmind",
     provider="segmind",
     description="Professional depth-aware image generation: edit images while preserving spatial relationships.",
     input_model=SegmindFluxDepthProInput,

@@ -1,0 +1,1 @@
+"""Gradio building blocks: endpoint forms (schema -> widgets), results, tabs, settings."""

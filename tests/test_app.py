@@ -1,0 +1,144 @@
+"""The launched app driven through gradio_client, against the embedded sandbox (loopback only)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from endpoints import ENDPOINTS, get_endpoint
+from providers.local_files import image_fields
+from sandbox import SandboxOptions
+from tests.app_support import launched_app
+
+pytestmark = pytest.mark.timeout(120)
+
+OUTPUTS = ("status", "logs", "gallery", "result", "files")  # gr.State outputs are not part of the API
+
+
+@pytest.fixture(scope="module")
+def app():
+    with launched_app(SandboxOptions(step_seconds=0.01, startup_seconds=0.0)) as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def client(app) -> Client:
+    return Client(app.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def control_png(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("img") / "control.png"
+    Image.linear_gradient("L").resize((96, 64)).convert("RGB").save(path)
+    return path
+
+
+def api_kwargs(spec, image: Path) -> dict[str, Any]:
+    """The seed example as API keyword arguments: image fields as uploads, lists as JSON text."""
+    kwargs: dict[str, Any] = {}
+    for name, value in spec.example.items():
+        if name in image_fields(spec):
+            kwargs[name] = handle_file(str(image))
+        elif isinstance(value, list | dict) and name != "image_size":
+            kwargs[name] = json.dumps(value)
+        else:
+            kwargs[name] = value
+    return kwargs
+
+
+def named(outputs: tuple) -> dict[str, Any]:
+    return dict(zip(OUTPUTS, outputs, strict=True))
+
+
+def stats(app) -> dict[str, Any]:
+    return httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
+
+
+def test_api_lists_one_named_endpoint_per_tab_with_schema_parameters(client):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for spec in ENDPOINTS:
+        endpoint = info[f"/{spec.api_name}"]
+        names = {p["parameter_name"] for p in endpoint["parameters"]}
+        assert set(spec.input_model.model_fields) <= names, spec.api_name
+        assert "session_keys" not in names
+    assert not any("key" in name for name in info if name.strip("/") not in {s.api_name for s in ENDPOINTS})
+
+
+@pytest.mark.parametrize("spec", ENDPOINTS, ids=lambda s: s.api_name)
+def test_every_tab_runs_its_seed_example(client, spec, control_png):
+    out = named(client.predict(**api_kwargs(spec, control_png), api_name=f"/{spec.api_name}"))
+    result = out["result"]
+    assert set(result) >= {"images", "seed", "has_nsfw_concepts", "prompt", "timings", "request_id", "endpoint_id"}
+    assert result["endpoint_id"] == spec.id and result["request_id"]
+    assert len(out["gallery"]) == len(result["images"]) >= 1
+    caption = out["gallery"][0]["caption"]
+    assert f"seed {result['seed']}" in caption and "NSFW" in caption
+    assert Path(out["gallery"][0]["image"]).stat().st_size > 0
+    assert out["status"].startswith("✅") and f"seed {result['seed']}" in out["status"]
+    if spec.provider == "segmind":
+        assert result["has_nsfw_concepts"] is None and "NSFW: not reported" in caption
+        assert "remaining_credits" in result["extras"]
+    else:
+        assert result["has_nsfw_concepts"] == [False]
+        assert "Step 1/" in out["logs"]
+
+
+def test_logs_arrive_before_the_result(app):
+    client = Client(app.url, verbose=False)
+    spec = get_endpoint("flux_pro")
+    job = client.submit(prompt="a lighthouse", num_inference_steps=30, api_name="/flux_pro")
+    updates = [named(update) for update in job]
+    first_log = next(i for i, u in enumerate(updates) if u["logs"] and "Step" in u["logs"])
+    first_result = next(i for i, u in enumerate(updates) if u["result"])
+    assert first_log < first_result
+    assert spec.id == updates[-1]["result"]["endpoint_id"]
+
+
+def test_field_validation_error_names_the_field(client):
+    spec = get_endpoint("segmind_flux_depth_pro")
+    with pytest.raises(AppError, match="steps: must be between 15 and 50"):
+        client.predict(prompt="x", control_image__link="https://example.test/c.png", steps=99, api_name=f"/{spec.api_name}")
+    with pytest.raises(AppError, match="prompt: is required"):
+        client.predict(prompt="", api_name="/flux_pro")
+
+
+def test_custom_image_size_and_nsfw_flag(client):
+    out = named(
+        client.predict(
+            prompt="nsfw test", image_size={"width": 320, "height": 200}, safety_tolerance="1", seed=7, api_name="/flux_pro"
+        )
+    )
+    image = out["result"]["images"][0]
+    assert (image["width"], image["height"]) == (320, 200)
+    assert out["result"]["has_nsfw_concepts"] == [True]
+    assert "FLAGGED" in out["gallery"][0]["caption"]
+    assert out["result"]["seed"] == 7
+
+
+def test_stop_cancels_the_remote_request():
+    with launched_app(SandboxOptions(step_seconds=0.2, startup_seconds=0.0)) as slow:
+        client = Client(slow.url, verbose=False)
+        job = client.submit(prompt="slow", num_inference_steps=50, api_name="/flux_pro")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any("Step" in (named(o)["logs"] or "") for o in job.outputs()):
+            time.sleep(0.1)
+        job.cancel()
+        while time.monotonic() < deadline and not stats(slow)["cancels"]:
+            time.sleep(0.1)
+        cancels = stats(slow)["cancels"]
+        assert cancels and cancels[0]["outcome"] == "CANCELLATION_REQUESTED"
+
+
+def test_missing_key_without_sandbox_says_what_to_do():
+    with launched_app(with_sandbox=False) as live:
+        client = Client(live.url, verbose=False)
+        with pytest.raises(AppError, match="FAL_KEY"):
+            client.predict(prompt="x", api_name="/flux_pro")
