@@ -143,8 +143,8 @@ def build_endpoint_tab(spec: EndpointSpec, backends: Backends, session_keys: gr.
         with gr.Column(scale=5, min_width=360):
             form = build_form(spec)
             with gr.Row():
-                generate = gr.Button("Generate", variant="primary", scale=3)
-                stop = gr.Button("Stop", variant="stop", scale=1)
+                generate = gr.Button("Generate", variant="primary", scale=3, elem_id=f"{spec.api_name}-generate")
+                stop = gr.Button("Stop", variant="stop", scale=1, elem_id=f"{spec.api_name}-stop")
         with gr.Column(scale=6, min_width=360):
             status = gr.Markdown("Ready. Press **Generate** — the form is filled with the documented example.")
             gallery = gr.Gallery(

@@ -80,7 +80,8 @@ class RunView:
             n = len(self.result.images)
             flagged = sum(bool(x) for x in (self.result.has_nsfw_concepts or []))
             flag_text = f" · ⚠ {flagged} flagged NSFW" if flagged else ""
-            return f"✅ **Done** in {seconds} · {n} image(s) · seed {self.result.seed}{flag_text}"
+            lines = "".join(f"  \n🖼 {text}" for text in image_captions(self.result))
+            return f"✅ **Done** in {seconds} · {n} image(s) · seed {self.result.seed}{flag_text}{lines}"
         if self.state == "stopped":
             return f"⏹ **Stopped** after {seconds}; the remote request was cancelled."
         return f"❌ **Failed** after {seconds}: {self.error}"

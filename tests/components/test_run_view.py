@@ -43,6 +43,7 @@ def test_status_follows_events_and_logs_accumulate():
     assert "**Running**" in view.status_line() and "3 log line(s)" in view.status_line()
     view.apply(Completed(result([False, True])))
     assert "✅ **Done**" in view.status_line() and "2 image(s) · seed 7 · ⚠ 1 flagged NSFW" in view.status_line()
+    assert view.status_line().endswith("🖼 #1/2 · seed 7 · NSFW: no  \n🖼 #2/2 · seed 7 · ⚠ NSFW: FLAGGED (blacked out)")
 
 
 def test_failed_and_stopped():

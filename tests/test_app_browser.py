@@ -1,0 +1,131 @@
+"""The app in headless Chromium (Debian's, driven by Playwright), as a visitor uses it, on the sandbox.
+
+Skipped with a reason when Chromium or Playwright is missing. Screenshots go to ``artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox import SandboxOptions
+from tests.app_support import launched_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.timeout(120),
+]
+
+
+@pytest.fixture(scope="module")
+def app():
+    with launched_app(SandboxOptions(step_seconds=0.08, startup_seconds=0.1)) as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(app.url, wait_until="load")
+    page.get_by_role("button", name="Generate").first.wait_for(timeout=30_000)
+    yield page
+    context.close()
+
+
+def cancels(app) -> list[dict]:
+    return httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["cancels"]
+
+
+def test_fill_run_watch_logs_and_find_captioned_image(page, app):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "01-landing.png"), full_page=True)
+    assert page.get_by_text("Sandbox mode").is_visible()
+    prompt = page.locator("#flux_pro-prompt textarea")
+    prompt.fill("a red fox in fresh snow, morning light")
+    page.locator("#flux_pro-seed input").fill("1234")
+    page.locator("#flux_pro-generate").click()
+
+    logs = page.locator("#flux_pro-logs textarea")
+    page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step 1/')")
+    gallery_images = page.locator("#flux_pro-gallery img")
+    images_when_logs_appeared = gallery_images.count()
+    page.screenshot(path=str(ARTIFACTS / "02-running.png"), full_page=True)
+
+    page.get_by_text("Done", exact=False).first.wait_for(timeout=30_000)
+    assert images_when_logs_appeared == 0, "logs streamed before the image arrived"
+    assert "Step 28/28" in logs.input_value()
+    image = gallery_images.first
+    image.wait_for()
+    caption = image.get_attribute("alt") or ""
+    assert "seed 1234" in caption and "NSFW: no" in caption
+    assert page.locator("#flux_pro-gallery").get_by_text("seed 1234 · NSFW: no").count() >= 1
+    assert page.get_by_text("🖼 seed 1234 · NSFW: no").is_visible(), "the caption is visible beside the gallery"
+    page.screenshot(path=str(ARTIFACTS / "03-done.png"), full_page=True)
+
+
+def test_flagged_image_is_marked(page):
+    page.locator("#flux_pro-prompt textarea").fill("nsfw example")
+    page.locator("#flux_pro-generate").click()
+    page.get_by_text("flagged NSFW").first.wait_for(timeout=30_000)
+    caption = page.locator("#flux_pro-gallery img").first.get_attribute("alt") or ""
+    assert "FLAGGED" in caption
+    assert page.get_by_text("NSFW: FLAGGED (blacked out)").last.is_visible()
+
+
+def test_stop_cancels_the_remote_request(page, app):
+    before = len(cancels(app))
+    page.locator("#flux_pro-prompt textarea").fill("a long run to stop")
+    page.locator("#flux_pro-generate").click()
+    page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step 2/')")
+    page.locator("#flux_pro-stop").click()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(cancels(app)) == before:
+        time.sleep(0.1)
+    assert len(cancels(app)) == before + 1
+
+
+def test_invalid_value_shows_a_message_naming_the_field(page):
+    page.get_by_role("tab", name="Flux Depth Pro · Segmind").click()
+    page.locator("#segmind_flux_depth_pro-prompt textarea").fill("")
+    page.locator("#segmind_flux_depth_pro-generate").click()
+    page.get_by_text("prompt: is required").first.wait_for(timeout=15_000)
+
+
+def test_session_key_is_used_and_never_shown(page):
+    secret = "fal-test-session-key-0123456789"
+    page.get_by_text("Settings — use your own API keys").click()
+    box = page.get_by_label("fal key (FAL_KEY)")
+    box.fill(secret)
+    page.get_by_role("button", name="Use these keys").click()
+    page.get_by_text("live (your session key)").first.wait_for(timeout=10_000)
+    assert box.input_value() == "", "the key box is cleared once the key is stored"
+    html = page.content()
+    storage = page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+    assert secret not in html and secret not in storage
+    page.get_by_role("button", name="Forget my keys").click()
+    page.get_by_text("sandbox (synthetic images)").first.wait_for(timeout=10_000)
