@@ -10,6 +10,10 @@ from typing import Any
 import httpx
 
 QUEUE = "https://queue.test"
+PNG = (  # a 1x1 PNG
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+    b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 REST = "https://rest.test"
 
 
@@ -82,6 +86,8 @@ class FakeFal:
         if path == "/files/upload":
             assert request.headers["authorization"] == "Bearer tok"
             return httpx.Response(200, json={"access_url": f"https://cdn.test/files/{len(self.requests)}.png"})
+        if request.method == "GET" and request.url.host == "cdn.test":
+            return httpx.Response(200, content=PNG, headers={"content-type": "image/png"})
         if path.endswith("/requests/r1"):
             return self.result or httpx.Response(200, json=OUTPUT, headers={"x-fal-request-id": "r1"})
         return httpx.Response(404, json={"detail": "not found"})
