@@ -95,7 +95,7 @@ class ImageResolver:
             if is_loopback_host(parsed.hostname):
                 return await self._fetch(field, ref)
             note = f"Could not fetch {ref[:200]} in the sandbox (no network); using a placeholder image for {field}"
-            return LoadedImage(placeholder_image(ref, note), note)
+            return LoadedImage(placeholder_image(ref), note)
         if allow_raw_base64:
             try:
                 return base64.b64decode(ref, validate=True)

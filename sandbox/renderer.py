@@ -145,11 +145,12 @@ def render_image(spec: RenderSpec) -> Image.Image:
     return _overlay_text(image, _text_lines(spec))
 
 
-def placeholder_image(key: str, note: str, width: int = 1024, height: int = 768) -> Image.Image:
+def placeholder_image(key: str, width: int = 1024, height: int = 768) -> Image.Image:
     """A deterministic stand-in (derived from ``key``, e.g. a URL) for an input the sandbox cannot fetch."""
+    # No text on it: it is an *input*, blended into the output, where its own band would ghost through the
+    # output's caption. The job's log says that a placeholder was used.
     field_pixels = _colour_field(_rng("placeholder", key), width, height)
-    image = Image.fromarray((field_pixels * 255).astype(np.uint8), "RGB")
-    return _overlay_text(image, textwrap.wrap(note, 60, max_lines=3, placeholder=" …"))
+    return Image.fromarray((field_pixels * 255).astype(np.uint8), "RGB")
 
 
 def encode_image(image: Image.Image, fmt: ImageFormat) -> bytes:
