@@ -155,12 +155,12 @@ class FalJob:
 
     async def _finish(self, status: Mapping[str, Any]) -> Result:
         provider = self._provider
+        if self._cancel_requested or status.get("error_type") == "client_cancelled":
+            raise Cancelled("The request was cancelled.")
         response = await send_idempotent(
             lambda: provider.client.get(self.response_url, headers=self._auth), provider.retry
         )
         error = status.get("error")
-        if self._cancel_requested or status.get("error_type") == "client_cancelled":
-            raise Cancelled("The request was cancelled.")
         if response.status_code != 200:
             raise from_response(response, provider="fal", endpoint_id=self._endpoint.id)
         if error:

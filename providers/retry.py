@@ -13,6 +13,7 @@ import datetime as dt
 import email.utils
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import stamina
@@ -71,6 +72,17 @@ def _backoff_hook(policy: RetryPolicy) -> Callable[[Exception], bool | float]:
     return hook
 
 
+def _attempts(policy: RetryPolicy, on: Any) -> Any:
+    return stamina.retry_context(
+        on=on,
+        attempts=policy.attempts,
+        timeout=policy.timeout,
+        wait_initial=policy.wait_initial,
+        wait_max=policy.wait_max,
+        wait_jitter=policy.wait_jitter,
+    )
+
+
 async def send_idempotent(
     send: Callable[[], Awaitable[httpx.Response]], policy: RetryPolicy
 ) -> httpx.Response:
@@ -81,14 +93,7 @@ async def send_idempotent(
     """
     last: httpx.Response | None = None
     try:
-        async for attempt in stamina.retry_context(
-            on=_backoff_hook(policy),
-            attempts=policy.attempts,
-            timeout=policy.timeout,
-            wait_initial=policy.wait_initial,
-            wait_max=policy.wait_max,
-            wait_jitter=policy.wait_jitter,
-        ):
+        async for attempt in _attempts(policy, _backoff_hook(policy)):
             with attempt:
                 response = await send()
                 if _is_retryable(response):
@@ -103,14 +108,7 @@ async def send_idempotent(
 
 async def send_once(send: Callable[[], Awaitable[httpx.Response]], policy: RetryPolicy) -> httpx.Response:
     """Retry only failures to connect; anything after the request may have left is final."""
-    async for attempt in stamina.retry_context(
-        on=NEVER_SENT,
-        attempts=policy.attempts,
-        timeout=policy.timeout,
-        wait_initial=policy.wait_initial,
-        wait_max=policy.wait_max,
-        wait_jitter=policy.wait_jitter,
-    ):
+    async for attempt in _attempts(policy, NEVER_SENT):
         with attempt:
             return await send()
     raise AssertionError("unreachable")  # pragma: no cover

@@ -332,6 +332,14 @@ def fal_queue_routes(state: SandboxState) -> list[Route]:
             return _key_missing(), plans
         return None, plans
 
+    async def guard_job(request: Request, family: str) -> tuple[Response | None, FalJob, list[ScopedPlan]]:
+        """``guard`` for the routes of one existing job; an unknown request id is refused with 404."""
+        job = find_job(request)
+        refused, plans = await guard(request, family, job)
+        if refused is None and job is None:
+            refused = _not_found(request.path_params["request_id"])
+        return refused, job, plans  # type: ignore[return-value]  # job is set whenever refused is None
+
     async def submit(request: Request) -> Response:
         owner, alias = request.path_params["owner"], request.path_params["alias"]
         sub_path = request.path_params.get("path", "").strip("/")
@@ -383,34 +391,25 @@ def fal_queue_routes(state: SandboxState) -> list[Route]:
         )
 
     async def status(request: Request) -> Response:
-        job = find_job(request)
-        refused, _ = await guard(request, "status", job)
+        refused, job, _ = await guard_job(request, "status")
         if refused:
             return refused
-        if job is None:
-            return _not_found(request.path_params["request_id"])
         state.stats.status_requests += 1
         body = job.status_body(query_flag(request, "logs"), queue.position(job))
         return json_response(body, 200 if job.done else 202)
 
     async def stream(request: Request) -> Response:
-        job = find_job(request)
-        refused, plans = await guard(request, "stream", job)
+        refused, job, plans = await guard_job(request, "stream")
         if refused:
             return refused
-        if job is None:
-            return _not_found(request.path_params["request_id"])
         state.stats.stream_connections += 1
         events = _status_events(state, job, query_flag(request, "logs"), find_rule(plans, "drop_stream"))
         return EventStreamResponse(events, headers={"x-fal-request-id": job.request_id})
 
     async def result(request: Request) -> Response:
-        job = find_job(request)
-        refused, _ = await guard(request, "result", job)
+        refused, job, _ = await guard_job(request, "result")
         if refused:
             return refused
-        if job is None:
-            return _not_found(request.path_params["request_id"])
         state.stats.result_requests += 1
         headers = {"x-fal-request-id": job.request_id}
         if not job.done:
