@@ -14,6 +14,7 @@ from providers.base import Completed, Credentials, Queued, Running
 from providers.config import Timeouts
 from providers.errors import (
     AuthenticationError,
+    Cancelled,
     EndpointUnavailable,
     ProviderFailure,
     ProviderTimeout,
@@ -286,3 +287,11 @@ async def test_local_path_outside_upload_roots_is_refused(tmp_path):
 
 def test_credentials_repr_hides_the_key():
     assert KEY.key not in repr(KEY)
+
+
+async def test_job_cancelled_upstream_is_reported_as_cancelled_without_fetching_a_result():
+    cancelled = {**DONE, "error": "cancelled", "error_type": "client_cancelled"}
+    fake = FakeFal(streams=[stream_response(cancelled)])
+    with pytest.raises(Cancelled, match="cancelled"):
+        await collect(await provider(fake).submit(FLUX_PRO, payload(), KEY))
+    assert fake.count("GET", "/requests/r1") == 0
