@@ -129,3 +129,19 @@ def test_session_key_is_used_and_never_shown(page):
     assert secret not in html and secret not in storage
     page.get_by_role("button", name="Forget my keys").click()
     page.get_by_text("sandbox (synthetic images)").first.wait_for(timeout=10_000)
+
+
+def test_closing_the_tab_cancels_the_remote_request(browser, app):
+    before = len(cancels(app))
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(app.url, wait_until="load")
+    page.locator("#flux_pro-generate").wait_for(timeout=30_000)
+    page.locator("#flux_pro-prompt textarea").fill("a run whose tab is closed")
+    page.locator("#flux_pro-generate").click()
+    page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step 2/')")
+    context.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(cancels(app)) == before:
+        time.sleep(0.1)
+    assert len(cancels(app)) == before + 1
