@@ -14,7 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from components.endpoint_tab import EndpointTab, build_endpoint_tab
+from components.endpoint_tab import build_endpoint_tab
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from endpoints import ENDPOINTS
 from providers.config import ProviderSettings
@@ -70,12 +70,10 @@ def build_app(backends: Backends) -> gr.Blocks:
             gr.Markdown(banner, elem_classes=["fp-banner"])
         badge = gr.Markdown(badge_text(backends, {}), elem_classes=["fp-badge"])
         session_keys = build_settings_panel(backends, badge)
-        tabs: list[EndpointTab] = []
         with gr.Tabs():
             for spec in ENDPOINTS:
                 with gr.Tab(spec.label, id=spec.api_name):
-                    tabs.append(build_endpoint_tab(spec, backends, session_keys))
-    demo.playground_tabs = tabs  # type: ignore[attr-defined]  # for tests
+                    build_endpoint_tab(spec, backends, session_keys)
     return demo
 
 

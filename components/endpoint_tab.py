@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+import httpx
 
 from components.form import EndpointForm, FormError, build_form
 from components.run_view import RunView, image_captions
@@ -91,17 +92,15 @@ async def run_endpoint(
             if not done:
                 yield _progress(view)
                 continue
+            arrived, pending = pending, None
             try:
-                event = pending.result()
+                event = arrived.result()
             except StopAsyncIteration:
                 break
-            finally:
-                if pending.done():
-                    pending = None
             view.apply(event)
             if isinstance(event, Completed):
                 finished = True
-                gallery, paths = await _gallery(backends, route.provider, event)
+                gallery, paths = await _gallery(backends, route.provider.client, event)
                 yield view.status_line(), view.logs_text, gallery, event.result.to_json(), paths, event.result.seed
                 return
             yield _progress(view)
@@ -127,10 +126,11 @@ async def run_endpoint(
                 await asyncio.wait_for(asyncio.shield(job.cancel()), CANCEL_TIMEOUT)
 
 
-async def _gallery(backends: Backends, provider: Any, event: Completed) -> tuple[list[tuple[str, str]], list[str]]:
+async def _gallery(
+    backends: Backends, client: httpx.AsyncClient, event: Completed
+) -> tuple[list[tuple[str, str]], list[str]]:
     """Fetch result images server-side (sandbox URLs are on loopback; CDN URLs expire) and caption them."""
     result = event.result
-    client = getattr(provider, "client", None) or backends.live.fal.client
     paths = await asyncio.gather(*(backends.live.media.fetch(client, image.url) for image in result.images))
     captions = image_captions(result)
     return [(str(path), text) for path, text in zip(paths, captions, strict=True)], [str(p) for p in paths]

@@ -13,12 +13,12 @@ import gradio as gr
 from providers.base import Credentials
 from providers.routing import Backends
 
-PROVIDERS = (("fal", "fal.ai", "FAL_KEY"), ("segmind", "Segmind", "SEGMIND_API_KEY"))
+PROVIDERS = (("fal", "fal.ai"), ("segmind", "Segmind"))
 
 
 def badge_text(backends: Backends, session_keys: Mapping[str, Credentials] | None) -> str:
     parts = []
-    for name, title, _ in PROVIDERS:
+    for name, title in PROVIDERS:
         route = backends.route(name, session_keys)  # type: ignore[arg-type]
         if route.is_sandbox:
             parts.append(f"**{title}:** 🧪 sandbox (synthetic images)")

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
+
 from endpoints.base import EndpointSpec, WireModel
 
 
@@ -103,6 +105,7 @@ class Job(Protocol):
 class Provider(Protocol):
     name: str
     is_sandbox: bool
+    client: httpx.AsyncClient  # shared, pooled; also fetches this provider's result images
 
     async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> Job:
         """Send the request (uploading local files first where needed) and return the job."""

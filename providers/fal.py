@@ -23,10 +23,8 @@ from providers.config import Timeouts
 from providers.errors import (
     AuthenticationError,
     Cancelled,
-    ProviderError,
     ProviderFailure,
     ProviderTimeout,
-    ValidationFailed,
     from_response,
 )
 from providers.local_files import resolve_local_images
@@ -322,4 +320,4 @@ class FalQueueProvider:
         await self.client.aclose()
 
 
-__all__ = ["FalJob", "FalQueueProvider", "parse_status", "normalise_output", "ProviderError", "ValidationFailed"]
+__all__ = ["FalJob", "FalQueueProvider", "normalise_output", "parse_status"]

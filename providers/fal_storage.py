@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import mimetypes
 import time
@@ -142,18 +143,17 @@ class FalStorage:
     async def _upload(self, data: bytes, content_type: str, file_name: str, credentials: Credentials) -> str:
         for refresh in (False, True):
             token = await self._token(credentials, refresh=refresh)
-            response = await send_idempotent(
-                lambda: self._client.post(
-                    f"{token.base_url}/files/upload",
-                    content=data,
-                    headers={
-                        "Content-Type": content_type,
-                        "X-Fal-File-Name": file_name,
-                        "Authorization": f"{token.token_type} {token.value}",
-                    },
-                ),
-                self._retry,
+            upload = functools.partial(
+                self._client.post,
+                f"{token.base_url}/files/upload",
+                content=data,
+                headers={
+                    "Content-Type": content_type,
+                    "X-Fal-File-Name": file_name,
+                    "Authorization": f"{token.token_type} {token.value}",
+                },
             )
+            response = await send_idempotent(upload, self._retry)
             if response.status_code == 401 and not refresh:
                 continue  # token expired early: fetch a new one once
             if response.status_code not in (200, 201):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from endpoints.base import EndpointSpec
+from endpoints.base import EndpointSpec, ProviderName
 from providers.base import Provider
 from providers.config import ProviderSettings
 from providers.fal import FalQueueProvider
@@ -32,8 +32,11 @@ class ProviderSet:
     segmind: SegmindProvider
     media: MediaStore
 
+    def get(self, name: ProviderName) -> FalQueueProvider | SegmindProvider:
+        return self.fal if name == "fal" else self.segmind
+
     def for_endpoint(self, spec: EndpointSpec) -> Provider:
-        return self.fal if spec.provider == "fal" else self.segmind
+        return self.get(spec.provider)
 
     async def aclose(self) -> None:
         await self.fal.aclose()

@@ -33,15 +33,15 @@ class Backends:
 
     def route(self, provider: ProviderName, session_keys: Mapping[str, Credentials] | None = None) -> Route:
         session_key = (session_keys or {}).get(provider)
-        live = self.live.fal if provider == "fal" else self.live.segmind
+        live = self.live.get(provider)
         if self.sandbox is not None and self.force_sandbox:
-            return Route(self.sandbox.fal if provider == "fal" else self.sandbox.segmind, SANDBOX_KEY, "sandbox")
+            return Route(self.sandbox.get(provider), SANDBOX_KEY, "sandbox")
         if session_key:
             return Route(live, session_key, "live (your session key)")
         if live.credentials:
             return Route(live, live.credentials, "live (server key)")
         if self.sandbox is not None:
-            return Route(self.sandbox.fal if provider == "fal" else self.sandbox.segmind, SANDBOX_KEY, "sandbox")
+            return Route(self.sandbox.get(provider), SANDBOX_KEY, "sandbox")
         return Route(live, None, "live (no key)")
 
     def route_for(self, spec: EndpointSpec, session_keys: Mapping[str, Credentials] | None = None) -> Route:
