@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -89,7 +90,7 @@ class RunningSandbox:
             self.server.force_exit = True
             self._thread.join(timeout)
 
-    def __enter__(self) -> RunningSandbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -36,7 +36,14 @@ from starlette.routing import Route
 from endpoints import ENDPOINTS
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.validation import to_fal_detail
-from sandbox.faults import FaultPlan, FaultRule, FaultSpecError, ScopedPlan, bad_fault_header, find_rule
+from sandbox.faults import (
+    FaultPlan,
+    FaultRule,
+    FaultSpecError,
+    ScopedPlan,
+    bad_fault_header,
+    find_rule,
+)
 from sandbox.generation import GeneratedImage, prepare_generation, render_images
 from sandbox.http import bearer_value, json_response, query_flag, server_base
 from sandbox.image_inputs import ImageLoadError, ImageResolver

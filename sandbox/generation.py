@@ -13,7 +13,14 @@ from pydantic import BaseModel
 
 from endpoints.base import IMAGE_SIZE_PRESETS
 from sandbox.image_inputs import ImageResolver
-from sandbox.renderer import CONTENT_TYPES, ImageFormat, RenderMode, RenderSpec, encode_image, render_image
+from sandbox.renderer import (
+    CONTENT_TYPES,
+    ImageFormat,
+    RenderMode,
+    RenderSpec,
+    encode_image,
+    render_image,
+)
 
 #: Words that flag an image when the safety check is strict (deterministic stand-in for a classifier).
 UNSAFE_WORDS = ("nsfw", "nude", "naked", "porn", "explicit", "gore")

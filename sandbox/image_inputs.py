@@ -105,20 +105,22 @@ class ImageResolver:
 
     async def _fetch(self, field: str, url: str) -> bytes:
         try:
-            async with httpx.AsyncClient(timeout=self._timeout, trust_env=False, follow_redirects=False) as client:
-                async with client.stream("GET", url) as response:
-                    if response.status_code != 200:
-                        raise ImageLoadError(
-                            field, f"Failed to download the file (HTTP {response.status_code})", "file_download_error"
-                        )
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if size > MAX_FETCH_BYTES:
-                            raise ImageLoadError(field, "The file is too large for the sandbox", "file_download_error")
-                        chunks.append(chunk)
-                    return b"".join(chunks)
+            async with (
+                httpx.AsyncClient(timeout=self._timeout, trust_env=False, follow_redirects=False) as client,
+                client.stream("GET", url) as response,
+            ):
+                if response.status_code != 200:
+                    raise ImageLoadError(
+                        field, f"Failed to download the file (HTTP {response.status_code})", "file_download_error"
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_FETCH_BYTES:
+                        raise ImageLoadError(field, "The file is too large for the sandbox", "file_download_error")
+                    chunks.append(chunk)
+                return b"".join(chunks)
         except httpx.HTTPError as exc:
             raise ImageLoadError(
                 field, f"Failed to download the file ({type(exc).__name__})", "file_download_error"

@@ -169,7 +169,7 @@ def decode_image(data: bytes, max_side: int = 1024) -> Image.Image:
         with Image.open(io.BytesIO(data)) as opened:
             opened.load()
             image = ImageOps.exif_transpose(opened).convert("RGB")
-    except Exception as exc:  # PIL raises a zoo of types for bad input
+    except Exception as exc:  # noqa: BLE001 - PIL raises a zoo of types for bad input
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)

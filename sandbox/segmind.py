@@ -93,7 +93,7 @@ def coerce_form_values(model: type[BaseModel], form: dict[str, Any]) -> dict[str
 
 
 async def _read_body(request: Request, model: type[BaseModel]) -> dict[str, Any]:
-    """The request's values by field name; raises ValueError when the body cannot be read."""
+    """The request's values by field name; raises ValueError (TypeError for a non-object) when unreadable."""
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form: dict[str, Any] = {}
@@ -109,7 +109,7 @@ async def _read_body(request: Request, model: type[BaseModel]) -> dict[str, Any]
     raw = await request.body()
     body = json.loads(raw) if raw.strip() else {}
     if not isinstance(body, dict):
-        raise ValueError("the JSON body must be an object")
+        raise TypeError("the JSON body must be an object")
     return body
 
 
@@ -138,7 +138,7 @@ def segmind_routes(state: SandboxState) -> list[Route]:
             return json_response({"error": "Unauthorized: the x-api-key header is missing"}, 401)
         try:
             values = await _read_body(request, spec.input_model)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             return json_response({"error": f"Could not read the request body: {exc}"}, 400)
         try:
             payload = spec.input_model.model_validate(values)

@@ -12,7 +12,7 @@ import pytest
 from tests.sandbox.support import DEPTH, FLUX_PRO, data_uri, png_bytes, t2i
 
 fal_client = pytest.importorskip("fal_client", reason="the official fal_client package is not installed")
-from fal_client import client as fal_client_module  # noqa: E402
+from fal_client import client as fal_client_module
 
 
 @pytest.fixture
