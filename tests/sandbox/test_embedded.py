@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -67,3 +68,15 @@ def test_python_dash_m_sandbox_prints_urls_and_serves():
     finally:
         process.terminate()
         assert process.wait(timeout=5) is not None
+
+
+async def test_sockets_have_tcp_nodelay_so_keep_alive_requests_are_not_delayed(sbx):
+    """Nagle's algorithm held each keep-alive response ~40 ms (benchmarks/sandbox_keepalive.py prints the time)."""
+    listening = [sock for server in sbx.server.servers for sock in server.sockets]
+    assert listening and all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in listening)
+    async with httpx.AsyncClient(timeout=5) as client:
+        for _ in range(2):  # the second request reuses the connection
+            assert (await client.get(f"{sbx.url}/_sandbox/stats")).status_code == 200
+        connections = list(sbx.server.server_state.connections)
+        accepted = [connection.transport.get_extra_info("socket") for connection in connections]
+        assert accepted and all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in accepted)
