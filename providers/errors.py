@@ -15,8 +15,6 @@ import httpx
 class ProviderError(Exception):
     """Base of every provider failure. ``message`` is for people; ``status`` and ``detail`` for code."""
 
-    retryable = False
-
     def __init__(self, message: str, *, status: int | None = None, detail: Any = None) -> None:
         super().__init__(message)
         self.message = message
@@ -41,7 +39,7 @@ class ValidationFailed(ProviderError):
 
 
 class RateLimited(ProviderError):
-    retryable = True
+    """429 after the retries gave up."""
 
 
 class EndpointUnavailable(ProviderError):
@@ -93,22 +91,47 @@ def validation_fields(detail: Any) -> list[tuple[str, str]]:
     return fields
 
 
+def missing_key(provider: str) -> AuthenticationError:
+    """No key for a live provider: says which secret to set."""
+    from providers.catalog import provider_spec
+
+    spec = provider_spec(provider)
+    return AuthenticationError(
+        f"No {spec.title} key: set the {spec.key_env} secret, or paste your own key under Settings."
+    )
+
+
+def from_transport_error(exc: httpx.HTTPError, *, provider: str, during: str) -> ProviderError:
+    """A transport failure (no HTTP response) as a tree error; ``during`` says what was going on ("the status")."""
+    from providers.catalog import provider_title
+
+    title = provider_title(provider)
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimeout(f"{title} did not answer in time while fetching {during} ({type(exc).__name__}).")
+    return ProviderFailure(
+        f"Could not reach {title} while fetching {during} ({type(exc).__name__}). Check the connection and try again."
+    )
+
+
 def from_response(response: httpx.Response, *, provider: str, endpoint_id: str) -> ProviderError:
-    """Map an error response to the tree. ``provider`` is a display name (``fal``, ``Segmind``)."""
+    """Map an error response to the tree. ``provider`` is the catalog name (``fal``, ``segmind``)."""
+    from providers.catalog import provider_spec
+
+    spec = provider_spec(provider)
+    title = spec.title
     status = response.status_code
     body = _body(response)
     text = _detail_text(body)
     suffix = f": {text}" if text else ""
     if status in (401, 403):
         return AuthenticationError(
-            f"{provider} rejected the API key ({status}){suffix}. Check the key in Settings or the "
-            f"{'FAL_KEY' if provider == 'fal' else 'SEGMIND_API_KEY'} secret.",
+            f"{title} rejected the API key ({status}){suffix}. Check the key in Settings or the {spec.key_env} secret.",
             status=status,
             detail=body,
         )
     if status in (402, 406) or "credit" in text.lower() or "balance" in text.lower():
         return InsufficientCreditsError(
-            f"{provider} says the account has not enough credits ({status}){suffix}. Top up, or use another key.",
+            f"{title} says the account has not enough credits ({status}){suffix}. Top up, or use another key.",
             status=status,
             detail=body,
         )
@@ -116,20 +139,29 @@ def from_response(response: httpx.Response, *, provider: str, endpoint_id: str) 
         detail = body.get("detail") if isinstance(body, dict) else body
         fields = validation_fields(detail)
         listed = "; ".join(f"{path}: {msg}" for path, msg in fields) or text or "invalid input"
-        return ValidationFailed(f"{provider} rejected the input — {listed}", fields=fields, status=status, detail=body)
+        return ValidationFailed(f"{title} rejected the input — {listed}", fields=fields, status=status, detail=body)
+    if status in (400, 413, 415):
+        return ValidationFailed(
+            f"{title} rejected the request ({status}){suffix or ': bad request'}. Check the inputs, especially URLs.",
+            fields=[],
+            status=status,
+            detail=body,
+        )
     if status == 429:
         return RateLimited(
-            f"{provider} is rate limiting this account (429){suffix}. Wait a moment and try again.",
+            f"{title} is rate limiting this account (429){suffix}. Wait a moment and try again.",
             status=status,
             detail=body,
         )
     if status in (404, 405, 410):
         return EndpointUnavailable(
-            f"{provider} has no endpoint {endpoint_id!r} here ({status}){suffix}. It may be retired; "
+            f"{title} has no endpoint {endpoint_id!r} here ({status}){suffix}. It may be retired; "
             "check the provider's model page.",
             status=status,
             detail=body,
         )
     if status == 504:
-        return ProviderTimeout(f"{provider} timed out ({status}){suffix}. Try again.", status=status, detail=body)
-    return ProviderFailure(f"{provider} failed ({status}){suffix}. Try again later.", status=status, detail=body)
+        return ProviderTimeout(f"{title} timed out ({status}){suffix}. Try again.", status=status, detail=body)
+    if status >= 500:
+        return ProviderFailure(f"{title} failed ({status}){suffix}. Try again later.", status=status, detail=body)
+    return ProviderFailure(f"{title} refused the request ({status}){suffix}.", status=status, detail=body)

@@ -7,6 +7,7 @@ Wire facts: ``../shared/docs/protocols.md``. Status, result and cancel use the U
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -18,33 +19,53 @@ import httpx
 from httpx_sse import SSEError, aconnect_sse
 
 from endpoints.base import EndpointSpec, WireModel
-from providers.base import Completed, Credentials, JobEvent, LogLine, Queued, Result, ResultImage, Running
+from providers.base import (
+    REDACTED,
+    Completed,
+    Credentials,
+    JobEvent,
+    LogLine,
+    PreparedRequest,
+    Queued,
+    Result,
+    ResultImage,
+    Running,
+)
 from providers.config import Timeouts
 from providers.errors import (
-    AuthenticationError,
     Cancelled,
     ProviderFailure,
     ProviderTimeout,
     from_response,
+    from_transport_error,
+    missing_key,
 )
+from providers.fal_storage import FalStorage
 from providers.local_files import resolve_local_images
 from providers.retry import RetryPolicy, send_idempotent, send_once
 
 log = logging.getLogger(__name__)
 
-MISSING_KEY = "No fal key: set the FAL_KEY secret, or paste your own key under Settings."
+def parse_status(data: Mapping[str, Any], since: int = 0) -> tuple[str, int | None, list[LogLine]]:
+    """One fal status body -> (status, queue position, log lines from index ``since`` on). Tolerates ``logs: null``.
 
-
-def parse_status(data: Mapping[str, Any]) -> tuple[str, int | None, list[LogLine]]:
-    """One fal status body -> (status, queue position, all logs so far). Tolerates ``logs: null``."""
+    fal resends every log line so far on each status; only the new ones are turned into ``LogLine``s, so the work
+    per status stays constant as a job ages.
+    """
     status = str(data.get("status", ""))
     position = data.get("queue_position")
+    raw = data.get("logs") or []
     logs = [
         LogLine(str(item.get("message", "")), str(item.get("level", "INFO")), item.get("timestamp"))
-        for item in (data.get("logs") or [])
+        for item in (raw[since:] if isinstance(raw, list) else [])
         if isinstance(item, Mapping)
     ]
     return status, int(position) if isinstance(position, int) else None, logs
+
+
+def log_count(data: Mapping[str, Any]) -> int:
+    raw = data.get("logs")
+    return len(raw) if isinstance(raw, list) else 0
 
 
 def normalise_output(endpoint_id: str, request_id: str | None, output: Mapping[str, Any], metrics: Mapping[str, Any]) -> Result:
@@ -76,31 +97,25 @@ def normalise_output(endpoint_id: str, request_id: str | None, output: Mapping[s
 class FalJob:
     """One queued request. ``events()`` may be iterated once."""
 
-    def __init__(
-        self,
-        provider: FalQueueProvider,
-        endpoint: EndpointSpec,
-        credentials: Credentials,
-        submitted: Mapping[str, Any],
-    ) -> None:
+    def __init__(self, provider: FalQueueProvider, prepared: PreparedRequest, submitted: Mapping[str, Any]) -> None:
         self._provider = provider
-        self._endpoint = endpoint
-        self._credentials = credentials
+        self._endpoint_id = prepared.endpoint_id
+        self._auth = {"Authorization": prepared.secret_headers["Authorization"]}
         self.request_id: str | None = submitted.get("request_id")
-        base = f"{provider.queue_url}/{'/'.join(endpoint.id.split('/')[:2])}/requests/{self.request_id}"
+        owner_alias = "/".join(prepared.endpoint_id.split("/")[:2])
+        base = f"{provider.queue_url}/{owner_alias}/requests/{self.request_id}"
         self.status_url: str = submitted.get("status_url") or f"{base}/status"
         self.response_url: str = submitted.get("response_url") or base
         self.cancel_url: str = submitted.get("cancel_url") or f"{base}/cancel"
         position = submitted.get("queue_position")
         self._initial_position = position if isinstance(position, int) else None
         self._cancel_requested = False
-        self._finished = False
         self.stream_reconnects = 0
         self.used_polling = False
+        self.silence_polls = 0
 
-    @property
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Key {self._credentials.key}"}
+    def _error(self, response: httpx.Response) -> Exception:
+        return from_response(response, provider="fal", endpoint_id=self._endpoint_id)
 
     async def events(self) -> AsyncIterator[JobEvent]:
         provider = self._provider
@@ -111,24 +126,23 @@ class FalJob:
         if self._initial_position is not None:
             last_position = self._initial_position
             yield Queued(self._initial_position)
-        statuses = self._statuses().__aiter__()
+        statuses = self._statuses()
         try:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError
                 try:
-                    data = await asyncio.wait_for(statuses.__anext__(), remaining)
+                    data = await asyncio.wait_for(anext(statuses), remaining)
                 except StopAsyncIteration:
                     raise ProviderFailure("fal closed the status stream without a final status; try again.") from None
-                status, position, logs = parse_status(data)
+                status, position, new = parse_status(data, since=delivered)
                 if status == "IN_QUEUE":
                     if position is not None and position != last_position:
                         last_position = position
                         yield Queued(position)
                     continue
-                new = logs[delivered:]
-                delivered = max(delivered, len(logs))
+                delivered = max(delivered, log_count(data))
                 if status == "IN_PROGRESS":
                     if new or not started:
                         started = True
@@ -148,19 +162,22 @@ class FalJob:
                 "Try again, or with fewer images or steps."
             ) from None
         finally:
-            self._finished = True
             await statuses.aclose()
 
-    async def _finish(self, status: Mapping[str, Any]) -> Result:
+    async def _get(self, url: str, during: str, **kwargs: Any) -> httpx.Response:
         provider = self._provider
+        try:
+            return await send_idempotent(lambda: provider.client.get(url, headers=self._auth, **kwargs), provider.retry)
+        except httpx.HTTPError as exc:
+            raise from_transport_error(exc, provider="fal", during=during) from None
+
+    async def _finish(self, status: Mapping[str, Any]) -> Result:
         if self._cancel_requested or status.get("error_type") == "client_cancelled":
             raise Cancelled("The request was cancelled.")
-        response = await send_idempotent(
-            lambda: provider.client.get(self.response_url, headers=self._auth), provider.retry
-        )
+        response = await self._get(self.response_url, "the result")
         error = status.get("error")
         if response.status_code != 200:
-            raise from_response(response, provider="fal", endpoint_id=self._endpoint.id)
+            raise self._error(response)
         if error:
             raise ProviderFailure(f"fal reported an error for this request: {error}", detail=status)
         try:
@@ -168,15 +185,49 @@ class FalJob:
         except json.JSONDecodeError:
             raise ProviderFailure("fal returned a result that is not JSON; try again.") from None
         request_id = response.headers.get("x-fal-request-id") or self.request_id
-        return normalise_output(self._endpoint.id, request_id, output, status.get("metrics") or {})
+        return normalise_output(self._endpoint_id, request_id, output, status.get("metrics") or {})
+
+    async def _poll_once(self) -> Mapping[str, Any]:
+        response = await self._get(self.status_url, "the status", params={"logs": "1"})
+        if response.status_code not in (200, 202):
+            raise self._error(response)
+        try:
+            data = response.json()
+        except json.JSONDecodeError:
+            raise ProviderFailure("fal returned a status that is not JSON; try again.") from None
+        if not isinstance(data, Mapping):
+            raise ProviderFailure("fal returned a status that is not an object; try again.")
+        return data
 
     async def _statuses(self) -> AsyncIterator[Mapping[str, Any]]:
-        """Status bodies until COMPLETED: from the SSE stream while it works, else by polling."""
+        """Status bodies until COMPLETED: from the SSE stream while it works, else by polling.
+
+        A stream that stays silent for ``silence_poll_seconds`` is checked with one status poll, so a job that
+        finished while the stream hangs is noticed within seconds rather than after the read timeout.
+        """
         provider = self._provider
         drops = 0
         while provider.prefer_stream and drops <= provider.max_stream_reconnects:
+            stream = self._stream_once()
             try:
-                async for data in self._stream_once():
+                pending: asyncio.Task[Mapping[str, Any]] | None = None
+                while True:
+                    if pending is None:
+                        pending = asyncio.ensure_future(anext(stream))
+                    done, _ = await asyncio.wait({pending}, timeout=provider.silence_poll_seconds)
+                    if not done:
+                        self.silence_polls += 1
+                        polled = await self._poll_once()
+                        if polled.get("status") == "COMPLETED":
+                            pending.cancel()
+                            yield polled
+                            return
+                        continue
+                    finished, pending = pending, None
+                    try:
+                        data = finished.result()
+                    except StopAsyncIteration:
+                        break
                     yield data
                     if data.get("status") == "COMPLETED":
                         return
@@ -186,16 +237,17 @@ class FalJob:
             except (httpx.TransportError, SSEError) as exc:
                 drops += 1
                 log.info("fal status stream for %s dropped (%s); reconnecting", self.request_id, type(exc).__name__)
+            finally:
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(BaseException):
+                        await pending
+                await stream.aclose()
             self.stream_reconnects += 1
             await asyncio.sleep(min(0.1 * 2**drops, 2.0))
         self.used_polling = True
         while True:
-            response = await send_idempotent(
-                lambda: provider.client.get(self.status_url, params={"logs": "1"}, headers=self._auth), provider.retry
-            )
-            if response.status_code not in (200, 202):
-                raise from_response(response, provider="fal", endpoint_id=self._endpoint.id)
-            data = response.json()
+            data = await self._poll_once()
             yield data
             if data.get("status") == "COMPLETED":
                 return
@@ -216,16 +268,21 @@ class FalJob:
                 if response.status_code in (429, 502, 503, 504) and attempt < provider.retry.attempts - 1:
                     await asyncio.sleep(min(provider.retry.wait_initial * 2**attempt, provider.retry.wait_max))
                     continue
+                if response.status_code in (429, 502, 503, 504):
+                    raise _StreamUnavailable  # the stream keeps failing: polling may still work
                 if response.status_code != 200:
                     await response.aread()
-                    raise from_response(response, provider="fal", endpoint_id=self._endpoint.id)
+                    raise self._error(response)
                 async for event in source.aiter_sse():
                     if not event.data:
                         continue
                     try:
-                        yield json.loads(event.data)
+                        data = json.loads(event.data)
                     except json.JSONDecodeError:
                         log.warning("fal sent a status event that is not JSON; ignored")
+                        continue
+                    if isinstance(data, Mapping):
+                        yield data
                 return
         raise _StreamUnavailable
 
@@ -260,6 +317,7 @@ class FalQueueProvider:
         *,
         queue_url: str,
         rest_url: str,
+        api_url: str = "https://api.fal.ai",
         credentials: Credentials | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
@@ -268,11 +326,11 @@ class FalQueueProvider:
         prefer_stream: bool = True,
         poll_interval: float = 0.5,
         max_stream_reconnects: int = 3,
+        silence_poll_seconds: float = 5.0,
     ) -> None:
-        from providers.fal_storage import FalStorage
-
         self.client = client
         self.queue_url = queue_url.rstrip("/")
+        self.api_url = api_url.rstrip("/")
         self.credentials = credentials
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
@@ -282,24 +340,40 @@ class FalQueueProvider:
         self.prefer_stream = prefer_stream
         self.poll_interval = poll_interval
         self.max_stream_reconnects = max_stream_reconnects
-        # Reads on the stream wait for keep-alives (~15 s apart); allow two to go missing.
-        self.stream_timeout = httpx.Timeout(self.timeouts.connect, read=max(self.timeouts.read, 35.0))
+        self.silence_poll_seconds = silence_poll_seconds
+        self.stream_timeout = httpx.Timeout(self.timeouts.connect, read=self.timeouts.stream_read)
 
     def _credentials(self, credentials: Credentials | None) -> Credentials:
         chosen = credentials if credentials else self.credentials
         if not chosen:
-            raise AuthenticationError(MISSING_KEY)
+            raise missing_key(self.name)
         return chosen
 
-    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> FalJob:
+    async def prepare(
+        self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None
+    ) -> PreparedRequest:
         creds = self._credentials(credentials)
         body = payload.to_wire()
+        uploads: dict[str, str] = {}
         for field, path in resolve_local_images(endpoint, body, self.local_file_roots).items():
-            body[field] = await self.storage.upload_file(path, creds)
-        url = f"{self.queue_url}/{endpoint.id}"
+            url = await self.storage.upload_file(path, creds)
+            body[field] = uploads[field] = url
+        return PreparedRequest(
+            provider=self.name,
+            endpoint_id=endpoint.id,
+            method="POST",
+            url=f"{self.queue_url}/{endpoint.id}",
+            headers={"Authorization": f"Key {REDACTED}", "Content-Type": "application/json"},
+            body_kind="json",
+            body=body,
+            uploads=uploads,
+            secret_headers={"Authorization": f"Key {creds.key}"},
+        )
+
+    async def send(self, prepared: PreparedRequest) -> FalJob:
         try:
             response = await send_once(
-                lambda: self.client.post(url, json=body, headers={"Authorization": f"Key {creds.key}"}), self.retry
+                lambda: self.client.post(prepared.url, json=prepared.body, headers=prepared.send_headers()), self.retry
             )
         except httpx.TimeoutException:
             raise ProviderTimeout(
@@ -309,12 +383,17 @@ class FalQueueProvider:
         except httpx.TransportError as exc:
             raise ProviderFailure(f"Could not reach fal ({type(exc).__name__}). Check the connection and try again.") from None
         if response.status_code not in (200, 201, 202):
-            error = from_response(response, provider="fal", endpoint_id=endpoint.id)
-            raise error
-        submitted = response.json()
-        if not submitted.get("request_id"):
+            raise from_response(response, provider=self.name, endpoint_id=prepared.endpoint_id)
+        try:
+            submitted = response.json()
+        except json.JSONDecodeError:
+            raise ProviderFailure("fal accepted the request but its answer is not JSON.") from None
+        if not isinstance(submitted, Mapping) or not submitted.get("request_id"):
             raise ProviderFailure("fal accepted the request but returned no request id.")
-        return FalJob(self, endpoint, creds, submitted)
+        return FalJob(self, prepared, submitted)
+
+    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> FalJob:
+        return await self.send(await self.prepare(endpoint, payload, credentials))
 
     async def aclose(self) -> None:
         await self.client.aclose()

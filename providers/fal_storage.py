@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import hashlib
 import mimetypes
+import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -48,6 +49,13 @@ def _expiry(expires_at: object) -> float:
     return time.monotonic() + max(0.0, remaining - 30.0)
 
 
+def _read_and_hash(path: Path) -> tuple[bytes, str]:
+    data = path.read_bytes()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ProviderFailure(f"{path.name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+    return data, hashlib.sha256(data).hexdigest()
+
+
 def _fingerprint(credentials: Credentials) -> str:
     return hashlib.sha256(credentials.key.encode()).hexdigest()
 
@@ -70,18 +78,38 @@ class FalStorage:
         self._urls: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[str]] = {}
         self._tokens: dict[str, _Token] = {}
+        # (path, size, mtime) -> content digest: a file uploaded before is not read or hashed again.
+        self._digests: OrderedDict[tuple[str, int, int], str] = OrderedDict()
         self.uploads = 0  # files actually sent (cache misses), for tests and benchmarks
+        self.file_reads = 0  # local files read and hashed, for tests and benchmarks
+
+    def _cached_by_stat(self, key: tuple[str, int, int]) -> str | None:
+        digest = self._digests.get(key)
+        cached = self._urls.get(digest) if digest else None
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        return None
 
     async def upload_file(self, path: Path, credentials: Credentials) -> str:
         """The storage URL of ``path``'s content, uploading it only if this content is not cached."""
-        data = await asyncio.to_thread(Path(path).read_bytes)
-        if len(data) > MAX_UPLOAD_BYTES:
+        stat = await asyncio.to_thread(os.stat, path)
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if (url := self._cached_by_stat(key)) is not None:
+            return url
+        if stat.st_size > MAX_UPLOAD_BYTES:
             raise ProviderFailure(f"{Path(path).name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+        data, digest = await asyncio.to_thread(_read_and_hash, Path(path))
+        self.file_reads += 1
+        self._digests[key] = digest
+        while len(self._digests) > self._max_entries:
+            self._digests.popitem(last=False)
         content_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
-        return await self.upload_bytes(data, content_type, Path(path).name, credentials)
+        return await self.upload_bytes(data, content_type, Path(path).name, credentials, digest)
 
-    async def upload_bytes(self, data: bytes, content_type: str, file_name: str, credentials: Credentials) -> str:
-        digest = hashlib.sha256(data).hexdigest()
+    async def upload_bytes(
+        self, data: bytes, content_type: str, file_name: str, credentials: Credentials, digest: str | None = None
+    ) -> str:
+        digest = digest or hashlib.sha256(data).hexdigest()
         cached = self._urls.get(digest)
         if cached and cached[1] > time.monotonic():
             self._urls.move_to_end(digest)

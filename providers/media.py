@@ -1,7 +1,9 @@
-"""Image bytes on local disk, where the UI can serve and download them.
+"""Result images on local disk, in one private folder, bounded by size and age.
 
-Result images are fetched server-side (http(s) or ``data:`` URIs) because a sandbox URL on loopback is not
-reachable from a visitor's browser and provider CDN URLs expire. File I/O runs in a worker thread.
+Result images are saved server-side where the visitor's browser could not fetch them itself (a sandbox on
+loopback, or a provider that answers with bytes) and, off the critical path, for live providers whose CDN URLs
+expire. The folder is created by the app with mode 0700 (files 0600) and served only by name through the app's
+``/media/{name}`` route, so nothing else on the machine can be reached through it. File I/O runs in a thread.
 """
 
 from __future__ import annotations
@@ -11,15 +13,22 @@ import base64
 import binascii
 import hashlib
 import mimetypes
+import os
+import re
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from providers.errors import ProviderFailure
+from providers.errors import ProviderFailure, from_transport_error
+from providers.retry import RetryPolicy, send_idempotent
 
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
+CONTENT_TYPES = {ext: ctype for ctype, ext in EXTENSIONS.items()}
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
+NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
 
 
 def extension_for(content_type: str) -> str:
@@ -38,26 +47,97 @@ def decode_data_uri(uri: str) -> tuple[bytes, str]:
         raise ValueError(f"bad base64 in data URI: {exc}") from None
 
 
+def private_directory(root: Path | None) -> Path:
+    """``root`` (created 0700, refused if it is a symlink or not ours) or a fresh ``mkdtemp`` folder."""
+    if root is None:
+        return Path(tempfile.mkdtemp(prefix="flux-playground-media-"))
+    root = Path(root)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(root)
+    if os.path.islink(root) or not os.path.isdir(root) or info.st_uid != os.getuid():
+        raise PermissionError(f"{root} is not a directory owned by this user; refusing to store media there")
+    os.chmod(root, 0o700)
+    return root
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    name: str  # the file name under the store (``<sha256[:32]>.<ext>``), the only handle ever given out
+    content_type: str
+    size: int
+
+
 class MediaStore:
-    """Content-addressed files under one directory (default: a ``flux-playground`` folder in the temp dir)."""
+    """Content-addressed files in a private folder; oldest files go when it outgrows ``max_bytes`` or ``max_age``."""
 
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = Path(root) if root else Path(tempfile.gettempdir()) / "flux-playground" / "media"
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        max_bytes: int = 512 * 1024 * 1024,
+        max_age: float = 24 * 3600.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.root = private_directory(root)
+        self.max_bytes = max_bytes
+        self.max_age = max_age
+        self.retry = retry or RetryPolicy(attempts=4, timeout=30.0)
+        self._writes_since_prune = 0
 
-    def _write(self, data: bytes, content_type: str) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / (hashlib.sha256(data).hexdigest()[:32] + extension_for(content_type))
-        if not path.exists():
-            tmp = path.with_suffix(path.suffix + ".part")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        return path
+    def path_of(self, name: str) -> Path | None:
+        """The file for a stored name, or None (names are checked, so no other path can be asked for)."""
+        if not NAME.match(name):
+            return None
+        path = self.root / name
+        return path if path.is_file() else None
 
-    async def save(self, data: bytes, content_type: str) -> Path:
+    def _write(self, data: bytes, content_type: str) -> StoredImage:
+        name = hashlib.sha256(data).hexdigest()[:32] + extension_for(content_type)
+        path = self.root / name
+        if path.exists():
+            os.utime(path)  # recently used: pruned last
+        else:
+            fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".part")  # created 0600
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        self._writes_since_prune += 1
+        if self._writes_since_prune >= 20:
+            self._writes_since_prune = 0
+            self.prune()
+        return StoredImage(name, content_type.split(";")[0].strip(), len(data))
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete files past ``max_age`` and, oldest first, beyond ``max_bytes``; returns how many went."""
+        now = time.time() if now is None else now
+        entries = []
+        for path in self.root.iterdir():
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                continue
+            entries.append((info.st_mtime, info.st_size, path))
+        entries.sort()
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for mtime, size, path in entries:
+            if now - mtime <= self.max_age and total <= self.max_bytes:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        return removed
+
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.root.iterdir() if p.is_file())
+
+    async def save(self, data: bytes, content_type: str) -> StoredImage:
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ProviderFailure("The result image is larger than this app accepts.")
         return await asyncio.to_thread(self._write, data, content_type)
 
-    async def fetch(self, client: httpx.AsyncClient, url: str) -> Path:
-        """Bring a result image here: decode a data URI, or GET an http(s) URL (no credentials are sent)."""
+    async def fetch(self, client: httpx.AsyncClient, url: str, *, provider: str) -> StoredImage:
+        """Bring a result image here: decode a data URI, or GET an http(s) URL (retried; no credentials sent)."""
         if url.startswith("data:"):
             try:
                 data, content_type = decode_data_uri(url)
@@ -65,16 +145,13 @@ class MediaStore:
                 raise ProviderFailure(f"The provider returned an unreadable inline image: {exc}") from None
             return await self.save(data, content_type)
         if not url.startswith(("http://", "https://")):
-            path = Path(url)
-            if path.is_file():
-                return path
             raise ProviderFailure(f"The provider returned an image location that cannot be read: {url[:80]}")
         try:
-            response = await client.get(url)
+            response = await send_idempotent(lambda: client.get(url), self.retry)
         except httpx.HTTPError as exc:
-            raise ProviderFailure(f"Could not download the result image ({type(exc).__name__}); try again.") from None
+            raise from_transport_error(exc, provider=provider, during="the result image") from None
         if response.status_code != 200:
-            raise ProviderFailure(f"Downloading the result image failed (HTTP {response.status_code}); it may have expired.")
-        if len(response.content) > MAX_IMAGE_BYTES:
-            raise ProviderFailure("The result image is larger than this app accepts.")
+            raise ProviderFailure(
+                f"Downloading the result image failed (HTTP {response.status_code}); it may have expired."
+            )
         return await self.save(response.content, response.headers.get("content-type", "image/jpeg"))

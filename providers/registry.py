@@ -1,77 +1,79 @@
-"""Build the providers an app uses, each with its own pooled ``httpx.AsyncClient``."""
+"""Build the providers an app uses from the catalog, each with its own pooled ``httpx.AsyncClient``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from endpoints.base import EndpointSpec, ProviderName
 from providers.base import Provider
-from providers.config import ProviderSettings
-from providers.fal import FalQueueProvider
-from providers.media import MediaStore
+from providers.catalog import CATALOG, BuildContext
+from providers.config import ProviderSettings, Timeouts
 from providers.retry import RetryPolicy
-from providers.segmind import SegmindProvider
+
+# Runs only wait on remote I/O: one connection per open status stream plus short calls, for hundreds of visitors.
+MAX_CONNECTIONS = 1000
+MAX_KEEPALIVE = 200
 
 
 def make_client(settings: ProviderSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     t = settings.timeouts
     return httpx.AsyncClient(
         timeout=httpx.Timeout(t.connect, read=t.read, write=t.read, pool=t.connect),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE),
         transport=transport,
         follow_redirects=True,
+        trust_env=False,
     )
 
 
 @dataclass
 class ProviderSet:
-    fal: FalQueueProvider
-    segmind: SegmindProvider
-    media: MediaStore
+    """One provider per catalog entry, by name."""
 
-    def get(self, name: ProviderName) -> FalQueueProvider | SegmindProvider:
-        return self.fal if name == "fal" else self.segmind
+    providers: dict[str, Provider]
 
-    def for_endpoint(self, spec: EndpointSpec) -> Provider:
-        return self.get(spec.provider)
+    def get(self, name: str) -> Provider:
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise KeyError(f"no provider {name!r} is configured; known: {', '.join(self.providers)}") from None
+
+    def __iter__(self) -> Iterator[Provider]:
+        return iter(self.providers.values())
 
     async def aclose(self) -> None:
-        await self.fal.aclose()
-        await self.segmind.aclose()
+        for provider in self.providers.values():
+            await provider.aclose()
 
 
 def build_providers(
     settings: ProviderSettings,
     *,
-    media: MediaStore | None = None,
     local_file_roots: tuple[Path, ...] = (),
-    fal_is_sandbox: bool = False,
-    segmind_is_sandbox: bool = False,
+    is_sandbox: bool = False,
     retry: RetryPolicy | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> ProviderSet:
-    media = media or MediaStore()
-    fal = FalQueueProvider(
-        make_client(settings, transport),
-        queue_url=settings.fal_queue_url,
-        rest_url=settings.fal_rest_url,
-        credentials=settings.fal_key,
-        timeouts=settings.timeouts,
-        retry=retry,
-        local_file_roots=local_file_roots,
-        is_sandbox=fal_is_sandbox,
-    )
-    segmind = SegmindProvider(
-        make_client(settings, transport),
-        api_url=settings.segmind_api_url,
-        media=media,
-        credentials=settings.segmind_key,
-        timeouts=settings.timeouts,
-        retry=retry,
-        local_file_roots=local_file_roots,
-        is_sandbox=segmind_is_sandbox,
-    )
-    return ProviderSet(fal=fal, segmind=segmind, media=media)
+    retry = retry or RetryPolicy()
+    providers: dict[str, Provider] = {}
+    for spec in CATALOG:
+        ctx = BuildContext(
+            client=make_client(settings, transport),
+            urls={u.env: settings.url(u.env, u.default) for u in spec.urls},
+            credentials=settings.key(spec.name),
+            timeouts=settings.timeouts,
+            retry=retry,
+            local_file_roots=local_file_roots,
+            is_sandbox=is_sandbox,
+        )
+        providers[spec.name] = spec.build(ctx)
+    return ProviderSet(providers)
+
+
+def sandbox_settings(base_url: str, timeouts: Timeouts | None = None) -> ProviderSettings:
+    """Settings that send every catalog provider to a sandbox serving at ``base_url``."""
+    urls = {env: url for spec in CATALOG for env, url in spec.sandbox_urls(base_url).items()}
+    return ProviderSettings(urls=urls, timeouts=timeouts or Timeouts())

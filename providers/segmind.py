@@ -1,13 +1,15 @@
 """Segmind v1 provider (synchronous API): one POST answers with the image bytes.
 
 ``POST {api}/v1/{model}`` with ``x-api-key``; the control image goes as a multipart file part when it is a local
-upload, or as a URL string in a JSON body. ``x-remaining-credits`` is surfaced in ``Result.extras``. Segmind v1
-has no queue, no logs and no cancel call: stopping a run closes the connection.
+upload, or as a URL string in a JSON body. ``x-remaining-credits`` and ``x-cost`` are surfaced in
+``Result.extras``. The image comes back as bytes (``ResultImage.inline``); ``runs.runner`` saves it like any other.
+Segmind v1 has no queue, no logs and no cancel call: stopping a run closes the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import logging
 import time
@@ -19,17 +21,24 @@ import httpx
 from PIL import Image, UnidentifiedImageError
 
 from endpoints.base import EndpointSpec, WireModel
-from providers.base import Completed, Credentials, JobEvent, LogLine, Result, ResultImage, Running
+from providers.base import (
+    REDACTED,
+    Completed,
+    Credentials,
+    FilePart,
+    JobEvent,
+    LogLine,
+    PreparedRequest,
+    Result,
+    ResultImage,
+    Running,
+)
 from providers.config import Timeouts
-from providers.errors import AuthenticationError, ProviderFailure, ProviderTimeout, from_response
+from providers.errors import ProviderFailure, ProviderTimeout, from_response, missing_key
 from providers.local_files import resolve_local_images
-from providers.media import MediaStore
 from providers.retry import RetryPolicy, send_once
 
 log = logging.getLogger(__name__)
-
-MISSING_KEY = "No Segmind key: set the SEGMIND_API_KEY secret, or paste your own key under Settings."
-
 
 def _number(value: str | None) -> float | None:
     try:
@@ -47,28 +56,23 @@ def _image_size(data: bytes) -> tuple[int | None, int | None]:
 
 
 class SegmindJob:
-    def __init__(
-        self, provider: SegmindProvider, endpoint: EndpointSpec, credentials: Credentials, body: dict[str, Any], files: dict[str, Path]
-    ) -> None:
+    def __init__(self, provider: SegmindProvider, prepared: PreparedRequest) -> None:
         self._provider = provider
-        self._endpoint = endpoint
-        self._credentials = credentials
-        self._body = body
-        self._files = files
+        self._prepared = prepared
         self.request_id: str | None = None
 
     async def events(self) -> AsyncIterator[JobEvent]:
         provider = self._provider
+        prepared = self._prepared
         yield Running((LogLine("Sent to Segmind; it answers when the image is ready (about 25 s)."),))
         started = time.monotonic()
         response = await self._post()
         if response.status_code != 200:
-            raise from_response(response, provider="Segmind", endpoint_id=self._endpoint.id)
+            raise from_response(response, provider=provider.name, endpoint_id=prepared.endpoint_id)
         content_type = response.headers.get("content-type", "image/jpeg").split(";")[0]
         if not content_type.startswith("image/"):
             raise ProviderFailure(f"Segmind answered with {content_type!r} instead of an image; try again.")
         data = response.content
-        path = await provider.media.save(data, content_type)
         width, height = await asyncio.to_thread(_image_size, data)
         self.request_id = response.headers.get("x-request-id")
         seed_header = _number(response.headers.get("x-seed-value"))
@@ -76,17 +80,22 @@ class SegmindJob:
         credits = _number(response.headers.get("x-remaining-credits"))
         if credits is not None:
             extras["remaining_credits"] = credits
-        if response.headers.get("x-cost"):
-            extras["cost"] = _number(response.headers.get("x-cost"))
+        cost = _number(response.headers.get("x-cost"))
+        if cost is not None:
+            extras["cost"] = cost
         elapsed = time.monotonic() - started
         generation = _number(response.headers.get("x-generation-time"))
+        body_seed = prepared.body.get("seed")
+        if isinstance(body_seed, str) and body_seed.isdigit():  # multipart fields are strings
+            body_seed = int(body_seed)
+        prompt = prepared.body.get("prompt")
         result = Result(
-            endpoint_id=self._endpoint.id,
+            endpoint_id=prepared.endpoint_id,
             request_id=self.request_id,
-            images=[ResultImage(url=str(path), width=width, height=height, content_type=content_type)],
-            seed=int(seed_header) if seed_header is not None else self._body.get("seed"),
+            images=[ResultImage(url="", width=width, height=height, content_type=content_type, inline=data)],
+            seed=int(seed_header) if seed_header is not None else body_seed if isinstance(body_seed, int) else None,
             has_nsfw_concepts=None,  # Segmind v1 does not report it
-            prompt=self._body.get("prompt"),
+            prompt=prompt if isinstance(prompt, str) else None,
             timings={"total": round(elapsed, 3), **({"inference": generation} if generation is not None else {})},
             extras=extras,
         )
@@ -95,19 +104,24 @@ class SegmindJob:
 
     async def _post(self) -> httpx.Response:
         provider = self._provider
-        url = f"{provider.api_url}/v1/{self._endpoint.id}"
-        headers = {"x-api-key": self._credentials.key}
+        prepared = self._prepared
         timeout = httpx.Timeout(provider.timeouts.connect, read=provider.timeouts.segmind_read)
+        headers = prepared.send_headers()
 
         async def send() -> httpx.Response:
-            if self._files:
+            if prepared.body_kind == "multipart":
                 files = {
-                    field: (path.name, await asyncio.to_thread(path.read_bytes), _mime(path))
-                    for field, path in self._files.items()
+                    part.field: (
+                        part.file_name,
+                        await asyncio.to_thread(Path(prepared.file_paths[part.field]).read_bytes),
+                        part.content_type,
+                    )
+                    for part in prepared.files
                 }
-                data = {k: _form_value(v) for k, v in self._body.items() if k not in self._files}
-                return await provider.client.post(url, data=data, files=files, headers=headers, timeout=timeout)
-            return await provider.client.post(url, json=self._body, headers=headers, timeout=timeout)
+                return await provider.client.post(
+                    prepared.url, data=prepared.body, files=files, headers=headers, timeout=timeout
+                )
+            return await provider.client.post(prepared.url, json=prepared.body, headers=headers, timeout=timeout)
 
         try:
             return await send_once(send, provider.retry)
@@ -134,6 +148,11 @@ def _form_value(value: Any) -> str:
     return str(value)
 
 
+def _describe_file(field: str, path: Path) -> FilePart:
+    data = path.read_bytes()
+    return FilePart(field, path.name, _mime(path), len(data), hashlib.sha256(data).hexdigest())
+
+
 class SegmindProvider:
     name = "segmind"
 
@@ -142,7 +161,6 @@ class SegmindProvider:
         client: httpx.AsyncClient,
         *,
         api_url: str,
-        media: MediaStore,
         credentials: Credentials | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
@@ -151,20 +169,51 @@ class SegmindProvider:
     ) -> None:
         self.client = client
         self.api_url = api_url.rstrip("/")
-        self.media = media
         self.credentials = credentials
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.local_file_roots = local_file_roots
         self.is_sandbox = is_sandbox
 
-    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> SegmindJob:
+    async def prepare(
+        self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None
+    ) -> PreparedRequest:
+        """JSON when every image is a URL; multipart (the seed's ``files[...]``) when one is a local upload."""
         creds = credentials if credentials else self.credentials
         if not creds:
-            raise AuthenticationError(MISSING_KEY)
+            raise missing_key(self.name)
         body = payload.to_wire()
-        files = resolve_local_images(endpoint, body, self.local_file_roots)
-        return SegmindJob(self, endpoint, creds, body, files)
+        local = resolve_local_images(endpoint, body, self.local_file_roots)
+        common = dict(
+            provider=self.name,
+            endpoint_id=endpoint.id,
+            method="POST",
+            url=f"{self.api_url}/v1/{endpoint.id}",
+            secret_headers={"x-api-key": creds.key},
+        )
+        if not local:
+            return PreparedRequest(
+                headers={"x-api-key": REDACTED, "Content-Type": "application/json"},
+                body_kind="json",
+                body=body,
+                **common,  # type: ignore[arg-type]
+            )
+        parts = [await asyncio.to_thread(_describe_file, field, path) for field, path in local.items()]
+        return PreparedRequest(
+            headers={"x-api-key": REDACTED},
+            body_kind="multipart",
+            body={k: _form_value(v) for k, v in body.items() if k not in local},
+            files=tuple(parts),
+            file_paths={field: str(path) for field, path in local.items()},
+            **common,  # type: ignore[arg-type]
+        )
+
+    async def send(self, prepared: PreparedRequest) -> SegmindJob:
+        """Segmind v1 is synchronous: the POST itself happens when the job's events are iterated."""
+        return SegmindJob(self, prepared)
+
+    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> SegmindJob:
+        return await self.send(await self.prepare(endpoint, payload, credentials))
 
     async def aclose(self) -> None:
         await self.client.aclose()

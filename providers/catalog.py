@@ -1,0 +1,136 @@
+"""The provider catalog: one declaration per provider, and the only place provider names are spelled out.
+
+Settings, badges, error messages, configuration, routing and the sandbox wiring all loop over ``CATALOG``.
+Adding a provider is one provider module, one sandbox module and one ``ProviderSpec`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from providers.config import Timeouts
+from providers.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from providers.base import Credentials, Provider
+
+
+@dataclass(frozen=True)
+class UrlSetting:
+    """A base URL the provider needs: its environment variable, the real service's URL, and the sandbox's path."""
+
+    env: str
+    default: str
+    sandbox_path: str  # under the sandbox's base URL
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Everything a provider is built from; providers never read the environment themselves."""
+
+    client: httpx.AsyncClient
+    urls: Mapping[str, str]  # by environment variable name, scheme included, no trailing slash
+    credentials: Credentials | None
+    timeouts: Timeouts
+    retry: RetryPolicy
+    local_file_roots: tuple[Path, ...]
+    is_sandbox: bool
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str  # routing key, ``EndpointSpec.provider``
+    title: str  # for people: "fal.ai"
+    key_env: str  # the environment variable (and Space secret) holding the server's key
+    key_placeholder: str
+    urls: tuple[UrlSetting, ...]
+    build: Callable[[BuildContext], Provider]
+    key_problem: Callable[[str], str | None] = lambda key: None  # a warning for a key of the wrong shape
+
+    def url_defaults(self) -> dict[str, str]:
+        return {u.env: u.default for u in self.urls}
+
+    def sandbox_urls(self, base: str) -> dict[str, str]:
+        return {u.env: f"{base.rstrip('/')}{u.sandbox_path}" for u in self.urls}
+
+
+def _build_fal(ctx: BuildContext) -> Provider:
+    from providers.fal import FalQueueProvider
+
+    return FalQueueProvider(
+        ctx.client,
+        queue_url=ctx.urls["FAL_QUEUE_URL"],
+        rest_url=ctx.urls["FAL_REST_URL"],
+        api_url=ctx.urls["FAL_API_URL"],
+        credentials=ctx.credentials,
+        timeouts=ctx.timeouts,
+        retry=ctx.retry,
+        local_file_roots=ctx.local_file_roots,
+        is_sandbox=ctx.is_sandbox,
+    )
+
+
+def _build_segmind(ctx: BuildContext) -> Provider:
+    from providers.segmind import SegmindProvider
+
+    return SegmindProvider(
+        ctx.client,
+        api_url=ctx.urls["SEGMIND_API_URL"],
+        credentials=ctx.credentials,
+        timeouts=ctx.timeouts,
+        retry=ctx.retry,
+        local_file_roots=ctx.local_file_roots,
+        is_sandbox=ctx.is_sandbox,
+    )
+
+
+def fal_key_problem(key: str) -> str | None:
+    """fal keys are ``key-id:key-secret``; anything else is most likely a paste error."""
+    key_id, sep, secret = key.partition(":")
+    if not sep or not key_id or not secret:
+        return "A fal key looks like key-id:key-secret (two parts joined by a colon); this one does not."
+    return None
+
+
+CATALOG: tuple[ProviderSpec, ...] = (
+    ProviderSpec(
+        name="fal",
+        title="fal.ai",
+        key_env="FAL_KEY",
+        key_placeholder="key-id:key-secret",
+        urls=(
+            UrlSetting("FAL_QUEUE_URL", "https://queue.fal.run", "/fal/queue"),
+            UrlSetting("FAL_REST_URL", "https://rest.fal.ai", "/fal/rest"),
+            UrlSetting("FAL_API_URL", "https://api.fal.ai", "/fal/api"),
+        ),
+        build=_build_fal,
+        key_problem=fal_key_problem,
+    ),
+    ProviderSpec(
+        name="segmind",
+        title="Segmind",
+        key_env="SEGMIND_API_KEY",
+        key_placeholder="SG_…",
+        urls=(UrlSetting("SEGMIND_API_URL", "https://api.segmind.com", "/segmind"),),
+        build=_build_segmind,
+    ),
+)
+
+_BY_NAME = {spec.name: spec for spec in CATALOG}
+
+
+def provider_spec(name: str) -> ProviderSpec:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown provider {name!r}; known: {', '.join(_BY_NAME)}") from None
+
+
+def provider_title(name: str) -> str:
+    spec = _BY_NAME.get(name)
+    return spec.title if spec else name

@@ -1,0 +1,55 @@
+"""Step progress read from provider log lines: ``Step 14/28``, ``14/28 [00:05<00:09]`` (tqdm), ``step 3 of 10``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_STEP = re.compile(r"(?i)\bstep\s*(\d{1,6})\s*(?:/|of)\s*(\d{1,6})\b")
+_TQDM = re.compile(r"(?<![\d/])(\d{1,6})\s*/\s*(\d{1,6})\s*\[")
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int  # steps done
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.index / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        return f"Step {self.index}/{self.total}"
+
+
+def parse_step(message: str) -> Step | None:
+    """The step a log line reports, if it reports one (and it is plausible: 0 <= index <= total, total > 0)."""
+    match = _STEP.search(message) or _TQDM.search(message)
+    if match is None:
+        return None
+    index, total = int(match.group(1)), int(match.group(2))
+    if total <= 0 or index > total:
+        return None
+    return Step(index, total)
+
+
+@dataclass
+class StepClock:
+    """Time left from the step rate seen so far (None until two step reports are apart in time)."""
+
+    first: tuple[float, int] | None = None  # (time, index) of the first step seen
+    last: Step | None = None
+
+    def observe(self, step: Step, now: float) -> None:
+        if self.first is None or step.index < self.first[1]:
+            self.first = (now, step.index)
+        self.last = step
+
+    def eta(self, now: float) -> float | None:
+        if self.first is None or self.last is None:
+            return None
+        done = self.last.index - self.first[1]
+        if done <= 0:
+            return None
+        per_step = (now - self.first[0]) / done
+        return max(0.0, per_step * (self.last.total - self.last.index))

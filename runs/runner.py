@@ -1,0 +1,334 @@
+"""The run engine: one endpoint input through one route to a ``RunRecord``, as a stream of typed updates.
+
+No Gradio here. A view (the endpoint tab, a sweep, an MCP tool, a plain asyncio script) iterates ``Run.updates()``
+and shows what it wants of each ``RunUpdate``; the last update carries the ``RunRecord``.
+
+Guarantees, whatever the consumer does:
+
+- a remote job that exists is cancelled whenever the run ends without its result — the consumer stopped
+  iterating, the task was cancelled, or anything failed after the submit (a Stop while the submit is still in
+  flight waits for the submit, then cancels what it created);
+- result images go through one media step for every provider: saved once where the visitor could not fetch
+  them (sandbox URLs on loopback, providers that answer with bytes), and copied off the critical path where the
+  provider's own https URL is shown at once;
+- the cost is estimated before anything is sent, reserved against a budget when the server's key pays, and
+  settled from what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+from endpoints.base import EndpointSpec, WireModel
+from providers.base import Completed, Job, LogLine, PreparedRequest, Queued, Result, Running
+from providers.errors import ProviderError, ValidationFailed
+from providers.local_files import REMOTE_PREFIXES, image_fields
+from providers.media import MediaStore
+from providers.routing import Route
+from runs.progress import Step, StepClock, parse_step
+from runs.record import UNKNOWN_COST, Cost, FinalState, RunError, RunRecord, Timings
+
+log = logging.getLogger(__name__)
+
+RunState = Literal["preparing", "queued", "running", "saving", "done", "failed", "stopped"]
+CANCEL_TIMEOUT = 10.0
+BACKGROUND_COPIES = 8  # concurrent off-path copies of live providers' images
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    run_id: str
+    state: RunState
+    elapsed: float
+    position: int | None = None  # queue position (0 = next), while queued
+    new_logs: tuple[LogLine, ...] = ()
+    step: Step | None = None
+    eta: float | None = None  # seconds left, from the step rate
+    request_id: str | None = None
+    record: RunRecord | None = None  # only on the last update
+
+    @property
+    def final(self) -> bool:
+        return self.record is not None
+
+
+class SpendGuard(Protocol):
+    """Budget checks for runs paid by the server's key (``runs.budget``); both calls may raise ProviderError."""
+
+    async def reserve(self, visitor: str, estimate: Cost) -> object: ...
+
+    async def settle(self, reservation: object, actual: Cost) -> None: ...
+
+
+Estimator = Callable[[EndpointSpec, dict[str, Any]], Cost]
+Settler = Callable[[Cost, FinalState, dict[str, Any]], Cost]
+
+
+def _unknown_cost(endpoint: EndpointSpec, wire: dict[str, Any]) -> Cost:
+    return UNKNOWN_COST
+
+
+def _keep_estimate(estimate: Cost, state: FinalState, extras: dict[str, Any]) -> Cost:
+    return estimate
+
+
+def public_input(endpoint: EndpointSpec, wire: dict[str, Any], uploads: dict[str, str]) -> dict[str, Any]:
+    """The input as a record keeps it: uploaded files as the URLs they went to, never a server path."""
+    out = dict(wire)
+    for field in image_fields(endpoint):
+        value = out.get(field)
+        if field in uploads:
+            out[field] = uploads[field]
+        elif isinstance(value, str) and value and not value.startswith(REMOTE_PREFIXES):
+            out.pop(field)  # a local upload that was sent as a file part (or never sent)
+    return out
+
+
+def _error_of(exc: BaseException) -> RunError:
+    if isinstance(exc, ProviderError):
+        fields = tuple(exc.fields) if isinstance(exc, ValidationFailed) else ()
+        return RunError(type(exc).__name__, exc.message, fields, exc.status)
+    return RunError(type(exc).__name__, f"Something went wrong ({type(exc).__name__}). Please try again.")
+
+
+class Run:
+    """One run. Iterate ``updates()`` once; ``stop()`` may be called from anywhere (e.g. a Stop button's handler)."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        endpoint: EndpointSpec,
+        payload: WireModel,
+        route: Route,
+        *,
+        visitor: str,
+        media_url: Callable[[str], str] | None,
+        sweep: dict[str, Any] | None,
+    ) -> None:
+        self.id = RunRecord.new_id()
+        self.runner = runner
+        self.endpoint = endpoint
+        self.payload = payload
+        self.route = route
+        self.visitor = visitor
+        self.media_url = media_url
+        self.sweep = sweep
+        self.prepared: PreparedRequest | None = None
+        self.job: Job | None = None
+        self.record: RunRecord | None = None
+        self.finished = asyncio.Event()
+        self._send: asyncio.Future[Job] | None = None
+        self._completed = False
+        self._started = time.monotonic()
+        self._timings = Timings()
+        self._cost = UNKNOWN_COST
+        self._reservation: object | None = None
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def _update(self, state: RunState, **fields: Any) -> RunUpdate:
+        request_id = self.job.request_id if self.job is not None else None
+        return RunUpdate(self.id, state, self.elapsed(), request_id=request_id, **fields)
+
+    def _record(self, state: FinalState, *, result: dict[str, Any] | None = None, error: RunError | None = None,
+                cost: Cost | None = None) -> RunRecord:
+        prepared = self.prepared
+        request_id = (result or {}).get("request_id") or (self.job.request_id if self.job is not None else None)
+        return RunRecord(
+            id=self.id,
+            endpoint_id=self.endpoint.id,
+            api_name=self.endpoint.api_name,
+            provider=self.route.provider.name,
+            route=self.route.kind,
+            input=public_input(self.endpoint, self.payload.to_wire(), prepared.uploads if prepared else {}),
+            state=state,
+            request=prepared,
+            result=result,
+            request_id=request_id,
+            timings=replace(self._timings, finished=time.time()),
+            cost=cost or self._cost,
+            error=error,
+            sweep=self.sweep,
+        )
+
+    async def updates(self) -> AsyncIterator[RunUpdate]:
+        runner = self.runner
+        provider = self.route.provider
+        clock = StepClock()
+        step: Step | None = None
+        final: RunRecord | None = None
+        try:
+            self._cost = runner.estimate(self.endpoint, self.payload.to_wire())
+            yield self._update("preparing")
+            if runner.guard is not None and self.route.uses_server_key:
+                self._reservation = await runner.guard.reserve(self.visitor, self._cost)
+            self.prepared = await provider.prepare(self.endpoint, self.payload, self.route.credentials)
+            self._timings = Timings(submitted=time.time())
+            self._send = asyncio.ensure_future(provider.send(self.prepared))
+            self.job = await asyncio.shield(self._send)
+            yield self._update("queued")
+            async with contextlib.aclosing(self.job.events()) as events:
+                async for event in events:
+                    if isinstance(event, Queued):
+                        yield self._update("queued", position=event.position)
+                    elif isinstance(event, Running):
+                        if self._timings.started is None:
+                            self._timings = replace(self._timings, started=time.time())
+                        for line in event.logs:
+                            if (parsed := parse_step(line.message)) is not None:
+                                step = parsed
+                                clock.observe(parsed, time.monotonic())
+                        yield self._update("running", new_logs=event.logs, step=step, eta=clock.eta(time.monotonic()))
+                    elif isinstance(event, Completed):
+                        self._completed = True
+                        yield self._update("saving", step=step)
+                        result = await self._store_images(event.result)
+                        cost = runner.settle(self._cost, "done", event.result.extras)
+                        final = self._record("done", result=result, cost=cost)
+            if final is None:
+                raise ProviderError("The provider ended the job without a result.")
+        except ProviderError as exc:
+            final = self._failed(exc)
+        except Exception as exc:  # noqa: BLE001 - an unexpected bug: logged with its traceback, reported plainly
+            log.exception("run %s of %s failed unexpectedly", self.id, self.endpoint.id)
+            final = self._failed(exc)
+        finally:
+            await self._cancel_unfinished()
+            if final is None:  # the consumer stopped iterating, or the task was cancelled
+                final = self._record("stopped", error=RunError("Stopped", self._stop_message()),
+                                     cost=runner.settle(self._cost, "stopped", {}))
+            await self._publish(final)
+        yield self._update(final.state, record=final)
+
+    def _failed(self, exc: BaseException) -> RunRecord:
+        if isinstance(exc, ProviderError):
+            log.info("run %s of %s failed: %s", self.id, self.endpoint.id, exc.message)
+        return self._record("failed", error=_error_of(exc), cost=self.runner.settle(self._cost, "failed", {}))
+
+    def _stop_message(self) -> str:
+        if self.job is not None or self._send is not None:
+            return "Stopped; the remote request was cancelled."
+        return "Stopped before anything was sent."
+
+    async def _cancel_unfinished(self) -> None:
+        """Cancel the remote job unless it completed. Never raises: the record is published whatever happens."""
+        if self._completed:
+            return
+        try:
+            await asyncio.shield(self._cancel_remote())
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            log.warning("cancelling the remote job of run %s did not finish", self.id)
+
+    async def _publish(self, record: RunRecord) -> None:
+        """Settle the budget and publish the record. Never raises."""
+        if self._reservation is not None and self.runner.guard is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(self.runner.guard.settle(self._reservation, record.cost))
+        self.record = record
+        self.finished.set()
+
+    async def _cancel_remote(self) -> None:
+        job = self.job
+        if job is None and self._send is not None:
+            try:  # a Stop while the submit was in flight: wait for what it created, then cancel that
+                job = self.job = await asyncio.wait_for(asyncio.shield(self._send), self.runner.cancel_timeout)
+            except (Exception, asyncio.CancelledError):  # noqa: BLE001 - nothing was created, or we cannot know
+                return
+        if job is not None:
+            await asyncio.wait_for(job.cancel(), self.runner.cancel_timeout)
+
+    async def stop(self) -> RunRecord | None:
+        """Cancel the remote job now and wait (bounded) until the run has published its record."""
+        await self._cancel_unfinished()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.finished.wait(), self.runner.cancel_timeout)
+        return self.record
+
+    async def _store_images(self, result: Result) -> dict[str, Any]:
+        """The one media step: every ``images[].url`` in the returned JSON is an http(s) URL a client can fetch."""
+        media = self.runner.media
+        provider = self.route.provider
+        out = result.to_json()
+        images: list[dict[str, Any]] = []
+        for image, shown in zip(result.images, out["images"], strict=True):
+            shown = dict(shown)
+            if image.inline is not None:
+                stored = await media.save(image.inline, image.content_type)
+                shown["url"], shown["file"] = self._media_url(stored.name), stored.name
+            elif image.url.startswith("https://") and not self.route.is_sandbox:
+                self.runner.copy_later(provider.client, image.url, provider.name)
+            else:
+                stored = await media.fetch(provider.client, image.url, provider=provider.name)
+                shown["url"], shown["file"] = self._media_url(stored.name), stored.name
+            images.append(shown)
+        out["images"] = images
+        return out
+
+    def _media_url(self, name: str) -> str:
+        return self.media_url(name) if self.media_url is not None else f"/media/{name}"
+
+
+class Runner:
+    """Starts runs. Shared by every view of one app; holds nothing per visitor."""
+
+    def __init__(
+        self,
+        media: MediaStore,
+        *,
+        estimate: Estimator = _unknown_cost,
+        settle: Settler = _keep_estimate,
+        guard: SpendGuard | None = None,
+        cancel_timeout: float = CANCEL_TIMEOUT,
+    ) -> None:
+        self.media = media
+        self.estimate = estimate
+        self.settle = settle
+        self.guard = guard
+        self.cancel_timeout = cancel_timeout
+        self.copies: dict[str, str] = {}  # provider URL -> stored name, for images copied off the critical path
+        self._copy_slots = asyncio.Semaphore(BACKGROUND_COPIES)
+        self._background: set[asyncio.Task[None]] = set()
+
+    def start(
+        self,
+        endpoint: EndpointSpec,
+        payload: WireModel,
+        route: Route,
+        *,
+        visitor: str = "anonymous",
+        media_url: Callable[[str], str] | None = None,
+        sweep: dict[str, Any] | None = None,
+    ) -> Run:
+        return Run(self, endpoint, payload, route, visitor=visitor, media_url=media_url, sweep=sweep)
+
+    async def run(self, endpoint: EndpointSpec, payload: WireModel, route: Route, **kwargs: Any) -> AsyncIterator[RunUpdate]:
+        """``start(...).updates()``, for consumers that need no handle on the run."""
+        async with contextlib.aclosing(self.start(endpoint, payload, route, **kwargs).updates()) as updates:
+            async for update in updates:
+                yield update
+
+    def copy_later(self, client: Any, url: str, provider: str) -> None:
+        async def copy() -> None:
+            async with self._copy_slots:
+                try:
+                    stored = await self.media.fetch(client, url, provider=provider)
+                except ProviderError as exc:
+                    log.info("background copy of a result image failed: %s", exc.message)
+                    return
+                self.copies[url] = stored.name
+
+        task = asyncio.ensure_future(copy())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait for background copies (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)

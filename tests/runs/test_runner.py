@@ -1,0 +1,174 @@
+"""The run engine on the sandbox, in plain asyncio: updates, records, the media step, and remote cancels."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sys
+
+import httpx
+import pytest
+from PIL import Image
+
+from endpoints import get_endpoint
+from runs.record import RunRecord
+from runs.runner import RunUpdate
+
+FLUX_PRO = get_endpoint("flux_pro")
+I2I = get_endpoint("flux_dev_image_to_image")
+SEGMIND = get_endpoint("segmind_flux_depth_pro")
+MEDIA = "http://app.test/media/"
+
+
+def media_url(name: str) -> str:
+    return MEDIA + name
+
+
+async def collect(rig, spec, values, **kwargs) -> list[RunUpdate]:
+    payload = spec.input_model.model_validate(values)
+    route = rig.route(spec.provider)
+    async with asyncio.timeout(20):
+        return [u async for u in rig.runner.run(spec, payload, route, media_url=media_url, **kwargs)]
+
+
+def small(**extra):
+    return {"prompt": "a lighthouse at dusk", "image_size": {"width": 64, "height": 48}, "num_inference_steps": 4,
+            "seed": 7, **extra}
+
+
+async def test_a_run_needs_no_gradio_and_ends_with_a_record(rig):
+    updates = await collect(rig, FLUX_PRO, small())
+    states = [u.state for u in updates]
+    assert states[0] == "preparing" and states[-1] == "done"
+    assert "queued" in states and "running" in states
+    steps = [u.step for u in updates if u.step is not None]
+    assert steps and steps[-1].total == 4 and steps[-1].index == 4
+    assert any(line.message == "Step 2/4" for u in updates for line in u.new_logs)
+    record = updates[-1].record
+    assert record is not None and record.state == "done" and record.seed == 7
+    assert record.request_id and record.request.body["prompt"] == "a lighthouse at dusk"
+    assert record.request.url.endswith("/fal-ai/flux-pro") and record.request.headers["Authorization"] == "Key <redacted>"
+    assert record.timings.submitted <= record.timings.started <= record.timings.finished
+    image = record.result["images"][0]
+    assert image["url"].startswith(MEDIA) and rig.runner.media.path_of(image["file"]) is not None
+    assert record.result["extras"] == {}
+
+
+def test_the_runner_imports_no_gradio():
+    code = "import runs.runner, runs.record, sys; assert 'gradio' not in sys.modules, 'gradio imported'"
+    import subprocess
+
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+async def test_record_json_round_trips_and_holds_no_key(rig):
+    record = (await collect(rig, FLUX_PRO, small()))[-1].record
+    text = json.dumps(record.to_json())
+    assert "sandbox-key" not in text and '"sandbox"' in text  # the route kind, never the key itself
+    assert RunRecord.from_json(json.loads(text)) == record
+
+
+async def test_segmind_bytes_go_through_the_same_media_step(rig):
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 120, 200)).save(png, "PNG")
+    control = rig.uploads_root / "depth.png"
+    control.write_bytes(png.getvalue())
+    values = {"prompt": "a room", "control_image": str(control), "seed": 5, "steps": 15}
+    record = (await collect(rig, SEGMIND, values))[-1].record
+    assert record.state == "done", record.error
+    assert record.request.body_kind == "multipart" and record.request.files[0].file_name == "depth.png"
+    assert str(rig.uploads_root) not in json.dumps(record.to_json())  # no server path anywhere
+    assert record.result["images"][0]["url"].startswith(MEDIA)
+    assert "remaining_credits" in record.result["extras"]
+
+
+async def test_fal_upload_is_replaced_by_its_url_in_body_and_input(rig):
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 20, 20)).save(png, "PNG")
+    source = rig.uploads_root / "cat.png"
+    source.write_bytes(png.getvalue())
+    values = {"prompt": "a wizard cat", "image_url": str(source), "seed": 3, "num_inference_steps": 10}
+    record = (await collect(rig, I2I, values))[-1].record
+    assert record.state == "done", record.error
+    uploaded = record.request.uploads["image_url"]
+    assert uploaded.startswith("http") and record.request.body["image_url"] == uploaded == record.input["image_url"]
+
+
+async def test_stopping_the_consumer_cancels_the_remote_job(rig):
+    payload = FLUX_PRO.input_model.model_validate(small(num_inference_steps=50))
+    run = rig.runner.start(FLUX_PRO, payload, rig.route("fal"), media_url=media_url)
+    updates = run.updates()
+    async with asyncio.timeout(20):
+        async for update in updates:
+            if update.state == "running":
+                break
+        await updates.aclose()
+        await run.finished.wait()
+    assert run.record.state == "stopped" and run.record.request_id
+    cancels = rig.stats()["cancels"]
+    assert [c["request_id"] for c in cancels] == [run.record.request_id]
+
+
+async def test_a_failure_after_submit_cancels_the_remote_job(rig_factory):
+    rig = rig_factory(faults="status=status_401:99, stream=status_401:99")
+    try:
+        updates = await collect(rig, FLUX_PRO, small(num_inference_steps=50))
+        record = updates[-1].record
+        assert record.state == "failed" and record.error.type == "AuthenticationError"
+        assert "FAL_KEY" in record.error.message
+        assert [c["request_id"] for c in rig.stats()["cancels"]] == [record.request_id]
+    finally:
+        await rig.providers.aclose()
+
+
+async def test_stop_while_the_submit_is_in_flight_still_cancels(rig_factory):
+    rig = rig_factory(faults="submit=slow:0.5")
+    try:
+        payload = FLUX_PRO.input_model.model_validate(small(num_inference_steps=50))
+        run = rig.runner.start(FLUX_PRO, payload, rig.route("fal"), media_url=media_url)
+        seen: list[str] = []
+        consumer = asyncio.ensure_future(_drain(run, seen))
+        await asyncio.sleep(0.15)  # the submit is now on the wire, answered in 0.5 s
+        assert seen == ["preparing"]
+        consumer.cancel()
+        async with asyncio.timeout(15):
+            await run.finished.wait()
+        assert run.record.state == "stopped"
+        await asyncio.sleep(0.1)
+        cancels = rig.stats()["cancels"]
+        assert len(cancels) == 1 and cancels[0]["request_id"] == run.record.request_id
+    finally:
+        await rig.providers.aclose()
+
+
+async def _drain(run, seen: list[str]) -> None:
+    async for update in run.updates():
+        seen.append(update.state)
+
+
+async def test_validation_refusal_from_the_provider_is_a_failed_record_with_fields(rig):
+    spec = FLUX_PRO
+    payload = spec.input_model.model_construct(prompt="x", num_inference_steps=500)  # bypasses local validation
+    async with asyncio.timeout(20):
+        updates = [u async for u in rig.runner.run(spec, payload, rig.route("fal"), media_url=media_url)]
+    record = updates[-1].record
+    assert record.state == "failed" and record.error.fields
+    assert record.error.fields[0][0] == "num_inference_steps"
+
+
+async def test_result_images_are_fetchable_urls(rig):
+    record = (await collect(rig, FLUX_PRO, small(num_images=2)))[-1].record
+    for image in record.result["images"]:
+        name = image["url"].removeprefix(MEDIA)
+        data = rig.runner.media.path_of(name).read_bytes()
+        assert Image.open(io.BytesIO(data)).size == (64, 48)
+    assert len({i["url"] for i in record.result["images"]}) == 2
+    assert httpx.URL(record.result["images"][0]["url"]).scheme == "http"
+
+
+@pytest.mark.parametrize("message", ["Step 3/3"])
+def test_step_lines_parse(message):
+    from runs.progress import parse_step
+
+    assert parse_step(message).total == 3
