@@ -1,0 +1,541 @@
+"""Daily budgets for runs paid with the server's key, kept in a SQLite ledger that replicas can share.
+
+A run on the server's key first *reserves* its estimated cost; the reservation counts against the budget at once,
+so visitors running at the same time can never, together, go past a limit by more than the runs already admitted.
+When the run ends its reservation is *settled* at the actual cost ($0 for a run fal did not bill). Budgets are per
+UTC day: a global one for the key (``PLAYGROUND_BUDGET_USD``) and one per visitor
+(``PLAYGROUND_VISITOR_BUDGET_USD``); visitors are told by ``visitor_id``.
+
+Every ledger call is one ``BEGIN IMMEDIATE`` transaction run in a worker thread (``asyncio.to_thread``), so the
+event loop never waits on the disk and several processes sharing the file never overspend. Amounts are stored as
+whole micro-dollars, so sums are exact (three $0.05 runs fit a $0.15 budget). A reservation left open by a process
+that died mid-run stops counting after ``stale_after`` (an hour by default) so it cannot hold the budget all day.
+
+No Gradio here; ``BudgetExceeded`` is a ``ProviderError``, so the views already show its message to the visitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import logging
+import math
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from providers.errors import ProviderError
+from runs.pricing import format_usd
+
+log = logging.getLogger(__name__)
+
+BUDGET_ENV = "PLAYGROUND_BUDGET_USD"
+VISITOR_BUDGET_ENV = "PLAYGROUND_VISITOR_BUDGET_USD"
+DATA_DIR_ENV = "PLAYGROUND_DATA_DIR"
+#: Hugging Face Spaces mounts persistent storage here, when the Space has it.
+SPACES_DATA_ROOT = Path("/data")
+LEDGER_FILE = "spend.sqlite3"
+DEFAULT_STALE_AFTER = dt.timedelta(hours=1)
+
+LimitKind = Literal["daily", "visitor"]
+
+_MICROS = 1_000_000
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spend (
+    id              TEXT PRIMARY KEY,
+    day             TEXT NOT NULL,     -- UTC date the run was admitted, YYYY-MM-DD
+    visitor         TEXT NOT NULL,
+    reserved_micros INTEGER NOT NULL,  -- the estimate, in millionths of a US dollar
+    actual_micros   INTEGER,           -- NULL while the run is in flight
+    created_at      REAL NOT NULL,     -- Unix seconds
+    settled_at      REAL
+);
+CREATE INDEX IF NOT EXISTS spend_by_day_visitor ON spend (day, visitor);
+"""
+
+
+# ------------------------------------------------------------------------------------------------------------ limits
+
+
+def _parse_usd(name: str, raw: str | None) -> float | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip().removeprefix("$").strip()
+    problem = f"{name} must be an amount of US dollars, 0 or more, like 5 or 0.50 (got {raw!r})"
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{problem}: not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{problem}: not a finite number")
+    if value < 0:
+        raise ValueError(f"{problem}: negative")
+    return value
+
+
+@dataclass(frozen=True)
+class BudgetLimits:
+    """Daily limits in US dollars for runs on the server's key; ``None`` means unlimited."""
+
+    daily_usd: float | None = None
+    visitor_daily_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in ((BUDGET_ENV, self.daily_usd), (VISITOR_BUDGET_ENV, self.visitor_daily_usd)):
+            if value is not None and (not math.isfinite(value) or value < 0):
+                raise ValueError(f"{name} must be an amount of US dollars, 0 or more (got {value!r})")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> BudgetLimits:
+        """Read ``PLAYGROUND_BUDGET_USD`` and ``PLAYGROUND_VISITOR_BUDGET_USD``; unset or empty = unlimited."""
+        return cls(
+            daily_usd=_parse_usd(BUDGET_ENV, env.get(BUDGET_ENV)),
+            visitor_daily_usd=_parse_usd(VISITOR_BUDGET_ENV, env.get(VISITOR_BUDGET_ENV)),
+        )
+
+    @property
+    def unlimited(self) -> bool:
+        return self.daily_usd is None and self.visitor_daily_usd is None
+
+
+# ------------------------------------------------------------------------------------------------------ refusal
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _as_utc(when: dt.datetime) -> dt.datetime:
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def next_utc_midnight(now: dt.datetime) -> dt.datetime:
+    now = _as_utc(now)
+    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC)
+
+
+def _wait_text(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    if hours:
+        return f"{hours} h"
+    return f"{minutes} min" if minutes else "less than a minute"
+
+
+class BudgetExceeded(ProviderError):
+    """A run on the server's key would go past a daily budget. ``message`` tells the visitor what to do."""
+
+    def __init__(
+        self,
+        *,
+        limit: LimitKind,
+        limit_usd: float,
+        remaining_usd: float,
+        resets_at: dt.datetime,
+        amount_usd: float,
+        now: dt.datetime,
+    ) -> None:
+        self.limit: LimitKind = limit
+        self.limit_usd = limit_usd
+        self.remaining_usd = remaining_usd
+        self.resets_at = resets_at
+        self.amount_usd = amount_usd
+        whose = "Daily budget for this Space's key" if limit == "daily" else "Your daily budget on this Space's key"
+        when = f"it resets at 00:00 UTC (in {_wait_text(resets_at - _as_utc(now))})"
+        if limit_usd == 0:
+            text = f"{whose} is $0: runs on it are turned off"
+        else:
+            text = (
+                f"{whose} reached: {format_usd(remaining_usd)} of {format_usd(limit_usd)} left today, "
+                f"and this run needs {format_usd(amount_usd)}; {when}"
+            )
+        super().__init__(f"{text}. Paste your own key under Settings to keep going.", status=None)
+
+
+# -------------------------------------------------------------------------------------------------------- ledger
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """An admitted run's hold on the budget, until ``settle`` or ``release``."""
+
+    id: str
+    visitor: str
+    amount_usd: float
+    day: str  # the UTC day it counts against
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Usage:
+    settled: int = 0  # micro-dollars
+    in_flight: int = 0
+    runs: int = 0
+    in_flight_runs: int = 0
+    expired_runs: int = 0
+
+    @property
+    def used(self) -> int:
+        return self.settled + self.in_flight
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    """Today's spend (settled) and holds (in flight), for the whole key and, when asked, one visitor."""
+
+    day: str
+    resets_at: dt.datetime
+    spent_usd: float  # settled, all visitors
+    in_flight_usd: float  # reserved by runs still going, all visitors
+    runs: int  # settled runs today, all visitors
+    in_flight_runs: int
+    expired_runs: int  # reservations left by a process that died; no longer counted
+    daily_limit_usd: float | None = None
+    daily_remaining_usd: float | None = None
+    visitor: str | None = None
+    visitor_spent_usd: float | None = None
+    visitor_in_flight_usd: float | None = None
+    visitor_limit_usd: float | None = None
+    visitor_remaining_usd: float | None = None
+
+    @property
+    def remaining_usd(self) -> float | None:
+        """What the visitor (or anyone, without one) may still spend today; ``None`` when unlimited."""
+        left = [v for v in (self.daily_remaining_usd, self.visitor_remaining_usd) if v is not None]
+        return min(left) if left else None
+
+
+def _micros(usd: float, what: str) -> int:
+    if isinstance(usd, bool) or not isinstance(usd, int | float) or not math.isfinite(usd) or usd < 0:
+        raise ValueError(f"{what} must be a finite amount of US dollars, 0 or more (got {usd!r})")
+    return round(usd * _MICROS)
+
+
+def _usd(micros: int) -> float:
+    return round(micros / _MICROS, 6)
+
+
+class SpendLedger:
+    """Reservations and settled spend per UTC day and visitor, in one SQLite file (WAL mode).
+
+    Nothing touches the disk until the first call (or ``open()``), which creates the folder, the file and the
+    schema. Each call opens its own connection in a worker thread, so one ledger serves any number of tasks, and
+    several ledgers (processes, replicas on one volume) may share the file.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
+        clock: Callable[[], dt.datetime] = _utc_now,
+        busy_timeout: float = 30.0,
+    ) -> None:
+        self.path = Path(path)
+        self.stale_after = stale_after
+        self._clock = clock
+        self._busy_timeout = busy_timeout
+        self._ready = False
+        self._init_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SpendLedger({str(self.path)!r})"
+
+    # -- public, async
+
+    async def open(self) -> SpendLedger:
+        """Create the file and schema now (e.g. at startup, to fail early on an unwritable folder)."""
+        await asyncio.to_thread(self._ensure_ready)
+        return self
+
+    async def reserve(
+        self, visitor: str, amount_usd: float, limits: BudgetLimits, *, now: dt.datetime | None = None
+    ) -> Reservation:
+        """Hold ``amount_usd`` for a run, or raise ``BudgetExceeded`` when today's spend plus the runs in flight
+        plus this one would pass the key's daily limit or the visitor's."""
+        amount = _micros(amount_usd, "amount_usd")
+        when = self._now(now)
+        work = asyncio.ensure_future(asyncio.to_thread(self._reserve_sync, visitor, amount, limits, when))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # The thread carries on and may still admit the run: hand that reservation back once it lands.
+            work.add_done_callback(self._release_abandoned)
+            raise
+
+    async def settle(self, reservation: Reservation, actual_usd: float | None) -> bool:
+        """Replace the hold by the run's actual cost (``None``: unknown, keep the reserved amount).
+
+        Returns False, changing nothing, when the reservation was already settled or released."""
+        actual = None if actual_usd is None else _micros(actual_usd, "actual_usd")
+        return await asyncio.to_thread(self._settle_sync, reservation.id, actual, self._now(None))
+
+    async def release(self, reservation: Reservation) -> bool:
+        """The run cost nothing (refused, failed or stopped before billing): settle at $0."""
+        return await self.settle(reservation, 0.0)
+
+    async def spent(self, visitor: str | None, *, now: dt.datetime | None = None) -> float:
+        """Settled spend today (UTC), for one visitor or, with ``None``, for everyone. Runs in flight not included."""
+        usage = await asyncio.to_thread(self._usage_sync, visitor, self._now(now))
+        return _usd(usage.settled)
+
+    async def summary(
+        self, visitor: str | None = None, limits: BudgetLimits | None = None, *, now: dt.datetime | None = None
+    ) -> BudgetSummary:
+        when = self._now(now)
+        everyone, one = await asyncio.to_thread(self._summary_sync, visitor, when)
+        limits = limits or BudgetLimits()
+
+        def left(limit: float | None, usage: _Usage) -> float | None:
+            return None if limit is None else _usd(max(0, _micros(limit, "limit") - usage.used))
+
+        return BudgetSummary(
+            day=when.date().isoformat(),
+            resets_at=next_utc_midnight(when),
+            spent_usd=_usd(everyone.settled),
+            in_flight_usd=_usd(everyone.in_flight),
+            runs=everyone.runs,
+            in_flight_runs=everyone.in_flight_runs,
+            expired_runs=everyone.expired_runs,
+            daily_limit_usd=limits.daily_usd,
+            daily_remaining_usd=left(limits.daily_usd, everyone),
+            visitor=visitor,
+            visitor_spent_usd=_usd(one.settled) if one else None,
+            visitor_in_flight_usd=_usd(one.in_flight) if one else None,
+            visitor_limit_usd=limits.visitor_daily_usd if visitor is not None else None,
+            visitor_remaining_usd=left(limits.visitor_daily_usd, one) if one else None,
+        )
+
+    # -- helpers
+
+    def _now(self, now: dt.datetime | None) -> dt.datetime:
+        return _as_utc(now if now is not None else self._clock())
+
+    def _release_abandoned(self, work: asyncio.Future[Reservation]) -> None:
+        if work.cancelled() or work.exception() is not None:
+            return
+        reservation = work.result()
+        loop = asyncio.get_running_loop()
+        release = loop.run_in_executor(None, self._settle_sync, reservation.id, 0, self._now(None))
+        release.add_done_callback(_log_failed_release)
+
+    # -- SQLite, in worker threads
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        with self._init_lock:
+            if self._ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            conn = self._connect()
+            try:
+                mode = self._use_wal(conn)
+                if mode != "wal":
+                    log.warning("spend ledger %s: journal mode is %s, not WAL", self.path, mode)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    # Statement by statement: executescript() would commit outside this transaction.
+                    for statement in filter(str.strip, _SCHEMA.split(";")):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.close()
+            self._ready = True
+
+    def _use_wal(self, conn: sqlite3.Connection) -> str:
+        """Switch the file to WAL. SQLite answers "locked" at once, without its busy wait, while another
+        connection makes the same switch on a new file (several processes starting together): retry until the
+        busy timeout."""
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+                if mode != "wal":
+                    mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+                return mode
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._ensure_ready()
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def _usage(self, conn: sqlite3.Connection, day: str, visitor: str | None, now: dt.datetime) -> _Usage:
+        cutoff = (now - self.stale_after).timestamp()
+        live = "actual_micros IS NULL AND created_at >= :cutoff"
+        dead = "actual_micros IS NULL AND created_at < :cutoff"
+        query = (
+            "SELECT COALESCE(SUM(actual_micros), 0),"
+            f" COALESCE(SUM(CASE WHEN {live} THEN reserved_micros END), 0),"
+            " COUNT(actual_micros),"
+            f" COALESCE(SUM(CASE WHEN {live} THEN 1 END), 0),"
+            f" COALESCE(SUM(CASE WHEN {dead} THEN 1 END), 0)"
+            " FROM spend WHERE day = :day" + (" AND visitor = :visitor" if visitor is not None else "")
+        )
+        row = conn.execute(query, {"cutoff": cutoff, "day": day, "visitor": visitor}).fetchone()
+        return _Usage(*(int(v) for v in row))
+
+    def _reserve_sync(self, visitor: str, amount: int, limits: BudgetLimits, now: dt.datetime) -> Reservation:
+        day = now.date().isoformat()
+        with self._transaction() as conn:
+            checks: list[tuple[LimitKind, float, _Usage]] = []
+            if limits.daily_usd is not None:
+                checks.append(("daily", limits.daily_usd, self._usage(conn, day, None, now)))
+            if limits.visitor_daily_usd is not None:
+                checks.append(("visitor", limits.visitor_daily_usd, self._usage(conn, day, visitor, now)))
+            refusals = [
+                (max(0, _micros(limit, "limit") - usage.used), kind, limit)
+                for kind, limit, usage in checks
+                if usage.used + amount > _micros(limit, "limit")
+            ]
+            if refusals:
+                remaining, kind, limit = min(refusals, key=lambda r: r[0])
+                raise BudgetExceeded(
+                    limit=kind,
+                    limit_usd=limit,
+                    remaining_usd=_usd(remaining),
+                    resets_at=next_utc_midnight(now),
+                    amount_usd=_usd(amount),
+                    now=now,
+                )
+            reservation = Reservation(uuid.uuid4().hex, visitor, _usd(amount), day, now)
+            conn.execute(
+                "INSERT INTO spend (id, day, visitor, reserved_micros, created_at) VALUES (?, ?, ?, ?, ?)",
+                (reservation.id, day, visitor, amount, now.timestamp()),
+            )
+        return reservation
+
+    def _settle_sync(self, reservation_id: str, actual: int | None, now: dt.datetime) -> bool:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE spend SET actual_micros = COALESCE(?, reserved_micros), settled_at = ?"
+                " WHERE id = ? AND actual_micros IS NULL",
+                (actual, now.timestamp(), reservation_id),
+            )
+            return cursor.rowcount == 1
+
+    def _usage_sync(self, visitor: str | None, now: dt.datetime) -> _Usage:
+        with self._transaction() as conn:
+            return self._usage(conn, now.date().isoformat(), visitor, now)
+
+    def _summary_sync(self, visitor: str | None, now: dt.datetime) -> tuple[_Usage, _Usage | None]:
+        day = now.date().isoformat()
+        with self._transaction() as conn:
+            everyone = self._usage(conn, day, None, now)
+            one = self._usage(conn, day, visitor, now) if visitor is not None else None
+        return everyone, one
+
+
+def _log_failed_release(release: asyncio.Future[bool]) -> None:
+    if not release.cancelled() and release.exception() is not None:
+        log.warning("could not release an abandoned reservation: %s", type(release.exception()).__name__)
+
+
+# ------------------------------------------------------------------------------------------------ where and who
+
+
+def data_dir(env: Mapping[str, str], *, spaces_root: Path = SPACES_DATA_ROOT, cwd: Path | None = None) -> Path:
+    """The folder for server state (the spend ledger), created with mode 0700 when missing.
+
+    ``PLAYGROUND_DATA_DIR`` when set; else ``/data/flux-playground`` when ``/data`` (Spaces persistent storage)
+    exists and is writable; else ``./data``.
+    """
+    raw = (env.get(DATA_DIR_ENV) or "").strip()
+    if raw:
+        path = Path(raw).expanduser()
+    elif spaces_root.is_dir() and os.access(spaces_root, os.W_OK | os.X_OK):
+        path = spaces_root / "flux-playground"
+    else:
+        path = (cwd or Path.cwd()) / "data"
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        path.chmod(0o700)  # mkdir's mode is filtered through the umask
+    return path
+
+
+def _address(raw: str) -> str | None:
+    text = raw.strip()
+    if not text:
+        return None
+    candidates = [text]
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        candidates.append(text[1 : text.index("]")])
+    elif text.count(":") == 1:  # v4:port
+        candidates.append(text.split(":")[0])
+    for candidate in candidates:
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            # One IPv6 visitor usually holds a whole /64: count it as one address, or budgets are easy to dodge.
+            return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+        return str(address)
+    return "".join(ch for ch in text if ch.isprintable() and not ch.isspace())[:100] or None
+
+
+def visitor_id(username: str | None, client_host: str | None, forwarded_for: str | None) -> str:
+    """Who a visitor is, for per-visitor budgets: ``hf:<username>`` when signed in to Hugging Face, else
+    ``ip:<address>`` with the client address the Space's proxy reports (the first address of
+    ``X-Forwarded-For``, else the connection's host), else ``ip:unknown``. IPv6 addresses count per /64."""
+    if username and username.strip():
+        return f"hf:{username.strip()}"
+    for raw in ((forwarded_for or "").split(",")[0], client_host or ""):
+        address = _address(raw)
+        if address:
+            return f"ip:{address}"
+    return "ip:unknown"
+
+
+__all__ = [
+    "BUDGET_ENV",
+    "DATA_DIR_ENV",
+    "DEFAULT_STALE_AFTER",
+    "LEDGER_FILE",
+    "VISITOR_BUDGET_ENV",
+    "BudgetExceeded",
+    "BudgetLimits",
+    "BudgetSummary",
+    "LimitKind",
+    "Reservation",
+    "SpendLedger",
+    "data_dir",
+    "next_utc_midnight",
+    "visitor_id",
+]
