@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import sys
 
+from sandbox.addresses import is_loopback_host
 from sandbox.app import base_urls, create_app
 from sandbox.embedded import bind_socket, build_server, url_of
-from sandbox.image_inputs import is_loopback_host
 from sandbox.options import SandboxOptions
 
 

@@ -12,8 +12,8 @@ from typing import Self
 import uvicorn
 from starlette.applications import Starlette
 
+from sandbox.addresses import is_loopback_host
 from sandbox.app import base_urls, create_app
-from sandbox.image_inputs import is_loopback_host
 from sandbox.options import SandboxOptions
 from sandbox.state import SandboxState
 

@@ -9,8 +9,8 @@ A failed job ends ``COMPLETED`` with ``error`` and ``error_type``; fetching its 
 
     cancelled (PUT .../cancel)                      499  client_cancelled
     fault ``fail``, or a sandbox bug                500  runner_server_error
-    unreadable input image (bad data URI, a loopback
-      URL that fails, a missing sandbox file)      422  validation_error, body {"detail": [{loc, msg, type}]}
+    unreadable input image (bad data URI, not an
+      image, a missing sandbox file)               422  validation_error, body {"detail": [{loc, msg, type}]}
     ``X-Fal-Request-Timeout`` passed while queued   504  request_timeout (+ X-Fal-Request-Timeout-Type: user)
     server shutdown or /_sandbox/reset              503  runner_disconnected
 """
@@ -268,7 +268,7 @@ class FalQueue:
     async def _execute(self, job: FalJob) -> None:
         options = self._state.options
         await asyncio.sleep(options.startup_seconds)
-        resolver = ImageResolver(self._state.storage.files, job.base_url, options.fetch_timeout_seconds, MAX_INPUT_SIDE)
+        resolver = ImageResolver(self._state.storage.files, job.base_url, MAX_INPUT_SIDE)
         prepared = await prepare_generation(job.payload, resolver, options.max_render_side)
         plan = prepared.plan
         for note in prepared.notes:

@@ -1,8 +1,11 @@
-"""Input images for the renderer, from the only places the sandbox may read.
+"""Input images for the renderer, from the only places the sandbox may read — and it never opens a connection.
 
-``data:`` URIs, this sandbox's own ``/fal/cdn/files`` URLs (read from memory) and http(s) URLs on loopback
-(fetched with a short timeout) are read for real; unreadable content is a late validation failure, as on fal.
-Any other URL cannot be fetched here (no network), so it becomes a deterministic placeholder plus a note.
+``data:`` URIs and this sandbox's own ``/fal/cdn/files`` URLs (read from memory) are read for real; unreadable
+content is a late validation failure, as on fal. Every other http(s) URL becomes a deterministic placeholder
+(derived from the URL alone) plus a note for the job's log: a public one because these machines have no network,
+and one naming the visitor's own machine or network (sandbox/addresses.py: loopback, private, link-local, ... in any
+spelling) because the remote service the sandbox stands in for could not reach it either. Nothing is fetched, so
+the answer for such a URL cannot depend on whether anything listens there (no SSRF, no port-scan oracle).
 """
 
 from __future__ import annotations
@@ -10,17 +13,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import ipaddress
 import urllib.parse
 from dataclasses import dataclass
 
-import httpx
 from PIL import Image
 
+from sandbox.addresses import classify_host
 from sandbox.renderer import decode_image, placeholder_image
 from sandbox.storage import FileStore, file_name_from_url
 
-MAX_FETCH_BYTES = 32 * 1024 * 1024
+
+@dataclass(frozen=True)
+class _Unread:
+    """An http(s) URL the sandbox does not read: a placeholder stands in for it."""
+
+    url: str
 
 
 class ImageLoadError(Exception):
@@ -42,17 +49,6 @@ class LoadedImage:
     note: str | None = None  # set when a placeholder stands in for the real image
 
 
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() in {"localhost", "localhost.localdomain"}:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _data_uri_bytes(uri: str) -> bytes:
     header, sep, payload = uri.partition(",")
     if not sep:
@@ -62,24 +58,46 @@ def _data_uri_bytes(uri: str) -> bytes:
     return urllib.parse.unquote_to_bytes(payload)
 
 
+def placeholder_note(field: str, url: str) -> str:
+    """The log line for a URL the sandbox does not read; it depends on the URL only."""
+    shown = url[:200]
+    try:
+        host = urllib.parse.urlsplit(url).hostname
+    except ValueError:
+        host = None
+    verdict = classify_host(host)
+    if verdict.forbidden:
+        return (
+            f"Not fetching {shown}: {verdict.host or 'the host'} is a {verdict.reason}, which the real service "
+            f"could not reach either; using a placeholder image for {field}"
+        )
+    return f"Could not fetch {shown} in the sandbox (no network); using a placeholder image for {field}"
+
+
 class ImageResolver:
-    def __init__(self, files: FileStore, base_url: str, timeout: float, max_side: int = 1024) -> None:
+    """Reads input images for one job: ``load(field, ref)`` -> a decoded RGB image, long side <= ``max_side``."""
+
+    def __init__(self, files: FileStore, base_url: str, max_side: int = 1024) -> None:
         self._files = files
         self._base_url = base_url
-        self._timeout = timeout
         self._max_side = max_side
 
-    async def load(self, field: str, ref: str, *, allow_raw_base64: bool = False) -> LoadedImage:
-        data = await self._read(field, ref.strip(), allow_raw_base64)
-        if isinstance(data, LoadedImage):
-            return data
+    async def load(
+        self, field: str, ref: str, *, allow_raw_base64: bool = False, max_side: int | None = None
+    ) -> LoadedImage:
+        """Raises ImageLoadError (naming ``field``) for content that is not a usable image."""
+        data = self._read(field, ref.strip(), allow_raw_base64)
+        if isinstance(data, _Unread):
+            image = await asyncio.to_thread(placeholder_image, data.url)
+            return LoadedImage(image, placeholder_note(field, data.url))
+        side = max_side or self._max_side
         try:
-            image = await asyncio.to_thread(decode_image, data, self._max_side)
+            image = await asyncio.to_thread(decode_image, data, side)
         except ValueError as exc:
             raise ImageLoadError(field, f"Could not read the image: {exc}") from None
         return LoadedImage(image)
 
-    async def _read(self, field: str, ref: str, allow_raw_base64: bool) -> bytes | LoadedImage:
+    def _read(self, field: str, ref: str, allow_raw_base64: bool) -> bytes | _Unread:
         if ref.startswith("data:"):
             try:
                 return _data_uri_bytes(ref)
@@ -90,38 +108,11 @@ class ImageResolver:
             if stored is None:
                 raise ImageLoadError(field, "File not found in the sandbox store", "file_download_error")
             return stored.data
-        parsed = urllib.parse.urlsplit(ref)
-        if parsed.scheme in ("http", "https"):
-            if is_loopback_host(parsed.hostname):
-                return await self._fetch(field, ref)
-            note = f"Could not fetch {ref[:200]} in the sandbox (no network); using a placeholder image for {field}"
-            return LoadedImage(placeholder_image(ref), note)
+        if ref[:8].lower().startswith(("http://", "https://")):
+            return _Unread(ref)
         if allow_raw_base64:
             try:
                 return base64.b64decode(ref, validate=True)
             except (ValueError, binascii.Error):
                 pass
         raise ImageLoadError(field, "Expected an http(s) URL or a data URI")
-
-    async def _fetch(self, field: str, url: str) -> bytes:
-        try:
-            async with (
-                httpx.AsyncClient(timeout=self._timeout, trust_env=False, follow_redirects=False) as client,
-                client.stream("GET", url) as response,
-            ):
-                if response.status_code != 200:
-                    raise ImageLoadError(
-                        field, f"Failed to download the file (HTTP {response.status_code})", "file_download_error"
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > MAX_FETCH_BYTES:
-                        raise ImageLoadError(field, "The file is too large for the sandbox", "file_download_error")
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except httpx.HTTPError as exc:
-            raise ImageLoadError(
-                field, f"Failed to download the file ({type(exc).__name__})", "file_download_error"
-            ) from None

@@ -15,7 +15,6 @@ class SandboxOptions:
     faults: str = ""  # server-wide fault spec, same grammar as the X-Sandbox-Fault header (sandbox/faults.py)
     keepalive_seconds: float = 15.0  # SSE keep-alive comment interval
     storage_max_bytes: int = 256 * 1024 * 1024  # in-memory file store; least recently used files go first
-    fetch_timeout_seconds: float = 5.0  # loopback image fetches
     max_render_side: int = 2048  # larger requested sizes are scaled down (aspect kept) and a log line says so
 
     def __post_init__(self) -> None:

@@ -216,17 +216,23 @@ async def test_unreachable_url_uses_placeholder_and_says_so(sbx, client):
     assert (output["images"][0]["width"], output["images"][0]["height"]) == (1024, 768)
 
 
-async def test_image_to_image_reads_loopback_and_own_files(sbx, client):
+async def test_image_to_image_reads_own_files_from_memory_never_loopback(sbx, client):
     own = await submit(client, sbx, FLUX_PRO, t2i(image_size={"width": 80, "height": 40}))
     await wait_done(client, own["status_url"])
     own_url = (await client.get(own["response_url"], headers=KEY)).json()["images"][0]["url"]
+    submitted = await submit(client, sbx, I2I, {"prompt": "y", "image_url": own_url, "num_inference_steps": 10})
+    done = await wait_done(client, submitted["status_url"], logs=True)
+    assert "error" not in done and not any("placeholder" in line["message"] for line in done["logs"])
+    image = (await client.get(submitted["response_url"], headers=KEY)).json()["images"][0]
+    assert (image["width"], image["height"]) == (80, 40)  # the stored image's size: it was read
+
+    # The same server under another loopback name is not "own storage": it is a loopback URL, never fetched.
     loopback_url = own_url.replace("127.0.0.1", "localhost")
-    for url in (own_url, loopback_url):
-        submitted = await submit(client, sbx, I2I, {"prompt": "y", "image_url": url, "num_inference_steps": 10})
-        done = await wait_done(client, submitted["status_url"], logs=True)
-        assert "error" not in done and not any("placeholder" in line["message"] for line in done["logs"])
-        image = (await client.get(submitted["response_url"], headers=KEY)).json()["images"][0]
-        assert (image["width"], image["height"]) == (80, 40)
+    submitted = await submit(client, sbx, I2I, {"prompt": "y", "image_url": loopback_url, "num_inference_steps": 10})
+    done = await wait_done(client, submitted["status_url"], logs=True)
+    assert any("Not fetching" in line["message"] and "local name" in line["message"] for line in done["logs"])
+    image = (await client.get(submitted["response_url"], headers=KEY)).json()["images"][0]
+    assert (image["width"], image["height"]) == (1024, 768)  # the placeholder's size
 
 
 async def test_sync_mode_returns_data_uris_and_png(sbx, client):
