@@ -1,7 +1,7 @@
 """FLUX Playground: a tab per hosted FLUX endpoint, forms from schemas, live provider status and logs.
 
-``build_app(backends)`` returns the Blocks with no side effects; ``python app.py`` starts the embedded sandbox
-when a provider has no key (or ``PLAYGROUND_SANDBOX=1``), builds the providers and launches.
+Wiring only. ``build_app(ctx)`` returns the Blocks with no side effects; ``python app.py`` starts the embedded
+sandbox when a provider has no key (or ``PLAYGROUND_SANDBOX=1``), builds the providers and launches.
 """
 
 from __future__ import annotations
@@ -9,26 +9,52 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
 
+from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, VisitorSlots
 from components.endpoint_tab import build_endpoint_tab
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from endpoints import ENDPOINTS
+from providers.catalog import CATALOG
 from providers.config import ProviderSettings
-from providers.media import MediaStore
-from providers.registry import build_providers
+from providers.media import CONTENT_TYPES, MediaStore
+from providers.registry import build_providers, sandbox_settings
 from providers.routing import Backends
+from runs.pricing import PriceBook, actual_cost
+from runs.runner import Runner
 
 log = logging.getLogger("flux_playground")
 
 TITLE = "FLUX Playground"
+MAX_THREADS = 200  # Gradio's pre/post-processing threads; runs themselves are async and wait on the network
 CSS = """
 .fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
 .fp-badge { font-size: 0.95em; }
+.fp-actions { position: sticky; bottom: 0; z-index: 20; background: var(--background-fill-primary);
+  padding: 8px 0; border-top: 1px solid var(--border-color-primary); }
+.fp-previous img { opacity: 0.45; filter: grayscale(0.4); transition: opacity 0.2s; }
+.fp-previous::before { content: "previous result — the new run is under way"; display: block; font-size: 0.85em;
+  color: var(--body-text-color-subdued); padding: 2px 6px; }
+.fp-progress { display: flex; align-items: center; gap: 8px; }
+.fp-progress progress { flex: 1; height: 10px; }
+.fp-failed { border-left: 4px solid #dc2626; padding: 2px 10px; background: rgba(220, 38, 38, 0.06); }
+.tab-wrapper .tab-container, [role="tablist"] { flex-wrap: wrap !important; overflow: visible !important; }
 """
+# Ctrl/Cmd+Enter presses the visible tab's Generate button.
+HEAD = """<script>
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
+  const buttons = [...document.querySelectorAll("button[id$='-generate']")].filter(b => b.offsetParent !== null);
+  if (buttons.length) { e.preventDefault(); buttons[0].click(); }
+});
+</script>"""
 
 
 def upload_roots() -> tuple[Path, ...]:
@@ -36,58 +62,94 @@ def upload_roots() -> tuple[Path, ...]:
     return (Path(gr.utils.get_upload_folder()),)
 
 
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def make_backends(
-    settings: ProviderSettings,
-    *,
-    sandbox_urls: tuple[str, str, str] | None = None,
-    force_sandbox: bool = False,
-    media: MediaStore | None = None,
+    settings: ProviderSettings, *, sandbox_url: str | None = None, force_sandbox: bool = False
 ) -> Backends:
-    """Live providers on the configured URLs, plus sandbox providers when ``sandbox_urls`` (queue, rest, segmind)."""
-    media = media or MediaStore()
+    """Live providers on the configured URLs, plus sandbox providers when a sandbox serves at ``sandbox_url``."""
     roots = upload_roots()
-    live = build_providers(settings, media=media, local_file_roots=roots)
+    live = build_providers(settings, local_file_roots=roots)
     sandbox = None
-    if sandbox_urls is not None:
-        queue, rest, segmind = sandbox_urls
-        sandbox_settings = ProviderSettings(
-            fal_queue_url=queue, fal_rest_url=rest, segmind_api_url=segmind, timeouts=settings.timeouts
-        )
+    if sandbox_url is not None:
         sandbox = build_providers(
-            sandbox_settings, media=media, local_file_roots=roots, fal_is_sandbox=True, segmind_is_sandbox=True
+            sandbox_settings(sandbox_url, settings.timeouts), local_file_roots=roots, is_sandbox=True
         )
     return Backends(live=live, sandbox=sandbox, force_sandbox=force_sandbox)
 
 
-def build_app(backends: Backends) -> gr.Blocks:
+def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, media: MediaStore | None = None) -> AppContext:
+    env = os.environ if env is None else env
+    prices = PriceBook()
+    runner = Runner(
+        media or MediaStore(),
+        estimate=lambda spec, wire: prices.estimate(spec.id, wire),
+        settle=lambda estimate, state, extras, provider: actual_cost(
+            estimate, state=state, extras=extras, provider=provider
+        ),
+    )
+    limit = int(env.get("PLAYGROUND_VISITOR_CONCURRENCY") or DEFAULT_VISITOR_CONCURRENCY)
+    return AppContext(backends=backends, runner=runner, visitor_slots=VisitorSlots(limit))
+
+
+def build_app(ctx: AppContext) -> gr.Blocks:
+    backends = ctx.backends
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(
             f"# {TITLE}\nExplore hosted FLUX image models: pick a tab, adjust the form, press **Generate**. "
             "Status and provider logs stream in while the job runs; each image is captioned with its seed and NSFW flag."
         )
-        banner = sandbox_banner(backends)
-        if banner:
-            gr.Markdown(banner, elem_classes=["fp-banner"])
+        banner_text = sandbox_banner(backends)
+        banner = gr.Markdown(banner_text, visible=bool(banner_text), elem_classes=["fp-banner"])
         badge = gr.Markdown(badge_text(backends, {}), elem_classes=["fp-badge"])
-        session_keys = build_settings_panel(backends, badge)
+        session_keys = build_settings_panel(backends, badge, banner)
         with gr.Tabs():
             for spec in ENDPOINTS:
                 with gr.Tab(spec.label, id=spec.api_name):
-                    build_endpoint_tab(spec, backends, session_keys)
+                    build_endpoint_tab(spec, ctx, session_keys)
     return demo
+
+
+def media_routes(media: MediaStore) -> list[Route]:
+    """``GET /media/{name}``: stored result images by name only (never a path), cached by browsers."""
+
+    async def serve(request: Request) -> Response:
+        name = request.path_params["name"]
+        path = media.path_of(name)
+        if path is None:
+            return Response("not found", status_code=404)
+        media_type = CONTENT_TYPES.get("." + name.rsplit(".", 1)[-1], "application/octet-stream")
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400, immutable"})
+
+    return [Route("/media/{name}", serve, methods=["GET"])]
 
 
 def lifespan_closing(backends: Backends):
     @contextlib.asynccontextmanager
-    async def lifespan(app) -> AsyncIterator[None]:
+    async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
         await backends.aclose()
 
     return lifespan
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
+    """What ``launch()`` needs besides the address: the media route, shutdown, theme and limits.
+
+    The media folder is a static path for Gradio, so gallery images are served from it in place instead of being
+    copied into Gradio's cache (one copy per image).
+    """
+    gr.set_static_paths([str(ctx.runner.media.root)])
+    return dict(
+        css=CSS,
+        head=HEAD,
+        theme=gr.themes.Soft(),
+        footer_links=["api"],
+        max_threads=MAX_THREADS,
+        app_kwargs={"lifespan": lifespan_closing(ctx.backends), "routes": media_routes(ctx.runner.media)},
+    )
 
 
 def main() -> None:
@@ -95,26 +157,17 @@ def main() -> None:
     settings = ProviderSettings.from_env()
     force = _truthy(os.environ.get("PLAYGROUND_SANDBOX"))
     sandbox = None
-    if force or not settings.fal_key or not settings.segmind_key:
+    if force or any(settings.key(spec.name) is None for spec in CATALOG):
         from sandbox import SandboxOptions, start_sandbox
 
         sandbox = start_sandbox(SandboxOptions(step_seconds=float(os.environ.get("SANDBOX_STEP_SECONDS", "0.15"))))
         log.info("sandbox running at %s (synthetic images)", sandbox.url)
-    backends = make_backends(
-        settings,
-        sandbox_urls=(sandbox.fal_queue_url, sandbox.fal_rest_url, sandbox.segmind_api_url) if sandbox else None,
-        force_sandbox=force,
-    )
-    demo = build_app(backends)
-    demo.queue(max_size=256, default_concurrency_limit=None)
+    backends = make_backends(settings, sandbox_url=sandbox.url if sandbox else None, force_sandbox=force)
+    ctx = make_context(backends)
+    demo = build_app(ctx)
+    demo.queue(max_size=1024, default_concurrency_limit=None)
     try:
-        demo.launch(
-            css=CSS,
-            theme=gr.themes.Soft(),
-            footer_links=["api"],
-            app_kwargs={"lifespan": lifespan_closing(backends)},
-            allowed_paths=[str(backends.live.media.root)],
-        )
+        demo.launch(**launch_kwargs(ctx))
     finally:
         if sandbox is not None:
             sandbox.stop()

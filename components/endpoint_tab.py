@@ -1,35 +1,41 @@
 """One tab per endpoint: the form, Generate/Stop, live status and logs, gallery with seed + NSFW captions, JSON.
 
-Layout is built in ``build_endpoint_tab``; the run itself is ``run_endpoint``, an async generator that streams
-provider events into the outputs. Provider errors become ``gr.Error`` here and nowhere else.
+A thin view over ``runs.runner``: the handler validates the form, asks the app context for a route, starts a
+``Run`` and turns its updates into page updates — coalesced to a few per second, with one for every change of
+state and one for the result. Provider errors become ``gr.Error`` here and nowhere else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
-import httpx
 
+from components.context import AppContext, VisitorBusy
 from components.form import EndpointForm, FormError, build_form
 from components.run_view import RunView, image_captions
 from endpoints.base import EndpointSpec
-from providers.base import Completed, Credentials, Job
-from providers.errors import ProviderError
-from providers.routing import Backends
+from providers.catalog import provider_title
+from providers.media import MediaStore
+from runs.record import RunRecord
+from runs.runner import Run
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 1.0  # how often the elapsed time refreshes while waiting for the provider
-CANCEL_TIMEOUT = 10.0
-SEED_MAX = 2**31 - 1
+TICK_SECONDS = 1.0  # the elapsed time refreshes at least this often while waiting for the provider
+MIN_UPDATE_SECONDS = 0.25  # at most ~4 page updates a second for logs and steps; state changes go at once
+SEED_MAX = 2**32 - 1
 SCROLL_LOGS_JS = "() => { const t = document.querySelector('#%s textarea'); if (t) t.scrollTop = t.scrollHeight; }"
+DIM_GALLERY_JS = "() => { const g = document.getElementById('%s'); if (g) g.classList.add('fp-previous'); }"
+UNDIM_GALLERY_JS = "() => { const g = document.getElementById('%s'); if (g) g.classList.remove('fp-previous'); }"
 
 
 @dataclass
@@ -38,115 +44,178 @@ class EndpointTab:
     form: EndpointForm
     generate: gr.Button
     stop: gr.Button
-    status: gr.Markdown
+    status: gr.HTML
     gallery: gr.Gallery
     logs: gr.Textbox
     result_json: gr.JSON
-    files: gr.File
-    last_seed: gr.State
-    reuse_seed: gr.Button
-    random_seed: gr.Button
+    last_record: gr.State
     run_event: Any = None
 
 
 def _header(spec: EndpointSpec) -> str:
-    provider = {"fal": "fal.ai", "segmind": "Segmind"}[spec.provider]
-    lines = [f"### {spec.title}\n{spec.description}  \n`{spec.id}` on {provider}"]
+    lines = [f"### {spec.title}\n{spec.description}  \n`{spec.id}` on {provider_title(spec.provider)}"]
     if spec.status == "deprecated":
         lines.insert(0, f"> ⚠️ **Deprecated upstream.** {spec.status_note}")
     return "\n\n".join(lines)
 
 
-def _progress(view: RunView) -> tuple[Any, ...]:
-    """An update while the run is under way: status and logs; the image outputs empty; the last seed kept."""
-    return view.status_line(), view.logs_text, None, None, None, gr.skip()
+def api_result(record: RunRecord) -> dict[str, Any]:
+    """The result JSON of the named endpoint: the normalised result plus the request as sent and its cost.
+
+    ``request.body`` is the JSON text exactly as sent: as text, because gradio_client takes any object with a
+    ``path`` key in an output for a file (LoRA entries have one).
+    """
+    result = dict(record.result or {"images": [], "seed": record.seed, "has_nsfw_concepts": None, "prompt": None,
+                                    "timings": {}, "extras": {}, "endpoint_id": record.endpoint_id})
+    result.setdefault("extras", {})
+    images = [{k: v for k, v in image.items() if k != "file"} for image in result.get("images") or []]
+    prepared = record.request
+    return {
+        **result,
+        "images": images,
+        "request_id": record.request_id,
+        "run_id": record.id,
+        "state": record.state,
+        "request": None if prepared is None else {
+            "method": prepared.method,
+            "url": prepared.url,
+            "headers": prepared.headers,
+            "body_kind": prepared.body_kind,
+            "body": json.dumps(prepared.body, ensure_ascii=False),
+            "files": [f"{f.field}: {f.file_name} ({f.size} bytes)" for f in prepared.files],
+        },
+        "cost": record.cost.to_json(),
+        "error": record.error.to_json() if record.error else None,
+    }
+
+
+def gallery_items(record: RunRecord, media: MediaStore) -> list[tuple[str, str]]:
+    """(image, caption) pairs: a stored image by its file in the media folder (a static path: served in place,
+    never copied into Gradio's cache), anything else by the provider's own URL (straight to the browser)."""
+    result = record.result or {}
+    items = []
+    for image, text in zip(result.get("images") or [], image_captions(result), strict=True):
+        path = media.path_of(image["file"]) if image.get("file") else None
+        items.append((str(path) if path is not None else image["url"], text))
+    return items
 
 
 async def run_endpoint(
     spec: EndpointSpec,
     form: EndpointForm,
-    backends: Backends,
-    session_keys: Mapping[str, Credentials] | None,
-    values: Mapping[str, Any],
+    ctx: AppContext,
+    session_keys: dict | None,
+    values: dict[str, Any],
+    request: gr.Request | None,
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """Yields (status, logs, gallery, result JSON, files, last seed). Stop cancels the remote job."""
+    """Yields (status, logs, gallery, result JSON, last record). Stop cancels the remote job."""
     try:
         payload = form.to_model(values)
     except FormError as exc:
-        raise gr.Error(f"Please fix: {exc}", title="Invalid input") from None
-    route = backends.route_for(spec, session_keys)
-    view = RunView(spec.title, f"{spec.provider} — {route.label}")
-    # While running, the image outputs are sent empty rather than skipped: gradio_client would show a skip as
-    # {"__type__": "update"} in intermediate outputs.
-    yield _progress(view)
-    job: Job | None = None
-    finished = False
+        log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
+        raise gr.Error("Please fix: " + "; ".join(exc.messages), title="Invalid input") from None
+    visitor = ctx.visitor(request)
+    route = ctx.backends.route(spec.provider, session_keys)
+    try:
+        slot = ctx.visitor_slots.hold(visitor)
+    except VisitorBusy as exc:
+        raise gr.Error(str(exc), title="Too many runs at once") from None
+    with slot:
+        run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=ctx.media_url_for(request))
+        key = ctx.active_key(request, spec.api_name)
+        ctx.active_runs[key] = run
+        view = RunView(spec.title, f"{provider_title(spec.provider)} ({route.label})")
+        estimate = ctx.runner.estimate(spec, payload.to_wire())
+        view.cost_text = f"est. ${estimate.usd:.4g} ({estimate.basis})" if estimate.usd is not None else ""
+        try:
+            async for update in _coalesced(run):
+                view.apply(update)
+                if update.record is None:
+                    yield view.status_html(), view.logs_text, gr.skip(), gr.skip(), gr.skip()
+                    continue
+                record = update.record
+                if record.state == "failed" and record.error is not None:
+                    yield view.status_html(), view.logs_text, gr.skip(), api_result(record), record.to_json()
+                    raise gr.Error(record.error.message, title=record.error.type)
+                gallery = gallery_items(record, ctx.runner.media) if record.state == "done" else gr.skip()
+                yield view.status_html(), view.logs_text, gallery, api_result(record), record.to_json()
+        finally:
+            if ctx.active_runs.get(key) is run:
+                del ctx.active_runs[key]
+
+
+async def _coalesced(run: Run) -> AsyncIterator[Any]:
+    """The run's updates, merged so the page gets at most a few a second; each state change and the end go at once.
+
+    Merged updates keep every log line. While the provider is silent, an update still goes out every
+    ``TICK_SECONDS`` so the elapsed time moves.
+    """
+    from dataclasses import replace
+
+    updates = run.updates()
+    held = None
+    last_sent = 0.0
     pending: asyncio.Future | None = None
     try:
-        job = await route.provider.submit(spec, payload, route.credentials)
-        events = job.events()
         while True:
             if pending is None:
-                pending = asyncio.ensure_future(events.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=TICK_SECONDS)
+                pending = asyncio.ensure_future(anext(updates))
+            timeout = TICK_SECONDS if held is None else max(0.0, MIN_UPDATE_SECONDS - (time.monotonic() - last_sent))
+            done, _ = await asyncio.wait({pending}, timeout=timeout)
             if not done:
-                yield _progress(view)
+                if held is not None:
+                    yield held
+                    held, last_sent = None, time.monotonic()
+                else:
+                    yield replace(run_tick(run), elapsed=run.elapsed())
                 continue
             arrived, pending = pending, None
             try:
-                event = arrived.result()
+                update = arrived.result()
             except StopAsyncIteration:
-                break
-            view.apply(event)
-            if isinstance(event, Completed):
-                finished = True
-                gallery, paths = await _gallery(backends, route.provider.client, event)
-                yield view.status_line(), view.logs_text, gallery, event.result.to_json(), paths, event.result.seed
+                if held is not None:
+                    yield held
                 return
-            yield _progress(view)
-    except ProviderError as exc:
-        finished = True
-        view.fail(exc.message)
-        yield _progress(view)
-        raise gr.Error(exc.message, title=type(exc).__name__) from None
-    except asyncio.CancelledError:
-        view.stop()
-        raise
-    except Exception as exc:  # no traceback reaches the page
-        finished = True
-        log.exception("run of %s failed unexpectedly", spec.id)
-        view.fail(f"unexpected {type(exc).__name__}")
-        yield _progress(view)
-        raise gr.Error(f"Something went wrong ({type(exc).__name__}). Please try again.") from None
+            if held is not None:
+                update = replace(update, new_logs=held.new_logs + update.new_logs, step=update.step or held.step)
+                changed = update.state != held.state
+            else:
+                changed = True
+            if update.record is not None or changed or time.monotonic() - last_sent >= MIN_UPDATE_SECONDS:
+                yield update
+                held, last_sent = None, time.monotonic()
+            else:
+                held = update
     finally:
         if pending is not None and not pending.done():
             pending.cancel()
-        if job is not None and not finished:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(job.cancel()), CANCEL_TIMEOUT)
+            with contextlib.suppress(BaseException):
+                await pending
+        await updates.aclose()
 
 
-async def _gallery(
-    backends: Backends, client: httpx.AsyncClient, event: Completed
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """Fetch result images server-side (sandbox URLs are on loopback; CDN URLs expire) and caption them."""
-    result = event.result
-    paths = await asyncio.gather(*(backends.live.media.fetch(client, image.url) for image in result.images))
-    captions = image_captions(result)
-    return [(str(path), text) for path, text in zip(paths, captions, strict=True)], [str(p) for p in paths]
+def run_tick(run: Run) -> Any:
+    from runs.runner import RunUpdate
+
+    return RunUpdate(run.id, "queued" if run.job is None else "running", run.elapsed())
 
 
-def build_endpoint_tab(spec: EndpointSpec, backends: Backends, session_keys: gr.State) -> EndpointTab:
+def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State) -> EndpointTab:
     """Lay out one endpoint's tab and wire its events. Call inside an open ``gr.Tab``."""
     gr.Markdown(_header(spec))
     with gr.Row(equal_height=False):
-        with gr.Column(scale=5, min_width=360):
+        with gr.Column(scale=5, min_width=320):
             form = build_form(spec)
-            with gr.Row():
+            with gr.Row(elem_classes=["fp-actions"]):
                 generate = gr.Button("Generate", variant="primary", scale=3, elem_id=f"{spec.api_name}-generate")
                 stop = gr.Button("Stop", variant="stop", scale=1, elem_id=f"{spec.api_name}-stop")
-        with gr.Column(scale=6, min_width=360):
-            status = gr.Markdown("Ready. Press **Generate** — the form is filled with the documented example.")
+        with gr.Column(scale=6, min_width=320):
+            status = gr.HTML(
+                "<p>Ready. Press <b>Generate</b> (or Ctrl/⌘+Enter) — the form is filled with the documented example.</p>",
+                label="Run status",
+                elem_id=f"{spec.api_name}-status",
+                elem_classes=["fp-status"],
+            )
             gallery = gr.Gallery(
                 label="Images (caption: seed · NSFW flag)",
                 columns=2,
@@ -166,51 +235,64 @@ def build_endpoint_tab(spec: EndpointSpec, backends: Backends, session_keys: gr.
                 interactive=False,
                 elem_id=f"{spec.api_name}-logs",
             )
-            with gr.Accordion("Result JSON and downloads", open=False):
-                result_json = gr.JSON(label="Result (request id, seed, NSFW flags, timings, credits)")
-                files = gr.File(label="Download images", file_count="multiple", interactive=False)
-    last_seed = gr.State(None)
-    tab = EndpointTab(
-        spec, form, generate, stop, status, gallery, logs, result_json, files, last_seed, reuse_seed, random_seed
-    )
-    _wire(tab, backends, session_keys)
+            with gr.Accordion("Result JSON (request as sent, cost, request id)", open=False):
+                result_json = gr.JSON(label="Result")
+    last_record = gr.State(None)
+    tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
+    _wire(tab, ctx, session_keys, reuse_seed, random_seed)
     return tab
 
 
-def _wire(tab: EndpointTab, backends: Backends, session_keys: gr.State) -> None:
+def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed: gr.Button, random_seed: gr.Button) -> None:
     spec, form = tab.spec, tab.form
 
-    async def run(session_keys: dict | None = None, **values: Any) -> AsyncIterator[tuple[Any, ...]]:
+    async def run(session_keys: dict | None = None, request: gr.Request = None, **values: Any) -> AsyncIterator[tuple[Any, ...]]:  # type: ignore[assignment]
         # aclosing: when Gradio closes this generator (Stop, tab closed), the run's cleanup cancels the job.
-        async with contextlib.aclosing(run_endpoint(spec, form, backends, session_keys, values)) as updates:
+        async with contextlib.aclosing(run_endpoint(spec, form, ctx, session_keys, values, request)) as updates:
             async for update in updates:
                 yield update
 
     run.__name__ = spec.api_name
     run.__doc__ = f"{spec.title} ({spec.id}). Parameters are the endpoint's schema fields."
     form.declare_api_parameters(run)
+    gallery_id = f"{spec.api_name}-gallery"
     tab.run_event = tab.generate.click(
         run,
         inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys},
-        outputs=[tab.status, tab.logs, tab.gallery, tab.result_json, tab.files, tab.last_seed],
+        outputs=[tab.status, tab.logs, tab.gallery, tab.result_json, tab.last_record],
         api_name=spec.api_name,
         concurrency_limit=None,
-        show_progress="minimal",
+        show_progress="hidden",
+        js=DIM_GALLERY_JS % gallery_id,
     )
-    tab.stop.click(None, cancels=[tab.run_event], api_visibility="private")
+    tab.run_event.then(None, js=UNDIM_GALLERY_JS % gallery_id, api_visibility="private", queue=False)
+
+    async def stop(request: gr.Request) -> Any:
+        run = ctx.active_runs.get(ctx.active_key(request, spec.api_name))
+        if run is None:
+            return gr.skip()
+        record = await run.stop()
+        view = RunView(spec.title, provider_title(spec.provider), record=record, state="stopped")
+        if record is None:
+            return "<p>⏹ <b>Stopped</b>; the remote request was cancelled.</p>"
+        return view.status_html()
+
+    tab.stop.click(stop, outputs=[tab.status], cancels=[tab.run_event], api_visibility="private", queue=False)
     # Keep the newest log line in view (the read-only textbox does not follow streamed text by itself).
     tab.logs.change(None, js=SCROLL_LOGS_JS % f"{spec.api_name}-logs", api_visibility="private", queue=False)
     seed = form.fields.get("seed")
     if seed is None:
+        reuse_seed.visible = random_seed.visible = False
         return
 
-    def reuse(last: int | None) -> Any:
-        if last is None:
+    def reuse(last: dict | None) -> Any:
+        record_seed = RunRecord.from_json(last).seed if last else None
+        if record_seed is None:
             gr.Warning("No seed yet: run once, then reuse its seed.")
             return gr.skip()
-        return last
+        return record_seed
 
-    tab.reuse_seed.click(reuse, inputs=[tab.last_seed], outputs=[seed.component], api_visibility="private", queue=False)
-    tab.random_seed.click(
+    reuse_seed.click(reuse, inputs=[tab.last_record], outputs=[seed.component], api_visibility="private", queue=False)
+    random_seed.click(
         lambda: random.randint(0, SEED_MAX), outputs=[seed.component], api_visibility="private", queue=False
     )

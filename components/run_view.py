@@ -1,15 +1,20 @@
-"""What the page shows about one run — status line, log text, gallery captions — as plain data.
+"""What the page shows about one run — status line, progress, log text, gallery captions — as plain data.
 
-No Gradio here: the tab handler feeds provider events in and copies these strings out, and tests check them
-without a browser.
+No Gradio here: the tab feeds ``RunUpdate``s in and copies these strings out, and tests check them without a
+browser. Log lines are kept as a bounded list; ``logs_text`` joins them only when the page is updated.
 """
 
 from __future__ import annotations
 
-import time
+import html
+from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
-from providers.base import Completed, JobEvent, Queued, Result, Running
+from providers.base import LogLine
+from runs.progress import Step
+from runs.record import RunRecord
+from runs.runner import RunUpdate
 
 MAX_LOG_LINES = 500
 
@@ -22,66 +27,114 @@ def caption(seed: int | None, nsfw: bool | None, index: int, count: int) -> str:
     return f"{prefix}{seed_text} · {nsfw_text}"
 
 
-def image_captions(result: Result) -> list[str]:
-    flags = result.has_nsfw_concepts
-    count = len(result.images)
+def image_captions(result: dict[str, Any]) -> list[str]:
+    """Captions for a result JSON (``Result.to_json`` shape)."""
+    flags = result.get("has_nsfw_concepts")
+    count = len(result.get("images") or [])
+    seed = result.get("seed")
     return [
-        caption(result.seed, flags[i] if flags is not None and i < len(flags) else None, i, count)
+        caption(seed, flags[i] if isinstance(flags, list) and i < len(flags) else None, i, count)
         for i in range(count)
     ]
+
+
+def _log_text(line: LogLine) -> str:
+    return line.message if line.level in ("INFO", "STDOUT") else f"[{line.level}] {line.message}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 60 else f"{int(value // 60)} min {int(value % 60)} s"
 
 
 @dataclass
 class RunView:
     endpoint_title: str
-    provider_label: str  # e.g. "fal (sandbox)"
-    started: float = field(default_factory=time.monotonic)
-    state: str = "submitting"  # submitting | queued | running | done | failed | stopped
+    provider_label: str  # e.g. "fal.ai (sandbox)"
+    cost_text: str = ""  # the estimate, shown while the run is under way
+    state: str = "preparing"
+    elapsed: float = 0.0
     position: int | None = None
-    log_lines: list[str] = field(default_factory=list)
-    error: str | None = None
-    result: Result | None = None
+    step: Step | None = None
+    eta: float | None = None
+    request_id: str | None = None
+    log_lines: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_LOG_LINES))
+    record: RunRecord | None = None
 
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def apply(self, event: JobEvent) -> None:
-        if isinstance(event, Queued):
-            self.state, self.position = "queued", event.position
-        elif isinstance(event, Running):
-            self.state = "running"
-            for line in event.logs:
-                self.log_lines.append(line.message if line.level in ("INFO", "STDOUT") else f"[{line.level}] {line.message}")
-            del self.log_lines[:-MAX_LOG_LINES]
-        elif isinstance(event, Completed):
-            self.state, self.result = "done", event.result
-
-    def fail(self, message: str) -> None:
-        self.state, self.error = "failed", message
-
-    def stop(self) -> None:
-        self.state = "stopped"
+    def apply(self, update: RunUpdate) -> bool:
+        """Take one update; True when it changed the state (worth an immediate page update)."""
+        changed = update.state != self.state or update.position != self.position
+        self.state, self.elapsed = update.state, update.elapsed
+        self.position = update.position if update.state == "queued" else None
+        self.step = update.step or self.step
+        self.eta = update.eta
+        self.request_id = update.request_id or self.request_id
+        self.log_lines.extend(_log_text(line) for line in update.new_logs)
+        if update.record is not None:
+            self.record = update.record
+            self.request_id = update.record.request_id or self.request_id
+            changed = True
+        return changed
 
     @property
     def logs_text(self) -> str:
         return "\n".join(self.log_lines)
 
-    def status_line(self) -> str:
-        seconds = f"{self.elapsed():.1f} s"
-        where = f"{self.endpoint_title} on {self.provider_label}"
-        if self.state == "submitting":
-            return f"⏳ **Submitting** to {where} · {seconds}"
+    def _where(self) -> str:
+        return f"{html.escape(self.endpoint_title)} on {html.escape(self.provider_label)}"
+
+    def _progress_bar(self) -> str:
+        if self.step is None:
+            return ""
+        left = f" · about {_seconds(self.eta)} left" if self.eta is not None else ""
+        return (
+            f'<div class="fp-progress"><progress max="{self.step.total}" value="{self.step.index}"></progress>'
+            f"<span>{self.step}{left}</span></div>"
+        )
+
+    def status_html(self) -> str:
+        """The status line (HTML: a progress bar while steps are known)."""
+        seconds = _seconds(self.elapsed)
+        cost = f" · {html.escape(self.cost_text)}" if self.cost_text else ""
+        rid = f" · request <code>{html.escape(self.request_id)}</code>" if self.request_id else ""
+        if self.state == "preparing":
+            return f"<p>⏳ <b>Preparing</b> the request for {self._where()} · {seconds}{cost}</p>"
         if self.state == "queued":
+            if self.position is None:
+                return f"<p>📨 <b>Submitted</b> to {self._where()} · {seconds}{rid}</p>"
             ahead = "next in line" if self.position == 0 else f"{self.position} request(s) ahead"
-            return f"🕒 **Queued** at position {self.position} ({ahead}) · {seconds}"
-        if self.state == "running":
-            return f"⚙️ **Running** on {self.provider_label} · {seconds} · {len(self.log_lines)} log line(s)"
-        if self.state == "done" and self.result is not None:
-            n = len(self.result.images)
-            flagged = sum(bool(x) for x in (self.result.has_nsfw_concepts or []))
+            return f"<p>🕒 <b>Queued</b> at position {self.position} ({ahead}) · {seconds}{rid}</p>"
+        if self.state in ("running", "saving"):
+            doing = "Running" if self.state == "running" else "Saving images"
+            return f"<p>⚙️ <b>{doing}</b> on {html.escape(self.provider_label)} · {seconds}{rid}</p>{self._progress_bar()}"
+        record = self.record
+        if record is None:
+            return f"<p>{html.escape(self.state)}</p>"
+        duration = _seconds(record.timings.duration or self.elapsed)
+        spent = _cost_line(record)
+        if record.state == "done" and record.result is not None:
+            result = record.result
+            n = len(result.get("images") or [])
+            flagged = sum(bool(x) for x in (result.get("has_nsfw_concepts") or []))
             flag_text = f" · ⚠ {flagged} flagged NSFW" if flagged else ""
-            lines = "".join(f"  \n🖼 {text}" for text in image_captions(self.result))
-            return f"✅ **Done** in {seconds} · {n} image(s) · seed {self.result.seed}{flag_text}{lines}"
-        if self.state == "stopped":
-            return f"⏹ **Stopped** after {seconds}; the remote request was cancelled."
-        return f"❌ **Failed** after {seconds}: {self.error}"
+            lines = "".join(f"<br>🖼 {html.escape(text)}" for text in image_captions(result))
+            return (
+                f"<p>✅ <b>Done</b> in {duration} · {n} image(s) · seed {result.get('seed')}{flag_text}{spent}{rid}"
+                f"{lines}</p>"
+            )
+        error = record.error
+        message = html.escape(error.message if error else "")
+        if record.state == "stopped":
+            return f"<p>⏹ <b>Stopped</b> after {duration}. {message}{rid}</p>"
+        fields = ""
+        if error and error.fields:
+            fields = "<ul>" + "".join(
+                f"<li><code>{html.escape(path)}</code>: {html.escape(problem)}</li>" for path, problem in error.fields
+            ) + "</ul>"
+        return f'<div class="fp-failed"><p>❌ <b>Failed</b> after {duration}: {message}{rid}</p>{fields}</div>'
+
+
+def _cost_line(record: RunRecord) -> str:
+    cost = record.cost
+    if cost.usd is None:
+        return ""
+    return f" · ${cost.usd:.4g} ({html.escape(cost.basis)})"

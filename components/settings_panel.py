@@ -1,82 +1,133 @@
-"""Bring your own key: a visitor's fal / Segmind keys for this browser session only.
+"""Bring your own key: a visitor's provider keys for this browser session only, one box per catalog provider.
 
 Keys live in a per-session ``gr.State`` (server memory, gone with the session). The save event is private: not
 in the API docs and not in run history; the key boxes are cleared once saved, and no output ever shows a key.
+Keys are checked when pasted (no whitespace or control characters inside, sane length), so a malformed key
+never reaches an HTTP header — where its text could end up in an error message.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import gradio as gr
 
 from providers.base import Credentials
+from providers.catalog import CATALOG
 from providers.routing import Backends
 
-PROVIDERS = (("fal", "fal.ai"), ("segmind", "Segmind"))
+SESSION_TTL_SECONDS = 6 * 3600
+MAX_KEY_LENGTH = 512
+_KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: what an HTTP header value can carry safely
+
+
+def key_problem(provider: str, value: str) -> str | None:
+    """Why a pasted key cannot be used (error), or None. Never includes the key itself."""
+    if len(value) > MAX_KEY_LENGTH:
+        return f"the key is longer than {MAX_KEY_LENGTH} characters"
+    if not _KEY_CHARS.match(value):
+        return "the key contains spaces, line breaks or characters keys never have"
+    return None
 
 
 def badge_text(backends: Backends, session_keys: Mapping[str, Credentials] | None) -> str:
     parts = []
-    for name, title in PROVIDERS:
-        route = backends.route(name, session_keys)  # type: ignore[arg-type]
+    for spec in CATALOG:
+        route = backends.route(spec.name, session_keys)
         if route.is_sandbox:
-            parts.append(f"**{title}:** 🧪 sandbox (synthetic images)")
+            parts.append(f"**{spec.title}:** 🧪 sandbox (synthetic images)")
         elif route.credentials:
-            parts.append(f"**{title}:** 🟢 {route.label}")
+            parts.append(f"**{spec.title}:** 🟢 {route.label}")
         else:
-            parts.append(f"**{title}:** 🔴 no key — add one under Settings")
+            parts.append(f"**{spec.title}:** 🔴 no key — add one under Settings")
     return " &nbsp;·&nbsp; ".join(parts)
 
 
-def sandbox_banner(backends: Backends) -> str:
-    if backends.sandbox is None:
+def sandbox_banner(backends: Backends, session_keys: Mapping[str, Credentials] | None = None) -> str:
+    """The banner for what this session's runs will use; empty when no provider is on the sandbox."""
+    on_sandbox = [spec for spec in CATALOG if backends.route(spec.name, session_keys).is_sandbox]
+    if not on_sandbox:
         return ""
+    names = " and ".join(spec.title for spec in on_sandbox)
+    keys = " / ".join(f"`{spec.key_env}`" for spec in on_sandbox)
+    forced = " (`PLAYGROUND_SANDBOX=1` is set: every run uses the sandbox.)" if backends.force_sandbox else ""
     return (
-        "🧪 **Sandbox mode.** Requests go to a local stand-in for fal and Segmind that speaks their protocols and "
-        "draws *synthetic* images (labelled SANDBOX) — no model runs. Set `FAL_KEY` / `SEGMIND_API_KEY`, or paste "
-        "your own key under **Settings**, to use the real services."
-        + ("" if not backends.force_sandbox else " (`PLAYGROUND_SANDBOX=1` is set: every run uses the sandbox.)")
+        f"🧪 **Sandbox mode for {names}.** Those runs go to a local stand-in that speaks the providers' protocols "
+        f"and draws *synthetic* images (labelled SANDBOX) — no model runs. Set {keys}, or paste your own key "
+        f"under **Settings**, to use the real service.{forced}"
     )
 
 
-def _parse_keys(current: Mapping[str, Credentials] | None, fal: str, segmind: str) -> dict[str, Credentials]:
+def parse_keys(current: Mapping[str, Credentials] | None, pasted: Mapping[str, str]) -> tuple[dict[str, Credentials], list[str], list[str]]:
+    """(keys, what was set, problems) for the pasted values by provider name; bad keys are not kept."""
     keys = dict(current or {})
-    for name, value in (("fal", fal), ("segmind", segmind)):
-        value = (value or "").strip()
-        if value:
-            keys[name] = Credentials(value, "session")
-    return keys
+    changed: list[str] = []
+    problems: list[str] = []
+    for spec in CATALOG:
+        value = (pasted.get(spec.name) or "").strip()
+        if not value:
+            continue
+        problem = key_problem(spec.name, value)
+        if problem:
+            problems.append(f"{spec.title} key not used: {problem}.")
+            continue
+        keys[spec.name] = Credentials(value, "session")
+        changed.append(spec.title)
+        warning = spec.key_problem(value)
+        if warning:
+            problems.append(f"{spec.title}: {warning} It is set anyway; runs will fail if the provider rejects it.")
+    return keys, changed, problems
 
 
-def build_settings_panel(backends: Backends, badge: gr.Markdown) -> gr.State:
+def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Markdown) -> gr.State:
     """The Settings accordion; returns the session-keys state that every run reads."""
-    session_keys = gr.State({})
+    session_keys = gr.State({}, time_to_live=SESSION_TTL_SECONDS)
+    boxes: list[gr.Textbox] = []
     with gr.Accordion("🔑 Settings — use your own API keys for this session", open=False):
         gr.Markdown(
             "Keys pasted here are kept in this server's memory for **your browser session only** — never written "
             "to disk, logs, run history or the API docs, and never shown again. Closing the tab forgets them."
         )
         with gr.Row():
-            fal_box = gr.Textbox(label="fal key (FAL_KEY)", type="password", placeholder="key-id:key-secret", scale=2)
-            segmind_box = gr.Textbox(label="Segmind key (SEGMIND_API_KEY)", type="password", placeholder="SG_...", scale=2)
+            for spec in CATALOG:
+                boxes.append(
+                    gr.Textbox(
+                        label=f"{spec.title} key ({spec.key_env})",
+                        type="password",
+                        placeholder=spec.key_placeholder,
+                        scale=2,
+                        elem_id=f"key-{spec.name}",
+                    )
+                )
         with gr.Row():
-            save = gr.Button("Use these keys", variant="primary", size="sm")
-            forget = gr.Button("Forget my keys", size="sm")
+            save = gr.Button("Use these keys", variant="primary", size="sm", elem_id="keys-save")
+            forget = gr.Button("Forget my keys", size="sm", elem_id="keys-forget")
+        confirmation = gr.Markdown("", elem_id="keys-confirmation")
 
-    def use_keys(current: dict, fal: str, segmind: str):
-        keys = _parse_keys(current, fal, segmind)
-        if keys == (current or {}):
-            gr.Warning("No key entered.")
-        else:
+    def use_keys(current: dict, *values: str):
+        keys, changed, problems = parse_keys(current, {spec.name: v for spec, v in zip(CATALOG, values, strict=True)})
+        lines = [f"✅ {title} key set for this session." for title in changed]
+        lines += [f"⚠️ {problem}" for problem in problems]
+        if not lines:
+            lines = ["No key entered."]
+        for problem in problems:
+            gr.Warning(problem)
+        if changed:
             gr.Info("Keys set for this session.")
-        return keys, badge_text(backends, keys), "", ""
+        banner_text = sandbox_banner(backends, keys)
+        return (keys, badge_text(backends, keys), gr.update(value=banner_text, visible=bool(banner_text)), "  \n".join(lines),
+                *([""] * len(boxes)))
 
-    def forget_keys():
-        gr.Info("Session keys forgotten.")
-        return {}, badge_text(backends, {}), "", ""
+    def forget_keys(current: dict):
+        had = bool(current)
+        message = "🗑 Session keys forgotten." if had else "No session keys were set."
+        gr.Info(message)
+        banner_text = sandbox_banner(backends, {})
+        return ({}, badge_text(backends, {}), gr.update(value=banner_text, visible=bool(banner_text)), message,
+                *([""] * len(boxes)))
 
-    outputs = [session_keys, badge, fal_box, segmind_box]
-    save.click(use_keys, [session_keys, fal_box, segmind_box], outputs, api_visibility="private", queue=False)
-    forget.click(forget_keys, None, outputs, api_visibility="private", queue=False)
+    outputs = [session_keys, badge, banner, confirmation, *boxes]
+    save.click(use_keys, [session_keys, *boxes], outputs, api_visibility="private", queue=False)
+    forget.click(forget_keys, [session_keys], outputs, api_visibility="private", queue=False)
     return session_keys

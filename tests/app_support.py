@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import gradio as gr
 
-from app import build_app, make_backends
+from app import build_app, launch_kwargs, make_backends, make_context
+from components.context import AppContext
 from providers.config import ProviderSettings, Timeouts
 from providers.routing import Backends
 from sandbox import RunningSandbox, SandboxOptions, start_sandbox
@@ -19,8 +20,12 @@ from sandbox import RunningSandbox, SandboxOptions, start_sandbox
 class LaunchedApp:
     url: str
     demo: gr.Blocks
-    backends: Backends
+    ctx: AppContext
     sandbox: RunningSandbox
+
+    @property
+    def backends(self) -> Backends:
+        return self.ctx.backends
 
 
 def free_port() -> int:
@@ -31,22 +36,28 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def launched_app(
-    options: SandboxOptions | None = None, *, timeouts: Timeouts | None = None, with_sandbox: bool = True
+    options: SandboxOptions | None = None,
+    *,
+    timeouts: Timeouts | None = None,
+    with_sandbox: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[LaunchedApp]:
     """The app as ``python app.py`` builds it with no keys set, on a free loopback port; stops on exit."""
     sandbox = start_sandbox(options or SandboxOptions(step_seconds=0.02))
-    settings = ProviderSettings.from_env({})
+    settings = ProviderSettings.from_env(env or {})
     if timeouts is not None:
-        settings = ProviderSettings(timeouts=timeouts)
-    urls = (sandbox.fal_queue_url, sandbox.fal_rest_url, sandbox.segmind_api_url) if with_sandbox else None
-    backends = make_backends(settings, sandbox_urls=urls)
-    demo = build_app(backends)
+        settings = ProviderSettings(urls=settings.urls, keys=settings.keys, timeouts=timeouts)
+    backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)
+    ctx = make_context(backends, env or {})
+    demo = build_app(ctx)
     demo.queue(default_concurrency_limit=None)
+    kwargs = launch_kwargs(ctx)
+    kwargs.pop("theme", None)
     try:
         _, url, _ = demo.launch(
-            prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True
+            prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, **kwargs
         )
-        yield LaunchedApp(url=url, demo=demo, backends=backends, sandbox=sandbox)
+        yield LaunchedApp(url=url, demo=demo, ctx=ctx, sandbox=sandbox)
     finally:
         demo.close()
         sandbox.stop()

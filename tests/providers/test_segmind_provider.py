@@ -12,7 +12,6 @@ from PIL import Image
 from endpoints import get_endpoint
 from providers.base import Completed, Credentials, Running
 from providers.errors import AuthenticationError, InsufficientCreditsError, ProviderFailure, ValidationFailed
-from providers.media import MediaStore
 from providers.retry import RetryPolicy
 from providers.segmind import SegmindProvider
 
@@ -31,7 +30,6 @@ def make(handler, tmp_path, **kwargs) -> SegmindProvider:
     return SegmindProvider(
         httpx.AsyncClient(transport=httpx.MockTransport(handler)),
         api_url="https://segmind.test",
-        media=MediaStore(tmp_path / "media"),
         retry=FAST,
         local_file_roots=(tmp_path,),
         **kwargs,
@@ -62,7 +60,7 @@ async def test_url_control_image_goes_as_json_and_bytes_come_back(tmp_path):
     assert result.seed == 96522 and result.request_id == "sg-1"
     image = result.images[0]
     assert (image.width, image.height, image.content_type) == (40, 30, "image/jpeg")
-    assert open(image.url, "rb").read() == jpeg()
+    assert image.inline == jpeg() and image.url == ""
     request = seen[0]
     assert request.url.path == "/v1/flux-depth-pro" and request.headers["x-api-key"] == KEY.key
     body = json.loads(request.content)
@@ -90,7 +88,7 @@ async def test_uploaded_control_image_goes_as_a_file_part(tmp_path):
     [
         (401, {"error": "Invalid API key"}, AuthenticationError),
         (406, {"error": "Not enough credits"}, InsufficientCreditsError),
-        (400, {"error": "steps: must be <= 50"}, ProviderFailure),
+        (400, {"error": "steps: must be <= 50"}, ValidationFailed),
         (500, {"error": "Server error"}, ProviderFailure),
     ],
 )

@@ -1,0 +1,92 @@
+"""What every view of one app shares: routing, the runner, per-visitor limits and the runs under way.
+
+Nothing here is per visitor beyond the short-lived bookkeeping of runs in progress (for Stop) and the count of
+runs each visitor has going (fair use); both empty themselves as runs end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+from gradio.route_utils import get_root_url
+
+from providers.routing import Backends
+from runs.runner import Run, Runner
+
+DEFAULT_VISITOR_CONCURRENCY = 2
+
+
+class VisitorBusy(Exception):
+    """The visitor already has as many runs going as one visitor may."""
+
+
+@dataclass
+class VisitorSlots:
+    """Runs at once per visitor (``PLAYGROUND_VISITOR_CONCURRENCY``), for every route, sandbox included."""
+
+    limit: int = DEFAULT_VISITOR_CONCURRENCY
+    running: dict[str, int] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def hold(self, visitor: str) -> Iterator[None]:
+        if self.running.get(visitor, 0) >= self.limit:
+            raise VisitorBusy(
+                f"You already have {self.limit} run(s) going, the most one visitor may have at once on this app. "
+                "Wait for one to finish or stop it, then try again."
+            )
+        self.running[visitor] = self.running.get(visitor, 0) + 1
+        try:
+            yield
+        finally:
+            left = self.running[visitor] - 1
+            if left:
+                self.running[visitor] = left
+            else:
+                del self.running[visitor]
+
+
+def visitor_of(request: gr.Request | None) -> str:
+    """The signed-in Hugging Face user, else the client address as the Space's proxy reports it."""
+    if request is None:
+        return "ip:unknown"
+    username = getattr(request, "username", None)
+    if username:
+        return f"hf:{username}"
+    headers = getattr(request, "headers", None) or {}
+    forwarded = headers.get("x-forwarded-for") if hasattr(headers, "get") else None
+    if forwarded:
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return f"ip:{first}"
+    client = getattr(request, "client", None)
+    host = getattr(client, "host", None)
+    return f"ip:{host}" if host else "ip:unknown"
+
+
+@dataclass
+class AppContext:
+    backends: Backends
+    runner: Runner
+    visitor_slots: VisitorSlots = field(default_factory=VisitorSlots)
+    active_runs: dict[str, Run] = field(default_factory=dict)
+    visitor: Callable[[gr.Request | None], str] = visitor_of
+
+    @staticmethod
+    def active_key(request: gr.Request | None, api_name: str) -> str:
+        session = getattr(request, "session_hash", None) or "no-session"
+        return f"{session}:{api_name}"
+
+    @staticmethod
+    def media_url_for(request: gr.Request | None) -> Callable[[str], str]:
+        """Absolute URLs of ``/media/{name}`` as the visitor reaches this app (proxy headers honoured)."""
+        root = "http://127.0.0.1:7860"
+        inner: Any = getattr(request, "request", None) if request is not None else None
+        if inner is not None:
+            root = get_root_url(inner, inner.url.path, None)
+            for suffix in ("/gradio_api/queue/join", "/gradio_api/queue/data", "/queue/join"):
+                root = root.removesuffix(suffix)
+        return lambda name: f"{root}/media/{name}"
