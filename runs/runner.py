@@ -67,14 +67,14 @@ class SpendGuard(Protocol):
 
 
 Estimator = Callable[[EndpointSpec, dict[str, Any]], Cost]
-Settler = Callable[[Cost, FinalState, dict[str, Any]], Cost]
+Settler = Callable[[Cost, FinalState, dict[str, Any], str], Cost]  # estimate, state, extras, provider
 
 
 def _unknown_cost(endpoint: EndpointSpec, wire: dict[str, Any]) -> Cost:
     return UNKNOWN_COST
 
 
-def _keep_estimate(estimate: Cost, state: FinalState, extras: dict[str, Any]) -> Cost:
+def _keep_estimate(estimate: Cost, state: FinalState, extras: dict[str, Any], provider: str) -> Cost:
     return estimate
 
 
@@ -190,7 +190,7 @@ class Run:
                         self._completed = True
                         yield self._update("saving", step=step)
                         result = await self._store_images(event.result)
-                        cost = runner.settle(self._cost, "done", event.result.extras)
+                        cost = runner.settle(self._cost, "done", event.result.extras, provider.name)
                         final = self._record("done", result=result, cost=cost)
             if final is None:
                 raise ProviderError("The provider ended the job without a result.")
@@ -203,14 +203,14 @@ class Run:
             await self._cancel_unfinished()
             if final is None:  # the consumer stopped iterating, or the task was cancelled
                 final = self._record("stopped", error=RunError("Stopped", self._stop_message()),
-                                     cost=runner.settle(self._cost, "stopped", {}))
+                                     cost=runner.settle(self._cost, "stopped", {}, provider.name))
             await self._publish(final)
         yield self._update(final.state, record=final)
 
     def _failed(self, exc: BaseException) -> RunRecord:
         if isinstance(exc, ProviderError):
             log.info("run %s of %s failed: %s", self.id, self.endpoint.id, exc.message)
-        return self._record("failed", error=_error_of(exc), cost=self.runner.settle(self._cost, "failed", {}))
+        return self._record("failed", error=_error_of(exc), cost=self.runner.settle(self._cost, "failed", {}, self.route.provider.name))
 
     def _stop_message(self) -> str:
         if self.job is not None or self._send is not None:
