@@ -268,7 +268,9 @@ class FalQueue:
     async def _execute(self, job: FalJob) -> None:
         options = self._state.options
         await asyncio.sleep(options.startup_seconds)
-        resolver = ImageResolver(self._state.storage.files, job.base_url, MAX_INPUT_SIDE)
+        resolver = ImageResolver(
+            self._state.storage.files, job.base_url, MAX_INPUT_SIDE, self._state.decode_slots
+        )
         prepared = await prepare_generation(job.payload, resolver, options.max_render_side)
         plan = prepared.plan
         for note in prepared.notes:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from PIL import Image
 
 from sandbox.addresses import classify_host
-from sandbox.renderer import decode_image, placeholder_image
+from sandbox.decoding import ImageTooLarge, decode_image
+from sandbox.renderer import placeholder_image
 from sandbox.storage import FileStore, file_name_from_url
 
 
@@ -75,12 +76,18 @@ def placeholder_note(field: str, url: str) -> str:
 
 
 class ImageResolver:
-    """Reads input images for one job: ``load(field, ref)`` -> a decoded RGB image, long side <= ``max_side``."""
+    """Reads input images for one job: ``load(field, ref)`` -> a decoded RGB image, long side <= ``max_side``.
 
-    def __init__(self, files: FileStore, base_url: str, max_side: int = 1024) -> None:
+    ``decode_slots`` is the server's limit on concurrent decodes (sandbox/decoding.py bounds each one).
+    """
+
+    def __init__(
+        self, files: FileStore, base_url: str, max_side: int = 1024, decode_slots: asyncio.Semaphore | None = None
+    ) -> None:
         self._files = files
         self._base_url = base_url
         self._max_side = max_side
+        self._decode_slots = decode_slots or asyncio.Semaphore(1)
 
     async def load(
         self, field: str, ref: str, *, allow_raw_base64: bool = False, max_side: int | None = None
@@ -92,7 +99,10 @@ class ImageResolver:
             return LoadedImage(image, placeholder_note(field, data.url))
         side = max_side or self._max_side
         try:
-            image = await asyncio.to_thread(decode_image, data, side)
+            async with self._decode_slots:  # shared by the server's jobs: bounds the decoded bitmaps held at once
+                image = await asyncio.to_thread(decode_image, data, side)
+        except ImageTooLarge as exc:
+            raise ImageLoadError(field, f"Image too large: {exc}", "image_too_large") from None
         except ValueError as exc:
             raise ImageLoadError(field, f"Could not read the image: {exc}") from None
         return LoadedImage(image)

@@ -161,16 +161,3 @@ def encode_image(image: Image.Image, fmt: ImageFormat) -> bytes:
     else:
         image.save(buffer, "JPEG", quality=90, optimize=False, progressive=False)
     return buffer.getvalue()
-
-
-def decode_image(data: bytes, max_side: int = 1024) -> Image.Image:
-    """Bytes -> RGB image, long side capped at ``max_side``; ValueError when the bytes are not an image."""
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.load()
-            image = ImageOps.exif_transpose(opened).convert("RGB")
-    except Exception as exc:  # noqa: BLE001 - PIL raises a zoo of types for bad input
-        raise ValueError(f"not a readable image ({type(exc).__name__})") from None
-    if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return image

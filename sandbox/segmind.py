@@ -153,7 +153,9 @@ def segmind_routes(state: SandboxState) -> list[Route]:
         started = time.monotonic()
         try:
             async with account.slots:
-                resolver = ImageResolver(state.storage.files, server_base(request), MAX_INPUT_SIDE)
+                resolver = ImageResolver(
+                    state.storage.files, server_base(request), MAX_INPUT_SIDE, state.decode_slots
+                )
                 prepared = await prepare_generation(
                     payload, resolver, state.options.max_render_side, allow_raw_base64=True
                 )

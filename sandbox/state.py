@@ -11,6 +11,8 @@ from sandbox.segmind import SegmindAccount
 from sandbox.stats import SandboxStats
 from sandbox.storage import Storage
 
+DECODE_SLOTS = 2
+
 
 class SandboxState:
     def __init__(self, options: SandboxOptions) -> None:
@@ -23,6 +25,7 @@ class SandboxState:
         self.storage = Storage(options.storage_max_bytes)
         self.fal = FalQueue(self)
         self.segmind = SegmindAccount(options)
+        self.decode_slots = asyncio.Semaphore(DECODE_SLOTS)  # input images decoded at once, across all jobs
 
     def begin_shutdown(self) -> None:
         """Release open streams and hanging responses so the server can stop promptly."""

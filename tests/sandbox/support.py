@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import io
 import json
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,3 +101,20 @@ async def read_sse(
             except httpx.RemoteProtocolError:
                 return SseRead(200, response.headers["content-type"], events, comments, False)
             return SseRead(200, response.headers["content-type"], events, comments, True)
+
+
+@functools.lru_cache(maxsize=4)
+def solid_png(width: int, height: int, grey: int = 128, *, bit_depth: int = 8) -> bytes:
+    """A one-colour greyscale PNG written row by row, so a 12000x12000 image costs the test no big bitmap."""
+    row_bytes = (width * bit_depth + 7) // 8
+    value = 0xFF if grey else 0x00
+    row = b"\x00" + bytes([value if bit_depth == 1 else grey]) * row_bytes
+    compressor = zlib.compressobj(9)
+    compressed = [compressor.compress(row) for _ in range(height)]
+    compressed.append(compressor.flush())
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)  # colour type 0: greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(compressed)) + chunk(b"IEND", b"")

@@ -11,8 +11,9 @@ from PIL import Image
 from endpoints.flux_dev_image_to_image import FluxDevImageToImageInput
 from endpoints.flux_pro import FluxProInput
 from endpoints.segmind_flux_depth_pro import SegmindFluxDepthProInput
+from sandbox.decoding import decode_image
 from sandbox.generation import GenerationPlan, output_size
-from sandbox.renderer import RenderSpec, decode_image, encode_image, render_image
+from sandbox.renderer import RenderSpec, encode_image, render_image
 
 
 def pixels(image: Image.Image) -> np.ndarray:
