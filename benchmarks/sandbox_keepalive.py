@@ -27,7 +27,7 @@ KEY = {"Authorization": "Key benchmark"}
 
 async def timings(base: str, requests: int) -> dict[str, list[float]]:
     """Milliseconds per request, by kind, all on one keep-alive connection."""
-    out: dict[str, list[float]] = {"GET stats": [], "POST submit": []}
+    out: dict[str, list[float]] = {"GET stats": [], "POST submit": [], "GET pricing": []}
     async with httpx.AsyncClient(timeout=10) as client:
         first_started = time.perf_counter()
         (await client.get(f"{base}/_sandbox/stats")).raise_for_status()
@@ -41,6 +41,12 @@ async def timings(base: str, requests: int) -> dict[str, list[float]]:
                         f"{base}/fal/queue/fal-ai/flux-pro",
                         json={"prompt": "keep-alive", "image_size": {"width": 64, "height": 48}},
                         headers=KEY,
+                    ),
+                ),
+                (
+                    "GET pricing",
+                    lambda: client.get(
+                        f"{base}/fal/api/v1/models/pricing", params={"endpoint_id": "fal-ai/flux-pro"}, headers=KEY
                     ),
                 ),
             ):

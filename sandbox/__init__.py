@@ -3,5 +3,6 @@
 from sandbox.app import create_app
 from sandbox.embedded import RunningSandbox, start_sandbox
 from sandbox.options import SandboxOptions
+from sandbox.pricing import DEFAULT_PRICES, ModelPrice
 
-__all__ = ["RunningSandbox", "SandboxOptions", "create_app", "start_sandbox"]
+__all__ = ["DEFAULT_PRICES", "ModelPrice", "RunningSandbox", "SandboxOptions", "create_app", "start_sandbox"]

@@ -4,6 +4,7 @@
 {base}/fal/rest    storage token and upload initiation  sandbox/storage.py   (FAL_REST_URL)
 {base}/fal/cdn     uploads and file serving             sandbox/storage.py
 {base}/segmind     Segmind v1 (SEGMIND_API_URL)         sandbox/segmind.py
+{base}/fal/api     fal platform API: model pricing      sandbox/pricing.py   (FAL_API_URL)
 {base}/_sandbox    GET stats, POST reset                (for tests)
 """
 
@@ -20,6 +21,7 @@ from starlette.routing import Mount, Route
 from sandbox.fal_queue import QUEUE_PREFIX, fal_queue_routes
 from sandbox.http import json_response, server_base
 from sandbox.options import SandboxOptions
+from sandbox.pricing import API_PREFIX, pricing_routes
 from sandbox.segmind import SEGMIND_PREFIX, segmind_routes
 from sandbox.state import SandboxState
 from sandbox.storage import CDN_PREFIX, cdn_routes, storage_rest_routes
@@ -33,6 +35,7 @@ def base_urls(base: str) -> dict[str, str]:
         "FAL_QUEUE_URL": f"{base}{QUEUE_PREFIX}",
         "FAL_REST_URL": f"{base}{REST_PREFIX}",
         "SEGMIND_API_URL": f"{base}{SEGMIND_PREFIX}",
+        "FAL_API_URL": f"{base}{API_PREFIX}",
     }
 
 
@@ -73,6 +76,7 @@ def create_app(options: SandboxOptions | None = None) -> Starlette:
             Mount(REST_PREFIX, routes=storage_rest_routes(state)),
             Mount(CDN_PREFIX, routes=cdn_routes(state)),
             Mount(SEGMIND_PREFIX, routes=segmind_routes(state)),
+            Mount(API_PREFIX, routes=pricing_routes(state)),
             Route("/_sandbox/stats", stats, methods=["GET"]),
             Route("/_sandbox/reset", reset, methods=["POST"]),
         ],

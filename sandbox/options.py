@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sandbox.pricing import ModelPrice
 
 
 @dataclass(frozen=True)
@@ -16,9 +19,15 @@ class SandboxOptions:
     keepalive_seconds: float = 15.0  # SSE keep-alive comment interval
     storage_max_bytes: int = 256 * 1024 * 1024  # in-memory file store; least recently used files go first
     max_render_side: int = 2048  # larger requested sizes are scaled down (aspect kept) and a log line says so
+    #: fal pricing API table (sandbox/pricing.py): None serves DEFAULT_PRICES; a mapping replaces it entirely
+    #: (a bare number is USD per megapixel), e.g. ``{**DEFAULT_PRICES, "fal-ai/flux-pro": 0.07}``.
+    prices: Mapping[str, float | ModelPrice] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
             raise ValueError("capacity must be at least 1")
         if min(self.step_seconds, self.startup_seconds, self.credit_cost) < 0 or self.keepalive_seconds <= 0:
             raise ValueError("times and costs must not be negative; keepalive_seconds must be positive")
+        for price in (self.prices or {}).values():
+            if not isinstance(price, ModelPrice):
+                ModelPrice(float(price))  # raises ValueError for a negative or non-finite price

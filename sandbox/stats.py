@@ -18,6 +18,7 @@ class SandboxStats:
     uploads: int = 0
     upload_bytes: int = 0
     segmind_calls: int = 0  # answered with an image
+    pricing_requests: int = 0  # every request to fal's pricing API route, refused ones included
     faults: Counter[str] = field(default_factory=Counter)  # "family:kind" -> times injected
 
     def record_fault(self, family: str, kind: str) -> None:
@@ -34,5 +35,6 @@ class SandboxStats:
             "uploads": self.uploads,
             "upload_bytes": self.upload_bytes,
             "segmind_calls": self.segmind_calls,
+            "pricing_requests": self.pricing_requests,
             "faults": dict(self.faults),
         }

@@ -23,6 +23,7 @@ def test_start_sandbox_urls_and_context_manager():
         assert running.fal_queue_url == f"{running.url}/fal/queue"
         assert running.fal_rest_url == f"{running.url}/fal/rest"
         assert running.segmind_api_url == f"{running.url}/segmind"
+        assert running.fal_api_url == f"{running.url}/fal/api"
         index = httpx.get(running.url).json()
         assert index["FAL_QUEUE_URL"] == running.fal_queue_url
         started = time.monotonic()
@@ -54,9 +55,10 @@ def test_python_dash_m_sandbox_prints_urls_and_serves():
         text=True,
     )
     try:
-        urls = dict(process.stdout.readline().strip().split("=", 1) for _ in range(3))
-        assert set(urls) == {"FAL_QUEUE_URL", "FAL_REST_URL", "SEGMIND_API_URL"}
+        urls = dict(process.stdout.readline().strip().split("=", 1) for _ in range(4))
+        assert set(urls) == {"FAL_QUEUE_URL", "FAL_REST_URL", "SEGMIND_API_URL", "FAL_API_URL"}
         base = urls["FAL_QUEUE_URL"].removesuffix("/fal/queue")
+        assert urls["FAL_API_URL"] == f"{base}/fal/api"
         deadline = time.monotonic() + 10
         while True:
             try:
