@@ -19,7 +19,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, VisitorSlots
-from components.endpoint_tab import build_endpoint_tab
+from components.endpoint_tab import SessionSpend, build_endpoint_tab
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from endpoints import ENDPOINTS
 from providers.catalog import CATALOG
@@ -27,8 +27,10 @@ from providers.config import ProviderSettings
 from providers.media import CONTENT_TYPES, MediaStore
 from providers.registry import build_providers, sandbox_settings
 from providers.routing import Backends
-from runs.pricing import PriceBook, actual_cost
+from runs.budget import LEDGER_FILE, BudgetLimits, SpendLedger, data_dir
+from runs.pricing import actual_cost
 from runs.runner import Runner
+from runs.spend_guard import BudgetGuard
 
 log = logging.getLogger("flux_playground")
 
@@ -81,17 +83,31 @@ def make_backends(
 
 
 def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, media: MediaStore | None = None) -> AppContext:
+    """The shared pieces: runner (prices, budgets), per-visitor limits. Reads limits from ``env``."""
     env = os.environ if env is None else env
-    prices = PriceBook()
-    runner = Runner(
-        media or MediaStore(),
-        estimate=lambda spec, wire: prices.estimate(spec.id, wire),
+    limits = BudgetLimits.from_env(env)
+    guard = None
+    if not limits.unlimited:
+        guard = BudgetGuard(SpendLedger(data_dir(env) / LEDGER_FILE), limits)
+    media = media or MediaStore()
+    ctx = AppContext(backends=backends, runner=Runner(media))
+    ctx.runner = Runner(
+        media,
+        estimate=lambda spec, wire, route: ctx.prices(route).estimate(spec.id, wire),
         settle=lambda estimate, state, extras, provider: actual_cost(
             estimate, state=state, extras=extras, provider=provider
         ),
+        guard=guard,
     )
-    limit = int(env.get("PLAYGROUND_VISITOR_CONCURRENCY") or DEFAULT_VISITOR_CONCURRENCY)
-    return AppContext(backends=backends, runner=runner, visitor_slots=VisitorSlots(limit))
+    raw = env.get("PLAYGROUND_VISITOR_CONCURRENCY") or str(DEFAULT_VISITOR_CONCURRENCY)
+    try:
+        limit = int(raw)
+        if limit < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"PLAYGROUND_VISITOR_CONCURRENCY must be a whole number, 1 or more (got {raw!r})") from None
+    ctx.visitor_slots = VisitorSlots(limit)
+    return ctx
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
@@ -105,10 +121,11 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         banner = gr.Markdown(banner_text, visible=bool(banner_text), elem_classes=["fp-banner"])
         badge = gr.Markdown(badge_text(backends, {}), elem_classes=["fp-badge"])
         session_keys = build_settings_panel(backends, badge, banner)
+        spend = SessionSpend.build()
         with gr.Tabs():
             for spec in ENDPOINTS:
                 with gr.Tab(spec.label, id=spec.api_name):
-                    build_endpoint_tab(spec, ctx, session_keys)
+                    build_endpoint_tab(spec, ctx, session_keys, spend)
     return demo
 
 

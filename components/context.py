@@ -14,7 +14,10 @@ from typing import Any
 import gradio as gr
 from gradio.route_utils import get_root_url
 
-from providers.routing import Backends
+from endpoints.base import EndpointSpec
+from providers.routing import Backends, Route
+from runs.budget import visitor_id
+from runs.pricing import PriceBook
 from runs.runner import Run, Runner
 
 DEFAULT_VISITOR_CONCURRENCY = 2
@@ -53,18 +56,10 @@ def visitor_of(request: gr.Request | None) -> str:
     """The signed-in Hugging Face user, else the client address as the Space's proxy reports it."""
     if request is None:
         return "ip:unknown"
-    username = getattr(request, "username", None)
-    if username:
-        return f"hf:{username}"
-    headers = getattr(request, "headers", None) or {}
-    forwarded = headers.get("x-forwarded-for") if hasattr(headers, "get") else None
-    if forwarded:
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return f"ip:{first}"
+    headers = getattr(request, "headers", None)
+    forwarded = headers.get("x-forwarded-for") if headers is not None and hasattr(headers, "get") else None
     client = getattr(request, "client", None)
-    host = getattr(client, "host", None)
-    return f"ip:{host}" if host else "ip:unknown"
+    return visitor_id(getattr(request, "username", None), getattr(client, "host", None), forwarded)
 
 
 @dataclass
@@ -74,6 +69,19 @@ class AppContext:
     visitor_slots: VisitorSlots = field(default_factory=VisitorSlots)
     active_runs: dict[str, Run] = field(default_factory=dict)
     visitor: Callable[[gr.Request | None], str] = visitor_of
+    live_prices: PriceBook = field(default_factory=PriceBook)
+    sandbox_prices: PriceBook = field(default_factory=PriceBook)
+
+    def prices(self, route: Route) -> PriceBook:
+        """Prices for a route: the sandbox publishes its own (so tests can tell a refresh from the shipped table)."""
+        return self.sandbox_prices if route.is_sandbox else self.live_prices
+
+    async def refresh_prices(self, route: Route, spec: EndpointSpec) -> None:
+        """Read the provider's current prices where it has a pricing API and a key is at hand (cached a day)."""
+        provider = route.provider
+        if provider.pricing_url and route.credentials:
+            ids = [s.id for s in _endpoints_of(provider.name)]
+            await self.prices(route).refresh(provider.client, provider.pricing_url, route.credentials.key, ids or [spec.id])
 
     @staticmethod
     def active_key(request: gr.Request | None, api_name: str) -> str:
@@ -90,3 +98,9 @@ class AppContext:
             for suffix in ("/gradio_api/queue/join", "/gradio_api/queue/data", "/queue/join"):
                 root = root.removesuffix(suffix)
         return lambda name: f"{root}/media/{name}"
+
+
+def _endpoints_of(provider: str) -> list[EndpointSpec]:
+    from endpoints import ENDPOINTS
+
+    return [spec for spec in ENDPOINTS if spec.provider == provider]

@@ -52,6 +52,40 @@ class EndpointTab:
     run_event: Any = None
 
 
+SESSION_TTL_SECONDS = 6 * 3600
+
+
+@dataclass
+class SessionSpend:
+    """This session's running cost total: ``{"usd", "runs", "unpriced", "last"}`` in a state, shown in a line."""
+
+    state: gr.State
+    line: gr.Markdown
+
+    @classmethod
+    def build(cls) -> SessionSpend:
+        state = gr.State({"usd": 0.0, "runs": 0, "unpriced": 0, "last": None}, time_to_live=SESSION_TTL_SECONDS)
+        line = gr.Markdown("This session: no runs yet.", elem_id="session-spend", elem_classes=["fp-badge"])
+        return cls(state, line)
+
+
+def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """Count a finished run once (by id) into the session total; the line says what was spent."""
+    total = dict(total or {"usd": 0.0, "runs": 0, "unpriced": 0, "last": None})
+    if record_json and record_json.get("id") != total.get("last"):
+        total["last"] = record_json.get("id")
+        total["runs"] += 1
+        usd = (record_json.get("cost") or {}).get("usd")
+        if usd is None:
+            total["unpriced"] += 1
+        else:
+            total["usd"] = round(total["usd"] + float(usd), 6)
+    unpriced = f" (+{total['unpriced']} of unknown cost)" if total["unpriced"] else ""
+    runs = total["runs"]
+    line = f"This session: **${total['usd']:.2f}** over {runs} run{'s' if runs != 1 else ''}{unpriced}."
+    return total, line
+
+
 def _header(spec: EndpointSpec) -> str:
     lines = [f"### {spec.title}\n{spec.description}  \n`{spec.id}` on {provider_title(spec.provider)}"]
     if spec.status == "deprecated":
@@ -116,6 +150,7 @@ async def run_endpoint(
         raise gr.Error("Please fix: " + "; ".join(exc.messages), title="Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)
+    await ctx.refresh_prices(route, spec)
     try:
         slot = ctx.visitor_slots.hold(visitor)
     except VisitorBusy as exc:
@@ -125,7 +160,7 @@ async def run_endpoint(
         key = ctx.active_key(request, spec.api_name)
         ctx.active_runs[key] = run
         view = RunView(spec.title, f"{provider_title(spec.provider)} ({route.label})")
-        estimate = ctx.runner.estimate(spec, payload.to_wire())
+        estimate = ctx.runner.estimate(spec, payload.to_wire(), route)
         view.cost_text = f"est. ${estimate.usd:.4g} ({estimate.basis})" if estimate.usd is not None else ""
         try:
             async for update in _coalesced(run):
@@ -200,7 +235,7 @@ def run_tick(run: Run) -> Any:
     return RunUpdate(run.id, "queued" if run.job is None else "running", run.elapsed())
 
 
-def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State) -> EndpointTab:
+def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State, spend: SessionSpend) -> EndpointTab:
     """Lay out one endpoint's tab and wire its events. Call inside an open ``gr.Tab``."""
     gr.Markdown(_header(spec))
     with gr.Row(equal_height=False):
@@ -240,6 +275,9 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     last_record = gr.State(None)
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed)
+    tab.run_event.then(
+        add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
+    )
     return tab
 
 

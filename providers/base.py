@@ -187,6 +187,7 @@ class Provider(Protocol):
     is_sandbox: bool
     client: httpx.AsyncClient  # shared, pooled; also fetches this provider's result images
     credentials: Credentials | None  # the server's key, if any
+    pricing_url: str | None  # base URL of a pricing API in fal's shape (``runs.pricing.PriceBook``), if any
 
     async def prepare(
         self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None

@@ -330,7 +330,7 @@ class FalQueueProvider:
     ) -> None:
         self.client = client
         self.queue_url = queue_url.rstrip("/")
-        self.api_url = api_url.rstrip("/")
+        self.api_url = self.pricing_url = api_url.rstrip("/")
         self.credentials = credentials
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()

@@ -155,6 +155,7 @@ def _describe_file(field: str, path: Path) -> FilePart:
 
 class SegmindProvider:
     name = "segmind"
+    pricing_url = None  # Segmind reports each run's cost in its response instead
 
     def __init__(
         self,

@@ -66,11 +66,11 @@ class SpendGuard(Protocol):
     async def settle(self, reservation: object, actual: Cost) -> None: ...
 
 
-Estimator = Callable[[EndpointSpec, dict[str, Any]], Cost]
+Estimator = Callable[[EndpointSpec, dict[str, Any], Route], Cost]
 Settler = Callable[[Cost, FinalState, dict[str, Any], str], Cost]  # estimate, state, extras, provider
 
 
-def _unknown_cost(endpoint: EndpointSpec, wire: dict[str, Any]) -> Cost:
+def _unknown_cost(endpoint: EndpointSpec, wire: dict[str, Any], route: Route) -> Cost:
     return UNKNOWN_COST
 
 
@@ -165,7 +165,7 @@ class Run:
         step: Step | None = None
         final: RunRecord | None = None
         try:
-            self._cost = runner.estimate(self.endpoint, self.payload.to_wire())
+            self._cost = runner.estimate(self.endpoint, self.payload.to_wire(), self.route)
             yield self._update("preparing")
             if runner.guard is not None and self.route.uses_server_key:
                 self._reservation = await runner.guard.reserve(self.visitor, self._cost)

@@ -11,6 +11,7 @@ import gradio as gr
 
 from app import build_app, launch_kwargs, make_backends, make_context
 from components.context import AppContext
+from providers.catalog import CATALOG
 from providers.config import ProviderSettings, Timeouts
 from providers.routing import Backends
 from sandbox import RunningSandbox, SandboxOptions, start_sandbox
@@ -41,10 +42,18 @@ def launched_app(
     timeouts: Timeouts | None = None,
     with_sandbox: bool = True,
     env: Mapping[str, str] | None = None,
+    live_is_sandbox: bool = False,
 ) -> Iterator[LaunchedApp]:
-    """The app as ``python app.py`` builds it with no keys set, on a free loopback port; stops on exit."""
+    """The app as ``python app.py`` builds it with no keys set, on a free loopback port; stops on exit.
+
+    ``live_is_sandbox``: the "live" providers' URLs point at the sandbox too, so keys in ``env`` act as the
+    server's own keys (budgets, pricing refresh) while the traffic stays on loopback.
+    """
     sandbox = start_sandbox(options or SandboxOptions(step_seconds=0.02))
-    settings = ProviderSettings.from_env(env or {})
+    env = dict(env or {})
+    if live_is_sandbox:
+        env.update({k: v for spec in CATALOG for k, v in spec.sandbox_urls(sandbox.url).items()})
+    settings = ProviderSettings.from_env(env)
     if timeouts is not None:
         settings = ProviderSettings(urls=settings.urls, keys=settings.keys, timeouts=timeouts)
     backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)
