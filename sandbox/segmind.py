@@ -7,8 +7,10 @@ before validation (bool: true/false/1/0/yes/no/on/off in any case; int: "40" or 
 count as absent, and anything unparseable is left for the model to report. Validation errors answer 400
 ``{"error": "field: message; field: message"}`` (the messages of ``endpoints.validation``); an unreadable control
 image answers 400 the same way. Each image costs ``credit_cost``; below that, 406 ``{"error": "Not enough
-credits"}``. Response headers: ``x-remaining-credits``, ``x-cost``, ``x-request-id``, ``x-seed-value``,
-``x-generation-time`` and, when a placeholder stood in for an unreachable URL, ``x-sandbox-note``.
+credits"}`` (with ``x-remaining-credits``). Segmind's credits are US dollars, so ``x-cost`` — the run's cost in
+USD, which the app settles its spend with — is ``credit_cost``. Response headers: ``x-remaining-credits``,
+``x-cost``, ``x-request-id``, ``x-seed-value``, ``x-generation-time`` and, when a placeholder stood in for a URL
+the sandbox does not read, ``x-sandbox-note``.
 """
 
 from __future__ import annotations
@@ -148,7 +150,9 @@ def segmind_routes(state: SandboxState) -> list[Route]:
         account = state.segmind
         cost = state.options.credit_cost
         if account.credits < cost:
-            return json_response({"error": "Not enough credits"}, 406)
+            return json_response(
+                {"error": "Not enough credits"}, 406, {"x-remaining-credits": _number(account.credits)}
+            )
         account.credits -= cost  # reserved now, refunded if generation fails
         started = time.monotonic()
         try:

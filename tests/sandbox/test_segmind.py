@@ -83,6 +83,17 @@ async def test_credits_run_out_with_406(start, client):
     assert remaining == ["1.5", "0.5"]
     out = await client.post(url, json=body(), headers=API_KEY)
     assert out.status_code == 406 and out.json() == {"error": "Not enough credits"}
+    assert out.headers["x-remaining-credits"] == "0.5"
+
+
+async def test_cost_header_is_the_runs_usd_cost_and_matches_the_credits_drawn(start, client):
+    sbx = start(credits=1.0, credit_cost=0.05)
+    url = f"{sbx.segmind_api_url}/v1/flux-depth-pro"
+    responses = [await client.post(url, json=body(), headers=API_KEY) for _ in range(2)]
+    assert [r.headers["x-cost"] for r in responses] == ["0.05", "0.05"]
+    assert [r.headers["x-remaining-credits"] for r in responses] == ["0.95", "0.9"]
+    failed = await client.post(url, json=body(control_image="not-a-url"), headers=API_KEY)
+    assert failed.status_code == 400 and "x-cost" not in failed.headers  # failures cost nothing
 
 
 async def test_unsafe_prompt_blacked_out_at_strict_tolerance(sbx, client):
