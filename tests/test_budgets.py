@@ -59,3 +59,19 @@ def test_sandbox_runs_are_not_limited_by_the_owners_budget(tmp_path):
     with launched_app(FAST, env={"PLAYGROUND_DATA_DIR": str(tmp_path), "PLAYGROUND_BUDGET_USD": "0"}) as app:
         result = Client(app.url, verbose=False).predict(**RUN)[3]
         assert result["state"] == "done" and result["cost"]["usd"] == 0.05
+
+
+def test_prices_are_refreshed_from_the_pricing_api_and_fall_back_when_it_fails(tmp_path):
+    from sandbox.pricing import DEFAULT_PRICES
+
+    options = SandboxOptions(step_seconds=0.005, startup_seconds=0.0, prices={**DEFAULT_PRICES, "fal-ai/flux-pro": 0.07})
+    with launched_app(options) as app:  # the sandbox route: its pricing API answers the sandbox key
+        cost = Client(app.url, verbose=False).predict(**RUN)[3]["cost"]
+        assert cost["usd"] == 0.07 and "fal pricing API" in cost["basis"]
+        assert httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["pricing_requests"] == 1
+        Client(app.url, verbose=False).predict(**RUN)
+        assert httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["pricing_requests"] == 1  # cached
+    failing = SandboxOptions(step_seconds=0.005, startup_seconds=0.0, faults="pricing=status_500:99")
+    with launched_app(failing) as app:
+        cost = Client(app.url, verbose=False).predict(**RUN)[3]["cost"]
+        assert cost["usd"] == 0.05 and "fal price list" in cost["basis"]
