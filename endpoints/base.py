@@ -8,15 +8,31 @@ UI hints travel in the JSON schema under the ``x-ui`` key so the form builder ca
 
 - ``"image"``: a URL field that takes an image (upload or URL),
 - ``"textarea"``: multi-line text (prompts),
-- ``"basic"``: an optional field worth showing outside the "Advanced" section.
+- ``"basic"``: an optional field worth showing outside the "Advanced" section,
+- ``"number"``: a bounded number to type in a box, not to slide (a seed: 0..2³²−1 is too wide for a slider).
+
+Hostile input is refused here, before anything is billed or encoded (every input model derives from
+``WireModel``, nested ones included):
+
+- every number is bounded, by the provider's published range where there is one, else by a bound argued in a
+  comment beside the field; NaN and ±Infinity are refused everywhere (``must be a finite number``);
+- seeds are ``Seed``: 0 ≤ seed ≤ 2³²−1, the range the providers' generators take (2⁶⁴ used to be accepted,
+  billed, and then could not be shown; JavaScript loses integers above 2⁵³);
+- text that is not valid Unicode (a lone surrogate such as ``"\\ud800"``, which cannot be encoded as UTF-8 JSON)
+  is refused in every string field, including list items and dictionary keys;
+- prompts take at most ``PROMPT_MAX_CHARS`` characters; URL fields (``Url``) at most ``URL_MAX_CHARS``, or
+  ``DATA_URI_MAX_CHARS`` for a ``data:`` URI; short identifiers (``ShortText``) at most ``SHORT_TEXT_MAX_CHARS``;
+  lists are bounded in length.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 ProviderName = Literal["fal", "segmind"]
 UpstreamStatus = Literal["active", "deprecated"]
@@ -27,14 +43,86 @@ def ui(*hints: str) -> dict[str, Any]:
     return {"x-ui": list(hints)}
 
 
-class WireModel(BaseModel):
-    """Base of every input model: unknown fields are rejected, unset optionals are not sent."""
+def _is_valid_text(value: str) -> bool:
+    """False for strings holding lone surrogates (``"\\ud800"``): they have no UTF-8 encoding, so JSON fails."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+def _check_text(value: Any) -> None:
+    """Raise ``invalid_text`` if ``value`` is, or directly holds (list items, dict keys and values), bad text."""
+    if isinstance(value, str):
+        items: list[Any] = [value]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, Mapping):
+        items = [*value.keys(), *value.values()]
+    else:
+        return
+    if any(isinstance(item, str) and not _is_valid_text(item) for item in items):
+        raise PydanticCustomError("invalid_text", "contains characters that are not valid text")
+
+
+class WireModel(BaseModel):
+    """Base of every input model: unknown fields are rejected, unset optionals are not sent.
+
+    NaN and ±Infinity are refused in every float (``allow_inf_nan=False``; nested models derive from this class
+    too), and every string field is checked for text that cannot be encoded (see module docstring).
+    """
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_invalid_text(cls, value: Any) -> Any:
+        _check_text(value)
+        return value
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body the provider expects: optional fields left unset are omitted, never sent as null."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+#: The providers' seed range: an unsigned 32-bit integer (the "Hostile input" issue; neither the seeds nor
+#: ../shared/docs/protocols.md give another). Larger seeds were billed and then could not be shown.
+SEED_MAX = 2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
+#: Form hints of a seed field: typed in a number box (a slider over 0..2³²−1 is useless), shown outside "Advanced".
+SEED_UI = ui("basic", "number")
+
+#: A prompt far longer than any model reads (FLUX's T5 encoder reads 512 tokens, ~2,000 characters), with room.
+PROMPT_MAX_CHARS = 10_000
+#: Plain URLs: 2,048 characters, the practical limit of browsers and CDNs (and of fal's own file URLs by far).
+URL_MAX_CHARS = 2_048
+#: ``data:`` URIs: 20 MiB of text (a ~15 MB image in base64). ../shared/docs/protocols.md reports fal failing on
+#: data URIs from ~3–10 MB; uploading the file is the better path (the app uploads the page's files itself).
+DATA_URI_MAX_CHARS = 20 * 2**20
+#: Identifiers (a fine-tune id, a Hugging Face variant, a LoRA layer name): far above any real one.
+SHORT_TEXT_MAX_CHARS = 256
+
+
+def _check_url_length(value: str) -> str:
+    if value[:5].lower() == "data:":
+        if len(value) > DATA_URI_MAX_CHARS:
+            raise PydanticCustomError(
+                "data_uri_too_long",
+                "a data: URI must be at most {max_mb} MB; upload the file instead",
+                {"max_mb": DATA_URI_MAX_CHARS // 2**20},
+            )
+    elif len(value) > URL_MAX_CHARS:
+        raise PydanticCustomError(
+            "url_too_long", "must be at most {max_length} characters", {"max_length": URL_MAX_CHARS}
+        )
+    return value
+
+
+Prompt = Annotated[str, Field(max_length=PROMPT_MAX_CHARS, json_schema_extra=ui("textarea"))]
+#: A URL (http(s) or ``data:``), or an upload's local path that the provider layer uploads first.
+Url = Annotated[str, AfterValidator(_check_url_length)]
+ShortText = Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]
 
 
 ImageSizePreset = Literal["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"]
@@ -64,8 +152,6 @@ ImageSizeField = ImageSizePreset | ImageSize
 
 OutputFormat = Literal["jpeg", "png"]
 SafetyTolerance = Literal["1", "2", "3", "4", "5", "6"]
-
-Prompt = Annotated[str, Field(json_schema_extra=ui("textarea"))]
 
 SEED_DESCRIPTION = (
     "The same seed and the same prompt given to the same version of the model will output the same image every time."

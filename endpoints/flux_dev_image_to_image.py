@@ -1,4 +1,8 @@
-"""FLUX.1 [dev] image to image — seed 004_b7998cef21ed1743.txt."""
+"""FLUX.1 [dev] image to image — seed 004_b7998cef21ed1743.txt.
+
+Bounds the seed leaves out come from fal's published API reference: strength 0.01–1, steps 10–50, guidance
+1–20, images 1–4. The seed is 0..2³²−1 (``endpoints.base.Seed``).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,20 @@ from pydantic import Field
 from endpoints.base import (
     GUIDANCE_DESCRIPTION,
     SEED_DESCRIPTION,
+    SEED_UI,
     SYNC_MODE_DESCRIPTION,
     EndpointSpec,
     FalImageOutput,
     Prompt,
+    Seed,
+    Url,
     WireModel,
     ui,
 )
 
 
 class FluxDevImageToImageInput(WireModel):
-    image_url: str = Field(
+    image_url: Url = Field(
         description="The URL of the image to generate an image from.", json_schema_extra=ui("image")
     )
     prompt: Prompt = Field(description="The prompt to generate an image from.")
@@ -29,7 +36,7 @@ class FluxDevImageToImageInput(WireModel):
         json_schema_extra=ui("basic"),
     )
     num_inference_steps: int = Field(40, ge=10, le=50, description="The number of inference steps to perform.")
-    seed: int | None = Field(None, description=SEED_DESCRIPTION, json_schema_extra=ui("basic"))
+    seed: Seed | None = Field(None, description=SEED_DESCRIPTION, json_schema_extra=SEED_UI)
     guidance_scale: float = Field(3.5, ge=1, le=20, description=GUIDANCE_DESCRIPTION)
     sync_mode: bool | None = Field(None, description=SYNC_MODE_DESCRIPTION)
     num_images: int = Field(1, ge=1, le=4, description="The number of images to generate.", json_schema_extra=ui("basic"))

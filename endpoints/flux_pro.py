@@ -1,4 +1,8 @@
-"""FLUX.1 [pro] text to image — seed 001_6bab96b3eb30aec4.txt."""
+"""FLUX.1 [pro] text to image — seed 001_6bab96b3eb30aec4.txt.
+
+Bounds the seed leaves out come from fal's published API reference for its FLUX endpoints: steps 1–50,
+guidance 1–20, images 1–4. The seed is 0..2³²−1 (``endpoints.base.Seed``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from endpoints.base import (
     GUIDANCE_DESCRIPTION,
     SAFETY_TOLERANCE_DESCRIPTION,
     SEED_DESCRIPTION,
+    SEED_UI,
     SYNC_MODE_DESCRIPTION,
     EndpointSpec,
     FalImageOutput,
@@ -15,6 +20,7 @@ from endpoints.base import (
     OutputFormat,
     Prompt,
     SafetyTolerance,
+    Seed,
     WireModel,
     ui,
 )
@@ -26,7 +32,7 @@ class FluxProInput(WireModel):
         "landscape_4_3", description="The size of the generated image.", json_schema_extra=ui("basic")
     )
     num_inference_steps: int = Field(28, ge=1, le=50, description="The number of inference steps to perform.")
-    seed: int | None = Field(None, description=SEED_DESCRIPTION, json_schema_extra=ui("basic"))
+    seed: Seed | None = Field(None, description=SEED_DESCRIPTION, json_schema_extra=SEED_UI)
     guidance_scale: float = Field(3.5, ge=1, le=20, description=GUIDANCE_DESCRIPTION)
     sync_mode: bool | None = Field(None, description=SYNC_MODE_DESCRIPTION)
     num_images: int = Field(1, ge=1, le=4, description="The number of images to generate.", json_schema_extra=ui("basic"))

@@ -1,4 +1,9 @@
-"""FLUX.1 [pro] Depth Fine-tuned — seed 000_b358525c10bdee3f.txt (deprecated upstream)."""
+"""FLUX.1 [pro] Depth Fine-tuned — seed 000_b358525c10bdee3f.txt (deprecated upstream).
+
+The seed gives no bounds. Steps 1–50 (fal's FLUX.1 [pro] range; BFL's depth API also stops at 50), guidance
+1–100 (BFL's published range for flux-pro-1.0-depth), images 1–4 (fal), finetune_strength 0–2 (fal's sibling
+fine-tuned endpoints). The seed is 0..2³²−1 (``endpoints.base.Seed``).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,16 @@ from endpoints.base import (
     GUIDANCE_DESCRIPTION,
     SAFETY_TOLERANCE_DESCRIPTION,
     SEED_DESCRIPTION,
+    SEED_UI,
     EndpointSpec,
     FalImageOutput,
     ImageSizeField,
     OutputFormat,
     Prompt,
     SafetyTolerance,
+    Seed,
+    ShortText,
+    Url,
     WireModel,
     ui,
 )
@@ -24,9 +33,12 @@ class FluxProDepthFinetunedInput(WireModel):
     image_size: ImageSizeField = Field(
         "landscape_4_3", description="The size of the generated image.", json_schema_extra=ui("basic")
     )
-    num_inference_steps: int = Field(28, ge=1, description="The number of inference steps to perform.")
-    seed: int | None = Field(None, description=SEED_DESCRIPTION, json_schema_extra=ui("basic"))
-    guidance_scale: float = Field(15, ge=1, description=GUIDANCE_DESCRIPTION)
+    # ≤ 50: fal's FLUX.1 [pro] endpoints and BFL's own flux-pro-1.0-depth API (15–50) both stop at 50. The lower
+    # bound stays 1 as before: fal may accept fewer steps than BFL's 15, and refusing them is not ours to do.
+    num_inference_steps: int = Field(28, ge=1, le=50, description="The number of inference steps to perform.")
+    seed: Seed | None = Field(None, description=SEED_DESCRIPTION, json_schema_extra=SEED_UI)
+    # 1–100: BFL's published range for flux-pro-1.0-depth, whose default (15) this endpoint shares.
+    guidance_scale: float = Field(15, ge=1, le=100, description=GUIDANCE_DESCRIPTION)
     sync_mode: bool | None = Field(
         None,
         description=(
@@ -38,10 +50,10 @@ class FluxProDepthFinetunedInput(WireModel):
     output_format: OutputFormat = Field("jpeg", description="The format of the generated image.")
     safety_tolerance: SafetyTolerance = Field("2", description=SAFETY_TOLERANCE_DESCRIPTION)
     enhance_prompt: bool | None = Field(None, description="Whether to enhance the prompt for better results.")
-    control_image_url: str = Field(
+    control_image_url: Url = Field(
         description="The control image URL to generate the depth map from.", json_schema_extra=ui("image")
     )
-    finetune_id: str = Field(description="References your specific model.")
+    finetune_id: ShortText = Field(description="References your specific model.")
     finetune_strength: float = Field(
         ge=0,
         le=2,

@@ -1,4 +1,8 @@
-"""Segmind Flux Depth Pro (v1, synchronous) — seed 002_4acaae1a45800cc5.txt."""
+"""Segmind Flux Depth Pro (v1, synchronous) — seed 002_4acaae1a45800cc5.txt.
+
+Every bound is the seed's own (steps 15–50, guidance 1–50, safety tolerance 1–6); the seed gives none for the
+seed, which is 0..2³²−1 like the fal endpoints' (``endpoints.base.Seed``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from endpoints.base import EndpointSpec, Prompt, WireModel, ui
+from endpoints.base import SEED_UI, EndpointSpec, Prompt, Seed, Url, WireModel, ui
 
 
 class SegmindFluxDepthProInput(WireModel):
-    seed: int = Field(96522, description="Random seed. Set for reproducible generation.", json_schema_extra=ui("basic"))
+    seed: Seed = Field(96522, description="Random seed. Set for reproducible generation.", json_schema_extra=SEED_UI)
     steps: int = Field(
         40,
         ge=15,
@@ -27,7 +31,7 @@ class SegmindFluxDepthProInput(WireModel):
             "Higher values make the output more closely match the prompt but may reduce overall image quality."
         ),
     )
-    control_image: str = Field(
+    control_image: Url = Field(
         description="Image to use as control input. Must be jpeg, png, or webp.", json_schema_extra=ui("image")
     )
     output_format: Literal["jpg", "png"] = Field("jpg", description="Format of the output images.")
@@ -67,7 +71,9 @@ SPEC = EndpointSpec(
     },
     notes=(
         "The seed lists no allowed values for output_format; its example uses 'jpg', and 'png' is assumed.",
-        "The seed's example leaves control_image as a placeholder; the example borrows the public control image of "
-        "the fal depth seed (000).",
+        (
+            "The seed's example leaves control_image as a placeholder; the example borrows the public control image "
+            "of the fal depth seed (000)."
+        ),
     ),
 )

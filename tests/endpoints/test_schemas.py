@@ -1,7 +1,8 @@
 """Every seed field of every endpoint: present, with the seed's type, default, bounds, enum and required marker.
 
-The table below is transcribed from ``../shared/seeds/`` (bounds marked ``fal`` come from fal's published
-schema where the seed gives none).
+The table below is transcribed from ``../shared/seeds/``. Bounds the seed does not give are marked with their
+source: ``fal`` (fal's published API reference for its FLUX endpoints), ``bfl`` (Black Forest Labs' API for the same
+model), or ``ours`` (chosen and argued beside the field in ``endpoints/``). Seeds are 0..2³²−1 everywhere.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from endpoints import ENDPOINTS, get_endpoint
-from endpoints.base import IMAGE_SIZE_PRESETS
+from endpoints.base import IMAGE_SIZE_PRESETS, SEED_MAX, ImageSize
 from endpoints.flux_general_rf_inversion import (
     ControlLoraWeight,
     ControlNet,
@@ -26,6 +27,8 @@ REQ = "required"
 NONE = None
 PRESETS = set(IMAGE_SIZE_PRESETS)
 SAFETY = {"1", "2", "3", "4", "5", "6"}
+SEED = (0, SEED_MAX)
+LORA_SCALE = (-4, 4)  # ours
 
 # (field, default, (lower, upper) or None, enum values or None)
 SEED_FIELDS: dict[str, list[tuple]] = {
@@ -33,7 +36,7 @@ SEED_FIELDS: dict[str, list[tuple]] = {
         ("prompt", REQ, None, None),
         ("image_size", "landscape_4_3", None, PRESETS),
         ("num_inference_steps", 28, (1, 50), None),  # bounds: fal
-        ("seed", NONE, None, None),
+        ("seed", NONE, SEED, None),
         ("guidance_scale", 3.5, (1, 20), None),  # bounds: fal
         ("sync_mode", NONE, None, None),
         ("num_images", 1, (1, 4), None),  # bounds: fal
@@ -43,9 +46,9 @@ SEED_FIELDS: dict[str, list[tuple]] = {
     "flux_pro_depth_finetuned": [
         ("prompt", REQ, None, None),
         ("image_size", "landscape_4_3", None, PRESETS),
-        ("num_inference_steps", 28, (1, None), None),
-        ("seed", NONE, None, None),
-        ("guidance_scale", 15, (1, None), None),
+        ("num_inference_steps", 28, (1, 50), None),  # upper bound: fal, bfl
+        ("seed", NONE, SEED, None),
+        ("guidance_scale", 15, (1, 100), None),  # upper bound: bfl
         ("sync_mode", NONE, None, None),
         ("num_images", 1, (1, 4), None),
         ("output_format", "jpeg", None, {"jpeg", "png"}),
@@ -56,7 +59,7 @@ SEED_FIELDS: dict[str, list[tuple]] = {
         ("finetune_strength", REQ, (0, 2), None),  # bounds: fal's sibling finetuned endpoints
     ],
     "segmind_flux_depth_pro": [
-        ("seed", 96522, None, None),
+        ("seed", 96522, SEED, None),
         ("steps", 40, (15, 50), None),
         ("prompt", REQ, None, None),
         ("guidance", 7, (1, 50), None),
@@ -68,34 +71,34 @@ SEED_FIELDS: dict[str, list[tuple]] = {
     "flux_general_rf_inversion": [
         ("prompt", REQ, None, None),
         ("image_size", NONE, None, PRESETS),
-        ("num_inference_steps", 28, (1, None), None),
-        ("seed", NONE, None, None),
+        ("num_inference_steps", 28, (1, 50), None),  # upper bound: fal's other FLUX.1 [dev] endpoints
+        ("seed", NONE, SEED, None),
         ("loras", [], None, None),
         ("control_loras", [], None, None),
         ("controlnets", [], None, None),
         ("controlnet_unions", [], None, None),
         ("easycontrols", [], None, None),
         ("fill_image", NONE, None, None),
-        ("guidance_scale", 3.5, (0, None), None),
+        ("guidance_scale", 3.5, (0, 20), None),  # upper bound: fal's other FLUX.1 [dev] endpoints
         ("use_cfg_zero", False, None, None),
         ("sync_mode", False, None, None),
-        ("num_images", 1, (1, None), None),
+        ("num_images", 1, (1, 4), None),  # upper bound: fal (the seed's "always 1" is for streaming)
         ("enable_safety_checker", True, None, None),
         ("reference_image_url", NONE, None, None),
-        ("reference_strength", 0.65, None, None),
+        ("reference_strength", 0.65, (-3, 3), None),  # ours
         ("reference_start", 0, (0, 1), None),
         ("reference_end", 1, (0, 1), None),
-        ("base_shift", 0.5, None, None),
-        ("max_shift", 1.15, None, None),
+        ("base_shift", 0.5, (0, 5), None),  # ours
+        ("max_shift", 1.15, (0, 5), None),  # ours
         ("output_format", "png", None, {"jpeg", "png"}),
         ("use_beta_schedule", False, None, None),
         ("sigma_schedule", NONE, None, {"sgm_uniform"}),
         ("scheduler", "euler", None, {"euler", "dpmpp_2m"}),
         ("image_url", REQ, None, None),
-        ("controller_guidance_forward", 0.6, None, None),
-        ("controller_guidance_reverse", 0.75, None, None),
-        ("reverse_guidance_start", 0, (0, None), None),
-        ("reverse_guidance_end", 8, (0, None), None),
+        ("controller_guidance_forward", 0.6, (0, 1), None),  # RF-Inversion paper
+        ("controller_guidance_reverse", 0.75, (0, 1), None),  # RF-Inversion paper
+        ("reverse_guidance_start", 0, (0, 50), None),  # upper bound: ours (≤ steps)
+        ("reverse_guidance_end", 8, (0, 50), None),  # upper bound: ours (≤ steps)
         ("reverse_guidance_schedule", "constant", None, {"constant", "linear_increase", "linear_decrease"}),
     ],
     "flux_dev_image_to_image": [
@@ -103,7 +106,7 @@ SEED_FIELDS: dict[str, list[tuple]] = {
         ("prompt", REQ, None, None),
         ("strength", 0.95, (0.01, 1), None),  # bounds: fal
         ("num_inference_steps", 40, (10, 50), None),  # bounds: fal
-        ("seed", NONE, None, None),
+        ("seed", NONE, SEED, None),
         ("guidance_scale", 3.5, (1, 20), None),  # bounds: fal
         ("sync_mode", NONE, None, None),
         ("num_images", 1, (1, 4), None),  # bounds: fal
@@ -112,10 +115,10 @@ SEED_FIELDS: dict[str, list[tuple]] = {
 }
 
 NESTED_FIELDS: dict[type[BaseModel], list[tuple]] = {
-    LoraWeight: [("path", REQ, None, None), ("scale", 1.0, None, None)],
+    LoraWeight: [("path", REQ, None, None), ("scale", 1.0, LORA_SCALE, None)],
     ControlLoraWeight: [
         ("path", REQ, None, None),
-        ("scale", 1.0, None, None),
+        ("scale", 1.0, LORA_SCALE, None),
         ("control_image_url", REQ, None, None),
         ("preprocess", "None", None, {"canny", "depth", "None"}),
     ],
@@ -126,7 +129,7 @@ NESTED_FIELDS: dict[type[BaseModel], list[tuple]] = {
         ("control_image_url", REQ, None, None),
         ("mask_image_url", NONE, None, None),
         ("mask_threshold", 0.5, (0, 1), None),
-        ("conditioning_scale", 1.0, None, None),
+        ("conditioning_scale", 1.0, (0, 10), None),  # ours
         ("start_percentage", 0.0, (0, 1), None),
         ("end_percentage", 1.0, (0, 1), None),
     ],
@@ -140,18 +143,19 @@ NESTED_FIELDS: dict[type[BaseModel], list[tuple]] = {
         ("control_image_url", REQ, None, None),
         ("mask_image_url", NONE, None, None),
         ("control_mode", REQ, None, {"canny", "tile", "depth", "blur", "pose", "gray", "low-quality"}),
-        ("conditioning_scale", 1.0, None, None),
+        ("conditioning_scale", 1.0, (0, 10), None),  # ours
         ("mask_threshold", 0.5, (0, 1), None),
         ("start_percentage", 0.0, (0, 1), None),
         ("end_percentage", 1.0, (0, 1), None),
     ],
     EasyControlWeight: [
         ("control_method_url", REQ, None, None),
-        ("scale", 1.0, None, None),
+        ("scale", 1.0, LORA_SCALE, None),  # ours
         ("image_url", REQ, None, None),
         ("image_control_type", REQ, None, {"subject", "spatial"}),
     ],
     ImageFillInput: [("fill_image_url", REQ, None, None)],
+    ImageSize: [("width", 512, (1, 14142), None), ("height", 512, (1, 14142), None)],  # bounds: fal
 }
 
 
@@ -169,6 +173,18 @@ def _enum_values(schema: dict, defs: dict) -> set | None:
     return None
 
 
+def _bounds(schema: dict, defs: dict) -> tuple:
+    """(minimum, maximum) of a number field, looking through ``| None`` and the number branch of a union."""
+    if "$ref" in schema:
+        return _bounds(defs[schema["$ref"].split("/")[-1]], defs)
+    if schema.get("type") in ("integer", "number"):
+        return schema.get("minimum"), schema.get("maximum")
+    for branch in schema.get("anyOf", ()):
+        if branch.get("type") in ("integer", "number"):
+            return branch.get("minimum"), branch.get("maximum")
+    return None, None
+
+
 def _check_model(model: type[BaseModel], rows: list[tuple]) -> None:
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
@@ -182,9 +198,7 @@ def _check_model(model: type[BaseModel], rows: list[tuple]) -> None:
             assert not info.is_required(), name
             actual = info.default_factory() if info.default_factory else info.default
             assert actual == default and actual is not PydanticUndefined, name
-        lower = next((m.ge for m in info.metadata if getattr(m, "ge", None) is not None), None)
-        upper = next((m.le for m in info.metadata if getattr(m, "le", None) is not None), None)
-        assert (lower, upper) == (bounds or (None, None)), f"{name} bounds"
+        assert _bounds(prop, defs) == (bounds or (None, None)), f"{name} bounds"
         assert _enum_values(prop, defs) == enum, f"{name} enum"
         assert prop.get("description"), f"{name} has a description"
 
