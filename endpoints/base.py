@@ -179,7 +179,7 @@ class FalImage(BaseModel):
 
 
 class FalImageOutput(BaseModel):
-    """Output shared by the fal FLUX endpoints."""
+    """Output shared by the fal FLUX endpoints (the sandbox's tests check its responses against it)."""
 
     images: list[FalImage] = Field(description="The generated image files info.")
     timings: dict[str, float] = Field(default_factory=dict)
@@ -190,7 +190,7 @@ class FalImageOutput(BaseModel):
 
 @dataclass(frozen=True, eq=False)  # identity hash: one object per endpoint
 class EndpointSpec:
-    """One hosted endpoint: identity, provider, models and the seed document's example input."""
+    """One hosted endpoint: identity, provider, input model and the seed document's example input."""
 
     id: str
     api_name: str
@@ -198,7 +198,6 @@ class EndpointSpec:
     provider: ProviderName
     description: str
     input_model: type[WireModel]
-    output_model: type[BaseModel] | None
     example: dict[str, Any]
     seed_document: str
     status: UpstreamStatus = "active"

@@ -14,7 +14,6 @@ from endpoints.base import (
     SEED_UI,
     SYNC_MODE_DESCRIPTION,
     EndpointSpec,
-    FalImageOutput,
     Prompt,
     Seed,
     Url,
@@ -51,7 +50,6 @@ SPEC = EndpointSpec(
     provider="fal",
     description="Transform an existing image with FLUX.1 [dev]: style transfer and image modifications.",
     input_model=FluxDevImageToImageInput,
-    output_model=FalImageOutput,
     seed_document="004_b7998cef21ed1743.txt",
     example={
         "image_url": "https://fal.media/files/koala/Chls9L2ZnvuipUTEwlnJC.png",

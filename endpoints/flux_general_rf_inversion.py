@@ -29,7 +29,6 @@ from endpoints.base import (
     SEED_DESCRIPTION,
     SEED_UI,
     EndpointSpec,
-    FalImageOutput,
     ImageSizeField,
     OutputFormat,
     Prompt,
@@ -253,7 +252,6 @@ SPEC = EndpointSpec(
         "reference images."
     ),
     input_model=FluxGeneralRfInversionInput,
-    output_model=FalImageOutput,
     seed_document="003_fe6df67f1ce897b1.txt",
     example={
         "prompt": "Wearing glasses",

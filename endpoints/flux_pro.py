@@ -15,7 +15,6 @@ from endpoints.base import (
     SEED_UI,
     SYNC_MODE_DESCRIPTION,
     EndpointSpec,
-    FalImageOutput,
     ImageSizeField,
     OutputFormat,
     Prompt,
@@ -48,7 +47,6 @@ SPEC = EndpointSpec(
     provider="fal",
     description="Professional-grade text to image: premium quality images from a prompt.",
     input_model=FluxProInput,
-    output_model=FalImageOutput,
     seed_document="001_6bab96b3eb30aec4.txt",
     example={
         "prompt": (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from endpoints.base import SEED_UI, EndpointSpec, Prompt, Seed, Url, WireModel, ui
 
@@ -39,13 +39,6 @@ class SegmindFluxDepthProInput(WireModel):
     prompt_upsampling: bool = Field(True, description="Automatically modify the prompt for more creative generation.")
 
 
-class SegmindImageOutput(BaseModel):
-    """Segmind v1 answers with the image bytes; these are the facts read off the response."""
-
-    content_type: str
-    remaining_credits: float | None = None
-
-
 SPEC = EndpointSpec(
     id="flux-depth-pro",
     api_name="segmind_flux_depth_pro",
@@ -54,7 +47,6 @@ SPEC = EndpointSpec(
     provider="segmind",
     description="Professional depth-aware image generation: edit images while preserving spatial relationships.",
     input_model=SegmindFluxDepthProInput,
-    output_model=SegmindImageOutput,
     seed_document="002_4acaae1a45800cc5.txt",
     example={
         "seed": 96522,
