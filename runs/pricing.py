@@ -168,8 +168,9 @@ def actual_cost(
     """The cost once a run has ended (``state``: done, failed or stopped).
 
     - A cost the provider reported (Segmind's ``x-cost`` header, in ``extras["cost"]``) wins over any estimate; the
-      credits left (``extras["remaining_credits"]``) are named in the basis, and credits used
-      (``extras["credits_used"]``, where a provider reports them) go into ``credits``.
+      credits left (``extras["remaining_credits"]``) are named in the basis. ``credits`` holds the credits used:
+      ``extras["credits_used"]`` where a provider reports them, else for Segmind the reported cost, its credits
+      being US dollars (as the sandbox documents them; not confirmed by Segmind's own docs).
     - fal bills only successful outputs: a failed or stopped run costs $0.
     - Segmind (``provider="segmind"``) has no cancel: a run stopped on our side may still run and be billed there,
       so the estimate is kept; a run Segmind answered with an error is taken as not billed (unconfirmed).
@@ -181,6 +182,8 @@ def actual_cost(
     credits_used = _finite(extras.get("credits_used"))
     left = f"; {remaining:g} credits left" if remaining is not None else ""
     if reported is not None:
+        if credits_used is None and provider == "segmind":
+            credits_used = reported
         return Cost(round(reported, 6), f"reported by the provider (x-cost){left}", credits=credits_used)
     if state == "done":
         if left or credits_used is not None:

@@ -24,6 +24,7 @@ from runs.pricing import (
     megapixels,
 )
 from runs.record import Cost
+from sandbox import SandboxOptions, start_sandbox
 
 PRO = SHIPPED_PRICES["fal-ai/flux-pro"]
 RF = SHIPPED_PRICES["fal-ai/flux-general/rf-inversion"]
@@ -151,7 +152,7 @@ def test_fal_bills_only_successful_runs() -> None:
 def test_segmind_reported_cost_wins() -> None:
     estimate = Cost(0.05, "1 image × $0.05 (Segmind price, assumed, 2026-11)")
     cost = actual_cost(estimate, state="done", extras={"cost": 0.042, "remaining_credits": 12.5}, provider="segmind")
-    assert cost == Cost(0.042, "reported by the provider (x-cost); 12.5 credits left")
+    assert cost == Cost(0.042, "reported by the provider (x-cost); 12.5 credits left", credits=0.042)
     used = actual_cost(estimate, state="done", extras={"cost": 0.04, "credits_used": 4})
     assert (used.usd, used.credits) == (0.04, 4.0)
     # No x-cost: the estimate stands, and the credits left are still said.
@@ -351,18 +352,21 @@ async def test_the_key_never_shows(caplog: pytest.LogCaptureFixture) -> None:
 
 
 async def test_refresh_reads_the_sandbox_route() -> None:
-    sandbox = pytest.importorskip("sandbox")
-    running_type = sandbox.RunningSandbox
-    if not hasattr(running_type, "fal_api_url"):
-        pytest.skip("the sandbox has no pricing route yet (RunningSandbox.fal_api_url)")
-    options = sandbox.SandboxOptions(prices={"fal-ai/flux-pro": 0.07})
-    running = await asyncio.to_thread(sandbox.start_sandbox, options)
+    """Loopback: the sandbox's copy of fal's pricing API (same wire shape, under ``{base}/fal/api``)."""
+    options = SandboxOptions(prices={"fal-ai/flux-pro": 0.07, "fal-ai/flux-general/rf-inversion": 0.08})
+    running = await asyncio.to_thread(start_sandbox, options)
     try:
         book = PriceBook(clock=Clock())
+        ids = ["fal-ai/flux-pro", "fal-ai/flux-general/rf-inversion", "fal-ai/flux/dev/image-to-image"]
         async with httpx.AsyncClient(timeout=5) as client:
-            await book.refresh(client, running.fal_api_url, "sandbox-key", ["fal-ai/flux-pro"])
-        price = book.price_for("fal-ai/flux-pro")
-        assert price is not None and price.source == "fal pricing API" and price.unit_price_usd == 0.07
+            await book.refresh(client, running.fal_api_url, "sandbox-key", ids)
+            await book.refresh(client, running.fal_api_url, "sandbox-key", ids)  # cached: not asked again
+        assert running.state.stats.pricing_requests == 1
+        assert book.price_for("fal-ai/flux-pro") == PriceModel("megapixel", 0.07, "USD", "fal pricing API", "2026-11-05")
+        assert book.estimate("fal-ai/flux-general/rf-inversion", {"image_size": "square_hd"}) == Cost(
+            0.08, "1 image × 1 MP × $0.08 (fal pricing API, 2026-11-05)"
+        )
+        assert book.price_for("fal-ai/flux/dev/image-to-image") == I2I  # not in the sandbox's table: shipped price
     finally:
         await asyncio.to_thread(running.stop)
 
