@@ -107,6 +107,7 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
     except ValueError:
         raise ValueError(f"PLAYGROUND_VISITOR_CONCURRENCY must be a whole number, 1 or more (got {raw!r})") from None
     ctx.visitor_slots = VisitorSlots(limit)
+    ctx.mcp = _truthy(env.get("PLAYGROUND_MCP"))
     return ctx
 
 
@@ -165,6 +166,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         theme=gr.themes.Soft(),
         footer_links=["api"],
         max_threads=MAX_THREADS,
+        mcp_server=ctx.mcp,
         app_kwargs={"lifespan": lifespan_closing(ctx.backends), "routes": media_routes(ctx.runner.media)},
     )
 

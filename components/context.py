@@ -71,6 +71,7 @@ class AppContext:
     visitor: Callable[[gr.Request | None], str] = visitor_of
     live_prices: PriceBook = field(default_factory=PriceBook)
     sandbox_prices: PriceBook = field(default_factory=PriceBook)
+    mcp: bool = False  # PLAYGROUND_MCP=1: each tab's named endpoint is also an MCP tool
 
     def prices(self, route: Route) -> PriceBook:
         """Prices for a route: the sandbox publishes its own (so tests can tell a refresh from the shipped table)."""
@@ -79,7 +80,8 @@ class AppContext:
     async def refresh_prices(self, route: Route, spec: EndpointSpec) -> None:
         """Read the provider's current prices where it has a pricing API and a key is at hand (cached a day)."""
         provider = route.provider
-        if provider.pricing_url and route.credentials:
+        # The server's key or the sandbox only: a visitor's own key is used for nothing they did not ask for.
+        if provider.pricing_url and route.credentials and route.kind in ("server_key", "sandbox"):
             ids = [s.id for s in _endpoints_of(provider.name)]
             await self.prices(route).refresh(provider.client, provider.pricing_url, route.credentials.key, ids or [spec.id])
 

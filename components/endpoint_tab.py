@@ -19,8 +19,10 @@ from typing import Any
 
 import gradio as gr
 
+from components.api_schema import apply_api_schemas, args_docstring
 from components.context import AppContext, VisitorBusy
 from components.form import EndpointForm, FormError, build_form
+from components.mcp_tools import add_mcp_tool
 from components.run_view import RunView, image_captions
 from endpoints.base import EndpointSpec
 from providers.catalog import provider_title
@@ -120,7 +122,14 @@ def api_result(record: RunRecord) -> dict[str, Any]:
         },
         "cost": record.cost.to_json(),
         "error": record.error.to_json() if record.error else None,
+        "record": json.dumps(record.to_json(), ensure_ascii=False),  # the whole RunRecord, as JSON text
     }
+
+
+def record_of(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The RunRecord JSON carried by a result JSON (``api_result``), if any."""
+    text = (result or {}).get("record") if isinstance(result, dict) else None
+    return json.loads(text) if isinstance(text, str) else None
 
 
 def gallery_items(record: RunRecord, media: MediaStore) -> list[tuple[str, str]]:
@@ -142,7 +151,7 @@ async def run_endpoint(
     values: dict[str, Any],
     request: gr.Request | None,
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """Yields (status, logs, gallery, result JSON, last record). Stop cancels the remote job."""
+    """Yields (status, logs, gallery, result JSON). Stop cancels the remote job."""
     try:
         payload = form.to_model(values)
     except FormError as exc:
@@ -166,14 +175,14 @@ async def run_endpoint(
             async for update in _coalesced(run):
                 view.apply(update)
                 if update.record is None:
-                    yield view.status_html(), view.logs_text, gr.skip(), gr.skip(), gr.skip()
+                    yield view.status_html(), view.logs_text, gr.skip(), gr.skip()
                     continue
                 record = update.record
                 if record.state == "failed" and record.error is not None:
-                    yield view.status_html(), view.logs_text, gr.skip(), api_result(record), record.to_json()
+                    yield view.status_html(), view.logs_text, gr.skip(), api_result(record)
                     raise gr.Error(record.error.message, title=record.error.type)
                 gallery = gallery_items(record, ctx.runner.media) if record.state == "done" else gr.skip()
-                yield view.status_html(), view.logs_text, gallery, api_result(record), record.to_json()
+                yield view.status_html(), view.logs_text, gallery, api_result(record)
         finally:
             if ctx.active_runs.get(key) is run:
                 del ctx.active_runs[key]
@@ -275,7 +284,9 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     last_record = gr.State(None)
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed)
-    tab.run_event.then(
+    if ctx.mcp:
+        add_mcp_tool(spec, form, ctx)
+    tab.last_record.change(
         add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
     )
     return tab
@@ -290,20 +301,26 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
             async for update in updates:
                 yield update
 
-    run.__name__ = spec.api_name
-    run.__doc__ = f"{spec.title} ({spec.id}). Parameters are the endpoint's schema fields."
+    run.__name__ = f"{spec.api_name}_page"
+    run._mcp_type = "page"  # type: ignore[attr-defined]  # not an MCP tool: components/mcp_tools.py gives one per tab
+    parameters = {**form.api_inputs(), **form.ui_inputs()}
+    run.__doc__ = args_docstring(spec, list(parameters))
+    apply_api_schemas(spec, parameters)
     form.declare_api_parameters(run)
     gallery_id = f"{spec.api_name}-gallery"
     tab.run_event = tab.generate.click(
         run,
         inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys},
-        outputs=[tab.status, tab.logs, tab.gallery, tab.result_json, tab.last_record],
+        outputs=[tab.status, tab.logs, tab.gallery, tab.result_json],
         api_name=spec.api_name,
         concurrency_limit=None,
         show_progress="hidden",
         js=DIM_GALLERY_JS % gallery_id,
     )
     tab.run_event.then(None, js=UNDIM_GALLERY_JS % gallery_id, api_visibility="private", queue=False)
+    # The record goes into session state in a private step: a gr.State output on the named endpoint would break
+    # its MCP tool (Gradio 6.31 drops State outputs from the result by position).
+    tab.run_event.then(record_of, [tab.result_json], [tab.last_record], api_visibility="private", queue=False)
 
     async def stop(request: gr.Request) -> Any:
         run = ctx.active_runs.get(ctx.active_key(request, spec.api_name))

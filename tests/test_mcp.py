@@ -1,0 +1,67 @@
+"""The MCP server (``PLAYGROUND_MCP=1``) with the official ``mcp`` client against a launched app on the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from endpoints import ENDPOINTS
+from sandbox import SandboxOptions
+from tests.app_support import launched_app
+
+mcp = pytest.importorskip("mcp", reason="the mcp package (gradio[mcp]) is not installed")
+from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def app():
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env={"PLAYGROUND_MCP": "1"}) as launched:
+        yield launched
+
+
+async def session_call(url: str, fn):
+    async with streamablehttp_client(f"{url.rstrip('/')}/gradio_api/mcp/") as (read, write, _):
+        async with mcp.ClientSession(read, write) as session:
+            await session.initialize()
+            return await fn(session)
+
+
+def test_one_tool_per_endpoint_with_real_types_enums_bounds_and_descriptions(app):
+    tools = asyncio.run(session_call(app.url, lambda s: s.list_tools())).tools
+    by_name = {tool.name: tool for tool in tools}
+    assert set(by_name) == {spec.api_name for spec in ENDPOINTS}, sorted(by_name)
+    schema = by_name["flux_pro"].inputSchema["properties"]
+    steps = schema["num_inference_steps"]
+    assert steps["type"] == "integer" and steps["minimum"] == 1 and steps["maximum"] == 50
+    assert set(schema["safety_tolerance"]["enum"]) == {"1", "2", "3", "4", "5", "6"}
+    assert "same seed" in schema["seed"]["description"].lower()
+    assert schema["guidance_scale"]["type"] == "number"
+    assert not any("key" in name for name in by_name)
+
+
+def test_calling_a_tool_runs_it_and_returns_json_and_images(app):
+    async def call(session):
+        return await session.call_tool("flux_pro", {"prompt": "a red cube", "seed": 99, "num_inference_steps": 2})
+
+    result = asyncio.run(session_call(app.url, call))
+    assert not result.isError, result.content
+    texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
+    payload = next(json.loads(t) for t in texts if t.strip().startswith("{") and "endpoint_id" in t)
+    assert payload["seed"] == 99 and payload["state"] == "done" and payload["images"][0]["url"].startswith("http")
+    kinds = [getattr(c, "type", "") for c in result.content]
+    assert kinds.count("image") == 1
+
+
+def test_budgets_apply_to_mcp_calls(tmp_path):
+    env = {"PLAYGROUND_MCP": "1", "FAL_KEY": "server-id:server-secret", "PLAYGROUND_DATA_DIR": str(tmp_path),
+           "PLAYGROUND_VISITOR_BUDGET_USD": "0.04"}
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env, live_is_sandbox=True) as app:
+        async def call(session):
+            return await session.call_tool("flux_pro", {"prompt": "a red cube", "num_inference_steps": 2})
+
+        result = asyncio.run(session_call(app.url, call))
+        assert result.isError and "budget" in result.content[0].text.lower()
