@@ -160,15 +160,15 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
     copied into Gradio's cache (one copy per image).
     """
     gr.set_static_paths([str(ctx.runner.media.root)])
-    return dict(
-        css=CSS,
-        head=HEAD,
-        theme=gr.themes.Soft(),
-        footer_links=["api"],
-        max_threads=MAX_THREADS,
-        mcp_server=ctx.mcp,
-        app_kwargs={"lifespan": lifespan_closing(ctx.backends), "routes": media_routes(ctx.runner.media)},
-    )
+    return {
+        "css": CSS,
+        "head": HEAD,
+        "theme": gr.themes.Soft(),
+        "footer_links": ["api"],
+        "max_threads": MAX_THREADS,
+        "mcp_server": ctx.mcp,
+        "app_kwargs": {"lifespan": lifespan_closing(ctx.backends), "routes": media_routes(ctx.runner.media)},
+    }
 
 
 def main() -> None:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from PIL import Image  # noqa: E402
+import httpx
+from PIL import Image
 
-from endpoints import get_endpoint  # noqa: E402
-from providers.base import Completed, Credentials  # noqa: E402
-from providers.fal import FalQueueProvider  # noqa: E402
-from sandbox import SandboxOptions, start_sandbox  # noqa: E402
+from endpoints import get_endpoint
+from providers.base import Completed, Credentials
+from providers.fal import FalQueueProvider
+from sandbox import SandboxOptions, start_sandbox
 
 KEY = Credentials("benchmark", "sandbox")
 
@@ -80,7 +80,7 @@ async def uploads_for_one_image(sandbox, runs: int) -> tuple[int, int]:
 
 def describe(label: str, delays: list[float]) -> str:
     ms = sorted(d * 1000 for d in delays)
-    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     return f"{label:<28} runs={len(ms):<3} median={statistics.median(ms):7.1f} ms  p95={p95:7.1f} ms  max={ms[-1]:7.1f} ms"
 
 

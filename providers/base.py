@@ -14,7 +14,7 @@ result).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -176,7 +176,7 @@ JobEvent = Queued | Running | Completed
 class Job(Protocol):
     request_id: str | None
 
-    def events(self) -> AsyncIterator[JobEvent]: ...
+    def events(self) -> AsyncGenerator[JobEvent, None]: ...
 
     async def cancel(self) -> None:
         """Ask the provider to cancel the remote request; never raises for a job already finished."""

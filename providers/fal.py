@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ class FalJob:
     def _error(self, response: httpx.Response) -> Exception:
         return from_response(response, provider="fal", endpoint_id=self._endpoint_id)
 
-    async def events(self) -> AsyncIterator[JobEvent]:
+    async def events(self) -> AsyncGenerator[JobEvent, None]:
         provider = self._provider
         deadline = time.monotonic() + provider.timeouts.deadline
         delivered = 0
@@ -199,7 +199,7 @@ class FalJob:
             raise ProviderFailure("fal returned a status that is not an object; try again.")
         return data
 
-    async def _statuses(self) -> AsyncIterator[Mapping[str, Any]]:
+    async def _statuses(self) -> AsyncGenerator[Mapping[str, Any], None]:
         """Status bodies until COMPLETED: from the SSE stream while it works, else by polling.
 
         A stream that stays silent for ``silence_poll_seconds`` is checked with one status poll, so a job that
@@ -253,7 +253,7 @@ class FalJob:
                 return
             await asyncio.sleep(provider.poll_interval)
 
-    async def _stream_once(self) -> AsyncIterator[Mapping[str, Any]]:
+    async def _stream_once(self) -> AsyncGenerator[Mapping[str, Any], None]:
         provider = self._provider
         url = f"{self.status_url}/stream"
         for attempt in range(provider.retry.attempts):
@@ -310,6 +310,7 @@ class FalQueueProvider:
     """fal's queue API over one shared ``httpx.AsyncClient``."""
 
     name = "fal"
+    pricing_url: str | None
 
     def __init__(
         self,

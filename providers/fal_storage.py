@@ -40,10 +40,10 @@ class _Token:
 def _expiry(expires_at: object) -> float:
     """Seconds from now until ``expires_at`` (ISO-8601), less a safety margin; 5 minutes when unknown."""
     try:
-        when = dt.datetime.fromisoformat(str(expires_at).replace("Z", "+00:00"))
+        when = dt.datetime.fromisoformat(str(expires_at))  # 3.11 reads a trailing "Z"
         if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
-        remaining = (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+            when = when.replace(tzinfo=dt.UTC)
+        remaining = (when - dt.datetime.now(dt.UTC)).total_seconds()
     except ValueError:
         remaining = 300.0
     return time.monotonic() + max(0.0, remaining - 30.0)

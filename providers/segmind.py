@@ -13,7 +13,7 @@ import hashlib
 import io
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ class SegmindJob:
         self._prepared = prepared
         self.request_id: str | None = None
 
-    async def events(self) -> AsyncIterator[JobEvent]:
+    async def events(self) -> AsyncGenerator[JobEvent, None]:
         provider = self._provider
         prepared = self._prepared
         yield Running((LogLine("Sent to Segmind; it answers when the image is ready (about 25 s)."),))
@@ -155,7 +155,7 @@ def _describe_file(field: str, path: Path) -> FilePart:
 
 class SegmindProvider:
     name = "segmind"
-    pricing_url = None  # Segmind reports each run's cost in its response instead
+    pricing_url: str | None = None  # Segmind reports each run's cost in its response instead
 
     def __init__(
         self,
@@ -185,13 +185,13 @@ class SegmindProvider:
             raise missing_key(self.name)
         body = payload.to_wire()
         local = resolve_local_images(endpoint, body, self.local_file_roots)
-        common = dict(
-            provider=self.name,
-            endpoint_id=endpoint.id,
-            method="POST",
-            url=f"{self.api_url}/v1/{endpoint.id}",
-            secret_headers={"x-api-key": creds.key},
-        )
+        common = {
+            "provider": self.name,
+            "endpoint_id": endpoint.id,
+            "method": "POST",
+            "url": f"{self.api_url}/v1/{endpoint.id}",
+            "secret_headers": {"x-api-key": creds.key},
+        }
         if not local:
             return PreparedRequest(
                 headers={"x-api-key": REDACTED, "Content-Type": "application/json"},

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -158,7 +158,7 @@ class Run:
             sweep=self.sweep,
         )
 
-    async def updates(self) -> AsyncIterator[RunUpdate]:
+    async def updates(self) -> AsyncGenerator[RunUpdate, None]:
         runner = self.runner
         provider = self.route.provider
         clock = StepClock()
@@ -196,7 +196,7 @@ class Run:
                 raise ProviderError("The provider ended the job without a result.")
         except ProviderError as exc:
             final = self._failed(exc)
-        except Exception as exc:  # noqa: BLE001 - an unexpected bug: logged with its traceback, reported plainly
+        except Exception as exc:
             log.exception("run %s of %s failed unexpectedly", self.id, self.endpoint.id)
             final = self._failed(exc)
         finally:
@@ -308,7 +308,7 @@ class Runner:
     ) -> Run:
         return Run(self, endpoint, payload, route, visitor=visitor, media_url=media_url, sweep=sweep)
 
-    async def run(self, endpoint: EndpointSpec, payload: WireModel, route: Route, **kwargs: Any) -> AsyncIterator[RunUpdate]:
+    async def run(self, endpoint: EndpointSpec, payload: WireModel, route: Route, **kwargs: Any) -> AsyncGenerator[RunUpdate, None]:
         """``start(...).updates()``, for consumers that need no handle on the run."""
         async with contextlib.aclosing(self.start(endpoint, payload, route, **kwargs).updates()) as updates:
             async for update in updates:

@@ -13,7 +13,7 @@ from tests.app_support import launched_app
 pytestmark = pytest.mark.timeout(120)
 
 FAST = SandboxOptions(step_seconds=0.005, startup_seconds=0.0)
-RUN = dict(prompt="a lighthouse", image_size="landscape_4_3", num_inference_steps=2, api_name="/flux_pro")  # 1 MP
+RUN = {"prompt": "a lighthouse", "image_size": "landscape_4_3", "num_inference_steps": 2, "api_name": "/flux_pro"}  # 1 MP
 
 
 def submits(app) -> int:

@@ -12,7 +12,7 @@ from sandbox import SandboxOptions
 from tests.app_support import launched_app
 
 mcp = pytest.importorskip("mcp", reason="the mcp package (gradio[mcp]) is not installed")
-from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
+from mcp.client.streamable_http import streamablehttp_client
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -24,10 +24,12 @@ def app():
 
 
 async def session_call(url: str, fn):
-    async with streamablehttp_client(f"{url.rstrip('/')}/gradio_api/mcp/") as (read, write, _):
-        async with mcp.ClientSession(read, write) as session:
-            await session.initialize()
-            return await fn(session)
+    async with (
+        streamablehttp_client(f"{url.rstrip('/')}/gradio_api/mcp/") as (read, write, _),
+        mcp.ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        return await fn(session)
 
 
 def test_one_tool_per_endpoint_with_real_types_enums_bounds_and_descriptions(app):

@@ -25,8 +25,8 @@ from providers.fal import FalQueueProvider, parse_status
 from providers.retry import RetryPolicy
 from tests.providers.fake_fal import (
     DONE,
-    QUEUED,
     QUEUE,
+    QUEUED,
     REST,
     RUNNING_1,
     RUNNING_2,

@@ -112,7 +112,7 @@ async def test_missing_key(tmp_path):
 
 
 async def test_non_image_answer_is_a_failure(tmp_path):
-    handler = lambda r: httpx.Response(200, json={"status": "ok"})  # noqa: E731
+    handler = lambda r: httpx.Response(200, json={"status": "ok"})
     with pytest.raises(ProviderFailure, match="instead of an image"):
         await run(make(handler, tmp_path))
 
