@@ -34,14 +34,18 @@ class VisitorSlots:
     limit: int = DEFAULT_VISITOR_CONCURRENCY
     running: dict[str, int] = field(default_factory=dict)
 
-    @contextlib.contextmanager
-    def hold(self, visitor: str) -> Iterator[None]:
+    def take(self, visitor: str) -> contextlib.AbstractContextManager[None]:
+        """A slot for one run, held until the returned context exits; raises VisitorBusy at once when none is free."""
         if self.running.get(visitor, 0) >= self.limit:
             raise VisitorBusy(
                 f"You already have {self.limit} run(s) going, the most one visitor may have at once on this app. "
                 "Wait for one to finish or stop it, then try again."
             )
         self.running[visitor] = self.running.get(visitor, 0) + 1
+        return self._release_on_exit(visitor)
+
+    @contextlib.contextmanager
+    def _release_on_exit(self, visitor: str) -> Iterator[None]:
         try:
             yield
         finally:

@@ -161,7 +161,7 @@ async def run_endpoint(
     route = ctx.backends.route(spec.provider, session_keys)
     await ctx.refresh_prices(route, spec)
     try:
-        slot = ctx.visitor_slots.hold(visitor)
+        slot = ctx.visitor_slots.take(visitor)
     except VisitorBusy as exc:
         raise gr.Error(str(exc), title="Too many runs at once") from None
     with slot:

@@ -1,0 +1,92 @@
+"""Faults mid-job: a hung status stream, transport errors, a flaky CDN, repeated uploads of one file."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from providers.errors import ProviderFailure
+from providers.media import MediaStore
+from providers.retry import RetryPolicy
+from tests.providers.fake_fal import DONE, PNG, RUNNING_1, FakeFal, stream_response
+from tests.providers.test_fal_provider import FLUX_PRO, I2I, KEY, collect, payload, provider
+
+
+def hanging_stream() -> httpx.Response:
+    async def never():
+        yield b": keep-alive\n\n"
+        await asyncio.sleep(3600)
+
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=never())
+
+
+async def test_a_hung_status_stream_is_checked_by_polling_within_seconds():
+    fake = FakeFal(streams=[hanging_stream], polls=[DONE])
+    started = time.monotonic()
+    job = await provider(fake, silence_poll_seconds=0.2).submit(FLUX_PRO, payload(), KEY)
+    async with asyncio.timeout(10):
+        events = await collect(job)
+    assert events[-1].result.seed == 42
+    assert time.monotonic() - started < 3  # not the stream's read timeout
+    assert job.silence_polls >= 1
+
+
+async def test_transport_errors_while_polling_become_provider_errors():
+    fake = FakeFal(streams=[httpx.Response(404)], polls=[RUNNING_1])
+    original = fake.handler
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/status"):
+            raise httpx.ConnectError("connection refused")
+        return original(request)
+
+    p = provider(fake)
+    p.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    job = await p.submit(FLUX_PRO, payload(), KEY)
+    with pytest.raises(ProviderFailure, match="Could not reach fal.ai while fetching the status"):
+        await collect(job)
+
+
+async def test_one_503_from_the_cdn_does_not_lose_the_image(tmp_path):
+    answers = [httpx.Response(503), httpx.Response(200, content=PNG, headers={"content-type": "image/png"})]
+
+    def cdn(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    media = MediaStore(tmp_path / "media", retry=RetryPolicy(attempts=3, wait_initial=0.001, wait_max=0.01, wait_jitter=0))
+    stored = await media.fetch(httpx.AsyncClient(transport=httpx.MockTransport(cdn)), "https://cdn.test/a.png", provider="fal")
+    assert media.path_of(stored.name).read_bytes() == PNG and not answers
+
+
+async def test_a_cached_upload_is_not_read_or_hashed_again(tmp_path):
+    fake = FakeFal(streams=[stream_response(DONE)])
+    image = tmp_path / "cat.png"
+    image.write_bytes(PNG)
+    p = provider(fake, tmp_path)
+    for _ in range(5):
+        await p.prepare(I2I, payload(I2I, image_url=str(image)), KEY)
+    assert p.storage.uploads == 1 and p.storage.file_reads == 1
+
+
+def test_media_folder_is_private(tmp_path):
+    media = MediaStore()
+    assert oct(media.root.stat().st_mode & 0o777) == "0o700"
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path)
+    with pytest.raises(PermissionError):
+        MediaStore(link)
+    assert media.path_of("../../etc/passwd") is None and media.path_of("x.png") is None
+
+
+async def test_media_files_are_private_and_storage_is_bounded(tmp_path):
+    media = MediaStore(tmp_path / "m", max_bytes=300)
+    names = [(await media.save(bytes([i]) * 100, "image/png")).name for i in range(5)]
+    assert oct(media.path_of(names[-1]).stat().st_mode & 0o777) == "0o600"
+    media.prune()
+    assert media.total_bytes() <= 300 and media.path_of(names[-1]) is not None and media.path_of(names[0]) is None
+    old = MediaStore(tmp_path / "o", max_age=10)
+    first = (await old.save(b"a" * 10, "image/png")).name
+    assert old.prune(now=time.time() + 60) == 1 and old.path_of(first) is None
