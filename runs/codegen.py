@@ -1,0 +1,505 @@
+"""Copy as code: a run's request as Python, JavaScript, cURL or ``gradio_client`` code that runs as it stands.
+
+The code is built from the request exactly as it was sent (``RunRecord.request``), so it targets the URL the run
+actually went to: the public services need no host setting, while a run that went elsewhere (the sandbox) gets
+the minimal setup the official client supports, with a comment saying so. Keys never appear: the code reads
+``FAL_KEY`` / ``SEGMIND_API_KEY`` from the environment, and a record whose request shows anything but
+``<redacted>`` in a credential header is refused (``SecretInRecordError``).
+
+Values are rendered as literals of each language: Python literals (``python_literal``), JSON for JavaScript
+(``js_literal``), and for shell either a quoted here-document (no expansion at all) or ``shlex.quote``.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import math
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from endpoints import get_endpoint
+from endpoints.base import EndpointSpec
+from providers.base import REDACTED, FilePart, PreparedRequest
+from runs.provenance import SECRET_HEADERS, check_no_secrets
+from runs.record import RunRecord
+
+FAL_QUEUE_URL = "https://queue.fal.run"
+SEGMIND_API_URL = "https://api.segmind.com"
+TRANSPORT_HEADERS = frozenset({"content-type", "content-length", "host", "user-agent", "accept", "accept-encoding",
+                               "connection"})
+HEREDOC = "JSON"
+
+
+def code_for(record: RunRecord, *, app_url: str | None) -> dict[str, str]:
+    """Every snippet that applies to the run: ``python``, ``javascript``, ``curl`` (per provider) and, given the
+    app's URL, ``gradio_client``."""
+    check_no_secrets(record.request)
+    request = request_of(record)
+    snippets: dict[str, str] = {}
+    if request.provider == "fal":
+        snippets["python"] = fal_python(request)
+        snippets["javascript"] = fal_javascript(request)
+        snippets["curl"] = fal_curl(request)
+    elif request.provider == "segmind":
+        snippets["python"] = segmind_python(request)
+        snippets["curl"] = segmind_curl(request)
+    if app_url and _spec_or_none(record.endpoint_id) is not None:
+        snippets["gradio_client"] = gradio_client_code(record, app_url)
+    return snippets
+
+
+def request_of(record: RunRecord) -> PreparedRequest:
+    """The request as sent; for a run that ended before one was prepared, the input sent to the public URL."""
+    if record.request is not None:
+        return record.request
+    if record.provider == "fal":
+        url = f"{FAL_QUEUE_URL}/{record.endpoint_id}"
+    elif record.provider == "segmind":
+        url = f"{SEGMIND_API_URL}/v1/{record.endpoint_id}"
+    else:
+        raise ValueError(f"no code for provider {record.provider!r}")
+    return PreparedRequest(provider=record.provider, endpoint_id=record.endpoint_id, method="POST", url=url,
+                           headers={}, body_kind="json", body=dict(record.input))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Literals
+# --------------------------------------------------------------------------------------------------------------
+
+
+def python_literal(value: Any, level: int = 0) -> str:
+    """A Python expression equal to the JSON value ``value`` (``ast.literal_eval`` reads it back)."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f'float("{value}")'
+    if isinstance(value, str):
+        text = repr(value)  # escapes what is not printable (control and bidi characters) as well as quotes
+        if text[0] == "'" and '"' not in value and "'" not in value:
+            text = '"' + text[1:-1] + '"'
+        return text
+    if isinstance(value, list | tuple):
+        items = [python_literal(v, level + 1) for v in value]
+        return _container("[", "]", items, level)
+    if isinstance(value, Mapping):
+        items = [f"{python_literal(str(k))}: {python_literal(v, level + 1)}" for k, v in value.items()]
+        return _container("{", "}", items, level)
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def _container(open_: str, close: str, items: list[str], level: int) -> str:
+    if not items:
+        return open_ + close
+    flat = open_ + ", ".join(items) + close
+    if len(flat) + 4 * level <= 88 and "\n" not in flat:
+        return flat
+    pad = "    " * (level + 1)
+    return open_ + "\n" + "".join(f"{pad}{item},\n" for item in items) + "    " * level + close
+
+
+def json_text(value: Any, indent: int | None = 2) -> str:
+    """JSON that keeps readable text as is but escapes what is not printable (control and bidi characters, line
+    and paragraph separators, lone surrogates) as ``\\uXXXX``, so the code shows what it sends."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    return "".join(c if c.isprintable() or c == "\n" else _json_escape(c) for c in text)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def js_literal(value: Any, indent: int = 0) -> str:
+    """A JavaScript expression equal to the JSON value (JSON is a JavaScript literal once U+2028/9 are escaped)."""
+    return json_text(value).replace("\n", "\n" + " " * indent)
+
+
+def _heredoc_json(value: Any) -> str:
+    """JSON for a quoted here-document: the shell expands nothing inside it."""
+    text = json_text(value)
+    if HEREDOC in text.splitlines():  # cannot happen: JSON strings hold no raw newline, so no line is bare text
+        raise ValueError("the JSON body would end the here-document early")
+    return text
+
+
+def _comment(text: str) -> str:
+    return re.sub(r"[\r\n\u2028\u2029]+", " ", text)
+
+
+def _spec_or_none(endpoint_id: str) -> EndpointSpec | None:
+    try:
+        return get_endpoint(endpoint_id)
+    except KeyError:
+        return None
+
+
+def _title(endpoint_id: str) -> str:
+    spec = _spec_or_none(endpoint_id)
+    return f"{spec.title} ({endpoint_id})" if spec else endpoint_id
+
+
+def extra_headers(request: PreparedRequest) -> dict[str, str]:
+    """Headers worth repeating: not credentials (rebuilt from the environment) and not transport details."""
+    return {
+        _comment(name): _comment(value) for name, value in request.headers.items()
+        if name.lower() not in SECRET_HEADERS | TRANSPORT_HEADERS and REDACTED not in value
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# fal
+# --------------------------------------------------------------------------------------------------------------
+
+
+def fal_queue_base(request: PreparedRequest) -> str:
+    """The queue base URL the request went to (``https://queue.fal.run`` for fal itself)."""
+    url = request.url.split("?", 1)[0].rstrip("/")
+    suffix = "/" + request.endpoint_id.strip("/")
+    if not url.endswith(suffix):
+        raise ValueError(f"the request URL {url!r} does not end with its endpoint id {request.endpoint_id!r}")
+    return url[: -len(suffix)]
+
+
+def _uploads_note(request: PreparedRequest, prefix: str) -> str:
+    lines = [
+        f"{prefix} {field} was uploaded to fal storage for this run: {_comment(url)} (stored files may expire)\n"
+        for field, url in request.uploads.items()
+    ]
+    return "".join(lines)
+
+
+def fal_python(request: PreparedRequest) -> str:
+    base = fal_queue_base(request)
+    endpoint = request.endpoint_id
+    setup = ""
+    if base != FAL_QUEUE_URL:
+        setup = (
+            f"\n# This run went to {_comment(base)}, not fal. fal_client takes only a host name from\n"
+            "# FAL_QUEUE_RUN_HOST (always https://), so point its queue URL there directly:\n"
+            "import fal_client.client\n\n"
+            f"fal_client.client.QUEUE_URL_FORMAT = {python_literal(base + '/')}\n"
+        )
+    headers = extra_headers(request)
+    header_arg = f"    headers={python_literal(headers, 1)},\n" if headers else ""
+    return (
+        f"# {_comment(_title(endpoint))} on fal, with the official client.\n"
+        "# pip install fal-client\n"
+        "# Reads your key from the FAL_KEY environment variable.\n"
+        "import json\n"
+        "import sys\n\n"
+        "import fal_client\n"
+        f"{setup}\n"
+        f"{_uploads_note(request, '#')}"
+        "printed = 0  # each status update carries all the logs so far\n\n\n"
+        "def on_queue_update(update):\n"
+        "    global printed\n"
+        "    if isinstance(update, fal_client.InProgress) and update.logs:\n"
+        "        for log in update.logs[printed:]:\n"
+        '            print(log["message"], file=sys.stderr)\n'
+        "        printed = len(update.logs)\n\n\n"
+        "result = fal_client.subscribe(\n"
+        f"    {python_literal(endpoint)},\n"
+        f"    arguments={python_literal(request.body, 1)},\n"
+        f"{header_arg}"
+        "    with_logs=True,\n"
+        "    on_queue_update=on_queue_update,\n"
+        ")\n"
+        "print(json.dumps(result, indent=2, ensure_ascii=False))\n"
+    )
+
+
+def fal_javascript(request: PreparedRequest) -> str:
+    base = fal_queue_base(request)
+    endpoint = request.endpoint_id
+    if base == FAL_QUEUE_URL:
+        config = "fal.config({ credentials: process.env.FAL_KEY });\n"
+    else:
+        config = (
+            f"// This run went to {_comment(base)}, not fal: send the client's queue calls there.\n"
+            f"const QUEUE_URL = {js_literal(base)};\n"
+            "fal.config({\n"
+            "  credentials: process.env.FAL_KEY,\n"
+            "  requestMiddleware: async (request) => ({\n"
+            "    ...request,\n"
+            "    url: request.url.replace(/^https:\\/\\/queue\\.fal\\.run/, QUEUE_URL),\n"
+            "  }),\n"
+            "});\n"
+        )
+    headers = extra_headers(request)
+    header_arg = f"  headers: {js_literal(headers, 2)},\n" if headers else ""
+    return (
+        f"// {_comment(_title(endpoint))} on fal, with the official client.\n"
+        "// npm install @fal-ai/client   (Node 18+; save as run.mjs: it is an ES module)\n"
+        "// Reads your key from the FAL_KEY environment variable.\n"
+        'import { fal } from "@fal-ai/client";\n\n'
+        f"{config}\n"
+        f"{_uploads_note(request, '//')}"
+        "let printed = 0; // each status update carries all the logs so far\n"
+        f"const result = await fal.subscribe({js_literal(endpoint)}, {{\n"
+        f"  input: {js_literal(request.body, 2)},\n"
+        f"{header_arg}"
+        "  logs: true,\n"
+        "  onQueueUpdate: (update) => {\n"
+        '    if (update.status === "IN_PROGRESS" && update.logs) {\n'
+        "      update.logs.slice(printed).forEach((log) => console.error(log.message));\n"
+        "      printed = update.logs.length;\n"
+        "    }\n"
+        "  },\n"
+        "});\n"
+        'console.error("request id:", result.requestId);\n'
+        "console.log(JSON.stringify(result.data, null, 2));\n"
+    )
+
+
+def fal_curl(request: PreparedRequest) -> str:
+    base = fal_queue_base(request)
+    endpoint = request.endpoint_id
+    where = "" if base == FAL_QUEUE_URL else f"# This run went to {_comment(base)}, not fal.\n"
+    headers = "".join(f"  -H {shlex.quote(f'{k}: {v}')} \\\n" for k, v in extra_headers(request).items())
+    return (
+        "#!/bin/sh\n"
+        f"# {_comment(_title(endpoint))} through fal's queue API.\n"
+        "# Needs curl and jq. Reads your key from the FAL_KEY environment variable.\n"
+        "set -eu\n"
+        ': "${FAL_KEY:?set FAL_KEY to your fal key}"\n'
+        f"{where}"
+        f"QUEUE={shlex.quote(base)}\n"
+        f"{_uploads_note(request, '#')}"
+        'tmp=$(mktemp)\n'
+        "trap 'rm -f \"$tmp\"' EXIT\n\n"
+        "# 1. Submit. The answer holds the request's status and response URLs.\n"
+        f'curl -sS --fail-with-body -X POST "$QUEUE"/{shlex.quote(endpoint)} \\\n'
+        '  -H "Authorization: Key $FAL_KEY" \\\n'
+        "  -H 'Content-Type: application/json' \\\n"
+        f"{headers}"
+        f"  --data-binary @- -o \"$tmp\" <<'{HEREDOC}' || {{ cat \"$tmp\" >&2; exit 1; }}\n"
+        f"{_heredoc_json(request.body)}\n"
+        f"{HEREDOC}\n"
+        'status_url=$(jq -r .status_url "$tmp")\n'
+        'response_url=$(jq -r .response_url "$tmp")\n'
+        'echo "queued as request $(jq -r .request_id "$tmp")" >&2\n\n'
+        "# 2. Poll until COMPLETED (a failed job also ends COMPLETED; step 3 then answers the error).\n"
+        "while :; do\n"
+        '  status=$(curl -sS -H "Authorization: Key $FAL_KEY" "$status_url" | jq -r .status)\n'
+        '  case "$status" in\n'
+        "    COMPLETED) break ;;\n"
+        '    IN_QUEUE|IN_PROGRESS) echo "$status" >&2; sleep 1 ;;\n'
+        '    *) echo "unexpected status: $status" >&2; exit 1 ;;\n'
+        "  esac\n"
+        "done\n\n"
+        "# 3. The result: image URLs, seed, prompt, timings.\n"
+        'curl -sS --fail-with-body -H "Authorization: Key $FAL_KEY" "$response_url"\n'
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Segmind
+# --------------------------------------------------------------------------------------------------------------
+
+
+def local_file_name(part: FilePart) -> str:
+    """The name the code expects the part's file under, next to it: safe for shell, curl's -F and Python."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", part.file_name.replace("\\", "/").rsplit("/", 1)[-1]).lstrip("._-")
+    return name or f"{part.field}.bin"
+
+
+_FORM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\[\]-]*$")
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
+
+
+def _form_name(name: str) -> str:
+    """A multipart field name curl's ``-F name=...`` cannot misread (no ``=``, ``;``, quotes or spaces)."""
+    if not _FORM_NAME.match(name):
+        raise ValueError(f"unsupported multipart field name {name!r}")
+    return name
+
+
+def _media_type(content_type: str) -> str:
+    return content_type if _MEDIA_TYPE.match(content_type) else "application/octet-stream"
+
+
+def _file_form(part: FilePart) -> str:
+    return f"{_form_name(part.field)}=@{local_file_name(part)};type={_media_type(part.content_type)}"
+
+
+def _form_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _output_extension(request: PreparedRequest) -> str:
+    fmt = str(request.body.get("output_format", "jpg")).lower()
+    return {"png": "png", "webp": "webp"}.get(fmt, "jpg")
+
+
+def _files_note(request: PreparedRequest, prefix: str) -> str:
+    return "".join(
+        f"{prefix} This run sent {_comment(part.field)} as a file ({_media_type(part.content_type)}, {part.size:,} "
+        f"bytes, sha256 {_comment(part.sha256[:12])}…): put it next to this script as {local_file_name(part)}.\n"
+        for part in request.files
+    )
+
+
+def _segmind_where(request: PreparedRequest, prefix: str) -> str:
+    if request.url.startswith(SEGMIND_API_URL + "/"):
+        return ""
+    return f"{prefix} This run went to {_comment(request.url)}, not Segmind.\n"
+
+
+def segmind_python(request: PreparedRequest) -> str:
+    multipart = request.body_kind == "multipart"
+    if multipart:
+        files = "{" + ", ".join(
+            f"{python_literal(p.field)}: ({python_literal(local_file_name(p))}, "
+            f"Path({python_literal(local_file_name(p))}).read_bytes(), {python_literal(_media_type(p.content_type))})"
+            for p in request.files
+        ) + "}"
+        body = {k: _form_text(v) for k, v in request.body.items()}
+        send = (
+            f"    data={python_literal(body, 1)},\n"
+            f"    files={files},\n"
+        )
+    else:
+        send = f"    json={python_literal(request.body, 1)},\n"
+    header_lines = '        "x-api-key": os.environ["SEGMIND_API_KEY"],\n' + "".join(
+        f"        {python_literal(k)}: {python_literal(v)},\n" for k, v in extra_headers(request).items()
+    )
+    return (
+        f"# {_comment(_title(request.endpoint_id))} on Segmind, with requests.\n"
+        "# pip install requests\n"
+        "# Reads your key from the SEGMIND_API_KEY environment variable. Saves the image as out.<format>.\n"
+        "import os\n"
+        "import sys\n"
+        + ("from pathlib import Path\n" if multipart else "")
+        + "\nimport requests\n\n"
+        f"{_segmind_where(request, '#')}"
+        f"{_files_note(request, '#')}"
+        "response = requests.post(\n"
+        f"    {python_literal(request.url)},\n"
+        f"{send}"
+        "    headers={\n"
+        f"{header_lines}"
+        "    },\n"
+        "    timeout=300,  # Segmind answers once the image is ready (about 25 s)\n"
+        ")\n"
+        "if not response.ok:\n"
+        '    sys.exit(f"Segmind answered {response.status_code}: {response.text}")\n'
+        'content_type = response.headers.get("content-type", "").split(";")[0]\n'
+        'name = "out." + {"image/png": "png", "image/webp": "webp"}.get(content_type, "jpg")\n'
+        'with open(name, "wb") as out:\n'
+        "    out.write(response.content)\n"
+        'print(f"saved {name}: seed {response.headers.get(\'x-seed-value\')}, "\n'
+        '      f"credits left {response.headers.get(\'x-remaining-credits\')}")\n'
+    )
+
+
+def segmind_curl(request: PreparedRequest) -> str:
+    out = f"out.{_output_extension(request)}"
+    headers = "".join(f"  -H {shlex.quote(f'{k}: {v}')} \\\n" for k, v in extra_headers(request).items())
+    failed = f"|| {{ cat {out} >&2; rm -f {out}; exit 1; }}"
+    if request.body_kind == "multipart":
+        fields = "".join(
+            f"  --form-string {shlex.quote(f'{_form_name(k)}={_form_text(v)}')} \\\n" for k, v in request.body.items()
+        )
+        fields += "".join(f"  -F {shlex.quote(_file_form(p))} \\\n" for p in request.files)
+        send = f"{fields}  -D - -o {out} {failed}\n"
+    else:
+        send = (
+            "  -H 'Content-Type: application/json' \\\n"
+            f"  --data-binary @- -D - -o {out} <<'{HEREDOC}' {failed}\n"
+            f"{_heredoc_json(request.body)}\n"
+            f"{HEREDOC}\n"
+        )
+    return (
+        "#!/bin/sh\n"
+        f"# {_comment(_title(request.endpoint_id))} through Segmind's v1 API.\n"
+        "# Needs curl. Reads your key from the SEGMIND_API_KEY environment variable.\n"
+        f"# Prints the response headers (seed, credits left) and saves the image as {out}.\n"
+        "set -eu\n"
+        ': "${SEGMIND_API_KEY:?set SEGMIND_API_KEY to your Segmind key}"\n'
+        f"{_segmind_where(request, '#')}"
+        f"{_files_note(request, '#')}"
+        f"curl -sS --fail-with-body -X POST {shlex.quote(request.url)} \\\n"
+        '  -H "x-api-key: $SEGMIND_API_KEY" \\\n'
+        f"{headers}"
+        f"{send}"
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# gradio_client against this app
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://", "data:"))
+
+
+def image_fields(spec: EndpointSpec) -> list[str]:
+    properties = spec.input_model.model_json_schema().get("properties", {})
+    return [name for name, schema in properties.items() if "image" in (schema.get("x-ui") or [])]
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"width", "height"}
+
+
+def gradio_client_code(record: RunRecord, app_url: str) -> str:
+    """``Client(app_url).predict(...)`` of the run's input on this app's named API endpoint."""
+    spec = get_endpoint(record.endpoint_id)
+    images = set(image_fields(spec))
+    request = record.request
+    uploads = request.uploads if request else {}
+    files = {p.field: p for p in request.files} if request else {}
+    arguments: list[str] = []
+    odd: dict[str, Any] = {}  # input keys that are not Python identifiers (no endpoint has one) go in **{...}
+    notes: list[str] = []
+    needs_handle_file = False
+    values = dict(record.input)
+    for name in files:
+        values.setdefault(name, None)  # sent as a file part: the record keeps no path, only the description
+    for name, value in values.items():
+        if not name.isidentifier() or keyword.iskeyword(name):
+            odd[name] = value
+            continue
+        if name in images:
+            url = value if _is_url(value) else uploads.get(name)
+            if url:
+                arguments.append(f"{name}=None")  # no upload: the URL box below gives the image
+                arguments.append(f"{name}__link={python_literal(url, 1)}")
+                continue
+            file_name = local_file_name(files[name]) if name in files else f"{name}.png"
+            notes.append(f"# This run used a local file for {name}: put it next to this script as {file_name}.\n")
+            arguments.append(f"{name}=handle_file({python_literal(file_name)})")
+            needs_handle_file = True
+        elif isinstance(value, list | dict) and not _is_size(value):
+            arguments.append(f"{name}={python_literal(json.dumps(value, ensure_ascii=False))}")  # JSON editors
+        else:
+            arguments.append(f"{name}={python_literal(value, 1)}")
+    if odd:
+        arguments.append(f"**{python_literal(odd, 1)}")
+    arguments.append(f"api_name={python_literal('/' + spec.api_name)}")
+    imports = "from gradio_client import Client, handle_file\n" if needs_handle_file else (
+        "from gradio_client import Client\n")
+    return (
+        f"# {_comment(spec.title)} again, through the FLUX Playground app's API.\n"
+        "# pip install gradio_client\n"
+        "# The app runs it with its own key (or its sandbox); no key is needed or sent here.\n"
+        "import json\n\n"
+        f"{imports}\n"
+        f"{''.join(notes)}"
+        f"client = Client({python_literal(app_url)}, verbose=False)\n"
+        "outputs = client.predict(\n"
+        + "".join(f"    {argument},\n" for argument in arguments)
+        + ")\n"
+        "print(json.dumps(outputs, indent=2, ensure_ascii=False, default=str))\n"
+    )
