@@ -1,0 +1,85 @@
+"""Share links: an endpoint and its form values in a URL's query string, and back. No server-side state.
+
+``/?endpoint=flux_dev_image_to_image&prompt=…&strength=0.6&seed=77``: short scalar values travel as plain
+parameters; long or nested ones (LoRA lists, custom sizes, long prompts) together in ``z``, as zlib-compressed
+JSON in base64url. Keys are never part of a form's values, so never part of a link.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from endpoints import get_endpoint
+
+PLAIN_LIMIT = 120  # longer values go into ``z``
+MAX_LINK_INPUT = 64 * 1024  # a query string longer than this is not read
+
+
+class ShareLinkError(ValueError):
+    pass
+
+
+def _plain(value: Any) -> str | None:
+    """The text of a value that can travel as a plain parameter and come back as the same value."""
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = str(value)
+    return text if len(text) <= PLAIN_LIMIT else None
+
+
+def encode(api_name: str, wire_input: Mapping[str, Any]) -> str:
+    """The query string (without ``?``) for an endpoint and its input."""
+    plain: dict[str, str] = {"endpoint": api_name}
+    packed: dict[str, Any] = {}
+    for name, value in wire_input.items():
+        text = _plain(value)
+        if text is None:
+            packed[name] = value
+        else:
+            plain[name] = text
+    if packed:
+        data = zlib.compress(json.dumps(packed, separators=(",", ":"), ensure_ascii=False).encode(), 9)
+        plain["z"] = base64.urlsafe_b64encode(data).decode().rstrip("=")
+    return urllib.parse.urlencode(plain, quote_via=urllib.parse.quote)
+
+
+def decode(query: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """(API name, input values) from a link's query parameters. Raises ShareLinkError for a broken link."""
+    api_name = query.get("endpoint") or ""
+    try:
+        spec = get_endpoint(api_name)
+    except KeyError:
+        raise ShareLinkError(f"The link names no endpoint of this app ({api_name[:60]!r}).") from None
+    fields = spec.input_model.model_fields
+    values: dict[str, Any] = {}
+    for name, text in query.items():
+        if name not in fields or len(text) > MAX_LINK_INPUT:
+            continue
+        try:  # pydantic's lax mode reads "77" as 77 for an int field and keeps "2" for a text enum
+            values[name] = TypeAdapter(fields[name].annotation).dump_python(
+                TypeAdapter(fields[name].annotation).validate_python(text), mode="json"
+            )
+        except ValidationError:
+            values[name] = text  # left as typed: the form names the field when it is run
+    if "z" in query:
+        raw = query["z"]
+        if len(raw) > MAX_LINK_INPUT:
+            raise ShareLinkError("The link's packed values are too long.")
+        try:
+            data = zlib.decompressobj().decompress(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), 1 << 20)
+            packed = json.loads(data)
+        except (ValueError, zlib.error) as exc:
+            raise ShareLinkError(f"The link's packed values cannot be read ({type(exc).__name__}).") from None
+        if not isinstance(packed, dict):
+            raise ShareLinkError("The link's packed values are not a set of fields.")
+        values.update({k: v for k, v in packed.items() if k in fields})
+    return spec.api_name, values
