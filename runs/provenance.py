@@ -416,14 +416,19 @@ def _elide_data_uris(value: Any, elided: list[int]) -> Any:
 def record_json_text(record: RunRecord) -> str | None:
     """The record as compact JSON for embedding; inline images are elided beyond 16 MiB, None if still too big."""
     data = record.to_json()
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _json(data)
     if len(text.encode()) <= MAX_EMBEDDED_JSON:
         return text
     elided: list[int] = []
     data = _elide_data_uris(data, elided)
     data["_elided_data_uris"] = len(elided)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _json(data)
     return text if len(text.encode()) <= MAX_EMBEDDED_JSON else None
+
+
+def _json(data: Any) -> str:
+    """Compact JSON; a stray NaN/Infinity (say, in provider timings) is written as Python's json reads it back."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _record_from_json(text: str | bytes, notes: list[str]) -> tuple[dict[str, Any] | None, RunRecord | None]:

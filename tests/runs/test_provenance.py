@@ -416,3 +416,10 @@ def test_download_name(args, name):
 def test_download_name_counts_from_one():
     with pytest.raises(ValueError, match="counts from 1"):
         download_name("flux_pro", 1, 0, "image/png")
+
+
+def test_a_stray_nan_in_provider_timings_does_not_stop_embedding():
+    record = fal_record()
+    record = record.with_result({**record.result, "timings": {"inference": float("nan")}})
+    meta = read_metadata(embed_metadata(encode(noise_image(), "PNG"), "image/png", record))
+    assert meta.kind == "record" and meta.record.result["timings"]["inference"] != 0  # NaN read back as NaN
