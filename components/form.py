@@ -1,21 +1,25 @@
 """An endpoint's input form: Gradio components built from its model's JSON schema, read back by field name.
 
-``build_form(spec)`` renders the form into the open ``gr.Blocks`` context — required fields first, then optional
-fields marked ``x-ui: basic``, the rest in a closed "Advanced" accordion — and returns an ``EndpointForm``. Wire the
-run event by name, never by position::
+``build_form(spec)`` renders the form into the open ``gr.Blocks`` context — a "Load example" button, required
+fields, optional fields marked ``x-ui: basic``, then the rest in a closed "Advanced" accordion, in labelled
+sub-sections ("Sampling", "Output", ...) — and returns an ``EndpointForm``. Wire the run event by name, never by
+position::
 
     form = build_form(spec)
     run.click(form.declare_api_parameters(handler), inputs_kwargs=form.api_inputs() | form.ui_inputs(), ...)
     # in handler(**values): model = form.to_model(values)  -> raises FormError("steps: must be between 15 and 50")
 
-Widget choice: ``components.schema_fields``; value conversion: ``components.form_values``. Every API parameter is
-named after its schema field. Two fields need more than one component:
+    # Restore a past input (wire JSON) into the form, server-side:
+    restore.click(lambda: form.write(wire), outputs=list(form.value_components().values()))
 
-- image: the ``gr.Image`` upload is the field's component (``handle_file(path)`` over the API); the URL box is a
-  UI input keyed ``{name}__link`` (API default ``""``; the example URL is filled in by the page on load);
-- image_size: the field's component is a hidden ``gr.JSON`` (a preset name or ``{"width", "height"}``) kept
-  in step in the browser (``js``, no server round-trip) from the preset dropdown and width/height boxes, which are
-  UI only and not inputs of the run event.
+Each field is edited by its kind (``components.form_kinds``); the kind is chosen in ``components.schema_fields``.
+Every API parameter is named after its schema field, plus ``{name}__link`` for an image's URL box.
+
+The API contract (``gradio_client``, ``view_api()``) is the model's: a required field has no default (gradio_client
+refuses a call without it; a raw call without it reads ``prompt: is required``); every other parameter defaults to
+the model's default, because each component's server-side value *is* the model default; every parameter carries
+its description. The page shows the endpoint's documented example instead: it is filled in by the browser on load
+(and by "Load example"), never stored as a component value.
 """
 
 from __future__ import annotations
@@ -29,27 +33,22 @@ from typing import Any
 import gradio as gr
 from gradio.context import Context, get_blocks_context
 
+from components.form_kinds import FieldWidget, kind_of
 from components.form_values import (
-    HEIGHT,
-    LINK,
-    PRESET,
-    WIDTH,
     FormError,
-    component_values,
     form_values_from_example,
-    initial_value,
     model_from_values,
+    write_values,
 )
 from components.schema_fields import (
-    CUSTOM_SIZE,
-    DEFAULT_CHOICE_LABEL,
     FieldSpec,
     UnsupportedFieldError,
+    advanced_groups,
     fields_of,
     layout_order,
 )
-from components.widgets import field_dropdown, field_number, field_radio, field_slider, image_size_value
-from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec, WireModel
+from components.widgets import UNCLAMP_JS, describe
+from endpoints.base import EndpointSpec, WireModel
 
 __all__ = [
     "EndpointForm",
@@ -60,34 +59,8 @@ __all__ = [
     "form_values_from_example",
 ]
 
-# The image size the API receives, from the preset dropdown and the width/height boxes (runs in the browser).
-_SIZE_VALUE_JS = f"(preset, width, height) => preset === {CUSTOM_SIZE!r} ? {{width, height}} : (preset || null)"
-# On a preset change: the value, and width/height shown for "custom" only, starting from the last preset's pixels.
-_SIZE_PRESET_JS = """(preset, width, height) => {
-    const size = %s[preset];
-    const show = {__type__: "update", visible: preset === %r};
-    const w = size ? {...show, value: size[0]} : show, h = size ? {...show, value: size[1]} : show;
-    return [(%s)(preset, width, height), w, h];
-}"""
-# "Insert template": append one item to a JSON list (left alone if the text is not a list), or fill an empty object.
-_APPEND_ITEM_JS = """(current) => {
-    let items;
-    try { items = (current || "").trim() ? JSON.parse(current) : []; } catch (e) { return current; }
-    if (!Array.isArray(items)) return current;
-    items.push(%s);
-    return JSON.stringify(items, null, 2);
-}"""
-_FILL_OBJECT_JS = """(current) => (current || "").trim() ? current : JSON.stringify(%s, null, 2)"""
-
-
-@dataclass
-class FieldWidget:
-    """One schema field and the components that edit it."""
-
-    name: str
-    kind: str
-    component: gr.Component  # the component whose value is this field's API parameter
-    extra: dict[str, gr.Component] = field(default_factory=dict)  # helpers, keyed like "image_url__link"
+#: Sub-sections of "Advanced" that start open (the rest start closed).
+OPEN_GROUPS = frozenset({"Sampling"})
 
 
 @dataclass
@@ -96,44 +69,89 @@ class EndpointForm:
     fields: dict[str, FieldWidget]  # in schema order
     descriptors: dict[str, FieldSpec] = field(default_factory=dict)
     advanced: gr.Accordion | None = None
+    sections: dict[str, gr.Accordion] = field(default_factory=dict)  # "Advanced" sub-sections by name
+    example_button: gr.Button | None = None
 
     def api_inputs(self) -> dict[str, gr.Component]:
         """Field name -> the component whose value is that field's API parameter."""
         return {name: widget.component for name, widget in self.fields.items()}
 
     def ui_inputs(self) -> dict[str, gr.Component]:
-        """Helper components the run handler also needs (image URL boxes: ``{name}__link``)."""
-        return {key: c for w in self.fields.values() if w.kind == "image" for key, c in w.extra.items()}
+        """Helper components the run handler also takes (image URL boxes: ``{name}__link``)."""
+        return {key: w.extra[key] for w in self.fields.values() for key in w.ui_keys}
+
+    def value_components(self) -> dict[str, gr.Component]:
+        """Every component whose value ``write`` sets, keyed and ordered exactly like ``write``'s result."""
+        out: dict[str, gr.Component] = {}
+        for name, widget in self.fields.items():
+            keys = self._value_keys(name)
+            out.update({key: widget.component if key == name else widget.extra[key] for key in keys})
+        return out
 
     def components(self) -> dict[str, gr.Component]:
-        """Every value-holding component, keyed like ``form_values_from_example`` (outputs of a "Load example")."""
-        return self.api_inputs() | {key: c for w in self.fields.values() for key, c in w.extra.items()}
+        """Old name of ``value_components``."""
+        return self.value_components()
+
+    def write(self, wire_input: Mapping[str, Any]) -> dict[str, Any]:
+        """Values for ``value_components()`` (same keys, same order) that show ``wire_input``, a provider input such
+        as a past run's; fields it leaves out get their model defaults (required ones: empty)."""
+        values = write_values(list(self.descriptors.values()), wire_input)
+        return {key: values[key] for key in self.value_components()}
+
+    def updates(self, wire_input: Mapping[str, Any]) -> dict[gr.Component, Any]:
+        """``write`` keyed by component: return it from a handler whose outputs are ``value_components()``."""
+        components = self.value_components()
+        return {components[key]: value for key, value in self.write(wire_input).items()}
 
     def declare_api_parameters(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Name every input on ``handler(**values)``'s signature, keyword-only with default None; returns ``handler``.
+        """Name every input on ``handler(**values)``'s signature and document it; returns ``handler``.
 
-        Gradio marks an API parameter required when its component starts empty (``seed``, an image) unless the
-        handler declares ``=None`` for it, which ``**values`` does not. Only the signature changes (an async
-        generator stays one); ``handler`` must be a plain function.
+        Required fields become keyword-only parameters without a default, so the API reports them required;
+        every other input gets ``=None``, which Gradio needs to call a parameter optional when its component
+        starts empty (``seed``, an image). An ``Args:`` section describing each parameter is appended to the
+        docstring (Gradio's MCP tools read it). Only the signature and docstring change (an async generator stays
+        one); ``handler`` must be a plain function taking ``**values``.
         """
         signature = inspect.signature(handler)
         params = list(signature.parameters.values())
         var_keyword = [p for p in params if p.kind is p.VAR_KEYWORD]
         if not var_keyword:
             raise TypeError("declare_api_parameters() needs a handler that takes **values")
+        required = {name for name, f in self.descriptors.items() if f.required}
         added = [
-            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=None)
+            inspect.Parameter(
+                key, inspect.Parameter.KEYWORD_ONLY, default=inspect.Parameter.empty if key in required else None
+            )
             for key in self.api_inputs() | self.ui_inputs()
             if key not in signature.parameters
         ]
         named = [p for p in params if p.kind is not p.VAR_KEYWORD]
-        parameters = [*named, *added, *var_keyword]
+        keyword_only = [p for p in named if p.kind is p.KEYWORD_ONLY]
+        positional = [p for p in named if p.kind is not p.KEYWORD_ONLY]
+        parameters = [*positional, *keyword_only, *added, *var_keyword]
         handler.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        doc = inspect.getdoc(handler) or ""
+        if "Args:" not in doc:
+            lines = [f"    {key}: {text}" for key, text in self.parameter_descriptions().items()]
+            handler.__doc__ = "\n".join([doc or self.spec.title, "", "Args:", *lines])
         return handler
+
+    def parameter_descriptions(self) -> dict[str, str]:
+        """API parameter name -> its one-line description (the field's description, bounds, defaults)."""
+        out: dict[str, str] = {}
+        for name, f in self.descriptors.items():
+            out[name] = _description(f)
+            for key in self.fields[name].ui_keys:
+                out[key] = _helper_description(f, key)
+        return out
 
     def to_model(self, values: Mapping[str, Any]) -> WireModel:
         """Submitted values (keyed like ``api_inputs() | ui_inputs()``) -> the validated input. Raises FormError."""
         return model_from_values(self.spec, values, list(self.descriptors.values()))
+
+    def _value_keys(self, name: str) -> tuple[str, ...]:
+        f = self.descriptors[name]
+        return (name, *kind_of(f).helper_keys(f))
 
 
 def build_form(spec: EndpointSpec) -> EndpointForm:
@@ -142,146 +160,74 @@ def build_form(spec: EndpointSpec) -> EndpointForm:
         raise RuntimeError("build_form() must be called inside an open gr.Blocks() context")
     descriptors = fields_of(spec.input_model, spec.api_name)
     required, basic, advanced = layout_order(descriptors)
+    example_button = gr.Button(
+        "Load example", size="sm", variant="secondary", elem_id=f"{spec.api_name}-load-example"
+    )
     widgets = {f.name: _build_field(spec, f) for f in [*required, *basic]}
     accordion = None
+    sections: dict[str, gr.Accordion] = {}
     if advanced:
         with gr.Accordion("Advanced", open=False, elem_id=f"{spec.api_name}-advanced") as accordion:
-            widgets |= {f.name: _build_field(spec, f) for f in advanced}
-    return EndpointForm(
+            for group, members in advanced_groups(advanced):
+                elem_id = f"{spec.api_name}-section-{group.lower().replace(' ', '-')}"
+                with gr.Accordion(group, open=group in OPEN_GROUPS, elem_id=elem_id) as section:
+                    widgets |= {f.name: _build_field(spec, f) for f in members}
+                sections[group] = section
+    form = EndpointForm(
         spec=spec,
         fields={f.name: widgets[f.name] for f in descriptors},
         descriptors={f.name: f for f in descriptors},
         advanced=accordion,
+        sections=sections,
+        example_button=example_button,
     )
+    _describe_parameters(form)
+    _fill_in_the_browser(form, example_button)
+    return form
 
 
 def _build_field(spec: EndpointSpec, f: FieldSpec) -> FieldWidget:
-    values = component_values(f, initial_value(f, spec.example))
-    elem_id = f"{spec.api_name}-{f.name}"
-    builder = _BUILDERS[f.kind]
-    return builder(f, values, elem_id)
+    # The component's server-side value is the API default: the model default, or nothing for a required field.
+    value = None if f.required else f.default
+    return kind_of(f).build(f, value, f"{spec.api_name}-{f.name}")
 
 
-def _set_on_page_load(component: gr.Component, value: Any) -> None:
-    """Set a value in the browser when the page loads (no server round-trip; the config value stays as built)."""
+def _description(f: FieldSpec) -> str:
+    parts = [" ".join(f.info.split())] if f.info else []
+    bounds = f.bounds_text()
+    if bounds and f.kind in ("slider", "number"):
+        parts.append(f"Range: {bounds}.")
+    if f.kind == "image":
+        parts.append(f"An image file (handle_file(path or URL)); or pass None and give {f.name}__link.")
+    if f.kind == "json":
+        parts.append("JSON text.")
+    if f.kind == "image_size":
+        parts.append('A preset name or {"width": ..., "height": ...}.')
+    if f.nullable and not f.required and f.default is None:
+        parts.append("Leave empty for the provider's default.")
+    return " ".join(parts)
+
+
+def _helper_description(f: FieldSpec, key: str) -> str:
+    return f"An http(s):// or data: URL for {f.name}, used when no {f.name} file is given."
+
+
+def _describe_parameters(form: EndpointForm) -> None:
+    descriptions = form.parameter_descriptions()
+    for key, component in (form.api_inputs() | form.ui_inputs()).items():
+        describe(component, descriptions[key])
+
+
+def _fill_in_the_browser(form: EndpointForm, button: gr.Button) -> None:
+    """Show the endpoint's example when the page loads and on "Load example" (js only: no server round-trip)."""
+    values = form.write(form.spec.example)
+    outputs = list(form.value_components().values())
+    js = f"() => {json.dumps(list(values.values()))}"
+    quiet: dict[str, Any] = {"fn": None, "js": js, "outputs": outputs, "queue": False, "show_progress": "hidden"}
+    button.click(api_visibility="private", **quiet)
     root = Context.root_block
     if root is not None:
-        root.load(fn=None, js=f"() => {json.dumps(value)}", outputs=[component], queue=False, show_progress="hidden")
-
-
-def _info(f: FieldSpec) -> str | None:
-    return f.info or None
-
-
-def _text(f: FieldSpec, values: dict[str, Any], elem_id: str) -> FieldWidget:
-    lines = {"textarea": 3, "text": 1}[f.kind]
-    box = gr.Textbox(
-        value=values[f.name], label=f.label, info=_info(f), lines=lines, max_lines=12 if lines > 1 else 1,
-        elem_id=elem_id,
-    )
-    return FieldWidget(f.name, f.kind, box)
-
-
-def _choice(f: FieldSpec, values: dict[str, Any], elem_id: str) -> FieldWidget:
-    choices = [(str(c), c) for c in f.choices]
-    if f.nullable and "" not in f.choices:
-        choices.insert(0, (DEFAULT_CHOICE_LABEL, ""))
-    factory = field_radio if f.kind == "radio" else field_dropdown
-    component = factory(choices=choices, value=values[f.name], label=f.label, info=_info(f), elem_id=elem_id)
-    return FieldWidget(f.name, f.kind, component)
-
-
-def _slider(f: FieldSpec, values: dict[str, Any], elem_id: str) -> FieldWidget:
-    slider = field_slider(
-        minimum=f.minimum, maximum=f.maximum, value=values[f.name], step=f.step, precision=0 if f.integer else None,
-        label=f.label, info=_info(f), elem_id=elem_id,
-    )
-    return FieldWidget(f.name, f.kind, slider)
-
-
-def _number(f: FieldSpec, values: dict[str, Any], elem_id: str) -> FieldWidget:
-    number = field_number(
-        value=values[f.name], label=f.label, info=_info(f), precision=0 if f.integer else None, minimum=f.minimum,
-        maximum=f.maximum, step=f.step or 1, placeholder="empty: provider default" if f.nullable else None,
-        elem_id=elem_id,
-    )
-    if values[f.name] is None:  # Gradio 6.31's Number shows (and submits) 0 when it starts without a value
-        _set_on_page_load(number, None)
-    return FieldWidget(f.name, f.kind, number)
-
-
-def _checkbox(f: FieldSpec, values: dict[str, Any], elem_id: str) -> FieldWidget:
-    info = f.info
-    if f.nullable and f.default is None:
-        info = f"{info} (Unchecked: not sent, the provider's default applies.)".strip()
-    return FieldWidget(f.name, f.kind, gr.Checkbox(value=values[f.name], label=f.label, info=info, elem_id=elem_id))
-
-
-def _image(f: FieldSpec, values: dict[str, Any], elem_id: str) -> FieldWidget:
-    with gr.Group():
-        image = gr.Image(
-            value=values[f.name], type="filepath", sources=["upload", "clipboard"], image_mode=None, label=f.label,
-            height=260, elem_id=elem_id,
-        )
-        link = gr.Textbox(
-            value="", label="…or an image URL", info=_info(f), placeholder="https://…", elem_id=f"{elem_id}-link"
-        )
-    if values[f.name + LINK]:  # the page fills the example URL in, so the API parameter's default stays ""
-        _set_on_page_load(link, values[f.name + LINK])
-    return FieldWidget(f.name, f.kind, image, {f.name + LINK: link})
-
-
-def _image_size(f: FieldSpec, values: dict[str, Any], elem_id: str) -> FieldWidget:
-    preset_value = values[f.name + PRESET]
-    custom = preset_value == CUSTOM_SIZE
-    choices = [(DEFAULT_CHOICE_LABEL, "")] if f.nullable else []
-    for preset in f.choices:
-        size = IMAGE_SIZE_PRESETS.get(preset)
-        choices.append((f"{preset} ({size[0]}×{size[1]})" if size else preset, preset))
-    choices.append((CUSTOM_SIZE, CUSTOM_SIZE))
-    with gr.Row(equal_height=True):
-        preset = field_dropdown(
-            choices=choices, value=preset_value, label=f.label, info=_info(f), scale=2, elem_id=f"{elem_id}-preset"
-        )
-        width = field_number(
-            value=values[f.name + WIDTH], label="Width", precision=0, minimum=1, visible=custom, scale=1,
-            min_width=100, elem_id=f"{elem_id}-width",
-        )
-        height = field_number(
-            value=values[f.name + HEIGHT], label="Height", precision=0, minimum=1, visible=custom, scale=1,
-            min_width=100, elem_id=f"{elem_id}-height",
-        )
-    value = image_size_value(values[f.name], f.choices, label=f.label, visible=False, elem_id=elem_id)
-    sync = dict(fn=None, inputs=[preset, width, height], queue=False, show_progress="hidden")
-    sizes = json.dumps({p: IMAGE_SIZE_PRESETS[p] for p in f.choices if p in IMAGE_SIZE_PRESETS})
-    preset.change(js=_SIZE_PRESET_JS % (sizes, CUSTOM_SIZE, _SIZE_VALUE_JS), outputs=[value, width, height], **sync)
-    for box in (width, height):
-        box.change(js=_SIZE_VALUE_JS, outputs=[value], **sync)
-    extra = {f.name + PRESET: preset, f.name + WIDTH: width, f.name + HEIGHT: height}
-    return FieldWidget(f.name, f.kind, value, extra)
-
-
-def _json(f: FieldSpec, values: dict[str, Any], elem_id: str) -> FieldWidget:
-    code = gr.Code(
-        value=values[f.name], language="json", label=f.label, lines=3, max_lines=20, elem_id=elem_id
-    )
-    with gr.Row(equal_height=True):
-        insert = gr.Button("Insert template", size="sm", scale=0, min_width=140, elem_id=f"{elem_id}-template")
-        gr.Markdown(f.info, elem_classes=["field-help"])
-    js = (_APPEND_ITEM_JS if f.is_array else _FILL_OBJECT_JS) % json.dumps(f.template)
-    insert.click(fn=None, js=js, inputs=[code], outputs=[code], queue=False, show_progress="hidden")
-    return FieldWidget(f.name, f.kind, code)
-
-
-_BUILDERS = {
-    "text": _text,
-    "textarea": _text,
-    "dropdown": _choice,
-    "radio": _choice,
-    "slider": _slider,
-    "number": _number,
-    "checkbox": _checkbox,
-    "image": _image,
-    "image_size": _image_size,
-    "json": _json,
-}
+        root.load(api_visibility="private", **quiet)
+        if not getattr(root, "_unclamped_sliders", False):
+            root.load(fn=None, js=UNCLAMP_JS, queue=False, show_progress="hidden", api_visibility="private")
+            root._unclamped_sliders = True  # type: ignore[attr-defined]

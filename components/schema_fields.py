@@ -1,15 +1,25 @@
-"""An input model's JSON schema as a list of field descriptors: which widget edits each field, with what bounds.
+"""An input model's JSON schema as a list of field descriptors: which form kind edits each field, with what bounds.
 
 Pure (no Gradio), so the choice of widget is testable as a table. The rules, read from ``model_json_schema()``:
 
 - enum / const -> ``radio`` (at most 3 short choices) or ``dropdown``; an optional enum gets a leading "default"
   choice whose value ``""`` means "leave it out";
-- integer / number with both minimum and maximum -> ``slider``, otherwise ``number``;
+- integer / number with both minimum and maximum -> ``slider`` (``x-ui: number`` asks for a plain box instead, as
+  for a seed), otherwise ``number``;
 - boolean -> ``checkbox``;
 - string -> ``image`` (``x-ui: image``), ``textarea`` (``x-ui: textarea`` or a ``*prompt`` name), else ``text``;
 - ``preset enum | {width, height}`` -> ``image_size``;
-- array / object -> ``json`` (a JSON editor, validated by the model);
+- array / object -> ``json``: a JSON editor, validated by the model. When the items (or the object) are objects,
+  ``FieldSpec.items`` describes their fields too, and the form adds a row editor over the same JSON;
 - anything else (``int | str``, ``Any``, a string with a ``format`` like date-time) -> ``UnsupportedFieldError``.
+
+Inside list items (the row editor's fields) two more rules apply, because the nested models carry no form hints
+yet: a string field named ``*image_url`` is an ``image`` (upload or URL), and a union of a number or text with a
+dict or list (a LoRA's per-layer ``scale``, several ``fill_image_url``) is edited as its simple branch, with the
+other branch named in ``FieldSpec.alternative`` (edited in the JSON view).
+
+Advanced fields are grouped into sub-sections by an ``x-ui`` hint ``"group:<Name>"`` where the schema has one,
+else by the table ``GROUP_OF`` below (keyed by field name; move it into the endpoints' hints when they carry them).
 """
 
 from __future__ import annotations
@@ -20,6 +30,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from endpoints.validation import ITEM_NAMES
+from endpoints.validation import field_label as endpoint_label
+
 Kind = Literal["text", "textarea", "dropdown", "radio", "slider", "number", "checkbox", "image", "image_size", "json"]
 
 RADIO_MAX_CHOICES = 3
@@ -28,8 +41,38 @@ RADIO_MAX_CHOICE_LENGTH = 12
 DEFAULT_CHOICE_LABEL = "default"
 CUSTOM_SIZE = "custom"
 
-_ACRONYMS = {"url": "URL", "cfg": "CFG", "id": "ID", "nsfw": "NSFW"}
 _TEXT_FORMATS = {None, "uri"}
+
+#: Sub-sections of the "Advanced" section, in display order, and the fields they hold (a field's ``x-ui`` hint
+#: ``"group:<Name>"`` wins). Advanced fields in no group go to "Other".
+GROUPS: tuple[str, ...] = (
+    "Sampling",
+    "Prompt",
+    "LoRAs and controls",
+    "Reference image",
+    "Inversion controls",
+    "Output",
+    "Other",
+)
+GROUP_OF: dict[str, str] = {
+    **dict.fromkeys(
+        ("num_inference_steps", "steps", "guidance_scale", "guidance", "use_cfg_zero", "base_shift", "max_shift",
+         "use_beta_schedule", "sigma_schedule", "scheduler"),
+        "Sampling",
+    ),
+    **dict.fromkeys(("enhance_prompt", "prompt_upsampling"), "Prompt"),
+    **dict.fromkeys(
+        ("loras", "control_loras", "controlnets", "controlnet_unions", "easycontrols", "fill_image"),
+        "LoRAs and controls",
+    ),
+    **dict.fromkeys(("reference_image_url", "reference_strength", "reference_start", "reference_end"), "Reference image"),
+    **dict.fromkeys(
+        ("controller_guidance_forward", "controller_guidance_reverse", "reverse_guidance_start",
+         "reverse_guidance_end", "reverse_guidance_schedule"),
+        "Inversion controls",
+    ),
+    **dict.fromkeys(("sync_mode", "output_format", "safety_tolerance", "enable_safety_checker"), "Output"),
+}  # fmt: skip
 
 
 class UnsupportedFieldError(TypeError):
@@ -38,7 +81,7 @@ class UnsupportedFieldError(TypeError):
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One top-level field of an input model and how the form edits it."""
+    """One field of an input model (or of a list item) and how the form edits it."""
 
     name: str
     kind: Kind
@@ -55,15 +98,46 @@ class FieldSpec:
     choices: tuple[Any, ...] = ()  # enum values; image size presets (without "custom")
     template: Any = None  # json: one list item (arrays) or the object; image_size: the custom size's default
     is_array: bool = False
+    group: str = ""  # the "Advanced" sub-section
+    items: tuple[FieldSpec, ...] = ()  # json over objects: the fields of one item (or of the object)
+    max_items: int | None = None
+    alternative: str = ""  # list items only: the union's other JSON type ("object", "array"), edited as JSON
+
+    @property
+    def has_default(self) -> bool:
+        """Whether leaving the field out is valid (the model supplies a default, possibly None)."""
+        return not self.required
+
+    @property
+    def item_label(self) -> str:
+        """What one row of a list is called: "LoRA" (the endpoints' ``ITEM_NAMES``), else the label made singular."""
+        name = ITEM_NAMES.get(self.name)
+        return name[:1].upper() + name[1:] if name else singular(self.label)
+
+    def bounds_text(self) -> str:
+        """``"1–50"``, ``"at least 0"``, or ``""``."""
+        low, high = (_plain(b) for b in (self.minimum, self.maximum))
+        if low is not None and high is not None:
+            return f"{low}–{high}"
+        if low is not None:
+            return f"at least {low}"
+        if high is not None:
+            return f"at most {high}"
+        return ""
 
 
-def humanise(name: str) -> str:
-    """``num_inference_steps`` -> ``Num inference steps``; ``image_url`` -> ``Image URL``."""
-    words = [_ACRONYMS.get(word, word) for word in name.split("_") if word]
-    if not words:
-        return name
-    first = words[0]
-    return " ".join([first if first.isupper() else first.capitalize(), *words[1:]])
+def _plain(bound: float | None) -> float | int | None:
+    return int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+
+
+def field_label(name: str) -> str:
+    """A field's label: the endpoints' ``field_label`` (``loras`` -> ``LoRAs``, ``num_inference_steps`` -> ``Steps``)."""
+    return endpoint_label(name)
+
+
+def singular(label: str) -> str:
+    """``LoRAs`` -> ``LoRA``, ``ControlNet unions`` -> ``ControlNet union``, ``Controls`` -> ``Control``."""
+    return label[:-1] if label.endswith("s") and not label.endswith("ss") else label
 
 
 def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +181,9 @@ def template_for(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
         return [template_for(schema["items"], defs)] if "items" in schema else []
     if kind in ("integer", "number"):
         low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
-        return int(low) if kind == "integer" else float(low)
+        high = schema.get("maximum")
+        value = max(low, 0) if high is None or high >= 0 else low
+        return int(value) if kind == "integer" else float(value)
     return {"string": "", "boolean": False}.get(kind)
 
 
@@ -132,25 +208,47 @@ def _is_image_size(branches: list[dict[str, Any]], defs: dict[str, Any]) -> bool
     return bool(enums and objects and {"width", "height"} <= set(objects[0].get("properties", {})))
 
 
-def field_spec(name: str, prop: dict[str, Any], required: bool, defs: dict[str, Any], owner: str = "") -> FieldSpec:
-    """The descriptor of one property (``owner`` names the endpoint in errors)."""
-    hints = set(prop.get("x-ui", ()))
-    branches = prop["anyOf"] if "anyOf" in prop else [prop]
+def _simple_branch(branches: list[dict[str, Any]], defs: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """For ``number | dict`` or ``string | list``: (the simple branch, the other branch's JSON type)."""
+    if len(branches) != 2:
+        return None
+    resolved = [_resolve(b, defs) for b in branches]
+    simple = [b for b in resolved if b.get("type") in ("integer", "number", "string")]
+    other = [b for b in resolved if b.get("type") in ("object", "array")]
+    if len(simple) == 1 and len(other) == 1:
+        return simple[0], str(other[0]["type"])
+    return None
+
+
+def _group(name: str, hints: set[str]) -> str:
+    for hint in hints:
+        if hint.startswith("group:"):
+            return hint.split(":", 1)[1]
+    return GROUP_OF.get(name, "Other")
+
+
+def field_spec(
+    name: str, prop: dict[str, Any], required: bool, defs: dict[str, Any], owner: str = "", nested: bool = False
+) -> FieldSpec:
+    """The descriptor of one property (``owner`` names the endpoint in errors; ``nested``: a list item's field)."""
+    hints = {h for h in prop.get("x-ui", ()) if isinstance(h, str)}
+    branches = prop.get("anyOf", [prop])
     nullable = any(b.get("type") == "null" for b in branches) or (not required and prop.get("default", 0) is None)
     non_null = [b for b in branches if b.get("type") != "null"]
     has_default = "default" in prop
     default = prop.get("default")
-    common = dict(
-        name=name,
-        label=humanise(name),
-        info=prop.get("description", ""),
-        required=required,
-        nullable=nullable,
-        basic="basic" in hints,
-    )
+    common: dict[str, Any] = {
+        "name": name,
+        "label": field_label(name),
+        "info": prop.get("description", ""),
+        "required": required,
+        "nullable": nullable,
+        "basic": "basic" in hints,
+        "group": "" if nested else _group(name, hints),
+    }
+    where = f"{owner}.{name}" if owner else name
 
     def unsupported() -> UnsupportedFieldError:
-        where = f"{owner}.{name}" if owner else name
         return UnsupportedFieldError(f"{where}: type {_type_name(prop)} is not supported by the form builder")
 
     if _is_image_size(non_null, defs):
@@ -158,9 +256,15 @@ def field_spec(name: str, prop: dict[str, Any], required: bool, defs: dict[str, 
         size_schema = _resolve(next(b for b in non_null if "enum" not in b), defs)
         template = template_for(size_schema, defs)
         return FieldSpec(kind="image_size", default=default, choices=tuple(presets), template=template, **common)
+    alternative = ""
     if len(non_null) != 1:
-        raise unsupported()
-    core = _resolve(non_null[0], defs)
+        split = _simple_branch(non_null, defs) if nested else None
+        if split is None:
+            raise unsupported()
+        core, alternative = split
+        common["alternative"] = alternative
+    else:
+        core = _resolve(non_null[0], defs)
     kind = core.get("type")
 
     if "enum" in core or "const" in core:
@@ -170,7 +274,7 @@ def field_spec(name: str, prop: dict[str, Any], required: bool, defs: dict[str, 
     if kind in ("integer", "number"):
         integer = kind == "integer"
         low, high = core.get("minimum"), core.get("maximum")
-        if low is not None and high is not None:
+        if low is not None and high is not None and "number" not in hints:
             step = slider_step(low, high, integer, default)
             return FieldSpec(
                 kind="slider", default=default, integer=integer, minimum=low, maximum=high, step=step, **common
@@ -182,7 +286,7 @@ def field_spec(name: str, prop: dict[str, Any], required: bool, defs: dict[str, 
     if kind == "boolean":
         return FieldSpec(kind="checkbox", default=default, **common)
     if kind == "string" and core.get("format") in _TEXT_FORMATS:
-        if "image" in hints:
+        if "image" in hints or (nested and name.endswith("image_url")):
             text_kind: Kind = "image"
         elif "textarea" in hints or name.endswith("prompt"):
             text_kind = "textarea"
@@ -193,8 +297,18 @@ def field_spec(name: str, prop: dict[str, Any], required: bool, defs: dict[str, 
         is_array = kind == "array"
         if is_array and not has_default and not required:
             default = []  # a list built by default_factory: the schema carries no default
-        item = core.get("items", {}) if is_array else core
-        return FieldSpec(kind="json", default=default, template=template_for(item, defs), is_array=is_array, **common)
+        item = _resolve(core.get("items", {}), defs) if is_array else core
+        items: tuple[FieldSpec, ...] = ()
+        if item.get("type") == "object" and item.get("properties"):
+            item_required = set(item.get("required", ()))
+            items = tuple(
+                field_spec(key, sub, key in item_required, defs, where, nested=True)
+                for key, sub in item["properties"].items()
+            )
+        return FieldSpec(
+            kind="json", default=default, template=template_for(item, defs), is_array=is_array, items=items,
+            max_items=core.get("maxItems") if is_array else 1, **common,
+        )
     raise unsupported()
 
 
@@ -215,6 +329,13 @@ def layout_order(fields: list[FieldSpec]) -> tuple[list[FieldSpec], list[FieldSp
     basic = [f for f in fields if not f.required and f.basic]
     advanced = [f for f in fields if not f.required and not f.basic]
     return required, basic, advanced
+
+
+def advanced_groups(advanced: list[FieldSpec]) -> list[tuple[str, list[FieldSpec]]]:
+    """The advanced fields by sub-section: ``GROUPS`` order first, then any other group names in field order."""
+    names = [g for g in GROUPS if any(f.group == g for f in advanced)]
+    names += list(dict.fromkeys(f.group for f in advanced if f.group not in GROUPS))
+    return [(name, [f for f in advanced if f.group == name]) for name in names]
 
 
 def json_text(value: Any) -> str:

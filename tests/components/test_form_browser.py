@@ -106,6 +106,7 @@ def test_image_size_follows_the_preset_and_custom_size(page) -> None:
 @pytest.mark.timeout(60)
 def test_insert_template_appends_list_items(page) -> None:
     page.locator("#flux_general_rf_inversion-advanced").get_by_text("Advanced").first.click()
+    page.locator("#flux_general_rf_inversion-section-loras-and-controls").get_by_text("LoRAs and controls").first.click()
     for _ in range(2):
         page.click("#flux_general_rf_inversion-loras-template")
         page.wait_for_timeout(200)

@@ -1,0 +1,31 @@
+"""One form kind per widget kind, and the registry from kind name to kind.
+
+A kind builds its components, reads submitted values into the model's input and writes a model value back into
+component values (``components.form_kinds.base.FieldKind``). ``components.schema_fields`` chooses the kind name
+for each field; ``components.form`` lays the kinds out; ``components.form_values`` reads a whole submission.
+"""
+
+from __future__ import annotations
+
+from components.form_kinds.base import OMIT, FieldKind, FieldProblem, FieldWidget
+from components.form_kinds.checkbox import CHECKBOX
+from components.form_kinds.choice import DROPDOWN, RADIO
+from components.form_kinds.image import IMAGE
+from components.form_kinds.image_size import IMAGE_SIZE
+from components.form_kinds.json_value import JSON
+from components.form_kinds.numbers import NUMBER, SLIDER
+from components.form_kinds.text import TEXT, TEXTAREA
+from components.schema_fields import FieldSpec
+
+KINDS: dict[str, FieldKind] = {
+    kind.name: kind
+    for kind in (TEXT, TEXTAREA, DROPDOWN, RADIO, SLIDER, NUMBER, CHECKBOX, IMAGE, IMAGE_SIZE, JSON)
+}
+
+
+def kind_of(field: FieldSpec) -> FieldKind:
+    """The kind object that edits ``field``."""
+    return KINDS[field.kind]
+
+
+__all__ = ["KINDS", "OMIT", "FieldKind", "FieldProblem", "FieldWidget", "kind_of"]

@@ -1,0 +1,120 @@
+"""What a form kind is: one object per widget kind that builds its components, reads submitted values into the
+model's input and writes a model value back into component values.
+
+Values travel keyed by field name, plus the kind's helper keys (``image_url__link``); ``write`` returns exactly the
+keys ``read`` takes, so ``read(field, write(field, v)) == v`` for every valid ``v`` (the round trip Restore, share
+links and "Use as input" rely on).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from components.schema_fields import FieldSpec
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+#: http(s) URLs and data: URIs are sent as they are; anything else in a URL box is refused.
+URL_PREFIXES = ("http://", "https://", "data:")
+
+
+class _Omit:
+    """Leave the field out of the model input (the model default applies)."""
+
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+OMIT: Any = _Omit()
+
+
+class FieldProblem(ValueError):
+    """A submitted value that cannot be read. ``problems`` are ``(where, rule)``: ``where`` is ``""`` for the
+    field itself or a suffix such as ``"[0].path"`` for a list item; the form prefixes the field's name."""
+
+    def __init__(self, rule: str = "", *, problems: Sequence[tuple[str, str]] = ()) -> None:
+        self.problems: list[tuple[str, str]] = [("", rule)] if rule else list(problems)
+        super().__init__("; ".join(f"{where}: {rule}" if where else rule for where, rule in self.problems))
+
+    def messages(self, name: str) -> list[str]:
+        return [f"{name}{where}: {rule}" for where, rule in self.problems]
+
+
+@dataclass
+class FieldWidget:
+    """One schema field and the components that edit it."""
+
+    name: str
+    kind: str
+    component: gr.Component  # the component whose value is this field's API parameter
+    extra: dict[str, gr.Component] = field(default_factory=dict)  # helpers whose values ``write`` sets
+    ui_keys: tuple[str, ...] = ()  # keys of ``extra`` the run handler also takes (an image's URL box)
+
+
+class FieldKind:
+    """Base of the form kinds. Subclasses set ``name`` and implement ``build``, ``read`` and ``write``.
+
+    - ``build(field, value, elem_id)`` renders the components into the open Blocks, showing ``value`` (a model
+      value; ``None`` for "nothing yet"). The API component's server-side value is what the API reports as the
+      parameter's default, so the form passes the model default here, never an example.
+    - ``read(field, values)`` -> the model input for the field, or ``OMIT``; raises ``FieldProblem``.
+    - ``write(field, value)`` -> component values (keyed ``field.name`` + ``helper_keys``) that show ``value``.
+    - ``helper_keys(field)`` -> the keys besides ``field.name`` that ``write`` returns and ``read`` may take.
+    - ``ui_keys(field)`` -> the helper keys the run event takes as inputs (API parameters beside the field's own).
+    """
+
+    name: ClassVar[str] = ""
+
+    def build(self, field: FieldSpec, value: Any, elem_id: str) -> FieldWidget:
+        raise NotImplementedError
+
+    def read(self, field: FieldSpec, values: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def write(self, field: FieldSpec, value: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def helper_keys(self, field: FieldSpec) -> tuple[str, ...]:
+        return ()
+
+    def ui_keys(self, field: FieldSpec) -> tuple[str, ...]:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def is_url(value: str) -> bool:
+    return value.startswith(URL_PREFIXES)
+
+
+def blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def whole(value: Any) -> Any:
+    """28.0 -> 28; anything else unchanged (28.5 is left for the model to reject)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def parse_json_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise FieldProblem(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def upload_path(value: Any) -> str | None:
+    """The local path of an upload as a handler receives it (a path, or a FileData-like dict from a direct call)."""
+    if isinstance(value, Mapping):
+        value = value.get("path") or value.get("url")
+    if isinstance(value, Path):
+        value = str(value)
+    return None if blank(value) else str(value)

@@ -1,0 +1,124 @@
+"""An image: an upload (the field's API parameter, ``handle_file(path_or_url)`` over the API) or a URL typed in a
+box (``{name}__link``, a second API parameter, default ``""``). The upload wins; the URL box only takes http(s)://
+or data: URLs, so a string that is not a URL is always a file the app itself received.
+
+In the page, choosing one clears the other (an upload empties the URL box; typing a URL removes the upload) and a
+line under them says which one will be sent. A file that is not an image is refused by name, on upload (a warning,
+and the upload is removed) and on submit (``control_image: "notes.txt" is not an image``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gradio as gr
+
+from components.form_kinds.base import (
+    OMIT,
+    FieldKind,
+    FieldProblem,
+    FieldWidget,
+    blank,
+    is_url,
+    upload_path,
+)
+from components.schema_fields import FieldSpec
+from components.widgets import IMAGE_TYPES_TEXT, NotAnImage, field_image
+
+LINK = "__link"
+URL_RULE = "must be an http(s):// or data: URL (or upload an image)"
+
+#: Which of the two is sent, from (upload, url): shown under them, updated in the browser.
+SOURCE_JS = """(image, link) => image ? "Will send: **the uploaded image**"
+    : ((link || "").trim() ? "Will send: **the URL**" : %s)"""
+#: Typing a URL removes the upload.
+_CLEAR_UPLOAD_JS = "(link, image) => (link || '').trim() ? null : image"
+
+
+def not_an_image(upload: NotAnImage) -> str:
+    return f'"{upload.name}" is not an image (upload a {IMAGE_TYPES_TEXT} file)'
+
+
+def source_text(field: FieldSpec, upload: Any, link: Any) -> str:
+    if upload_path(upload):
+        return "Will send: **the uploaded image**"
+    if not blank(link):
+        return "Will send: **the URL**"
+    return _nothing(field)
+
+
+def _nothing(field: FieldSpec) -> str:
+    return "Nothing chosen yet: upload an image or give its URL." if field.required else "Nothing chosen: not sent."
+
+
+def read_image(field: FieldSpec, upload: Any, link: Any) -> Any:
+    """The model input from an upload and a URL box (used by list rows too). Raises FieldProblem."""
+    if isinstance(upload, NotAnImage):
+        raise FieldProblem(not_an_image(upload))
+    path = upload_path(upload)
+    if path is not None:
+        return path
+    if blank(link):
+        return OMIT
+    link = str(link).strip()
+    if not is_url(link):
+        raise FieldProblem(URL_RULE)
+    return link
+
+
+class ImageKind(FieldKind):
+    name = "image"
+
+    def helper_keys(self, field: FieldSpec) -> tuple[str, ...]:
+        return (field.name + LINK,)
+
+    def ui_keys(self, field: FieldSpec) -> tuple[str, ...]:
+        return (field.name + LINK,)
+
+    def build(self, field: FieldSpec, value: Any, elem_id: str) -> FieldWidget:
+        values = self.write(field, value)
+        with gr.Group():
+            image = field_image(
+                value=values[field.name], sources=["upload", "clipboard"], label=field.label, height=260,
+                elem_id=elem_id,
+            )
+            link = gr.Textbox(
+                value=values[field.name + LINK], label="…or an image URL", info=field.info or None,
+                placeholder="https://…", elem_id=f"{elem_id}-link",
+            )
+            source = gr.Markdown(
+                source_text(field, values[field.name], values[field.name + LINK]), elem_id=f"{elem_id}-source",
+                elem_classes=["field-help"],
+            )
+        quiet: dict[str, Any] = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+        js = SOURCE_JS % repr(_nothing(field))
+        for event in (image.change, link.change):
+            event(fn=None, js=js, inputs=[image, link], outputs=[source], **quiet)
+        image.upload(fn=None, js="() => ''", outputs=[link], **quiet)
+        link.input(fn=None, js=_CLEAR_UPLOAD_JS, inputs=[link, image], outputs=[image], **quiet)
+        image.upload(check_upload(field.name), inputs=[image], outputs=[image], **quiet)
+        return FieldWidget(field.name, self.name, image, {field.name + LINK: link}, ui_keys=self.ui_keys(field))
+
+    def read(self, field: FieldSpec, values: Mapping[str, Any]) -> Any:
+        return read_image(field, values.get(field.name), values.get(field.name + LINK))
+
+    def write(self, field: FieldSpec, value: Any) -> dict[str, Any]:
+        if isinstance(value, str) and value and not is_url(value):
+            return {field.name: value, field.name + LINK: ""}
+        return {field.name: None, field.name + LINK: value or ""}
+
+
+def check_upload(where: str) -> Any:
+    """An upload handler that removes a non-image file and says so, naming the field."""
+
+    def check(upload: Any) -> Any:
+        if isinstance(upload, NotAnImage):
+            gr.Warning(f"{where}: {not_an_image(upload)}")
+            return None
+        return gr.skip()
+
+    return check
+
+
+IMAGE = ImageKind()
