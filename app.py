@@ -20,6 +20,8 @@ from starlette.routing import Route
 
 from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, VisitorSlots
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
+from components.history_panel import build_history_panel, refresh_on_load
+from components.share_panel import wire_share_links
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from endpoints import ENDPOINTS
 from providers.catalog import CATALOG
@@ -123,10 +125,14 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         badge = gr.Markdown(badge_text(backends, {}), elem_classes=["fp-badge"])
         session_keys = build_settings_panel(backends, badge, banner)
         spend = SessionSpend.build()
-        with gr.Tabs():
+        endpoint_tabs = {}
+        with gr.Tabs(overflow_behavior="wrap", elem_id="endpoint-tabs") as tabs:
             for spec in ENDPOINTS:
                 with gr.Tab(spec.label, id=spec.api_name):
-                    build_endpoint_tab(spec, ctx, session_keys, spend)
+                    endpoint_tabs[spec.api_name] = build_endpoint_tab(spec, ctx, session_keys, spend)
+        panel = build_history_panel(ctx, tabs, endpoint_tabs)
+        refresh_on_load(demo, panel)
+        wire_share_links(demo, tabs, endpoint_tabs)
     return demo
 
 

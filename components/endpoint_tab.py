@@ -269,8 +269,9 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
                 elem_id=f"{spec.api_name}-gallery",
             )
             with gr.Row():
-                reuse_seed = gr.Button("♻️ Reuse this seed", size="sm")
-                random_seed = gr.Button("🎲 Randomize seed", size="sm")
+                reuse_seed = gr.Button("♻️ Reuse this seed", size="sm", elem_id=f"{spec.api_name}-reuse-seed")
+                random_seed = gr.Button("🎲 Randomize seed", size="sm", elem_id=f"{spec.api_name}-random-seed")
+            share_row = gr.Column()
             logs = gr.Textbox(
                 label="Provider logs (live)",
                 lines=8,
@@ -284,6 +285,10 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     last_record = gr.State(None)
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed)
+    from components.share_panel import add_share_button  # it builds on EndpointTab
+
+    with share_row:
+        add_share_button(tab, ctx)
     if ctx.mcp:
         add_mcp_tool(spec, form, ctx)
     tab.last_record.change(
@@ -314,7 +319,8 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
         outputs=[tab.status, tab.logs, tab.gallery, tab.result_json],
         api_name=spec.api_name,
         concurrency_limit=None,
-        show_progress="hidden",
+        show_progress="minimal",
+        show_progress_on=[tab.status],  # progress and a failure show in the status line, not over the form
         js=DIM_GALLERY_JS % gallery_id,
     )
     tab.run_event.then(None, js=UNDIM_GALLERY_JS % gallery_id, api_visibility="private", queue=False)

@@ -1,16 +1,23 @@
-"""Status line, logs and captions as plain data (no Gradio)."""
+"""Status line, progress, logs and captions as plain data (no Gradio), fed with RunUpdates."""
 
 from __future__ import annotations
 
 import pytest
 
 from components.run_view import RunView, caption, image_captions
-from providers.base import Completed, LogLine, Queued, Result, ResultImage, Running
+from providers.base import LogLine
+from runs.progress import Step, StepClock, parse_step
+from runs.record import Cost, RunError, RunRecord, Timings
+from runs.runner import RunUpdate
 
 
-def result(nsfw: list[bool] | None, n: int = 2) -> Result:
-    images = [ResultImage(f"https://cdn.test/{i}.png", 64, 64, "image/png") for i in range(n)]
-    return Result("fal-ai/flux-pro", "r1", images, 7, nsfw, "p", {})
+def result(nsfw: list[bool] | None, n: int = 2) -> dict:
+    return {"images": [{"url": f"https://cdn.test/{i}.png"} for i in range(n)], "seed": 7, "has_nsfw_concepts": nsfw}
+
+
+def record(state: str, **kwargs) -> RunRecord:
+    return RunRecord(id="r", endpoint_id="fal-ai/flux-pro", api_name="flux_pro", provider="fal", route="sandbox",
+                     input={"prompt": "p"}, state=state, timings=Timings(1.0, 2.0, 4.5), **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -30,25 +37,54 @@ def test_captions_never_invent_a_flag():
     assert image_captions(result([True, False]))[0].endswith("FLAGGED (blacked out)")
 
 
-def test_status_follows_events_and_logs_accumulate():
-    view = RunView("FLUX.1 [pro]", "fal — sandbox")
-    assert view.status_line().startswith("⏳ **Submitting**")
-    view.apply(Queued(2))
-    assert "position 2 (2 request(s) ahead)" in view.status_line()
-    view.apply(Queued(0))
-    assert "next in line" in view.status_line()
-    view.apply(Running((LogLine("starting"), LogLine("disk full", "WARN"))))
-    view.apply(Running((LogLine("step 1/2"),)))
-    assert view.logs_text == "starting\n[WARN] disk full\nstep 1/2"
-    assert "**Running**" in view.status_line() and "3 log line(s)" in view.status_line()
-    view.apply(Completed(result([False, True])))
-    assert "✅ **Done**" in view.status_line() and "2 image(s) · seed 7 · ⚠ 1 flagged NSFW" in view.status_line()
-    assert view.status_line().endswith("🖼 #1/2 · seed 7 · NSFW: no  \n🖼 #2/2 · seed 7 · ⚠ NSFW: FLAGGED (blacked out)")
+def test_status_follows_updates_with_step_progress_and_time_left():
+    view = RunView("FLUX.1 [pro]", "fal.ai (sandbox)")
+    view.apply(RunUpdate("r", "preparing", 0.1))
+    assert "Preparing" in view.status_html()
+    view.apply(RunUpdate("r", "queued", 0.3, position=2, request_id="req-1"))
+    assert "position 2 (2 request(s) ahead)" in view.status_html() and "req-1" in view.status_html()
+    view.apply(RunUpdate("r", "running", 1.0, new_logs=(LogLine("Step 14/28"), LogLine("disk", "WARN")),
+                         step=Step(14, 28), eta=9.4))
+    html = view.status_html()
+    assert "Step 14/28" in html and '<progress max="28" value="14">' in html and "about 9.4 s left" in html
+    assert "log line" not in html
+    assert view.logs_text == "Step 14/28\n[WARN] disk"
 
 
-def test_failed_and_stopped():
-    view = RunView("x", "fal")
-    view.fail("fal rejected the API key")
-    assert view.status_line().startswith("❌ **Failed**") and "rejected the API key" in view.status_line()
-    view.stop()
-    assert "cancelled" in view.status_line()
+def test_done_failed_and_stopped_read_from_the_record():
+    view = RunView("x", "fal.ai")
+    done = record("done", result=result([False, True]), cost=Cost(0.05, "1 image × 1 MP × $0.05"))
+    view.apply(RunUpdate("r", "done", 3.5, record=done))
+    html = view.status_html()
+    assert "✅ <b>Done</b> in 3.5 s" in html and "2 image(s) · seed 7 · ⚠ 1 flagged NSFW" in html and "$0.05" in html
+    failed = record("failed", request_id="req-9",
+                    error=RunError("ValidationFailed", "fal rejected the input", (("loras[0].scale", "must be a number"),)))
+    view.apply(RunUpdate("r", "failed", 1.0, record=failed))
+    html = view.status_html()
+    assert "❌ <b>Failed</b>" in html and "req-9" in html and "<code>loras[0].scale</code>: must be a number" in html
+    stopped = record("stopped", error=RunError("Stopped", "Stopped; the remote request was cancelled."))
+    view.apply(RunUpdate("r", "stopped", 1.0, record=stopped))
+    assert "⏹ <b>Stopped</b>" in view.status_html() and "cancelled" in view.status_html()
+
+
+def test_html_in_logs_or_errors_is_escaped():
+    view = RunView("<b>x</b>", "fal")
+    view.apply(RunUpdate("r", "failed", 1.0, record=record("failed", error=RunError("E", "<script>alert(1)</script>"))))
+    assert "<script>" not in view.status_html() and "&lt;script&gt;" in view.status_html()
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("Step 14/28", (14, 28)), ("step 3 of 10", (3, 10)), (" 57%|█████     | 16/28 [00:05<00:04,  2.9it/s]", (16, 28)),
+    ("loaded 2/3 shards", None), ("Step 30/28", None), ("Step 1/0", None),
+])
+def test_step_parsing(line, expected):
+    step = parse_step(line)
+    assert (step.index, step.total) == expected if expected else step is None
+
+
+def test_time_left_from_the_step_rate():
+    clock = StepClock()
+    clock.observe(Step(2, 10), 100.0)
+    assert clock.eta(100.0) is None
+    clock.observe(Step(6, 10), 104.0)
+    assert clock.eta(104.0) == pytest.approx(4.0)

@@ -1,0 +1,61 @@
+"""Share links on the page: "Copy link" on every tab, and opening a link selects its tab and fills the form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from components.context import AppContext
+from components.endpoint_tab import EndpointTab
+from components.form import FormError
+from components.share_links import ShareLinkError, decode, encode
+from runs.runner import public_input
+
+COPY_JS = "(url) => { if (url && navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {}); return url; }"
+
+
+def add_share_button(tab: EndpointTab, ctx: AppContext) -> None:
+    """A "Copy link" button and the link box under the tab's gallery (call inside the tab's layout)."""
+    spec, form = tab.spec, tab.form
+    with gr.Row():
+        button = gr.Button("🔗 Copy link to these settings", size="sm", elem_id=f"{spec.api_name}-share")
+    link = gr.Textbox(label="Share link (copied to the clipboard)", visible=False, buttons=["copy"],
+                      elem_id=f"{spec.api_name}-share-link")
+
+    def share(request: gr.Request, **values: Any) -> Any:
+        try:
+            payload = form.to_model(values)
+        except FormError as exc:
+            raise gr.Error("Fix the form first: " + "; ".join(exc.messages), title="Invalid input") from None
+        wire = payload.to_wire()
+        shown = public_input(spec, wire, {})
+        if len(shown) < len(wire):
+            gr.Warning("Uploaded images are not part of links: give them as URLs to share them.")
+        root = ctx.media_url_for(request)("").removesuffix("/media/")
+        return gr.Textbox(value=f"{root}/?{encode(spec.api_name, shown)}", visible=True)
+
+    share.__name__ = f"{spec.api_name}_share"
+    form.declare_api_parameters(share)
+    event = button.click(share, inputs_kwargs={**form.api_inputs(), **form.ui_inputs()}, outputs=[link],
+                         api_visibility="private", queue=False)
+    event.then(None, inputs=[link], outputs=[link], js=COPY_JS, api_visibility="private", queue=False)
+
+
+def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab]) -> None:
+    """On page load, a link's ``?endpoint=…&field=…`` selects the tab and fills its form."""
+    form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
+
+    def open_link(request: gr.Request) -> dict[Any, Any]:
+        query = dict(request.query_params) if request is not None else {}
+        if "endpoint" not in query:
+            return {}
+        try:
+            api_name, values = decode(query)
+        except ShareLinkError as exc:
+            gr.Warning(str(exc))
+            return {}
+        tab = endpoint_tabs[api_name]
+        return {tabs: gr.Tabs(selected=api_name), **tab.form.updates(values)}
+
+    demo.load(open_link, None, [tabs, *form_outputs], api_visibility="private", queue=False)
