@@ -221,7 +221,7 @@ def _people(steps: Sequence[_Step]) -> str:
             i += 2
             continue
         if step.kind == "field":
-            parts.append(field_label(str(step.value)) if top else _shown(step.value))
+            parts.append(field_label(_shown(step.value)) if top else _shown(step.value))
         elif step.kind == "index":
             parts.append(f"item {int(step.value) + 1}")
         elif step.kind == "key":

@@ -300,6 +300,7 @@ def test_messages_and_fal_detail_are_valid_json_text_even_for_hostile_keys():
         **spec.example,
         "loras": [{"path": "p", "scale": {"k" * 5000: 1.0}, "\ud800bad": 1}],
         "guidance_scale": math.nan,
+        "x" * 100_000: 1,  # an unknown field with a long name
     }
     with pytest.raises(ValidationError) as caught:
         spec.build_input(values)
