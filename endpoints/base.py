@@ -16,8 +16,8 @@ Hostile input is refused here, before anything is billed or encoded (every input
 
 - every number is bounded, by the provider's published range where there is one, else by a bound argued in a
   comment beside the field; NaN and ±Infinity are refused everywhere (``must be a finite number``);
-- seeds are ``Seed``: 0 ≤ seed ≤ 2³²−1, the range the providers' generators take (2⁶⁴ used to be accepted,
-  billed, and then could not be shown; JavaScript loses integers above 2⁵³);
+- seeds are ``Seed``: 0 ≤ seed ≤ 2³²−1, an unsigned 32-bit integer (2⁶⁴ used to be accepted, billed, and then
+  could not be shown; JavaScript loses integers above 2⁵³);
 - text that is not valid Unicode (a lone surrogate such as ``"\\ud800"``, which cannot be encoded as UTF-8 JSON)
   is refused in every string field, including list items and dictionary keys;
 - prompts take at most ``PROMPT_MAX_CHARS`` characters; URL fields (``Url``) at most ``URL_MAX_CHARS``, or
@@ -86,8 +86,8 @@ class WireModel(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-#: The providers' seed range: an unsigned 32-bit integer (the "Hostile input" issue; neither the seeds nor
-#: ../shared/docs/protocols.md give another). Larger seeds were billed and then could not be shown.
+#: Seeds are unsigned 32-bit integers on every endpoint. Neither the seeds nor ../shared/docs/protocols.md give a
+#: range, so this is the "Hostile input" issue's choice; larger seeds were billed and then could not be shown.
 SEED_MAX = 2**32 - 1
 Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 #: Form hints of a seed field: typed in a number box (a slider over 0..2³²−1 is useless), shown outside "Advanced".
