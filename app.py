@@ -21,8 +21,8 @@ from starlette.routing import Route
 from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, VisitorSlots
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
 from components.history_panel import build_history_panel, refresh_on_load
-from components.share_panel import wire_share_links
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
+from components.share_panel import wire_share_links
 from endpoints import ENDPOINTS
 from providers.catalog import CATALOG
 from providers.config import ProviderSettings

@@ -184,7 +184,7 @@ def template_for(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
         high = schema.get("maximum")
         value = max(low, 0) if high is None or high >= 0 else low
         return int(value) if kind == "integer" else float(value)
-    return {"string": "", "boolean": False}.get(kind)
+    return {"string": "", "boolean": False}.get(str(kind))
 
 
 def slider_step(minimum: float, maximum: float, integer: bool, value: Any = None) -> float:

@@ -110,7 +110,8 @@ def test_logs_arrive_before_the_result(app):
 def test_field_validation_error_names_the_field(client):
     spec = get_endpoint("segmind_flux_depth_pro")
     with pytest.raises(AppError, match="steps: must be between 15 and 50"):
-        client.predict(prompt="x", control_image__link="https://example.test/c.png", steps=99, api_name=f"/{spec.api_name}")
+        client.predict(prompt="x", control_image=None, control_image__link="https://example.test/c.png", steps=99,
+                       api_name=f"/{spec.api_name}")
     with pytest.raises(AppError, match="prompt: is required"):
         client.predict(prompt="", api_name="/flux_pro")
 

@@ -22,11 +22,11 @@ def _tool(name: str) -> str:
 @pytest.mark.timeout(120)
 def test_ruff_is_clean():
     done = subprocess.run([_tool("ruff"), "check", "--output-format", "concise", "."], cwd=ROOT,
-                          capture_output=True, text=True, timeout=110)
+                          capture_output=True, text=True, timeout=110, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.timeout(300)
 def test_mypy_is_clean():
-    done = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=290)
+    done = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=290, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
