@@ -88,9 +88,7 @@ def pricing_routes(state: SandboxState) -> list[Route]:
         if fault:
             return fault
         if not bearer_value(request, "Key"):
-            return json_response(
-                {"detail": "Missing or malformed Authorization header: expected 'Key <FAL_KEY>'"}, 401
-            )
+            return json_response({"detail": "Missing or malformed Authorization header: expected 'Key <FAL_KEY>'"}, 401)
         ids = requested_ids(request)
         if not ids or len(ids) > MAX_IDS:
             problem = (

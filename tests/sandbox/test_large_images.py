@@ -34,7 +34,12 @@ def jpeg_bytes(size: tuple[int, int], mode: str = "L") -> bytes:
 
 @pytest.mark.parametrize(
     "size, bit_depth",
-    [(HUGE, 8), ((MAX_INPUT_SIDE + 1, 16), 8), ((7000, 6000), 8), ((14000, 14000), 1)],  # the last trips Pillow's bomb guard
+    [
+        (HUGE, 8),
+        ((MAX_INPUT_SIDE + 1, 16), 8),
+        ((7000, 6000), 8),
+        ((14000, 14000), 1),
+    ],  # the last trips Pillow's bomb guard
 )
 def test_oversized_images_are_refused_before_decoding(size, bit_depth):
     with pytest.raises(ImageTooLarge):

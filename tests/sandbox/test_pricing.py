@@ -76,9 +76,7 @@ async def test_fault_injection_by_header_and_by_server(sbx, client, start):
     failing = start(faults="pricing=status_503:2")
     codes = [
         (
-            await client.get(
-                f"{failing.fal_api_url}/v1/models/pricing", params={"endpoint_id": FLUX_PRO}, headers=KEY
-            )
+            await client.get(f"{failing.fal_api_url}/v1/models/pricing", params={"endpoint_id": FLUX_PRO}, headers=KEY)
         ).status_code
         for _ in range(3)
     ]
