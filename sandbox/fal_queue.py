@@ -276,6 +276,7 @@ class FalQueue:
         for note in prepared.notes:
             job.log(note, "WARN")
         job.log(f"Model ready (simulated): {plan.steps} steps, {plan.num_images} image(s), seed {plan.seed}")
+        job.log(prepared.summary)
         fail_rule = find_rule([("server", self._state.faults.server_plan), job.fault_scope], "fail")
         fail_at = min(fail_rule.count, plan.steps) if fail_rule else None
         if fail_at == 0:

@@ -1,5 +1,6 @@
 """From a validated endpoint input to synthetic images: what to render (read generically off the input model,
-so a schema change needs no change here), the safety rule, and the rendering itself (off the event loop)."""
+so a schema change needs no change here: sandbox/effects.py), the safety rule, reading the input and conditioning
+images, and the rendering itself (off the event loop)."""
 
 from __future__ import annotations
 
@@ -12,27 +13,25 @@ from PIL import Image
 from pydantic import BaseModel
 
 from endpoints.base import IMAGE_SIZE_PRESETS
-from sandbox.image_inputs import ImageResolver
+from sandbox.effects import Recipe, build_recipe, source_field
+from sandbox.image_inputs import ImageResolver, LoadedImage
 from sandbox.renderer import (
     CONTENT_TYPES,
     ImageFormat,
+    Layer,
     RenderMode,
     RenderSpec,
     encode_image,
-    render_image,
+    render,
 )
 
 #: Words that flag an image when the safety check is strict (deterministic stand-in for a classifier).
 UNSAFE_WORDS = ("nsfw", "nude", "naked", "porn", "explicit", "gore")
 _UNSAFE = re.compile(r"\b(" + "|".join(UNSAFE_WORDS) + r")\b", re.IGNORECASE)
 
-#: Input fields holding the source image, and how each is used.
-SOURCE_FIELDS: tuple[tuple[str, RenderMode], ...] = (
-    ("image_url", "image"),
-    ("control_image_url", "depth"),
-    ("control_image", "depth"),
-)
 DEFAULT_STEPS = 28
+DEFAULT_STRENGTH = 0.6  # image mode on an endpoint without a strength rule
+LAYER_SIDE = 384  # conditioning images are read at most this large: they only shape the picture
 DEFAULT_SIZE = IMAGE_SIZE_PRESETS["landscape_4_3"]
 
 
@@ -56,14 +55,6 @@ def _image_format(payload: BaseModel, default: ImageFormat) -> ImageFormat:
     return "png" if value == "png" else "jpeg"
 
 
-def _strength(payload: BaseModel) -> float:
-    if (strength := getattr(payload, "strength", None)) is not None:
-        return float(strength)
-    if (eta := getattr(payload, "controller_guidance_reverse", None)) is not None:  # RF-inversion: eta -> input
-        return max(0.0, min(1.0, 1.0 - float(eta)))
-    return 0.6
-
-
 @dataclass(frozen=True)
 class GenerationPlan:
     prompt: str
@@ -77,18 +68,19 @@ class GenerationPlan:
     strength: float
     flagged: bool
     sync_mode: bool
+    recipe: Recipe
 
     @classmethod
     def from_input(cls, payload: BaseModel, default_format: ImageFormat = "jpeg") -> GenerationPlan:
         prompt = str(getattr(payload, "prompt", "") or "")
         seed = getattr(payload, "seed", None)
         steps = getattr(payload, "num_inference_steps", None) or getattr(payload, "steps", None) or DEFAULT_STEPS
+        recipe = build_recipe(payload)
         mode: RenderMode = "text"
-        source_field = source_ref = None
-        for name, field_mode in SOURCE_FIELDS:
-            if isinstance(value := getattr(payload, name, None), str) and value:
-                mode, source_field, source_ref = field_mode, name, value
-                break
+        source_name = source_ref = None
+        if found := source_field(payload):
+            source_name, source_ref = found
+            mode = "depth" if "control" in source_name else "image"  # a control image sets the layout
         return cls(
             prompt=prompt,
             seed=int(seed) if seed is not None else secrets.randbelow(2**32),
@@ -96,11 +88,12 @@ class GenerationPlan:
             num_images=int(getattr(payload, "num_images", None) or 1),
             image_format=_image_format(payload, default_format),
             mode=mode,
-            source_field=source_field,
+            source_field=source_name,
             source_ref=source_ref,
-            strength=_strength(payload),
+            strength=recipe.strength if recipe.strength is not None else DEFAULT_STRENGTH,
             flagged=mentions_unsafe(prompt) and safety_strict(payload),
             sync_mode=bool(getattr(payload, "sync_mode", None)),
+            recipe=recipe,
         )
 
 
@@ -132,6 +125,7 @@ class GeneratedImage:
     height: int
     content_type: str
     flagged: bool
+    legend: tuple[str, ...] = ()  # the legend lines drawn on the image
 
 
 @dataclass(frozen=True)
@@ -140,6 +134,13 @@ class PreparedGeneration:
     source: Image.Image | None
     size: tuple[int, int]
     notes: tuple[str, ...]  # lines for the job log (placeholders, scaling)
+    layers: tuple[Layer, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """The job-log line naming what differs from the endpoint's defaults."""
+        changed = self.plan.recipe.described
+        return "Parameters changed from the defaults: " + ("; ".join(changed) if changed else "none")
 
 
 async def prepare_generation(
@@ -150,24 +151,36 @@ async def prepare_generation(
     default_format: ImageFormat = "jpeg",
     allow_raw_base64: bool = False,
 ) -> PreparedGeneration:
-    """Plan and load the source image. Raises ImageLoadError for an unreadable one."""
+    """Plan and read the source and conditioning images. Raises ImageLoadError for an unreadable one."""
     plan = GenerationPlan.from_input(payload, default_format)
     notes: list[str] = []
+    loaded: dict[str, LoadedImage] = {}  # by reference: an image named twice is read once
+
+    async def read(field: str, loc: tuple[str | int, ...], ref: str, max_side: int | None = None) -> Image.Image:
+        if ref not in loaded:
+            loaded[ref] = await resolver.load(field, ref, allow_raw_base64=allow_raw_base64, max_side=max_side, loc=loc)
+            if note := loaded[ref].note:
+                notes.append(note)
+        return loaded[ref].image
+
     source = None
     if plan.source_field and plan.source_ref:
-        loaded = await resolver.load(plan.source_field, plan.source_ref, allow_raw_base64=allow_raw_base64)
-        source = loaded.image
-        if loaded.note:
-            notes.append(loaded.note)
+        source = await read(plan.source_field, (plan.source_field,), plan.source_ref)
+    layers = []
+    for use in plan.recipe.images:
+        image = await read(use.field, use.loc, use.ref, LAYER_SIDE)
+        layers.append(Layer(image, use.kind, use.weight, key=use.ref))
+    notes.extend(plan.recipe.notes)
     size, size_note = output_size(payload, source, max_side)
     if size_note:
         notes.append(size_note)
-    return PreparedGeneration(plan, source, size, tuple(notes))
+    return PreparedGeneration(plan, source, size, tuple(notes), tuple(layers))
 
 
 def _render_one(prepared: PreparedGeneration, index: int) -> GeneratedImage:
     plan = prepared.plan
     width, height = prepared.size
+    recipe = plan.recipe
     spec = RenderSpec(
         prompt=plan.prompt,
         seed=plan.seed,
@@ -179,9 +192,16 @@ def _render_one(prepared: PreparedGeneration, index: int) -> GeneratedImage:
         strength=plan.strength,
         flagged=plan.flagged,
         caption=f"seed {plan.seed} · image {index + 1} of {plan.num_images} · {plan.steps} steps",
+        contrast=recipe.contrast,
+        finish=recipe.finish,
+        variation=recipe.variation,
+        textures=recipe.textures,
+        layers=prepared.layers,
+        legend=recipe.legend,
     )
-    data = encode_image(render_image(spec), plan.image_format)
-    return GeneratedImage(data, width, height, CONTENT_TYPES[plan.image_format], plan.flagged)
+    rendered = render(spec)
+    data = encode_image(rendered.image, plan.image_format)
+    return GeneratedImage(data, width, height, CONTENT_TYPES[plan.image_format], plan.flagged, rendered.legend_lines)
 
 
 async def render_images(prepared: PreparedGeneration) -> list[GeneratedImage]:

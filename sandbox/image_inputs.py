@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from PIL import Image
 
 from sandbox.addresses import classify_host
-from sandbox.decoding import ImageTooLarge, decode_image
+from sandbox.decoding import ImageTooLarge, decode_image, fitted_size
 from sandbox.renderer import placeholder_image
 from sandbox.storage import FileStore, file_name_from_url
+
+PLACEHOLDER_SIZE = (1024, 768)  # before fitting into the requested side
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,21 @@ class _Unread:
 class ImageLoadError(Exception):
     """The input names an image the sandbox could read but not use; reported like fal's 422 detail."""
 
-    def __init__(self, field: str, message: str, error_type: str = "image_load_error") -> None:
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        error_type: str = "image_load_error",
+        loc: tuple[str | int, ...] | None = None,
+    ) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
         self.error_type = error_type
+        self.loc = loc or (field,)  # ("controlnets", 0, "control_image_url") for a nested field
 
     def detail(self) -> list[dict[str, object]]:
-        return [{"loc": ["body", self.field], "msg": self.message, "type": self.error_type}]
+        return [{"loc": ["body", *self.loc], "msg": self.message, "type": self.error_type}]
 
 
 @dataclass(frozen=True)
@@ -90,14 +99,26 @@ class ImageResolver:
         self._decode_slots = decode_slots or asyncio.Semaphore(1)
 
     async def load(
-        self, field: str, ref: str, *, allow_raw_base64: bool = False, max_side: int | None = None
+        self,
+        field: str,
+        ref: str,
+        *,
+        allow_raw_base64: bool = False,
+        max_side: int | None = None,
+        loc: tuple[str | int, ...] | None = None,
     ) -> LoadedImage:
-        """Raises ImageLoadError (naming ``field``) for content that is not a usable image."""
-        data = self._read(field, ref.strip(), allow_raw_base64)
-        if isinstance(data, _Unread):
-            image = await asyncio.to_thread(placeholder_image, data.url)
-            return LoadedImage(image, placeholder_note(field, data.url))
+        """Raises ImageLoadError (naming ``field``, at ``loc``) for content that is not a usable image."""
+        try:
+            return await self._load(field, ref.strip(), allow_raw_base64, max_side)
+        except ImageLoadError as exc:
+            raise ImageLoadError(exc.field, exc.message, exc.error_type, loc) from None
+
+    async def _load(self, field: str, ref: str, allow_raw_base64: bool, max_side: int | None) -> LoadedImage:
+        data = self._read(field, ref, allow_raw_base64)
         side = max_side or self._max_side
+        if isinstance(data, _Unread):
+            image = await asyncio.to_thread(placeholder_image, data.url, *fitted_size(PLACEHOLDER_SIZE, side))
+            return LoadedImage(image, placeholder_note(field, data.url))
         try:
             async with self._decode_slots:  # shared by the server's jobs: bounds the decoded bitmaps held at once
                 image = await asyncio.to_thread(decode_image, data, side)

@@ -1,15 +1,18 @@
 """Deterministic synthetic images: the same inputs give the same bytes, and every image says it is synthetic.
 
-Text to image: a smooth colour field whose palette and shapes come from a hash of (prompt, seed, index), with the
-prompt written on it. Image to image: the input blended toward that field by ``strength`` (0 = the input).
-Depth: a blurred-luminance depth shading of the control image, colour-mapped with the seeded palette.
-Flagged images are black. All carry the "SANDBOX · synthetic" mark in the top-left corner.
+Text to image: a smooth colour field whose palette and shapes come from a hash of (prompt, seed, index).
+Depth: the control image's blurred luminance as depth shading, with its edges drawn in, colour-mapped with the
+seeded palette. On top come the effects of the other parameters (sandbox/effects.py reads them off the endpoint's
+schema): a variation for changed parameters without an effect of their own, a texture per LoRA, a layer per
+conditioning image (structure, edges or colours), contrast for guidance and finish for steps. Image to image: the
+input blended with that picture by ``strength`` (0 keeps the input). Flagged images are black.
+
+Every image carries the "SANDBOX · synthetic" mark in the top-left corner, under it a legend of the parameters
+that differ from the endpoint's defaults, and at the bottom the prompt and a caption (seed, image, steps).
 """
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
 import io
 import textwrap
 from dataclasses import dataclass, field
@@ -17,13 +20,35 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from sandbox import patterns
 
 SANDBOX_MARK = "SANDBOX · synthetic"
+LEGEND_PREFIX = "changed: "  # ASCII: the fallback bitmap font has no "≠"
+MAX_LEGEND_LINES = 3
 RenderMode = Literal["text", "image", "depth"]
 ImageFormat = Literal["jpeg", "png"]
+LayerKind = Literal["structure", "edges", "colour"]
 CONTENT_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "png": "image/png"}
-_FIELD_SIDE = 192  # the colour field is computed at this size, then smoothly upscaled
+
+
+@dataclass(frozen=True)
+class Texture:
+    """A LoRA-like influence: a texture keyed by ``key``, as strong as ``weight`` (0 = none, negative inverts)."""
+
+    key: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A conditioning image and how it shapes the picture (``weight`` 0 = not at all; negative inverts it)."""
+
+    image: Image.Image = field(compare=False)
+    kind: LayerKind
+    weight: float
+    key: str = ""  # identifies the image (its reference) for equality
 
 
 @dataclass(frozen=True)
@@ -38,53 +63,18 @@ class RenderSpec:
     strength: float = 1.0  # image mode: 0 keeps the input, 1 is all pattern
     flagged: bool = False
     caption: str = ""  # one extra line under the prompt, e.g. "seed 42 · image 1 of 2"
+    contrast: float = 1.0  # guidance relative to the default: >1 more contrast and saturation
+    finish: float = 1.0  # steps relative to the default: <1 soft and grainy, >1 sharper
+    variation: str = ""  # key of the changed parameters without an effect of their own ("" = none)
+    textures: tuple[Texture, ...] = ()
+    layers: tuple[Layer, ...] = ()
+    legend: tuple[str, ...] = ()  # "name=value" items, drawn under the mark
 
 
-def _rng(*parts: object) -> np.random.Generator:
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:16], "big"))
-
-
-def _palette(rng: np.random.Generator, n: int = 4) -> np.ndarray:
-    base_hue = rng.uniform()
-    colours = []
-    for i in range(n):
-        hue = (base_hue + i * rng.uniform(0.08, 0.3)) % 1.0
-        colours.append(colorsys.hsv_to_rgb(hue, rng.uniform(0.45, 0.95), rng.uniform(0.55, 1.0)))
-    return np.asarray(colours, dtype=np.float32)
-
-
-def _colour_field(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """A smooth HxWx3 float field in [0, 1]: a tilted gradient, soft blobs and a faint ripple."""
-    scale = _FIELD_SIDE / max(width, height)
-    fw, fh = max(2, round(width * scale)), max(2, round(height * scale))
-    palette = _palette(rng)
-    xs = np.linspace(0.0, 1.0, fw, dtype=np.float32)[None, :]
-    ys = np.linspace(0.0, 1.0, fh, dtype=np.float32)[:, None]
-    aspect = np.float32(width / height)
-    angle = rng.uniform(0, 2 * np.pi)
-    t = xs * np.cos(angle) + ys * np.sin(angle)
-    t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-    out = palette[0] * (1 - t)[..., None] + palette[1] * t[..., None]
-    for k in range(int(rng.integers(3, 7))):
-        cx, cy = rng.uniform(0, 1, size=2)
-        radius = rng.uniform(0.08, 0.3)
-        alpha = np.exp(-(((xs - cx) * aspect) ** 2 + (ys - cy) ** 2) / (2 * radius**2)) * rng.uniform(0.5, 0.9)
-        out = out * (1 - alpha[..., None]) + palette[2 + k % 2] * alpha[..., None]
-    ripple = np.sin(2 * np.pi * (rng.uniform(2, 6) * (xs * np.sin(angle) - ys * np.cos(angle)) + rng.uniform()))
-    out = np.clip(out + 0.04 * ripple[..., None], 0, 1)
-    small = Image.fromarray((out * 255).astype(np.uint8), "RGB")
-    return np.asarray(small.resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32) / 255
-
-
-def _depth_shading(source: Image.Image, rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    grey = ImageOps.fit(source.convert("L"), (width, height), Image.Resampling.BICUBIC)
-    grey = ImageOps.autocontrast(grey.filter(ImageFilter.GaussianBlur(max(1.5, max(width, height) / 96))))
-    depth = np.asarray(grey, dtype=np.float32)[..., None] / 255
-    far, mid, near = _palette(rng, 3)
-    lower = far * (1 - depth * 2) + mid * (depth * 2)
-    upper = mid * (2 - depth * 2) + near * (depth * 2 - 1)
-    return np.where(depth < 0.5, lower, upper)
+@dataclass(frozen=True)
+class Rendered:
+    image: Image.Image
+    legend_lines: tuple[str, ...]  # the legend exactly as drawn (wrapped), empty when there is none
 
 
 @lru_cache(maxsize=32)
@@ -95,15 +85,32 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def _overlay_text(image: Image.Image, lines: list[str]) -> Image.Image:
+def _legend_lines(spec: RenderSpec, font_size: int) -> list[str]:
+    if not spec.legend:
+        return []
+    chars = max(16, int(spec.width / (font_size * 0.55)))
+    return textwrap.wrap(LEGEND_PREFIX + " · ".join(spec.legend), chars, max_lines=MAX_LEGEND_LINES, placeholder=" …")
+
+
+def _overlay_text(image: Image.Image, lines: list[str], legend: list[str], legend_size: int) -> Image.Image:
     width, height = image.size
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     mark_font = _font(max(10, min(width, height) // 36))
     left, top, right, bottom = draw.textbbox((0, 0), SANDBOX_MARK, font=mark_font)
     pad = max(3, (bottom - top) // 3)
-    draw.rectangle((0, 0, right - left + 3 * pad, bottom + 2 * pad), fill=(0, 0, 0, 190))
+    mark_bottom = bottom + 2 * pad
+    draw.rectangle((0, 0, right - left + 3 * pad, mark_bottom), fill=(0, 0, 0, 190))
     draw.text((pad + pad // 2 - left, pad), SANDBOX_MARK, font=mark_font, fill=(255, 255, 255, 255))
+    if legend:
+        font = _font(legend_size)
+        line_height = int(font.getbbox("Ag")[3] * 1.25) if hasattr(font, "getbbox") else 12
+        legend_bottom = mark_bottom + line_height * len(legend) + pad
+        draw.rectangle((0, mark_bottom, width, legend_bottom), fill=(0, 0, 0, 140))
+        for i, line in enumerate(legend):
+            draw.text(
+                (pad + pad // 2, mark_bottom + pad // 2 + i * line_height), line, font=font, fill=(255, 236, 150, 240)
+            )
     if lines:
         font = _font(max(11, min(width, height) // 30))
         line_height = int((font.getbbox("Ag")[3]) * 1.3) if hasattr(font, "getbbox") else 14
@@ -124,32 +131,59 @@ def _text_lines(spec: RenderSpec) -> list[str]:
     return lines + ([spec.caption] if spec.caption else [])
 
 
-def render_image(spec: RenderSpec) -> Image.Image:
-    """The synthetic image for ``spec`` (RGB, ``spec.width`` x ``spec.height``)."""
+def _picture(spec: RenderSpec) -> np.ndarray:
+    """The synthetic picture before the input blend: base, variation, textures, layers, contrast, finish."""
     size = (spec.width, spec.height)
-    pixels: np.ndarray
+    generator = patterns.rng(spec.prompt, spec.seed, spec.index)
+    if spec.mode == "depth" and spec.source is not None:
+        pixels = patterns.depth_shading(spec.source, generator, *size)
+        pixels = 0.85 * pixels + 0.15 * patterns.colour_field(generator, *size)
+        pixels = patterns.edges_layer(pixels, spec.source, 0.4)
+    else:
+        pixels = patterns.colour_field(generator, *size)
+    if spec.variation:
+        pixels = patterns.variation(pixels, spec.variation)
+    for texture in spec.textures:
+        pixels = patterns.stripes(pixels, texture.key, texture.weight)
+    for number, layer in enumerate(spec.layers):
+        if layer.kind == "edges":
+            pixels = patterns.edges_layer(pixels, layer.image, layer.weight)
+        elif layer.kind == "colour":
+            pixels = patterns.colour_layer(pixels, layer.image, layer.weight)
+        else:
+            layer_rng = patterns.rng(spec.prompt, spec.seed, spec.index, "layer", number)
+            pixels = patterns.structure_layer(pixels, layer.image, layer_rng, layer.weight)
+    pixels = patterns.contrast(pixels, spec.contrast)
+    return patterns.finish(pixels, spec.finish, patterns.rng(spec.prompt, spec.seed, spec.index, "grain"))
+
+
+def render(spec: RenderSpec) -> Rendered:
+    """The synthetic image for ``spec`` (RGB, ``spec.width`` x ``spec.height``) and the legend lines drawn on it."""
+    size = (spec.width, spec.height)
     if spec.flagged:
         pixels = np.zeros((spec.height, spec.width, 3), dtype=np.float32)
     else:
-        rng = _rng(spec.prompt, spec.seed, spec.index)
-        if spec.mode == "depth" and spec.source is not None:
-            pixels = _depth_shading(spec.source, rng, *size)
-            pixels = 0.85 * pixels + 0.15 * _colour_field(rng, *size)
-        else:
-            pixels = _colour_field(rng, *size)
-            if spec.mode == "image" and spec.source is not None:
-                source = ImageOps.fit(spec.source.convert("RGB"), size, Image.Resampling.BICUBIC)
-                strength = float(np.clip(spec.strength, 0.0, 1.0))
-                pixels = (1 - strength) * (np.asarray(source, dtype=np.float32) / 255) + strength * pixels
+        pixels = _picture(spec)
+        if spec.mode == "image" and spec.source is not None:
+            source = ImageOps.fit(spec.source.convert("RGB"), size, Image.Resampling.BICUBIC)
+            strength = float(np.clip(spec.strength, 0.0, 1.0))
+            pixels = (1 - strength) * (np.asarray(source, dtype=np.float32) / 255) + strength * pixels
     image = Image.fromarray(np.clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8), "RGB")
-    return _overlay_text(image, _text_lines(spec))
+    legend_size = max(9, min(spec.width, spec.height) // 42)
+    legend = [] if spec.flagged else _legend_lines(spec, legend_size)
+    return Rendered(_overlay_text(image, _text_lines(spec), legend, legend_size), tuple(legend))
+
+
+def render_image(spec: RenderSpec) -> Image.Image:
+    """``render(spec).image``."""
+    return render(spec).image
 
 
 def placeholder_image(key: str, width: int = 1024, height: int = 768) -> Image.Image:
     """A deterministic stand-in (derived from ``key``, e.g. a URL) for an input the sandbox cannot fetch."""
     # No text on it: it is an *input*, blended into the output, where its own band would ghost through the
     # output's caption. The job's log says that a placeholder was used.
-    field_pixels = _colour_field(_rng("placeholder", key), width, height)
+    field_pixels = patterns.colour_field(patterns.rng("placeholder", key), width, height)
     return Image.fromarray((field_pixels * 255).astype(np.uint8), "RGB")
 
 

@@ -13,7 +13,7 @@ from endpoints.flux_pro import FluxProInput
 from endpoints.segmind_flux_depth_pro import SegmindFluxDepthProInput
 from sandbox.decoding import decode_image
 from sandbox.generation import GenerationPlan, output_size
-from sandbox.renderer import RenderSpec, encode_image, render_image
+from sandbox.renderer import RenderSpec, encode_image, render, render_image
 
 
 def pixels(image: Image.Image) -> np.ndarray:
@@ -96,3 +96,15 @@ def test_output_sizes():
     assert size == (2048, 1024) and "8000x4000" in note
     source = Image.new("RGB", (640, 480))
     assert output_size(FluxDevImageToImageInput(prompt="x", image_url="u"), source, 2048) == ((640, 480), None)
+
+
+def test_render_returns_the_legend_lines_it_drew():
+    plain = RenderSpec("p", 3, 0, 320, 240)
+    items = tuple(f"parameter_{i}={i / 10}" for i in range(40))
+    rendered = render(RenderSpec("p", 3, 0, 320, 240, legend=items))
+    assert render(plain).legend_lines == ()
+    assert 1 < len(rendered.legend_lines) <= 3 and rendered.legend_lines[0].startswith("changed: parameter_0=0")
+    assert rendered.legend_lines[-1].endswith("…")  # wrapped to at most three lines
+    band = pixels(rendered.image)[18:40, 150:300]
+    assert not np.array_equal(band, pixels(render(plain).image)[18:40, 150:300])  # drawn under the mark
+    assert render(RenderSpec("nsfw", 3, 0, 320, 240, flagged=True, legend=items)).legend_lines == ()
