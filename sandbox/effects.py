@@ -135,7 +135,7 @@ def _weight_leaf(group: Sequence[Leaf], stem: str = "") -> Leaf | None:
 
 def _window(group: Sequence[Leaf], stem: str = "") -> tuple[float, float, list[Leaf]]:
     """The (start, end) fractions an item's guidance applies for (``start_percentage``, ``reference_end``, ...)."""
-    start, end, used = 0.0, 1.0, []
+    start, end, used = 0.0, 1.0, list[Leaf]()
     for leaf in group:
         name = leaf.name.removeprefix(stem)
         value = _number(leaf.value)
@@ -217,14 +217,17 @@ def build_recipe(payload: BaseModel) -> Recipe:
 
 def _inversion_retention(top: dict[str, Leaf], steps: Leaf | None) -> float:
     """RF-inversion: how much of the input survives — eta, over the reverse-guidance window, eased by gamma."""
-    eta = _number(top[ETA_FIELD].value) or 0.0
-    gamma = _number(top[GAMMA_FIELD].value) if GAMMA_FIELD in top else 0.6
-    total = max(1.0, _number(steps.value) if steps else 28.0)
-    start = _number(top[REVERSE_WINDOW[0]].value) if REVERSE_WINDOW[0] in top else 0.0
-    end = _number(top[REVERSE_WINDOW[1]].value) if REVERSE_WINDOW[1] in top else total
+
+    def value(name: str, default: float) -> float:
+        found = _number(top[name].value) if name in top else None
+        return default if found is None else found
+
+    total = max(1.0, (_number(steps.value) if steps else None) or 28.0)
+    eta, gamma = value(ETA_FIELD, 0.0), value(GAMMA_FIELD, 0.6)
+    start, end = value(REVERSE_WINDOW[0], 0.0), value(REVERSE_WINDOW[1], total)
     schedule = str(top[REVERSE_WINDOW[2]].value) if REVERSE_WINDOW[2] in top else "constant"
-    influence = window_influence((start or 0.0) / total, (end or 0.0) / total, schedule)
-    return float(np.clip(eta * influence * (1.3 - 0.5 * (gamma or 0.0)), 0.0, 1.0))
+    influence = window_influence(start / total, end / total, schedule)
+    return float(np.clip(eta * influence * (1.3 - 0.5 * gamma), 0.0, 1.0))
 
 
 def _conditioning(

@@ -10,7 +10,7 @@ A failed job ends ``COMPLETED`` with ``error`` and ``error_type``; fetching its 
     cancelled (PUT .../cancel)                      499  client_cancelled
     fault ``fail``, or a sandbox bug                500  runner_server_error
     unreadable input image (bad data URI, not an
-      image, a missing sandbox file)               422  validation_error, body {"detail": [{loc, msg, type}]}
+      image, too large, a missing sandbox file)    422  validation_error, body {"detail": [{loc, msg, type}]}
     ``X-Fal-Request-Timeout`` passed while queued   504  request_timeout (+ X-Fal-Request-Timeout-Type: user)
     server shutdown or /_sandbox/reset              503  runner_disconnected
 """
