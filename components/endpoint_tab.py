@@ -36,7 +36,8 @@ TICK_SECONDS = 1.0  # the elapsed time refreshes at least this often while waiti
 MIN_UPDATE_SECONDS = 0.25  # at most ~4 page updates a second for logs and steps; state changes go at once
 SEED_MAX = 2**32 - 1
 SCROLL_LOGS_JS = "() => { const t = document.querySelector('#%s textarea'); if (t) t.scrollTop = t.scrollHeight; }"
-DIM_GALLERY_JS = "() => { const g = document.getElementById('%s'); if (g) g.classList.add('fp-previous'); }"
+# Runs before the handler; an event's js answer becomes the handler's inputs, so it hands its arguments on.
+DIM_GALLERY_JS = "(...args) => { const g = document.getElementById('%s'); if (g) g.classList.add('fp-previous'); return args; }"
 UNDIM_GALLERY_JS = "() => { const g = document.getElementById('%s'); if (g) g.classList.remove('fp-previous'); }"
 
 
@@ -52,6 +53,7 @@ class EndpointTab:
     result_json: gr.JSON
     last_record: gr.State
     run_event: Any = None
+    record_event: Any = None  # after each run: the RunRecord JSON is in ``last_record``; chain views onto it
 
 
 SESSION_TTL_SECONDS = 6 * 3600
@@ -291,7 +293,7 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
         add_share_button(tab, ctx)
     if ctx.mcp:
         add_mcp_tool(spec, form, ctx)
-    tab.last_record.change(
+    tab.record_event.then(
         add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
     )
     return tab
@@ -326,7 +328,9 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
     tab.run_event.then(None, js=UNDIM_GALLERY_JS % gallery_id, api_visibility="private", queue=False)
     # The record goes into session state in a private step: a gr.State output on the named endpoint would break
     # its MCP tool (Gradio 6.31 drops State outputs from the result by position).
-    tab.run_event.then(record_of, [tab.result_json], [tab.last_record], api_visibility="private", queue=False)
+    tab.record_event = tab.run_event.then(
+        record_of, [tab.result_json], [tab.last_record], api_visibility="private", queue=False
+    )
 
     async def stop(request: gr.Request) -> Any:
         run = ctx.active_runs.get(ctx.active_key(request, spec.api_name))

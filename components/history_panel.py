@@ -148,7 +148,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         return entries, _gallery_value(filtered(entries, which))
 
     for tab in endpoint_tabs.values():
-        tab.last_record.change(add, [history, tab.last_record, endpoint_filter], [history, gallery], **private)
+        tab.record_event.then(add, [history, tab.last_record, endpoint_filter], [history, gallery], **private)
     endpoint_filter.change(show, [history, endpoint_filter], [gallery], **private)
 
     def select(entries: list[dict[str, Any]], which: str, evt: gr.SelectData):
@@ -161,17 +161,17 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
     def restore_values(entry: dict[str, Any] | None, *, seed_only: bool = False) -> dict[Any, Any]:
         if entry is None:
             gr.Warning("Select a run in the history first.")
-            return {}
+            return {tabs: gr.skip()}  # a dict answer must name an output
         record = entry["record"]
         tab = endpoint_tabs.get(record.get("api_name"))
         if tab is None:
             gr.Warning("That run's endpoint is not in this app any more.")
-            return {}
+            return {tabs: gr.skip()}  # a dict answer must name an output
         if seed_only:
             seed_field = tab.form.fields.get("seed")
             if seed_field is None or entry.get("seed") is None:
                 gr.Warning("That run has no seed to reuse.")
-                return {}
+                return {tabs: gr.skip()}  # a dict answer must name an output
             return {tabs: gr.Tabs(selected=tab.spec.api_name), seed_field.component: entry["seed"]}
         updates = tab.form.updates(record.get("input") or {})
         gr.Info(f"Restored a {tab.spec.label} run.")
@@ -253,7 +253,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         entry = _entry(entries, sid)
         if entry is None or not entry.get("images") or not target:
             gr.Warning("Select a run with an image, and where to send it.")
-            return {}
+            return {tabs: gr.skip()}  # a dict answer must name an output
         api_name, field = target.split(":", 1)
         tab = endpoint_tabs[api_name]
         components = tab.form.value_components()
@@ -269,7 +269,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
 
     def open_image(data: bytes | None, entries: list[dict[str, Any]], which: str):
         if not data:
-            return {}
+            return {tabs: gr.skip()}  # a dict answer must name an output
         meta = read_metadata(data)
         out: dict[Any, Any] = {dropped_note: meta.summary}
         if not meta.found:

@@ -49,12 +49,12 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
     def open_link(request: gr.Request) -> dict[Any, Any]:
         query = dict(request.query_params) if request is not None else {}
         if "endpoint" not in query:
-            return {}
+            return {tabs: gr.skip()}  # a dict answer must name an output
         try:
             api_name, values = decode(query)
         except ShareLinkError as exc:
             gr.Warning(str(exc))
-            return {}
+            return {tabs: gr.skip()}  # a dict answer must name an output
         tab = endpoint_tabs[api_name]
         return {tabs: gr.Tabs(selected=api_name), **tab.form.updates(values)}
 
