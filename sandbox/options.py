@@ -14,7 +14,7 @@ class SandboxOptions:
     step_seconds: float = 0.05  # time per inference step
     startup_seconds: float = 0.02  # runner start-up before the first step
     credits: float = 100.0  # Segmind starting credits
-    credit_cost: float = 1.0  # Segmind credits per image; Segmind credits are USD, so also the x-cost header
+    credit_cost: float = 0.05  # Segmind credits per image; Segmind credits are USD, so also the x-cost header
     faults: str = ""  # server-wide fault spec, same grammar as the X-Sandbox-Fault header (sandbox/faults.py)
     keepalive_seconds: float = 15.0  # SSE keep-alive comment interval
     storage_max_bytes: int = 256 * 1024 * 1024  # in-memory file store; least recently used files go first

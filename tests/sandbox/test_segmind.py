@@ -26,11 +26,11 @@ async def test_json_request_answers_image_bytes_with_headers(sbx, client):
     assert time.monotonic() - started >= 15 * 0.01
     assert response.headers["content-type"] == "image/jpeg" and response.content[:3] == b"\xff\xd8\xff"
     assert Image.open(io.BytesIO(response.content)).size == (96, 64)
-    assert response.headers["x-remaining-credits"] == "99"
+    assert response.headers["x-remaining-credits"] == "99.95"  # 0.05 credits (US dollars) an image
     assert response.headers["x-seed-value"] == "5"
     assert response.headers["x-request-id"] and float(response.headers["x-generation-time"]) > 0
     png = await client.post(f"{sbx.segmind_api_url}/v1/flux-depth-pro", json=body(output_format="png"), headers=API_KEY)
-    assert png.headers["content-type"] == "image/png" and png.headers["x-remaining-credits"] == "98"
+    assert png.headers["content-type"] == "image/png" and png.headers["x-remaining-credits"] == "99.9"
     assert (await stats(client, sbx))["segmind_calls"] == 2
 
 
