@@ -3,33 +3,38 @@
 - **No server-side checks.** Gradio's Slider and Number check bounds and round to ``precision`` in ``preprocess``,
   and Dropdown and Radio reject values outside their choices there, with messages that name no field ("Value 60
   is greater than maximum value 50."). Over the API those checks would pre-empt the model's ``steps: must be
-  between 15 and 50``, and ``precision=0`` would silently round 28.5 to 28. ``unchecked`` passes the submitted
-  value through; ``components.form_kinds`` reads it and the model validates it.
+  between 15 and 50``, and ``precision=0`` would silently round 28.5 to 28. The field components here pass the
+  submitted value through; ``components.form_kinds`` reads it and the model validates it.
 - **No browser-side clamping.** Gradio 6.31's Slider clamps the value typed in its number box when the box loses
   focus (80 in a 1–50 slider silently becomes 50). ``field_slider`` marks its slider with ``UNCLAMPED_CLASS`` and
   ``UNCLAMP_JS`` (run once on page load) stops that blur handler, so 80 is submitted and refused by name. The
-  range track still only drags within the bounds.
+  range track still only drags within the bounds. (A typed Number box never clamps.)
 - **Exact API defaults.** A Slider shows its minimum and a Checkbox ``False`` when given ``None``; ``field_slider``
   and ``field_checkbox`` keep ``None``, so a required slider has no API default and a tri-state checkbox defaults
   to "not sent".
 - **Described parameters.** ``describe`` puts a field's description where ``view_api()`` and "Use via API" read
   it (the component's ``api_info_as_input()["additional_description"]``).
 - **Field-named upload errors.** ``field_image``'s ``preprocess`` turns a file that is not an image into
-  ``NotAnImage`` instead of Pillow's unnamed error, so the form reports ``control_image: ... is not an image``.
+  ``NotAnImage`` instead of Pillow's unnamed error, so the form reports ``control_image: "notes.txt" is not an
+  image``.
 
-Instance attributes rather than subclasses: Gradio's component metaclass writes a ``.pyi`` stub next to any module
-that subclasses a component, at import time.
+These are subclasses, not instance attributes: when an event returns an update (``gr.update``, ``gr.skip()``) for a
+component, Gradio re-creates it for that session from its class and constructor arguments, which would drop
+instance overrides. They are made with ``_field_class``, which skips Gradio's component metaclass hook (it only
+writes a ``.pyi`` stub next to the defining module, at import time) and marks them templates of the stock
+component, so the page renders the stock widget.
 """
 
 from __future__ import annotations
 
-import json
+import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
+from gradio.component_meta import ComponentMeta
 from gradio.data_classes import JsonData
 from PIL import Image, UnidentifiedImageError
 
@@ -59,21 +64,28 @@ class NotAnImage:
     name: str
 
 
-def _as_submitted(payload: Any) -> Any:
+def _field_class(base: type[C], name: str, **methods: Any) -> type[C]:
+    """A subclass of a stock component with ``methods`` replaced, rendered as the stock component."""
+    namespace = {"__module__": __name__, "__qualname__": name, "is_template": True, **methods}
+    return abc.ABCMeta.__new__(ComponentMeta, name, (base,), namespace)  # type: ignore[return-value]
+
+
+def _as_submitted(self: Any, payload: Any) -> Any:
     return payload
 
 
-def _keep_none(postprocess: Any) -> Any:
-    def wrapped(value: Any) -> Any:
-        return None if value is None else postprocess(value)
+def _keep_none(base: type[gr.components.Component]) -> Any:
+    def postprocess(self: Any, value: Any) -> Any:
+        return None if value is None else base.postprocess(self, value)
 
-    return wrapped
+    return postprocess
 
 
-def unchecked(component: C) -> C:
-    """Let submitted values through ``preprocess`` untouched (Gradio calls ``block.preprocess(...)``)."""
-    component.preprocess = _as_submitted  # type: ignore[method-assign]
-    return component
+FieldSlider = _field_class(gr.Slider, "FieldSlider", preprocess=_as_submitted, postprocess=_keep_none(gr.Slider))
+FieldNumber = _field_class(gr.Number, "FieldNumber", preprocess=_as_submitted)
+FieldDropdown = _field_class(gr.Dropdown, "FieldDropdown", preprocess=_as_submitted)
+FieldRadio = _field_class(gr.Radio, "FieldRadio", preprocess=_as_submitted)
+FieldCheckbox = _field_class(gr.Checkbox, "FieldCheckbox", postprocess=_keep_none(gr.Checkbox))
 
 
 def describe(component: C, description: str) -> C:
@@ -90,29 +102,27 @@ def describe(component: C, description: str) -> C:
 def field_slider(value: Any = None, **kwargs: Any) -> gr.Slider:
     """A Slider that submits what was typed, unclamped and unchecked, and keeps ``None`` (no value) as is."""
     classes = kwargs.pop("elem_classes", None) or []
-    slider = unchecked(gr.Slider(value=value, elem_classes=[*classes, UNCLAMPED_CLASS], **kwargs))
-    slider.postprocess = _keep_none(slider.postprocess)  # type: ignore[method-assign]
+    slider = FieldSlider(value=value, elem_classes=[*classes, UNCLAMPED_CLASS], **kwargs)
     if value is None:
         slider.value = None
     return slider
 
 
 def field_number(**kwargs: Any) -> gr.Number:
-    return unchecked(gr.Number(**kwargs))
+    return FieldNumber(**kwargs)
 
 
 def field_dropdown(**kwargs: Any) -> gr.Dropdown:
-    return unchecked(gr.Dropdown(**kwargs))
+    return FieldDropdown(**kwargs)
 
 
 def field_radio(**kwargs: Any) -> gr.Radio:
-    return unchecked(gr.Radio(**kwargs))
+    return FieldRadio(**kwargs)
 
 
 def field_checkbox(value: bool | None = None, **kwargs: Any) -> gr.Checkbox:
     """A Checkbox that keeps ``None`` ("not set") instead of showing it as ``False``."""
-    checkbox = gr.Checkbox(value=value, **kwargs)
-    checkbox.postprocess = _keep_none(checkbox.postprocess)  # type: ignore[method-assign]
+    checkbox = FieldCheckbox(value=value, **kwargs)
     if value is None:
         checkbox.value = None
     return checkbox
@@ -127,31 +137,37 @@ def is_image_file(path: str | Path) -> bool:
     return True
 
 
+def _checked_image(self: Any, payload: Any) -> Any:
+    if payload is None:
+        return None
+    path = getattr(payload, "path", None)
+    name = getattr(payload, "orig_name", None) or Path(path or "upload").name
+    if path and not str(path).startswith(("http://", "https://")) and not is_image_file(path):
+        return NotAnImage(name)
+    try:
+        return gr.Image.preprocess(self, payload)
+    except (UnidentifiedImageError, OSError, ValueError, gr.Error):
+        return NotAnImage(name)
+
+
+FieldImage = _field_class(gr.Image, "FieldImage", preprocess=_checked_image)
+
+
 def field_image(**kwargs: Any) -> gr.Image:
     """An upload (``type="filepath"``) whose non-image files become ``NotAnImage`` rather than an unnamed error."""
-    image = gr.Image(type="filepath", image_mode=None, **kwargs)
-    preprocess = image.preprocess
+    return FieldImage(type="filepath", image_mode=None, **kwargs)
 
-    def checked(payload: Any) -> Any:
-        if payload is None:
-            return None
-        name = getattr(payload, "orig_name", None) or Path(getattr(payload, "path", "") or "upload").name
-        path = getattr(payload, "path", None)
-        if path and not str(path).startswith(("http://", "https://")) and not is_image_file(path):
-            return NotAnImage(name)
-        try:
-            return preprocess(payload)
-        except (UnidentifiedImageError, OSError, ValueError, gr.Error):
-            return NotAnImage(name)
 
-    image.preprocess = checked  # type: ignore[method-assign]
-    return image
+def _json_value(self: Any, value: Any) -> Any:
+    return None if value is None else JsonData(root=value)
+
+
+ImageSizeValue = _field_class(gr.JSON, "ImageSizeValue", postprocess=_json_value)
 
 
 def image_size_value(value: Any, presets: Sequence[str], **kwargs: Any) -> gr.JSON:
     """An image size as one API value: a preset name (a plain string, not JSON text) or ``{"width", "height"}``."""
-    component = gr.JSON(value=json.dumps(value) if isinstance(value, str) else value, **kwargs)
-    component.postprocess = lambda v: None if v is None else JsonData(root=v)  # type: ignore[method-assign]
+    component = ImageSizeValue(value=value, **kwargs)
     api_info = {
         "anyOf": [
             {"type": "string", "enum": list(presets)},

@@ -32,7 +32,8 @@ URL_RULE = "must be an http(s):// or data: URL (or upload an image)"
 #: Which of the two is sent, from (upload, url): shown under them, updated in the browser.
 SOURCE_JS = """(image, link) => image ? "Will send: **the uploaded image**"
     : ((link || "").trim() ? "Will send: **the URL**" : %s)"""
-#: Typing a URL removes the upload.
+#: A URL in the box removes the upload (``.change``, not ``.input``: Gradio 6.31's Textbox fires no ``input`` for a
+#: value set at once, as by autofill or a test's ``fill``).
 _CLEAR_UPLOAD_JS = "(link, image) => (link || '').trim() ? null : image"
 
 
@@ -96,8 +97,11 @@ class ImageKind(FieldKind):
         for event in (image.change, link.change):
             event(fn=None, js=js, inputs=[image, link], outputs=[source], **quiet)
         image.upload(fn=None, js="() => ''", outputs=[link], **quiet)
-        link.input(fn=None, js=_CLEAR_UPLOAD_JS, inputs=[link, image], outputs=[image], **quiet)
-        image.upload(check_upload(field.name), inputs=[image], outputs=[image], **quiet)
+        link.change(fn=None, js=_CLEAR_UPLOAD_JS, inputs=[link, image], outputs=[image], **quiet)
+        # Queued: a warning only reaches the page from a queued event.
+        image.upload(
+            check_upload(field.name), inputs=[image], outputs=[image], show_progress="hidden", api_visibility="private"
+        )
         return FieldWidget(field.name, self.name, image, {field.name + LINK: link}, ui_keys=self.ui_keys(field))
 
     def read(self, field: FieldSpec, values: Mapping[str, Any]) -> Any:

@@ -1,6 +1,6 @@
-"""The form's browser-side behaviour (Debian's chromium via Playwright; skipped when either is missing):
-image size kept in step by js, width/height shown only for "custom", "Insert template", an empty seed, and the
-example URL filled in on page load."""
+"""The form's browser-side behaviour (Debian's chromium via Playwright; skipped when either is missing): the
+example filled in on page load, image size kept in step by js, out-of-range values typed into sliders refused by
+name (not clamped) with nothing submitted, and the image upload-or-URL choice."""
 
 from __future__ import annotations
 
@@ -19,23 +19,29 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]  # fmt: skip
+ENDPOINT_NAMES = ("flux_pro", "flux_general_rf_inversion", "flux_dev_image_to_image", "segmind_flux_depth_pro")
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed")
 
+#: Every input that reached the handler and validated (what would have been sent to the provider).
+SUBMITTED: list[dict[str, Any]] = []
+
 
 def build_demo() -> gr.Blocks:
     with gr.Blocks() as demo:
-        for api_name in ("flux_pro", "flux_general_rf_inversion"):
+        for api_name in ENDPOINT_NAMES:
             form = build_form(get_endpoint(api_name))
             run = gr.Button("Generate", elem_id=f"{api_name}-run")
             out = gr.Textbox(elem_id=f"{api_name}-out")
 
             def handler(_form: EndpointForm = form, **values: Any) -> str:
                 try:
-                    return json.dumps({"wire": _form.to_model(values).to_wire()})
+                    wire = _form.to_model(values).to_wire()
                 except FormError as exc:
-                    return json.dumps({"errors": exc.messages})
+                    raise gr.Error(str(exc), title="Invalid input") from None
+                SUBMITTED.append(wire)
+                return json.dumps({"wire": wire, "run": len(SUBMITTED)})  # never twice the same output
 
             run.click(form.declare_api_parameters(handler),
                       inputs_kwargs=form.api_inputs() | form.ui_inputs(), outputs=out)  # fmt: skip
@@ -70,20 +76,46 @@ def generate(page, api_name: str) -> dict[str, Any]:
     return json.loads(page.locator(box).input_value())["wire"]
 
 
+def generate_refused(page, api_name: str, message: str) -> None:
+    """Generate, expect an error toast with ``message``, and check nothing was submitted."""
+    before = len(SUBMITTED)
+    page.click(f"#{api_name}-run")
+    page.locator(".toast-body", has_text=message).first.wait_for(timeout=10_000)
+    assert len(SUBMITTED) == before
+    for close in page.locator(".toast-close").all():
+        close.click()
+
+
 def choose(page, elem_id: str, option: str) -> None:
     page.click(f"#{elem_id} input")
     page.locator("[role=option]", has_text=option).first.click()
     page.wait_for_timeout(300)
 
 
+def open_section(page, api_name: str, *titles: str) -> None:
+    """Open "Advanced" and closed sub-sections of it (each click toggles: once per endpoint and module)."""
+    page.locator(f"#{api_name}-advanced").get_by_text("Advanced").first.click()
+    for title in titles:
+        elem_id = f"{api_name}-section-{title.lower().replace(' ', '-')}"
+        page.locator(f"#{elem_id}").get_by_text(title).first.click()
+    page.wait_for_timeout(300)
+
+
+def type_into(page, selector: str, text: str) -> None:
+    box = page.locator(selector)
+    box.fill(text)
+    box.press("Tab")  # leave the box: this is where Gradio's slider used to clamp
+    page.wait_for_timeout(300)
+
+
 @pytest.mark.timeout(60)
-def test_page_load_defaults(page) -> None:
+def test_page_load_fills_the_example_and_defaults(page) -> None:
     assert page.locator("#flux_pro-seed input").input_value() == ""
     wire = generate(page, "flux_pro")
-    assert "seed" not in wire and wire["image_size"] == "landscape_4_3"
+    assert wire == get_endpoint("flux_pro").example  # filled in by the page, not the API default
     rf = generate(page, "flux_general_rf_inversion")
     assert rf["image_url"] == get_endpoint("flux_general_rf_inversion").example["image_url"]
-    assert "image_size" not in rf
+    assert "image_size" not in rf and "sigma_schedule" not in rf
 
 
 @pytest.mark.timeout(60)
@@ -94,24 +126,70 @@ def test_image_size_follows_the_preset_and_custom_size(page) -> None:
     assert generate(page, "flux_pro")["image_size"] == "square_hd"
     choose(page, "flux_pro-image_size-preset", "custom")
     assert width.is_visible()
-    page.fill("#flux_pro-image_size-width input", "800")
-    page.locator("#flux_pro-image_size-width input").press("Tab")
-    page.wait_for_timeout(300)
+    type_into(page, "#flux_pro-image_size-width input", "800")
     assert generate(page, "flux_pro")["image_size"] == {"width": 800, "height": 1024}
     choose(page, "flux_pro-image_size-preset", "portrait_16_9")
     assert not width.is_visible()
     assert generate(page, "flux_pro")["image_size"] == "portrait_16_9"
 
 
+@pytest.mark.timeout(90)
+def test_out_of_range_slider_values_are_refused_by_name_not_clamped(page) -> None:
+    open_section(page, "flux_pro")  # "Sampling" starts open
+    steps = "#flux_pro-num_inference_steps input[type=number]"
+    type_into(page, steps, "80")
+    assert page.locator(steps).input_value() == "80"  # not clamped to 50 on leaving the box
+    generate_refused(page, "flux_pro", "num_inference_steps: must be between 1 and 50")
+    type_into(page, steps, "30")
+    assert generate(page, "flux_pro")["num_inference_steps"] == 30
+
+    strength = "#flux_dev_image_to_image-strength input[type=number]"
+    type_into(page, strength, "0")
+    assert page.locator(strength).input_value() == "0"  # not 0.01
+    generate_refused(page, "flux_dev_image_to_image", "strength: must be between 0.01 and 1")
+    type_into(page, strength, "0.5")
+    assert generate(page, "flux_dev_image_to_image")["strength"] == 0.5
+
+
 @pytest.mark.timeout(60)
-def test_insert_template_appends_list_items(page) -> None:
-    page.locator("#flux_general_rf_inversion-advanced").get_by_text("Advanced").first.click()
-    page.locator("#flux_general_rf_inversion-section-loras-and-controls").get_by_text("LoRAs and controls").first.click()
-    for _ in range(2):
-        page.click("#flux_general_rf_inversion-loras-template")
-        page.wait_for_timeout(200)
-    page.click("#flux_general_rf_inversion-fill_image-template")
-    page.wait_for_timeout(200)
-    wire = generate(page, "flux_general_rf_inversion")
-    assert wire["loras"] == [{"path": "", "scale": 1.0}] * 2
-    assert wire["fill_image"] == {"fill_image_url": ""}
+def test_out_of_range_number_box_is_refused_by_name(page) -> None:
+    type_into(page, "#flux_pro-seed input", "-5")
+    generate_refused(page, "flux_pro", "seed: must be between 0 and 4294967295")
+    type_into(page, "#flux_pro-seed input", "")
+    assert "seed" not in generate(page, "flux_pro")
+
+
+@pytest.mark.timeout(90)
+def test_image_upload_or_url_says_which_is_sent_and_clears_the_other(page, tmp_path) -> None:
+    from PIL import Image
+
+    png = tmp_path / "control.png"
+    Image.new("RGB", (16, 16), (20, 120, 200)).save(png)
+    source = page.locator("#segmind_flux_depth_pro-control_image-source")
+    link = page.locator("#segmind_flux_depth_pro-control_image-link textarea")
+    assert "the URL" in source.inner_text()  # the example's URL, filled in on load
+    page.locator("#segmind_flux_depth_pro-control_image input[type=file]").set_input_files(str(png))
+    page.wait_for_function(
+        "() => document.querySelector('#segmind_flux_depth_pro-control_image-link textarea').value === ''"
+    )
+    page.locator("#segmind_flux_depth_pro-control_image-source", has_text="the uploaded image").wait_for()
+    wire = generate(page, "segmind_flux_depth_pro")
+    assert wire["control_image"].endswith("control.png") and not wire["control_image"].startswith("http")
+
+    link.fill("https://x.test/c.png")  # typing a URL removes the upload
+    page.locator("#segmind_flux_depth_pro-control_image-source", has_text="the URL").wait_for()
+    assert generate(page, "segmind_flux_depth_pro")["control_image"] == "https://x.test/c.png"
+
+    link.fill("")
+    page.locator("#segmind_flux_depth_pro-control_image-source", has_text="Nothing chosen").wait_for()
+    generate_refused(page, "segmind_flux_depth_pro", "control_image: is required")
+
+
+@pytest.mark.timeout(60)
+def test_uploading_a_file_that_is_not_an_image_says_so(page, tmp_path) -> None:
+    notes = tmp_path / "notes.png"  # the page's file picker asks for images; the name alone does not make one
+    notes.write_text("not an image")
+    page.locator("#flux_dev_image_to_image-image_url input[type=file]").set_input_files(str(notes))
+    page.locator(".toast-body", has_text='image_url: "notes.png" is not an image').first.wait_for(timeout=10_000)
+    for close in page.locator(".toast-close").all():
+        close.click()
