@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 
 from endpoints.base import EndpointSpec, WireModel
 from providers.base import Completed, Job, LogLine, PreparedRequest, Queued, Result, Running
-from providers.errors import ProviderError, ValidationFailed
+from providers.errors import Cancelled, ProviderError, ValidationFailed
 from providers.local_files import REMOTE_PREFIXES, image_fields
 from providers.media import MediaStore
 from providers.routing import Route
@@ -125,6 +125,7 @@ class Run:
         self.finished = asyncio.Event()
         self._send: asyncio.Future[Job] | None = None
         self._completed = False
+        self._stop_requested = False
         self._started = time.monotonic()
         self._timings = Timings()
         self._cost = UNKNOWN_COST
@@ -194,6 +195,9 @@ class Run:
                         final = self._record("done", result=result, cost=cost)
             if final is None:
                 raise ProviderError("The provider ended the job without a result.")
+        except Cancelled as exc:
+            # Our own Stop may reach the provider before the consumer is closed; otherwise it was cancelled upstream.
+            final = self._stopped() if self._stop_requested else self._failed(exc)
         except ProviderError as exc:
             final = self._failed(exc)
         except Exception as exc:
@@ -202,10 +206,13 @@ class Run:
         finally:
             await self._cancel_unfinished()
             if final is None:  # the consumer stopped iterating, or the task was cancelled
-                final = self._record("stopped", error=RunError("Stopped", self._stop_message()),
-                                     cost=runner.settle(self._cost, "stopped", {}, provider.name))
+                final = self._stopped()
             await self._publish(final)
         yield self._update(final.state, record=final)
+
+    def _stopped(self) -> RunRecord:
+        cost = self.runner.settle(self._cost, "stopped", {}, self.route.provider.name)
+        return self._record("stopped", error=RunError("Stopped", self._stop_message()), cost=cost)
 
     def _failed(self, exc: BaseException) -> RunRecord:
         if isinstance(exc, ProviderError):
@@ -214,8 +221,8 @@ class Run:
 
     def _stop_message(self) -> str:
         if self.job is not None or self._send is not None:
-            return "Stopped; the remote request was cancelled."
-        return "Stopped before anything was sent."
+            return "The remote request was cancelled."
+        return "Nothing had been sent to the provider yet."
 
     async def _cancel_unfinished(self) -> None:
         """Cancel the remote job unless it completed. Never raises: the record is published whatever happens."""
@@ -246,6 +253,7 @@ class Run:
 
     async def stop(self) -> RunRecord | None:
         """Cancel the remote job now and wait (bounded) until the run has published its record."""
+        self._stop_requested = True
         await self._cancel_unfinished()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.finished.wait(), self.runner.cancel_timeout)

@@ -117,18 +117,48 @@ def test_invalid_value_shows_a_message_naming_the_field(page):
 
 
 def test_session_key_is_used_and_never_shown(page):
-    secret = "fal-test-session-key-0123456789"
+    secret = "fal-test-id:session-secret-0123456789"
     page.get_by_text("Settings — use your own API keys").click()
-    box = page.get_by_label("fal key (FAL_KEY)")
+    box = page.locator("#key-fal input")
     box.fill(secret)
-    page.get_by_role("button", name="Use these keys").click()
+    page.locator("#keys-save").click()
     page.get_by_text("live (your session key)").first.wait_for(timeout=10_000)
+    page.get_by_text("fal.ai key set for this session").first.wait_for(timeout=10_000)
+    banner = page.locator(".fp-banner").first.inner_text()
+    assert "Sandbox mode for Segmind" in banner and "fal.ai" not in banner, "the banner agrees with the badges"
     assert box.input_value() == "", "the key box is cleared once the key is stored"
     html = page.content()
     storage = page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
     assert secret not in html and secret not in storage
-    page.get_by_role("button", name="Forget my keys").click()
+    page.locator("#keys-forget").click()
+    page.get_by_text("Session keys forgotten").first.wait_for(timeout=10_000)
     page.get_by_text("sandbox (synthetic images)").first.wait_for(timeout=10_000)
+
+
+def test_malformed_keys_are_refused_or_warned_without_echoing_them(page):
+    page.get_by_text("Settings — use your own API keys").click()
+    page.locator("#key-fal input").fill("no-colon-key-0123456789")
+    page.locator("#keys-save").click()
+    page.get_by_text("A fal key looks like key-id:key-secret").first.wait_for(timeout=10_000)
+    page.locator("#key-segmind input").fill("SG_abc def")
+    page.locator("#keys-save").click()
+    page.get_by_text("Segmind key not used").first.wait_for(timeout=10_000)
+    assert "SG_abc def" not in page.content() and "no-colon-key-0123456789" not in page.content()
+
+
+def test_stop_says_stopped_and_a_new_run_keeps_the_previous_images_until_its_own(page, app):
+    page.locator("#flux_pro-prompt textarea").fill("first")
+    page.locator("#flux_pro-generate").click()
+    page.locator("#flux_pro-gallery img").first.wait_for(timeout=30_000)
+    page.locator("#flux_pro-prompt textarea").fill("second, stopped")
+    page.locator("#flux_pro-generate").click()
+    page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step 1/')")
+    assert page.locator("#flux_pro-gallery img").count() >= 1, "the previous image stays while the new run is going"
+    assert "fp-previous" in (page.locator("#flux_pro-gallery").get_attribute("class") or "")
+    page.locator("#flux_pro-stop").click()
+    page.get_by_text("Stopped").first.wait_for(timeout=15_000)
+    status = page.locator("#flux_pro-status").inner_text()
+    assert "Stopped" in status and "remote request was cancelled" in status and "Running" not in status
 
 
 def test_closing_the_tab_cancels_the_remote_request(browser, app):

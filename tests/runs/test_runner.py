@@ -172,3 +172,24 @@ def test_step_lines_parse(message):
     from runs.progress import parse_step
 
     assert parse_step(message).total == 3
+
+
+async def test_stop_from_outside_records_a_stopped_run_and_cancels_once(rig):
+    payload = FLUX_PRO.input_model.model_validate(small(num_inference_steps=50))
+    run = rig.runner.start(FLUX_PRO, payload, rig.route("fal"), media_url=media_url)
+    seen: list[RunUpdate] = []
+
+    async def consume() -> None:
+        async for update in run.updates():
+            seen.append(update)
+
+    consumer = asyncio.ensure_future(consume())
+    async with asyncio.timeout(20):
+        while not any(u.state == "running" for u in seen):
+            await asyncio.sleep(0.01)
+        stopping = asyncio.ensure_future(run.stop())
+        await consumer  # the provider reports the cancellation; the run ends as stopped, not failed
+        record = await stopping
+    assert record.state == "stopped" and "cancelled" in record.error.message
+    assert seen[-1].record == record
+    assert len(rig.stats()["cancels"]) == 1
