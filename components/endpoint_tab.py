@@ -183,7 +183,11 @@ async def run_endpoint(
                 if record.state == "failed" and record.error is not None:
                     yield view.status_html(), view.logs_text, gr.skip(), api_result(record)
                     raise gr.Error(record.error.message, title=record.error.type)
-                gallery = gallery_items(record, ctx.runner.media) if record.state == "done" else gr.skip()
+                gallery = (
+                    gr.Gallery(value=gallery_items(record, ctx.runner.media), selected_index=0)  # opens the preview
+                    if record.state == "done"
+                    else gr.skip()
+                )
                 yield view.status_html(), view.logs_text, gallery, api_result(record)
         finally:
             if ctx.active_runs.get(key) is run:
@@ -262,10 +266,13 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
                 elem_id=f"{spec.api_name}-status",
                 elem_classes=["fp-status"],
             )
+            # Preview mode: the whole image and its caption are visible whatever the aspect (a lone image in
+            # grid mode is cropped with its caption hidden); several images get a thumbnail strip.
             gallery = gr.Gallery(
                 label="Images (caption: seed · NSFW flag)",
-                columns=2,
-                height="auto",
+                columns=4,
+                height=560,
+                preview=True,
                 object_fit="contain",
                 buttons=["download", "fullscreen"],
                 elem_id=f"{spec.api_name}-gallery",
