@@ -71,19 +71,26 @@ def model_from_values(
     known = {key for f in fields for key in (f.name, *helper_keys(f))}
     problems: dict[str, list[str]] = {key: [f"{key}: is not a field of this endpoint"] for key in values if key not in known}
     data: dict[str, Any] = {}
+    partial: set[str] = set()  # fields read despite problems: the model's messages about them count too
     for field in fields:
         try:
             value = kind_of(field).read(field, values)
         except FieldProblem as exc:
             problems[field.name] = exc.messages(field.name)
-            continue
+            if exc.value is OMIT:
+                continue
+            value = exc.value
+            partial.add(field.name)
         if value is not OMIT:
             data[field.name] = value
     messages = [m for found in problems.values() for m in found]
     try:
         model = spec.input_model.model_validate(data)
     except ValidationError as exc:
-        messages += [m for m in describe_validation_error(exc, spec.input_model) if _root(m) not in problems]
+        for message in describe_validation_error(exc, spec.input_model):
+            root = _root(message)
+            if root not in problems or (root in partial and message not in problems[root]):
+                messages.append(message)
     if messages:
         order = {f.name: i for i, f in enumerate(fields)}
         raise FormError(sorted(messages, key=lambda m: order.get(_root(m), len(order))))

@@ -34,11 +34,14 @@ OMIT: Any = _Omit()
 
 
 class FieldProblem(ValueError):
-    """A submitted value that cannot be read. ``problems`` are ``(where, rule)``: ``where`` is ``""`` for the
+    """A submitted value that cannot be (entirely) read. ``problems`` are ``(where, rule)``: ``where`` is ``""`` for the
     field itself or a suffix such as ``"[0].path"`` for a list item; the form prefixes the field's name."""
 
-    def __init__(self, rule: str = "", *, problems: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(self, rule: str = "", *, problems: Sequence[tuple[str, str]] = (), value: Any = None) -> None:
         self.problems: list[tuple[str, str]] = [("", rule)] if rule else list(problems)
+        #: What could be read despite the problems (a list with an empty row), so the model checks the rest of it;
+        #: ``OMIT`` (the default) when nothing could.
+        self.value = OMIT if value is None else value
         super().__init__("; ".join(f"{where}: {rule}" if where else rule for where, rule in self.problems))
 
     def messages(self, name: str) -> list[str]:

@@ -81,7 +81,8 @@ class ImageKind(FieldKind):
         values = self.write(field, value)
         with gr.Group():
             image = field_image(
-                value=values[field.name], sources=["upload", "clipboard"], label=field.label, height=260,
+                value=values[field.name], sources=["upload", "clipboard"], label=field.label.removesuffix(" URL"),
+                height=260,
                 elem_id=elem_id,
             )
             link = gr.Textbox(

@@ -1,6 +1,11 @@
 """Lists and objects, edited as JSON text (``gr.Code``): the text is the field's API parameter.
 
-``read`` takes JSON text or an already parsed value; empty text leaves the field out.
+A list (or object) of objects also gets row editors over the same text (``components.form_kinds.rows``), and a
+hidden copy of the text, ``{name}__rows``, that they are drawn from. Anything else (a list of strings, a free-form
+dict) is a plain JSON editor with "Insert template".
+
+``read`` takes JSON text or an already parsed value; empty text leaves the field out. For rows it also refuses
+what the model would let through: blank required text (an empty row) and image fields that are not URLs.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import gradio as gr
 from components.form_kinds.base import (
     OMIT,
     FieldKind,
+    FieldProblem,
     FieldWidget,
     blank,
     parse_json_text,
 )
+from components.form_kinds.rows import ROWS, build_row_editor, check_items
 from components.schema_fields import FieldSpec, json_text
 
 # "Insert template": append one item to a JSON list (left alone if the text is not a list), or fill an empty object.
@@ -41,7 +48,15 @@ def parse(value: Any) -> Any:
 class JsonKind(FieldKind):
     name = "json"
 
+    def helper_keys(self, field: FieldSpec) -> tuple[str, ...]:
+        return (field.name + ROWS,) if field.items else ()
+
     def build(self, field: FieldSpec, value: Any, elem_id: str) -> FieldWidget:
+        if field.items:
+            with gr.Column(elem_id=f"{elem_id}-editor", elem_classes=["list-editor"]):
+                gr.Markdown(f"**{field.label}**" + (f" — {field.info}" if field.info else ""))
+                code, rows = build_row_editor(field, value, elem_id)
+            return FieldWidget(field.name, self.name, code, {field.name + ROWS: rows})
         code = gr.Code(
             value=json_text(value), language="json", label=field.label, lines=3, max_lines=20, elem_id=elem_id
         )
@@ -57,10 +72,16 @@ class JsonKind(FieldKind):
 
     def read(self, field: FieldSpec, values: Mapping[str, Any]) -> Any:
         parsed = parse(values.get(field.name))
-        return OMIT if parsed is None else parsed
+        if parsed is None:
+            return OMIT
+        problems = check_items(field, parsed) if field.items else []
+        if problems:
+            raise FieldProblem(problems=problems, value=parsed)
+        return parsed
 
     def write(self, field: FieldSpec, value: Any) -> dict[str, Any]:
-        return {field.name: json_text(value)}
+        text = json_text(value)
+        return {field.name: text, field.name + ROWS: text} if field.items else {field.name: text}
 
 
 JSON = JsonKind()

@@ -82,8 +82,19 @@ def generate_refused(page, api_name: str, message: str) -> None:
     page.click(f"#{api_name}-run")
     page.locator(".toast-body", has_text=message).first.wait_for(timeout=10_000)
     assert len(SUBMITTED) == before
-    for close in page.locator(".toast-close").all():
-        close.click()
+    close_toasts(page)
+
+
+def close_toasts(page) -> None:
+    closes = page.locator(".toast-close")
+    for _ in range(10):
+        if not closes.count():
+            return
+        try:
+            closes.first.click(timeout=2_000)
+        except playwright_sync.TimeoutError:
+            pass
+        page.wait_for_timeout(200)
 
 
 def choose(page, elem_id: str, option: str) -> None:
@@ -191,5 +202,144 @@ def test_uploading_a_file_that_is_not_an_image_says_so(page, tmp_path) -> None:
     notes.write_text("not an image")
     page.locator("#flux_dev_image_to_image-image_url input[type=file]").set_input_files(str(notes))
     page.locator(".toast-body", has_text='image_url: "notes.png" is not an image').first.wait_for(timeout=10_000)
-    for close in page.locator(".toast-close").all():
-        close.click()
+    close_toasts(page)
+
+
+# --- list fields: row editors over the JSON text ---------------------------------------------------------------
+
+RF = "flux_general_rf_inversion"
+
+
+@pytest.fixture(scope="module")
+def rf_lists(page):
+    """The rf-inversion form with "Advanced" and "LoRAs and controls" open."""
+    open_section(page, RF, "LoRAs and controls")
+    return page
+
+
+def row(field: str, *path: int | str) -> str:
+    """``row("loras", 0, "path")`` -> ``#flux_general_rf_inversion-loras-row-0-path``."""
+    parts = [f"row-{p}" if isinstance(p, int) else p for p in path]
+    return "#" + "-".join([RF, field, *parts])
+
+
+def json_view(page, field: str) -> Any:
+    """The field's JSON editor text, parsed (opens "Edit as JSON" the first time)."""
+    editor = page.locator(f"#{RF}-{field} .cm-content")
+    if not editor.is_visible():
+        page.locator(f"#{RF}-{field}-json").get_by_text("Edit as JSON").first.click()
+        editor.wait_for()
+    text = editor.inner_text()
+    return json.loads(text) if text.strip() else None
+
+
+@pytest.mark.timeout(90)
+def test_proper_labels(rf_lists) -> None:
+    page = rf_lists
+    for label in ("LoRAs", "Control LoRAs", "ControlNets", "ControlNet unions", "EasyControls", "Fill image"):
+        assert page.locator(f"#{RF}-section-loras-and-controls").get_by_text(label, exact=True).first.is_visible()
+    assert page.locator(f"{row('loras')}-add").inner_text().strip() == "+ Add LoRA"
+
+
+@pytest.mark.timeout(120)
+def test_rows_add_edit_remove_and_stay_in_step_with_the_json(rf_lists) -> None:
+    page = rf_lists
+    page.click(f"{row('loras')}-add")
+    page.wait_for_selector(row("loras", 0, "path"))
+    page.click(f"{row('loras')}-add")
+    page.wait_for_selector(row("loras", 1, "path"))
+    type_into(page, f"{row('loras', 0, 'path')} textarea", "https://x.test/a.safetensors")
+    type_into(page, f"{row('loras', 1, 'path')} textarea", "https://x.test/b.safetensors")
+    type_into(page, f"{row('loras', 1, 'scale')} input[type=number]", "0.5")
+    expected = [{"path": "https://x.test/a.safetensors", "scale": 1.0},
+                {"path": "https://x.test/b.safetensors", "scale": 0.5}]  # fmt: skip
+    assert generate(page, RF)["loras"] == expected
+    assert json_view(page, "loras") == expected  # the JSON editor shows the rows
+
+    page.click(f"{row('loras', 0)}-remove")
+    page.wait_for_function(f"() => !document.querySelector('{row('loras', 1, 'path')}')")
+    assert page.locator(f"{row('loras', 0, 'path')} textarea").input_value() == "https://x.test/b.safetensors"
+    assert generate(page, RF)["loras"] == expected[1:]
+    assert json_view(page, "loras") == expected[1:]
+
+    # Power users edit the JSON; the rows follow when the editor loses focus.
+    editor = page.locator(f"#{RF}-loras .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text('[{"path": "https://x.test/c.safetensors", "scale": 2}]')
+    page.locator(f"{row('loras')}-add").hover()
+    page.mouse.click(5, 5)  # leave the editor
+    page.wait_for_function(
+        f"() => document.querySelector('{row('loras', 0, 'path')} textarea')?.value === 'https://x.test/c.safetensors'"
+    )
+    assert page.locator(f"{row('loras', 0, 'scale')} input[type=number]").input_value() == "2"
+    assert generate(page, RF)["loras"] == [{"path": "https://x.test/c.safetensors", "scale": 2}]
+    page.click(f"{row('loras', 0)}-remove")
+    page.wait_for_function(f"() => !document.querySelector('{row('loras', 0, 'path')}')")
+    assert generate(page, RF)["loras"] == []
+
+
+@pytest.mark.timeout(90)
+def test_an_empty_row_is_an_error_not_dropped(rf_lists) -> None:
+    page = rf_lists
+    page.click(f"{row('controlnets')}-add")
+    page.wait_for_selector(row("controlnets", 0, "path"))
+    assert page.locator(f"{row('controlnets')}-add").is_disabled()  # at most one ControlNet
+    generate_refused(page, RF, "controlnets[0].path: is required")
+    page.click(f"{row('controlnets', 0)}-remove")
+    page.wait_for_function(f"() => !document.querySelector('{row('controlnets', 0, 'path')}')")
+    assert generate(page, RF)["controlnets"] == []
+
+
+@pytest.mark.timeout(120)
+def test_row_images_take_an_upload_or_a_url(rf_lists, tmp_path) -> None:
+    from PIL import Image
+
+    page = rf_lists
+    png = tmp_path / "control.png"
+    Image.new("RGB", (8, 8), (10, 200, 10)).save(png)
+    page.click(f"{row('control_loras')}-add")
+    page.wait_for_selector(row("control_loras", 0, "path"))
+    type_into(page, f"{row('control_loras', 0, 'path')} textarea", "https://x.test/depth.safetensors")
+    page.locator(f"{row('control_loras', 0, 'control_image_url')} input[type=file]").set_input_files(str(png))
+    # The upload is the one server step: it becomes a data: URI in the JSON.
+    page.locator(f"{row('control_loras', 0, 'control_image_url')} img").wait_for()
+    for _ in range(20):
+        (item,) = generate(page, RF)["control_loras"]
+        if item["control_image_url"]:
+            break
+        page.wait_for_timeout(250)
+    assert item["control_image_url"].startswith("data:image/png;base64,") and item["path"].endswith("depth.safetensors")
+
+    link = f"{row('control_loras', 0, 'control_image_url')}-link textarea"
+    type_into(page, link, "https://x.test/control.png")
+    assert generate(page, RF)["control_loras"][0]["control_image_url"] == "https://x.test/control.png"
+    type_into(page, link, "/etc/passwd")
+    generate_refused(page, RF, "control_loras[0].control_image_url: must be an http(s):// or data: URL")
+    page.click(f"{row('control_loras', 0)}-remove")
+    page.wait_for_function(f"() => !document.querySelector('{row('control_loras', 0, 'path')}')")
+
+
+@pytest.mark.timeout(90)
+def test_nested_rows_and_the_fill_image_object(rf_lists) -> None:
+    page = rf_lists
+    page.click(f"{row('controlnet_unions')}-add")
+    page.wait_for_selector(row("controlnet_unions", 0, "controls", 0, "control_mode"))
+    page.click(f"{row('controlnet_unions', 0, 'controls')}-add")
+    page.wait_for_selector(row("controlnet_unions", 0, "controls", 1, "control_mode"))
+    type_into(page, f"{row('controlnet_unions', 0, 'path')} textarea", "https://x.test/union")
+    for index, url in enumerate(("https://x.test/e.png", "https://x.test/f.png")):
+        type_into(page, f"{row('controlnet_unions', 0, 'controls', index, 'control_image_url')}-link textarea", url)
+    page.click(f"{row('fill_image')}-add")
+    page.wait_for_selector(row("fill_image", 0, "fill_image_url"))
+    type_into(page, f"{row('fill_image', 0, 'fill_image_url')}-link textarea", "https://x.test/fill.png")
+    wire = generate(page, RF)
+    (union,) = wire["controlnet_unions"]
+    assert union["path"] == "https://x.test/union"
+    assert [c["control_image_url"] for c in union["controls"]] == ["https://x.test/e.png", "https://x.test/f.png"]
+    assert wire["fill_image"] == {"fill_image_url": "https://x.test/fill.png"}
+    page.click(f"{row('fill_image', 0)}-remove")
+    page.click(f"{row('controlnet_unions', 0)}-remove")
+    page.wait_for_function(f"() => !document.querySelector('{row('controlnet_unions', 0, 'path')}')")
+    wire = generate(page, RF)
+    assert "fill_image" not in wire and wire["controlnet_unions"] == []

@@ -130,7 +130,8 @@ def test_image_size_writes_preset_and_pixels() -> None:
 def test_json_reads_text_or_parsed_and_writes_indented_text() -> None:
     loras = field("flux_general_rf_inversion", "loras")
     kind = kind_of(loras)
-    assert kind.write(loras, []) == {"loras": "[]"}
+    assert kind.helper_keys(loras) == ("loras__rows",)  # the rows are drawn from a copy of the text
+    assert kind.write(loras, []) == {"loras": "[]", "loras__rows": "[]"}
     assert kind.read(loras, {"loras": '[{"path": "a"}]'}) == [{"path": "a"}]
     assert kind.read(loras, {"loras": [{"path": "a"}]}) == [{"path": "a"}]
     assert kind.read(loras, {"loras": "  "}) is OMIT
@@ -262,3 +263,66 @@ def test_image_size_errors() -> None:
     ]
     assert errors("flux_pro", {"prompt": "p", "image_size": "{"})[0].startswith("image_size: not valid JSON")
     assert errors("flux_pro", {"prompt": "p", "image_size": "custom"})[0].startswith('image_size: "custom" needs')
+
+
+# --- list rows ------------------------------------------------------------------------------------------------
+
+
+def test_an_empty_row_is_an_error_and_the_rest_is_still_checked() -> None:
+    base = {"prompt": "p", "image_url__link": "https://x.test/a.png"}
+    loras = [{"path": "", "scale": 1.0}, {"path": "https://x.test/b.safetensors", "scale": 9}]
+    assert errors("flux_general_rf_inversion", {**base, "loras": loras}) == [
+        "loras[0].path: is required",
+        "loras[1].scale: must be between -4 and 4",
+    ]
+
+
+def test_rows_check_nested_items_and_image_urls() -> None:
+    base = {"prompt": "p", "image_url__link": "https://x.test/a.png"}
+    unions = [{"path": "https://x.test/u", "controls": [
+        {"control_image_url": "", "control_mode": "canny"},
+        {"control_image_url": "/etc/passwd", "control_mode": "depth"}]}]  # fmt: skip
+    assert errors("flux_general_rf_inversion", {**base, "controlnet_unions": unions}) == [
+        "controlnet_unions[0].controls[0].control_image_url: is required",
+        "controlnet_unions[0].controls[1].control_image_url: must be an http(s):// or data: URL (or upload an image)",
+    ]
+    assert errors("flux_general_rf_inversion", {**base, "fill_image": {"fill_image_url": " "}}) == [
+        "fill_image.fill_image_url: is required"
+    ]
+    fill = {"fill_image_url": ["https://x.test/f.png", "https://x.test/g.png"]}  # the list branch passes untouched
+    assert to_wire("flux_general_rf_inversion", {**base, "fill_image": fill})["fill_image"] == fill
+
+
+def test_check_items_where_paths() -> None:
+    from components.form_kinds.rows import check_items
+
+    controlnets = field("flux_general_rf_inversion", "controlnets")
+    assert check_items(controlnets, [{"path": "", "control_image_url": "https://x.test/c.png"}]) == [
+        ("[0].path", "is required")
+    ]
+    assert check_items(controlnets, [{"path": "a", "control_image_url": "https://x.test/c.png"}]) == []
+
+
+def test_row_patches_name_their_paths() -> None:
+    from components.form_kinds.rows import add_js, remove_js, set_url_js, set_value_js
+
+    loras = field("flux_general_rf_inversion", "loras")
+    path, scale = loras.items
+    assert '[0]' in set_value_js([0, "path"], path) and 'parent[key] = "";' in set_value_js([0, "path"], path)
+    assert "delete parent[key];" in set_value_js([0, "scale"], scale)  # optional: an empty box leaves it out
+    assert '{"path": "", "scale": 1.0}' in add_js([], loras.template, True)
+    assert ".splice(2, 1)" in remove_js([], 2)
+    assert 'startsWith("data:")' in set_url_js([0, "control_image_url"], path)
+
+
+def test_uploads_in_rows_become_data_uris(tmp_path) -> None:
+    from PIL import Image
+
+    from components.form_kinds.rows import data_uri, upload_handler
+
+    png = tmp_path / "c.png"
+    Image.new("RGB", (4, 4), (1, 2, 3)).save(png)
+    assert data_uri(str(png)).startswith("data:image/png;base64,iVBOR")
+    upload = upload_handler("control_loras[0].control_image_url", [0, "control_image_url"])
+    code, link = upload('[{"path": "p", "control_image_url": ""}]', str(png))
+    assert link == "" and '"control_image_url": "data:image/png;base64,' in code
