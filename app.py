@@ -38,6 +38,10 @@ log = logging.getLogger("flux_playground")
 
 TITLE = "FLUX Playground"
 MAX_THREADS = 200  # Gradio's pre/post-processing threads; runs themselves are async and wait on the network
+# Sessions kept in memory at most (each holds its keys, last records and spend total, all with a time to live).
+STATE_SESSION_CAPACITY = 2000
+# Gradio's own cache (uploads, downloads handed out): swept hourly of files older than a day.
+DELETE_CACHE = (3600, 86400)
 CSS = """
 .fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
 .fp-badge { font-size: 0.95em; }
@@ -115,7 +119,7 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
 
 def build_app(ctx: AppContext) -> gr.Blocks:
     backends = ctx.backends
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(
             f"# {TITLE}\nExplore hosted FLUX image models: pick a tab, adjust the form, press **Generate**. "
             "Status and provider logs stream in while the job runs; each image is captioned with its seed and NSFW flag."

@@ -38,7 +38,14 @@ SEED_MAX = 2**32 - 1
 SCROLL_LOGS_JS = "() => { const t = document.querySelector('#%s textarea'); if (t) t.scrollTop = t.scrollHeight; }"
 # Runs before the handler; an event's js answer becomes the handler's inputs, so it hands its arguments on.
 DIM_GALLERY_JS = "(...args) => { const g = document.getElementById('%s'); if (g) g.classList.add('fp-previous'); return args; }"
-UNDIM_GALLERY_JS = "() => { const g = document.getElementById('%s'); if (g) g.classList.remove('fp-previous'); }"
+# After a run: undim, and open the first image in the preview (whole image and caption visible at any aspect).
+UNDIM_GALLERY_JS = """() => {
+  const g = document.getElementById('%s');
+  if (!g) return;
+  g.classList.remove('fp-previous');
+  const first = g.querySelector('button.thumbnail-item');
+  if (first && !g.querySelector('.preview')) first.click();
+}"""
 
 
 @dataclass
@@ -183,11 +190,7 @@ async def run_endpoint(
                 if record.state == "failed" and record.error is not None:
                     yield view.status_html(), view.logs_text, gr.skip(), api_result(record)
                     raise gr.Error(record.error.message, title=record.error.type)
-                gallery = (
-                    gr.Gallery(value=gallery_items(record, ctx.runner.media), selected_index=0)  # opens the preview
-                    if record.state == "done"
-                    else gr.skip()
-                )
+                gallery = gallery_items(record, ctx.runner.media) if record.state == "done" else gr.skip()
                 yield view.status_html(), view.logs_text, gallery, api_result(record)
         finally:
             if ctx.active_runs.get(key) is run:
@@ -291,7 +294,7 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
             )
             with gr.Accordion("Result JSON (request as sent, cost, request id)", open=False):
                 result_json = gr.JSON(label="Result")
-    last_record = gr.State(None)
+    last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed)
     from components.share_panel import add_share_button  # it builds on EndpointTab
