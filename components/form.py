@@ -13,7 +13,10 @@ position::
     restore.click(lambda: form.write(wire), outputs=list(form.value_components().values()))
 
 Each field is edited by its kind (``components.form_kinds``); the kind is chosen in ``components.schema_fields``.
-Every API parameter is named after its schema field, plus ``{name}__link`` for an image's URL box.
+Every API parameter is named after its schema field, plus ``{name}__link`` for an image's URL box (the only UI
+input). ``value_components()`` adds the UI-only helpers whose values ``write`` sets: ``{name}__preset`` /
+``__width`` / ``__height`` for an image size, ``{name}__rows`` for a list field's rows (drawn from a hidden copy
+of its JSON text).
 
 The API contract (``gradio_client``, ``view_api()``) is the model's: a required field has no default (gradio_client
 refuses a call without it; a raw call without it reads ``prompt: is required``); every other parameter defaults to

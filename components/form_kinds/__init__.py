@@ -3,6 +3,19 @@
 A kind builds its components, reads submitted values into the model's input and writes a model value back into
 component values (``components.form_kinds.base.FieldKind``). ``components.schema_fields`` chooses the kind name
 for each field; ``components.form`` lays the kinds out; ``components.form_values`` reads a whole submission.
+
+=============  ===========================================================  =========================
+kind           components                                                   helper keys
+=============  ===========================================================  =========================
+text/textarea  Textbox (1 or 3 lines)
+dropdown/radio Dropdown / Radio, "default" = leave out for optional enums
+slider         Slider (unchecked, never clamped)
+number         Number (unchecked; bounds shown in the info)
+checkbox       Checkbox (tri-state by omission when the default is None)
+image          Image upload + URL box + "Will send: …"                       ``__link`` (a run input)
+image_size     hidden JSON value + preset dropdown + width/height            ``__preset/__width/__height``
+json           Code (JSON text); lists of objects also get row editors      ``__rows`` (rows' source)
+=============  ===========================================================  =========================
 """
 
 from __future__ import annotations

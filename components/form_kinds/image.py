@@ -46,10 +46,10 @@ def source_text(field: FieldSpec, upload: Any, link: Any) -> str:
         return "Will send: **the uploaded image**"
     if not blank(link):
         return "Will send: **the URL**"
-    return _nothing(field)
+    return nothing_text(field)
 
 
-def _nothing(field: FieldSpec) -> str:
+def nothing_text(field: FieldSpec) -> str:
     return "Nothing chosen yet: upload an image or give its URL." if field.required else "Nothing chosen: not sent."
 
 
@@ -94,7 +94,7 @@ class ImageKind(FieldKind):
                 elem_classes=["field-help"],
             )
         quiet: dict[str, Any] = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
-        js = SOURCE_JS % repr(_nothing(field))
+        js = SOURCE_JS % repr(nothing_text(field))
         for event in (image.change, link.change):
             event(fn=None, js=js, inputs=[image, link], outputs=[source], **quiet)
         image.upload(fn=None, js="() => ''", outputs=[link], **quiet)

@@ -28,6 +28,7 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 from components.form_kinds.base import is_url, upload_path
+from components.form_kinds.image import SOURCE_JS, nothing_text, source_text
 from components.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec, json_text
 from components.widgets import NotAnImage, field_image, field_number, field_slider, is_image_file
 
@@ -308,13 +309,19 @@ class RowEditor:
         is_data = isinstance(value, str) and value.startswith("data:")
         with gr.Row(equal_height=False):
             name = sub.label.removesuffix(" URL")
-            image = field_image(value=_preview(value), sources=["upload", "clipboard"], label=name, height=140,
+            preview = _preview(value)
+            image = field_image(value=preview, sources=["upload", "clipboard"], label=name, height=140,
                                 interactive=True, scale=1, min_width=160, elem_id=elem_id)  # fmt: skip
             link = gr.Textbox(
                 value="" if is_data or value is None else str(value), label=f"…or the {name.lower()}'s URL",
                 placeholder="https://…", info="Uploaded images are sent inline (data: URI)." if is_data else None,
                 interactive=True, scale=2, elem_id=f"{elem_id}-link",
             )
+        source = gr.Markdown(
+            source_text(sub, preview, link.value), elem_id=f"{elem_id}-source", elem_classes=["field-help"]
+        )
+        for event in (image.change, link.change):
+            event(fn=None, js=SOURCE_JS % repr(nothing_text(sub)), inputs=[image, link], outputs=[source], **_QUIET)
         where = f"{self.field.name}{_where(path)}"
         link.change(fn=None, js=set_url_js(path, sub), inputs=[self.code, link, image], outputs=[self.code, image],
                     **_QUIET)  # fmt: skip

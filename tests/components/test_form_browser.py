@@ -26,6 +26,15 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is 
 
 #: Every input that reached the handler and validated (what would have been sent to the provider).
 SUBMITTED: list[dict[str, Any]] = []
+#: A past rf-inversion input that "Restore" writes back into the form.
+RESTORED: dict[str, Any] = {
+    "prompt": "restored", "image_url": "https://x.test/in.png", "image_size": {"width": 640, "height": 480},
+    "seed": 42, "num_inference_steps": 30, "sigma_schedule": "sgm_uniform",
+    "loras": [{"path": "https://x.test/r.safetensors", "scale": 0.7}],
+    "controlnet_unions": [{"path": "https://x.test/u",
+                           "controls": [{"control_image_url": "https://x.test/e.png", "control_mode": "depth"}]}],
+    "fill_image": {"fill_image_url": "https://x.test/fill.png"},
+}  # fmt: skip
 
 
 def build_demo() -> gr.Blocks:
@@ -45,6 +54,10 @@ def build_demo() -> gr.Blocks:
 
             run.click(form.declare_api_parameters(handler),
                       inputs_kwargs=form.api_inputs() | form.ui_inputs(), outputs=out)  # fmt: skip
+            if api_name == "flux_general_rf_inversion":  # Restore, as the app's history does it: server-side
+                restore = gr.Button("Restore", elem_id=f"{api_name}-restore")
+                restore.click(lambda _form=form: _form.updates(RESTORED),
+                              outputs=list(form.value_components().values()))  # fmt: skip
     return demo
 
 
@@ -343,3 +356,19 @@ def test_nested_rows_and_the_fill_image_object(rf_lists) -> None:
     page.wait_for_function(f"() => !document.querySelector('{row('controlnet_unions', 0, 'path')}')")
     wire = generate(page, RF)
     assert "fill_image" not in wire and wire["controlnet_unions"] == []
+
+
+@pytest.mark.timeout(90)
+def test_restore_writes_a_past_input_back_into_every_widget(rf_lists) -> None:
+    page = rf_lists
+    page.click(f"#{RF}-restore")
+    page.wait_for_selector(row("controlnet_unions", 0, "controls", 0, "control_mode"))
+    assert page.locator(f"{row('loras', 0, 'path')} textarea").input_value() == "https://x.test/r.safetensors"
+    assert page.locator(f"#{RF}-image_url-link textarea").input_value() == "https://x.test/in.png"
+    expected = get_endpoint(RF).input_model.model_validate(RESTORED).to_wire()
+    assert generate(page, RF) == expected
+
+    page.click(f"#{RF}-load-example")  # and back to the documented example
+    page.wait_for_function(f"() => !document.querySelector('{row('loras', 0, 'path')}')")
+    example = get_endpoint(RF).input_model.model_validate(get_endpoint(RF).example).to_wire()
+    assert generate(page, RF) == example
