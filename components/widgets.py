@@ -122,7 +122,7 @@ def field_radio(**kwargs: Any) -> gr.Radio:
 
 def field_checkbox(value: bool | None = None, **kwargs: Any) -> gr.Checkbox:
     """A Checkbox that keeps ``None`` ("not set") instead of showing it as ``False``."""
-    checkbox = FieldCheckbox(value=value, **kwargs)
+    checkbox = FieldCheckbox(value=bool(value), **kwargs)
     if value is None:
         checkbox.value = None
     return checkbox

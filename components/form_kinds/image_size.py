@@ -89,7 +89,7 @@ class ImageSizeKind(FieldKind):
         )
         for box in (width, height):
             box.change(js=_SIZE_VALUE_JS, outputs=[component], **sync)
-        extra = {field.name + PRESET: preset, field.name + WIDTH: width, field.name + HEIGHT: height}
+        extra: dict[str, gr.components.Component] = {field.name + PRESET: preset, field.name + WIDTH: width, field.name + HEIGHT: height}
         return FieldWidget(field.name, self.name, component, extra)
 
     def read(self, field: FieldSpec, values: Mapping[str, Any]) -> Any:

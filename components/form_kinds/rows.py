@@ -123,8 +123,8 @@ def data_uri(path: str) -> str:
 def set_at(data: Any, path: Path_, value: Any) -> Any:
     node = data
     for key in path[:-1]:
-        node = node[key]  # type: ignore[index]
-    node[path[-1]] = value  # type: ignore[index]
+        node = node[key]
+    node[path[-1]] = value
     return data
 
 
