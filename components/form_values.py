@@ -12,6 +12,7 @@ show it, keyed like ``read`` takes them; fields it leaves out get their model de
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +24,7 @@ from components.form_kinds.image import LINK
 from components.form_kinds.image_size import HEIGHT, PRESET, WIDTH, size_of
 from components.schema_fields import FieldSpec, fields_of
 from endpoints.base import EndpointSpec, WireModel
-from endpoints.validation import describe_validation_error
+from endpoints.validation import describe_validation_error, people_path
 
 __all__ = [
     "HEIGHT",
@@ -93,8 +94,23 @@ def model_from_values(
                 messages.append(message)
     if messages:
         order = {f.name: i for i, f in enumerate(fields)}
-        raise FormError(sorted(messages, key=lambda m: order.get(_root(m), len(order))))
+        ranked = sorted(messages, key=lambda m: order.get(_root(m), len(order)))
+        raise FormError([in_form_words(m, spec) for m in ranked])
     return model
+
+
+_STEP = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def in_form_words(message: str, spec: EndpointSpec) -> str:
+    """``loras[0].scale: must be a number`` -> ``LoRA 1 → scale: must be a number``. A top-level field keeps its
+    API name (``num_inference_steps: must be between 1 and 50``, as the API says it)."""
+    path, sep, rule = message.partition(": ")
+    if not sep or ("[" not in path and "." not in path):
+        return message
+    loc: list[int | str] = [int(i) if i else name for i, name in _STEP.findall(path)]
+    words = people_path(loc, spec.input_model)
+    return f"{words}: {rule}" if "→" in words else message  # e.g. image_size.width stays as it is
 
 
 def initial_value(field: FieldSpec, example: Mapping[str, Any]) -> Any:

@@ -298,7 +298,7 @@ def test_an_empty_row_is_an_error_not_dropped(rf_lists) -> None:
     page.click(f"{row('controlnets')}-add")
     page.wait_for_selector(row("controlnets", 0, "path"))
     assert page.locator(f"{row('controlnets')}-add").is_disabled()  # at most one ControlNet
-    generate_refused(page, RF, "controlnets[0].path: is required")
+    generate_refused(page, RF, "ControlNet 1 → path: is required")
     page.click(f"{row('controlnets', 0)}-remove")
     page.wait_for_function(f"() => !document.querySelector('{row('controlnets', 0, 'path')}')")
     assert generate(page, RF)["controlnets"] == []
@@ -328,7 +328,7 @@ def test_row_images_take_an_upload_or_a_url(rf_lists, tmp_path) -> None:
     type_into(page, link, "https://x.test/control.png")
     assert generate(page, RF)["control_loras"][0]["control_image_url"] == "https://x.test/control.png"
     type_into(page, link, "/etc/passwd")
-    generate_refused(page, RF, "control_loras[0].control_image_url: must be an http(s):// or data: URL")
+    generate_refused(page, RF, "Control LoRA 1 → control_image_url: must be an http(s):// or data: URL")
     page.click(f"{row('control_loras', 0)}-remove")
     page.wait_for_function(f"() => !document.querySelector('{row('control_loras', 0, 'path')}')")
 

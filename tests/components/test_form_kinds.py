@@ -211,7 +211,7 @@ def test_nested_items_are_validated_by_path() -> None:
     values = {"prompt": "p", "image_url__link": "https://x.test/a.png", "loras": '[{"scale": 0.5}]',
               "controlnets": [controlnet, controlnet]}  # fmt: skip
     assert errors("flux_general_rf_inversion", values) == [
-        "loras[0].path: is required",
+        "LoRA 1 → path: is required",  # nested fields speak in the form's words
         "controlnets: takes at most 1 item(s)",
     ]
 
@@ -272,8 +272,8 @@ def test_an_empty_row_is_an_error_and_the_rest_is_still_checked() -> None:
     base = {"prompt": "p", "image_url__link": "https://x.test/a.png"}
     loras = [{"path": "", "scale": 1.0}, {"path": "https://x.test/b.safetensors", "scale": 9}]
     assert errors("flux_general_rf_inversion", {**base, "loras": loras}) == [
-        "loras[0].path: is required",
-        "loras[1].scale: must be between -4 and 4",
+        "LoRA 1 → path: is required",
+        "LoRA 2 → scale: must be between -4 and 4",
     ]
 
 
@@ -283,11 +283,11 @@ def test_rows_check_nested_items_and_image_urls() -> None:
         {"control_image_url": "", "control_mode": "canny"},
         {"control_image_url": "/etc/passwd", "control_mode": "depth"}]}]  # fmt: skip
     assert errors("flux_general_rf_inversion", {**base, "controlnet_unions": unions}) == [
-        "controlnet_unions[0].controls[0].control_image_url: is required",
-        "controlnet_unions[0].controls[1].control_image_url: must be an http(s):// or data: URL (or upload an image)",
+        "ControlNet union 1 → control 1 → control_image_url: is required",
+        "ControlNet union 1 → control 2 → control_image_url: must be an http(s):// or data: URL (or upload an image)",
     ]
     assert errors("flux_general_rf_inversion", {**base, "fill_image": {"fill_image_url": " "}}) == [
-        "fill_image.fill_image_url: is required"
+        "Fill image → fill_image_url: is required"
     ]
     fill = {"fill_image_url": ["https://x.test/f.png", "https://x.test/g.png"]}  # the list branch passes untouched
     assert to_wire("flux_general_rf_inversion", {**base, "fill_image": fill})["fill_image"] == fill
