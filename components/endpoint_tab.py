@@ -97,6 +97,12 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
     return total, line
 
 
+def refusal(message: str, title: str) -> gr.Error:
+    """The error a visitor sees for an expected failure (bad input, a provider's refusal, a limit). It was logged
+    as one line where it happened; Gradio is told not to print a traceback for it. Bugs still get theirs."""
+    return gr.Error(message, title=title, print_exception=False)
+
+
 def _header(spec: EndpointSpec) -> str:
     lines = [f"### {spec.title}\n{spec.description}  \n`{spec.id}` on {provider_title(spec.provider)}"]
     if spec.status == "deprecated":
@@ -165,14 +171,14 @@ async def run_endpoint(
         payload = form.to_model(values)
     except FormError as exc:
         log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
-        raise gr.Error("Please fix: " + "; ".join(exc.messages), title="Invalid input") from None
+        raise refusal("Please fix: " + "; ".join(exc.messages), "Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)
     await ctx.refresh_prices(route, spec)
     try:
         slot = ctx.visitor_slots.take(visitor)
     except VisitorBusy as exc:
-        raise gr.Error(str(exc), title="Too many runs at once") from None
+        raise refusal(str(exc), "Too many runs at once") from None
     with slot:
         run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=ctx.media_url_for(request))
         key = ctx.active_key(request, spec.api_name)
@@ -189,7 +195,7 @@ async def run_endpoint(
                 record = update.record
                 if record.state == "failed" and record.error is not None:
                     yield view.status_html(), view.logs_text, gr.skip(), api_result(record)
-                    raise gr.Error(record.error.message, title=record.error.type)
+                    raise refusal(record.error.message, record.error.type)
                 gallery = gallery_items(record, ctx.runner.media) if record.state == "done" else gr.skip()
                 yield view.status_html(), view.logs_text, gallery, api_result(record)
         finally:

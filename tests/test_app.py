@@ -148,3 +148,12 @@ def test_missing_key_without_sandbox_says_what_to_do():
         client = Client(live.url, verbose=False)
         with pytest.raises(AppError, match="FAL_KEY"):
             client.predict(prompt="x", api_name="/flux_pro")
+
+
+def test_input_errors_are_one_log_line_without_a_traceback(client, capsys, caplog):
+    caplog.set_level("INFO")
+    with pytest.raises(AppError, match="num_inference_steps: must be between 1 and 50"):
+        client.predict(prompt="x", num_inference_steps=80, api_name="/flux_pro")
+    time.sleep(0.2)
+    assert "Traceback" not in capsys.readouterr().err
+    assert any("input refused for fal-ai/flux-pro" in r.getMessage() for r in caplog.records)
