@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 import random
@@ -97,6 +98,12 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
     return total, line
 
 
+def refused_html(messages: list[str]) -> str:
+    """The status line for input refused before anything was sent: every problem, by field."""
+    items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+    return f'<div class="fp-failed"><p>❌ <b>Not sent</b>: please fix the form.</p><ul>{items}</ul></div>'
+
+
 def refusal(message: str, title: str) -> gr.Error:
     """The error a visitor sees for an expected failure (bad input, a provider's refusal, a limit). It was logged
     as one line where it happened; Gradio is told not to print a traceback for it. Bugs still get theirs."""
@@ -171,6 +178,7 @@ async def run_endpoint(
         payload = form.to_model(values)
     except FormError as exc:
         log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
+        yield refused_html(exc.messages), gr.skip(), gr.skip(), gr.skip()
         raise refusal("Please fix: " + "; ".join(exc.messages), "Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)

@@ -114,6 +114,19 @@ def test_invalid_value_shows_a_message_naming_the_field(page):
     page.locator("#segmind_flux_depth_pro-prompt textarea").fill("")
     page.locator("#segmind_flux_depth_pro-generate").click()
     page.get_by_text("prompt: is required").first.wait_for(timeout=15_000)
+    status = page.locator("#segmind_flux_depth_pro-status").inner_text()
+    assert "Not sent" in status and "prompt: is required" in status, "the status line says what failed, by field"
+
+
+def test_ctrl_enter_runs_the_visible_tab_and_the_actions_stay_in_view(page):
+    page.locator("#flux_pro-prompt textarea").fill("from the keyboard")
+    page.locator("#flux_pro-prompt textarea").press("Control+Enter")
+    page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step')")
+    page.locator("#flux_pro-advanced").click()  # a long form: Generate and Stop must still be on screen
+    page.mouse.wheel(0, 600)
+    for button in ("#flux_pro-generate", "#flux_pro-stop"):
+        box = page.locator(button).bounding_box()
+        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]
 
 
 def test_session_key_is_used_and_never_shown(page):
