@@ -7,6 +7,7 @@ An entry carries the whole record JSON — never a key: records hold none — pl
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from endpoints import ENDPOINTS, get_endpoint
@@ -14,6 +15,9 @@ from endpoints.base import EndpointSpec
 
 HISTORY_LIMIT = 100
 ALL = "all endpoints"
+#: data: URIs longer than this are not kept in an entry (localStorage holds about 5 MB per site, all entries included)
+MAX_KEPT_DATA_URI = 4096
+ELIDED = "<data: URI not kept in the history>"
 
 
 def defaults_of(spec: EndpointSpec) -> dict[str, Any]:
@@ -39,12 +43,41 @@ def changed_parameters(spec: EndpointSpec, wire_input: dict[str, Any]) -> dict[s
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _is_large_data_uri(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("data:") and len(value) > MAX_KEPT_DATA_URI
+
+
+def _elide(value: Any) -> Any:
+    if _is_large_data_uri(value):
+        return ELIDED
+    if isinstance(value, dict):
+        return {k: _elide(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_elide(v) for v in value]
+    return value
+
+
+def compact_record(record: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The record as the history keeps it, and the input fields left out: a large ``data:`` URI typed into a field
+    is dropped from the input (a restore leaves that field to its default) and elided everywhere else."""
+    record = dict(record)
+    source = record.get("input") or {}
+    dropped = [name for name, value in source.items() if _is_large_data_uri(value)]
+    record["input"] = _elide({k: v for k, v in source.items() if k not in dropped})
+    if isinstance(record.get("request"), dict):
+        record["request"] = _elide(record["request"])
+    if isinstance(record.get("result"), dict):
+        record["result"] = _elide(record["result"])
+    return record, dropped
 
 
 def entry_of(record: dict[str, Any]) -> dict[str, Any]:
     """A history entry for a RunRecord JSON (``RunRecord.to_json``)."""
+    record, dropped = compact_record(record)
     try:
         spec = get_endpoint(record["api_name"])
         label = spec.label
@@ -72,28 +105,30 @@ def entry_of(record: dict[str, Any]) -> dict[str, Any]:
         if timings.get("finished") else None,
         "images": [image.get("url") for image in result.get("images") or [] if image.get("url")],
         "changed": changed,
+        "not_kept": dropped,
         "record": record,
     }
 
 
 def added(history: list[dict[str, Any]] | None, record: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The history with ``record`` added on top (once, by id), keeping the newest ``HISTORY_LIMIT``."""
-    entries = [e for e in (history or []) if isinstance(e, dict) and "id" in e]
-    if not record or "id" not in record:
-        return entries
-    entries = [e for e in entries if e["id"] != record["id"]]
+    """The history with ``record`` added on top, keeping the newest ``HISTORY_LIMIT``. A record already in the
+    history stays where it is (runs are listed by when they ran, not by when they were last seen)."""
+    entries = filtered(history, ALL)
+    if not record or "id" not in record or any(e["id"] == record["id"] for e in entries):
+        return entries[:HISTORY_LIMIT]
     return [entry_of(record), *entries][:HISTORY_LIMIT]
 
 
 def removed(history: list[dict[str, Any]] | None, entry_id: str | None) -> list[dict[str, Any]]:
-    return [e for e in history or [] if e.get("id") != entry_id]
+    return [e for e in filtered(history, ALL) if e.get("id") != entry_id]
 
 
 def filtered(history: list[dict[str, Any]] | None, endpoint: str | None) -> list[dict[str, Any]]:
     """Entries for one endpoint (by API name), or all of them."""
+    entries = [e for e in history if isinstance(e, dict) and "id" in e] if isinstance(history, list) else []
     if not endpoint or endpoint == ALL:
-        return list(history or [])
-    return [e for e in history or [] if e.get("api_name") == endpoint]
+        return entries
+    return [e for e in entries if e.get("api_name") == endpoint]
 
 
 def filter_choices() -> list[tuple[str, str]]:
@@ -112,10 +147,23 @@ def caption(entry: dict[str, Any]) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def tile_caption(entry: dict[str, Any]) -> str:
+    """Three short lines for a history tile: endpoint / seed / state, time and cost."""
+    seed = entry.get("seed")
+    third = [{"done": "✅ done", "failed": "❌ failed", "stopped": "⏹ stopped"}.get(entry.get("state") or "", "")]
+    if entry.get("duration") is not None:
+        third.append(f"{entry['duration']} s")
+    if entry.get("cost_usd") is not None:
+        third.append(f"${entry['cost_usd']:.3g}")
+    return "\n".join([str(entry.get("label") or "?"), f"seed {seed}" if seed is not None else "no seed",
+                      " · ".join(p for p in third if p)])
+
+
 def details_markdown(entry: dict[str, Any] | None) -> str:
     if not entry:
         return "Select a run to see its parameters and actions."
-    lines = [f"**{entry.get('label')}** — {caption(entry)}"]
+    rest = caption(entry).removeprefix(str(entry.get("label") or "?")).removeprefix(" · ")
+    lines = [f"**{entry.get('label')}**" + (f" — {rest}" if rest else "")]
     if entry.get("request_id"):
         lines.append(f"Request id: `{entry['request_id']}`")
     if entry.get("created"):
@@ -131,6 +179,8 @@ def details_markdown(entry: dict[str, Any] | None) -> str:
     changed = entry.get("changed") or {}
     if changed:
         lines.append("Changed from the defaults: " + ", ".join(f"`{k}` = {_short(v)}" for k, v in changed.items()))
+    if entry.get("not_kept"):
+        lines.append("Not kept (too large for the browser's storage): " + ", ".join(f"`{k}`" for k in entry["not_kept"]))
     return "  \n".join(lines)
 
 

@@ -1,16 +1,21 @@
-"""History entries as plain data: newest first, capped at 100, deduplicated, filtered, compared."""
+"""History entries as plain data: newest first, capped at 100, each run once, filtered, compared, small enough for
+the browser's storage, and robust to whatever the browser kept."""
 
 from __future__ import annotations
 
 from components.history_state import (
+    ELIDED,
     HISTORY_LIMIT,
+    MAX_KEPT_DATA_URI,
     added,
     caption,
     changed_parameters,
+    details_markdown,
     entry_of,
     filtered,
     parameter_diff,
     removed,
+    tile_caption,
 )
 from endpoints import get_endpoint
 
@@ -54,3 +59,48 @@ def test_filter_by_endpoint_and_diff_of_two_runs():
 
 def test_changed_parameters_counts_required_fields():
     assert changed_parameters(get_endpoint("flux_pro"), {"prompt": "x", "num_images": 1}) == {"prompt": "x"}
+
+
+def test_a_record_already_listed_stays_where_it_is():
+    history = added(added([], record(1)), record(2))
+    assert [e["id"] for e in added(history, record(1))] == ["run-2", "run-1"]
+    assert added(history, None) == history and added(history, {"no": "id"}) == history
+
+
+def test_what_the_browser_kept_in_another_shape_is_ignored():
+    assert filtered({"not": "a list"}, None) == [] and filtered(None, "flux_pro") == []
+    assert [e["id"] for e in filtered([1, "x", {"no": "id"}, entry_of(record(3))], None)] == ["run-3"]
+    assert removed("garbage", "run-1") == []
+
+
+def test_large_data_uris_are_not_kept():
+    big = "data:image/png;base64," + "A" * (MAX_KEPT_DATA_URI + 1)
+    rec = record(4, "flux_dev_image_to_image", image_url=big, strength=0.5)
+    rec["request"] = {"body": {"image_url": big}}
+    entry = entry_of(rec)
+    assert "image_url" not in entry["record"]["input"] and entry["not_kept"] == ["image_url"]
+    assert entry["record"]["request"]["body"]["image_url"] == ELIDED
+    assert "Not kept" in details_markdown(entry) and "`image_url`" in details_markdown(entry)
+    small = "data:image/png;base64,AAAA"
+    assert entry_of(record(5, "flux_dev_image_to_image", image_url=small))["record"]["input"]["image_url"] == small
+
+
+def test_tile_caption_and_details():
+    entry = entry_of(record(6))
+    assert tile_caption(entry) == "FLUX.1 [pro]\nseed 106\n✅ done · 3.5 s · $0.05"
+    details = details_markdown(entry)
+    assert details.startswith("**FLUX.1 [pro]** — ✅ · seed 106") and "Request id: `req-6`" in details
+    stopped = {**record(7), "state": "stopped", "result": None, "cost": {"usd": None, "basis": ""}}
+    assert tile_caption(entry_of(stopped)) == "FLUX.1 [pro]\nno seed\n⏹ stopped · 3.5 s"
+    assert details_markdown(None).startswith("Select a run")
+
+
+def test_diff_of_nested_values_and_of_two_endpoints():
+    a = entry_of(record(8, "flux_general_rf_inversion", loras=[{"path": "https://x.test/a", "scale": 1.0}]))
+    b = entry_of(record(8, "flux_general_rf_inversion", loras=[{"path": "https://x.test/a", "scale": 0.5}]))
+    assert [r[0] for r in parameter_diff(a, b)] == ["loras"]
+    assert parameter_diff(a, a) == []
+    c = entry_of(record(9, "flux_pro"))
+    rows = parameter_diff(a, c)
+    assert rows[0] == ["endpoint", "fal-ai/flux-general/rf-inversion", "fal-ai/flux-pro"]
+    assert ["loras", '[{"path": "https://x.test/a", "scale": 1.0}]', "—"] in rows
