@@ -2,7 +2,9 @@
 
 ``/?endpoint=flux_dev_image_to_image&prompt=…&strength=0.6&seed=77``: short scalar values travel as plain
 parameters; long or nested ones (LoRA lists, custom sizes, long prompts) together in ``z``, as zlib-compressed
-JSON in base64url. Keys are never part of a form's values, so never part of a link.
+JSON in base64url. ``share_query`` leaves out values equal to the endpoint's defaults (opening a link fills every
+field it does not name with its default, so nothing is lost). Keys are never part of a form's values, so never
+part of a link.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from components.history_state import changed_parameters
 from endpoints import get_endpoint
 
 PLAIN_LIMIT = 120  # longer values go into ``z``
@@ -52,6 +55,21 @@ def encode(api_name: str, wire_input: Mapping[str, Any]) -> str:
     return urllib.parse.urlencode(plain, quote_via=urllib.parse.quote)
 
 
+def share_query(api_name: str, wire_input: Mapping[str, Any]) -> str:
+    """``encode`` of only the values that differ from the endpoint's defaults (required fields always go)."""
+    return encode(api_name, changed_parameters(get_endpoint(api_name), dict(wire_input)))
+
+
+def _typed(annotation: Any, value: Any) -> Any:
+    """The value as the field's type reads it (pydantic's lax mode: "77" is 77 for an int field, "2" stays "2" for
+    a text enum), or the value as it came when the type refuses it: the form names the field when it is run."""
+    adapter = TypeAdapter(annotation)
+    try:
+        return adapter.dump_python(adapter.validate_python(value), mode="json")
+    except (ValidationError, ValueError, TypeError):
+        return value
+
+
 def decode(query: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """(API name, input values) from a link's query parameters. Raises ShareLinkError for a broken link."""
     api_name = query.get("endpoint") or ""
@@ -64,12 +82,7 @@ def decode(query: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     for name, text in query.items():
         if name not in fields or len(text) > MAX_LINK_INPUT:
             continue
-        try:  # pydantic's lax mode reads "77" as 77 for an int field and keeps "2" for a text enum
-            values[name] = TypeAdapter(fields[name].annotation).dump_python(
-                TypeAdapter(fields[name].annotation).validate_python(text), mode="json"
-            )
-        except ValidationError:
-            values[name] = text  # left as typed: the form names the field when it is run
+        values[name] = _typed(fields[name].annotation, text)
     if "z" in query:
         raw = query["z"]
         if len(raw) > MAX_LINK_INPUT:
@@ -81,5 +94,5 @@ def decode(query: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
             raise ShareLinkError(f"The link's packed values cannot be read ({type(exc).__name__}).") from None
         if not isinstance(packed, dict):
             raise ShareLinkError("The link's packed values are not a set of fields.")
-        values.update({k: v for k, v in packed.items() if k in fields})
+        values.update({k: _typed(fields[k].annotation, v) for k, v in packed.items() if k in fields})
     return spec.api_name, values

@@ -6,8 +6,8 @@ import urllib.parse
 
 import pytest
 
-from components.share_links import ShareLinkError, decode, encode
-from endpoints import ENDPOINTS
+from components.share_links import ShareLinkError, decode, encode, share_query
+from endpoints import ENDPOINTS, get_endpoint
 
 
 def parse(query: str) -> dict[str, str]:
@@ -47,3 +47,27 @@ def test_broken_links_are_refused_clearly(query):
 
 def test_unknown_parameters_are_ignored():
     assert decode({"endpoint": "flux_pro", "FAL_KEY": "x", "prompt": "p"}) == ("flux_pro", {"prompt": "p"})
+
+
+def test_share_query_leaves_out_defaults_and_keeps_what_was_changed():
+    spec = get_endpoint("flux_pro")
+    wire = spec.input_model.model_validate({"prompt": "a fox", "seed": 7}).to_wire()
+    params = parse(share_query("flux_pro", wire))
+    assert params == {"endpoint": "flux_pro", "prompt": "a fox", "seed": "7"}
+    assert decode(params)[0] == "flux_pro"
+    values = decode(params)[1]
+    assert spec.input_model.model_validate(values).to_wire() == wire, "nothing is lost: defaults come back"
+
+
+def test_nested_values_are_packed_and_read_back_typed():
+    loras = [{"path": "https://x.test/lora.safetensors", "scale": 0.7}]
+    query = share_query("flux_general_rf_inversion", {"prompt": "p", "image_url": "https://x.test/i.png",
+                                                      "loras": loras})
+    params = parse(query)
+    assert set(params) == {"endpoint", "prompt", "image_url", "z"}
+    assert decode(params)[1]["loras"] == loras
+    packed = encode("flux_general_rf_inversion", {"loras": [{"path": "https://x.test/l", "scale": "0.5"}],
+                                                  "num_inference_steps": [1]})
+    values = decode(parse(packed))[1]
+    assert values["loras"] == [{"path": "https://x.test/l", "scale": 0.5}], "lax typing, as for plain values"
+    assert values["num_inference_steps"] == [1], "a value the field refuses is kept as it came, for the form to name"
