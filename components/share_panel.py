@@ -1,4 +1,7 @@
-"""Share links on the page: "Copy link" on every tab, and opening a link selects its tab and fills the form."""
+"""Share links on the page: "Copy link" on every tab, and opening a link selects its tab and fills the form.
+
+Both events are private (not in the API) and queued: a warning only reaches the page from a queued event.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import gradio as gr
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from components.form import FormError
-from components.share_links import ShareLinkError, decode, encode
+from components.share_links import ShareLinkError, decode, share_query
 from runs.runner import public_input
 
 COPY_JS = "(url) => { if (url && navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {}); return url; }"
@@ -33,13 +36,13 @@ def add_share_button(tab: EndpointTab, ctx: AppContext) -> None:
         if len(shown) < len(wire):
             gr.Warning("Uploaded images are not part of links: give them as URLs to share them.")
         root = ctx.media_url_for(request)("").removesuffix("/media/")
-        return gr.Textbox(value=f"{root}/?{encode(spec.api_name, shown)}", visible=True)
+        return gr.Textbox(value=f"{root}/?{share_query(spec.api_name, shown)}", visible=True)
 
     share.__name__ = f"{spec.api_name}_share"
     form.declare_api_parameters(share)
     event = button.click(share, inputs_kwargs={**form.api_inputs(), **form.ui_inputs()}, outputs=[link],
-                         api_visibility="private", queue=False)
-    event.then(None, inputs=[link], outputs=[link], js=COPY_JS, api_visibility="private", queue=False)
+                         api_visibility="private", show_progress="hidden")
+    event.success(None, inputs=[link], outputs=[link], js=COPY_JS, api_visibility="private", queue=False)
 
 
 def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab]) -> None:
@@ -55,7 +58,15 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
         except ShareLinkError as exc:
             gr.Warning(str(exc))
             return {tabs: gr.skip()}  # a dict answer must name an output
-        tab = endpoint_tabs[api_name]
-        return {tabs: gr.Tabs(selected=api_name), **tab.form.updates(values)}
+        tab = endpoint_tabs.get(api_name)
+        if tab is None:
+            gr.Warning("The link names an endpoint this page does not show.")
+            return {tabs: gr.skip()}
+        try:
+            updates = tab.form.updates(values)
+        except (TypeError, ValueError) as exc:
+            gr.Warning(f"The link's values cannot be shown in the form ({type(exc).__name__}).")
+            return {tabs: gr.skip()}
+        return {tabs: gr.Tabs(selected=api_name), **updates}
 
-    demo.load(open_link, None, [tabs, *form_outputs], api_visibility="private", queue=False)
+    demo.load(open_link, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden")
