@@ -33,6 +33,7 @@ from runs.budget import LEDGER_FILE, BudgetLimits, SpendLedger, data_dir
 from runs.pricing import actual_cost
 from runs.runner import Runner
 from runs.spend_guard import BudgetGuard
+from runs.sweep import sweep_limits_from_env
 
 log = logging.getLogger("flux_playground")
 
@@ -52,6 +53,12 @@ CSS = """
   color: var(--body-text-color-subdued); padding: 2px 6px; }
 .fp-progress { display: flex; align-items: center; gap: 8px; }
 .fp-progress progress { flex: 1; height: 10px; }
+.fp-sweep table { border-collapse: collapse; font-size: 0.85em; margin-top: 6px; }
+.fp-sweep td, .fp-sweep th { border: 1px solid var(--border-color-primary); padding: 3px 6px; text-align: center; }
+.fp-sweep progress { width: 100%; }
+.fp-cell.fp-done { background: rgba(22, 163, 74, 0.12); } .fp-cell.fp-failed { background: rgba(220, 38, 38, 0.12); }
+.fp-cell.fp-running, .fp-cell.fp-saving { background: rgba(59, 130, 246, 0.12); }
+.fp-cell.fp-stopped { background: rgba(107, 114, 128, 0.15); }
 .fp-failed { border-left: 4px solid #dc2626; padding: 2px 10px; background: rgba(220, 38, 38, 0.06); }
 .tab-wrapper .tab-container, [role="tablist"] { flex-wrap: wrap !important; overflow: visible !important; }
 """
@@ -114,6 +121,8 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
         raise ValueError(f"PLAYGROUND_VISITOR_CONCURRENCY must be a whole number, 1 or more (got {raw!r})") from None
     ctx.visitor_slots = VisitorSlots(limit)
     ctx.mcp = _truthy(env.get("PLAYGROUND_MCP"))
+    ctx.sweep_limits = sweep_limits_from_env(env)
+    ctx.sandbox_step_seconds = float(env.get("SANDBOX_STEP_SECONDS") or 0.15)
     return ctx
 
 

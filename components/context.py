@@ -16,9 +16,13 @@ from gradio.route_utils import get_root_url
 
 from endpoints.base import EndpointSpec
 from providers.routing import Backends, Route
+from providers.errors import ProviderError
 from runs.budget import visitor_id
 from runs.pricing import PriceBook
+from runs.record import Cost
 from runs.runner import Run, Runner
+from runs.sweep import SweepLimits, sweep_limits_from_env
+from runs.sweep_runner import SweepRun
 
 DEFAULT_VISITOR_CONCURRENCY = 2
 
@@ -76,6 +80,22 @@ class AppContext:
     live_prices: PriceBook = field(default_factory=PriceBook)
     sandbox_prices: PriceBook = field(default_factory=PriceBook)
     mcp: bool = False  # PLAYGROUND_MCP=1: each tab's named endpoint is also an MCP tool
+    sandbox_step_seconds: float = 0.15  # for sweep time estimates on the sandbox
+    sweep_limits: SweepLimits = field(default_factory=lambda: sweep_limits_from_env({}))
+    active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
+    sweep_files: dict[str, list[str]] = field(default_factory=dict)  # sweep id -> grid PNG and ZIP, for the page
+
+    async def check_budget(self, visitor: str, routes: list[Route], estimate: Cost) -> None:
+        """Refuse (as a visitor-facing error) a sweep whose whole estimate does not fit the budgets of the server's
+        key; each cell still reserves its own share when it runs."""
+        guard = self.runner.guard
+        if guard is None or not any(route.uses_server_key for route in routes):
+            return
+        try:
+            reservation = await guard.reserve(visitor, estimate)
+        except ProviderError as exc:
+            raise gr.Error(exc.message, title="Budget", print_exception=False) from None
+        await guard.settle(reservation, Cost(0.0, "sweep admitted; each cell reserves its own cost"))
 
     def prices(self, route: Route) -> PriceBook:
         """Prices for a route: the sandbox publishes its own (so tests can tell a refresh from the shipped table)."""

@@ -62,6 +62,8 @@ class EndpointTab:
     last_record: gr.State
     run_event: Any = None
     record_event: Any = None  # after each run: the RunRecord JSON is in ``last_record``; chain views onto it
+    sweep_event: Any = None
+    sweep_records: Any = None  # gr.State: the last sweep's cell records
 
 
 SESSION_TTL_SECONDS = 6 * 3600
@@ -308,13 +310,17 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
             )
             with gr.Accordion("Result JSON (request as sent, cost, request id)", open=False):
                 result_json = gr.JSON(label="Result")
+    sweep_row = gr.Column()
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed)
-    from components.share_panel import add_share_button  # it builds on EndpointTab
+    from components.share_panel import add_share_button  # these build on EndpointTab
+    from components.sweep_panel import build_sweep_section
 
     with share_row:
         add_share_button(tab, ctx)
+    with sweep_row:
+        build_sweep_section(tab, ctx, session_keys)
     if ctx.mcp:
         add_mcp_tool(spec, form, ctx)
     tab.record_event.then(

@@ -1,0 +1,345 @@
+"""The Sweep section of every tab and its API endpoint ``/<api_name>_sweep``: plan, confirm, run, grid.
+
+A thin view over ``runs.sweep`` (axes and plans), ``runs.sweep_runner`` (cells through the run engine) and
+``runs.grid`` (the labelled PNG and the ZIP). Every cell is an ordinary run with its own RunRecord.
+
+The named endpoint returns exactly what the API promises — a status line, the grid image and the JSON list of
+cells — and the page's cell gallery and downloads follow in a private step, so API clients download each image
+once at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from components.context import AppContext, VisitorBusy
+from components.endpoint_tab import EndpointTab, refusal
+from components.form import FormError
+from endpoints.base import EndpointSpec
+from providers.routing import Route
+from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
+from runs.provenance import download_name, embed_metadata
+from runs.record import Cost, RunRecord
+from runs.sweep import ENDPOINT_FIELD, Axis, SweepError, SweepPlan, parse_json_axis, plan_sweep, sweepable_fields
+from runs.sweep_runner import SweepUpdate, start_sweep
+
+log = logging.getLogger(__name__)
+
+NO_AXIS = "(none)"
+UPDATE_SECONDS = 0.5  # at most two page updates a second while cells run
+SYNTAX = (
+    "Values: numbers `2, 3.5, 5` or ranges `1-5`, `1-5 (+2)`, `2-8 [4]` · choices `true, false` · sizes "
+    "`landscape_4_3, 1024x768` · seeds `1, 2, 3` or `4 random seeds` · prompt search and replace "
+    "`cat -> dog, fox` · axis `endpoint`: endpoint API names (`flux_pro, flux_dev_image_to_image`)."
+)
+
+
+@dataclass
+class SweepOutputs:
+    status: gr.HTML
+    grid: gr.Image
+    cells: gr.JSON
+
+
+def seconds_per_job(ctx: AppContext, route: Route, wire: dict[str, Any]) -> float:
+    """A rough time for one cell: the sandbox's step time, or ~0.2 s a step plus start-up on a live provider."""
+    steps = wire.get("num_inference_steps") or wire.get("steps") or 28
+    per_step = ctx.sandbox_step_seconds if route.is_sandbox else 0.2
+    return float(steps) * per_step + (0.5 if route.is_sandbox else 4.0)
+
+
+def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
+    """A table of cells (rows = Y values, columns = X values), each with its state, and the overall line."""
+    columns, rows = plan.shape
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in plan.x_axis.labels)
+    body = []
+    for y in range(rows):
+        label = html.escape(plan.y_axis.labels[y]) if plan.y_axis else ""
+        cells = []
+        for x in range(columns):
+            index = y * columns + x
+            status = update.cells[index] if update else None
+            state = status.state if status else "waiting"
+            text = html.escape(status.caption() if status else "waiting")
+            cells.append(f'<td class="fp-cell fp-{state}">{text}</td>')
+        body.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
+    summary = html.escape(update.summary()) if update else html.escape(plan.summary())
+    bar = f'<progress max="1" value="{update.progress if update else 0:.3f}"></progress>'
+    return (
+        f'<div class="fp-sweep"><p>{summary}</p>{bar}<table><tr><th></th>{head}</tr>{"".join(body)}</table></div>'
+    )
+
+
+def _plan_html(plan: SweepPlan, live: bool) -> str:
+    lines = [f"<p>📋 <b>Plan</b>: {html.escape(plan.summary())}</p>"]
+    if live:
+        lines.append("<p>⚠️ This sweep runs on a live provider and will be billed: tick <b>Confirm</b> to run it.</p>")
+    for endpoint_id, fields in plan.unmapped.items():
+        if fields:
+            lines.append(f"<p>Not carried to <code>{html.escape(endpoint_id)}</code>: {html.escape(', '.join(fields))}</p>")
+    lines += [f"<p>{html.escape(note)}</p>" for note in plan.notes]
+    return "".join(lines)
+
+
+def cell_json(record: RunRecord) -> dict[str, Any]:
+    """One cell for the API: axis values, state, result or error, request id, cost (and the record as text)."""
+    sweep = record.sweep or {}
+    result = record.result
+    return {
+        "x": sweep.get("x"),
+        "y": sweep.get("y"),
+        "x_index": sweep.get("x_index"),
+        "y_index": sweep.get("y_index"),
+        "endpoint_id": record.endpoint_id,
+        "state": record.state,
+        "result": None if result is None else {k: v for k, v in result.items() if k != "images"} | {
+            "images": [{k: v for k, v in image.items() if k != "file"} for image in result.get("images") or []]
+        },
+        "error": record.error.message if record.error else None,
+        "request_id": record.request_id,
+        "cost": record.cost.to_json(),
+        "record": json.dumps(record.to_json(), ensure_ascii=False),
+    }
+
+
+class SweepFiles:
+    """A private folder for grids and ZIPs handed out (one subfolder per sweep)."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="flux-playground-sweeps-"))
+
+    def folder(self, sweep_id: str) -> Path:
+        path = self.root / sweep_id
+        path.mkdir(exist_ok=True)
+        return path
+
+
+def _grid_files(ctx: AppContext, plan: SweepPlan, records: tuple[RunRecord, ...], files: SweepFiles) -> tuple[str, str]:
+    """Draw the labelled grid and pack the cells' images with their metadata (blocking: run in a thread)."""
+    media = ctx.runner.media
+    grid_cells: list[GridCell] = []
+    entries: list[tuple[str, bytes]] = []
+    for record in records:
+        sweep = record.sweep or {}
+        x, y = int(sweep.get("x_index", 0)), int(sweep.get("y_index", 0))
+        images = (record.result or {}).get("images") or []
+        data = None
+        for n, image in enumerate(images, start=1):
+            name = image.get("file") or ctx.runner.copies.get(image.get("url", ""))
+            path = media.path_of(name) if name else None
+            if path is None:
+                continue
+            raw = path.read_bytes()
+            if n == 1:
+                data = raw
+            tagged = embed_metadata(raw, image.get("content_type") or "image/jpeg", record)
+            entries.append((f"x{x + 1}-y{y + 1}-" + download_name(record.api_name, record.seed, n,
+                                                                 image.get("content_type") or "image/jpeg"), tagged))
+        nsfw = (record.result or {}).get("has_nsfw_concepts")
+        caption = (cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
+                   if record.state == "done" else (record.error.message if record.error else record.state))
+        grid_cells.append(GridCell(x, y, data, caption, failed=record.state == "failed"))
+    y_labels = list(plan.y_axis.labels) if plan.y_axis else []
+    image = draw_grid(grid_cells, list(plan.x_axis.labels), y_labels, title=f"{plan.endpoint.title} · {plan.summary()}",
+                      x_title=plan.x_axis.title, y_title=plan.y_axis.title if plan.y_axis else "")
+    folder = files.folder(plan.id)
+    grid_path = folder / f"{plan.endpoint.api_name}-sweep-{plan.id[:8]}.png"
+    grid_path.write_bytes(grid_png(image, plan.to_json()))
+    zip_path = folder / f"{plan.endpoint.api_name}-sweep-{plan.id[:8]}-cells.zip"
+    zip_path.write_bytes(cells_zip(entries, sweep_json={**plan.to_json(), "cells": [cell_json(r) for r in records]}))
+    return str(grid_path), str(zip_path)
+
+
+def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.State) -> SweepOutputs:
+    """The Sweep accordion of a tab and its ``/<api_name>_sweep`` endpoint. Call inside the tab's layout."""
+    spec, form = tab.spec, tab.form
+    files = SweepFiles()
+    fields = [*sweepable_fields(spec), ENDPOINT_FIELD]
+    name = spec.api_name
+    with gr.Accordion("📊 Sweep — a labelled grid over any parameter, seeds, prompts or endpoints", open=False,
+                      elem_id=f"{name}-sweep"):
+        gr.Markdown(SYNTAX, elem_classes=["field-help"])
+        with gr.Row():
+            x_field = gr.Dropdown(fields, value="seed" if "seed" in fields else fields[0], label="X axis",
+                                  scale=1, elem_id=f"{name}-sweep-x-field")
+            x_values = gr.Textbox(label="X values", placeholder="e.g. 4 random seeds", scale=2,
+                                  elem_id=f"{name}-sweep-x-values")
+        with gr.Row():
+            y_field = gr.Dropdown([NO_AXIS, *fields], value=NO_AXIS, label="Y axis (optional)", scale=1,
+                                  elem_id=f"{name}-sweep-y-field")
+            y_values = gr.Textbox(label="Y values", placeholder="e.g. 2, 3.5, 5", scale=2,
+                                  elem_id=f"{name}-sweep-y-values")
+        with gr.Row():
+            confirm = gr.Checkbox(False, label="Confirm: I accept the estimated cost (live providers only)",
+                                  scale=2, elem_id=f"{name}-sweep-confirm")
+            plan_button = gr.Button("Plan", size="sm", scale=1, elem_id=f"{name}-sweep-plan")
+            run_button = gr.Button("Run sweep", variant="primary", size="sm", scale=1, elem_id=f"{name}-sweep-run")
+            stop_button = gr.Button("Stop sweep", variant="stop", size="sm", scale=1, elem_id=f"{name}-sweep-stop")
+        status = gr.HTML("<p>Pick the axes, then <b>Plan</b> to see jobs, cost and time before anything runs.</p>",
+                         label="Sweep status", elem_id=f"{name}-sweep-status")
+        grid = gr.Image(label="Grid (labelled; downloads as PNG with the sweep's parameters)", type="filepath",
+                        interactive=False, elem_id=f"{name}-sweep-grid")
+        cells_gallery = gr.Gallery(label="Cells (click one to restore it into the form)", columns=4, height=360,
+                                   allow_preview=False, object_fit="contain", elem_id=f"{name}-sweep-cells")
+        downloads = gr.File(label="Downloads: the grid PNG and a ZIP of every cell with its metadata",
+                            file_count="multiple", interactive=False, elem_id=f"{name}-sweep-files")
+        with gr.Accordion("Cells as JSON", open=False):
+            cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
+    cell_records = gr.State([], time_to_live=6 * 3600)
+
+    def make_plan(values: dict[str, Any], session: dict | None, xf: str, xv: Any, yf: str | None, yv: Any,
+                  ) -> tuple[SweepPlan, dict[str, Route]]:
+        try:
+            base = form.to_model(values).to_wire()
+        except FormError as exc:
+            raise refusal("Fix the form first: " + "; ".join(exc.messages), "Invalid input") from None
+        try:
+            x = parse_json_axis(spec, xf, xv if not isinstance(xv, str) else xv.strip(), base, axis="X")
+            y: Axis | None = None
+            if yf and yf != NO_AXIS and (yv if not isinstance(yv, str) else yv.strip()):
+                y = parse_json_axis(spec, yf, yv, base, axis="Y")
+        except SweepError as exc:
+            raise refusal("; ".join(exc.messages), "Sweep axis") from None
+        routes: dict[str, Route] = {}
+
+        def route_for(target: EndpointSpec) -> Route:
+            if target.id not in routes:
+                routes[target.id] = ctx.backends.route(target.provider, session)
+            return routes[target.id]
+
+        limits = ctx.sweep_limits
+        try:
+            plan = plan_sweep(
+                spec, base, x, y,
+                cost_of=lambda s, w: ctx.runner.estimate(s, w, route_for(s)),
+                seconds_per_job=lambda s, w: seconds_per_job(ctx, route_for(s), w),
+                max_cells=limits.max_cells, concurrency=limits.concurrency,
+            )
+        except SweepError as exc:
+            raise refusal("; ".join(exc.messages), "Sweep plan") from None
+        for cell in plan.cells:
+            route_for(cell.endpoint)
+        return plan, routes
+
+    async def show_plan(session_keys: dict | None = None, x_field: str = "", x_values: str = "",
+                        y_field: str | None = None, y_values: str = "", **values: Any) -> str:
+        plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
+        live = any(not r.is_sandbox for r in routes.values())
+        return _plan_html(plan, live) + _progress_html(plan, None)
+
+    async def sweep(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
+                    x_field: str = "seed", x_values: Any = "", y_field: str | None = None, y_values: Any = None,
+                    confirm_cost: bool = False, **values: Any) -> AsyncIterator[tuple[Any, ...]]:
+        plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
+        live = any(not r.is_sandbox for r in routes.values())
+        if live and not confirm_cost:
+            yield _plan_html(plan, live), gr.skip(), gr.skip()
+            raise refusal(f"This sweep is billed ({plan.summary()}): confirm the estimated cost to run it.",
+                          "Confirm the cost")
+        visitor = ctx.visitor(request)
+        await ctx.check_budget(visitor, list(routes.values()), plan.estimated_cost)
+        try:
+            slot = ctx.visitor_slots.take(visitor)  # a sweep counts as one run
+        except VisitorBusy as exc:
+            raise refusal(str(exc), "Too many runs at once") from None
+        with slot:
+            run = start_sweep(plan, ctx.runner, lambda target: routes[target.id],
+                              concurrency=ctx.sweep_limits.concurrency, visitor=visitor,
+                              media_url=ctx.media_url_for(request))
+            key = ctx.active_key(request, f"{name}_sweep")
+            ctx.active_sweeps[key] = run
+            last = 0.0
+            try:
+                async for update in run.updates():
+                    if update.records is None:
+                        if time.monotonic() - last >= UPDATE_SECONDS:
+                            last = time.monotonic()
+                            yield _plan_html(plan, False) + _progress_html(plan, update), gr.skip(), gr.skip()
+                        continue
+                    grid_path, zip_path = await asyncio.to_thread(_grid_files, ctx, plan, update.records, files)
+                    ctx.sweep_files[plan.id] = [grid_path, zip_path]
+                    cells_out = [cell_json(r) for r in update.records]
+                    yield _plan_html(plan, False) + _progress_html(plan, update), grid_path, cells_out
+            finally:
+                if ctx.active_sweeps.get(key) is run:
+                    del ctx.active_sweeps[key]
+
+    sweep.__name__ = f"{name}_sweep"
+    sweep.__doc__ = (
+        f"Sweep {spec.title} ({spec.id}) over one or two axes.\n\nArgs:\n"
+        "    x_field: the field of the X axis, or 'endpoint'.\n"
+        "    x_values: a JSON list of values (or the text syntax: '1-5 (+1)', '4 random seeds', 'cat -> dog').\n"
+        "    y_field: the field of the optional Y axis.\n"
+        "    y_values: its values, like x_values.\n"
+        "    confirm_cost: must be true to run a sweep that a live provider will bill.\n"
+    )
+    form.declare_api_parameters(sweep)
+    form.declare_api_parameters(show_plan)
+    sweep_inputs = {**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys, "x_field": x_field,
+                    "x_values": x_values, "y_field": y_field, "y_values": y_values}
+    plan_button.click(show_plan, inputs_kwargs=sweep_inputs, outputs=[status], api_visibility="private",
+                      show_progress_on=[status])
+    event = run_button.click(sweep, inputs_kwargs={**sweep_inputs, "confirm_cost": confirm},
+                             outputs=[status, grid, cells], api_name=f"{name}_sweep", concurrency_limit=None,
+                             show_progress="minimal", show_progress_on=[status])
+
+    def page_views(cells_out: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+        """The cell gallery, downloads and the cells' records, from the API's cell list."""
+        if not cells_out:
+            return gr.skip(), gr.skip(), gr.skip()
+        records = [json.loads(c["record"]) for c in cells_out]
+        sweep_id = (records[0].get("sweep") or {}).get("id") if records else None
+        items = []
+        for c in cells_out:
+            images = (c.get("result") or {}).get("images") or []
+            record = next(r for r in records if (r.get("sweep") or {}) .get("x_index") == c["x_index"]
+                          and (r.get("sweep") or {}).get("y_index") == c["y_index"])
+            stored = ((record.get("result") or {}).get("images") or [{}])[0].get("file")
+            path = ctx.runner.media.path_of(stored) if stored else None
+            if images:
+                items.append((str(path) if path else images[0]["url"], f"x={c['x']} · y={c['y']} · {c['state']}"))
+        return items, ctx.sweep_files.get(sweep_id or "", []), records
+
+    event.then(page_views, [cells], [cells_gallery, downloads, cell_records], api_visibility="private")
+
+    async def stop(request: gr.Request) -> str:
+        run = ctx.active_sweeps.get(ctx.active_key(request, f"{name}_sweep"))
+        if run is None:
+            return "<p>No sweep is running.</p>"
+        records = await run.stop()
+        stopped = sum(1 for r in records if r.state == "stopped")
+        return f"<p>⏹ <b>Sweep stopped</b>: {stopped} cell(s) stopped; their remote requests were cancelled.</p>"
+
+    stop_button.click(stop, outputs=[status], cancels=[event], api_visibility="private", queue=False)
+
+    def restore_cell(records: list[dict[str, Any]], evt: gr.SelectData) -> dict[Any, Any]:
+        done = [r for r in records if (r.get("result") or {}).get("images")]
+        if evt.index is None or evt.index >= len(done):
+            return {status: gr.skip()}
+        record = done[evt.index]
+        if record.get("endpoint_id") != spec.id:
+            gr.Info("That cell ran on another endpoint: restore it from the history.")
+            return {status: gr.skip()}
+        gr.Info(f"Restored the cell x={record['sweep']['x']}, y={record['sweep']['y']} into the form.")
+        return {status: gr.skip(), **form.updates(record.get("input") or {})}
+
+    cells_gallery.select(restore_cell, [cell_records], [status, *form.value_components().values()],
+                         api_visibility="private")
+    tab.sweep_event = event
+    tab.sweep_records = cell_records
+    return SweepOutputs(status, grid, cells)
+
+
+def total_cost_line(cost: Cost) -> str:
+    return f"${cost.usd:.4g}" if cost.usd is not None else "unknown"

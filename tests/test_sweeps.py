@@ -1,0 +1,120 @@
+"""Sweeps through gradio_client against a launched app on the sandbox: every cell, right seeds and values."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from sandbox import SandboxOptions
+from tests.app_support import launched_app
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope="module")
+def app():
+    with launched_app(SandboxOptions(capacity=16, step_seconds=0.005, startup_seconds=0.0)) as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def client(app) -> Client:
+    return Client(app.url, verbose=False)
+
+
+def test_seed_by_guidance_grid_returns_every_cell_with_its_values(client):
+    status, grid, cells = client.predict(
+        prompt="a lighthouse", num_inference_steps=3, image_size="square",
+        x_field="seed", x_values=json.dumps([11, 22, 33, 44]), y_field="guidance_scale", y_values=json.dumps([2, 5]),
+        api_name="/flux_pro_sweep",
+    )
+    assert len(cells) == 8 and all(c["state"] == "done" for c in cells)
+    assert sorted((c["x"], c["y"]) for c in cells) == sorted((s, g) for s in (11, 22, 33, 44) for g in (2, 5))
+    for c in cells:
+        assert c["result"]["seed"] == c["x"] and c["request_id"] and c["cost"]["usd"] == 0.05
+        record = json.loads(c["record"])
+        assert record["input"]["guidance_scale"] == c["y"] and record["sweep"]["x"] == c["x"]
+        assert c["result"]["images"][0]["url"].startswith("http")
+    image = Image.open(grid)
+    assert image.width > 4 * 64 and image.height > 2 * 64
+    assert "flux_playground_sweep" in image.text and "8 jobs" in status
+
+
+def test_an_endpoint_axis_over_two_fal_endpoints_returns_both(client):
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize((64, 64)).convert("RGB").save(buffer, "PNG")
+    link = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    status, grid, cells = client.predict(
+        prompt="a cat", num_inference_steps=10, seed=5, image_url=None, image_url__link=link,
+        x_field="endpoint", x_values=json.dumps(["flux_dev_image_to_image", "flux_general_rf_inversion"]),
+        api_name="/flux_dev_image_to_image_sweep",
+    )
+    by_endpoint = {c["endpoint_id"]: c for c in cells}
+    assert set(by_endpoint) == {"fal-ai/flux/dev/image-to-image", "fal-ai/flux-general/rf-inversion"}
+    assert all(c["state"] == "done" and c["result"]["seed"] == 5 for c in cells)
+    rf = json.loads(by_endpoint["fal-ai/flux-general/rf-inversion"]["record"])
+    assert rf["input"]["image_url"] == link and rf["input"]["prompt"] == "a cat"
+
+
+def test_the_plan_names_what_an_endpoint_axis_cannot_map(client):
+    with pytest.raises(AppError, match=r"image_url: is required \(nothing in FLUX.1 \[pro\] maps to it\)"):
+        client.predict(prompt="a cat", x_field="endpoint", x_values='["flux_pro", "flux_dev_image_to_image"]',
+                       api_name="/flux_pro_sweep")
+
+
+def test_axis_values_are_validated_by_name_before_anything_runs(app, client):
+    before = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["submits"].get("fal-ai/flux-pro", 0)
+    with pytest.raises(AppError, match=r"X axis \(num_inference_steps\): 80: must be between 1 and 50"):
+        client.predict(prompt="x", x_field="num_inference_steps", x_values="[10, 80]", api_name="/flux_pro_sweep")
+    with pytest.raises(AppError, match="64"):
+        client.predict(prompt="x", x_field="seed", x_values="100 random seeds", api_name="/flux_pro_sweep")
+    after = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["submits"].get("fal-ai/flux-pro", 0)
+    assert after == before
+
+
+def test_text_syntax_ranges_and_prompt_search_replace(client):
+    _, _, cells = client.predict(prompt="a cat on a mat", num_inference_steps=2, image_size="square", seed=1,
+                                 x_field="prompt", x_values="cat -> dog, fox", api_name="/flux_pro_sweep")
+    prompts = [json.loads(c["record"])["input"]["prompt"] for c in cells]
+    assert prompts == ["a cat on a mat", "a dog on a mat", "a fox on a mat"]
+    _, _, cells = client.predict(prompt="p", image_size="square", seed=1, x_field="num_inference_steps",
+                                 x_values="2-8 [4]", api_name="/flux_pro_sweep")
+    assert [c["x"] for c in cells] == [2, 4, 6, 8]
+
+
+def test_a_live_sweep_needs_confirmation(tmp_path):
+    env = {"FAL_KEY": "server-id:server-secret", "PLAYGROUND_DATA_DIR": str(tmp_path)}
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env, live_is_sandbox=True) as app:
+        client = Client(app.url, verbose=False)
+        with pytest.raises(AppError, match="confirm the estimated cost"):
+            client.predict(prompt="x", x_field="seed", x_values="[1, 2]", api_name="/flux_pro_sweep")
+        assert httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["submits"] == {}
+        _, _, cells = client.predict(prompt="x", num_inference_steps=2, x_field="seed", x_values="[1, 2]",
+                                     confirm_cost=True, api_name="/flux_pro_sweep")
+        assert [c["state"] for c in cells] == ["done", "done"]
+
+
+def test_stopping_a_sweep_cancels_every_cell_remotely():
+    with launched_app(SandboxOptions(capacity=16, step_seconds=0.1, startup_seconds=0.0)) as app:
+        client = Client(app.url, verbose=False)
+        job = client.submit(prompt="slow", num_inference_steps=50, x_field="seed", x_values="[1, 2, 3, 4]",
+                            api_name="/flux_pro_sweep")
+        deadline = time.monotonic() + 30
+        stats = lambda: httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()  # noqa: E731
+        while time.monotonic() < deadline and stats()["jobs"].get("IN_PROGRESS", 0) < 4:
+            time.sleep(0.1)
+        job.cancel()
+        while time.monotonic() < deadline and len(stats()["cancels"]) < 4:
+            time.sleep(0.1)
+        assert len(stats()["cancels"]) == 4
+        assert stats()["jobs"].get("IN_PROGRESS", 0) == 0 and stats()["jobs"].get("IN_QUEUE", 0) == 0
+        assert Path(app.ctx.runner.media.root).exists()
