@@ -15,8 +15,8 @@ import gradio as gr
 from gradio.route_utils import get_root_url
 
 from endpoints.base import EndpointSpec
-from providers.routing import Backends, Route
 from providers.errors import ProviderError
+from providers.routing import Backends, Route
 from runs.budget import visitor_id
 from runs.pricing import PriceBook
 from runs.record import Cost

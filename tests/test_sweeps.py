@@ -53,7 +53,7 @@ def test_an_endpoint_axis_over_two_fal_endpoints_returns_both(client):
     buffer = io.BytesIO()
     Image.linear_gradient("L").resize((64, 64)).convert("RGB").save(buffer, "PNG")
     link = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    status, grid, cells = client.predict(
+    _, _, cells = client.predict(
         prompt="a cat", num_inference_steps=10, seed=5, image_url=None, image_url__link=link,
         x_field="endpoint", x_values=json.dumps(["flux_dev_image_to_image", "flux_general_rf_inversion"]),
         api_name="/flux_dev_image_to_image_sweep",
@@ -109,7 +109,7 @@ def test_stopping_a_sweep_cancels_every_cell_remotely():
         job = client.submit(prompt="slow", num_inference_steps=50, x_field="seed", x_values="[1, 2, 3, 4]",
                             api_name="/flux_pro_sweep")
         deadline = time.monotonic() + 30
-        stats = lambda: httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()  # noqa: E731
+        stats = lambda: httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
         while time.monotonic() < deadline and stats()["jobs"].get("IN_PROGRESS", 0) < 4:
             time.sleep(0.1)
         job.cancel()
