@@ -54,3 +54,29 @@ def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> Non
         queue=False,
         show_progress="hidden",
     )
+
+
+def add_sweep_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext, sweep: Any, inputs: dict[str, Any]) -> None:
+    """The MCP tool ``<api_name>_sweep``: the tab's sweep, returning the cells as JSON text and the grid image."""
+    trigger = gr.Button(visible=False)
+    cells_text = gr.Textbox(visible=False, label="cells JSON")
+    grid = gr.Image(visible=False, type="filepath", label="grid")
+
+    async def tool(request: gr.Request = None, x_field: str = "seed", x_values: str = "",  # type: ignore[assignment]
+                   y_field: str | None = None, y_values: str | None = None, confirm_cost: bool = False,
+                   **values: Any) -> tuple[Any, ...]:
+        final: tuple[Any, ...] | None = None
+        async for update in sweep(request=request, x_field=x_field, x_values=x_values, y_field=y_field,
+                                  y_values=y_values, confirm_cost=confirm_cost, **values):
+            final = update
+        assert final is not None
+        cells = [{k: v for k, v in cell.items() if k != "record"} for cell in final[2]]
+        return json.dumps(cells, ensure_ascii=False), final[1]
+
+    tool.__name__ = f"{spec.api_name}_sweep"
+    form.declare_api_parameters(tool)
+    fields = args_docstring(spec, list({**form.api_inputs(), **form.ui_inputs()})).split("Args:\n", 1)[1]
+    tool.__doc__ = (sweep.__doc__ or "").rstrip() + "\n" + fields.split("\n\nReturns:", 1)[0]
+    api_inputs = {k: v for k, v in inputs.items() if k != "session_keys"}
+    trigger.click(tool, inputs_kwargs=api_inputs, outputs=[cells_text, grid], api_name=f"{spec.api_name}_sweep_tool",
+                  queue=False, show_progress="hidden")

@@ -50,6 +50,8 @@ class SweepOutputs:
     status: gr.HTML
     grid: gr.Image
     cells: gr.JSON
+    run: Any  # the handler: an async generator of (status, grid, cells), for the MCP tool
+    inputs: dict[str, Any]  # its API inputs by parameter name
 
 
 def seconds_per_job(ctx: AppContext, route: Route, wire: dict[str, Any]) -> float:
@@ -275,7 +277,8 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                 if ctx.active_sweeps.get(key) is run:
                     del ctx.active_sweeps[key]
 
-    sweep.__name__ = f"{name}_sweep"
+    sweep.__name__ = f"{name}_sweep_page"
+    sweep._mcp_type = "page"  # type: ignore[attr-defined]  # the MCP tool is components/mcp_tools.add_sweep_tool
     sweep.__doc__ = (
         f"Sweep {spec.title} ({spec.id}) over one or two axes.\n\nArgs:\n"
         "    x_field: the field of the X axis, or 'endpoint'.\n"
@@ -338,7 +341,11 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                          api_visibility="private")
     tab.sweep_event = event
     tab.sweep_records = cell_records
-    return SweepOutputs(status, grid, cells)
+    if ctx.mcp:
+        from components.mcp_tools import add_sweep_tool
+
+        add_sweep_tool(spec, form, ctx, sweep, {**sweep_inputs, "confirm_cost": confirm})
+    return SweepOutputs(status, grid, cells, sweep, {**sweep_inputs, "confirm_cost": confirm})
 
 
 def total_cost_line(cost: Cost) -> str:

@@ -35,7 +35,8 @@ async def session_call(url: str, fn):
 def test_one_tool_per_endpoint_with_real_types_enums_bounds_and_descriptions(app):
     tools = asyncio.run(session_call(app.url, lambda s: s.list_tools())).tools
     by_name = {tool.name: tool for tool in tools}
-    assert set(by_name) == {spec.api_name for spec in ENDPOINTS}, sorted(by_name)
+    expected = {spec.api_name for spec in ENDPOINTS} | {f"{spec.api_name}_sweep" for spec in ENDPOINTS}
+    assert set(by_name) == expected, sorted(by_name)
     schema = by_name["flux_pro"].inputSchema["properties"]
     steps = schema["num_inference_steps"]
     assert steps["type"] == "integer" and steps["minimum"] == 1 and steps["maximum"] == 50
@@ -67,3 +68,18 @@ def test_budgets_apply_to_mcp_calls(tmp_path):
 
         result = asyncio.run(session_call(app.url, call))
         assert result.isError and "budget" in result.content[0].text.lower()
+
+
+def test_a_sweep_is_a_tool_too(app):
+    async def run(session):
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        assert "flux_pro_sweep" in tools and "x_values" in tools["flux_pro_sweep"].inputSchema["properties"]
+        return await session.call_tool("flux_pro_sweep", {"prompt": "a red cube", "num_inference_steps": 2,
+                                                          "x_field": "seed", "x_values": "[1, 2]"})
+
+    result = asyncio.run(session_call(app.url, run))
+    assert not result.isError, result.content
+    texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
+    cells = next(json.loads(t) for t in texts if t.strip().startswith("["))
+    assert [c["result"]["seed"] for c in cells] == [1, 2]
+    assert [getattr(c, "type", "") for c in result.content].count("image") == 1
