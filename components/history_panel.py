@@ -214,8 +214,10 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         except (TypeError, ValueError, AttributeError):  # an entry the browser kept in some other shape
             return files_here.placeholder, "unreadable entry"
 
-    def gallery_value(entries: list[dict[str, Any]] | None, which: str | None) -> list[tuple[str, str]]:
-        return [tile(e) for e in filtered(entries, which)]
+    def gallery_value(entries: list[dict[str, Any]] | None, which: str | None) -> gr.Gallery:
+        """The tiles, and no empty box when there are none (the count line says so)."""
+        tiles = [tile(e) for e in filtered(entries, which)]
+        return gr.Gallery(value=tiles, visible=bool(tiles))
 
     form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
     with gr.Accordion("🕘 History & compare — your last 100 runs, kept in this browser", open=True,
@@ -231,7 +233,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
                     endpoint_filter = gr.Dropdown(filter_choices(), value=ALL, label="Show", scale=2, min_width=200,
                                                   elem_id="history-filter")
                 count = gr.Markdown(count_text([], ALL), elem_id="history-count")
-                gallery = gr.Gallery(label="Runs (newest first)", show_label=False, columns=5, height=300,
+                gallery = gr.Gallery(label="Runs (newest first)", show_label=False, columns=5, height=300, visible=False,
                                      fit_columns=False, allow_preview=False, preview=False, object_fit="cover",
                                      interactive=False, buttons=[], elem_id="history-gallery")
             with gr.Column(scale=2, min_width=280, elem_id="history-actions"):
