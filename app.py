@@ -56,6 +56,7 @@ CSS = """
 .fp-sweep table { border-collapse: collapse; font-size: 0.85em; margin-top: 6px; }
 .fp-sweep td, .fp-sweep th { border: 1px solid var(--border-color-primary); padding: 3px 6px; text-align: center; }
 .fp-sweep progress { width: 100%; }
+.fp-sweep td img { max-width: 140px; max-height: 140px; display: block; margin: 0 auto; }
 .fp-cell.fp-done { background: rgba(22, 163, 74, 0.12); } .fp-cell.fp-failed { background: rgba(220, 38, 38, 0.12); }
 .fp-cell.fp-running, .fp-cell.fp-saving { background: rgba(59, 130, 246, 0.12); }
 .fp-cell.fp-stopped { background: rgba(107, 114, 128, 0.15); }

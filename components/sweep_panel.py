@@ -74,6 +74,13 @@ def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
             status = update.cells[index] if update else None
             state = status.state if status else "waiting"
             text = html.escape(status.caption() if status else "waiting")
+            record = status.record if status else None
+            images = ((record.result or {}).get("images") or []) if record is not None else []
+            if images and images[0].get("url", "").startswith(("http://", "https://")):
+                nsfw = (record.result or {}).get("has_nsfw_concepts") if record is not None else None
+                caption = cell_caption(record.seed if record else None, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
+                text = (f'<img src="{html.escape(images[0]["url"])}" alt="{html.escape(caption)}" loading="lazy">'
+                        f"<br>{html.escape(caption)}")  # cells appear as they finish
             cells.append(f'<td class="fp-cell fp-{state}">{text}</td>')
         body.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
     summary = html.escape(update.summary()) if update else html.escape(plan.summary())

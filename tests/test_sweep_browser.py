@@ -1,0 +1,96 @@
+"""A sweep in headless Chromium: a 4×2 grid over seed × guidance, cells arriving, and Stop half-way."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox import SandboxOptions
+from tests.app_support import launched_app
+from tests.test_app_browser import ARGS, ARTIFACTS, CHROMIUM
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
+                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.timeout(150),
+]
+
+
+@pytest.fixture(scope="module")
+def app():
+    with launched_app(SandboxOptions(capacity=2, step_seconds=0.03, startup_seconds=0.0)) as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(app):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(app.url, wait_until="load")
+        page.locator("#flux_pro-generate").wait_for(timeout=30_000)
+        yield page
+        browser.close()
+
+
+def set_axes(page, x_values: str, y_field: str | None, y_values: str = "") -> None:
+    page.locator("#flux_pro-sweep").click()
+    page.locator("#flux_pro-sweep-x-values input, #flux_pro-sweep-x-values textarea").first.fill(x_values)
+    if y_field:
+        page.locator("#flux_pro-sweep-y-field input").first.click()
+        page.get_by_role("option", name=y_field).click()
+        page.locator("#flux_pro-sweep-y-values input, #flux_pro-sweep-y-values textarea").first.fill(y_values)
+
+
+def stats(app) -> dict:
+    return httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
+
+
+def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
+    set_axes(page, "11, 22, 33, 44", "guidance_scale", "2, 5")
+    page.locator("#flux_pro-sweep-plan").click()
+    page.get_by_text("8 jobs (4 × 2)").first.wait_for(timeout=15_000)
+    assert "est. $0.40" in page.locator("#flux_pro-sweep-status").inner_text()
+    page.locator("#flux_pro-sweep-run").click()
+    status = page.locator("#flux_pro-sweep-status")
+    page.wait_for_function(  # some cells done while others still run: cells appear as they finish
+        "() => { const s = document.querySelector('#flux_pro-sweep-status');"
+        " return s && s.querySelectorAll('td.fp-done img').length >= 1 && s.innerText.includes('/8 done'); }",
+        timeout=60_000,
+    )
+    page.get_by_text("8/8 done").first.wait_for(timeout=60_000)
+    assert status.locator("td.fp-done img").count() == 8
+    for label in ("seed = 11", "seed = 44", "guidance_scale = 2", "guidance_scale = 5"):
+        assert label in status.inner_text()
+    page.locator("#flux_pro-sweep-grid img").first.wait_for(timeout=30_000)
+    page.locator("#flux_pro-sweep-files a").first.wait_for(timeout=30_000)
+    names = page.locator("#flux_pro-sweep-files").inner_text()
+    assert ".png" in names and ".zip" in names
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#flux_pro-sweep").screenshot(path=str(ARTIFACTS / "sweep-4x2.png"))
+
+
+def test_stop_half_way_cancels_the_rest_remotely(page, app):
+    before = len(stats(app)["cancels"])
+    set_axes(page, "1, 2, 3, 4", "guidance_scale", "2, 5")
+    page.locator("#flux_pro-advanced").click()
+    steps = page.locator("#flux_pro-num_inference_steps input[type=number]").first
+    steps.fill("50")
+    steps.press("Tab")
+    page.locator("#flux_pro-sweep-run").click()
+    page.wait_for_function(
+        "() => document.querySelector('#flux_pro-sweep-status').innerText.includes('running')", timeout=30_000
+    )
+    page.locator("#flux_pro-sweep-stop").click()
+    page.get_by_text("Sweep stopped").first.wait_for(timeout=30_000)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (stats(app)["jobs"].get("IN_PROGRESS", 0) or stats(app)["jobs"].get("IN_QUEUE", 0)):
+        time.sleep(0.1)
+    jobs = stats(app)["jobs"]
+    assert jobs.get("IN_PROGRESS", 0) == 0 and jobs.get("IN_QUEUE", 0) == 0, jobs
+    assert len(stats(app)["cancels"]) > before
