@@ -25,6 +25,7 @@ from components.context import AppContext, VisitorBusy
 from components.form import EndpointForm, FormError, build_form
 from components.mcp_tools import add_mcp_tool
 from components.run_view import RunView, image_captions
+from components.widgets import ResultGallery, ResultJSON
 from endpoints.base import EndpointSpec
 from providers.catalog import provider_title
 from providers.media import MediaStore
@@ -224,6 +225,7 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
     updates = run.updates()
     held = None
     last_sent = 0.0
+    last_state: str | None = None
     pending: asyncio.Future | None = None
     try:
         while True:
@@ -234,7 +236,7 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
             if not done:
                 if held is not None:
                     yield held
-                    held, last_sent = None, time.monotonic()
+                    held, last_sent, last_state = None, time.monotonic(), held.state
                 else:
                     yield replace(run_tick(run), elapsed=run.elapsed())
                 continue
@@ -247,12 +249,10 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
                 return
             if held is not None:
                 update = replace(update, new_logs=held.new_logs + update.new_logs, step=update.step or held.step)
-                changed = update.state != held.state
-            else:
-                changed = True
+            changed = update.state != last_state
             if update.record is not None or changed or time.monotonic() - last_sent >= MIN_UPDATE_SECONDS:
                 yield update
-                held, last_sent = None, time.monotonic()
+                held, last_sent, last_state = None, time.monotonic(), update.state
             else:
                 held = update
     finally:
@@ -287,7 +287,7 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
             )
             # Preview mode: the whole image and its caption are visible whatever the aspect (a lone image in
             # grid mode is cropped with its caption hidden); several images get a thumbnail strip.
-            gallery = gr.Gallery(
+            gallery = ResultGallery(
                 label="Images (caption: seed · NSFW flag)",
                 columns=4,
                 height=560,
@@ -309,7 +309,7 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
                 elem_id=f"{spec.api_name}-logs",
             )
             with gr.Accordion("Result JSON (request as sent, cost, request id)", open=False):
-                result_json = gr.JSON(label="Result")
+                result_json = ResultJSON(label="Result")
     sweep_row = gr.Column()
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)

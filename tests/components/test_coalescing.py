@@ -1,0 +1,41 @@
+"""Page updates are coalesced: a few a second, every log line kept, each state change and the end at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from components.endpoint_tab import _coalesced
+from providers.base import LogLine
+from runs.record import RunRecord
+from runs.runner import RunUpdate
+
+
+class FakeRun:
+    def __init__(self, updates: list[tuple[float, RunUpdate]]) -> None:
+        self._updates = updates
+        self.job = object()
+
+    def elapsed(self) -> float:
+        return 0.0
+
+    async def updates(self):
+        for delay, update in self._updates:
+            await asyncio.sleep(delay)
+            yield update
+
+
+def record() -> RunRecord:
+    return RunRecord(id="r", endpoint_id="fal-ai/flux-pro", api_name="flux_pro", provider="fal", route="sandbox",
+                     input={}, state="done")
+
+
+async def test_many_log_lines_become_a_few_updates_with_every_line_kept():
+    stream = [(0.0, RunUpdate("r", "preparing", 0.0)), (0.0, RunUpdate("r", "queued", 0.0))]
+    stream += [(0.02, RunUpdate("r", "running", 0.1, new_logs=(LogLine(f"Step {i}/40"),))) for i in range(1, 41)]
+    stream += [(0.0, RunUpdate("r", "done", 1.0, record=record()))]
+    async with asyncio.timeout(10):
+        sent = [u async for u in _coalesced(FakeRun(stream))]
+    lines = [line.message for u in sent for line in u.new_logs]
+    assert lines == [f"Step {i}/40" for i in range(1, 41)]
+    assert [u.state for u in sent][:2] == ["preparing", "queued"] and sent[-1].record is not None
+    assert len(sent) <= 10, len(sent)  # 40 provider events over ~0.8 s: about 4 a second, not 40
