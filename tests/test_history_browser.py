@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,18 @@ def clear_toasts(page) -> None:
     for close in page.locator(".toast-close").all():
         with contextlib.suppress(Exception):  # a toast may close by itself meanwhile
             close.click(timeout=1000)
+
+
+def clipboard_once(page, needle: str) -> str:
+    """The clipboard's text once it contains ``needle`` (the browser's clipboard is shared by every page)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    text = ""
+    while time.monotonic() < deadline:
+        text = page.evaluate("navigator.clipboard.readText()")
+        if needle in text:
+            return text
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the clipboard never held {needle!r}; it holds {text[:200]!r}")
 
 
 def local_storage(page) -> dict[str, str]:
@@ -416,7 +429,7 @@ def test_share_link_opens_the_right_tab_with_the_right_values(page, browser, app
     assert link.startswith(app.url.rstrip("/") + "/?endpoint=" + RF), link
     assert "seed=41" in link and "z=" in link, "plain seed, nested LoRAs packed"
     assert "FAL_KEY" not in link and "key" not in link.lower().split("?")[1].split("=")[0]
-    assert page.evaluate("navigator.clipboard.readText()") == link, "Copy link copies it"
+    assert clipboard_once(page, link) == link, "Copy link copies it"
 
     other = new_page(browser, app, url=link)
     try:
@@ -442,8 +455,8 @@ def test_copied_python_runs_against_the_sandbox_with_the_same_seed_and_prompt(pa
     run(page, "flux_pro", prompt="code that runs as it stands", seed=51)
     pick(page, 51)
     page.locator("#history-code").click()
-    page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('fal_client.subscribe'))")
-    code = page.evaluate("navigator.clipboard.readText()")
+    code = clipboard_once(page, "code that runs as it stands")
+    assert "fal_client.subscribe" in code
     assert "sandbox-key" not in code and "Key " not in code
     assert code == code_value(page, "history-code-python")
     script = tmp_path / "copied.py"
@@ -536,7 +549,7 @@ def test_a_session_key_never_reaches_local_storage(browser, app):
         assert entry["record"]["route"] == "session_key", "the run used the pasted key"
         pick(page, 91)
         page.locator("#history-code").click()
-        page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('fal_client'))")
+        clipboard_once(page, "a run with my own key")
         page.reload()
         open_app(page, app.url)
         wait_tiles(page, 1)
