@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0  # the elapsed time refreshes at least this often while waiting for the provider
 MIN_UPDATE_SECONDS = 0.25  # at most ~4 page updates a second for logs and steps; state changes go at once
+PASSING_STATES = frozenset({"preparing", "saving"})
 SEED_MAX = 2**32 - 1
 SCROLL_LOGS_JS = "() => { const t = document.querySelector('#%s textarea'); if (t) t.scrollTop = t.scrollHeight; }"
 # Runs before the handler; an event's js answer becomes the handler's inputs, so it hands its arguments on.
@@ -249,7 +250,8 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
                 return
             if held is not None:
                 update = replace(update, new_logs=held.new_logs + update.new_logs, step=update.step or held.step)
-            changed = update.state != last_state
+            # Passing states (preparing, saving) wait like log lines; a run that lingers in one still shows it.
+            changed = update.state != last_state and update.state not in PASSING_STATES
             if update.record is not None or changed or time.monotonic() - last_sent >= MIN_UPDATE_SECONDS:
                 yield update
                 held, last_sent, last_state = None, time.monotonic(), update.state
