@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -217,8 +218,13 @@ def launched_app(sandbox_url: str, env: Mapping[str, str] | None = None, media: 
     launched in this process on a free loopback port with ``main()``'s queue settings; closed on exit."""
     from app import build_app, launch_kwargs, make_backends, make_context
     from providers.config import ProviderSettings
+    from providers.media import MediaStore
 
     env = dict(env or {})
+    own_media = None
+    if media is None:  # a media folder of our own, removed on exit (the app's default mkdtemp folder is not)
+        own_media = Path(tempfile.mkdtemp(prefix="flux-bench-media-"))
+        media = MediaStore(own_media)
     settings = ProviderSettings.from_env({})  # no keys: every run takes the sandbox route
     backends = make_backends(settings, sandbox_url=sandbox_url)
     ctx = make_context(backends, env, media=media)
@@ -233,6 +239,8 @@ def launched_app(sandbox_url: str, env: Mapping[str, str] | None = None, media: 
         yield LaunchedApp(url=url.rstrip("/"), demo=demo, ctx=ctx)
     finally:
         demo.close()
+        if own_media is not None:
+            shutil.rmtree(own_media, ignore_errors=True)
 
 
 def gradio_cache_dir() -> Path:

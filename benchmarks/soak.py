@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import shutil
 import sys
 import threading
 import time
@@ -169,6 +170,7 @@ def main() -> int:
         for name, count in grown:
             print(f"  {count * 100 / span:8.1f}  {name}")
     print(f"sandbox: {sum(stats['submits'].values())} submits; total {time.monotonic() - started:.0f} s")
+    shutil.rmtree(GRADIO_TEMP, ignore_errors=True)
     return 0
 
 
