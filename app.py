@@ -164,11 +164,12 @@ def media_routes(media: MediaStore) -> list[Route]:
     return [Route("/media/{name}", serve, methods=["GET"])]
 
 
-def lifespan_closing(backends: Backends):
+def lifespan_closing(ctx: AppContext):
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
-        await backends.aclose()
+        await ctx.backends.aclose()
+        ctx.cleanup()
 
     return lifespan
 
@@ -186,8 +187,9 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "theme": gr.themes.Soft(),
         "footer_links": ["api"],
         "max_threads": MAX_THREADS,
+        "state_session_capacity": STATE_SESSION_CAPACITY,
         "mcp_server": ctx.mcp,
-        "app_kwargs": {"lifespan": lifespan_closing(ctx.backends), "routes": media_routes(ctx.runner.media)},
+        "app_kwargs": {"lifespan": lifespan_closing(ctx), "routes": media_routes(ctx.runner.media)},
     }
 
 

@@ -7,8 +7,11 @@ runs each visitor has going (fair use); both empty themselves as runs end.
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -84,6 +87,21 @@ class AppContext:
     sweep_limits: SweepLimits = field(default_factory=lambda: sweep_limits_from_env({}))
     active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
     sweep_files: dict[str, list[str]] = field(default_factory=dict)  # sweep id -> grid PNG and ZIP, for the page
+
+    temp_dirs: list[Path] = field(default_factory=list)
+
+    def temp_dir(self, prefix: str) -> Path:
+        """A private folder (0700) for files handed out to visitors, removed by ``cleanup()``."""
+        path = Path(tempfile.mkdtemp(prefix=f"flux-playground-{prefix}-"))
+        self.temp_dirs.append(path)
+        return path
+
+    def cleanup(self) -> None:
+        """At shutdown: remove the folders this app made (downloads, sweeps, and the media folder if it made it)."""
+        for path in self.temp_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+        self.temp_dirs.clear()
+        self.runner.media.close()
 
     async def check_budget(self, visitor: str, routes: list[Route], estimate: Cost) -> None:
         """Refuse (as a visitor-facing error) a sweep whose whole estimate does not fit the budgets of the server's

@@ -14,7 +14,6 @@ import asyncio
 import html
 import json
 import logging
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -123,10 +122,10 @@ def cell_json(record: RunRecord) -> dict[str, Any]:
 
 
 class SweepFiles:
-    """A private folder for grids and ZIPs handed out (one subfolder per sweep)."""
+    """A private folder for grids and ZIPs handed out (one subfolder per sweep), removed at shutdown."""
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="flux-playground-sweeps-"))
+    def __init__(self, root: Path) -> None:
+        self.root = root
 
     def folder(self, sweep_id: str) -> Path:
         path = self.root / sweep_id
@@ -173,7 +172,7 @@ def _grid_files(ctx: AppContext, plan: SweepPlan, records: tuple[RunRecord, ...]
 def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.State) -> SweepOutputs:
     """The Sweep accordion of a tab and its ``/<api_name>_sweep`` endpoint. Call inside the tab's layout."""
     spec, form = tab.spec, tab.form
-    files = SweepFiles()
+    files = SweepFiles(ctx.temp_dir(f"sweeps-{spec.api_name}"))
     fields = [*sweepable_fields(spec), ENDPOINT_FIELD]
     name = spec.api_name
     with gr.Accordion("📊 Sweep — a labelled grid over any parameter, seeds, prompts or endpoints", open=False,

@@ -133,7 +133,10 @@ class FalJob:
                 if remaining <= 0:
                     raise TimeoutError
                 try:
-                    data = await asyncio.wait_for(anext(statuses), remaining)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as
+                    # the status does, and a Stop would then wait for the next status to be noticed.
+                    async with asyncio.timeout(remaining):
+                        data = await anext(statuses)
                 except StopAsyncIteration:
                     raise ProviderFailure("fal closed the status stream without a final status; try again.") from None
                 status, position, new = parse_status(data, since=delivered)

@@ -15,6 +15,7 @@ import hashlib
 import mimetypes
 import os
 import re
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -78,11 +79,17 @@ class MediaStore:
         max_age: float = 24 * 3600.0,
         retry: RetryPolicy | None = None,
     ) -> None:
+        self.owns_root = root is None  # a folder made here is removed by ``close()``
         self.root = private_directory(root)
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.retry = retry or RetryPolicy(attempts=4, timeout=30.0)
         self._writes_since_prune = 0
+
+    def close(self) -> None:
+        """Remove the folder if this store made it (at shutdown); a configured folder is left as it is."""
+        if self.owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def path_of(self, name: str) -> Path | None:
         """The file for a stored name, or None (names are checked, so no other path can be asked for)."""

@@ -70,3 +70,4 @@ def launched_app(
     finally:
         demo.close()
         sandbox.stop()
+        ctx.cleanup()
