@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +52,8 @@ STORAGE_KEY = "flux-playground-history-v1"
 STORAGE_SECRET = "flux-playground-history"
 CODE_TABS = (("python", "Python", "python"), ("javascript", "JavaScript", "javascript"), ("curl", "cURL", "shell"),
              ("gradio_client", "gradio_client", "python"))
+#: Hosts a result image may be fetched from again (fal's CDN and storage); Segmind returns images inline.
+PROVIDER_MEDIA_HOSTS = ("fal.media", "fal.run", "fal.ai", "storage.googleapis.com")
 KEEP_SECONDS = 3600  # how long a prepared download stays in this panel's own folder
 SELECT_FIRST = "Select a run in the history first (click its thumbnail)."
 # Small tiles whatever the width: as many ~110 px columns as fit (3 on a phone), a three-line caption over the
@@ -150,17 +154,32 @@ async def image_file(ctx: AppContext, record: dict[str, Any], index: int) -> tup
     if index >= len(images) or not isinstance(images[index], dict):
         return None
     image = images[index]
-    url = image.get("url") or ""
-    provider = record.get("provider", "fal")
-    backend = ctx.backends.live.get(provider)
-    if not url.startswith("https://") or backend is None:
-        return None  # this app's own /media URL of an image that is no longer stored, or no provider to ask
+    url = str(image.get("url") or "")
+    provider = str(record.get("provider") or "fal")
+    if not is_provider_media(url):
+        return None  # this app's own /media URL of an image no longer stored, or a host no provider serves from
     try:
+        backend = ctx.backends.live.get(provider)
         stored = await ctx.runner.media.fetch(backend.client, url, provider=provider)
-    except ProviderError:
+    except (KeyError, ProviderError):
         return None
     path = ctx.runner.media.path_of(stored.name)
     return (path, stored.content_type) if path is not None else None
+
+
+def is_provider_media(url: str) -> bool:
+    """An https URL on a host the providers serve result images from. The history is the browser's to edit (and
+    "Open image" reads records out of any file), so this server fetches no other URL it finds there."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and any(host == h or host.endswith("." + h) for h in PROVIDER_MEDIA_HOSTS)
+
+
+def request_hosts(ctx: AppContext) -> tuple[str, ...]:
+    """The base URLs this app sends runs to (live providers, and the sandbox when it runs)."""
+    sets = [ctx.backends.live, *([ctx.backends.sandbox] if ctx.backends.sandbox is not None else [])]
+    bases = (getattr(p, "queue_url", None) or getattr(p, "api_url", None) for s in sets for p in s)
+    return tuple(str(b).rstrip("/") + "/" for b in bases if b)
 
 
 def _entry(history: list[dict[str, Any]] | None, entry_id: str | None) -> dict[str, Any] | None:
@@ -347,6 +366,11 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         if record.request is None:
             raise gr.Error("That run ended before its request was prepared: there is no request to show.",
                            title="No code")
+        if not record.request.url.startswith(request_hosts(ctx)):
+            # Not where this app sends runs: a record from an opened image or an edited history. Code aimed there
+            # would send the visitor's key to that host, so it targets the provider's public service instead.
+            record = dataclasses.replace(record, request=None)
+            gr.Warning("That run's request names a host this app does not use: the code targets the public service.")
         root = ctx.media_url_for(request)("").removesuffix("/media/")
         try:
             snippets = code_for(record, app_url=root + "/")
