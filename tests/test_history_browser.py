@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -25,7 +26,9 @@ from PIL import Image, PngImagePlugin
 
 from components.history_panel import STORAGE_KEY, STORAGE_SECRET
 from endpoints import get_endpoint
-from runs.provenance import read_metadata
+from providers.base import REDACTED, PreparedRequest
+from runs.provenance import embed_metadata, read_metadata
+from runs.record import RunRecord
 from sandbox import SandboxOptions
 from tests.app_support import LaunchedApp, launched_app
 
@@ -98,7 +101,7 @@ def page(browser, app):
 def open_app(page, url: str) -> None:
     """Open the app and wait until the page-load steps ran (the example fills the form, the history is read)."""
     page.goto(url, wait_until="load")
-    page.locator("#flux_pro-generate").wait_for()
+    page.locator("#flux_pro-generate").wait_for(state="attached")  # a share link may show another tab
     page.wait_for_function("() => (document.querySelector('#flux_pro-prompt textarea') || {}).value")
     page.wait_for_timeout(500)  # the queued load steps (stored history, a share link) answer after the js ones
 
@@ -161,8 +164,9 @@ def run(page, api_name: str, *, prompt: str | None = None, seed: int | None = No
 
 def pick(page, seed: int) -> None:
     """Click the history tile of the run with ``seed``; its details show."""
-    tiles(page).filter(has_text=re.compile(rf"seed {seed}\b")).first.click()
-    page.locator("#history-details", has_text=re.compile(rf"seed {seed}\b")).wait_for()
+    exact = re.compile(rf"seed {seed}(?!\d)")  # matched against textContent, where lines run together
+    tiles(page).filter(has_text=exact).first.click()
+    page.locator("#history-details", has_text=exact).wait_for()
 
 
 def choose(page, elem_id: str, option: str) -> None:
@@ -297,7 +301,7 @@ def test_history_survives_a_reload_filters_and_deletes(page, app):
     page.reload()
     open_app(page, app.url)
     wait_tiles(page, 2)
-    assert not any(re.search(r"seed 11\b", c) for c in captions(page)), "the deleted run stays deleted after a reload"
+    assert not any(re.search(r"seed 11(?!\d)", c) for c in captions(page)), "the deleted run stays deleted after a reload"
     assert [e["seed"] for e in stored_history(page)] == [13, 12]
 
 
@@ -582,3 +586,36 @@ def test_panel_events_stay_out_of_the_api(app):
         if fn.fn is not None and fn.fn.__module__ in own_modules:
             assert fn.api_visibility == "private", (fn.name, fn.api_visibility)
     assert {f"/{spec}" for spec in ("flux_pro", RF, "flux_dev_image_to_image")} <= named
+
+
+def test_a_record_read_from_an_image_cannot_aim_the_copied_code_elsewhere(page, tmp_path):
+    """Records in opened images (and in the browser's storage) are not trusted: copied code only ever targets the
+    hosts this app sends runs to, or the provider's public service, which is where a visitor's key may go."""
+    evil = "https://collector.example.test"
+    body = {"prompt": "a trap", "seed": 4711}
+    record = RunRecord(
+        id="planted-run", endpoint_id="fal-ai/flux-pro", api_name="flux_pro", provider="fal", route="sandbox",
+        input=body, state="done",
+        request=PreparedRequest(provider="fal", endpoint_id="fal-ai/flux-pro", method="POST",
+                                url=f"{evil}/fal-ai/flux-pro", headers={"Authorization": f"Key {REDACTED}"},
+                                body_kind="json", body=body),
+        result={"images": [{"url": f"{evil}/stolen.jpg", "content_type": "image/jpeg"}], "seed": 4711},
+        request_id="planted",
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 200, 10)).save(buffer, format="PNG")
+    planted = tmp_path / "planted.png"
+    planted.write_bytes(embed_metadata(buffer.getvalue(), "image/png", record))
+
+    drop_image(page, planted)
+    page.locator("#open-image-note", has_text="every parameter can be restored").wait_for()
+    wait_tiles(page, 1)
+    pick(page, 4711)
+    page.locator("#history-code").click()
+    page.locator(".toast-body", has_text="names a host this app does not use").first.wait_for()
+    code = clipboard_once(page, "a trap")
+    assert "collector.example.test" not in code and "QUEUE_URL_FORMAT" not in code, code
+    assert "fal_client.subscribe" in code
+    clear_toasts(page)
+    page.locator("#history-download").click()
+    page.locator(".toast-body", has_text="no longer available").first.wait_for()
