@@ -50,7 +50,12 @@ class ProviderSpec:
     key_placeholder: str
     urls: tuple[UrlSetting, ...]
     build: Callable[[BuildContext], Provider]
+    protocol: str  # the wire protocol (``runs.codegen`` writes code per protocol): "fal-queue", "segmind-v1"
     key_problem: Callable[[str], str | None] = lambda key: None  # a warning for a key of the wrong shape
+    can_cancel: bool = True  # False: a stopped run may still run, and be billed, upstream
+    credits_are_usd: bool = False  # the cost the provider reports is also the credits it took
+    billing: str = "bills only successful outputs"  # for people, in cost bases
+    sweep_concurrency: int = 4  # sweep cells in flight at once (``<NAME>_MAX_CONCURRENCY`` overrides)
 
     def url_defaults(self) -> dict[str, str]:
         return {u.env: u.default for u in self.urls}
@@ -109,7 +114,9 @@ CATALOG: tuple[ProviderSpec, ...] = (
             UrlSetting("FAL_API_URL", "https://api.fal.ai", "/fal/api"),
         ),
         build=_build_fal,
+        protocol="fal-queue",
         key_problem=fal_key_problem,
+        sweep_concurrency=16,  # fal queues requests beyond an account's own limit itself
     ),
     ProviderSpec(
         name="segmind",
@@ -118,6 +125,11 @@ CATALOG: tuple[ProviderSpec, ...] = (
         key_placeholder="SG_…",
         urls=(UrlSetting("SEGMIND_API_URL", "https://api.segmind.com", "/segmind"),),
         build=_build_segmind,
+        protocol="segmind-v1",
+        can_cancel=False,
+        credits_are_usd=True,
+        billing="answered with an error; assumed not billed",
+        sweep_concurrency=4,
     ),
 )
 

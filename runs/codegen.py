@@ -17,12 +17,13 @@ import keyword
 import math
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from endpoints import get_endpoint
 from endpoints.base import EndpointSpec
 from providers.base import REDACTED, FilePart, PreparedRequest
+from providers.catalog import provider_spec
 from runs.provenance import SECRET_HEADERS, check_no_secrets
 from runs.record import RunRecord
 
@@ -39,13 +40,8 @@ def code_for(record: RunRecord, *, app_url: str | None) -> dict[str, str]:
     check_no_secrets(record.request)
     request = request_of(record)
     snippets: dict[str, str] = {}
-    if request.provider == "fal":
-        snippets["python"] = fal_python(request)
-        snippets["javascript"] = fal_javascript(request)
-        snippets["curl"] = fal_curl(request)
-    elif request.provider == "segmind":
-        snippets["python"] = segmind_python(request)
-        snippets["curl"] = segmind_curl(request)
+    for key, write in WRITERS.get(_protocol(request.provider), {}).items():
+        snippets[key] = write(request)
     if app_url and _spec_or_none(record.endpoint_id) is not None:
         snippets["gradio_client"] = gradio_client_code(record, app_url)
     return snippets
@@ -55,12 +51,10 @@ def request_of(record: RunRecord) -> PreparedRequest:
     """The request as sent; for a run that ended before one was prepared, the input sent to the public URL."""
     if record.request is not None:
         return record.request
-    if record.provider == "fal":
-        url = f"{FAL_QUEUE_URL}/{record.endpoint_id}"
-    elif record.provider == "segmind":
-        url = f"{SEGMIND_API_URL}/v1/{record.endpoint_id}"
-    else:
+    public = PUBLIC_URLS.get(_protocol(record.provider))
+    if public is None:
         raise ValueError(f"no code for provider {record.provider!r}")
+    url = public(record.endpoint_id)
     return PreparedRequest(provider=record.provider, endpoint_id=record.endpoint_id, method="POST", url=url,
                            headers={}, body_kind="json", body=dict(record.input))
 
@@ -503,3 +497,22 @@ def gradio_client_code(record: RunRecord, app_url: str) -> str:
         + ")\n"
         "print(json.dumps(outputs, indent=2, ensure_ascii=False, default=str))\n"
     )
+
+
+# The code each wire protocol gets (the catalog says which protocol a provider speaks).
+WRITERS: dict[str, dict[str, Callable[[PreparedRequest], str]]] = {
+    "fal-queue": {"python": fal_python, "javascript": fal_javascript, "curl": fal_curl},
+    "segmind-v1": {"python": segmind_python, "curl": segmind_curl},
+}
+PUBLIC_URLS: dict[str, Callable[[str], str]] = {
+    "fal-queue": lambda endpoint_id: f"{FAL_QUEUE_URL}/{endpoint_id}",
+    "segmind-v1": lambda endpoint_id: f"{SEGMIND_API_URL}/v1/{endpoint_id}",
+}
+
+
+def _protocol(provider: str) -> str:
+    """The provider's wire protocol, or "" for a provider this app does not know."""
+    try:
+        return provider_spec(provider).protocol
+    except KeyError:
+        return ""

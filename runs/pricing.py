@@ -22,6 +22,7 @@ from typing import Any, Literal
 import httpx
 
 from endpoints.base import IMAGE_SIZE_PRESETS
+from providers.catalog import ProviderSpec, provider_spec
 from runs.record import Cost
 
 log = logging.getLogger(__name__)
@@ -181,19 +182,26 @@ def actual_cost(
     remaining = _finite(extras.get("remaining_credits"))
     credits_used = _finite(extras.get("credits_used"))
     left = f"; {remaining:g} credits left" if remaining is not None else ""
+    spec = _provider(provider)
     if reported is not None:
-        if credits_used is None and provider == "segmind":
+        if credits_used is None and spec is not None and spec.credits_are_usd:
             credits_used = reported
         return Cost(round(reported, 6), f"reported by the provider (x-cost){left}", credits=credits_used)
     if state == "done":
         if left or credits_used is not None:
             return Cost(estimate.usd, f"{estimate.basis}{left}", credits=credits_used)
         return estimate
-    if provider == "segmind" and state == "stopped":
-        return Cost(estimate.usd, f"{estimate.basis}; Segmind has no cancel, so a stopped run may still be billed")
-    if provider == "segmind":
-        return Cost(0.0, f"not billed: the run {state} (Segmind answered with an error; assumed not billed)")
-    return Cost(0.0, f"not billed: the run {state} (fal bills only successful outputs)")
+    if spec is not None and not spec.can_cancel and state == "stopped":
+        return Cost(estimate.usd, f"{estimate.basis}; {spec.title} has no cancel, so a stopped run may still be billed")
+    title, billing = (spec.title, spec.billing) if spec is not None else ("fal", "bills only successful outputs")
+    return Cost(0.0, f"not billed: the run {state} ({title} {billing})")
+
+
+def _provider(name: str | None) -> ProviderSpec | None:
+    try:
+        return provider_spec(name) if name else None
+    except KeyError:
+        return None
 
 
 # -------------------------------------------------------------------------------------------------------- price book

@@ -33,14 +33,15 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from components.schema_fields import FieldSpec, fields_of
 from endpoints import ENDPOINTS, get_endpoint
-from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec, ProviderName
+from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
 from endpoints.validation import describe_validation_error
+from providers.catalog import CATALOG
 from runs.record import Cost
 
 ENDPOINT_FIELD = "endpoint"
@@ -48,7 +49,7 @@ ENDPOINT_FIELD = "endpoint"
 
 DEFAULT_MAX_CELLS = 64
 MAX_CELLS_VAR = "PLAYGROUND_SWEEP_MAX_CELLS"
-DEFAULT_CONCURRENCY: Mapping[str, int] = {"fal": 16, "segmind": 4}
+DEFAULT_CONCURRENCY: Mapping[str, int] = {spec.name: spec.sweep_concurrency for spec in CATALOG}
 """Jobs in flight at once per provider; ``<PROVIDER>_MAX_CONCURRENCY`` overrides each."""
 
 MAX_AXIS_VALUES = 1000
@@ -647,7 +648,7 @@ def sweep_limits_from_env(env: Mapping[str, str]) -> SweepLimits:
 
     Raises ValueError naming the variable when one is not a whole number of at least 1.
     """
-    providers: tuple[str, ...] = get_args(ProviderName)
+    providers = tuple(spec.name for spec in CATALOG)
     return SweepLimits(
         max_cells=_positive_int(env, MAX_CELLS_VAR, DEFAULT_MAX_CELLS),
         concurrency={p: _positive_int(env, concurrency_var(p), DEFAULT_CONCURRENCY.get(p, 1)) for p in providers},
