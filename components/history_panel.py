@@ -205,7 +205,7 @@ def image_targets(endpoint_tabs: dict[str, EndpointTab]) -> list[tuple[str, str]
 
 
 def count_text(entries: list[dict[str, Any]] | None, which: str | None) -> str:
-    total = len(entries or [])
+    total = len(filtered(entries, ALL))
     if not total:
         return "No runs yet. Each run on any tab appears here, newest first."
     shown = len(filtered(entries, which))
@@ -252,9 +252,9 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
                     endpoint_filter = gr.Dropdown(filter_choices(), value=ALL, label="Show", scale=2, min_width=200,
                                                   elem_id="history-filter")
                 count = gr.Markdown(count_text([], ALL), elem_id="history-count")
-                gallery = gr.Gallery(label="Runs (newest first)", show_label=False, columns=5, height=300, visible=False,
-                                     fit_columns=False, allow_preview=False, preview=False, object_fit="cover",
-                                     interactive=False, buttons=[], elem_id="history-gallery")
+                gallery = gr.Gallery(label="Runs (newest first)", show_label=False, columns=5, height=300,
+                                     visible=False, fit_columns=False, allow_preview=False, preview=False,
+                                     object_fit="cover", interactive=False, buttons=[], elem_id="history-gallery")
             with gr.Column(scale=2, min_width=280, elem_id="history-actions"):
                 details = gr.Markdown(details_markdown(None), elem_id="history-details")
                 with gr.Row():

@@ -137,7 +137,8 @@ def filter_choices() -> list[tuple[str, str]]:
 
 def caption(entry: dict[str, Any]) -> str:
     """One line per entry: endpoint · state · seed · time · cost."""
-    parts = [entry.get("label") or "?", {"done": "✅", "failed": "❌", "stopped": "⏹"}.get(entry.get("state") or "", "")]
+    state = {"done": "✅", "failed": "❌", "stopped": "⏹"}.get(entry.get("state") or "", "")
+    parts = [entry.get("label") or "?", state]
     if entry.get("seed") is not None:
         parts.append(f"seed {entry['seed']}")
     if entry.get("duration") is not None:
@@ -180,7 +181,8 @@ def details_markdown(entry: dict[str, Any] | None) -> str:
     if changed:
         lines.append("Changed from the defaults: " + ", ".join(f"`{k}` = {_short(v)}" for k, v in changed.items()))
     if entry.get("not_kept"):
-        lines.append("Not kept (too large for the browser's storage): " + ", ".join(f"`{k}`" for k in entry["not_kept"]))
+        kept_out = ", ".join(f"`{k}`" for k in entry["not_kept"])
+        lines.append(f"Not kept (too large for the browser's storage): {kept_out}")
     return "  \n".join(lines)
 
 

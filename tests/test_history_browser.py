@@ -142,6 +142,10 @@ def selected_tab(page) -> str:
     return page.locator("#endpoint-tabs [role=tab][aria-selected=true]").first.inner_text().strip()
 
 
+def wait_value(page, selector: str, value: str) -> None:
+    page.wait_for_function("([sel, want]) => (document.querySelector(sel) || {}).value === want", arg=[selector, value])
+
+
 def set_seed(page, api_name: str, seed: int | str) -> None:
     box = page.locator(f"#{api_name}-seed input")
     box.fill(str(seed))
@@ -301,7 +305,7 @@ def test_history_survives_a_reload_filters_and_deletes(page, app):
     page.reload()
     open_app(page, app.url)
     wait_tiles(page, 2)
-    assert not any(re.search(r"seed 11(?!\d)", c) for c in captions(page)), "the deleted run stays deleted after a reload"
+    assert not any(re.search(r"seed 11(?!\d)", c) for c in captions(page)), "deleted for good, reload or not"
     assert [e["seed"] for e in stored_history(page)] == [13, 12]
 
 
@@ -314,8 +318,8 @@ def open_lora_json(page) -> None:
 
 def lora_rows(page) -> list[str]:
     """The LoRA paths the row editor shows."""
-    return page.locator(f"[id^={RF}-loras-row-][id$=-path] textarea, [id^={RF}-loras-row-][id$=-path] input").evaluate_all(
-        "els => els.map(e => e.value)")
+    boxes = f"[id^={RF}-loras-row-][id$=-path] textarea, [id^={RF}-loras-row-][id$=-path] input"
+    return page.locator(boxes).evaluate_all("els => els.map(e => e.value)")
 
 
 def test_restore_fills_the_nested_lora_list_and_reuse_seed_sets_only_the_seed(page):
@@ -335,7 +339,7 @@ def test_restore_fills_the_nested_lora_list_and_reuse_seed_sets_only_the_seed(pa
 
     pick(page, 21)
     page.locator("#history-restore").click()
-    page.wait_for_function(f"() => document.querySelector('#{RF}-prompt textarea').value === 'an inverted portrait, restored'")
+    wait_value(page, f"#{RF}-prompt textarea", "an inverted portrait, restored")
     assert selected_tab(page) == get_endpoint(RF).label, "Restore switches to the run's tab"
     assert page.locator(f"#{RF}-seed input").input_value() == "21"
     page.wait_for_function(f"() => document.querySelectorAll('[id^={RF}-loras-row-][id$=-remove]').length === 2")
@@ -348,7 +352,7 @@ def test_restore_fills_the_nested_lora_list_and_reuse_seed_sets_only_the_seed(pa
     set_seed(page, RF, 5)
     select_tab(page, "flux_pro")
     page.locator("#history-reuse-seed").click()
-    page.wait_for_function(f"() => document.querySelector('#{RF}-seed input').value === '21'")
+    wait_value(page, f"#{RF}-seed input", "21")
     assert selected_tab(page) == get_endpoint(RF).label
     assert page.locator(f"#{RF}-prompt textarea").input_value() == "keep this prompt"
     # ...and the restored form runs as it was.
@@ -394,7 +398,7 @@ def test_downloaded_image_restores_its_run_and_an_image_without_metadata_says_so
     page.locator("#open-image-note", has_text="every parameter can be restored").wait_for()
     assert "Restored into **FLUX.1 [pro]**" in page.locator("#open-image-note").inner_text() or (
         "Restored into FLUX.1 [pro]" in page.locator("#open-image-note").inner_text())
-    page.wait_for_function("() => document.querySelector('#flux_pro-prompt textarea').value === 'a downloaded lighthouse'")
+    wait_value(page, "#flux_pro-prompt textarea", "a downloaded lighthouse")
     assert selected_tab(page) == "FLUX.1 [pro]"
     assert page.locator("#flux_pro-seed input").input_value() == "31"
     assert tile_count(page) == before, "a run already in the history is not listed twice"
@@ -408,12 +412,13 @@ def test_downloaded_image_restores_its_run_and_an_image_without_metadata_says_so
     a1111 = tmp_path / "a1111.png"
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", "a watercolor fox\nNegative prompt: blurry\n"
-                                "Steps: 30, Sampler: Euler, CFG scale: 4.5, Seed: 4242, Size: 800x600, Model: fal-ai/flux-pro")
+                                "Steps: 30, Sampler: Euler, CFG scale: 4.5, Seed: 4242, Size: 800x600, "
+                                "Model: fal-ai/flux-pro")
     Image.new("RGB", (32, 32), (30, 30, 200)).save(a1111, pnginfo=info)
     select_tab(page, "flux_dev_image_to_image")
     drop_image(page, a1111)
     page.locator("#open-image-note", has_text="A1111-style parameters").wait_for()
-    page.wait_for_function("() => document.querySelector('#flux_pro-prompt textarea').value === 'a watercolor fox'")
+    wait_value(page, "#flux_pro-prompt textarea", "a watercolor fox")
     assert selected_tab(page) == "FLUX.1 [pro]"
     assert page.locator("#flux_pro-seed input").input_value() == "4242"
     note = page.locator("#open-image-note").inner_text()
@@ -437,7 +442,7 @@ def test_share_link_opens_the_right_tab_with_the_right_values(page, browser, app
 
     other = new_page(browser, app, url=link)
     try:
-        other.wait_for_function(f"() => document.querySelector('#{RF}-prompt textarea').value === 'a shared inversion & more'")
+        wait_value(other, f"#{RF}-prompt textarea", "a shared inversion & more")
         assert selected_tab(other) == get_endpoint(RF).label
         assert other.locator(f"#{RF}-seed input").input_value() == "41"
         open_section(other, RF, "LoRAs and controls")
@@ -530,7 +535,7 @@ def test_history_and_share_links_on_a_phone(browser, app):
             box = page.locator(button).bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 28, (button, box)
         page.locator("#history-restore").click()
-        page.wait_for_function("() => document.querySelector('#flux_pro-seed input').value === '83'")
+        wait_value(page, "#flux_pro-seed input", "83")
         page.locator("#flux_pro-share").click()
         page.wait_for_function("() => (document.querySelector('#flux_pro-share-link textarea') || {}).value")
         box = page.locator("#flux_pro-share-link").bounding_box()
