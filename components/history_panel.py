@@ -265,12 +265,10 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
                     download = gr.Button("⬇ Download", size="sm", min_width=90, elem_id="history-download")
                     pin = gr.Button("📌 Pin for A/B", size="sm", min_width=90, elem_id="history-pin")
                     delete = gr.Button("🗑 Delete", size="sm", min_width=90, elem_id="history-delete")
-                with gr.Row(equal_height=False):
-                    targets = image_targets(endpoint_tabs)
-                    use_target = gr.Dropdown(targets, value=targets[0][1] if targets else None, scale=3,
-                                             min_width=160, label="Send its image to", elem_id="history-use-target")
-                    use_button = gr.Button("➡ Use as input", size="sm", scale=1, min_width=90,
-                                           elem_id="history-use-as-input")
+                targets = image_targets(endpoint_tabs)
+                use_target = gr.Dropdown(targets, value=targets[0][1] if targets else None,
+                                         label="Send its image to", elem_id="history-use-target")
+                use_button = gr.Button("➡ Use as input", size="sm", elem_id="history-use-as-input")
                 files = gr.File(label="Images with their parameters embedded", file_count="multiple",
                                 interactive=False, visible=False, elem_id="history-files")
         with gr.Accordion("Code for the selected run", open=False, elem_id="history-code-section") as code_section:
