@@ -46,8 +46,11 @@ DELETE_CACHE = (3600, 86400)
 CSS = """
 .fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
 .fp-badge { font-size: 0.95em; }
+/* overflow: hidden on Gradio's container would make it the sticky bar's scroll box; clip does not. */
+.gradio-container { overflow: clip !important; }
 .fp-actions { position: sticky; bottom: 0; z-index: 20; background: var(--background-fill-primary);
   padding: 8px 0; border-top: 1px solid var(--border-color-primary); }
+.fp-estimate p { margin: 0 0 4px 0; font-size: 0.9em; }
 .fp-previous img { opacity: 0.45; filter: grayscale(0.4); transition: opacity 0.2s; }
 .fp-previous::before { content: "previous result — the new run is under way"; display: block; font-size: 0.85em;
   color: var(--body-text-color-subdued); padding: 2px 6px; }

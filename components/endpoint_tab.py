@@ -277,9 +277,12 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
             form = build_form(spec)
-            with gr.Row(elem_classes=["fp-actions"]):
-                generate = gr.Button("Generate", variant="primary", scale=3, elem_id=f"{spec.api_name}-generate")
-                stop = gr.Button("Stop", variant="stop", scale=1, elem_id=f"{spec.api_name}-stop")
+            with gr.Column(elem_classes=["fp-actions"]):
+                estimate = gr.Markdown(_estimate_text(ctx, spec, spec.example, None), elem_id=f"{spec.api_name}-estimate",
+                                       elem_classes=["fp-estimate"])
+                with gr.Row():
+                    generate = gr.Button("Generate", variant="primary", scale=3, elem_id=f"{spec.api_name}-generate")
+                    stop = gr.Button("Stop", variant="stop", scale=1, elem_id=f"{spec.api_name}-stop")
         with gr.Column(scale=6, min_width=320):
             status = gr.HTML(
                 "<p>Ready. Press <b>Generate</b> (or Ctrl/⌘+Enter) — the form is filled with the documented example.</p>",
@@ -316,6 +319,7 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed)
+    _wire_estimate(tab, ctx, session_keys, estimate)
     from components.share_panel import add_share_button  # these build on EndpointTab
     from components.sweep_panel import build_sweep_section
 
@@ -329,6 +333,40 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
         add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
     )
     return tab
+
+
+def _estimate_text(ctx: AppContext, spec: EndpointSpec, wire: dict[str, Any], session_keys: dict | None) -> str:
+    route = ctx.backends.route(spec.provider, session_keys)
+    try:
+        wire = spec.input_model.model_validate(wire).to_wire()
+    except ValueError:
+        pass  # the example may leave out a required field; the estimate only needs the size and count
+    cost = ctx.runner.estimate(spec, wire, route)
+    where = "sandbox: nothing is billed, this is what the live run would cost" if route.is_sandbox else route.label
+    if cost.usd is None:
+        return f"💲 Estimate: unknown ({cost.basis})"
+    return f"💲 Estimate: **${cost.usd:.4g}** — {cost.basis} · {where}"
+
+
+def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, estimate: gr.Markdown) -> None:
+    """The cost estimate under Generate follows the form (size, image count) and the route (keys)."""
+    spec, form = tab.spec, tab.form
+
+    def update(session_keys: dict | None = None, **values: Any) -> str:
+        try:
+            wire = form.to_model(values).to_wire()
+        except FormError:
+            return "💲 Estimate: complete the form to see what this run would cost."
+        return _estimate_text(ctx, spec, wire, session_keys)
+
+    update.__name__ = f"{spec.api_name}_estimate"
+    form.declare_api_parameters(update)
+    watched = [c for name, c in form.api_inputs().items() if name in ("image_size", "num_images")]
+    if not watched:
+        return
+    gr.on([c.change for c in watched], update, inputs_kwargs={**form.api_inputs(), **form.ui_inputs(),
+                                                               "session_keys": session_keys},
+          outputs=[estimate], api_visibility="private", queue=False, show_progress="hidden")
 
 
 def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed: gr.Button, random_seed: gr.Button) -> None:

@@ -119,6 +119,9 @@ def test_invalid_value_shows_a_message_naming_the_field(page):
 
 
 def test_ctrl_enter_runs_the_visible_tab_and_the_actions_stay_in_view(page):
+    box = page.locator("#flux_pro-generate").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= page.viewport_size["height"], "Generate in view on load"
+    assert "$0.05" in page.locator("#flux_pro-estimate").inner_text(), "the cost is shown before the run"
     page.locator("#flux_pro-prompt textarea").fill("from the keyboard")
     page.locator("#flux_pro-prompt textarea").press("Control+Enter")
     page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step')")
