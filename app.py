@@ -63,6 +63,8 @@ CSS = """
 .fp-cell.fp-done { background: rgba(22, 163, 74, 0.12); } .fp-cell.fp-failed { background: rgba(220, 38, 38, 0.12); }
 .fp-cell.fp-running, .fp-cell.fp-saving { background: rgba(59, 130, 246, 0.12); }
 .fp-cell.fp-stopped { background: rgba(107, 114, 128, 0.15); }
+.fp-field-error { outline: 2px solid #dc2626; border-radius: 6px; }
+.fp-field-message { color: #dc2626; font-size: 0.85em; margin: 2px 0 6px 4px; }
 .fp-failed { border-left: 4px solid #dc2626; padding: 2px 10px; background: rgba(220, 38, 38, 0.06); }
 .tab-wrapper .tab-container, [role="tablist"] { flex-wrap: wrap !important; overflow: visible !important; }
 """

@@ -102,10 +102,35 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
     return total, line
 
 
-def refused_html(messages: list[str]) -> str:
-    """The status line for input refused before anything was sent: every problem, by field."""
-    items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+def refused_html(messages: list[str], fields: list[str] | None = None) -> str:
+    """The status line for input refused before anything was sent: every problem, by field. Each item names its
+    field (``data-field``) so the page can also show the message next to that field (``MARK_FIELDS_JS``)."""
+    fields = fields or [""] * len(messages)
+    items = "".join(
+        f'<li data-field="{html.escape(field)}">{html.escape(m)}</li>' for m, field in zip(messages, fields, strict=True)
+    )
     return f'<div class="fp-failed"><p>❌ <b>Not sent</b>: please fix the form.</p><ul>{items}</ul></div>'
+
+
+# After the status changes: show each refused field's message next to the field; clear the old ones.
+MARK_FIELDS_JS = """() => {
+  const api = '%s';
+  document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach(e => e.remove());
+  document.querySelectorAll(`.fp-field-error[id^="${api}-"]`).forEach(e => e.classList.remove('fp-field-error'));
+  const status = document.getElementById(`${api}-status`);
+  if (!status) return;
+  status.querySelectorAll('li[data-field]').forEach(li => {
+    const field = li.getAttribute('data-field');
+    const box = field && document.getElementById(`${api}-${field}`);
+    if (!box) return;
+    box.classList.add('fp-field-error');
+    const note = document.createElement('div');
+    note.className = 'fp-field-message';
+    note.setAttribute('data-fp-field-error', api);
+    note.textContent = '⚠ ' + li.textContent;
+    box.insertAdjacentElement('afterend', note);
+  });
+}"""
 
 
 def refusal(message: str, title: str) -> gr.Error:
@@ -182,7 +207,7 @@ async def run_endpoint(
         payload = form.to_model(values)
     except FormError as exc:
         log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
-        yield refused_html(exc.messages), gr.skip(), gr.skip(), gr.skip()
+        yield refused_html(exc.messages, exc.fields), gr.skip(), gr.skip(), gr.skip()
         raise refusal("Please fix: " + "; ".join(exc.messages), "Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)
@@ -413,6 +438,7 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
         return view.status_html()
 
     tab.stop.click(stop, outputs=[tab.status], cancels=[tab.run_event], api_visibility="private", queue=False)
+    tab.status.change(None, js=MARK_FIELDS_JS % spec.api_name, api_visibility="private", queue=False)
     # Keep the newest log line in view (the read-only textbox does not follow streamed text by itself).
     tab.logs.change(None, js=SCROLL_LOGS_JS % f"{spec.api_name}-logs", api_visibility="private", queue=False)
     seed = form.fields.get("seed")

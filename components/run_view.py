@@ -7,6 +7,7 @@ browser. Log lines are kept as a bounded list; ``logs_text`` joins them only whe
 from __future__ import annotations
 
 import html
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,10 +128,17 @@ class RunView:
             return f"<p>⏹ <b>Stopped</b> after {duration}. {message}{rid}</p>"
         fields = ""
         if error and error.fields:
-            fields = "<ul>" + "".join(
-                f"<li><code>{html.escape(path)}</code>: {html.escape(problem)}</li>" for path, problem in error.fields
+            fields = "<ul>" + "".join(  # data-field: the page also shows the message next to the field
+                f'<li data-field="{html.escape(_root(path))}"><code>{html.escape(path)}</code>: '
+                f"{html.escape(problem)}</li>"
+                for path, problem in error.fields
             ) + "</ul>"
         return f'<div class="fp-failed"><p>❌ <b>Failed</b> after {duration}: {message}{rid}</p>{fields}</div>'
+
+
+def _root(path: str) -> str:
+    """``loras[0].scale`` -> ``loras``: the form field a nested path belongs to."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
 
 
 def _cost_line(record: RunRecord) -> str:

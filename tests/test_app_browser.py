@@ -116,6 +116,10 @@ def test_invalid_value_shows_a_message_naming_the_field(page):
     page.get_by_text("prompt: is required").first.wait_for(timeout=15_000)
     status = page.locator("#segmind_flux_depth_pro-status").inner_text()
     assert "Not sent" in status and "prompt: is required" in status, "the status line says what failed, by field"
+    note = page.locator("[data-fp-field-error='segmind_flux_depth_pro']").first
+    note.wait_for(timeout=10_000)
+    assert "prompt: is required" in note.inner_text(), "and next to the field"
+    assert "fp-field-error" in (page.locator("#segmind_flux_depth_pro-prompt").get_attribute("class") or "")
 
 
 def test_ctrl_enter_runs_the_visible_tab_and_the_actions_stay_in_view(page):
