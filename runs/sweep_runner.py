@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -180,9 +180,7 @@ class SweepRun:
                 sweep=_sweep_ref(self.plan, cell),
             )
             self.runs[index] = run
-            # Run.updates is an async generator (annotated as an iterator): aclosing closes it, which cancels remotely
-            updates_of_run = cast(AsyncGenerator[RunUpdate, None], run.updates())
-            async with contextlib.aclosing(updates_of_run) as updates:
+            async with contextlib.aclosing(run.updates()) as updates:  # closing it cancels the remote job
                 async for update in updates:
                     self._events.put_nowait((index, update))
 
