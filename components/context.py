@@ -87,6 +87,7 @@ class AppContext:
     sweep_limits: SweepLimits = field(default_factory=lambda: sweep_limits_from_env({}))
     active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
     sweep_files: dict[str, list[str]] = field(default_factory=dict)  # sweep id -> grid PNG and ZIP, for the page
+    sweep_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # sweep id -> its history entry (once)
 
     temp_dirs: list[Path] = field(default_factory=list)
 

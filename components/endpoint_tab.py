@@ -66,6 +66,8 @@ class EndpointTab:
     record_event: Any = None  # after each run: the RunRecord JSON is in ``last_record``; chain views onto it
     sweep_event: Any = None
     sweep_records: Any = None  # gr.State: the last sweep's cell records
+    sweep_record: Any = None  # gr.State: the last sweep as one RunRecord JSON (for the history)
+    sweep_record_event: Any = None  # after each sweep, once ``sweep_record`` is set
 
 
 SESSION_TTL_SECONDS = 6 * 3600

@@ -308,6 +308,9 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
 
     for tab in endpoint_tabs.values():
         tab.record_event.then(add, [history, tab.last_record, endpoint_filter, seen], [*listing, seen], **private)
+        if tab.sweep_record_event is not None:  # a whole sweep lands as one entry (its grid, its summed cost)
+            tab.sweep_record_event.then(add, [history, tab.sweep_record, endpoint_filter, seen], [*listing, seen],
+                                        **private)
 
     def show(entries: list[dict[str, Any]], which: str):
         return gallery_value(entries, which), count_text(entries, which)

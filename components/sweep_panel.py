@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
 from components.context import AppContext, VisitorBusy
 from components.endpoint_tab import EndpointTab, refusal
@@ -169,6 +170,42 @@ def _grid_files(ctx: AppContext, plan: SweepPlan, records: tuple[RunRecord, ...]
     return str(grid_path), str(zip_path)
 
 
+def _image_size(path: str) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size
+
+
+def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord, ...], route: Route,
+                 grid_name: str, grid_url: str, size: tuple[int, int]) -> RunRecord:
+    """The whole sweep as one history entry: the tab's input, the labelled grid as its image, the summed cost, and
+    in ``sweep`` the axes and the cells' record ids (restore gives the form back; download gives the grid)."""
+    done = [r for r in records if r.state == "done"]
+    usd = [r.cost.usd for r in records]
+    total = round(sum(u for u in usd if u is not None), 6) if any(u is not None for u in usd) else None
+    state = "done" if done else ("stopped" if any(r.state == "stopped" for r in records) else "failed")
+    prompt = base.get("prompt")
+    return RunRecord(
+        id=plan.id,
+        endpoint_id=plan.endpoint.id,
+        api_name=plan.endpoint.api_name,
+        provider=route.provider.name,
+        route=route.kind,
+        input=dict(base),
+        state=state,  # type: ignore[arg-type]
+        result={
+            "endpoint_id": plan.endpoint.id, "request_id": None, "seed": None, "has_nsfw_concepts": None,
+            "prompt": prompt if isinstance(prompt, str) else None, "timings": {},
+            "images": [{"url": grid_url, "file": grid_name, "width": size[0], "height": size[1],
+                        "content_type": "image/png"}],
+            "extras": {"sweep": plan.summary(), "cells_done": len(done), "cells": len(records)},
+        },
+        cost=Cost(total, f"sweep of {len(records)} cells: the sum of their costs"),
+        error=None if done else next((r.error for r in records if r.error), None),
+        sweep={"id": plan.id, "summary": plan.summary(), "x": plan.x_axis.to_json(),
+               "y": plan.y_axis.to_json() if plan.y_axis else None, "cells": [r.id for r in records]},
+    )
+
+
 def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.State) -> SweepOutputs:
     """The Sweep accordion of a tab and its ``/<api_name>_sweep`` endpoint. Call inside the tab's layout."""
     spec, form = tab.spec, tab.form
@@ -205,13 +242,17 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
         with gr.Accordion("Cells as JSON", open=False):
             cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
     cell_records = gr.State([], time_to_live=6 * 3600)
+    whole_sweep = gr.State(None, time_to_live=6 * 3600)  # the sweep as one history entry (a RunRecord JSON)
+
+    def make_base(values: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return form.to_model(values).to_wire()
+        except FormError as exc:
+            raise refusal("Fix the form first: " + "; ".join(exc.messages), "Invalid input") from None
 
     def make_plan(values: dict[str, Any], session: dict | None, xf: str, xv: Any, yf: str | None, yv: Any,
                   ) -> tuple[SweepPlan, dict[str, Route]]:
-        try:
-            base = form.to_model(values).to_wire()
-        except FormError as exc:
-            raise refusal("Fix the form first: " + "; ".join(exc.messages), "Invalid input") from None
+        base = make_base(values)
         try:
             x = parse_json_axis(spec, xf, xv if not isinstance(xv, str) else xv.strip(), base, axis="X")
             y: Axis | None = None
@@ -277,6 +318,13 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                         continue
                     grid_path, zip_path = await asyncio.to_thread(_grid_files, ctx, plan, update.records, files)
                     ctx.sweep_files[plan.id] = [grid_path, zip_path]
+                    grid_bytes = await asyncio.to_thread(Path(grid_path).read_bytes)
+                    stored = await ctx.runner.media.save(grid_bytes, "image/png")
+                    size = await asyncio.to_thread(_image_size, grid_path)
+                    first_route = next(iter(routes.values()))
+                    entry = sweep_record(plan, make_base(values), update.records, first_route, stored.name,
+                                         ctx.media_url_for(request)(stored.name), size)
+                    ctx.sweep_entries[plan.id] = entry.to_json()
                     cells_out = [cell_json(r) for r in update.records]
                     yield _plan_html(plan, False) + _progress_html(plan, update), grid_path, cells_out
             finally:
@@ -304,9 +352,9 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                              show_progress="minimal", show_progress_on=[status])
 
     def page_views(cells_out: list[dict[str, Any]] | None) -> tuple[Any, ...]:
-        """The cell gallery, downloads and the cells' records, from the API's cell list."""
+        """The cell gallery, downloads, the cells' records and the sweep's history entry, from the cell list."""
         if not cells_out:
-            return gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         records = [json.loads(c["record"]) for c in cells_out]
         sweep_id = (records[0].get("sweep") or {}).get("id") if records else None
         items = []
@@ -318,9 +366,12 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             path = ctx.runner.media.path_of(stored) if stored else None
             if images:
                 items.append((str(path) if path else images[0]["url"], f"x={c['x']} · y={c['y']} · {c['state']}"))
-        return items, ctx.sweep_files.get(sweep_id or "", []), records
+        return items, ctx.sweep_files.get(sweep_id or "", []), records, ctx.sweep_entries.pop(sweep_id or "", None)
 
-    event.then(page_views, [cells], [cells_gallery, downloads, cell_records], api_visibility="private")
+    tab.sweep_record_event = event.then(
+        page_views, [cells], [cells_gallery, downloads, cell_records, whole_sweep], api_visibility="private"
+    )
+    tab.sweep_record = whole_sweep
 
     async def stop(request: gr.Request) -> str:
         run = ctx.active_sweeps.get(ctx.active_key(request, f"{name}_sweep"))

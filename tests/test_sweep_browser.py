@@ -94,3 +94,13 @@ def test_stop_half_way_cancels_the_rest_remotely(page, app):
     jobs = stats(app)["jobs"]
     assert jobs.get("IN_PROGRESS", 0) == 0 and jobs.get("IN_QUEUE", 0) == 0, jobs
     assert len(stats(app)["cancels"]) > before
+
+
+def test_a_finished_sweep_lands_in_the_history_as_one_entry(page, app):
+    set_axes(page, "7, 8", None)
+    page.locator("#flux_pro-sweep-run").click()
+    page.get_by_text("2/2 done").first.wait_for(timeout=60_000)
+    entries = page.wait_for_function(
+        "() => document.querySelectorAll('#history-gallery img').length", timeout=30_000
+    ).json_value()
+    assert entries == 1, "the two cells are one history entry"
