@@ -28,6 +28,7 @@ from components.endpoint_tab import EndpointTab, refusal
 from components.form import FormError
 from endpoints.base import EndpointSpec
 from providers.routing import Route
+from runs.codegen import code_for
 from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
 from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord
@@ -239,6 +240,11 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                                    allow_preview=False, object_fit="contain", elem_id=f"{name}-sweep-cells")
         downloads = gr.File(label="Downloads: the grid PNG and a ZIP of every cell with its metadata",
                             file_count="multiple", interactive=False, elem_id=f"{name}-sweep-files")
+        with gr.Accordion("The clicked cell: its run as code", open=False) as cell_code_section:
+            cell_note = gr.Markdown("Click a cell above: it is restored into the form, and its exact request shows "
+                                    "here as code.")
+            cell_code = gr.Code(language="python", label="Python (fal_client / requests)", interactive=False,
+                                elem_id=f"{name}-sweep-cell-code")
         with gr.Accordion("Cells as JSON", open=False):
             cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
     cell_records = gr.State([], time_to_live=6 * 3600)
@@ -383,18 +389,28 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
 
     stop_button.click(stop, outputs=[status], cancels=[event], api_visibility="private", queue=False)
 
-    def restore_cell(records: list[dict[str, Any]], evt: gr.SelectData) -> dict[Any, Any]:
+    def open_cell(records: list[dict[str, Any]], evt: gr.SelectData) -> dict[Any, Any]:
+        """A clicked cell: restored into the form (same endpoint), its seed with it, and its request as code."""
         done = [r for r in records if (r.get("result") or {}).get("images")]
         if evt.index is None or evt.index >= len(done):
             return {status: gr.skip()}
         record = done[evt.index]
+        sweep = record.get("sweep") or {}
+        out: dict[Any, Any] = {cell_code_section: gr.Accordion(open=True)}
+        try:
+            snippets = code_for(RunRecord.from_json(record), app_url=None)
+            out[cell_code] = snippets.get("python", "")
+        except ValueError as exc:
+            out[cell_code] = f"# no code for this cell: {exc}"
+        where = f"x={sweep.get('x')}, y={sweep.get('y')} · seed {(record.get('result') or {}).get('seed')}"
         if record.get("endpoint_id") != spec.id:
-            gr.Info("That cell ran on another endpoint: restore it from the history.")
-            return {status: gr.skip()}
-        gr.Info(f"Restored the cell x={record['sweep']['x']}, y={record['sweep']['y']} into the form.")
-        return {status: gr.skip(), **form.updates(record.get("input") or {})}
+            out[cell_note] = f"Cell {where} ran on `{record.get('endpoint_id')}`: restore it from the history."
+            return out
+        out[cell_note] = f"Cell {where} restored into the form."
+        return {**out, **form.updates(record.get("input") or {})}
 
-    cells_gallery.select(restore_cell, [cell_records], [status, *form.value_components().values()],
+    cells_gallery.select(open_cell, [cell_records],
+                         [status, cell_code_section, cell_note, cell_code, *form.value_components().values()],
                          api_visibility="private")
     tab.sweep_event = event
     tab.sweep_records = cell_records

@@ -73,6 +73,11 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     assert ".png" in names and ".zip" in names
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#flux_pro-sweep").screenshot(path=str(ARTIFACTS / "sweep-4x2.png"))
+    page.locator("#flux_pro-sweep-cells button.thumbnail-item").first.click()  # open a cell's run
+    page.get_by_text("restored into the form").first.wait_for(timeout=15_000)
+    code = page.locator("#flux_pro-sweep-cell-code").inner_text()
+    assert "fal_client" in code and "'seed': 11" in code.replace('"', "'")
+    assert page.locator("#flux_pro-seed input").first.input_value() == "11"
 
 
 def test_stop_half_way_cancels_the_rest_remotely(page, app):
