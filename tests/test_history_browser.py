@@ -37,16 +37,8 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sync_api = None
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+from tests.test_app_browser import ARGS, ARTIFACTS, CHROMIUM
+
 WAIT_MS = 20_000  # any single wait in the page
 SNIPPET_SECONDS = 60  # a copied snippet run in a subprocess
 
