@@ -28,6 +28,7 @@ from runs.sweep import SweepLimits, sweep_limits_from_env
 from runs.sweep_runner import SweepRun
 
 DEFAULT_VISITOR_CONCURRENCY = 2
+SESSION_TTL_SECONDS = 6 * 3600  # every per-session state (keys, last records, spend) expires after this
 
 
 class VisitorBusy(Exception):

@@ -21,7 +21,7 @@ from typing import Any
 import gradio as gr
 
 from components.api_schema import apply_api_schemas, args_docstring
-from components.context import AppContext, VisitorBusy
+from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
 from components.form import EndpointForm, FormError, build_form
 from components.mcp_tools import add_mcp_tool
 from components.run_view import RunView, image_captions
@@ -70,7 +70,6 @@ class EndpointTab:
     sweep_record_event: Any = None  # after each sweep, once ``sweep_record`` is set
 
 
-SESSION_TTL_SECONDS = 6 * 3600
 
 
 @dataclass

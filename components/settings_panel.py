@@ -13,11 +13,11 @@ from collections.abc import Mapping
 
 import gradio as gr
 
+from components.context import SESSION_TTL_SECONDS
 from providers.base import Credentials
 from providers.catalog import CATALOG
 from providers.routing import Backends
 
-SESSION_TTL_SECONDS = 6 * 3600
 MAX_KEY_LENGTH = 512
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: what an HTTP header value can carry safely
 

@@ -23,7 +23,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from components.context import AppContext, VisitorBusy
+from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
 from components.endpoint_tab import EndpointTab, refusal
 from components.form import FormError
 from endpoints.base import EndpointSpec
@@ -247,8 +247,8 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                                 elem_id=f"{name}-sweep-cell-code")
         with gr.Accordion("Cells as JSON", open=False):
             cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
-    cell_records = gr.State([], time_to_live=6 * 3600)
-    whole_sweep = gr.State(None, time_to_live=6 * 3600)  # the sweep as one history entry (a RunRecord JSON)
+    cell_records = gr.State([], time_to_live=SESSION_TTL_SECONDS)
+    whole_sweep = gr.State(None, time_to_live=SESSION_TTL_SECONDS)  # the sweep as one history entry (a RunRecord JSON)
 
     def make_base(values: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -419,7 +419,3 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
 
         add_sweep_tool(spec, form, ctx, sweep, {**sweep_inputs, "confirm_cost": confirm})
     return SweepOutputs(status, grid, cells, sweep, {**sweep_inputs, "confirm_cost": confirm})
-
-
-def total_cost_line(cost: Cost) -> str:
-    return f"${cost.usd:.4g}" if cost.usd is not None else "unknown"

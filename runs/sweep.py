@@ -42,6 +42,7 @@ from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
 from endpoints.validation import describe_validation_error
 from providers.catalog import CATALOG
+from runs.pricing import format_usd
 from runs.record import Cost
 
 ENDPOINT_FIELD = "endpoint"
@@ -759,11 +760,6 @@ def format_seconds(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
-
-
-def format_usd(usd: float) -> str:
-    cents = usd * 100
-    return f"${usd:.2f}" if abs(cents - round(cents)) < 1e-6 or usd >= 1 else f"${usd:.3f}"
 
 
 _PARTIAL_MARK = "price unknown for "
