@@ -108,16 +108,6 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
     guard = None
     if not limits.unlimited:
         guard = BudgetGuard(SpendLedger(data_dir(env) / LEDGER_FILE), limits)
-    media = media or MediaStore()
-    ctx = AppContext(backends=backends, runner=Runner(media))
-    ctx.runner = Runner(
-        media,
-        estimate=lambda spec, wire, route: ctx.prices(route).estimate(spec.id, wire),
-        settle=lambda estimate, state, extras, provider: actual_cost(
-            estimate, state=state, extras=extras, provider=provider
-        ),
-        guard=guard,
-    )
     raw = env.get("PLAYGROUND_VISITOR_CONCURRENCY") or str(DEFAULT_VISITOR_CONCURRENCY)
     try:
         limit = int(raw)
@@ -125,10 +115,22 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
             raise ValueError
     except ValueError:
         raise ValueError(f"PLAYGROUND_VISITOR_CONCURRENCY must be a whole number, 1 or more (got {raw!r})") from None
-    ctx.visitor_slots = VisitorSlots(limit)
-    ctx.mcp = _truthy(env.get("PLAYGROUND_MCP"))
-    ctx.sweep_limits = sweep_limits_from_env(env)
-    ctx.sandbox_step_seconds = float(env.get("SANDBOX_STEP_SECONDS") or 0.15)
+    runner = Runner(
+        media or MediaStore(),
+        estimate=lambda spec, wire, route: ctx.prices(route).estimate(spec.id, wire),  # ctx: bound below
+        settle=lambda estimate, state, extras, provider: actual_cost(
+            estimate, state=state, extras=extras, provider=provider
+        ),
+        guard=guard,
+    )
+    ctx = AppContext(
+        backends=backends,
+        runner=runner,
+        visitor_slots=VisitorSlots(limit),
+        mcp=_truthy(env.get("PLAYGROUND_MCP")),
+        sweep_limits=sweep_limits_from_env(env),
+        sandbox_step_seconds=float(env.get("SANDBOX_STEP_SECONDS") or 0.15),
+    )
     return ctx
 
 

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gradio as gr
@@ -30,7 +30,7 @@ from endpoints.base import EndpointSpec
 from providers.catalog import provider_title
 from providers.media import MediaStore
 from runs.record import RunRecord
-from runs.runner import Run
+from runs.runner import Run, RunUpdate
 
 log = logging.getLogger(__name__)
 
@@ -247,8 +247,6 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
     Merged updates keep every log line. While the provider is silent, an update still goes out every
     ``TICK_SECONDS`` so the elapsed time moves.
     """
-    from dataclasses import replace
-
     updates = run.updates()
     held = None
     last_sent = 0.0
@@ -291,9 +289,7 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
         await updates.aclose()
 
 
-def run_tick(run: Run) -> Any:
-    from runs.runner import RunUpdate
-
+def run_tick(run: Run) -> RunUpdate:
     return RunUpdate(run.id, "queued" if run.job is None else "running", run.elapsed())
 
 
