@@ -6,6 +6,7 @@ sandbox when a provider has no key (or ``PLAYGROUND_SANDBOX=1``), builds the pro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, VisitorSlots
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
+from components.gradio_fixes import PlaygroundBlocks, reap_sessions_forever
 from components.history_panel import build_history_panel, refresh_on_load
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.share_panel import wire_share_links
@@ -136,7 +138,7 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
 
 def build_app(ctx: AppContext) -> gr.Blocks:
     backends = ctx.backends
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
+    with PlaygroundBlocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(
             f"# {TITLE}\nExplore hosted FLUX image models: pick a tab, adjust the form, press **Generate**. "
             "Status and provider logs stream in while the job runs; each image is captioned with its seed and NSFW flag."
@@ -171,12 +173,20 @@ def media_routes(media: MediaStore) -> list[Route]:
     return [Route("/media/{name}", serve, methods=["GET"])]
 
 
-def lifespan_closing(ctx: AppContext):
+def app_lifespan(ctx: AppContext):
+    """While the app runs, drop idle and closed sessions; at shutdown, close the providers and remove its folders."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        yield
-        await ctx.backends.aclose()
-        ctx.cleanup()
+        reaper = asyncio.create_task(reap_sessions_forever(app.state_holder, ctx.busy_sessions, ctx.sessions))
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
+            await ctx.backends.aclose()
+            ctx.cleanup()
 
     return lifespan
 
@@ -196,7 +206,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "max_threads": MAX_THREADS,
         "state_session_capacity": STATE_SESSION_CAPACITY,
         "mcp_server": ctx.mcp,
-        "app_kwargs": {"lifespan": lifespan_closing(ctx), "routes": media_routes(ctx.runner.media)},
+        "app_kwargs": {"lifespan": app_lifespan(ctx), "routes": media_routes(ctx.runner.media)},
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 from gradio.route_utils import get_root_url
 
+from components.gradio_fixes import SessionLifetimes
 from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
 from providers.routing import Backends, Route
@@ -89,6 +90,8 @@ class AppContext:
     active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
     sweep_files: dict[str, list[str]] = field(default_factory=dict)  # sweep id -> grid PNG and ZIP, for the page
     sweep_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # sweep id -> its history entry (once)
+    # When Gradio sessions are dropped (components/gradio_fixes.py): idle as long as any per-session state lives.
+    sessions: SessionLifetimes = field(default_factory=lambda: SessionLifetimes(idle=SESSION_TTL_SECONDS))
 
     temp_dirs: list[Path] = field(default_factory=list)
 
@@ -128,6 +131,10 @@ class AppContext:
         if provider.pricing_url and route.credentials and route.kind in ("server_key", "sandbox"):
             ids = [s.id for s in _endpoints_of(provider.name)]
             await self.prices(route).refresh(provider.client, provider.pricing_url, route.credentials.key, ids or [spec.id])
+
+    def busy_sessions(self) -> set[str]:
+        """Session hashes with a run or sweep going (never dropped, however old)."""
+        return {key.rsplit(":", 1)[0] for key in [*self.active_runs, *self.active_sweeps]}
 
     @staticmethod
     def active_key(request: gr.Request | None, api_name: str) -> str:

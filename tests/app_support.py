@@ -11,6 +11,7 @@ import gradio as gr
 
 from app import build_app, launch_kwargs, make_backends, make_context
 from components.context import AppContext
+from components.gradio_fixes import SessionLifetimes
 from providers.catalog import CATALOG
 from providers.config import ProviderSettings, Timeouts
 from providers.routing import Backends
@@ -43,6 +44,7 @@ def launched_app(
     with_sandbox: bool = True,
     env: Mapping[str, str] | None = None,
     live_is_sandbox: bool = False,
+    sessions: SessionLifetimes | None = None,
 ) -> Iterator[LaunchedApp]:
     """The app as ``python app.py`` builds it with no keys set, on a free loopback port; stops on exit.
 
@@ -58,6 +60,8 @@ def launched_app(
         settings = ProviderSettings(urls=settings.urls, keys=settings.keys, timeouts=timeouts)
     backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)
     ctx = make_context(backends, env or {})
+    if sessions is not None:
+        ctx.sessions = sessions
     demo = build_app(ctx)
     demo.queue(default_concurrency_limit=None)
     kwargs = launch_kwargs(ctx)

@@ -13,6 +13,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from components.gradio_fixes import SessionLifetimes
 from endpoints import ENDPOINTS, get_endpoint
 from providers.local_files import image_fields
 from sandbox import SandboxOptions
@@ -157,3 +158,35 @@ def test_input_errors_are_one_log_line_without_a_traceback(client, capsys, caplo
     time.sleep(0.2)
     assert "Traceback" not in capsys.readouterr().err
     assert any("input refused for fal-ai/flux-pro" in r.getMessage() for r in caplog.records)
+
+
+def test_runs_leave_nothing_behind_in_the_visitors_session(app):
+    client = Client(app.url, verbose=False)
+    client.predict(prompt="warm-up", num_inference_steps=3, api_name="/flux_pro")
+    session = app.demo.state_holder.session_data[client.session_hash]
+    blocks, configs = len(session.blocks_config.blocks), len(session.config_values)
+    job = client.submit(prompt="a lighthouse", num_inference_steps=12, api_name="/flux_pro")
+    streamed = [named(update) for update in job]
+    for seed in (1, 2):
+        client.predict(prompt="a harbour", seed=seed, num_inference_steps=3, api_name="/flux_pro")
+    assert (len(session.blocks_config.blocks), len(session.config_values)) == (blocks, configs)
+    assert any(u["result"] == {"__type__": "update"} for u in streamed[:-1])  # skips still reach the client as such
+    assert streamed[-1]["result"]["state"] == "done"
+
+
+def test_sessions_idle_past_their_lifetime_are_dropped_while_the_app_runs():
+    lifetimes = SessionLifetimes(idle=1.0, closed=1.0, every=0.2)
+    with launched_app(SandboxOptions(step_seconds=0.1, startup_seconds=0.0), sessions=lifetimes) as launched:
+        holder = launched.demo.state_holder
+        idle, busy = Client(launched.url, verbose=False), Client(launched.url, verbose=False)
+        idle.predict(prompt="a harbour", num_inference_steps=2, api_name="/flux_pro")
+        assert idle.session_hash in holder.session_data
+        job = busy.submit(prompt="a long one", num_inference_steps=40, api_name="/flux_pro")  # ~4 s
+        deadline = time.monotonic() + 10
+        while idle.session_hash in holder.session_data and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert idle.session_hash not in holder.session_data
+        assert busy.session_hash in holder.session_data  # a session with a run going is never dropped
+        assert job.result()[3]["state"] == "done"
+        # A dropped session's visitor can go on: Gradio starts a fresh session for it.
+        assert named(idle.predict(prompt="again", num_inference_steps=2, api_name="/flux_pro"))["result"]["state"] == "done"

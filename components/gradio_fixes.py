@@ -1,0 +1,120 @@
+"""Two places where Gradio 6.31 keeps memory or burns CPU per run, worked around at the app's edge.
+
+- ``PlaygroundBlocks``: Gradio treats every ``gr.skip()`` an event returns as a property update. It builds a new
+  instance of the output component for it (``config_for_block`` twice, a pydantic schema for a gallery), and the
+  next real value then registers that instance in the session under its own new id — two session entries per run
+  (the result gallery and JSON, with the run's value), never removed. A streaming run yields a skip for the
+  gallery and the JSON with every status update, so this was most of the app's CPU per run under load and its
+  memory growth per run. Here a skip of a non-state output is passed through as the same ``{"__type__": "update"}``
+  the browser and API clients already get, with nothing rebuilt.
+- ``reap_sessions``: Gradio keeps a session (the config of every block, ~0.5 MB here) until
+  ``state_session_capacity`` newer ones push it out; a closed tab's is only *marked* closed. The app drops sessions
+  whose tab has been closed for ``closed_seconds`` and ones idle for ``idle_seconds``, never one with an event
+  running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+from gradio.components.base import _Keywords
+
+log = logging.getLogger(__name__)
+
+SKIP: dict[str, str] = {"__type__": "update"}  # what gr.skip() returns and what the browser is sent for it
+CLOSED_SESSION_SECONDS = 3600.0  # Gradio's own grace for a closed tab's state (it can reconnect within it)
+REAP_EVERY_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class SessionLifetimes:
+    """When the app drops a Gradio session: unused for ``idle``, or ``closed`` after its tab went; checked ``every``."""
+
+    idle: float
+    closed: float = CLOSED_SESSION_SECONDS
+    every: float = REAP_EVERY_SECONDS
+
+
+def _is_skip(value: Any) -> bool:
+    return type(value) is dict and value == SKIP
+
+
+class PlaygroundBlocks(gr.Blocks):
+    """``gr.Blocks`` whose skipped outputs cost nothing and leave nothing in the session (see the module doc)."""
+
+    async def postprocess_data(self, block_fn: Any, predictions: list | dict, state: Any) -> list[Any]:
+        outputs = list(block_fn.outputs)
+        if block_fn.batch or not outputs:
+            return await super().postprocess_data(block_fn, predictions, state)
+        if len(outputs) == 1:
+            values = [predictions]
+        elif _is_skip(predictions):
+            values = [SKIP] * len(outputs)
+        elif isinstance(predictions, (list, tuple)) and len(predictions) == len(outputs):
+            values = list(predictions)
+        else:
+            return await super().postprocess_data(block_fn, predictions, state)
+        skipped = [i for i, (block, value) in enumerate(zip(outputs, values, strict=True))
+                   if _is_skip(value) and not block.stateful]
+        if not skipped:
+            return await super().postprocess_data(block_fn, predictions, state)
+        for i in skipped:
+            values[i] = _Keywords.FINISHED_ITERATING  # Gradio's own "leave this output alone"
+        processed = await super().postprocess_data(block_fn, values[0] if len(outputs) == 1 else values, state)
+        for i in skipped:
+            processed[i] = dict(SKIP)
+        return processed
+
+
+def reap_sessions(
+    state_holder: Any,
+    busy: Collection[str] = (),
+    *,
+    idle_seconds: float,
+    closed_seconds: float = CLOSED_SESSION_SECONDS,
+    now: datetime.datetime | None = None,
+) -> int:
+    """Drop Gradio sessions closed for ``closed_seconds`` or unused for ``idle_seconds``; returns how many.
+
+    ``busy`` holds session hashes with an event in flight: those stay whatever their age. State values get their
+    delete callbacks first, as when Gradio expires them itself.
+    """
+    now = now or datetime.datetime.now()
+    dropped = 0
+    for session_id in list(state_holder.session_data):
+        session = state_holder.session_data.get(session_id)
+        last_used = state_holder.time_last_used.get(session_id)
+        if session is None or session_id in busy or last_used is None:
+            continue
+        idle = (now - last_used).total_seconds()
+        if idle < (closed_seconds if session.is_closed else idle_seconds):
+            continue
+        with state_holder.lock:
+            if state_holder.time_last_used.get(session_id) != last_used:
+                continue  # used again meanwhile
+            state_holder.session_data.pop(session_id, None)
+            state_holder.time_last_used.pop(session_id, None)
+        for component, value, _expired in session.state_components:
+            try:
+                component.delete_callback(value)
+            except Exception:  # a callback's failure must not keep the session (or stop the reaper)
+                log.exception("delete callback of %s failed", type(component).__name__)
+        dropped += 1
+    return dropped
+
+
+async def reap_sessions_forever(
+    state_holder: Any, busy: Callable[[], Collection[str]], lifetimes: SessionLifetimes
+) -> None:
+    """``reap_sessions`` every ``lifetimes.every`` seconds until cancelled (the app's lifespan runs it)."""
+    while True:
+        await asyncio.sleep(lifetimes.every)
+        dropped = reap_sessions(state_holder, busy(), idle_seconds=lifetimes.idle, closed_seconds=lifetimes.closed)
+        if dropped:
+            log.info("dropped %d idle or closed sessions; %d kept", dropped, len(state_holder.session_data))
