@@ -213,9 +213,19 @@ class LaunchedApp:
 
 
 @contextlib.contextmanager
-def launched_app(sandbox_url: str, env: Mapping[str, str] | None = None, media: Any = None) -> Iterator[LaunchedApp]:
+def launched_app(
+    sandbox_url: str,
+    env: Mapping[str, str] | None = None,
+    media: Any = None,
+    *,
+    media_max_bytes: int | None = None,
+    sessions: Any = None,
+) -> Iterator[LaunchedApp]:
     """The app as ``python app.py`` builds it with no keys (every provider on the sandbox at ``sandbox_url``),
-    launched in this process on a free loopback port with ``main()``'s queue settings; closed on exit."""
+    launched in this process on a free loopback port with ``main()``'s queue settings; closed on exit.
+
+    ``media_max_bytes`` bounds the benchmark's own media folder; ``sessions`` (a ``SessionLifetimes``) replaces
+    the app's session lifetimes, so a short benchmark can show them at work."""
     from app import build_app, launch_kwargs, make_backends, make_context
     from providers.config import ProviderSettings
     from providers.media import MediaStore
@@ -224,10 +234,12 @@ def launched_app(sandbox_url: str, env: Mapping[str, str] | None = None, media: 
     own_media = None
     if media is None:  # a media folder of our own, removed on exit (the app's default mkdtemp folder is not)
         own_media = Path(tempfile.mkdtemp(prefix="flux-bench-media-"))
-        media = MediaStore(own_media)
+        media = MediaStore(own_media) if media_max_bytes is None else MediaStore(own_media, max_bytes=media_max_bytes)
     settings = ProviderSettings.from_env({})  # no keys: every run takes the sandbox route
     backends = make_backends(settings, sandbox_url=sandbox_url)
     ctx = make_context(backends, env, media=media)
+    if sessions is not None:
+        ctx.sessions = sessions
     demo = build_app(ctx)
     demo.queue(max_size=1024, default_concurrency_limit=None)  # as app.main()
     kwargs = launch_kwargs(ctx)

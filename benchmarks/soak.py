@@ -2,6 +2,7 @@
 threads, its media folder and Gradio's cache on disk, and the bookkeeping of runs, visitors and sessions.
 
     python benchmarks/soak.py [--runs 1000] [--visitors 8] [--reload-every 10] [--every 100]
+                              [--session-idle 15] [--media-max-kib 256]
 
 The app runs in this process (so RSS, open files and threads are the app's own) against a fast sandbox in another
 process (2 steps of 5 ms, 64x48 JPEGs, capacity = visitors); the visitors are a client process speaking Gradio's
@@ -9,6 +10,11 @@ queue protocol (as the page does), ``--visitors`` at a time, each with a distinc
 "reloads the page" (a new Gradio session) every ``--reload-every`` of its runs, so sessions come and go as on a
 real Space. Gradio's cache is pointed at a fresh folder first so its growth can be seen. Nothing is asserted:
 judge "flat" from the table (the first checkpoint includes warm-up).
+
+Time is compressed so the app's bounds show within a couple of minutes: sessions are dropped after
+``--session-idle`` seconds unused (the app's default is 6 h, or 1 h after the tab closed) and the media folder is
+capped at ``--media-max-kib`` (default 512 MiB and 24 h). ``--session-idle 0`` and ``--media-max-kib 0`` keep the
+app's defaults.
 """
 
 from __future__ import annotations
@@ -86,6 +92,8 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=100, help="runs between checkpoints")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--step-seconds", type=float, default=0.005)
+    parser.add_argument("--session-idle", type=float, default=15.0, help="drop sessions unused this long (0: app default)")
+    parser.add_argument("--media-max-kib", type=int, default=256, help="media folder cap (0: app default)")
     args = parser.parse_args()
     if not 1 <= args.visitors <= 64 or not 1 <= args.runs <= 100_000 or args.every < args.visitors:
         parser.error("visitors 1..64, runs 1..100000, --every at least --visitors")
@@ -97,9 +105,15 @@ def main() -> int:
     started = time.monotonic()
     print(f"soak: {args.runs} runs, {args.visitors} visitors at once, a new session every {args.reload_every} runs "
           f"per visitor; {os.cpu_count()} cores; Gradio cache {GRADIO_TEMP}")
-    with sandbox_process(**options) as sandbox, launched_app(sandbox.url) as app:
-        print(f"media folder {app.ctx.runner.media.root} (MediaStore max {app.ctx.runner.media.max_bytes >> 20} MiB, "
-              f"max age {app.ctx.runner.media.max_age / 3600:g} h)")
+    from components.gradio_fixes import SessionLifetimes
+
+    lifetimes = SessionLifetimes(idle=args.session_idle, every=1.0) if args.session_idle > 0 else None
+    media_max = args.media_max_kib * 1024 if args.media_max_kib > 0 else None
+    with (sandbox_process(**options) as sandbox,
+          launched_app(sandbox.url, sessions=lifetimes, media_max_bytes=media_max) as app):
+        media = app.ctx.runner.media
+        print(f"media folder {media.root} (MediaStore max {media.max_bytes / 1024:.0f} KiB, max age "
+              f"{media.max_age / 3600:g} h); sessions dropped after {app.ctx.sessions.idle:g} s unused")
         worker = load.Worker()
         rows: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
         try:
