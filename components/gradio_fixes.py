@@ -6,7 +6,9 @@
   (the result gallery and JSON, with the run's value), never removed. A streaming run yields a skip for the
   gallery and the JSON with every status update, so this was most of the app's CPU per run under load and its
   memory growth per run. Here a skip of a non-state output is passed through as the same ``{"__type__": "update"}``
-  the browser and API clients already get, with nothing rebuilt.
+  the browser and API clients already get, with nothing rebuilt. A real property update (``gr.update(visible=…)``,
+  a returned component) is still rebuilt by Gradio, but the rebuilt instance takes the output's id, so a later
+  value finds it in place instead of adding a new entry.
 - ``reap_sessions``: Gradio keeps a session (the config of every block, ~0.5 MB here) until
   ``state_session_capacity`` newer ones push it out; a closed tab's is only *marked* closed. The app drops sessions
   whose tab has been closed for ``closed_seconds`` and ones idle for ``idle_seconds``, never one with an event
@@ -49,6 +51,12 @@ class PlaygroundBlocks(gr.Blocks):
     """``gr.Blocks`` whose skipped outputs cost nothing and leave nothing in the session (see the module doc)."""
 
     async def postprocess_data(self, block_fn: Any, predictions: list | dict, state: Any) -> list[Any]:
+        processed = await self._postprocess_skipping(block_fn, predictions, state)
+        if state is not None:
+            _adopt_rebuilt_outputs(block_fn.outputs, state)
+        return processed
+
+    async def _postprocess_skipping(self, block_fn: Any, predictions: list | dict, state: Any) -> list[Any]:
         outputs = list(block_fn.outputs)
         if block_fn.batch or not outputs:
             return await super().postprocess_data(block_fn, predictions, state)
@@ -70,6 +78,16 @@ class PlaygroundBlocks(gr.Blocks):
         for i in skipped:
             processed[i] = dict(SKIP)
         return processed
+
+
+def _adopt_rebuilt_outputs(outputs: Any, state: Any) -> None:
+    """Give a component Gradio rebuilt for a property update its output's id (Gradio files it under the output's id
+    but keeps the new instance's own, and a later value then adds the instance to the session a second time)."""
+    blocks = state.blocks_config.blocks
+    for block in outputs:
+        current = blocks.get(block._id)
+        if current is not None and current is not block and getattr(current, "_id", block._id) != block._id:
+            current._id = block._id
 
 
 def reap_sessions(

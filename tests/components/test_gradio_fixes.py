@@ -77,6 +77,24 @@ async def test_a_single_skip_for_all_outputs_and_property_updates_still_work():
     assert state[last._id] == "v"
 
 
+@pytest.mark.asyncio
+async def test_property_updates_then_values_add_no_session_entries():
+    with PlaygroundBlocks() as demo:
+        tiles = gr.Gallery(visible=False)
+        note = gr.Markdown()
+        gr.Button().click(lambda: None, None, [tiles, note])
+    fn = demo.fns[0]
+    state = SessionState(demo)
+    keys = set(state.blocks_config.blocks)
+    for n in range(4):
+        out = await demo.postprocess_data(fn, (gr.Gallery(value=None, visible=bool(n % 2)), gr.update(value="a")), state)
+        assert out[0]["visible"] is bool(n % 2)
+        await demo.postprocess_data(fn, ([("https://example.com/a.png", f"tile {n}")], f"note {n}"), state)
+        assert state.blocks_config.blocks[tiles._id].visible is bool(n % 2)  # the update's props are kept
+    assert set(state.blocks_config.blocks) == keys
+    assert state.config_values[note._id]["props"]["value"] == "note 3"
+
+
 def holder_with(demo: gr.Blocks, ages: dict[str, tuple[float, bool]], now: datetime.datetime) -> StateHolder:
     holder = StateHolder()
     holder.set_blocks(demo)
