@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
+import mimetypes
 import time
 from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
@@ -32,6 +34,7 @@ from providers.base import (
     Running,
 )
 from providers.config import Timeouts
+from providers.data_uris import decode_data_uri, field_name, large_data_uris, set_at
 from providers.errors import (
     Cancelled,
     ProviderFailure,
@@ -45,6 +48,11 @@ from providers.local_files import resolve_local_images
 from providers.retry import RetryPolicy, send_idempotent, send_once
 
 log = logging.getLogger(__name__)
+
+def _decode_and_hash(uri: str, field: str) -> tuple[bytes, str, str]:
+    data, content_type = decode_data_uri(uri, field)
+    return data, content_type, hashlib.sha256(data).hexdigest()
+
 
 def parse_status(data: Mapping[str, Any], since: int = 0) -> tuple[str, int | None, list[LogLine]]:
     """One fal status body -> (status, queue position, log lines from index ``since`` on). Tolerates ``logs: null``.
@@ -362,6 +370,13 @@ class FalQueueProvider:
         for field, path in resolve_local_images(endpoint, body, self.local_file_roots).items():
             url = await self.storage.upload_file(path, creds)
             body[field] = uploads[field] = url
+        for where, uri in list(large_data_uris(body)):
+            field = field_name(where)
+            data, content_type, digest = await asyncio.to_thread(_decode_and_hash, uri, field)
+            name = f"{where[-1]}{mimetypes.guess_extension(content_type) or ''}"
+            url = await self.storage.upload_bytes(data, content_type, name, creds, digest)
+            set_at(body, where, url)
+            uploads[field] = url
         return PreparedRequest(
             provider=self.name,
             endpoint_id=endpoint.id,

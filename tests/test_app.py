@@ -190,3 +190,22 @@ def test_sessions_idle_past_their_lifetime_are_dropped_while_the_app_runs():
         assert job.result()[3]["state"] == "done"
         # A dropped session's visitor can go on: Gradio starts a fresh session for it.
         assert named(idle.predict(prompt="again", num_inference_steps=2, api_name="/flux_pro"))["result"]["state"] == "done"
+
+
+def test_an_image_inside_a_list_travels_through_fal_storage_not_inline(app, client, control_png):
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    Image.effect_noise((96, 64), 40).convert("RGB").save(buffer, "PNG")  # noise: a PNG well above 4 KB
+    control = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    controlnets = [{"path": "https://example.test/depth.safetensors", "control_image_url": control}]
+    before = stats(app)["uploads"]
+    out = named(client.predict(prompt="a harbour", image_url=handle_file(str(control_png)),
+                               controlnets=json.dumps(controlnets), api_name="/flux_general_rf_inversion"))
+    result = out["result"]
+    assert result["state"] == "done", result.get("error")
+    sent = json.loads(result["request"]["body"])
+    assert sent["controlnets"][0]["control_image_url"].startswith(app.sandbox.url)
+    assert "data:" not in result["request"]["body"]
+    assert stats(app)["uploads"] - before == 2  # the input image and the control image

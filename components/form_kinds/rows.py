@@ -12,7 +12,9 @@ of it, drawn by ``@gr.render`` from a hidden copy, ``{name}__rows``:
 
 Empty rows are not dropped: a blank required text or image is ``loras[0].path: is required`` (``check_items``).
 Image fields of a row (``*image_url``) take an upload or a URL, like the form's top-level images, and only http(s)
-or data: URLs: nested values are sent to the provider as they are, never uploaded from the server's disk.
+or data: URLs: nested values are never read from the server's disk. The fal provider uploads data: URIs above a few
+KB to fal storage before sending (``providers/data_uris.py``), so the request, the history and copied code carry a
+short URL; Segmind takes them inline.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from tests.providers.fake_fal import (
     stream_response,
 )
 
+PNG_BYTES = bytes.fromhex("89504e470d0a1a0a") + bytes(range(256)) * 20  # > 4 KB once in base64
 KEY = Credentials("fal-secret-key-123456789", "session")
 FAST = RetryPolicy(attempts=4, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, timeout=5)
 FLUX_PRO = get_endpoint("flux_pro")
@@ -276,6 +277,40 @@ async def test_local_image_uploaded_once_per_content_and_urls_pass_through(tmp_p
     last = [r for r in fake.requests if r.url.path == "/fal-ai/flux/dev/image-to-image"][-1]
     assert b'"image_url":"https://example.test/cat.png"' in last.content
     assert fake.count("POST", "/files/upload") == 1
+
+
+async def test_large_data_uris_anywhere_in_the_input_go_to_fal_storage_once_per_content():
+    import base64
+    import json
+
+    png = base64.b64encode(PNG_BYTES).decode()
+    big = "data:image/png;base64," + png
+    tiny = "data:image/png;base64," + base64.b64encode(b"\x89PNG tiny").decode()
+    rf = get_endpoint("flux_general_rf_inversion")
+    fake = FakeFal(streams=[stream_response(DONE)])
+    p = provider(fake)
+    controlnets = [{"path": "https://example.test/cn.safetensors", "control_image_url": big, "conditioning_scale": 1.0}]
+    prepared = await p.prepare(rf, payload(rf, image_url=big, reference_image_url=tiny, controlnets=controlnets), KEY)
+
+    assert prepared.uploads == {"image_url": prepared.body["image_url"],
+                                "controlnets[0].control_image_url": prepared.body["controlnets"][0]["control_image_url"]}
+    assert prepared.body["image_url"].startswith("https://cdn.test/files/")
+    assert prepared.body["controlnets"][0]["control_image_url"] == prepared.body["image_url"]  # same content
+    assert prepared.body["reference_image_url"] == tiny  # small ones stay inline
+    assert fake.count("POST", "/files/upload") == 1
+    upload = next(r for r in fake.requests if r.url.path == "/files/upload")
+    assert upload.content == PNG_BYTES and upload.headers["content-type"] == "image/png"
+    assert "data:" not in json.dumps(prepared.body).replace(tiny, "")
+
+
+async def test_a_malformed_data_uri_is_refused_by_field_before_anything_is_sent():
+    rf = get_endpoint("flux_general_rf_inversion")
+    fake = FakeFal()
+    bad = "data:image/png;base64," + "A" * 5001 + "!"
+    controlnets = [{"path": "https://example.test/cn.safetensors", "control_image_url": bad}]
+    with pytest.raises(ValidationFailed, match=r"controlnets\[0\]\.control_image_url"):
+        await provider(fake).prepare(rf, payload(rf, controlnets=controlnets), KEY)
+    assert not fake.requests
 
 
 async def test_local_path_outside_upload_roots_is_refused(tmp_path):

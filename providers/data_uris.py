@@ -1,0 +1,63 @@
+"""``data:`` URIs anywhere in a request body: found with their field path, decoded, replaced by a URL.
+
+fal takes a ``data:<mime>;base64,...`` URI wherever it takes a URL, but large ones fail (reports from ~3–10 MB)
+and they make every copy of the request (history, share links, copied code) as large as the image. The fal
+provider therefore uploads the ones above ``INLINE_MAX_CHARS`` to fal storage, as the page's own uploads are.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from providers.errors import ValidationFailed
+
+#: data: URIs up to this many characters stay inline (icons, tiny masks); longer ones are uploaded.
+INLINE_MAX_CHARS = 4096
+_HEADER = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w.+-]+=[^;,]*)*)(?P<b64>;base64)?$", re.IGNORECASE)
+
+Path_ = tuple[str | int, ...]
+
+
+def field_name(path: Path_) -> str:
+    """``("controlnets", 0, "control_image_url")`` → ``controlnets[0].control_image_url``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def large_data_uris(body: Any, min_chars: int = INLINE_MAX_CHARS, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    """Every string starting ``data:`` longer than ``min_chars``, with its path in ``body``, depth first."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            yield from large_data_uris(value, min_chars, (*path, key))
+    elif isinstance(body, list):
+        for index, value in enumerate(body):
+            yield from large_data_uris(value, min_chars, (*path, index))
+    elif isinstance(body, str) and len(body) > min_chars and body[:5].lower() == "data:":
+        yield path, body
+
+
+def decode_data_uri(uri: str, field: str) -> tuple[bytes, str]:
+    """``(bytes, content type)`` of a base64 ``data:`` URI; ValidationFailed naming ``field`` if it is not one."""
+    header, comma, payload = uri.partition(",")
+    match = _HEADER.match(header)
+    if not comma or match is None or not match["b64"]:
+        raise ValidationFailed(f"{field}: not a base64 data: URI", fields=[(field, "not a base64 data: URI")])
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(f"{field}: the data: URI's base64 is malformed",
+                               fields=[(field, "malformed base64")]) from None
+    return data, (match["type"] or "application/octet-stream").lower()
+
+
+def set_at(body: Any, path: Path_, value: Any) -> None:
+    target = body
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
