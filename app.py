@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, VisitorSlots
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
-from components.gradio_fixes import PlaygroundBlocks, reap_sessions_forever
+from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.share_panel import wire_share_links
@@ -178,15 +178,17 @@ def app_lifespan(ctx: AppContext):
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        reaper = asyncio.create_task(reap_sessions_forever(app.state_holder, ctx.busy_sessions, ctx.sessions))
+        reaper = asyncio.create_task(SessionReaper(app.state_holder, ctx.busy_sessions, ctx.sessions).run_forever())
         try:
             yield
         finally:
-            reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaper
-            await ctx.backends.aclose()
-            ctx.cleanup()
+            try:
+                reaper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reaper
+            finally:
+                await ctx.backends.aclose()
+                ctx.cleanup()
 
     return lifespan
 

@@ -12,7 +12,7 @@ real Space. Gradio's cache is pointed at a fresh folder first so its growth can 
 judge "flat" from the table (the first checkpoint includes warm-up).
 
 Time is compressed so the app's bounds show within a couple of minutes: sessions are dropped after
-``--session-idle`` seconds unused (the app's default is 6 h, or 1 h after the tab closed) and the media folder is
+``--session-idle`` seconds unused (the app's default is 24 h, or 1 h after the tab closed) and the media folder is
 capped at ``--media-max-kib`` (default 512 MiB and 24 h). ``--session-idle 0`` and ``--media-max-kib 0`` keep the
 app's defaults.
 """

@@ -90,8 +90,8 @@ class AppContext:
     active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
     sweep_files: dict[str, list[str]] = field(default_factory=dict)  # sweep id -> grid PNG and ZIP, for the page
     sweep_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # sweep id -> its history entry (once)
-    # When Gradio sessions are dropped (components/gradio_fixes.py): idle as long as any per-session state lives.
-    sessions: SessionLifetimes = field(default_factory=lambda: SessionLifetimes(idle=SESSION_TTL_SECONDS))
+    # When Gradio sessions are dropped (components/gradio_fixes.py).
+    sessions: SessionLifetimes = field(default_factory=SessionLifetimes)
 
     temp_dirs: list[Path] = field(default_factory=list)
 

@@ -9,10 +9,11 @@
   the browser and API clients already get, with nothing rebuilt. A real property update (``gr.update(visible=…)``,
   a returned component) is still rebuilt by Gradio, but the rebuilt instance takes the output's id, so a later
   value finds it in place instead of adding a new entry.
-- ``reap_sessions``: Gradio keeps a session (the config of every block, ~0.5 MB here) until
+- ``SessionReaper``: Gradio keeps a session (the config of every block, ~0.5 MB here) until
   ``state_session_capacity`` newer ones push it out; a closed tab's is only *marked* closed. The app drops sessions
-  whose tab has been closed for ``closed_seconds`` and ones idle for ``idle_seconds``, never one with an event
-  running.
+  an hour after their tab closed and ones idle for a day, never one with a run going. A dropped session's page
+  still works for ordinary events (Gradio starts a fresh session with the default values), but rows drawn by
+  ``@gr.render`` in it lose their events until redrawn — hence the long idle time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SKIP: dict[str, str] = {"__type__": "update"}  # what gr.skip() returns and what the browser is sent for it
 CLOSED_SESSION_SECONDS = 3600.0  # Gradio's own grace for a closed tab's state (it can reconnect within it)
+IDLE_SESSION_SECONDS = 24 * 3600.0  # a tab left open, unused, for a day
 REAP_EVERY_SECONDS = 60.0
 
 
@@ -38,7 +40,7 @@ REAP_EVERY_SECONDS = 60.0
 class SessionLifetimes:
     """When the app drops a Gradio session: unused for ``idle``, or ``closed`` after its tab went; checked ``every``."""
 
-    idle: float
+    idle: float = IDLE_SESSION_SECONDS
     closed: float = CLOSED_SESSION_SECONDS
     every: float = REAP_EVERY_SECONDS
 
@@ -90,49 +92,68 @@ def _adopt_rebuilt_outputs(outputs: Any, state: Any) -> None:
             current._id = block._id
 
 
-def reap_sessions(
-    state_holder: Any,
-    busy: Collection[str] = (),
-    *,
-    idle_seconds: float,
-    closed_seconds: float = CLOSED_SESSION_SECONDS,
-    now: datetime.datetime | None = None,
-) -> int:
-    """Drop Gradio sessions closed for ``closed_seconds`` or unused for ``idle_seconds``; returns how many.
+class SessionReaper:
+    """Drops Gradio sessions: ``lifetimes.closed`` after their tab was first seen closed, or ``lifetimes.idle``
+    after their last event; never one in ``busy()`` (a run or sweep going).
 
-    ``busy`` holds session hashes with an event in flight: those stay whatever their age. State values get their
-    delete callbacks first, as when Gradio expires them itself.
+    Gradio marks a session closed when its heartbeat drops and never unmarks it, even when the same page
+    reconnects; so a closed session that is used again starts a new grace period instead of being dropped. State
+    values get their delete callbacks, as when Gradio expires them itself.
     """
-    now = now or datetime.datetime.now()
-    dropped = 0
-    for session_id in list(state_holder.session_data):
-        session = state_holder.session_data.get(session_id)
-        last_used = state_holder.time_last_used.get(session_id)
-        if session is None or session_id in busy or last_used is None:
-            continue
-        idle = (now - last_used).total_seconds()
-        if idle < (closed_seconds if session.is_closed else idle_seconds):
-            continue
-        with state_holder.lock:
-            if state_holder.time_last_used.get(session_id) != last_used:
-                continue  # used again meanwhile
-            state_holder.session_data.pop(session_id, None)
-            state_holder.time_last_used.pop(session_id, None)
+
+    def __init__(self, state_holder: Any, busy: Callable[[], Collection[str]], lifetimes: SessionLifetimes) -> None:
+        self.state_holder = state_holder
+        self.busy = busy
+        self.lifetimes = lifetimes
+        self.closed_seen: dict[str, datetime.datetime] = {}  # session -> when seen closed (since its last event)
+
+    def reap(self, now: datetime.datetime | None = None) -> int:
+        """One pass; returns how many sessions went."""
+        now = now or datetime.datetime.now()
+        holder, busy = self.state_holder, set(self.busy())
+        closed_grace = min(self.lifetimes.closed, self.lifetimes.idle)
+        dropped = 0
+        for session_id in list(holder.session_data):
+            session = holder.session_data.get(session_id)
+            last_used = holder.time_last_used.get(session_id)
+            if session is None or last_used is None or session_id in busy:
+                continue
+            expired = (now - last_used).total_seconds() >= self.lifetimes.idle
+            if session.is_closed and not expired:
+                seen = self.closed_seen.get(session_id)
+                if seen is None or last_used > seen:  # newly closed, or used again since (the page reconnected)
+                    seen = self.closed_seen[session_id] = now
+                expired = (now - seen).total_seconds() >= closed_grace
+            if not expired:
+                continue
+            with holder.lock:
+                if holder.time_last_used.get(session_id) != last_used:
+                    continue  # used again meanwhile
+                holder.session_data.pop(session_id, None)
+                holder.time_last_used.pop(session_id, None)
+            self._delete_states(session)
+            dropped += 1
+        for session_id in [s for s in self.closed_seen if s not in holder.session_data]:
+            del self.closed_seen[session_id]
+        return dropped
+
+    @staticmethod
+    def _delete_states(session: Any) -> None:
         for component, value, _expired in session.state_components:
             try:
                 component.delete_callback(value)
             except Exception:  # a callback's failure must not keep the session (or stop the reaper)
                 log.exception("delete callback of %s failed", type(component).__name__)
-        dropped += 1
-    return dropped
 
-
-async def reap_sessions_forever(
-    state_holder: Any, busy: Callable[[], Collection[str]], lifetimes: SessionLifetimes
-) -> None:
-    """``reap_sessions`` every ``lifetimes.every`` seconds until cancelled (the app's lifespan runs it)."""
-    while True:
-        await asyncio.sleep(lifetimes.every)
-        dropped = reap_sessions(state_holder, busy(), idle_seconds=lifetimes.idle, closed_seconds=lifetimes.closed)
-        if dropped:
-            log.info("dropped %d idle or closed sessions; %d kept", dropped, len(state_holder.session_data))
+    async def run_forever(self) -> None:
+        """``reap()`` every ``lifetimes.every`` seconds until cancelled (the app's lifespan runs it); a failing
+        pass is logged and the next one goes ahead."""
+        while True:
+            await asyncio.sleep(self.lifetimes.every)
+            try:
+                dropped = self.reap()
+            except Exception:
+                log.exception("dropping idle sessions failed; trying again in %g s", self.lifetimes.every)
+                continue
+            if dropped:
+                log.info("dropped %d idle or closed sessions; %d kept", dropped, len(self.state_holder.session_data))

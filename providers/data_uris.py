@@ -30,16 +30,25 @@ def field_name(path: Path_) -> str:
     return out
 
 
-def large_data_uris(body: Any, min_chars: int = INLINE_MAX_CHARS, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
-    """Every string starting ``data:`` longer than ``min_chars``, with its path in ``body``, depth first."""
+def large_data_uris(body: Any, min_chars: int = INLINE_MAX_CHARS) -> Iterator[tuple[Path_, str]]:
+    """Every base64 ``data:`` URI longer than ``min_chars`` in a URL field (a key ending ``_url``, fal's naming
+    for every file input, or a list under one), with its path in ``body``, depth first. Text fields (a prompt
+    that happens to start with "data:") and non-base64 data: URIs (inline SVG) are left alone."""
+    yield from _walk(body, min_chars, (), url_field=False)
+
+
+def _walk(body: Any, min_chars: int, path: Path_, *, url_field: bool) -> Iterator[tuple[Path_, str]]:
     if isinstance(body, dict):
         for key, value in body.items():
-            yield from large_data_uris(value, min_chars, (*path, key))
+            yield from _walk(value, min_chars, (*path, key), url_field=str(key).endswith("_url"))
     elif isinstance(body, list):
         for index, value in enumerate(body):
-            yield from large_data_uris(value, min_chars, (*path, index))
-    elif isinstance(body, str) and len(body) > min_chars and body[:5].lower() == "data:":
-        yield path, body
+            yield from _walk(value, min_chars, (*path, index), url_field=url_field)
+    elif url_field and isinstance(body, str) and len(body) > min_chars and body[:5].lower() == "data:":
+        comma = body.find(",", 0, 1024)
+        match = _HEADER.match(body[:comma]) if comma > 0 else None
+        if match is not None and match["b64"]:
+            yield path, body
 
 
 def decode_data_uri(uri: str, field: str) -> tuple[bytes, str]:

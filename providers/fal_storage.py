@@ -56,6 +56,11 @@ def _read_and_hash(path: Path) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
+def _cache_key(digest: str, content_type: str) -> str:
+    """Uploads are cached per content and declared type (the same bytes as another type get their own URL)."""
+    return f"{digest} {content_type}"
+
+
 def _fingerprint(credentials: Credentials) -> str:
     return hashlib.sha256(credentials.key.encode()).hexdigest()
 
@@ -100,16 +105,16 @@ class FalStorage:
             raise ProviderFailure(f"{Path(path).name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
         data, digest = await asyncio.to_thread(_read_and_hash, Path(path))
         self.file_reads += 1
-        self._digests[key] = digest
+        content_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+        self._digests[key] = _cache_key(digest, content_type)
         while len(self._digests) > self._max_entries:
             self._digests.popitem(last=False)
-        content_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
         return await self.upload_bytes(data, content_type, Path(path).name, credentials, digest)
 
     async def upload_bytes(
         self, data: bytes, content_type: str, file_name: str, credentials: Credentials, digest: str | None = None
     ) -> str:
-        digest = digest or hashlib.sha256(data).hexdigest()
+        digest = _cache_key(digest or hashlib.sha256(data).hexdigest(), content_type)
         cached = self._urls.get(digest)
         if cached and cached[1] > time.monotonic():
             self._urls.move_to_end(digest)

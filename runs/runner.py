@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -27,6 +28,7 @@ from typing import Any, Literal, Protocol
 
 from endpoints.base import EndpointSpec, WireModel
 from providers.base import Completed, Job, LogLine, PreparedRequest, Queued, Result, Running
+from providers.data_uris import field_name, large_data_uris, set_at
 from providers.errors import Cancelled, ProviderError, ValidationFailed
 from providers.local_files import REMOTE_PREFIXES, image_fields
 from providers.media import MediaStore
@@ -79,8 +81,13 @@ def _keep_estimate(estimate: Cost, state: FinalState, extras: dict[str, Any], pr
 
 
 def public_input(endpoint: EndpointSpec, wire: dict[str, Any], uploads: dict[str, str]) -> dict[str, Any]:
-    """The input as a record keeps it: uploaded files as the URLs they went to, never a server path."""
-    out = dict(wire)
+    """The input as a record keeps it: uploaded files as the URLs they went to, never a server path.
+
+    That includes data: URIs the provider uploaded from inside lists (``controlnets[0].control_image_url``)."""
+    out = copy.deepcopy(wire)  # the nested dicts are changed in place below; strings are shared, not copied
+    for where, _uri in list(large_data_uris(out)):
+        if (url := uploads.get(field_name(where))) is not None:
+            set_at(out, where, url)
     for field in image_fields(endpoint):
         value = out.get(field)
         if field in uploads:

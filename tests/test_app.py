@@ -192,7 +192,7 @@ def test_sessions_idle_past_their_lifetime_are_dropped_while_the_app_runs():
         assert named(idle.predict(prompt="again", num_inference_steps=2, api_name="/flux_pro"))["result"]["state"] == "done"
 
 
-def test_an_image_inside_a_list_travels_through_fal_storage_not_inline(app, client, control_png):
+def test_an_image_inside_a_list_travels_through_fal_storage_not_inline(app, client, tmp_path):
     import base64
     import io
 
@@ -200,8 +200,10 @@ def test_an_image_inside_a_list_travels_through_fal_storage_not_inline(app, clie
     Image.effect_noise((96, 64), 40).convert("RGB").save(buffer, "PNG")  # noise: a PNG well above 4 KB
     control = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     controlnets = [{"path": "https://example.test/depth.safetensors", "control_image_url": control}]
+    source = tmp_path / "source.png"
+    Image.effect_noise((64, 48), 30).convert("RGB").save(source)  # content no other test uploaded
     before = stats(app)["uploads"]
-    out = named(client.predict(prompt="a harbour", image_url=handle_file(str(control_png)),
+    out = named(client.predict(prompt="a harbour", image_url=handle_file(str(source)),
                                controlnets=json.dumps(controlnets), api_name="/flux_general_rf_inversion"))
     result = out["result"]
     assert result["state"] == "done", result.get("error")
@@ -209,3 +211,5 @@ def test_an_image_inside_a_list_travels_through_fal_storage_not_inline(app, clie
     assert sent["controlnets"][0]["control_image_url"].startswith(app.sandbox.url)
     assert "data:" not in result["request"]["body"]
     assert stats(app)["uploads"] - before == 2  # the input image and the control image
+    record = json.loads(result["record"])
+    assert record["input"]["controlnets"][0]["control_image_url"] == sent["controlnets"][0]["control_image_url"]

@@ -8,7 +8,7 @@ import gradio as gr
 import pytest
 from gradio.state_holder import SessionState, StateHolder
 
-from components.gradio_fixes import SKIP, PlaygroundBlocks, reap_sessions
+from components.gradio_fixes import SKIP, PlaygroundBlocks, SessionLifetimes, SessionReaper
 
 
 def streaming_blocks() -> tuple[gr.Blocks, gr.Gallery, gr.JSON, gr.State]:
@@ -44,7 +44,7 @@ async def test_a_skipped_output_is_sent_as_a_bare_update_and_nothing_is_rebuilt(
 
 @pytest.mark.asyncio
 async def test_many_runs_in_one_session_add_no_session_entries():
-    demo, _gallery, result, last = streaming_blocks()
+    demo, gallery, result, last = streaming_blocks()
     fn = demo.fns[0]
     state = SessionState(demo)
     keys = set(state.blocks_config.blocks)
@@ -57,6 +57,7 @@ async def test_many_runs_in_one_session_add_no_session_entries():
         assert out[1][0]["caption"] == f"seed {seed}"
     assert set(state.blocks_config.blocks) == keys
     assert set(state.config_values) == configs
+    assert state.blocks_config.blocks[gallery._id] is gallery  # skips rebuilt nothing (the CPU half of the fix)
     assert state.config_values[result._id]["props"]["value"].model_dump() == {"seed": 4}  # kept where Gradio keeps it
     assert state[last._id] == "record"
 
@@ -104,33 +105,88 @@ def holder_with(demo: gr.Blocks, ages: dict[str, tuple[float, bool]], now: datet
     return holder
 
 
-def test_sessions_idle_or_closed_too_long_are_dropped_and_busy_ones_kept():
+def later(now: datetime.datetime, seconds: float) -> datetime.datetime:
+    return now + datetime.timedelta(seconds=seconds)
+
+
+def test_sessions_idle_too_long_are_dropped_and_busy_ones_kept():
     demo, *_ = streaming_blocks()
     now = datetime.datetime.now()
-    holder = holder_with(demo, {
-        "fresh": (10, False),
-        "idle": (7200, False),
-        "closed-recently": (30, True),
-        "closed-long-ago": (600, True),
-        "idle-but-running": (7200, False),
-    }, now)
+    holder = holder_with(demo, {"fresh": (10, False), "idle": (7200, False), "idle-but-running": (7200, False)}, now)
+    reaper = SessionReaper(holder, lambda: {"idle-but-running"}, SessionLifetimes(idle=3600, closed=300))
 
-    dropped = reap_sessions(holder, {"idle-but-running"}, idle_seconds=3600, closed_seconds=300, now=now)
-
-    assert dropped == 2
-    assert set(holder.session_data) == {"fresh", "closed-recently", "idle-but-running"}
+    assert reaper.reap(now) == 1
+    assert set(holder.session_data) == {"fresh", "idle-but-running"}
     assert set(holder.time_last_used) == set(holder.session_data)
 
 
-def test_dropping_a_session_runs_its_state_delete_callbacks():
+def test_a_closed_session_goes_after_its_grace_counted_from_when_it_was_seen_closed():
+    demo, *_ = streaming_blocks()
+    now = datetime.datetime.now()
+    # Used 59 minutes ago, closed just now: it gets the whole grace, not one minute.
+    holder = holder_with(demo, {"tab": (59 * 60, True), "open": (59 * 60, False)}, now)
+    reaper = SessionReaper(holder, set, SessionLifetimes(idle=24 * 3600, closed=3600))
+
+    assert reaper.reap(now) == 0
+    assert reaper.reap(later(now, 3599)) == 0
+    assert reaper.reap(later(now, 3600)) == 1
+    assert set(holder.session_data) == {"open"}
+    assert reaper.closed_seen == {}
+
+
+def test_a_closed_session_used_again_starts_a_new_grace():
+    demo, *_ = streaming_blocks()
+    now = datetime.datetime.now()
+    holder = holder_with(demo, {"tab": (0, True)}, now)
+    reaper = SessionReaper(holder, set, SessionLifetimes(idle=24 * 3600, closed=600))
+    assert reaper.reap(now) == 0
+    holder.time_last_used["tab"] = later(now, 500)  # the page reconnected and ran an event (Gradio keeps is_closed)
+    assert reaper.reap(later(now, 700)) == 0
+    assert reaper.reap(later(now, 1299)) == 0
+    assert reaper.reap(later(now, 1300)) == 1
+
+
+def test_dropping_a_session_runs_its_state_delete_callbacks_and_a_failing_one_does_not_stop_it():
     deleted = []
+
+    def failing(value):
+        raise RuntimeError("boom")
+
     with PlaygroundBlocks() as demo:
         keys = gr.State(delete_callback=deleted.append)
+        other = gr.State(delete_callback=failing)
     now = datetime.datetime.now()
-    holder = holder_with(demo, {"gone": (600, True)}, now)
+    holder = holder_with(demo, {"gone": (600, False)}, now)
     holder["gone"][keys._id] = {"fal": "secret"}
+    holder["gone"][other._id] = 1
     holder.time_last_used["gone"] = now - datetime.timedelta(seconds=600)
 
-    assert reap_sessions(holder, idle_seconds=3600, closed_seconds=300, now=now) == 1
+    assert SessionReaper(holder, set, SessionLifetimes(idle=300)).reap(now) == 1
     assert deleted == [{"fal": "secret"}]
     assert "gone" not in holder.session_data
+
+
+@pytest.mark.asyncio
+async def test_the_reaper_loop_survives_a_failing_pass():
+    import asyncio
+
+    calls = []
+
+    class Holder:
+        lock = None
+        time_last_used = None
+
+        @property
+        def session_data(self):
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("a bad pass")
+            return {}
+
+    reaper = SessionReaper(Holder(), set, SessionLifetimes(idle=1, every=0.01))
+    task = asyncio.create_task(reaper.run_forever())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(calls) >= 3

@@ -14,9 +14,10 @@ def uri(data: bytes, media: str = "image/png") -> str:
     return f"data:{media};base64," + base64.b64encode(data).decode()
 
 
-def test_large_data_uris_are_found_at_any_depth_and_small_ones_are_left():
+def test_large_data_uris_are_found_in_url_fields_at_any_depth_and_small_ones_are_left():
     big, small = uri(b"x" * INLINE_MAX_CHARS), uri(b"tiny")
-    body = {"prompt": "data: is just text here", "image_url": big,
+    svg = "data:image/svg+xml," + "<svg/>" * INLINE_MAX_CHARS  # not base64: sent inline as before
+    body = {"prompt": "data:image/png;base64," + "A" * INLINE_MAX_CHARS, "image_url": big, "mask_url": svg,
             "controlnets": [{"control_image_url": small}, {"control_image_url": big, "mask_image_url": big}],
             "fill_image": {"fill_image_url": [small, big]}}
     found = [field_name(path) for path, _ in large_data_uris(body)]
@@ -39,3 +40,15 @@ def test_set_at_replaces_the_value_in_place():
     body = {"a": [{"b": "old"}]}
     set_at(body, ("a", 0, "b"), "new")
     assert body == {"a": [{"b": "new"}]}
+
+
+def test_public_input_shows_nested_uploads_as_their_urls():
+    from endpoints import get_endpoint
+    from runs.runner import public_input
+
+    big = uri(b"y" * INLINE_MAX_CHARS)
+    wire = {"prompt": "p", "controlnets": [{"control_image_url": big, "path": "https://x.test/w"}]}
+    shown = public_input(get_endpoint("flux_general_rf_inversion"), wire,
+                         {"controlnets[0].control_image_url": "https://cdn.test/c.png"})
+    assert shown["controlnets"][0]["control_image_url"] == "https://cdn.test/c.png"
+    assert wire["controlnets"][0]["control_image_url"] == big  # the input itself is left as it was
