@@ -49,6 +49,7 @@ from providers.retry import RetryPolicy, send_idempotent, send_once
 
 log = logging.getLogger(__name__)
 
+
 def _decode_and_hash(uri: str, field: str) -> tuple[bytes, str, str]:
     data, content_type = decode_data_uri(uri, field)
     return data, content_type, hashlib.sha256(data).hexdigest()
@@ -373,7 +374,8 @@ class FalQueueProvider:
         for where, uri in list(large_data_uris(body)):
             field = field_name(where)
             data, content_type, digest = await asyncio.to_thread(_decode_and_hash, uri, field)
-            name = f"{where[-1]}{mimetypes.guess_extension(content_type) or ''}"
+            key = next(part for part in reversed(where) if isinstance(part, str))  # fill_image_url, not its index
+            name = f"{key}{mimetypes.guess_extension(content_type) or ''}"
             url = await self.storage.upload_bytes(data, content_type, name, creds, digest)
             set_at(body, where, url)
             uploads[field] = url
