@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -43,6 +45,9 @@ TITLE = "FLUX Playground"
 MAX_THREADS = 200  # Gradio's pre/post-processing threads; runs themselves are async and wait on the network
 # Sessions kept in memory at most (each holds its keys, last records and spend total, all with a time to live).
 STATE_SESSION_CAPACITY = 2000
+# The page and its config are ~0.8 MB of JSON-heavy HTML that Gradio sends uncompressed; gzip makes it ~10x smaller.
+# Event streams, images and archives are left alone (Starlette's default exclusions).
+GZIP_MIN_BYTES, GZIP_LEVEL = 4096, 4
 # Gradio's own cache (uploads, downloads handed out): swept hourly of files older than a day.
 DELETE_CACHE = (3600, 86400)
 CSS = """
@@ -208,7 +213,11 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "max_threads": MAX_THREADS,
         "state_session_capacity": STATE_SESSION_CAPACITY,
         "mcp_server": ctx.mcp,
-        "app_kwargs": {"lifespan": app_lifespan(ctx), "routes": media_routes(ctx.runner.media)},
+        "app_kwargs": {
+            "lifespan": app_lifespan(ctx),
+            "routes": media_routes(ctx.runner.media),
+            "middleware": [Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
+        },
     }
 
 

@@ -213,3 +213,12 @@ def test_an_image_inside_a_list_travels_through_fal_storage_not_inline(app, clie
     assert stats(app)["uploads"] - before == 2  # the input image and the control image
     record = json.loads(result["record"])
     assert record["input"]["controlnets"][0]["control_image_url"] == sent["controlnets"][0]["control_image_url"]
+
+
+def test_the_page_is_sent_compressed_and_images_as_they_are(app, client):
+    page = httpx.get(app.url, headers={"accept-encoding": "gzip"}, timeout=10)
+    assert page.headers.get("content-encoding") == "gzip"
+    assert page.num_bytes_downloaded * 4 < len(page.content)  # ~0.8 MB of page in well under a quarter of it
+    image_url = named(client.predict(prompt="a harbour", num_inference_steps=2, api_name="/flux_pro"))["result"]["images"][0]["url"]
+    image = httpx.get(image_url, headers={"accept-encoding": "gzip"}, timeout=10)
+    assert image.status_code == 200 and "content-encoding" not in image.headers
