@@ -371,7 +371,8 @@ def _estimate_text(ctx: AppContext, spec: EndpointSpec, wire: dict[str, Any], se
 
 
 def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, estimate: gr.Markdown) -> None:
-    """The cost estimate under Generate follows the form (size, image count) and the route (keys)."""
+    """The cost estimate under Generate follows the form (size, image count), the route (keys) and, after a run,
+    the prices the run read."""
     spec, form = tab.spec, tab.form
 
     def update(session_keys: dict | None = None, **values: Any) -> str:
@@ -383,6 +384,14 @@ def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, es
 
     update.__name__ = f"{spec.api_name}_estimate"
     form.declare_api_parameters(update)
+
+    def after_run(record: dict[str, Any] | None, session_keys: dict | None) -> Any:
+        # The run refreshed the prices: show them (and their source) for the input it ran with.
+        wire = (record or {}).get("input")
+        return _estimate_text(ctx, spec, wire, session_keys) if isinstance(wire, dict) else gr.skip()
+
+    tab.record_event.then(after_run, [tab.last_record, session_keys], [estimate], api_visibility="private",
+                          queue=False, show_progress="hidden")
     watched = [c for name, c in form.api_inputs().items() if name in ("image_size", "num_images")]
     if not watched:
         return

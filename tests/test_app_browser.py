@@ -129,6 +129,8 @@ def test_ctrl_enter_runs_the_visible_tab_and_the_actions_stay_in_view(page):
     page.locator("#flux_pro-prompt textarea").fill("from the keyboard")
     page.locator("#flux_pro-prompt textarea").press("Control+Enter")
     page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step')")
+    page.wait_for_function("() => document.querySelector('#flux_pro-estimate').innerText.includes('pricing API')",
+                           timeout=20_000)  # after the run: the prices it read, with their source
     page.locator("#flux_pro-advanced").click()  # a long form: Generate and Stop must still be on screen
     page.mouse.wheel(0, 600)
     for button in ("#flux_pro-generate", "#flux_pro-stop"):
