@@ -1,4 +1,4 @@
-"""Two places where Gradio 6.31 keeps memory or burns CPU per run, worked around at the app's edge.
+"""Places where Gradio 6.31 keeps memory or burns CPU per run or per visitor, worked around at the app's edge.
 
 - ``PlaygroundBlocks``: Gradio treats every ``gr.skip()`` an event returns as a property update. It builds a new
   instance of the output component for it (``config_for_block`` twice, a pydantic schema for a gallery), and the
@@ -9,6 +9,10 @@
   the browser and API clients already get, with nothing rebuilt. A real property update (``gr.update(visible=…)``,
   a returned component) is still rebuilt by Gradio, but the rebuilt instance takes the output's id, so a later
   value finds it in place instead of adding a new entry.
+- Signatures: Gradio's ``Block.get_config`` calls ``inspect.signature(cls.__init__)`` for every block each time it
+  builds a config — for each new session (all 517 blocks) and each page load. ``PlaygroundBlocks`` stores each
+  block class's ``__init__`` signature on the function (``__signature__``, which ``inspect.signature`` returns as
+  is), once, when the layout is built: the same signature, without recomputing it.
 - ``SessionReaper``: Gradio keeps a session (the config of every block, ~0.5 MB here) until
   ``state_session_capacity`` newer ones push it out; a closed tab's is only *marked* closed. The app drops sessions
   an hour after their tab closed and ones idle for a day, never one with a run going. A dropped session's page
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import inspect
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -50,7 +55,13 @@ def _is_skip(value: Any) -> bool:
 
 
 class PlaygroundBlocks(gr.Blocks):
-    """``gr.Blocks`` whose skipped outputs cost nothing and leave nothing in the session (see the module doc)."""
+    """``gr.Blocks`` whose skipped outputs cost nothing and leave nothing in the session, and whose block configs
+    are built without recomputing signatures (see the module doc)."""
+
+    def __exit__(self, exc_type: type[BaseException] | None = None, *args: object) -> None:
+        super().__exit__(exc_type, *args)
+        if exc_type is None:
+            keep_init_signatures(type(block) for block in self.blocks.values())
 
     async def postprocess_data(self, block_fn: Any, predictions: list | dict, state: Any) -> list[Any]:
         processed = await self._postprocess_skipping(block_fn, predictions, state)
@@ -80,6 +91,15 @@ class PlaygroundBlocks(gr.Blocks):
         for i in skipped:
             processed[i] = dict(SKIP)
         return processed
+
+
+def keep_init_signatures(classes: Any) -> None:
+    """Store ``inspect.signature(f)`` on each ``__init__`` function ``f`` of these classes and their bases."""
+    for cls in set(classes):
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if inspect.isfunction(init) and "__signature__" not in init.__dict__:
+                init.__signature__ = inspect.signature(init)  # type: ignore[attr-defined]
 
 
 def _adopt_rebuilt_outputs(outputs: Any, state: Any) -> None:

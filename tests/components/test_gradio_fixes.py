@@ -190,3 +190,24 @@ async def test_the_reaper_loop_survives_a_failing_pass():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(calls) >= 3
+
+
+def test_configs_are_built_without_recomputing_signatures_and_stay_the_same(monkeypatch):
+    import inspect
+
+    def layout(blocks_class):
+        with blocks_class() as demo:
+            gr.Textbox(label="prompt")
+            gr.Gallery(columns=2)
+            gr.Slider(1, 50, step=1)
+        return demo
+
+    expected = SessionState(layout(gr.Blocks)).config_values
+    demo = layout(PlaygroundBlocks)
+    recomputed = []
+    original = inspect._signature_from_function
+    monkeypatch.setattr(inspect, "_signature_from_function", lambda *a, **k: recomputed.append(a) or original(*a, **k))
+    state = SessionState(demo)
+    assert recomputed == []
+    strip = lambda configs: [{k: v for k, v in c.items() if k != "id"} for c in configs.values()]
+    assert strip(state.config_values) == strip(expected)
