@@ -93,6 +93,19 @@ def _check(result: Any, seed: int, prompt: str) -> list[str]:
     return problems
 
 
+def _app_outcome(result: Any, logs: str | None, seed: int, prompt: str) -> dict[str, Any]:
+    """A finished app run's fields: its cross-talk problems (result, logs, state), inference time, request, image."""
+    problems = _check(result, seed, prompt)
+    if f"seed {seed}" not in (logs or ""):
+        problems.append("logs are not this run's")
+    if isinstance(result, dict) and result.get("state") != "done":
+        problems.append(f"state {result.get('state')}")
+    result = result if isinstance(result, dict) else {}
+    images = result.get("images") or [{}]
+    return {"crosstalk": problems, "inference": (result.get("timings") or {}).get("inference"),
+            "request_id": result.get("request_id"), "image": images[0].get("url")}
+
+
 async def _fal_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
     import fal_client
     from fal_client import client as fal_module
@@ -194,14 +207,7 @@ def _app_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
             results[i] = out
             return
         out["t1"] = time.time()
-        problems = _check(result, seed, prompt)
-        if f"seed {seed}" not in (logs or ""):
-            problems.append("logs are not this run's")
-        if isinstance(result, dict) and result.get("state") != "done":
-            problems.append(f"state {result.get('state')}")
-        images = (result or {}).get("images") or [{}]
-        out.update(crosstalk=problems, inference=((result or {}).get("timings") or {}).get("inference"),
-                   request_id=(result or {}).get("request_id"), image=images[0].get("url"))
+        out.update(_app_outcome(result, logs, seed, prompt))
         results[i] = out
 
     threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
@@ -281,14 +287,7 @@ async def _raw_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
                 out.update(t1=time.time(), error=f"{type(exc).__name__}: {str(exc)[:200]}")
                 return out
             out["t1"] = time.time()
-            problems = _check(result, seed, prompt)
-            if f"seed {seed}" not in (logs or ""):
-                problems.append("logs are not this run's")
-            if isinstance(result, dict) and result.get("state") != "done":
-                problems.append(f"state {result.get('state')}")
-            images = (result or {}).get("images") or [{}]
-            out.update(crosstalk=problems, inference=((result or {}).get("timings") or {}).get("inference"),
-                       request_id=(result or {}).get("request_id"), image=images[0].get("url"), updates=updates)
+            out.update(_app_outcome(result, logs, seed, prompt), updates=updates)
             return out
 
         tasks = [asyncio.ensure_future(asyncio.wait_for(one(i), PHASE_TIMEOUT)) for i in range(n)]
