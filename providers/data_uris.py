@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from providers.errors import ValidationFailed
@@ -65,7 +65,8 @@ def decode_data_uri(uri: str, field: str) -> tuple[bytes, str]:
     return data, (match["type"] or "application/octet-stream").lower()
 
 
-def set_at(body: Any, path: Path_, value: Any) -> None:
+def set_at(body: Any, path: Sequence[str | int], value: Any) -> None:
+    """Replace the value at ``path`` (keys and list indexes) in ``body``, in place."""
     target = body
     for part in path[:-1]:
         target = target[part]

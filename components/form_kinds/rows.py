@@ -33,6 +33,7 @@ from components.form_kinds.base import is_url, upload_path
 from components.form_kinds.image import SOURCE_JS, nothing_text, source_text
 from components.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec, json_text
 from components.widgets import NotAnImage, field_image, field_number, field_slider, is_image_file
+from providers.data_uris import set_at
 
 ROWS = "__rows"
 Path_ = list[int | str]
@@ -120,14 +121,6 @@ def data_uri(path: str) -> str:
     with open(path, "rb") as handle:
         encoded = base64.b64encode(handle.read()).decode("ascii")
     return f"data:image/{fmt};base64,{encoded}"
-
-
-def set_at(data: Any, path: Path_, value: Any) -> Any:
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return data
 
 
 def upload_handler(where: str, path: Path_) -> Callable[[str, Any], tuple[Any, Any]]:
