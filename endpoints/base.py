@@ -29,10 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
+
+from endpoints.price import PriceModel
 
 ProviderName = Literal["fal", "segmind"]
 UpstreamStatus = Literal["active", "deprecated"]
@@ -188,9 +190,20 @@ class FalImageOutput(BaseModel):
     prompt: str = Field(description="The prompt used for generating the image.")
 
 
+#: What a field means, for everything that needs more than its name: sweeps map fields across endpoints by role,
+#: image metadata writes "Steps" and "CFG scale" from them, the sandbox draws them, estimates read size and count.
+#: ``image`` is the one input image (``image_url``, ``control_image``), ``images`` a list of them (``image_urls``).
+Role = Literal["prompt", "negative_prompt", "seed", "steps", "guidance", "size", "count", "image", "images", "strength"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+
 @dataclass(frozen=True, eq=False)  # identity hash: one object per endpoint
 class EndpointSpec:
-    """One hosted endpoint: identity, provider, input model and the seed document's example input."""
+    """One hosted endpoint: identity, provider, input model, what its fields mean, its price and an example input.
+
+    ``roles`` maps a role (``ROLES``) to the top-level field that plays it; everything that needs a field's meaning
+    asks ``field_for(role)`` instead of matching names. ``price`` is the shipped price (None: unknown).
+    """
 
     id: str
     api_name: str
@@ -204,6 +217,20 @@ class EndpointSpec:
     status_note: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
     tab_label: str = ""  # a short label for the tab strip; the full title heads the tab
+    roles: Mapping[Role, str] = field(default_factory=dict)
+    price: PriceModel | None = None
+
+    def __post_init__(self) -> None:
+        fields = self.input_model.model_fields
+        for role, name in self.roles.items():
+            if role not in ROLES:
+                raise ValueError(f"{self.id}: unknown role {role!r}; known: {', '.join(ROLES)}")
+            if name not in fields:
+                raise ValueError(f"{self.id}: role {role!r} names {name!r}, which is not a field of the input")
+
+    def field_for(self, role: Role) -> str | None:
+        """The field that plays ``role`` on this endpoint, or None when none does."""
+        return self.roles.get(role)
 
     @property
     def label(self) -> str:

@@ -20,6 +20,7 @@ from endpoints.base import (
     WireModel,
     ui,
 )
+from endpoints.price import FAL_PRICE_LIST, PriceModel
 
 
 class FluxDevImageToImageInput(WireModel):
@@ -60,4 +61,17 @@ SPEC = EndpointSpec(
         "num_images": 1,
         "enable_safety_checker": True,
     },
+    roles={
+        "prompt": "prompt",
+        "seed": "seed",
+        "steps": "num_inference_steps",
+        "guidance": "guidance_scale",
+        "count": "num_images",
+        "image": "image_url",
+        "strength": "strength",
+    },
+    # fal price list, read 2026-11: $0.03/MP for image-to-image. exploration.md's $0.025/MP is FLUX.1 [dev]
+    # text-to-image (fal-ai/flux/dev), a different endpoint; the image-to-image figure is kept, and being the
+    # higher one it errs on the safe side for budgets.
+    price=PriceModel("megapixel", 0.03, source=FAL_PRICE_LIST, read_on="2026-11"),
 )

@@ -38,6 +38,7 @@ from endpoints.base import (
     WireModel,
     ui,
 )
+from endpoints.price import FAL_PRICE_LIST, PriceModel
 
 #: No published limit: fal merges "any number" of LoRAs. Each one is downloaded and merged before the first step,
 #: and 1–3 is the usual count; 8 leaves room without letting one request load dozens. The same bound serves the
@@ -277,4 +278,15 @@ SPEC = EndpointSpec(
     notes=(
         "The seed also documents an IPAdapter type but lists no input field that takes it; it is not modelled.",
     ),
+    roles={
+        "prompt": "prompt",
+        "seed": "seed",
+        "steps": "num_inference_steps",
+        "guidance": "guidance_scale",
+        "size": "image_size",
+        "count": "num_images",
+        "image": "image_url",
+    },
+    # fal price list, read 2026-11: $0.075/MP (FLUX.1 [dev] general endpoint, RF-inversion pipeline).
+    price=PriceModel("megapixel", 0.075, source=FAL_PRICE_LIST, read_on="2026-11"),
 )

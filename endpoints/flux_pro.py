@@ -23,6 +23,7 @@ from endpoints.base import (
     WireModel,
     ui,
 )
+from endpoints.price import FAL_PRICE_LIST, PriceModel
 
 
 class FluxProInput(WireModel):
@@ -61,4 +62,14 @@ SPEC = EndpointSpec(
         "safety_tolerance": "2",
         "output_format": "jpeg",
     },
+    roles={
+        "prompt": "prompt",
+        "seed": "seed",
+        "steps": "num_inference_steps",
+        "guidance": "guidance_scale",
+        "size": "image_size",
+        "count": "num_images",
+    },
+    # fal price list, read 2026-11: $0.05/MP (exploration.md also gives FLUX.1 [pro] at $0.05/MP, read in 2026).
+    price=PriceModel("megapixel", 0.05, source=FAL_PRICE_LIST, read_on="2026-11"),
 )

@@ -25,6 +25,7 @@ from endpoints.base import (
     WireModel,
     ui,
 )
+from endpoints.price import FAL_PRICE_LIST, PriceModel
 
 
 class FluxProDepthFinetunedInput(WireModel):
@@ -88,4 +89,15 @@ SPEC = EndpointSpec(
         "finetune_strength": 1.0,
     },
     notes=("The seed's own example leaves out the required finetune_strength; the example here adds 1.0.",),
+    roles={
+        "prompt": "prompt",
+        "seed": "seed",
+        "steps": "num_inference_steps",
+        "guidance": "guidance_scale",
+        "size": "image_size",
+        "count": "num_images",
+        "image": "control_image_url",
+    },
+    # fal price list, read 2026-11: $0.05/MP (the endpoint is deprecated upstream, see protocols.md).
+    price=PriceModel("megapixel", 0.05, source=FAL_PRICE_LIST, read_on="2026-11"),
 )

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from endpoints.base import SEED_UI, EndpointSpec, Prompt, Seed, Url, WireModel, ui
+from endpoints.price import PriceModel
 
 
 class SegmindFluxDepthProInput(WireModel):
@@ -68,4 +69,14 @@ SPEC = EndpointSpec(
             "of the fal depth seed (000)."
         ),
     ),
+    roles={
+        "prompt": "prompt",
+        "seed": "seed",
+        "steps": "steps",
+        "guidance": "guidance",
+        "image": "control_image",
+    },
+    # Segmind: no authoritative price found; $0.05 per image is an assumption (2026-11). Segmind reports the actual
+    # cost (x-cost) and the credits left (x-remaining-credits) with each result, which actual_cost() uses instead.
+    price=PriceModel("image", 0.05, source="Segmind price, assumed", read_on="2026-11"),
 )

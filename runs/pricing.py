@@ -16,18 +16,17 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
+from endpoints import ENDPOINTS
 from endpoints.base import IMAGE_SIZE_PRESETS
+from endpoints.price import PriceModel, PriceUnit
 from providers.catalog import ProviderSpec, provider_spec
 from runs.record import Cost
 
 log = logging.getLogger(__name__)
-
-PriceUnit = Literal["megapixel", "image"]
 
 #: fal counts megapixels of 1024×1024 pixels.
 MEGAPIXEL = 1024 * 1024
@@ -48,39 +47,9 @@ _UNITS: dict[str, PriceUnit] = {
 }
 
 
-@dataclass(frozen=True)
-class PriceModel:
-    """A price for one endpoint: ``unit_price_usd`` per ``unit``, and where and when it was read."""
-
-    unit: PriceUnit
-    unit_price_usd: float
-    currency: str = "USD"
-    source: str = "unknown"
-    read_on: str = ""  # "2026-11" for a month read by hand, an ISO date when read from an API
-
-    def cited(self) -> str:
-        """``fal price list, 2026-11``: the parenthesis a cost basis ends with."""
-        return f"{self.source}, {self.read_on}" if self.read_on else self.source
-
-
-_FAL_LIST = "fal price list"
-
-#: Prices shipped with the app, used until (or when) fal's pricing API cannot be read.
-SHIPPED_PRICES: dict[str, PriceModel] = {
-    # fal price list, read 2026-11: $0.05/MP (exploration.md also gives FLUX.1 [pro] at $0.05/MP, read in 2026).
-    "fal-ai/flux-pro": PriceModel("megapixel", 0.05, source=_FAL_LIST, read_on="2026-11"),
-    # fal price list, read 2026-11: $0.05/MP (the endpoint is deprecated upstream, see protocols.md).
-    "fal-ai/flux-pro/v1/depth-finetuned": PriceModel("megapixel", 0.05, source=_FAL_LIST, read_on="2026-11"),
-    # fal price list, read 2026-11: $0.075/MP (FLUX.1 [dev] general endpoint, RF-inversion pipeline).
-    "fal-ai/flux-general/rf-inversion": PriceModel("megapixel", 0.075, source=_FAL_LIST, read_on="2026-11"),
-    # fal price list, read 2026-11: $0.03/MP for image-to-image. exploration.md's $0.025/MP is FLUX.1 [dev]
-    # text-to-image (fal-ai/flux/dev), a different endpoint; the image-to-image figure is kept, and being the
-    # higher one it errs on the safe side for budgets.
-    "fal-ai/flux/dev/image-to-image": PriceModel("megapixel", 0.03, source=_FAL_LIST, read_on="2026-11"),
-    # Segmind: no authoritative price found; $0.05 per image is an assumption (2026-11). Segmind reports the actual
-    # cost (x-cost) and the credits left (x-remaining-credits) with each result, which actual_cost() uses instead.
-    "flux-depth-pro": PriceModel("image", 0.05, source="Segmind price, assumed", read_on="2026-11"),
-}
+#: Prices shipped with the app (each endpoint declares its own, ``EndpointSpec.price``), used until (or when) fal's
+#: pricing API cannot be read.
+SHIPPED_PRICES: dict[str, PriceModel] = {spec.id: spec.price for spec in ENDPOINTS if spec.price is not None}
 
 
 def format_usd(amount: float) -> str:
