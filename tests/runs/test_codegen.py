@@ -27,7 +27,7 @@ from PIL import Image
 
 from endpoints import get_endpoint
 from providers.base import FilePart, PreparedRequest
-from runs.codegen import code_for, js_literal, python_literal
+from runs.codegen import RecordRefused, code_for, fal_curl, gradio_client_code, js_literal, python_literal
 from runs.provenance import SecretInRecordError
 from runs.record import RunRecord
 from sandbox import RunningSandbox, SandboxOptions, start_sandbox
@@ -156,7 +156,8 @@ def test_fal_curl_script_runs_against_the_sandbox(sbx, tmp_path):
 def test_fal_curl_script_reports_a_refused_submit(sbx, tmp_path):
     needs("sh", "curl", "jq")
     record = fal_record(f"{sbx.fal_queue_url}/fal-ai/flux-pro", {"num_inference_steps": 3})  # no prompt: 422
-    (tmp_path / "run.sh").write_text(code_for(record, app_url=None)["curl"], encoding="utf-8")
+    # code_for refuses that record (its input does not pass the model), so the script comes from the writer itself
+    (tmp_path / "run.sh").write_text(fal_curl(record.request), encoding="utf-8")
     done = subprocess.run(["sh", "run.sh"], cwd=tmp_path, env=snippet_env(FAL_KEY_ENV), capture_output=True,
                           text=True, timeout=TIMEOUT, check=False)
     assert done.returncode != 0 and "prompt" in done.stderr
@@ -212,8 +213,9 @@ def test_upload_urls_are_named_in_a_comment():
     body = {"prompt": "p", "image_url": url}
     record = fal_record("https://queue.fal.run/fal-ai/flux/dev/image-to-image", body,
                         endpoint="fal-ai/flux/dev/image-to-image", uploads={"image_url": url})
-    for language in ("python", "javascript", "curl"):
-        assert f"image_url was uploaded to fal storage for this run: {url}" in code_for(record, app_url=None)[language]
+    for language in ("python", "javascript", "curl"):  # both as literals: a Python string, a JSON string
+        note = f'"image_url" was uploaded to fal storage for this run: "{url}"'
+        assert note in code_for(record, app_url=None)[language]
 
 
 # --- Segmind ------------------------------------------------------------------------------------------------------
@@ -330,8 +332,10 @@ def test_gradio_client_passes_json_fields_as_text_and_odd_keys_safely():
     spec = get_endpoint("flux_general_rf_inversion")
     body = {**spec.example, "loras": [{"path": "https://x.test/l.safetensors", "scale": 0.7}]}
     record = fal_record(f"https://queue.fal.run/{spec.id}", body, endpoint=spec.id)
-    record = replace(record, input={**record.input, "odd key); import os; (": 1})
-    code = code_for(record, app_url="http://app.test/")["gradio_client"]
+    odd = replace(record, input={**record.input, "odd key); import os; (": 1})
+    with pytest.raises(RecordRefused, match=r"input: \"odd key\); import os; \(\" is not a field"):
+        code_for(odd, app_url="http://app.test/")  # not the endpoint's field: refused before any code is made
+    code = gradio_client_code(odd, "http://app.test/")  # and the writer alone keeps it inert all the same
     tree = ast.parse(code)
     call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "predict")
     kwargs = {k.arg: k.value for k in call.keywords}
