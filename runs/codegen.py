@@ -243,6 +243,13 @@ def js_literal(value: Any, indent: int = 0) -> str:
     return json_text(value).replace("\n", "\n" + " " * indent)
 
 
+def sh_quote(text: str, what: str) -> str:
+    """``shlex.quote``, refusing a NUL, which no shell argument or script can carry (``what`` names the value)."""
+    if "\0" in text:
+        raise ValueError(f"{what} holds a NUL character, which a shell argument cannot carry")
+    return shlex.quote(text)
+
+
 def _heredoc_json(value: Any) -> str:
     """JSON for a quoted here-document: the shell expands nothing inside it."""
     text = json_text(value)
@@ -396,7 +403,7 @@ def fal_curl(request: PreparedRequest) -> str:
     base = fal_queue_base(request)
     endpoint = request.endpoint_id
     where = "" if base == FAL_QUEUE_URL else f"# This run went to {_comment_literal(base)}, not fal.\n"
-    headers = "".join(f"  -H {shlex.quote(f'{k}: {v}')} \\\n" for k, v in extra_headers(request).items())
+    headers = "".join(f"  -H {sh_quote(f'{k}: {v}', f'the header {k!r}')} \\\n" for k, v in extra_headers(request).items())
     return (
         "#!/bin/sh\n"
         f"# {comment_text(_title(endpoint))} through fal's queue API.\n"
@@ -404,12 +411,12 @@ def fal_curl(request: PreparedRequest) -> str:
         "set -eu\n"
         ': "${FAL_KEY:?set FAL_KEY to your fal key}"\n'
         f"{where}"
-        f"QUEUE={shlex.quote(base)}\n"
+        f"QUEUE={sh_quote(base, 'the queue URL')}\n"
         f"{_uploads_note(request, '#', _comment_literal)}"
         'tmp=$(mktemp)\n'
         "trap 'rm -f \"$tmp\"' EXIT\n\n"
         "# 1. Submit. The answer holds the request's status and response URLs.\n"
-        f'curl -sS --fail-with-body -X POST "$QUEUE"/{shlex.quote(endpoint)} \\\n'
+        f'curl -sS --fail-with-body -X POST "$QUEUE"/{sh_quote(endpoint, "the endpoint id")} \\\n'
         '  -H "Authorization: Key $FAL_KEY" \\\n'
         "  -H 'Content-Type: application/json' \\\n"
         f"{headers}"
@@ -470,11 +477,8 @@ def _form_text(value: Any) -> str:
 
 
 def _form_string(name: str, value: Any) -> str:
-    """``name=value`` for curl's ``--form-string``, shell-quoted (a NUL cannot be passed in an argument)."""
-    text = f"{_form_name(name)}={_form_text(value)}"
-    if "\0" in text:
-        raise ValueError(f"the form field {name!r} holds a NUL character, which a shell argument cannot carry")
-    return shlex.quote(text)
+    """``name=value`` for curl's ``--form-string``, shell-quoted."""
+    return sh_quote(f"{_form_name(name)}={_form_text(value)}", f"the form field {name!r}")
 
 
 def _output_extension(request: PreparedRequest) -> str:
@@ -550,13 +554,13 @@ def segmind_python(request: PreparedRequest) -> str:
 
 def segmind_curl(request: PreparedRequest) -> str:
     out = f"out.{_output_extension(request)}"
-    headers = "".join(f"  -H {shlex.quote(f'{k}: {v}')} \\\n" for k, v in extra_headers(request).items())
+    headers = "".join(f"  -H {sh_quote(f'{k}: {v}', f'the header {k!r}')} \\\n" for k, v in extra_headers(request).items())
     failed = f"|| {{ cat {out} >&2; rm -f {out}; exit 1; }}"
     if request.body_kind == "multipart":
         fields = "".join(
             f"  --form-string {_form_string(k, v)} \\\n" for k, v in request.body.items()
         )
-        fields += "".join(f"  -F {shlex.quote(_file_form(p))} \\\n" for p in request.files)
+        fields += "".join(f"  -F {sh_quote(_file_form(p), 'a file part')} \\\n" for p in request.files)
         send = f"{fields}  -D - -o {out} {failed}\n"
     else:
         send = (
@@ -574,7 +578,7 @@ def segmind_curl(request: PreparedRequest) -> str:
         ': "${SEGMIND_API_KEY:?set SEGMIND_API_KEY to your Segmind key}"\n'
         f"{_segmind_where(request, '#', _comment_literal)}"
         f"{_files_note(request, '#', _comment_literal)}"
-        f"curl -sS --fail-with-body -X POST {shlex.quote(request.url)} \\\n"
+        f"curl -sS --fail-with-body -X POST {sh_quote(request.url, 'the request URL')} \\\n"
         '  -H "x-api-key: $SEGMIND_API_KEY" \\\n'
         f"{headers}"
         f"{send}"
