@@ -239,8 +239,27 @@ def _json_escape(char: str) -> str:
 
 
 def js_literal(value: Any, indent: int = 0) -> str:
-    """A JavaScript expression equal to the JSON value (JSON is a JavaScript literal once U+2028/9 are escaped)."""
-    return json_text(value).replace("\n", "\n" + " " * indent)
+    """A JavaScript expression equal to the JSON value, laid out as ``json.dumps(indent=2)`` does.
+
+    JSON is a JavaScript literal once U+2028/9 are escaped, but for one key: in an object literal ``"__proto__":``
+    sets the prototype instead of making a property (and a number there is dropped), so that key is written as
+    the computed ``["__proto__"]:``, which makes an ordinary property as ``JSON.parse`` would.
+    """
+    if isinstance(value, Mapping | list | tuple) and value:
+        pad = " " * (indent + 2)
+        if isinstance(value, Mapping):
+            items = [f"{pad}{_js_key(str(k))}: {js_literal(v, indent + 2)}" for k, v in value.items()]
+            open_, close = "{", "}"
+        else:
+            items = [f"{pad}{js_literal(v, indent + 2)}" for v in value]
+            open_, close = "[", "]"
+        return open_ + "\n" + ",\n".join(items) + "\n" + " " * indent + close
+    return json_text(value, indent=None)
+
+
+def _js_key(key: str) -> str:
+    text = json_text(key, indent=None)
+    return f"[{text}]" if key == "__proto__" else text
 
 
 def sh_quote(text: str, what: str) -> str:

@@ -411,7 +411,7 @@ def test_python_literals_read_back_equal():
 
 def test_javascript_literals_read_back_equal(tmp_path):
     needs("node")
-    cases = literal_cases()
+    cases = [*literal_cases(), {"__proto__": 0.5}, {"a": {"__proto__": {"x": [1]}}}, [{"__proto__": None}]]
     script = "const values = [\n" + ",\n".join(js_literal(v) for v in cases) + "\n];\n"
     script += "process.stdout.write(JSON.stringify(values));\n"
     (tmp_path / "check.mjs").write_text(script, encoding="utf-8")
@@ -757,3 +757,11 @@ def test_a_forged_record_is_refused_by_field_before_any_code(change):
     with pytest.raises(RecordRefused, match=REFUSALS[change]) as refused:
         code_for(forged(change), app_url="http://app.test/")
     assert "\n" not in str(refused.value)
+
+
+def test_a_proto_key_is_sent_as_a_key_by_the_javascript_snippet(tmp_path):
+    """A LoRA's per-layer scales are a free dictionary: a layer named ``__proto__`` is a property, not a prototype."""
+    spec = get_endpoint("flux_general_rf_inversion")
+    body = {**spec.example, "loras": [{"path": "https://x.test/l.safetensors", "scale": {"__proto__": 0.5, "b": 0.7}}]}
+    record = fal_record(f"https://queue.fal.run/{spec.id}", body, endpoint=spec.id)
+    check_javascript(code_for(record, app_url=None)["javascript"], tmp_path, spec.id, body)
