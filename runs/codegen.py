@@ -97,7 +97,8 @@ def check_record(record: RunRecord) -> EndpointSpec:
 
     Field names of the input, the request body, the file parts and the uploads must be the endpoint's; the input
     and the body must pass its input model (a field sent as a file part is the only one that may be missing); the
-    request must name the record's provider and endpoint, go to an http(s) URL, and carry only well-formed headers.
+    request must name the record's provider and endpoint, go to an http(s) URL ending with the endpoint id (no
+    query, no user name), and carry only well-formed headers.
     """
     spec = _spec_or_none(record.endpoint_id)
     if spec is None:
@@ -116,6 +117,10 @@ def check_record(record: RunRecord) -> EndpointSpec:
     if request.endpoint_id != spec.id:
         raise RecordRefused(f"request.endpoint_id: {shown(request.endpoint_id)} is not {spec.id}")
     _check_url(request.url, "request.url")
+    target = urlsplit(request.url)
+    if target.query or target.fragment or "@" in target.netloc or not target.path.endswith("/" + spec.id):
+        # what the providers send to: <base>/<endpoint id>, nothing more (another path bills another model)
+        raise RecordRefused(f"request.url: {shown(request.url)} is not a request URL of {spec.id}")
     for name, value in request.headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise RecordRefused(f"request.headers: {shown(name)} is not a header name")

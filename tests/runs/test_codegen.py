@@ -726,6 +726,8 @@ def forged(change: str) -> RunRecord:
         "endpoint": replace(record, endpoint_id=key),
         "request endpoint": replace(record, request=replace(request, endpoint_id=key)),
         "url": replace(record, request=replace(request, url="file:///etc/passwd")),
+        "url path": replace(record, request=replace(request, url="http://127.0.0.1:9/queue/fal-ai/flux-pro-ultra")),
+        "url query": replace(record, request=replace(request, url=request.url + "?fal_webhook=https://x.test/")),
         "header name": replace(record, request=replace(request, headers={key: "1"})),
         "header value": replace(record, request=replace(request, headers={"X-A": "1\nimport os"})),
         "file part": replace(record, request=replace(request, body_kind="multipart", files=(
@@ -744,6 +746,8 @@ REFUSALS = {
     "endpoint": r"endpoint_id: \"image_url\\nimport os; .* is not one of this app's endpoints",
     "request endpoint": r"request\.endpoint_id: \"image_url\\nimport os; .* is not fal-ai/flux/dev/image-to-image",
     "url": r"request\.url: \"file:///etc/passwd\" is not an http\(s\) URL",
+    "url path": r"request\.url: \"http://127\.0\.0\.1:9/queue/fal-ai/flux-pro-ultra\" is not a request URL of",
+    "url query": r"request\.url: \".*\?fal_.*\" is not a request URL of",
     "header name": r"request\.headers: \"image_url\\nimport os; .* is not a header name",
     "header value": r"request\.headers: the value of \"X-A\" is not printable text",
     "file part": r"request\.files: \"image_url\\nimport os; .* is not an image field",
