@@ -306,8 +306,10 @@ def _spec_or_none(endpoint_id: str) -> EndpointSpec | None:
 
 
 def _title(endpoint_id: str) -> str:
+    """The snippet's first line: nothing from a record, which could hold a PEP 263 encoding declaration there
+    (``coding: utf-7`` would make Python decode the rest of the file so that a literal's escapes become code)."""
     spec = _spec_or_none(endpoint_id)
-    return comment_text(f"{spec.title} ({spec.id})" if spec else _comment_literal(endpoint_id))
+    return comment_text(f"{spec.title} ({spec.id})") if spec else "An endpoint this app does not list"
 
 
 def extra_headers(request: PreparedRequest) -> dict[str, str]:

@@ -460,6 +460,10 @@ HOSTILE = [
     "a\\\nimport os; os.system('touch pwned-bs')",
     "a\x00b\x85c\x0bd\x1ce",
     "JSON\ntouch pwned-heredoc\nJSON",
+    # a PEP 263 encoding declaration, if it reached a Python snippet's first two lines, would decode what follows
+    # ("+ACI-" is a quote in UTF-7; unicode_escape turns the literals' \\n escapes back into newlines)
+    "a -*- coding: utf-7 -*- +ACI-; __import__('os').system('touch pwned-enc'); +ACI-",
+    "a # coding: unicode_escape",
 ]
 HOSTILE_IDS = [f"hostile{i}" for i in range(len(HOSTILE))]
 # A stand-in for @fal-ai/client: records what the snippet asks of it, so running the snippet shows every statement.
@@ -499,7 +503,7 @@ def dotted(node: ast.expr) -> str:
 
 def python_shape(code: str) -> tuple[set[str], set[str]]:
     """The calls (as written: ``fal_client.subscribe``) and the imported modules of a snippet; it must parse."""
-    tree = ast.parse(code)
+    tree = ast.parse(code.encode("utf-8"))  # as Python reads a file: bytes, decoded as its first lines declare
     compile(tree, "run.py", "exec")
     calls = {dotted(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     imports = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
