@@ -773,3 +773,18 @@ def test_a_proto_key_is_sent_as_a_key_by_the_javascript_snippet(tmp_path):
     body = {**spec.example, "loras": [{"path": "https://x.test/l.safetensors", "scale": {"__proto__": 0.5, "b": 0.7}}]}
     record = fal_record(f"https://queue.fal.run/{spec.id}", body, endpoint=spec.id)
     check_javascript(code_for(record, app_url=None)["javascript"], tmp_path, spec.id, body)
+
+
+def test_an_upload_inside_a_list_passes_the_check_and_is_named_as_a_literal():
+    """A data: URI in a ControlNet row goes to fal storage under ``controlnets[0].control_image_url``: the check
+    finds that URL at that place in the body, and the comments name both as literals."""
+    spec = get_endpoint("flux_general_rf_inversion")
+    url = "https://v3.fal.media/files/abc/control.png"
+    body = {**spec.example, "controlnets": [{"path": "https://x.test/cn.safetensors", "control_image_url": url}]}
+    where = "controlnets[0].control_image_url"
+    record = fal_record(f"https://queue.fal.run/{spec.id}", body, endpoint=spec.id, uploads={where: url})
+    code = code_for(record, app_url=None)
+    assert f'"{where}" was uploaded to fal storage for this run: "{url}"' in code["javascript"]
+    with pytest.raises(RecordRefused, match=r"request\.uploads: \"controlnets\[1\]\.control_image_url\""):
+        code_for(replace(record, request=replace(record.request, uploads={"controlnets[1].control_image_url": url})),
+                 app_url=None)
