@@ -14,8 +14,10 @@ is not printable (``comment_text`` escapes them), so nothing a record holds can 
 
 A record can come from outside (an image dropped on "Open image", an edited history): ``code_for`` first checks it
 against its endpoint (``check_record``), so every caller gets the check. Field names must be the endpoint's, values
-must pass its input model, and the request's URL, headers, file parts and uploads must be what this app's
-providers write; anything else is refused (``RecordRefused``, naming the field) before any code is made.
+must pass its input model, the request must go to ``<http(s) base>/<endpoint id>``, its file parts and uploads
+must name the endpoint's fields, and its headers must be well formed; anything else is refused (``RecordRefused``,
+naming the field) before any code is made. Nothing from a record goes on a snippet's first line, where Python
+would read an encoding declaration (PEP 263); a NUL, which no shell script can carry, is refused by name.
 """
 
 from __future__ import annotations
