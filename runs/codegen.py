@@ -89,8 +89,9 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def shown(text: Any, limit: int = 60) -> str:
-    """A name or value from a record as a message may show it: a quoted literal, cut short, on one line."""
-    text = str(text)
+    """A name or value from a record as a message may show it: a quoted literal, cut short, on one line (what is
+    not text shows as its type: a forged record may hold anything there)."""
+    text = text if isinstance(text, str) else f"<{type(text).__name__}>"
     return python_literal(text if len(text) <= limit else text[:limit] + "…")
 
 
