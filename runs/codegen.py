@@ -505,9 +505,39 @@ def _form_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _form_string(name: str, value: Any) -> str:
-    """``name=value`` for curl's ``--form-string``, shell-quoted."""
-    return sh_quote(f"{_form_name(name)}={_form_text(value)}", f"the form field {name!r}")
+def _form_strings(body: Mapping[str, Any]) -> tuple[str, str]:
+    """Shell lines that set variables, and curl's ``--form-string name=value`` arguments, for the form fields.
+
+    A value of printable text is one quoted argument. One with a line break or another character that is not
+    printable (a tab, U+2028, a bidi control) is not written raw into the script, where it would hide or fake
+    lines: a variable gets it from ``printf``, which spells those characters as octal bytes."""
+    setup: list[str] = []
+    arguments: list[str] = []
+    for name, value in body.items():
+        text = _form_text(value)
+        sh_quote(text, f"the form field {name!r}")  # refuses a NUL
+        if text.isprintable():
+            arguments.append(f"  --form-string {shlex.quote(f'{_form_name(name)}={text}')} \\\n")
+            continue
+        variable = f"form_{len(setup) + 1}"
+        setup.append(f"{variable}=$(printf {shlex.quote(_printf_format(text) + '_')}); {variable}=${{{variable}%_}}\n")
+        arguments.append(f'  --form-string "{_form_name(name)}=${variable}" \\\n')
+    if setup:
+        setup.insert(0, "# Form values with line breaks or unprintable characters, spelled out (printf keeps them exact):\n")
+    return "".join(setup), "".join(arguments)
+
+
+def _printf_format(text: str) -> str:
+    """A ``printf`` format that prints ``text``: printable characters as themselves, the others as octal bytes."""
+    out: list[str] = []
+    for char in text:
+        if char in "%\\":
+            out.append("%%" if char == "%" else "\\\\")
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.extend(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogatepass"))
+    return "".join(out)
 
 
 def _output_extension(request: PreparedRequest) -> str:
@@ -585,10 +615,9 @@ def segmind_curl(request: PreparedRequest) -> str:
     out = f"out.{_output_extension(request)}"
     headers = "".join(f"  -H {sh_quote(f'{k}: {v}', f'the header {k!r}')} \\\n" for k, v in extra_headers(request).items())
     failed = f"|| {{ cat {out} >&2; rm -f {out}; exit 1; }}"
+    setup = ""
     if request.body_kind == "multipart":
-        fields = "".join(
-            f"  --form-string {_form_string(k, v)} \\\n" for k, v in request.body.items()
-        )
+        setup, fields = _form_strings(request.body)
         fields += "".join(f"  -F {sh_quote(_file_form(p), 'a file part')} \\\n" for p in request.files)
         send = f"{fields}  -D - -o {out} {failed}\n"
     else:
@@ -607,6 +636,7 @@ def segmind_curl(request: PreparedRequest) -> str:
         ': "${SEGMIND_API_KEY:?set SEGMIND_API_KEY to your Segmind key}"\n'
         f"{_segmind_where(request, '#', _comment_literal)}"
         f"{_files_note(request, '#', _comment_literal)}"
+        f"{setup}"
         f"curl -sS --fail-with-body -X POST {sh_quote(request.url, 'the request URL')} \\\n"
         '  -H "x-api-key: $SEGMIND_API_KEY" \\\n'
         f"{headers}"
