@@ -690,6 +690,7 @@ def test_hostile_values_a_record_may_hold_stay_literals_in_every_snippet(text, t
     every kind (fal Python/JS/cURL, Segmind Python/cURL JSON and multipart, gradio_client) that only send it."""
     fal = fal_record("http://127.0.0.1:9/queue/fal-ai/flux-pro", {**fal_body(), "prompt": text})
     code = code_for(fal, app_url="http://app.test/")
+    assert_printable(code)
     benign = code_for(fal_record("http://127.0.0.1:9/queue/fal-ai/flux-pro", fal_body()), app_url="http://app.test/")
     check_python(code["python"], benign["python"])
     check_python(code["gradio_client"], benign["gradio_client"])
@@ -707,6 +708,7 @@ def test_hostile_values_a_record_may_hold_stay_literals_in_every_snippet(text, t
                 code_for(segmind, app_url=None)
             continue
         code = code_for(segmind, app_url="http://app.test/")
+        assert_printable(code)
         check_python(code["python"], code_for(replace(segmind, request=replace(
             segmind.request, body={**segmind.request.body, "prompt": "a"})), app_url=None)["python"])
         assert call_arguments(code["gradio_client"], "predict")["prompt"] == text
@@ -715,6 +717,12 @@ def test_hostile_values_a_record_may_hold_stay_literals_in_every_snippet(text, t
         (folder / "my_control_1.png").write_bytes(png())
         (call,) = run_shell(code["curl"], folder, SEGMIND_KEY_ENV)
         assert (f"prompt={text}" in call["argv"]) if files else json.loads(call["stdin"])["prompt"] == text
+
+
+def assert_printable(snippets: dict[str, str]) -> None:
+    """No snippet holds a raw line terminator other than its own newlines, nor any other unprintable character."""
+    for kind, text in snippets.items():
+        assert all(line.isprintable() for line in text.split("\n")), kind
 
 
 def forged(change: str) -> RunRecord:
