@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import html
 import shutil
 import tempfile
 import time
@@ -376,7 +377,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         try:
             snippets = code_for(record, app_url=root + "/")
         except (SecretInRecordError, ValueError) as exc:
-            raise gr.Error(f"No code for that run: {exc}", title="No code") from None
+            # The refusal names what the record holds (quoted, on one line); toasts render HTML, so it is escaped.
+            raise gr.Error(f"No code for that run: {html.escape(str(exc))}", title="No code") from None
         gr.Info("The Python code is on your clipboard.")
         return [gr.Accordion(open=True), *(snippets.get(key, "# not available for this provider")
                                            for key in code_boxes)]

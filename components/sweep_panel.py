@@ -28,7 +28,7 @@ from components.endpoint_tab import EndpointTab, refusal
 from components.form import FormError
 from endpoints.base import EndpointSpec
 from providers.routing import Route
-from runs.codegen import code_for
+from runs.codegen import code_for, comment_text
 from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
 from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord
@@ -401,7 +401,7 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             snippets = code_for(RunRecord.from_json(record), app_url=None)
             out[cell_code] = snippets.get("python", "")
         except ValueError as exc:
-            out[cell_code] = f"# no code for this cell: {exc}"
+            out[cell_code] = f"# no code for this cell: {comment_text(str(exc))}"  # one comment line, whatever it says
         where = f"x={sweep.get('x')}, y={sweep.get('y')} · seed {(record.get('result') or {}).get('seed')}"
         if record.get("endpoint_id") != spec.id:
             out[cell_note] = f"Cell {where} ran on `{record.get('endpoint_id')}`: restore it from the history."

@@ -7,7 +7,17 @@ the minimal setup the official client supports, with a comment saying so. Keys n
 ``<redacted>`` in a credential header is refused (``SecretInRecordError``).
 
 Values are rendered as literals of each language: Python literals (``python_literal``), JSON for JavaScript
-(``js_literal``), and for shell either a quoted here-document (no expansion at all) or ``shlex.quote``.
+(``js_literal``), and for shell either a quoted here-document (no expansion at all) or ``shlex.quote``. That holds
+for names and for comments too: a value named in a comment is written as a literal (Python ``repr`` in Python, a
+JSON string in JavaScript and shell comments), and no comment holds a line terminator or any other character that
+is not printable (``comment_text`` escapes them), so nothing a record holds can end a comment and start code.
+
+A record can come from outside (an image dropped on "Open image", an edited history): ``code_for`` first checks it
+against its endpoint (``check_record``), so every caller gets the check. Field names must be the endpoint's, values
+must pass its input model, the request must go to ``<http(s) base>/<endpoint id>``, its file parts and uploads
+must name the endpoint's fields, and its headers must be well formed; anything else is refused (``RecordRefused``,
+naming the field) before any code is made. Nothing from a record goes on a snippet's first line, where Python
+would read an encoding declaration (PEP 263); a NUL, which no shell script can carry, is refused by name.
 """
 
 from __future__ import annotations
@@ -17,13 +27,17 @@ import keyword
 import math
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
 
 from endpoints import get_endpoint
 from endpoints.base import EndpointSpec
 from providers.base import REDACTED, FilePart, PreparedRequest
 from providers.catalog import provider_spec
+from providers.data_uris import field_name
 from runs.provenance import SECRET_HEADERS, check_no_secrets
 from runs.record import RunRecord
 
@@ -36,13 +50,15 @@ HEREDOC = "JSON"
 
 def code_for(record: RunRecord, *, app_url: str | None) -> dict[str, str]:
     """Every snippet that applies to the run: ``python``, ``javascript``, ``curl`` (per provider) and, given the
-    app's URL, ``gradio_client``."""
+    app's URL, ``gradio_client``. Raises ``SecretInRecordError`` or ``RecordRefused`` (both ``ValueError``) for a
+    record no code may be made from."""
     check_no_secrets(record.request)
+    check_record(record)
     request = request_of(record)
     snippets: dict[str, str] = {}
     for key, write in WRITERS.get(_protocol(request.provider), {}).items():
         snippets[key] = write(request)
-    if app_url and _spec_or_none(record.endpoint_id) is not None:
+    if app_url:
         snippets["gradio_client"] = gradio_client_code(record, app_url)
     return snippets
 
@@ -57,6 +73,125 @@ def request_of(record: RunRecord) -> PreparedRequest:
     url = public(record.endpoint_id)
     return PreparedRequest(provider=record.provider, endpoint_id=record.endpoint_id, method="POST", url=url,
                            headers={}, body_kind="json", body=dict(record.input))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Checking a record before any code is made from it
+# --------------------------------------------------------------------------------------------------------------
+
+
+class RecordRefused(ValueError):
+    """A record that does not fit its endpoint (a forged or edited one): no code is made from it."""
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def shown(text: Any, limit: int = 60) -> str:
+    """A name or value from a record as a message may show it: a quoted literal, cut short, on one line (what is
+    not text shows as its type: a forged record may hold anything there)."""
+    text = text if isinstance(text, str) else f"<{type(text).__name__}>"
+    return python_literal(text if len(text) <= limit else text[:limit] + "…")
+
+
+def check_record(record: RunRecord) -> EndpointSpec:
+    """The record's endpoint, once everything code is made from fits it; else ``RecordRefused`` naming the field.
+
+    Field names of the input, the request body, the file parts and the uploads must be the endpoint's; the input
+    and the body must pass its input model (a field sent as a file part is the only one that may be missing); the
+    request must name the record's provider and endpoint, go to an http(s) URL ending with the endpoint id (no
+    query, no user name), and carry only well-formed headers.
+    """
+    spec = _spec_or_none(record.endpoint_id)
+    if spec is None:
+        raise RecordRefused(f"endpoint_id: {shown(record.endpoint_id)} is not one of this app's endpoints")
+    if record.api_name != spec.api_name:
+        raise RecordRefused(f"api_name: {shown(record.api_name)} is not the API name of {spec.id}")
+    if record.provider != spec.provider or not _protocol(record.provider):
+        raise RecordRefused(f"provider: {shown(record.provider)} does not serve {spec.id}")
+    request = record.request
+    files = _checked_files(spec, request) if request is not None else set()
+    _check_values(spec, record.input, "input", may_miss=files)
+    if request is None:
+        return spec
+    if request.provider != record.provider:
+        raise RecordRefused(f"request.provider: {shown(request.provider)} is not the run's provider")
+    if request.endpoint_id != spec.id:
+        raise RecordRefused(f"request.endpoint_id: {shown(request.endpoint_id)} is not {spec.id}")
+    _check_url(request.url, "request.url")
+    target = urlsplit(request.url)
+    if target.query or target.fragment or "@" in target.netloc or not target.path.endswith("/" + spec.id):
+        # what the providers send to: <base>/<endpoint id>, nothing more (another path bills another model)
+        raise RecordRefused(f"request.url: {shown(request.url)} is not a request URL of {spec.id}")
+    for name, value in request.headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise RecordRefused(f"request.headers: {shown(name)} is not a header name")
+        if not isinstance(value, str) or not value.isprintable():
+            raise RecordRefused(f"request.headers: the value of {shown(name)} is not printable text")
+    if request.body_kind not in ("json", "multipart") or (files and request.body_kind != "multipart"):
+        raise RecordRefused(f"request.body_kind: {shown(request.body_kind)} does not fit the request's files")
+    if files & set(request.body):
+        raise RecordRefused(f"request.files: {shown(min(files & set(request.body)))} is also in the body")
+    _check_values(spec, request.body, "request.body", may_miss=files)
+    sent = dict(_text_leaves(request.body))
+    for where, url in request.uploads.items():
+        if not isinstance(where, str) or sent.get(where) != url:
+            raise RecordRefused(f"request.uploads: {shown(where)} is not a field of the body holding that URL")
+        _check_url(url, f"request.uploads[{shown(where)}]")
+    return spec
+
+
+def _check_values(spec: EndpointSpec, values: Mapping[str, Any], where: str, *, may_miss: set[str]) -> None:
+    fields = spec.input_model.model_fields
+    for name in values:
+        if name not in fields:
+            raise RecordRefused(f"{where}: {shown(name)} is not a field of {spec.id}")
+    try:
+        spec.input_model.model_validate(dict(values))
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            if error["type"] == "missing" and len(loc) == 1 and loc[0] in may_miss:
+                continue
+            path = field_name(loc) if loc else "(input)"
+            raise RecordRefused(f"{where}: {shown(path)}: {error['msg'][:200]}") from None
+
+
+def _checked_files(spec: EndpointSpec, request: PreparedRequest) -> set[str]:
+    """The fields sent as file parts, once each part describes a file of one of the endpoint's image fields."""
+    images = set(image_fields(spec))
+    seen: set[str] = set()
+    for part in request.files:
+        if not isinstance(part.field, str) or part.field not in images or part.field in seen:
+            raise RecordRefused(f"request.files: {shown(part.field)} is not an image field of {spec.id}")
+        seen.add(part.field)
+        if not (isinstance(part.file_name, str) and isinstance(part.content_type, str)
+                and type(part.size) is int and part.size >= 0
+                and isinstance(part.sha256, str) and _SHA256.match(part.sha256)):
+            raise RecordRefused(f"request.files: the part {shown(part.field)} is not a file description")
+    return seen
+
+
+def _check_url(url: Any, where: str) -> None:
+    ok = isinstance(url, str) and url.isprintable() and not any(c.isspace() for c in url)
+    if ok:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.netloc)
+    if not ok:
+        raise RecordRefused(f"{where}: {shown(url)} is not an http(s) URL")
+
+
+def _text_leaves(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, str]]:
+    """(``field_name`` of the path, text) for every string in a JSON body: where an upload's URL may sit."""
+    if isinstance(value, str) and path:
+        yield field_name(path), value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _text_leaves(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _text_leaves(item, (*path, index))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -112,8 +247,34 @@ def _json_escape(char: str) -> str:
 
 
 def js_literal(value: Any, indent: int = 0) -> str:
-    """A JavaScript expression equal to the JSON value (JSON is a JavaScript literal once U+2028/9 are escaped)."""
-    return json_text(value).replace("\n", "\n" + " " * indent)
+    """A JavaScript expression equal to the JSON value, laid out as ``json.dumps(indent=2)`` does.
+
+    JSON is a JavaScript literal once U+2028/9 are escaped, but for one key: in an object literal ``"__proto__":``
+    sets the prototype instead of making a property (and a number there is dropped), so that key is written as
+    the computed ``["__proto__"]:``, which makes an ordinary property as ``JSON.parse`` would.
+    """
+    if isinstance(value, Mapping | list | tuple) and value:
+        pad = " " * (indent + 2)
+        if isinstance(value, Mapping):
+            items = [f"{pad}{_js_key(str(k))}: {js_literal(v, indent + 2)}" for k, v in value.items()]
+            open_, close = "{", "}"
+        else:
+            items = [f"{pad}{js_literal(v, indent + 2)}" for v in value]
+            open_, close = "[", "]"
+        return open_ + "\n" + ",\n".join(items) + "\n" + " " * indent + close
+    return json_text(value, indent=None)
+
+
+def _js_key(key: str) -> str:
+    text = json_text(key, indent=None)
+    return f"[{text}]" if key == "__proto__" else text
+
+
+def sh_quote(text: str, what: str) -> str:
+    """``shlex.quote``, refusing a NUL, which no shell argument or script can carry (``what`` names the value)."""
+    if "\0" in text:
+        raise ValueError(f"{what} holds a NUL character, which a shell argument cannot carry")
+    return shlex.quote(text)
 
 
 def _heredoc_json(value: Any) -> str:
@@ -124,8 +285,20 @@ def _heredoc_json(value: Any) -> str:
     return text
 
 
-def _comment(text: str) -> str:
-    return re.sub(r"[\r\n\u2028\u2029]+", " ", text)
+def comment_text(text: str) -> str:
+    """Text that stays on its comment line in any language: every character that is not printable (line
+    terminators \\n, \\r, U+2028/9 and the rest, NUL, other controls, bidi controls) becomes a ``\\uXXXX`` escape."""
+    return "".join(c if c.isprintable() else _json_escape(c) for c in text)
+
+
+def _comment_literal(value: Any) -> str:
+    """A value named in a JavaScript or shell comment: a JSON string, escaped like ``json_text``, on one line."""
+    return comment_text(json.dumps(value, ensure_ascii=False))
+
+
+def _python_comment_literal(value: Any) -> str:
+    """A value named in a Python comment: its ``repr``, on one line."""
+    return comment_text(python_literal(value))
 
 
 def _spec_or_none(endpoint_id: str) -> EndpointSpec | None:
@@ -136,14 +309,16 @@ def _spec_or_none(endpoint_id: str) -> EndpointSpec | None:
 
 
 def _title(endpoint_id: str) -> str:
+    """The snippet's first line: nothing from a record, which could hold a PEP 263 encoding declaration there
+    (``coding: utf-7`` would make Python decode the rest of the file so that a literal's escapes become code)."""
     spec = _spec_or_none(endpoint_id)
-    return f"{spec.title} ({endpoint_id})" if spec else endpoint_id
+    return comment_text(f"{spec.title} ({spec.id})") if spec else "An endpoint this app does not list"
 
 
 def extra_headers(request: PreparedRequest) -> dict[str, str]:
     """Headers worth repeating: not credentials (rebuilt from the environment) and not transport details."""
     return {
-        _comment(name): _comment(value) for name, value in request.headers.items()
+        comment_text(name): comment_text(value) for name, value in request.headers.items()
         if name.lower() not in SECRET_HEADERS | TRANSPORT_HEADERS and REDACTED not in value
     }
 
@@ -162,9 +337,9 @@ def fal_queue_base(request: PreparedRequest) -> str:
     return url[: -len(suffix)]
 
 
-def _uploads_note(request: PreparedRequest, prefix: str) -> str:
+def _uploads_note(request: PreparedRequest, prefix: str, literal: Callable[[Any], str]) -> str:
     lines = [
-        f"{prefix} {field} was uploaded to fal storage for this run: {_comment(url)} (stored files may expire)\n"
+        f"{prefix} {literal(field)} was uploaded to fal storage for this run: {literal(url)} (stored files may expire)\n"
         for field, url in request.uploads.items()
     ]
     return "".join(lines)
@@ -176,7 +351,7 @@ def fal_python(request: PreparedRequest) -> str:
     setup = ""
     if base != FAL_QUEUE_URL:
         setup = (
-            f"\n# This run went to {_comment(base)}, not fal. fal_client takes only a host name from\n"
+            f"\n# This run went to {_python_comment_literal(base)}, not fal. fal_client takes only a host name from\n"
             "# FAL_QUEUE_RUN_HOST (always https://), so point its queue URL there directly:\n"
             "import fal_client.client\n\n"
             f"fal_client.client.QUEUE_URL_FORMAT = {python_literal(base + '/')}\n"
@@ -184,14 +359,14 @@ def fal_python(request: PreparedRequest) -> str:
     headers = extra_headers(request)
     header_arg = f"    headers={python_literal(headers, 1)},\n" if headers else ""
     return (
-        f"# {_comment(_title(endpoint))} on fal, with the official client.\n"
+        f"# {comment_text(_title(endpoint))} on fal, with the official client.\n"
         "# pip install fal-client\n"
         "# Reads your key from the FAL_KEY environment variable.\n"
         "import json\n"
         "import sys\n\n"
         "import fal_client\n"
         f"{setup}\n"
-        f"{_uploads_note(request, '#')}"
+        f"{_uploads_note(request, '#', _python_comment_literal)}"
         "printed = 0  # each status update carries all the logs so far\n\n\n"
         "def on_queue_update(update):\n"
         "    global printed\n"
@@ -217,7 +392,7 @@ def fal_javascript(request: PreparedRequest) -> str:
         config = "fal.config({ credentials: process.env.FAL_KEY });\n"
     else:
         config = (
-            f"// This run went to {_comment(base)}, not fal: send the client's queue calls there.\n"
+            f"// This run went to {_comment_literal(base)}, not fal: send the client's queue calls there.\n"
             f"const QUEUE_URL = {js_literal(base)};\n"
             "fal.config({\n"
             "  credentials: process.env.FAL_KEY,\n"
@@ -230,12 +405,12 @@ def fal_javascript(request: PreparedRequest) -> str:
     headers = extra_headers(request)
     header_arg = f"  headers: {js_literal(headers, 2)},\n" if headers else ""
     return (
-        f"// {_comment(_title(endpoint))} on fal, with the official client.\n"
+        f"// {comment_text(_title(endpoint))} on fal, with the official client.\n"
         "// npm install @fal-ai/client   (Node 18+; save as run.mjs: it is an ES module)\n"
         "// Reads your key from the FAL_KEY environment variable.\n"
         'import { fal } from "@fal-ai/client";\n\n'
         f"{config}\n"
-        f"{_uploads_note(request, '//')}"
+        f"{_uploads_note(request, '//', _comment_literal)}"
         "let printed = 0; // each status update carries all the logs so far\n"
         f"const result = await fal.subscribe({js_literal(endpoint)}, {{\n"
         f"  input: {js_literal(request.body, 2)},\n"
@@ -256,21 +431,21 @@ def fal_javascript(request: PreparedRequest) -> str:
 def fal_curl(request: PreparedRequest) -> str:
     base = fal_queue_base(request)
     endpoint = request.endpoint_id
-    where = "" if base == FAL_QUEUE_URL else f"# This run went to {_comment(base)}, not fal.\n"
-    headers = "".join(f"  -H {shlex.quote(f'{k}: {v}')} \\\n" for k, v in extra_headers(request).items())
+    where = "" if base == FAL_QUEUE_URL else f"# This run went to {_comment_literal(base)}, not fal.\n"
+    headers = "".join(f"  -H {sh_quote(f'{k}: {v}', f'the header {k!r}')} \\\n" for k, v in extra_headers(request).items())
     return (
         "#!/bin/sh\n"
-        f"# {_comment(_title(endpoint))} through fal's queue API.\n"
+        f"# {comment_text(_title(endpoint))} through fal's queue API.\n"
         "# Needs curl and jq. Reads your key from the FAL_KEY environment variable.\n"
         "set -eu\n"
         ': "${FAL_KEY:?set FAL_KEY to your fal key}"\n'
         f"{where}"
-        f"QUEUE={shlex.quote(base)}\n"
-        f"{_uploads_note(request, '#')}"
+        f"QUEUE={sh_quote(base, 'the queue URL')}\n"
+        f"{_uploads_note(request, '#', _comment_literal)}"
         'tmp=$(mktemp)\n'
         "trap 'rm -f \"$tmp\"' EXIT\n\n"
         "# 1. Submit. The answer holds the request's status and response URLs.\n"
-        f'curl -sS --fail-with-body -X POST "$QUEUE"/{shlex.quote(endpoint)} \\\n'
+        f'curl -sS --fail-with-body -X POST "$QUEUE"/{sh_quote(endpoint, "the endpoint id")} \\\n'
         '  -H "Authorization: Key $FAL_KEY" \\\n'
         "  -H 'Content-Type: application/json' \\\n"
         f"{headers}"
@@ -330,23 +505,63 @@ def _form_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _form_strings(body: Mapping[str, Any]) -> tuple[str, str]:
+    """Shell lines that set variables, and curl's ``--form-string name=value`` arguments, for the form fields.
+
+    A value of printable text is one quoted argument. One with a line break or another character that is not
+    printable (a tab, U+2028, a bidi control) is not written raw into the script, where it would hide or fake
+    lines: a variable gets it from ``printf``, which spells those characters as octal bytes."""
+    setup: list[str] = []
+    arguments: list[str] = []
+    for name, value in body.items():
+        text = _form_text(value)
+        sh_quote(text, f"the form field {name!r}")  # refuses a NUL
+        if text.isprintable():
+            arguments.append(f"  --form-string {shlex.quote(f'{_form_name(name)}={text}')} \\\n")
+            continue
+        variable = f"form_{len(setup) + 1}"
+        setup.append(f"{variable}=$(printf {shlex.quote(_printf_format(text) + '_')}); {variable}=${{{variable}%_}}\n")
+        arguments.append(f'  --form-string "{_form_name(name)}=${variable}" \\\n')
+    if setup:
+        setup.insert(0, "# Form values with line breaks or unprintable characters, spelled out (printf keeps them exact):\n")
+    return "".join(setup), "".join(arguments)
+
+
+def _printf_format(text: str) -> str:
+    """A ``printf`` format that prints ``text``: printable characters as themselves, the others as octal bytes."""
+    out: list[str] = []
+    for char in text:
+        if char in "%\\":
+            out.append("%%" if char == "%" else "\\\\")
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.extend(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogatepass"))
+    return "".join(out)
+
+
 def _output_extension(request: PreparedRequest) -> str:
     fmt = str(request.body.get("output_format", "jpg")).lower()
     return {"png": "png", "webp": "webp"}.get(fmt, "jpg")
 
 
-def _files_note(request: PreparedRequest, prefix: str) -> str:
+def _files_note(request: PreparedRequest, prefix: str, literal: Callable[[Any], str]) -> str:
     return "".join(
-        f"{prefix} This run sent {_comment(part.field)} as a file ({_media_type(part.content_type)}, {part.size:,} "
-        f"bytes, sha256 {_comment(part.sha256[:12])}…): put it next to this script as {local_file_name(part)}.\n"
+        f"{prefix} This run sent {literal(part.field)} as a file ({_media_type(part.content_type)}, "
+        f"{_count(part.size)} bytes, sha256 {comment_text(str(part.sha256)[:12])}…): put it next to this "
+        f"script as {local_file_name(part)}.\n"
         for part in request.files
     )
 
 
-def _segmind_where(request: PreparedRequest, prefix: str) -> str:
+def _count(size: Any) -> str:
+    return f"{size:,}" if type(size) is int else comment_text(str(size))
+
+
+def _segmind_where(request: PreparedRequest, prefix: str, literal: Callable[[Any], str]) -> str:
     if request.url.startswith(SEGMIND_API_URL + "/"):
         return ""
-    return f"{prefix} This run went to {_comment(request.url)}, not Segmind.\n"
+    return f"{prefix} This run went to {literal(request.url)}, not Segmind.\n"
 
 
 def segmind_python(request: PreparedRequest) -> str:
@@ -368,15 +583,15 @@ def segmind_python(request: PreparedRequest) -> str:
         f"        {python_literal(k)}: {python_literal(v)},\n" for k, v in extra_headers(request).items()
     )
     return (
-        f"# {_comment(_title(request.endpoint_id))} on Segmind, with requests.\n"
+        f"# {comment_text(_title(request.endpoint_id))} on Segmind, with requests.\n"
         "# pip install requests\n"
         "# Reads your key from the SEGMIND_API_KEY environment variable. Saves the image as out.<format>.\n"
         "import os\n"
         "import sys\n"
         + ("from pathlib import Path\n" if multipart else "")
         + "\nimport requests\n\n"
-        f"{_segmind_where(request, '#')}"
-        f"{_files_note(request, '#')}"
+        f"{_segmind_where(request, '#', _python_comment_literal)}"
+        f"{_files_note(request, '#', _python_comment_literal)}"
         "response = requests.post(\n"
         f"    {python_literal(request.url)},\n"
         f"{send}"
@@ -398,13 +613,12 @@ def segmind_python(request: PreparedRequest) -> str:
 
 def segmind_curl(request: PreparedRequest) -> str:
     out = f"out.{_output_extension(request)}"
-    headers = "".join(f"  -H {shlex.quote(f'{k}: {v}')} \\\n" for k, v in extra_headers(request).items())
+    headers = "".join(f"  -H {sh_quote(f'{k}: {v}', f'the header {k!r}')} \\\n" for k, v in extra_headers(request).items())
     failed = f"|| {{ cat {out} >&2; rm -f {out}; exit 1; }}"
+    setup = ""
     if request.body_kind == "multipart":
-        fields = "".join(
-            f"  --form-string {shlex.quote(f'{_form_name(k)}={_form_text(v)}')} \\\n" for k, v in request.body.items()
-        )
-        fields += "".join(f"  -F {shlex.quote(_file_form(p))} \\\n" for p in request.files)
+        setup, fields = _form_strings(request.body)
+        fields += "".join(f"  -F {sh_quote(_file_form(p), 'a file part')} \\\n" for p in request.files)
         send = f"{fields}  -D - -o {out} {failed}\n"
     else:
         send = (
@@ -415,14 +629,15 @@ def segmind_curl(request: PreparedRequest) -> str:
         )
     return (
         "#!/bin/sh\n"
-        f"# {_comment(_title(request.endpoint_id))} through Segmind's v1 API.\n"
+        f"# {comment_text(_title(request.endpoint_id))} through Segmind's v1 API.\n"
         "# Needs curl. Reads your key from the SEGMIND_API_KEY environment variable.\n"
         f"# Prints the response headers (seed, credits left) and saves the image as {out}.\n"
         "set -eu\n"
         ': "${SEGMIND_API_KEY:?set SEGMIND_API_KEY to your Segmind key}"\n'
-        f"{_segmind_where(request, '#')}"
-        f"{_files_note(request, '#')}"
-        f"curl -sS --fail-with-body -X POST {shlex.quote(request.url)} \\\n"
+        f"{_segmind_where(request, '#', _comment_literal)}"
+        f"{_files_note(request, '#', _comment_literal)}"
+        f"{setup}"
+        f"curl -sS --fail-with-body -X POST {sh_quote(request.url, 'the request URL')} \\\n"
         '  -H "x-api-key: $SEGMIND_API_KEY" \\\n'
         f"{headers}"
         f"{send}"
@@ -472,7 +687,8 @@ def gradio_client_code(record: RunRecord, app_url: str) -> str:
                 arguments.append(f"{name}__link={python_literal(url, 1)}")
                 continue
             file_name = local_file_name(files[name]) if name in files else f"{name}.png"
-            notes.append(f"# This run used a local file for {name}: put it next to this script as {file_name}.\n")
+            notes.append(f"# This run used a local file for {_python_comment_literal(name)}: put it next to this "
+                         f"script as {file_name}.\n")
             arguments.append(f"{name}=handle_file({python_literal(file_name)})")
             needs_handle_file = True
         elif isinstance(value, list | dict) and not _is_size(value):
@@ -485,7 +701,7 @@ def gradio_client_code(record: RunRecord, app_url: str) -> str:
     imports = "from gradio_client import Client, handle_file\n" if needs_handle_file else (
         "from gradio_client import Client\n")
     return (
-        f"# {_comment(spec.title)} again, through the FLUX Playground app's API.\n"
+        f"# {comment_text(spec.title)} again, through the FLUX Playground app's API.\n"
         "# pip install gradio_client\n"
         "# The app runs it with its own key (or its sandbox); no key is needed or sent here.\n"
         "import json\n\n"

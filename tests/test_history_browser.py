@@ -616,3 +616,34 @@ def test_a_record_read_from_an_image_cannot_aim_the_copied_code_elsewhere(page, 
     clear_toasts(page)
     page.locator("#history-download").click()
     page.locator(".toast-body", has_text="no longer available").first.wait_for()
+
+
+def test_a_record_with_code_in_an_upload_name_gets_no_code(page, app, tmp_path):
+    """The issue's record: an image-to-image run aimed at this app's own queue, whose upload's field name holds a
+    newline and ``os.system``. "Open image" keeps it in the history; "Code" refuses it by field, copies nothing."""
+    key = "image_url\nimport os; os.system('touch pwned')\n#"
+    upload = f"{app.sandbox.fal_queue_url}/files/planted.png"
+    body = {"prompt": "a planted upload name", "image_url": upload, "seed": 4712}
+    endpoint = "fal-ai/flux/dev/image-to-image"
+    record = RunRecord(
+        id="planted-upload", endpoint_id=endpoint, api_name=get_endpoint(endpoint).api_name, provider="fal",
+        route="sandbox", input=body, state="done",
+        request=PreparedRequest(provider="fal", endpoint_id=endpoint, method="POST",
+                                url=f"{app.sandbox.fal_queue_url}/{endpoint}",
+                                headers={"Authorization": f"Key {REDACTED}"}, body_kind="json", body=body,
+                                uploads={key: upload}),
+        result={"images": [{"url": upload, "content_type": "image/png"}], "seed": 4712},
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(buffer, format="PNG")
+    planted = tmp_path / "planted.png"
+    planted.write_bytes(embed_metadata(buffer.getvalue(), "image/png", record))
+
+    drop_image(page, planted)
+    wait_tiles(page, 1)
+    pick(page, 4712)
+    page.locator("#history-code").click()
+    toast = page.locator(".toast-body", has_text="No code for that run").first
+    toast.wait_for()
+    assert "request.uploads" in toast.inner_text() and "is not a field of the body" in toast.inner_text()
+    assert "os.system" not in page.evaluate("navigator.clipboard.readText()")
