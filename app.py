@@ -33,7 +33,7 @@ from providers.config import ProviderSettings
 from providers.media import CONTENT_TYPES, MediaStore
 from providers.registry import build_providers, sandbox_settings
 from providers.routing import Backends
-from runs.budget import LEDGER_FILE, BudgetLimits, SpendLedger, data_dir
+from runs.budget import LEDGER_FILE, BudgetLimits, SpendLedger, data_dir, trusted_proxies_from_env
 from runs.pricing import actual_cost
 from runs.runner import Runner
 from runs.spend_guard import BudgetGuard
@@ -134,6 +134,7 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
         backends=backends,
         runner=runner,
         visitor_slots=VisitorSlots(limit),
+        trusted_proxies=trusted_proxies_from_env(env),
         mcp=_truthy(env.get("PLAYGROUND_MCP")),
         sweep_limits=sweep_limits_from_env(env),
         sandbox_step_seconds=float(env.get("SANDBOX_STEP_SECONDS") or 0.15),
@@ -205,6 +206,10 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
     copied into Gradio's cache (one copy per image).
     """
     gr.set_static_paths([str(ctx.runner.media.root)])
+    # Uvicorn (which Gradio starts with its defaults) replaces the socket address of a connection from loopback by
+    # an X-Forwarded-For entry; any local client could then pick its own identity. The app reads the header itself,
+    # as far as PLAYGROUND_TRUSTED_PROXIES says (runs.budget.client_address), so uvicorn must keep the real socket.
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     return {
         "css": CSS,
         "head": HEAD,
