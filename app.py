@@ -48,8 +48,10 @@ STATE_SESSION_CAPACITY = 2000
 # The page and its config are ~0.8 MB of JSON-heavy HTML that Gradio sends uncompressed; gzip makes it ~10x smaller.
 # Event streams, images and archives are left alone (Starlette's default exclusions).
 GZIP_MIN_BYTES, GZIP_LEVEL = 4096, 4
-# Gradio's own cache (uploads, downloads handed out): swept hourly of files older than a day.
-DELETE_CACHE = (3600, 86400)
+# Gradio's own cache (uploads, downloads handed out): swept every 10 minutes of files older than an hour.
+DELETE_CACHE = (600, 3600)
+MAX_UPLOAD_ENV = "PLAYGROUND_MAX_UPLOAD_MB"
+DEFAULT_MAX_UPLOAD_MB = 25
 CSS = """
 .fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
 .fp-badge { font-size: 0.95em; }
@@ -108,6 +110,18 @@ def make_backends(
     return Backends(live=live, sandbox=sandbox, force_sandbox=force_sandbox)
 
 
+def max_upload_bytes(env: Mapping[str, str]) -> int:
+    """The largest file a visitor may upload (``PLAYGROUND_MAX_UPLOAD_MB``, default 25; 1 MB = 1,048,576 bytes)."""
+    raw = (env.get(MAX_UPLOAD_ENV) or "").strip() or str(DEFAULT_MAX_UPLOAD_MB)
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = float("nan")
+    if not 0 < megabytes <= 1024:
+        raise ValueError(f"{MAX_UPLOAD_ENV} must be a number of megabytes above 0 and at most 1024 (got {raw!r})")
+    return int(megabytes * 1024 * 1024)
+
+
 def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, media: MediaStore | None = None) -> AppContext:
     """The shared pieces: runner (prices, budgets), per-visitor limits. Reads limits from ``env``."""
     env = os.environ if env is None else env
@@ -135,6 +149,7 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
         runner=runner,
         visitor_slots=VisitorSlots(limit),
         trusted_proxies=trusted_proxies_from_env(env),
+        max_upload_bytes=max_upload_bytes(env),
         mcp=_truthy(env.get("PLAYGROUND_MCP")),
         sweep_limits=sweep_limits_from_env(env),
         sandbox_step_seconds=float(env.get("SANDBOX_STEP_SECONDS") or 0.15),
@@ -200,7 +215,7 @@ def app_lifespan(ctx: AppContext):
 
 
 def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
-    """What ``launch()`` needs besides the address: the media route, shutdown, theme and limits.
+    """What ``launch()`` needs besides the address: the media route, shutdown, theme and limits (uploads included).
 
     The media folder is a static path for Gradio, so gallery images are served from it in place instead of being
     copied into Gradio's cache (one copy per image).
@@ -217,6 +232,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "footer_links": ["api"],
         "max_threads": MAX_THREADS,
         "state_session_capacity": STATE_SESSION_CAPACITY,
+        "max_file_size": ctx.max_upload_bytes,  # larger uploads are refused with HTTP 413 before they are stored
         "mcp_server": ctx.mcp,
         "app_kwargs": {
             "lifespan": app_lifespan(ctx),

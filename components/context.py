@@ -95,6 +95,7 @@ class AppContext:
     visitor_slots: VisitorSlots = field(default_factory=VisitorSlots)
     active_runs: dict[str, Run] = field(default_factory=dict)
     trusted_proxies: int = 0  # PLAYGROUND_TRUSTED_PROXIES: proxies in front that append to X-Forwarded-For
+    max_upload_bytes: int = 25 * 1024 * 1024  # PLAYGROUND_MAX_UPLOAD_MB: Gradio refuses larger uploads
     live_prices: PriceBook = field(default_factory=PriceBook)
     sandbox_prices: PriceBook = field(default_factory=PriceBook)
     mcp: bool = False  # PLAYGROUND_MCP=1: each tab's named endpoint is also an MCP tool
