@@ -232,15 +232,15 @@ class Run:
 
     @property
     def completed_upstream(self) -> bool:
-        """The provider reported the job completed (so billed), whether or not its result was fetched."""
-        return bool(getattr(self.job, "completed_upstream", False))
+        """The provider reported the job completed (so billed), whether or not its result was fetched or stored."""
+        return self._completed or bool(getattr(self.job, "completed_upstream", False))
 
-    def _settle_unfinished(self, state: FinalState) -> Cost:
-        extras = {"completed_upstream": True} if self.completed_upstream else {}
+    def _settle_unfinished(self, state: FinalState, completed: bool) -> Cost:
+        extras = {"completed_upstream": True} if completed else {}
         return self.runner.settle(self._cost, state, extras, self.route.provider.name)
 
     def _stopped(self) -> RunRecord:
-        cost = self._settle_unfinished("stopped")
+        cost = self._settle_unfinished("stopped", self.completed_upstream)
         message = self._stop_message()
         if self.completed_upstream:
             message = (f"Stopped after {provider_title(self.route.provider.name)} completed the job upstream; "
@@ -250,9 +250,10 @@ class Run:
     def _failed(self, exc: BaseException) -> RunRecord:
         if isinstance(exc, ProviderError):
             log.info("run %s of %s failed: %s", self.id, self.endpoint.id, exc.message)
-        cost = self._settle_unfinished("failed")
+        completed = self.completed_upstream or isinstance(exc, ResultUnavailable)
+        cost = self._settle_unfinished("failed", completed)
         error = _error_of(exc)
-        if self.completed_upstream or isinstance(exc, ResultUnavailable):
+        if completed:
             title = provider_title(self.route.provider.name)
             error = replace(error, message=(
                 f"{title}: completed upstream but result could not be fetched; settled at estimate "
@@ -267,7 +268,7 @@ class Run:
 
     async def _cancel_unfinished(self) -> None:
         """Cancel the remote job unless it completed. Never raises: the record is published whatever happens."""
-        if self._completed or self.completed_upstream:
+        if self.completed_upstream:
             return
         try:
             await asyncio.shield(self._cancel_remote())

@@ -170,3 +170,35 @@ def test_settling_rules_for_completed_jobs_and_reported_sizes():
     # Sizes missing or malformed: the estimate stands.
     for sizes in ([], [[1024, None]], [[0, 768]], "1024x768", [[True, 768]]):
         assert actual_cost(estimate, state="done", extras={"output_sizes": sizes}) == estimate
+
+
+async def test_a_stop_while_the_result_is_being_fetched_still_settles_the_completed_job(tmp_path):
+    sandbox = start_sandbox(SandboxOptions(step_seconds=0.005, startup_seconds=0.0, faults="result=slow:5"))
+    providers = build_providers(sandbox_settings(sandbox.url), retry=FAST_RETRY, is_sandbox=True)
+    ledger = SpendLedger(tmp_path / "spend.sqlite3")
+    runner = Runner(
+        MediaStore(tmp_path / "media"),
+        estimate=lambda endpoint, wire, route: PRICES.estimate(endpoint.id, wire),
+        settle=lambda estimate, state, extras, provider: actual_cost(estimate, state=state, extras=extras, provider=provider),
+        guard=BudgetGuard(ledger, BudgetLimits(daily_usd=10.0)),
+    )
+    try:
+        route = Route(providers.get("fal"), SANDBOX_KEY, "server_key")
+        run = runner.start(FLUX_PRO, FLUX_PRO.input_model.model_validate(small()), route, visitor="ip:203.0.113.7")
+
+        async def consume():
+            async for _ in run.updates():
+                pass
+
+        consumer = asyncio.ensure_future(consume())
+        async with asyncio.timeout(10):
+            while not run.completed_upstream:  # COMPLETED seen; the result fetch is under way (slowed down)
+                await asyncio.sleep(0.01)
+        consumer.cancel()
+        record = await run.stop()
+        assert record is not None and record.state == "stopped"
+        assert "completed the job upstream; settled at estimate $0.05" in record.error.message
+        assert record.cost.usd == 0.05 and await ledger.spent("ip:203.0.113.7") == 0.05
+    finally:
+        await providers.aclose()
+        sandbox.stop()
