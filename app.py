@@ -33,7 +33,7 @@ from providers.config import ProviderSettings
 from providers.media import CONTENT_TYPES, MediaStore
 from providers.registry import build_providers, sandbox_settings
 from providers.routing import Backends
-from runs.budget import LEDGER_FILE, BudgetLimits, SpendLedger, data_dir
+from runs.budget import LEDGER_FILE, BudgetLimits, SpendLedger, data_dir, trusted_proxies_from_env
 from runs.pricing import actual_cost
 from runs.runner import Runner
 from runs.spend_guard import BudgetGuard
@@ -48,8 +48,10 @@ STATE_SESSION_CAPACITY = 2000
 # The page and its config are ~0.8 MB of JSON-heavy HTML that Gradio sends uncompressed; gzip makes it ~10x smaller.
 # Event streams, images and archives are left alone (Starlette's default exclusions).
 GZIP_MIN_BYTES, GZIP_LEVEL = 4096, 4
-# Gradio's own cache (uploads, downloads handed out): swept hourly of files older than a day.
-DELETE_CACHE = (3600, 86400)
+# Gradio's own cache (uploads, downloads handed out): swept every 10 minutes of files older than an hour.
+DELETE_CACHE = (600, 3600)
+MAX_UPLOAD_ENV = "PLAYGROUND_MAX_UPLOAD_MB"
+DEFAULT_MAX_UPLOAD_MB = 25
 CSS = """
 .fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
 .fp-badge { font-size: 0.95em; }
@@ -108,6 +110,18 @@ def make_backends(
     return Backends(live=live, sandbox=sandbox, force_sandbox=force_sandbox)
 
 
+def max_upload_bytes(env: Mapping[str, str]) -> int:
+    """The largest file a visitor may upload (``PLAYGROUND_MAX_UPLOAD_MB``, default 25; 1 MB = 1,048,576 bytes)."""
+    raw = (env.get(MAX_UPLOAD_ENV) or "").strip() or str(DEFAULT_MAX_UPLOAD_MB)
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = float("nan")
+    if not 0 < megabytes <= 1024:
+        raise ValueError(f"{MAX_UPLOAD_ENV} must be a number of megabytes above 0 and at most 1024 (got {raw!r})")
+    return int(megabytes * 1024 * 1024)
+
+
 def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, media: MediaStore | None = None) -> AppContext:
     """The shared pieces: runner (prices, budgets), per-visitor limits. Reads limits from ``env``."""
     env = os.environ if env is None else env
@@ -134,6 +148,8 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
         backends=backends,
         runner=runner,
         visitor_slots=VisitorSlots(limit),
+        trusted_proxies=trusted_proxies_from_env(env),
+        max_upload_bytes=max_upload_bytes(env),
         mcp=_truthy(env.get("PLAYGROUND_MCP")),
         sweep_limits=sweep_limits_from_env(env),
         sandbox_step_seconds=float(env.get("SANDBOX_STEP_SECONDS") or 0.15),
@@ -199,12 +215,16 @@ def app_lifespan(ctx: AppContext):
 
 
 def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
-    """What ``launch()`` needs besides the address: the media route, shutdown, theme and limits.
+    """What ``launch()`` needs besides the address: the media route, shutdown, theme and limits (uploads included).
 
     The media folder is a static path for Gradio, so gallery images are served from it in place instead of being
     copied into Gradio's cache (one copy per image).
     """
     gr.set_static_paths([str(ctx.runner.media.root)])
+    # Uvicorn (which Gradio starts with its defaults) replaces the socket address of a connection from loopback by
+    # an X-Forwarded-For entry; any local client could then pick its own identity. The app reads the header itself,
+    # as far as PLAYGROUND_TRUSTED_PROXIES says (runs.budget.client_address), so uvicorn must keep the real socket.
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     return {
         "css": CSS,
         "head": HEAD,
@@ -212,6 +232,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "footer_links": ["api"],
         "max_threads": MAX_THREADS,
         "state_session_capacity": STATE_SESSION_CAPACITY,
+        "max_file_size": ctx.max_upload_bytes,  # larger uploads are refused with HTTP 413 before they are stored
         "mcp_server": ctx.mcp,
         "app_kwargs": {
             "lifespan": app_lifespan(ctx),

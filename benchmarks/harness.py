@@ -231,6 +231,7 @@ def launched_app(
     from providers.media import MediaStore
 
     env = dict(env or {})
+    env.setdefault("PLAYGROUND_TRUSTED_PROXIES", "1")  # as on Spaces: visitor_headers() plays the Space's proxy
     own_media = None
     if media is None:  # a media folder of our own, removed on exit (the app's default mkdtemp folder is not)
         own_media = Path(tempfile.mkdtemp(prefix="flux-bench-media-"))
@@ -272,7 +273,8 @@ def fresh_gradio_temp_dir(prefix: str) -> Path:
 
 
 def visitor_headers(index: int) -> dict[str, str]:
-    """A distinct client address per visitor (TEST-NET/benchmark range), as a Space's proxy would report it."""
+    """A distinct client address per visitor (TEST-NET/benchmark range), as a Space's proxy would append it
+    (``launched_app`` trusts one proxy, as on Spaces)."""
     return {"X-Forwarded-For": f"198.18.{index // 250}.{index % 250 + 1}"}
 
 

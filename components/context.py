@@ -65,14 +65,27 @@ class VisitorSlots:
                 del self.running[visitor]
 
 
-def visitor_of(request: gr.Request | None) -> str:
-    """The signed-in Hugging Face user, else the client address as the Space's proxy reports it."""
+def forwarded_for(request: gr.Request | None) -> str | None:
+    """Every ``X-Forwarded-For`` line of the request, joined in order (a proxy may add a line of its own rather than
+    append to the visitor's; taking only the first line would take the visitor's)."""
+    headers = getattr(request, "headers", None) if request is not None else None
+    if headers is None:
+        return None
+    if hasattr(headers, "getlist"):
+        lines = [str(line) for line in headers.getlist("x-forwarded-for")]
+        return ", ".join(lines) if lines else None
+    value = headers.get("x-forwarded-for") if hasattr(headers, "get") else None
+    return None if value is None else str(value)
+
+
+def visitor_of(request: gr.Request | None, trusted_proxies: int = 0) -> str:
+    """The one identity every per-visitor limit uses (budgets, runs at once, sweeps, MCP tools): the signed-in
+    Hugging Face user, else the address the trusted proxy appended (``runs.budget.visitor_id``)."""
     if request is None:
         return "ip:unknown"
-    headers = getattr(request, "headers", None)
-    forwarded = headers.get("x-forwarded-for") if headers is not None and hasattr(headers, "get") else None
     client = getattr(request, "client", None)
-    return visitor_id(getattr(request, "username", None), getattr(client, "host", None), forwarded)
+    return visitor_id(getattr(request, "username", None), getattr(client, "host", None), forwarded_for(request),
+                      trusted_proxies)
 
 
 @dataclass
@@ -81,7 +94,8 @@ class AppContext:
     runner: Runner
     visitor_slots: VisitorSlots = field(default_factory=VisitorSlots)
     active_runs: dict[str, Run] = field(default_factory=dict)
-    visitor: Callable[[gr.Request | None], str] = visitor_of
+    trusted_proxies: int = 0  # PLAYGROUND_TRUSTED_PROXIES: proxies in front that append to X-Forwarded-For
+    max_upload_bytes: int = 25 * 1024 * 1024  # PLAYGROUND_MAX_UPLOAD_MB: Gradio refuses larger uploads
     live_prices: PriceBook = field(default_factory=PriceBook)
     sandbox_prices: PriceBook = field(default_factory=PriceBook)
     mcp: bool = False  # PLAYGROUND_MCP=1: each tab's named endpoint is also an MCP tool
@@ -135,6 +149,10 @@ class AppContext:
     def busy_sessions(self) -> set[str]:
         """Session hashes with a run or sweep going (never dropped, however old)."""
         return {key.rsplit(":", 1)[0] for key in [*self.active_runs, *self.active_sweeps]}
+
+    def visitor(self, request: gr.Request | None) -> str:
+        """Who is asking (``visitor_of`` with this app's trusted proxies)."""
+        return visitor_of(request, self.trusted_proxies)
 
     @staticmethod
     def active_key(request: gr.Request | None, api_name: str) -> str:

@@ -54,6 +54,10 @@ class ProviderTimeout(ProviderError):
     """The overall deadline passed; the remote job was cancelled."""
 
 
+class ResultUnavailable(ProviderError):
+    """The provider reported the job completed, so it is billed, but its result could not be fetched."""
+
+
 class Cancelled(ProviderError):
     """The job was cancelled (by the visitor, or by the provider)."""
 

@@ -39,15 +39,20 @@ from providers.errors import (
     Cancelled,
     ProviderFailure,
     ProviderTimeout,
+    ResultUnavailable,
     from_response,
     from_transport_error,
     missing_key,
 )
 from providers.fal_storage import FalStorage
 from providers.local_files import resolve_local_images
-from providers.retry import RetryPolicy, send_idempotent, send_once
+from providers.retry import RESULT_RETRYABLE_STATUS, RetryPolicy, send_idempotent, send_once
 
 log = logging.getLogger(__name__)
+
+#: Answers to a completed job's result fetch that say the job itself failed (not billed): a validation refusal,
+#: a cancellation. Any other failure to fetch the result leaves a job fal completed, and billed.
+JOB_FAILED_STATUS = frozenset({422, 499})
 
 
 def _decode_and_hash(uri: str, field: str) -> tuple[bytes, str, str]:
@@ -119,6 +124,8 @@ class FalJob:
         position = submitted.get("queue_position")
         self._initial_position = position if isinstance(position, int) else None
         self._cancel_requested = False
+        #: fal reported the job COMPLETED without an error: it is billed, whether or not its result can be fetched.
+        self.completed_upstream = False
         self.stream_reconnects = 0
         self.used_polling = False
         self.silence_polls = 0
@@ -186,18 +193,53 @@ class FalJob:
     async def _finish(self, status: Mapping[str, Any]) -> Result:
         if self._cancel_requested or status.get("error_type") == "client_cancelled":
             raise Cancelled("The request was cancelled.")
-        response = await self._get(self.response_url, "the result")
         error = status.get("error")
-        if response.status_code != 200:
-            raise self._error(response)
         if error:
+            # A failed job (fal bills only successful outputs): its result carries the real error (e.g. 422 detail).
+            response = await self._get(self.response_url, "the result")
+            if response.status_code != 200:
+                raise self._error(response)
             raise ProviderFailure(f"fal reported an error for this request: {error}", detail=status)
+        self.completed_upstream = True
+        output, request_id = await self._completed_output()
+        return normalise_output(self._endpoint_id, request_id, output, status.get("metrics") or {})
+
+    async def _completed_output(self) -> tuple[Mapping[str, Any], str | None]:
+        """The output of a job fal completed (and bills), and its request id. Every 5xx and transport error is
+        retried, with backoff, within the retry policy's attempts and time; what still fails raises
+        ``ResultUnavailable`` (a 422 or 499 says the job failed after all: not billed, the usual error)."""
+        tries = 0
+        started = time.monotonic()
+
+        def waited() -> str:
+            return f"{tries} tr{'y' if tries == 1 else 'ies'} over {time.monotonic() - started:.1f} s"
+
+        def counted() -> Any:
+            nonlocal tries
+            tries += 1
+            return self._provider.client.get(self.response_url, headers=self._auth)
+
+        try:
+            response = await send_idempotent(counted, self._provider.retry, statuses=RESULT_RETRYABLE_STATUS)
+        except httpx.HTTPError as exc:
+            cause = from_transport_error(exc, provider="fal", during="the result").message
+            raise ResultUnavailable(f"{cause} ({waited()})") from None
+        if response.status_code in JOB_FAILED_STATUS:  # the job failed after all: not billed
+            self.completed_upstream = False
+            raise self._error(response)
+        if response.status_code != 200:
+            cause = from_response(response, provider="fal", endpoint_id=self._endpoint_id).message
+            raise ResultUnavailable(
+                f"fal answered HTTP {response.status_code} to the result fetch ({waited()}): {cause}",
+                status=response.status_code,
+            )
         try:
             output = response.json()
         except json.JSONDecodeError:
-            raise ProviderFailure("fal returned a result that is not JSON; try again.") from None
-        request_id = response.headers.get("x-fal-request-id") or self.request_id
-        return normalise_output(self._endpoint_id, request_id, output, status.get("metrics") or {})
+            raise ResultUnavailable("fal returned a result that is not JSON.") from None
+        if not isinstance(output, Mapping):
+            raise ResultUnavailable("fal returned a result that is not a JSON object.")
+        return output, response.headers.get("x-fal-request-id") or self.request_id
 
     async def _poll_once(self) -> Mapping[str, Any]:
         response = await self._get(self.status_url, "the status", params={"logs": "1"})

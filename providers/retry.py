@@ -2,7 +2,9 @@
 
 Two policies exist on purpose:
 
-- ``send_idempotent``: status, result, upload, cancel. Retries 429/502/503/504 and transport errors.
+- ``send_idempotent``: status, result, upload, cancel. Retries 429/502/503/504 and transport errors; the result
+  of a job the provider reported completed also every other 5xx (``RESULT_RETRYABLE_STATUS``): that job is
+  billed, so its result is worth waiting for.
 - ``send_once``: the submit POST. Retries only when the request provably never reached the server (the
   connection could not be opened), so a job is never submitted — or billed — twice.
 """
@@ -19,6 +21,7 @@ import httpx
 import stamina
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+RESULT_RETRYABLE_STATUS = RETRYABLE_STATUS | frozenset(range(500, 600))
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
@@ -56,8 +59,8 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def _is_retryable(response: httpx.Response) -> bool:
-    if response.status_code not in RETRYABLE_STATUS:
+def _is_retryable(response: httpx.Response, statuses: frozenset[int] = RETRYABLE_STATUS) -> bool:
+    if response.status_code not in statuses:
         return False
     return response.headers.get("x-fal-retryable", "").lower() != "false"
 
@@ -84,9 +87,13 @@ def _attempts(policy: RetryPolicy, on: Any) -> Any:
 
 
 async def send_idempotent(
-    send: Callable[[], Awaitable[httpx.Response]], policy: RetryPolicy
+    send: Callable[[], Awaitable[httpx.Response]],
+    policy: RetryPolicy,
+    *,
+    statuses: frozenset[int] = RETRYABLE_STATUS,
 ) -> httpx.Response:
-    """Call ``send`` until it returns a response that is not retryable; returns the last response.
+    """Call ``send`` until it returns a response that is not retryable (a status outside ``statuses``, or one
+    the provider marks ``X-Fal-Retryable: false``); returns the last response.
 
     When every attempt was retryable, the last such response is returned (callers map it to an error).
     Transport errors after the last attempt propagate.
@@ -96,7 +103,7 @@ async def send_idempotent(
         async for attempt in _attempts(policy, _backoff_hook(policy)):
             with attempt:
                 response = await send()
-                if _is_retryable(response):
+                if _is_retryable(response, statuses):
                     last = response
                     raise RetryableStatus(response)
                 return response

@@ -510,17 +510,56 @@ def _address(raw: str) -> str | None:
     return "".join(ch for ch in text if ch.isprintable() and not ch.isspace())[:100] or None
 
 
-def visitor_id(username: str | None, client_host: str | None, forwarded_for: str | None) -> str:
-    """Who a visitor is, for per-visitor budgets: ``hf:<username>`` when signed in to Hugging Face, else
-    ``ip:<address>`` with the client address the Space's proxy reports (the first address of
-    ``X-Forwarded-For``, else the connection's host), else ``ip:unknown``. IPv6 addresses count per /64."""
+TRUSTED_PROXIES_ENV = "PLAYGROUND_TRUSTED_PROXIES"
+#: Spaces put one proxy in front of the app, which appends the address it saw to ``X-Forwarded-For``.
+SPACES_TRUSTED_PROXIES = 1
+
+
+def trusted_proxies_from_env(env: Mapping[str, str]) -> int:
+    """How many proxies in front of the app append to ``X-Forwarded-For`` (``PLAYGROUND_TRUSTED_PROXIES``).
+
+    Unset or empty: 1 on Hugging Face Spaces (``SPACE_ID`` is set), else 0 (the header is ignored and the socket
+    address counts: a visitor writes that header, so without a proxy of your own it proves nothing)."""
+    raw = (env.get(TRUSTED_PROXIES_ENV) or "").strip()
+    if not raw:
+        return SPACES_TRUSTED_PROXIES if (env.get("SPACE_ID") or "").strip() else 0
+    try:
+        hops = int(raw)
+    except ValueError:
+        hops = -1
+    if not 0 <= hops <= 10:
+        raise ValueError(
+            f"{TRUSTED_PROXIES_ENV} must be a whole number from 0 to 10: the proxies in front of the app that "
+            f"append to X-Forwarded-For (1 on Spaces, 0 without a proxy) (got {raw!r})"
+        )
+    return hops
+
+
+def client_address(client_host: str | None, forwarded_for: str | None, trusted_proxies: int) -> str | None:
+    """The visitor's address as the nearest trusted proxy saw it, never an entry the visitor wrote.
+
+    Each proxy appends the address of whoever connected to it, so a visitor may write any entries at the *left* of
+    ``X-Forwarded-For`` but never at the right: with ``trusted_proxies`` proxies in front, the visitor's address is
+    the entry that many hops from the right (the right-most one behind one proxy). Without a trusted proxy, or when
+    the header holds fewer entries than that (the request did not come through them), the socket's address."""
+    if trusted_proxies > 0:
+        entries = [entry.strip() for entry in (forwarded_for or "").split(",")]
+        entries = [entry for entry in entries if entry]
+        if len(entries) >= trusted_proxies:
+            return _address(entries[-trusted_proxies])
+    return _address(client_host or "")
+
+
+def visitor_id(
+    username: str | None, client_host: str | None, forwarded_for: str | None, trusted_proxies: int = 0
+) -> str:
+    """Who a visitor is, for budgets and runs at once: ``hf:<username>`` when signed in to Hugging Face, else
+    ``ip:<address>`` with ``client_address`` (the address the trusted proxy appended to ``X-Forwarded-For``, or
+    the socket's), else ``ip:unknown``. IPv6 addresses count per /64."""
     if username and username.strip():
         return f"hf:{username.strip()}"
-    for raw in ((forwarded_for or "").split(",")[0], client_host or ""):
-        address = _address(raw)
-        if address:
-            return f"ip:{address}"
-    return "ip:unknown"
+    address = client_address(client_host, forwarded_for, trusted_proxies)
+    return f"ip:{address}" if address else "ip:unknown"
 
 
 __all__ = [
@@ -528,6 +567,7 @@ __all__ = [
     "DATA_DIR_ENV",
     "DEFAULT_STALE_AFTER",
     "LEDGER_FILE",
+    "TRUSTED_PROXIES_ENV",
     "VISITOR_BUDGET_ENV",
     "BudgetExceeded",
     "BudgetLimits",
@@ -535,7 +575,9 @@ __all__ = [
     "LimitKind",
     "Reservation",
     "SpendLedger",
+    "client_address",
     "data_dir",
     "next_utc_midnight",
+    "trusted_proxies_from_env",
     "visitor_id",
 ]

@@ -24,7 +24,7 @@ from endpoints import ENDPOINTS
 from endpoints.base import IMAGE_SIZE_PRESETS
 from endpoints.price import PriceModel, PriceUnit
 from providers.catalog import ProviderSpec, provider_spec
-from runs.record import Cost
+from runs.record import Cost, PerMegapixel
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ def estimate_cost(endpoint_id: str, wire_input: Mapping[str, Any], price: PriceM
             return Cost(None, f"image_size {image_size!r} not understood; no estimate")
         mp = megapixels(*size)
     usd = round(count * mp * price.unit_price_usd, 6)
-    return Cost(usd, f"{_plural(count, 'image')} × {mp} MP × {unit_price} ({price.cited()}){note}")
+    per_mp = PerMegapixel(price.unit_price_usd, price.cited(), size_guessed=image_size is None)
+    return Cost(usd, f"{_plural(count, 'image')} × {mp} MP × {unit_price} ({price.cited()}){note}", per_megapixel=per_mp)
 
 
 def _finite(value: Any) -> float | None:
@@ -130,6 +131,43 @@ def _finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def _output_sizes(extras: Mapping[str, Any]) -> list[tuple[int, int]] | None:
+    """The (width, height) of every output image the provider reported (``extras["output_sizes"]``), or None
+    when there is none or any size is missing."""
+    sizes = extras.get("output_sizes")
+    if not isinstance(sizes, list | tuple) or not sizes:
+        return None
+    out: list[tuple[int, int]] = []
+    for size in sizes:
+        if not isinstance(size, list | tuple) or len(size) != 2:
+            return None
+        width, height = size
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height)):
+            return None
+        out.append((int(width), int(height)))
+    return out
+
+
+def output_cost(estimate: Cost, extras: Mapping[str, Any]) -> Cost | None:
+    """A per-megapixel run's cost on the output the provider reports (``extras["output_sizes"]``): what fal bills,
+    where the estimate had to guess (image-to-image, RF-inversion: the output follows the input image). None when
+    the estimate is not per megapixel or the sizes are not reported."""
+    per_mp, sizes = estimate.per_megapixel, _output_sizes(extras)
+    if per_mp is None or sizes is None:
+        return None
+    mps = [megapixels(w, h) for w, h in sizes]
+    usd = round(sum(mps) * per_mp.unit_price_usd, 6)
+    if not per_mp.size_guessed and usd == estimate.usd:
+        return estimate
+    shown = ", ".join(f"{w}×{h}" for w, h in sizes[:4]) + (", …" if len(sizes) > 4 else "")
+    return Cost(
+        usd,
+        f"{_plural(len(sizes), 'image')}, {sum(mps)} MP in all as reported ({shown}) × "
+        f"{format_usd(per_mp.unit_price_usd)} ({per_mp.cited})",
+        per_megapixel=per_mp,
+    )
 
 
 def actual_cost(
@@ -141,10 +179,13 @@ def actual_cost(
       credits left (``extras["remaining_credits"]``) are named in the basis. ``credits`` holds the credits used:
       ``extras["credits_used"]`` where a provider reports them, else for Segmind the reported cost, its credits
       being US dollars (as the sandbox documents them; not confirmed by Segmind's own docs).
+    - A per-megapixel run that finished is settled on the output sizes the provider reported
+      (``extras["output_sizes"]``, ``output_cost``), else at its estimate.
+    - A job the provider completed is billed even when its result could not be fetched, or the run was stopped
+      while fetching it (``extras["completed_upstream"]``): it is settled at the estimate, and the basis says so.
     - fal bills only successful outputs: a failed or stopped run costs $0.
     - Segmind (``provider="segmind"``) has no cancel: a run stopped on our side may still run and be billed there,
       so the estimate is kept; a run Segmind answered with an error is taken as not billed (unconfirmed).
-    - A finished run without a report costs its estimate.
     """
     extras = extras or {}
     reported = _finite(extras.get("cost"))
@@ -157,9 +198,18 @@ def actual_cost(
             credits_used = reported
         return Cost(round(reported, 6), f"reported by the provider (x-cost){left}", credits=credits_used)
     if state == "done":
+        settled = output_cost(estimate, extras) or estimate
         if left or credits_used is not None:
-            return Cost(estimate.usd, f"{estimate.basis}{left}", credits=credits_used)
-        return estimate
+            return Cost(settled.usd, f"{settled.basis}{left}", credits=credits_used)
+        return settled
+    if extras.get("completed_upstream"):
+        title = spec.title if spec is not None else "the provider"
+        amount = format_usd(estimate.usd) if estimate.usd is not None else "unknown"
+        return Cost(
+            estimate.usd,
+            f"{estimate.basis}; {title} completed the job upstream, so it is billed, but its result was not "
+            f"fetched: settled at the estimate ({amount})",
+        )
     if spec is not None and not spec.can_cancel and state == "stopped":
         return Cost(estimate.usd, f"{estimate.basis}; {spec.title} has no cancel, so a stopped run may still be billed")
     title, billing = (spec.title, spec.billing) if spec is not None else ("fal", "bills only successful outputs")
@@ -320,4 +370,5 @@ __all__ = [
     "fal_api_url",
     "format_usd",
     "megapixels",
+    "output_cost",
 ]

@@ -18,12 +18,23 @@ ROUTE_KINDS: tuple[RouteKind, ...] = ("sandbox", "server_key", "session_key", "n
 
 
 @dataclass(frozen=True)
+class PerMegapixel:
+    """How a per-megapixel estimate was priced, so the run can be settled on the output size the provider reports."""
+
+    unit_price_usd: float
+    cited: str  # "fal price list, 2026-11"
+    size_guessed: bool = False  # the output follows an input image whose size was not known: 1 MP was assumed
+
+
+@dataclass(frozen=True)
 class Cost:
     """A cost in US dollars (None when unknown) and how it was worked out, for people."""
 
     usd: float | None
     basis: str
     credits: float | None = None  # provider credits used, where the provider reports them (Segmind)
+    # Set on per-megapixel estimates only; not part of the record's JSON.
+    per_megapixel: PerMegapixel | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"usd": self.usd, "basis": self.basis}

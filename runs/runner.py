@@ -12,7 +12,8 @@ Guarantees, whatever the consumer does:
   them (sandbox URLs on loopback, providers that answer with bytes), and copied off the critical path where the
   provider's own https URL is shown at once;
 - the cost is estimated before anything is sent, reserved against a budget when the server's key pays, and
-  settled from what happened.
+  settled from what happened: on the output sizes the provider reports, and never at $0 for a job the provider
+  completed (``Job.completed_upstream``) whose result could not be fetched or was stopped while being fetched.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from typing import Any, Literal, Protocol
 
 from endpoints.base import EndpointSpec, WireModel
 from providers.base import Completed, Job, LogLine, PreparedRequest, Queued, Result, Running
+from providers.catalog import provider_title
 from providers.data_uris import field_name, large_data_uris, set_at
-from providers.errors import Cancelled, ProviderError, ValidationFailed
+from providers.errors import Cancelled, ProviderError, ResultUnavailable, ValidationFailed
 from providers.local_files import REMOTE_PREFIXES, image_fields
 from providers.media import MediaStore
 from providers.routing import Route
+from runs.pricing import format_usd
 from runs.progress import Step, StepClock, parse_step
 from runs.record import UNKNOWN_COST, Cost, FinalState, RunError, RunRecord, Timings
 
@@ -102,6 +105,16 @@ def _error_of(exc: BaseException) -> RunError:
         fields = tuple(exc.fields) if isinstance(exc, ValidationFailed) else ()
         return RunError(type(exc).__name__, exc.message, fields, exc.status)
     return RunError(type(exc).__name__, f"Something went wrong ({type(exc).__name__}). Please try again.")
+
+
+def _settle_extras(result: Result) -> dict[str, Any]:
+    """What the settler reads of a result: the provider's extras and the output sizes it reported."""
+    sizes = [[image.width, image.height] for image in result.images]
+    return {**result.extras, "output_sizes": sizes}
+
+
+def _usd_text(cost: Cost) -> str:
+    return format_usd(cost.usd) if cost.usd is not None else "(unknown)"
 
 
 class Run:
@@ -198,7 +211,7 @@ class Run:
                         self._completed = True
                         yield self._update("saving", step=step)
                         result = await self._store_images(event.result)
-                        cost = runner.settle(self._cost, "done", event.result.extras, provider.name)
+                        cost = runner.settle(self._cost, "done", _settle_extras(event.result), provider.name)
                         final = self._record("done", result=result, cost=cost)
             if final is None:
                 raise ProviderError("The provider ended the job without a result.")
@@ -217,14 +230,36 @@ class Run:
             await self._publish(final)
         yield self._update(final.state, record=final)
 
+    @property
+    def completed_upstream(self) -> bool:
+        """The provider reported the job completed (so billed), whether or not its result was fetched or stored."""
+        return self._completed or bool(getattr(self.job, "completed_upstream", False))
+
+    def _settle_unfinished(self, state: FinalState, completed: bool) -> Cost:
+        extras = {"completed_upstream": True} if completed else {}
+        return self.runner.settle(self._cost, state, extras, self.route.provider.name)
+
     def _stopped(self) -> RunRecord:
-        cost = self.runner.settle(self._cost, "stopped", {}, self.route.provider.name)
-        return self._record("stopped", error=RunError("Stopped", self._stop_message()), cost=cost)
+        cost = self._settle_unfinished("stopped", self.completed_upstream)
+        message = self._stop_message()
+        if self.completed_upstream:
+            message = (f"Stopped after {provider_title(self.route.provider.name)} completed the job upstream; "
+                       f"settled at estimate {_usd_text(cost)}.")
+        return self._record("stopped", error=RunError("Stopped", message), cost=cost)
 
     def _failed(self, exc: BaseException) -> RunRecord:
         if isinstance(exc, ProviderError):
             log.info("run %s of %s failed: %s", self.id, self.endpoint.id, exc.message)
-        return self._record("failed", error=_error_of(exc), cost=self.runner.settle(self._cost, "failed", {}, self.route.provider.name))
+        completed = self.completed_upstream or isinstance(exc, ResultUnavailable)
+        cost = self._settle_unfinished("failed", completed)
+        error = _error_of(exc)
+        if completed:
+            title = provider_title(self.route.provider.name)
+            error = replace(error, message=(
+                f"{title}: completed upstream but result could not be fetched; settled at estimate "
+                f"{_usd_text(cost)} ({title} bills a completed job). {error.message}"
+            ))
+        return self._record("failed", error=error, cost=cost)
 
     def _stop_message(self) -> str:
         if self.job is not None or self._send is not None:
@@ -233,7 +268,7 @@ class Run:
 
     async def _cancel_unfinished(self) -> None:
         """Cancel the remote job unless it completed. Never raises: the record is published whatever happens."""
-        if self._completed:
+        if self.completed_upstream:
             return
         try:
             await asyncio.shield(self._cancel_remote())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from gradio_client import Client
@@ -21,10 +23,13 @@ def submits(app) -> int:
 
 
 def env(tmp_path, **extra: str) -> dict[str, str]:
-    return {"FAL_KEY": "server-id:server-secret", "PLAYGROUND_DATA_DIR": str(tmp_path), **extra}
+    # As on Spaces: one proxy in front, which appends the visitor's address to X-Forwarded-For.
+    return {"FAL_KEY": "server-id:server-secret", "PLAYGROUND_DATA_DIR": str(tmp_path),
+            "PLAYGROUND_TRUSTED_PROXIES": "1", **extra}
 
 
 def visitor(app, address: str) -> Client:
+    """A visitor at ``address`` as the proxy reports it (it may have written entries of its own before it)."""
     return Client(app.url, verbose=False, headers={"X-Forwarded-For": address})
 
 
@@ -75,3 +80,43 @@ def test_prices_are_refreshed_from_the_pricing_api_and_fall_back_when_it_fails(t
     with launched_app(failing) as app:
         cost = Client(app.url, verbose=False).predict(**RUN)[3]["cost"]
         assert cost["usd"] == 0.05 and "fal price list" in cost["basis"]
+
+
+def test_forged_forwarded_for_entries_are_one_visitor_behind_the_spaces_proxy(tmp_path):
+    """Six X-Forwarded-For first entries written by one visitor behind the Space's proxy (which appends the real
+    address) are one identity: one budget and one run at a time."""
+    settings = env(tmp_path, PLAYGROUND_VISITOR_BUDGET_USD="0.12", PLAYGROUND_VISITOR_CONCURRENCY="1")
+    del settings["PLAYGROUND_TRUSTED_PROXIES"]
+    settings["SPACE_ID"] = "someone/flux-playground"  # the default on Spaces: one trusted proxy
+    options = SandboxOptions(capacity=8, step_seconds=0.05, startup_seconds=0.0)
+    with launched_app(options, env=settings, live_is_sandbox=True) as app:
+        forged = [visitor(app, f"198.51.100.{i}, 203.0.113.7") for i in range(6)]
+        long_run = forged[0].submit(prompt="long", num_inference_steps=40, api_name="/flux_pro")
+        deadline = time.monotonic() + 20
+        while not app.ctx.visitor_slots.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert app.ctx.visitor_slots.running == {"ip:203.0.113.7": 1}
+        for client in forged[1:]:
+            with pytest.raises(AppError, match="You already have 1 run"):
+                client.predict(**RUN)
+        assert long_run.result(timeout=60)[3]["state"] == "done"
+        assert forged[1].predict(**RUN)[3]["state"] == "done"
+        for client in forged[2:]:
+            with pytest.raises(AppError, match="Your daily budget on this Space's key reached"):
+                client.predict(**RUN)
+        assert submits(app) == 2
+        assert visitor(app, "198.51.100.0, 198.51.100.99").predict(**RUN)[3]["state"] == "done"  # someone else
+
+
+def test_without_a_trusted_proxy_the_header_is_ignored(tmp_path):
+    """Locally (no SPACE_ID, no PLAYGROUND_TRUSTED_PROXIES) the socket address counts, whatever the header says."""
+    settings = env(tmp_path, PLAYGROUND_VISITOR_BUDGET_USD="0.12")
+    del settings["PLAYGROUND_TRUSTED_PROXIES"]
+    with launched_app(FAST, env=settings, live_is_sandbox=True) as app:
+        forged = [visitor(app, f"198.51.100.{i}") for i in range(6)]
+        for client in forged[:2]:
+            assert client.predict(**RUN)[3]["state"] == "done"
+        for client in forged[2:]:
+            with pytest.raises(AppError, match="Your daily budget on this Space's key reached"):
+                client.predict(**RUN)
+        assert submits(app) == 2

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.timeout(120)
 
 def test_a_visitor_over_the_limit_is_told_and_others_are_not_held_up():
     options = SandboxOptions(capacity=8, step_seconds=0.05, startup_seconds=0.0)
-    with launched_app(options, env={"PLAYGROUND_VISITOR_CONCURRENCY": "1"}) as app:
+    with launched_app(options, env={"PLAYGROUND_VISITOR_CONCURRENCY": "1", "PLAYGROUND_TRUSTED_PROXIES": "1"}) as app:
         greedy = Client(app.url, verbose=False, headers={"X-Forwarded-For": "203.0.113.50"})
         long_run = greedy.submit(prompt="long", num_inference_steps=40, api_name="/flux_pro")
         deadline = time.monotonic() + 20

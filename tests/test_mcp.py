@@ -23,9 +23,9 @@ def app():
         yield launched
 
 
-async def session_call(url: str, fn):
+async def session_call(url: str, fn, headers: dict[str, str] | None = None):
     async with (
-        streamablehttp_client(f"{url.rstrip('/')}/gradio_api/mcp/") as (read, write, _),
+        streamablehttp_client(f"{url.rstrip('/')}/gradio_api/mcp/", headers=headers) as (read, write, _),
         mcp.ClientSession(read, write) as session,
     ):
         await session.initialize()
@@ -68,6 +68,25 @@ def test_budgets_apply_to_mcp_calls(tmp_path):
 
         result = asyncio.run(session_call(app.url, call))
         assert result.isError and "budget" in result.content[0].text.lower()
+
+
+def test_mcp_calls_use_the_visitors_one_identity(tmp_path):
+    """Behind the Space's proxy, MCP callers are told by the address the proxy appended, as page visitors are:
+    X-Forwarded-For entries they write themselves give them no budget of their own."""
+    import sqlite3
+
+    env = {"PLAYGROUND_MCP": "1", "FAL_KEY": "server-id:server-secret", "PLAYGROUND_DATA_DIR": str(tmp_path),
+           "PLAYGROUND_VISITOR_BUDGET_USD": "0.12", "SPACE_ID": "someone/flux-playground"}
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env, live_is_sandbox=True) as app:
+        async def call(session):
+            return await session.call_tool("flux_pro", {"prompt": "a red cube", "num_inference_steps": 2})
+
+        results = [asyncio.run(session_call(app.url, call, {"X-Forwarded-For": f"198.51.100.{i}, 203.0.113.7"}))
+                   for i in range(3)]
+        assert [r.isError for r in results] == [False, False, True]
+        assert "budget" in results[2].content[0].text.lower()
+    with sqlite3.connect(tmp_path / "spend.sqlite3") as db:
+        assert {row[0] for row in db.execute("SELECT visitor FROM spend")} == {"ip:203.0.113.7"}
 
 
 def test_a_sweep_is_a_tool_too(app):
