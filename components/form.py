@@ -12,7 +12,7 @@ position::
     # Restore a past input (wire JSON) into the form, server-side:
     restore.click(lambda: form.write(wire), outputs=list(form.value_components().values()))
 
-Each field is edited by its kind (``components.form_kinds``); the kind is chosen in ``components.schema_fields``.
+Each field is edited by its kind (``components.form_kinds``); the kind is chosen in ``endpoints.schema_fields``.
 Every API parameter is named after its schema field, plus ``{name}__link`` for an image's URL box (the only UI
 input). ``value_components()`` adds the UI-only helpers whose values ``write`` sets: ``{name}__preset`` /
 ``__width`` / ``__height`` for an image size, ``{name}__rows`` for a list field's rows (drawn from a hidden copy
@@ -43,7 +43,7 @@ from components.form_values import (
     model_from_values,
     write_values,
 )
-from components.schema_fields import (
+from endpoints.schema_fields import (
     FieldSpec,
     UnsupportedFieldError,
     advanced_groups,

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from components.schema_fields import FieldSpec, fields_of
+from endpoints.schema_fields import FieldSpec, fields_of
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
 from endpoints.validation import describe_validation_error

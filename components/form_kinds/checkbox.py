@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.form_kinds.base import OMIT, FieldKind, FieldWidget
-from components.schema_fields import FieldSpec
+from endpoints.schema_fields import FieldSpec
 from components.widgets import field_checkbox
 
 

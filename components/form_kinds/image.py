@@ -23,7 +23,7 @@ from components.form_kinds.base import (
     is_url,
     upload_path,
 )
-from components.schema_fields import FieldSpec
+from endpoints.schema_fields import FieldSpec
 from components.widgets import IMAGE_TYPES_TEXT, NotAnImage, field_image
 
 LINK = "__link"

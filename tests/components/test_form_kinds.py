@@ -9,7 +9,7 @@ import pytest
 
 from components.form_kinds import KINDS, OMIT, FieldKind, FieldProblem, kind_of
 from components.form_values import FormError, form_values_from_example, model_from_values, write_values
-from components.schema_fields import FieldSpec, fields_of
+from endpoints.schema_fields import FieldSpec, fields_of
 from components.widgets import NotAnImage
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import EndpointSpec

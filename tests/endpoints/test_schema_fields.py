@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import Field, create_model
 
-from components.schema_fields import (
+from endpoints.schema_fields import (
     GROUPS,
     FieldSpec,
     UnsupportedFieldError,
