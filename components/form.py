@@ -43,6 +43,8 @@ from components.form_values import (
     model_from_values,
     write_values,
 )
+from components.widgets import UNCLAMP_JS, describe
+from endpoints.base import EndpointSpec, WireModel
 from endpoints.schema_fields import (
     FieldSpec,
     UnsupportedFieldError,
@@ -50,8 +52,6 @@ from endpoints.schema_fields import (
     fields_of,
     layout_order,
 )
-from components.widgets import UNCLAMP_JS, describe
-from endpoints.base import EndpointSpec, WireModel
 
 __all__ = [
     "EndpointForm",

@@ -22,8 +22,8 @@ from components.form_kinds import OMIT, FieldProblem, kind_of
 from components.form_kinds.base import is_url, parse_json_text
 from components.form_kinds.image import LINK
 from components.form_kinds.image_size import HEIGHT, PRESET, WIDTH, size_of
-from endpoints.schema_fields import FieldSpec, fields_of
 from endpoints.base import EndpointSpec, WireModel
+from endpoints.schema_fields import FieldSpec, fields_of
 from endpoints.validation import describe_validation_error, people_path
 
 __all__ = [

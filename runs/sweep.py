@@ -37,9 +37,9 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from endpoints.schema_fields import FieldSpec, fields_of
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
+from endpoints.schema_fields import FieldSpec, fields_of
 from endpoints.validation import describe_validation_error
 from providers.catalog import CATALOG
 from runs.pricing import format_usd

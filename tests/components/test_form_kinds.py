@@ -9,10 +9,10 @@ import pytest
 
 from components.form_kinds import KINDS, OMIT, FieldKind, FieldProblem, kind_of
 from components.form_values import FormError, form_values_from_example, model_from_values, write_values
-from endpoints.schema_fields import FieldSpec, fields_of
 from components.widgets import NotAnImage
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import EndpointSpec
+from endpoints.schema_fields import FieldSpec, fields_of
 
 ALL_FIELDS = [(spec, f) for spec in ENDPOINTS for f in fields_of(spec.input_model, spec.api_name)]
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from pydantic import Field, create_model
 
+from endpoints import ENDPOINTS, get_endpoint
+from endpoints.base import EndpointSpec, WireModel
 from endpoints.schema_fields import (
     GROUPS,
     FieldSpec,
@@ -17,8 +19,6 @@ from endpoints.schema_fields import (
     fields_of,
     layout_order,
 )
-from endpoints import ENDPOINTS, get_endpoint
-from endpoints.base import EndpointSpec, WireModel
 
 T, TA, DD, RA, SL, NU, CB, IM, IS, JS = (
     "text", "textarea", "dropdown", "radio", "slider", "number", "checkbox", "image", "image_size", "json",
