@@ -468,11 +468,11 @@ def test_costs_with_unknown_prices_say_so() -> None:
 
 
 def test_the_price_module_plugs_in() -> None:
-    from runs.pricing import SHIPPED_PRICES, estimate_cost
+    from runs.pricing import estimate_cost
 
     x = parse_axis(PRO, "image_size", "square_hd, landscape_4_3", PRO_BASE)
-    p = plan(x, cost_of=lambda spec, wire: estimate_cost(spec.id, wire, SHIPPED_PRICES.get(spec.id)))
-    expected = sum(estimate_cost(PRO.id, c.input, SHIPPED_PRICES[PRO.id]).usd or 0 for c in p.cells)
+    p = plan(x, cost_of=lambda spec, wire: estimate_cost(spec, wire, spec.price))
+    expected = sum(estimate_cost(PRO, c.input, PRO.price).usd or 0 for c in p.cells)
     assert p.estimated_cost.usd == pytest.approx(expected)
     assert p.estimated_cost.usd is not None and p.estimated_cost.usd > 0
 
