@@ -123,9 +123,9 @@ def estimate_cost(
     ``wire_input`` is the body as sent (``WireModel.to_wire()``); the image count and size are read from the fields
     that play the ``count`` and ``size`` roles. Megapixel prices use the size (a preset or ``{"width",
     "height"}``); when there is none the output follows the input image, whose size is not known here, so 1 MP per
-    image is assumed and the basis says so. ``output_sizes`` (one per image) replace that guess when the sizes are
-    known, after the run; ``input_sizes`` are the input images' sizes where known (a price that
-    ``counts_input_images`` otherwise assumes 1 MP each, and says so).
+    image is assumed and the basis says so; ``output_sizes`` (one per image, known after the run) replace that
+    guess. A size the input sets is what is billed (the sandbox may render smaller). ``input_sizes`` are the input
+    images' sizes where known; a price that ``counts_input_images`` assumes 1 MP for each other one, and says so.
 
     A megapixel price with ``extra_unit_price_usd`` (FLUX.2 [pro] and [flex]) bills, per output image, the first
     megapixel at ``unit_price_usd`` and every further megapixel, of the output and (``counts_input_images``) of
@@ -140,8 +140,6 @@ def estimate_cost(
     count, count_field = _num_images(spec, wire_input)
     if count is None:
         return Cost(None, f"{count_field} {wire_input.get(count_field)!r} is not a positive whole number")
-    if output_sizes:
-        count = len(output_sizes)
     unit_price = format_usd(price.unit_price_usd)
     if price.unit == "image":
         usd = round(count * price.unit_price_usd, 6)
@@ -149,8 +147,9 @@ def estimate_cost(
     notes: list[str] = []
     size_field = spec.field_for("size")
     image_size = wire_input.get(size_field) if size_field is not None else None
-    if output_sizes:
+    if image_size is None and output_sizes:
         out_mps = [megapixels(*size) for size in output_sizes]
+        count = len(out_mps)
     elif image_size is None:
         out_mps = [1] * count
         notes.append("the size follows the input image, estimated at 1 MP")

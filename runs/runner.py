@@ -22,7 +22,7 @@ import contextlib
 import copy
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -68,11 +68,22 @@ class SpendGuard(Protocol):
     async def settle(self, reservation: object, actual: Cost) -> None: ...
 
 
-Estimator = Callable[[EndpointSpec, dict[str, Any], Route], Cost]
+class Estimator(Protocol):
+    """A run's cost from its endpoint and wire input; after the run, ``output_sizes`` are the images' (width,
+    height) as the provider reported them, which replace any size the estimate had to assume."""
+
+    def __call__(
+        self, endpoint: EndpointSpec, wire: dict[str, Any], route: Route, output_sizes: Sequence[Size] | None = None
+    ) -> Cost: ...
+
+
+Size = tuple[int, int]
 Settler = Callable[[Cost, FinalState, dict[str, Any], str], Cost]  # estimate, state, extras, provider
 
 
-def _unknown_cost(endpoint: EndpointSpec, wire: dict[str, Any], route: Route) -> Cost:
+def _unknown_cost(
+    endpoint: EndpointSpec, wire: dict[str, Any], route: Route, output_sizes: Sequence[Size] | None = None
+) -> Cost:
     return UNKNOWN_COST
 
 
@@ -198,7 +209,7 @@ class Run:
                         self._completed = True
                         yield self._update("saving", step=step)
                         result = await self._store_images(event.result)
-                        cost = runner.settle(self._cost, "done", event.result.extras, provider.name)
+                        cost = runner.settle(self._known_cost(event.result), "done", event.result.extras, provider.name)
                         final = self._record("done", result=result, cost=cost)
             if final is None:
                 raise ProviderError("The provider ended the job without a result.")
@@ -216,6 +227,13 @@ class Run:
                 final = self._stopped()
             await self._publish(final)
         yield self._update(final.state, record=final)
+
+    def _known_cost(self, result: Result) -> Cost:
+        """The estimate again with the output sizes the provider reported (when it reported every one)."""
+        sizes = [(i.width, i.height) for i in result.images if i.width and i.height]
+        if not sizes or len(sizes) != len(result.images):
+            return self._cost
+        return self.runner.estimate(self.endpoint, self.payload.to_wire(), self.route, sizes)
 
     def _stopped(self) -> RunRecord:
         cost = self.runner.settle(self._cost, "stopped", {}, self.route.provider.name)

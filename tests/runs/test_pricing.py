@@ -198,8 +198,13 @@ def test_a_flat_megapixel_price_ignores_input_images() -> None:
     flat = replace(FLUX2_PRICE, extra_unit_price_usd=None, counts_input_images=False)
     wire = {"prompt": "x", "image_size": {"width": 1280, "height": 1024}, "image_urls": ["https://a/1.png"]}
     assert estimate_cost(FLUX2, wire, flat) == Cost(0.06, f"1 image × 2 MP × $0.03 {LIST}")
-    # known output sizes (after the run) replace the size the input asked for
-    assert estimate_cost(FLUX2, wire, flat, output_sizes=[(1024, 1024)]) == Cost(0.03, f"1 image × 1 MP × $0.03 {LIST}")
+    # the size the input asks for is billed, whatever size came back; without one, the sizes that came back
+    assert estimate_cost(FLUX2, wire, flat, output_sizes=[(1024, 1024)]) == Cost(0.06, f"1 image × 2 MP × $0.03 {LIST}")
+    unsized = {"prompt": "x", "num_images": 2}
+    assert estimate_cost(FLUX2, unsized, flat).basis.endswith("the size follows the input image, estimated at 1 MP")
+    assert estimate_cost(FLUX2, unsized, flat, output_sizes=[(1280, 1024)] * 2) == Cost(
+        0.12, f"2 images × 2 MP × $0.03 {LIST}"
+    )
 
 
 def test_count_and_size_are_read_from_the_roles() -> None:
