@@ -49,8 +49,8 @@ from endpoints.schema_fields import (
     FieldSpec,
     UnsupportedFieldError,
     advanced_groups,
-    fields_of,
     layout_order,
+    spec_fields,
 )
 
 __all__ = [
@@ -161,7 +161,7 @@ def build_form(spec: EndpointSpec) -> EndpointForm:
     """Render ``spec``'s input form into the open ``gr.Blocks``. Raises UnsupportedFieldError before rendering."""
     if get_blocks_context() is None:
         raise RuntimeError("build_form() must be called inside an open gr.Blocks() context")
-    descriptors = fields_of(spec.input_model, spec.api_name)
+    descriptors = spec_fields(spec)
     required, basic, advanced = layout_order(descriptors)
     example_button = gr.Button(
         "Load example", size="sm", variant="secondary", elem_id=f"{spec.api_name}-load-example"

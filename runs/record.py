@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from endpoints import get_endpoint
 from providers.base import PreparedRequest
 
 RouteKind = Literal["sandbox", "server_key", "session_key", "no_key"]
@@ -106,9 +107,14 @@ class RunRecord:
 
     @property
     def seed(self) -> int | None:
+        """The seed the provider reports using, else the input's (the field playing the endpoint's seed role)."""
         if self.result and isinstance(self.result.get("seed"), int):
             return int(self.result["seed"])
-        seed = self.input.get("seed")
+        try:
+            name = get_endpoint(self.endpoint_id).field_for("seed")
+        except KeyError:  # an endpoint no longer registered: nothing says which field is its seed
+            return None
+        seed = self.input.get(name) if name is not None else None
         return seed if isinstance(seed, int) else None
 
     def with_result(self, result: dict[str, Any]) -> RunRecord:

@@ -18,6 +18,7 @@ from endpoints.schema_fields import (
     advanced_groups,
     fields_of,
     layout_order,
+    spec_fields,
 )
 
 T, TA, DD, RA, SL, NU, CB, IM, IS, JS = (
@@ -58,7 +59,7 @@ FIELD_TABLE = [(api, name, kind) for api, kinds in EXPECTED_KINDS.items() for na
 
 def field(api_name: str, name: str) -> FieldSpec:
     spec = get_endpoint(api_name)
-    return next(f for f in fields_of(spec.input_model, api_name) if f.name == name)
+    return next(f for f in spec_fields(spec) if f.name == name)
 
 
 @pytest.mark.parametrize(("api_name", "name", "kind"), FIELD_TABLE, ids=[f"{a}.{n}" for a, n, _ in FIELD_TABLE])
@@ -103,7 +104,7 @@ def test_descriptor_details() -> None:
 
 
 def test_labels_are_proper_names() -> None:
-    rf = {f.name: f for f in fields_of(get_endpoint("flux_general_rf_inversion").input_model)}
+    rf = {f.name: f for f in spec_fields(get_endpoint("flux_general_rf_inversion"))}
     labels = {name: rf[name].label for name in ("loras", "control_loras", "controlnets", "controlnet_unions",
                                                 "easycontrols", "image_url", "use_cfg_zero")}  # fmt: skip
     assert labels == {
@@ -135,14 +136,14 @@ def test_list_items_are_described_field_by_field() -> None:
 
 
 def test_layout_order_puts_required_first_then_basic() -> None:
-    required, basic, advanced = layout_order(fields_of(get_endpoint("flux_dev_image_to_image").input_model))
+    required, basic, advanced = layout_order(spec_fields(get_endpoint("flux_dev_image_to_image")))
     assert [f.name for f in required] == ["image_url", "prompt"]
     assert [f.name for f in basic] == ["strength", "seed", "num_images"]
     assert [f.name for f in advanced] == ["num_inference_steps", "guidance_scale", "sync_mode", "enable_safety_checker"]
 
 
 def test_advanced_fields_are_grouped_in_a_fixed_order() -> None:
-    _, _, advanced = layout_order(fields_of(get_endpoint("flux_general_rf_inversion").input_model))
+    _, _, advanced = layout_order(spec_fields(get_endpoint("flux_general_rf_inversion")))
     groups = advanced_groups(advanced)
     assert [name for name, _ in groups] == [
         "Sampling", "LoRAs and controls", "Reference image", "Inversion controls", "Output",

@@ -300,7 +300,13 @@ def test_base_input_problems_are_reported_as_the_forms() -> None:
     ],
 )
 def test_label_for(field: str, value: Any, label: str) -> None:
-    assert label_for(field, value) == label
+    assert label_for(field, value, PRO) == label
+
+
+def test_labels_tell_prompts_and_sizes_by_the_fields_kind_not_their_name() -> None:
+    assert label_for("prompt", "dog") == "prompt = dog"  # no endpoint: nothing says what the field is
+    assert label_for("image_size", "square") == "image_size = square"
+    assert label_for("control_image", "dog", SEGMIND) == "control_image = dog"
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from tests.sandbox.support import DEPTH, FLUX_PRO, I2I, KEY, data_uri, submit, w
 RF = "fal-ai/flux-general/rf-inversion"
 SEGMIND = "flux-depth-pro"
 SIZE = {"width": 256, "height": 192}
+PRO_SPEC = get_endpoint(FLUX_PRO)
 
 
 def scene(size: tuple[int, int] = (256, 192), flip: bool = False) -> Image.Image:
@@ -61,9 +62,10 @@ BASES: dict[str, dict[str, Any]] = {
 
 
 async def generate(endpoint: str, body: dict[str, Any]) -> tuple[list[GeneratedImage], PreparedGeneration]:
-    payload = get_endpoint(endpoint).input_model.model_validate(body)
+    spec = get_endpoint(endpoint)
+    payload = spec.input_model.model_validate(body)
     resolver = ImageResolver(FileStore(1 << 20), "http://sandbox", 1024)
-    prepared = await prepare_generation(payload, resolver, 2048, allow_raw_base64=True)
+    prepared = await prepare_generation(spec, payload, resolver, 2048, allow_raw_base64=True)
     return await render_images(prepared), prepared
 
 
@@ -193,16 +195,16 @@ async def test_legend_is_in_the_job_log(sbx, client):
 def test_behaviour_comes_from_the_schema():
     """A field the sandbox has never heard of appears in the legend and in the variation key."""
     extended = create_model("Extended", __base__=FluxProInput, novelty=(float, Field(1.0)))
-    recipe = build_recipe(extended(prompt="x", novelty=2.5))
+    recipe = build_recipe(PRO_SPEC, extended(prompt="x", novelty=2.5))
     assert "novelty=2.5" in recipe.legend and "novelty=2.5" in recipe.variation
-    assert build_recipe(extended(prompt="x")).variation == ""
+    assert build_recipe(PRO_SPEC, extended(prompt="x")).variation == ""
 
 
 def test_guidance_and_steps_are_relative_to_the_endpoint_default():
-    assert build_recipe(FluxProInput(prompt="x")).contrast == 1.0
-    low, high = (build_recipe(FluxProInput(prompt="x", guidance_scale=g)).contrast for g in (2, 5))
+    assert build_recipe(PRO_SPEC, FluxProInput(prompt="x")).contrast == 1.0
+    low, high = (build_recipe(PRO_SPEC, FluxProInput(prompt="x", guidance_scale=g)).contrast for g in (2, 5))
     assert low < 1.0 < high
-    few, many = (build_recipe(FluxProInput(prompt="x", num_inference_steps=s)).finish for s in (7, 50))
+    few, many = (build_recipe(PRO_SPEC, FluxProInput(prompt="x", num_inference_steps=s)).finish for s in (7, 50))
     assert few == 0.25 and many > 1
 
 
