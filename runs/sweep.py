@@ -100,6 +100,13 @@ def sweepable_fields(spec: EndpointSpec) -> list[str]:
     return [name for name, f in _fields(spec).items() if f.kind != "json"] + [ENDPOINT_FIELD]
 
 
+def default_axis_field(spec: EndpointSpec) -> str:
+    """The field a sweep's X axis starts on: the endpoint's seed field, else its first sweepable field."""
+    seed = spec.field_for("seed")
+    fields = sweepable_fields(spec)
+    return seed if seed is not None and seed in fields else fields[0]
+
+
 def _is_prompt(fs: FieldSpec) -> bool:
     return fs.kind == "textarea"
 
