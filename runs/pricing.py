@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -274,7 +275,23 @@ class PriceBook:
         return f"PriceBook(shipped={shipped}, from_api={len(self._fetched)})"
 
     def price_for(self, endpoint_id: str) -> PriceModel | None:
-        return self._fetched.get(endpoint_id) or self._shipped_price(endpoint_id)
+        """The price read from fal's pricing API when there is one, else the shipped one.
+
+        fal's API gives one unit price. For an endpoint whose shipped price has more structure (FLUX.2: each further
+        megapixel at another rate, input images counted), the API's price is the first megapixel's and the rest of
+        the structure stays as shipped, the source saying so."""
+        fetched, shipped = self._fetched.get(endpoint_id), self._shipped_price(endpoint_id)
+        if fetched is None or shipped is None:
+            return fetched or shipped
+        structured = shipped.extra_unit_price_usd is not None or shipped.counts_input_images
+        if structured and fetched.unit == shipped.unit == "megapixel":
+            return replace(
+                fetched,
+                extra_unit_price_usd=shipped.extra_unit_price_usd,
+                counts_input_images=shipped.counts_input_images,
+                source=f"{fetched.source} for the first MP, further MP as shipped ({shipped.cited()})",
+            )
+        return fetched
 
     def _shipped_price(self, endpoint_id: str) -> PriceModel | None:
         if self._shipped is not None:

@@ -479,3 +479,23 @@ async def test_refresh_reads_the_sandbox_route() -> None:
 def test_json_round_trip_of_a_cost() -> None:
     cost = estimate_cost(PRO_SPEC, {"image_size": "square_hd"}, PRO)
     assert Cost.from_json(json.loads(json.dumps(cost.to_json()))) == cost
+
+
+async def test_fals_unit_price_is_the_first_megapixel_of_a_structured_price() -> None:
+    """fal's pricing API gives one unit price: for FLUX.2 it replaces the first megapixel's, the rest stays."""
+    fal = FakeFal([{"endpoint_id": FLUX2.id, "unit_price": 0.04, "unit": "megapixels", "currency": "USD"}])
+    book = PriceBook(shipped={FLUX2.id: FLUX2_PRICE}, clock=Clock())
+    async with fal.client() as client:
+        await book.refresh(client, API, KEY, [FLUX2.id])
+    price = book.price_for(FLUX2.id)
+    assert price is not None
+    assert (price.unit_price_usd, price.extra_unit_price_usd, price.counts_input_images) == (0.04, 0.015, True)
+    assert price.source == "fal pricing API for the first MP, further MP as shipped (test list, 2026-11)"
+    wire = {"prompt": "x", "image_size": {"width": 1280, "height": 1024}, "image_urls": ["https://a/1.png"]}
+    assert book.estimate(FLUX2, wire).usd == round(0.04 + 0.015 + 0.015, 6)
+    # a per-image answer for it does not fit the structure: fal's answer is taken as it is
+    fal.body = {"prices": [{"endpoint_id": FLUX2.id, "unit_price": 0.1, "unit": "images", "currency": "USD"}]}
+    book = PriceBook(shipped={FLUX2.id: FLUX2_PRICE}, clock=Clock())
+    async with fal.client() as client:
+        await book.refresh(client, API, KEY, [FLUX2.id])
+    assert book.price_for(FLUX2.id) == PriceModel("image", 0.1, "USD", "fal pricing API", "2026-11-05")
