@@ -179,3 +179,13 @@ def test_a_top_level_union_with_a_list_is_unsupported() -> None:
     model = create_model("Odd", __base__=WireModel, odd=(float | dict[str, float], 1.0))
     with pytest.raises(UnsupportedFieldError, match=r"odd_ep\.odd: type number \| object"):
         fields_of(model, "odd_ep")
+
+
+def test_prompt_boxes_and_sampling_come_from_the_roles_not_the_names() -> None:
+    from tests.odd_endpoint import ODD
+
+    fields = {f.name: f for f in spec_fields(ODD)}
+    assert fields["text"].kind == fields["avoid"].kind == "textarea"  # no textarea hint: the prompt roles
+    assert fields["denoise_steps"].group == fields["cfg"].group == "Sampling"  # the steps and guidance roles
+    plain = {f.name: f for f in fields_of(ODD.input_model)}  # without the roles nothing says so
+    assert plain["text"].kind == "text" and plain["denoise_steps"].group == "Other"

@@ -238,3 +238,23 @@ async def test_nested_images_reach_the_picture_over_http(sbx, client):
         0,
         "control_image_url",
     ]
+
+
+def test_the_roles_say_what_a_field_means_whatever_it_is_called():
+    """A throwaway endpoint whose steps are ``denoise_steps`` and guidance ``cfg``: same effects, same legend."""
+    from sandbox.generation import GenerationPlan
+    from tests.odd_endpoint import ODD
+
+    def recipe(**values: Any):
+        return build_recipe(ODD, ODD.build_input({"text": "x", **values}))
+
+    assert recipe().contrast == 1.0 and recipe().finish == 1.0
+    low, high = (recipe(cfg=g).contrast for g in (2, 8))
+    few, many = (recipe(denoise_steps=s).finish for s in (5, 40))
+    assert low < 1.0 < high and few < 1.0 < many
+    legend = recipe(denoise_steps=5, cfg=8, noise=3, batch=2, canvas="square_hd", avoid="fog").legend
+    assert legend[0] == "canvas=square_hd"  # the size role leads the legend
+    assert "denoise_steps=5" in legend and "cfg=8" in legend and "avoid=fog" in legend
+    assert not any(line.startswith(("noise=", "batch=", "text=")) for line in legend)  # seed, count, prompt
+    plan = GenerationPlan.from_input(ODD, ODD.build_input({"text": "a cat", "denoise_steps": 9, "noise": 4, "batch": 2}))
+    assert (plan.prompt, plan.steps, plan.seed, plan.num_images, plan.mode) == ("a cat", 9, 4, 2, "text")
