@@ -138,7 +138,7 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
         raise ValueError(f"PLAYGROUND_VISITOR_CONCURRENCY must be a whole number, 1 or more (got {raw!r})") from None
     runner = Runner(
         media or MediaStore(),
-        estimate=lambda spec, wire, route: ctx.prices(route).estimate(spec.id, wire),  # ctx: bound below
+        estimate=lambda spec, wire, route, sizes=None: ctx.prices(route).estimate(spec, wire, output_sizes=sizes),  # ctx: bound below
         settle=lambda estimate, state, extras, provider: actual_cost(
             estimate, state=state, extras=extras, provider=provider
         ),

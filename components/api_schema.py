@@ -55,7 +55,7 @@ def parameter_schema(spec: EndpointSpec, name: str, schema: dict[str, Any]) -> d
     if name in image_fields(spec):
         return None
     kinds = {b.get("type") for b in schema.get("anyOf", [schema])}
-    if name != "image_size" and kinds & {"array", "object"}:
+    if name != spec.field_for("size") and kinds & {"array", "object"}:  # a size is a preset or {width, height}
         return _as_text_parameter(schema)
     return {k: v for k, v in schema.items() if k != "default"}
 

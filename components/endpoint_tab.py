@@ -26,7 +26,7 @@ from components.form import EndpointForm, FormError, build_form
 from components.mcp_tools import add_mcp_tool
 from components.run_view import RunView, image_captions
 from components.widgets import ResultGallery, ResultJSON
-from endpoints.base import EndpointSpec
+from endpoints.base import EndpointSpec, Role
 from providers.catalog import provider_title
 from providers.media import MediaStore
 from runs.record import RunRecord
@@ -392,7 +392,12 @@ def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, es
 
     tab.record_event.then(after_run, [tab.last_record, session_keys], [estimate], api_visibility="private",
                           queue=False, show_progress="hidden")
-    watched = [c for name, c in form.api_inputs().items() if name in ("image_size", "num_images")]
+    # The fields the estimate depends on: size and count, and the input images when the price counts them.
+    roles: tuple[Role, ...] = ("size", "count")
+    if spec.price is not None and spec.price.counts_input_images:
+        roles += ("image", "images")
+    priced = {name for role in roles if (name := spec.field_for(role)) is not None}
+    watched = [c for name, c in form.api_inputs().items() if name in priced]
     if not watched:
         return
     gr.on([c.change for c in watched], update, inputs_kwargs={**form.api_inputs(), **form.ui_inputs(),
@@ -447,7 +452,8 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
     tab.status.change(None, js=MARK_FIELDS_JS % spec.api_name, api_visibility="private", queue=False)
     # Keep the newest log line in view (the read-only textbox does not follow streamed text by itself).
     tab.logs.change(None, js=SCROLL_LOGS_JS % f"{spec.api_name}-logs", api_visibility="private", queue=False)
-    seed = form.fields.get("seed")
+    seed_name = spec.field_for("seed")
+    seed = form.fields.get(seed_name) if seed_name is not None else None
     if seed is None:
         reuse_seed.visible = random_seed.visible = False
         return

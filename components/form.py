@@ -12,7 +12,7 @@ position::
     # Restore a past input (wire JSON) into the form, server-side:
     restore.click(lambda: form.write(wire), outputs=list(form.value_components().values()))
 
-Each field is edited by its kind (``components.form_kinds``); the kind is chosen in ``components.schema_fields``.
+Each field is edited by its kind (``components.form_kinds``); the kind is chosen in ``endpoints.schema_fields``.
 Every API parameter is named after its schema field, plus ``{name}__link`` for an image's URL box (the only UI
 input). ``value_components()`` adds the UI-only helpers whose values ``write`` sets: ``{name}__preset`` /
 ``__width`` / ``__height`` for an image size, ``{name}__rows`` for a list field's rows (drawn from a hidden copy
@@ -43,15 +43,15 @@ from components.form_values import (
     model_from_values,
     write_values,
 )
-from components.schema_fields import (
+from components.widgets import UNCLAMP_JS, describe
+from endpoints.base import EndpointSpec, WireModel
+from endpoints.schema_fields import (
     FieldSpec,
     UnsupportedFieldError,
     advanced_groups,
-    fields_of,
     layout_order,
+    spec_fields,
 )
-from components.widgets import UNCLAMP_JS, describe
-from endpoints.base import EndpointSpec, WireModel
 
 __all__ = [
     "EndpointForm",
@@ -161,7 +161,7 @@ def build_form(spec: EndpointSpec) -> EndpointForm:
     """Render ``spec``'s input form into the open ``gr.Blocks``. Raises UnsupportedFieldError before rendering."""
     if get_blocks_context() is None:
         raise RuntimeError("build_form() must be called inside an open gr.Blocks() context")
-    descriptors = fields_of(spec.input_model, spec.api_name)
+    descriptors = spec_fields(spec)
     required, basic, advanced = layout_order(descriptors)
     example_button = gr.Button(
         "Load example", size="sm", variant="secondary", elem_id=f"{spec.api_name}-load-example"

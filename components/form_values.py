@@ -22,8 +22,8 @@ from components.form_kinds import OMIT, FieldProblem, kind_of
 from components.form_kinds.base import is_url, parse_json_text
 from components.form_kinds.image import LINK
 from components.form_kinds.image_size import HEIGHT, PRESET, WIDTH, size_of
-from components.schema_fields import FieldSpec, fields_of
 from endpoints.base import EndpointSpec, WireModel
+from endpoints.schema_fields import FieldSpec, spec_fields
 from endpoints.validation import describe_validation_error, people_path
 
 __all__ = [
@@ -69,7 +69,7 @@ def model_from_values(
     spec: EndpointSpec, values: Mapping[str, Any], fields: list[FieldSpec] | None = None
 ) -> WireModel:
     """Validate submitted values (by field name) into ``spec.input_model``. Raises FormError."""
-    fields = fields if fields is not None else fields_of(spec.input_model, spec.api_name)
+    fields = fields if fields is not None else spec_fields(spec)
     known = {key for f in fields for key in (f.name, *helper_keys(f))}
     problems: dict[str, list[str]] = {key: [f"{key}: is not a field of this endpoint"] for key in values if key not in known}
     data: dict[str, Any] = {}
@@ -134,4 +134,4 @@ def write_values(fields: list[FieldSpec], wire: Mapping[str, Any]) -> dict[str, 
 
 def form_values_from_example(spec: EndpointSpec) -> dict[str, Any]:
     """Component values, helper keys included, that reproduce ``spec.example`` (for tests and "Load example")."""
-    return write_values(fields_of(spec.input_model, spec.api_name), spec.example)
+    return write_values(spec_fields(spec), spec.example)

@@ -338,7 +338,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             gr.Warning("That run's endpoint is not in this app any more.")
             return {tabs: gr.skip()}
         if seed_only:
-            seed_field = tab.form.fields.get("seed")
+            seed_name = tab.spec.field_for("seed")
+            seed_field = tab.form.fields.get(seed_name) if seed_name is not None else None
             if seed_field is None or entry.get("seed") is None:
                 gr.Warning("That run has no seed to reuse.")
                 return {tabs: gr.skip()}

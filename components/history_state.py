@@ -78,10 +78,12 @@ def compact_record(record: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 def entry_of(record: dict[str, Any]) -> dict[str, Any]:
     """A history entry for a RunRecord JSON (``RunRecord.to_json``)."""
     record, dropped = compact_record(record)
+    seed_name: str | None = None
     try:
         spec = get_endpoint(record["api_name"])
         label = spec.label
         changed = changed_parameters(spec, record.get("input") or {})
+        seed_name = spec.field_for("seed")
     except KeyError:
         label, changed = record.get("endpoint_id", "?"), dict(record.get("input") or {})
     result = record.get("result") or {}
@@ -89,7 +91,9 @@ def entry_of(record: dict[str, Any]) -> dict[str, Any]:
     duration = None
     if timings.get("submitted") and timings.get("finished"):
         duration = round(timings["finished"] - timings["submitted"], 1)
-    seed = result.get("seed") if isinstance(result.get("seed"), int) else (record.get("input") or {}).get("seed")
+    seed = result.get("seed") if isinstance(result.get("seed"), int) else None
+    if seed is None and seed_name is not None:
+        seed = (record.get("input") or {}).get(seed_name)
     cost = record.get("cost") or {}
     return {
         "id": record["id"],
@@ -186,6 +190,14 @@ def details_markdown(entry: dict[str, Any] | None) -> str:
     return "  \n".join(lines)
 
 
+def _seed_field(record: dict[str, Any]) -> str | None:
+    """The input field playing the seed role on the record's endpoint (None when unknown)."""
+    try:
+        return get_endpoint(str(record.get("api_name") or "")).field_for("seed")
+    except KeyError:
+        return None
+
+
 def parameter_diff(a: dict[str, Any], b: dict[str, Any]) -> list[list[str]]:
     """Rows (parameter, A, B) of only the parameters that differ between two entries (endpoint included)."""
     ra, rb = a.get("record") or {}, b.get("record") or {}
@@ -196,6 +208,7 @@ def parameter_diff(a: dict[str, Any], b: dict[str, Any]) -> list[list[str]]:
     for name in dict.fromkeys([*ia, *ib]):
         if ia.get(name) != ib.get(name):
             rows.append([name, _short(ia.get(name, "—"), 80), _short(ib.get(name, "—"), 80)])
-    if a.get("seed") != b.get("seed") and not any(r[0] == "seed" for r in rows):
+    seed_names = {_seed_field(ra), _seed_field(rb)}
+    if a.get("seed") != b.get("seed") and not any(r[0] in seed_names for r in rows):
         rows.append(["seed (used)", str(a.get("seed")), str(b.get("seed"))])
     return rows

@@ -16,6 +16,7 @@ import gradio as gr
 
 from components.api_schema import args_docstring
 from endpoints.base import EndpointSpec
+from runs.sweep import default_axis_field
 
 if TYPE_CHECKING:
     from components.context import AppContext
@@ -62,7 +63,9 @@ def add_sweep_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext, swee
     cells_text = gr.Textbox(visible=False, label="cells JSON")
     grid = gr.Image(visible=False, type="filepath", label="grid")
 
-    async def tool(request: gr.Request = None, x_field: str = "seed", x_values: str = "",  # type: ignore[assignment]
+    default_x = default_axis_field(spec)
+
+    async def tool(request: gr.Request = None, x_field: str = default_x, x_values: str = "",  # type: ignore[assignment]
                    y_field: str | None = None, y_values: str | None = None, confirm_cost: bool = False,
                    **values: Any) -> tuple[Any, ...]:
         final: tuple[Any, ...] | None = None

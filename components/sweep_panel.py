@@ -32,7 +32,16 @@ from runs.codegen import code_for, comment_text
 from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
 from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord
-from runs.sweep import ENDPOINT_FIELD, Axis, SweepError, SweepPlan, parse_json_axis, plan_sweep, sweepable_fields
+from runs.sweep import (
+    ENDPOINT_FIELD,
+    Axis,
+    SweepError,
+    SweepPlan,
+    default_axis_field,
+    parse_json_axis,
+    plan_sweep,
+    sweepable_fields,
+)
 from runs.sweep_runner import SweepUpdate, start_sweep
 
 log = logging.getLogger(__name__)
@@ -55,9 +64,11 @@ class SweepOutputs:
     inputs: dict[str, Any]  # its API inputs by parameter name
 
 
-def seconds_per_job(ctx: AppContext, route: Route, wire: dict[str, Any]) -> float:
-    """A rough time for one cell: the sandbox's step time, or ~0.2 s a step plus start-up on a live provider."""
-    steps = wire.get("num_inference_steps") or wire.get("steps") or 28
+def seconds_per_job(ctx: AppContext, route: Route, spec: EndpointSpec, wire: dict[str, Any]) -> float:
+    """A rough time for one cell: the sandbox's step time, or ~0.2 s a step plus start-up on a live provider (the
+    steps read from the field playing the endpoint's steps role; 28 without one)."""
+    steps_field = spec.field_for("steps")
+    steps = (wire.get(steps_field) if steps_field is not None else None) or 28
     per_step = ctx.sandbox_step_seconds if route.is_sandbox else 0.2
     return float(steps) * per_step + (0.5 if route.is_sandbox else 4.0)
 
@@ -184,7 +195,8 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
     usd = [r.cost.usd for r in records]
     total = round(sum(u for u in usd if u is not None), 6) if any(u is not None for u in usd) else None
     state = "done" if done else ("stopped" if any(r.state == "stopped" for r in records) else "failed")
-    prompt = base.get("prompt")
+    prompt_field = plan.endpoint.field_for("prompt")
+    prompt = base.get(prompt_field) if prompt_field is not None else None
     return RunRecord(
         id=plan.id,
         endpoint_id=plan.endpoint.id,
@@ -212,12 +224,13 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
     spec, form = tab.spec, tab.form
     files = SweepFiles(ctx.temp_dir(f"sweeps-{spec.api_name}"))
     fields = [*sweepable_fields(spec), ENDPOINT_FIELD]
+    default_x = default_axis_field(spec)
     name = spec.api_name
     with gr.Accordion("📊 Sweep — a labelled grid over any parameter, seeds, prompts or endpoints", open=False,
                       elem_id=f"{name}-sweep"):
         gr.Markdown(SYNTAX, elem_classes=["field-help"])
         with gr.Row():
-            x_field = gr.Dropdown(fields, value="seed" if "seed" in fields else fields[0], label="X axis",
+            x_field = gr.Dropdown(fields, value=default_x, label="X axis",
                                   scale=1, elem_id=f"{name}-sweep-x-field")
             x_values = gr.Textbox(label="X values", placeholder="e.g. 4 random seeds", scale=2,
                                   elem_id=f"{name}-sweep-x-values")
@@ -278,7 +291,7 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             plan = plan_sweep(
                 spec, base, x, y,
                 cost_of=lambda s, w: ctx.runner.estimate(s, w, route_for(s)),
-                seconds_per_job=lambda s, w: seconds_per_job(ctx, route_for(s), w),
+                seconds_per_job=lambda s, w: seconds_per_job(ctx, route_for(s), s, w),
                 max_cells=limits.max_cells, concurrency=limits.concurrency,
             )
         except SweepError as exc:
@@ -294,7 +307,7 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
         return _plan_html(plan, live) + _progress_html(plan, None)
 
     async def sweep(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
-                    x_field: str = "seed", x_values: Any = "", y_field: str | None = None, y_values: Any = None,
+                    x_field: str = default_x, x_values: Any = "", y_field: str | None = None, y_values: Any = None,
                     confirm_cost: bool = False, **values: Any) -> AsyncIterator[tuple[Any, ...]]:
         plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
         live = any(not r.is_sandbox for r in routes.values())

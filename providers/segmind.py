@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 from PIL import Image, UnidentifiedImageError
 
-from endpoints.base import EndpointSpec, WireModel
+from endpoints import get_endpoint
+from endpoints.base import EndpointSpec, Role, WireModel
 from providers.base import (
     REDACTED,
     Completed,
@@ -55,6 +56,15 @@ def _image_size(data: bytes) -> tuple[int | None, int | None]:
         return None, None
 
 
+def _sent(prepared: PreparedRequest, role: Role) -> Any:
+    """What the request sent in the field playing ``role`` on its endpoint (None when no field does)."""
+    try:
+        name = get_endpoint(prepared.endpoint_id).field_for(role)
+    except KeyError:
+        return None
+    return prepared.body.get(name) if name is not None else None
+
+
 class SegmindJob:
     def __init__(self, provider: SegmindProvider, prepared: PreparedRequest) -> None:
         self._provider = provider
@@ -85,10 +95,10 @@ class SegmindJob:
             extras["cost"] = cost
         elapsed = time.monotonic() - started
         generation = _number(response.headers.get("x-generation-time"))
-        body_seed = prepared.body.get("seed")
+        body_seed = _sent(prepared, "seed")
         if isinstance(body_seed, str) and body_seed.isdigit():  # multipart fields are strings
             body_seed = int(body_seed)
-        prompt = prepared.body.get("prompt")
+        prompt = _sent(prepared, "prompt")
         result = Result(
             endpoint_id=prepared.endpoint_id,
             request_id=self.request_id,

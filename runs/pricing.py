@@ -15,16 +15,17 @@ import asyncio
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
-from endpoints import ENDPOINTS
-from endpoints.base import IMAGE_SIZE_PRESETS
+from endpoints import ENDPOINTS, get_endpoint
+from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
 from endpoints.price import PriceModel, PriceUnit
 from providers.catalog import ProviderSpec, provider_spec
-from runs.record import Cost, PerMegapixel
+from runs.record import Cost
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,15 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _num_images(wire_input: Mapping[str, Any]) -> int | None:
-    value = wire_input.get("num_images", 1)
+def _num_images(spec: EndpointSpec, wire_input: Mapping[str, Any]) -> tuple[int | None, str]:
+    """(images the run makes, the field that says so): 1 when the endpoint has no ``count`` role or leaves it unset."""
+    name = spec.field_for("count")
+    if name is None:
+        return 1, ""
+    value = wire_input.get(name, 1)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        return None
-    return value
+        return None, name
+    return value, name
 
 
 def _size(image_size: Any) -> tuple[int, int] | None:
@@ -93,37 +98,91 @@ def megapixels(width: int, height: int) -> int:
     return max(1, math.ceil(width * height / MEGAPIXEL))
 
 
-def estimate_cost(endpoint_id: str, wire_input: Mapping[str, Any], price: PriceModel | None) -> Cost:
-    """What a run with this input should cost, with the working shown in ``basis``.
+def input_image_count(spec: EndpointSpec, wire_input: Mapping[str, Any]) -> int:
+    """How many input images the run sends: its ``image`` field (0 or 1) plus the items of its ``images`` field."""
+    count = 0
+    if (name := spec.field_for("image")) is not None and wire_input.get(name):
+        count += 1
+    if (name := spec.field_for("images")) is not None and isinstance(value := wire_input.get(name), list):
+        count += sum(1 for item in value if item)
+    return count
 
-    ``wire_input`` is the body as sent (``WireModel.to_wire()``). Megapixel prices use ``image_size`` (a preset or
-    ``{"width", "height"}``); when there is none the output follows the input image, whose size is not known
-    here, so 1 MP per image is assumed and the basis says so.
+
+Size = tuple[int, int]
+
+
+def estimate_cost(
+    spec: EndpointSpec,
+    wire_input: Mapping[str, Any],
+    price: PriceModel | None,
+    *,
+    output_sizes: Sequence[Size] | None = None,
+    input_sizes: Sequence[Size] | None = None,
+) -> Cost:
+    """What a run of ``spec`` with this input should cost, with the working shown in ``basis``.
+
+    ``wire_input`` is the body as sent (``WireModel.to_wire()``); the image count and size are read from the fields
+    that play the ``count`` and ``size`` roles. Megapixel prices use the size (a preset or ``{"width",
+    "height"}``); when there is none the output follows the input image, whose size is not known here, so 1 MP per
+    image is assumed and the basis says so; ``output_sizes`` (one per image, known after the run) replace that
+    guess. A size the input sets is what is billed (the sandbox may render smaller). ``input_sizes`` are the input
+    images' sizes where known; a price that ``counts_input_images`` assumes 1 MP for each other one, and says so.
+
+    A megapixel price with ``extra_unit_price_usd`` (FLUX.2 [pro] and [flex]) bills, per output image, the first
+    megapixel at ``unit_price_usd`` and every further megapixel, of the output and (``counts_input_images``) of
+    every input image, at ``extra_unit_price_usd``: ``first + (out_MP − 1) × extra + in_MP × extra``, each image's
+    megapixels rounded up.
     """
+    endpoint_id = spec.id
     if price is None:
         return Cost(None, f"no price known for {endpoint_id}")
     if price.currency != "USD":
         return Cost(None, f"price for {endpoint_id} is in {price.currency}, not USD")
-    count = _num_images(wire_input)
+    count, count_field = _num_images(spec, wire_input)
     if count is None:
-        return Cost(None, f"num_images {wire_input.get('num_images')!r} is not a positive whole number")
+        return Cost(None, f"{count_field} {wire_input.get(count_field)!r} is not a positive whole number")
     unit_price = format_usd(price.unit_price_usd)
     if price.unit == "image":
         usd = round(count * price.unit_price_usd, 6)
         return Cost(usd, f"{_plural(count, 'image')} × {unit_price} ({price.cited()})")
-    note = ""
-    image_size = wire_input.get("image_size")
-    if image_size is None:
-        mp = 1
-        note = "; the size follows the input image, estimated at 1 MP"
+    notes: list[str] = []
+    size_field = spec.field_for("size")
+    image_size = wire_input.get(size_field) if size_field is not None else None
+    if image_size is None and output_sizes:
+        out_mps = [megapixels(*size) for size in output_sizes]
+        count = len(out_mps)
+    elif image_size is None:
+        out_mps = [1] * count
+        notes.append("the size follows the input image, estimated at 1 MP")
     else:
         size = _size(image_size)
         if size is None:
-            return Cost(None, f"image_size {image_size!r} not understood; no estimate")
-        mp = megapixels(*size)
-    usd = round(count * mp * price.unit_price_usd, 6)
-    per_mp = PerMegapixel(price.unit_price_usd, price.cited(), size_guessed=image_size is None)
-    return Cost(usd, f"{_plural(count, 'image')} × {mp} MP × {unit_price} ({price.cited()}){note}", per_megapixel=per_mp)
+            return Cost(None, f"{size_field} {image_size!r} not understood; no estimate")
+        out_mps = [megapixels(*size)] * count
+    in_mp = 0
+    if price.counts_input_images:
+        sent = input_image_count(spec, wire_input)
+        known = [megapixels(*size) for size in (input_sizes or ())][:sent]
+        in_mp = sum(known) + (sent - len(known))
+        if sent > len(known):
+            notes.append(f"inputs estimated at 1 MP each ({_plural(sent - len(known), 'input image')})")
+    note = "".join(f"; {n}" for n in notes)
+    uniform = len(set(out_mps)) == 1
+    if price.extra_unit_price_usd is None and not price.counts_input_images:
+        usd = round(sum(out_mps) * price.unit_price_usd, 6)
+        per = f"{_plural(count, 'image')} × {out_mps[0]} MP" if uniform else f"{_plural(count, 'image')}, {sum(out_mps)} MP"
+        return Cost(usd, f"{per} × {unit_price} ({price.cited()}){note}")
+    extra = price.unit_price_usd if price.extra_unit_price_usd is None else price.extra_unit_price_usd
+    further = sum(mp - 1 for mp in out_mps) + count * in_mp
+    usd = round(count * price.unit_price_usd + further * extra, 6)
+    output = f"{out_mps[0]} MP" if uniform else "+".join(str(mp) for mp in out_mps) + " MP"
+    output += " each" if count > 1 and uniform else ""
+    inputs = f", inputs {in_mp} MP" if price.counts_input_images else ""
+    basis = (
+        f"{_plural(count, 'image')}: {count} × {unit_price} first MP + {further} further MP × {format_usd(extra)} "
+        f"(output {output}{inputs}) ({price.cited()}){note}"
+    )
+    return Cost(usd, basis)
 
 
 def _finite(value: Any) -> float | None:
@@ -131,43 +190,6 @@ def _finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
-
-
-def _output_sizes(extras: Mapping[str, Any]) -> list[tuple[int, int]] | None:
-    """The (width, height) of every output image the provider reported (``extras["output_sizes"]``), or None
-    when there is none or any size is missing."""
-    sizes = extras.get("output_sizes")
-    if not isinstance(sizes, list | tuple) or not sizes:
-        return None
-    out: list[tuple[int, int]] = []
-    for size in sizes:
-        if not isinstance(size, list | tuple) or len(size) != 2:
-            return None
-        width, height = size
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height)):
-            return None
-        out.append((int(width), int(height)))
-    return out
-
-
-def output_cost(estimate: Cost, extras: Mapping[str, Any]) -> Cost | None:
-    """A per-megapixel run's cost on the output the provider reports (``extras["output_sizes"]``): what fal bills,
-    where the estimate had to guess (image-to-image, RF-inversion: the output follows the input image). None when
-    the estimate is not per megapixel or the sizes are not reported."""
-    per_mp, sizes = estimate.per_megapixel, _output_sizes(extras)
-    if per_mp is None or sizes is None:
-        return None
-    mps = [megapixels(w, h) for w, h in sizes]
-    usd = round(sum(mps) * per_mp.unit_price_usd, 6)
-    if not per_mp.size_guessed and usd == estimate.usd:
-        return estimate
-    shown = ", ".join(f"{w}×{h}" for w, h in sizes[:4]) + (", …" if len(sizes) > 4 else "")
-    return Cost(
-        usd,
-        f"{_plural(len(sizes), 'image')}, {sum(mps)} MP in all as reported ({shown}) × "
-        f"{format_usd(per_mp.unit_price_usd)} ({per_mp.cited})",
-        per_megapixel=per_mp,
-    )
 
 
 def actual_cost(
@@ -179,8 +201,8 @@ def actual_cost(
       credits left (``extras["remaining_credits"]``) are named in the basis. ``credits`` holds the credits used:
       ``extras["credits_used"]`` where a provider reports them, else for Segmind the reported cost, its credits
       being US dollars (as the sandbox documents them; not confirmed by Segmind's own docs).
-    - A per-megapixel run that finished is settled on the output sizes the provider reported
-      (``extras["output_sizes"]``, ``output_cost``), else at its estimate.
+    - A run that finished is settled at its estimate, which the runner has already worked out again on the output
+      sizes the provider reported (``Run._known_cost``: image-to-image and RF-inversion outputs follow the input).
     - A job the provider completed is billed even when its result could not be fetched, or the run was stopped
       while fetching it (``extras["completed_upstream"]``): it is settled at the estimate, and the basis says so.
     - fal bills only successful outputs: a failed or stopped run costs $0.
@@ -198,7 +220,7 @@ def actual_cost(
             credits_used = reported
         return Cost(round(reported, 6), f"reported by the provider (x-cost){left}", credits=credits_used)
     if state == "done":
-        settled = output_cost(estimate, extras) or estimate
+        settled = estimate
         if left or credits_used is not None:
             return Cost(settled.usd, f"{settled.basis}{left}", credits=credits_used)
         return settled
@@ -248,7 +270,9 @@ class PriceBook:
         retry_after_failure: dt.timedelta = PRICE_RETRY_AFTER_FAILURE,
         timeout: float = 10.0,
     ) -> None:
-        self._shipped: dict[str, PriceModel] = dict(SHIPPED_PRICES if shipped is None else shipped)
+        # None: each registered endpoint's own price (``EndpointSpec.price``), read when asked, so an endpoint
+        # registered later is priced too.
+        self._shipped: dict[str, PriceModel] | None = None if shipped is None else dict(shipped)
         self._fetched: dict[str, PriceModel] = {}
         self._next_check: dict[str, dt.datetime] = {}
         self._clock = clock
@@ -259,13 +283,48 @@ class PriceBook:
         self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
-        return f"PriceBook(shipped={len(self._shipped)}, from_api={len(self._fetched)})"
+        shipped = "the endpoints'" if self._shipped is None else len(self._shipped)
+        return f"PriceBook(shipped={shipped}, from_api={len(self._fetched)})"
 
     def price_for(self, endpoint_id: str) -> PriceModel | None:
-        return self._fetched.get(endpoint_id) or self._shipped.get(endpoint_id)
+        """The price read from fal's pricing API when there is one, else the shipped one.
 
-    def estimate(self, endpoint_id: str, wire_input: Mapping[str, Any]) -> Cost:
-        return estimate_cost(endpoint_id, wire_input, self.price_for(endpoint_id))
+        fal's API gives one unit price. For an endpoint whose shipped price has more structure (FLUX.2: each further
+        megapixel at another rate, input images counted), the API's price is the first megapixel's and the rest of
+        the structure stays as shipped, the source saying so."""
+        fetched, shipped = self._fetched.get(endpoint_id), self._shipped_price(endpoint_id)
+        if fetched is None or shipped is None:
+            return fetched or shipped
+        structured = shipped.extra_unit_price_usd is not None or shipped.counts_input_images
+        if structured and fetched.unit == shipped.unit == "megapixel":
+            return replace(
+                fetched,
+                extra_unit_price_usd=shipped.extra_unit_price_usd,
+                counts_input_images=shipped.counts_input_images,
+                source=f"{fetched.source} for the first MP, further MP as shipped ({shipped.cited()})",
+            )
+        return fetched
+
+    def _shipped_price(self, endpoint_id: str) -> PriceModel | None:
+        if self._shipped is not None:
+            return self._shipped.get(endpoint_id)
+        try:
+            return get_endpoint(endpoint_id).price
+        except KeyError:
+            return None
+
+    def estimate(
+        self,
+        spec: EndpointSpec,
+        wire_input: Mapping[str, Any],
+        *,
+        output_sizes: Sequence[Size] | None = None,
+        input_sizes: Sequence[Size] | None = None,
+    ) -> Cost:
+        """``estimate_cost`` at the price known for ``spec`` (see ``estimate_cost`` for the sizes)."""
+        return estimate_cost(
+            spec, wire_input, self.price_for(spec.id), output_sizes=output_sizes, input_sizes=input_sizes
+        )
 
     def is_fresh(self, endpoint_id: str) -> bool:
         """True while ``refresh`` would not ask fal about this endpoint."""
@@ -369,6 +428,6 @@ __all__ = [
     "estimate_cost",
     "fal_api_url",
     "format_usd",
+    "input_image_count",
     "megapixels",
-    "output_cost",
 ]

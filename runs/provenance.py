@@ -36,7 +36,8 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from endpoints import get_endpoint
-from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
+from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec, Role
+from endpoints.roles import counterpart, role_of, role_words
 from providers.base import REDACTED, PreparedRequest
 from runs.record import RunRecord
 
@@ -53,10 +54,16 @@ MAX_EMBEDDED_JSON = 16 * 1024 * 1024
 ELIDE_DATA_URI_OVER = 1024
 MAX_READ_TEXT = 64 * 1024 * 1024  # inflate limit when reading compressed chunks
 
-STEPS_FIELDS = ("num_inference_steps", "steps")
-GUIDANCE_FIELDS = ("guidance_scale", "guidance")
-MAPPED_FIELDS = frozenset({"prompt", "negative_prompt", "seed", "image_size", "strength", *STEPS_FIELDS,
-                           *GUIDANCE_FIELDS})
+#: The roles (``EndpointSpec.roles``) the A1111 text has its own words for, whatever the endpoint calls the field.
+A1111_ROLES: dict[str, Role] = {
+    "Prompt": "prompt",
+    "Negative prompt": "negative_prompt",
+    "Seed": "seed",
+    "Steps": "steps",
+    "CFG scale": "guidance",
+    "Size": "size",
+    "Denoising strength": "strength",
+}
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "x-key", "x-fal-key",
                             "cookie"})
@@ -128,10 +135,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _first(data: Mapping[str, Any], names: tuple[str, ...]) -> Any:
-    return next((data[n] for n in names if data.get(n) is not None), None)
-
-
 def _spec_or_none(key: str) -> EndpointSpec | None:
     try:
         return get_endpoint(key)
@@ -139,8 +142,14 @@ def _spec_or_none(key: str) -> EndpointSpec | None:
         return None
 
 
-def _size(record: RunRecord) -> tuple[int, int] | None:
-    value = record.input.get("image_size")
+def _role_value(spec: EndpointSpec | None, data: Mapping[str, Any], role: Role) -> Any:
+    """The value of the field playing ``role`` on ``spec`` (None without an endpoint, a field, or a value)."""
+    name = spec.field_for(role) if spec is not None else None
+    return data.get(name) if name is not None else None
+
+
+def _size(record: RunRecord, spec: EndpointSpec | None) -> tuple[int, int] | None:
+    value = _role_value(spec, record.input, "size")
     if isinstance(value, str) and value in IMAGE_SIZE_PRESETS:
         return IMAGE_SIZE_PRESETS[value]
     if isinstance(value, Mapping) and isinstance(value.get("width"), int) and isinstance(value.get("height"), int):
@@ -166,26 +175,30 @@ _NO_DEFAULT = object()
 
 
 def a1111_pairs(record: RunRecord) -> list[tuple[str, str]]:
-    """The ``Key: value`` pairs of the last line, unquoted, in order."""
+    """The ``Key: value`` pairs of the last line, unquoted, in order.
+
+    Steps, CFG scale, seed, size, strength (and the prompts, written above) are read from the fields that play
+    those roles on the record's endpoint (``EndpointSpec.roles``); every other field is a pair of its own."""
     data = record.input
     spec = _spec_or_none(record.endpoint_id)
+    mapped = {name for role in A1111_ROLES.values() if spec is not None and (name := spec.field_for(role))}
     pairs: list[tuple[str, str]] = []
-    steps = _first(data, STEPS_FIELDS)
+    steps = _role_value(spec, data, "steps")
     if steps is not None:
         pairs.append(("Steps", _text(steps)))
-    guidance = _first(data, GUIDANCE_FIELDS)
+    guidance = _role_value(spec, data, "guidance")
     if guidance is not None:
         pairs.append(("CFG scale", _text(guidance)))
     if record.seed is not None:
         pairs.append(("Seed", str(record.seed)))
-    size = _size(record)
+    size = _size(record, spec)
     if size:
         pairs.append(("Size", f"{size[0]}x{size[1]}"))
     pairs.append(("Model", record.endpoint_id))
-    if data.get("strength") is not None:
-        pairs.append(("Denoising strength", _text(data["strength"])))
+    if (strength := _role_value(spec, data, "strength")) is not None:
+        pairs.append(("Denoising strength", _text(strength)))
     for name, value in data.items():
-        if name in MAPPED_FIELDS or value is None or isinstance(value, list | dict):
+        if name in mapped or value is None or isinstance(value, list | dict):
             continue
         if isinstance(value, str) and (not value.strip() or value.startswith("data:")):
             continue  # an inline image belongs in the record JSON, not in a one-line summary
@@ -202,11 +215,12 @@ def a1111_pairs(record: RunRecord) -> list[tuple[str, str]]:
 
 def a1111_parameters(record: RunRecord) -> str:
     """The AUTOMATIC1111 ``parameters`` text of a run (prompt, optional negative prompt, one line of pairs)."""
-    prompt = record.input.get("prompt")
+    spec = _spec_or_none(record.endpoint_id)
+    prompt = _role_value(spec, record.input, "prompt")
     if not isinstance(prompt, str):
-        prompt = str((record.result or {}).get("prompt") or "")
+        prompt = str((record.result or {}).get("prompt") or "")  # the prompt the provider reports using
     lines = [prompt]
-    negative = record.input.get("negative_prompt")
+    negative = _role_value(spec, record.input, "negative_prompt")
     if isinstance(negative, str) and negative.strip():
         lines.append(f"Negative prompt: {negative}")
     pairs = a1111_pairs(record)
@@ -276,48 +290,54 @@ class ImageMetadata:
     def to_form_values(self, spec: EndpointSpec) -> FormValues:
         """Map what the image says onto ``spec``'s fields (validated by them), listing what was left out.
 
-        A record of the same endpoint comes back verbatim. Otherwise steps/guidance land on
-        ``num_inference_steps``/``steps`` and ``guidance_scale``/``guidance``, the size on ``image_size`` as
-        ``{"width", "height"}``, and any other pair whose name matches a field (``Safety tolerance`` ->
-        ``safety_tolerance``) on that field.
+        A record of the same endpoint comes back verbatim. Otherwise values go by role (``EndpointSpec.roles``):
+        a record's field to the field playing the same role on ``spec`` (``num_inference_steps`` -> ``steps``),
+        the A1111 Steps, CFG scale, Seed, Size (as ``{"width", "height"}``), Denoising strength and prompts to the
+        fields playing those roles; any other field or pair goes to the field of its name (``Safety tolerance``
+        -> ``safety_tolerance``).
         """
         if self.record is not None and self.record.endpoint_id == spec.id:
             return FormValues(dict(self.record.input))
         fields = spec.input_model.model_fields
         values: dict[str, Any] = {}
         dropped: dict[str, str] = {}
-        for label, targets, value in self._candidates():
-            if label == "Size" and "image_size" not in fields and {"width", "height"} <= set(fields):
+        for label, role, target, value in self._candidates(spec):
+            if role == "size" and target is None and {"width", "height"} <= set(fields):
                 for side in ("width", "height"):
                     _put(values, dropped, fields, f"Size ({side})", side, value[side])
                 continue
-            target = next((t for t in targets if t in fields), None)
             if target is None:
-                dropped[label] = f"{spec.label} has no {' or '.join(targets)} field"
+                dropped[label] = f"{spec.label} has no {role_words(role) if role else field_name(label)} field"
                 continue
             _put(values, dropped, fields, label, target, value)
         return FormValues(values, dropped)
 
-    def _candidates(self) -> Iterator[tuple[str, tuple[str, ...], Any]]:
+    def _candidates(self, spec: EndpointSpec) -> Iterator[tuple[str, Role | None, str | None, Any]]:
+        """(label, role, the field of ``spec`` that takes it or None, value) for everything the image says."""
         if self.record is not None:
+            source = _spec_or_none(self.record.endpoint_id)
             for name, value in self.record.input.items():
-                targets = STEPS_FIELDS if name in STEPS_FIELDS else GUIDANCE_FIELDS if name in GUIDANCE_FIELDS else (
-                    name,)
-                yield name, targets, value
+                yield name, role_of(source, name), counterpart(source, spec, name), value
             return
-        core: list[tuple[str, tuple[str, ...], Any]] = [
-            ("Prompt", ("prompt",), self.prompt),
-            ("Negative prompt", ("negative_prompt",), self.negative_prompt),
-            ("Seed", ("seed",), self.seed),
-            ("Steps", STEPS_FIELDS, self.steps),
-            ("CFG scale", GUIDANCE_FIELDS, self.guidance),
-            ("Size", ("image_size",), {"width": self.width, "height": self.height} if self.width else None),
-            ("Denoising strength", ("strength",), self.strength),
+        core: list[tuple[str, Any]] = [
+            ("Prompt", self.prompt),
+            ("Negative prompt", self.negative_prompt),
+            ("Seed", self.seed),
+            ("Steps", self.steps),
+            ("CFG scale", self.guidance),
+            ("Size", {"width": self.width, "height": self.height} if self.width else None),
+            ("Denoising strength", self.strength),
         ]
-        yield from ((label, targets, value) for label, targets, value in core if value is not None)
+        for label, value in core:
+            if value is not None:
+                role = A1111_ROLES[label]
+                yield label, role, spec.field_for(role), value
+        fields = spec.input_model.model_fields
         for label, value in self.extras.items():
             if label not in INFORMATIONAL:
-                yield label, (field_name(label),), value
+                name = field_name(label)
+                target = name if name in fields and role_of(spec, name) is None else None
+                yield label, None, target, value
 
 
 INFORMATIONAL = frozenset({"Model", "Provider", "Request ID", "Version"})

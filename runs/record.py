@@ -10,20 +10,12 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from endpoints import get_endpoint
 from providers.base import PreparedRequest
 
 RouteKind = Literal["sandbox", "server_key", "session_key", "no_key"]
 FinalState = Literal["done", "failed", "stopped"]
 ROUTE_KINDS: tuple[RouteKind, ...] = ("sandbox", "server_key", "session_key", "no_key")
-
-
-@dataclass(frozen=True)
-class PerMegapixel:
-    """How a per-megapixel estimate was priced, so the run can be settled on the output size the provider reports."""
-
-    unit_price_usd: float
-    cited: str  # "fal price list, 2026-11"
-    size_guessed: bool = False  # the output follows an input image whose size was not known: 1 MP was assumed
 
 
 @dataclass(frozen=True)
@@ -33,8 +25,6 @@ class Cost:
     usd: float | None
     basis: str
     credits: float | None = None  # provider credits used, where the provider reports them (Segmind)
-    # Set on per-megapixel estimates only; not part of the record's JSON.
-    per_megapixel: PerMegapixel | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"usd": self.usd, "basis": self.basis}
@@ -117,9 +107,14 @@ class RunRecord:
 
     @property
     def seed(self) -> int | None:
+        """The seed the provider reports using, else the input's (the field playing the endpoint's seed role)."""
         if self.result and isinstance(self.result.get("seed"), int):
             return int(self.result["seed"])
-        seed = self.input.get("seed")
+        try:
+            name = get_endpoint(self.endpoint_id).field_for("seed")
+        except KeyError:  # an endpoint no longer registered: nothing says which field is its seed
+            return None
+        seed = self.input.get(name) if name is not None else None
         return seed if isinstance(seed, int) else None
 
     def with_result(self, result: dict[str, Any]) -> RunRecord:

@@ -23,7 +23,7 @@ import contextlib
 import copy
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -71,11 +71,22 @@ class SpendGuard(Protocol):
     async def settle(self, reservation: object, actual: Cost) -> None: ...
 
 
-Estimator = Callable[[EndpointSpec, dict[str, Any], Route], Cost]
+class Estimator(Protocol):
+    """A run's cost from its endpoint and wire input; after the run, ``output_sizes`` are the images' (width,
+    height) as the provider reported them, which replace any size the estimate had to assume."""
+
+    def __call__(
+        self, endpoint: EndpointSpec, wire: dict[str, Any], route: Route, output_sizes: Sequence[Size] | None = None
+    ) -> Cost: ...
+
+
+Size = tuple[int, int]
 Settler = Callable[[Cost, FinalState, dict[str, Any], str], Cost]  # estimate, state, extras, provider
 
 
-def _unknown_cost(endpoint: EndpointSpec, wire: dict[str, Any], route: Route) -> Cost:
+def _unknown_cost(
+    endpoint: EndpointSpec, wire: dict[str, Any], route: Route, output_sizes: Sequence[Size] | None = None
+) -> Cost:
     return UNKNOWN_COST
 
 
@@ -105,12 +116,6 @@ def _error_of(exc: BaseException) -> RunError:
         fields = tuple(exc.fields) if isinstance(exc, ValidationFailed) else ()
         return RunError(type(exc).__name__, exc.message, fields, exc.status)
     return RunError(type(exc).__name__, f"Something went wrong ({type(exc).__name__}). Please try again.")
-
-
-def _settle_extras(result: Result) -> dict[str, Any]:
-    """What the settler reads of a result: the provider's extras and the output sizes it reported."""
-    sizes = [[image.width, image.height] for image in result.images]
-    return {**result.extras, "output_sizes": sizes}
 
 
 def _usd_text(cost: Cost) -> str:
@@ -211,7 +216,7 @@ class Run:
                         self._completed = True
                         yield self._update("saving", step=step)
                         result = await self._store_images(event.result)
-                        cost = runner.settle(self._cost, "done", _settle_extras(event.result), provider.name)
+                        cost = runner.settle(self._known_cost(event.result), "done", event.result.extras, provider.name)
                         final = self._record("done", result=result, cost=cost)
             if final is None:
                 raise ProviderError("The provider ended the job without a result.")
@@ -238,6 +243,13 @@ class Run:
     def _settle_unfinished(self, state: FinalState, completed: bool) -> Cost:
         extras = {"completed_upstream": True} if completed else {}
         return self.runner.settle(self._cost, state, extras, self.route.provider.name)
+
+    def _known_cost(self, result: Result) -> Cost:
+        """The estimate again with the output sizes the provider reported (when it reported every one)."""
+        sizes = [(i.width, i.height) for i in result.images if i.width and i.height]
+        if not sizes or len(sizes) != len(result.images):
+            return self._cost
+        return self.runner.estimate(self.endpoint, self.payload.to_wire(), self.route, sizes)
 
     def _stopped(self) -> RunRecord:
         cost = self._settle_unfinished("stopped", self.completed_upstream)

@@ -11,11 +11,13 @@ Value syntax (``parse_axis_values``), after AUTOMATIC1111's X/Y/Z plot:
   (five evenly spaced values, both ends included; floats too: ``0.0-1.0 [6]``); negative ends ``-5--1``;
 - enums and booleans: their values as a comma-separated list (``true, false``); ``default`` leaves an optional
   field unset;
-- ``seed``: a list or range, ``4 random`` / ``4 random seeds``, and ``random`` or ``-1`` for one random seed;
+- the seed (the field playing the endpoint's ``seed`` role): a list or range, ``4 random`` / ``4 random seeds``,
+  and ``random`` or ``-1`` for one random seed;
 - prompts: ``cat -> dog, fox`` replaces "cat" in the current prompt with each value, the original first
   (cells: cat, dog, fox); ``cat, dog, fox`` (A1111's Prompt S/R) means the same;
-- ``image_size``: preset names or ``1024x768``;
-- ``endpoint``: endpoint ids or API names from the registry; the tab's input is mapped to each (``map_input``).
+- image sizes: preset names or ``1024x768``;
+- ``endpoint``: endpoint ids or API names from the registry; the tab's input is mapped to each by the fields'
+  roles (``map_input``).
 
 Lists are CSV: a value holding a comma is written in double quotes.
 """
@@ -37,9 +39,10 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from components.schema_fields import FieldSpec, fields_of
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
+from endpoints.roles import counterpart
+from endpoints.schema_fields import FieldSpec, spec_fields
 from endpoints.validation import describe_validation_error
 from providers.catalog import CATALOG
 from runs.pricing import format_usd
@@ -56,7 +59,6 @@ DEFAULT_CONCURRENCY: Mapping[str, int] = {spec.name: spec.sweep_concurrency for 
 MAX_AXIS_VALUES = 1000
 """No axis holds more values than this, whatever the cell cap (a typo like ``1-100000`` fails early)."""
 
-SEED_FIELD = "seed"
 SEED_RANGE = (0, 2**31 - 1)
 """Random seeds are drawn from here when the seed field declares no bounds (the tab's 🎲 button does the same)."""
 
@@ -76,14 +78,6 @@ _RANDOM_SEEDS = re.compile(r"^(?P<n>\d+)\s*(?:x\s*)?random(?:\s+seeds?)?$", re.I
 _SIZE = re.compile(r"^(?P<w>\d+)\s*[x×X*]\s*(?P<h>\d+)$")
 _RANGE_HELP = "a number or a range such as 1-5, 1-5 (+2) or 1-3 [5]"
 
-# Fields that mean the same thing under different names (the endpoint axis maps them); same names map as they are.
-_SYNONYMS: tuple[tuple[str, ...], ...] = (
-    ("num_inference_steps", "steps"),
-    ("guidance_scale", "guidance"),
-    ("image_url", "control_image_url", "control_image"),  # the input image, whatever the endpoint calls it
-)
-
-
 class SweepError(ValueError):
     """Why a sweep cannot be planned: one message per problem, each naming the axis and field."""
 
@@ -98,12 +92,19 @@ class SweepError(ValueError):
 
 @cache
 def _fields(spec: EndpointSpec) -> dict[str, FieldSpec]:
-    return {f.name: f for f in fields_of(spec.input_model, spec.api_name)}
+    return {f.name: f for f in spec_fields(spec)}
 
 
 def sweepable_fields(spec: EndpointSpec) -> list[str]:
     """The field names an axis may sweep on this endpoint: every form field but the JSON ones, then ``endpoint``."""
     return [name for name, f in _fields(spec).items() if f.kind != "json"] + [ENDPOINT_FIELD]
+
+
+def default_axis_field(spec: EndpointSpec) -> str:
+    """The field a sweep's X axis starts on: the endpoint's seed field, else its first sweepable field."""
+    seed = spec.field_for("seed")
+    fields = sweepable_fields(spec)
+    return seed if seed is not None and seed in fields else fields[0]
 
 
 def _is_prompt(fs: FieldSpec) -> bool:
@@ -116,6 +117,10 @@ def _field(spec: EndpointSpec, name: str, axis: str) -> FieldSpec:
         why = "cannot be swept" if fs is not None else f"is not a field of {spec.label}"
         raise SweepError(f"{axis} axis: {name!r} {why}; sweepable fields: {', '.join(sweepable_fields(spec))}")
     return fs
+
+
+def _is_seed(spec: EndpointSpec, name: str) -> bool:
+    return name == spec.field_for("seed")
 
 
 def _seed_bounds(fs: FieldSpec) -> tuple[int, int]:
@@ -143,18 +148,20 @@ def format_value(value: Any) -> str:
     return json.dumps(value, separators=(", ", ": "))
 
 
-def label_for(field: str, value: Any) -> str:
-    """The label of one axis value, for the plan, the grid and the cells' JSON.
+def label_for(field: str, value: Any, spec: EndpointSpec | None = None) -> str:
+    """The label of one axis value of ``spec``'s ``field``, for the plan, the grid and the cells' JSON.
 
     ``guidance_scale = 3.5``; ``endpoint = FLUX.1 [pro]`` (the endpoint's short label); a preset size with its
     pixels ``image_size = landscape_4_3 (1024×768)``; a prompt axis shows the replacement word (``prompt: dog``).
+    Prompts and sizes are told by the field's kind on ``spec`` (without ``spec``: ``field = value``).
     """
     if field == ENDPOINT_FIELD:
-        spec = value if isinstance(value, EndpointSpec) else get_endpoint(str(value))
-        return f"{ENDPOINT_FIELD} = {spec.label}"
-    if field.endswith("prompt"):
+        target = value if isinstance(value, EndpointSpec) else get_endpoint(str(value))
+        return f"{ENDPOINT_FIELD} = {target.label}"
+    fs = _fields(spec).get(field) if spec is not None else None
+    if fs is not None and _is_prompt(fs):
         return f"{field}: {format_value(value)}"
-    if isinstance(value, str) and value in IMAGE_SIZE_PRESETS and field == "image_size":
+    if isinstance(value, str) and value in IMAGE_SIZE_PRESETS and fs is not None and fs.kind == "image_size":
         width, height = IMAGE_SIZE_PRESETS[value]
         return f"{field} = {value} ({width}×{height})"
     text = format_value(value)
@@ -323,7 +330,7 @@ def parse_axis_values(
                 raise SweepError(f"{prefix}write one search text, one ->, then the replacements: cat -> dog, fox")
             return [search_tokens[0], *_csv_tokens(rest)]
         return _csv_tokens(text)
-    if field == SEED_FIELD:
+    if _is_seed(spec, field):
         match = _RANDOM_SEEDS.match(text)
         if match:
             n = int(match["n"])
@@ -342,13 +349,14 @@ def parse_axis_values(
     return list(tokens)
 
 
-def _normalise(fs: FieldSpec, value: Any, rng: random.Random) -> Any:
-    """Spellings every input form shares: ``default``, preset case, ``1024x768``, ``random`` seeds, enum case."""
+def _normalise(fs: FieldSpec, value: Any, rng: random.Random, *, is_seed: bool = False) -> Any:
+    """Spellings every input form shares: ``default``, preset case, ``1024x768``, ``random`` seeds (``is_seed``: the
+    field plays the endpoint's seed role), enum case."""
     if isinstance(value, str):
         word = value.strip().lower()
         if word in _DEFAULT_WORDS and fs.nullable:
             return None
-        if fs.name == SEED_FIELD and word in _RANDOM_WORDS:
+        if is_seed and word in _RANDOM_WORDS:
             return rng.randint(*_seed_bounds(fs))
         if fs.kind == "image_size":
             size = _SIZE.match(value.strip())
@@ -358,7 +366,7 @@ def _normalise(fs: FieldSpec, value: Any, rng: random.Random) -> Any:
             match = next((c for c in fs.choices if str(c).lower() == word), None)
             if match is not None:
                 return match
-    if fs.name == SEED_FIELD and value == -1 and _seed_bounds(fs)[0] > -1:
+    if is_seed and value == -1 and _seed_bounds(fs)[0] > -1:
         return rng.randint(*_seed_bounds(fs))  # A1111: -1 means a random seed
     if fs.choices and isinstance(value, (int, float)) and not isinstance(value, bool):
         match = next((c for c in fs.choices if str(c) == format_value(value)), None)
@@ -442,7 +450,7 @@ def axis_from_values(
     errors: list[str] = []
     wire_values: list[Any] = []
     for raw in values:
-        value = _normalise(fs, raw, rng)
+        value = _normalise(fs, raw, rng, is_seed=_is_seed(spec, field))
         try:
             wire = spec.build_input({**base, field: value}).to_wire()
         except ValidationError as exc:
@@ -454,7 +462,7 @@ def axis_from_values(
     if errors:
         raise SweepError(errors)
     kept, notes = _dedupe(axis, field, wire_values, format_value)
-    return Axis(axis, field, "value", tuple(kept), tuple(label_for(field, v) for v in kept), tuple(notes))
+    return Axis(axis, field, "value", tuple(kept), tuple(label_for(field, v, spec) for v in kept), tuple(notes))
 
 
 def _prompt_axis(
@@ -484,7 +492,7 @@ def _prompt_axis(
         raise SweepError(errors)
     if len(kept) == 1:
         notes.append(f"{prefix}only the search text was given, so the axis has one value")
-    return Axis(axis, fs.name, "prompt_sr", tuple(kept), tuple(label_for(fs.name, w) for w in kept), tuple(notes))
+    return Axis(axis, fs.name, "prompt_sr", tuple(kept), tuple(label_for(fs.name, w, spec) for w in kept), tuple(notes))
 
 
 def _endpoint_axis(spec: EndpointSpec, values: Sequence[Any], base_input: Mapping[str, Any], axis: AxisName) -> Axis:
@@ -565,7 +573,8 @@ def parse_json_axis(
         values = decoded
     if not isinstance(values, Sequence):
         raise SweepError(f"{prefix}values must be a JSON list")
-    bad = [v for v in values if isinstance(v, (list, dict)) and not (isinstance(v, dict) and field == "image_size")]
+    is_size = (fs := _fields(spec).get(field)) is not None and fs.kind == "image_size"
+    bad = [v for v in values if isinstance(v, (list, dict)) and not (isinstance(v, dict) and is_size)]
     if bad:
         raise SweepError(f"{prefix}{format_value(bad[0])}: each value must be a single number, text or boolean")
     return axis_from_values(spec, field, list(values), base_input, axis=axis, rng=rng)
@@ -575,33 +584,23 @@ def parse_json_axis(
 # The endpoint axis: carrying an input from one endpoint's schema to another's
 
 
-def _counterpart(name: str, target_fields: Mapping[str, Any]) -> str | None:
-    if name in target_fields:
-        return name
-    for group in _SYNONYMS:
-        if name in group:
-            return next((other for other in group if other in target_fields), None)
-    return None
-
-
 def map_input(source: EndpointSpec, target: EndpointSpec, wire_input: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Carry ``source``'s wire input to ``target``'s schema: ``(values for target, source fields not carried)``.
 
-    A field goes to the target's field of the same name, or to a synonym (``num_inference_steps`` ↔ ``steps``,
-    ``guidance_scale`` ↔ ``guidance``, ``image_url`` ↔ ``control_image_url`` ↔ ``control_image``), read from the
-    models' fields. A value the target's field refuses (out of its bounds, not one of its choices) is not carried
+    A field goes to the target's field that plays the same role (``EndpointSpec.roles``: steps
+    ``num_inference_steps`` ↔ ``steps``, guidance ``guidance_scale`` ↔ ``guidance``, the input image ``image_url``
+    ↔ ``control_image_url`` ↔ ``control_image``, ...); a field without a role goes to the field of the same name. A value the target's field refuses (out of its bounds, not one of its choices) is not carried
     — never clamped — and the target's default applies; such fields are listed as not carried, as are fields the
     target lacks. The values returned are not yet validated as a whole (the target may require more).
     """
     if source is target:
         return dict(wire_input), []
-    target_fields = target.input_model.model_fields
     mapped: dict[str, Any] = {}
     unmapped: list[str] = []
     for name, value in wire_input.items():
         if value is None:
             continue
-        dest = _counterpart(name, target_fields)
+        dest = counterpart(source, target, name)
         if dest is None or dest in mapped or _refuses(target, mapped, dest, value):
             unmapped.append(name)
             continue
@@ -673,12 +672,14 @@ class SweepCell:
 
     @property
     def num_images(self) -> int:
-        value = self.input.get("num_images", 1)
+        name = self.endpoint.field_for("count")
+        value = self.input.get(name, 1) if name is not None else 1
         return value if isinstance(value, int) else 1
 
     @property
     def seed(self) -> int | None:
-        seed = self.input.get(SEED_FIELD)
+        name = self.endpoint.field_for("seed")
+        seed = self.input.get(name) if name is not None else None
         return seed if isinstance(seed, int) else None
 
     def to_json(self) -> dict[str, Any]:
@@ -851,9 +852,10 @@ def plan_sweep(
     notes: list[str] = [*x.notes, *(y.notes if y else ())]
     base = dict(base_input)
     swept = {x.field, y.field if y else x.field}
-    if SEED_FIELD in _fields(spec) and base.get(SEED_FIELD) is None and SEED_FIELD not in swept:
-        base[SEED_FIELD] = rng.randint(*_seed_bounds(_fields(spec)[SEED_FIELD]))
-        notes.append(f"The seed was unset: every cell uses seed {base[SEED_FIELD]}, so cells differ only by the axes.")
+    seed = spec.field_for("seed")
+    if seed is not None and seed in _fields(spec) and base.get(seed) is None and seed not in swept:
+        base[seed] = rng.randint(*_seed_bounds(_fields(spec)[seed]))
+        notes.append(f"The seed was unset: every cell uses seed {base[seed]}, so cells differ only by the axes.")
 
     endpoint_axis = x if x.kind == "endpoint" else y if y is not None and y.kind == "endpoint" else None
     field_axes = [a for a in (x, y) if a is not None and a.kind != "endpoint"]

@@ -1,11 +1,15 @@
 """What an endpoint input does to the synthetic picture: a ``Recipe`` read off the input's leaves.
 
 The schema supplies the numbers (defaults, so that an effect is relative to what the endpoint would do anyway);
-the roles below supply the meaning, and everything without a role still shows:
+the endpoint's roles (``EndpointSpec.roles``, whatever its fields are called) supply the meaning, and everything
+without a role still shows:
 
-- guidance (``guidance_scale``, ``guidance``): contrast and saturation, relative to the default (low = washed out);
-- steps (``num_inference_steps``, ``steps``): finish — fewer than the default is soft and grainy, more is crisper;
-- ``strength`` (image to image): how much of the input survives (0 keeps it, 1 is all pattern);
+- guidance (``guidance_scale``, ``guidance``, ...): contrast and saturation, relative to the default (low = washed
+  out);
+- steps (``num_inference_steps``, ``steps``, ...): finish — fewer than the default is soft and grainy, more is
+  crisper;
+- strength (image to image): how much of the input survives (0 keeps it, 1 is all pattern);
+- the input image (the ``image`` role, else the first of ``images``): the picture the result starts from;
 - RF-inversion controls (eta ``controller_guidance_reverse``, gamma ``controller_guidance_forward``, the reverse
   guidance window and schedule): how much of the input survives, through ``window_influence``;
 - a nested item with an image and a weight (ControlNets, control LoRAs, EasyControls, union controls): a layer
@@ -16,8 +20,8 @@ the roles below supply the meaning, and everything without a role still shows:
 - every other changed field (safety tolerance, scheduler, shifts, fine-tune, ...): a variation — extra shapes keyed
   by the changed values, so any change shows and equal inputs still give equal pictures.
 
-Delivery fields (``sync_mode``, ``output_format``, ``num_images``) change no pixels; seed and prompt drive the base
-pattern, and ``image_size`` the size.
+Delivery fields (``sync_mode``, ``output_format``, the image count) change no pixels; seed and prompt drive the
+base pattern, and the size role the size.
 """
 
 from __future__ import annotations
@@ -29,16 +33,15 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from endpoints.base import EndpointSpec, Role
 from sandbox.parameters import Leaf, Loc, image_refs, leaves, path_text
 from sandbox.renderer import LayerKind, Texture
 
-GUIDANCE_FIELDS = ("guidance_scale", "guidance")
-STEPS_FIELDS = ("num_inference_steps", "steps")
-STRENGTH_FIELD = "strength"
+#: RF-inversion's controls: no role covers them (only that endpoint has them).
 ETA_FIELD, GAMMA_FIELD = "controller_guidance_reverse", "controller_guidance_forward"
 REVERSE_WINDOW = ("reverse_guidance_start", "reverse_guidance_end", "reverse_guidance_schedule")
-DELIVERY_FIELDS = frozenset({"sync_mode", "output_format", "num_images"})
-BASE_FIELDS = frozenset({"prompt", "seed", "image_size"})  # drawn or used as such
+DELIVERY_FIELDS = frozenset({"sync_mode", "output_format"})  # and the field playing the ``count`` role
+BASE_ROLES: tuple[Role, ...] = ("prompt", "seed", "size")  # drawn or used as such
 MAX_LAYERS = 6  # conditioning images read per job; more are ignored (a note says so)
 
 #: How a conditioning image shapes the picture, by the mode/preprocess value its item names.
@@ -155,20 +158,32 @@ def _kind(group: Sequence[Leaf], default: LayerKind) -> tuple[LayerKind, list[Le
     return default, []
 
 
-def _source_leaf(all_leaves: Sequence[Leaf]) -> Leaf | None:
-    """The input image: the first required top-level image field."""
-    return next((leaf for leaf in all_leaves if len(leaf.loc) == 1 and leaf.is_image and leaf.info.is_required()), None)
+def role_leaf(spec: EndpointSpec, top: dict[str, Leaf], role: Role) -> Leaf | None:
+    """The top-level leaf of the field playing ``role`` on ``spec``, if any."""
+    name = spec.field_for(role)
+    return top.get(name) if name is not None else None
 
 
-def source_field(payload: BaseModel) -> tuple[str, str] | None:
+def _source_leaf(spec: EndpointSpec, all_leaves: Sequence[Leaf]) -> Leaf | None:
+    """The input image: the field playing the ``image`` role, else the one playing ``images`` (with an image)."""
+    top = {leaf.name: leaf for leaf in all_leaves if len(leaf.loc) == 1}
+    roles: tuple[Role, ...] = ("image", "images")
+    for role in roles:
+        leaf = role_leaf(spec, top, role)
+        if leaf is not None and image_refs(leaf):
+            return leaf
+    return None
+
+
+def source_field(spec: EndpointSpec, payload: BaseModel) -> tuple[str, str] | None:
     """(field name, reference) of the input image, if the endpoint takes one."""
-    leaf = _source_leaf(list(leaves(payload)))
+    leaf = _source_leaf(spec, list(leaves(payload)))
     refs = image_refs(leaf) if leaf else []
     return (leaf.name, refs[0]) if leaf and refs else None
 
 
-def build_recipe(payload: BaseModel) -> Recipe:
-    """The recipe for ``payload`` (see the module docstring)."""
+def build_recipe(spec: EndpointSpec, payload: BaseModel) -> Recipe:
+    """The recipe for ``payload``, an input of ``spec`` (see the module docstring)."""
     all_leaves = list(leaves(payload))
     top = {leaf.name: leaf for leaf in all_leaves if len(leaf.loc) == 1}
     consumed: set[Loc] = set()
@@ -176,31 +191,30 @@ def build_recipe(payload: BaseModel) -> Recipe:
     def use(*found: Leaf | None) -> None:
         consumed.update(leaf.loc for leaf in found if leaf is not None)
 
-    guidance = next((top[name] for name in GUIDANCE_FIELDS if name in top), None)
-    steps = next((top[name] for name in STEPS_FIELDS if name in top), None)
+    guidance = role_leaf(spec, top, "guidance")
+    steps = role_leaf(spec, top, "steps")
     contrast = float(np.clip((_relative(guidance) or 1.0) ** 0.8, 0.3, 3.0))
     finish = float(np.clip(_relative(steps) or 1.0, 0.05, 4.0))
     use(guidance, steps)
 
     strength = None
-    if (leaf := top.get(STRENGTH_FIELD)) is not None and _number(leaf.value) is not None:
+    if (leaf := role_leaf(spec, top, "strength")) is not None and _number(leaf.value) is not None:
         strength = float(np.clip(_number(leaf.value) or 0.0, 0.0, 1.0))
         use(leaf)
     elif (eta := top.get(ETA_FIELD)) is not None:
         strength = 1.0 - _inversion_retention(top, steps)
         use(eta, top.get(GAMMA_FIELD), *(top.get(name) for name in REVERSE_WINDOW))
 
-    source = _source_leaf(all_leaves)
+    source = _source_leaf(spec, all_leaves)
     use(source)
     textures, images, notes = _conditioning(all_leaves, source, top, consumed)
 
-    legend_leaves = [
-        leaf
-        for leaf in all_leaves
-        if leaf.changed and not leaf.is_image and leaf.name not in DELIVERY_FIELDS | BASE_FIELDS
-    ]
+    count = spec.field_for("count")
+    base = {name for role in BASE_ROLES if (name := spec.field_for(role)) is not None}
+    quiet = {(name,) for name in DELIVERY_FIELDS | base | ({count} if count else set())}
+    legend_leaves = [leaf for leaf in all_leaves if leaf.changed and not leaf.is_image and leaf.loc not in quiet]
     rest = [leaf.text() for leaf in legend_leaves if leaf.loc not in consumed]
-    if (size := top.get("image_size")) is not None and size.changed:
+    if (size := role_leaf(spec, top, "size")) is not None and size.changed:
         legend_leaves.insert(0, size)
     return Recipe(
         contrast=contrast,

@@ -271,7 +271,7 @@ class FalQueue:
         resolver = ImageResolver(
             self._state.storage.files, job.base_url, MAX_INPUT_SIDE, self._state.decode_slots
         )
-        prepared = await prepare_generation(job.payload, resolver, options.max_render_side)
+        prepared = await prepare_generation(job.spec, job.payload, resolver, options.max_render_side)
         plan = prepared.plan
         for note in prepared.notes:
             job.log(note, "WARN")

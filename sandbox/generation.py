@@ -1,6 +1,7 @@
 """From a validated endpoint input to synthetic images: what to render (read generically off the input model,
-so a schema change needs no change here: sandbox/effects.py), the safety rule, reading the input and conditioning
-images, and the rendering itself (off the event loop)."""
+with the meaning of its fields from the endpoint's roles, so a schema change needs no change here:
+sandbox/effects.py), the safety rule, reading the input and conditioning images, and the rendering itself (off
+the event loop)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import asyncio
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 from pydantic import BaseModel
 
-from endpoints.base import IMAGE_SIZE_PRESETS
+from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec, Role
 from sandbox.effects import Recipe, build_recipe, source_field
 from sandbox.image_inputs import ImageResolver, LoadedImage
 from sandbox.renderer import (
@@ -71,21 +73,24 @@ class GenerationPlan:
     recipe: Recipe
 
     @classmethod
-    def from_input(cls, payload: BaseModel, default_format: ImageFormat = "jpeg") -> GenerationPlan:
-        prompt = str(getattr(payload, "prompt", "") or "")
-        seed = getattr(payload, "seed", None)
-        steps = getattr(payload, "num_inference_steps", None) or getattr(payload, "steps", None) or DEFAULT_STEPS
-        recipe = build_recipe(payload)
+    def from_input(cls, spec: EndpointSpec, payload: BaseModel, default_format: ImageFormat = "jpeg") -> GenerationPlan:
+        """The plan for ``payload``, an input of ``spec``: prompt, seed, steps and count read through its roles."""
+        prompt = str(role_value(spec, payload, "prompt") or "")
+        seed = role_value(spec, payload, "seed")
+        steps = role_value(spec, payload, "steps") or DEFAULT_STEPS
+        recipe = build_recipe(spec, payload)
         mode: RenderMode = "text"
         source_name = source_ref = None
-        if found := source_field(payload):
+        if found := source_field(spec, payload):
             source_name, source_ref = found
-            mode = "depth" if "control" in source_name else "image"  # a control image sets the layout
+            # An input the endpoint has a rule for keeping (a strength, an inversion) is transformed; any other
+            # (a control image) sets the layout.
+            mode = "image" if recipe.strength is not None else "depth"
         return cls(
             prompt=prompt,
             seed=int(seed) if seed is not None else secrets.randbelow(2**32),
             steps=int(steps),
-            num_images=int(getattr(payload, "num_images", None) or 1),
+            num_images=int(role_value(spec, payload, "count") or 1),
             image_format=_image_format(payload, default_format),
             mode=mode,
             source_field=source_name,
@@ -97,9 +102,18 @@ class GenerationPlan:
         )
 
 
-def output_size(payload: BaseModel, source: Image.Image | None, max_side: int) -> tuple[tuple[int, int], str | None]:
-    """(width, height) to render and, when the sandbox scaled the request down, a note saying so."""
-    image_size = getattr(payload, "image_size", None)
+def role_value(spec: EndpointSpec, payload: BaseModel, role: Role) -> Any:
+    """The value of the field playing ``role`` on ``spec`` (None when no field does, or it is unset)."""
+    name = spec.field_for(role)
+    return getattr(payload, name, None) if name is not None else None
+
+
+def output_size(
+    spec: EndpointSpec, payload: BaseModel, source: Image.Image | None, max_side: int
+) -> tuple[tuple[int, int], str | None]:
+    """(width, height) to render (the ``size`` role, else the input image's) and, when the sandbox scaled the
+    request down, a note saying so."""
+    image_size = role_value(spec, payload, "size")
     if isinstance(image_size, str):
         width, height = IMAGE_SIZE_PRESETS[image_size]
     elif image_size is not None:
@@ -144,6 +158,7 @@ class PreparedGeneration:
 
 
 async def prepare_generation(
+    spec: EndpointSpec,
     payload: BaseModel,
     resolver: ImageResolver,
     max_side: int,
@@ -151,8 +166,9 @@ async def prepare_generation(
     default_format: ImageFormat = "jpeg",
     allow_raw_base64: bool = False,
 ) -> PreparedGeneration:
-    """Plan and read the source and conditioning images. Raises ImageLoadError for an unreadable one."""
-    plan = GenerationPlan.from_input(payload, default_format)
+    """Plan ``payload`` (an input of ``spec``) and read the source and conditioning images. Raises ImageLoadError
+    for an unreadable one."""
+    plan = GenerationPlan.from_input(spec, payload, default_format)
     notes: list[str] = []
     loaded: dict[str, LoadedImage] = {}  # by reference: an image named twice is read once
 
@@ -171,7 +187,7 @@ async def prepare_generation(
         image = await read(use.field, use.loc, use.ref, LAYER_SIDE)
         layers.append(Layer(image, use.kind, use.weight, key=use.ref))
     notes.extend(plan.recipe.notes)
-    size, size_note = output_size(payload, source, max_side)
+    size, size_note = output_size(spec, payload, source, max_side)
     if size_note:
         notes.append(size_note)
     return PreparedGeneration(plan, source, size, tuple(notes), tuple(layers))

@@ -8,7 +8,7 @@ from ``prices``. Without ``Authorization: Key ...``: 401. Without any id: 422 wi
 the ``pricing`` family apply (``X-Sandbox-Fault: pricing=status_500``). Every request to the route is counted in
 ``stats.pricing_requests``, refused ones included, so tests can see how often a client asked.
 
-The table defaults to ``DEFAULT_PRICES`` (fal's published prices); ``SandboxOptions(prices=...)`` replaces it.
+The table defaults to the prices the fal endpoints declare (``EndpointSpec.price``; ``DEFAULT_PRICES`` at import); ``SandboxOptions(prices=...)`` replaces it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from endpoints import ENDPOINTS
 from sandbox.faults import FaultSpecError, bad_fault_header
 from sandbox.http import bearer_value, json_response
 
@@ -46,20 +47,24 @@ class ModelPrice:
             raise ValueError(f"unit_price must be a finite, non-negative number, not {self.unit_price!r}")
 
 
-#: fal's published prices for the endpoints the sandbox serves.
-DEFAULT_PRICES: Mapping[str, ModelPrice] = MappingProxyType(
-    {
-        "fal-ai/flux-pro": ModelPrice(0.05),
-        "fal-ai/flux-pro/v1/depth-finetuned": ModelPrice(0.05),
-        "fal-ai/flux-general/rf-inversion": ModelPrice(0.075),
-        "fal-ai/flux/dev/image-to-image": ModelPrice(0.03),
+def spec_prices() -> dict[str, ModelPrice]:
+    """The price each registered fal endpoint declares now (``EndpointSpec.price``), as fal's pricing API reports it."""
+    units = {"megapixel": "megapixels", "image": "images"}
+    return {
+        spec.id: ModelPrice(spec.price.unit_price_usd, units[spec.price.unit], spec.price.currency)
+        for spec in ENDPOINTS
+        if spec.provider == "fal" and spec.price is not None
     }
-)
+
+
+#: fal's published prices for the endpoints the sandbox serves: the ones the endpoints declare.
+DEFAULT_PRICES: Mapping[str, ModelPrice] = MappingProxyType(spec_prices())
 
 
 def price_table(prices: Mapping[str, float | ModelPrice] | None) -> dict[str, ModelPrice]:
-    """The table a sandbox serves: ``DEFAULT_PRICES`` when ``prices`` is None; a bare number is USD per megapixel."""
-    given = DEFAULT_PRICES if prices is None else prices
+    """The table a sandbox serves: the endpoints' own prices when ``prices`` is None; a bare number is USD per
+    megapixel."""
+    given = spec_prices() if prices is None else prices
     return {
         endpoint_id: price if isinstance(price, ModelPrice) else ModelPrice(float(price))
         for endpoint_id, price in given.items()

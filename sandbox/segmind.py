@@ -161,7 +161,7 @@ def segmind_routes(state: SandboxState) -> list[Route]:
                     state.storage.files, server_base(request), MAX_INPUT_SIDE, state.decode_slots
                 )
                 prepared = await prepare_generation(
-                    payload, resolver, state.options.max_render_side, allow_raw_base64=True
+                    spec, payload, resolver, state.options.max_render_side, allow_raw_base64=True
                 )
                 await asyncio.sleep(prepared.plan.steps * state.options.step_seconds)
                 image = (await render_images(prepared))[0]

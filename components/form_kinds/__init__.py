@@ -1,7 +1,7 @@
 """One form kind per widget kind, and the registry from kind name to kind.
 
 A kind builds its components, reads submitted values into the model's input and writes a model value back into
-component values (``components.form_kinds.base.FieldKind``). ``components.schema_fields`` chooses the kind name
+component values (``components.form_kinds.base.FieldKind``). ``endpoints.schema_fields`` chooses the kind name
 for each field; ``components.form`` lays the kinds out; ``components.form_values`` reads a whole submission.
 
 =============  ===========================================================  =========================
@@ -28,7 +28,7 @@ from components.form_kinds.image_size import IMAGE_SIZE
 from components.form_kinds.json_value import JSON
 from components.form_kinds.numbers import NUMBER, SLIDER
 from components.form_kinds.text import TEXT, TEXTAREA
-from components.schema_fields import FieldSpec
+from endpoints.schema_fields import FieldSpec
 
 KINDS: dict[str, FieldKind] = {
     kind.name: kind

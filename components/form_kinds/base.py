@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from components.schema_fields import FieldSpec
+from endpoints.schema_fields import FieldSpec
 
 if TYPE_CHECKING:
     import gradio as gr

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.form_kinds.base import OMIT, FieldKind, FieldWidget
-from components.schema_fields import FieldSpec
 from components.widgets import field_checkbox
+from endpoints.schema_fields import FieldSpec
 
 
 def _tri_state(field: FieldSpec) -> bool:

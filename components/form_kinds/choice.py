@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.form_kinds.base import OMIT, FieldKind, FieldWidget, blank
-from components.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec
 from components.widgets import field_dropdown, field_radio
+from endpoints.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec
 
 
 class ChoiceKind(FieldKind):

@@ -23,8 +23,8 @@ from components.form_kinds.base import (
     is_url,
     upload_path,
 )
-from components.schema_fields import FieldSpec
 from components.widgets import IMAGE_TYPES_TEXT, NotAnImage, field_image
+from endpoints.schema_fields import FieldSpec
 
 LINK = "__link"
 URL_RULE = "must be an http(s):// or data: URL (or upload an image)"

@@ -23,9 +23,9 @@ from components.form_kinds.base import (
     parse_json_text,
     whole,
 )
-from components.schema_fields import CUSTOM_SIZE, DEFAULT_CHOICE_LABEL, FieldSpec
 from components.widgets import field_dropdown, field_number, image_size_value
 from endpoints.base import IMAGE_SIZE_PRESETS
+from endpoints.schema_fields import CUSTOM_SIZE, DEFAULT_CHOICE_LABEL, FieldSpec
 
 PRESET, WIDTH, HEIGHT = "__preset", "__width", "__height"
 

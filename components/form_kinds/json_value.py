@@ -25,7 +25,7 @@ from components.form_kinds.base import (
     parse_json_text,
 )
 from components.form_kinds.rows import ROWS, build_row_editor, check_items
-from components.schema_fields import FieldSpec, json_text
+from endpoints.schema_fields import FieldSpec, json_text
 
 # "Insert template": append one item to a JSON list (left alone if the text is not a list), or fill an empty object.
 _APPEND_ITEM_JS = """(current) => {

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.form_kinds.base import OMIT, FieldKind, FieldWidget, blank, whole
-from components.schema_fields import FieldSpec
 from components.widgets import field_number, field_slider
+from endpoints.schema_fields import FieldSpec
 
 
 def _info(field: FieldSpec) -> str | None:

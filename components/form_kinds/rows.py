@@ -31,8 +31,8 @@ from PIL import Image
 
 from components.form_kinds.base import is_url, upload_path
 from components.form_kinds.image import SOURCE_JS, nothing_text, source_text
-from components.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec, json_text
 from components.widgets import NotAnImage, field_image, field_number, field_slider, is_image_file
+from endpoints.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec, json_text
 from providers.data_uris import set_at
 
 ROWS = "__rows"

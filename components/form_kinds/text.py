@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from components.form_kinds.base import OMIT, FieldKind, FieldWidget, blank
-from components.schema_fields import FieldSpec
+from endpoints.schema_fields import FieldSpec
 
 
 class TextKind(FieldKind):

@@ -13,10 +13,10 @@ from gradio.blocks import Block
 
 from components.form import EndpointForm, FormError, UnsupportedFieldError, build_form
 from components.form_kinds import kind_of
-from components.schema_fields import layout_order
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
-from tests.components.test_schema_fields import EXPECTED_KINDS
+from endpoints.schema_fields import layout_order
+from tests.endpoints.test_schema_fields import EXPECTED_KINDS
 
 #: A fuller rf-inversion input than its seed example: every list and the fill image, nested controls included.
 RICH_RF: dict[str, Any] = {

@@ -9,17 +9,17 @@ import pytest
 
 from components.form_kinds import KINDS, OMIT, FieldKind, FieldProblem, kind_of
 from components.form_values import FormError, form_values_from_example, model_from_values, write_values
-from components.schema_fields import FieldSpec, fields_of
 from components.widgets import NotAnImage
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import EndpointSpec
+from endpoints.schema_fields import FieldSpec, spec_fields
 
-ALL_FIELDS = [(spec, f) for spec in ENDPOINTS for f in fields_of(spec.input_model, spec.api_name)]
+ALL_FIELDS = [(spec, f) for spec in ENDPOINTS for f in spec_fields(spec)]
 
 
 def field(api_name: str, name: str) -> FieldSpec:
     spec = get_endpoint(api_name)
-    return next(f for f in fields_of(spec.input_model, api_name) if f.name == name)
+    return next(f for f in spec_fields(spec) if f.name == name)
 
 
 def to_wire(api_name: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def test_seed_example_round_trips(spec: EndpointSpec) -> None:
 
 def test_write_values_fills_absent_fields_with_defaults() -> None:
     spec = get_endpoint("flux_pro")
-    values = write_values(fields_of(spec.input_model), {"prompt": "p"})
+    values = write_values(spec_fields(spec), {"prompt": "p"})
     assert values["num_inference_steps"] == 28 and values["seed"] is None and values["image_size"] == "landscape_4_3"
 
 

@@ -42,7 +42,7 @@ async def run_once(tmp_path: Path, spec, values: dict, faults: str = ""):
     ledger = SpendLedger(tmp_path / "spend.sqlite3")
     runner = Runner(
         MediaStore(tmp_path / "media"),
-        estimate=lambda endpoint, wire, route: PRICES.estimate(endpoint.id, wire),
+        estimate=lambda endpoint, wire, route, sizes=None: PRICES.estimate(endpoint, wire, output_sizes=sizes),
         settle=lambda estimate, state, extras, provider: actual_cost(estimate, state=state, extras=extras, provider=provider),
         guard=BudgetGuard(ledger, BudgetLimits(daily_usd=10.0)),
     )
@@ -136,12 +136,12 @@ async def test_image_to_image_settles_on_the_output_size_the_provider_reports(tm
     fake = fake_fal_with_results(httpx.Response(200, json=output))
     values = {**I2I.example, "image_url": "https://example.test/cat.png"}
     payload = I2I.input_model.model_validate(values)
-    estimate = PRICES.estimate(I2I.id, payload.to_wire())
+    estimate = PRICES.estimate(I2I, payload.to_wire())
     assert estimate.usd == 0.03 and "estimated at 1 MP" in estimate.basis
     ledger = SpendLedger(tmp_path / "spend.sqlite3")
     runner = Runner(
         MediaStore(tmp_path / "media"),
-        estimate=lambda endpoint, wire, route: PRICES.estimate(endpoint.id, wire),
+        estimate=lambda endpoint, wire, route, sizes=None: PRICES.estimate(endpoint, wire, output_sizes=sizes),
         settle=lambda estimate, state, extras, provider: actual_cost(estimate, state=state, extras=extras, provider=provider),
         guard=BudgetGuard(ledger, BudgetLimits(daily_usd=10.0)),
     )
@@ -151,25 +151,26 @@ async def test_image_to_image_settles_on_the_output_size_the_provider_reports(tm
     await runner.drain()
     record = updates[-1].record
     assert record.state == "done", record.error
-    assert record.cost.usd == 0.06 and "2 MP in all as reported (1536×1024)" in record.cost.basis
+    assert record.cost.usd == 0.06 and "1 image × 2 MP × $0.03" in record.cost.basis, record.cost.basis
     assert await ledger.spent("ip:203.0.113.7") == 0.06
 
 
 def test_settling_rules_for_completed_jobs_and_reported_sizes():
-    estimate = PRICES.estimate(FLUX_PRO.id, {"image_size": "landscape_4_3", "num_images": 2})
+    wire = {"image_size": "landscape_4_3", "num_images": 2}
+    estimate = PRICES.estimate(FLUX_PRO, wire)
     assert estimate.usd == 0.1
     # Stopped (or failed) after fal completed the job: billed, at the estimate, and the basis says so.
     for state in ("stopped", "failed"):
         cost = actual_cost(estimate, state=state, extras={"completed_upstream": True}, provider="fal")
         assert cost.usd == 0.1 and "completed the job upstream, so it is billed" in cost.basis
     assert actual_cost(estimate, state="failed", extras={}, provider="fal").usd == 0.0
-    # A reported output matching the request keeps the estimate as it was; a different one is settled on it.
-    assert actual_cost(estimate, state="done", extras={"output_sizes": [[1024, 768], [1024, 768]]}) == estimate
-    bigger = actual_cost(estimate, state="done", extras={"output_sizes": [[1024, 768], [2048, 1024]]})
-    assert bigger.usd == 0.15 and "3 MP in all as reported (1024×768, 2048×1024)" in bigger.basis
-    # Sizes missing or malformed: the estimate stands.
-    for sizes in ([], [[1024, None]], [[0, 768]], "1024x768", [[True, 768]]):
-        assert actual_cost(estimate, state="done", extras={"output_sizes": sizes}) == estimate
+    # The runner works the estimate out again on the sizes the provider reported where the input set none (the
+    # output follows the input image); a size the input set is what is billed. A done run settles at that.
+    assert PRICES.estimate(FLUX_PRO, wire, output_sizes=[(1024, 768), (2048, 1024)]).usd == estimate.usd
+    i2i = {"prompt": "p", "image_url": "https://example.test/cat.png", "num_images": 2}
+    followed = PRICES.estimate(I2I, i2i, output_sizes=[(1024, 768), (2048, 1024)])
+    assert followed.usd == 0.09 and "3 MP" in followed.basis, followed.basis
+    assert actual_cost(followed, state="done", extras={}, provider="fal") == followed
 
 
 async def test_a_stop_while_the_result_is_being_fetched_still_settles_the_completed_job(tmp_path):
@@ -178,7 +179,7 @@ async def test_a_stop_while_the_result_is_being_fetched_still_settles_the_comple
     ledger = SpendLedger(tmp_path / "spend.sqlite3")
     runner = Runner(
         MediaStore(tmp_path / "media"),
-        estimate=lambda endpoint, wire, route: PRICES.estimate(endpoint.id, wire),
+        estimate=lambda endpoint, wire, route, sizes=None: PRICES.estimate(endpoint, wire, output_sizes=sizes),
         settle=lambda estimate, state, extras, provider: actual_cost(estimate, state=state, extras=extras, provider=provider),
         guard=BudgetGuard(ledger, BudgetLimits(daily_usd=10.0)),
     )

@@ -6,12 +6,15 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import Field
 
-from endpoints import ENDPOINTS
+from endpoints import ENDPOINTS, get_endpoint, register, unregister
+from endpoints.base import EndpointSpec, ImageSizeField, WireModel
 from runs.pricing import (
     DEFAULT_FAL_API_URL,
     SHIPPED_PRICES,
@@ -32,6 +35,15 @@ I2I = SHIPPED_PRICES["fal-ai/flux/dev/image-to-image"]
 SEGMIND = SHIPPED_PRICES["flux-depth-pro"]
 FAL = "(fal price list, 2026-11)"
 KEY = "sekrit-id:sekrit-secret"
+PRO_SPEC = get_endpoint("fal-ai/flux-pro")
+
+
+def _spec(endpoint_id: str) -> EndpointSpec:
+    """The registered endpoint, or a throwaway copy of FLUX.1 [pro] under another id."""
+    try:
+        return get_endpoint(endpoint_id)
+    except KeyError:
+        return replace(PRO_SPEC, id=endpoint_id, api_name=endpoint_id.replace("-", "_").replace("/", "_"))
 
 
 def test_every_endpoint_has_a_shipped_price() -> None:
@@ -100,27 +112,120 @@ def test_megapixels_round_up_per_image(width: int, height: int, mp: int) -> None
     ],
 )
 def test_estimates(endpoint_id: str, wire: dict[str, Any], price: PriceModel | None, usd: float | None, basis: str) -> None:
-    assert estimate_cost(endpoint_id, wire, price) == Cost(usd, basis)
+    assert estimate_cost(_spec(endpoint_id), wire, price) == Cost(usd, basis)
 
 
 @pytest.mark.parametrize("preset", ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"])
 def test_every_preset_is_one_megapixel(preset: str) -> None:
-    assert estimate_cost("fal-ai/flux-pro", {"image_size": preset}, PRO).usd == 0.05
+    assert estimate_cost(PRO_SPEC, {"image_size": preset}, PRO).usd == 0.05
 
 
 def test_estimates_carry_no_float_noise() -> None:
     assert 3 * 0.05 != 0.15  # the noise this guards against
-    assert estimate_cost("x", {"image_size": "square", "num_images": 3}, PRO).usd == 0.15
+    assert estimate_cost(PRO_SPEC, {"image_size": "square", "num_images": 3}, PRO).usd == 0.15
     tiny = PriceModel("megapixel", 0.1, source="t")
-    assert estimate_cost("x", {"image_size": "square", "num_images": 3}, tiny) == Cost(0.3, "3 images × 1 MP × $0.10 (t)")
-    assert repr(estimate_cost("x", {"image_size": {"width": 3000, "height": 3000}}, tiny).usd) == "0.9"
+    assert estimate_cost(PRO_SPEC, {"image_size": "square", "num_images": 3}, tiny) == Cost(0.3, "3 images × 1 MP × $0.10 (t)")
+    assert repr(estimate_cost(PRO_SPEC, {"image_size": {"width": 3000, "height": 3000}}, tiny).usd) == "0.9"
 
 
 def test_the_example_of_each_endpoint_has_an_estimate() -> None:
     for spec in ENDPOINTS:
         wire = spec.build_input(spec.example).to_wire()
-        cost = estimate_cost(spec.id, wire, SHIPPED_PRICES[spec.id])
+        cost = estimate_cost(spec, wire, SHIPPED_PRICES[spec.id])
         assert cost.usd is not None and cost.usd > 0, (spec.id, cost)
+
+
+class Flux2Input(WireModel):
+    """A throwaway FLUX.2-like input: a prompt, a size, a count and a list of input images."""
+
+    prompt: str
+    image_size: ImageSizeField | None = None
+    num_images: int = Field(1, ge=1, le=4)
+    image_urls: list[str] = Field(default_factory=list, max_length=8)
+
+
+FLUX2_PRICE = PriceModel(
+    "megapixel", 0.03, source="test list", read_on="2026-11", extra_unit_price_usd=0.015, counts_input_images=True
+)
+FLUX2 = EndpointSpec(
+    id="test/flux-2-pro", api_name="test_flux_2_pro", title="FLUX.2 (test)", provider="fal", description="",
+    input_model=Flux2Input, example={"prompt": "x"}, seed_document="",
+    roles={"prompt": "prompt", "size": "image_size", "count": "num_images", "images": "image_urls"},
+    price=FLUX2_PRICE,
+)
+LIST = "(test list, 2026-11)"
+
+
+@pytest.mark.parametrize(
+    ("wire", "usd", "basis"),
+    [
+        ({"prompt": "x", "image_size": "square_hd"}, 0.03,
+         f"1 image: 1 × $0.03 first MP + 0 further MP × $0.015 (output 1 MP, inputs 0 MP) {LIST}"),
+        # 1280×1024 is 2 MP: the first at $0.03, the second at $0.015, per image
+        ({"prompt": "x", "image_size": {"width": 1280, "height": 1024}, "num_images": 2}, 0.09,
+         f"2 images: 2 × $0.03 first MP + 2 further MP × $0.015 (output 2 MP each, inputs 0 MP) {LIST}"),
+        # two input images of unknown size: 1 MP each, billed at the further rate, and the basis says so
+        ({"prompt": "x", "image_size": "square_hd", "image_urls": ["https://a/1.png", "https://a/2.png"]}, 0.06,
+         (f"1 image: 1 × $0.03 first MP + 2 further MP × $0.015 (output 1 MP, inputs 2 MP) {LIST}; "
+          "inputs estimated at 1 MP each (2 input images)")),
+        # no size: the output follows the inputs, 1 MP assumed; inputs counted for each output image
+        ({"prompt": "x", "num_images": 3, "image_urls": ["https://a/1.png"]}, 0.135,
+         (f"3 images: 3 × $0.03 first MP + 3 further MP × $0.015 (output 1 MP each, inputs 1 MP) {LIST}; "
+          "the size follows the input image, estimated at 1 MP; inputs estimated at 1 MP each (1 input image)")),
+    ],
+)
+def test_flux2_bills_the_first_megapixel_and_each_further_one_inputs_included(
+    wire: dict[str, Any], usd: float, basis: str
+) -> None:
+    assert estimate_cost(FLUX2, FLUX2.build_input(wire).to_wire(), FLUX2_PRICE) == Cost(usd, basis)
+
+
+def test_flux2_formula_with_known_sizes() -> None:
+    """cost per image = first + (out_MP − 1) × extra + in_MP × extra, each image's megapixels rounded up."""
+    wire = FLUX2.build_input({"prompt": "x", "image_urls": ["https://a/1.png", "https://a/2.png"]}).to_wire()
+    inputs = [(2048, 2048), (1024, 768)]  # 4 MP + 1 MP
+    outputs = [(1024, 1536), (2048, 1536)]  # 2 MP and 3 MP
+    cost = estimate_cost(FLUX2, wire, FLUX2_PRICE, output_sizes=outputs, input_sizes=inputs)
+    expected = sum(0.03 + (out - 1) * 0.015 + 5 * 0.015 for out in (2, 3))
+    assert cost.usd == pytest.approx(expected) and cost.usd == 0.255  # 2 × $0.03 + (1 + 2 + 2 × 5) × $0.015
+    assert cost.basis == f"2 images: 2 × $0.03 first MP + 13 further MP × $0.015 (output 2+3 MP, inputs 5 MP) {LIST}"
+    # one input size known, the other not: only the unknown one is estimated
+    partly = estimate_cost(FLUX2, wire, FLUX2_PRICE, input_sizes=[(2048, 2048)])
+    assert partly.usd == round(0.03 + 5 * 0.015, 6) and partly.basis.endswith("inputs estimated at 1 MP each (1 input image)")
+
+
+def test_a_flat_megapixel_price_ignores_input_images() -> None:
+    flat = replace(FLUX2_PRICE, extra_unit_price_usd=None, counts_input_images=False)
+    wire = {"prompt": "x", "image_size": {"width": 1280, "height": 1024}, "image_urls": ["https://a/1.png"]}
+    assert estimate_cost(FLUX2, wire, flat) == Cost(0.06, f"1 image × 2 MP × $0.03 {LIST}")
+    # the size the input asks for is billed, whatever size came back; without one, the sizes that came back
+    assert estimate_cost(FLUX2, wire, flat, output_sizes=[(1024, 1024)]) == Cost(0.06, f"1 image × 2 MP × $0.03 {LIST}")
+    unsized = {"prompt": "x", "num_images": 2}
+    assert estimate_cost(FLUX2, unsized, flat).basis.endswith("the size follows the input image, estimated at 1 MP")
+    assert estimate_cost(FLUX2, unsized, flat, output_sizes=[(1280, 1024)] * 2) == Cost(
+        0.12, f"2 images × 2 MP × $0.03 {LIST}"
+    )
+
+
+def test_count_and_size_are_read_from_the_roles() -> None:
+    """An endpoint whose count and size fields have other names is priced from them, not from num_images."""
+    renamed = replace(FLUX2, id="test/renamed", roles={"size": "image_size", "count": "num_images"})
+    no_roles = replace(FLUX2, id="test/no-roles", roles={})
+    wire = {"prompt": "x", "image_size": {"width": 1280, "height": 1024}, "num_images": 2}
+    assert estimate_cost(renamed, wire, FLUX2_PRICE).usd == 0.09
+    # without the roles nothing says how many images or how large: one image, its size assumed 1 MP
+    assert estimate_cost(no_roles, wire, FLUX2_PRICE).usd == 0.03
+
+
+def test_the_price_book_prices_an_endpoint_registered_later() -> None:
+    book = PriceBook()
+    assert book.price_for(FLUX2.id) is None
+    register(FLUX2)
+    try:
+        assert book.price_for(FLUX2.id) == FLUX2_PRICE
+        assert book.estimate(FLUX2, {"prompt": "x", "image_size": "square_hd"}).usd == 0.03
+    finally:
+        unregister(FLUX2)
 
 
 @pytest.mark.parametrize(
@@ -228,7 +333,7 @@ async def test_refresh_replaces_prices_and_sends_the_key() -> None:
         "image", 0.02, "USD", "fal pricing API", "2026-11-05"
     )
     assert book.price_for("flux-depth-pro") == SEGMIND  # not asked: the shipped price stays
-    assert book.estimate("fal-ai/flux-pro", {"image_size": "square_hd", "num_images": 2}) == Cost(
+    assert book.estimate(PRO_SPEC, {"image_size": "square_hd", "num_images": 2}) == Cost(
         0.08, "2 images × 1 MP × $0.04 (fal pricing API, 2026-11-05)"
     )
 
@@ -363,7 +468,7 @@ async def test_refresh_reads_the_sandbox_route() -> None:
             await book.refresh(client, running.fal_api_url, "sandbox-key", ids)  # cached: not asked again
         assert running.state.stats.pricing_requests == 1
         assert book.price_for("fal-ai/flux-pro") == PriceModel("megapixel", 0.07, "USD", "fal pricing API", "2026-11-05")
-        assert book.estimate("fal-ai/flux-general/rf-inversion", {"image_size": "square_hd"}) == Cost(
+        assert book.estimate(get_endpoint("fal-ai/flux-general/rf-inversion"), {"image_size": "square_hd"}) == Cost(
             0.08, "1 image × 1 MP × $0.08 (fal pricing API, 2026-11-05)"
         )
         assert book.price_for("fal-ai/flux/dev/image-to-image") == I2I  # not in the sandbox's table: shipped price
@@ -372,5 +477,25 @@ async def test_refresh_reads_the_sandbox_route() -> None:
 
 
 def test_json_round_trip_of_a_cost() -> None:
-    cost = estimate_cost("fal-ai/flux-pro", {"image_size": "square_hd"}, PRO)
+    cost = estimate_cost(PRO_SPEC, {"image_size": "square_hd"}, PRO)
     assert Cost.from_json(json.loads(json.dumps(cost.to_json()))) == cost
+
+
+async def test_fals_unit_price_is_the_first_megapixel_of_a_structured_price() -> None:
+    """fal's pricing API gives one unit price: for FLUX.2 it replaces the first megapixel's, the rest stays."""
+    fal = FakeFal([{"endpoint_id": FLUX2.id, "unit_price": 0.04, "unit": "megapixels", "currency": "USD"}])
+    book = PriceBook(shipped={FLUX2.id: FLUX2_PRICE}, clock=Clock())
+    async with fal.client() as client:
+        await book.refresh(client, API, KEY, [FLUX2.id])
+    price = book.price_for(FLUX2.id)
+    assert price is not None
+    assert (price.unit_price_usd, price.extra_unit_price_usd, price.counts_input_images) == (0.04, 0.015, True)
+    assert price.source == "fal pricing API for the first MP, further MP as shipped (test list, 2026-11)"
+    wire = {"prompt": "x", "image_size": {"width": 1280, "height": 1024}, "image_urls": ["https://a/1.png"]}
+    assert book.estimate(FLUX2, wire).usd == round(0.04 + 0.015 + 0.015, 6)
+    # a per-image answer for it does not fit the structure: fal's answer is taken as it is
+    fal.body = {"prices": [{"endpoint_id": FLUX2.id, "unit_price": 0.1, "unit": "images", "currency": "USD"}]}
+    book = PriceBook(shipped={FLUX2.id: FLUX2_PRICE}, clock=Clock())
+    async with fal.client() as client:
+        await book.refresh(client, API, KEY, [FLUX2.id])
+    assert book.price_for(FLUX2.id) == PriceModel("image", 0.1, "USD", "fal pricing API", "2026-11-05")

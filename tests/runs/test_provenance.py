@@ -28,6 +28,7 @@ from runs.provenance import (
     user_comment,
 )
 from runs.record import Cost, RunRecord, Timings
+from tests.odd_endpoint import ODD, registered
 
 SECRET = "fal-SECRET-0123456789abcdef"
 PROMPT = 'A "tiger" eye, close-up: studio light\nsecond line: ünïcødé 🐯'
@@ -134,11 +135,42 @@ def test_a1111_text_quotes_values_with_commas_colons_and_quotes():
     assert parsed.extras["Style"] == 'warm, "golden": hour' and parsed.prompt == PROMPT
 
 
+def odd_record(**input_changes) -> RunRecord:
+    """A run of the throwaway endpoint whose fields have none of the usual names."""
+    body = ODD.build_input({**ODD.example, "canvas": {"width": 640, "height": 480}, **input_changes}).to_wire()
+    return RunRecord(id="run-odd", endpoint_id=ODD.id, api_name=ODD.api_name, provider="fal", route="sandbox",
+                     input=body, state="done", result=None, request_id="req-odd")
+
+
 def test_negative_prompt_line_only_when_the_input_has_one():
-    assert "Negative prompt:" not in a1111_parameters(fal_record())
-    text = a1111_parameters(fal_record(negative_prompt="blurry, text"))
-    assert text.splitlines()[2] == "Negative prompt: blurry, text"
+    with registered():
+        assert "Negative prompt:" not in a1111_parameters(odd_record())
+        text = a1111_parameters(odd_record(avoid="blurry, text"))
+    assert text.splitlines()[1] == "Negative prompt: blurry, text"
     assert parse_a1111_parameters(text).negative_prompt == "blurry, text"
+    # FLUX.1 [pro] has no negative prompt: a stray field of that name is one more pair, not the A1111 line
+    lines = a1111_parameters(fal_record(negative_prompt="blurry")).splitlines()
+    assert not any(line.startswith("Negative prompt:") for line in lines)
+
+
+def test_the_a1111_words_come_from_the_endpoints_roles_not_the_field_names():
+    with registered():
+        text = a1111_parameters(odd_record())
+        meta = read_metadata(embed_metadata(encode(noise_image(), "PNG"), "image/png", odd_record()))
+        onto_pro = meta.to_form_values(FLUX_PRO)
+        back = parse_a1111_parameters(a1111_parameters(fal_record())).to_form_values(ODD)
+    assert text.splitlines()[0] == "a lighthouse at dusk"
+    last = text.splitlines()[-1]
+    assert last.startswith("Steps: 12, CFG scale: 6.0, Seed: 42, Size: 640x480, Model: test/odd-names")
+    assert "Denoise steps" not in last and "Cfg" not in last and "Noise" not in last and "Canvas" not in last
+    assert "Output format: png" not in last  # the endpoint's default
+    # a record of one endpoint onto another's form, field by field through the roles
+    assert onto_pro.values == {"prompt": "a lighthouse at dusk", "num_inference_steps": 12, "guidance_scale": 6.0,
+                               "seed": 42, "image_size": {"width": 640, "height": 480}, "num_images": 1,
+                               "output_format": "png"}  # no role: by name
+    # and the A1111 words onto the odd names
+    assert back.values == {"text": PROMPT, "noise": 1234, "denoise_steps": 28, "cfg": 3.5,
+                           "canvas": {"width": 1024, "height": 768}}
 
 
 def test_segmind_run_uses_its_own_field_names_and_the_result_size():
@@ -376,7 +408,7 @@ def test_our_record_onto_another_endpoint_maps_names_and_lists_what_is_dropped()
     form = meta.to_form_values(SEGMIND)
     assert form.values == {"prompt": PROMPT, "steps": 28, "seed": 1234, "guidance": 3.5, "safety_tolerance": 5}
     assert set(form.dropped) == {"image_size", "num_images", "output_format"}
-    assert "no image_size field" in form.dropped["image_size"] and "'jpeg'" in form.dropped["output_format"]
+    assert "no size field" in form.dropped["image_size"] and "'jpeg'" in form.dropped["output_format"]
 
 
 def test_a1111_fields_onto_flux_pro_and_segmind():
@@ -388,7 +420,7 @@ def test_a1111_fields_onto_flux_pro_and_segmind():
     assert "Model" not in pro.dropped and "Version" not in pro.dropped  # informational, not form values
     segmind = meta.to_form_values(SEGMIND)
     assert segmind.values == {"prompt": meta.prompt, "seed": 42, "steps": 30, "guidance": 6.5}
-    assert "no image_size field" in segmind.dropped["Size"]
+    assert "no size field" in segmind.dropped["Size"]
 
 
 def test_values_that_do_not_fit_are_dropped_with_the_reason():

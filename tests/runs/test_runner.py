@@ -12,8 +12,10 @@ import pytest
 from PIL import Image
 
 from endpoints import get_endpoint
-from runs.record import RunRecord
-from runs.runner import RunUpdate
+from providers.media import MediaStore
+from runs.pricing import PriceBook
+from runs.record import Cost, RunRecord
+from runs.runner import Runner, RunUpdate
 
 FLUX_PRO = get_endpoint("flux_pro")
 I2I = get_endpoint("flux_dev_image_to_image")
@@ -193,3 +195,25 @@ async def test_stop_from_outside_records_a_stopped_run_and_cancels_once(rig):
     assert record.state == "stopped" and "cancelled" in record.error.message
     assert seen[-1].record == record
     assert len(rig.stats()["cancels"]) == 1
+
+
+async def test_a_finished_run_is_settled_with_the_sizes_that_came_back(rig):
+    """The estimate is made again with the output sizes the provider reported (an input without a size was
+    estimated at 1 MP); the settled cost is that one."""
+    seen: list[object] = []
+    book = PriceBook()
+
+    def estimate(spec, wire, route, output_sizes=None) -> Cost:
+        seen.append(output_sizes)
+        return book.estimate(spec, wire, output_sizes=output_sizes)
+
+    rig.runner = Runner(MediaStore(rig.uploads_root.parent / "media2"), estimate=estimate)
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 200, 20)).save(png, "PNG")
+    source = rig.uploads_root / "green.png"
+    source.write_bytes(png.getvalue())
+    values = {"prompt": "a wizard cat", "image_url": str(source), "seed": 3, "num_inference_steps": 10}
+    record = (await collect(rig, I2I, values))[-1].record
+    assert record.state == "done", record.error
+    assert seen == [None, [(40, 30)]]  # before the run, then with the size that came back
+    assert record.cost == Cost(0.03, "1 image × 1 MP × $0.03 (fal price list, 2026-11)")  # no "estimated at 1 MP"

@@ -300,7 +300,13 @@ def test_base_input_problems_are_reported_as_the_forms() -> None:
     ],
 )
 def test_label_for(field: str, value: Any, label: str) -> None:
-    assert label_for(field, value) == label
+    assert label_for(field, value, PRO) == label
+
+
+def test_labels_tell_prompts_and_sizes_by_the_fields_kind_not_their_name() -> None:
+    assert label_for("prompt", "dog") == "prompt = dog"  # no endpoint: nothing says what the field is
+    assert label_for("image_size", "square") == "image_size = square"
+    assert label_for("control_image", "dog", SEGMIND) == "control_image = dog"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -468,11 +474,11 @@ def test_costs_with_unknown_prices_say_so() -> None:
 
 
 def test_the_price_module_plugs_in() -> None:
-    from runs.pricing import SHIPPED_PRICES, estimate_cost
+    from runs.pricing import estimate_cost
 
     x = parse_axis(PRO, "image_size", "square_hd, landscape_4_3", PRO_BASE)
-    p = plan(x, cost_of=lambda spec, wire: estimate_cost(spec.id, wire, SHIPPED_PRICES.get(spec.id)))
-    expected = sum(estimate_cost(PRO.id, c.input, SHIPPED_PRICES[PRO.id]).usd or 0 for c in p.cells)
+    p = plan(x, cost_of=lambda spec, wire: estimate_cost(spec, wire, spec.price))
+    expected = sum(estimate_cost(PRO, c.input, PRO.price).usd or 0 for c in p.cells)
     assert p.estimated_cost.usd == pytest.approx(expected)
     assert p.estimated_cost.usd is not None and p.estimated_cost.usd > 0
 
@@ -513,3 +519,33 @@ def test_limits_from_env() -> None:
 def test_limits_from_env_errors_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=rf"^{name}: must be a whole number of at least 1 \(got '{value}'\)$"):
         sweep_limits_from_env({name: value})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Roles, not names: a throwaway endpoint whose fields have none of the usual names
+
+
+def test_a_sweep_reads_the_roles_of_an_endpoint_with_odd_field_names() -> None:
+    from tests.odd_endpoint import ODD, registered
+
+    base = {"text": "a cat on a mat", "denoise_steps": 12, "cfg": 3.0, "canvas": "landscape_4_3", "batch": 2}
+    with registered():
+        seeds = parse_axis(ODD, "noise", "3 random seeds", base, rng=random.Random(1))  # the seed role
+        assert len(seeds) == 3 and all(isinstance(v, int) for v in seeds.values)
+        prompt = parse_axis(ODD, "text", "cat -> dog", base)  # the prompt role: search and replace
+        assert prompt.kind == "prompt_sr" and prompt.labels == ("text: cat", "text: dog")
+        size = parse_axis(ODD, "canvas", "square, 640x480", base)
+        assert size.labels == ("canvas = square (512×512)", "canvas = 640×480")
+        steps = parse_axis(ODD, "denoise_steps", "4, 9", base)
+        p = plan(steps, spec=ODD, base=base)
+        assert {cell.seed for cell in p.cells} == {p.cells[0].input["noise"]}  # one fixed seed, in the seed role
+        assert p.images == 4 and "The seed was unset" in p.notes[0]  # 2 cells × batch 2
+        # the endpoint axis carries each field to the one playing the same role
+        mapped, unmapped = map_input(ODD, PRO, ODD.build_input({**base, "noise": 5}).to_wire())
+        assert mapped == {"prompt": "a cat on a mat", "num_inference_steps": 12, "guidance_scale": 3.0, "seed": 5,
+                          "image_size": "landscape_4_3", "num_images": 2, "output_format": "png"}  # no role: by name
+        assert unmapped == []
+        back, lost = map_input(SEGMIND, ODD, SEGMIND.build_input(SEGMIND.example).to_wire())
+        assert (back["text"], back["denoise_steps"], back["cfg"], back["noise"]) == (
+            SEGMIND.example["prompt"], SEGMIND.example["steps"], SEGMIND.example["guidance"], SEGMIND.example["seed"])
+        assert "control_image" in lost  # the odd endpoint takes no input image

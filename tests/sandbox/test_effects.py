@@ -22,6 +22,7 @@ from tests.sandbox.support import DEPTH, FLUX_PRO, I2I, KEY, data_uri, submit, w
 RF = "fal-ai/flux-general/rf-inversion"
 SEGMIND = "flux-depth-pro"
 SIZE = {"width": 256, "height": 192}
+PRO_SPEC = get_endpoint(FLUX_PRO)
 
 
 def scene(size: tuple[int, int] = (256, 192), flip: bool = False) -> Image.Image:
@@ -61,9 +62,10 @@ BASES: dict[str, dict[str, Any]] = {
 
 
 async def generate(endpoint: str, body: dict[str, Any]) -> tuple[list[GeneratedImage], PreparedGeneration]:
-    payload = get_endpoint(endpoint).input_model.model_validate(body)
+    spec = get_endpoint(endpoint)
+    payload = spec.input_model.model_validate(body)
     resolver = ImageResolver(FileStore(1 << 20), "http://sandbox", 1024)
-    prepared = await prepare_generation(payload, resolver, 2048, allow_raw_base64=True)
+    prepared = await prepare_generation(spec, payload, resolver, 2048, allow_raw_base64=True)
     return await render_images(prepared), prepared
 
 
@@ -193,16 +195,16 @@ async def test_legend_is_in_the_job_log(sbx, client):
 def test_behaviour_comes_from_the_schema():
     """A field the sandbox has never heard of appears in the legend and in the variation key."""
     extended = create_model("Extended", __base__=FluxProInput, novelty=(float, Field(1.0)))
-    recipe = build_recipe(extended(prompt="x", novelty=2.5))
+    recipe = build_recipe(PRO_SPEC, extended(prompt="x", novelty=2.5))
     assert "novelty=2.5" in recipe.legend and "novelty=2.5" in recipe.variation
-    assert build_recipe(extended(prompt="x")).variation == ""
+    assert build_recipe(PRO_SPEC, extended(prompt="x")).variation == ""
 
 
 def test_guidance_and_steps_are_relative_to_the_endpoint_default():
-    assert build_recipe(FluxProInput(prompt="x")).contrast == 1.0
-    low, high = (build_recipe(FluxProInput(prompt="x", guidance_scale=g)).contrast for g in (2, 5))
+    assert build_recipe(PRO_SPEC, FluxProInput(prompt="x")).contrast == 1.0
+    low, high = (build_recipe(PRO_SPEC, FluxProInput(prompt="x", guidance_scale=g)).contrast for g in (2, 5))
     assert low < 1.0 < high
-    few, many = (build_recipe(FluxProInput(prompt="x", num_inference_steps=s)).finish for s in (7, 50))
+    few, many = (build_recipe(PRO_SPEC, FluxProInput(prompt="x", num_inference_steps=s)).finish for s in (7, 50))
     assert few == 0.25 and many > 1
 
 
@@ -236,3 +238,23 @@ async def test_nested_images_reach_the_picture_over_http(sbx, client):
         0,
         "control_image_url",
     ]
+
+
+def test_the_roles_say_what_a_field_means_whatever_it_is_called():
+    """A throwaway endpoint whose steps are ``denoise_steps`` and guidance ``cfg``: same effects, same legend."""
+    from sandbox.generation import GenerationPlan
+    from tests.odd_endpoint import ODD
+
+    def recipe(**values: Any):
+        return build_recipe(ODD, ODD.build_input({"text": "x", **values}))
+
+    assert recipe().contrast == 1.0 and recipe().finish == 1.0
+    low, high = (recipe(cfg=g).contrast for g in (2, 8))
+    few, many = (recipe(denoise_steps=s).finish for s in (5, 40))
+    assert low < 1.0 < high and few < 1.0 < many
+    legend = recipe(denoise_steps=5, cfg=8, noise=3, batch=2, canvas="square_hd", avoid="fog").legend
+    assert legend[0] == "canvas=square_hd"  # the size role leads the legend
+    assert "denoise_steps=5" in legend and "cfg=8" in legend and "avoid=fog" in legend
+    assert not any(line.startswith(("noise=", "batch=", "text=")) for line in legend)  # seed, count, prompt
+    plan = GenerationPlan.from_input(ODD, ODD.build_input({"text": "a cat", "denoise_steps": 9, "noise": 4, "batch": 2}))
+    assert (plan.prompt, plan.steps, plan.seed, plan.num_images, plan.mode) == ("a cat", 9, 4, 2, "text")

@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from endpoints import get_endpoint
 from endpoints.flux_dev_image_to_image import FluxDevImageToImageInput
 from endpoints.flux_pro import FluxProInput
 from endpoints.segmind_flux_depth_pro import SegmindFluxDepthProInput
 from sandbox.decoding import decode_image
 from sandbox.generation import GenerationPlan, output_size
 from sandbox.renderer import RenderSpec, encode_image, render, render_image
+
+PRO, I2I, SEGMIND = (get_endpoint(key) for key in ("flux_pro", "flux_dev_image_to_image", "segmind_flux_depth_pro"))
 
 
 def pixels(image: Image.Image) -> np.ndarray:
@@ -74,28 +77,28 @@ def test_decode_rejects_non_images_and_caps_size():
 
 
 def test_plan_reads_the_endpoint_inputs():
-    plan = GenerationPlan.from_input(FluxProInput(prompt="x", seed=9, num_images=3, output_format="png"))
+    plan = GenerationPlan.from_input(PRO, FluxProInput(prompt="x", seed=9, num_images=3, output_format="png"))
     assert (plan.seed, plan.steps, plan.num_images, plan.image_format, plan.mode) == (9, 28, 3, "png", "text")
-    i2i = GenerationPlan.from_input(FluxDevImageToImageInput(prompt="x", image_url="data:,", strength=0.3))
+    i2i = GenerationPlan.from_input(I2I, FluxDevImageToImageInput(prompt="x", image_url="data:,", strength=0.3))
     assert (i2i.mode, i2i.source_field, i2i.strength, i2i.image_format) == ("image", "image_url", 0.3, "jpeg")
-    segmind = GenerationPlan.from_input(SegmindFluxDepthProInput(prompt="x", control_image="u", output_format="jpg"))
+    segmind = GenerationPlan.from_input(SEGMIND, SegmindFluxDepthProInput(prompt="x", control_image="u", output_format="jpg"))
     assert (segmind.mode, segmind.steps, segmind.seed, segmind.image_format) == ("depth", 40, 96522, "jpeg")
     assert (
-        GenerationPlan.from_input(FluxProInput(prompt="x")).seed
-        != GenerationPlan.from_input(FluxProInput(prompt="x")).seed
+        GenerationPlan.from_input(PRO, FluxProInput(prompt="x")).seed
+        != GenerationPlan.from_input(PRO, FluxProInput(prompt="x")).seed
     )
 
 
 def test_output_sizes():
-    assert output_size(FluxProInput(prompt="x", image_size="portrait_16_9"), None, 2048) == ((576, 1024), None)
-    assert output_size(FluxProInput(prompt="x", image_size={"width": 300, "height": 200}), None, 2048) == (
+    assert output_size(PRO, FluxProInput(prompt="x", image_size="portrait_16_9"), None, 2048) == ((576, 1024), None)
+    assert output_size(PRO, FluxProInput(prompt="x", image_size={"width": 300, "height": 200}), None, 2048) == (
         (300, 200),
         None,
     )
-    size, note = output_size(FluxProInput(prompt="x", image_size={"width": 8000, "height": 4000}), None, 2048)
+    size, note = output_size(PRO, FluxProInput(prompt="x", image_size={"width": 8000, "height": 4000}), None, 2048)
     assert size == (2048, 1024) and "8000x4000" in note
     source = Image.new("RGB", (640, 480))
-    assert output_size(FluxDevImageToImageInput(prompt="x", image_url="u"), source, 2048) == ((640, 480), None)
+    assert output_size(I2I, FluxDevImageToImageInput(prompt="x", image_url="u"), source, 2048) == ((640, 480), None)
 
 
 def test_render_returns_the_legend_lines_it_drew():

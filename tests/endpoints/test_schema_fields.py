@@ -9,16 +9,17 @@ from typing import Any
 import pytest
 from pydantic import Field, create_model
 
-from components.schema_fields import (
+from endpoints import ENDPOINTS, get_endpoint
+from endpoints.base import EndpointSpec, WireModel
+from endpoints.schema_fields import (
     GROUPS,
     FieldSpec,
     UnsupportedFieldError,
     advanced_groups,
     fields_of,
     layout_order,
+    spec_fields,
 )
-from endpoints import ENDPOINTS, get_endpoint
-from endpoints.base import EndpointSpec, WireModel
 
 T, TA, DD, RA, SL, NU, CB, IM, IS, JS = (
     "text", "textarea", "dropdown", "radio", "slider", "number", "checkbox", "image", "image_size", "json",
@@ -58,7 +59,7 @@ FIELD_TABLE = [(api, name, kind) for api, kinds in EXPECTED_KINDS.items() for na
 
 def field(api_name: str, name: str) -> FieldSpec:
     spec = get_endpoint(api_name)
-    return next(f for f in fields_of(spec.input_model, api_name) if f.name == name)
+    return next(f for f in spec_fields(spec) if f.name == name)
 
 
 @pytest.mark.parametrize(("api_name", "name", "kind"), FIELD_TABLE, ids=[f"{a}.{n}" for a, n, _ in FIELD_TABLE])
@@ -103,7 +104,7 @@ def test_descriptor_details() -> None:
 
 
 def test_labels_are_proper_names() -> None:
-    rf = {f.name: f for f in fields_of(get_endpoint("flux_general_rf_inversion").input_model)}
+    rf = {f.name: f for f in spec_fields(get_endpoint("flux_general_rf_inversion"))}
     labels = {name: rf[name].label for name in ("loras", "control_loras", "controlnets", "controlnet_unions",
                                                 "easycontrols", "image_url", "use_cfg_zero")}  # fmt: skip
     assert labels == {
@@ -135,14 +136,14 @@ def test_list_items_are_described_field_by_field() -> None:
 
 
 def test_layout_order_puts_required_first_then_basic() -> None:
-    required, basic, advanced = layout_order(fields_of(get_endpoint("flux_dev_image_to_image").input_model))
+    required, basic, advanced = layout_order(spec_fields(get_endpoint("flux_dev_image_to_image")))
     assert [f.name for f in required] == ["image_url", "prompt"]
     assert [f.name for f in basic] == ["strength", "seed", "num_images"]
     assert [f.name for f in advanced] == ["num_inference_steps", "guidance_scale", "sync_mode", "enable_safety_checker"]
 
 
 def test_advanced_fields_are_grouped_in_a_fixed_order() -> None:
-    _, _, advanced = layout_order(fields_of(get_endpoint("flux_general_rf_inversion").input_model))
+    _, _, advanced = layout_order(spec_fields(get_endpoint("flux_general_rf_inversion")))
     groups = advanced_groups(advanced)
     assert [name for name, _ in groups] == [
         "Sampling", "LoRAs and controls", "Reference image", "Inversion controls", "Output",
@@ -178,3 +179,13 @@ def test_a_top_level_union_with_a_list_is_unsupported() -> None:
     model = create_model("Odd", __base__=WireModel, odd=(float | dict[str, float], 1.0))
     with pytest.raises(UnsupportedFieldError, match=r"odd_ep\.odd: type number \| object"):
         fields_of(model, "odd_ep")
+
+
+def test_prompt_boxes_and_sampling_come_from_the_roles_not_the_names() -> None:
+    from tests.odd_endpoint import ODD
+
+    fields = {f.name: f for f in spec_fields(ODD)}
+    assert fields["text"].kind == fields["avoid"].kind == "textarea"  # no textarea hint: the prompt roles
+    assert fields["denoise_steps"].group == fields["cfg"].group == "Sampling"  # the steps and guidance roles
+    plain = {f.name: f for f in fields_of(ODD.input_model)}  # without the roles nothing says so
+    assert plain["text"].kind == "text" and plain["denoise_steps"].group == "Other"

@@ -7,7 +7,8 @@ Pure (no Gradio), so the choice of widget is testable as a table. The rules, rea
 - integer / number with both minimum and maximum -> ``slider`` (``x-ui: number`` asks for a plain box instead, as
   for a seed), otherwise ``number``;
 - boolean -> ``checkbox``;
-- string -> ``image`` (``x-ui: image``), ``textarea`` (``x-ui: textarea`` or a ``*prompt`` name), else ``text``;
+- string -> ``image`` (``x-ui: image``), ``textarea`` (``x-ui: textarea``, or the field plays the endpoint's
+  ``prompt`` or ``negative_prompt`` role), else ``text``;
 - ``preset enum | {width, height}`` -> ``image_size``;
 - array / object -> ``json``: a JSON editor, validated by the model. When the items (or the object) are objects,
   ``FieldSpec.items`` describes their fields too, and the form adds a row editor over the same JSON;
@@ -19,17 +20,23 @@ dict or list (a LoRA's per-layer ``scale``, several ``fill_image_url``) is edite
 other branch named in ``FieldSpec.alternative`` (edited in the JSON view).
 
 Advanced fields are grouped into sub-sections by an ``x-ui`` hint ``"group:<Name>"`` where the schema has one,
-else by the table ``GROUP_OF`` below (keyed by field name; move it into the endpoints' hints when they carry them).
+else by the field's role (``GROUP_OF_ROLE``: steps and guidance are "Sampling"), else by the table ``GROUP_OF``
+below (keyed by field name, for fields no role covers; move it into the endpoints' hints when they carry them).
+
+``spec_fields(spec)`` reads an endpoint's roles (``EndpointSpec.roles``); ``fields_of(model)`` alone knows none.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from endpoints.base import EndpointSpec, Role
 from endpoints.validation import ITEM_NAMES
 from endpoints.validation import field_label as endpoint_label
 
@@ -54,10 +61,13 @@ GROUPS: tuple[str, ...] = (
     "Output",
     "Other",
 )
+#: The sub-section of a field that plays a role (``EndpointSpec.roles``), whatever it is called.
+GROUP_OF_ROLE: dict[Role, str] = {"steps": "Sampling", "guidance": "Sampling"}
+#: Roles whose text is edited in a multi-line box.
+TEXTAREA_ROLES: frozenset[Role] = frozenset({"prompt", "negative_prompt"})
 GROUP_OF: dict[str, str] = {
     **dict.fromkeys(
-        ("num_inference_steps", "steps", "guidance_scale", "guidance", "use_cfg_zero", "base_shift", "max_shift",
-         "use_beta_schedule", "sigma_schedule", "scheduler"),
+        ("use_cfg_zero", "base_shift", "max_shift", "use_beta_schedule", "sigma_schedule", "scheduler"),
         "Sampling",
     ),
     **dict.fromkeys(("enhance_prompt", "prompt_upsampling"), "Prompt"),
@@ -220,17 +230,26 @@ def _simple_branch(branches: list[dict[str, Any]], defs: dict[str, Any]) -> tupl
     return None
 
 
-def _group(name: str, hints: set[str]) -> str:
+def _group(name: str, hints: set[str], role: Role | None = None) -> str:
     for hint in hints:
         if hint.startswith("group:"):
             return hint.split(":", 1)[1]
+    if role is not None and role in GROUP_OF_ROLE:
+        return GROUP_OF_ROLE[role]
     return GROUP_OF.get(name, "Other")
 
 
 def field_spec(
-    name: str, prop: dict[str, Any], required: bool, defs: dict[str, Any], owner: str = "", nested: bool = False
+    name: str,
+    prop: dict[str, Any],
+    required: bool,
+    defs: dict[str, Any],
+    owner: str = "",
+    nested: bool = False,
+    role: Role | None = None,
 ) -> FieldSpec:
-    """The descriptor of one property (``owner`` names the endpoint in errors; ``nested``: a list item's field)."""
+    """The descriptor of one property (``owner`` names the endpoint in errors; ``nested``: a list item's field;
+    ``role``: the role the field plays on its endpoint, top-level fields only)."""
     hints = {h for h in prop.get("x-ui", ()) if isinstance(h, str)}
     branches = prop.get("anyOf", [prop])
     nullable = any(b.get("type") == "null" for b in branches) or (not required and prop.get("default", 0) is None)
@@ -244,7 +263,7 @@ def field_spec(
         "required": required,
         "nullable": nullable,
         "basic": "basic" in hints,
-        "group": "" if nested else _group(name, hints),
+        "group": "" if nested else _group(name, hints, role),
     }
     where = f"{owner}.{name}" if owner else name
 
@@ -288,7 +307,7 @@ def field_spec(
     if kind == "string" and core.get("format") in _TEXT_FORMATS:
         if "image" in hints or (nested and name.endswith("image_url")):
             text_kind: Kind = "image"
-        elif "textarea" in hints or name.endswith("prompt"):
+        elif "textarea" in hints or role in TEXTAREA_ROLES:
             text_kind = "textarea"
         else:
             text_kind = "text"
@@ -312,15 +331,27 @@ def field_spec(
     raise unsupported()
 
 
-def fields_of(model: type[BaseModel], owner: str = "") -> list[FieldSpec]:
-    """Descriptors for every field of ``model``, in schema order. Raises UnsupportedFieldError."""
+def fields_of(model: type[BaseModel], owner: str = "", roles: Mapping[Role, str] | None = None) -> list[FieldSpec]:
+    """Descriptors for every field of ``model``, in schema order; ``roles`` (role -> field name, as
+    ``EndpointSpec.roles``) say what the fields mean. Raises UnsupportedFieldError."""
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
     required = set(schema.get("required", ()))
+    role_of = {name: role for role, name in (roles or {}).items()}
     return [
-        field_spec(name, prop, name in required, defs, owner or model.__name__)
+        field_spec(name, prop, name in required, defs, owner or model.__name__, role=role_of.get(name))
         for name, prop in schema.get("properties", {}).items()
     ]
+
+
+@cache
+def _spec_fields(spec: EndpointSpec) -> tuple[FieldSpec, ...]:
+    return tuple(fields_of(spec.input_model, spec.api_name, spec.roles))
+
+
+def spec_fields(spec: EndpointSpec) -> list[FieldSpec]:
+    """``fields_of`` an endpoint's input model with its roles (computed once per endpoint)."""
+    return list(_spec_fields(spec))
 
 
 def layout_order(fields: list[FieldSpec]) -> tuple[list[FieldSpec], list[FieldSpec], list[FieldSpec]]:
