@@ -81,6 +81,7 @@ ROLE_NAMES: dict[Role, tuple[str, ...]] = {
 
 _SCHEMA_PREFIX = "#/"
 _ORDER_KEY = "x-fal-order-properties"
+_KEY = Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]  # dictionary keys
 BOUND_NOTE_KEY = "x-playground-bound"
 
 
@@ -165,7 +166,7 @@ def _branches(schema: Mapping[str, Any], ctx: _Context, where: str) -> tuple[lis
             pending.insert(0, merged)
             continue
         if "$ref" in current:
-            resolved, ref = ctx.resolve(current, where)
+            resolved, _ = ctx.resolve(current, where)
             if resolved.get("anyOf") or resolved.get("oneOf"):
                 pending.insert(0, resolved)
                 continue
@@ -254,7 +255,7 @@ class _Converter:
                 converted = self.field(prop, props[prop], prop in required, f"{where}.{prop}", size_object)
                 fields[prop] = (converted.annotation, converted.info)
             model_name = re.sub(r"\W", "_", name) or "Item"
-            model = create_model(model_name, __base__=WireModel, **fields)  # type: ignore[call-overload]
+            model = create_model(model_name, __base__=WireModel, **fields)
             model.__doc__ = str(schema.get("description") or schema.get("title") or model_name)
         finally:
             ctx.stack.pop()
@@ -346,7 +347,7 @@ class _Converter:
                 # fal's "Enum | string" (an aspect ratio with free text allowed): the listed choices are offered
                 values = tuple(dict.fromkeys(v for s in enums for v in s["enum"]))
                 ctx.notes.append(f"{name}: the document also allows free text; the form offers the listed choices")
-                return Literal[values], {}, []  # type: ignore[valid-type]
+                return Literal[values], {}, []
             if types == {"string"}:
                 resolved = resolved[:1]
             elif None not in types and len(types) == len(branches):
@@ -369,12 +370,12 @@ class _Converter:
                 raise ctx.fail(f"{where}: a union of {' | '.join(str(t) for t in types)} is not supported")
         schema, ref = resolved[0]
         if "const" in schema:
-            return Literal[schema["const"]], {}, []  # type: ignore[valid-type]
+            return Literal[schema["const"]], {}, []
         if "enum" in schema:
             values = tuple(schema["enum"])
             if not values:
                 raise ctx.fail(f"{where}: an empty enum")
-            return Literal[values], {}, []  # type: ignore[valid-type]
+            return Literal[values], {}, []
         kind = schema.get("type")
         if kind in ("integer", "number"):
             return _number(schema, kind == "integer", name, size_object and name in ("width", "height"))
@@ -387,24 +388,24 @@ class _Converter:
         if kind == "object" or (kind is None and "properties" in schema):
             if schema.get("properties"):
                 return self.model(schema, ref or _camel(name), where), {}, []
-            values = schema.get("additionalProperties")
-            if values is True or values == {}:
+            extra_values: Any = schema.get("additionalProperties")
+            if extra_values is True or extra_values == {}:
                 # values of any type: JSON scalars, each bounded like an undocumented field
-                key = Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]
                 scalar = (
                     Annotated[float, Field(ge=-FLOAT_ABS_MAX, le=FLOAT_ABS_MAX)]
                     | Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]
                     | bool
                 )
-                chosen = [f"values: numbers within ±{FLOAT_ABS_MAX:g}, text of at most {SHORT_TEXT_MAX_CHARS} characters"]
-                return dict[key, scalar], {"max_length": DICT_MAX_ENTRIES}, chosen  # type: ignore[valid-type]
-            if isinstance(values, Mapping):
+                chosen = [
+                    f"values: numbers within ±{FLOAT_ABS_MAX:g}, text of at most {SHORT_TEXT_MAX_CHARS} characters"
+                ]
+                return dict[_KEY, scalar], {"max_length": DICT_MAX_ENTRIES}, chosen
+            if isinstance(extra_values, Mapping):
                 inner, inner_kwargs, chosen = self.type_of(
-                    name, [dict(values)], values, f"{where}{{}}", None, False, None
+                    name, [dict(extra_values)], extra_values, f"{where}{{}}", None, False, None
                 )
-                key = Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]
-                value = Annotated[inner, Field(**inner_kwargs)] if inner_kwargs else inner
-                return dict[key, value], {"max_length": DICT_MAX_ENTRIES}, chosen  # type: ignore[valid-type]
+                value: Any = Annotated[inner, Field(**inner_kwargs)] if inner_kwargs else inner
+                return dict[_KEY, value], {"max_length": DICT_MAX_ENTRIES}, chosen  # type: ignore[valid-type]
             raise ctx.fail(f"{where}: an object without properties is not supported")
         raise ctx.fail(f"{where}: type {kind!r} is not supported")
 
@@ -433,12 +434,14 @@ class _Converter:
                 chosen.append(f"at most {TEXT_MAX_CHARS} characters")
         return str, kwargs, chosen
 
-    def array(self, name: str, schema: Mapping[str, Any], where: str, ui_field: Any) -> tuple[Any, dict[str, Any], list[str]]:
+    def array(
+        self, name: str, schema: Mapping[str, Any], where: str, ui_field: Any
+    ) -> tuple[Any, dict[str, Any], list[str]]:
         items = schema.get("items")
         if not isinstance(items, Mapping):
             raise self.ctx.fail(f"{where}: an array without items is not supported")
         item_branches, item_nullable = _branches(items, self.ctx, f"{where}[]")
-        singular = name[:-1] if name.endswith("s") else name
+        singular = name.removesuffix("s")
         item_name = name if is_image_name(name) else singular
         inner, inner_kwargs, chosen = self.type_of(item_name, item_branches, items, f"{where}[]", ui_field, False, None)
         hints = inner_kwargs.pop("x-ui", [])
@@ -590,7 +593,8 @@ def spec_from_openapi(
     name = api_name or api_name_for(endpoint_id)
     model = _Converter(ctx).model(input_schema, _camel(name) + "Input", "input")
     example = _example(model, input_schema, ctx)
-    snapshot = doc.get("x-playground-snapshot") if isinstance(doc.get("x-playground-snapshot"), Mapping) else {}
+    raw_snapshot = doc.get("x-playground-snapshot")
+    snapshot: Mapping[str, Any] = raw_snapshot if isinstance(raw_snapshot, Mapping) else {}
     meta = (doc.get("info") or {}).get("x-fal-metadata") or {}
     title = overrides.title or str(snapshot.get("display_name") or endpoint_id)
     category = str(meta.get("category") or "") if isinstance(meta, Mapping) else ""
