@@ -405,7 +405,7 @@ class _Converter:
                     name, [dict(extra_values)], extra_values, f"{where}{{}}", None, False, None
                 )
                 value: Any = Annotated[inner, Field(**inner_kwargs)] if inner_kwargs else inner
-                return dict[_KEY, value], {"max_length": DICT_MAX_ENTRIES}, chosen  # type: ignore[valid-type]
+                return dict[_KEY, value], {"max_length": DICT_MAX_ENTRIES}, chosen
             raise ctx.fail(f"{where}: an object without properties is not supported")
         raise ctx.fail(f"{where}: type {kind!r} is not supported")
 
