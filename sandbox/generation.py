@@ -100,8 +100,8 @@ class GenerationPlan:
 def output_size(payload: BaseModel, source: Image.Image | None, max_side: int) -> tuple[tuple[int, int], str | None]:
     """(width, height) to render and, when the sandbox scaled the request down, a note saying so."""
     image_size = getattr(payload, "image_size", None)
-    if isinstance(image_size, str):
-        width, height = IMAGE_SIZE_PRESETS[image_size]
+    if isinstance(image_size, str):  # a preset; one the sandbox does not know ("auto") takes the input's size
+        width, height = IMAGE_SIZE_PRESETS.get(image_size) or (source.size if source is not None else DEFAULT_SIZE)
     elif image_size is not None:
         width, height = int(image_size.width), int(image_size.height)
     elif source is not None:
