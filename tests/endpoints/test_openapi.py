@@ -393,11 +393,22 @@ def _core(annotation: Any) -> tuple[Any, list[Any]]:
         return annotation, metadata
 
 
-def facts(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
-    """Per field: required, default, bounds and choices, as a table to compare."""
+def _nested(core: Any) -> type[BaseModel] | None:
+    """The model a field holds (itself, or as list items), if any."""
+    if get_origin(core) is list:
+        core = _core(get_args(core)[0])[0]
+    return core if isinstance(core, type) and issubclass(core, BaseModel) else None
+
+
+def facts(model: type[BaseModel], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Per field, nested models' fields included (``loras[].scale``): required, default, bounds and choices."""
     out: dict[str, dict[str, Any]] = {}
-    for name, info in model.model_fields.items():
+    for field_name, info in model.model_fields.items():
+        name = prefix + field_name
         core, metadata = _core(info.annotation)
+        inner = _nested(core)
+        if inner is not None and inner.__name__ != "ImageSize":
+            out.update(facts(inner, f"{name}{'[]' if get_origin(core) is list else ''}."))
         fact: dict[str, Any] = {"required": info.is_required()}
         if not info.is_required():
             fact["default"] = info.get_default(call_default_factory=True)
