@@ -450,6 +450,23 @@ SEED_DIFFERENCES: dict[str, dict[tuple[str, str], tuple[Any, Any, str]]] = {
         ("sigma_schedule", "choices"): (("sgm_uniform",), None, ("fal-js renders it as free text; the seed lists "
                                         "its one value")),
         ("sigma_schedule", "max_length"): (None, PROMPT_MAX_CHARS, "free text is bounded by the text limit"),
+        # nested rows
+        ("loras[].scale", "ge"): (None, 0, ("fal-js keeps one LoraWeight schema for all endpoints (a number, 0-4); "
+                                  "the seed documents a number or a per-layer dictionary, bounded -4..4 in the module")),
+        ("loras[].scale", "le"): (None, 4, "as above"),
+        ("easycontrols[].scale", "ge"): (-4.0, 0, "fal: 0-2; the module gives EasyControl the LoRA bounds"),
+        ("easycontrols[].scale", "le"): (4.0, 2, "as above"),
+        ("controlnets[].conditioning_scale", "le"): (10.0, 2, "fal: at most 2; the module argued ComfyUI's 10"),
+        ("controlnets[].mask_threshold", "ge"): (0, 0.01, "fal: 0.01-0.99; the seed: 0-1"),
+        ("controlnets[].mask_threshold", "le"): (1, 0.99, "as above"),
+        ("controlnets[].variant", "max_length"): (256, PROMPT_MAX_CHARS, ("the module: ShortText for an identifier; "
+                                                  "the converter bounds text it knows nothing of by the text limit")),
+        ("controlnet_unions[].variant", "max_length"): (256, PROMPT_MAX_CHARS, "as controlnets[].variant"),
+        ("controlnet_unions[].controls[].conditioning_scale", "le"): (10.0, 2, "as controlnets[]"),
+        ("controlnet_unions[].controls[].mask_threshold", "ge"): (0, 0.01, "as controlnets[]"),
+        ("controlnet_unions[].controls[].mask_threshold", "le"): (1, 0.99, "as controlnets[]"),
+        ("fill_image.fill_image_url", "required"): (True, False, ("fal's schema makes it optional; the seed requires "
+                                                    "it")),
     },
     I2I: {
         ("acceleration", "field"): (None, "doc", "added by fal after the seed was written"),
