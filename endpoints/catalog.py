@@ -287,6 +287,16 @@ def build_specs(
         except DocumentError as exc:
             result.problems.append(str(exc))
             continue
+        except (
+            RecursionError,
+            ValueError,
+            TypeError,
+            AttributeError,
+            KeyError,
+        ) as exc:  # a document the converter did not foresee
+            result.problems.append(f"{endpoint_id}: left out: the document could not be read ({type(exc).__name__})")
+            log.debug("catalog: %s", endpoint_id, exc_info=True)
+            continue
         names.add(name)
         specs.append(spec)
         result.sources[endpoint_id] = doc.source

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, Field, ValidationError, create_model
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from endpoints.base import (
@@ -83,6 +83,18 @@ _SCHEMA_PREFIX = "#/"
 _ORDER_KEY = "x-fal-order-properties"
 _KEY = Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]  # dictionary keys
 BOUND_NOTE_KEY = "x-playground-bound"
+
+
+#: Objects nested deeper than this (a LoRA list's item is depth 2; a ControlNet union's controls, 3) refuse the
+#: document: fal's image models stop at 3, and a hostile document could otherwise recurse without end.
+MAX_DEPTH = 8
+MAX_UNION_STEPS = 64  # branches (nested anyOf included) read for one field; fal's have 2 or 3
+
+
+class GeneratedModel(WireModel):
+    """Base of every generated model: a ``WireModel`` that also takes fal's ``model_*`` field names."""
+
+    model_config = ConfigDict(protected_namespaces=())
 
 
 class DocumentError(ValueError):
@@ -155,8 +167,13 @@ def _branches(schema: Mapping[str, Any], ctx: _Context, where: str) -> tuple[lis
     out: list[dict[str, Any]] = []
     nullable = False
     pending: list[Any] = [schema]
+    seen_refs: set[str] = set()
+    steps = 0
     while pending:
+        steps += 1
         current = pending.pop(0)
+        if not isinstance(current, Mapping) or steps > MAX_UNION_STEPS:
+            raise ctx.fail(f"{where}: an unreadable anyOf")
         union = current.get("anyOf") or current.get("oneOf")
         if union is not None and isinstance(union, list):
             pending[:0] = list(union)
@@ -168,6 +185,9 @@ def _branches(schema: Mapping[str, Any], ctx: _Context, where: str) -> tuple[lis
         if "$ref" in current:
             resolved, _ = ctx.resolve(current, where)
             if resolved.get("anyOf") or resolved.get("oneOf"):
+                if str(current["$ref"]) in seen_refs:
+                    raise ctx.fail(f"{where}: $ref cycle through {current['$ref']}")
+                seen_refs.add(str(current["$ref"]))
                 pending.insert(0, resolved)
                 continue
             out.append({**current})  # keep the ref: nested models are named after it
@@ -232,15 +252,22 @@ class _Converter:
 
     # --- models --------------------------------------------------------------------------------------------------
 
-    def model(self, schema: Mapping[str, Any], name: str, where: str, size_object: bool = False) -> type[WireModel]:
-        """A WireModel for an object schema (cached per ``$ref`` name, so a shared item type is built once)."""
+    def model(
+        self, schema: Mapping[str, Any], name: str, where: str, size_object: bool = False, ref: str | None = None
+    ) -> type[WireModel]:
+        """A WireModel for an object schema: one per ``$ref`` (a shared item type is built once); inline objects
+        each get their own, named after their parent and field."""
         ctx = self.ctx
-        cache_key = name
-        if cache_key in ctx.models:
+        cache_key = f"{ref}|{size_object}" if ref else None
+        if cache_key is not None and cache_key in ctx.models:
             return ctx.models[cache_key]
-        if cache_key in ctx.stack:
-            raise ctx.fail(f"{where}: $ref cycle {' -> '.join([*ctx.stack, cache_key])}")
-        ctx.stack.append(cache_key)
+        if ref and ref in ctx.stack:
+            raise ctx.fail(f"{where}: $ref cycle {' -> '.join([*ctx.stack, ref])}")
+        if len(ctx.stack) >= MAX_DEPTH:
+            raise ctx.fail(f"{where}: objects nested deeper than {MAX_DEPTH} levels")
+        if not ref and ctx.stack:
+            name = re.sub(r"\W", "_", ctx.stack[-1]) + _camel(name)
+        ctx.stack.append(ref or name)
         try:
             props = schema.get("properties")
             if not isinstance(props, Mapping) or not props:
@@ -252,14 +279,17 @@ class _Converter:
             for prop in order:
                 if not prop.isidentifier() or keyword.iskeyword(prop) or prop.startswith("_"):
                     raise ctx.fail(f"{where}.{prop}: a field name that is not an identifier is not supported")
+                if hasattr(GeneratedModel, prop):  # json, copy, model_dump...: would shadow the model's own
+                    raise ctx.fail(f"{where}.{prop}: a field name that clashes with the model's methods")
                 converted = self.field(prop, props[prop], prop in required, f"{where}.{prop}", size_object)
                 fields[prop] = (converted.annotation, converted.info)
             model_name = re.sub(r"\W", "_", name) or "Item"
-            model = create_model(model_name, __base__=WireModel, **fields)
+            model = create_model(model_name, __base__=GeneratedModel, **fields)
             model.__doc__ = str(schema.get("description") or schema.get("title") or model_name)
         finally:
             ctx.stack.pop()
-        ctx.models[cache_key] = model
+        if cache_key is not None:
+            ctx.models[cache_key] = model
         return cast(type[WireModel], model)
 
     # --- fields --------------------------------------------------------------------------------------------------
@@ -268,8 +298,9 @@ class _Converter:
         ctx = self.ctx
         if not isinstance(raw, Mapping):
             raise ctx.fail(f"{where}: schema is not an object")
+        # a bare $ref: its target's description and default apply; the branch keeps the ref (models are per ref)
         prop, _ = ctx.resolve(raw, where) if "$ref" in raw and len(raw) == 1 else (dict(raw), None)
-        branches, nullable = _branches(prop, ctx, where)
+        branches, nullable = _branches(raw, ctx, where)
         default = prop.get("default")
         has_default = "default" in prop
         extra: dict[str, Any] = {}
@@ -278,7 +309,7 @@ class _Converter:
         hints = list(kwargs.pop("x-ui", []))
         if name == "seed" and annotation is int:
             hints += [h for h in SEED_UI["x-ui"] if h not in hints]
-        if name in ("image_size", "num_images", "aspect_ratio") and "basic" not in hints:
+        if name in ("image_size", "num_images", "aspect_ratio", "strength") and "basic" not in hints:
             hints.append("basic")
         if hints:
             extra["x-ui"] = hints
@@ -338,7 +369,7 @@ class _Converter:
         objects = [(s, ref) for s, ref in resolved if _is_size_object(s)]
         if len(branches) == 2 and enums and objects:  # image_size: preset enum | ImageSize with its own bounds
             size_schema, ref = objects[0]
-            size_model = self.model(size_schema, ref or "ImageSize", where, size_object=True)
+            size_model = self.model(size_schema, ref or "ImageSize", where, size_object=True, ref=ref)
             presets = Literal[tuple(str(v) for v in enums[0]["enum"])]  # type: ignore[valid-type]
             return presets | size_model, {}, []
         if len(branches) > 1:
@@ -387,7 +418,7 @@ class _Converter:
             return self.array(name, schema, where, ui_field)
         if kind == "object" or (kind is None and "properties" in schema):
             if schema.get("properties"):
-                return self.model(schema, ref or _camel(name), where), {}, []
+                return self.model(schema, ref or _camel(name), where, ref=ref), {}, []
             extra_values: Any = schema.get("additionalProperties")
             if extra_values is True or extra_values == {}:
                 # values of any type: JSON scalars, each bounded like an undocumented field
@@ -438,6 +469,8 @@ class _Converter:
         self, name: str, schema: Mapping[str, Any], where: str, ui_field: Any
     ) -> tuple[Any, dict[str, Any], list[str]]:
         items = schema.get("items")
+        if where.count("[]") >= MAX_DEPTH:
+            raise self.ctx.fail(f"{where}: lists nested deeper than {MAX_DEPTH} levels")
         if not isinstance(items, Mapping):
             raise self.ctx.fail(f"{where}: an array without items is not supported")
         item_branches, item_nullable = _branches(items, self.ctx, f"{where}[]")

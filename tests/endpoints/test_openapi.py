@@ -514,3 +514,46 @@ def test_building_the_whole_shipped_catalog_is_fast():
     result = build_specs(copy.deepcopy(docs))
     assert len(result.specs) == len(FLUX_SET) and not result.problems
     assert time.perf_counter() - started < 2.0
+
+
+def test_hostile_documents_are_refused_by_name_not_crashing():
+    def input_props(doc: dict[str, Any]) -> dict[str, Any]:
+        return doc["components"]["schemas"]["Input"]["properties"]
+
+    self_union = document(FLUX_2_PRO)
+    self_union["components"]["schemas"]["Loop"] = {"anyOf": [{"$ref": "#/components/schemas/Loop"}, {"type": "null"}]}
+    input_props(self_union)["seed"] = {"$ref": "#/components/schemas/Loop"}
+    assert "$ref cycle" in refused_as(self_union, FLUX_2_PRO)
+
+    deep = document(FLUX_2_PRO)
+    schemas = deep["components"]["schemas"]
+    for level in range(12):
+        schemas[f"L{level}"] = {"type": "object", "properties": {"x": {"$ref": f"#/components/schemas/L{level + 1}"}}}
+    schemas["L12"] = {"type": "object", "properties": {"y": {"type": "integer"}}}
+    input_props(deep)["deep"] = {"$ref": "#/components/schemas/L0"}
+    assert "nested deeper than 8 levels" in refused_as(deep, FLUX_2_PRO)
+
+    lists = document(FLUX_2_PRO)
+    nested: dict[str, Any] = {"type": "integer"}
+    for _ in range(12):
+        nested = {"type": "array", "items": nested}
+    input_props(lists)["lists"] = nested
+    assert "lists nested deeper than 8 levels" in refused_as(lists, FLUX_2_PRO)
+
+    junk = document(FLUX_2_PRO)
+    input_props(junk)["odd"] = {"anyOf": [1, 2]}
+    assert "an unreadable anyOf" in refused_as(junk, FLUX_2_PRO)
+
+    shadow = document(FLUX_2_PRO)
+    input_props(shadow)["json"] = {"type": "string"}
+    assert "input.json: a field name that clashes" in refused_as(shadow, FLUX_2_PRO)
+
+    fine = document(FLUX_2_PRO)
+    input_props(fine)["model_name"] = {"type": "string", "default": "a"}  # fal uses model_* names: allowed
+    assert spec_from_openapi(fine).input_model.model_fields["model_name"].default == "a"
+
+    # whatever the converter did not foresee leaves one endpoint out, not the app
+    broken = document(FLUX_2_PRO)
+    broken["components"]["schemas"]["Input"]["properties"] = ["not", "a", "mapping"]
+    result = build_specs({FLUX_2_PRO: CatalogDocument(FLUX_2_PRO, broken, "test")})
+    assert result.specs == () and len(result.problems) == 1 and result.problems[0].startswith(FLUX_2_PRO)
