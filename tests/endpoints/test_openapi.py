@@ -499,6 +499,10 @@ def test_seed_endpoints_built_from_their_documents_differ_only_where_listed(endp
                 found[(name, aspect)] = (mine, theirs)
     expected = {key: (a, b) for key, (a, b, _why) in SEED_DIFFERENCES[endpoint_id].items()}
     assert found == expected
+    # the order: the seed's (fal's API page), fields fal added since after them
+    seed_fields = list(get_endpoint(endpoint_id).input_model.model_fields)
+    built_fields = list(build(endpoint_id).input_model.model_fields)
+    assert built_fields[: len(seed_fields)] == seed_fields
 
 
 def test_generated_models_are_served_under_their_ids_and_seeds_stay_first():
