@@ -333,7 +333,7 @@ def load_catalog(
     result = build_specs(docs, (s.api_name for s in seeds), seed_ids)
     result.problems[:0] = [*problems, *doc_problems]
     for line in result.problems:
-        log.warning("catalog: %s", line)
+        log.warning("%s", line)
     return result
 
 
