@@ -334,6 +334,8 @@ class _Converter:
         elif isinstance(default, list) and not default:
             info = Field(default_factory=list, **info_kwargs)
         elif has_default:
+            if isinstance(default, (dict, list)):  # an object default (a custom image size) becomes its model
+                info_kwargs["validate_default"] = True
             info = Field(default, **info_kwargs)
         else:
             info = Field(None, **info_kwargs)
@@ -342,6 +344,8 @@ class _Converter:
     def _lenient_default(self, name: str, annotation: Any, default: Any, where: str) -> Any:
         """Documents can disagree with themselves (an enum of strings with an integer default): correct and say so."""
         literal = _literal_values(annotation)
+        if not isinstance(default, (str, int, float)):  # a size object, a list: pydantic reads it as given
+            return default
         if literal is not None and default not in literal:
             as_text = str(default)
             if as_text in literal:

@@ -561,3 +561,10 @@ def test_hostile_documents_are_refused_by_name_not_crashing():
     broken["components"]["schemas"]["Input"]["properties"] = ["not", "a", "mapping"]
     result = build_specs({FLUX_2_PRO: CatalogDocument(FLUX_2_PRO, broken, "test")})
     assert result.specs == () and len(result.problems) == 1 and result.problems[0].startswith(FLUX_2_PRO)
+
+
+def test_an_image_size_object_default_is_kept():
+    doc = document(FLUX_2_PRO)
+    doc["components"]["schemas"]["Input"]["properties"]["image_size"]["default"] = {"width": 1024, "height": 1024}
+    model = spec_from_openapi(doc).input_model
+    assert model.model_validate({"prompt": "x"}).to_wire()["image_size"] == {"width": 1024, "height": 1024}
