@@ -33,6 +33,7 @@ DEFAULT_STEPS = 28
 DEFAULT_STRENGTH = 0.6  # image mode on an endpoint without a strength rule
 LAYER_SIDE = 384  # conditioning images are read at most this large: they only shape the picture
 DEFAULT_SIZE = IMAGE_SIZE_PRESETS["landscape_4_3"]
+MAX_SOURCE_IMAGES = 4  # of a list of input images, this many are read (fal's FLUX.2 edits take 3 to 10)
 
 
 def mentions_unsafe(prompt: str) -> bool:
@@ -164,9 +165,16 @@ async def prepare_generation(
         return loaded[ref].image
 
     source = None
+    layers = []
     if plan.source_field and plan.source_ref:
         source = await read(plan.source_field, (plan.source_field,), plan.source_ref)
-    layers = []
+        # several input images (a FLUX.2 edit's image_urls): the first is the source, the others blend in as colour
+        others = getattr(payload, plan.source_field, None)
+        if isinstance(others, list):
+            refs = [ref for ref in others[1:MAX_SOURCE_IMAGES] if isinstance(ref, str) and ref.strip()]
+            for index, ref in enumerate(refs, start=1):
+                image = await read(plan.source_field, (plan.source_field, index), ref, LAYER_SIDE)
+                layers.append(Layer(image, "colour", 1.0 / (len(refs) + 1), key=ref))
     for use in plan.recipe.images:
         image = await read(use.field, use.loc, use.ref, LAYER_SIDE)
         layers.append(Layer(image, use.kind, use.weight, key=use.ref))

@@ -98,3 +98,17 @@ async def test_an_editing_endpoint_shows_its_input_images(catalog_sandbox: Runni
         assert response.status_code == 200
         messages = " ".join(line["message"] for line in done["logs"])
         assert "placeholder image for image_url" in messages  # the input image was read (a placeholder offline)
+
+
+async def test_every_input_image_of_a_list_shows(catalog_sandbox: RunningSandbox):
+    """image_urls with two images: the second one changes the picture too."""
+    async with httpx.AsyncClient(timeout=20) as client:
+        red = data_uri(png_bytes((230, 20, 20), (64, 48)))
+        pictures = []
+        for second in ((230, 20, 20), (20, 20, 230)):
+            body = {"prompt": "combine them", "seed": 5, "image_size": SMALL, "num_inference_steps": 4,
+                    "image_urls": [red, data_uri(png_bytes(second, (64, 48)))]}  # fmt: skip
+            _done, response = await run(client, catalog_sandbox, "fal-ai/flux-2/lora/edit", body)
+            assert response.status_code == 200, response.text
+            pictures.append((await client.get(response.json()["images"][0]["url"])).content)
+        assert _tint(pictures[0]) - _tint(pictures[1]) > 10
