@@ -27,7 +27,8 @@ from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.share_panel import wire_share_links
-from endpoints import ENDPOINTS
+from endpoints import ENDPOINTS, install_catalog
+from endpoints.catalog import fetching_enabled, load_catalog
 from providers.catalog import CATALOG
 from providers.config import ProviderSettings
 from providers.media import CONTENT_TYPES, MediaStore
@@ -253,6 +254,12 @@ def main() -> None:
         sandbox = start_sandbox(SandboxOptions(step_seconds=float(os.environ.get("SANDBOX_STEP_SECONDS", "0.15"))))
         log.info("sandbox running at %s (synthetic images)", sandbox.url)
     backends = make_backends(settings, sandbox_url=sandbox.url if sandbox else None, force_sandbox=force)
+    # The model catalog (PLAYGROUND_ENDPOINTS), its documents fetched or read before the event loop starts. Catalog
+    # endpoints get no tab: the tabs are the five seeds (ENDPOINTS); the catalog is endpoints.catalog_endpoints().
+    fetch = fetching_enabled(os.environ, settings.key("fal") is not None)
+    catalog = load_catalog(os.environ, data_dir=data_dir(os.environ), fetch=fetch, seeds=ENDPOINTS)
+    install_catalog(catalog.specs)
+    log.info("catalog: %d models (%s)", len(catalog.specs), ", ".join(sorted(set(catalog.sources.values()))) or "none")
     ctx = make_context(backends)
     demo = build_app(ctx)
     demo.queue(max_size=1024, default_concurrency_limit=None)

@@ -1,8 +1,11 @@
-"""The registry of hosted endpoints. Adding one is a module with its models and a ``SPEC``, listed here.
+"""The registry of hosted endpoints.
 
-``ENDPOINTS`` is one shared object, so everything that imported it sees an endpoint added later with ``register``
-(before the app is built: the tabs, API endpoints and MCP tools are made at build time). ``unregister`` takes one
-out again (tests register throwaway endpoints and remove them).
+``ENDPOINTS``: the five seed endpoints, each a hand-written module with its models and a ``SPEC`` (they are the
+contract, and always present; the app gives each a tab). It is one shared object, so everything that imported it
+sees an endpoint added later with ``register`` (before the app is built: the tabs, API endpoints and MCP tools are
+made at build time); ``unregister`` takes one out again (tests register throwaway endpoints and remove them).
+``catalog_endpoints()``: the model catalog, endpoints built from fal's OpenAPI documents (``endpoints.catalog``,
+configured by ``PLAYGROUND_ENDPOINTS``); they get no tab of their own. ``get_endpoint`` finds both.
 """
 
 from __future__ import annotations
@@ -62,6 +65,10 @@ class EndpointRegistry(Sequence[EndpointSpec]):
             del self._by_id[spec.id]
             del self._by_api_name[spec.api_name]
 
+    def taken(self, key: str) -> bool:
+        """Whether ``key`` is the id or the API name of a registered endpoint."""
+        return key in self._by_id or key in self._by_api_name
+
     def get(self, key: str) -> EndpointSpec:
         """Look an endpoint up by id (``fal-ai/flux-pro``) or API name (``flux_pro``)."""
         try:
@@ -82,10 +89,60 @@ ENDPOINTS = EndpointRegistry(
 register = ENDPOINTS.register
 unregister = ENDPOINTS.unregister
 
+_catalog: tuple[EndpointSpec, ...] | None = None
+_catalog_by_key: dict[str, EndpointSpec] = {}
+
+
+def install_catalog(specs: Iterable[EndpointSpec]) -> tuple[EndpointSpec, ...]:
+    """Make ``specs`` the catalog (at start-up, before the app is built). Seeds keep their ids and API names."""
+    global _catalog
+    specs = tuple(specs)
+    by_key: dict[str, EndpointSpec] = {}
+    for spec in specs:
+        for key in (spec.id, spec.api_name):
+            if ENDPOINTS.taken(key) or key in by_key:
+                raise ValueError(f"catalog endpoint {spec.id}: {key!r} is already taken")
+            by_key[key] = spec
+    _catalog = specs
+    _catalog_by_key.clear()
+    _catalog_by_key.update(by_key)
+    return specs
+
+
+def catalog_endpoints() -> tuple[EndpointSpec, ...]:
+    """The catalog; until ``install_catalog`` runs, the shipped FLUX set from its snapshots (no network)."""
+    if _catalog is None:
+        from endpoints.catalog import shipped_catalog
+
+        install_catalog(shipped_catalog(ENDPOINTS))
+    return _catalog or ()
+
+
+def all_endpoints() -> tuple[EndpointSpec, ...]:
+    """The seed endpoints, then the catalog."""
+    return (*ENDPOINTS, *catalog_endpoints())
+
 
 def get_endpoint(key: str) -> EndpointSpec:
-    """Look an endpoint up by id (``fal-ai/flux-pro``) or API name (``flux_pro``)."""
-    return ENDPOINTS.get(key)
+    """Look an endpoint up by id (``fal-ai/flux-pro``) or API name (``flux_pro``): seeds first, then the catalog."""
+    if ENDPOINTS.taken(key):
+        return ENDPOINTS.get(key)
+    catalog_endpoints()
+    found = _catalog_by_key.get(key)
+    if found is None:
+        known = ", ".join([*(s.id for s in ENDPOINTS), *(s.id for s in catalog_endpoints())])
+        raise KeyError(f"unknown endpoint {key!r}; known: {known}")
+    return found
 
 
-__all__ = ["ENDPOINTS", "EndpointRegistry", "EndpointSpec", "get_endpoint", "register", "unregister"]
+__all__ = [
+    "ENDPOINTS",
+    "EndpointRegistry",
+    "EndpointSpec",
+    "all_endpoints",
+    "catalog_endpoints",
+    "get_endpoint",
+    "install_catalog",
+    "register",
+    "unregister",
+]

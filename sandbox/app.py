@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from endpoints import catalog_endpoints
 from sandbox.fal_queue import QUEUE_PREFIX, fal_queue_routes
 from sandbox.http import json_response, server_base
 from sandbox.options import SandboxOptions
@@ -42,6 +43,7 @@ def base_urls(base: str) -> dict[str, str]:
 def create_app(options: SandboxOptions | None = None) -> Starlette:
     """A fresh sandbox (its state is ``app.state.sandbox``). Raises FaultSpecError for bad ``options.faults``."""
     state = SandboxState(options or SandboxOptions())
+    catalog_endpoints()  # the catalog's models are built here, not on the event loop at the first request
 
     async def index(request: Request) -> Response:
         return json_response(

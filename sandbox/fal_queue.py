@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from endpoints import ENDPOINTS
+from endpoints import get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.validation import to_fal_detail
 from sandbox.faults import (
@@ -62,7 +62,12 @@ JobStatus = Literal["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
 
 
 def fal_endpoint(endpoint_id: str) -> EndpointSpec | None:
-    return next((spec for spec in ENDPOINTS if spec.provider == "fal" and spec.id == endpoint_id), None)
+    """The fal endpoint served at ``endpoint_id``: a seed endpoint or one of the catalog (built from its document)."""
+    try:
+        spec = get_endpoint(endpoint_id)
+    except KeyError:
+        return None
+    return spec if spec.provider == "fal" and spec.id == endpoint_id else None
 
 
 def log_entry(message: str, level: str = "INFO") -> dict[str, str]:

@@ -35,6 +35,7 @@ DEFAULT_STEPS = 28
 DEFAULT_STRENGTH = 0.6  # image mode on an endpoint without a strength rule
 LAYER_SIDE = 384  # conditioning images are read at most this large: they only shape the picture
 DEFAULT_SIZE = IMAGE_SIZE_PRESETS["landscape_4_3"]
+MAX_SOURCE_IMAGES = 4  # of a list of input images, this many are read (fal's FLUX.2 edits take 3 to 10)
 
 
 def mentions_unsafe(prompt: str) -> bool:
@@ -83,9 +84,9 @@ class GenerationPlan:
         source_name = source_ref = None
         if found := source_field(spec, payload):
             source_name, source_ref = found
-            # An input the endpoint has a rule for keeping (a strength, an inversion) is transformed; any other
-            # (a control image) sets the layout.
-            mode = "image" if recipe.strength is not None else "depth"
+            # An input the endpoint has a rule for keeping (a strength, an inversion) or a list of images to edit
+            # (a FLUX.2 edit's image_urls) is transformed; any other (a control image) sets the layout.
+            mode = "image" if recipe.strength is not None or source_name == spec.field_for("images") else "depth"
         return cls(
             prompt=prompt,
             seed=int(seed) if seed is not None else secrets.randbelow(2**32),
@@ -114,8 +115,8 @@ def output_size(
     """(width, height) to render (the ``size`` role, else the input image's) and, when the sandbox scaled the
     request down, a note saying so."""
     image_size = role_value(spec, payload, "size")
-    if isinstance(image_size, str):
-        width, height = IMAGE_SIZE_PRESETS[image_size]
+    if isinstance(image_size, str):  # a preset; one the sandbox does not know ("auto") takes the input's size
+        width, height = IMAGE_SIZE_PRESETS.get(image_size) or (source.size if source is not None else DEFAULT_SIZE)
     elif image_size is not None:
         width, height = int(image_size.width), int(image_size.height)
     elif source is not None:
@@ -180,9 +181,16 @@ async def prepare_generation(
         return loaded[ref].image
 
     source = None
+    layers = []
     if plan.source_field and plan.source_ref:
         source = await read(plan.source_field, (plan.source_field,), plan.source_ref)
-    layers = []
+        # several input images (a FLUX.2 edit's image_urls): the first is the source, the others blend in as colour
+        others = getattr(payload, plan.source_field, None)
+        if isinstance(others, list):
+            refs = [ref for ref in others[1:MAX_SOURCE_IMAGES] if isinstance(ref, str) and ref.strip()]
+            for index, ref in enumerate(refs, start=1):
+                image = await read(plan.source_field, (plan.source_field, index), ref, LAYER_SIDE)
+                layers.append(Layer(image, "colour", 1.0 / (len(refs) + 1), key=ref))
     for use in plan.recipe.images:
         image = await read(use.field, use.loc, use.ref, LAYER_SIDE)
         layers.append(Layer(image, use.kind, use.weight, key=use.ref))

@@ -42,7 +42,7 @@ def path_text(loc: Loc) -> str:
 def is_image_field(name: str, info: FieldInfo) -> bool:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     hints = extra.get("x-ui") or []
-    return (isinstance(hints, list) and "image" in hints) or bool(_IMAGE_NAME.search(name))
+    return (isinstance(hints, list) and ("image" in hints or "images" in hints)) or bool(_IMAGE_NAME.search(name))
 
 
 def _is_size(value: Any) -> bool:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from endpoints import ENDPOINTS
+from endpoints import all_endpoints
 from sandbox.faults import FaultSpecError, bad_fault_header
 from sandbox.http import bearer_value, json_response
 
@@ -48,11 +48,11 @@ class ModelPrice:
 
 
 def spec_prices() -> dict[str, ModelPrice]:
-    """The price each registered fal endpoint declares now (``EndpointSpec.price``), as fal's pricing API reports it."""
+    """The price each fal endpoint (seeds and catalog) declares now (``EndpointSpec.price``), as fal's pricing API reports it."""
     units = {"megapixel": "megapixels", "image": "images"}
     return {
         spec.id: ModelPrice(spec.price.unit_price_usd, units[spec.price.unit], spec.price.currency)
-        for spec in ENDPOINTS
+        for spec in all_endpoints()
         if spec.provider == "fal" and spec.price is not None
     }
 
