@@ -5,6 +5,9 @@ defaults equal to the model's, descriptions, field-named errors)."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -186,13 +189,21 @@ def test_write_gives_every_value_component_defaults_for_absent_fields(built) -> 
     assert updates[form.fields["prompt"].component] == "a fox" and len(updates) == len(values)
 
 
-def test_write_puts_an_uploaded_path_in_the_upload_and_a_url_in_the_url_box(built) -> None:
+def test_write_puts_an_uploaded_path_in_the_upload_and_a_url_in_the_url_box(built, tmp_path) -> None:
     _, forms = built
     form = forms["segmind_flux_depth_pro"]
     by_url = form.write({"prompt": "p", "control_image": "https://x.test/c.png"})
     assert by_url["control_image"] is None and by_url["control_image__link"] == "https://x.test/c.png"
-    by_file = form.write({"prompt": "p", "control_image": "/tmp/gradio/abc/c.png"})
-    assert by_file["control_image"] == "/tmp/gradio/abc/c.png" and by_file["control_image__link"] == ""
+    folder = Path(tempfile.mkdtemp(dir=gr.utils.get_upload_folder()))
+    try:
+        (folder / "c.png").write_bytes(b"png")
+        by_file = form.write({"prompt": "p", "control_image": str(folder / "c.png")})
+        assert by_file["control_image"] == str(folder / "c.png") and by_file["control_image__link"] == ""
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    server_file = str(tmp_path / "secret.txt")  # not an upload: never handed to the upload component
+    by_path = form.write({"prompt": "p", "control_image": server_file})
+    assert by_path["control_image"] is None and by_path["control_image__link"] == server_file
 
 
 def test_write_keys_follow_each_kind(built) -> None:
