@@ -362,3 +362,44 @@ def test_api_upload_that_is_not_an_image_is_named(launched, tmp_path) -> None:
     notes.write_text("not an image")
     with pytest.raises(AppError, match='control_image: "notes.txt" is not an image'):
         call(client, "segmind_flux_depth_pro", prompt="p", control_image=handle_file(str(notes)))
+
+
+def raw_call(demo: gr.Blocks, client: Any, api_name: str, **kwargs: Any) -> str:
+    """A call as any HTTP client makes it (``/gradio_api/call``), not gradio_client, which would upload a local
+    path from the caller's side: the text of its answer stream."""
+    import httpx
+
+    names = list(api_parameters(client, api_name))
+    data = [kwargs.get(name) for name in names]
+    root = client.src.rstrip("/")
+    with httpx.Client(timeout=20) as http:
+        event = http.post(f"{root}/gradio_api/call/{api_name}", json={"data": data}).json()["event_id"]
+        return http.get(f"{root}/gradio_api/call/{api_name}/{event}").text
+
+
+@pytest.mark.timeout(60)
+def test_api_image_argument_naming_a_server_file_is_refused(launched, tmp_path) -> None:
+    """Issue 17.1: an API argument naming a server file (as a file, or in the URL box) never reaches a run."""
+    demo, client = launched
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"the ledger")
+    as_link = raw_call(demo, client, "segmind_flux_depth_pro", prompt="p", control_image__link=str(secret))
+    assert "event: error" in as_link and "control_image: must be an http(s):// or data: URL" in as_link
+    as_file = raw_call(demo, client, "segmind_flux_depth_pro", prompt="p",
+                       control_image={"path": str(secret), "meta": {"_type": "gradio.FileData"}})
+    assert "event: error" in as_file and "the ledger" not in as_file and str(secret) not in as_file.split("error")[0]
+
+
+@pytest.mark.timeout(60)
+def test_api_deeply_nested_json_is_refused_by_field(launched) -> None:
+    """Issue 17.9: ``"[" * 5000`` in a list field raised RecursionError ("The upstream Gradio app has raised an
+    exception"); it is refused by field."""
+    from gradio_client.exceptions import AppError
+
+    _, client = launched
+    with pytest.raises(AppError, match="loras: is nested too deeply"):
+        call(client, "flux_general_rf_inversion", prompt="p", image_url=None, image_url__link="https://x.test/a.png",
+             loras="[" * 5000)
+    with pytest.raises(AppError, match="loras: is nested too deeply"):
+        call(client, "flux_general_rf_inversion", prompt="p", image_url=None, image_url__link="https://x.test/a.png",
+             loras="[" * 40 + "]" * 40)
