@@ -403,3 +403,65 @@ def test_api_deeply_nested_json_is_refused_by_field(launched) -> None:
     with pytest.raises(AppError, match="loras: is nested too deeply"):
         call(client, "flux_general_rf_inversion", prompt="p", image_url=None, image_url__link="https://x.test/a.png",
              loras="[" * 40 + "]" * 40)
+
+
+def planted_record(secret: str) -> Any:
+    from runs.record import RunRecord
+
+    return RunRecord(id="planted", endpoint_id=get_endpoint("flux_dev_image_to_image").id,
+                     api_name="flux_dev_image_to_image", provider="fal", route="sandbox",
+                     input={"prompt": "a trap", "image_url": secret, "seed": 7, "strength": 0.6}, state="done")
+
+
+def assert_refused(form: EndpointForm, updates: dict[Any, Any], checked: Any, secret: str) -> None:
+    components = form.value_components()
+    assert updates[components["image_url"]] is None and updates[components["image_url__link"]] == ""
+    assert secret not in json.dumps([v for v in updates.values() if not isinstance(v, Block)], default=str)
+    assert checked.messages == ["image_url: must be an http(s):// or data: URL"]
+    assert updates[components["prompt"]] == "a trap" and updates[components["seed"]] == 7, "the rest is kept"
+
+
+def test_a_history_entry_naming_a_server_file_restores_everything_else(built, tmp_path) -> None:
+    """Issue 17.1: a history entry (the browser's to edit) whose record names a server file in an image field."""
+    _, forms = built
+    form = forms["flux_dev_image_to_image"]
+    secret = str(tmp_path / "ledger.jsonl")
+    (tmp_path / "ledger.jsonl").write_text("visitor addresses")
+    entry_input = planted_record(secret).to_json()["input"]
+    updates, checked = form.checked_updates(entry_input)
+    assert_refused(form, updates, checked, secret)
+    plain = form.updates(entry_input)
+    assert plain[form.value_components()["image_url"]] is None, "updates() checks too"
+
+
+def test_an_opened_image_whose_record_names_a_server_file_is_refused(built, tmp_path) -> None:
+    """Issue 17.1: the same record, read out of an image dropped on "Open image"."""
+    import io
+
+    from PIL import Image
+
+    from runs.provenance import embed_metadata, read_metadata
+
+    _, forms = built
+    form = forms["flux_dev_image_to_image"]
+    secret = str(tmp_path / "ledger.jsonl")
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buffer, format="PNG")
+    meta = read_metadata(embed_metadata(buffer.getvalue(), "image/png", planted_record(secret)))
+    mapped = meta.to_form_values(form.spec)
+    assert mapped.values["image_url"] == secret, "the image carries the path"
+    updates, checked = form.checked_updates(mapped.values)
+    assert_refused(form, updates, checked, secret)
+
+
+def test_outside_values_the_model_refuses_are_named_and_the_rest_kept(built) -> None:
+    _, forms = built
+    form = forms["flux_general_rf_inversion"]
+    deep: list[Any] = []
+    for _ in range(20):
+        deep = [deep]
+    _, checked = form.checked_updates({"prompt": "p", "seed": "abc", "loras": deep, "num_inference_steps": 12,
+                                       "not_a_field": 1})
+    assert sorted(checked.refused) == ["loras", "seed"]
+    assert checked.refused["loras"] == "loras: is nested too deeply (at most 16 levels of lists and objects)"
+    assert checked.values == {"prompt": "p", "num_inference_steps": 12}
