@@ -20,8 +20,8 @@ from runs.budget import (
     BudgetLimits,
     SpendLedger,
     data_dir,
-    user_data_root,
     next_utc_midnight,
+    user_data_root,
     visitor_id,
 )
 
