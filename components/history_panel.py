@@ -348,7 +348,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             if seed_field is None or entry.get("seed") is None:
                 gr.Warning("That run has no seed to reuse.")
                 return {tabs: gr.skip()}
-            updates, checked = tab.form.checked_updates({"seed": entry["seed"]})
+            _, checked = tab.form.checked_updates({"seed": entry["seed"]})
             if checked.refused:
                 gr.Warning(toast_text("That run's seed cannot be reused: " + "; ".join(checked.messages)))
                 return {tabs: gr.skip()}
