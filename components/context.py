@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 from gradio.route_utils import get_root_url
+from starlette.requests import Request as StarletteRequest
 
 from components.gradio_fixes import SessionLifetimes
 from endpoints.base import EndpointSpec
@@ -160,13 +161,17 @@ class AppContext:
         return f"{session}:{api_name}"
 
     @staticmethod
-    def media_url_for(request: gr.Request | None) -> Callable[[str], str]:
-        """Absolute URLs of ``/media/{name}`` as the visitor reaches this app (proxy headers honoured)."""
-        root = "http://127.0.0.1:7860"
-        inner: Any = getattr(request, "request", None) if request is not None else None
+    def media_url_for(request: gr.Request | StarletteRequest | None) -> Callable[[str], str]:
+        """Absolute URLs of ``/media/{name}`` as the caller reaches this app (proxy headers honoured).
+
+        ``request`` is a ``gr.Request``, or the bare Starlette request an MCP tool call gets (Gradio's MCP bridge
+        passes that one as is). Without any request the URL is a path on this app's own host (``/media/…``),
+        never a guessed host."""
+        root = ""
+        inner: Any = request if isinstance(request, StarletteRequest) else getattr(request, "request", None)
         if inner is not None:
             root = get_root_url(inner, inner.url.path, None)
-            for suffix in ("/gradio_api/queue/join", "/gradio_api/queue/data", "/queue/join"):
+            for suffix in ("/gradio_api/queue/join", "/gradio_api/queue/data", "/queue/join", "/gradio_api/mcp"):
                 root = root.removesuffix(suffix)
         return lambda name: f"{root}/media/{name}"
 

@@ -38,7 +38,9 @@ from gradio.context import Context, get_blocks_context
 
 from components.form_kinds import FieldWidget, kind_of
 from components.form_values import (
+    Checked,
     FormError,
+    check_outside,
     form_values_from_example,
     model_from_values,
     write_values,
@@ -102,9 +104,16 @@ class EndpointForm:
         return {key: values[key] for key in self.value_components()}
 
     def updates(self, wire_input: Mapping[str, Any]) -> dict[gr.Component, Any]:
-        """``write`` keyed by component: return it from a handler whose outputs are ``value_components()``."""
+        """``write`` of the values ``check_outside`` accepts, keyed by component: return it from a handler whose
+        outputs are ``value_components()``. Refused values are left out (``checked_updates`` names them)."""
+        return self.checked_updates(wire_input)[0]
+
+    def checked_updates(self, wire_input: Mapping[str, Any]) -> tuple[dict[gr.Component, Any], Checked]:
+        """``updates`` for an input from outside the page (a link, an image's metadata, a history entry), and what
+        ``check_outside`` refused, by field: only values the endpoint's model accepts reach a component."""
+        checked = check_outside(self.spec, wire_input, list(self.descriptors.values()))
         components = self.value_components()
-        return {components[key]: value for key, value in self.write(wire_input).items()}
+        return {components[key]: value for key, value in self.write(checked.values).items()}, checked
 
     def declare_api_parameters(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Name every input on ``handler(**values)``'s signature and document it; returns ``handler``.

@@ -8,20 +8,29 @@ a field out, whole floats become ints, an upload beats the URL box, ...) are doc
 
 ``write_values`` is the inverse: a provider input (wire JSON, e.g. a past run's) -> the component values that
 show it, keyed like ``read`` takes them; fields it leaves out get their model defaults.
+
+``check_outside`` comes first for every input from outside the page (a share link, an image's metadata, a history
+entry the browser kept): each value is validated by the endpoint's model, field by field, before it reaches a
+component. A value the model refuses, one nested too deeply, or an image that is not an http(s)/data: URL (a
+record never holds a server path: uploads are recorded as the URLs they went to) is refused by name; the rest is
+kept.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from pydantic import ValidationError
 
 from components.form_kinds import OMIT, FieldProblem, kind_of
-from components.form_kinds.base import is_url, parse_json_text
+from components.form_kinds.base import MAX_JSON_DEPTH, TOO_DEEP, depth_of, is_url, parse_json_text
 from components.form_kinds.image import LINK
 from components.form_kinds.image_size import HEIGHT, PRESET, WIDTH, size_of
+from components.form_kinds.rows import check_items
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.schema_fields import FieldSpec, spec_fields
 from endpoints.validation import describe_validation_error, people_path
@@ -30,9 +39,12 @@ __all__ = [
     "HEIGHT",
     "LINK",
     "OMIT",
+    "OUTSIDE_IMAGE_RULE",
     "PRESET",
     "WIDTH",
+    "Checked",
     "FormError",
+    "check_outside",
     "component_values",
     "form_values_from_example",
     "helper_keys",
@@ -135,3 +147,76 @@ def write_values(fields: list[FieldSpec], wire: Mapping[str, Any]) -> dict[str, 
 def form_values_from_example(spec: EndpointSpec) -> dict[str, Any]:
     """Component values, helper keys included, that reproduce ``spec.example`` (for tests and "Load example")."""
     return write_values(spec_fields(spec), spec.example)
+
+
+#: An image value from outside the page: records and links hold URLs only, never a file of this server.
+OUTSIDE_IMAGE_RULE = "must be an http(s):// or data: URL"
+
+
+@dataclass
+class Checked:
+    """An outside input after ``check_outside``: the values the model accepts, and the refused ones by field."""
+
+    values: dict[str, Any] = dataclass_field(default_factory=dict)
+    refused: dict[str, str] = dataclass_field(default_factory=dict)  # field -> "field: rule"
+
+    @property
+    def messages(self) -> list[str]:
+        return list(self.refused.values())
+
+
+def _image_problem(field: FieldSpec, value: Any) -> str | None:
+    """Why an outside value cannot go into an image field (top level or inside a list's rows), as
+    ``field…: rule``, or None."""
+    if field.kind == "image":
+        if value is None or (isinstance(value, str) and (not value.strip() or is_url(value.strip()))):
+            return None
+        return f"{field.name}: {OUTSIDE_IMAGE_RULE}"
+    if field.kind == "json" and field.items:
+        for where, rule in check_items(field, value):
+            if "URL" in rule:
+                return f"{field.name}{where}: {OUTSIDE_IMAGE_RULE}"
+    return None
+
+
+def check_outside(
+    spec: EndpointSpec, wire: Mapping[str, Any], fields: list[FieldSpec] | None = None
+) -> Checked:
+    """Validate an input from outside the page (wire JSON, keyed by field) by ``spec``'s model, field by field.
+
+    Fields the endpoint does not have are left out; a value that is nested too deeply, an image that is not an
+    http(s)/data: URL, or a value the model refuses is refused by name, and the others are kept. A required field
+    that is missing is not a refusal (the form shows it empty and names it on Generate).
+    """
+    fields = fields if fields is not None else spec_fields(spec)
+    by_name = {f.name: f for f in fields}
+    checked = Checked()
+    if not isinstance(wire, Mapping):
+        return checked
+    for name, value in wire.items():
+        field = by_name.get(name) if isinstance(name, str) else None
+        if field is None:
+            continue
+        if depth_of(value) > MAX_JSON_DEPTH:
+            checked.refused[name] = f"{name}: {TOO_DEEP}"
+            continue
+        problem = _image_problem(field, value)
+        if problem is not None:
+            checked.refused[name] = problem
+            continue
+        checked.values[name] = value
+    while checked.values:
+        try:
+            spec.input_model.model_validate(checked.values)
+            break
+        except ValidationError as exc:
+            messages = describe_validation_error(exc, spec.input_model)
+        bad = {_root(m): m for m in reversed(messages) if _root(m) in checked.values}
+        if not bad:
+            break  # only missing required fields: the form shows them empty
+        for root, message in bad.items():
+            checked.values.pop(root)
+            checked.refused[root] = message
+    order = {f.name: i for i, f in enumerate(fields)}
+    checked.refused = dict(sorted(checked.refused.items(), key=lambda item: order.get(item[0], len(order))))
+    return checked

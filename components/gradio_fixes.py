@@ -177,3 +177,29 @@ class SessionReaper:
                 continue
             if dropped:
                 log.info("dropped %d idle or closed sessions; %d kept", dropped, len(self.state_holder.session_data))
+
+
+#: The lines Gradio's MCP bridge adds after each image it returns: ``Image URL: <root>/gradio_api/file=<path>``.
+_MCP_FILE_LINES = ("Image URL: ", "SVG Image URL: ")
+
+
+def hide_server_paths_in_mcp_results() -> None:
+    """Gradio 6.31's MCP bridge follows every image a tool returns with a text line holding the file's server path
+    (``Image URL: …/gradio_api/file=/tmp/flux-playground-media-…/x.jpg``): the private media folder's path. The
+    line is left out here; the image itself still comes inline, and the tool's result JSON carries its ``/media``
+    URL on the caller's own host. Idempotent; a no-op without the ``mcp`` extra."""
+    try:
+        from gradio.mcp import GradioMCPServer
+    except ImportError:  # pragma: no cover - gradio[mcp] not installed
+        return
+    original = GradioMCPServer.postprocess_output_data
+    if getattr(original, "_hides_server_paths", False):
+        return
+
+    def postprocess_output_data(self: Any, data: Any, root_url: str) -> list[Any]:
+        contents = original(self, data, root_url)
+        return [c for c in contents if not (getattr(c, "type", "") == "text"
+                                            and str(getattr(c, "text", "")).startswith(_MCP_FILE_LINES))]
+
+    postprocess_output_data._hides_server_paths = True  # type: ignore[attr-defined]
+    GradioMCPServer.postprocess_output_data = postprocess_output_data  # type: ignore[method-assign]

@@ -41,6 +41,7 @@ from components.history_state import (
     removed,
     tile_caption,
 )
+from components.widgets import toast_text
 from endpoints import get_endpoint
 from providers.errors import ProviderError
 from providers.local_files import image_fields
@@ -205,6 +206,12 @@ def image_targets(endpoint_tabs: dict[str, EndpointTab]) -> list[tuple[str, str]
     return [(f"{spec.label} → {field}", f"{spec.api_name}:{field}") for spec in specs for field in image_fields(spec)]
 
 
+def restore_warning(label: str, refused: list[str]) -> str:
+    """The toast of a restore that left values out (the history is the browser's to edit: its values are checked
+    like any other input from outside)."""
+    return f"Restored a {label} run, except what its endpoint refuses (left at their defaults): " + "; ".join(refused)
+
+
 def count_text(entries: list[dict[str, Any]] | None, which: str | None) -> str:
     total = len(filtered(entries, ALL))
     if not total:
@@ -343,10 +350,17 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             if seed_field is None or entry.get("seed") is None:
                 gr.Warning("That run has no seed to reuse.")
                 return {tabs: gr.skip()}
-            gr.Info(f"Seed {entry['seed']} set on {tab.spec.label}.")
-            return {tabs: gr.Tabs(selected=tab.spec.api_name), seed_field.component: entry["seed"]}
-        updates = tab.form.updates(record.get("input") or {})
-        gr.Info(f"Restored a {tab.spec.label} run: every field is as it was.")
+            _, checked = tab.form.checked_updates({"seed": entry["seed"]})
+            if checked.refused:
+                gr.Warning(toast_text("That run's seed cannot be reused: " + "; ".join(checked.messages)))
+                return {tabs: gr.skip()}
+            gr.Info(toast_text(f"Seed {checked.values['seed']} set on {tab.spec.label}."))
+            return {tabs: gr.Tabs(selected=tab.spec.api_name), seed_field.component: checked.values["seed"]}
+        updates, checked = tab.form.checked_updates(record.get("input") or {})
+        if checked.refused:
+            gr.Warning(toast_text(restore_warning(tab.spec.label, checked.messages)))
+        else:
+            gr.Info(f"Restored a {tab.spec.label} run: every field is as it was.")
         return {tabs: gr.Tabs(selected=tab.spec.api_name), **updates}
 
     def restore_entry(entries: list[dict[str, Any]], sid: str | None) -> dict[Any, Any]:
@@ -469,7 +483,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         updates: dict[Any, Any] = {tabs: gr.Tabs(selected=api_name), components[field]: files_here.as_upload(found[0])}
         if f"{field}__link" in components:
             updates[components[f"{field}__link"]] = ""
-        gr.Info(f"Sent to {tab.spec.label} → {field}.")
+        gr.Info(toast_text(f"Sent to {tab.spec.label} → {field}."))
         return updates
 
     use_button.click(use_as_input, [history, selected, use_target], [tabs, *form_outputs], **private)
@@ -479,7 +493,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             return {dropped_note: ""}
         meta = read_metadata(data)
         if not meta.found:
-            gr.Warning(f"Nothing to restore: {meta.summary}.")
+            gr.Warning(toast_text(f"Nothing to restore: {meta.summary}."))
             return {dropped_note: f"⚠️ **Nothing to restore:** {meta.summary}."}
         api_name = meta.record.api_name if meta.record is not None else None
         if api_name is None and meta.endpoint_id:
@@ -493,11 +507,13 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             tab = next(iter(endpoint_tabs.values()))
             note += f"  \nIts model is not one of this app's endpoints: the values go into **{tab.spec.label}**."
         mapped = meta.to_form_values(tab.spec)
-        if mapped.dropped:
-            note += "  \nNot carried over: " + "; ".join(f"{k} ({v})" for k, v in mapped.dropped.items())
+        updates, checked = tab.form.checked_updates(mapped.values)
+        not_carried = [f"{k} ({v})" for k, v in mapped.dropped.items()] + checked.messages
+        if not_carried:
+            note += "  \nNot carried over: " + "; ".join(not_carried)
         out: dict[Any, Any] = {dropped_note: note + f"  \nRestored into **{tab.spec.label}**."}
         out[tabs] = gr.Tabs(selected=tab.spec.api_name)
-        out.update(tab.form.updates(mapped.values))
+        out.update(updates)
         if meta.record_json is not None and meta.record is not None:
             out[history], out[gallery], out[count] = listed(added(entries, meta.record_json), which)
         return out

@@ -4,7 +4,8 @@ The tab's own named endpoint streams five outputs, which Gradio 6.31's MCP bridg
 multi-output result in one text block when the client asks for no progress). Each tool is therefore its own
 non-queued event, on hidden components: the result JSON as text and up to ``MAX_IMAGES`` images. Parameters,
 types, bounds and descriptions are the tab's (``components.api_schema``); budgets and per-visitor limits apply
-because the tool runs through ``run_endpoint`` like any other run.
+because the tool runs through ``run_endpoint`` like any other run. Result URLs use the host the caller reached
+(the MCP call's own request), and no server path is shown (``hide_server_paths_in_mcp_results``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from components.api_schema import args_docstring
+from components.gradio_fixes import hide_server_paths_in_mcp_results
 from endpoints.base import EndpointSpec
 from runs.sweep import default_axis_field
 
@@ -29,6 +31,7 @@ def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> Non
     """Add the hidden event behind ``spec``'s MCP tool (named like the endpoint's API name)."""
     from components.endpoint_tab import run_endpoint
 
+    hide_server_paths_in_mcp_results()
     trigger = gr.Button(visible=False)
     result_text = gr.Textbox(visible=False, label="result JSON")
     images = [gr.Image(visible=False, type="filepath", label=f"image {i + 1}") for i in range(MAX_IMAGES)]

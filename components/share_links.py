@@ -10,14 +10,18 @@ part of a link.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import urllib.parse
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from components.form_kinds.base import MAX_JSON_DEPTH, depth_of
+from components.form_values import check_outside
 from components.history_state import changed_parameters
 from endpoints import get_endpoint
 
@@ -63,6 +67,8 @@ def share_query(api_name: str, wire_input: Mapping[str, Any]) -> str:
 def _typed(annotation: Any, value: Any) -> Any:
     """The value as the field's type reads it (pydantic's lax mode: "77" is 77 for an int field, "2" stays "2" for
     a text enum), or the value as it came when the type refuses it: the form names the field when it is run."""
+    if depth_of(value) > MAX_JSON_DEPTH:
+        return value  # refused by name by ``check_outside``, before anything recurses into it
     adapter = TypeAdapter(annotation)
     try:
         return adapter.dump_python(adapter.validate_python(value), mode="json")
@@ -92,7 +98,32 @@ def decode(query: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
             packed = json.loads(data)
         except (ValueError, zlib.error) as exc:
             raise ShareLinkError(f"The link's packed values cannot be read ({type(exc).__name__}).") from None
+        except RecursionError:
+            raise ShareLinkError(f"The link's packed values nest more than {MAX_JSON_DEPTH} levels deep.") from None
         if not isinstance(packed, dict):
             raise ShareLinkError("The link's packed values are not a set of fields.")
         values.update({k: _typed(fields[k].annotation, v) for k, v in packed.items() if k in fields})
     return spec.api_name, values
+
+
+@dataclass
+class OpenedLink:
+    """What opening a link puts into a form: the values its endpoint's model accepts, and the refused ones."""
+
+    api_name: str
+    values: dict[str, Any]
+    refused: list[str]  # "field: rule", one per refused value
+
+    def warning(self) -> str | None:
+        """The toast naming the refused values (escaped: a toast renders HTML), or None."""
+        if not self.refused:
+            return None
+        return html.escape("Left out of the link (the rest is filled in): " + "; ".join(self.refused), quote=False)
+
+
+def open_link(query: Mapping[str, str]) -> OpenedLink:
+    """``decode`` and then ``check_outside``: a bad value (``seed=abc``, an image that is not a URL) is refused by
+    name and the rest of the link is kept. Raises ShareLinkError for a link that cannot be read at all."""
+    api_name, values = decode(query)
+    checked = check_outside(get_endpoint(api_name), values)
+    return OpenedLink(api_name, checked.values, checked.messages)

@@ -12,7 +12,8 @@ import gradio as gr
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from components.form import FormError
-from components.share_links import ShareLinkError, decode, share_query
+from components.share_links import ShareLinkError, open_link, share_query
+from components.widgets import toast_text
 from runs.runner import public_input
 
 COPY_JS = "(url) => { if (url && navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {}); return url; }"
@@ -49,24 +50,24 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
     """On page load, a link's ``?endpoint=…&field=…`` selects the tab and fills its form."""
     form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
 
-    def open_link(request: gr.Request) -> dict[Any, Any]:
+    def open_shared(request: gr.Request) -> dict[Any, Any]:
         query = dict(request.query_params) if request is not None else {}
         if "endpoint" not in query:
             return {tabs: gr.skip()}  # a dict answer must name an output
         try:
-            api_name, values = decode(query)
+            opened = open_link(query)
         except ShareLinkError as exc:
-            gr.Warning(str(exc))
+            gr.Warning(toast_text(str(exc)))  # a toast renders HTML, and the link is anyone's text
             return {tabs: gr.skip()}  # a dict answer must name an output
-        tab = endpoint_tabs.get(api_name)
+        tab = endpoint_tabs.get(opened.api_name)
         if tab is None:
             gr.Warning("The link names an endpoint this page does not show.")
             return {tabs: gr.skip()}
-        try:
-            updates = tab.form.updates(values)
-        except (TypeError, ValueError) as exc:
-            gr.Warning(f"The link's values cannot be shown in the form ({type(exc).__name__}).")
-            return {tabs: gr.skip()}
-        return {tabs: gr.Tabs(selected=api_name), **updates}
+        # Every value has been validated by the endpoint's model (``open_link``); ``updates`` checks them again.
+        updates = tab.form.updates(opened.values)
+        warning = opened.warning()
+        if warning:
+            gr.Warning(warning)
+        return {tabs: gr.Tabs(selected=opened.api_name), **updates}
 
-    demo.load(open_link, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden")
+    demo.load(open_shared, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden")

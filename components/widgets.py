@@ -28,6 +28,7 @@ component, so the page renders the stock widget.
 from __future__ import annotations
 
 import abc
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,12 @@ def _shared_api_info(base: type[gr.components.Component]) -> Any:
 
 ResultGallery = _field_class(gr.Gallery, "ResultGallery", api_info=_shared_api_info(gr.Gallery))
 ResultJSON = _field_class(gr.JSON, "ResultJSON", api_info=_shared_api_info(gr.JSON))
+
+
+def toast_text(text: str) -> str:
+    """Text for ``gr.Info``/``gr.Warning``, which render their message as HTML: escaped, so a value from a link, an
+    image's metadata or a history entry shows as the text it is and never becomes markup."""
+    return html.escape(text, quote=False)
 
 
 def describe(component: C, description: str) -> C:

@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -42,6 +43,7 @@ VISITOR_BUDGET_ENV = "PLAYGROUND_VISITOR_BUDGET_USD"
 DATA_DIR_ENV = "PLAYGROUND_DATA_DIR"
 #: Hugging Face Spaces mounts persistent storage here, when the Space has it.
 SPACES_DATA_ROOT = Path("/data")
+APP_FOLDER = "flux-playground"  # under /data on Spaces, or under the user's data folder
 LEDGER_FILE = "spend.sqlite3"
 DEFAULT_STALE_AFTER = dt.timedelta(hours=1)
 
@@ -468,19 +470,34 @@ def _log_failed_release(release: asyncio.Future[bool]) -> None:
 # ------------------------------------------------------------------------------------------------ where and who
 
 
-def data_dir(env: Mapping[str, str], *, spaces_root: Path = SPACES_DATA_ROOT, cwd: Path | None = None) -> Path:
-    """The folder for server state (the spend ledger), created with mode 0700 when missing.
+def user_data_root(env: Mapping[str, str], *, platform: str = sys.platform, home: Path | None = None) -> Path:
+    """The platform's folder for a user's application data: ``$XDG_DATA_HOME`` or ``~/.local/share`` (Linux and
+    other Unixes), ``~/Library/Application Support`` (macOS), ``%LOCALAPPDATA%`` (Windows)."""
+    home = home or Path.home()
+    if platform == "win32":
+        raw = (env.get("LOCALAPPDATA") or "").strip()
+        return Path(raw) if raw else home / "AppData" / "Local"
+    if platform == "darwin":
+        return home / "Library" / "Application Support"
+    raw = (env.get("XDG_DATA_HOME") or "").strip()
+    return Path(raw) if raw and Path(raw).is_absolute() else home / ".local" / "share"
+
+
+def data_dir(env: Mapping[str, str], *, spaces_root: Path = SPACES_DATA_ROOT, home: Path | None = None) -> Path:
+    """The folder for server state (the spend ledger, which holds visitors' addresses and spend), created with mode
+    0700 when missing. Never the working folder: Gradio serves files under it, and it is where the code lives.
 
     ``PLAYGROUND_DATA_DIR`` when set; else ``/data/flux-playground`` when ``/data`` (Spaces persistent storage)
-    exists and is writable; else ``./data``.
+    exists and is writable; else ``flux-playground`` in the user's data folder (``user_data_root``:
+    ``~/.local/share/flux-playground`` on Linux).
     """
     raw = (env.get(DATA_DIR_ENV) or "").strip()
     if raw:
         path = Path(raw).expanduser()
     elif spaces_root.is_dir() and os.access(spaces_root, os.W_OK | os.X_OK):
-        path = spaces_root / "flux-playground"
+        path = spaces_root / APP_FOLDER
     else:
-        path = (cwd or Path.cwd()) / "data"
+        path = user_data_root(env, home=home) / APP_FOLDER
     if not path.exists():
         path.mkdir(parents=True, mode=0o700)
         path.chmod(0o700)  # mkdir's mode is filtered through the umask
@@ -579,5 +596,6 @@ __all__ = [
     "data_dir",
     "next_utc_midnight",
     "trusted_proxies_from_env",
+    "user_data_root",
     "visitor_id",
 ]

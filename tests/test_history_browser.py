@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -647,3 +648,86 @@ def test_a_record_with_code_in_an_upload_name_gets_no_code(page, app, tmp_path):
     toast.wait_for()
     assert "request.uploads" in toast.inner_text() and "is not a field of the body" in toast.inner_text()
     assert "os.system" not in page.evaluate("navigator.clipboard.readText()")
+
+
+# --- issue 17: no server file through a form value ------------------------------------------------------------------
+
+
+def cached_copies(name: str) -> list[Path]:
+    """Files called ``name`` in Gradio's cache, where it copies every file it serves."""
+    import gradio as gr
+
+    return list(Path(gr.utils.get_upload_folder()).rglob(name))
+
+
+def secret_file(tmp_path: Path) -> Path:
+    """A server file in the temp folder (Gradio copies from there), as the spend ledger or the app's code would be."""
+    secret = tmp_path / f"secret-{os.getpid()}-{time.monotonic_ns()}.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(secret)
+    return secret
+
+
+def test_a_share_link_naming_a_server_file_serves_nothing_and_keeps_the_rest(browser, app, tmp_path):
+    """``/?endpoint=flux_dev_image_to_image&image_url=/path/to/file`` made Gradio copy the file into its cache and serve
+    it at ``/gradio_api/file=…``; and ``seed=abc`` silently dropped the whole link. Both values are refused by name
+    and the rest of the link fills the form. What the link says shows as text in its toasts, never as markup."""
+    secret = secret_file(tmp_path)
+    query = urllib.parse.urlencode({"endpoint": "flux_dev_image_to_image", "prompt": "a linked fox",
+                                    "image_url": str(secret), "seed": "abc", "strength": "0.6"})
+    page = new_page(browser, app, url=f"{app.url.rstrip('/')}/?{query}")
+    try:
+        wait_value(page, "#flux_dev_image_to_image-prompt textarea", "a linked fox")
+        toast = page.locator(".toast-body", has_text="Left out of the link").first
+        toast.wait_for()
+        text = toast.inner_text()
+        assert "image_url: must be an http(s):// or data: URL" in text and "seed: must be a whole number" in text
+        assert page.locator("#flux_dev_image_to_image-image_url img").count() == 0
+        assert page.locator("#flux_dev_image_to_image-image_url-link textarea, "
+                            "#flux_dev_image_to_image-image_url-link input").first.input_value() == ""
+        assert not cached_copies(secret.name), "the file was not copied into Gradio's cache"
+        assert str(secret) not in page.content()
+    finally:
+        page.context.close()
+
+    hostile = '<img src=x onerror="window.__injected=1">'
+    page = new_page(browser, app, url=f"{app.url.rstrip('/')}/?endpoint={urllib.parse.quote(hostile)}")
+    try:
+        toast = page.locator(".toast-body", has_text="names no endpoint").first
+        toast.wait_for()
+        assert "<img" in toast.inner_text(), "shown as the text it is"
+        assert page.evaluate("() => window.__injected") is None
+    finally:
+        page.context.close()
+
+
+def test_an_opened_image_or_history_entry_naming_a_server_file_restores_the_rest(page, tmp_path):
+    """A crafted record in an image dropped on "Open image", and the history entry it becomes, reach the same form
+    code as a link: the path is refused by name, nothing is copied into Gradio's cache, the rest is restored."""
+    secret = secret_file(tmp_path)
+    spec = get_endpoint("flux_dev_image_to_image")
+    record = RunRecord(id="planted-path", endpoint_id=spec.id, api_name=spec.api_name, provider="fal",
+                       route="sandbox", input={"prompt": "a planted path", "image_url": str(secret), "seed": 4712},
+                       state="done", result={"images": [], "seed": 4712})
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(buffer, format="PNG")
+    planted = tmp_path / "planted-path.png"
+    planted.write_bytes(embed_metadata(buffer.getvalue(), "image/png", record))
+
+    drop_image(page, planted)
+    note = page.locator("#open-image-note", has_text="Not carried over")
+    note.wait_for()
+    assert "image_url: must be an http(s):// or data: URL" in note.inner_text()
+    wait_value(page, "#flux_dev_image_to_image-prompt textarea", "a planted path")
+    assert page.locator("#flux_dev_image_to_image-image_url img").count() == 0
+    assert not cached_copies(secret.name)
+
+    page.locator("#flux_dev_image_to_image-prompt textarea").fill("changed since")
+    clear_toasts(page)
+    pick(page, 4712)
+    page.locator("#history-restore").click()
+    toast = page.locator(".toast-body", has_text="except what its endpoint refuses").first
+    toast.wait_for()
+    assert "image_url: must be an http(s):// or data: URL" in toast.inner_text()
+    wait_value(page, "#flux_dev_image_to_image-prompt textarea", "a planted path")
+    assert page.locator("#flux_dev_image_to_image-image_url img").count() == 0
+    assert not cached_copies(secret.name), "the file was not copied into Gradio's cache"

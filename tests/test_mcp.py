@@ -102,3 +102,26 @@ def test_a_sweep_is_a_tool_too(app):
     cells = next(json.loads(t) for t in texts if t.strip().startswith("["))
     assert [c["result"]["seed"] for c in cells] == [1, 2]
     assert [getattr(c, "type", "") for c in result.content].count("image") == 1
+
+
+def test_results_use_the_callers_host_and_show_no_server_path(app):
+    """Issue 17.9: image URLs pointed at 127.0.0.1:7860 (not where the app runs) and Gradio's bridge added a line
+    with the private media folder's path (``…/gradio_api/file=/tmp/flux-playground-media-…``)."""
+    async def run(session):
+        one = await session.call_tool("flux_pro", {"prompt": "a red cube", "seed": 5, "num_inference_steps": 2})
+        grid = await session.call_tool("flux_pro_sweep", {"prompt": "a red cube", "num_inference_steps": 2,
+                                                          "x_field": "seed", "x_values": "[1, 2]"})
+        return one, grid
+
+    one, grid = asyncio.run(session_call(app.url, run))
+    assert not one.isError and not grid.isError
+    root = app.url.rstrip("/")
+    texts = [c.text for result in (one, grid) for c in result.content if getattr(c, "type", "") == "text"]
+    payload = next(json.loads(t) for t in texts if t.strip().startswith("{") and "endpoint_id" in t)
+    assert payload["images"][0]["url"].startswith(f"{root}/media/"), payload["images"]
+    cells = next(json.loads(t) for t in texts if t.strip().startswith("["))
+    assert all(image["url"].startswith(f"{root}/media/") for cell in cells for image in cell["result"]["images"])
+    media_root = str(app.ctx.runner.media.root)
+    for text in texts:
+        assert "127.0.0.1:7860" not in text and media_root not in text and "/gradio_api/file=" not in text, text
+    assert [getattr(c, "type", "") for c in one.content].count("image") == 1, "the image itself still comes inline"

@@ -107,11 +107,38 @@ def whole(value: Any) -> Any:
     return value
 
 
+#: The deepest JSON any field takes: the schemas nest four levels at most (a list of objects holding lists of
+#: objects); deeper text is refused by field before anything recurses into it.
+MAX_JSON_DEPTH = 16
+TOO_DEEP = f"is nested too deeply (at most {MAX_JSON_DEPTH} levels of lists and objects)"
+
+
+def depth_of(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply lists and dicts nest in ``value`` (a scalar is 0), counted without recursion; stops counting
+    once past ``limit`` (returns ``limit + 1``)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            level += 1
+            if level > limit:
+                return limit + 1
+            deepest = max(deepest, level)
+            stack.extend((child, level) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def parse_json_text(value: str) -> Any:
     try:
-        return json.loads(value)
+        parsed = json.loads(value)
     except json.JSONDecodeError as exc:
         raise FieldProblem(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:  # Python's parser gives up at ~1,000 levels
+        raise FieldProblem(TOO_DEEP) from None
+    if depth_of(parsed) > MAX_JSON_DEPTH:
+        raise FieldProblem(TOO_DEEP)
+    return parsed
 
 
 def upload_path(value: Any) -> str | None:

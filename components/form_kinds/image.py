@@ -2,6 +2,11 @@
 box (``{name}__link``, a second API parameter, default ``""``). The upload wins; the URL box only takes http(s)://
 or data: URLs, so a string that is not a URL is always a file the app itself received.
 
+Local files are only ever uploads: a path is read (and written back into the upload component) only when it lies in
+Gradio's upload folder (``is_upload``), where Gradio itself checks that every file an event receives was uploaded.
+Any other text goes to the URL box, which refuses it by name on submit: a value from outside (a share link, an
+image's metadata, a history entry) can never make Gradio copy a server file into its cache and serve it.
+
 In the page, choosing one clears the other (an upload empties the URL box; typing a URL removes the upload) and a
 line under them says which one will be sent. A file that is not an image is refused by name, on upload (a warning,
 and the upload is removed) and on submit (``control_image: "notes.txt" is not an image``).
@@ -10,6 +15,7 @@ and the upload is removed) and on submit (``control_image: "notes.txt" is not an
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -53,12 +59,26 @@ def nothing_text(field: FieldSpec) -> str:
     return "Nothing chosen yet: upload an image or give its URL." if field.required else "Nothing chosen: not sent."
 
 
+def is_upload(value: Any) -> bool:
+    """True for the path of a file in Gradio's upload folder (a visitor's upload, or a copy the app put there as
+    one); False for anything else, a URL included."""
+    if not isinstance(value, str) or not value or is_url(value):
+        return False
+    try:
+        path = Path(value).resolve()
+        return path.is_relative_to(Path(gr.utils.get_upload_folder()).resolve()) and path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def read_image(field: FieldSpec, upload: Any, link: Any) -> Any:
     """The model input from an upload and a URL box (used by list rows too). Raises FieldProblem."""
     if isinstance(upload, NotAnImage):
         raise FieldProblem(not_an_image(upload))
     path = upload_path(upload)
     if path is not None:
+        if not (is_url(path) or is_upload(path)):
+            raise FieldProblem("must be an uploaded image, an http(s):// or a data: URL (not a file of the server)")
         return path
     if blank(link):
         return OMIT
@@ -109,9 +129,11 @@ class ImageKind(FieldKind):
         return read_image(field, values.get(field.name), values.get(field.name + LINK))
 
     def write(self, field: FieldSpec, value: Any) -> dict[str, Any]:
-        if isinstance(value, str) and value and not is_url(value):
+        if is_upload(value):
             return {field.name: value, field.name + LINK: ""}
-        return {field.name: None, field.name + LINK: value or ""}
+        # Anything else is shown as text in the URL box, never handed to the upload component as a file: Gradio
+        # would copy a server path into its cache and serve it. Text that is not a URL is refused on submit.
+        return {field.name: None, field.name + LINK: "" if value is None else str(value)}
 
 
 def check_upload(where: str) -> Any:

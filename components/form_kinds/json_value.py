@@ -17,11 +17,14 @@ from typing import Any
 import gradio as gr
 
 from components.form_kinds.base import (
+    MAX_JSON_DEPTH,
     OMIT,
+    TOO_DEEP,
     FieldKind,
     FieldProblem,
     FieldWidget,
     blank,
+    depth_of,
     parse_json_text,
 )
 from components.form_kinds.rows import ROWS, build_row_editor, check_items
@@ -42,6 +45,8 @@ def parse(value: Any) -> Any:
     """JSON text or a parsed value -> the parsed value (None for empty text). Raises FieldProblem."""
     if isinstance(value, str):
         return None if blank(value) else parse_json_text(value)
+    if depth_of(value) > MAX_JSON_DEPTH:
+        raise FieldProblem(TOO_DEEP)
     return value
 
 

@@ -5,6 +5,9 @@ defaults equal to the model's, descriptions, field-named errors)."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -186,13 +189,21 @@ def test_write_gives_every_value_component_defaults_for_absent_fields(built) -> 
     assert updates[form.fields["prompt"].component] == "a fox" and len(updates) == len(values)
 
 
-def test_write_puts_an_uploaded_path_in_the_upload_and_a_url_in_the_url_box(built) -> None:
+def test_write_puts_an_uploaded_path_in_the_upload_and_a_url_in_the_url_box(built, tmp_path) -> None:
     _, forms = built
     form = forms["segmind_flux_depth_pro"]
     by_url = form.write({"prompt": "p", "control_image": "https://x.test/c.png"})
     assert by_url["control_image"] is None and by_url["control_image__link"] == "https://x.test/c.png"
-    by_file = form.write({"prompt": "p", "control_image": "/tmp/gradio/abc/c.png"})
-    assert by_file["control_image"] == "/tmp/gradio/abc/c.png" and by_file["control_image__link"] == ""
+    folder = Path(tempfile.mkdtemp(dir=gr.utils.get_upload_folder()))
+    try:
+        (folder / "c.png").write_bytes(b"png")
+        by_file = form.write({"prompt": "p", "control_image": str(folder / "c.png")})
+        assert by_file["control_image"] == str(folder / "c.png") and by_file["control_image__link"] == ""
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    server_file = str(tmp_path / "secret.txt")  # not an upload: never handed to the upload component
+    by_path = form.write({"prompt": "p", "control_image": server_file})
+    assert by_path["control_image"] is None and by_path["control_image__link"] == server_file
 
 
 def test_write_keys_follow_each_kind(built) -> None:
@@ -351,3 +362,106 @@ def test_api_upload_that_is_not_an_image_is_named(launched, tmp_path) -> None:
     notes.write_text("not an image")
     with pytest.raises(AppError, match='control_image: "notes.txt" is not an image'):
         call(client, "segmind_flux_depth_pro", prompt="p", control_image=handle_file(str(notes)))
+
+
+def raw_call(demo: gr.Blocks, client: Any, api_name: str, **kwargs: Any) -> str:
+    """A call as any HTTP client makes it (``/gradio_api/call``), not gradio_client, which would upload a local
+    path from the caller's side: the text of its answer stream."""
+    import httpx
+
+    names = list(api_parameters(client, api_name))
+    data = [kwargs.get(name) for name in names]
+    root = client.src.rstrip("/")
+    with httpx.Client(timeout=20) as http:
+        event = http.post(f"{root}/gradio_api/call/{api_name}", json={"data": data}).json()["event_id"]
+        return http.get(f"{root}/gradio_api/call/{api_name}/{event}").text
+
+
+@pytest.mark.timeout(60)
+def test_api_image_argument_naming_a_server_file_is_refused(launched, tmp_path) -> None:
+    """Issue 17.1: an API argument naming a server file (as a file, or in the URL box) never reaches a run."""
+    demo, client = launched
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"the ledger")
+    as_link = raw_call(demo, client, "segmind_flux_depth_pro", prompt="p", control_image__link=str(secret))
+    assert "event: error" in as_link and "control_image: must be an http(s):// or data: URL" in as_link
+    as_file = raw_call(demo, client, "segmind_flux_depth_pro", prompt="p",
+                       control_image={"path": str(secret), "meta": {"_type": "gradio.FileData"}})
+    assert "event: error" in as_file and "the ledger" not in as_file and str(secret) not in as_file.split("error")[0]
+
+
+@pytest.mark.timeout(60)
+def test_api_deeply_nested_json_is_refused_by_field(launched) -> None:
+    """Issue 17.9: ``"[" * 5000`` in a list field raised RecursionError ("The upstream Gradio app has raised an
+    exception"); it is refused by field."""
+    from gradio_client.exceptions import AppError
+
+    _, client = launched
+    with pytest.raises(AppError, match="loras: is nested too deeply"):
+        call(client, "flux_general_rf_inversion", prompt="p", image_url=None, image_url__link="https://x.test/a.png",
+             loras="[" * 5000)
+    with pytest.raises(AppError, match="loras: is nested too deeply"):
+        call(client, "flux_general_rf_inversion", prompt="p", image_url=None, image_url__link="https://x.test/a.png",
+             loras="[" * 40 + "]" * 40)
+
+
+def planted_record(secret: str) -> Any:
+    from runs.record import RunRecord
+
+    return RunRecord(id="planted", endpoint_id=get_endpoint("flux_dev_image_to_image").id,
+                     api_name="flux_dev_image_to_image", provider="fal", route="sandbox",
+                     input={"prompt": "a trap", "image_url": secret, "seed": 7, "strength": 0.6}, state="done")
+
+
+def assert_refused(form: EndpointForm, updates: dict[Any, Any], checked: Any, secret: str) -> None:
+    components = form.value_components()
+    assert updates[components["image_url"]] is None and updates[components["image_url__link"]] == ""
+    assert secret not in json.dumps([v for v in updates.values() if not isinstance(v, Block)], default=str)
+    assert checked.messages == ["image_url: must be an http(s):// or data: URL"]
+    assert updates[components["prompt"]] == "a trap" and updates[components["seed"]] == 7, "the rest is kept"
+
+
+def test_a_history_entry_naming_a_server_file_restores_everything_else(built, tmp_path) -> None:
+    """Issue 17.1: a history entry (the browser's to edit) whose record names a server file in an image field."""
+    _, forms = built
+    form = forms["flux_dev_image_to_image"]
+    secret = str(tmp_path / "ledger.jsonl")
+    (tmp_path / "ledger.jsonl").write_text("visitor addresses")
+    entry_input = planted_record(secret).to_json()["input"]
+    updates, checked = form.checked_updates(entry_input)
+    assert_refused(form, updates, checked, secret)
+    plain = form.updates(entry_input)
+    assert plain[form.value_components()["image_url"]] is None, "updates() checks too"
+
+
+def test_an_opened_image_whose_record_names_a_server_file_is_refused(built, tmp_path) -> None:
+    """Issue 17.1: the same record, read out of an image dropped on "Open image"."""
+    import io
+
+    from PIL import Image
+
+    from runs.provenance import embed_metadata, read_metadata
+
+    _, forms = built
+    form = forms["flux_dev_image_to_image"]
+    secret = str(tmp_path / "ledger.jsonl")
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buffer, format="PNG")
+    meta = read_metadata(embed_metadata(buffer.getvalue(), "image/png", planted_record(secret)))
+    mapped = meta.to_form_values(form.spec)
+    assert mapped.values["image_url"] == secret, "the image carries the path"
+    updates, checked = form.checked_updates(mapped.values)
+    assert_refused(form, updates, checked, secret)
+
+
+def test_outside_values_the_model_refuses_are_named_and_the_rest_kept(built) -> None:
+    _, forms = built
+    form = forms["flux_general_rf_inversion"]
+    deep: list[Any] = []
+    for _ in range(20):
+        deep = [deep]
+    _, checked = form.checked_updates({"prompt": "p", "seed": "abc", "loras": deep, "num_inference_steps": 12,
+                                       "not_a_field": 1})
+    assert sorted(checked.refused) == ["loras", "seed"]
+    assert checked.refused["loras"] == "loras: is nested too deeply (at most 16 levels of lists and objects)"
+    assert checked.values == {"prompt": "p", "num_inference_steps": 12}

@@ -3,8 +3,13 @@ model (conversions and field-named errors)."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 
 from components.form_kinds import KINDS, OMIT, FieldKind, FieldProblem, kind_of
@@ -92,18 +97,42 @@ def test_tri_state_checkbox() -> None:
     assert kind_of(safety).read(safety, {"enable_safety_checker": False}) is False
 
 
-def test_image_upload_beats_url_and_writes_back_to_the_right_box() -> None:
+@pytest.fixture
+def uploaded() -> Iterator[str]:
+    """A file in Gradio's upload folder, as a visitor's upload lands there."""
+    folder = Path(tempfile.mkdtemp(prefix="test-upload-", dir=gr.utils.get_upload_folder()))
+    path = folder / "c.png"
+    path.write_bytes(b"png")
+    yield str(path)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_image_upload_beats_url_and_writes_back_to_the_right_box(uploaded) -> None:
     image = field("segmind_flux_depth_pro", "control_image")
     kind = kind_of(image)
     assert kind.helper_keys(image) == kind.ui_keys(image) == ("control_image__link",)
-    both = {"control_image": "/tmp/gradio/x/c.png", "control_image__link": "https://x.test/c.png"}
-    assert kind.read(image, both) == "/tmp/gradio/x/c.png"
-    assert kind.read(image, {"control_image": {"path": "/tmp/gradio/x/c.png"}}) == "/tmp/gradio/x/c.png"
+    both = {"control_image": uploaded, "control_image__link": "https://x.test/c.png"}
+    assert kind.read(image, both) == uploaded
+    assert kind.read(image, {"control_image": {"path": uploaded}}) == uploaded
     assert kind.read(image, {"control_image": None, "control_image__link": " https://x.test/c.png "}) == (
         "https://x.test/c.png"
     )
     assert kind.write(image, "https://x.test/c.png") == {"control_image": None, "control_image__link": "https://x.test/c.png"}
-    assert kind.write(image, "/tmp/gradio/x/c.png") == {"control_image": "/tmp/gradio/x/c.png", "control_image__link": ""}
+    assert kind.write(image, uploaded) == {"control_image": uploaded, "control_image__link": ""}
+
+
+@pytest.mark.parametrize("server_file", [str(Path(__file__).resolve()), "app.py", "/etc/passwd",
+                                         "/tmp/gradio/../../etc/passwd"])
+def test_a_server_path_never_becomes_an_upload(server_file) -> None:
+    """Issue 17.1: a value that is not a URL was handed to the upload component as a server file, which Gradio then
+    copied into its cache and served. It now lands in the URL box as text, and reading it names the field."""
+    image = field("flux_dev_image_to_image", "image_url")
+    kind = kind_of(image)
+    assert kind.write(image, server_file) == {"image_url": None, "image_url__link": server_file}
+    with pytest.raises(FieldProblem):
+        kind.read(image, kind.write(image, server_file))
+    with pytest.raises(FieldProblem, match="not a file of the server"):
+        kind.read(image, {"image_url": {"path": server_file}})
 
 
 def test_image_problems_name_the_file_or_the_rule() -> None:

@@ -22,6 +22,7 @@ from runs.budget import (
     data_dir,
     next_utc_midnight,
     trusted_proxies_from_env,
+    user_data_root,
     visitor_id,
 )
 
@@ -342,13 +343,27 @@ def test_data_dir(tmp_path: Path) -> None:
     spaces.mkdir()
     assert data_dir({}, spaces_root=spaces) == spaces / "flux-playground"
     assert stat.S_IMODE((spaces / "flux-playground").stat().st_mode) == 0o700
-    assert data_dir({}, spaces_root=tmp_path / "absent", cwd=tmp_path) == tmp_path / "data"
+    user = tmp_path / "home" / ".local" / "share" / "flux-playground"
+    assert data_dir({}, spaces_root=tmp_path / "absent", home=tmp_path / "home") == user
     if os.geteuid() != 0:  # root may write anywhere
         spaces.chmod(0o500)
         try:
-            assert data_dir({}, spaces_root=spaces, cwd=tmp_path) == tmp_path / "data"
+            assert data_dir({}, spaces_root=spaces, home=tmp_path / "home") == user
         finally:
             spaces.chmod(0o700)
+
+
+def test_the_ledger_is_kept_out_of_the_working_folder_by_default(tmp_path: Path, monkeypatch) -> None:
+    """Issue 17.1: the default was ``./data``, under the working folder, whose files Gradio copies and serves."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    chosen = data_dir({}, spaces_root=tmp_path / "absent")
+    assert not chosen.is_relative_to(tmp_path.resolve() / "data") and chosen == tmp_path / "home/.local/share/flux-playground"
+    xdg = data_dir({"XDG_DATA_HOME": str(tmp_path / "xdg")}, spaces_root=tmp_path / "absent")
+    assert xdg == tmp_path / "xdg" / "flux-playground"
+    assert user_data_root({"LOCALAPPDATA": "C:/Users/v/AppData/Local"}, platform="win32") == Path(
+        "C:/Users/v/AppData/Local")
+    assert user_data_root({}, platform="darwin", home=Path("/Users/v")) == Path("/Users/v/Library/Application Support")
 
 
 @pytest.mark.parametrize(
