@@ -52,12 +52,11 @@ def _start() -> tuple[str, Path, list[str]]:
         as_user = [runuser, "-u", "postgres", "--"]
         shutil.chown(root, "postgres")
     data, port = root / "data", _free_port()
-    run = {"check": True, "capture_output": True, "timeout": 60}
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                    "--no-sync", "-E", "UTF8"], **run)  # type: ignore[call-overload]
+    initdb = [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
+    subprocess.run([*initdb, "-E", "UTF8"], check=True, capture_output=True, timeout=60)
     options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} -c fsync=off"
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                    "-w", "-t", "30", "start"], **run)  # type: ignore[call-overload]
+    start = [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w"]
+    subprocess.run([*start, "-t", "30", "start"], check=True, capture_output=True, timeout=60)
     stop = [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
     return f"postgresql://postgres@127.0.0.1:{port}/postgres", root, stop
 
