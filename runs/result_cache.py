@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from endpoints.base import EndpointSpec
-from providers.media import extension_for, private_directory
+from providers.media import CONTENT_TYPES, extension_for, private_directory
 from runs.storage import CacheRow, SharedStore
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "PLAYGROUND_CACHE"
 CACHE_DAYS_ENV = "PLAYGROUND_CACHE_DAYS"
 CACHE_MB_ENV = "PLAYGROUND_CACHE_MB"
+#: The cache's image folder under ``PLAYGROUND_DATA_DIR`` (replicas share it on one volume).
+CACHE_FOLDER = "result-cache"
 _MB = 1024 * 1024
 
 
@@ -176,16 +178,14 @@ class ResultCache:
             return None
         try:
             result = json.loads(row.result_json)
-            types = [str(image.get("content_type") or "image/jpeg") for image in result.get("images") or []]
-        except (ValueError, AttributeError):
-            types = []
+        except ValueError:
             result = None
         paths = [self.folder / name for name in row.images]
-        if result is None or len(types) != len(paths) or not all(p.is_file() for p in paths):
+        if not isinstance(result, dict) or not all(p.is_file() for p in paths):
             log.warning("result cache entry %s… is incomplete; dropped", key[:12])
             await self._drop(await self.store.cache_delete(key))
             return None
-        images = tuple(CachedImage(p, t) for p, t in zip(paths, types, strict=True))
+        images = tuple(CachedImage(p, CONTENT_TYPES.get(p.suffix, "application/octet-stream")) for p in paths)
         return CacheHit(key, result, images, row.request_id, row.created_at)
 
     async def put(
@@ -258,6 +258,7 @@ class ResultCache:
 __all__ = [
     "CACHE_DAYS_ENV",
     "CACHE_ENV",
+    "CACHE_FOLDER",
     "CACHE_MB_ENV",
     "CacheHit",
     "CacheSettings",
