@@ -34,10 +34,12 @@ from providers.config import ProviderSettings
 from providers.media import CONTENT_TYPES, MediaStore
 from providers.registry import build_providers, sandbox_settings
 from providers.routing import Backends
-from runs.budget import LEDGER_FILE, BudgetLimits, SpendLedger, data_dir, trusted_proxies_from_env
+from runs.budget import BudgetLimits, SpendLedger, data_dir, trusted_proxies_from_env
 from runs.pricing import actual_cost
+from runs.result_cache import CACHE_FOLDER, CacheSettings, ResultCache
 from runs.runner import Runner
 from runs.spend_guard import BudgetGuard
+from runs.storage import DATABASE_URL_ENV, open_store
 from runs.sweep import sweep_limits_from_env
 
 log = logging.getLogger("flux_playground")
@@ -127,9 +129,12 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
     """The shared pieces: runner (prices, budgets), per-visitor limits. Reads limits from ``env``."""
     env = os.environ if env is None else env
     limits = BudgetLimits.from_env(env)
+    store = open_store(env.get(DATABASE_URL_ENV), data_dir(env))  # the ledger's and the cache's; connects lazily
     guard = None
     if not limits.unlimited:
-        guard = BudgetGuard(SpendLedger(data_dir(env) / LEDGER_FILE), limits)
+        guard = BudgetGuard(SpendLedger(store), limits)
+    cache_settings = CacheSettings.from_env(env)
+    cache = ResultCache(store, data_dir(env) / CACHE_FOLDER, cache_settings) if cache_settings.enabled else None
     raw = env.get("PLAYGROUND_VISITOR_CONCURRENCY") or str(DEFAULT_VISITOR_CONCURRENCY)
     try:
         limit = int(raw)
@@ -144,6 +149,7 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
             estimate, state=state, extras=extras, provider=provider
         ),
         guard=guard,
+        cache=cache,
     )
     ctx = AppContext(
         backends=backends,
@@ -210,6 +216,7 @@ def app_lifespan(ctx: AppContext):
                     await reaper
             finally:
                 await ctx.backends.aclose()
+                await ctx.close_store()
                 ctx.cleanup()
 
     return lifespan

@@ -116,6 +116,13 @@ class AppContext:
         self.temp_dirs.append(path)
         return path
 
+    async def close_store(self) -> None:
+        """At shutdown: close the shared-state store (a PostgreSQL pool) the ledger and the cache use."""
+        holders = (getattr(self.runner.guard, "ledger", None), self.runner.cache)
+        stores = {id(h.store): h.store for h in holders if h is not None}
+        for store in stores.values():
+            await store.close()
+
     def cleanup(self) -> None:
         """At shutdown: remove the folders this app made (downloads, sweeps, and the media folder if it made it)."""
         for path in self.temp_dirs:

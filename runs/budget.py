@@ -22,19 +22,16 @@ import ipaddress
 import logging
 import math
 import os
-import sqlite3
 import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from providers.errors import ProviderError
 from runs.pricing import format_usd
+from runs.storage import ReservationRow, SharedStore, SqliteStore, Usage
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +47,6 @@ DEFAULT_STALE_AFTER = dt.timedelta(hours=1)
 LimitKind = Literal["daily", "visitor"]
 
 _MICROS = 1_000_000
-_SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS spend (
-    id              TEXT PRIMARY KEY,
-    day             TEXT NOT NULL,     -- UTC date the run was admitted, YYYY-MM-DD
-    visitor         TEXT NOT NULL,
-    reserved_micros INTEGER NOT NULL,  -- the estimate, in millionths of a US dollar
-    actual_micros   INTEGER,           -- NULL while the run is in flight
-    created_at      REAL NOT NULL,     -- Unix seconds
-    settled_at      REAL
-);
-CREATE INDEX IF NOT EXISTS spend_by_day_visitor ON spend (day, visitor);
-"""
 
 
 # ------------------------------------------------------------------------------------------------------------ limits
@@ -180,19 +164,6 @@ class Reservation:
 
 
 @dataclass(frozen=True)
-class _Usage:
-    settled: int = 0  # micro-dollars
-    in_flight: int = 0
-    runs: int = 0
-    in_flight_runs: int = 0
-    expired_runs: int = 0
-
-    @property
-    def used(self) -> int:
-        return self.settled + self.in_flight
-
-
-@dataclass(frozen=True)
 class BudgetSummary:
     """Today's spend (settled) and holds (in flight), for the whole key and, when asked, one visitor."""
 
@@ -229,36 +200,32 @@ def _usd(micros: int) -> float:
 
 
 class SpendLedger:
-    """Reservations and settled spend per UTC day and visitor, in one SQLite file (WAL mode).
+    """Reservations and settled spend per UTC day and visitor, kept in a ``SharedStore``.
 
-    Nothing touches the disk until the first call (or ``open()``), which creates the folder, the file and the
-    schema. Each call opens its own connection in a worker thread, so one ledger serves any number of tasks, and
-    several ledgers (processes, replicas on one volume) may share the file.
+    Given a path, the store is the embedded SQLite file there (``SqliteStore``); given a store (``PostgresStore``
+    for replicas), that one. Nothing touches the store until the first call (or ``open()``). One ledger serves
+    any number of tasks, and several ledgers (processes, replicas) may share a store.
     """
 
     def __init__(
         self,
-        path: Path | str,
+        store: SharedStore | Path | str,
         *,
         stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
         clock: Callable[[], dt.datetime] = _utc_now,
-        busy_timeout: float = 30.0,
     ) -> None:
-        self.path = Path(path)
+        self.store: SharedStore = SqliteStore(store) if isinstance(store, Path | str) else store
         self.stale_after = stale_after
         self._clock = clock
-        self._busy_timeout = busy_timeout
-        self._ready = False
-        self._init_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"SpendLedger({str(self.path)!r})"
+        return f"SpendLedger({self.store!r})"
 
     # -- public, async
 
     async def open(self) -> SpendLedger:
-        """Create the file and schema now (e.g. at startup, to fail early on an unwritable folder)."""
-        await asyncio.to_thread(self._ensure_ready)
+        """Create the schema now (e.g. at startup, to fail early on an unwritable folder or a database down)."""
+        await self.store.open()
         return self
 
     async def reserve(
@@ -268,20 +235,55 @@ class SpendLedger:
         plus this one would pass the key's daily limit or the visitor's."""
         amount = _micros(amount_usd, "amount_usd")
         when = self._now(now)
-        work = asyncio.ensure_future(asyncio.to_thread(self._reserve_sync, visitor, amount, limits, when))
+        day = when.date().isoformat()
+        reservation = Reservation(uuid.uuid4().hex, visitor, _usd(amount), day, when)
+
+        def admit(everyone: Usage | None, one: Usage | None) -> None:
+            checks: list[tuple[LimitKind, float, Usage]] = []
+            if limits.daily_usd is not None and everyone is not None:
+                checks.append(("daily", limits.daily_usd, everyone))
+            if limits.visitor_daily_usd is not None and one is not None:
+                checks.append(("visitor", limits.visitor_daily_usd, one))
+            refusals = [
+                (max(0, _micros(limit, "limit") - usage.used), kind, limit)
+                for kind, limit, usage in checks
+                if usage.used + amount > _micros(limit, "limit")
+            ]
+            if refusals:
+                remaining, kind, limit = min(refusals, key=lambda r: r[0])
+                raise BudgetExceeded(
+                    limit=kind,
+                    limit_usd=limit,
+                    remaining_usd=_usd(remaining),
+                    resets_at=next_utc_midnight(when),
+                    amount_usd=_usd(amount),
+                    now=when,
+                )
+
+        row = ReservationRow(reservation.id, day, visitor, amount, when.timestamp())
+        work = asyncio.ensure_future(
+            self.store.reserve(
+                row,
+                cutoff=self._cutoff(when),
+                everyone=limits.daily_usd is not None,
+                visitor=limits.visitor_daily_usd is not None,
+                admit=admit,
+            )
+        )
         try:
-            return await asyncio.shield(work)
+            await asyncio.shield(work)
         except asyncio.CancelledError:
-            # The thread carries on and may still admit the run: hand that reservation back once it lands.
-            work.add_done_callback(self._release_abandoned)
+            # The store carries on and may still admit the run: hand that reservation back once it lands.
+            work.add_done_callback(lambda done: self._release_abandoned(done, reservation))
             raise
+        return reservation
 
     async def settle(self, reservation: Reservation, actual_usd: float | None) -> bool:
         """Replace the hold by the run's actual cost (``None``: unknown, keep the reserved amount).
 
         Returns False, changing nothing, when the reservation was already settled or released."""
         actual = None if actual_usd is None else _micros(actual_usd, "actual_usd")
-        return await asyncio.to_thread(self._settle_sync, reservation.id, actual, self._now(None))
+        return await self.store.settle(reservation.id, actual, self._now(None).timestamp())
 
     async def release(self, reservation: Reservation) -> bool:
         """The run cost nothing (refused, failed or stopped before billing): settle at $0."""
@@ -289,21 +291,24 @@ class SpendLedger:
 
     async def spent(self, visitor: str | None, *, now: dt.datetime | None = None) -> float:
         """Settled spend today (UTC), for one visitor or, with ``None``, for everyone. Runs in flight not included."""
-        usage = await asyncio.to_thread(self._usage_sync, visitor, self._now(now))
+        when = self._now(now)
+        usage = await self.store.usage(when.date().isoformat(), visitor, cutoff=self._cutoff(when))
         return _usd(usage.settled)
 
     async def summary(
         self, visitor: str | None = None, limits: BudgetLimits | None = None, *, now: dt.datetime | None = None
     ) -> BudgetSummary:
         when = self._now(now)
-        everyone, one = await asyncio.to_thread(self._summary_sync, visitor, when)
+        day, cutoff = when.date().isoformat(), self._cutoff(when)
+        everyone = await self.store.usage(day, None, cutoff=cutoff)
+        one = await self.store.usage(day, visitor, cutoff=cutoff) if visitor is not None else None
         limits = limits or BudgetLimits()
 
-        def left(limit: float | None, usage: _Usage) -> float | None:
+        def left(limit: float | None, usage: Usage) -> float | None:
             return None if limit is None else _usd(max(0, _micros(limit, "limit") - usage.used))
 
         return BudgetSummary(
-            day=when.date().isoformat(),
+            day=day,
             resets_at=next_utc_midnight(when),
             spent_usd=_usd(everyone.settled),
             in_flight_usd=_usd(everyone.in_flight),
@@ -324,142 +329,15 @@ class SpendLedger:
     def _now(self, now: dt.datetime | None) -> dt.datetime:
         return _as_utc(now if now is not None else self._clock())
 
-    def _release_abandoned(self, work: asyncio.Future[Reservation]) -> None:
+    def _cutoff(self, now: dt.datetime) -> float:
+        """Holds created before this no longer count: their process died mid-run."""
+        return (now - self.stale_after).timestamp()
+
+    def _release_abandoned(self, work: asyncio.Future[None], reservation: Reservation) -> None:
         if work.cancelled() or work.exception() is not None:
             return
-        reservation = work.result()
-        loop = asyncio.get_running_loop()
-        release = loop.run_in_executor(None, self._settle_sync, reservation.id, 0, self._now(None))
+        release = asyncio.ensure_future(self.store.settle(reservation.id, 0, self._now(None).timestamp()))
         release.add_done_callback(_log_failed_release)
-
-    # -- SQLite, in worker threads
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
-
-    def _ensure_ready(self) -> None:
-        if self._ready:
-            return
-        with self._init_lock:
-            if self._ready:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            conn = self._connect()
-            try:
-                mode = self._use_wal(conn)
-                if mode != "wal":
-                    log.warning("spend ledger %s: journal mode is %s, not WAL", self.path, mode)
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    # Statement by statement: executescript() would commit outside this transaction.
-                    for statement in filter(str.strip, _SCHEMA.split(";")):
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-            finally:
-                conn.close()
-            self._ready = True
-
-    def _use_wal(self, conn: sqlite3.Connection) -> str:
-        """Switch the file to WAL. SQLite answers "locked" at once, without its busy wait, while another
-        connection makes the same switch on a new file (several processes starting together): retry until the
-        busy timeout."""
-        deadline = time.monotonic() + self._busy_timeout
-        while True:
-            try:
-                mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-                if mode != "wal":
-                    mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
-                return mode
-            except sqlite3.OperationalError as exc:
-                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._ensure_ready()
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-
-    def _usage(self, conn: sqlite3.Connection, day: str, visitor: str | None, now: dt.datetime) -> _Usage:
-        cutoff = (now - self.stale_after).timestamp()
-        live = "actual_micros IS NULL AND created_at >= :cutoff"
-        dead = "actual_micros IS NULL AND created_at < :cutoff"
-        query = (
-            "SELECT COALESCE(SUM(actual_micros), 0),"
-            f" COALESCE(SUM(CASE WHEN {live} THEN reserved_micros END), 0),"
-            " COUNT(actual_micros),"
-            f" COALESCE(SUM(CASE WHEN {live} THEN 1 END), 0),"
-            f" COALESCE(SUM(CASE WHEN {dead} THEN 1 END), 0)"
-            " FROM spend WHERE day = :day" + (" AND visitor = :visitor" if visitor is not None else "")
-        )
-        row = conn.execute(query, {"cutoff": cutoff, "day": day, "visitor": visitor}).fetchone()
-        return _Usage(*(int(v) for v in row))
-
-    def _reserve_sync(self, visitor: str, amount: int, limits: BudgetLimits, now: dt.datetime) -> Reservation:
-        day = now.date().isoformat()
-        with self._transaction() as conn:
-            checks: list[tuple[LimitKind, float, _Usage]] = []
-            if limits.daily_usd is not None:
-                checks.append(("daily", limits.daily_usd, self._usage(conn, day, None, now)))
-            if limits.visitor_daily_usd is not None:
-                checks.append(("visitor", limits.visitor_daily_usd, self._usage(conn, day, visitor, now)))
-            refusals = [
-                (max(0, _micros(limit, "limit") - usage.used), kind, limit)
-                for kind, limit, usage in checks
-                if usage.used + amount > _micros(limit, "limit")
-            ]
-            if refusals:
-                remaining, kind, limit = min(refusals, key=lambda r: r[0])
-                raise BudgetExceeded(
-                    limit=kind,
-                    limit_usd=limit,
-                    remaining_usd=_usd(remaining),
-                    resets_at=next_utc_midnight(now),
-                    amount_usd=_usd(amount),
-                    now=now,
-                )
-            reservation = Reservation(uuid.uuid4().hex, visitor, _usd(amount), day, now)
-            conn.execute(
-                "INSERT INTO spend (id, day, visitor, reserved_micros, created_at) VALUES (?, ?, ?, ?, ?)",
-                (reservation.id, day, visitor, amount, now.timestamp()),
-            )
-        return reservation
-
-    def _settle_sync(self, reservation_id: str, actual: int | None, now: dt.datetime) -> bool:
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE spend SET actual_micros = COALESCE(?, reserved_micros), settled_at = ?"
-                " WHERE id = ? AND actual_micros IS NULL",
-                (actual, now.timestamp(), reservation_id),
-            )
-            return cursor.rowcount == 1
-
-    def _usage_sync(self, visitor: str | None, now: dt.datetime) -> _Usage:
-        with self._transaction() as conn:
-            return self._usage(conn, now.date().isoformat(), visitor, now)
-
-    def _summary_sync(self, visitor: str | None, now: dt.datetime) -> tuple[_Usage, _Usage | None]:
-        day = now.date().isoformat()
-        with self._transaction() as conn:
-            everyone = self._usage(conn, day, None, now)
-            one = self._usage(conn, day, visitor, now) if visitor is not None else None
-        return everyone, one
 
 
 def _log_failed_release(release: asyncio.Future[bool]) -> None:

@@ -100,6 +100,8 @@ class RunRecord:
     cost: Cost = UNKNOWN_COST  # the estimate before the run; settled from the provider's report where it has one
     error: RunError | None = None
     sweep: dict[str, Any] | None = None  # {"id", "x", "y"} for a sweep cell
+    #: Served from the result cache: ``request_id`` and ``request`` are the first run's, and nothing was billed.
+    cached: bool = False
 
     @staticmethod
     def new_id() -> str:
@@ -136,6 +138,7 @@ class RunRecord:
             "cost": self.cost.to_json(),
             "error": self.error.to_json() if self.error else None,
             "sweep": self.sweep,
+            "cached": self.cached,
         }
 
     @classmethod
@@ -161,4 +164,5 @@ class RunRecord:
             cost=Cost.from_json(data.get("cost")),
             error=RunError.from_json(data["error"]) if data.get("error") else None,
             sweep=data.get("sweep"),
+            cached=data.get("cached") is True,
         )

@@ -23,7 +23,7 @@ import contextlib
 import copy
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -38,6 +38,7 @@ from providers.routing import Route
 from runs.pricing import format_usd
 from runs.progress import Step, StepClock, parse_step
 from runs.record import UNKNOWN_COST, Cost, FinalState, RunError, RunRecord, Timings
+from runs.result_cache import CacheHit, ResultCache
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class Run:
         visitor: str,
         media_url: Callable[[str], str] | None,
         sweep: dict[str, Any] | None,
+        no_cache: bool = False,
     ) -> None:
         self.id = RunRecord.new_id()
         self.runner = runner
@@ -144,6 +146,8 @@ class Run:
         self.visitor = visitor
         self.media_url = media_url
         self.sweep = sweep
+        self.no_cache = no_cache  # "Run again anyway": go to the provider and replace the cache entry
+        self.cache_key: str | None = None
         self.prepared: PreparedRequest | None = None
         self.job: Job | None = None
         self.record: RunRecord | None = None
@@ -164,9 +168,11 @@ class Run:
         return RunUpdate(self.id, state, self.elapsed(), request_id=request_id, **fields)
 
     def _record(self, state: FinalState, *, result: dict[str, Any] | None = None, error: RunError | None = None,
-                cost: Cost | None = None) -> RunRecord:
+                cost: Cost | None = None, cached: CacheHit | None = None) -> RunRecord:
         prepared = self.prepared
         request_id = (result or {}).get("request_id") or (self.job.request_id if self.job is not None else None)
+        if cached is not None:
+            request_id = cached.request_id
         return RunRecord(
             id=self.id,
             endpoint_id=self.endpoint.id,
@@ -182,9 +188,14 @@ class Run:
             cost=cost or self._cost,
             error=error,
             sweep=self.sweep,
+            cached=cached is not None,
         )
 
     async def updates(self) -> AsyncGenerator[RunUpdate, None]:
+        if (hit := await self._cache_lookup()) is not None and (served := await self._from_cache(hit)) is not None:
+            await self._publish(served)
+            yield self._update("done", record=served)
+            return
         runner = self.runner
         provider = self.route.provider
         clock = StepClock()
@@ -218,6 +229,7 @@ class Run:
                         result = await self._store_images(event.result)
                         cost = runner.settle(self._known_cost(event.result), "done", event.result.extras, provider.name)
                         final = self._record("done", result=result, cost=cost)
+                        self._cache_later(final)
             if final is None:
                 raise ProviderError("The provider ended the job without a result.")
         except Cancelled as exc:
@@ -250,6 +262,83 @@ class Run:
         if not sizes or len(sizes) != len(result.images):
             return self._cost
         return self.runner.estimate(self.endpoint, self.payload.to_wire(), self.route, sizes)
+
+    def _cache_scope(self) -> tuple[str, str | None]:
+        """(provider as keyed, own key or None): sandbox results are never served for live runs, and a visitor's
+        own-key runs only to that key."""
+        where = "sandbox" if self.route.is_sandbox else "live"
+        credentials = self.route.credentials
+        own = credentials.key if self.route.kind == "session_key" and credentials else None
+        return f"{self.route.provider.name}:{where}", own
+
+    async def _cache_lookup(self) -> CacheHit | None:
+        cache = self.runner.cache
+        if cache is None or not cache.enabled:
+            return None
+        provider, own_key = self._cache_scope()
+        try:
+            self.cache_key = await cache.key_for(self.endpoint, provider, self.payload.to_wire(), own_key=own_key)
+            if self.cache_key is None or self.no_cache:
+                return None
+            return await cache.get(self.cache_key)
+        except Exception:  # a cache that cannot be read is a miss, never a failed run
+            log.warning("result cache lookup failed for run %s", self.id, exc_info=True)
+            return None
+
+    async def _from_cache(self, hit: CacheHit) -> RunRecord | None:
+        """The stored result, its images re-served from this app's media store; nothing sent, nothing billed.
+        None when the entry cannot be served (the run then goes to the provider)."""
+        try:
+            return await self._serve_cached(hit)
+        except Exception:  # a cache that cannot be read is a miss, never a failed run
+            log.warning("result cache entry for run %s could not be served", self.id, exc_info=True)
+            self.prepared = None
+            return None
+
+    async def _serve_cached(self, hit: CacheHit) -> RunRecord:
+        stored_request = hit.result.get("request")
+        self.prepared = PreparedRequest.from_json(stored_request) if isinstance(stored_request, dict) else None
+        result = dict(hit.result.get("result") or {})
+        images = []
+        for image, shown in zip(hit.images, result.get("images") or [], strict=False):
+            data = await asyncio.to_thread(image.path.read_bytes)
+            stored = await self.runner.media.save(data, image.content_type)
+            images.append({**shown, "url": self._media_url(stored.name), "file": stored.name})
+        result["images"] = images
+        result["request_id"] = hit.request_id
+        result["cached"] = True
+        self._completed = True
+        now = time.time()
+        self._timings = Timings(submitted=now, started=now, finished=now)
+        basis = f"from cache (first run {hit.first_run_text()}, request {hit.request_id or 'unknown'})"
+        return self._record("done", result=result, cost=Cost(0.0, basis), cached=hit)
+
+    def _cache_later(self, record: RunRecord) -> None:
+        cache, key = self.runner.cache, self.cache_key
+        if cache is None or key is None or record.result is None:
+            return
+        self.runner.background(self._cache_put(cache, key, record))
+
+    async def _cache_put(self, cache: ResultCache, key: str, record: RunRecord) -> None:
+        """Keep the result with its images (fetched here if the run showed the provider's own URL)."""
+        result = record.result or {}
+        media, provider = self.runner.media, self.route.provider
+        images: list[tuple[bytes, str]] = []
+        try:
+            for shown in result.get("images") or []:
+                name = shown.get("file")
+                path = media.path_of(name) if isinstance(name, str) else None
+                if path is None:
+                    stored = await media.fetch(provider.client, str(shown.get("url")), provider=provider.name)
+                    path = media.path_of(stored.name)
+                if path is None:
+                    return
+                images.append((await asyncio.to_thread(path.read_bytes), str(shown.get("content_type") or "image/jpeg")))
+            kept = {"result": result, "request": record.request.to_json() if record.request else None}
+            await cache.put(key, endpoint_id=record.endpoint_id, provider=record.provider,
+                            request_id=record.request_id, result=kept, images=images)
+        except Exception:  # not caching is never a failed run
+            log.warning("could not cache the result of run %s", self.id, exc_info=True)
 
     def _stopped(self) -> RunRecord:
         cost = self._settle_unfinished("stopped", self.completed_upstream)
@@ -347,9 +436,11 @@ class Runner:
         estimate: Estimator = _unknown_cost,
         settle: Settler = _keep_estimate,
         guard: SpendGuard | None = None,
+        cache: ResultCache | None = None,
         cancel_timeout: float = CANCEL_TIMEOUT,
     ) -> None:
         self.media = media
+        self.cache = cache
         self.estimate = estimate
         self.settle = settle
         self.guard = guard
@@ -367,8 +458,10 @@ class Runner:
         visitor: str = "anonymous",
         media_url: Callable[[str], str] | None = None,
         sweep: dict[str, Any] | None = None,
+        no_cache: bool = False,
     ) -> Run:
-        return Run(self, endpoint, payload, route, visitor=visitor, media_url=media_url, sweep=sweep)
+        return Run(self, endpoint, payload, route, visitor=visitor, media_url=media_url, sweep=sweep,
+                   no_cache=no_cache)
 
     async def run(self, endpoint: EndpointSpec, payload: WireModel, route: Route, **kwargs: Any) -> AsyncGenerator[RunUpdate, None]:
         """``start(...).updates()``, for consumers that need no handle on the run."""
@@ -386,7 +479,11 @@ class Runner:
                     return
                 self.copies[url] = stored.name
 
-        task = asyncio.ensure_future(copy())
+        self.background(copy())
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` off the critical path; ``drain()`` waits for it."""
+        task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -53,13 +55,19 @@ def launched_app(
     """
     sandbox = start_sandbox(options or SandboxOptions(step_seconds=0.02))
     env = dict(env or {})
+    # Each app keeps its state (ledger, result cache) in a folder of its own, and caches results only where a test
+    # asks for it (PLAYGROUND_CACHE=1): most tests count what reaches the sandbox.
+    own_data = None if "PLAYGROUND_DATA_DIR" in env else tempfile.mkdtemp(prefix="flux-playground-test-data-")
+    if own_data is not None:
+        env["PLAYGROUND_DATA_DIR"] = own_data
+    env.setdefault("PLAYGROUND_CACHE", "0")
     if live_is_sandbox:
         env.update({k: v for spec in CATALOG for k, v in spec.sandbox_urls(sandbox.url).items()})
     settings = ProviderSettings.from_env(env)
     if timeouts is not None:
         settings = ProviderSettings(urls=settings.urls, keys=settings.keys, timeouts=timeouts)
     backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)
-    ctx = make_context(backends, env or {})
+    ctx = make_context(backends, env)
     if sessions is not None:
         ctx.sessions = sessions
     demo = build_app(ctx)
@@ -75,3 +83,5 @@ def launched_app(
         demo.close()
         sandbox.stop()
         ctx.cleanup()
+        if own_data is not None:
+            shutil.rmtree(own_data, ignore_errors=True)

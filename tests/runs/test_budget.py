@@ -1,4 +1,5 @@
-"""Budgets on the server's key: limits from the environment, the SQLite spend ledger, visitor identity."""
+"""Budgets on the server's key: limits from the environment, the spend ledger (on SQLite and on a real PostgreSQL),
+visitor identity."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,8 @@ from runs.budget import (
     user_data_root,
     visitor_id,
 )
+from runs.storage import PostgresStore, SharedStore, SqliteStore
+from tests.postgres_support import postgres_url
 
 NOON = dt.datetime(2026, 11, 5, 18, 48, tzinfo=dt.UTC)  # 5 h 12 min before midnight
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,9 +47,25 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Callable[[], SharedStore]]:
+    """Stores on one database: the same SQLite file, or the same PostgreSQL database (as replicas would)."""
+    url = postgres_url() if request.param == "postgres" else None
+    made: list[SharedStore] = []
+
+    def make() -> SharedStore:
+        store: SharedStore = PostgresStore(url) if url else SqliteStore(tmp_path / "state" / "spend.sqlite3")
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        await store.close()
+
+
 @pytest.fixture
-def ledger(tmp_path: Path, clock: Clock) -> SpendLedger:
-    return SpendLedger(tmp_path / "state" / "spend.sqlite3", clock=clock)
+def ledger(make_store: Callable[[], SharedStore], clock: Clock) -> SpendLedger:
+    return SpendLedger(make_store(), clock=clock)
 
 
 # ---------------------------------------------------------------------------------------------------------- limits
@@ -185,13 +205,12 @@ async def test_a_zero_budget_turns_the_key_off(ledger: SpendLedger) -> None:
     await ledger.reserve("a", 0.0, BudgetLimits(daily_usd=0))  # a free run still fits
 
 
-async def test_spend_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
-    path = tmp_path / "spend.sqlite3"
+async def test_spend_survives_a_restart(make_store: Callable[[], SharedStore], clock: Clock) -> None:
     limits = BudgetLimits(visitor_daily_usd=0.12)
-    first = SpendLedger(path, clock=clock)
+    first = SpendLedger(make_store(), clock=clock)
     await first.settle(await first.reserve("hf:ada", 0.05, limits), 0.05)
     await first.reserve("hf:ada", 0.05, limits)  # in flight when the process goes away
-    again = SpendLedger(path, clock=clock)
+    again = SpendLedger(make_store(), clock=clock)
     assert await again.spent("hf:ada") == 0.05
     with pytest.raises(BudgetExceeded):
         await again.reserve("hf:ada", 0.05, limits)
@@ -208,8 +227,8 @@ async def test_a_new_utc_day_starts_afresh(ledger: SpendLedger, clock: Clock) ->
     assert await ledger.spent("a", now=NOON) == 0.1  # yesterday's spend is still on record
 
 
-async def test_stale_reservations_stop_counting(tmp_path: Path, clock: Clock) -> None:
-    ledger = SpendLedger(tmp_path / "spend.sqlite3", clock=clock, stale_after=dt.timedelta(minutes=30))
+async def test_stale_reservations_stop_counting(make_store: Callable[[], SharedStore], clock: Clock) -> None:
+    ledger = SpendLedger(make_store(), clock=clock, stale_after=dt.timedelta(minutes=30))
     limits = BudgetLimits(visitor_daily_usd=0.1)
     await ledger.reserve("a", 0.1, limits)  # its process crashes before settling
     clock.now += dt.timedelta(minutes=29)
@@ -242,9 +261,8 @@ async def test_concurrent_tasks_never_overspend(ledger: SpendLedger) -> None:
     assert all(spent <= 0.3 for spent in [await ledger.spent(v) for v in visitors])
 
 
-async def test_two_ledgers_on_one_file_never_overspend(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    ledgers = [SpendLedger(path), SpendLedger(path)]
+async def test_two_ledgers_on_one_store_never_overspend(make_store: Callable[[], SharedStore]) -> None:
+    ledgers = [SpendLedger(make_store()), SpendLedger(make_store())]
     limits = BudgetLimits(daily_usd=0.5)
 
     async def try_reserve(ledger: SpendLedger) -> bool:
@@ -260,21 +278,26 @@ async def test_two_ledgers_on_one_file_never_overspend(tmp_path: Path) -> None:
     assert summary.in_flight_usd == 0.48 and summary.in_flight_runs == 16
 
 
-def test_processes_sharing_a_file_never_overspend(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_processes_sharing_a_store_never_overspend(tmp_path: Path, backend: str) -> None:
     path = tmp_path / "shared.sqlite3"
+    url = postgres_url() if backend == "postgres" else None
+    store = f"PostgresStore({url!r})" if url else f"SqliteStore({str(path)!r})"
     script = textwrap.dedent(
         f"""
         import asyncio
         from runs.budget import BudgetExceeded, BudgetLimits, SpendLedger
+        from runs.storage import PostgresStore, SqliteStore
 
         async def main():
-            ledger, admitted = SpendLedger({str(path)!r}), 0
+            ledger, admitted = SpendLedger({store}), 0
             for _ in range(15):
                 try:
                     await ledger.reserve("v", 0.05, BudgetLimits(daily_usd=1.0))
                     admitted += 1
                 except BudgetExceeded:
                     pass
+            await ledger.store.close()
             print(admitted)
 
         asyncio.run(main())
@@ -287,8 +310,15 @@ def test_processes_sharing_a_file_never_overspend(tmp_path: Path) -> None:
     ]
     counts = [int(p.communicate(timeout=60)[0]) for p in procs]
     assert sum(counts) == 20
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT SUM(reserved_micros) FROM spend").fetchone()[0] == 1_000_000
+
+    async def in_flight() -> float:
+        ledger = SpendLedger(PostgresStore(url) if url else SqliteStore(path))
+        try:
+            return (await ledger.summary()).in_flight_usd
+        finally:
+            await ledger.store.close()
+
+    assert asyncio.run(in_flight()) == 1.0
 
 
 async def test_a_cancelled_reserve_gives_its_hold_back(ledger: SpendLedger) -> None:
@@ -307,13 +337,16 @@ async def test_a_cancelled_reserve_gives_its_hold_back(ledger: SpendLedger) -> N
     await ledger.reserve("v", 0.05, BudgetLimits(daily_usd=0.05))
 
 
-async def test_the_file_is_wal_with_a_schema(ledger: SpendLedger) -> None:
+async def test_the_file_is_wal_with_a_schema(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "spend.sqlite3"
+    ledger = SpendLedger(path)
     assert await ledger.open() is ledger
-    assert ledger.path.exists() and stat.S_IMODE(ledger.path.parent.stat().st_mode) == 0o700
-    with sqlite3.connect(ledger.path) as conn:
+    assert path.exists() and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         assert conn.execute("SELECT COUNT(*) FROM spend").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM result_cache").fetchone()[0] == 0
 
 
 def test_next_utc_midnight() -> None:

@@ -1,0 +1,269 @@
+"""A result cache, so a seeded request is never paid for twice.
+
+A seeded request to the same endpoint on the same provider gives the same image, so its result is kept: the key is
+the provider, the endpoint and the canonical request body (keys sorted, the seed included). Uploaded inputs count
+by their content (``sha256:…``), not by the temporary path or URL they had. A request without a seed is never
+cached: the person expects a new image.
+
+Scope: runs paid by the server's keys share one cache across visitors; a run on a visitor's own key is keyed with a
+hash of that key too, so it is served to no one else. The index row holds a digest, the endpoint, the provider, the
+first run's request id and time, and the result JSON (which never holds a key or a visitor): nothing identifies a
+visitor. The images are kept with the entry in the cache's own folder, since provider URLs expire; an entry whose
+images are gone is dropped, never served.
+
+Bounds: ``PLAYGROUND_CACHE_DAYS`` (7) and ``PLAYGROUND_CACHE_MB`` (1024); the least recently used go first.
+``PLAYGROUND_CACHE=0`` turns it off. No Gradio here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from endpoints.base import EndpointSpec
+from providers.media import CONTENT_TYPES, extension_for, private_directory
+from runs.storage import CacheRow, SharedStore
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "PLAYGROUND_CACHE"
+CACHE_DAYS_ENV = "PLAYGROUND_CACHE_DAYS"
+CACHE_MB_ENV = "PLAYGROUND_CACHE_MB"
+#: The cache's image folder under ``PLAYGROUND_DATA_DIR`` (replicas share it on one volume).
+CACHE_FOLDER = "result-cache"
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    enabled: bool = True
+    days: float = 7.0
+    max_bytes: int = 1024 * _MB
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CacheSettings:
+        def number(name: str, default: float) -> float:
+            raw = (env.get(name) or "").strip()
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number (got {raw!r})") from None
+            if not value >= 0 or value == float("inf"):
+                raise ValueError(f"{name} must be a finite number, 0 or more (got {raw!r})")
+            return value
+
+        flag = (env.get(CACHE_ENV) or "1").strip().lower()
+        if flag not in {"0", "1", "false", "true", "no", "yes", "off", "on"}:
+            raise ValueError(f"{CACHE_ENV} must be 1 or 0 (got {flag!r})")
+        return cls(
+            enabled=flag in {"1", "true", "yes", "on"},
+            days=number(CACHE_DAYS_ENV, cls.days),
+            max_bytes=int(number(CACHE_MB_ENV, cls.max_bytes / _MB) * _MB),
+        )
+
+
+@dataclass(frozen=True)
+class CachedImage:
+    path: Path
+    content_type: str
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    """A stored result: the result JSON as first returned (its images to be re-served), and where it came from."""
+
+    key: str
+    result: dict[str, Any]
+    images: tuple[CachedImage, ...]
+    request_id: str | None
+    first_run_at: float
+
+    def first_run_text(self) -> str:
+        return dt.datetime.fromtimestamp(self.first_run_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _canonical(value: Any, file_digest: Callable[[str], str | None]) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v, file_digest) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v, file_digest) for v in value]
+    if isinstance(value, str) and (digest := file_digest(value)) is not None:
+        return f"sha256:{digest}"
+    return value
+
+
+def file_sha256(path: str) -> str | None:
+    """The content digest of a local upload (a value that is neither a URL nor a ``data:`` URI), else None."""
+    if path.startswith(("http://", "https://", "data:")) or not os.path.isabs(path):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def scope_of(own_key: str | None) -> str:
+    """``server`` for runs on the server's keys (one cache for everyone); a digest of the visitor's own key else."""
+    if own_key is None:
+        return "server"
+    return "own:" + hashlib.sha256(("flux-playground-cache\0" + own_key).encode()).hexdigest()
+
+
+def cache_key(
+    endpoint: EndpointSpec,
+    provider: str,
+    wire: Mapping[str, Any],
+    *,
+    scope: str,
+    file_digest: Callable[[str], str | None] = file_sha256,
+) -> str | None:
+    """The entry's key, or None when the request has no explicit seed (never cached). Reads local uploads: call it
+    off the event loop (``ResultCache.key_for`` does)."""
+    seed_field = endpoint.field_for("seed")
+    if seed_field is None or wire.get(seed_field) is None:
+        return None
+    body = json.dumps(_canonical(wire, file_digest), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = f"{scope}\x00{provider}\x00{endpoint.id}\x00{body}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ResultCache:
+    """The index in a ``SharedStore``, the images in a private folder (shared by replicas on one volume)."""
+
+    def __init__(
+        self,
+        store: SharedStore,
+        folder: Path,
+        settings: CacheSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.folder = private_directory(folder)
+        self.settings = settings or CacheSettings()
+        self._clock = clock
+        self._puts_since_prune = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.enabled
+
+    async def key_for(
+        self, endpoint: EndpointSpec, provider: str, wire: Mapping[str, Any], *, own_key: str | None
+    ) -> str | None:
+        if not self.enabled:
+            return None
+        return await asyncio.to_thread(cache_key, endpoint, provider, wire, scope=scope_of(own_key))
+
+    async def get(self, key: str) -> CacheHit | None:
+        """The entry under ``key`` with its images on disk, or None. An expired or broken entry is dropped."""
+        row = await self.store.cache_get(key, now=self._clock())
+        if row is None:
+            return None
+        if self._clock() - row.created_at > self.settings.days * 86400:
+            await self._drop(await self.store.cache_delete(key))
+            return None
+        try:
+            result = json.loads(row.result_json)
+        except ValueError:
+            result = None
+        paths = [self.folder / name for name in row.images]
+        if not isinstance(result, dict) or not all(p.is_file() for p in paths):
+            log.warning("result cache entry %s… is incomplete; dropped", key[:12])
+            await self._drop(await self.store.cache_delete(key))
+            return None
+        images = tuple(CachedImage(p, CONTENT_TYPES.get(p.suffix, "application/octet-stream")) for p in paths)
+        return CacheHit(key, result, images, row.request_id, row.created_at)
+
+    async def put(
+        self,
+        key: str,
+        *,
+        endpoint_id: str,
+        provider: str,
+        request_id: str | None,
+        result: Mapping[str, Any],
+        images: Sequence[tuple[bytes, str]],
+    ) -> None:
+        """Keep a result and its images (bytes, content type) under ``key``, replacing what was there."""
+        if not self.enabled:
+            return
+        names = await asyncio.to_thread(self._write_images, key, images)
+        now = self._clock()
+        row = CacheRow(
+            key=key,
+            endpoint_id=endpoint_id,
+            provider=provider,
+            request_id=request_id,
+            result_json=json.dumps(result, ensure_ascii=False),
+            images=tuple(names),
+            bytes=sum(len(data) for data, _ in images),
+            created_at=now,
+            used_at=now,
+        )
+        for old in await self.store.cache_put(row):
+            await self._drop(old, keep=set(names))
+        self._puts_since_prune += 1
+        if self._puts_since_prune >= 20:
+            self._puts_since_prune = 0
+            await self.prune()
+
+    async def prune(self) -> int:
+        """Drop entries past the age bound and, least recently used first, past the size bound."""
+        now = self._clock()
+        gone = await self.store.cache_evict(
+            created_before=now - self.settings.days * 86400, max_bytes=self.settings.max_bytes
+        )
+        for row in gone:
+            await self._drop(row)
+        return len(gone)
+
+    def _write_images(self, key: str, images: Sequence[tuple[bytes, str]]) -> list[str]:
+        names = []
+        for index, (data, content_type) in enumerate(images):
+            digest = hashlib.sha256(data).hexdigest()[:16]
+            name = f"{key[:32]}-{digest}-{index}{extension_for(content_type)}"
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")  # created 0600
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, self.folder / name)
+            names.append(name)
+        return names
+
+    async def _drop(self, row: CacheRow | None, keep: Collection[str] = ()) -> None:
+        if row is None:
+            return
+
+        def unlink() -> None:
+            for name in row.images:
+                if name not in keep and "/" not in name:
+                    (self.folder / name).unlink(missing_ok=True)
+
+        await asyncio.to_thread(unlink)
+
+
+__all__ = [
+    "CACHE_DAYS_ENV",
+    "CACHE_ENV",
+    "CACHE_FOLDER",
+    "CACHE_MB_ENV",
+    "CacheHit",
+    "CacheSettings",
+    "CachedImage",
+    "ResultCache",
+    "cache_key",
+    "scope_of",
+]
