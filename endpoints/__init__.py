@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from endpoints import (
+    bfl,
     flux_dev_image_to_image,
     flux_general_rf_inversion,
     flux_pro,
@@ -19,9 +20,14 @@ ENDPOINTS: tuple[EndpointSpec, ...] = (
     flux_dev_image_to_image.SPEC,
 )
 
-_BY_ID = {spec.id: spec for spec in ENDPOINTS}
-_BY_API_NAME = {spec.api_name: spec for spec in ENDPOINTS}
-assert len(_BY_ID) == len(ENDPOINTS) and len(_BY_API_NAME) == len(ENDPOINTS), "endpoint ids must be unique"
+#: Endpoints of providers that sell FLUX models directly (Black Forest Labs); reached through a model's provider
+#: choice, not a tab of their own.
+DIRECT_ENDPOINTS: tuple[EndpointSpec, ...] = bfl.SPECS
+
+_ALL = ENDPOINTS + DIRECT_ENDPOINTS
+_BY_ID = {spec.id: spec for spec in _ALL}
+_BY_API_NAME = {spec.api_name: spec for spec in _ALL}
+assert len(_BY_ID) == len(_ALL) and len(_BY_API_NAME) == len(_ALL), "endpoint ids must be unique"
 
 
 def get_endpoint(key: str) -> EndpointSpec:
@@ -32,4 +38,10 @@ def get_endpoint(key: str) -> EndpointSpec:
         raise KeyError(f"unknown endpoint {key!r}; known: {', '.join(_BY_ID)}") from None
 
 
-__all__ = ["ENDPOINTS", "EndpointSpec", "get_endpoint"]
+def find_endpoint(provider: str, endpoint_id: str) -> EndpointSpec | None:
+    """The endpoint ``endpoint_id`` of ``provider``, or None (the sandbox serves what this finds)."""
+    spec = _BY_ID.get(endpoint_id)
+    return spec if spec is not None and spec.provider == provider else None
+
+
+__all__ = ["DIRECT_ENDPOINTS", "ENDPOINTS", "EndpointSpec", "find_endpoint", "get_endpoint"]
