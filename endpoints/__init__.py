@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
 from endpoints import (
+    bfl,
     flux_dev_image_to_image,
     flux_general_rf_inversion,
     flux_pro,
@@ -89,6 +90,13 @@ ENDPOINTS = EndpointRegistry(
 register = ENDPOINTS.register
 unregister = ENDPOINTS.unregister
 
+#: Endpoints of providers that sell FLUX models directly (Black Forest Labs); reached through a model's provider
+#: choice (``endpoints.models``), not a tab of their own.
+DIRECT_ENDPOINTS: tuple[EndpointSpec, ...] = bfl.SPECS
+_DIRECT_BY_KEY = {key: spec for spec in DIRECT_ENDPOINTS for key in (spec.id, spec.api_name)}
+assert len(_DIRECT_BY_KEY) == 2 * len(DIRECT_ENDPOINTS), "direct endpoint ids must be unique"
+assert not any(ENDPOINTS.taken(key) for key in _DIRECT_BY_KEY), "direct endpoint ids must not clash with the seeds"
+
 _catalog: tuple[EndpointSpec, ...] | None = None
 _catalog_by_key: dict[str, EndpointSpec] = {}
 
@@ -100,7 +108,7 @@ def install_catalog(specs: Iterable[EndpointSpec]) -> tuple[EndpointSpec, ...]:
     by_key: dict[str, EndpointSpec] = {}
     for spec in specs:
         for key in (spec.id, spec.api_name):
-            if ENDPOINTS.taken(key) or key in by_key:
+            if ENDPOINTS.taken(key) or key in _DIRECT_BY_KEY or key in by_key:
                 raise ValueError(f"catalog endpoint {spec.id}: {key!r} is already taken")
             by_key[key] = spec
     _catalog = specs
@@ -119,28 +127,40 @@ def catalog_endpoints() -> tuple[EndpointSpec, ...]:
 
 
 def all_endpoints() -> tuple[EndpointSpec, ...]:
-    """The seed endpoints, then the catalog."""
-    return (*ENDPOINTS, *catalog_endpoints())
+    """The seed endpoints, the catalog, then the direct providers' endpoints."""
+    return (*ENDPOINTS, *catalog_endpoints(), *DIRECT_ENDPOINTS)
 
 
 def get_endpoint(key: str) -> EndpointSpec:
-    """Look an endpoint up by id (``fal-ai/flux-pro``) or API name (``flux_pro``): seeds first, then the catalog."""
+    """Look an endpoint up by id (``fal-ai/flux-pro``) or API name (``flux_pro``): seeds first, then the catalog,
+    then the direct providers' endpoints."""
     if ENDPOINTS.taken(key):
         return ENDPOINTS.get(key)
-    catalog_endpoints()
-    found = _catalog_by_key.get(key)
+    found = _catalog_by_key.get(key) if catalog_endpoints() else None
+    found = found or _DIRECT_BY_KEY.get(key)
     if found is None:
-        known = ", ".join([*(s.id for s in ENDPOINTS), *(s.id for s in catalog_endpoints())])
+        known = ", ".join(s.id for s in all_endpoints())
         raise KeyError(f"unknown endpoint {key!r}; known: {known}")
     return found
 
 
+def find_endpoint(provider: str, endpoint_id: str) -> EndpointSpec | None:
+    """The endpoint ``endpoint_id`` of ``provider``, or None (the sandbox serves what this finds)."""
+    try:
+        spec = get_endpoint(endpoint_id)
+    except KeyError:
+        return None
+    return spec if spec.provider == provider and spec.id == endpoint_id else None
+
+
 __all__ = [
+    "DIRECT_ENDPOINTS",
     "ENDPOINTS",
     "EndpointRegistry",
     "EndpointSpec",
     "all_endpoints",
     "catalog_endpoints",
+    "find_endpoint",
     "get_endpoint",
     "install_catalog",
     "register",

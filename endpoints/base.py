@@ -36,7 +36,7 @@ from pydantic_core import PydanticCustomError
 
 from endpoints.price import PriceModel
 
-ProviderName = Literal["fal", "segmind"]
+ProviderName = Literal["fal", "segmind", "bfl"]
 UpstreamStatus = Literal["active", "deprecated"]
 
 
@@ -193,7 +193,12 @@ class FalImageOutput(BaseModel):
 #: What a field means, for everything that needs more than its name: sweeps map fields across endpoints by role,
 #: image metadata writes "Steps" and "CFG scale" from them, the sandbox draws them, estimates read size and count.
 #: ``image`` is the one input image (``image_url``, ``control_image``), ``images`` a list of them (``image_urls``).
-Role = Literal["prompt", "negative_prompt", "seed", "steps", "guidance", "size", "count", "image", "images", "strength"]
+#: ``size`` is fal's ``image_size`` (a preset or ``{width, height}``); ``width``/``height`` are separate integer fields
+#: (Black Forest Labs' API).
+Role = Literal[
+    "prompt", "negative_prompt", "seed", "steps", "guidance", "size", "width", "height", "count", "image", "images",
+    "strength",
+]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 

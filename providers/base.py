@@ -157,7 +157,7 @@ class PreparedRequest:
 
 @dataclass(frozen=True)
 class Queued:
-    position: int  # requests ahead of this one, 0-based
+    position: int | None = None  # requests ahead of this one, 0-based; None where the provider gives none (BFL)
 
 
 @dataclass(frozen=True)

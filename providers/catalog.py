@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -42,6 +42,11 @@ class BuildContext:
     is_sandbox: bool
 
 
+#: What a provider's result URLs are: ``stable`` (shown as they are and copied off the critical path), ``expiring``
+#: (signed URLs that die within minutes: the image is saved at once, before the run ends), or ``inline`` (bytes).
+ResultUrls = Literal["stable", "expiring", "inline"]
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     name: str  # routing key, ``EndpointSpec.provider``
@@ -56,6 +61,7 @@ class ProviderSpec:
     credits_are_usd: bool = False  # the cost the provider reports is also the credits it took
     billing: str = "bills only successful outputs"  # for people, in cost bases
     sweep_concurrency: int = 4  # sweep cells in flight at once (``<NAME>_MAX_CONCURRENCY`` overrides)
+    result_urls: ResultUrls = "stable"
 
     def url_defaults(self) -> dict[str, str]:
         return {u.env: u.default for u in self.urls}
@@ -86,6 +92,20 @@ def _build_segmind(ctx: BuildContext) -> Provider:
     return SegmindProvider(
         ctx.client,
         api_url=ctx.urls["SEGMIND_API_URL"],
+        credentials=ctx.credentials,
+        timeouts=ctx.timeouts,
+        retry=ctx.retry,
+        local_file_roots=ctx.local_file_roots,
+        is_sandbox=ctx.is_sandbox,
+    )
+
+
+def _build_bfl(ctx: BuildContext) -> Provider:
+    from providers.bfl import BflProvider
+
+    return BflProvider(
+        ctx.client,
+        api_url=ctx.urls["BFL_API_URL"],
         credentials=ctx.credentials,
         timeouts=ctx.timeouts,
         retry=ctx.retry,
@@ -130,6 +150,21 @@ CATALOG: tuple[ProviderSpec, ...] = (
         credits_are_usd=True,
         billing="answered with an error; assumed not billed",
         sweep_concurrency=4,
+        result_urls="inline",
+    ),
+    ProviderSpec(
+        name="bfl",
+        title="Black Forest Labs",
+        key_env="BFL_API_KEY",
+        key_placeholder="your BFL API key",
+        urls=(UrlSetting("BFL_API_URL", "https://api.bfl.ai", "/bfl"),),
+        build=_build_bfl,
+        protocol="bfl-v1",
+        can_cancel=False,
+        credits_are_usd=False,  # 1 credit = $0.01
+        billing="bills each image it delivers",
+        sweep_concurrency=6,  # BFL allows 24 active tasks per key, 6 on Kontext [max]
+        result_urls="expiring",
     ),
 )
 

@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 
 from endpoints.base import EndpointSpec, WireModel
 from providers.base import Completed, Job, LogLine, PreparedRequest, Queued, Result, Running
-from providers.catalog import provider_title
+from providers.catalog import provider_spec, provider_title
 from providers.data_uris import field_name, large_data_uris, set_at
 from providers.errors import Cancelled, ProviderError, ResultUnavailable, ValidationFailed
 from providers.local_files import REMOTE_PREFIXES, image_fields
@@ -413,7 +413,7 @@ class Run:
             if image.inline is not None:
                 stored = await media.save(image.inline, image.content_type)
                 shown["url"], shown["file"] = self._media_url(stored.name), stored.name
-            elif image.url.startswith("https://") and not self.route.is_sandbox:
+            elif image.url.startswith("https://") and not self.route.is_sandbox and self._stable_urls():
                 self.runner.copy_later(provider.client, image.url, provider.name)
             else:
                 stored = await media.fetch(provider.client, image.url, provider=provider.name)
@@ -421,6 +421,13 @@ class Run:
             images.append(shown)
         out["images"] = images
         return out
+
+    def _stable_urls(self) -> bool:
+        """Whether the provider's result URLs outlive the run (else the image is saved before the run ends)."""
+        try:
+            return provider_spec(self.route.provider.name).result_urls == "stable"
+        except KeyError:
+            return True
 
     def _media_url(self, name: str) -> str:
         return self.media_url(name) if self.media_url is not None else f"/media/{name}"

@@ -5,6 +5,7 @@
 {base}/fal/cdn     uploads and file serving             sandbox/storage.py
 {base}/segmind     Segmind v1 (SEGMIND_API_URL)         sandbox/segmind.py
 {base}/fal/api     fal platform API: model pricing      sandbox/pricing.py   (FAL_API_URL)
+{base}/bfl         Black Forest Labs API (BFL_API_URL)  sandbox/bfl.py
 {base}/_sandbox    GET stats, POST reset                (for tests)
 """
 
@@ -19,6 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from endpoints import catalog_endpoints
+from providers.catalog import CATALOG
+from sandbox.bfl import BFL_PREFIX, bfl_routes
 from sandbox.fal_queue import QUEUE_PREFIX, fal_queue_routes
 from sandbox.http import json_response, server_base
 from sandbox.options import SandboxOptions
@@ -31,13 +34,8 @@ REST_PREFIX = "/fal/rest"
 
 
 def base_urls(base: str) -> dict[str, str]:
-    """The environment the app needs to talk to a sandbox at ``base``."""
-    return {
-        "FAL_QUEUE_URL": f"{base}{QUEUE_PREFIX}",
-        "FAL_REST_URL": f"{base}{REST_PREFIX}",
-        "SEGMIND_API_URL": f"{base}{SEGMIND_PREFIX}",
-        "FAL_API_URL": f"{base}{API_PREFIX}",
-    }
+    """The environment the app needs to talk to a sandbox at ``base``: every catalog provider's URLs."""
+    return {k: v for spec in CATALOG for k, v in spec.sandbox_urls(base).items()}
 
 
 def create_app(options: SandboxOptions | None = None) -> Starlette:
@@ -79,6 +77,7 @@ def create_app(options: SandboxOptions | None = None) -> Starlette:
             Mount(CDN_PREFIX, routes=cdn_routes(state)),
             Mount(SEGMIND_PREFIX, routes=segmind_routes(state)),
             Mount(API_PREFIX, routes=pricing_routes(state)),
+            Mount(BFL_PREFIX, routes=bfl_routes(state)),
             Route("/_sandbox/stats", stats, methods=["GET"]),
             Route("/_sandbox/reset", reset, methods=["POST"]),
         ],

@@ -4,7 +4,7 @@ Grammar (the ``X-Sandbox-Fault`` header and ``SandboxOptions.faults`` use the sa
 
     spec   := rule ("," rule)*
     rule   := [family "="] kind [":" arg]
-    family := submit | status | stream | result | cancel | upload | file | segmind | pricing
+    family := submit | status | stream | result | cancel | upload | file | segmind | pricing | bfl | poll
 
     status_<code>[:N]  the first N calls (default 1) answer HTTP <code> (400..599) with a fal-shaped body
                        ``{"detail", "error_type"?}`` (Segmind: ``{"error"}``). 429 adds ``Retry-After: 0``;
@@ -19,7 +19,8 @@ Grammar (the ``X-Sandbox-Fault`` header and ``SandboxOptions.faults`` use the sa
 A rule without a family applies to every family (``status_*``, ``slow``, ``hang``), to the stream
 (``drop_stream``, ``no_stream``) or to the job (``fail``). Families: ``upload`` covers the storage token, both
 upload flows and the initiate call; ``file`` is serving stored files; ``segmind`` is the Segmind v1 route;
-``pricing`` is fal's pricing API (sandbox/pricing.py).
+``pricing`` is fal's pricing API (sandbox/pricing.py); ``bfl`` is BFL's submit and credits calls and ``poll`` its
+``get_result`` (sandbox/bfl.py).
 
 A header sent with a submit is stored with the job, so that job's status, stream, result and cancel calls honour
 it (a header on those calls is used only when the job has none). "The first N calls" are counted per rule and
@@ -44,7 +45,7 @@ from starlette.responses import Response
 from sandbox.http import json_response
 
 FAULT_HEADER = "x-sandbox-fault"
-FAMILIES = ("submit", "status", "stream", "result", "cancel", "upload", "file", "segmind", "pricing")
+FAMILIES = ("submit", "status", "stream", "result", "cancel", "upload", "file", "segmind", "pricing", "bfl", "poll")
 _STREAM_KINDS = ("drop_stream", "no_stream")
 _RULE = re.compile(r"^(?:(?P<family>[a-z]+)\s*=\s*)?(?P<kind>[a-z_0-9]+)(?:\s*:\s*(?P<arg>[^\s,]+))?$")
 

@@ -112,10 +112,13 @@ def role_value(spec: EndpointSpec, payload: BaseModel, role: Role) -> Any:
 def output_size(
     spec: EndpointSpec, payload: BaseModel, source: Image.Image | None, max_side: int
 ) -> tuple[tuple[int, int], str | None]:
-    """(width, height) to render (the ``size`` role, else the input image's) and, when the sandbox scaled the
-    request down, a note saying so."""
+    """(width, height) to render (the ``size`` role, or the ``width``/``height`` roles, else the input image's) and,
+    when the sandbox scaled the request down, a note saying so."""
     image_size = role_value(spec, payload, "size")
-    if isinstance(image_size, str):  # a preset; one the sandbox does not know ("auto") takes the input's size
+    wide, high = role_value(spec, payload, "width"), role_value(spec, payload, "height")
+    if image_size is None and isinstance(wide, int) and isinstance(high, int):
+        width, height = wide, high
+    elif isinstance(image_size, str):  # a preset; one the sandbox does not know ("auto") takes the input's size
         width, height = IMAGE_SIZE_PRESETS.get(image_size) or (source.size if source is not None else DEFAULT_SIZE)
     elif image_size is not None:
         width, height = int(image_size.width), int(image_size.height)

@@ -15,6 +15,9 @@ class SandboxOptions:
     startup_seconds: float = 0.02  # runner start-up before the first step
     credits: float = 100.0  # Segmind starting credits
     credit_cost: float = 0.05  # Segmind credits per image; Segmind credits are USD, so also the x-cost header
+    bfl_credits: float = 1000.0  # Black Forest Labs credits ($0.01 each) of every key together
+    bfl_active_tasks: int = 24  # unfinished BFL tasks per key (6 on flux-kontext-max); 429 beyond
+    bfl_url_seconds: float = 600.0  # how long a BFL result URL serves before it expires (SANDBOX_BFL_URL_SECONDS)
     faults: str = ""  # server-wide fault spec, same grammar as the X-Sandbox-Fault header (sandbox/faults.py)
     keepalive_seconds: float = 15.0  # SSE keep-alive comment interval
     storage_max_bytes: int = 256 * 1024 * 1024  # in-memory file store; least recently used files go first

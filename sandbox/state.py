@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from sandbox.bfl import BflAccount
 from sandbox.fal_queue import FalQueue
 from sandbox.faults import FaultInjector
 from sandbox.options import SandboxOptions
@@ -25,6 +26,7 @@ class SandboxState:
         self.storage = Storage(options.storage_max_bytes)
         self.fal = FalQueue(self)
         self.segmind = SegmindAccount(options)
+        self.bfl = BflAccount(options.bfl_credits)
         self.decode_slots = asyncio.Semaphore(DECODE_SLOTS)  # input images decoded at once, across all jobs
 
     def begin_shutdown(self) -> None:
@@ -44,3 +46,4 @@ class SandboxState:
         self.stats = SandboxStats()
         self.faults.clear()
         self.segmind = SegmindAccount(self.options)
+        self.bfl = BflAccount(self.options.bfl_credits)

@@ -1,0 +1,235 @@
+"""The Black Forest Labs provider against the sandbox's BFL API over loopback: submit and poll to Ready, every
+status, 402/403/429, both moderation statuses, a poll that fails once, the key kept to BFL's hosts, credits, and a
+result URL that expires (the run engine saved the image before it died)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from endpoints import get_endpoint
+from providers.base import Completed, Credentials, Queued, Running
+from providers.bfl import BflProvider
+from providers.errors import AuthenticationError, InsufficientCreditsError, ProviderFailure, RateLimited
+from providers.media import MediaStore
+from providers.registry import build_providers, sandbox_settings
+from providers.routing import Route
+from runs.runner import Runner
+from sandbox import RunningSandbox, SandboxOptions, start_sandbox
+
+PRO = get_endpoint("bfl_flux_pro_1_1")
+KONTEXT_MAX = get_endpoint("bfl_flux_kontext_max")
+FLEX = get_endpoint("bfl_flux_2_flex")
+KEY = Credentials("bfl-test-key")
+SMALL = {"prompt": "a lighthouse at dusk", "width": 256, "height": 256, "seed": 11}
+
+
+@pytest.fixture
+async def make(tmp_path: Path) -> AsyncIterator:
+    started: list[tuple[RunningSandbox, BflProvider]] = []
+
+    def start(**options) -> tuple[RunningSandbox, BflProvider]:
+        sandbox = start_sandbox(SandboxOptions(**{"step_seconds": 0.01, "startup_seconds": 0.0, **options}))
+        provider = build_providers(sandbox_settings(sandbox.url)).get("bfl")
+        assert isinstance(provider, BflProvider)
+        started.append((sandbox, provider))
+        return sandbox, provider
+
+    yield start
+    for sandbox, provider in started:
+        await provider.aclose()
+        sandbox.stop()
+
+
+async def fetch(method: str, url: str, **kwargs) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.request(method, url, **kwargs)
+
+
+async def events(provider: BflProvider, spec, values, key: Credentials | None = KEY) -> list:
+    job = await provider.submit(spec, spec.input_model.model_validate(values), key)
+    async with asyncio.timeout(20):
+        return [event async for event in job.events()]
+
+
+async def test_submit_and_poll_until_ready_with_progress(make) -> None:
+    _, provider = make()
+    seen = await events(provider, PRO, SMALL)
+    assert isinstance(seen[0], Queued) and seen[0].position is None  # BFL's Pending has no position
+    progress = [e.logs[0].message for e in seen if isinstance(e, Running)]
+    assert progress and progress[-1].startswith("Progress ") and progress[-1].endswith("%")
+    result = seen[-1].result
+    assert isinstance(seen[-1], Completed) and result.seed == 11 and result.prompt == "a lighthouse at dusk"
+    assert "/bfl/delivery/" in result.images[0].url and "exp=" in result.images[0].url
+    assert (await fetch("GET", result.images[0].url)).status_code == 200
+
+
+async def test_a_missing_or_refused_key(make) -> None:
+    sandbox, provider = make()
+    with pytest.raises(AuthenticationError, match="BFL_API_KEY"):
+        await events(provider, PRO, SMALL, key=None)
+    provider.credentials = None
+    response = await fetch("POST", f"{sandbox.url}/bfl/v1/flux-pro-1.1", json=SMALL)
+    assert response.status_code == 403
+
+
+async def test_out_of_credits_is_402_said_plainly(make) -> None:
+    _, provider = make(bfl_credits=3.0)  # FLUX1.1 [pro] takes 4 credits ($0.04)
+    with pytest.raises(InsufficientCreditsError, match="not enough credits"):
+        await events(provider, PRO, SMALL)
+
+
+async def test_too_many_active_tasks_waits_then_says_so(make, monkeypatch) -> None:
+    monkeypatch.setattr("providers.bfl.SUBMIT_BUSY_WAIT", 1.5)
+    _, provider = make(bfl_active_tasks=1, step_seconds=0.5)
+    first = await provider.submit(PRO, PRO.input_model.model_validate(SMALL), KEY)
+    with pytest.raises(RateLimited, match="as many tasks as this key may have at once"):
+        await provider.submit(PRO, PRO.input_model.model_validate(SMALL), KEY)
+    assert first.request_id
+
+
+async def test_a_429_is_waited_out_when_a_slot_frees(make) -> None:
+    _, provider = make(bfl_active_tasks=1, step_seconds=0.05)
+    first = await provider.submit(PRO, PRO.input_model.model_validate({**SMALL, "seed": 1}), KEY)
+    second = await asyncio.wait_for(provider.submit(PRO, PRO.input_model.model_validate(SMALL), KEY), 30)
+    assert first.request_id != second.request_id
+
+
+@pytest.mark.parametrize(("tolerance", "status", "what"), [(1, "Request Moderated", "your request"),
+                                                            (2, "Content Moderated", "the generated image")])
+async def test_moderation_is_said_plainly_with_reasons(make, tolerance: int, status: str, what: str) -> None:
+    _, provider = make()
+    with pytest.raises(ProviderFailure) as caught:
+        await events(provider, PRO, {**SMALL, "prompt": "an nsfw scene", "safety_tolerance": tolerance})
+    message = caught.value.message
+    assert message.startswith("Moderated:") and what in message and status in message and "Reasons: Sandbox" in message
+
+
+async def test_an_unknown_task_is_task_not_found(make) -> None:
+    sandbox, provider = make()
+    job = await provider.submit(PRO, PRO.input_model.model_validate(SMALL), KEY)
+    job.polling_url = f"{sandbox.url}/bfl/v1/get_result?id=no-such-task"
+    with pytest.raises(ProviderFailure, match="Task not found"):
+        async with asyncio.timeout(10):
+            [e async for e in job.events()]
+
+
+async def test_a_poll_that_fails_once_is_retried(make) -> None:
+    sandbox, provider = make(faults="poll=status_503:1")
+    seen = await events(provider, PRO, SMALL)
+    assert isinstance(seen[-1], Completed)
+    assert (await fetch("GET", f"{sandbox.url}/_sandbox/stats")).json()["faults"]
+
+
+def test_the_key_goes_only_to_bfl_hosts() -> None:
+    provider = BflProvider(httpx.AsyncClient(), api_url="https://api.bfl.ai")
+    assert provider.may_receive_key("https://api.bfl.ai/v1/get_result?id=1")
+    assert provider.may_receive_key("https://api.eu.bfl.ai/v1/get_result?id=1")
+    assert provider.may_receive_key("https://api.us.bfl.ai/v1/get_result?id=1")
+    assert not provider.may_receive_key("https://evil.example/v1/get_result?id=1")
+    assert not provider.may_receive_key("https://api.bfl.ai.evil.example/v1/get_result")
+    assert not provider.may_receive_key("http://api.eu.bfl.ai/v1/get_result?id=1")  # never over plain http
+
+
+async def test_a_polling_url_elsewhere_never_gets_the_key(make) -> None:
+    _, provider = make()
+    seen: list[httpx.Request] = []
+
+    def elsewhere(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "x", "status": "Task not found"})
+
+    job = await provider.submit(PRO, PRO.input_model.model_validate(SMALL), KEY)
+    job.polling_url = "https://poll.example/v1/get_result?id=x"
+    real = provider.client
+    provider.client = httpx.AsyncClient(transport=httpx.MockTransport(elsewhere))
+    try:
+        with pytest.raises(ProviderFailure):
+            [e async for e in job.events()]
+    finally:
+        await provider.client.aclose()
+        provider.client = real
+    assert seen and all("x-key" not in request.headers for request in seen)
+
+
+async def test_credits_are_read(make) -> None:
+    _, provider = make(bfl_credits=250.0)
+    assert await provider.credits(KEY) == 250.0
+    await events(provider, PRO, SMALL)
+    assert await provider.credits(KEY) == 246.0  # $0.04 = 4 credits
+
+
+async def test_flux2_input_is_validated_by_the_model_with_field_names(make) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="multiple of 16"):
+        FLEX.input_model.model_validate({**SMALL, "width": 250})
+    with pytest.raises(ValidationError, match="at most 4 MP"):
+        FLEX.input_model.model_validate({**SMALL, "width": 4096, "height": 4096})
+
+
+async def test_an_expiring_result_url_is_saved_before_it_dies(make, tmp_path: Path) -> None:
+    sandbox, provider = make(bfl_url_seconds=2.0)
+    runner = Runner(MediaStore(tmp_path / "media"))
+    route = Route(provider, KEY, "server_key")  # a live route: stable URLs would only be copied later
+    async with asyncio.timeout(20):
+        updates = [u async for u in runner.run(PRO, PRO.input_model.model_validate(SMALL), route)]
+    record = updates[-1].record
+    assert record is not None and record.state == "done", record
+    image = record.result["images"][0]
+    assert image["url"].startswith("/media/") and runner.media.path_of(image["file"]) is not None
+    await asyncio.sleep(2.5)
+    sample = f"{sandbox.url}/bfl/delivery/"
+    assert not image["url"].startswith(sample)
+    stats = (await fetch("GET", f"{sandbox.url}/_sandbox/stats")).json()
+    assert stats["submits"]["flux-pro-1.1"] == 1
+
+
+class _OneImageJob:
+    request_id = "r1"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def events(self):
+        from providers.base import Result, ResultImage
+
+        yield Completed(Result(PRO.id, "r1", [ResultImage(self.url, 8, 8, "image/png")], 1, None, "p", {}))
+
+    async def cancel(self) -> None:
+        return None
+
+
+class _FakeProvider:
+    is_sandbox = False
+    credentials = KEY
+    pricing_url = None
+
+    def __init__(self, name: str, client: httpx.AsyncClient) -> None:
+        self.name, self.client = name, client
+
+    async def prepare(self, endpoint, payload, credentials):
+        from providers.base import PreparedRequest
+
+        return PreparedRequest(self.name, endpoint.id, "POST", "https://x/v1", {}, "json", payload.to_wire())
+
+    async def send(self, prepared):
+        return _OneImageJob("https://cdn.example/signed.png?exp=1")
+
+
+@pytest.mark.parametrize(("provider", "saved_at_once"), [("bfl", True), ("fal", False)])
+async def test_the_catalog_says_whose_result_urls_expire(tmp_path: Path, provider: str, saved_at_once: bool) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 32
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(200, content=png)))
+    runner = Runner(MediaStore(tmp_path / "media"))
+    fake = _FakeProvider(provider, client)
+    async with asyncio.timeout(10):
+        updates = [u async for u in runner.run(PRO, PRO.input_model.model_validate(SMALL), Route(fake, KEY, "server_key"))]  # type: ignore[arg-type]
+    image = updates[-1].record.result["images"][0]
+    assert image["url"].startswith("/media/") is saved_at_once
+    await runner.drain()
+    await client.aclose()
