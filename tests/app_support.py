@@ -38,6 +38,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: Gradio checks that the app answers on localhost right after starting it, with a short timeout; on a loaded machine
+#: that check can fail although the server is fine. The launch is tried again on a new port this many times.
+LAUNCH_ATTEMPTS = 3
+
+
+def _launch(demo: gr.Blocks, kwargs: dict) -> str:
+    for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+        try:
+            _, url, _ = demo.launch(
+                prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, **kwargs
+            )
+            return str(url)
+        except ValueError as exc:
+            if "localhost is not accessible" not in str(exc) or attempt == LAUNCH_ATTEMPTS:
+                raise
+            demo.close()
+    raise AssertionError("unreachable")
+
+
 @contextlib.contextmanager
 def launched_app(
     options: SandboxOptions | None = None,
@@ -75,9 +94,7 @@ def launched_app(
     kwargs = launch_kwargs(ctx)
     kwargs.pop("theme", None)
     try:
-        _, url, _ = demo.launch(
-            prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, **kwargs
-        )
+        url = _launch(demo, kwargs)
         yield LaunchedApp(url=url, demo=demo, ctx=ctx, sandbox=sandbox)
     finally:
         demo.close()

@@ -505,7 +505,7 @@ def test_format_seconds(seconds: float, text: str) -> None:
 
 def test_limits_from_env() -> None:
     limits = sweep_limits_from_env({})
-    assert limits.max_cells == 64 and dict(limits.concurrency) == {"fal": 16, "segmind": 4}
+    assert limits.max_cells == 64 and dict(limits.concurrency) == {"fal": 16, "segmind": 4, "bfl": 6}
     limits = sweep_limits_from_env(
         {"PLAYGROUND_SWEEP_MAX_CELLS": "100", "FAL_MAX_CONCURRENCY": "2", "SEGMIND_MAX_CONCURRENCY": " 1 "}
     )
