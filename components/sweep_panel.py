@@ -11,6 +11,7 @@ once at most.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import logging
@@ -23,7 +24,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
+from components.context import SESSION_TTL_SECONDS, AppContext, ServerBusy, VisitorBusy
 from components.endpoint_tab import EndpointTab, refusal
 from components.form import FormError
 from endpoints.base import EndpointSpec
@@ -259,11 +260,13 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
     def make_plan(values: dict[str, Any], session: dict | None, xf: str, xv: Any, yf: str | None, yv: Any,
                   ) -> tuple[SweepPlan, dict[str, Route]]:
         base = make_base(values)
-        try:
-            x = parse_json_axis(spec, xf, xv if not isinstance(xv, str) else xv.strip(), base, axis="X")
+        cap = ctx.sweep_limits.max_cells
+        try:  # counted before anything is expanded: no more values than the cell limit leaves room for
+            x = parse_json_axis(spec, xf, xv if not isinstance(xv, str) else xv.strip(), base, axis="X",
+                                max_values=cap)
             y: Axis | None = None
             if yf and yf != NO_AXIS and (yv if not isinstance(yv, str) else yv.strip()):
-                y = parse_json_axis(spec, yf, yv, base, axis="Y")
+                y = parse_json_axis(spec, yf, yv, base, axis="Y", max_values=max(1, cap // len(x)))
         except SweepError as exc:
             raise refusal("; ".join(exc.messages), "Sweep axis") from None
         routes: dict[str, Route] = {}
@@ -287,28 +290,44 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             route_for(cell.endpoint)
         return plan, routes
 
-    async def show_plan(session_keys: dict | None = None, x_field: str = "", x_values: str = "",
-                        y_field: str | None = None, y_values: str = "", **values: Any) -> str:
-        plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
+    def visitor_slot(request: gr.Request | None) -> tuple[str, contextlib.AbstractContextManager[None]]:
+        visitor = ctx.visitor(request)
+        try:
+            return visitor, ctx.visitor_slots.take(visitor)  # a sweep counts as one run
+        except VisitorBusy as exc:
+            raise refusal(str(exc), "Too many runs at once") from None
+
+    async def plan_off_loop(values: dict[str, Any], session: dict | None, xf: str, xv: Any, yf: str | None,
+                            yv: Any) -> tuple[SweepPlan, dict[str, Route]]:
+        """``make_plan`` in a worker thread: parsing and validating many values never holds up the event loop."""
+        return await asyncio.to_thread(make_plan, values, session, xf, xv, yf, yv)
+
+    async def show_plan(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
+                        x_field: str = "", x_values: str = "", y_field: str | None = None, y_values: str = "",
+                        **values: Any) -> str:
+        with visitor_slot(request)[1]:
+            plan, routes = await plan_off_loop(values, session_keys, x_field, x_values, y_field, y_values)
         live = any(not r.is_sandbox for r in routes.values())
         return _plan_html(plan, live) + _progress_html(plan, None)
+
+    def sweep_slot() -> contextlib.AbstractContextManager[None]:
+        try:
+            return ctx.sweep_slots.take()
+        except ServerBusy as exc:
+            raise refusal(str(exc), "Too many sweeps at once") from None
 
     async def sweep(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
                     x_field: str = "seed", x_values: Any = "", y_field: str | None = None, y_values: Any = None,
                     confirm_cost: bool = False, **values: Any) -> AsyncIterator[tuple[Any, ...]]:
-        plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
-        live = any(not r.is_sandbox for r in routes.values())
-        if live and not confirm_cost:
-            yield _plan_html(plan, live), gr.skip(), gr.skip()
-            raise refusal(f"This sweep is billed ({plan.summary()}): confirm the estimated cost to run it.",
-                          "Confirm the cost")
-        visitor = ctx.visitor(request)
-        await ctx.check_budget(visitor, list(routes.values()), plan.estimated_cost)
-        try:
-            slot = ctx.visitor_slots.take(visitor)  # a sweep counts as one run
-        except VisitorBusy as exc:
-            raise refusal(str(exc), "Too many runs at once") from None
-        with slot:
+        visitor, slot = visitor_slot(request)  # taken before any planning: one visitor, one sweep's worth of work
+        with slot, sweep_slot():
+            plan, routes = await plan_off_loop(values, session_keys, x_field, x_values, y_field, y_values)
+            live = any(not r.is_sandbox for r in routes.values())
+            if live and not confirm_cost:
+                yield _plan_html(plan, live), gr.skip(), gr.skip()
+                raise refusal(f"This sweep is billed ({plan.summary()}): confirm the estimated cost to run it.",
+                              "Confirm the cost")
+            await ctx.check_budget(visitor, list(routes.values()), plan.estimated_cost)
             run = start_sweep(plan, ctx.runner, lambda target: routes[target.id],
                               concurrency=ctx.sweep_limits.concurrency, visitor=visitor,
                               media_url=ctx.media_url_for(request))

@@ -118,3 +118,79 @@ def test_stopping_a_sweep_cancels_every_cell_remotely():
         assert len(stats()["cancels"]) == 4
         assert stats()["jobs"].get("IN_PROGRESS", 0) == 0 and stats()["jobs"].get("IN_QUEUE", 0) == 0
         assert Path(app.ctx.runner.media.root).exists()
+
+
+def _loop_lag_while(app, action) -> tuple[float, float]:
+    """(seconds ``action`` took, the slowest answer of the app's own /media route meanwhile): the route is answered
+    on the app's event loop, so a loop blocked by ``action`` shows here as another visitor would see it."""
+    import threading
+
+    worst = 0.0
+    done = threading.Event()
+
+    def probe() -> None:
+        nonlocal worst
+        with httpx.Client(timeout=30) as http:
+            while not done.is_set():
+                started = time.monotonic()
+                http.get(f"{app.url}/media/0.png")
+                worst = max(worst, time.monotonic() - started)
+                time.sleep(0.02)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    try:
+        action()
+    finally:
+        took = time.monotonic() - started
+        done.set()
+        prober.join()
+    return took, worst
+
+
+def test_140_kb_of_axis_text_is_refused_fast_without_stalling_others(app, client):
+    hostile = ", ".join(["0-999"] * 23_400)  # 140 KB: 23 million seeds once expanded
+
+    def refused() -> None:
+        with pytest.raises(AppError, match=r"X axis \(seed\): 163,798 characters"):
+            client.predict(prompt="x", x_field="seed", x_values=hostile, api_name="/flux_pro_sweep")
+
+    took, lag = _loop_lag_while(app, refused)
+    assert took < 3.0 and lag < 0.5, (took, lag)
+
+
+def test_planning_runs_off_the_event_loop(app, client, monkeypatch):
+    """A plan that takes long (many values to validate) never holds up the event loop other visitors share."""
+    import components.sweep_panel as panel
+
+    original = panel.parse_json_axis
+
+    def slow(*args, **kwargs):
+        time.sleep(1.5)  # stands for a costly validation
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(panel, "parse_json_axis", slow)
+    took, lag = _loop_lag_while(app, lambda: client.predict(
+        prompt="x", num_inference_steps=2, seed=1, x_field="seed", x_values="[1]", api_name="/flux_pro_sweep"))
+    assert took >= 1.5 and lag < 0.5, (took, lag)
+
+
+def test_the_visitor_slot_is_taken_before_planning(app, client, monkeypatch):
+    import components.sweep_panel as panel
+
+    planned: list[object] = []
+    original = panel.parse_json_axis
+    monkeypatch.setattr(panel, "parse_json_axis", lambda *a, **k: planned.append(a) or original(*a, **k))
+    monkeypatch.setattr(app.ctx.visitor_slots, "limit", 0)
+    with pytest.raises(AppError, match="run\\(s\\) going"):
+        client.predict(prompt="x", x_field="seed", x_values="[1, 2]", api_name="/flux_pro_sweep")
+    assert planned == []
+
+
+def test_sweeps_at_once_are_capped_server_wide(app, client, monkeypatch):
+    monkeypatch.setattr(app.ctx.sweep_slots, "limit", 0)
+    with pytest.raises(AppError, match="PLAYGROUND_MAX_SWEEPS"):
+        client.predict(prompt="x", x_field="seed", x_values="[1, 2]", api_name="/flux_pro_sweep")
+    assert app.ctx.sweep_slots.running == 0
