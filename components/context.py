@@ -26,6 +26,7 @@ from runs.pricing import PriceBook
 from runs.record import Cost
 from runs.runner import Run, Runner
 from runs.sweep import DEFAULT_MAX_SWEEPS, MAX_SWEEPS_VAR, SweepLimits, sweep_limits_from_env
+from runs.sweep_files import SweepFiles
 from runs.sweep_runner import SweepRun
 
 DEFAULT_VISITOR_CONCURRENCY = 2
@@ -117,8 +118,8 @@ class AppContext:
     sweep_limits: SweepLimits = field(default_factory=lambda: sweep_limits_from_env({}))
     active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
     sweep_slots: SweepSlots = field(default_factory=SweepSlots)  # server-wide; make_context sets its limit
-    sweep_files: dict[str, list[str]] = field(default_factory=dict)  # sweep id -> grid PNG and ZIP, for the page
-    sweep_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # sweep id -> its history entry (once)
+    # Each finished sweep's grid PNG, ZIP and history entry, for its page; bounded by bytes, age and count.
+    sweep_files: SweepFiles = field(default_factory=SweepFiles)
     # When Gradio sessions are dropped (components/gradio_fixes.py).
     sessions: SessionLifetimes = field(default_factory=SessionLifetimes)
 
@@ -135,6 +136,7 @@ class AppContext:
         for path in self.temp_dirs:
             shutil.rmtree(path, ignore_errors=True)
         self.temp_dirs.clear()
+        self.sweep_files.close()
         self.runner.media.close()
 
     async def check_budget(self, visitor: str, routes: list[Route], estimate: Cost) -> None:

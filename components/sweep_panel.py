@@ -16,7 +16,7 @@ import html
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
 from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord
 from runs.sweep import ENDPOINT_FIELD, Axis, SweepError, SweepPlan, parse_json_axis, plan_sweep, sweepable_fields
+from runs.sweep_files import SweepFiles
 from runs.sweep_runner import SweepUpdate, start_sweep
 
 log = logging.getLogger(__name__)
@@ -124,51 +125,51 @@ def cell_json(record: RunRecord) -> dict[str, Any]:
     }
 
 
-class SweepFiles:
-    """A private folder for grids and ZIPs handed out (one subfolder per sweep), removed at shutdown."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def folder(self, sweep_id: str) -> Path:
-        path = self.root / sweep_id
-        path.mkdir(exist_ok=True)
-        return path
+def _cell_files(ctx: AppContext, record: RunRecord) -> list[tuple[int, str, Path]]:
+    """(image number, content type, stored file) of each of a cell's images still in the media store."""
+    found = []
+    for n, image in enumerate((record.result or {}).get("images") or [], start=1):
+        name = image.get("file") or ctx.runner.copies.get(image.get("url", ""))
+        path = ctx.runner.media.path_of(name) if name else None
+        if path is not None:
+            found.append((n, image.get("content_type") or "image/jpeg", path))
+    return found
 
 
 def _grid_files(ctx: AppContext, plan: SweepPlan, records: tuple[RunRecord, ...], files: SweepFiles) -> tuple[str, str]:
-    """Draw the labelled grid and pack the cells' images with their metadata (blocking: run in a thread)."""
-    media = ctx.runner.media
+    """Draw the labelled grid and pack the cells' images with their metadata (blocking: run in a thread).
+
+    Memory holds the grid's canvas (within ``PLAYGROUND_SWEEP_MAX_GRID_PIXELS``) and one cell at a time: tiles are
+    decoded from the stored files scaled to the tile, and the ZIP is streamed to its file."""
     grid_cells: list[GridCell] = []
-    entries: list[tuple[str, bytes]] = []
     for record in records:
         sweep = record.sweep or {}
         x, y = int(sweep.get("x_index", 0)), int(sweep.get("y_index", 0))
-        images = (record.result or {}).get("images") or []
-        data = None
-        for n, image in enumerate(images, start=1):
-            name = image.get("file") or ctx.runner.copies.get(image.get("url", ""))
-            path = media.path_of(name) if name else None
-            if path is None:
-                continue
-            raw = path.read_bytes()
-            if n == 1:
-                data = raw
-            tagged = embed_metadata(raw, image.get("content_type") or "image/jpeg", record)
-            entries.append((f"x{x + 1}-y{y + 1}-" + download_name(record.api_name, record.seed, n,
-                                                                 image.get("content_type") or "image/jpeg"), tagged))
+        first = next(iter(_cell_files(ctx, record)), None)
         nsfw = (record.result or {}).get("has_nsfw_concepts")
         caption = (cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
                    if record.state == "done" else (record.error.message if record.error else record.state))
-        grid_cells.append(GridCell(x, y, data, caption, failed=record.state == "failed"))
+        grid_cells.append(GridCell(x, y, first[2] if first else None, caption, failed=record.state == "failed"))
     y_labels = list(plan.y_axis.labels) if plan.y_axis else []
     image = draw_grid(grid_cells, list(plan.x_axis.labels), y_labels, title=f"{plan.endpoint.title} · {plan.summary()}",
-                      x_title=plan.x_axis.title, y_title=plan.y_axis.title if plan.y_axis else "")
+                      x_title=plan.x_axis.title, y_title=plan.y_axis.title if plan.y_axis else "",
+                      max_pixels=ctx.sweep_limits.max_grid_pixels)
     folder = files.folder(plan.id)
     grid_path = folder / f"{plan.endpoint.api_name}-sweep-{plan.id[:8]}.png"
-    grid_path.write_bytes(grid_png(image, plan.to_json()))
+    grid_png(image, plan.to_json(), grid_path)
+    image.close()
+
+    def entries() -> Iterator[tuple[str, bytes]]:  # one image in memory at a time
+        for record in records:
+            sweep = record.sweep or {}
+            x, y = int(sweep.get("x_index", 0)), int(sweep.get("y_index", 0))
+            for n, content_type, path in _cell_files(ctx, record):
+                with contextlib.suppress(FileNotFoundError):  # pruned from the media store meanwhile
+                    tagged = embed_metadata(path.read_bytes(), content_type, record)
+                    yield f"x{x + 1}-y{y + 1}-" + download_name(record.api_name, record.seed, n, content_type), tagged
+
     zip_path = folder / f"{plan.endpoint.api_name}-sweep-{plan.id[:8]}-cells.zip"
-    zip_path.write_bytes(cells_zip(entries, sweep_json={**plan.to_json(), "cells": [cell_json(r) for r in records]}))
+    cells_zip(entries(), sweep_json={**plan.to_json(), "cells": [cell_json(r) for r in records]}, out=zip_path)
     return str(grid_path), str(zip_path)
 
 
@@ -211,7 +212,7 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
 def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.State) -> SweepOutputs:
     """The Sweep accordion of a tab and its ``/<api_name>_sweep`` endpoint. Call inside the tab's layout."""
     spec, form = tab.spec, tab.form
-    files = SweepFiles(ctx.temp_dir(f"sweeps-{spec.api_name}"))
+    files = ctx.sweep_files
     fields = [*sweepable_fields(spec), ENDPOINT_FIELD]
     name = spec.api_name
     with gr.Accordion("📊 Sweep — a labelled grid over any parameter, seeds, prompts or endpoints", open=False,
@@ -342,14 +343,13 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                             yield _plan_html(plan, False) + _progress_html(plan, update), gr.skip(), gr.skip()
                         continue
                     grid_path, zip_path = await asyncio.to_thread(_grid_files, ctx, plan, update.records, files)
-                    ctx.sweep_files[plan.id] = [grid_path, zip_path]
                     grid_bytes = await asyncio.to_thread(Path(grid_path).read_bytes)
                     stored = await ctx.runner.media.save(grid_bytes, "image/png")
                     size = await asyncio.to_thread(_image_size, grid_path)
                     first_route = next(iter(routes.values()))
                     entry = sweep_record(plan, make_base(values), update.records, first_route, stored.name,
                                          ctx.media_url_for(request)(stored.name), size)
-                    ctx.sweep_entries[plan.id] = entry.to_json()
+                    files.keep(plan.id, [grid_path, zip_path], entry.to_json())
                     cells_out = [cell_json(r) for r in update.records]
                     yield _plan_html(plan, False) + _progress_html(plan, update), grid_path, cells_out
             finally:
@@ -391,7 +391,7 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             path = ctx.runner.media.path_of(stored) if stored else None
             if images:
                 items.append((str(path) if path else images[0]["url"], f"x={c['x']} · y={c['y']} · {c['state']}"))
-        return items, ctx.sweep_files.get(sweep_id or "", []), records, ctx.sweep_entries.pop(sweep_id or "", None)
+        return items, files.files(sweep_id or ""), records, files.take_entry(sweep_id or "")
 
     tab.sweep_record_event = event.then(
         page_views, [cells], [cells_gallery, downloads, cell_records, whole_sweep], api_visibility="private"

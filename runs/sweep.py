@@ -42,6 +42,7 @@ from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
 from endpoints.validation import describe_validation_error
 from providers.catalog import CATALOG
+from runs.grid import DEFAULT_MIN_TILE, grid_layout
 from runs.pricing import format_usd
 from runs.record import Cost
 
@@ -896,6 +897,7 @@ def plan_sweep(
     concurrency: Mapping[str, int] | None = None,
     rng: random.Random | None = None,
     sweep_id: str | None = None,
+    max_grid_pixels: int | None = None,
 ) -> SweepPlan:
     """The cells of a sweep over ``x`` (and ``y``) from the tab's ``base_input``, each validated for its endpoint.
 
@@ -903,12 +905,14 @@ def plan_sweep(
     both axes (two prompt S/R axes excepted) and any cell its endpoint would refuse. When the base input leaves the
     seed unset and no axis sweeps it, one random seed is fixed for every cell (noted), so cells differ only by the
     axes. ``cost_of`` prices one cell (``runs.pricing.estimate_cost`` fits); ``seconds_per_job`` guesses one
-    cell's time; ``concurrency`` is jobs at once per provider (default: from the environment).
+    cell's time; ``concurrency`` is jobs at once per provider (default: from the environment). A sweep whose grid
+    would exceed ``max_grid_pixels`` even with the smallest tiles is refused here, before anything is billed.
     """
-    if max_cells is None or concurrency is None:
+    if max_cells is None or concurrency is None or max_grid_pixels is None:
         limits = sweep_limits_from_env(os.environ)
         max_cells = limits.max_cells if max_cells is None else max_cells
         concurrency = limits.concurrency if concurrency is None else concurrency
+        max_grid_pixels = limits.max_grid_pixels if max_grid_pixels is None else max_grid_pixels
     rng = rng or random.Random()
     rows = len(y) if y else 1
     count = len(x) * rows
@@ -920,6 +924,12 @@ def plan_sweep(
         )
     if y is not None and x.field == y.field and not (x.kind == y.kind == "prompt_sr"):
         raise SweepError(f"X and Y axes both sweep {x.field}; choose a different field for one of them")
+    smallest = smallest_grid_pixels(spec, x, y)
+    if smallest > max_grid_pixels:
+        raise SweepError(
+            f"This sweep's grid would take {smallest / 1e6:.1f} MP even with {DEFAULT_MIN_TILE}-px tiles; a grid "
+            f"may take {max_grid_pixels / 1e6:.1f} MP ({MAX_GRID_PIXELS_VAR}). Remove values or raise the limit."
+        )
 
     notes: list[str] = [*x.notes, *(y.notes if y else ())]
     base = dict(base_input)
@@ -983,6 +993,17 @@ def plan_sweep(
         estimated_seconds=estimate_seconds(cells, seconds_per_job, concurrency),
         notes=tuple(notes),
     )
+
+
+def smallest_grid_pixels(spec: EndpointSpec, x: Axis, y: Axis | None) -> int:
+    """The pixels of this sweep's grid with ``DEFAULT_MIN_TILE`` square tiles and its labels: the least it can
+    take before the tiles shrink below the size people can read."""
+    side = (DEFAULT_MIN_TILE, DEFAULT_MIN_TILE)
+    layout = grid_layout(
+        [side], ["seed 2147483647"], x.labels, y.labels if y else [], title=f"{spec.title} · " + "0" * 60,
+        x_title=x.title, y_title=y.title if y else "", max_tile=DEFAULT_MIN_TILE, min_tile=DEFAULT_MIN_TILE,
+    )
+    return layout.width * layout.height
 
 
 def label_at(axis: Axis | None, index: int) -> str:

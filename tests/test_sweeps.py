@@ -194,3 +194,18 @@ def test_sweeps_at_once_are_capped_server_wide(app, client, monkeypatch):
     with pytest.raises(AppError, match="PLAYGROUND_MAX_SWEEPS"):
         client.predict(prompt="x", x_field="seed", x_values="[1, 2]", api_name="/flux_pro_sweep")
     assert app.ctx.sweep_slots.running == 0
+
+
+def test_api_sweeps_leave_nothing_unbounded(app, client, monkeypatch):
+    """Three API sweeps (whose page follow-up never runs): their grids, ZIPs and history entries are bounded by
+    bytes, and all of it goes with age."""
+    store = app.ctx.sweep_files
+    monkeypatch.setattr(store, "max_bytes", 1)  # over the cap at once: only the newest sweep stays
+    for seed in (1, 2, 3):
+        client.predict(prompt="x", num_inference_steps=2, image_size="square", x_field="seed",
+                       x_values=f"[{seed}, {seed + 10}]", api_name="/flux_pro_sweep")
+    assert len(store) == 1
+    folders = [p for p in store.root.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and sum(f.stat().st_size for f in folders[0].iterdir()) == store.total_bytes() > 0
+    store.prune(now=time.time() + store.max_age + 1)
+    assert len(store) == 0 and not any(store.root.iterdir())

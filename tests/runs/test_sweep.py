@@ -557,3 +557,16 @@ def test_limits_from_env() -> None:
 def test_limits_from_env_errors_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=rf"^{name}: must be a whole number of at least 1 \(got '{value}'\)$"):
         sweep_limits_from_env({name: value})
+
+
+def test_a_grid_past_the_pixel_budget_is_refused_at_plan_time_before_anything_is_priced() -> None:
+    priced: list[object] = []
+    x = parse_axis(PRO, "seed", "1-200", PRO_BASE)
+    y = parse_axis(PRO, "guidance_scale", "2, 3, 4, 5", PRO_BASE, axis="Y")
+    with pytest.raises(SweepError) as exc:  # 800 cells of at least 256 px: ~60 MP; Pillow refuses past ~179 MP
+        plan(x, y, max_cells=1000, max_grid_pixels=32_000_000, cost_of=lambda s, w: priced.append(w) or flat_cost(s, w))
+    assert priced == []
+    assert "PLAYGROUND_SWEEP_MAX_GRID_PIXELS" in messages(exc)[0] and "256-px tiles" in messages(exc)[0]
+    assert plan(x, y, max_cells=1000, max_grid_pixels=100_000_000).jobs == 800
+    assert sweep_limits_from_env({"PLAYGROUND_SWEEP_MAX_GRID_PIXELS": "5000000"}).max_grid_pixels == 5_000_000
+    assert sweep_limits_from_env({"PLAYGROUND_MAX_SWEEPS": "2"}).max_sweeps == 2
