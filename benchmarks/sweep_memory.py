@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from app import make_backends, make_context
 from benchmarks.harness import sandbox_process
@@ -53,11 +53,11 @@ class PeakRss:
             self.peak = max(self.peak, rss_mb())
             time.sleep(0.01)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._done.set()
         self._thread.join()
         self.peak = max(self.peak, rss_mb())

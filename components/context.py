@@ -115,6 +115,7 @@ class AppContext:
     sandbox_prices: PriceBook = field(default_factory=PriceBook)
     mcp: bool = False  # PLAYGROUND_MCP=1: each tab's named endpoint is also an MCP tool
     sandbox_step_seconds: float = 0.15  # for sweep time estimates on the sandbox
+    sandbox_capacity: int = 2  # the embedded sandbox's runners at once (SandboxOptions.capacity), for estimates
     sweep_limits: SweepLimits = field(default_factory=lambda: sweep_limits_from_env({}))
     active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
     sweep_slots: SweepSlots = field(default_factory=SweepSlots)  # server-wide; make_context sets its limit

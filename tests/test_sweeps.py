@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def test_seed_by_guidance_grid_returns_every_cell_with_its_values(client):
     image = Image.open(grid)
     assert image.width > 4 * 64 and image.height > 2 * 64
     assert "flux_playground_sweep" in image.text and "8 jobs" in status
+    # the grid says what happened (jobs, cost, time), not the plan's estimate
+    assert re.match(r"8 jobs: 8 done · \$0\.40 · \d+ s$", json.loads(image.text["flux_playground_sweep"])["outcome"])
+    assert "Sweep finished" in status
 
 
 def test_an_endpoint_axis_over_two_fal_endpoints_returns_both(client):
