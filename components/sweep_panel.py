@@ -215,15 +215,14 @@ def _image_size(path: str) -> tuple[int, int]:
 
 
 def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord, ...], route: Route,
-                 grid_name: str, grid_url: str, size: tuple[int, int], *, stopped: bool = False,
-                 started: float | None = None) -> RunRecord:
+                 grid_name: str, grid_url: str, size: tuple[int, int], *, started: float | None = None) -> RunRecord:
     """The whole sweep as one history entry: the tab's input, the labelled grid as its image, the summed cost, and
     in ``sweep`` the axes and the cells' record ids (restore gives the form back; download gives the grid).
     A stopped sweep is ``stopped`` with what finished (its partial grid and the cost of the cells that ran)."""
     done = [r for r in records if r.state == "done"]
     usd = [r.cost.usd for r in records]
     total = round(sum(u for u in usd if u is not None), 6) if any(u is not None for u in usd) else None
-    was_stopped = stopped or any(r.state == "stopped" for r in records)
+    was_stopped = any(r.state == "stopped" for r in records)  # a Stop after every cell finished stops nothing
     state = "stopped" if was_stopped else ("done" if done else "failed")
     finished = time.time()
     prompt = base.get("prompt")
@@ -406,11 +405,11 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                     size = await asyncio.to_thread(_image_size, grid_path)
                     first_route = next(iter(routes.values()))
                     entry = sweep_record(plan, make_base(values), update.records, first_route, stored.name,
-                                         ctx.media_url_for(request)(stored.name), size,
-                                         stopped=run.stop_requested, started=started)
+                                         ctx.media_url_for(request)(stored.name), size, started=started)
                     files.keep(plan.id, [grid_path, zip_path], entry.to_json())
                     cells_out = [cell_json(r) for r in update.records]
-                    yield (_final_html(plan, update, run.stop_requested) + _plan_html(plan, False)
+                    stopped = run.stop_requested and any(r.state == "stopped" for r in update.records)
+                    yield (_final_html(plan, update, stopped) + _plan_html(plan, False)
                            + _progress_html(plan, update), grid_path, cells_out)
             finally:
                 if ctx.active_sweeps.get(key) is run:

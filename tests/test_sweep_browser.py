@@ -138,9 +138,10 @@ def test_run_sends_the_plan_that_was_shown(page, app):
     shown = status.locator("th").all_inner_texts()
     assert sum(label.startswith("seed = ") for label in shown) == 4, shown
     page.locator("#flux_pro-sweep-run").click()
-    page.get_by_text("Sweep finished").first.wait_for(timeout=60_000)
+    page.get_by_text("4/4 done").first.wait_for(timeout=60_000)
     ran = status.locator("th").all_inner_texts()
     assert [t for t in ran if t.startswith("seed = ")] == [t for t in shown if t.startswith("seed = ")]
+    page.get_by_text("Sweep finished").first.wait_for(timeout=30_000)
     assert re.search(r"4 jobs: 4 done · \$0\.20 · \d+ s", status.inner_text())
 
 
