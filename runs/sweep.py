@@ -64,6 +64,7 @@ DEFAULT_CONCURRENCY: Mapping[str, int] = {spec.name: spec.sweep_concurrency for 
 MAX_AXIS_VALUES = 1000
 """No axis holds more values than this, whatever the cell cap (a typo like ``1-100000`` fails early)."""
 
+MAX_ERRORS = 10  # problems listed per axis (then "... and N more")
 MAX_AXIS_TEXT = 32_000
 """Characters of one axis's values (text or JSON): anything longer is refused before it is read."""
 
@@ -316,7 +317,8 @@ def _parse_numbers(fs: FieldSpec, tokens: list[str], prefix: str) -> tuple[list[
         except ValueError:
             match = _RANGE.match(token)
             if match is None:
-                errors.append(f"{prefix}{token!r} is not {_RANGE_HELP}")
+                shown = token if len(token) <= 40 else token[:37] + "..."
+                errors.append(f"{prefix}{shown!r} is not {_RANGE_HELP}")
                 continue
             try:
                 expanded = _expand_range(match, token, prefix)
@@ -394,6 +396,8 @@ def parse_axis_values(
     if fs.kind in ("slider", "number"):
         _count_numbers(tokens, prefix, max_values)
         values, errors = _parse_numbers(fs, tokens, prefix)
+        if len(errors) > MAX_ERRORS:
+            errors = [*errors[:MAX_ERRORS], f"{prefix}... and {len(errors) - MAX_ERRORS} more"]
         if errors:
             raise SweepError(errors)
         return values

@@ -166,8 +166,12 @@ def test_values_are_counted_before_anything_is_expanded(monkeypatch: pytest.Monk
 
 
 def test_deeply_nested_json_axis_is_refused_by_name() -> None:
-    with pytest.raises(SweepError, match=r"^X axis \(seed\): "):
+    with pytest.raises(SweepError, match=r"^X axis \(seed\): ") as exc:
         parse_json_axis(PRO, "seed", "[" * 20_000, PRO_BASE)
+    assert len(str(exc.value)) < 200  # the bad value is clipped in the message
+    with pytest.raises(SweepError) as exc:
+        parse_json_axis(PRO, "seed", ", ".join(["x"] * 500), PRO_BASE)
+    assert len(messages(exc)) == 11 and messages(exc)[-1] == "X axis (seed): ... and 490 more"
 
 
 def test_y_axis_errors_say_y() -> None:
