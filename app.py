@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, VisitorSlots
+from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, SweepSlots, VisitorSlots
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
@@ -151,6 +151,7 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
         guard=guard,
         cache=cache,
     )
+    sweep_limits = sweep_limits_from_env(env)
     ctx = AppContext(
         backends=backends,
         runner=runner,
@@ -158,7 +159,8 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
         trusted_proxies=trusted_proxies_from_env(env),
         max_upload_bytes=max_upload_bytes(env),
         mcp=_truthy(env.get("PLAYGROUND_MCP")),
-        sweep_limits=sweep_limits_from_env(env),
+        sweep_limits=sweep_limits,
+        sweep_slots=SweepSlots(sweep_limits.max_sweeps),
         sandbox_step_seconds=float(env.get("SANDBOX_STEP_SECONDS") or 0.15),
     )
     return ctx

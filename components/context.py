@@ -26,7 +26,8 @@ from runs.budget import visitor_id
 from runs.pricing import PriceBook
 from runs.record import Cost
 from runs.runner import Run, Runner
-from runs.sweep import SweepLimits, sweep_limits_from_env
+from runs.sweep import DEFAULT_MAX_SWEEPS, MAX_SWEEPS_VAR, SweepLimits, sweep_limits_from_env
+from runs.sweep_files import SweepFiles
 from runs.sweep_runner import SweepRun
 
 DEFAULT_VISITOR_CONCURRENCY = 2
@@ -35,6 +36,34 @@ SESSION_TTL_SECONDS = 6 * 3600  # every per-session state (keys, last records, s
 
 class VisitorBusy(Exception):
     """The visitor already has as many runs going as one visitor may."""
+
+
+class ServerBusy(Exception):
+    """The server already runs as many sweeps as it may at once (``PLAYGROUND_MAX_SWEEPS``)."""
+
+
+@dataclass
+class SweepSlots:
+    """Sweeps running at once on the whole server, whoever runs them; ``take`` refuses at once when none is free."""
+
+    limit: int = DEFAULT_MAX_SWEEPS
+    running: int = 0
+
+    def take(self) -> contextlib.AbstractContextManager[None]:
+        if self.running >= self.limit:
+            raise ServerBusy(
+                f"The server is already running {self.limit} sweep(s), the most it runs at once "
+                f"({MAX_SWEEPS_VAR}). Try again in a minute."
+            )
+        self.running += 1
+        return self._release_on_exit()
+
+    @contextlib.contextmanager
+    def _release_on_exit(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.running -= 1
 
 
 @dataclass
@@ -101,10 +130,12 @@ class AppContext:
     sandbox_prices: PriceBook = field(default_factory=PriceBook)
     mcp: bool = False  # PLAYGROUND_MCP=1: each tab's named endpoint is also an MCP tool
     sandbox_step_seconds: float = 0.15  # for sweep time estimates on the sandbox
+    sandbox_capacity: int = 2  # the embedded sandbox's runners at once (SandboxOptions.capacity), for estimates
     sweep_limits: SweepLimits = field(default_factory=lambda: sweep_limits_from_env({}))
     active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
-    sweep_files: dict[str, list[str]] = field(default_factory=dict)  # sweep id -> grid PNG and ZIP, for the page
-    sweep_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # sweep id -> its history entry (once)
+    sweep_slots: SweepSlots = field(default_factory=SweepSlots)  # server-wide; make_context sets its limit
+    # Each finished sweep's grid PNG, ZIP and history entry, for its page; bounded by bytes, age and count.
+    sweep_files: SweepFiles = field(default_factory=SweepFiles)
     # When Gradio sessions are dropped (components/gradio_fixes.py).
     sessions: SessionLifetimes = field(default_factory=SessionLifetimes)
 
@@ -128,6 +159,7 @@ class AppContext:
         for path in self.temp_dirs:
             shutil.rmtree(path, ignore_errors=True)
         self.temp_dirs.clear()
+        self.sweep_files.close()
         self.runner.media.close()
 
     async def check_budget(self, visitor: str, routes: list[Route], estimate: Cost) -> None:

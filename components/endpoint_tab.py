@@ -354,6 +354,9 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     tab.record_event.then(
         add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
     )
+    if tab.sweep_record_event is not None:  # a sweep, finished or stopped, counts with the cost of the cells that ran
+        tab.sweep_record_event.then(add_to_session, [spend.state, tab.sweep_record], [spend.state, spend.line],
+                                    api_visibility="private", queue=False)
     return tab
 
 

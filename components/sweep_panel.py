@@ -11,11 +11,14 @@ once at most.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import html
 import json
 import logging
+import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
+from components.context import SESSION_TTL_SECONDS, AppContext, ServerBusy, VisitorBusy
 from components.endpoint_tab import EndpointTab, refusal
 from components.form import FormError
 from endpoints.base import EndpointSpec
@@ -31,7 +34,7 @@ from providers.routing import Route
 from runs.codegen import code_for, comment_text
 from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
 from runs.provenance import download_name, embed_metadata
-from runs.record import Cost, RunRecord
+from runs.record import Cost, RunRecord, Timings
 from runs.sweep import (
     ENDPOINT_FIELD,
     Axis,
@@ -42,7 +45,8 @@ from runs.sweep import (
     plan_sweep,
     sweepable_fields,
 )
-from runs.sweep_runner import SweepUpdate, start_sweep
+from runs.sweep_files import SweepFiles
+from runs.sweep_runner import SweepUpdate, outcome, start_sweep
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,25 @@ def seconds_per_job(ctx: AppContext, route: Route, spec: EndpointSpec, wire: dic
     return float(steps) * per_step + (0.5 if route.is_sandbox else 4.0)
 
 
+def plan_inputs(values: dict[str, Any], x_field: str, x_values: Any, y_field: str | None, y_values: Any) -> str:
+    """A fingerprint of what a plan was made from (the form and both axes)."""
+    text = json.dumps([values, x_field, x_values, y_field, y_values], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def runs_at_once(ctx: AppContext, session: dict | None) -> dict[str, int]:
+    """Cells each provider really runs at once, for the time estimate: our limit, and on the sandbox no more than
+    its runners (a provider queues what it cannot run yet)."""
+    out: dict[str, int] = {}
+    for provider, limit in ctx.sweep_limits.concurrency.items():
+        try:
+            sandbox = ctx.backends.route(provider, session).is_sandbox
+        except Exception:  # noqa: BLE001 - no route for this provider: its cells are refused with the plan
+            sandbox = False
+        out[provider] = min(limit, ctx.sandbox_capacity) if sandbox else limit
+    return out
+
+
 def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
     """A table of cells (rows = Y values, columns = X values), each with its state, and the overall line."""
     columns, rows = plan.shape
@@ -100,6 +123,13 @@ def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
     return (
         f'<div class="fp-sweep"><p>{summary}</p>{bar}<table><tr><th></th>{head}</tr>{"".join(body)}</table></div>'
     )
+
+
+def _final_html(plan: SweepPlan, update: SweepUpdate, stopped: bool) -> str:
+    """What a finished or stopped sweep did: cells done, failed, stopped (cancelled remotely), cost and time."""
+    head = "⏹ <b>Sweep stopped</b>" if stopped else "✅ <b>Sweep finished</b>"
+    kept = " The finished cells, the grid and the ZIP are kept below." if stopped else ""
+    return f"<p>{head}: {html.escape(outcome(update.records or (), update.elapsed))}.{kept}</p>"
 
 
 def _plan_html(plan: SweepPlan, live: bool) -> str:
@@ -134,51 +164,59 @@ def cell_json(record: RunRecord) -> dict[str, Any]:
     }
 
 
-class SweepFiles:
-    """A private folder for grids and ZIPs handed out (one subfolder per sweep), removed at shutdown."""
+def _cell_files(ctx: AppContext, record: RunRecord) -> list[tuple[int, str, Path]]:
+    """(image number, content type, stored file) of each of a cell's images still in the media store."""
+    found = []
+    for n, image in enumerate((record.result or {}).get("images") or [], start=1):
+        name = image.get("file") or ctx.runner.copies.get(image.get("url", ""))
+        path = ctx.runner.media.path_of(name) if name else None
+        if path is not None:
+            found.append((n, image.get("content_type") or "image/jpeg", path))
+    return found
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
 
-    def folder(self, sweep_id: str) -> Path:
-        path = self.root / sweep_id
-        path.mkdir(exist_ok=True)
-        return path
+def _grid_files(ctx: AppContext, plan: SweepPlan, records: tuple[RunRecord, ...], files: SweepFiles,
+                elapsed: float | None = None) -> tuple[str, str]:
+    """Draw the labelled grid and pack the cells' images with their metadata (blocking: run in a thread).
 
-
-def _grid_files(ctx: AppContext, plan: SweepPlan, records: tuple[RunRecord, ...], files: SweepFiles) -> tuple[str, str]:
-    """Draw the labelled grid and pack the cells' images with their metadata (blocking: run in a thread)."""
-    media = ctx.runner.media
+    Memory holds the grid's canvas (within ``PLAYGROUND_SWEEP_MAX_GRID_PIXELS``) and one cell at a time: tiles are
+    decoded from the stored files scaled to the tile, and the ZIP is streamed to its file. The title says what
+    happened (jobs done, stopped, cost, time); a cell that did not finish is a grey tile saying "stopped" or why it
+    failed."""
     grid_cells: list[GridCell] = []
-    entries: list[tuple[str, bytes]] = []
     for record in records:
         sweep = record.sweep or {}
         x, y = int(sweep.get("x_index", 0)), int(sweep.get("y_index", 0))
-        images = (record.result or {}).get("images") or []
-        data = None
-        for n, image in enumerate(images, start=1):
-            name = image.get("file") or ctx.runner.copies.get(image.get("url", ""))
-            path = media.path_of(name) if name else None
-            if path is None:
-                continue
-            raw = path.read_bytes()
-            if n == 1:
-                data = raw
-            tagged = embed_metadata(raw, image.get("content_type") or "image/jpeg", record)
-            entries.append((f"x{x + 1}-y{y + 1}-" + download_name(record.api_name, record.seed, n,
-                                                                 image.get("content_type") or "image/jpeg"), tagged))
+        first = next(iter(_cell_files(ctx, record)), None)
         nsfw = (record.result or {}).get("has_nsfw_concepts")
-        caption = (cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
-                   if record.state == "done" else (record.error.message if record.error else record.state))
-        grid_cells.append(GridCell(x, y, data, caption, failed=record.state == "failed"))
+        if record.state == "done":
+            caption = cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
+        elif record.state == "stopped":
+            caption = "stopped"
+        else:
+            caption = record.error.message if record.error else record.state
+        grid_cells.append(GridCell(x, y, first[2] if first else None, caption, failed=record.state == "failed"))
     y_labels = list(plan.y_axis.labels) if plan.y_axis else []
-    image = draw_grid(grid_cells, list(plan.x_axis.labels), y_labels, title=f"{plan.endpoint.title} · {plan.summary()}",
-                      x_title=plan.x_axis.title, y_title=plan.y_axis.title if plan.y_axis else "")
+    image = draw_grid(grid_cells, list(plan.x_axis.labels), y_labels, title=f"{plan.endpoint.title} · {outcome(records, elapsed)}",
+                      x_title=plan.x_axis.title, y_title=plan.y_axis.title if plan.y_axis else "",
+                      max_pixels=ctx.sweep_limits.max_grid_pixels)
     folder = files.folder(plan.id)
     grid_path = folder / f"{plan.endpoint.api_name}-sweep-{plan.id[:8]}.png"
-    grid_path.write_bytes(grid_png(image, plan.to_json()))
+    grid_png(image, {**plan.to_json(), "outcome": outcome(records, elapsed)}, grid_path)
+    image.close()
+
+    def entries() -> Iterator[tuple[str, bytes]]:  # one image in memory at a time
+        for record in records:
+            sweep = record.sweep or {}
+            x, y = int(sweep.get("x_index", 0)), int(sweep.get("y_index", 0))
+            for n, content_type, path in _cell_files(ctx, record):
+                with contextlib.suppress(FileNotFoundError):  # pruned from the media store meanwhile
+                    tagged = embed_metadata(path.read_bytes(), content_type, record)
+                    yield f"x{x + 1}-y{y + 1}-" + download_name(record.api_name, record.seed, n, content_type), tagged
+
     zip_path = folder / f"{plan.endpoint.api_name}-sweep-{plan.id[:8]}-cells.zip"
-    zip_path.write_bytes(cells_zip(entries, sweep_json={**plan.to_json(), "cells": [cell_json(r) for r in records]}))
+    cells_zip(entries(), sweep_json={**plan.to_json(), "outcome": outcome(records, elapsed),
+                                     "cells": [cell_json(r) for r in records]}, out=zip_path)
     return str(grid_path), str(zip_path)
 
 
@@ -188,13 +226,16 @@ def _image_size(path: str) -> tuple[int, int]:
 
 
 def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord, ...], route: Route,
-                 grid_name: str, grid_url: str, size: tuple[int, int]) -> RunRecord:
+                 grid_name: str, grid_url: str, size: tuple[int, int], *, started: float | None = None) -> RunRecord:
     """The whole sweep as one history entry: the tab's input, the labelled grid as its image, the summed cost, and
-    in ``sweep`` the axes and the cells' record ids (restore gives the form back; download gives the grid)."""
+    in ``sweep`` the axes and the cells' record ids (restore gives the form back; download gives the grid).
+    A stopped sweep is ``stopped`` with what finished (its partial grid and the cost of the cells that ran)."""
     done = [r for r in records if r.state == "done"]
     usd = [r.cost.usd for r in records]
     total = round(sum(u for u in usd if u is not None), 6) if any(u is not None for u in usd) else None
-    state = "done" if done else ("stopped" if any(r.state == "stopped" for r in records) else "failed")
+    was_stopped = any(r.state == "stopped" for r in records)  # a Stop after every cell finished stops nothing
+    state = "stopped" if was_stopped else ("done" if done else "failed")
+    finished = time.time()
     prompt_field = plan.endpoint.field_for("prompt")
     prompt = base.get(prompt_field) if prompt_field is not None else None
     return RunRecord(
@@ -210,11 +251,14 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
             "prompt": prompt if isinstance(prompt, str) else None, "timings": {},
             "images": [{"url": grid_url, "file": grid_name, "width": size[0], "height": size[1],
                         "content_type": "image/png"}],
-            "extras": {"sweep": plan.summary(), "cells_done": len(done), "cells": len(records)},
+            "extras": {"sweep": outcome(records, finished - started if started else None),
+                       "cells_done": len(done), "cells": len(records)},
         },
         cost=Cost(total, f"sweep of {len(records)} cells: the sum of their costs"),
-        error=None if done else next((r.error for r in records if r.error), None),
-        sweep={"id": plan.id, "summary": plan.summary(), "x": plan.x_axis.to_json(),
+        error=None if done and not was_stopped else next((r.error for r in records if r.error), None),
+        timings=Timings(submitted=started, finished=finished),
+        sweep={"id": plan.id, "summary": plan.summary(), "outcome": outcome(records, finished - started if started else None),
+               "x": plan.x_axis.to_json(),
                "y": plan.y_axis.to_json() if plan.y_axis else None, "cells": [r.id for r in records]},
     )
 
@@ -222,7 +266,7 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
 def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.State) -> SweepOutputs:
     """The Sweep accordion of a tab and its ``/<api_name>_sweep`` endpoint. Call inside the tab's layout."""
     spec, form = tab.spec, tab.form
-    files = SweepFiles(ctx.temp_dir(f"sweeps-{spec.api_name}"))
+    files = ctx.sweep_files
     fields = [*sweepable_fields(spec), ENDPOINT_FIELD]
     default_x = default_axis_field(spec)
     name = spec.api_name
@@ -262,6 +306,7 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
     cell_records = gr.State([], time_to_live=SESSION_TTL_SECONDS)
     whole_sweep = gr.State(None, time_to_live=SESSION_TTL_SECONDS)  # the sweep as one history entry (a RunRecord JSON)
+    planned = gr.State(None, time_to_live=SESSION_TTL_SECONDS)  # the plan shown: its inputs and random draws
 
     def make_base(values: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -270,13 +315,18 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             raise refusal("Fix the form first: " + "; ".join(exc.messages), "Invalid input") from None
 
     def make_plan(values: dict[str, Any], session: dict | None, xf: str, xv: Any, yf: str | None, yv: Any,
-                  ) -> tuple[SweepPlan, dict[str, Route]]:
+                  draw: int) -> tuple[SweepPlan, dict[str, Route]]:
+        """The plan for these inputs; ``draw`` seeds every random choice (random seeds, the seed of an unset seed
+        field), so the same inputs and ``draw`` give the same plan: Run sends the plan that Plan showed."""
         base = make_base(values)
-        try:
-            x = parse_json_axis(spec, xf, xv if not isinstance(xv, str) else xv.strip(), base, axis="X")
+        cap = ctx.sweep_limits.max_cells
+        rng = random.Random(draw)
+        try:  # counted before anything is expanded: no more values than the cell limit leaves room for
+            x = parse_json_axis(spec, xf, xv if not isinstance(xv, str) else xv.strip(), base, axis="X",
+                                max_values=cap, rng=rng)
             y: Axis | None = None
             if yf and yf != NO_AXIS and (yv if not isinstance(yv, str) else yv.strip()):
-                y = parse_json_axis(spec, yf, yv, base, axis="Y")
+                y = parse_json_axis(spec, yf, yv, base, axis="Y", max_values=max(1, cap // len(x)), rng=rng)
         except SweepError as exc:
             raise refusal("; ".join(exc.messages), "Sweep axis") from None
         routes: dict[str, Route] = {}
@@ -292,7 +342,8 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                 spec, base, x, y,
                 cost_of=lambda s, w: ctx.runner.estimate(s, w, route_for(s)),
                 seconds_per_job=lambda s, w: seconds_per_job(ctx, route_for(s), s, w),
-                max_cells=limits.max_cells, concurrency=limits.concurrency,
+                max_cells=limits.max_cells, concurrency=runs_at_once(ctx, session), rng=rng,
+                max_grid_pixels=limits.max_grid_pixels,
             )
         except SweepError as exc:
             raise refusal("; ".join(exc.messages), "Sweep plan") from None
@@ -300,28 +351,52 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             route_for(cell.endpoint)
         return plan, routes
 
-    async def show_plan(session_keys: dict | None = None, x_field: str = "", x_values: str = "",
-                        y_field: str | None = None, y_values: str = "", **values: Any) -> str:
-        plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
+    def visitor_slot(request: gr.Request | None) -> tuple[str, contextlib.AbstractContextManager[None]]:
+        visitor = ctx.visitor(request)
+        try:
+            return visitor, ctx.visitor_slots.take(visitor)  # a sweep counts as one run
+        except VisitorBusy as exc:
+            raise refusal(str(exc), "Too many runs at once") from None
+
+    async def plan_off_loop(values: dict[str, Any], session: dict | None, xf: str, xv: Any, yf: str | None,
+                            yv: Any, draw: int) -> tuple[SweepPlan, dict[str, Route]]:
+        """``make_plan`` in a worker thread: parsing and validating many values never holds up the event loop."""
+        return await asyncio.to_thread(make_plan, values, session, xf, xv, yf, yv, draw)
+
+    async def show_plan(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
+                        x_field: str = "", x_values: str = "", y_field: str | None = None, y_values: str = "",
+                        **values: Any) -> tuple[str, dict[str, Any]]:
+        draw = random.SystemRandom().randrange(2**63)
+        with visitor_slot(request)[1]:
+            plan, routes = await plan_off_loop(values, session_keys, x_field, x_values, y_field, y_values, draw)
         live = any(not r.is_sandbox for r in routes.values())
-        return _plan_html(plan, live) + _progress_html(plan, None)
+        shown = {"inputs": plan_inputs(values, x_field, x_values, y_field, y_values), "draw": draw}
+        return _plan_html(plan, live) + _progress_html(plan, None), shown
+
+    def sweep_slot() -> contextlib.AbstractContextManager[None]:
+        try:
+            return ctx.sweep_slots.take()
+        except ServerBusy as exc:
+            raise refusal(str(exc), "Too many sweeps at once") from None
 
     async def sweep(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
                     x_field: str = default_x, x_values: Any = "", y_field: str | None = None, y_values: Any = None,
-                    confirm_cost: bool = False, **values: Any) -> AsyncIterator[tuple[Any, ...]]:
-        plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
-        live = any(not r.is_sandbox for r in routes.values())
-        if live and not confirm_cost:
-            yield _plan_html(plan, live), gr.skip(), gr.skip()
-            raise refusal(f"This sweep is billed ({plan.summary()}): confirm the estimated cost to run it.",
-                          "Confirm the cost")
-        visitor = ctx.visitor(request)
-        await ctx.check_budget(visitor, list(routes.values()), plan.estimated_cost)
-        try:
-            slot = ctx.visitor_slots.take(visitor)  # a sweep counts as one run
-        except VisitorBusy as exc:
-            raise refusal(str(exc), "Too many runs at once") from None
-        with slot:
+                    confirm_cost: bool = False, planned: dict[str, Any] | None = None,
+                    **values: Any) -> AsyncIterator[tuple[Any, ...]]:
+        visitor, slot = visitor_slot(request)  # taken before any planning: one visitor, one sweep's worth of work
+        with slot, sweep_slot():
+            # The plan shown (and confirmed) is the plan that runs: same inputs, same random draws.
+            same = isinstance(planned, dict) and planned.get("inputs") == plan_inputs(
+                values, x_field, x_values, y_field, y_values)
+            draw = int(planned["draw"]) if same and planned else random.SystemRandom().randrange(2**63)
+            plan, routes = await plan_off_loop(values, session_keys, x_field, x_values, y_field, y_values, draw)
+            live = any(not r.is_sandbox for r in routes.values())
+            if live and not confirm_cost:
+                yield _plan_html(plan, live), gr.skip(), gr.skip()
+                raise refusal(f"This sweep is billed ({plan.summary()}): confirm the estimated cost to run it.",
+                              "Confirm the cost")
+            await ctx.check_budget(visitor, list(routes.values()), plan.estimated_cost)
+            started = time.time()
             run = start_sweep(plan, ctx.runner, lambda target: routes[target.id],
                               concurrency=ctx.sweep_limits.concurrency, visitor=visitor,
                               media_url=ctx.media_url_for(request))
@@ -335,17 +410,20 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                             last = time.monotonic()
                             yield _plan_html(plan, False) + _progress_html(plan, update), gr.skip(), gr.skip()
                         continue
-                    grid_path, zip_path = await asyncio.to_thread(_grid_files, ctx, plan, update.records, files)
-                    ctx.sweep_files[plan.id] = [grid_path, zip_path]
+                    # Finished or stopped, the sweep keeps what finished: grid (missing cells marked), ZIP, history.
+                    grid_path, zip_path = await asyncio.to_thread(_grid_files, ctx, plan, update.records, files,
+                                                                  update.elapsed)
                     grid_bytes = await asyncio.to_thread(Path(grid_path).read_bytes)
                     stored = await ctx.runner.media.save(grid_bytes, "image/png")
                     size = await asyncio.to_thread(_image_size, grid_path)
                     first_route = next(iter(routes.values()))
                     entry = sweep_record(plan, make_base(values), update.records, first_route, stored.name,
-                                         ctx.media_url_for(request)(stored.name), size)
-                    ctx.sweep_entries[plan.id] = entry.to_json()
+                                         ctx.media_url_for(request)(stored.name), size, started=started)
+                    files.keep(plan.id, [grid_path, zip_path], entry.to_json())
                     cells_out = [cell_json(r) for r in update.records]
-                    yield _plan_html(plan, False) + _progress_html(plan, update), grid_path, cells_out
+                    stopped = run.stop_requested and any(r.state == "stopped" for r in update.records)
+                    yield (_final_html(plan, update, stopped) + _plan_html(plan, False)
+                           + _progress_html(plan, update), grid_path, cells_out)
             finally:
                 if ctx.active_sweeps.get(key) is run:
                     del ctx.active_sweeps[key]
@@ -364,9 +442,9 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
     form.declare_api_parameters(show_plan)
     sweep_inputs = {**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys, "x_field": x_field,
                     "x_values": x_values, "y_field": y_field, "y_values": y_values}
-    plan_button.click(show_plan, inputs_kwargs=sweep_inputs, outputs=[status], api_visibility="private",
+    plan_button.click(show_plan, inputs_kwargs=sweep_inputs, outputs=[status, planned], api_visibility="private",
                       show_progress_on=[status])
-    event = run_button.click(sweep, inputs_kwargs={**sweep_inputs, "confirm_cost": confirm},
+    event = run_button.click(sweep, inputs_kwargs={**sweep_inputs, "confirm_cost": confirm, "planned": planned},
                              outputs=[status, grid, cells], api_name=f"{name}_sweep", concurrency_limit=None,
                              show_progress="minimal", show_progress_on=[status])
 
@@ -385,22 +463,24 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             path = ctx.runner.media.path_of(stored) if stored else None
             if images:
                 items.append((str(path) if path else images[0]["url"], f"x={c['x']} · y={c['y']} · {c['state']}"))
-        return items, ctx.sweep_files.get(sweep_id or "", []), records, ctx.sweep_entries.pop(sweep_id or "", None)
+        return items, files.files(sweep_id or ""), records, files.take_entry(sweep_id or "")
 
     tab.sweep_record_event = event.then(
         page_views, [cells], [cells_gallery, downloads, cell_records, whole_sweep], api_visibility="private"
     )
     tab.sweep_record = whole_sweep
 
-    async def stop(request: gr.Request) -> str:
+    async def stop(request: gr.Request) -> Any:
+        """Stop the visitor's sweep: unfinished cells are cancelled remotely, and the sweep itself then ends as
+        usual with what finished (its status, partial grid, ZIP, history entry and cost). The event is not
+        cancelled, so nothing that finished is thrown away."""
         run = ctx.active_sweeps.get(ctx.active_key(request, f"{name}_sweep"))
         if run is None:
             return "<p>No sweep is running.</p>"
-        records = await run.stop()
-        stopped = sum(1 for r in records if r.state == "stopped")
-        return f"<p>⏹ <b>Sweep stopped</b>: {stopped} cell(s) stopped; their remote requests were cancelled.</p>"
+        await run.stop()
+        return gr.skip()  # the sweep's own last update says what happened
 
-    stop_button.click(stop, outputs=[status], cancels=[event], api_visibility="private", queue=False)
+    stop_button.click(stop, outputs=[status], api_visibility="private", queue=False)
 
     def open_cell(records: list[dict[str, Any]], evt: gr.SelectData) -> dict[Any, Any]:
         """A clicked cell: restored into the form (same endpoint), its seed with it, and its request as code."""

@@ -14,10 +14,11 @@ import math
 import time
 import unicodedata
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, PngImagePlugin
 
@@ -25,6 +26,7 @@ MIN_FONT_PX = 14
 DEFAULT_MAX_TILE = 768
 DEFAULT_MIN_TILE = 256
 PLACEHOLDER_TILE = 512
+MIN_BUDGET_TILE = 32  # the smallest tile a pixel budget may shrink the grid to
 SWEEP_CHUNK = "flux_playground_sweep"
 PARAMETERS_CHUNK = "parameters"
 
@@ -54,7 +56,7 @@ class GridCell:
 
     x_index: int
     y_index: int
-    image: Image.Image | bytes | None = None
+    image: Image.Image | bytes | Path | None = None  # a file is read only when its tile is drawn
     caption: str = ""
     failed: bool = False
 
@@ -170,12 +172,39 @@ def _draw_lines(
 # The grid
 
 
-def _as_image(image: Image.Image | bytes) -> Image.Image:
-    if isinstance(image, bytes):
-        opened = Image.open(io.BytesIO(image))
-        opened.load()
-        image = opened
-    return image.convert("RGB")
+def _opened(image: Image.Image | bytes | Path) -> Image.Image:
+    """The image, opened lazily (only its header is read until it is drawn)."""
+    if isinstance(image, Image.Image):
+        return image
+    return Image.open(io.BytesIO(image) if isinstance(image, bytes) else image)
+
+
+def _size_of(image: Image.Image | bytes | Path) -> tuple[int, int]:
+    opened = _opened(image)
+    try:
+        return opened.size
+    finally:
+        if opened is not image:
+            opened.close()
+
+
+def _tile_image(image: Image.Image | bytes | Path, box: tuple[int, int]) -> Image.Image:
+    """The image fitted into ``box`` (aspect kept), decoded no larger than needed: JPEGs at a reduced scale
+    (``draft``), others shrunk right after decoding; a file opened here is closed before the next one."""
+    opened = _opened(image)
+    try:
+        if opened is image or opened.width <= box[0] and opened.height <= box[1]:
+            return ImageOps.contain(opened.convert("RGB"), box)  # the caller's image is left as it is
+        opened.draft("RGB", box)
+        opened.thumbnail(box)
+        return opened.convert("RGB")
+    finally:
+        if opened is not image:
+            opened.close()
+
+
+def grid_pixels(layout: GridLayout) -> int:
+    return layout.width * layout.height
 
 
 def _tile_size(sizes: Sequence[tuple[int, int]], max_tile: int, min_tile: int) -> tuple[int, int]:
@@ -318,23 +347,38 @@ def draw_grid(
     y_title: str = "",
     max_tile: int = DEFAULT_MAX_TILE,
     min_tile: int = DEFAULT_MIN_TILE,
+    max_pixels: int | None = None,
 ) -> Image.Image:
     """The grid: a title line, the X axis title and a label over each column, the Y axis title and a label by
     each row, each cell's image fitted into an equal tile (aspect kept) with its caption under it.
 
     ``y_labels`` empty means one row and no row labels (a one-axis sweep). Tiles take the largest cell image's
     size, scaled so the longer side lies between ``min_tile`` and ``max_tile``; text is sized from the tile, never
-    below ``MIN_FONT_PX``. A cell without an image is a grey tile with its caption inside (red when failed); a
+    below ``MIN_FONT_PX``; with ``max_pixels``, tiles shrink (even below ``min_tile``) until the whole grid fits.
+    Cell images (PIL images, bytes or file paths) are decoded one at a time, scaled to the tile as they are read,
+    so memory holds the canvas and one cell. A cell without an image is a grey tile with its caption inside (red when failed); a
     position without a cell is a plain grey tile. Raises ValueError for a cell outside the grid or two cells at
     one position.
     """
     by_position = _cells_by_position(cells, len(x_labels), max(1, len(y_labels)))
-    images = {pos: _as_image(c.image) for pos, c in by_position.items() if c.image is not None}
-    captions = [by_position[pos].caption for pos in images]
+    sources = {pos: c.image for pos, c in by_position.items() if c.image is not None}
+    sizes = [_size_of(image) for image in sources.values()]  # headers only: nothing decoded yet
+    captions = [by_position[pos].caption for pos in sources]
     layout = grid_layout(
-        [im.size for im in images.values()], captions, x_labels, y_labels,
+        sizes, captions, x_labels, y_labels,
         title=title, x_title=x_title, y_title=y_title, max_tile=max_tile, min_tile=min_tile,
     )
+    for _ in range(8):  # shrink the tiles until the whole grid fits the pixel budget
+        if max_pixels is None or grid_pixels(layout) <= max_pixels:
+            break
+        side = max(layout.tile_w, layout.tile_h)
+        smaller = max(MIN_BUDGET_TILE, math.floor(side * math.sqrt(max_pixels / grid_pixels(layout)) * 0.98))
+        if smaller >= side:
+            break
+        layout = grid_layout(sizes, captions, x_labels, y_labels, title=title, x_title=x_title, y_title=y_title,
+                             max_tile=smaller, min_tile=min(min_tile, smaller))
+    if max_pixels is not None and grid_pixels(layout) > max_pixels:
+        raise ValueError(f"a grid of {layout.columns} × {layout.rows} tiles does not fit {max_pixels:,} pixels")
     label_font, axis_font, title_font, caption_font = layout.fonts()
     pad, left_edge, grid_left, grid_top = layout.pad, layout.pad, layout.grid_left, layout.grid_top
     canvas = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
@@ -359,9 +403,9 @@ def draw_grid(
         for xi in range(layout.columns):
             left, top, right, bottom = layout.tile_box(xi, yi)
             found = by_position.get((xi, yi))
-            image = images.get((xi, yi))
-            if image is not None:
-                fitted = ImageOps.contain(image, (tile_w, tile_h))
+            source = sources.get((xi, yi))
+            if source is not None:
+                fitted = _tile_image(source, (tile_w, tile_h))  # one cell decoded at a time
                 draw.rectangle((left, top, right - 1, bottom - 1), fill=TILE_BACKDROP)
                 canvas.paste(fitted, (left + (tile_w - fitted.width) // 2, top + (tile_h - fitted.height) // 2))
                 if found is not None and found.caption:
@@ -393,15 +437,19 @@ def parameters_text(sweep_params: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def grid_png(image: Image.Image, sweep_params: Mapping[str, Any]) -> bytes:
-    """``image`` as PNG bytes carrying the sweep: a readable ``parameters`` text chunk and the JSON in
-    ``flux_playground_sweep`` (read back with ``Image.open(...).text``)."""
+def grid_png(image: Image.Image, sweep_params: Mapping[str, Any], out: str | Path | IO[bytes] | None = None) -> bytes | None:
+    """``image`` as PNG carrying the sweep: a readable ``parameters`` text chunk and the JSON in
+    ``flux_playground_sweep`` (read back with ``Image.open(...).text``). Written to ``out`` (a path or binary
+    file) when given, else returned as bytes."""
     info = PngImagePlugin.PngInfo()
     info.add_text(PARAMETERS_CHUNK, parameters_text(sweep_params))
     info.add_text(SWEEP_CHUNK, json.dumps(sweep_params, ensure_ascii=False, default=str), zip=True)
-    out = io.BytesIO()
-    image.save(out, format="PNG", pnginfo=info)
-    return out.getvalue()
+    if out is not None:
+        image.save(out, format="PNG", pnginfo=info)
+        return None
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
 
 
 def _safe_name(name: str) -> str:
@@ -411,22 +459,31 @@ def _safe_name(name: str) -> str:
     return name
 
 
-def cells_zip(entries: Sequence[tuple[str, bytes]], *, sweep_json: Mapping[str, Any] | None = None) -> bytes:
+def cells_zip(
+    entries: Iterable[tuple[str, bytes]],
+    *,
+    sweep_json: Mapping[str, Any] | None = None,
+    out: str | Path | IO[bytes] | None = None,
+) -> bytes | None:
     """A ZIP of the cells' files (names given by the caller, each unique and relative), plus ``sweep.json`` at the
-    root when given. Images are stored as they are (already compressed); JSON is deflated."""
-    names = [_safe_name(name) for name, _ in entries]
-    if sweep_json is not None:
-        names.append("sweep.json")
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"duplicate names in the ZIP: {', '.join(duplicates)}")
+    root when given. Images are stored as they are (already compressed); JSON is deflated.
+
+    ``entries`` may be a generator: each file is written as it comes, so with ``out`` (a path or binary file) the
+    ZIP is streamed to disk holding one file in memory at a time; without ``out`` the bytes are returned. A bad
+    or duplicate name raises ValueError (a partly written ``out`` is the caller's to remove).
+    """
+    seen = {"sweep.json"} if sweep_json is not None else set()
     stamp = time.localtime()[:6]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
+    buffer = io.BytesIO() if out is None else None
+    target: str | Path | IO[bytes] = buffer if buffer is not None else out  # type: ignore[assignment]
+    with zipfile.ZipFile(target, "w") as archive:
         for name, data in entries:
+            if _safe_name(name) in seen:
+                raise ValueError(f"duplicate names in the ZIP: {name}")
+            seen.add(name)
             compress = zipfile.ZIP_DEFLATED if name.endswith((".json", ".txt")) else zipfile.ZIP_STORED
             archive.writestr(zipfile.ZipInfo(name, date_time=stamp), data, compress_type=compress)
         if sweep_json is not None:
             text = json.dumps(sweep_json, ensure_ascii=False, indent=2, default=str)
             archive.writestr(zipfile.ZipInfo("sweep.json", date_time=stamp), text, compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return buffer.getvalue() if buffer is not None else None

@@ -23,6 +23,7 @@ import contextlib
 import copy
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
@@ -433,6 +434,47 @@ class Run:
         return self.media_url(name) if self.media_url is not None else f"/media/{name}"
 
 
+MAX_COPIES = 4096  # provider URLs remembered for images copied off the critical path
+
+
+class CopyIndex:
+    """Provider URL -> stored media name for images copied off the critical path, bounded like the media store:
+    at most ``max_items`` (oldest go first), none older than ``max_age``, and an entry whose file the media store
+    has pruned is forgotten when read."""
+
+    def __init__(self, media: MediaStore, *, max_items: int = MAX_COPIES, max_age: float | None = None) -> None:
+        self.media = media
+        self.max_items = max_items
+        self.max_age = media.max_age if max_age is None else max_age
+        self._names: OrderedDict[str, tuple[float, str]] = OrderedDict()
+
+    def __setitem__(self, url: str, name: str) -> None:
+        self._names.pop(url, None)
+        self._names[url] = (time.time(), name)
+        self.prune()
+
+    def get(self, url: str, default: str | None = None) -> str | None:
+        found = self._names.get(url)
+        if found is None:
+            return default
+        stamp, name = found
+        if time.time() - stamp > self.max_age or self.media.path_of(name) is None:
+            del self._names[url]
+            return default
+        return name
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def prune(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        while self._names:
+            url, (stamp, _) = next(iter(self._names.items()))
+            if len(self._names) <= self.max_items and now - stamp <= self.max_age:
+                break
+            del self._names[url]
+
+
 class Runner:
     """Starts runs. Shared by every view of one app; holds nothing per visitor."""
 
@@ -452,7 +494,7 @@ class Runner:
         self.settle = settle
         self.guard = guard
         self.cancel_timeout = cancel_timeout
-        self.copies: dict[str, str] = {}  # provider URL -> stored name, for images copied off the critical path
+        self.copies = CopyIndex(media)  # provider URL -> stored name, for images copied off the critical path
         self._copy_slots = asyncio.Semaphore(BACKGROUND_COPIES)
         self._background: set[asyncio.Task[None]] = set()
 

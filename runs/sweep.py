@@ -45,6 +45,7 @@ from endpoints.roles import counterpart
 from endpoints.schema_fields import FieldSpec, spec_fields
 from endpoints.validation import describe_validation_error
 from providers.catalog import CATALOG
+from runs.grid import DEFAULT_MIN_TILE, grid_layout
 from runs.pricing import format_usd
 from runs.record import Cost
 
@@ -53,12 +54,22 @@ ENDPOINT_FIELD = "endpoint"
 
 DEFAULT_MAX_CELLS = 64
 MAX_CELLS_VAR = "PLAYGROUND_SWEEP_MAX_CELLS"
+DEFAULT_MAX_SWEEPS = 4
+MAX_SWEEPS_VAR = "PLAYGROUND_MAX_SWEEPS"
+"""Sweeps running at once on the whole server, whoever runs them (each holds a grid's worth of memory at its end)."""
+DEFAULT_MAX_GRID_PIXELS = 32_000_000
+MAX_GRID_PIXELS_VAR = "PLAYGROUND_SWEEP_MAX_GRID_PIXELS"
+"""The grid image's pixel budget (about 96 MB while drawn): tiles shrink to fit, and a plan whose grid would not
+fit even with ``runs.grid.DEFAULT_MIN_TILE`` tiles is refused before anything is sent."""
 DEFAULT_CONCURRENCY: Mapping[str, int] = {spec.name: spec.sweep_concurrency for spec in CATALOG}
 """Jobs in flight at once per provider; ``<PROVIDER>_MAX_CONCURRENCY`` overrides each."""
 
 MAX_AXIS_VALUES = 1000
 """No axis holds more values than this, whatever the cell cap (a typo like ``1-100000`` fails early)."""
 
+MAX_ERRORS = 10  # problems listed per axis (then "... and N more")
+MAX_AXIS_TEXT = 32_000
+"""Characters of one axis's values (text or JSON): anything longer is refused before it is read."""
 SEED_RANGE = (0, 2**31 - 1)
 """Random seeds are drawn from here when the seed field declares no bounds (the tab's 🎲 button does the same)."""
 
@@ -247,26 +258,57 @@ def _tidy(value: float) -> float:
     return float(format(value, ".12g"))
 
 
-def _expand_range(match: re.Match[str], token: str, prefix: str) -> list[float]:
+def _range_count(match: re.Match[str], token: str, prefix: str) -> int:
+    """How many values a range gives, computed from its ends and step (nothing expanded). Raises SweepError."""
     a, b = float(match["a"]), float(match["b"])
     if match["count"] is not None:
         count = float(match["count"])
         if count != int(count) or count < 1:
             raise SweepError(f"{prefix}{token}: the count in [ ] must be a whole number of at least 1")
-        n = int(count)
-        if n > MAX_AXIS_VALUES:
-            raise SweepError(f"{prefix}{token}: gives {n} values; an axis takes at most {MAX_AXIS_VALUES}")
-        return [a] if n == 1 else [_tidy(a + (b - a) * i / (n - 1)) for i in range(n)]
+        return int(count)
     step = float(match["step"]) if match["step"] is not None else (1.0 if b >= a else -1.0)
     if step == 0:
         raise SweepError(f"{prefix}{token}: the step must not be 0")
     if (b - a) * step < 0:
         raise SweepError(f"{prefix}{token}: a step of {format_value(step)} never gets from {format_value(a)} to "
                          f"{format_value(b)}")
-    n = math.floor((b - a) / step + 1e-9) + 1
+    n = (b - a) / step + 1e-9
+    if not math.isfinite(n) or n >= 2**53:
+        return 2**53
+    return math.floor(n) + 1
+
+
+def _too_many(prefix: str, n: int, max_values: int, token: str | None = None) -> SweepError:
+    limit = (f"at most {max_values} fit this sweep's cell limit ({MAX_CELLS_VAR})" if max_values < MAX_AXIS_VALUES
+             else f"an axis takes at most {MAX_AXIS_VALUES}")
+    return SweepError(f"{prefix}{token}: gives {n} values; {limit}" if token else f"{prefix}{n} values; {limit}")
+
+
+def _expand_range(match: re.Match[str], token: str, prefix: str) -> list[float]:
+    n = _range_count(match, token, prefix)
     if n > MAX_AXIS_VALUES:
         raise SweepError(f"{prefix}{token}: gives {n} values; an axis takes at most {MAX_AXIS_VALUES}")
+    a, b = float(match["a"]), float(match["b"])
+    if match["count"] is not None:
+        return [a] if n == 1 else [_tidy(a + (b - a) * i / (n - 1)) for i in range(n)]
+    step = float(match["step"]) if match["step"] is not None else (1.0 if b >= a else -1.0)
     return [_tidy(a + i * step) for i in range(n)]
+
+
+def _count_numbers(tokens: list[str], prefix: str, max_values: int) -> None:
+    """Refuse, before anything is expanded, tokens that give more than ``max_values`` values (ranges counted)."""
+    total = 0
+    for token in tokens:
+        match = None if re.fullmatch(_NUMBER, token) else _RANGE.match(token)
+        try:
+            n = _range_count(match, token, prefix) if match is not None else 1
+        except SweepError:
+            n = 1  # reported with its token by _parse_numbers
+        if n > max_values:
+            raise _too_many(prefix, n, max_values, token)
+        total += n
+    if total > max_values:
+        raise _too_many(prefix, total, max_values)
 
 
 def _parse_numbers(fs: FieldSpec, tokens: list[str], prefix: str) -> tuple[list[Any], list[str]]:
@@ -281,7 +323,8 @@ def _parse_numbers(fs: FieldSpec, tokens: list[str], prefix: str) -> tuple[list[
         except ValueError:
             match = _RANGE.match(token)
             if match is None:
-                errors.append(f"{prefix}{token!r} is not {_RANGE_HELP}")
+                shown = token if len(token) <= 40 else token[:37] + "..."
+                errors.append(f"{prefix}{shown!r} is not {_RANGE_HELP}")
                 continue
             try:
                 expanded = _expand_range(match, token, prefix)
@@ -306,21 +349,36 @@ def _parse_numbers(fs: FieldSpec, tokens: list[str], prefix: str) -> tuple[list[
     return values, errors
 
 
+def _check_text(prefix: str, text: str) -> None:
+    if len(text) > MAX_AXIS_TEXT:
+        raise SweepError(f"{prefix}{len(text):,} characters; the values of an axis take at most {MAX_AXIS_TEXT:,}")
+
+
 def parse_axis_values(
-    spec: EndpointSpec, field: str, text: str, *, rng: random.Random | None = None, axis: AxisName = "X"
+    spec: EndpointSpec,
+    field: str,
+    text: str,
+    *,
+    rng: random.Random | None = None,
+    axis: AxisName = "X",
+    max_values: int = MAX_AXIS_VALUES,
 ) -> list[Any]:
     """The values a person wrote for an axis over ``field`` (syntax in the module docstring), typed.
 
     Checks the syntax and whole numbers for integer fields; the schema's rules are checked by ``axis_from_values``
     (``parse_axis`` does both). A prompt axis gives the search text first, then the replacements.
+    Text longer than ``MAX_AXIS_TEXT`` and more than ``max_values`` values (at most ``MAX_AXIS_VALUES``) are
+    refused before anything is expanded: ranges are counted from their ends and step.
     Raises ``SweepError`` naming the axis and field.
     """
     prefix = f"{axis} axis ({field}): "
+    max_values = min(max_values, MAX_AXIS_VALUES)
+    _check_text(prefix, text)
     text = text.strip()
     if not text:
         raise SweepError(f"{prefix}no values given")
     if field == ENDPOINT_FIELD:
-        return _csv_tokens(text)
+        return _at_most(prefix, _csv_tokens(text), max_values)
     fs = _field(spec, field, axis)
     if _is_prompt(fs):
         if "->" in text:
@@ -328,25 +386,34 @@ def parse_axis_values(
             search_tokens = _csv_tokens(search)
             if len(search_tokens) != 1 or "->" in re.sub(r'"[^"]*"', "", rest):
                 raise SweepError(f"{prefix}write one search text, one ->, then the replacements: cat -> dog, fox")
-            return [search_tokens[0], *_csv_tokens(rest)]
-        return _csv_tokens(text)
+            return _at_most(prefix, [search_tokens[0], *_csv_tokens(rest)], max_values)
+        return _at_most(prefix, _csv_tokens(text), max_values)
     if _is_seed(spec, field):
         match = _RANDOM_SEEDS.match(text)
         if match:
             n = int(match["n"])
             low, high = _seed_bounds(fs)
-            if not 1 <= n <= min(MAX_AXIS_VALUES, high - low + 1):
-                raise SweepError(f"{prefix}{text}: asks for {n} seeds; give between 1 and {MAX_AXIS_VALUES}")
+            if n > max_values:
+                raise _too_many(prefix, n, max_values)
+            if not 1 <= n <= high - low + 1:
+                raise SweepError(f"{prefix}{text}: asks for {n} seeds; give between 1 and {max_values}")
             return list((rng or random.Random()).sample(range(low, high + 1), n))
     tokens = _csv_tokens(text)
     if fs.kind in ("slider", "number"):
+        _count_numbers(tokens, prefix, max_values)
         values, errors = _parse_numbers(fs, tokens, prefix)
+        if len(errors) > MAX_ERRORS:
+            errors = [*errors[:MAX_ERRORS], f"{prefix}... and {len(errors) - MAX_ERRORS} more"]
         if errors:
             raise SweepError(errors)
-        if len(values) > MAX_AXIS_VALUES:
-            raise SweepError(f"{prefix}{len(values)} values; an axis takes at most {MAX_AXIS_VALUES}")
         return values
-    return list(tokens)
+    return _at_most(prefix, tokens, max_values)
+
+
+def _at_most(prefix: str, values: list[Any], max_values: int) -> list[Any]:
+    if len(values) > max_values:
+        raise _too_many(prefix, len(values), max_values)
+    return values
 
 
 def _normalise(fs: FieldSpec, value: Any, rng: random.Random, *, is_seed: bool = False) -> Any:
@@ -426,6 +493,7 @@ def axis_from_values(
     *,
     axis: AxisName = "X",
     rng: random.Random | None = None,
+    max_values: int = MAX_AXIS_VALUES,
 ) -> Axis:
     """Validate typed values for an axis over ``field`` of ``spec`` into an ``Axis``.
 
@@ -439,8 +507,7 @@ def axis_from_values(
     prefix = f"{axis} axis ({field}): "
     if not values:
         raise SweepError(f"{prefix}no values given")
-    if len(values) > MAX_AXIS_VALUES:
-        raise SweepError(f"{prefix}{len(values)} values; an axis takes at most {MAX_AXIS_VALUES}")
+    _at_most(prefix, list(values), min(max_values, MAX_AXIS_VALUES))
     if field == ENDPOINT_FIELD:
         return _endpoint_axis(spec, values, base_input, axis)
     fs = _field(spec, field, axis)
@@ -538,11 +605,12 @@ def parse_axis(
     *,
     axis: AxisName = "X",
     rng: random.Random | None = None,
+    max_values: int = MAX_AXIS_VALUES,
 ) -> Axis:
     """A person's text for an axis, parsed (``parse_axis_values``) and validated (``axis_from_values``)."""
     rng = rng or random.Random()
-    values = parse_axis_values(spec, field, text, rng=rng, axis=axis)
-    return axis_from_values(spec, field, values, base_input, axis=axis, rng=rng)
+    values = parse_axis_values(spec, field, text, rng=rng, axis=axis, max_values=max_values)
+    return axis_from_values(spec, field, values, base_input, axis=axis, rng=rng, max_values=max_values)
 
 
 def parse_json_axis(
@@ -553,31 +621,35 @@ def parse_json_axis(
     *,
     axis: AxisName = "X",
     rng: random.Random | None = None,
+    max_values: int = MAX_AXIS_VALUES,
 ) -> Axis:
     """The API's ``x_values`` / ``y_values``: a JSON list (or the list itself), validated like ``parse_axis``.
 
     Items are JSON values: numbers, booleans, enum strings, ``null`` for default, sizes as preset names,
     ``"1024x768"`` or ``{"width": 1024, "height": 768}``, seeds (``"random"`` / ``-1`` for a random one), endpoint
     ids or API names, and for a prompt field the search text first, then the replacements. A string that is not a
-    JSON list is read with the person's syntax (``"1-5 (+1)"``, ``"cat -> dog, fox"``).
+    JSON list is read with the person's syntax (``"1-5 (+1)"``, ``"cat -> dog, fox"``). Text longer than
+    ``MAX_AXIS_TEXT`` and lists longer than ``max_values`` are refused before anything is read or validated.
     """
     rng = rng or random.Random()
     prefix = f"{axis} axis ({field}): "
     if isinstance(values, str):
+        _check_text(prefix, values)
         try:
             decoded = json.loads(values)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             decoded = None
         if not isinstance(decoded, list):
-            return parse_axis(spec, field, values, base_input, axis=axis, rng=rng)
+            return parse_axis(spec, field, values, base_input, axis=axis, rng=rng, max_values=max_values)
         values = decoded
     if not isinstance(values, Sequence):
         raise SweepError(f"{prefix}values must be a JSON list")
+    _at_most(prefix, list(values), min(max_values, MAX_AXIS_VALUES))
     is_size = (fs := _fields(spec).get(field)) is not None and fs.kind == "image_size"
     bad = [v for v in values if isinstance(v, (list, dict)) and not (isinstance(v, dict) and is_size)]
     if bad:
         raise SweepError(f"{prefix}{format_value(bad[0])}: each value must be a single number, text or boolean")
-    return axis_from_values(spec, field, list(values), base_input, axis=axis, rng=rng)
+    return axis_from_values(spec, field, list(values), base_input, axis=axis, rng=rng, max_values=max_values)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -624,6 +696,8 @@ def _refuses(target: EndpointSpec, mapped: dict[str, Any], name: str, value: Any
 class SweepLimits:
     max_cells: int = DEFAULT_MAX_CELLS
     concurrency: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
+    max_sweeps: int = DEFAULT_MAX_SWEEPS
+    max_grid_pixels: int = DEFAULT_MAX_GRID_PIXELS
 
 
 def concurrency_var(provider: str) -> str:
@@ -644,7 +718,8 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def sweep_limits_from_env(env: Mapping[str, str]) -> SweepLimits:
-    """``PLAYGROUND_SWEEP_MAX_CELLS`` (64) and ``<PROVIDER>_MAX_CONCURRENCY`` (fal 16, segmind 4).
+    """``PLAYGROUND_SWEEP_MAX_CELLS`` (64), ``<PROVIDER>_MAX_CONCURRENCY`` (fal 16, segmind 4),
+    ``PLAYGROUND_MAX_SWEEPS`` (4 at once, server-wide) and ``PLAYGROUND_SWEEP_MAX_GRID_PIXELS`` (32 MP).
 
     Raises ValueError naming the variable when one is not a whole number of at least 1.
     """
@@ -652,6 +727,8 @@ def sweep_limits_from_env(env: Mapping[str, str]) -> SweepLimits:
     return SweepLimits(
         max_cells=_positive_int(env, MAX_CELLS_VAR, DEFAULT_MAX_CELLS),
         concurrency={p: _positive_int(env, concurrency_var(p), DEFAULT_CONCURRENCY.get(p, 1)) for p in providers},
+        max_sweeps=_positive_int(env, MAX_SWEEPS_VAR, DEFAULT_MAX_SWEEPS),
+        max_grid_pixels=_positive_int(env, MAX_GRID_PIXELS_VAR, DEFAULT_MAX_GRID_PIXELS),
     )
 
 
@@ -824,6 +901,7 @@ def plan_sweep(
     concurrency: Mapping[str, int] | None = None,
     rng: random.Random | None = None,
     sweep_id: str | None = None,
+    max_grid_pixels: int | None = None,
 ) -> SweepPlan:
     """The cells of a sweep over ``x`` (and ``y``) from the tab's ``base_input``, each validated for its endpoint.
 
@@ -831,12 +909,14 @@ def plan_sweep(
     both axes (two prompt S/R axes excepted) and any cell its endpoint would refuse. When the base input leaves the
     seed unset and no axis sweeps it, one random seed is fixed for every cell (noted), so cells differ only by the
     axes. ``cost_of`` prices one cell (``runs.pricing.estimate_cost`` fits); ``seconds_per_job`` guesses one
-    cell's time; ``concurrency`` is jobs at once per provider (default: from the environment).
+    cell's time; ``concurrency`` is jobs at once per provider (default: from the environment). A sweep whose grid
+    would exceed ``max_grid_pixels`` even with the smallest tiles is refused here, before anything is billed.
     """
-    if max_cells is None or concurrency is None:
+    if max_cells is None or concurrency is None or max_grid_pixels is None:
         limits = sweep_limits_from_env(os.environ)
         max_cells = limits.max_cells if max_cells is None else max_cells
         concurrency = limits.concurrency if concurrency is None else concurrency
+        max_grid_pixels = limits.max_grid_pixels if max_grid_pixels is None else max_grid_pixels
     rng = rng or random.Random()
     rows = len(y) if y else 1
     count = len(x) * rows
@@ -848,6 +928,12 @@ def plan_sweep(
         )
     if y is not None and x.field == y.field and not (x.kind == y.kind == "prompt_sr"):
         raise SweepError(f"X and Y axes both sweep {x.field}; choose a different field for one of them")
+    smallest = smallest_grid_pixels(spec, x, y)
+    if smallest > max_grid_pixels:
+        raise SweepError(
+            f"This sweep's grid would take {smallest / 1e6:.1f} MP even with {DEFAULT_MIN_TILE}-px tiles; a grid "
+            f"may take {max_grid_pixels / 1e6:.1f} MP ({MAX_GRID_PIXELS_VAR}). Remove values or raise the limit."
+        )
 
     notes: list[str] = [*x.notes, *(y.notes if y else ())]
     base = dict(base_input)
@@ -912,6 +998,17 @@ def plan_sweep(
         estimated_seconds=estimate_seconds(cells, seconds_per_job, concurrency),
         notes=tuple(notes),
     )
+
+
+def smallest_grid_pixels(spec: EndpointSpec, x: Axis, y: Axis | None) -> int:
+    """The pixels of this sweep's grid with ``DEFAULT_MIN_TILE`` square tiles and its labels: the least it can
+    take before the tiles shrink below the size people can read."""
+    side = (DEFAULT_MIN_TILE, DEFAULT_MIN_TILE)
+    layout = grid_layout(
+        [side], ["seed 2147483647"], x.labels, y.labels if y else [], title=f"{spec.title} · " + "0" * 60,
+        x_title=x.title, y_title=y.title if y else "", max_tile=DEFAULT_MIN_TILE, min_tile=DEFAULT_MIN_TILE,
+    )
+    return layout.width * layout.height
 
 
 def label_at(axis: Axis | None, index: int) -> str:

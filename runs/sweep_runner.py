@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from endpoints.base import EndpointSpec
 from endpoints.validation import describe_validation_error
 from providers.routing import Route
+from runs.pricing import format_usd
 from runs.progress import Step
 from runs.record import RunError, RunRecord
 from runs.runner import Run, Runner, RunUpdate
@@ -46,6 +47,7 @@ STOPPED_REMOTELY = "The remote request was cancelled."  # runs.runner's wording 
 
 log = logging.getLogger(__name__)
 NOT_SENT = "Stopped before anything was sent."
+NOTHING_SENT = "Nothing had been sent to the provider yet."  # runs.runner's wording for a run stopped before its submit
 
 RouteFor = Callable[[EndpointSpec], Route]
 
@@ -119,6 +121,40 @@ class SweepUpdate:
         return " · ".join(parts)
 
 
+def _job_seconds(status: CellStatus) -> float:
+    """How long a finished cell's job took once the provider ran it (its wait in the provider's queue left out,
+    as that is what the count of cells at once accounts for)."""
+    timings = status.record.timings if status.record is not None else None
+    if timings is not None and timings.started is not None and timings.finished is not None:
+        return max(0.0, timings.finished - timings.started)
+    return status.elapsed or 0.0
+
+
+def was_cancelled_remotely(record: RunRecord) -> bool:
+    """A stopped cell whose job had reached the provider (and was cancelled there), not one never sent."""
+    return record.state == "stopped" and record.error is not None and record.error.message not in (
+        NOT_SENT, NOTHING_SENT)
+
+
+def outcome(records: tuple[RunRecord, ...] | list[RunRecord], elapsed: float | None = None) -> str:
+    """What a finished or stopped sweep did, for its status and grid title:
+    ``8 jobs: 4 done · 4 stopped (3 cancelled remotely) · $0.20 · 21 s``."""
+    done = sum(r.state == "done" for r in records)
+    failed = sum(r.state == "failed" for r in records)
+    stopped = [r for r in records if r.state == "stopped"]
+    parts = [f"{len(records)} job{'s' if len(records) != 1 else ''}: {done} done"]
+    if failed:
+        parts.append(f"{failed} failed")
+    if stopped:
+        remote = sum(was_cancelled_remotely(r) for r in stopped)
+        parts.append(f"{len(stopped)} stopped ({remote} cancelled remotely)")
+    usd = [r.cost.usd for r in records if r.cost.usd is not None]
+    parts.append(format_usd(round(sum(usd), 6)) if usd else "cost unknown")
+    if elapsed is not None:
+        parts.append(format_seconds(elapsed))
+    return " · ".join(parts)
+
+
 def _sweep_ref(plan: SweepPlan, cell: SweepCell) -> dict[str, Any]:
     return {"id": plan.id, "x": cell.x_value, "y": cell.y_value, "x_index": cell.x_index, "y_index": cell.y_index}
 
@@ -148,6 +184,8 @@ class SweepRun:
         self._failed_early: dict[int, RunRecord] = {}
         self._stopping: set[int] = set()  # cells unfinished when the sweep was stopped
         self._stop: asyncio.Future[None] | None = None
+        self.stop_requested = False  # stop() was called: the sweep ends with what finished, the rest stopped
+        self._most_running: dict[str, int] = {}  # per provider: the most cells seen running at once
         self.records: tuple[RunRecord, ...] | None = None
         self.finished = asyncio.Event()
         self._status = [CellStatus(i, c.x_index, c.y_index, "waiting") for i, c in enumerate(plan.cells)]
@@ -216,6 +254,16 @@ class SweepRun:
             record=update.record,
         )
 
+    def _count_running(self) -> None:
+        """Remember how many cells each provider really runs at once (it may queue what we send beyond that)."""
+        running: dict[str, int] = {}
+        for i, status in enumerate(self._status):
+            if status.state == "running":
+                provider = self.routes[i].provider.name
+                running[provider] = running.get(provider, 0) + 1
+        for provider, n in running.items():
+            self._most_running[provider] = max(self._most_running.get(provider, 0), n)
+
     def _renumber_waiting(self) -> set[int]:
         """Places in our own line, per provider (asyncio's semaphores wake waiters first come, first served)."""
         changed: set[int] = set()
@@ -232,7 +280,8 @@ class SweepRun:
         return changed
 
     def time_left(self) -> float | None:
-        """From the finished cells' mean time per provider and the slots left; the plan's estimate until then."""
+        """From the finished cells' mean time per provider and how many cells it really ran at once (the most
+        seen running together, within our limit); the plan's estimate until a cell finishes."""
         elapsed = time.monotonic() - self._started
         finished = [s for s in self._status if s.final and s.state == "done" and s.elapsed is not None]
         unfinished = [i for i, s in enumerate(self._status) if not s.final]
@@ -240,14 +289,15 @@ class SweepRun:
             return 0.0
         if not finished:
             return max(0.0, self.plan.estimated_seconds - elapsed)
-        overall = sum(s.elapsed or 0.0 for s in finished) / len(finished)
+        overall = sum(_job_seconds(s) for s in finished) / len(finished)
         longest = 0.0
         for provider, limit in self.limits.items():
             mine = [s for s in finished if self.routes[s.index].provider.name == provider]
-            mean = sum(s.elapsed or 0.0 for s in mine) / len(mine) if mine else overall
+            mean = sum(_job_seconds(s) for s in mine) / len(mine) if mine else overall
             left = [i for i in unfinished if self.routes[i].provider.name == provider]
             if left:
-                longest = max(longest, math.ceil(len(left) / limit) * mean)
+                at_once = max(1, min(limit, self._most_running.get(provider) or limit))
+                longest = max(longest, math.ceil(len(left) / at_once) * mean)
         return longest
 
     def _snapshot(self, changed: set[int] | range, records: tuple[RunRecord, ...] | None = None) -> SweepUpdate:
@@ -286,6 +336,7 @@ class SweepRun:
                         break
                     item = self._events.get_nowait()
                 changed |= self._renumber_waiting()
+                self._count_running()
                 if changed and not all(task.done() for task in self._tasks):
                     yield self._snapshot(changed)
         finally:
@@ -346,7 +397,10 @@ class SweepRun:
         return replace(self._not_sent(index), id=run.id, error=RunError("Stopped", "Stopped; the cancel was sent."))
 
     async def stop(self) -> tuple[RunRecord, ...]:
-        """Cancel every waiting, queued and running cell (remotely) and return the records, in plan order."""
+        """Cancel every waiting, queued and running cell (remotely) and return the records, in plan order.
+
+        The cells that finished keep their records; the sweep's ``updates()`` ends as usual with every record."""
+        self.stop_requested = True
         if not self._iterated:
             self._iterated = True
             self.records = tuple(self._not_sent(i) for i in range(len(self.plan.cells)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -80,25 +81,68 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     assert page.locator("#flux_pro-seed input").first.input_value() == "11"
 
 
-def test_stop_half_way_cancels_the_rest_remotely(page, app):
+def test_stop_half_way_keeps_what_finished(page, app):
+    """Stop at about half of 8 cells, as a person does: the finished cells, a partial grid, the ZIP, the history
+    entry and the session total stay; the status counts finished, stopped and remotely cancelled cells; no Error."""
     before = len(stats(app)["cancels"])
     set_axes(page, "1, 2, 3, 4", "guidance_scale", "2, 5")
     page.locator("#flux_pro-advanced").click()
     steps = page.locator("#flux_pro-num_inference_steps input[type=number]").first
-    steps.fill("50")
+    steps.fill("40")
     steps.press("Tab")
     page.locator("#flux_pro-sweep-run").click()
-    page.wait_for_function(
-        "() => document.querySelector('#flux_pro-sweep-status').innerText.includes('running')", timeout=30_000
+    status = page.locator("#flux_pro-sweep-status")
+    page.wait_for_function(  # two cells done (the sandbox runs two at once), the others queued or running
+        "() => /[2-5]\\/8 done/.test(document.querySelector('#flux_pro-sweep-status').innerText)", timeout=60_000
     )
     page.locator("#flux_pro-sweep-stop").click()
     page.get_by_text("Sweep stopped").first.wait_for(timeout=30_000)
+    text = status.inner_text()
+    done = int(re.search(r"8 jobs: (\d) done", text).group(1))  # type: ignore[union-attr]
+    assert 2 <= done < 8, text
+    stopped = re.search(r"(\d) stopped \((\d) cancelled remotely\)", text)
+    assert stopped and int(stopped.group(1)) == 8 - done and int(stopped.group(2)) >= 1, text
+    assert "Error" not in text and status.locator(".error").count() == 0
+    assert status.locator("td.fp-done img").count() == done
+    page.locator("#flux_pro-sweep-grid img").first.wait_for(timeout=30_000)  # the partial grid
+    page.locator("#flux_pro-sweep-files a").first.wait_for(timeout=30_000)
+    names = page.locator("#flux_pro-sweep-files").inner_text()
+    assert ".png" in names and ".zip" in names
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#flux_pro-sweep-cells button.thumbnail-item').length === {done}",
+        timeout=30_000,
+    )
+    page.wait_for_function("() => document.querySelectorAll('#history-gallery img').length === 1", timeout=30_000)
+    assert "stopped" in page.locator("#history-gallery").inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('#session-spend').innerText.includes('over 1 run')", timeout=30_000
+    )
+    assert f"${0.05 * done:.2f}" in page.locator("#session-spend").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#flux_pro-sweep").screenshot(path=str(ARTIFACTS / "sweep-stopped.png"))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (stats(app)["jobs"].get("IN_PROGRESS", 0) or stats(app)["jobs"].get("IN_QUEUE", 0)):
         time.sleep(0.1)
     jobs = stats(app)["jobs"]
     assert jobs.get("IN_PROGRESS", 0) == 0 and jobs.get("IN_QUEUE", 0) == 0, jobs
     assert len(stats(app)["cancels"]) > before
+
+
+def test_run_sends_the_plan_that_was_shown(page, app):
+    """"4 random seeds" are drawn once, at Plan: Run sends exactly those seeds, and the grid's title says what
+    happened rather than the estimate."""
+    set_axes(page, "4 random seeds", None)
+    page.locator("#flux_pro-sweep-plan").click()
+    page.get_by_text("4 jobs").first.wait_for(timeout=15_000)
+    status = page.locator("#flux_pro-sweep-status")
+    shown = status.locator("th").all_inner_texts()
+    assert sum(label.startswith("seed = ") for label in shown) == 4, shown
+    page.locator("#flux_pro-sweep-run").click()
+    page.get_by_text("4/4 done").first.wait_for(timeout=60_000)
+    ran = status.locator("th").all_inner_texts()
+    assert [t for t in ran if t.startswith("seed = ")] == [t for t in shown if t.startswith("seed = ")]
+    page.get_by_text("Sweep finished").first.wait_for(timeout=30_000)
+    assert re.search(r"4 jobs: 4 done · \$0\.20 · \d+ s", status.inner_text())
 
 
 def test_a_finished_sweep_lands_in_the_history_as_one_entry(page, app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def test_seed_by_guidance_grid_returns_every_cell_with_its_values(client):
     image = Image.open(grid)
     assert image.width > 4 * 64 and image.height > 2 * 64
     assert "flux_playground_sweep" in image.text and "8 jobs" in status
+    # the grid says what happened (jobs, cost, time), not the plan's estimate
+    assert re.match(r"8 jobs: 8 done · \$0\.40 · \d+ s$", json.loads(image.text["flux_playground_sweep"])["outcome"])
+    assert "Sweep finished" in status
 
 
 def test_an_endpoint_axis_over_two_fal_endpoints_returns_both(client):
@@ -118,3 +122,94 @@ def test_stopping_a_sweep_cancels_every_cell_remotely():
         assert len(stats()["cancels"]) == 4
         assert stats()["jobs"].get("IN_PROGRESS", 0) == 0 and stats()["jobs"].get("IN_QUEUE", 0) == 0
         assert Path(app.ctx.runner.media.root).exists()
+
+
+def _loop_lag_while(app, action) -> tuple[float, float]:
+    """(seconds ``action`` took, the slowest answer of the app's own /media route meanwhile): the route is answered
+    on the app's event loop, so a loop blocked by ``action`` shows here as another visitor would see it."""
+    import threading
+
+    worst = 0.0
+    done = threading.Event()
+
+    def probe() -> None:
+        nonlocal worst
+        with httpx.Client(timeout=30) as http:
+            while not done.is_set():
+                started = time.monotonic()
+                http.get(f"{app.url}/media/0.png")
+                worst = max(worst, time.monotonic() - started)
+                time.sleep(0.02)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    try:
+        action()
+    finally:
+        took = time.monotonic() - started
+        done.set()
+        prober.join()
+    return took, worst
+
+
+def test_140_kb_of_axis_text_is_refused_fast_without_stalling_others(app, client):
+    hostile = ", ".join(["0-999"] * 23_400)  # 140 KB: 23 million seeds once expanded
+
+    def refused() -> None:
+        with pytest.raises(AppError, match=r"X axis \(seed\): 163,798 characters"):
+            client.predict(prompt="x", x_field="seed", x_values=hostile, api_name="/flux_pro_sweep")
+
+    took, lag = _loop_lag_while(app, refused)
+    assert took < 3.0 and lag < 0.5, (took, lag)
+
+
+def test_planning_runs_off_the_event_loop(app, client, monkeypatch):
+    """A plan that takes long (many values to validate) never holds up the event loop other visitors share."""
+    import components.sweep_panel as panel
+
+    original = panel.parse_json_axis
+
+    def slow(*args, **kwargs):
+        time.sleep(1.5)  # stands for a costly validation
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(panel, "parse_json_axis", slow)
+    took, lag = _loop_lag_while(app, lambda: client.predict(
+        prompt="x", num_inference_steps=2, seed=1, x_field="seed", x_values="[1]", api_name="/flux_pro_sweep"))
+    assert took >= 1.5 and lag < 0.5, (took, lag)
+
+
+def test_the_visitor_slot_is_taken_before_planning(app, client, monkeypatch):
+    import components.sweep_panel as panel
+
+    planned: list[object] = []
+    original = panel.parse_json_axis
+    monkeypatch.setattr(panel, "parse_json_axis", lambda *a, **k: planned.append(a) or original(*a, **k))
+    monkeypatch.setattr(app.ctx.visitor_slots, "limit", 0)
+    with pytest.raises(AppError, match="run\\(s\\) going"):
+        client.predict(prompt="x", x_field="seed", x_values="[1, 2]", api_name="/flux_pro_sweep")
+    assert planned == []
+
+
+def test_sweeps_at_once_are_capped_server_wide(app, client, monkeypatch):
+    monkeypatch.setattr(app.ctx.sweep_slots, "limit", 0)
+    with pytest.raises(AppError, match="PLAYGROUND_MAX_SWEEPS"):
+        client.predict(prompt="x", x_field="seed", x_values="[1, 2]", api_name="/flux_pro_sweep")
+    assert app.ctx.sweep_slots.running == 0
+
+
+def test_api_sweeps_leave_nothing_unbounded(app, client, monkeypatch):
+    """Three API sweeps (whose page follow-up never runs): their grids, ZIPs and history entries are bounded by
+    bytes, and all of it goes with age."""
+    store = app.ctx.sweep_files
+    monkeypatch.setattr(store, "max_bytes", 1)  # over the cap at once: only the newest sweep stays
+    for seed in (1, 2, 3):
+        client.predict(prompt="x", num_inference_steps=2, image_size="square", x_field="seed",
+                       x_values=f"[{seed}, {seed + 10}]", api_name="/flux_pro_sweep")
+    assert len(store) == 1
+    folders = [p for p in store.root.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and sum(f.stat().st_size for f in folders[0].iterdir()) == store.total_bytes() > 0
+    store.prune(now=time.time() + store.max_age + 1)
+    assert len(store) == 0 and not any(store.root.iterdir())

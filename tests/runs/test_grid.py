@@ -58,7 +58,7 @@ def draw(cells: list[GridCell], **kw) -> Image.Image:
 
 
 def layout_for(cells: list[GridCell], **kw) -> grid.GridLayout:
-    sizes = [grid._as_image(c.image).size for c in cells if c.image is not None]
+    sizes = [grid._size_of(c.image) for c in cells if c.image is not None]
     captions = [c.caption for c in cells if c.image is not None]
     options = {"title": "FLUX.1 [pro] · a cat · 8 jobs (4 × 2)", "x_title": "num_inference_steps",
                "y_title": "guidance_scale", "max_tile": 512, **kw}
@@ -230,3 +230,69 @@ def test_cells_zip_refuses_duplicates() -> None:
         cells_zip([("a.png", b"1"), ("a.png", b"2")])
     with pytest.raises(ValueError, match="sweep.json"):
         cells_zip([("sweep.json", b"{}")], sweep_json={})
+
+
+def test_a_pixel_budget_shrinks_the_tiles_until_the_grid_fits() -> None:
+    cells = [GridCell(x, y, Image.new("RGB", (1024, 1024), COLOURS[x])) for x in range(4) for y in range(2)]
+    free = draw(cells, max_tile=768)
+    assert free.width * free.height > 2_000_000
+    fitted = draw(cells, max_tile=768, max_pixels=2_000_000)
+    assert fitted.width * fitted.height <= 2_000_000 and fitted.width > 4 * 128
+
+
+def test_cell_files_are_decoded_one_at_a_time_at_tile_size(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grid of large JPEG files: each is opened when its tile is drawn, decoded at a reduced scale (draft),
+    and closed before the next, so memory holds the canvas and one cell, never every cell at full size."""
+    paths = []
+    for i in range(8):
+        path = tmp_path / f"cell{i}.jpg"
+        Image.new("RGB", (2048, 2048), COLOURS[i % 6]).save(path, "JPEG", quality=80)
+        paths.append(path)
+    open_now, most_open, decoded = 0, 0, []
+    original_open, original_load = Image.open, Image.Image.load
+
+    def tracking_open(fp, *args, **kwargs):
+        nonlocal open_now, most_open
+        image = original_open(fp, *args, **kwargs)
+        open_now += 1
+        most_open = max(most_open, open_now)
+        image.info["tracked"] = True
+        close = image.close
+
+        def closing() -> None:
+            nonlocal open_now
+            open_now -= 1
+            close()
+
+        image.close = closing  # type: ignore[method-assign]
+        return image
+
+    def tracking_load(self: Image.Image):
+        result = original_load(self)
+        if self.info.get("tracked"):
+            decoded.append(self.size)
+        return result
+
+    monkeypatch.setattr(grid.Image, "open", tracking_open)
+    monkeypatch.setattr(grid.Image.Image, "load", tracking_load)
+    cells = [GridCell(i % 4, i // 4, path, cell_caption(i, False)) for i, path in enumerate(paths)]
+    image = draw(cells, max_tile=256)
+    assert most_open == 1 and open_now == 0
+    assert decoded and max(w for w, _ in decoded) <= 512, decoded  # JPEG draft: decoded at 1/4 scale at most
+    assert image.getpixel(layout_for(cells, max_tile=256).tile_box(1, 0)[:2]) != (255, 255, 255)
+
+
+def test_the_zip_is_streamed_to_its_file_one_entry_at_a_time(tmp_path) -> None:
+    target = tmp_path / "cells.zip"
+    sizes: list[int] = []
+
+    def entries():
+        for i in range(4):
+            sizes.append(target.stat().st_size if target.exists() else 0)
+            yield f"cell{i}.png", bytes([i]) * 100_000
+
+    assert cells_zip(entries(), sweep_json={"id": "abc"}, out=target) is None
+    assert sizes[1] >= 100_000 and sizes[3] >= 300_000  # earlier cells were on disk before the next was made
+    with zipfile.ZipFile(target) as archive:
+        assert archive.namelist() == ["cell0.png", "cell1.png", "cell2.png", "cell3.png", "sweep.json"]
+        assert archive.read("cell2.png") == b"\x02" * 100_000

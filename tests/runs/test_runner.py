@@ -217,3 +217,26 @@ async def test_a_finished_run_is_settled_with_the_sizes_that_came_back(rig):
     assert record.state == "done", record.error
     assert seen == [None, [(40, 30)]]  # before the run, then with the size that came back
     assert record.cost == Cost(0.03, "1 image × 1 MP × $0.03 (fal price list, 2026-11)")  # no "estimated at 1 MP"
+
+
+def test_copies_of_provider_images_are_bounded_like_the_media_store(tmp_path) -> None:
+    """``Runner.copies`` (provider URL -> stored name) keeps at most MAX_COPIES entries, none past the media
+    store's age, and forgets an entry whose file the store pruned."""
+    import time as clock
+
+    from providers.media import MediaStore
+    from runs.runner import MAX_COPIES, Runner
+
+    media = MediaStore(tmp_path / "media", max_age=3600)
+    runner = Runner(media)
+    stored = media._write(b"\x89PNG one", "image/png")
+    for i in range(MAX_COPIES + 500):
+        runner.copies[f"https://cdn.example/{i}.png"] = stored.name
+    assert len(runner.copies) == MAX_COPIES
+    assert runner.copies.get("https://cdn.example/0.png") is None
+    newest = f"https://cdn.example/{MAX_COPIES + 499}.png"
+    assert runner.copies.get(newest) == stored.name
+    (media.root / stored.name).unlink()  # pruned by the media store
+    assert runner.copies.get(newest) is None and len(runner.copies) == MAX_COPIES - 1
+    runner.copies.prune(now=clock.time() + 3700)
+    assert len(runner.copies) == 0

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import random
+import time
 from typing import Any
 
 import pytest
 
 from endpoints import get_endpoint
 from endpoints.base import EndpointSpec
+from runs import sweep as sweep_module
 from runs.record import Cost
 from runs.sweep import (
     DEFAULT_MAX_CELLS,
@@ -124,6 +127,51 @@ def test_syntax_errors_name_axis_and_field(field: str, text: str, message: str |
     if message is not None:
         assert messages(exc) == [message]
     assert all(m.startswith(f"X axis ({field}): ") for m in messages(exc))
+
+
+HOSTILE_AXIS = ", ".join(["0-999"] * 23_400)  # 140 KB: 23 million values once expanded
+
+
+@pytest.mark.parametrize("field", ["seed", "num_inference_steps", "guidance_scale", "prompt", "endpoint"])
+def test_huge_axis_text_is_refused_at_once_by_name(field: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(SweepError) as exc:
+        parse_json_axis(PRO, field, HOSTILE_AXIS, PRO_BASE, max_values=64)
+    assert time.perf_counter() - started < 0.05
+    assert messages(exc) == [f"X axis ({field}): 163,798 characters; the values of an axis take at most 32,000"]
+
+
+def test_values_are_counted_before_anything_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    expanded: list[str] = []
+    original = sweep_module._expand_range
+    monkeypatch.setattr(sweep_module, "_expand_range", lambda m, t, p: expanded.append(t) or original(m, t, p))
+    text = ", ".join(["0-999"] * 4000)  # 28 KB, under the text bound: 4 million values
+    started = time.perf_counter()
+    with pytest.raises(SweepError) as exc:
+        parse_json_axis(PRO, "seed", text, PRO_BASE, max_values=64)
+    assert time.perf_counter() - started < 0.2 and expanded == []
+    assert messages(exc) == [
+        "X axis (seed): 0-999: gives 1000 values; at most 64 fit this sweep's cell limit (PLAYGROUND_SWEEP_MAX_CELLS)"
+    ]
+    with pytest.raises(SweepError, match=r"X axis \(seed\): 70 values; at most 64 fit"):
+        parse_json_axis(PRO, "seed", "0-34, 100-134", PRO_BASE, max_values=64)
+    with pytest.raises(SweepError, match=r"X axis \(seed\): 100 values; at most 64 fit"):
+        parse_json_axis(PRO, "seed", "100 random seeds", PRO_BASE, max_values=64)
+    with pytest.raises(SweepError, match=r"X axis \(seed\): 65 values; at most 64 fit"):
+        parse_json_axis(PRO, "seed", json.dumps(list(range(65))), PRO_BASE, max_values=64)
+    with pytest.raises(SweepError, match=r"X axis \(prompt\): 66 values; at most 64 fit"):
+        parse_json_axis(PRO, "prompt", "cat -> " + ", ".join(f"w{i}" for i in range(65)), PRO_BASE, max_values=64)
+    assert expanded == []
+    assert len(parse_json_axis(PRO, "seed", "1-64", PRO_BASE, max_values=64)) == 64
+
+
+def test_deeply_nested_json_axis_is_refused_by_name() -> None:
+    with pytest.raises(SweepError, match=r"^X axis \(seed\): ") as exc:
+        parse_json_axis(PRO, "seed", "[" * 20_000, PRO_BASE)
+    assert len(str(exc.value)) < 200  # the bad value is clipped in the message
+    with pytest.raises(SweepError) as exc:
+        parse_json_axis(PRO, "seed", ", ".join(["x"] * 500), PRO_BASE)
+    assert len(messages(exc)) == 11 and messages(exc)[-1] == "X axis (seed): ... and 490 more"
 
 
 def test_y_axis_errors_say_y() -> None:
@@ -509,7 +557,7 @@ def test_limits_from_env() -> None:
     limits = sweep_limits_from_env(
         {"PLAYGROUND_SWEEP_MAX_CELLS": "100", "FAL_MAX_CONCURRENCY": "2", "SEGMIND_MAX_CONCURRENCY": " 1 "}
     )
-    assert limits.max_cells == 100 and dict(limits.concurrency) == {"fal": 2, "segmind": 1}
+    assert limits.max_cells == 100 and dict(limits.concurrency) == {"fal": 2, "segmind": 1, "bfl": 6}
 
 
 @pytest.mark.parametrize(
@@ -549,3 +597,16 @@ def test_a_sweep_reads_the_roles_of_an_endpoint_with_odd_field_names() -> None:
         assert (back["text"], back["denoise_steps"], back["cfg"], back["noise"]) == (
             SEGMIND.example["prompt"], SEGMIND.example["steps"], SEGMIND.example["guidance"], SEGMIND.example["seed"])
         assert "control_image" in lost  # the odd endpoint takes no input image
+
+
+def test_a_grid_past_the_pixel_budget_is_refused_at_plan_time_before_anything_is_priced() -> None:
+    priced: list[object] = []
+    x = parse_axis(PRO, "seed", "1-200", PRO_BASE)
+    y = parse_axis(PRO, "guidance_scale", "2, 3, 4, 5", PRO_BASE, axis="Y")
+    with pytest.raises(SweepError) as exc:  # 800 cells of at least 256 px: ~60 MP; Pillow refuses past ~179 MP
+        plan(x, y, max_cells=1000, max_grid_pixels=32_000_000, cost_of=lambda s, w: priced.append(w) or flat_cost(s, w))
+    assert priced == []
+    assert "PLAYGROUND_SWEEP_MAX_GRID_PIXELS" in messages(exc)[0] and "256-px tiles" in messages(exc)[0]
+    assert plan(x, y, max_cells=1000, max_grid_pixels=100_000_000).jobs == 800
+    assert sweep_limits_from_env({"PLAYGROUND_SWEEP_MAX_GRID_PIXELS": "5000000"}).max_grid_pixels == 5_000_000
+    assert sweep_limits_from_env({"PLAYGROUND_MAX_SWEEPS": "2"}).max_sweeps == 2

@@ -20,7 +20,15 @@ from providers.registry import build_providers, sandbox_settings
 from runs.record import Cost
 from runs.runner import Runner
 from runs.sweep import ENDPOINT_FIELD, SweepPlan, parse_axis, plan_sweep
-from runs.sweep_runner import NOT_SENT, STOPPED_REMOTELY, SweepUpdate, run_sweep, start_sweep
+from runs.sweep_runner import (
+    NOT_SENT,
+    STOPPED_REMOTELY,
+    SweepUpdate,
+    outcome,
+    run_sweep,
+    start_sweep,
+    was_cancelled_remotely,
+)
 from sandbox import SandboxOptions, start_sandbox
 from tests.runs.conftest import SandboxRig
 
@@ -207,3 +215,44 @@ async def test_a_failed_cell_does_not_stop_the_rest_and_the_shared_image_is_uplo
         assert updates[-1].summary() == "3/6 done · 3 failed"
     finally:
         await rig.providers.aclose()
+
+
+async def test_stop_half_way_keeps_the_finished_cells(rig):
+    """The sandbox runs two jobs at once; Stop once two of eight cells are done: those keep their records and
+    images, the rest are stopped (those already sent, cancelled remotely), and the outcome says so."""
+    plan = make_plan(FLUX_PRO, small(steps=30), ("seed", "1-8"), None)
+    sweep = start_sweep(plan, rig.runner, lambda spec: rig.route(spec.provider), concurrency={"fal": 16},
+                        media_url=media_url)
+    last: SweepUpdate | None = None
+    async with asyncio.timeout(30):
+        async for update in sweep.updates():
+            last = update
+            if update.count("done") >= 2 and not update.final and not sweep.stop_requested:
+                asyncio.ensure_future(sweep.stop())
+    assert last is not None and last.final and sweep.stop_requested
+    records = last.records or ()
+    done = [r for r in records if r.state == "done"]
+    assert 2 <= len(done) < 8 and all((r.result or {}).get("images") for r in done)
+    assert {r.state for r in records} == {"done", "stopped"}
+    remote = [r for r in records if was_cancelled_remotely(r)]
+    assert remote and all(r.error and r.error.message == STOPPED_REMOTELY for r in remote)
+    text = outcome(records, 4.0)
+    assert text.startswith(f"8 jobs: {len(done)} done · {8 - len(done)} stopped ({len(remote)} cancelled remotely)")
+    assert text.endswith("cost unknown · 4 s")  # the rig's runner prices nothing
+
+
+async def test_time_left_counts_the_cells_the_provider_really_runs_at_once(slow_rig):
+    """We send 16 at once but the sandbox runs 2: after the first cells finish, the time left is the remaining
+    waves of 2, not one wave of 16 (which said "about 5 s" for a sweep that took 20 s)."""
+    rig = slow_rig
+    plan = make_plan(FLUX_PRO, small(steps=16), ("seed", "1-8"), None)
+    seen: list[tuple[float, float]] = []
+    async with asyncio.timeout(30):
+        async for update in run_sweep(plan, rig.runner, lambda spec: rig.route(spec.provider),
+                                      concurrency={"fal": 16}):
+            if not update.final and update.count("done") and update.time_left is not None and not seen:
+                seen.append((update.elapsed, update.time_left))
+            last = update
+    elapsed, left = seen[0]
+    actual = last.elapsed - elapsed
+    assert left >= 0.6 * actual, (left, actual)
