@@ -31,6 +31,7 @@ run starts). Printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -42,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (  # noqa: E402
+from harness import (
     ROOT,
     cpu_seconds,
     launched_app,
@@ -52,7 +53,7 @@ from harness import (  # noqa: E402
     percentile,
     sandbox_process,
 )
-from load_vs_fal_client import Worker  # noqa: E402
+from load_vs_fal_client import Worker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -203,10 +204,8 @@ def browser_main(url: str, selector: str, loads: int) -> int:
         page.goto(url, wait_until="commit")
         deadline = began + TTI_TIMEOUT
         while not joined and time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(Exception):  # not there, or not wired, yet
                 page.click(selector, timeout=2000, no_wait_after=True)
-            except Exception:  # noqa: BLE001 - not there yet
-                pass
             page.wait_for_timeout(25)
         page.wait_for_timeout(1000)  # the page's own load events finish (counted in the CPU per load)
         page.close()
