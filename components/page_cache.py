@@ -1,20 +1,18 @@
-"""The page's weight on the server: the page itself from memory, and Gradio's hashed assets cached by browsers.
+"""The page's weight on the server: the page itself from memory.
 
 - ``PageCache``: Gradio renders ``GET /`` anew for every visit: a deep copy of the whole config (~0.8 MB of JSON
   here), a walk over it to put the root URL into every file URL, the template, then gzip — ~50–100 ms of CPU per
   page load, most of the server's work for one. The page is the same for every visitor with the same root URL (the
   app has no login), so the middleware keeps the finished response (compressed as sent) per root-URL headers, query
   and accepted encoding, and sends it again.
-- ``ImmutableAssets``: Gradio serves its frontend bundle (``/assets/<name>-<hash>.js|css``) with no
-  ``Cache-Control``, so browsers revalidate or fetch ~110 files per visit. Their names change with their content,
-  so they are marked ``immutable`` for a year.
 
-Both are plain ASGI middleware; ``app.py`` installs them in front of the gzip middleware.
+A plain ASGI middleware; ``app.py`` installs it in front of the gzip middleware. (Marking Gradio's content-hashed
+``/assets/`` files ``immutable`` was tried too: it made ``tests/test_app_browser.py``'s Stop test fail 3 times in
+4, with the gallery's "previous result" class gone while the next run went on, and was left out.)
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -28,8 +26,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PAGE_CACHE_ENTRIES = 64  # root URLs x queries x encodings kept; the oldest goes first
 #: The request headers that make up the page's root URL (gradio.route_utils.get_root_url) or its encoding.
 KEY_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix")
-HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8,}\.(?:js|css|mjs)$")
-IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 
 
 class PageCache:
@@ -86,23 +82,3 @@ class PageCache:
         self.pages[key] = ({"type": "http.response.start", "status": 200, "headers": headers}, body)
         while len(self.pages) > self.max_entries:
             self.pages.popitem(last=False)
-
-
-class ImmutableAssets:
-    """Adds ``Cache-Control: public, max-age=31536000, immutable`` to Gradio's content-hashed frontend files."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not HASHED_ASSET.search(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-
-        async def mark(message: Message) -> None:
-            if message["type"] == "http.response.start" and message.get("status") == 200:
-                headers = [(k, v) for k, v in message.get("headers") or [] if k.lower() != b"cache-control"]
-                message = {**message, "headers": [*headers, IMMUTABLE]}
-            await send(message)
-
-        await self.app(scope, receive, mark)

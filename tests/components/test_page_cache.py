@@ -1,4 +1,4 @@
-"""The page from memory (PageCache) and Gradio's hashed assets cached by browsers (ImmutableAssets)."""
+"""The page from memory (PageCache)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from components.page_cache import ImmutableAssets, PageCache
+from components.page_cache import PageCache
 
 
 def counting_app() -> tuple[Starlette, list[str]]:
@@ -47,14 +47,3 @@ async def test_the_page_is_rendered_once_per_root_url_and_query():
     assert other_host.text == "page 2 for b.test"  # another root URL is rendered for itself
     assert with_query.text == "page 3 for a.test"
     assert served == ["/", "/", "/", "/login", "/login"]  # other paths always go through
-
-
-@pytest.mark.asyncio
-async def test_only_content_hashed_assets_are_marked_immutable():
-    app, _served = counting_app()
-    transport = httpx.ASGITransport(app=ImmutableAssets(app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as client:
-        hashed = await client.get("/assets/Index-Akn07EZk2.js")
-        plain = await client.get("/assets/theme.css")
-    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert "cache-control" not in plain.headers
