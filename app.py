@@ -25,6 +25,7 @@ from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, SweepSlo
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
+from components.page_cache import PageCache
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.share_panel import wire_share_links
 from endpoints import ENDPOINTS, install_catalog
@@ -247,7 +248,9 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "app_kwargs": {
             "lifespan": app_lifespan(ctx),
             "routes": media_routes(ctx.runner.media),
-            "middleware": [Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
+            # The page from memory (components/page_cache.py), then gzip.
+            "middleware": [Middleware(PageCache),
+                           Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
         },
     }
 

@@ -180,6 +180,50 @@ def sandbox_process(**options: Any) -> Iterator[SandboxProcess]:
                 process.wait(5)
 
 
+@dataclass
+class ServerProcess:
+    """A server in a child process (``url``); ``cpu_seconds()`` is its CPU time so far."""
+
+    process: subprocess.Popen[str]
+    url: str
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+
+@contextlib.contextmanager
+def peer_space_process(sandbox_url: str, *extra: str) -> Iterator[ServerProcess]:
+    """``benchmarks/peer_space.py`` (the one-function Space on ``fal_client``) in a child process; stopped on exit."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve().parent / "peer_space.py"), "--sandbox", sandbox_url, *extra],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 2 * SANDBOX_START_TIMEOUT
+        url = ""
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError("the peer Space ended before it printed its URL")
+            if line.startswith("PEER_URL="):
+                url = line.split("=", 1)[1].strip()
+                break
+        if not url:
+            raise TimeoutError("the peer Space did not start in time")
+        yield ServerProcess(process, url)
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(Exception):
+                assert process.stdin is not None
+                process.stdin.close()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
 def _serve_sandbox(options_json: str) -> int:
     """Child side: serve until stdin closes (the parent ended or stopped us) or the lifetime is over."""
     import threading

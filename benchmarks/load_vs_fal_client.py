@@ -296,6 +296,128 @@ async def _raw_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*tasks))
 
 
+ENDPOINT_INFO: dict[tuple[str, str], tuple[int, Any, str, str]] = {}  # (URL, api name) -> _app_endpoint's answer
+
+
+def _endpoint_info(url: str, api_name: str) -> tuple[int, Any, str, str]:
+    """(fn_index, gradio_client endpoint, join URL, stream URL) of ``api_name`` on the Gradio app at ``url``."""
+    if (url, api_name) not in ENDPOINT_INFO:
+        from gradio_client import Client
+
+        client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+        fn_index = client._infer_fn_index(api_name, None)
+        ENDPOINT_INFO[url, api_name] = (fn_index, client.endpoints[fn_index], client.sse_data_url, client.sse_url)
+    return ENDPOINT_INFO[url, api_name]
+
+
+async def _queue_run(http: Any, info: tuple[int, Any, str, str], session: str, headers: dict[str, str],
+                     wanted: dict[str, Any]) -> tuple[list[Any], int]:
+    """One event through Gradio's queue protocol, as the page sends it: POST queue/join, then the session's
+    queue/data event stream until ``process_completed``. Returns the output data and the streamed updates."""
+    from gradio_client import utils as client_utils
+
+    fn_index, endpoint, join_url, stream_url = info
+    data = list(endpoint.insert_empty_state(*client_utils.construct_args(endpoint.parameters_info, (), wanted)))
+    joined = await http.post(join_url, headers=headers, json={
+        "data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None, "session_hash": session})
+    joined.raise_for_status()
+    event_id = joined.json()["event_id"]
+    updates = 0
+    async with http.stream("GET", stream_url, params={"session_hash": session}, headers=headers) as resp:
+        async for line in resp.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            msg = json.loads(line[5:])
+            if msg.get("event_id") != event_id:
+                continue
+            if msg.get("msg") == "process_generating":
+                updates += 1
+            elif msg.get("msg") == "process_completed":
+                if not msg.get("success", True):
+                    raise RuntimeError(f"app error: {str(msg.get('output'))[:200]}")
+                return msg["output"]["data"], updates
+    raise RuntimeError("the event stream ended without process_completed")
+
+
+async def _visits_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
+    """``n`` visitors at once, each making ``runs`` runs in a row, all in this one event loop.
+
+    ``side``: ``fal`` (``fal_client.AsyncClient.subscribe`` straight to the sandbox), ``app`` (the app's
+    ``/flux_pro`` through Gradio's queue protocol) or ``peer`` (the one-function Space's ``/generate``, the same
+    way). A Gradio visitor opens one new session (one page) for its runs. Each run: wall time, and what was wrong
+    or missing in its result."""
+    import httpx
+
+    side, n, runs = cmd["side"], cmd["n"], cmd["runs"]
+    start = asyncio.Event()
+    fal = None
+    if side == "fal":
+        import fal_client
+        from fal_client import client as fal_module
+
+        fal_module.QUEUE_URL_FORMAT = f"{cmd['queue_url']}/"
+        fal_module.REST_URL = cmd["rest_url"]
+        fal_module.CDN_URL = cmd["cdn_url"]
+        fal = fal_client.AsyncClient(key="benchmark:sandbox")
+    info = None if side == "fal" else _endpoint_info(cmd["url"], API_NAME if side == "app" else "/generate")
+    limits = httpx.Limits(max_connections=4 * n + 10, max_keepalive_connections=2 * n + 10)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(RUN_TIMEOUT), limits=limits, trust_env=False) as http:
+
+        async def one(i: int, r: int, session: str) -> dict[str, Any]:
+            seed = cmd["seed0"] + i * runs + r
+            prompt = f"{cmd['tag']} visitor {i} run {r} {secrets.token_hex(4)}"
+            wanted = run_input(cmd["steps"], cmd["width"], cmd["height"], seed, prompt)
+            out: dict[str, Any] = {"i": i, "r": r, "prompt": prompt, "t0": time.time()}
+            try:
+                if side == "fal":
+                    assert fal is not None
+                    result = await fal.subscribe(ENDPOINT, arguments=wanted, with_logs=True)
+                    out.update(crosstalk=_check(result, seed, prompt),
+                               inference=(result.get("timings") or {}).get("inference"),
+                               image=(result.get("images") or [{}])[0].get("url"))
+                elif side == "app":
+                    assert info is not None
+                    (_status, logs, gallery, result), updates = await _queue_run(
+                        http, info, session, visitor_headers(i), wanted)
+                    out.update(_app_outcome(result, logs, seed, prompt), updates=updates)
+                    if not gallery:
+                        out["crosstalk"].append("no image in the gallery")
+                else:
+                    assert info is not None
+                    (image, result), updates = await _queue_run(
+                        http, info, session, visitor_headers(i), {"prompt": prompt, "seed": seed})
+                    out.update(crosstalk=_check(result, seed, prompt), updates=updates,
+                               inference=((result or {}).get("timings") or {}).get("inference"),
+                               request_id=None, image=(result or {}).get("images", [{}])[0].get("url"))
+                    if not (isinstance(image, str) and image.startswith("http")):
+                        out["crosstalk"].append("no image URL")
+            except BaseException as exc:  # noqa: BLE001 - counted as an error
+                out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            out["t1"] = time.time()
+            return out
+
+        async def visitor(i: int) -> list[dict[str, Any]]:
+            session = secrets.token_hex(6)  # one page for this visitor's runs
+            await start.wait()
+            return [await one(i, r, session) for r in range(runs)]
+
+        tasks = [asyncio.ensure_future(asyncio.wait_for(visitor(i), PHASE_TIMEOUT)) for i in range(n)]
+        await asyncio.sleep(0)
+        start.set()
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+    if fal is not None:
+        with_client = await fal._client
+        await with_client.aclose()
+    results: list[dict[str, Any]] = []
+    for i, item in enumerate(done):
+        if isinstance(item, BaseException):
+            results.append({"i": i, "r": 0, "prompt": "", "t0": 0.0, "t1": 0.0,
+                            "error": f"visitor did not finish: {type(item).__name__}"})
+        else:
+            results.extend(item)
+    return results
+
+
 def worker_main() -> int:
     for line in sys.stdin:
         if not line.strip():
@@ -311,6 +433,8 @@ def worker_main() -> int:
                 reply = {"runs": _app_batch(cmd)}
             elif cmd["cmd"] == "raw":
                 reply = {"runs": asyncio.run(_raw_batch(cmd))}
+            elif cmd["cmd"] == "visits":
+                reply = {"runs": asyncio.run(_visits_batch(cmd))}
             elif cmd["cmd"] == "visitors":
                 reply = {"seconds": VISITORS.ensure(cmd["app_url"], cmd["n"])}
             else:

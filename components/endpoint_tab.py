@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import gradio as gr
+from gradio.data_classes import GradioModel, GradioRootModel
 
 from components.api_schema import apply_api_schemas, args_docstring
 from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
@@ -289,6 +290,20 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
         await updates.aclose()
 
 
+def postprocessed(outputs: list[Any], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What Gradio's postprocessing makes of each output value (skips and ``None`` as they are), done here in the
+    handler: the run event has ``postprocess=False``, which spares a worker-thread round trip per output and
+    streamed update (Gradio postprocesses every output in a thread of its own, ``anyio.to_thread.run_sync``)."""
+    out = []
+    for component, value in zip(outputs, values, strict=True):
+        if value is None or (type(value) is dict and value.get("__type__") == "update"):
+            out.append(value)
+            continue
+        value = component.postprocess(value)
+        out.append(value.model_dump() if isinstance(value, (GradioModel, GradioRootModel)) else value)
+    return tuple(out)
+
+
 def run_tick(run: Run) -> RunUpdate:
     return RunUpdate(run.id, "queued" if run.job is None else "running", run.elapsed())
 
@@ -415,7 +430,7 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
         # aclosing: when Gradio closes this generator (Stop, tab closed), the run's cleanup cancels the job.
         async with contextlib.aclosing(run_endpoint(spec, form, ctx, session_keys, values, request)) as updates:
             async for update in updates:
-                yield update
+                yield postprocessed(outputs, update)
 
     run.__name__ = f"{spec.api_name}_page"
     run._mcp_type = "page"  # type: ignore[attr-defined]  # not an MCP tool: components/mcp_tools.py gives one per tab
@@ -424,10 +439,12 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
     apply_api_schemas(spec, parameters)
     form.declare_api_parameters(run)
     gallery_id = f"{spec.api_name}-gallery"
+    outputs = [tab.status, tab.logs, tab.gallery, tab.result_json]
     tab.run_event = tab.generate.click(
         run,
         inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys},
-        outputs=[tab.status, tab.logs, tab.gallery, tab.result_json],
+        outputs=outputs,
+        postprocess=False,  # done by ``postprocessed`` in the handler
         api_name=spec.api_name,
         concurrency_limit=None,
         show_progress="minimal",

@@ -18,22 +18,63 @@
   an hour after their tab closed and ones idle for a day, never one with a run going. A dropped session's page
   still works for ordinary events (Gradio starts a fresh session with the default values), but rows drawn by
   ``@gr.render`` in it lose their events until redrawn — hence the long idle time.
+- New sessions: Gradio's ``SessionState`` computes the config of every block (517 here, ~20 ms of CPU) for each
+  new visitor, though they are the same for all. ``PlaygroundBlocks`` gives Gradio's ``StateHolder`` sessions that
+  share the default configs, computed once, and copy a block's entry only when it is read or changed (~0.1 ms).
+- ``import matplotlib``: Gradio tries it twice per event; when it is not installed it is marked absent, so the
+  import fails at once instead of searching ``sys.path`` on every event.
+
+All of this relies on Gradio internals, so it is tied to the tested versions (``TESTED_GRADIO``, pinned in
+requirements.txt): on any other version ``fixes_active()`` logs one warning and the app runs on plain Gradio.
+The upstream reports are in docs/upstream.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime
+import functools
+import importlib.util
 import inspect
 import logging
+import os
+import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 from gradio.components.base import _Keywords
+from gradio.state_holder import SessionState, StateHolder
 
 log = logging.getLogger(__name__)
+
+#: The versions these workarounds were written against and tested on (requirements.txt pins them). On any other
+#: version they are off, with one warning line: Gradio's internals they rely on may have changed.
+TESTED_GRADIO = ("6.31.0",)
+TESTED_GRADIO_CLIENT = ("2.7.2",)
+
+
+@functools.cache
+def fixes_active() -> bool:
+    """True on the tested Gradio and gradio_client; otherwise False, logged once (the app then runs on plain Gradio)."""
+    import gradio_client
+
+    if gr.__version__ in TESTED_GRADIO and gradio_client.__version__ in TESTED_GRADIO_CLIENT:
+        return True
+    log.warning("Gradio %s / gradio_client %s are untested (tested: %s / %s): the workarounds in "
+                "components/gradio_fixes.py are off", gr.__version__, gradio_client.__version__,
+                ", ".join(TESTED_GRADIO), ", ".join(TESTED_GRADIO_CLIENT))
+    return False
+
+
+def _skip_missing_matplotlib() -> None:
+    """Gradio wraps every event call in ``MatplotlibBackendMananger``, which runs ``import matplotlib`` twice; without
+    matplotlib installed, each failed import searches sys.path again (~4 % of the app's CPU under load). Marking it
+    absent makes the import fail at once, as it would anyway."""
+    if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]
 
 SKIP: dict[str, str] = {"__type__": "update"}  # what gr.skip() returns and what the browser is sent for it
 CLOSED_SESSION_SECONDS = 3600.0  # Gradio's own grace for a closed tab's state (it can reconnect within it)
@@ -50,6 +91,83 @@ class SessionLifetimes:
     every: float = REAP_EVERY_SECONDS
 
 
+class _SharedConfigValues(dict):
+    """A session's ``config_values`` (block id -> block config) that starts empty: a block not set in it yet reads
+    as the shared default config of that block, copied on first access. Gradio mutates a config only by assigning
+    a whole entry or its ``props["value"]``, so a copy of the entry and of its props is enough."""
+
+    def __init__(self, defaults: dict[int, dict[str, Any]]) -> None:
+        super().__init__()
+        self._defaults = defaults
+
+    def __missing__(self, key: int) -> dict[str, Any]:
+        config = self._defaults[key]  # KeyError for an unknown block, as before
+        value = {**config, "props": dict(config["props"])} if "props" in config else dict(config)
+        self[key] = value
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self._defaults
+
+    def _all(self) -> dict[int, dict[str, Any]]:
+        for key in self._defaults:
+            if not dict.__contains__(self, key):
+                self[key]
+        return self
+
+    def get(self, key: int, default: Any = None) -> Any:
+        return self.get(key, default)
+
+    def items(self) -> Any:
+        return dict.items(self._all())
+
+    def keys(self) -> Any:
+        return dict.keys(self._all())
+
+    def values(self) -> Any:
+        return dict.values(self._all())
+
+    def __iter__(self) -> Any:
+        return dict.__iter__(self._all())
+
+    def __len__(self) -> int:
+        return dict.__len__(self._all())
+
+
+class _PlaygroundSessionState(SessionState):
+    """``SessionState`` without computing the config of every block for each new session: the defaults are
+    computed once per app and each session copies an entry only when it is read or changed."""
+
+    def __init__(self, blocks: Any, defaults: dict[int, dict[str, Any]]) -> None:
+        # Gradio's __init__ minus the per-block loop: the same attributes, in the same way.
+        self.blocks_config = copy.copy(blocks.default_config)
+        self.config_values = _SharedConfigValues(defaults)
+        self.state_data = {}
+        self._state_ttl = {}
+        self.is_closed = False
+        self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+
+
+class _PlaygroundStateHolder(StateHolder):
+    """``StateHolder`` whose new sessions are ``_PlaygroundSessionState``s (shared default block configs)."""
+
+    _defaults: dict[int, dict[str, Any]] | None = None
+    _defaults_of: Any = None
+
+    def default_configs(self) -> dict[int, dict[str, Any]]:
+        blocks = self.blocks.default_config.blocks
+        if self._defaults is None or self._defaults_of is not blocks or len(self._defaults) != len(blocks):
+            config = self.blocks.default_config
+            self._defaults = {k: config.config_for_block(k, [], v) for k, v in blocks.items() if k in self.blocks.blocks}
+            self._defaults_of = blocks
+        return self._defaults
+
+    def __getitem__(self, session_id: str) -> SessionState:
+        if session_id not in self.session_data:
+            self.session_data[session_id] = _PlaygroundSessionState(self.blocks, self.default_configs())
+        return super().__getitem__(session_id)
+
+
 def _is_skip(value: Any) -> bool:
     return type(value) is dict and value == SKIP
 
@@ -58,12 +176,31 @@ class PlaygroundBlocks(gr.Blocks):
     """``gr.Blocks`` whose skipped outputs cost nothing and leave nothing in the session, and whose block configs
     are built without recomputing signatures (see the module doc)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._fixes = fixes_active()
+        if self._fixes:
+            _skip_missing_matplotlib()
+        super().__init__(*args, **kwargs)
+
+    @property
+    def state_holder(self) -> StateHolder:
+        return self._playground_state_holder
+
+    @state_holder.setter
+    def state_holder(self, holder: StateHolder) -> None:
+        # Gradio's app hands the Blocks its StateHolder (``set_blocks``); its sessions are made the cheap way.
+        if self._fixes and type(holder) is StateHolder:
+            holder.__class__ = _PlaygroundStateHolder
+        self._playground_state_holder = holder
+
     def __exit__(self, exc_type: type[BaseException] | None = None, *args: object) -> None:
         super().__exit__(exc_type, *args)
-        if exc_type is None:
+        if exc_type is None and self._fixes:
             keep_init_signatures(type(block) for block in self.blocks.values())
 
     async def postprocess_data(self, block_fn: Any, predictions: list | dict, state: Any) -> list[Any]:
+        if not self._fixes:
+            return await super().postprocess_data(block_fn, predictions, state)
         processed = await self._postprocess_skipping(block_fn, predictions, state)
         if state is not None:
             _adopt_rebuilt_outputs(block_fn.outputs, state)
@@ -167,7 +304,9 @@ class SessionReaper:
 
     async def run_forever(self) -> None:
         """``reap()`` every ``lifetimes.every`` seconds until cancelled (the app's lifespan runs it); a failing
-        pass is logged and the next one goes ahead."""
+        pass is logged and the next one goes ahead. Off (returns at once) on an untested Gradio."""
+        if not fixes_active():
+            return
         while True:
             await asyncio.sleep(self.lifetimes.every)
             try:

@@ -211,3 +211,58 @@ def test_configs_are_built_without_recomputing_signatures_and_stay_the_same(monk
     assert recomputed == []
     strip = lambda configs: [{k: v for k, v in c.items() if k != "id"} for c in configs.values()]
     assert strip(state.config_values) == strip(expected)
+
+
+def test_new_sessions_share_the_default_block_configs_and_read_the_same(monkeypatch):
+    demo, gallery, _result, _last = streaming_blocks()
+    holder = StateHolder()
+    holder.set_blocks(demo)
+    assert type(holder).__name__ == "_PlaygroundStateHolder"
+    eager = SessionState(demo)  # Gradio's own: every block's config computed for the session
+    holder["first"]  # the defaults are computed once, here
+    calls = []
+    original = type(demo.default_config).config_for_block
+    monkeypatch.setattr(type(demo.default_config), "config_for_block",
+                        staticmethod(lambda *a, **k: calls.append(a) or original(*a, **k)))
+
+    session = holder["second"]
+
+    assert calls == []  # a new session computed no block config
+    assert dict(session.config_values.items()) == eager.config_values
+    session._update_value_in_config(gallery._id, [{"caption": "mine"}])  # a run's value stays in its own session
+    assert holder["first"].config_values[gallery._id] == eager.config_values[gallery._id]
+    assert session.config_values[gallery._id]["props"]["value"] == [{"caption": "mine"}]
+
+
+def test_on_an_untested_gradio_the_workarounds_are_off_with_one_warning(monkeypatch, caplog):
+    from components import gradio_fixes
+
+    monkeypatch.setattr(gradio_fixes, "TESTED_GRADIO", ("0.0.1",))
+    gradio_fixes.fixes_active.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="components.gradio_fixes"):
+            demo, _gallery, _result, _last = streaming_blocks()
+            streaming_blocks()
+            holder = StateHolder()
+            holder.set_blocks(demo)
+        warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warnings) == 1 and "workarounds in components/gradio_fixes.py are off" in warnings[0].getMessage()
+        assert type(holder) is StateHolder  # Gradio's own sessions
+        assert not gradio_fixes.fixes_active()
+    finally:
+        gradio_fixes.fixes_active.cache_clear()
+
+
+@pytest.mark.asyncio
+async def test_on_an_untested_gradio_skips_go_to_gradio_as_they_are(monkeypatch):
+    from components import gradio_fixes
+
+    monkeypatch.setattr(gradio_fixes, "TESTED_GRADIO", ("0.0.1",))
+    gradio_fixes.fixes_active.cache_clear()
+    try:
+        demo, gallery, _result, _last = streaming_blocks()
+        state = SessionState(demo)
+        await demo.postprocess_data(demo.fns[0], ("running", gr.skip(), gr.skip(), gr.skip()), state)
+        assert state.blocks_config.blocks[gallery._id] is not gallery  # Gradio rebuilt it: no workaround
+    finally:
+        gradio_fixes.fixes_active.cache_clear()

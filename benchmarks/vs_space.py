@@ -1,0 +1,353 @@
+"""The app against the Space a user would otherwise write (issue 20, "As fast as a hand-written Space").
+
+    python benchmarks/vs_space.py [--visitors 25,50] [--runs 3] [--rounds 2] [--page-loads 5]
+                                  [--skip-load] [--skip-page]
+
+The method:
+
+- **Clients.** 25, then 50 visitors speak Gradio's own queue protocol, as the page does: ``POST
+  /gradio_api/queue/join``, then the ``/gradio_api/queue/data`` event stream. Each visitor opens one session (one
+  page) and makes 3 runs in a row in it. All visitors run in asyncio in one client process
+  (``load_vs_fal_client.py --worker``), so no side pays for a heavy client.
+- **Job.** One sandbox process serves every side: capacity 128, 0.05 s per step, 28 steps, 256x256 JPEGs.
+- **Three sides.** ``direct``: ``fal_client.AsyncClient.subscribe(..., with_logs=True)`` from the client process,
+  straight to the sandbox. ``app``: the app (in this process), ``/flux_pro``. ``peer``: ``peer_space.py``, one
+  Gradio function awaiting ``fal_client.AsyncClient.subscribe("fal-ai/flux-pro", ..., with_logs=True)`` and
+  returning the image URL and the result JSON, launched with ``default_concurrency_limit=None``, in its own process
+  on this machine, against the same sandbox.
+- **Order.** Phases alternate: direct, app, peer, then all three again (``--rounds``).
+- **CPU per run.** The server process's CPU time over a phase divided by its runs: this process for the app (its
+  orchestrating thread only waits on a pipe), the peer's process for the peer, and the client process for
+  direct (it has no server). ``others``: cores kept busy by everything else on the machine (noise).
+- **Wrong or missing.** A run whose result is not its own (seed, prompt, log lines, image shared with another run)
+  or lacks its image.
+
+Then the page: for the app and the peer, the blocks and bytes of ``/config`` (raw and gzipped as sent), the server
+CPU per page load, and the time until Generate works in Chromium (``/usr/bin/chromium`` through Playwright): from
+navigation to the first click on Generate that sends ``queue/join`` (that request is stopped in the browser, so no
+run starts). Printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import (
+    ROOT,
+    cpu_seconds,
+    launched_app,
+    machine_cpu_seconds,
+    median,
+    peer_space_process,
+    percentile,
+    sandbox_process,
+)
+from load_vs_fal_client import Worker
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SIDES = ("direct", "app", "peer")
+TTI_TIMEOUT = 60.0
+IDLE_SECONDS = 3.0  # how long the server's idle CPU is measured before the page loads
+
+
+@dataclass
+class Phase:
+    side: str
+    visitors: int
+    walls: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+    updates: list[int] = field(default_factory=list)
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    other_cpu: float = 0.0
+    seconds: float = 0.0
+    runs: int = 0
+
+    def add(self, other: Phase) -> None:
+        self.walls += other.walls
+        self.errors += other.errors
+        self.wrong += other.wrong
+        self.updates += other.updates
+        self.server_cpu += other.server_cpu
+        self.client_cpu += other.client_cpu
+        self.other_cpu += other.other_cpu
+        self.seconds += other.seconds
+        self.runs += other.runs
+
+
+def run_phase(side: str, n: int, round_no: int, args: argparse.Namespace, worker: Worker, sandbox: Any,
+              app_url: str, peer: Any) -> Phase:
+    cmd: dict[str, Any] = {"cmd": "visits", "side": {"direct": "fal"}.get(side, side), "n": n, "runs": args.runs,
+                           "steps": args.steps, "width": args.width, "height": args.height,
+                           "seed0": 100_000 * round_no + 10_000 * SIDES.index(side) + 7,
+                           "tag": f"{side} r{round_no} n{n}"}
+    if side == "direct":
+        cmd.update(queue_url=sandbox.fal_queue_url, rest_url=sandbox.fal_rest_url, cdn_url=sandbox.fal_cdn_url)
+    else:
+        cmd["url"] = app_url if side == "app" else peer.url
+
+    def server() -> float:
+        return {"direct": worker.cpu_seconds, "app": cpu_seconds, "peer": peer.cpu_seconds}[side]()
+
+    phase = Phase(side, n)
+    server0, client0, sandbox0, machine0 = server(), worker.cpu_seconds(), sandbox.cpu_seconds(), machine_cpu_seconds()
+    began = time.monotonic()
+    reply = worker.call(**cmd)
+    phase.seconds = time.monotonic() - began
+    phase.server_cpu = server() - server0
+    phase.client_cpu = worker.cpu_seconds() - client0
+    own = phase.server_cpu + (0.0 if side == "direct" else phase.client_cpu) + sandbox.cpu_seconds() - sandbox0
+    phase.other_cpu = max(0.0, machine_cpu_seconds() - machine0 - own)
+    seen_images: set[str] = set()
+    for run in reply["runs"]:
+        phase.runs += 1
+        if "error" in run:
+            phase.errors.append(run["error"])
+            continue
+        phase.walls.append(run["t1"] - run["t0"])
+        if "updates" in run:
+            phase.updates.append(run["updates"])
+        problems = list(run.get("crosstalk") or [])
+        image = run.get("image")
+        if not image:
+            problems.append("no image URL")
+        elif image in seen_images:
+            problems.append("image shared with another run")
+        seen_images.add(image or "")
+        if problems:
+            phase.wrong.append(f"visitor {run['i']} run {run['r']}: {', '.join(problems)}")
+    return phase
+
+
+def print_load(results: dict[int, dict[str, Phase]], args: argparse.Namespace) -> None:
+    job = args.steps * args.step_seconds
+    print(f"\nRuns per side and load: visitors x {args.runs} runs x {args.rounds} rounds; job {args.steps} x "
+          f"{args.step_seconds:g} s = {job:.2f} s on the sandbox; {args.width}x{args.height} JPEG; seconds")
+    header = (f"{'visitors':>8} {'side':<7} {'runs':>5} {'median':>7} {'p95':>6} {'max':>6} {'CPU/run':>8} "
+              f"{'client CPU/run':>14} {'errors':>6} {'wrong/missing':>13} {'updates':>7} {'others':>6}")
+    print(header)
+    print("-" * len(header))
+    for n, by_side in results.items():
+        for side in SIDES:
+            p = by_side[side]
+            per = max(1, p.runs)
+            updates = f"{median(p.updates):.0f}" if p.updates else "-"
+            print(f"{n:>8} {side:<7} {p.runs:>5} {median(p.walls):7.2f} {percentile(p.walls, 95):6.2f} "
+                  f"{max(p.walls, default=float('nan')):6.2f} {p.server_cpu / per * 1000:6.0f}ms "
+                  f"{p.client_cpu / per * 1000:12.0f}ms {len(p.errors):>6} {len(p.wrong):>13} {updates:>7} "
+                  f"{p.other_cpu / max(p.seconds, 1e-9):6.2f}")
+    print("  CPU/run: the server process's CPU over the phase / runs (direct: the client process, it has no server);"
+          "\n  updates: streamed updates per run (median); others: cores busy with other processes (noise)")
+    print(f"\n{'visitors':>8} {'app/peer median':>16} {'app/peer p95':>13} {'app/direct':>11} {'peer/direct':>12} "
+          f"{'app/peer CPU':>13}   goal: median <= 1.00x, p95 <= 1.10x, CPU no higher, none wrong")
+    for n, by_side in results.items():
+        app, peer, direct = by_side["app"], by_side["peer"], by_side["direct"]
+        m = median(app.walls) / median(peer.walls)
+        q = percentile(app.walls, 95) / percentile(peer.walls, 95)
+        cpu = (app.server_cpu / max(1, app.runs)) / max(1e-9, peer.server_cpu / max(1, peer.runs))
+        met = m <= 1.00 and q <= 1.10 and cpu <= 1.0 and not (app.errors or app.wrong)
+        print(f"{n:>8} {m:15.2f}x {q:12.2f}x {median(app.walls) / median(direct.walls):10.2f}x "
+              f"{median(peer.walls) / median(direct.walls):11.2f}x {cpu:12.2f}x   {'met' if met else 'NOT met'}")
+    for n, by_side in results.items():
+        for side in SIDES:
+            p = by_side[side]
+            for label, items in (("error", p.errors), ("wrong/missing", p.wrong)):
+                for item in sorted(set(items))[:5]:
+                    print(f"  {side} x{n} {label}: {item}  (x{items.count(item)})")
+
+
+# ------------------------------------------------------------------------------------------------ the page
+
+
+def config_figures(url: str) -> tuple[int, int, int, int]:
+    """(blocks, dependencies, /config bytes, /config bytes as sent with gzip accepted)."""
+    import httpx
+
+    with httpx.Client(timeout=30, trust_env=False) as http:
+        raw = http.get(f"{url}/config", headers={"Accept-Encoding": "identity"})
+        sent = http.get(f"{url}/config", headers={"Accept-Encoding": "gzip"})
+    config = raw.json()
+    wire = int(sent.headers.get("content-length") or 0) or len(
+        gzip.compress(sent.content) if sent.headers.get("content-encoding") == "gzip" else sent.content)
+    return len(config.get("components") or []), len(config.get("dependencies") or []), len(raw.content), wire
+
+
+def browser_main(url: str, selector: str, loads: int) -> int:
+    """Child process: one warm-up page load, then (after a line on stdin) ``loads`` page loads in the same browser
+    context (its cache warm, as for a returning visitor); for each, the seconds from navigation until a click on
+    ``selector`` sends ``queue/join`` (stopped in the browser, so no run starts). Prints ``@@ {json}`` lines."""
+    from playwright.sync_api import sync_playwright
+
+    def load(context: Any) -> float:
+        page = context.new_page()
+        joined: list[float] = []
+
+        def stop_join(route: Any) -> None:
+            joined.append(time.monotonic())
+            route.abort()
+
+        page.route("**/queue/join*", stop_join)
+        began = time.monotonic()
+        page.goto(url, wait_until="commit")
+        deadline = began + TTI_TIMEOUT
+        while not joined and time.monotonic() < deadline:
+            with contextlib.suppress(Exception):  # not there, or not wired, yet
+                page.click(selector, timeout=2000, no_wait_after=True)
+            page.wait_for_timeout(25)
+        page.wait_for_timeout(1000)  # the page's own load events finish (counted in the CPU per load)
+        page.close()
+        return joined[0] - began if joined else float("nan")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            cold_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            cold = load(cold_context)  # a first visit: nothing cached
+            cold_context.close()
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            load(context)  # warm the cache
+            print("@@ " + json.dumps({"warm": True}), flush=True)
+            sys.stdin.readline()
+            times = [load(context) for _ in range(loads)]
+            context.close()
+        finally:
+            browser.close()
+    print("@@ " + json.dumps({"tti": times, "cold": cold}), flush=True)
+    return 0
+
+
+def page_figures(url: str, selector: str, loads: int, server_cpu: Any) -> tuple[list[float], float, float]:
+    """(seconds until Generate works per warm load, the same for a first visit, server CPU seconds per warm load)."""
+    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--browser", url, selector,
+                                str(loads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        replies = []
+        cpu0 = idle_rate = began = 0.0
+        for line in process.stdout:
+            if not line.startswith("@@ "):
+                continue
+            reply = json.loads(line[3:])
+            if reply.get("warm"):
+                idle0 = server_cpu()
+                time.sleep(IDLE_SECONDS)  # the server's own background CPU (queue loop, timers), subtracted below
+                cpu0 = server_cpu()
+                idle_rate = (cpu0 - idle0) / IDLE_SECONDS
+                began = time.monotonic()
+                process.stdin.write("go\n")
+                process.stdin.flush()
+            else:
+                replies.append(reply)
+                break
+        cpu = server_cpu() - cpu0 - idle_rate * (time.monotonic() - began)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if not replies:
+        raise RuntimeError("the browser process ended without figures")
+    return replies[0]["tti"], replies[0]["cold"], cpu / loads
+
+
+def html_cpu(url: str, server_cpu: Any, repeat: int = 20) -> float:
+    """The server's CPU seconds per ``GET /`` (the HTML page with the whole config in it), gzip accepted."""
+    import httpx
+
+    with httpx.Client(timeout=30, trust_env=False, headers={"Accept-Encoding": "gzip"}) as http:
+        http.get(url)
+        cpu0 = server_cpu()
+        for _ in range(repeat):
+            http.get(url).raise_for_status()
+        return (server_cpu() - cpu0) / repeat
+
+
+def print_page(app_url: str, peer: Any, loads: int) -> None:
+    rows = []
+    for name, url, selector, server in (("app", app_url, "#flux_pro-generate", cpu_seconds),
+                                        ("peer", peer.url, "#generate", peer.cpu_seconds)):
+        blocks, deps, raw, wire = config_figures(url)
+        per_html = html_cpu(url, server)
+        tti, cold, cpu = page_figures(url, selector, loads, server)
+        rows.append((name, blocks, deps, raw, wire, per_html, cpu, tti, cold))
+    print(f"\nThe page ({loads} loads each after a warm-up, Chromium headless, localhost)")
+    print(f"{'side':<6} {'blocks':>6} {'events':>6} {'config KB':>9} {'as sent KB':>10} {'CPU/GET /':>9} "
+          f"{'CPU/load':>9} {'TTI median':>10} {'TTI max':>8} {'TTI first visit':>15}")
+    for name, blocks, deps, raw, wire, per_html, cpu, tti, cold in rows:
+        print(f"{name:<6} {blocks:>6} {deps:>6} {raw / 1000:9.0f} {wire / 1000:10.0f} {per_html * 1000:7.1f}ms "
+              f"{cpu * 1000:7.0f}ms {median(tti):9.2f}s {max(tti):7.2f}s {cold:14.2f}s")
+    app_tti, peer_tti = median(rows[0][7]), median(rows[1][7])
+    print(f"  app / peer time until Generate works: {app_tti / peer_tti:.2f}x (goal <= 1.5x)")
+    print("  TTI: navigation -> a click on Generate sends queue/join; CPU/load: the server's CPU from navigation to 1 s"
+          "\n  after that (every request of the page, browser cache warm), per load, minus the server's idle CPU over"
+          "\n  the same time (measured for 3 s before); CPU/GET /: the HTML page alone")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--visitors", default="25,50")
+    parser.add_argument("--runs", type=int, default=3, help="runs in a row per visitor (one session)")
+    parser.add_argument("--rounds", type=int, default=2, help="direct, app, peer phases per load, repeated")
+    parser.add_argument("--steps", type=int, default=28)
+    parser.add_argument("--step-seconds", type=float, default=0.05)
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--height", type=int, default=256)
+    parser.add_argument("--capacity", type=int, default=128)
+    parser.add_argument("--page-loads", type=int, default=5)
+    parser.add_argument("--skip-load", action="store_true", help="only the page figures")
+    parser.add_argument("--skip-page", action="store_true", help="only the load figures")
+    parser.add_argument("--browser", nargs=3, metavar=("URL", "SELECTOR", "LOADS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.browser:
+        return browser_main(args.browser[0], args.browser[1], int(args.browser[2]))
+    counts = [int(x) for x in args.visitors.split(",") if x.strip()]
+    if not counts or min(counts) < 1 or max(counts) > args.capacity or not 1 <= args.runs <= 10:
+        parser.error("visitors must be 1..capacity and runs 1..10")
+    started = time.monotonic()
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; sandbox capacity {args.capacity}, "
+          f"{args.steps} x {args.step_seconds:g} s, {args.width}x{args.height}")
+    options = {"capacity": args.capacity, "step_seconds": args.step_seconds}
+    with sandbox_process(**options) as sandbox, launched_app(sandbox.url) as app, \
+            peer_space_process(sandbox.url, "--width", str(args.width), "--height", str(args.height),
+                               "--steps", str(args.steps)) as peer:
+        if not args.skip_load:
+            worker = Worker()
+            try:
+                for side in SIDES:  # warm-up, untimed: imports, connections, first-call caches
+                    run_phase(side, 2, 0, args, worker, sandbox, app.url, peer)
+                results: dict[int, dict[str, Phase]] = {}
+                for n in counts:
+                    merged = {side: Phase(side, n) for side in SIDES}
+                    for r in range(1, args.rounds + 1):
+                        for side in SIDES:
+                            phase = run_phase(side, n, r, args, worker, sandbox, app.url, peer)
+                            merged[side].add(phase)
+                            print(f"  {n:>3} visitors, round {r}, {side:<6}: median {median(phase.walls):5.2f} s, "
+                                  f"p95 {percentile(phase.walls, 95):5.2f} s, CPU/run "
+                                  f"{phase.server_cpu / max(1, phase.runs) * 1000:4.0f} ms, errors "
+                                  f"{len(phase.errors)}, wrong {len(phase.wrong)}", flush=True)
+                    results[n] = merged
+            finally:
+                worker.close()
+            print_load(results, args)
+        if not args.skip_page:
+            print_page(app.url, peer, args.page_loads)
+    print(f"\ntotal {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The page's weight on the server: the page itself from memory.
+
+- ``PageCache``: Gradio renders ``GET /`` anew for every visit: a deep copy of the whole config (~0.8 MB of JSON
+  here), a walk over it to put the root URL into every file URL, the template, then gzip — ~50–100 ms of CPU per
+  page load, most of the server's work for one. The page is the same for every visitor with the same root URL (the
+  app has no login), so the middleware keeps the finished response (compressed as sent) per root-URL headers, query
+  and accepted encoding, and sends it again.
+
+A plain ASGI middleware; ``app.py`` installs it in front of the gzip middleware. (Marking Gradio's content-hashed
+``/assets/`` files ``immutable`` was tried too: it made ``tests/test_app_browser.py``'s Stop test fail 3 times in
+4, with the gallery's "previous result" class gone while the next run went on, and was left out.)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PAGE_CACHE_ENTRIES = 64  # root URLs x queries x encodings kept; the oldest goes first
+#: The request headers that make up the page's root URL (gradio.route_utils.get_root_url) or its encoding.
+KEY_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix")
+
+
+class PageCache:
+    """Keeps ``GET /`` responses (status 200, no cookies set) and sends them again for the same key."""
+
+    def __init__(self, app: ASGIApp, max_entries: int = PAGE_CACHE_ENTRIES) -> None:
+        self.app = app
+        self.max_entries = max_entries
+        self.pages: OrderedDict[tuple[Any, ...], tuple[Message, bytes]] = OrderedDict()
+
+    @staticmethod
+    def key(scope: Scope) -> tuple[Any, ...] | None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            return None
+        headers = dict(scope.get("headers") or [])
+        if b"authorization" in headers:
+            return None
+        accepts = headers.get(b"accept-encoding", b"")
+        encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
+        return (scope.get("root_path", ""), scope.get("scheme"), scope.get("query_string", b""), encodings,
+                *(headers.get(name) for name in KEY_HEADERS))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = self.key(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        cached = self.pages.get(key)
+        if cached is not None:
+            self.pages.move_to_end(key)
+            start, body = cached
+            await send(start)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        start_message: Message | None = None
+        chunks: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            nonlocal start_message
+            if message["type"] == "http.response.start":
+                start_message = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and start_message is not None:
+                    self._store(key, start_message, b"".join(chunks))
+            await send(message)
+
+        await self.app(scope, receive, keep)
+
+    def _store(self, key: tuple[Any, ...], start: Message, body: bytes) -> None:
+        headers = [(k.lower(), v) for k, v in start.get("headers") or []]
+        if start.get("status") != 200 or any(k == b"set-cookie" for k, _ in headers):
+            return
+        self.pages[key] = ({"type": "http.response.start", "status": 200, "headers": headers}, body)
+        while len(self.pages) > self.max_entries:
+            self.pages.popitem(last=False)
