@@ -117,7 +117,8 @@ def test_a1111_text_of_a_fal_run():
     assert a1111_parameters(fal_record()) == (
         'A "tiger" eye, close-up: studio light\n'
         "second line: ünïcødé 🐯\n"
-        "Steps: 28, CFG scale: 3.5, Seed: 1234, Size: 1024x768, Model: fal-ai/flux-pro, Safety tolerance: 5, "
+        "Steps: 28, Sampler: Euler, CFG scale: 3.5, Seed: 1234, Size: 1024x768, Model: fal-ai/flux-pro, "
+        "Safety tolerance: 5, "
         "Provider: fal, Request ID: req-42"
     )
 
@@ -149,7 +150,7 @@ def test_segmind_run_uses_its_own_field_names_and_the_result_size():
                        result={"images": [{"url": "u", "width": 512, "height": 384, "content_type": "image/jpeg"}],
                                "seed": 5})
     assert a1111_parameters(record).splitlines()[-1] == (
-        'Steps: 20, CFG scale: 7.5, Seed: 5, Size: 512x384, Model: flux-depth-pro, Control image: '
+        'Steps: 20, Sampler: Euler, CFG scale: 7.5, Seed: 5, Size: 512x384, Model: flux-depth-pro, Control image: '
         '"https://x.test/c.png", Prompt upsampling: False, Provider: segmind'
     )
 
@@ -424,3 +425,23 @@ def test_a_stray_nan_in_provider_timings_does_not_stop_embedding():
     record = record.with_result({**record.result, "timings": {"inference": float("nan")}})
     meta = read_metadata(embed_metadata(encode(noise_image(), "PNG"), "image/png", record))
     assert meta.kind == "record" and math.isnan(meta.record.result["timings"]["inference"])
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_a_third_party_a1111_reader_reads_our_parameters(fmt):
+    """sd-parsers (what many galleries use) takes a text for A1111's only when it names a sampler."""
+    sd_parsers = pytest.importorskip("sd_parsers")
+    if fmt == "WEBP" and not features.check("webp"):
+        pytest.skip("Pillow without WebP")
+    data = embed_metadata(encode(noise_image(), fmt), "", fal_record(negative_prompt="blurry, text"))
+    with Image.open(io.BytesIO(data)) as image:
+        info = sd_parsers.ParserManager().parse(image)
+    assert info is not None, "sd-parsers did not recognise the parameters"
+    assert info.generator == sd_parsers.data.Generators.AUTOMATIC1111
+    sampler = info.samplers[0]
+    assert [p.value for p in sampler.prompts] == [PROMPT]
+    assert [p.value for p in sampler.negative_prompts] == ["blurry, text"]
+    assert sampler.parameters["seed"] == "1234" and sampler.parameters["steps"] == "28"
+    assert sampler.parameters["cfg_scale"] == "3.5"
+    assert sampler.model is not None and sampler.model.name == "fal-ai/flux-pro"
+    assert info.metadata["Size"] == "1024x768"
