@@ -165,7 +165,8 @@ def build_app(ctx: AppContext) -> gr.Blocks:
 
 
 def media_routes(media: MediaStore) -> list[Route]:
-    """``GET /media/{name}``: stored result images by name only (never a path), cached by browsers."""
+    """``GET /media/{name}``: stored result images by name only (``<run id>/<file>`` or a hash; checked, never a
+    free path), cached by browsers."""
 
     async def serve(request: Request) -> Response:
         name = request.path_params["name"]
@@ -175,7 +176,7 @@ def media_routes(media: MediaStore) -> list[Route]:
         media_type = CONTENT_TYPES.get("." + name.rsplit(".", 1)[-1], "application/octet-stream")
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400, immutable"})
 
-    return [Route("/media/{name}", serve, methods=["GET"])]
+    return [Route("/media/{name:path}", serve, methods=["GET"])]
 
 
 def app_lifespan(ctx: AppContext):
