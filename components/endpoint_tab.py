@@ -326,6 +326,8 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
             with gr.Row():
                 reuse_seed = gr.Button("♻️ Reuse this seed", size="sm", elem_id=f"{spec.api_name}-reuse-seed")
                 random_seed = gr.Button("🎲 Randomize seed", size="sm", elem_id=f"{spec.api_name}-random-seed")
+                code_button = gr.Button("</> Code", size="sm", elem_id=f"{spec.api_name}-code-button")
+            code_row = gr.Column()
             share_row = gr.Column()
             logs = gr.Textbox(
                 label="Provider logs (live)",
@@ -342,9 +344,12 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed)
     _wire_estimate(tab, ctx, session_keys, estimate)
-    from components.share_panel import add_share_button  # these build on EndpointTab
+    from components.code_panel import add_code_view  # these build on EndpointTab
+    from components.share_panel import add_share_button
     from components.sweep_panel import build_sweep_section
 
+    with code_row:
+        add_code_view(tab, ctx, code_button)
     with share_row:
         add_share_button(tab, ctx)
     with sweep_row:

@@ -374,7 +374,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             gr.Warning("That run's request names a host this app does not use: the code targets the public service.")
         root = ctx.media_url_for(request)("").removesuffix("/media/")
         try:
-            snippets = code_for(record, app_url=root + "/")
+            snippets = code_for(record, app_url=root + "/", public=True)
         except (SecretInRecordError, ValueError) as exc:
             raise gr.Error(f"No code for that run: {exc}", title="No code") from None
         gr.Info("The Python code is on your clipboard.")

@@ -1,0 +1,159 @@
+"""Issue 19's promises, kept on the path a visitor takes: in headless Chromium, on the sandbox.
+
+The gallery's own download dropped back into "Open image", the Code button beside the result, the cost line and
+estimate after a key is pasted, messages in the person's words, the phone (390×844), and actions that land where
+the visitor looks. One app and one browser serve the whole module; pages are shared where a check leaves the page
+as it found it. Screenshots go to ``/tmp/flux-promises/`` (``PROMISES_SHOTS`` to change), never into the repo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox import SandboxOptions
+from tests.app_support import LaunchedApp, launched_app
+from tests.test_app_browser import ARGS, CHROMIUM
+from tests.test_history_browser import (
+    WAIT_MS,
+    clear_toasts,
+    drop_image,
+    open_app,
+    run_snippet,
+    select_tab,
+    set_seed,
+    wait_value,
+)
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
+                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.timeout(180),
+]
+
+SHOTS = Path(os.environ.get("PROMISES_SHOTS", "/tmp/flux-promises"))
+DESKTOP = {"width": 1400, "height": 1000}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[LaunchedApp]:
+    # live_is_sandbox: a key pasted in Settings sends runs "live", and live is the sandbox too (never fal itself)
+    with launched_app(SandboxOptions(step_seconds=0.02, startup_seconds=0.01), live_is_sandbox=True) as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser, app: LaunchedApp, viewport: dict[str, int], **options):
+    context = browser.new_context(viewport=viewport, accept_downloads=True, **options)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    open_app(page, app.url)
+    return page
+
+
+@pytest.fixture(scope="module")
+def desk(browser, app):
+    """One desktop page shared by the checks that leave it as they found it."""
+    page = new_page(browser, app, DESKTOP)
+    yield page
+    page.context.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name))
+
+
+def generate(page, api: str = "flux_pro", *, prompt: str | None = None, seed: int | None = None) -> str:
+    """Fill in, press Generate, wait for "Done"; the status text."""
+    select_tab(page, api)
+    if prompt is not None:
+        page.locator(f"#{api}-prompt textarea").fill(prompt)
+    if seed is not None:
+        set_seed(page, api, seed)
+    status = page.locator(f"#{api}-status")
+    before = status.inner_text()
+    page.locator(f"#{api}-generate").click()
+    page.wait_for_function("([sel, before]) => { const t = document.querySelector(sel).innerText;"
+                           " return t !== before && t.includes('Done'); }", arg=[f"#{api}-status", before])
+    text = status.inner_text()
+    if seed is not None:
+        assert f"seed {seed}" in text
+    return text
+
+
+# --- 3. every image the app hands out carries its run ------------------------------------------------------------
+
+
+def test_the_gallerys_own_download_is_named_for_the_run_and_restores_it(desk, tmp_path):
+    generate(desk, prompt="a gallery download", seed=3131)
+    gallery = desk.locator("#flux_pro-gallery")
+    gallery.locator("img").first.wait_for()
+    with desk.expect_download() as started:
+        gallery.get_by_role("button", name=re.compile("download", re.I)).first.click()
+    download = started.value
+    assert download.suggested_filename == "flux_pro-3131-1.jpg", "named <api_name>-<seed>-<n>.<ext>"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+
+    desk.locator("#flux_pro-prompt textarea").fill("something else")
+    set_seed(desk, "flux_pro", 1)
+    select_tab(desk, "segmind_flux_depth_pro")
+    drop_image(desk, saved)
+    desk.locator("#open-image-note", has_text="every parameter can be restored").wait_for()
+    wait_value(desk, "#flux_pro-prompt textarea", "a gallery download")
+    assert desk.locator("#flux_pro-seed input").input_value() == "3131"
+    clear_toasts(desk)
+
+
+# --- 4. code for the run you just made, next to its result ---------------------------------------------------------
+
+
+def test_the_code_button_beside_the_result_gives_code_for_the_real_service(desk, app, tmp_path):
+    generate(desk, prompt="code next to its result", seed=4141)
+    button = desk.locator("#flux_pro-code-button")
+    gallery_box = desk.locator("#flux_pro-gallery").bounding_box()
+    box = button.bounding_box()
+    assert box and gallery_box and box["y"] >= gallery_box["y"] + gallery_box["height"] - 5
+    assert box["y"] - (gallery_box["y"] + gallery_box["height"]) < 120, "beside the result, not somewhere else"
+    button.click()
+    code_box = desk.locator("#flux_pro-code")
+    code_box.locator(".cm-content").wait_for()
+    code = code_value(desk, "flux_pro-code")
+    assert "fal_client.subscribe" in code and "code next to its result" in code and "4141" in code
+    port = app.sandbox.url.rsplit(":", 1)[-1]
+    assert f":{port}" not in code and "sandbox-key" not in code, "never the sandbox's random local port"
+    assert "python -m sandbox" in code and "QUEUE_URL_FORMAT" in code, "a comment says how to use a sandbox"
+    script = tmp_path / "run.py"
+    queue = app.sandbox.fal_queue_url.rstrip("/") + "/"
+    script.write_text(code.replace("import fal_client\n", "import fal_client\nimport fal_client.client\n"
+                                   f"fal_client.client.QUEUE_URL_FORMAT = {queue!r}\n", 1))
+    result = run_snippet(script, {"FAL_KEY": "sandbox-key"})
+    assert result["seed"] == 4141 and result["prompt"] == "code next to its result"
+
+    desk.locator("#flux_pro-code-language").get_by_text("cURL", exact=True).click()
+    desk.wait_for_function("() => (document.querySelector('#flux_pro-code .cm-content') || {}).textContent"
+                           "?.includes('QUEUE=https://queue.fal.run')")
+    shot(desk, "code-1400.png")
+    generate(desk, prompt="the next run's code", seed=4142)
+    desk.wait_for_function("() => (document.querySelector('#flux_pro-code .cm-content') || {}).textContent"
+                           "?.includes('4142')")
+
+
+def code_value(page, elem_id: str) -> str:
+    href = page.locator(f"#{elem_id} a[download]").first.get_attribute("href")
+    return page.evaluate("(href) => fetch(href).then(r => r.text())", href)
