@@ -45,7 +45,9 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def app() -> Iterator[LaunchedApp]:
     # live_is_sandbox: a key pasted in Settings sends runs "live", and live is the sandbox too (never fal itself)
-    with launched_app(SandboxOptions(step_seconds=0.02, startup_seconds=0.01), live_is_sandbox=True) as launched:
+    # The first Segmind call fails (HTTP 500): a failed run, for the history and the session line.
+    options = SandboxOptions(step_seconds=0.05, startup_seconds=0.01, faults="segmind=status_500:1")
+    with launched_app(options, live_is_sandbox=True) as launched:
         yield launched
 
 
@@ -86,10 +88,13 @@ def generate(page, api: str = "flux_pro", *, prompt: str | None = None, seed: in
     if seed is not None:
         set_seed(page, api, seed)
     status = page.locator(f"#{api}-status")
-    before = status.inner_text()
+    request_id = "#%s-status p code" % api
+    before = page.evaluate("(sel) => (document.querySelector(sel) || {}).textContent || ''", request_id)
     page.locator(f"#{api}-generate").click()
-    page.wait_for_function("([sel, before]) => { const t = document.querySelector(sel).innerText;"
-                           " return t !== before && t.includes('Done'); }", arg=[f"#{api}-status", before])
+    page.wait_for_function(  # "Done" for a new request id (the old status stays under the progress overlay)
+        "([status, rid, before]) => { const t = document.querySelector(status).innerText;"
+        " const r = (document.querySelector(rid) || {}).textContent || '';"
+        " return t.includes('Done') && r && r !== before; }", arg=[f"#{api}-status", request_id, before])
     text = status.inner_text()
     if seed is not None:
         assert f"seed {seed}" in text
@@ -152,6 +157,79 @@ def test_the_code_button_beside_the_result_gives_code_for_the_real_service(desk,
     generate(desk, prompt="the next run's code", seed=4142)
     desk.wait_for_function("() => (document.querySelector('#flux_pro-code .cm-content') || {}).textContent"
                            "?.includes('4142')")
+
+
+# --- 5. cost that adds up ---------------------------------------------------------------------------------------
+
+
+def estimate(page, api: str) -> str:
+    return page.locator(f"#{api}-estimate").inner_text()
+
+
+def spend_line(page) -> str:
+    return page.locator("#session-spend").inner_text()
+
+
+def history_captions(page) -> list[str]:
+    return [c.strip() for c in page.locator("#history-gallery .caption-label").all_inner_texts()]
+
+
+def test_cost_adds_up_failed_and_stopped_runs_count_and_a_pasted_key_shows_at_once(browser, app):
+    page = new_page(browser, app, DESKTOP)
+    select_tab(page, "flux_general_rf_inversion")
+    assert "complete the form" not in estimate(page, "flux_general_rf_inversion"), "the example form is complete"
+    assert "$" in estimate(page, "flux_general_rf_inversion")
+    select_tab(page, "flux_pro")
+    assert "sandbox: nothing is billed" in estimate(page, "flux_pro")
+
+    generate(page, prompt="spend one", seed=501)
+    generate(page, prompt="spend two", seed=502)
+    page.wait_for_function("() => document.querySelector('#session-spend').innerText.includes('2 sandbox runs')")
+    assert "$0.00 billed" in spend_line(page) and "2 sandbox runs that would cost $0.10" in spend_line(page)
+
+    # A failed run (the sandbox answers 500) lands in the history with its state and cost.
+    select_tab(page, "segmind_flux_depth_pro")
+    page.locator("#segmind_flux_depth_pro-generate").click()
+    page.locator("#segmind_flux_depth_pro-status", has_text="Failed").wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('#history-gallery .caption-label')]"
+                           ".some(c => c.innerText.includes('failed'))")
+    failed = next(c for c in history_captions(page) if "failed" in c)
+    assert "$0" in failed, f"a failed run shows what it cost: {failed!r}"
+    clear_toasts(page)
+
+    # A stopped run too.
+    select_tab(page, "flux_pro")
+    page.locator("#flux_pro-prompt textarea").fill("stop me")
+    steps = page.locator("#flux_pro-num_inference_steps input[type=number]")
+    if not steps.is_visible():
+        page.locator("#flux_pro-advanced").get_by_text("Advanced", exact=True).first.click()
+    steps.fill("50")
+    page.locator("#flux_pro-generate").click()
+    page.locator("#flux_pro-status", has_text="Running").wait_for()
+    page.locator("#flux_pro-stop").click()
+    try:
+        page.locator("#flux_pro-status", has_text="Stopped").wait_for()
+    except Exception:
+        shot(page, "cost-stop-failed.png")
+        raise
+    page.wait_for_function("() => [...document.querySelectorAll('#history-gallery .caption-label')]"
+                           ".some(c => c.innerText.includes('stopped'))")
+    stopped = next(c for c in history_captions(page) if "stopped" in c)
+    assert "$" in stopped, f"a stopped run shows what it cost: {stopped!r}"
+    page.locator("#flux_pro-num_inference_steps input[type=number]").fill("28")
+    shot(page, "cost-1400.png")
+
+    # A key pasted under Settings: the estimate stops saying "sandbox" at once, before any run.
+    page.get_by_text("Settings — use your own API keys").click()
+    page.locator("#key-fal input").fill("sandbox-key-for-fal-0123456789")
+    page.locator("#keys-save").click()
+    page.wait_for_function("() => !document.querySelector('#flux_pro-estimate').innerText.includes('sandbox')")
+    assert "$" in estimate(page, "flux_pro")
+    generate(page, prompt="billed", seed=503)
+    page.wait_for_function("() => !document.querySelector('#session-spend').innerText.includes('$0.00 billed')")
+    line = spend_line(page)
+    assert "$0.05 billed" in line and "sandbox runs that would cost" in line, line
+    page.context.close()
 
 
 def code_value(page, elem_id: str) -> str:
