@@ -182,10 +182,36 @@ def test_cost_adds_up_failed_and_stopped_runs_count_and_a_pasted_key_shows_at_on
     select_tab(page, "flux_pro")
     assert "sandbox: nothing is billed" in estimate(page, "flux_pro")
 
+    # A stopped run lands in the history with its state and cost (nothing billed on the sandbox: $0).
+    page.locator("#flux_pro-prompt textarea").fill("stop me")
+    steps = page.locator("#flux_pro-num_inference_steps input[type=number]")
+    if not steps.is_visible():
+        page.locator("#flux_pro-advanced").get_by_text("Advanced", exact=True).first.click()
+    steps.fill("50")
+    page.locator("#flux_pro-generate").click()
+    page.locator("#flux_pro-status", has_text="Running").wait_for()
+    page.locator("#flux_pro-stop").dispatch_event("click")  # at once: a busy machine must not let the run end first
+    try:
+        page.locator("#flux_pro-status", has_text="Stopped").wait_for()
+    except Exception:
+        shot(page, "cost-stop-failed.png")
+        raise
+    try:
+        page.wait_for_function("() => [...document.querySelectorAll('#history-gallery .caption-label')]"
+                               ".some(c => c.innerText.includes('stopped'))")
+    except Exception:
+        page.locator("#history").scroll_into_view_if_needed()
+        shot(page, "cost-stop-history-failed.png")
+        print("SPEND", spend_line(page), history_captions(page), page.locator("#flux_pro-status").inner_text())
+        raise
+    stopped = next(c for c in history_captions(page) if "stopped" in c)
+    assert "$" in stopped, f"a stopped run shows what it cost: {stopped!r}"
+    page.locator("#flux_pro-num_inference_steps input[type=number]").fill("28")
+
     generate(page, prompt="spend one", seed=501)
     generate(page, prompt="spend two", seed=502)
-    page.wait_for_function("() => document.querySelector('#session-spend').innerText.includes('2 sandbox runs')")
-    assert "$0.00 billed" in spend_line(page) and "2 sandbox runs that would cost $0.10" in spend_line(page)
+    page.wait_for_function("() => document.querySelector('#session-spend').innerText.includes('3 sandbox runs')")
+    assert "$0.00 billed" in spend_line(page) and "3 sandbox runs that would cost $0.10" in spend_line(page)
 
     # A failed run (the sandbox answers 500) lands in the history with its state and cost.
     select_tab(page, "segmind_flux_depth_pro")
@@ -197,31 +223,11 @@ def test_cost_adds_up_failed_and_stopped_runs_count_and_a_pasted_key_shows_at_on
     assert "$0" in failed, f"a failed run shows what it cost: {failed!r}"
     clear_toasts(page)
 
-    # A stopped run too.
-    select_tab(page, "flux_pro")
-    page.locator("#flux_pro-prompt textarea").fill("stop me")
-    steps = page.locator("#flux_pro-num_inference_steps input[type=number]")
-    if not steps.is_visible():
-        page.locator("#flux_pro-advanced").get_by_text("Advanced", exact=True).first.click()
-    steps.fill("50")
-    page.locator("#flux_pro-generate").click()
-    page.locator("#flux_pro-status", has_text="Running").wait_for()
-    page.locator("#flux_pro-stop").click()
-    try:
-        page.locator("#flux_pro-status", has_text="Stopped").wait_for()
-    except Exception:
-        shot(page, "cost-stop-failed.png")
-        raise
-    page.wait_for_function("() => [...document.querySelectorAll('#history-gallery .caption-label')]"
-                           ".some(c => c.innerText.includes('stopped'))")
-    stopped = next(c for c in history_captions(page) if "stopped" in c)
-    assert "$" in stopped, f"a stopped run shows what it cost: {stopped!r}"
-    page.locator("#flux_pro-num_inference_steps input[type=number]").fill("28")
     shot(page, "cost-1400.png")
 
     # A key pasted under Settings: the estimate stops saying "sandbox" at once, before any run.
     page.get_by_text("Settings — use your own API keys").click()
-    page.locator("#key-fal input").fill("sandbox-key-for-fal-0123456789")
+    page.locator("#key-fal input").fill("sandbox-key-id:sandbox-key-secret")
     page.locator("#keys-save").click()
     page.wait_for_function("() => !document.querySelector('#flux_pro-estimate').innerText.includes('sandbox')")
     assert "$" in estimate(page, "flux_pro")
