@@ -42,7 +42,14 @@ SEED_MAX = 2**32 - 1
 COST_FIELDS = ("image_size", "num_images")  # what an estimate reads from the form
 SCROLL_LOGS_JS = "() => { const t = document.querySelector('#%s textarea'); if (t) t.scrollTop = t.scrollHeight; }"
 # Runs before the handler; an event's js answer becomes the handler's inputs, so it hands its arguments on.
-DIM_GALLERY_JS = "(...args) => { const g = document.getElementById('%s'); if (g) g.classList.add('fp-previous'); return args; }"
+# On a narrow screen the status sits below the long form: bring it (then the progress and the result under it) into view.
+DIM_GALLERY_JS = """(...args) => {
+  const g = document.getElementById('%s');
+  if (g) g.classList.add('fp-previous');
+  const status = document.getElementById('%s');
+  if (status && window.innerWidth <= 640) status.scrollIntoView({block: 'start'});
+  return args;
+}"""
 # After a run: undim, and open the first image in the preview (whole image and caption visible at any aspect).
 UNDIM_GALLERY_JS = """() => {
   const g = document.getElementById('%s');
@@ -50,6 +57,8 @@ UNDIM_GALLERY_JS = """() => {
   g.classList.remove('fp-previous');
   const first = g.querySelector('button.thumbnail-item');
   if (first && !g.querySelector('.preview')) first.click();
+  const status = document.getElementById('%s');
+  if (status && window.innerWidth <= 640) status.scrollIntoView({block: 'start'});  // status, then the result
 }"""
 
 
@@ -463,9 +472,10 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
         concurrency_limit=None,
         show_progress="minimal",
         show_progress_on=[tab.status],  # progress and a failure show in the status line, not over the form
-        js=DIM_GALLERY_JS % gallery_id,
+        js=DIM_GALLERY_JS % (gallery_id, f"{spec.api_name}-status"),
     )
-    tab.run_event.then(None, js=UNDIM_GALLERY_JS % gallery_id, api_visibility="private", queue=False)
+    tab.run_event.then(None, js=UNDIM_GALLERY_JS % (gallery_id, f"{spec.api_name}-status"), api_visibility="private",
+                       queue=False)
     # The record goes into session state in a private step: a gr.State output on the named endpoint would break
     # its MCP tool (Gradio 6.31 drops State outputs from the result by position).
     # Gradio runs a ``.then`` step only when the run did not raise: a failed run (which raises, for the API and

@@ -45,8 +45,8 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def app() -> Iterator[LaunchedApp]:
     # live_is_sandbox: a key pasted in Settings sends runs "live", and live is the sandbox too (never fal itself)
-    # The first Segmind call fails (HTTP 500): a failed run, for the history and the session line.
-    options = SandboxOptions(step_seconds=0.05, startup_seconds=0.01, faults="segmind=status_500:1")
+    # The first two Segmind calls fail (HTTP 500): failed runs, for the history, the session line and the pill.
+    options = SandboxOptions(step_seconds=0.05, startup_seconds=0.01, faults="segmind=status_500:2")
     with launched_app(options, live_is_sandbox=True) as launched:
         yield launched
 
@@ -241,3 +241,68 @@ def test_cost_adds_up_failed_and_stopped_runs_count_and_a_pasted_key_shows_at_on
 def code_value(page, elem_id: str) -> str:
     href = page.locator(f"#{elem_id} a[download]").first.get_attribute("href")
     return page.evaluate("(href) => fetch(href).then(r => r.text())", href)
+
+
+# --- 6/7. messages where the eye is; the phone -----------------------------------------------------------------------
+
+
+def in_view(page, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    size = page.viewport_size
+    return bool(box) and box["y"] >= -1 and box["y"] + min(box["height"], 120) <= size["height"] + 1
+
+
+def on_top(page, selector: str) -> str:
+    """What a tap at the centre of ``selector`` lands on (the id of the nearest element that has one)."""
+    return page.evaluate("(sel) => { const b = document.querySelector(sel).getBoundingClientRect();"
+                         " const e = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);"
+                         " return e ? ((e.closest('[id]') || {}).id || e.tagName) : 'nothing'; }", selector)
+
+
+def test_the_phone_keeps_status_progress_and_result_in_view_and_the_bar_small(browser, app):
+    page = new_page(browser, app, PHONE)
+    bar = page.locator("#flux_pro-generate").evaluate("b => b.closest('.fp-actions').getBoundingClientRect().height")
+    assert bar <= 0.12 * PHONE["height"], f"the action bar takes {bar:.0f} px of {PHONE['height']}"
+
+    # The bar never takes a tap meant for a field, nor draws a field's label over Generate.
+    select_tab(page, "segmind_flux_depth_pro")
+    page.locator("#segmind_flux_depth_pro-generate").scroll_into_view_if_needed()
+    assert on_top(page, "#segmind_flux_depth_pro-generate") == "segmind_flux_depth_pro-generate"
+    select_tab(page, "flux_general_rf_inversion")
+    page.locator("#flux_general_rf_inversion-advanced").get_by_text("Advanced", exact=True).first.click()
+    section = page.locator("#flux_general_rf_inversion-section-loras-and-controls")
+    section.get_by_text("LoRAs and controls", exact=True).first.click()
+    page.locator("#flux_general_rf_inversion-loras-json").get_by_text("Edit as JSON", exact=True).first.click()
+    editor = page.locator("#flux_general_rf_inversion-loras .cm-content")
+    editor.click(timeout=5000)
+    assert page.evaluate("() => !!document.activeElement.closest('.cm-editor')"), "the JSON editor took the tap"
+    shot(page, "phone-form.png")
+
+    # After Generate: the status (with its progress) in view, then the result under it.
+    select_tab(page, "flux_pro")
+    page.locator("#flux_pro-generate").click()
+    page.locator("#flux_pro-status", has_text="Running").wait_for()
+    assert in_view(page, "#flux_pro-status"), "the status is on screen while the run goes"
+    shot(page, "phone-running.png")
+    page.locator("#flux_pro-status", has_text="Done").wait_for()
+    page.locator("#flux_pro-gallery img").first.wait_for()
+    page.wait_for_timeout(500)
+    assert in_view(page, "#flux_pro-status") and in_view(page, "#flux_pro-gallery img"), "status, then the result"
+    shot(page, "phone-done.png")
+    page.context.close()
+
+
+def test_the_error_pill_sits_beside_the_status_not_over_it(browser, app):
+    """A failed run (the module's sandbox fails the first two Segmind calls)."""
+    page = new_page(browser, app, DESKTOP)
+    select_tab(page, "segmind_flux_depth_pro")
+    page.locator("#segmind_flux_depth_pro-generate").click()
+    status = page.locator("#segmind_flux_depth_pro-status")
+    status.locator(".fp-failed").wait_for()
+    pill = status.locator("[data-testid=status-tracker] .error")
+    if pill.count():
+        clear_toasts(page)
+        pill_box, text_box = pill.first.bounding_box(), status.locator(".fp-failed").bounding_box()
+        assert pill_box["y"] + pill_box["height"] <= text_box["y"] + 1, "the pill is above the text, not over it"
+    shot(page, "error-1400.png")
+    page.context.close()
