@@ -147,7 +147,7 @@ class MediaStore:
 
     def _files(self) -> list[Path]:
         """Every stored file: at the top, and one level down in the runs' folders."""
-        files = []
+        files: list[Path] = []
         for path in self.root.iterdir():
             if path.is_dir() and not path.is_symlink():
                 files.extend(p for p in path.iterdir() if p.is_file())

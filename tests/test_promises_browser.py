@@ -88,7 +88,7 @@ def generate(page, api: str = "flux_pro", *, prompt: str | None = None, seed: in
     if seed is not None:
         set_seed(page, api, seed)
     status = page.locator(f"#{api}-status")
-    request_id = "#%s-status p code" % api
+    request_id = f"#{api}-status p code"
     before = page.evaluate("(sel) => (document.querySelector(sel) || {}).textContent || ''", request_id)
     page.locator(f"#{api}-generate").click()
     page.wait_for_function(  # "Done" for a new request id (the old status stays under the progress overlay)
@@ -109,7 +109,7 @@ def test_the_gallerys_own_download_is_named_for_the_run_and_restores_it(desk, tm
     gallery = desk.locator("#flux_pro-gallery")
     gallery.locator("img").first.wait_for()
     with desk.expect_download() as started:
-        gallery.get_by_role("button", name=re.compile("download", re.I)).first.click()
+        gallery.get_by_role("button", name=re.compile("download", re.IGNORECASE)).first.click()
     download = started.value
     assert download.suggested_filename == "flux_pro-3131-1.jpg", "named <api_name>-<seed>-<n>.<ext>"
     saved = tmp_path / download.suggested_filename
