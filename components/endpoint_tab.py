@@ -59,6 +59,8 @@ UNDIM_GALLERY_JS = """() => {
   if (first && !g.querySelector('.preview')) first.click();
   const status = document.getElementById('%s');
   if (status && window.innerWidth <= 640) status.scrollIntoView({block: 'start'});  // status, then the result
+  // The run went through: error toasts about what was wrong before are out of date.
+  document.querySelectorAll('button.toast-close.error').forEach(b => b.click());
 }"""
 
 
@@ -138,6 +140,17 @@ def session_line(total: dict[str, Any]) -> str:
         unknown = f" (+{total['sandbox_unpriced']} of unknown cost)" if total["sandbox_unpriced"] else ""
         parts.append(f"{plural(total['sandbox_runs'], 'sandbox run')} that would cost {would}{unknown}")
     return " · ".join(parts) + "."
+
+
+def labelled(form: EndpointForm, exc: FormError) -> list[str]:
+    """The refusal's messages with each top-level field's wire name replaced by its label (``Steps: ...``)."""
+    out = []
+    for message, name in zip(exc.messages, exc.fields, strict=True):
+        descriptor = form.descriptors.get(name)
+        if descriptor is not None and message.startswith(f"{name}:"):
+            message = f"{descriptor.label}:{message[len(name) + 1:]}"
+        out.append(message)
+    return out
 
 
 def refused_html(messages: list[str], fields: list[str] | None = None) -> str:
@@ -245,7 +258,8 @@ async def run_endpoint(
         payload = form.to_model(values)
     except FormError as exc:
         log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
-        yield refused_html(exc.messages, exc.fields), gr.skip(), gr.skip(), gr.skip()
+        # The page says it with the form's labels ("Steps: ..."); the API's message keeps the wire names.
+        yield refused_html(labelled(form, exc), exc.fields), gr.skip(), gr.skip(), gr.skip()
         raise refusal("Please fix: " + "; ".join(exc.messages), "Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)
@@ -253,6 +267,8 @@ async def run_endpoint(
     try:
         slot = ctx.visitor_slots.take(visitor)
     except VisitorBusy as exc:
+        yield (f'<div class="fp-failed"><p>⏳ <b>Not started</b>: {html.escape(str(exc))}</p></div>', gr.skip(),
+               gr.skip(), gr.skip())  # in the status line, where the eye is, as well as in the toast
         raise refusal(str(exc), "Too many runs at once") from None
     with slot:
         run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=ctx.media_url_for(request))

@@ -306,3 +306,23 @@ def test_the_error_pill_sits_beside_the_status_not_over_it(browser, app):
         assert pill_box["y"] + pill_box["height"] <= text_box["y"] + 1, "the pill is above the text, not over it"
     shot(page, "error-1400.png")
     page.context.close()
+
+
+def test_refusals_use_the_fields_label_and_fixed_errors_lose_their_toast(desk):
+    select_tab(desk, "flux_pro")
+    steps = desk.locator("#flux_pro-num_inference_steps input[type=number]")
+    if not steps.is_visible():
+        desk.locator("#flux_pro-advanced").get_by_text("Advanced", exact=True).first.click()
+    steps.fill("99")
+    steps.press("Tab")
+    desk.locator("#flux_pro-generate").click()
+    status = desk.locator("#flux_pro-status", has_text="Not sent")
+    status.wait_for()
+    assert "Steps: must be between 1 and 50" in status.inner_text(), "the label, not the wire name"
+    assert "num_inference_steps" not in status.inner_text()
+    desk.locator(".toast-body.error").first.wait_for()
+    shot(desk, "refused-1400.png")
+    steps.fill("20")
+    steps.press("Tab")
+    generate(desk, "flux_pro")
+    desk.wait_for_function("() => !document.querySelector('.toast-body.error')")  # the fixed error's toast is gone
