@@ -428,7 +428,12 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         if entry is None:
             gr.Warning(SELECT_FIRST)
             return (gr.skip(),) * 5
-        pinned = [p for p in pinned or [] if p != sid and _entry(entries, p) is not None][-1:] + [sid]
+        current = [p for p in pinned or [] if _entry(entries, p) is not None]
+        if sid in current:  # pinning A (or B) again changes nothing: it never swaps the two
+            gr.Info(f"That run is already pinned as {'AB'[current.index(sid)]}.")
+            pinned = current
+        else:
+            pinned = current[-1:] + [sid]
         chosen = [_entry(entries, p) for p in pinned]
         if len(chosen) < 2:
             note = f"📌 **A:** {caption(entry)}  \nNow select another run and pin it as B."

@@ -24,6 +24,7 @@ from tests.test_history_browser import (
     clear_toasts,
     drop_image,
     open_app,
+    pick,
     run_snippet,
     select_tab,
     set_seed,
@@ -326,3 +327,26 @@ def test_refusals_use_the_fields_label_and_fixed_errors_lose_their_toast(desk):
     steps.press("Tab")
     generate(desk, "flux_pro")
     desk.wait_for_function("() => !document.querySelector('.toast-body.error')")  # the fixed error's toast is gone
+
+
+# --- 8. actions land where the visitor looks ----------------------------------------------------------------------
+
+
+def test_pinning_the_run_that_is_already_a_does_not_swap_a_and_b(desk):
+    generate(desk, prompt="pin me as A", seed=8101)
+    generate(desk, prompt="pin me as B", seed=8102)
+    note = desk.locator("#compare-note")
+    pick(desk, 8101)
+    desk.locator("#history-pin").click()
+    desk.locator("#compare-note", has_text="Now select another run").wait_for()
+    pick(desk, 8102)
+    desk.locator("#history-pin").click()
+    desk.locator("#compare-note", has_text="B:").wait_for()
+    before = note.inner_text()
+    assert before.index("8101") < before.index("8102"), before
+    pick(desk, 8101)
+    desk.locator("#history-pin").click()
+    desk.locator(".toast-body", has_text="already pinned as A").first.wait_for()
+    after = note.inner_text()
+    assert after.index("8101") < after.index("8102"), f"A and B swapped: {after!r}"
+    clear_toasts(desk)
