@@ -74,6 +74,17 @@ STYLE = """<style>
 @media (max-width: 640px) { #history-actions button { min-height: 40px; } }
 #compare-diff { max-width: 100%; overflow-x: auto; }
 </style>"""
+# After Restore, Reuse seed, Use as input or a share link filled a form: bring that form into view (the visible tab's
+# top) and, when every field was set (a restore, a link), open its Advanced group so the values set there show.
+SHOW_FORM_JS = """() => setTimeout(() => {
+  const top = [...document.querySelectorAll("button[id$='-load-example']")].find(b => b.offsetParent !== null);
+  if (!top) return;
+  const api = top.id.slice(0, -'-load-example'.length);
+  const advanced = document.getElementById(api + '-advanced');
+  const label = advanced && advanced.querySelector(':scope > button.label-wrap');
+  if (%s && label && !label.classList.contains('open')) label.click();
+  top.scrollIntoView({block: 'start'});
+}, 150)"""
 # Runs after "Copy as code" filled the boxes: put the Python snippet on the clipboard. A js step's answer becomes
 # the next handler's inputs, and there is none: it returns nothing.
 COPY_CODE_JS = """(code) => {
@@ -353,8 +364,10 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
     def reuse_seed(entries: list[dict[str, Any]], sid: str | None) -> dict[Any, Any]:
         return restore_values(_entry(entries, sid), seed_only=True)
 
-    restore.click(restore_entry, [history, selected], [tabs, *form_outputs], **private)
-    reuse.click(reuse_seed, [history, selected], [tabs, *form_outputs], **private)
+    restore.click(restore_entry, [history, selected], [tabs, *form_outputs], **private).then(
+        None, js=SHOW_FORM_JS % "true", api_visibility="private", queue=False)
+    reuse.click(reuse_seed, [history, selected], [tabs, *form_outputs], **private).then(
+        None, js=SHOW_FORM_JS % "false", api_visibility="private", queue=False)
 
     def show_code(entries: list[dict[str, Any]], sid: str | None, request: gr.Request):
         # A refusal is an error, not a warning: it stops the next step, which would copy the code shown before.
@@ -474,7 +487,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         gr.Info(f"Sent to {tab.spec.label} → {field}.")
         return updates
 
-    use_button.click(use_as_input, [history, selected, use_target], [tabs, *form_outputs], **private)
+    use_button.click(use_as_input, [history, selected, use_target], [tabs, *form_outputs], **private).then(
+        None, js=SHOW_FORM_JS % "false", api_visibility="private", queue=False)
 
     def open_image(data: bytes | None, entries: list[dict[str, Any]], which: str):
         if not data:

@@ -350,3 +350,21 @@ def test_pinning_the_run_that_is_already_a_does_not_swap_a_and_b(desk):
     after = note.inner_text()
     assert after.index("8101") < after.index("8102"), f"A and B swapped: {after!r}"
     clear_toasts(desk)
+
+
+def test_restore_brings_the_form_into_view_with_its_advanced_group_open(desk):
+    generate(desk, prompt="restore me into view", seed=8201)
+    select_tab(desk, "segmind_flux_depth_pro")
+    advanced = desk.locator("#flux_pro-advanced > button.label-wrap")
+    if "open" in (advanced.get_attribute("class") or ""):
+        select_tab(desk, "flux_pro")
+        advanced.click()  # closed, as a visitor who never opened it has it
+        select_tab(desk, "segmind_flux_depth_pro")
+    pick(desk, 8201)
+    desk.locator("#history-restore").click()
+    wait_value(desk, "#flux_pro-prompt textarea", "restore me into view")
+    desk.wait_for_function("() => document.querySelector('#flux_pro-load-example').getBoundingClientRect().top >= -1"
+                           " && document.querySelector('#flux_pro-load-example').getBoundingClientRect().top"
+                           " < window.innerHeight / 2")
+    desk.locator("#flux_pro-num_inference_steps").wait_for(state="visible")  # Advanced opened: its values show
+    shot(desk, "restore-1400.png")
