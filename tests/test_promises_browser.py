@@ -318,7 +318,11 @@ def test_refusals_use_the_fields_label_and_fixed_errors_lose_their_toast(desk):
     steps.press("Tab")
     desk.locator("#flux_pro-generate").click()
     status = desk.locator("#flux_pro-status", has_text="Not sent")
-    status.wait_for()
+    try:
+        status.wait_for()
+    except Exception:
+        shot(desk, "refused-failed.png")
+        raise
     assert "Steps: must be between 1 and 50" in status.inner_text(), "the label, not the wire name"
     assert "num_inference_steps" not in status.inner_text()
     desk.locator(".toast-body.error").first.wait_for()
