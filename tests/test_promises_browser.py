@@ -336,9 +336,16 @@ def test_refusals_use_the_fields_label_and_fixed_errors_lose_their_toast(desk):
 # --- 8. actions land where the visitor looks ----------------------------------------------------------------------
 
 
+def wait_listed(page, seed: int) -> None:
+    page.wait_for_function("(seed) => [...document.querySelectorAll('#history-gallery .caption-label')]"
+                           ".some(c => new RegExp('seed ' + seed + '(?!\\d)').test(c.innerText))", arg=seed)
+    page.wait_for_timeout(300)
+
+
 def test_pinning_the_run_that_is_already_a_does_not_swap_a_and_b(desk):
     generate(desk, prompt="pin me as A", seed=8101)
     generate(desk, prompt="pin me as B", seed=8102)
+    wait_listed(desk, 8102)  # both in the history before picking (a late entry redraws the list)
     note = desk.locator("#compare-note")
     pick(desk, 8101)
     desk.locator("#history-pin").click()
@@ -358,6 +365,7 @@ def test_pinning_the_run_that_is_already_a_does_not_swap_a_and_b(desk):
 
 def test_restore_brings_the_form_into_view_with_its_advanced_group_open(desk):
     generate(desk, prompt="restore me into view", seed=8201)
+    wait_listed(desk, 8201)
     select_tab(desk, "segmind_flux_depth_pro")
     advanced = desk.locator("#flux_pro-advanced > button.label-wrap")
     if "open" in (advanced.get_attribute("class") or ""):
