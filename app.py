@@ -80,6 +80,28 @@ CSS = """
 .fp-field-message { color: #dc2626; font-size: 0.85em; margin: 2px 0 6px 4px; }
 .fp-failed { border-left: 4px solid #dc2626; padding: 2px 10px; background: rgba(220, 38, 38, 0.06); }
 .tab-wrapper .tab-container, [role="tablist"] { flex-wrap: wrap !important; overflow: visible !important; }
+/* The sticky action bar sits above every field's label and editor (z-index), and scrolling a field into view
+   (focus, a click) keeps it clear of the bar, so the bar never covers or takes a click meant for a field. */
+.fp-actions { z-index: 60; }
+html { scroll-padding-bottom: 120px; }
+/* The red "Error" pill Gradio draws on a failed event's output goes beside the status, not over its text. */
+.fp-status > [data-testid="status-tracker"]:has(> .error) { position: static !important; display: flex !important;
+  flex-direction: row !important; justify-content: flex-end !important; align-items: center !important;
+  gap: 6px; height: auto !important; min-height: 0 !important; background: transparent !important;
+  padding: 0 !important; margin-bottom: 4px; }
+.fp-status > [data-testid="status-tracker"]:has(> .error) > * { position: static !important; transform: none !important;
+  margin: 0 !important; }
+/* Wide tables (a sweep's cells) scroll sideways instead of being clipped. */
+.fp-sweep table { display: block; max-width: 100%; overflow-x: auto; }
+@media (max-width: 640px) {
+  /* The phone: the action bar is one short line of estimate and one row of buttons (about 10 % of the height). */
+  .fp-actions { padding: 4px 0; gap: 4px !important; }
+  .fp-actions .fp-estimate p { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: 0.8em;
+    margin: 0; }
+  .fp-actions .row, .fp-actions .form { flex-wrap: nowrap !important; gap: 6px !important; }
+  .fp-actions button { min-width: 0 !important; min-height: 40px; padding: 4px 8px; }
+  html { scroll-padding-bottom: 100px; scroll-padding-top: 8px; }
+}
 """
 # Ctrl/Cmd+Enter presses the visible tab's Generate button.
 HEAD = """<script>
@@ -191,7 +213,8 @@ def build_app(ctx: AppContext) -> gr.Blocks:
 
 
 def media_routes(media: MediaStore) -> list[Route]:
-    """``GET /media/{name}``: stored result images by name only (never a path), cached by browsers."""
+    """``GET /media/{name}``: stored result images by name only (``<run id>/<file>`` or a hash; checked, never a
+    free path), cached by browsers."""
 
     async def serve(request: Request) -> Response:
         name = request.path_params["name"]
@@ -201,7 +224,7 @@ def media_routes(media: MediaStore) -> list[Route]:
         media_type = CONTENT_TYPES.get("." + name.rsplit(".", 1)[-1], "application/octet-stream")
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400, immutable"})
 
-    return [Route("/media/{name}", serve, methods=["GET"])]
+    return [Route("/media/{name:path}", serve, methods=["GET"])]
 
 
 def app_lifespan(ctx: AppContext):

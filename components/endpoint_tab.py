@@ -24,6 +24,7 @@ from gradio.data_classes import GradioModel, GradioRootModel
 from components.api_schema import apply_api_schemas, args_docstring
 from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
 from components.form import EndpointForm, FormError, build_form
+from components.form_values import readable_values
 from components.mcp_tools import add_mcp_tool
 from components.run_view import RunView, image_captions
 from components.widgets import ResultGallery, ResultJSON
@@ -39,9 +40,21 @@ TICK_SECONDS = 1.0  # the elapsed time refreshes at least this often while waiti
 MIN_UPDATE_SECONDS = 0.25  # at most ~4 page updates a second for logs and steps; state changes go at once
 PASSING_STATES = frozenset({"preparing", "saving"})
 SEED_MAX = 2**32 - 1
+
+
+def cost_fields(spec: EndpointSpec) -> set[str]:
+    """What an estimate reads from the form: the fields playing the size and count roles."""
+    return {name for role in ("size", "width", "height", "count") if (name := spec.field_for(role)) is not None}
 SCROLL_LOGS_JS = "() => { const t = document.querySelector('#%s textarea'); if (t) t.scrollTop = t.scrollHeight; }"
 # Runs before the handler; an event's js answer becomes the handler's inputs, so it hands its arguments on.
-DIM_GALLERY_JS = "(...args) => { const g = document.getElementById('%s'); if (g) g.classList.add('fp-previous'); return args; }"
+# On a narrow screen the status sits below the long form: bring it (then the progress and the result under it) into view.
+DIM_GALLERY_JS = """(...args) => {
+  const g = document.getElementById('%s');
+  if (g) g.classList.add('fp-previous');
+  const status = document.getElementById('%s');
+  if (status && window.innerWidth <= 640) status.scrollIntoView({block: 'start'});
+  return args;
+}"""
 # After a run: undim, and open the first image in the preview (whole image and caption visible at any aspect).
 UNDIM_GALLERY_JS = """() => {
   const g = document.getElementById('%s');
@@ -49,6 +62,10 @@ UNDIM_GALLERY_JS = """() => {
   g.classList.remove('fp-previous');
   const first = g.querySelector('button.thumbnail-item');
   if (first && !g.querySelector('.preview')) first.click();
+  const status = document.getElementById('%s');
+  if (status && window.innerWidth <= 640) status.scrollIntoView({block: 'start'});  // status, then the result
+  // The run went through: error toasts about what was wrong before are out of date.
+  document.querySelectorAll('button.toast-close.error').forEach(b => b.click());
 }"""
 
 
@@ -75,33 +92,70 @@ class EndpointTab:
 
 @dataclass
 class SessionSpend:
-    """This session's running cost total: ``{"usd", "runs", "unpriced", "last"}`` in a state, shown in a line."""
+    """This session's running cost: billed runs and sandbox runs apart (``new_total``), in a state, shown in a line."""
 
     state: gr.State
     line: gr.Markdown
 
     @classmethod
     def build(cls) -> SessionSpend:
-        state = gr.State({"usd": 0.0, "runs": 0, "unpriced": 0, "last": None}, time_to_live=SESSION_TTL_SECONDS)
+        state = gr.State(new_total(), time_to_live=SESSION_TTL_SECONDS)
         line = gr.Markdown("This session: no runs yet.", elem_id="session-spend", elem_classes=["fp-badge"])
         return cls(state, line)
 
 
+def new_total() -> dict[str, Any]:
+    """``usd``/``runs``/``unpriced``: runs a provider billed (or would have: a live route); ``sandbox_*``: sandbox
+    runs and what they would have cost live; ``seen``: the ids already counted."""
+    return {"usd": 0.0, "runs": 0, "unpriced": 0, "sandbox_usd": 0.0, "sandbox_runs": 0, "sandbox_unpriced": 0,
+            "seen": []}
+
+
 def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
-    """Count a finished run once (by id) into the session total; the line says what was spent."""
-    total = dict(total or {"usd": 0.0, "runs": 0, "unpriced": 0, "last": None})
-    if record_json and record_json.get("id") != total.get("last"):
-        total["last"] = record_json.get("id")
-        total["runs"] += 1
+    """Count a finished run or sweep once (by id) into the session total; the line keeps billed spend apart from
+    sandbox runs ("$0.00 billed · 2 sandbox runs that would cost $0.10"). A sweep counts each of its cells."""
+    total = {**new_total(), **(total or {})}
+    seen = list(total.get("seen") or [])
+    if isinstance(record_json, dict) and record_json.get("id") and record_json["id"] not in seen:
+        seen = [*seen, record_json["id"]][-200:]
+        cells = ((record_json.get("sweep") or {}).get("cells") or []) if isinstance(record_json.get("sweep"), dict) else []
+        runs = len(cells) if isinstance(cells, list) and cells else 1
+        prefix = "sandbox_" if record_json.get("route") == "sandbox" else ""
+        total[f"{prefix}runs"] += runs
         usd = (record_json.get("cost") or {}).get("usd")
-        if usd is None:
-            total["unpriced"] += 1
+        if isinstance(usd, int | float):
+            total[f"{prefix}usd"] = round(total[f"{prefix}usd"] + float(usd), 6)
         else:
-            total["usd"] = round(total["usd"] + float(usd), 6)
-    unpriced = f" (+{total['unpriced']} of unknown cost)" if total["unpriced"] else ""
-    runs = total["runs"]
-    line = f"This session: **${total['usd']:.2f}** over {runs} run{'s' if runs != 1 else ''}{unpriced}."
-    return total, line
+            total[f"{prefix}unpriced"] += runs
+    total["seen"] = seen
+    return total, session_line(total)
+
+
+def session_line(total: dict[str, Any]) -> str:
+    if not total["runs"] and not total["sandbox_runs"]:
+        return "This session: no runs yet."
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'s' if n != 1 else ''}"
+
+    parts = [f"This session: **${total['usd']:.2f} billed**"
+             + (f" over {plural(total['runs'], 'run')}" if total["runs"] else "")
+             + (f" (+{total['unpriced']} of unknown cost)" if total["unpriced"] else "")]
+    if total["sandbox_runs"]:
+        would = f"${total['sandbox_usd']:.2f}"
+        unknown = f" (+{total['sandbox_unpriced']} of unknown cost)" if total["sandbox_unpriced"] else ""
+        parts.append(f"{plural(total['sandbox_runs'], 'sandbox run')} that would cost {would}{unknown}")
+    return " · ".join(parts) + "."
+
+
+def labelled(form: EndpointForm, exc: FormError) -> list[str]:
+    """The refusal's messages with each top-level field's wire name replaced by its label (``Steps: ...``)."""
+    out = []
+    for message, name in zip(exc.messages, exc.fields, strict=True):
+        descriptor = form.descriptors.get(name)
+        if descriptor is not None and message.startswith(f"{name}:"):
+            message = f"{descriptor.label}:{message[len(name) + 1:]}"
+        out.append(message)
+    return out
 
 
 def refused_html(messages: list[str], fields: list[str] | None = None) -> str:
@@ -209,7 +263,8 @@ async def run_endpoint(
         payload = form.to_model(values)
     except FormError as exc:
         log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
-        yield refused_html(exc.messages, exc.fields), gr.skip(), gr.skip(), gr.skip()
+        # The page says it with the form's labels ("Steps: ..."); the API's message keeps the wire names.
+        yield refused_html(labelled(form, exc), exc.fields), gr.skip(), gr.skip(), gr.skip()
         raise refusal("Please fix: " + "; ".join(exc.messages), "Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)
@@ -217,6 +272,8 @@ async def run_endpoint(
     try:
         slot = ctx.visitor_slots.take(visitor)
     except VisitorBusy as exc:
+        yield (f'<div class="fp-failed"><p>⏳ <b>Not started</b>: {html.escape(str(exc))}</p></div>', gr.skip(),
+               gr.skip(), gr.skip())  # in the status line, where the eye is, as well as in the toast
         raise refusal(str(exc), "Too many runs at once") from None
     with slot:
         run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=ctx.media_url_for(request))
@@ -341,6 +398,8 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
             with gr.Row():
                 reuse_seed = gr.Button("♻️ Reuse this seed", size="sm", elem_id=f"{spec.api_name}-reuse-seed")
                 random_seed = gr.Button("🎲 Randomize seed", size="sm", elem_id=f"{spec.api_name}-random-seed")
+                code_button = gr.Button("</> Code", size="sm", elem_id=f"{spec.api_name}-code-button")
+            code_row = gr.Column()
             share_row = gr.Column()
             logs = gr.Textbox(
                 label="Provider logs (live)",
@@ -357,9 +416,12 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed)
     _wire_estimate(tab, ctx, session_keys, estimate)
-    from components.share_panel import add_share_button  # these build on EndpointTab
+    from components.code_panel import add_code_view  # these build on EndpointTab
+    from components.share_panel import add_share_button
     from components.sweep_panel import build_sweep_section
 
+    with code_row:
+        add_code_view(tab, ctx, code_button)
     with share_row:
         add_share_button(tab, ctx)
     with sweep_row:
@@ -369,7 +431,7 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     tab.record_event.then(
         add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
     )
-    if tab.sweep_record_event is not None:  # a sweep, finished or stopped, counts with the cost of the cells that ran
+    if tab.sweep_record_event is not None:  # a sweep's cells count too (each cell was a run, billed or not)
         tab.sweep_record_event.then(add_to_session, [spend.state, tab.sweep_record], [spend.state, spend.line],
                                     api_visibility="private", queue=False)
     return tab
@@ -396,8 +458,12 @@ def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, es
     def update(session_keys: dict | None = None, **values: Any) -> str:
         try:
             wire = form.to_model(values).to_wire()
-        except FormError:
-            return "💲 Estimate: complete the form to see what this run would cost."
+        except FormError as exc:
+            # The cost follows the size and the image count only: another field still empty (an input image
+            # not filled in yet) does not stop the estimate.
+            if any(field in cost_fields(spec) for field in exc.fields):
+                return "💲 Estimate: complete the form to see what this run would cost."
+            wire = readable_values(spec, values, list(form.descriptors.values()))
         return _estimate_text(ctx, spec, wire, session_keys)
 
     update.__name__ = f"{spec.api_name}_estimate"
@@ -411,14 +477,13 @@ def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, es
     tab.record_event.then(after_run, [tab.last_record, session_keys], [estimate], api_visibility="private",
                           queue=False, show_progress="hidden")
     # The fields the estimate depends on: size and count, and the input images when the price counts them.
-    roles: tuple[Role, ...] = ("size", "count")
+    roles: tuple[Role, ...] = ("size", "width", "height", "count")
     if spec.price is not None and spec.price.counts_input_images:
         roles += ("image", "images")
     priced = {name for role in roles if (name := spec.field_for(role)) is not None}
     watched = [c for name, c in form.api_inputs().items() if name in priced]
-    if not watched:
-        return
-    gr.on([c.change for c in watched], update, inputs_kwargs={**form.api_inputs(), **form.ui_inputs(),
+    # A key pasted (or forgotten) under Settings changes the route, so the estimate says at once where runs go.
+    gr.on([session_keys.change, *(c.change for c in watched)], update, inputs_kwargs={**form.api_inputs(), **form.ui_inputs(),
                                                                "session_keys": session_keys},
           outputs=[estimate], api_visibility="private", queue=False, show_progress="hidden")
 
@@ -449,26 +514,32 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
         concurrency_limit=None,
         show_progress="minimal",
         show_progress_on=[tab.status],  # progress and a failure show in the status line, not over the form
-        js=DIM_GALLERY_JS % gallery_id,
+        js=DIM_GALLERY_JS % (gallery_id, f"{spec.api_name}-status"),
     )
-    tab.run_event.then(None, js=UNDIM_GALLERY_JS % gallery_id, api_visibility="private", queue=False)
+    tab.run_event.then(None, js=UNDIM_GALLERY_JS % (gallery_id, f"{spec.api_name}-status"), api_visibility="private",
+                       queue=False)
     # The record goes into session state in a private step: a gr.State output on the named endpoint would break
     # its MCP tool (Gradio 6.31 drops State outputs from the result by position).
-    tab.record_event = tab.run_event.then(
-        record_of, [tab.result_json], [tab.last_record], api_visibility="private", queue=False
-    )
+    # Gradio runs a ``.then`` step only when the run did not raise: a failed run (which raises, for the API and
+    # the toast) takes the ``.failure`` step, and Stop puts the stopped record in the result itself (below).
+    # ``record_event`` follows the record's state, so what chains onto it sees done, failed and stopped runs (the
+    # steps that set it are queued: the page learns that a State changed only from queued events).
+    for step in (tab.run_event.then, tab.run_event.failure):
+        step(record_of, [tab.result_json], [tab.last_record], api_visibility="private")
+    tab.record_event = tab.last_record.change(None, None, None, api_visibility="private", queue=False)
 
     async def stop(request: gr.Request) -> Any:
         run = ctx.active_runs.get(ctx.active_key(request, spec.api_name))
         if run is None:
-            return gr.skip()
+            return gr.skip(), gr.skip()
         record = await run.stop()
         view = RunView(spec.title, provider_title(spec.provider), record=record, state="stopped")
         if record is None:
-            return "<p>⏹ <b>Stopped</b>; the remote request was cancelled.</p>"
-        return view.status_html()
+            return "<p>⏹ <b>Stopped</b>; the remote request was cancelled.</p>", gr.skip()
+        return view.status_html(), api_result(record)  # the stopped run, for the history and the session line
 
-    tab.stop.click(stop, outputs=[tab.status], cancels=[tab.run_event], api_visibility="private", queue=False)
+    tab.stop.click(stop, outputs=[tab.status, tab.result_json], cancels=[tab.run_event], api_visibility="private",
+                   queue=False).then(record_of, [tab.result_json], [tab.last_record], api_visibility="private")
     tab.status.change(None, js=MARK_FIELDS_JS % spec.api_name, api_visibility="private", queue=False)
     # Keep the newest log line in view (the read-only textbox does not follow streamed text by itself).
     tab.logs.change(None, js=SCROLL_LOGS_JS % f"{spec.api_name}-logs", api_visibility="private", queue=False)

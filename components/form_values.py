@@ -112,6 +112,21 @@ def model_from_values(
     return model
 
 
+def readable_values(spec: EndpointSpec, values: Mapping[str, Any], fields: list[FieldSpec] | None = None
+                    ) -> dict[str, Any]:
+    """The fields that read cleanly, by name (a form still being filled in: what an estimate can go on)."""
+    fields = fields if fields is not None else spec_fields(spec)
+    data: dict[str, Any] = {}
+    for field in fields:
+        try:
+            value = kind_of(field).read(field, values)
+        except FieldProblem:
+            continue
+        if value is not OMIT:
+            data[field.name] = value
+    return data
+
+
 _STEP = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 
 

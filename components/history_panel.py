@@ -76,6 +76,17 @@ STYLE = """<style>
 @media (max-width: 640px) { #history-actions button { min-height: 40px; } }
 #compare-diff { max-width: 100%; overflow-x: auto; }
 </style>"""
+# After Restore, Reuse seed, Use as input or a share link filled a form: bring that form into view (the visible tab's
+# top) and, when every field was set (a restore, a link), open its Advanced group so the values set there show.
+SHOW_FORM_JS = """() => setTimeout(() => {
+  const top = [...document.querySelectorAll("button[id$='-load-example']")].find(b => b.offsetParent !== null);
+  if (!top) return;
+  const api = top.id.slice(0, -'-load-example'.length);
+  const advanced = document.getElementById(api + '-advanced');
+  const label = advanced && advanced.querySelector(':scope > button.label-wrap');
+  if (%s && label && !label.classList.contains('open')) label.click();
+  top.scrollIntoView({block: 'start'});
+}, 150)"""
 # Runs after "Copy as code" filled the boxes: put the Python snippet on the clipboard. A js step's answer becomes
 # the next handler's inputs, and there is none: it returns nothing.
 COPY_CODE_JS = """(code) => {
@@ -369,8 +380,10 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
     def reuse_seed(entries: list[dict[str, Any]], sid: str | None) -> dict[Any, Any]:
         return restore_values(_entry(entries, sid), seed_only=True)
 
-    restore.click(restore_entry, [history, selected], [tabs, *form_outputs], **private)
-    reuse.click(reuse_seed, [history, selected], [tabs, *form_outputs], **private)
+    restore.click(restore_entry, [history, selected], [tabs, *form_outputs], **private).then(
+        None, js=SHOW_FORM_JS % "true", api_visibility="private", queue=False)
+    reuse.click(reuse_seed, [history, selected], [tabs, *form_outputs], **private).then(
+        None, js=SHOW_FORM_JS % "false", api_visibility="private", queue=False)
 
     def show_code(entries: list[dict[str, Any]], sid: str | None, request: gr.Request):
         # A refusal is an error, not a warning: it stops the next step, which would copy the code shown before.
@@ -390,7 +403,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             gr.Warning("That run's request names a host this app does not use: the code targets the public service.")
         root = ctx.media_url_for(request)("").removesuffix("/media/")
         try:
-            snippets = code_for(record, app_url=root + "/")
+            snippets = code_for(record, app_url=root + "/", public=True)
         except (SecretInRecordError, ValueError) as exc:
             # The refusal names what the record holds (quoted, on one line); toasts render HTML, so it is escaped.
             raise gr.Error(f"No code for that run: {html.escape(str(exc))}", title="No code") from None
@@ -445,7 +458,12 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         if entry is None:
             gr.Warning(SELECT_FIRST)
             return (gr.skip(),) * 5
-        pinned = [p for p in pinned or [] if p != sid and _entry(entries, p) is not None][-1:] + [sid]
+        current = [p for p in pinned or [] if _entry(entries, p) is not None]
+        if sid in current:  # pinning A (or B) again changes nothing: it never swaps the two
+            gr.Info(f"That run is already pinned as {'AB'[current.index(sid)]}.")
+            pinned = current
+        else:
+            pinned = current[-1:] + [sid]
         chosen = [_entry(entries, p) for p in pinned]
         if len(chosen) < 2:
             note = f"📌 **A:** {caption(entry)}  \nNow select another run and pin it as B."
@@ -486,7 +504,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         gr.Info(toast_text(f"Sent to {tab.spec.label} → {field}."))
         return updates
 
-    use_button.click(use_as_input, [history, selected, use_target], [tabs, *form_outputs], **private)
+    use_button.click(use_as_input, [history, selected, use_target], [tabs, *form_outputs], **private).then(
+        None, js=SHOW_FORM_JS % "false", api_visibility="private", queue=False)
 
     def open_image(data: bytes | None, entries: list[dict[str, Any]], which: str):
         if not data:

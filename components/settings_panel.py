@@ -128,6 +128,7 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
                 *([""] * len(boxes)))
 
     outputs = [session_keys, badge, banner, confirmation, *boxes]
-    save.click(use_keys, [session_keys, *boxes], outputs, api_visibility="private", queue=False)
-    forget.click(forget_keys, [session_keys], outputs, api_visibility="private", queue=False)
+    # Queued: the page learns that ``session_keys`` changed (and each tab's estimate follows) only from queued events.
+    save.click(use_keys, [session_keys, *boxes], outputs, api_visibility="private")
+    forget.click(forget_keys, [session_keys], outputs, api_visibility="private")
     return session_keys

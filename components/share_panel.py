@@ -70,4 +70,8 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
             gr.Warning(warning)
         return {tabs: gr.Tabs(selected=opened.api_name), **updates}
 
-    demo.load(open_shared, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden")
+    from components.history_panel import SHOW_FORM_JS
+
+    demo.load(open_shared, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden").then(
+        None, js="() => { if (new URLSearchParams(location.search).has('endpoint')) (%s)(); }" % (SHOW_FORM_JS % "true"),
+        api_visibility="private", queue=False)

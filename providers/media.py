@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import mimetypes
 import os
@@ -29,7 +30,10 @@ from providers.retry import RetryPolicy, send_idempotent
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
 CONTENT_TYPES = {ext: ctype for ctype, ext in EXTENSIONS.items()}
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
-NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
+# A content-addressed file (a grid, a copy fetched for a download) or a run's image under the run's own folder:
+# ``<run id>/<api_name>-<seed>-<n>.<ext>`` (the folder keeps equal names of different runs apart, and the file
+# name is what a browser's download, the /media/ URL and gradio_client's file all carry).
+NAME = re.compile(r"^([0-9a-f]{32}\.(jpg|png|webp|gif)|[0-9a-f]{32}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}\.(jpg|png|webp|gif))$")
 
 
 def extension_for(content_type: str) -> str:
@@ -63,7 +67,7 @@ def private_directory(root: Path | None) -> Path:
 
 @dataclass(frozen=True)
 class StoredImage:
-    name: str  # the file name under the store (``<sha256[:32]>.<ext>``), the only handle ever given out
+    name: str  # the name under the store (``<sha256[:32]>.<ext>`` or ``<run id>/<file>``), the only handle given out
     content_type: str
     size: int
 
@@ -98,13 +102,16 @@ class MediaStore:
         path = self.root / name
         return path if path.is_file() else None
 
-    def _write(self, data: bytes, content_type: str) -> StoredImage:
-        name = hashlib.sha256(data).hexdigest()[:32] + extension_for(content_type)
+    def _write(self, data: bytes, content_type: str, name: str | None = None) -> StoredImage:
+        name = name or hashlib.sha256(data).hexdigest()[:32] + extension_for(content_type)
+        if not NAME.match(name):
+            raise ValueError(f"not a media name: {name!r}")
         path = self.root / name
-        if path.exists():
+        if path.exists() and name.count("/") == 0:
             os.utime(path)  # recently used: pruned last
         else:
-            fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".part")  # created 0600
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")  # created 0600
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
@@ -118,7 +125,7 @@ class MediaStore:
         """Delete files past ``max_age`` and, oldest first, beyond ``max_bytes``; returns how many went."""
         now = time.time() if now is None else now
         entries = []
-        for path in self.root.iterdir():
+        for path in self._files():
             try:
                 info = path.stat()
             except FileNotFoundError:
@@ -131,26 +138,44 @@ class MediaStore:
             if now - mtime <= self.max_age and total <= self.max_bytes:
                 continue
             path.unlink(missing_ok=True)
+            if path.parent != self.root:
+                with contextlib.suppress(OSError):  # a run's folder goes with its last file
+                    path.parent.rmdir()
             total -= size
             removed += 1
         return removed
 
-    def total_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.root.iterdir() if p.is_file())
+    def _files(self) -> list[Path]:
+        """Every stored file: at the top, and one level down in the runs' folders."""
+        files: list[Path] = []
+        for path in self.root.iterdir():
+            if path.is_dir() and not path.is_symlink():
+                files.extend(p for p in path.iterdir() if p.is_file())
+            elif path.is_file():
+                files.append(path)
+        return files
 
-    async def save(self, data: bytes, content_type: str) -> StoredImage:
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self._files())
+
+    async def save(self, data: bytes, content_type: str, name: str | None = None) -> StoredImage:
+        """Store ``data`` under ``name`` (``<run id>/<file>``), or under its content hash when no name is given."""
         if len(data) > MAX_IMAGE_BYTES:
             raise ProviderFailure("The result image is larger than this app accepts.")
-        return await asyncio.to_thread(self._write, data, content_type)
+        return await asyncio.to_thread(self._write, data, content_type, name)
 
     async def fetch(self, client: httpx.AsyncClient, url: str, *, provider: str) -> StoredImage:
         """Bring a result image here: decode a data URI, or GET an http(s) URL (retried; no credentials sent)."""
+        data, content_type = await self.download(client, url, provider=provider)
+        return await self.save(data, content_type)
+
+    async def download(self, client: httpx.AsyncClient, url: str, *, provider: str) -> tuple[bytes, str]:
+        """A result image's bytes and content type: a data URI decoded, or an http(s) URL fetched (retried)."""
         if url.startswith("data:"):
             try:
-                data, content_type = decode_data_uri(url)
+                return decode_data_uri(url)
             except ValueError as exc:
                 raise ProviderFailure(f"The provider returned an unreadable inline image: {exc}") from None
-            return await self.save(data, content_type)
         if not url.startswith(("http://", "https://")):
             raise ProviderFailure(f"The provider returned an image location that cannot be read: {url[:80]}")
         try:
@@ -161,4 +186,6 @@ class MediaStore:
             raise ProviderFailure(
                 f"Downloading the result image failed (HTTP {response.status_code}); it may have expired."
             )
-        return await self.save(response.content, response.headers.get("content-type", "image/jpeg"))
+        if len(response.content) > MAX_IMAGE_BYTES:
+            raise ProviderFailure("The result image is larger than this app accepts.")
+        return response.content, response.headers.get("content-type", "image/jpeg")

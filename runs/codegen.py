@@ -28,6 +28,7 @@ import math
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,17 +49,27 @@ TRANSPORT_HEADERS = frozenset({"content-type", "content-length", "host", "user-a
 HEREDOC = "JSON"
 
 
-def code_for(record: RunRecord, *, app_url: str | None) -> dict[str, str]:
+def code_for(record: RunRecord, *, app_url: str | None, public: bool = False) -> dict[str, str]:
     """Every snippet that applies to the run: ``python``, ``javascript``, ``curl`` (per provider) and, given the
     app's URL, ``gradio_client``. Raises ``SecretInRecordError`` or ``RecordRefused`` (both ``ValueError``) for a
-    record no code may be made from."""
+    record no code may be made from.
+
+    ``public``: a run that went elsewhere (the sandbox, on a random local port) gets code for the provider's real
+    service instead, with a comment saying how to point it at a local sandbox.
+    """
     check_no_secrets(record.request)
     check_record(record)
     request = request_of(record)
+    protocol = _protocol(request.provider)
+    howto: dict[str, str] = {}
+    if public and protocol in PUBLIC_URLS and request.url.split("?", 1)[0] != PUBLIC_URLS[protocol](
+            request.endpoint_id):
+        request = replace(request, url=PUBLIC_URLS[protocol](request.endpoint_id))
+        howto = SANDBOX_HOWTO.get(protocol, {})
     snippets: dict[str, str] = {}
-    for key, write in WRITERS.get(_protocol(request.provider), {}).items():
-        snippets[key] = write(request)
-    if app_url:
+    for key, write in WRITERS.get(protocol, {}).items():
+        snippets[key] = _after_first_line(write(request), howto.get(key, ""))
+    if app_url and _spec_or_none(record.endpoint_id) is not None:
         snippets["gradio_client"] = gradio_client_code(record, app_url)
     return snippets
 
@@ -724,6 +735,39 @@ PUBLIC_URLS: dict[str, Callable[[str], str]] = {
     "fal-queue": lambda endpoint_id: f"{FAL_QUEUE_URL}/{endpoint_id}",
     "segmind-v1": lambda endpoint_id: f"{SEGMIND_API_URL}/v1/{endpoint_id}",
 }
+
+
+# How to send a public-service snippet to a local sandbox instead (``python -m sandbox`` prints these URLs).
+_RUN_SANDBOX = ("{c} This calls {who} itself, billed to your key. To try it on a local sandbox instead (nothing is\n"
+                "{c} billed there), start one with `python -m sandbox --port 8765` (it prints its URLs) and\n")
+SANDBOX_HOWTO: dict[str, dict[str, str]] = {
+    "fal-queue": {
+        "python": (_RUN_SANDBOX.format(c="#", who="fal")
+                   + "# add these two lines after `import fal_client`, with the FAL_QUEUE_URL it printed:\n"
+                   "#     import fal_client.client\n"
+                   '#     fal_client.client.QUEUE_URL_FORMAT = "http://127.0.0.1:8765/fal/queue/"\n'),
+        "javascript": (_RUN_SANDBOX.format(c="//", who="fal")
+                       + "// give fal.config a requestMiddleware that replaces https://queue.fal.run in request.url\n"
+                       "// with the FAL_QUEUE_URL it printed (http://127.0.0.1:8765/fal/queue).\n"),
+        "curl": (_RUN_SANDBOX.format(c="#", who="fal")
+                 + "# set QUEUE below to the FAL_QUEUE_URL it printed (http://127.0.0.1:8765/fal/queue).\n"),
+    },
+    "segmind-v1": {
+        key: (_RUN_SANDBOX.format(c="#", who="Segmind")
+              + "# replace https://api.segmind.com in the URL below with the SEGMIND_API_URL it printed\n"
+              "# (http://127.0.0.1:8765/segmind).\n")
+        for key in ("python", "curl")
+    },
+}
+
+
+def _after_first_line(code: str, note: str) -> str:
+    """``note`` after the snippet's first line (its title, or a shell script's ``#!`` line and title)."""
+    if not note:
+        return code
+    lines = code.splitlines(keepends=True)
+    at = 2 if lines and lines[0].startswith("#!") else 1
+    return "".join(lines[:at]) + note + "".join(lines[at:])
 
 
 def _protocol(provider: str) -> str:

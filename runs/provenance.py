@@ -46,6 +46,7 @@ RECORD_KEY = "flux_playground"  # our PNG text keyword for the record JSON
 XMP_NAMESPACE = "urn:flux-playground:xmp:1:"
 XMP_PREFIX = "fluxplayground"
 NO_PARAMETERS = "this image carries no parameters"
+SAMPLER = "Euler"  # the sampler FLUX pipelines use (flow-matching Euler), written as A1111's "Sampler" entry
 
 # Pillow refuses compressed PNG text that inflates beyond ImageFile.SAFEBLOCK (1 MiB) and any image whose text
 # chunks add up to 64 MiB, so bigger JSON goes uncompressed and huge data: URIs are elided.
@@ -186,6 +187,9 @@ def a1111_pairs(record: RunRecord) -> list[tuple[str, str]]:
     steps = _role_value(spec, data, "steps")
     if steps is not None:
         pairs.append(("Steps", _text(steps)))
+    # A1111 readers (sd-parsers, Civitai) take a parameters line as A1111's only when it names a sampler. FLUX
+    # pipelines sample with flow-matching Euler; providers do not report it, so it is stated, not read.
+    pairs.append(("Sampler", SAMPLER))
     guidance = _role_value(spec, data, "guidance")
     if guidance is not None:
         pairs.append(("CFG scale", _text(guidance)))

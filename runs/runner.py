@@ -38,6 +38,7 @@ from providers.media import MediaStore
 from providers.routing import Route
 from runs.pricing import format_usd
 from runs.progress import Step, StepClock, parse_step
+from runs.provenance import SecretInRecordError, download_name, embed_metadata
 from runs.record import UNKNOWN_COST, Cost, FinalState, RunError, RunRecord, Timings
 from runs.result_cache import CacheHit, ResultCache
 
@@ -63,6 +64,25 @@ class RunUpdate:
     @property
     def final(self) -> bool:
         return self.record is not None
+
+
+@dataclass(frozen=True)
+class _ImageFile:
+    """One result image on its way to the media store (``url``: a live provider's image, copied later)."""
+
+    name: str
+    data: bytes
+    content_type: str
+    url: str | None = None
+
+
+def tagged(data: bytes, content_type: str, record: RunRecord) -> bytes:
+    """The image with the run embedded; as it came when it cannot be (a damaged file, a record showing a key)."""
+    try:
+        return embed_metadata(data, content_type, record)
+    except (ValueError, SecretInRecordError) as exc:
+        log.warning("run %s: an image was stored without its parameters (%s)", record.id, type(exc).__name__)
+        return data
 
 
 class SpendGuard(Protocol):
@@ -227,9 +247,10 @@ class Run:
                     elif isinstance(event, Completed):
                         self._completed = True
                         yield self._update("saving", step=step)
-                        result = await self._store_images(event.result)
+                        result, files = await self._store_images(event.result)
                         cost = runner.settle(self._known_cost(event.result), "done", event.result.extras, provider.name)
                         final = self._record("done", result=result, cost=cost)
+                        await self._write_images(files, final)
                         self._cache_later(final)
             if final is None:
                 raise ProviderError("The provider ended the job without a result.")
@@ -301,9 +322,11 @@ class Run:
         self.prepared = PreparedRequest.from_json(stored_request) if isinstance(stored_request, dict) else None
         result = dict(hit.result.get("result") or {})
         images = []
-        for image, shown in zip(hit.images, result.get("images") or [], strict=False):
-            data = await asyncio.to_thread(image.path.read_bytes)
-            stored = await self.runner.media.save(data, image.content_type)
+        seed = result.get("seed") if isinstance(result.get("seed"), int) else None
+        for n, (image, shown) in enumerate(zip(hit.images, result.get("images") or [], strict=False), start=1):
+            data = await asyncio.to_thread(image.path.read_bytes)  # carries the first run's parameters and record
+            name = self.image_name(seed, n, image.content_type)
+            stored = await self.runner.media.save(data, image.content_type, name)
             images.append({**shown, "url": self._media_url(stored.name), "file": stored.name})
         result["images"] = images
         result["request_id"] = hit.request_id
@@ -403,25 +426,49 @@ class Run:
             await asyncio.wait_for(self.finished.wait(), self.runner.cancel_timeout)
         return self.record
 
-    async def _store_images(self, result: Result) -> dict[str, Any]:
-        """The one media step: every ``images[].url`` in the returned JSON is an http(s) URL a client can fetch."""
+    async def _store_images(self, result: Result) -> tuple[dict[str, Any], list[_ImageFile]]:
+        """The one media step: every ``images[].url`` in the returned JSON is an http(s) URL a client can fetch.
+
+        Each image is named ``<run id>/<api_name>-<seed>-<n>.<ext>`` now, and written by ``_write_images`` once the
+        record exists, with the record embedded (``runs.provenance``). A live provider's https image is shown at
+        once and copied (named and tagged the same way) off the critical path.
+        """
         media = self.runner.media
         provider = self.route.provider
         out = result.to_json()
+        seed = out.get("seed") if isinstance(out.get("seed"), int) else self.payload.to_wire().get("seed")
         images: list[dict[str, Any]] = []
-        for image, shown in zip(result.images, out["images"], strict=True):
+        files: list[_ImageFile] = []
+        for index, (image, shown) in enumerate(zip(result.images, out["images"], strict=True)):
             shown = dict(shown)
-            if image.inline is not None:
-                stored = await media.save(image.inline, image.content_type)
-                shown["url"], shown["file"] = self._media_url(stored.name), stored.name
-            elif image.url.startswith("https://") and not self.route.is_sandbox and self._stable_urls():
-                self.runner.copy_later(provider.client, image.url, provider.name)
+            if (image.url.startswith("https://") and image.inline is None and not self.route.is_sandbox
+                    and self._stable_urls()):
+                files.append(_ImageFile("", b"", image.content_type, url=image.url))
             else:
-                stored = await media.fetch(provider.client, image.url, provider=provider.name)
-                shown["url"], shown["file"] = self._media_url(stored.name), stored.name
+                if image.inline is not None:
+                    data, content_type = image.inline, image.content_type
+                else:
+                    data, content_type = await media.download(provider.client, image.url, provider=provider.name)
+                name = self.image_name(seed if isinstance(seed, int) else None, index + 1, content_type)
+                files.append(_ImageFile(name, data, content_type))
+                shown["url"], shown["file"] = self._media_url(name), name
             images.append(shown)
         out["images"] = images
-        return out
+        return out, files
+
+    def image_name(self, seed: int | None, n: int, content_type: str) -> str:
+        return f"{self.id}/{download_name(self.endpoint.api_name, seed, n, content_type)}"
+
+    async def _write_images(self, files: list[_ImageFile], record: RunRecord) -> None:
+        """Write the run's images with its parameters and record inside (pixels untouched)."""
+        for n, file in enumerate(files, start=1):
+            if file.url is not None:
+                name = self.image_name(record.seed, n, file.content_type)
+                self.runner.copy_later(self.route.provider.client, file.url, self.route.provider.name,
+                                       name=name, record=record)
+                continue
+            data = await asyncio.to_thread(tagged, file.data, file.content_type, record)
+            await self.runner.media.save(data, file.content_type, file.name)
 
     def _stable_urls(self) -> bool:
         """Whether the provider's result URLs outlive the run (else the image is saved before the run ends)."""
@@ -518,11 +565,16 @@ class Runner:
             async for update in updates:
                 yield update
 
-    def copy_later(self, client: Any, url: str, provider: str) -> None:
+    def copy_later(self, client: Any, url: str, provider: str, *, name: str | None = None,
+                   record: RunRecord | None = None) -> None:
+        """Copy a provider's image here off the critical path (named ``name``, with ``record`` embedded)."""
         async def copy() -> None:
             async with self._copy_slots:
                 try:
-                    stored = await self.media.fetch(client, url, provider=provider)
+                    data, content_type = await self.media.download(client, url, provider=provider)
+                    if record is not None:
+                        data = await asyncio.to_thread(tagged, data, content_type, record)
+                    stored = await self.media.save(data, content_type, name)
                 except ProviderError as exc:
                     log.info("background copy of a result image failed: %s", exc.message)
                     return

@@ -222,3 +222,20 @@ def test_the_page_is_sent_compressed_and_images_as_they_are(app, client):
     image_url = named(client.predict(prompt="a harbour", num_inference_steps=2, api_name="/flux_pro"))["result"]["images"][0]["url"]
     image = httpx.get(image_url, headers={"accept-encoding": "gzip"}, timeout=10)
     assert image.status_code == 200 and "content-encoding" not in image.headers
+
+
+def test_gallery_files_and_media_urls_are_named_for_the_run_and_restore_it(client):
+    """What gradio_client receives and what /media/ serves: ``<api_name>-<seed>-<n>.<ext>``, with the run inside."""
+    from runs.provenance import read_metadata
+
+    out = named(client.predict(prompt="a named harbour", seed=4242, num_images=2, num_inference_steps=2,
+                               api_name="/flux_pro"))
+    files = [Path(item["image"]) for item in out["gallery"]]
+    assert [f.name for f in files] == ["flux_pro-4242-1.jpg", "flux_pro-4242-2.jpg"]
+    urls = [image["url"] for image in out["result"]["images"]]
+    assert [url.rsplit("/", 1)[-1] for url in urls] == ["flux_pro-4242-1.jpg", "flux_pro-4242-2.jpg"]
+    for file, url in zip(files, urls, strict=True):
+        for data in (file.read_bytes(), httpx.get(url, timeout=5).content):
+            meta = read_metadata(data)
+            assert meta.kind == "record" and meta.seed == 4242 and meta.prompt == "a named harbour"
+            assert meta.record.id == out["result"]["run_id"] and meta.steps == 2

@@ -453,7 +453,15 @@ def test_share_link_opens_the_right_tab_with_the_right_values(page, browser, app
         broken.context.close()
 
 
-def test_copied_python_runs_against_the_sandbox_with_the_same_seed_and_prompt(page, tmp_path):
+def follow_sandbox_comment(code: str, app: LaunchedApp) -> str:
+    """What the copied code's comment says to do to try it on a local sandbox (here: the app's own)."""
+    assert "fal_client.client.QUEUE_URL_FORMAT" in code and "python -m sandbox" in code
+    queue = app.sandbox.fal_queue_url.rstrip("/") + "/"
+    return code.replace("import fal_client\n", "import fal_client\nimport fal_client.client\n"
+                        f"fal_client.client.QUEUE_URL_FORMAT = {queue!r}\n", 1)
+
+
+def test_copied_python_runs_against_the_sandbox_with_the_same_seed_and_prompt(page, app, tmp_path):
     run(page, "flux_pro", prompt="code that runs as it stands", seed=51)
     pick(page, 51)
     page.locator("#history-code").click()
@@ -461,8 +469,10 @@ def test_copied_python_runs_against_the_sandbox_with_the_same_seed_and_prompt(pa
     assert "fal_client.subscribe" in code
     assert "sandbox-key" not in code and "Key " not in code
     assert code == code_value(page, "history-code-python")
+    port = app.sandbox.url.rsplit(":", 1)[-1]
+    assert f":{port}" not in code and "127.0.0.1" not in code.replace("127.0.0.1:8765", ""), "never the sandbox port"
     script = tmp_path / "copied.py"
-    script.write_text(code)
+    script.write_text(follow_sandbox_comment(code, app))
     result = run_snippet(script, {"FAL_KEY": "sandbox-key"})
     assert result["seed"] == 51 and result["prompt"] == "code that runs as it stands"
 

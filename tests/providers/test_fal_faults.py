@@ -90,3 +90,18 @@ async def test_media_files_are_private_and_storage_is_bounded(tmp_path):
     old = MediaStore(tmp_path / "o", max_age=10)
     first = (await old.save(b"a" * 10, "image/png")).name
     assert old.prune(now=time.time() + 60) == 1 and old.path_of(first) is None
+
+
+async def test_named_media_files_live_in_their_runs_folder_and_go_with_it(tmp_path):
+    media = MediaStore(tmp_path / "m", max_age=10)
+    run = "ab" * 16
+    stored = await media.save(b"x" * 10, "image/jpeg", f"{run}/flux_pro-7-1.jpg")
+    path = media.path_of(stored.name)
+    assert path is not None and path.name == "flux_pro-7-1.jpg" and path.parent.name == run
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700" and oct(path.stat().st_mode & 0o777) == "0o600"
+    for bad in (f"{run}/../x.jpg", f"{run}/a/b.jpg", f"../{run}/a.jpg", f"{run}/.hidden.jpg", f"{run}/a.exe"):
+        assert media.path_of(bad) is None
+        with pytest.raises(ValueError):
+            await media.save(b"y", "image/jpeg", bad)
+    assert media.total_bytes() == 10
+    assert media.prune(now=time.time() + 60) == 1 and not (media.root / run).exists(), "the empty folder goes too"

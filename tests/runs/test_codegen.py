@@ -199,6 +199,40 @@ def test_fal_snippets_for_the_real_service_need_no_host_setup():
     assert subscribe_arguments(code["python"]) == record.request.body
 
 
+def follow_sandbox_comment(code: str, sbx: RunningSandbox, language: str) -> str:
+    """Do what the comment of public code says to try it on a local sandbox."""
+    if language == "python":
+        return code.replace("import fal_client\n", "import fal_client\nimport fal_client.client\n"
+                            f"fal_client.client.QUEUE_URL_FORMAT = {sbx.fal_queue_url + '/'!r}\n", 1)
+    if language == "curl" and "QUEUE=" in code:
+        return code.replace("QUEUE=https://queue.fal.run\n", f"QUEUE={sbx.fal_queue_url}\n", 1)
+    return code.replace("https://api.segmind.com", sbx.segmind_api_url)
+
+
+def test_public_code_of_a_sandbox_run_targets_the_service_and_says_how_to_use_a_sandbox(sbx, tmp_path):
+    """The app's code for a sandbox run: never the sandbox's random port; the comment, followed, runs it there."""
+    record = fal_record(f"{sbx.fal_queue_url}/fal-ai/flux-pro", fal_body(seed=77))
+    code = code_for(record, app_url=None, public=True)
+    port = sbx.fal_queue_url.split("//", 1)[1].split("/", 1)[0]
+    for language, text in code.items():
+        assert port not in text and "went to" not in text, language
+        assert "python -m sandbox --port 8765" in text and "FAL_QUEUE_URL" in text, language
+    assert "QUEUE=https://queue.fal.run\n" in code["curl"] and "requestMiddleware" in code["javascript"]
+    assert "fal_client.client.QUEUE_URL_FORMAT =" not in code["python"].replace("#     fal_client", "")
+    (tmp_path / "run.py").write_text(follow_sandbox_comment(code["python"], sbx, "python"), encoding="utf-8")
+    result = json.loads(run([sys.executable, "run.py"], tmp_path, FAL_KEY_ENV).stdout)
+    assert result["seed"] == 77 and result["prompt"] == PROMPT
+    segmind = code_for(segmind_record(f"{sbx.segmind_api_url}/v1/flux-depth-pro", segmind_body(data_uri(png()))),
+                       app_url=None, public=True)
+    for language, text in segmind.items():
+        assert "https://api.segmind.com/v1/flux-depth-pro" in text and sbx.url not in text, language
+        assert "SEGMIND_API_URL" in text
+    if shutil.which("curl"):
+        (tmp_path / "seg.sh").write_text(follow_sandbox_comment(segmind["curl"], sbx, "curl"), encoding="utf-8")
+        run(["sh", "seg.sh"], tmp_path, SEGMIND_KEY_ENV)
+        assert (tmp_path / "out.png").stat().st_size > 0
+
+
 def test_fal_arguments_are_the_body_as_sent_for_every_fal_seed_example():
     for spec in (get_endpoint(k) for k in ("flux_pro", "flux_pro_depth_finetuned", "flux_general_rf_inversion",
                                            "flux_dev_image_to_image")):

@@ -118,7 +118,8 @@ def test_a1111_text_of_a_fal_run():
     assert a1111_parameters(fal_record()) == (
         'A "tiger" eye, close-up: studio light\n'
         "second line: ünïcødé 🐯\n"
-        "Steps: 28, CFG scale: 3.5, Seed: 1234, Size: 1024x768, Model: fal-ai/flux-pro, Safety tolerance: 5, "
+        "Steps: 28, Sampler: Euler, CFG scale: 3.5, Seed: 1234, Size: 1024x768, Model: fal-ai/flux-pro, "
+        "Safety tolerance: 5, "
         "Provider: fal, Request ID: req-42"
     )
 
@@ -161,7 +162,7 @@ def test_the_a1111_words_come_from_the_endpoints_roles_not_the_field_names():
         back = parse_a1111_parameters(a1111_parameters(fal_record())).to_form_values(ODD)
     assert text.splitlines()[0] == "a lighthouse at dusk"
     last = text.splitlines()[-1]
-    assert last.startswith("Steps: 12, CFG scale: 6.0, Seed: 42, Size: 640x480, Model: test/odd-names")
+    assert last.startswith("Steps: 12, Sampler: Euler, CFG scale: 6.0, Seed: 42, Size: 640x480, Model: test/odd-names")
     assert "Denoise steps" not in last and "Cfg" not in last and "Noise" not in last and "Canvas" not in last
     assert "Output format: png" not in last  # the endpoint's default
     # a record of one endpoint onto another's form, field by field through the roles
@@ -181,7 +182,7 @@ def test_segmind_run_uses_its_own_field_names_and_the_result_size():
                        result={"images": [{"url": "u", "width": 512, "height": 384, "content_type": "image/jpeg"}],
                                "seed": 5})
     assert a1111_parameters(record).splitlines()[-1] == (
-        'Steps: 20, CFG scale: 7.5, Seed: 5, Size: 512x384, Model: flux-depth-pro, Control image: '
+        'Steps: 20, Sampler: Euler, CFG scale: 7.5, Seed: 5, Size: 512x384, Model: flux-depth-pro, Control image: '
         '"https://x.test/c.png", Prompt upsampling: False, Provider: segmind'
     )
 
@@ -456,3 +457,24 @@ def test_a_stray_nan_in_provider_timings_does_not_stop_embedding():
     record = record.with_result({**record.result, "timings": {"inference": float("nan")}})
     meta = read_metadata(embed_metadata(encode(noise_image(), "PNG"), "image/png", record))
     assert meta.kind == "record" and math.isnan(meta.record.result["timings"]["inference"])
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_a_third_party_a1111_reader_reads_our_parameters(fmt):
+    """sd-parsers (what many galleries use) takes a text for A1111's only when it names a sampler."""
+    sd_parsers = pytest.importorskip("sd_parsers")
+    if fmt == "WEBP" and not features.check("webp"):
+        pytest.skip("Pillow without WebP")
+    with registered():  # an endpoint with a negative prompt role (FLUX.1 [pro] has none)
+        data = embed_metadata(encode(noise_image(), fmt), "", odd_record(avoid="blurry, text"))
+    with Image.open(io.BytesIO(data)) as image:
+        info = sd_parsers.ParserManager().parse(image)
+    assert info is not None, "sd-parsers did not recognise the parameters"
+    assert info.generator == sd_parsers.data.Generators.AUTOMATIC1111
+    sampler = info.samplers[0]
+    assert [p.value for p in sampler.prompts] == ["a lighthouse at dusk"]
+    assert [p.value for p in sampler.negative_prompts] == ["blurry, text"]
+    assert sampler.parameters["seed"] == "42" and sampler.parameters["steps"] == "12"
+    assert sampler.parameters["cfg_scale"] == "6.0"
+    assert sampler.model is not None and sampler.model.name == "test/odd-names"
+    assert info.metadata["Size"] == "640x480"

@@ -64,6 +64,23 @@ def test_the_runner_imports_no_gradio():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+async def test_every_stored_image_is_named_for_its_run_and_carries_it(rig):
+    """The one media step names each image ``<run id>/<api_name>-<seed>-<n>.<ext>`` and embeds the run (the A1111
+    text and the record JSON), whatever later hands the file out (gallery download, /media/, gradio_client)."""
+    from runs.provenance import read_metadata
+
+    records = [(await collect(rig, FLUX_PRO, small(num_images=2)))[-1].record for _ in range(2)]
+    for record in records:
+        names = [image["file"] for image in record.result["images"]]
+        assert names == [f"{record.id}/flux_pro-7-1.jpg", f"{record.id}/flux_pro-7-2.jpg"]
+        assert [image["url"] for image in record.result["images"]] == [MEDIA + name for name in names]
+        for name in names:
+            meta = read_metadata(rig.runner.media.path_of(name).read_bytes())
+            assert meta.kind == "record" and meta.record == record, "the stored file restores the whole run"
+            assert meta.seed == 7 and meta.prompt == "a lighthouse at dusk" and meta.steps == 4
+    assert records[0].result["images"][0]["file"] != records[1].result["images"][0]["file"], "runs never collide"
+
+
 async def test_record_json_round_trips_and_holds_no_key(rig):
     record = (await collect(rig, FLUX_PRO, small()))[-1].record
     text = json.dumps(record.to_json())
