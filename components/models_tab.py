@@ -31,6 +31,7 @@ from components.api_schema import args_docstring, field_schemas
 from components.context import AppContext
 from components.endpoint_tab import SessionSpend, build_endpoint_tab, run_endpoint
 from components.form_values import FormError
+from gradio.components.api_component import Api
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.models import model_of, translate
@@ -261,7 +262,33 @@ def _api_schema(schema: Any) -> Any:
 
 
 
-def add_model_api(spec: EndpointSpec, ctx: AppContext) -> None:
+def _parameter_schema(schema: Any) -> Any:
+    """What a shared parameter component reports: the field's type, bounds and choices, no descriptions (those are
+    each endpoint's, in its docstring's ``Args:``)."""
+    if isinstance(schema, dict):
+        return {k: _parameter_schema(v) for k, v in _api_schema(schema).items() if k != "description"}
+    if isinstance(schema, list):
+        return [_parameter_schema(item) for item in schema]
+    return schema
+
+
+class ParameterPool:
+    """Input components shared by the API-only events: one per (field name, type schema), so a model whose fields
+    are like another's adds only its event to the page config, not a component per field."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, Api] = {}
+        self.result = Api(None, {"type": "object", "description": "The result JSON."}, label="result")
+
+    def get(self, name: str, schema: dict[str, Any]) -> Api:
+        info = _parameter_schema(schema)
+        key = name + json.dumps(info, sort_keys=True, separators=(",", ":"))
+        if key not in self._components:
+            self._components[key] = Api(None, info, label=name)
+        return self._components[key]
+
+
+def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool) -> None:
     """``/<api_name>``: run ``spec`` like its Generate button would, returning the result JSON (no page component)."""
     form = WireForm(spec)
     schemas = field_schemas(spec)
@@ -269,48 +296,38 @@ def add_model_api(spec: EndpointSpec, ctx: AppContext) -> None:
 
     async def call(request: gr.Request = None, **values: Any) -> dict[str, Any]:  # type: ignore[assignment]
         final: tuple[Any, ...] | None = None
-        try:
-            async for update in run_endpoint(spec, form, ctx, None, values, request):  # type: ignore[arg-type]
-                final = update
-        except gr.Error:
-            raise
+        async for update in run_endpoint(spec, form, ctx, None, values, request):  # type: ignore[arg-type]
+            final = update
         result = final[3] if final is not None and isinstance(final[3], dict) else {}
+        record = result.get("record")
         return {k: v for k, v in result.items() if k != "record"} | (
-            {"record": json.loads(result["record"])} if isinstance(result.get("record"), str) else {})
+            {"record": json.loads(record)} if isinstance(record, str) else {})
 
+    names = sorted(schemas, key=lambda name: name not in required)
     params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
                                 annotation=gr.Request)]
-    for name in schemas:
+    for name in names:
         default = inspect.Parameter.empty if name in required else None
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Any))
-    call.__signature__ = inspect.Signature(params, return_annotation=dict)  # type: ignore[attr-defined]
-    call.__annotations__ = {"request": gr.Request, **dict.fromkeys(schemas, Any), "return": dict}
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default))
+    call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     call.__name__ = spec.api_name
-    call.__doc__ = args_docstring(spec, list(schemas)).replace(
+    call.__doc__ = args_docstring(spec, names).replace(
         "The run status, provider logs, the images with captions, and the result JSON.",
         "The result JSON: images (URLs), seed, request as sent, cost, and the run record.")
-    dependency = gr.api(call, api_name=spec.api_name, concurrency_limit=None)
-    block_fn = _block_fn(dependency)
-    if block_fn is not None:
-        for component, name in zip(block_fn.inputs, schemas, strict=False):
-            info = _api_schema(schemas[name])
-            component._api_info = {}  # not repeated in the component's props
-            component.api_info = (lambda info=info: info)  # type: ignore[method-assign]
-            component.api_info_as_output = lambda: {}  # type: ignore[attr-defined]
-        for component in block_fn.outputs:
-            component._api_info = {}
-            component.api_info_as_input = lambda: {}  # type: ignore[attr-defined]
-
-
-def _block_fn(dependency: Any) -> Any:
     root = gr.context.get_blocks_context()
     if root is None:
-        return None
-    fn_id = dependency.get("id") if isinstance(dependency, dict) else None
-    return root.fns.get(fn_id) if fn_id is not None else None
+        raise RuntimeError("add_model_api() must be called inside an open gr.Blocks() context")
+    root.set_event_trigger(
+        [], call, [], [pool.result],
+        inputs_kwargs={name: pool.get(name, schemas[name]) for name in names},
+        preprocess=False, postprocess=False, scroll_to_output=False, show_progress="hidden",
+        api_name=spec.api_name, js=None, concurrency_limit=None, queue=True, api_visibility="public",
+    )
 
 
 def add_model_apis(ctx: AppContext, specs: Sequence[EndpointSpec] | None = None) -> None:
     """The named API endpoint of every model the Models tab reaches."""
-    for spec in specs if specs is not None else model_endpoints():
-        add_model_api(spec, ctx)
+    with gr.Column(visible=False):
+        pool = ParameterPool()
+        for spec in specs if specs is not None else model_endpoints():
+            add_model_api(spec, ctx, pool)
