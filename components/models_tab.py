@@ -189,7 +189,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
             return gr.skip()  # already showing this model (perhaps on another provider)
         return picked_state(endpoint_id)
 
-    picker.change(pick, [picker, picked], [picked], api_visibility="private", queue=False, show_progress="hidden")
+    picker.change(pick, [picker, picked], [picked], api_visibility="private", show_progress="hidden")
 
     @gr.render(inputs=[picked], triggers=[picked.change])
     def area(state: dict[str, Any] | None) -> None:
@@ -198,7 +198,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
             return
         spec = get_endpoint(state["id"])
         choices = provider_choices(spec)
-        provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1,
+        provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1, interactive=True,
                             elem_id="models-provider")
         gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
         tab = build_endpoint_tab(spec, ctx, session_keys, spend)
@@ -226,10 +226,10 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
                 wire = {}  # an incomplete form: carry nothing, the target's own example fills it
             moved = translate(wire, spec, target)
             return picked_state(target.id, moved.values, moved.notes() or ["every value carried over"],
-                                nonce=id(moved))
+                                nonce=time.monotonic_ns())
 
         provider.change(switch, [provider, *components.values()], [picked], api_visibility="private",
-                        queue=False, show_progress="hidden")
+                        show_progress="hidden")  # queued: a State change only fires from the queue
 
     return ModelsTab(picker, picked)
 
