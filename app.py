@@ -24,8 +24,8 @@ from starlette.routing import Route
 from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, VisitorSlots
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper
-from components.models_tab import TAB_ID, add_model_apis, build_models_tab
 from components.history_panel import build_history_panel, refresh_on_load
+from components.models_tab import TAB_ID, add_model_apis, build_models_tab
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.share_panel import wire_share_links
 from endpoints import ENDPOINTS, install_catalog
@@ -183,11 +183,11 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 with gr.Tab(spec.label, id=spec.api_name):
                     endpoint_tabs[spec.api_name] = build_endpoint_tab(spec, ctx, session_keys, spend)
             with gr.Tab("Models", id=TAB_ID):
-                build_models_tab(ctx, session_keys, spend)
+                models = build_models_tab(ctx, session_keys, spend)
         add_model_apis(ctx)
-        panel = build_history_panel(ctx, tabs, endpoint_tabs)
+        panel = build_history_panel(ctx, tabs, endpoint_tabs, models)
         refresh_on_load(demo, panel)
-        wire_share_links(demo, tabs, endpoint_tabs)
+        wire_share_links(demo, tabs, endpoint_tabs, models)
     return demo
 
 

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from gradio.components.api_component import Api
 from pydantic import ValidationError
 
 from components.api_schema import args_docstring, field_schemas
 from components.context import AppContext
 from components.endpoint_tab import SessionSpend, build_endpoint_tab, run_endpoint
 from components.form_values import FormError
-from gradio.components.api_component import Api
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.models import model_of, translate
@@ -147,6 +147,12 @@ class ModelsTab:
 
     picker: gr.Dropdown
     picked: gr.State
+    last_record: gr.State  # the record of the last run made in the tab (the history panel lists it)
+
+    @property
+    def outputs(self) -> list[Any]:
+        """What ``open`` updates: list them among a handler's outputs."""
+        return [self.picker, self.picked]
 
     def open(self, api_name: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = ()) -> dict[Any, Any]:
         """Updates that show ``api_name``'s model (a catalog or direct endpoint) with ``values`` in its form."""
@@ -173,6 +179,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
         picker = gr.Dropdown(choices=entries, value=None, label="Model (family › name · category · price)",
                              filterable=True, scale=5, min_width=240, elem_id="models-picker")
     picked = gr.State(None)
+    last_record = gr.State(None)
 
     def filtered(text: str) -> Any:
         found = search(text, entries)
@@ -203,18 +210,20 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
         gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
         tab = build_endpoint_tab(spec, ctx, session_keys, spend)
         values = state.get("values") or {}
+        notes = list(state.get("notes") or [])
         if values:
             updates, checked = tab.form.checked_updates(values)
             for component, value in updates.items():
-                component.value = value.get("value") if isinstance(value, dict) and "__type__" in value else value
-            if checked.messages:
-                tab.status.value = notes_html([*state.get("notes", []), *checked.messages])
-        if state.get("notes"):
-            tab.status.value = "<p>Provider changed to <b>%s</b>. %s</p>" % (
-                html.escape(provider_title(spec.provider)),
-                html.escape(" · ".join(state["notes"])))
+                _set_initial(component, value)
+            notes += checked.messages
+        if notes:
+            tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
+                html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
         components = tab.form.value_components()
         names = list(components)
+        # Queued, so that the State's change (which the history panel follows) fires.
+        tab.record_event.then(lambda record: record if record else gr.skip(), [tab.last_record], [last_record],
+                              api_visibility="private", show_progress="hidden")
 
         def switch(target_id: str, *current: Any) -> Any:
             if target_id == spec.id:
@@ -231,7 +240,15 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
         provider.change(switch, [provider, *components.values()], [picked], api_visibility="private",
                         show_progress="hidden")  # queued: a State change only fires from the queue
 
-    return ModelsTab(picker, picked)
+    return ModelsTab(picker, picked, last_record)
+
+
+def _set_initial(component: Any, value: Any) -> None:
+    """Give a component being rendered its starting value (as its constructor would have taken it)."""
+    try:
+        component.value = component.postprocess(value) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        log.info("value for %s not shown: %r", getattr(component, "elem_id", component), value)
 
 
 class WireForm:

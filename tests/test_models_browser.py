@@ -64,6 +64,8 @@ def test_pick_run_and_switch_provider(browser, app):
         page.locator("#flux_2_pro-generate").click()
         page.locator("#flux_2_pro-gallery img").first.wait_for(timeout=30_000)
         page.screenshot(path=str(SHOTS / "desktop-flux2.png"), full_page=False)
+        # The run is in the history like any tab's.
+        page.locator("#history-gallery img").first.wait_for(timeout=10_000)
 
         pick(page, "FLUX1.1 [pro] ·")
         page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
@@ -72,7 +74,7 @@ def test_pick_run_and_switch_provider(browser, app):
         page.locator("#bfl_flux_pro_1_1-generate").wait_for(timeout=20_000)
         # The prompt came along; the note says what changed.
         assert page.locator("#bfl_flux_pro_1_1-prompt textarea").input_value() == "a red fox in fresh snow"
-        assert "Provider changed" in page.locator("#bfl_flux_pro_1_1-status").inner_text()
+        assert "Now on Black Forest Labs" in page.locator("#bfl_flux_pro_1_1-status").inner_text()
         page.locator("#bfl_flux_pro_1_1-generate").click()
         page.locator("#bfl_flux_pro_1_1-gallery img").first.wait_for(timeout=30_000)
         status = page.locator("#bfl_flux_pro_1_1-status").inner_text()
@@ -100,5 +102,20 @@ def test_picker_is_usable_at_phone_size(browser, app):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390 + 1, f"the page scrolls sideways at phone size ({width}px)"
         page.screenshot(path=str(SHOTS / "phone-form.png"), full_page=False)
+    finally:
+        context.close()
+
+
+def test_a_share_link_opens_the_model_with_its_values(browser, app):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    try:
+        page.goto(f"{app.url}?endpoint=flux_2_pro&prompt=a%20harbour%20at%20night&seed=42", wait_until="load")
+        prompt = page.locator("#flux_2_pro-prompt textarea")
+        prompt.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('#flux_2_pro-prompt textarea').value === 'a harbour at night'")
+        assert page.locator("#flux_2_pro-seed input").input_value() == "42"
+        assert "FLUX.2 [pro]" in page.locator("#models-picker input").input_value()
     finally:
         context.close()
