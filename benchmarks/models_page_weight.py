@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import build_app, make_backends, make_context  # noqa: E402
-from endpoints import EndpointSpec, catalog_endpoints, install_catalog  # noqa: E402
-from providers.config import ProviderSettings  # noqa: E402
+from app import build_app, make_backends, make_context
+from endpoints import EndpointSpec, catalog_endpoints, install_catalog
+from providers.config import ProviderSettings
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -84,7 +84,7 @@ def main() -> None:
         print("  ".join(f"{k}={v}" for k, v in row.items()))
     first, last = rows[0], rows[-1]
     for key in ("blocks", "config_bytes", "cpu_ms", "interactive_s"):
-        if key in first and first[key]:
+        if first.get(key):
             print(f"{key}: {last[key] / first[key] - 1:+.1%} ({first['catalog']} → {last['catalog']} models)")
 
 
