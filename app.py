@@ -25,6 +25,7 @@ from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, SweepSlo
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
+from components.models_tab import TAB_ID, add_model_apis, build_models_tab
 from components.page_cache import PageCache
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.share_panel import wire_share_links
@@ -206,9 +207,12 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             for spec in ENDPOINTS:
                 with gr.Tab(spec.label, id=spec.api_name):
                     endpoint_tabs[spec.api_name] = build_endpoint_tab(spec, ctx, session_keys, spend)
-        panel = build_history_panel(ctx, tabs, endpoint_tabs)
+            with gr.Tab("Models", id=TAB_ID):
+                models = build_models_tab(ctx, session_keys, spend)
+        add_model_apis(ctx)
+        panel = build_history_panel(ctx, tabs, endpoint_tabs, models)
         refresh_on_load(demo, panel)
-        wire_share_links(demo, tabs, endpoint_tabs)
+        wire_share_links(demo, tabs, endpoint_tabs, models)
     return demo
 
 

@@ -150,8 +150,9 @@ def session_line(total: dict[str, Any]) -> str:
 def labelled(form: EndpointForm, exc: FormError) -> list[str]:
     """The refusal's messages with each top-level field's wire name replaced by its label (``Steps: ...``)."""
     out = []
+    descriptors = getattr(form, "descriptors", {})  # an API-only call (WireForm) has no form, so no labels
     for message, name in zip(exc.messages, exc.fields, strict=True):
-        descriptor = form.descriptors.get(name)
+        descriptor = descriptors.get(name)
         if descriptor is not None and message.startswith(f"{name}:"):
             message = f"{descriptor.label}:{message[len(name) + 1:]}"
         out.append(message)

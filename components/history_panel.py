@@ -41,6 +41,8 @@ from components.history_state import (
     removed,
     tile_caption,
 )
+from components.models_tab import TAB_ID as MODELS_TAB
+from components.models_tab import ModelsTab, is_model_endpoint
 from components.widgets import toast_text
 from endpoints import get_endpoint
 from providers.errors import ProviderError
@@ -232,7 +234,8 @@ def count_text(entries: list[dict[str, Any]] | None, which: str | None) -> str:
     return runs + (f"; {shown} shown" if shown != total else "") + ". Click one to see it and act on it."
 
 
-def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab]) -> HistoryPanel:
+def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab],
+                        models: ModelsTab | None = None) -> HistoryPanel:
     """The History accordion under the endpoint tabs, wired to every tab's runs and forms."""
     files_here = LocalFiles()
 
@@ -258,6 +261,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         return gr.Gallery(value=tiles, visible=bool(tiles))
 
     form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
+    form_outputs += models.outputs if models is not None else []  # a catalog model opens in the Models tab
     with gr.Accordion("🕘 History & compare — your last 100 runs, kept in this browser", open=True,
                       elem_id="history"):
         gr.HTML(STYLE, visible="hidden", elem_id="history-style")
@@ -325,6 +329,9 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             return (gr.skip(),) * 4
         return (*listed(added(entries, record), which), [*(ids or [])[-2 * HISTORY_LIMIT:], record["id"]])
 
+    if models is not None:
+        models.last_record.change(add, [history, models.last_record, endpoint_filter, seen], [*listing, seen],
+                                  **private)
     for tab in endpoint_tabs.values():
         tab.record_event.then(add, [history, tab.last_record, endpoint_filter, seen], [*listing, seen], **private)
         if tab.sweep_record_event is not None:  # a whole sweep lands as one entry (its grid, its summed cost)
@@ -352,6 +359,12 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             return {tabs: gr.skip()}  # a dict answer must name an output
         record = entry.get("record") or {}
         tab = endpoint_tabs.get(record.get("api_name") or "")
+        if tab is None and models is not None and is_model_endpoint(record.get("api_name") or ""):
+            values = record.get("input") or {}
+            if seed_only:
+                values = {k: v for k, v in values.items() if k == "seed"}
+            gr.Info(toast_text(f"Restored a {record['api_name']} run in the Models tab."))
+            return {tabs: gr.Tabs(selected=MODELS_TAB), **models.open(record["api_name"], values)}
         if tab is None:
             gr.Warning("That run's endpoint is not in this app any more.")
             return {tabs: gr.skip()}
@@ -522,6 +535,15 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
                 api_name = None
         tab = endpoint_tabs.get(api_name or "")
         note = meta.summary
+        if tab is None and models is not None and api_name and is_model_endpoint(api_name):
+            mapped = meta.to_form_values(get_endpoint(api_name))
+            if mapped.dropped:
+                note += "  \nNot carried over: " + "; ".join(f"{k} ({v})" for k, v in mapped.dropped.items())
+            out = {dropped_note: note + "  \nRestored into the **Models** tab.", tabs: gr.Tabs(selected=MODELS_TAB),
+                   **models.open(api_name, mapped.values)}
+            if meta.record_json is not None and meta.record is not None:
+                out[history], out[gallery], out[count] = listed(added(entries, meta.record_json), which)
+            return out
         if tab is None:
             tab = next(iter(endpoint_tabs.values()))
             note += f"  \nIts model is not one of this app's endpoints: the values go into **{tab.spec.label}**."

@@ -12,6 +12,8 @@ import gradio as gr
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from components.form import FormError
+from components.models_tab import TAB_ID as MODELS_TAB
+from components.models_tab import ModelsTab, is_model_endpoint
 from components.share_links import ShareLinkError, open_link, share_query
 from components.widgets import toast_text
 from runs.runner import public_input
@@ -46,9 +48,12 @@ def add_share_button(tab: EndpointTab, ctx: AppContext) -> None:
     event.success(None, inputs=[link], outputs=[link], js=COPY_JS, api_visibility="private", queue=False)
 
 
-def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab]) -> None:
-    """On page load, a link's ``?endpoint=…&field=…`` selects the tab and fills its form."""
+def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab],
+                     models: ModelsTab | None = None) -> None:
+    """On page load, a link's ``?endpoint=…&field=…`` selects the tab and fills its form (a catalog or direct
+    provider's model: the Models tab with that model picked)."""
     form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
+    form_outputs += models.outputs if models is not None else []
 
     def open_shared(request: gr.Request) -> dict[Any, Any]:
         query = dict(request.query_params) if request is not None else {}
@@ -60,6 +65,10 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
             gr.Warning(toast_text(str(exc)))  # a toast renders HTML, and the link is anyone's text
             return {tabs: gr.skip()}  # a dict answer must name an output
         tab = endpoint_tabs.get(opened.api_name)
+        if tab is None and models is not None and is_model_endpoint(opened.api_name):
+            if opened.warning():
+                gr.Warning(opened.warning())
+            return {tabs: gr.Tabs(selected=MODELS_TAB), **models.open(opened.api_name, opened.values)}
         if tab is None:
             gr.Warning("The link names an endpoint this page does not show.")
             return {tabs: gr.skip()}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 
 import pytest
 
-from endpoints import ENDPOINTS
+from endpoints import DIRECT_ENDPOINTS, ENDPOINTS, catalog_endpoints
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
 
@@ -36,7 +37,12 @@ def test_one_tool_per_endpoint_with_real_types_enums_bounds_and_descriptions(app
     tools = asyncio.run(session_call(app.url, lambda s: s.list_tools())).tools
     by_name = {tool.name: tool for tool in tools}
     expected = {spec.api_name for spec in ENDPOINTS} | {f"{spec.api_name}_sweep" for spec in ENDPOINTS}
+    # Every catalog and Black Forest Labs model: its API-only endpoint is its tool (components/models_tab.py).
+    expected |= {spec.api_name for spec in (*catalog_endpoints(), *DIRECT_ENDPOINTS)}
     assert set(by_name) == expected, sorted(by_name)
+    model = by_name["flux_2_pro"].inputSchema
+    assert model["properties"]["prompt"]["type"] == "string" and "prompt" in model.get("required", ["prompt"])
+    assert "seed" in model["properties"]
     schema = by_name["flux_pro"].inputSchema["properties"]
     steps = schema["num_inference_steps"]
     assert steps["type"] == "integer" and steps["minimum"] == 1 and steps["maximum"] == 50
@@ -57,6 +63,21 @@ def test_calling_a_tool_runs_it_and_returns_json_and_images(app):
     assert payload["seed"] == 99 and payload["state"] == "done" and payload["images"][0]["url"].startswith("http")
     kinds = [getattr(c, "type", "") for c in result.content]
     assert kinds.count("image") == 1
+
+
+def test_a_catalog_model_tool_runs_it(app):
+    async def call(session):
+        return await session.call_tool("flux_schnell", {"prompt": "a red cube", "seed": 5})
+
+    result = asyncio.run(session_call(app.url, call))
+    assert not result.isError, result.content
+    texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
+    text = next(t for t in texts if t.strip().startswith("{"))
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError:  # Gradio's MCP bridge gives a dict output as its Python text
+        payload = ast.literal_eval(text)
+    assert payload["seed"] == 5 and payload["state"] == "done" and payload["images"][0]["url"].startswith("http")
 
 
 def test_budgets_apply_to_mcp_calls(tmp_path):

@@ -1,0 +1,350 @@
+"""The Models tab: every catalog and direct-provider model behind one picker, its form built when it is picked.
+
+The page a visitor loads holds the picker (a search box, a dropdown grouped by family with each model's category
+and price) and an empty ``@gr.render`` area. Picking a model renders that model's full endpoint tab
+(``build_endpoint_tab``: form, Generate, status, gallery, share, sweep) into the area, for that session only, so
+the initial page config does not grow with the catalog. A model sold by several providers (``endpoints.models``)
+gets a provider choice with each provider's price; changing it carries the form's values across with
+``translate()`` and shows what could not be carried (or was changed to fit) above the form.
+
+The named API endpoints of these models cannot come from the rendered forms (they exist only in a session), so
+``add_model_apis`` registers one API-only event per model (``gr.api``, no components on the page): ``/<api_name>``
+runs the model through ``run_endpoint``, like Generate, and returns the result JSON. Its parameters carry each
+field's schema (``components.api_schema``); with ``PLAYGROUND_MCP=1`` each is an MCP tool too.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+from gradio.components.api_component import Api
+from pydantic import ValidationError
+
+from components.api_schema import args_docstring, field_schemas
+from components.context import AppContext
+from components.endpoint_tab import SessionSpend, build_endpoint_tab, run_endpoint
+from components.form_values import FormError
+from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
+from endpoints.base import EndpointSpec, WireModel
+from endpoints.models import model_of, translate
+from endpoints.validation import describe_validation_error
+from providers.catalog import provider_title
+from runs.pricing import format_usd
+
+log = logging.getLogger(__name__)
+
+TAB_ID = "models"
+#: Families in the order the picker lists them: (family, test on the endpoint id).
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("FLUX.2", ("flux-2",)),
+    ("FLUX.1 Kontext", ("kontext",)),
+    ("FLUX1.1 [pro]", ("v1.1", "pro-1.1")),
+    ("LoRA", ("lora",)),
+    ("FLUX.1 [dev] / [schnell]", ("flux/dev", "flux/schnell", "flux-1/")),
+)
+OTHER_FAMILY = "Other FLUX"
+UNIT_TEXT = {"image": "image", "megapixel": "MP"}
+
+
+def family_of(spec: EndpointSpec) -> str:
+    key = spec.id.lower()
+    return next((family for family, marks in FAMILIES if any(mark in key for mark in marks)), OTHER_FAMILY)
+
+
+def category_of(spec: EndpointSpec) -> str:
+    """text-to-image, image-to-image or edit, from the fields the endpoint takes (its roles)."""
+    if spec.field_for("image") is None and spec.field_for("images") is None:
+        return "text-to-image"
+    text = f"{spec.id} {spec.title}".lower()
+    return "edit" if "edit" in text or "kontext" in text else "image-to-image"
+
+
+def price_text(spec: EndpointSpec) -> str:
+    price = spec.price
+    if price is None:
+        return "price unknown"
+    unit = UNIT_TEXT.get(price.unit, price.unit)
+    text = f"{format_usd(price.unit_price_usd)}/{unit}"
+    if price.extra_unit_price_usd is not None:
+        text += f" (then {format_usd(price.extra_unit_price_usd)}/{unit})"
+    return text
+
+
+def providers_of(spec: EndpointSpec) -> list[EndpointSpec]:
+    """The endpoints serving ``spec``'s model that this app knows, in the model's order (``spec`` alone if none)."""
+    model = model_of(spec.id)
+    if model is None:
+        return [spec]
+    found = []
+    for endpoint_id in model.endpoint_ids:
+        try:
+            found.append(get_endpoint(endpoint_id))
+        except KeyError:
+            continue
+    return found or [spec]
+
+
+def model_endpoints() -> list[EndpointSpec]:
+    """Every endpoint reachable from the Models tab: the catalog, then the direct providers' endpoints."""
+    return [*catalog_endpoints(), *DIRECT_ENDPOINTS]
+
+
+def picker_entries() -> list[tuple[str, str]]:
+    """(label, endpoint id) per model, grouped by family: a model with several providers is listed once, by its
+    first provider's endpoint (the provider choice offers the others)."""
+    seen: set[str] = set()
+    rows: list[tuple[int, str, str, str]] = []
+    order = [family for family, _ in FAMILIES] + [OTHER_FAMILY]
+    for spec in model_endpoints():
+        first = providers_of(spec)[0]
+        if first.id in seen:
+            continue
+        seen.add(first.id)
+        family = family_of(first)
+        model = model_of(first.id)
+        name = model.title if model is not None else first.title
+        count = len(providers_of(first))
+        providers = f" · {count} providers" if count > 1 else ""
+        label = f"{family} › {name} · {category_of(first)} · {price_text(first)}{providers}"
+        rows.append((order.index(family), name.lower(), label, first.id))
+    return [(label, endpoint_id) for _, _, label, endpoint_id in sorted(rows)]
+
+
+def search(query: str, entries: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Entries whose label or id holds every word of ``query`` (case-insensitive)."""
+    words = (query or "").lower().split()
+    return [entry for entry in entries if all(w in f"{entry[0]} {entry[1]}".lower() for w in words)]
+
+
+def provider_choices(spec: EndpointSpec) -> list[tuple[str, str]]:
+    return [(f"{provider_title(s.provider)} · {price_text(s)}", s.id) for s in providers_of(spec)]
+
+
+def picked_state(endpoint_id: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
+                 nonce: int = 0) -> dict[str, Any]:
+    """What the render area shows: the endpoint, values to put in its form, notes to show above it."""
+    return {"id": endpoint_id, "values": dict(values or {}), "notes": list(notes), "nonce": nonce}
+
+
+def notes_html(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+    return f"<div class='fp-failed'><b>Provider changed.</b> Not everything carried over:<ul>{items}</ul></div>"
+
+
+@dataclass
+class ModelsTab:
+    """The Models tab's outside handles: the picker and the state the render area follows."""
+
+    picker: gr.Dropdown
+    picked: gr.State
+    last_record: gr.State  # the record of the last run made in the tab (the history panel lists it)
+
+    @property
+    def outputs(self) -> list[Any]:
+        """What ``open`` updates: list them among a handler's outputs."""
+        return [self.picker, self.picked]
+
+    def open(self, api_name: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = ()) -> dict[Any, Any]:
+        """Updates that show ``api_name``'s model (a catalog or direct endpoint) with ``values`` in its form."""
+        spec = get_endpoint(api_name)
+        first = providers_of(spec)[0]
+        return {self.picker: gr.Dropdown(value=first.id),
+                self.picked: picked_state(spec.id, values, notes, nonce=time.monotonic_ns())}
+
+
+def is_model_endpoint(api_name: str) -> bool:
+    return any(spec.api_name == api_name or spec.id == api_name for spec in model_endpoints())
+
+
+def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpend) -> ModelsTab:
+    """The picker and the lazily rendered form. Call inside an open ``gr.Tab``."""
+    entries = picker_entries()
+    gr.Markdown(
+        "### Every FLUX model\nSearch or pick a model: its form opens below. Models sold by several providers "
+        "let you choose the provider (each with its price); the values carry over."
+    )
+    with gr.Row(equal_height=True):
+        query = gr.Textbox(label="Search models", placeholder="e.g. kontext, flux.2, edit, lora", scale=2,
+                           min_width=160, elem_id="models-search")
+        picker = gr.Dropdown(choices=entries, value=None, label="Model (family › name · category · price)",
+                             filterable=True, scale=5, min_width=240, elem_id="models-picker")
+    picked = gr.State(None)
+    last_record = gr.State(None)
+
+    def filtered(text: str) -> Any:
+        found = search(text, entries)
+        return gr.Dropdown(choices=found or entries, label=(
+            "Model (family › name · category · price)" if found or not text
+            else f"Model — nothing matches {text!r}, showing all"))
+
+    query.change(filtered, [query], [picker], api_visibility="private", queue=False, show_progress="hidden")
+
+    def pick(endpoint_id: str | None, current: dict[str, Any] | None) -> Any:
+        if not endpoint_id:
+            return gr.skip()
+        if current and current.get("id") in {s.id for s in providers_of(get_endpoint(endpoint_id))}:
+            return gr.skip()  # already showing this model (perhaps on another provider)
+        return picked_state(endpoint_id)
+
+    picker.change(pick, [picker, picked], [picked], api_visibility="private", show_progress="hidden")
+
+    @gr.render(inputs=[picked], triggers=[picked.change])
+    def area(state: dict[str, Any] | None) -> None:
+        if not state:
+            gr.Markdown("*No model picked yet.*", elem_id="models-empty")
+            return
+        spec = get_endpoint(state["id"])
+        choices = provider_choices(spec)
+        provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1, interactive=True,
+                            elem_id="models-provider")
+        gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
+        tab = build_endpoint_tab(spec, ctx, session_keys, spend)
+        values = state.get("values") or {}
+        notes = list(state.get("notes") or [])
+        if values:
+            updates, checked = tab.form.checked_updates(values)
+            for component, value in updates.items():
+                _set_initial(component, value)
+            notes += checked.messages
+        if notes:
+            tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
+                html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
+        components = tab.form.value_components()
+        names = list(components)
+        # Queued, so that the State's change (which the history panel follows) fires.
+        tab.record_event.then(lambda record: record if record else gr.skip(), [tab.last_record], [last_record],
+                              api_visibility="private", show_progress="hidden")
+
+        def switch(target_id: str, *current: Any) -> Any:
+            if target_id == spec.id:
+                return gr.skip()
+            target = get_endpoint(target_id)
+            try:
+                wire = tab.form.to_model(dict(zip(names, current, strict=True))).to_wire()
+            except FormError:
+                wire = {}  # an incomplete form: carry nothing, the target's own example fills it
+            moved = translate(wire, spec, target)
+            return picked_state(target.id, moved.values, moved.notes() or ["every value carried over"],
+                                nonce=time.monotonic_ns())
+
+        provider.change(switch, [provider, *components.values()], [picked], api_visibility="private",
+                        show_progress="hidden")  # queued: a State change only fires from the queue
+
+    return ModelsTab(picker, picked, last_record)
+
+
+def _set_initial(component: Any, value: Any) -> None:
+    """Give a component being rendered its starting value (as its constructor would have taken it)."""
+    try:
+        component.value = component.postprocess(value) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        log.info("value for %s not shown: %r", getattr(component, "elem_id", component), value)
+
+
+class WireForm:
+    """The form-less stand-in ``run_endpoint`` needs for an API call: wire values validated by the endpoint's model."""
+
+    def __init__(self, spec: EndpointSpec) -> None:
+        self.spec = spec
+
+    def to_model(self, values: Mapping[str, Any]) -> WireModel:
+        data = {k: v for k, v in values.items() if v is not None and v != ""}
+        try:
+            model: WireModel = self.spec.input_model.model_validate(data)
+        except ValidationError as exc:
+            messages = describe_validation_error(exc, self.spec.input_model)
+            raise FormError(messages, [m.split(":", 1)[0].split(".")[0] for m in messages]) from None
+        return model
+
+
+def _api_schema(schema: Any) -> Any:
+    """The schema the API reports: types, bounds, enums and descriptions; no examples, defaults or ``x-`` notes
+    (each parameter's schema is repeated in the page config, so it stays small)."""
+    if isinstance(schema, dict):
+        return {k: _api_schema(v) for k, v in schema.items() if k not in ("default", "examples") and not k.startswith("x-")}
+    if isinstance(schema, list):
+        return [_api_schema(item) for item in schema]
+    return schema
+
+
+
+
+def _parameter_schema(schema: Any) -> Any:
+    """What a shared parameter component reports: the field's type, bounds and choices, no descriptions (those are
+    each endpoint's, in its docstring's ``Args:``)."""
+    if isinstance(schema, dict):
+        return {k: _parameter_schema(v) for k, v in _api_schema(schema).items() if k != "description"}
+    if isinstance(schema, list):
+        return [_parameter_schema(item) for item in schema]
+    return schema
+
+
+class ParameterPool:
+    """Input components shared by the API-only events: one per (field name, type schema), so a model whose fields
+    are like another's adds only its event to the page config, not a component per field."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, Api] = {}
+        self.result = Api(None, {"type": "object", "description": "The result JSON."}, label="result")
+
+    def get(self, name: str, schema: dict[str, Any]) -> Api:
+        info = _parameter_schema(schema)
+        key = name + json.dumps(info, sort_keys=True, separators=(",", ":"))
+        if key not in self._components:
+            self._components[key] = Api(None, info, label=name)
+        return self._components[key]
+
+
+def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool) -> None:
+    """``/<api_name>``: run ``spec`` like its Generate button would, returning the result JSON (no page component)."""
+    form = WireForm(spec)
+    schemas = field_schemas(spec)
+    required = set(spec.input_model.model_json_schema().get("required", []))
+
+    async def call(request: gr.Request = None, **values: Any) -> dict[str, Any]:  # type: ignore[assignment]
+        final: tuple[Any, ...] | None = None
+        async for update in run_endpoint(spec, form, ctx, None, values, request):  # type: ignore[arg-type]
+            final = update
+        result = final[3] if final is not None and isinstance(final[3], dict) else {}
+        record = result.get("record")
+        return {k: v for k, v in result.items() if k != "record"} | (
+            {"record": json.loads(record)} if isinstance(record, str) else {})
+
+    names = sorted(schemas, key=lambda name: name not in required)
+    params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                annotation=gr.Request)]
+    for name in names:
+        default = inspect.Parameter.empty if name in required else None
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default))
+    call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    call.__name__ = spec.api_name
+    call.__doc__ = args_docstring(spec, names).replace(
+        "The run status, provider logs, the images with captions, and the result JSON.",
+        "The result JSON: images (URLs), seed, request as sent, cost, and the run record.")
+    root = gr.context.get_blocks_context()
+    if root is None:
+        raise RuntimeError("add_model_api() must be called inside an open gr.Blocks() context")
+    root.set_event_trigger(
+        [], call, [], [pool.result],
+        inputs_kwargs={name: pool.get(name, schemas[name]) for name in names},
+        preprocess=False, postprocess=False, scroll_to_output=False, show_progress="hidden",
+        api_name=spec.api_name, js=None, concurrency_limit=None, queue=True, api_visibility="public",
+    )
+
+
+def add_model_apis(ctx: AppContext, specs: Sequence[EndpointSpec] | None = None) -> None:
+    """The named API endpoint of every model the Models tab reaches."""
+    with gr.Column(visible=False):
+        pool = ParameterPool()
+        for spec in specs if specs is not None else model_endpoints():
+            add_model_api(spec, ctx, pool)

@@ -1,0 +1,121 @@
+"""The Models tab in headless Chromium, on the sandbox: pick a model, run it, switch its provider, at phone size.
+
+Screenshots go to /tmp (``MODELS_SHOTS``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sandbox import SandboxOptions
+from tests.app_support import launched_app
+from tests.test_app_browser import ARGS, CHROMIUM
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
+                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.timeout(180),
+]
+SHOTS = Path("/tmp/models-shots")
+
+
+@pytest.fixture(scope="module")
+def app():
+    with launched_app(SandboxOptions(step_seconds=0.03, startup_seconds=0.05)) as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def open_models(browser, app, viewport: dict[str, int]):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(app.url, wait_until="load")
+    page.get_by_role("button", name="Generate").first.wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Models").click()
+    page.locator("#models-picker").wait_for(timeout=10_000)
+    return context, page
+
+
+def pick(page, text: str) -> None:
+    box = page.locator("#models-picker input")
+    box.click()
+    box.fill(text)
+    page.get_by_role("option").filter(has_text=text).first.click()
+
+
+def test_pick_run_and_switch_provider(browser, app):
+    SHOTS.mkdir(exist_ok=True)
+    context, page = open_models(browser, app, {"width": 1400, "height": 1100})
+    try:
+        pick(page, "FLUX.2 [pro]")
+        page.locator("#flux_2_pro-generate").wait_for(timeout=20_000)
+        page.locator("#flux_2_pro-prompt textarea").fill("a lighthouse at dusk")
+        page.locator("#flux_2_pro-generate").click()
+        page.locator("#flux_2_pro-gallery img").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(SHOTS / "desktop-flux2.png"), full_page=False)
+        # The run is in the history like any tab's.
+        page.locator("#history-gallery img").first.wait_for(timeout=10_000)
+
+        pick(page, "FLUX1.1 [pro] ·")
+        page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
+        page.locator("#flux_pro_v1_1-prompt textarea").fill("a red fox in fresh snow")
+        page.locator("#models-provider").get_by_text("Black Forest Labs", exact=False).click()
+        page.locator("#bfl_flux_pro_1_1-generate").wait_for(timeout=20_000)
+        # The prompt came along; the note says what changed.
+        assert page.locator("#bfl_flux_pro_1_1-prompt textarea").input_value() == "a red fox in fresh snow"
+        assert "Now on Black Forest Labs" in page.locator("#bfl_flux_pro_1_1-status").inner_text()
+        page.locator("#bfl_flux_pro_1_1-generate").click()
+        page.locator("#bfl_flux_pro_1_1-gallery img").first.wait_for(timeout=30_000)
+        status = page.locator("#bfl_flux_pro_1_1-status").inner_text()
+        assert "BFL pricing page" in status, status  # settled at BFL's price: the run went to BFL
+        page.screenshot(path=str(SHOTS / "desktop-bfl.png"), full_page=False)
+    finally:
+        context.close()
+
+
+def test_picker_is_usable_at_phone_size(browser, app):
+    SHOTS.mkdir(exist_ok=True)
+    context, page = open_models(browser, app, {"width": 390, "height": 844})
+    try:
+        picker = page.locator("#models-picker")
+        box = picker.bounding_box()
+        assert box is not None and box["width"] >= 300, box  # full width, not squeezed beside the search box
+        page.locator("#models-search input, #models-search textarea").first.fill("kontext")
+        picker.locator("input").click()
+        options = page.get_by_role("option")
+        options.first.wait_for(timeout=5_000)
+        assert all("Kontext" in options.nth(i).inner_text() for i in range(options.count()))
+        page.screenshot(path=str(SHOTS / "phone-picker.png"), full_page=False)
+        options.first.click()
+        page.locator("[id$='-generate']:visible").first.wait_for(timeout=20_000)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390 + 1, f"the page scrolls sideways at phone size ({width}px)"
+        page.screenshot(path=str(SHOTS / "phone-form.png"), full_page=False)
+    finally:
+        context.close()
+
+
+def test_a_share_link_opens_the_model_with_its_values(browser, app):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    try:
+        page.goto(f"{app.url}?endpoint=flux_2_pro&prompt=a%20harbour%20at%20night&seed=42", wait_until="load")
+        prompt = page.locator("#flux_2_pro-prompt textarea")
+        prompt.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('#flux_2_pro-prompt textarea').value === 'a harbour at night'")
+        assert page.locator("#flux_2_pro-seed input").input_value() == "42"
+        assert "FLUX.2 [pro]" in page.locator("#models-picker input").input_value()
+    finally:
+        context.close()
