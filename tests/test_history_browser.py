@@ -189,7 +189,10 @@ def set_code(page, elem_id: str, text: str) -> None:
 
 
 def open_section(page, api_name: str, title: str) -> None:
-    page.locator(f"#{api_name}-advanced").get_by_text("Advanced", exact=True).first.click()
+    label = page.locator(f"#{api_name}-advanced > button.label-wrap").first
+    page.wait_for_timeout(400)  # a share link or a restore opens the Advanced group itself, just after filling
+    if "open" not in (label.get_attribute("class") or ""):
+        page.locator(f"#{api_name}-advanced").get_by_text("Advanced", exact=True).first.click()
     elem_id = f"{api_name}-section-{title.lower().replace(' ', '-')}"
     page.locator(f"#{elem_id}").get_by_text(title, exact=True).first.click()
     page.wait_for_timeout(300)

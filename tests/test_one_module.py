@@ -87,7 +87,7 @@ def test_a_sweep_over_its_steps_role_maps_and_its_images_say_steps(app, client):
     assert sorted(m.steps for m in metas if m.steps is not None) == [4, 9]
     for meta in metas:
         last = (meta.parameters or "").splitlines()[-1]
-        assert f"Steps: {meta.steps}, CFG scale: 4.0, Seed: 5, Size: 320x256, Model: {ODD.id}" in last
+        assert f"Steps: {meta.steps}, Sampler: Euler, CFG scale: 4.0, Seed: 5, Size: 320x256, Model: {ODD.id}" in last
         assert meta.prompt == "a lighthouse" and "Denoise steps" not in last and "Noise" not in last
 
 
