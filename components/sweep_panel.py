@@ -42,6 +42,7 @@ from runs.sweep import (
     plan_sweep,
     sweepable_fields,
 )
+from runs.sweep_cache import plan_with_cache
 from runs.sweep_runner import SweepUpdate, start_sweep
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def cell_json(record: RunRecord) -> dict[str, Any]:
         "y_index": sweep.get("y_index"),
         "endpoint_id": record.endpoint_id,
         "state": record.state,
+        "cached": record.cached,
         "result": None if result is None else {k: v for k, v in result.items() if k != "images"} | {
             "images": [{k: v for k, v in image.items() if k != "file"} for image in result.get("images") or []]
         },
@@ -300,23 +302,34 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             route_for(cell.endpoint)
         return plan, routes
 
+    async def make_plan_cached(*args: Any) -> tuple[SweepPlan, dict[str, Route]]:
+        # Cells the result cache holds are counted apart: they run at $0.00 (sweeps pay only for new cells).
+        plan, routes = make_plan(*args)
+        plan = await plan_with_cache(
+            plan, ctx.runner.cache, lambda target: routes[target.id],
+            cost_of=lambda s, w: ctx.runner.estimate(s, w, routes[s.id]),
+            seconds_per_job=lambda s, w: seconds_per_job(ctx, routes[s.id], s, w),
+            concurrency=ctx.sweep_limits.concurrency,
+        )
+        return plan, routes
+
     async def show_plan(session_keys: dict | None = None, x_field: str = "", x_values: str = "",
                         y_field: str | None = None, y_values: str = "", **values: Any) -> str:
-        plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
+        plan, routes = await make_plan_cached(values, session_keys, x_field, x_values, y_field, y_values)
         live = any(not r.is_sandbox for r in routes.values())
         return _plan_html(plan, live) + _progress_html(plan, None)
 
     async def sweep(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
                     x_field: str = default_x, x_values: Any = "", y_field: str | None = None, y_values: Any = None,
                     confirm_cost: bool = False, **values: Any) -> AsyncIterator[tuple[Any, ...]]:
-        plan, routes = make_plan(values, session_keys, x_field, x_values, y_field, y_values)
+        plan, routes = await make_plan_cached(values, session_keys, x_field, x_values, y_field, y_values)
         live = any(not r.is_sandbox for r in routes.values())
         if live and not confirm_cost:
             yield _plan_html(plan, live), gr.skip(), gr.skip()
             raise refusal(f"This sweep is billed ({plan.summary()}): confirm the estimated cost to run it.",
                           "Confirm the cost")
         visitor = ctx.visitor(request)
-        await ctx.check_budget(visitor, list(routes.values()), plan.estimated_cost)
+        await ctx.check_budget(visitor, list(routes.values()), plan.run_cost or plan.estimated_cost)
         try:
             slot = ctx.visitor_slots.take(visitor)  # a sweep counts as one run
         except VisitorBusy as exc:

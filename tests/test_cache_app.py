@@ -3,6 +3,8 @@ reaches the sandbox. A hit sends nothing and costs $0.00; ``no_cache=True`` goes
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from gradio_client import Client
@@ -49,3 +51,20 @@ def test_no_cache_is_a_documented_boolean_parameter(app):
     parameters = {p["parameter_name"]: p for p in info["named_endpoints"]["/flux_pro"]["parameters"]}
     assert parameters["no_cache"]["type"]["type"] == "boolean"
     assert parameters["no_cache"]["parameter_has_default"] and parameters["no_cache"]["parameter_default"] is False
+
+
+def test_a_widened_sweep_runs_only_its_new_cells(app):
+    client = Client(app.url, verbose=False)
+    sweep = {"prompt": "a harbour at dusk", "num_inference_steps": 2, "image_size": "square", "seed": 3,
+             "x_field": "guidance_scale", "y_field": "num_inference_steps", "y_values": json.dumps([2, 3]),
+             "api_name": "/flux_pro_sweep"}
+    before = submits(app)
+    _, _, cells = client.predict(**sweep, x_values=json.dumps([2, 5]))
+    assert len(cells) == 4 and all(c["state"] == "done" and not c["cached"] for c in cells)
+    assert submits(app) == before + 4
+    _, _, cells = client.predict(**sweep, x_values=json.dumps([2, 5, 8]))  # one more column
+    assert len(cells) == 6
+    assert submits(app) == before + 6, "the widened sweep paid again for cells it had run"
+    fresh = [(c["x"], c["y"]) for c in cells if not c["cached"]]
+    assert sorted(fresh) == [(8, 2), (8, 3)]
+    assert all(c["cost"]["usd"] == 0.0 for c in cells if c["cached"])
