@@ -5,7 +5,9 @@ PostgreSQL from two processes racing for one budget.
 
 1. **Cache hit vs fresh run.** The run engine on an embedded sandbox (steps × step time as set), one seeded
    request: the median wall time of a fresh run (``no_cache``: it goes to the sandbox), and of a hit.
-2. **Reservations.** Two processes, each with ``visitors / 2`` concurrent visitors, reserve $0.05 and settle it,
+2. **A widened sweep.** A 4×4 sweep (seed fixed, guidance × steps) on the sandbox with the cache on, then the same
+   sweep with one added column (4×5): the plan's line, the jobs that reached the sandbox and what each sweep cost.
+3. **Reservations.** Two processes, each with ``visitors / 2`` concurrent visitors, reserve $0.05 and settle it,
    until the shared daily budget refuses them (budget = ``reservations`` × $0.05 / 2, so half the attempts fit).
    Printed per store: reservations per second (admitted + refused, over the wall time of the slower process),
    what was admitted, and the overspend (admitted spend above the budget; target $0.00).
@@ -134,6 +136,69 @@ async def cache_hit_vs_fresh(runs: int) -> str:
     )
 
 
+async def widened_sweep() -> list[str]:
+    import httpx
+
+    from endpoints import get_endpoint
+    from providers.media import MediaStore
+    from providers.registry import build_providers, sandbox_settings
+    from providers.routing import SANDBOX_KEY, Route
+    from runs.pricing import estimate_cost
+    from runs.result_cache import ResultCache
+    from runs.runner import Runner
+    from runs.storage import SqliteStore
+    from runs.sweep import parse_json_axis, plan_sweep
+    from runs.sweep_cache import plan_with_cache
+    from runs.sweep_runner import start_sweep
+    from sandbox import SandboxOptions, start_sandbox
+
+    spec = get_endpoint("flux_pro")
+    sandbox = start_sandbox(SandboxOptions(step_seconds=0.002, startup_seconds=0.0, capacity=16))
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        providers = build_providers(sandbox_settings(sandbox.url), local_file_roots=(), is_sandbox=True)
+        runner = Runner(MediaStore(Path(tmp) / "media"),
+                        cache=ResultCache(SqliteStore(Path(tmp) / "state.sqlite3"), Path(tmp) / "cache"))
+        route = Route(providers.get("fal"), SANDBOX_KEY, "sandbox")
+        base = spec.input_model.model_validate(
+            {"prompt": "a harbour at dusk", "seed": 11, "image_size": "square_hd"}  # 1 MP: $0.05 a job
+        ).to_wire()
+
+        def cost_of(s, w):  # type: ignore[no-untyped-def]  # the catalog price: what a live run would bill
+            return estimate_cost(s, w, s.price)
+
+        def submits() -> int:
+            return int(httpx.get(f"{sandbox.url}/_sandbox/stats", timeout=5).json()["submits"].get(spec.id, 0))
+
+        async def sweep(guidance: list[float]) -> str:
+            x = parse_json_axis(spec, "guidance_scale", json.dumps(guidance), base, axis="X")
+            y = parse_json_axis(spec, "num_inference_steps", json.dumps([4, 8, 12, 16]), base, axis="Y")
+            plan = plan_sweep(spec, base, x, y, cost_of=cost_of, seconds_per_job=lambda s, w: 1.0, max_cells=64,
+                              concurrency={"fal": 16})
+            plan = await plan_with_cache(plan, runner.cache, lambda _: route, cost_of=cost_of,
+                                         seconds_per_job=lambda s, w: 1.0, concurrency={"fal": 16})
+            before = submits()
+            records = ()
+            async for update in start_sweep(plan, runner, lambda _: route, concurrency={"fal": 16}).updates():
+                records = update.records or records
+            await runner.drain()
+            assert records and all(r.state == "done" for r in records)
+            # Billed live: the cells that were sent, at the catalog price (a cached cell costs $0.00).
+            spent = sum(cost_of(cell.endpoint, cell.input).usd or 0.0
+                        for cell, r in zip(plan.cells, records, strict=True) if not r.cached)
+            columns, rows = plan.shape
+            return (f"sweep {columns}×{rows}: plan \"{plan.summary()}\" · jobs sent {submits() - before} · "
+                    f"cost ${spent:.2f} at live prices")
+
+        try:
+            lines.append(await sweep([2, 3.5, 5, 6.5]))
+            lines.append(await sweep([2, 3.5, 5, 6.5, 8]))  # one added column
+        finally:
+            await providers.aclose()
+            sandbox.stop()
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visitors", type=int, default=50)
@@ -142,6 +207,8 @@ def main() -> None:
     args = parser.parse_args()
 
     print(asyncio.run(cache_hit_vs_fresh(args.runs)))
+    for line in asyncio.run(widened_sweep()):
+        print(line)
     with tempfile.TemporaryDirectory() as tmp:
         print(reservations("sqlite", str(Path(tmp) / "state.sqlite3"), args.visitors, args.reservations))
     try:

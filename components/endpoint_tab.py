@@ -123,7 +123,9 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
         prefix = "sandbox_" if record_json.get("route") == "sandbox" else ""
         total[f"{prefix}runs"] += runs
         usd = (record_json.get("cost") or {}).get("usd")
-        if isinstance(usd, int | float):
+        if record_json.get("cached") is True:  # served from the result cache: nothing was spent
+            total["cached"] = total.get("cached", 0) + 1
+        elif isinstance(usd, int | float):
             total[f"{prefix}usd"] = round(total[f"{prefix}usd"] + float(usd), 6)
         else:
             total[f"{prefix}unpriced"] += runs
@@ -144,6 +146,8 @@ def session_line(total: dict[str, Any]) -> str:
         would = f"${total['sandbox_usd']:.2f}"
         unknown = f" (+{total['sandbox_unpriced']} of unknown cost)" if total["sandbox_unpriced"] else ""
         parts.append(f"{plural(total['sandbox_runs'], 'sandbox run')} that would cost {would}{unknown}")
+    if total.get("cached"):
+        parts.append(f"{plural(total['cached'], 'run')} from cache ($0.00)")
     return " · ".join(parts) + "."
 
 
@@ -258,8 +262,10 @@ async def run_endpoint(
     session_keys: dict | None,
     values: dict[str, Any],
     request: gr.Request | None,
+    no_cache: bool = False,
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """Yields (status, logs, gallery, result JSON). Stop cancels the remote job."""
+    """Yields (status, logs, gallery, result JSON). Stop cancels the remote job. ``no_cache``: go to the provider
+    even when the result cache holds this request ("Run again anyway"), and replace the entry."""
     try:
         payload = form.to_model(values)
     except FormError as exc:
@@ -277,7 +283,8 @@ async def run_endpoint(
                gr.skip(), gr.skip())  # in the status line, where the eye is, as well as in the toast
         raise refusal(str(exc), "Too many runs at once") from None
     with slot:
-        run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=ctx.media_url_for(request))
+        run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=ctx.media_url_for(request),
+                               no_cache=bool(no_cache))
         key = ctx.active_key(request, spec.api_name)
         ctx.active_runs[key] = run
         view = RunView(spec.title, f"{provider_title(spec.provider)} ({route.label})")
@@ -378,6 +385,10 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
                 with gr.Row():
                     generate = gr.Button("Generate", variant="primary", scale=3, elem_id=f"{spec.api_name}-generate")
                     stop = gr.Button("Stop", variant="stop", scale=1, elem_id=f"{spec.api_name}-stop")
+                # "Run again anyway": the same request past the result cache (shown after a cached result).
+                run_anyway = gr.Button("🔁 Run again anyway (skip the cache, billed)", size="sm", visible=False,
+                                       elem_id=f"{spec.api_name}-run-anyway")
+                no_cache = gr.Checkbox(False, visible=False, label="no_cache", elem_id=f"{spec.api_name}-no-cache")
         with gr.Column(scale=6, min_width=320):
             status = gr.HTML(
                 "<p>Ready. Press <b>Generate</b> (or Ctrl/⌘+Enter) — the form is filled with the documented example.</p>",
@@ -415,7 +426,8 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     sweep_row = gr.Column()
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
-    _wire(tab, ctx, session_keys, reuse_seed, random_seed)
+    _wire(tab, ctx, session_keys, reuse_seed, random_seed, no_cache)
+    _wire_run_anyway(tab, run_anyway, no_cache)
     _wire_estimate(tab, ctx, session_keys, estimate)
     from components.code_panel import add_code_view  # these build on EndpointTab
     from components.share_panel import add_share_button
@@ -489,26 +501,52 @@ def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, es
           outputs=[estimate], api_visibility="private", queue=False, show_progress="hidden")
 
 
-def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed: gr.Button, random_seed: gr.Button) -> None:
+NO_CACHE_DOC = (
+    "    no_cache: Run past the result cache: send the request to the provider (billed) even when an identical "
+    "seeded request is cached, and replace the cached entry. Default false."
+)
+# "Run again anyway": tick the hidden no_cache box, then press Generate (one run event: history, spend, estimate).
+RUN_ANYWAY_JS = "() => { setTimeout(() => document.getElementById('%s-generate')?.click(), 50); return true; }"
+
+
+def _wire_run_anyway(tab: EndpointTab, run_anyway: gr.Button, no_cache: gr.Checkbox) -> None:
+    run_anyway.click(None, js=RUN_ANYWAY_JS % tab.spec.api_name, outputs=[no_cache], api_visibility="private",
+                     queue=False)
+
+    def after(record: dict[str, Any] | None) -> tuple[Any, Any]:
+        # Offered after a result served from the cache; the box is cleared after every run.
+        return gr.update(visible=bool(record and record.get("cached"))), False
+
+    tab.record_event.then(after, [tab.last_record], [run_anyway, no_cache], api_visibility="private", queue=False,
+                          show_progress="hidden")
+
+
+def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed: gr.Button, random_seed: gr.Button,
+          no_cache: gr.Checkbox) -> None:
     spec, form = tab.spec, tab.form
 
-    async def run(session_keys: dict | None = None, request: gr.Request = None, **values: Any) -> AsyncIterator[tuple[Any, ...]]:  # type: ignore[assignment]
+    async def run(session_keys: dict | None = None, request: gr.Request = None, no_cache: bool = False,  # type: ignore[assignment]
+                  **values: Any) -> AsyncIterator[tuple[Any, ...]]:
         # aclosing: when Gradio closes this generator (Stop, tab closed), the run's cleanup cancels the job.
-        async with contextlib.aclosing(run_endpoint(spec, form, ctx, session_keys, values, request)) as updates:
+        async with contextlib.aclosing(
+            run_endpoint(spec, form, ctx, session_keys, values, request, no_cache=bool(no_cache))
+        ) as updates:
             async for update in updates:
                 yield postprocessed(outputs, update)
 
     run.__name__ = f"{spec.api_name}_page"
     run._mcp_type = "page"  # type: ignore[attr-defined]  # not an MCP tool: components/mcp_tools.py gives one per tab
     parameters = {**form.api_inputs(), **form.ui_inputs()}
-    run.__doc__ = args_docstring(spec, list(parameters))
+    doc = args_docstring(spec, list(parameters))
+    run.__doc__ = doc.replace("\n\nReturns:", "\n" + NO_CACHE_DOC + "\n\nReturns:", 1)
     apply_api_schemas(spec, parameters)
+    no_cache.api_info = lambda: {"type": "boolean", "description": NO_CACHE_DOC.split(": ", 1)[1]}  # type: ignore[method-assign]
     form.declare_api_parameters(run)
     gallery_id = f"{spec.api_name}-gallery"
     outputs = [tab.status, tab.logs, tab.gallery, tab.result_json]
     tab.run_event = tab.generate.click(
         run,
-        inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys},
+        inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys, "no_cache": no_cache},
         outputs=outputs,
         postprocess=False,  # done by ``postprocessed`` in the handler
         api_name=spec.api_name,

@@ -105,6 +105,7 @@ def entry_of(record: dict[str, Any]) -> dict[str, Any]:
         "duration": duration,
         "cost_usd": cost.get("usd"),
         "request_id": record.get("request_id"),
+        "cached": record.get("cached") is True,
         "created": dt.datetime.fromtimestamp(timings.get("finished") or 0, dt.UTC).isoformat(timespec="seconds")
         if timings.get("finished") else None,
         "images": [image.get("url") for image in result.get("images") or [] if image.get("url")],
@@ -149,6 +150,8 @@ def caption(entry: dict[str, Any]) -> str:
         parts.append(f"{entry['duration']} s")
     if entry.get("cost_usd") is not None:
         parts.append(f"${entry['cost_usd']:.3g}")
+    if entry.get("cached"):
+        parts.append("💾 cached")
     return " · ".join(p for p in parts if p)
 
 
@@ -160,6 +163,8 @@ def tile_caption(entry: dict[str, Any]) -> str:
         third.append(f"{entry['duration']} s")
     if entry.get("cost_usd") is not None:
         third.append(f"${entry['cost_usd']:.3g}")
+    if entry.get("cached"):
+        third.append("💾 cached")
     return "\n".join([str(entry.get("label") or "?"), f"seed {seed}" if seed is not None else "no seed",
                       " · ".join(p for p in third if p)])
 

@@ -143,6 +143,8 @@ def _root(path: str) -> str:
 
 def _cost_line(record: RunRecord) -> str:
     cost = record.cost
+    if record.cached:  # "from cache (first run <when>, request <id>) · $0.00": nothing was billed
+        return f" · 💾 {html.escape(cost.basis)} · ${cost.usd or 0.0:.2f}"
     if cost.usd is None:
         return ""
     return f" · ${cost.usd:.4g} ({html.escape(cost.basis)})"

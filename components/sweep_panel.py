@@ -45,6 +45,7 @@ from runs.sweep import (
     plan_sweep,
     sweepable_fields,
 )
+from runs.sweep_cache import plan_with_cache
 from runs.sweep_files import SweepFiles
 from runs.sweep_runner import SweepUpdate, outcome, start_sweep
 
@@ -154,6 +155,7 @@ def cell_json(record: RunRecord) -> dict[str, Any]:
         "y_index": sweep.get("y_index"),
         "endpoint_id": record.endpoint_id,
         "state": record.state,
+        "cached": record.cached,
         "result": None if result is None else {k: v for k, v in result.items() if k != "images"} | {
             "images": [{k: v for k, v in image.items() if k != "file"} for image in result.get("images") or []]
         },
@@ -361,7 +363,15 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
     async def plan_off_loop(values: dict[str, Any], session: dict | None, xf: str, xv: Any, yf: str | None,
                             yv: Any, draw: int) -> tuple[SweepPlan, dict[str, Route]]:
         """``make_plan`` in a worker thread: parsing and validating many values never holds up the event loop."""
-        return await asyncio.to_thread(make_plan, values, session, xf, xv, yf, yv, draw)
+        plan, routes = await asyncio.to_thread(make_plan, values, session, xf, xv, yf, yv, draw)
+        # Cells the result cache holds are counted apart: they run at $0.00 (sweeps pay only for new cells).
+        plan = await plan_with_cache(
+            plan, ctx.runner.cache, lambda target: routes[target.id],
+            cost_of=lambda s, w: ctx.runner.estimate(s, w, routes[s.id]),
+            seconds_per_job=lambda s, w: seconds_per_job(ctx, routes[s.id], s, w),
+            concurrency=runs_at_once(ctx, session),
+        )
+        return plan, routes
 
     async def show_plan(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
                         x_field: str = "", x_values: str = "", y_field: str | None = None, y_values: str = "",
@@ -395,7 +405,7 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
                 yield _plan_html(plan, live), gr.skip(), gr.skip()
                 raise refusal(f"This sweep is billed ({plan.summary()}): confirm the estimated cost to run it.",
                               "Confirm the cost")
-            await ctx.check_budget(visitor, list(routes.values()), plan.estimated_cost)
+            await ctx.check_budget(visitor, list(routes.values()), plan.run_cost or plan.estimated_cost)
             started = time.time()
             run = start_sweep(plan, ctx.runner, lambda target: routes[target.id],
                               concurrency=ctx.sweep_limits.concurrency, visitor=visitor,

@@ -188,6 +188,13 @@ class ResultCache:
         images = tuple(CachedImage(p, CONTENT_TYPES.get(p.suffix, "application/octet-stream")) for p in paths)
         return CacheHit(key, result, images, row.request_id, row.created_at)
 
+    async def contains(self, key: str) -> bool:
+        """Whether ``get(key)`` would serve an entry now (a sweep plan counts its cached cells with this)."""
+        row = await self.store.cache_get(key, now=self._clock())
+        if row is None or self._clock() - row.created_at > self.settings.days * 86400:
+            return False
+        return await asyncio.to_thread(lambda: all((self.folder / name).is_file() for name in row.images))
+
     async def put(
         self,
         key: str,

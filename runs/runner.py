@@ -144,6 +144,15 @@ def _usd_text(cost: Cost) -> str:
     return format_usd(cost.usd) if cost.usd is not None else "(unknown)"
 
 
+def cache_scope(route: Route) -> tuple[str, str | None]:
+    """(provider as keyed, own key or None): sandbox results are never served for live runs, and a visitor's
+    own-key runs only to that key. Sweep plans look cells up with the same scope."""
+    where = "sandbox" if route.is_sandbox else "live"
+    credentials = route.credentials
+    own = credentials.key if route.kind == "session_key" and credentials else None
+    return f"{route.provider.name}:{where}", own
+
+
 class Run:
     """One run. Iterate ``updates()`` once; ``stop()`` may be called from anywhere (e.g. a Stop button's handler)."""
 
@@ -286,12 +295,7 @@ class Run:
         return self.runner.estimate(self.endpoint, self.payload.to_wire(), self.route, sizes)
 
     def _cache_scope(self) -> tuple[str, str | None]:
-        """(provider as keyed, own key or None): sandbox results are never served for live runs, and a visitor's
-        own-key runs only to that key."""
-        where = "sandbox" if self.route.is_sandbox else "live"
-        credentials = self.route.credentials
-        own = credentials.key if self.route.kind == "session_key" and credentials else None
-        return f"{self.route.provider.name}:{where}", own
+        return cache_scope(self.route)
 
     async def _cache_lookup(self) -> CacheHit | None:
         cache = self.runner.cache

@@ -25,6 +25,7 @@ Lists are CSV: a value holding a comma is written in double quotes.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import heapq
 import json
 import math
@@ -783,6 +784,8 @@ class SweepPlan:
     estimated_cost: Cost
     estimated_seconds: float
     notes: tuple[str, ...] = ()
+    cached: frozenset[int] = frozenset()  # indices into ``cells`` the result cache holds (served at $0.00)
+    run_cost: Cost | None = None  # the estimate for the cells to run (``estimated_cost`` when none is cached)
 
     @property
     def jobs(self) -> int:
@@ -808,6 +811,11 @@ class SweepPlan:
             jobs += f" ({columns} × {rows})"
         if self.images != self.jobs:
             jobs += f", {self.images} images"
+        if self.cached:  # "16 cells: 12 from cache, 4 to run · est. $0.20"
+            to_run = self.jobs - len(self.cached)
+            jobs = f"{jobs.replace(' job', ' cell', 1)}: {len(self.cached)} from cache, {to_run} to run"
+            cost = self.run_cost if self.run_cost is not None else self.estimated_cost
+            return f"{jobs} · {_cost_text(cost)} · about {format_seconds(self.estimated_seconds)}"
         return f"{jobs} · {_cost_text(self.estimated_cost)} · about {format_seconds(self.estimated_seconds)}"
 
     def to_json(self) -> dict[str, Any]:
@@ -824,6 +832,7 @@ class SweepPlan:
             "estimated_seconds": self.estimated_seconds,
             "unmapped": {k: list(v) for k, v in self.unmapped.items()},
             "notes": list(self.notes),
+            "cached_cells": len(self.cached),
             "cells": [cell.to_json() for cell in self.cells],
         }
 
@@ -1009,6 +1018,18 @@ def smallest_grid_pixels(spec: EndpointSpec, x: Axis, y: Axis | None) -> int:
         x_title=x.title, y_title=y.title if y else "", max_tile=DEFAULT_MIN_TILE, min_tile=DEFAULT_MIN_TILE,
     )
     return layout.width * layout.height
+
+
+def with_cached(plan: SweepPlan, cached: frozenset[int] | set[int] | list[int], cost_of: CostOf, seconds_per_job: SecondsPerJob,
+                concurrency: Mapping[str, int]) -> SweepPlan:
+    """``plan`` with the cells at ``cached`` (indices) counted apart: they cost nothing and take no time."""
+    cached = frozenset(i for i in cached if 0 <= i < len(plan.cells))
+    if not cached:
+        return plan
+    to_run = [cell for i, cell in enumerate(plan.cells) if i not in cached]
+    run_cost = _total_cost(to_run, cost_of) if to_run else Cost(0.0, "every cell from the result cache")
+    seconds = estimate_seconds(to_run, seconds_per_job, concurrency) if to_run else 0.0
+    return dataclasses.replace(plan, cached=cached, run_cost=run_cost, estimated_seconds=seconds)
 
 
 def label_at(axis: Axis | None, index: int) -> str:

@@ -1,0 +1,60 @@
+"""Sweeps pay only for new cells: the plan looks each cell up in the result cache and counts the cached ones apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runs.pricing import estimate_cost
+from runs.result_cache import ResultCache
+from runs.storage import SqliteStore
+from runs.sweep import parse_json_axis, plan_sweep
+from runs.sweep_cache import plan_with_cache
+from tests.runs.test_runner_cache import FLUX_PRO, VALUES, run
+
+
+@pytest.fixture
+def cached_rig(rig, tmp_path: Path):
+    rig.runner.cache = ResultCache(SqliteStore(tmp_path / "state.sqlite3"), tmp_path / "cache")
+    return rig
+
+
+def plan(rig, base, x_values, cache):
+    wire = FLUX_PRO.input_model.model_validate(base).to_wire()
+    x = parse_json_axis(FLUX_PRO, "guidance_scale", json.dumps(x_values), wire, axis="X")
+    route = rig.route("fal")
+    def cost_of(s, w):
+        return estimate_cost(s, w, s.price)
+
+    made = plan_sweep(FLUX_PRO, wire, x, cost_of=cost_of, seconds_per_job=lambda s, w: 1.0, max_cells=64,
+                      concurrency={"fal": 2})
+    return made, route, cost_of
+
+
+async def test_the_plan_counts_cached_cells_apart_and_prices_only_the_rest(cached_rig) -> None:
+    for g in (2, 5):
+        await run(cached_rig, {**VALUES, "guidance_scale": g})
+    made, route, cost_of = plan(cached_rig, VALUES, [2, 5, 8], cached_rig.runner.cache)
+    marked = await plan_with_cache(made, cached_rig.runner.cache, lambda _: route, cost_of=cost_of,
+                                   seconds_per_job=lambda s, w: 1.0, concurrency={"fal": 2})
+    assert marked.cached == {0, 1}
+    one = cost_of(FLUX_PRO, made.cells[2].input).usd
+    assert marked.run_cost is not None and marked.run_cost.usd == one
+    assert marked.summary().startswith(f"3 cells: 2 from cache, 1 to run · est. ${one:.2f}"), marked.summary()
+    assert marked.to_json()["cached_cells"] == 2
+
+
+async def test_no_cache_no_cached_cells_and_the_plain_summary(cached_rig) -> None:
+    made, route, cost_of = plan(cached_rig, VALUES, [2, 5], cached_rig.runner.cache)
+    marked = await plan_with_cache(made, None, lambda _: route, cost_of=cost_of,
+                                   seconds_per_job=lambda s, w: 1.0, concurrency={"fal": 2})
+    assert marked is made and marked.summary().startswith("2 jobs")
+
+
+async def test_an_unseeded_sweep_draws_its_seed_once_at_plan_time(cached_rig) -> None:
+    unseeded = {k: v for k, v in VALUES.items() if k != "seed"}
+    made, _, _ = plan(cached_rig, unseeded, [2, 5], cached_rig.runner.cache)
+    seeds = {cell.input["seed"] for cell in made.cells}
+    assert len(seeds) == 1 and None not in seeds  # an explicit seed: the cells can be cached and repeated

@@ -1,0 +1,85 @@
+"""The result cache in headless Chromium (issue 22): run, run again (from cache, $0.00, nothing sent), then
+"Run again anyway" (sent and billed). Shares the set-up of ``tests/test_app_browser.py``."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox import SandboxOptions
+from tests.app_support import launched_app
+
+CHROMIUM = "/usr/bin/chromium"
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
+                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.timeout(120),
+]
+
+
+@pytest.fixture(scope="module")
+def app():
+    with launched_app(SandboxOptions(step_seconds=0.01, startup_seconds=0.0), env={"PLAYGROUND_CACHE": "1"}) as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(app):
+    from tests.test_app_browser import ARGS
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        page = context.new_page()
+        page.goto(app.url, wait_until="load")
+        page.locator("#flux_pro-generate").wait_for(timeout=30_000)
+        yield page
+        browser.close()
+
+
+def submits(app) -> int:
+    return httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["submits"].get("fal-ai/flux-pro", 0)
+
+
+def wait_for_submits(app, count: int, seconds: float = 20) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and submits(app) < count:
+        time.sleep(0.1)
+    return submits(app)
+
+
+def test_run_again_is_served_from_the_cache_and_run_again_anyway_is_sent(page, app):
+    status = page.locator("#flux_pro-status")
+    page.locator("#flux_pro-prompt textarea").fill("a cached lighthouse")
+    page.locator("#flux_pro-seed input").fill("4242")
+    page.locator("#flux_pro-generate").click()
+    page.get_by_text("Done", exact=False).first.wait_for(timeout=30_000)
+    assert submits(app) == 1 and "from cache" not in status.inner_text()
+    assert not page.locator("#flux_pro-run-anyway").is_visible(), "offered only after a cached result"
+
+    page.locator("#flux_pro-generate").click()
+    page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('from cache')",
+                           timeout=30_000)
+    text = status.inner_text()
+    assert "from cache (first run " in text and "$0.00" in text and "request " in text
+    assert submits(app) == 1, "a cache hit sent nothing to the provider"
+    page.wait_for_function("() => document.querySelector('#session-spend').innerText.includes('1 run from cache ($0.00)')",
+                           timeout=10_000)  # the session total does not count it as spend
+
+    anyway = page.locator("#flux_pro-run-anyway")
+    anyway.wait_for(state="visible", timeout=10_000)
+    anyway.click()
+    assert wait_for_submits(app, 2) == 2, "Run again anyway reached the provider"
+    page.wait_for_function("() => { const t = document.querySelector('#flux_pro-status').innerText;"
+                           " return t.includes('Done') && !t.includes('from cache'); }", timeout=30_000)
+    assert "$0.05" in status.inner_text(), "and it is billed"
+    page.locator("#flux_pro-run-anyway").wait_for(state="hidden", timeout=10_000)
+    page.locator("#flux_pro-generate").click()  # the box is cleared: Generate goes to the cache again
+    page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('from cache')",
+                           timeout=30_000)
+    assert submits(app) == 2
