@@ -83,3 +83,23 @@ def test_run_again_is_served_from_the_cache_and_run_again_anyway_is_sent(page, a
     page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('from cache')",
                            timeout=30_000)
     assert submits(app) == 2
+
+
+def test_widening_a_finished_sweep_runs_only_the_new_cells(page, app):
+    """A 2×1 sweep over fixed seeds, then the same sweep with one seed more: the plan counts the two cached cells
+    apart and only the new cell reaches the provider."""
+    from tests.test_sweep_browser import set_axes
+
+    page.locator("#flux_pro-prompt textarea").fill("a widened sweep")
+    set_axes(page, "501, 502", None)
+    before = submits(app)
+    page.locator("#flux_pro-sweep-run").click()
+    page.get_by_text("2/2 done").first.wait_for(timeout=60_000)
+    assert wait_for_submits(app, before + 2) == before + 2
+    page.locator("#flux_pro-sweep-x-values input, #flux_pro-sweep-x-values textarea").first.fill("501, 502, 503")
+    page.locator("#flux_pro-sweep-plan").click()
+    page.get_by_text("2 from cache, 1 to run").first.wait_for(timeout=30_000)
+    page.locator("#flux_pro-sweep-run").click()
+    page.get_by_text("3/3 done").first.wait_for(timeout=60_000)
+    time.sleep(1)
+    assert submits(app) == before + 3, "only the new cell was sent"
