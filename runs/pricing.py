@@ -148,6 +148,11 @@ def estimate_cost(
     notes: list[str] = []
     size_field = spec.field_for("size")
     image_size = wire_input.get(size_field) if size_field is not None else None
+    width_field, height_field = spec.field_for("width"), spec.field_for("height")
+    if image_size is None and width_field is not None and height_field is not None:  # separate fields (BFL)
+        width, height = wire_input.get(width_field), wire_input.get(height_field)
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            image_size = {"width": width, "height": height}
     if image_size is None and output_sizes:
         out_mps = [megapixels(*size) for size in output_sizes]
         count = len(out_mps)

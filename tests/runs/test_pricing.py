@@ -499,3 +499,13 @@ async def test_fals_unit_price_is_the_first_megapixel_of_a_structured_price() ->
     async with fal.client() as client:
         await book.refresh(client, API, KEY, [FLUX2.id])
     assert book.price_for(FLUX2.id) == PriceModel("image", 0.1, "USD", "fal pricing API", "2026-11-05")
+
+
+def test_an_endpoint_with_width_and_height_fields_is_estimated_on_them():
+    """Black Forest Labs' FLUX.2 [pro] takes ``width``/``height`` (roles), not ``image_size``: 2048×1024 is 2 MP,
+    so $0.03 for the first and $0.015 for the second (BFL's price); no "estimated at 1 MP"."""
+    from endpoints import get_endpoint
+
+    spec = get_endpoint("bfl_flux_2_pro")
+    cost = estimate_cost(spec, {"prompt": "p", "width": 2048, "height": 1024}, spec.price)
+    assert cost.usd == 0.045 and "estimated at 1 MP" not in cost.basis, cost.basis
