@@ -23,7 +23,6 @@ import base64
 import logging
 import time
 from collections.abc import AsyncGenerator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,7 +42,6 @@ from providers.base import (
     ResultImage,
     Running,
 )
-from providers.config import Timeouts
 from providers.errors import (
     InsufficientCreditsError,
     ProviderFailure,
@@ -55,7 +53,8 @@ from providers.errors import (
 )
 from providers.local_files import resolve_local_images
 from providers.media import CONTENT_TYPES
-from providers.retry import RetryPolicy, retry_after_seconds, send_idempotent, send_once
+from providers.retry import retry_after_seconds, send_idempotent, send_once
+from providers.single_url import SingleUrlProvider
 
 log = logging.getLogger(__name__)
 
@@ -182,28 +181,9 @@ class BflJob:
         log.info("Black Forest Labs has no cancel endpoint; task %s is no longer followed", self.request_id)
 
 
-class BflProvider:
+class BflProvider(SingleUrlProvider):
     name = "bfl"
     pricing_url: str | None = None  # BFL publishes prices on a page, not an API; credits come from /v1/credits
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        api_url: str,
-        credentials: Credentials | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        local_file_roots: tuple[Path, ...] = (),
-        is_sandbox: bool = False,
-    ) -> None:
-        self.client = client
-        self.api_url = api_url.rstrip("/")
-        self.credentials = credentials
-        self.timeouts = timeouts or Timeouts()
-        self.retry = retry or RetryPolicy()
-        self.local_file_roots = local_file_roots
-        self.is_sandbox = is_sandbox
 
     def http_timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.timeouts.read, connect=self.timeouts.connect)
@@ -312,6 +292,3 @@ class BflProvider:
 
     async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> BflJob:
         return await self.send(await self.prepare(endpoint, payload, credentials))
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

@@ -89,29 +89,13 @@ def _build_fal(ctx: BuildContext) -> Provider:
 def _build_segmind(ctx: BuildContext) -> Provider:
     from providers.segmind import SegmindProvider
 
-    return SegmindProvider(
-        ctx.client,
-        api_url=ctx.urls["SEGMIND_API_URL"],
-        credentials=ctx.credentials,
-        timeouts=ctx.timeouts,
-        retry=ctx.retry,
-        local_file_roots=ctx.local_file_roots,
-        is_sandbox=ctx.is_sandbox,
-    )
+    return SegmindProvider.from_context(ctx, "SEGMIND_API_URL")
 
 
 def _build_bfl(ctx: BuildContext) -> Provider:
     from providers.bfl import BflProvider
 
-    return BflProvider(
-        ctx.client,
-        api_url=ctx.urls["BFL_API_URL"],
-        credentials=ctx.credentials,
-        timeouts=ctx.timeouts,
-        retry=ctx.retry,
-        local_file_roots=ctx.local_file_roots,
-        is_sandbox=ctx.is_sandbox,
-    )
+    return BflProvider.from_context(ctx, "BFL_API_URL")
 
 
 def fal_key_problem(key: str) -> str | None:

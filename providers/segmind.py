@@ -34,10 +34,10 @@ from providers.base import (
     ResultImage,
     Running,
 )
-from providers.config import Timeouts
 from providers.errors import ProviderFailure, ProviderTimeout, from_response, missing_key
 from providers.local_files import resolve_local_images
-from providers.retry import RetryPolicy, send_once
+from providers.retry import send_once
+from providers.single_url import SingleUrlProvider
 
 log = logging.getLogger(__name__)
 
@@ -163,28 +163,9 @@ def _describe_file(field: str, path: Path) -> FilePart:
     return FilePart(field, path.name, _mime(path), len(data), hashlib.sha256(data).hexdigest())
 
 
-class SegmindProvider:
+class SegmindProvider(SingleUrlProvider):
     name = "segmind"
     pricing_url: str | None = None  # Segmind reports each run's cost in its response instead
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        api_url: str,
-        credentials: Credentials | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-        local_file_roots: tuple[Path, ...] = (),
-        is_sandbox: bool = False,
-    ) -> None:
-        self.client = client
-        self.api_url = api_url.rstrip("/")
-        self.credentials = credentials
-        self.timeouts = timeouts or Timeouts()
-        self.retry = retry or RetryPolicy()
-        self.local_file_roots = local_file_roots
-        self.is_sandbox = is_sandbox
 
     async def prepare(
         self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None
@@ -225,6 +206,3 @@ class SegmindProvider:
 
     async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> SegmindJob:
         return await self.send(await self.prepare(endpoint, payload, credentials))
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

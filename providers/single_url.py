@@ -1,0 +1,54 @@
+"""What every provider with one base URL shares (Segmind, Black Forest Labs): how it is built and closed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+import httpx
+
+from providers.base import Credentials
+from providers.config import Timeouts
+from providers.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from providers.catalog import BuildContext
+
+
+class SingleUrlProvider:
+    """An injected client and the provider's one API URL, the server's key, timeouts, retries and upload roots."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_url: str,
+        credentials: Credentials | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        local_file_roots: tuple[Path, ...] = (),
+        is_sandbox: bool = False,
+    ) -> None:
+        self.client = client
+        self.api_url = api_url.rstrip("/")
+        self.credentials = credentials
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.local_file_roots = local_file_roots
+        self.is_sandbox = is_sandbox
+
+    @classmethod
+    def from_context(cls, ctx: BuildContext, url_env: str) -> Self:
+        """Built from the catalog's ``BuildContext``, its API URL read from ``url_env``."""
+        return cls(
+            ctx.client,
+            api_url=ctx.urls[url_env],
+            credentials=ctx.credentials,
+            timeouts=ctx.timeouts,
+            retry=ctx.retry,
+            local_file_roots=ctx.local_file_roots,
+            is_sandbox=ctx.is_sandbox,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
