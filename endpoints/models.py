@@ -17,11 +17,12 @@ No Gradio here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
 
@@ -91,7 +92,7 @@ def _size_of(value: Any) -> tuple[int, int] | None:
 
 def _bounds(spec: EndpointSpec, name: str) -> tuple[int | None, int | None, int | None]:
     """(minimum, maximum, multiple_of) of an integer field, from its JSON schema."""
-    prop = spec.input_model.model_json_schema().get("properties", {}).get(name, {})
+    prop = _target_props(spec).get(name, {})
     return prop.get("minimum"), prop.get("maximum"), prop.get("multipleOf")
 
 
@@ -115,7 +116,13 @@ def _aspect_ratio(width: int, height: int, choices: list[str]) -> str:
 
 
 def _target_props(spec: EndpointSpec) -> dict[str, Any]:
-    props: dict[str, Any] = spec.input_model.model_json_schema().get("properties", {})
+    return _properties(spec.input_model)
+
+
+@functools.cache
+def _properties(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON-schema properties, built once per model (translate reads them field by field)."""
+    props: dict[str, Any] = model.model_json_schema().get("properties", {})
     return props
 
 
