@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from components.context import DEFAULT_VISITOR_CONCURRENCY, AppContext, SweepSlots, VisitorSlots
+from components.context import AppContext, SweepSlots, VisitorSlots
 from components.endpoint_tab import SessionSpend, build_endpoint_tab
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
@@ -30,19 +31,20 @@ from components.page_cache import PageCache
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.share_panel import wire_share_links
 from endpoints import ENDPOINTS, install_catalog
-from endpoints.catalog import fetching_enabled, load_catalog
+from endpoints.catalog import load_catalog
 from providers.catalog import CATALOG
 from providers.config import ProviderSettings
 from providers.media import CONTENT_TYPES, MediaStore
 from providers.registry import build_providers, sandbox_settings
 from providers.routing import Backends
-from runs.budget import BudgetLimits, SpendLedger, data_dir, trusted_proxies_from_env
+from runs.budget import BudgetLimits, SpendLedger, data_dir
 from runs.pricing import actual_cost
 from runs.result_cache import CACHE_FOLDER, CacheSettings, ResultCache
 from runs.runner import Runner
 from runs.spend_guard import BudgetGuard
-from runs.storage import DATABASE_URL_ENV, open_store
-from runs.sweep import sweep_limits_from_env
+from runs.storage import open_store
+from runs.sweep import SweepLimits
+from settings import AppSettings, Settings, SettingsError
 
 log = logging.getLogger("flux_playground")
 
@@ -55,8 +57,6 @@ STATE_SESSION_CAPACITY = 2000
 GZIP_MIN_BYTES, GZIP_LEVEL = 4096, 4
 # Gradio's own cache (uploads, downloads handed out): swept every 10 minutes of files older than an hour.
 DELETE_CACHE = (600, 3600)
-MAX_UPLOAD_ENV = "PLAYGROUND_MAX_UPLOAD_MB"
-DEFAULT_MAX_UPLOAD_MB = 25
 CSS = """
 .fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
 .fp-badge { font-size: 0.95em; }
@@ -119,10 +119,6 @@ def upload_roots() -> tuple[Path, ...]:
     return (Path(gr.utils.get_upload_folder()),)
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def make_backends(
     settings: ProviderSettings, *, sandbox_url: str | None = None, force_sandbox: bool = False
 ) -> Backends:
@@ -137,35 +133,24 @@ def make_backends(
     return Backends(live=live, sandbox=sandbox, force_sandbox=force_sandbox)
 
 
-def max_upload_bytes(env: Mapping[str, str]) -> int:
-    """The largest file a visitor may upload (``PLAYGROUND_MAX_UPLOAD_MB``, default 25; 1 MB = 1,048,576 bytes)."""
-    raw = (env.get(MAX_UPLOAD_ENV) or "").strip() or str(DEFAULT_MAX_UPLOAD_MB)
-    try:
-        megabytes = float(raw)
-    except ValueError:
-        megabytes = float("nan")
-    if not 0 < megabytes <= 1024:
-        raise ValueError(f"{MAX_UPLOAD_ENV} must be a number of megabytes above 0 and at most 1024 (got {raw!r})")
-    return int(megabytes * 1024 * 1024)
-
-
-def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, media: MediaStore | None = None) -> AppContext:
-    """The shared pieces: runner (prices, budgets), per-visitor limits. Reads limits from ``env``."""
-    env = os.environ if env is None else env
-    limits = BudgetLimits.from_env(env)
-    store = open_store(env.get(DATABASE_URL_ENV), data_dir(env))  # the ledger's and the cache's; connects lazily
+def make_context(
+    backends: Backends, settings: AppSettings | Mapping[str, str] | None = None, *, media: MediaStore | None = None
+) -> AppContext:
+    """The shared pieces: runner (prices, budgets), per-visitor limits, from ``settings`` (or an environment
+    mapping, read through ``Settings``; ``None``: the process environment)."""
+    if not isinstance(settings, AppSettings):
+        settings = Settings.from_env(settings)
+    limits = BudgetLimits(daily_usd=settings.budget_usd, visitor_daily_usd=settings.visitor_budget_usd)
+    folder = data_dir(settings.data_dir, settings.platform_env)
+    database_url = settings.database_url.get_secret_value() if settings.database_url else None
+    store = open_store(database_url, folder)  # the ledger's and the cache's; connects lazily
     guard = None
     if not limits.unlimited:
         guard = BudgetGuard(SpendLedger(store), limits)
-    cache_settings = CacheSettings.from_env(env)
-    cache = ResultCache(store, data_dir(env) / CACHE_FOLDER, cache_settings) if cache_settings.enabled else None
-    raw = env.get("PLAYGROUND_VISITOR_CONCURRENCY") or str(DEFAULT_VISITOR_CONCURRENCY)
-    try:
-        limit = int(raw)
-        if limit < 1:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"PLAYGROUND_VISITOR_CONCURRENCY must be a whole number, 1 or more (got {raw!r})") from None
+    cache_settings = CacheSettings(
+        enabled=settings.cache, days=settings.cache_days, max_bytes=int(settings.cache_mb * 1024 * 1024)
+    )
+    cache = ResultCache(store, folder / CACHE_FOLDER, cache_settings) if cache_settings.enabled else None
     runner = Runner(
         media or MediaStore(),
         estimate=lambda spec, wire, route, sizes=None: ctx.prices(route).estimate(spec, wire, output_sizes=sizes),  # ctx: bound below
@@ -175,17 +160,22 @@ def make_context(backends: Backends, env: Mapping[str, str] | None = None, *, me
         guard=guard,
         cache=cache,
     )
-    sweep_limits = sweep_limits_from_env(env)
+    sweep_limits = SweepLimits(
+        max_cells=settings.sweep_max_cells,
+        concurrency=settings.sweep_concurrency(),
+        max_sweeps=settings.max_sweeps,
+        max_grid_pixels=settings.sweep_max_grid_pixels,
+    )
     ctx = AppContext(
         backends=backends,
         runner=runner,
-        visitor_slots=VisitorSlots(limit),
-        trusted_proxies=trusted_proxies_from_env(env),
-        max_upload_bytes=max_upload_bytes(env),
-        mcp=_truthy(env.get("PLAYGROUND_MCP")),
+        visitor_slots=VisitorSlots(settings.visitor_concurrency),
+        trusted_proxies=settings.trusted_proxies,
+        max_upload_bytes=settings.max_upload_bytes,
+        mcp=settings.mcp,
         sweep_limits=sweep_limits,
         sweep_slots=SweepSlots(sweep_limits.max_sweeps),
-        sandbox_step_seconds=float(env.get("SANDBOX_STEP_SECONDS") or 0.15),
+        sandbox_step_seconds=settings.sandbox_step_seconds,
     )
     return ctx
 
@@ -284,22 +274,31 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = ProviderSettings.from_env()
-    force = _truthy(os.environ.get("PLAYGROUND_SANDBOX"))
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"FLUX Playground cannot start: {exc}")
+    providers = settings.provider_settings()
+    force = settings.sandbox
     sandbox = None
-    if force or any(settings.key(spec.name) is None for spec in CATALOG):
+    if force or any(providers.key(spec.name) is None for spec in CATALOG):
         from sandbox import SandboxOptions, start_sandbox
 
-        sandbox = start_sandbox(SandboxOptions(step_seconds=float(os.environ.get("SANDBOX_STEP_SECONDS", "0.15"))))
+        sandbox = start_sandbox(SandboxOptions(step_seconds=settings.sandbox_step_seconds))
         log.info("sandbox running at %s (synthetic images)", sandbox.url)
-    backends = make_backends(settings, sandbox_url=sandbox.url if sandbox else None, force_sandbox=force)
+    backends = make_backends(providers, sandbox_url=sandbox.url if sandbox else None, force_sandbox=force)
     # The model catalog (PLAYGROUND_ENDPOINTS), its documents fetched or read before the event loop starts. Catalog
     # endpoints get no tab: the tabs are the five seeds (ENDPOINTS); the catalog is endpoints.catalog_endpoints().
-    fetch = fetching_enabled(os.environ, settings.key("fal") is not None)
-    catalog = load_catalog(os.environ, data_dir=data_dir(os.environ), fetch=fetch, seeds=ENDPOINTS)
+    catalog = load_catalog(
+        settings.endpoints,
+        openapi_url=settings.openapi_url,
+        data_dir=data_dir(settings.data_dir, settings.platform_env),
+        fetch=settings.fetch_documents(),
+        seeds=ENDPOINTS,
+    )
     install_catalog(catalog.specs)
     log.info("catalog: %d models (%s)", len(catalog.specs), ", ".join(sorted(set(catalog.sources.values()))) or "none")
-    ctx = make_context(backends)
+    ctx = make_context(backends, settings)
     demo = build_app(ctx)
     demo.queue(max_size=1024, default_concurrency_limit=None)
     try:

@@ -280,7 +280,7 @@ def launched_app(
     if media is None:  # a media folder of our own, removed on exit (the app's default mkdtemp folder is not)
         own_media = Path(tempfile.mkdtemp(prefix="flux-bench-media-"))
         media = MediaStore(own_media) if media_max_bytes is None else MediaStore(own_media, max_bytes=media_max_bytes)
-    settings = ProviderSettings.from_env({})  # no keys: every run takes the sandbox route
+    settings = ProviderSettings()  # no keys: every run takes the sandbox route
     backends = make_backends(settings, sandbox_url=sandbox_url)
     ctx = make_context(backends, env, media=media)
     if sessions is not None:

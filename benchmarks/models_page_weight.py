@@ -40,7 +40,7 @@ def catalog_of(size: int, shipped: tuple[EndpointSpec, ...]) -> list[EndpointSpe
 
 def measure(size: int, shipped: tuple[EndpointSpec, ...], chromium: bool) -> dict[str, float]:
     install_catalog(catalog_of(size, shipped))
-    ctx = make_context(make_backends(ProviderSettings.from_env({})), {})
+    ctx = make_context(make_backends(ProviderSettings()), {})
     demo = build_app(ctx)
     demo.queue()
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)

@@ -94,7 +94,7 @@ async def main(args: argparse.Namespace) -> None:
     total = args.cells * args.sweeps
     with sandbox_process(capacity=max(total, 2), step_seconds=0.01, startup_seconds=0.0) as sbx:
         folder = Path(tempfile.mkdtemp(prefix="sweep-memory-"))
-        backends = make_backends(ProviderSettings.from_env({}), sandbox_url=sbx.url, force_sandbox=True)
+        backends = make_backends(ProviderSettings(), sandbox_url=sbx.url, force_sandbox=True)
         env = {"PLAYGROUND_SWEEP_MAX_CELLS": str(max(args.cells, 64))}
         ctx = make_context(backends, env, media=MediaStore(folder / "media"))
         try:

@@ -26,7 +26,7 @@ from runs.budget import visitor_id
 from runs.pricing import PriceBook
 from runs.record import Cost
 from runs.runner import Run, Runner
-from runs.sweep import DEFAULT_MAX_SWEEPS, MAX_SWEEPS_VAR, SweepLimits, sweep_limits_from_env
+from runs.sweep import DEFAULT_MAX_SWEEPS, MAX_SWEEPS_VAR, SweepLimits
 from runs.sweep_files import SweepFiles
 from runs.sweep_runner import SweepRun
 
@@ -131,7 +131,7 @@ class AppContext:
     mcp: bool = False  # PLAYGROUND_MCP=1: each tab's named endpoint is also an MCP tool
     sandbox_step_seconds: float = 0.15  # for sweep time estimates on the sandbox
     sandbox_capacity: int = 2  # the embedded sandbox's runners at once (SandboxOptions.capacity), for estimates
-    sweep_limits: SweepLimits = field(default_factory=lambda: sweep_limits_from_env({}))
+    sweep_limits: SweepLimits = field(default_factory=SweepLimits)
     active_sweeps: dict[str, SweepRun] = field(default_factory=dict)
     sweep_slots: SweepSlots = field(default_factory=SweepSlots)  # server-wide; make_context sets its limit
     # Each finished sweep's grid PNG, ZIP and history entry, for its page; bounded by bytes, age and count.

@@ -43,8 +43,6 @@ from endpoints.price import FAL_PRICE_LIST, PriceModel
 log = logging.getLogger(__name__)
 
 ENDPOINTS_ENV = "PLAYGROUND_ENDPOINTS"
-OPENAPI_URL_ENV = "FAL_OPENAPI_URL"
-FETCH_ENV = "PLAYGROUND_OPENAPI_FETCH"
 DEFAULT_OPENAPI_URL = "https://fal.ai/api/openapi/queue/openapi.json"
 SNAPSHOT_DIR = Path(__file__).parent / "openapi_docs"
 CACHE_SUBDIR = "openapi"
@@ -304,19 +302,10 @@ def build_specs(
     return result
 
 
-def fetching_enabled(env: Mapping[str, str], fal_key_configured: bool) -> bool:
-    """``PLAYGROUND_OPENAPI_FETCH`` (1/0) when set; else on with ``FAL_OPENAPI_URL`` set or a fal key configured."""
-    raw = (env.get(FETCH_ENV) or "").strip().lower()
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    return bool((env.get(OPENAPI_URL_ENV) or "").strip()) or fal_key_configured
-
-
 def load_catalog(
-    env: Mapping[str, str],
+    endpoints: str | None,
     *,
+    openapi_url: str | None = None,
     data_dir: Path | None,
     fetch: bool,
     seeds: Iterable[EndpointSpec] = (),
@@ -324,10 +313,10 @@ def load_catalog(
 ) -> CatalogLoad:
     """The configured catalog (see the module docstring). Blocking: call it at start-up, outside the event loop."""
     seeds = list(seeds)
-    ids, problems = parse_endpoint_ids(env.get(ENDPOINTS_ENV))
+    ids, problems = parse_endpoint_ids(endpoints)
     seed_ids = {s.id for s in seeds}
     ids = tuple(i for i in ids if i not in seed_ids)
-    base_url = ((env.get(OPENAPI_URL_ENV) or "").strip() or DEFAULT_OPENAPI_URL) if fetch else None
+    base_url = (openapi_url or DEFAULT_OPENAPI_URL) if fetch else None
     cache_dir = data_dir / CACHE_SUBDIR if data_dir is not None else None
     docs, doc_problems = load_documents(ids, cache_dir=cache_dir, base_url=base_url, transport=transport)
     result = build_specs(docs, (s.api_name for s in seeds), seed_ids)
@@ -339,4 +328,4 @@ def load_catalog(
 
 def shipped_catalog(seeds: Iterable[EndpointSpec] = ()) -> tuple[EndpointSpec, ...]:
     """The default catalog with no network and no cache: the FLUX set from its shipped snapshots."""
-    return load_catalog({}, data_dir=None, fetch=False, seeds=seeds).specs
+    return load_catalog(None, data_dir=None, fetch=False, seeds=seeds).specs

@@ -1,8 +1,8 @@
-"""Provider configuration from the environment. Keys are read here and kept in ``Credentials``, never written back."""
+"""Provider configuration: base URLs, the server's keys (kept in ``Credentials``), timeouts. ``settings.Settings``
+reads them from the environment (``Settings.provider_settings()``); nothing here reads it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -31,22 +31,6 @@ class ProviderSettings:
 
     def key(self, provider: str) -> Credentials | None:
         return self.keys.get(provider)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ProviderSettings:
-        from providers.catalog import CATALOG
-
-        env = os.environ if env is None else env
-        urls: dict[str, str] = {}
-        keys: dict[str, Credentials] = {}
-        for spec in CATALOG:
-            for setting in spec.urls:
-                if env.get(setting.env):
-                    urls[setting.env] = env[setting.env].rstrip("/")
-            value = env.get(spec.key_env, "").strip()
-            if value:
-                keys[spec.name] = Credentials(value, "environment")
-        return cls(urls=urls, keys=keys)
 
     def with_urls(self, urls: Mapping[str, str]) -> ProviderSettings:
         return ProviderSettings(urls={**self.urls, **urls}, keys=self.keys, timeouts=self.timeouts)

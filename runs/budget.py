@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 BUDGET_ENV = "PLAYGROUND_BUDGET_USD"
 VISITOR_BUDGET_ENV = "PLAYGROUND_VISITOR_BUDGET_USD"
-DATA_DIR_ENV = "PLAYGROUND_DATA_DIR"
 #: Hugging Face Spaces mounts persistent storage here, when the Space has it.
 SPACES_DATA_ROOT = Path("/data")
 APP_FOLDER = "flux-playground"  # under /data on Spaces, or under the user's data folder
@@ -52,22 +51,6 @@ _MICROS = 1_000_000
 # ------------------------------------------------------------------------------------------------------------ limits
 
 
-def _parse_usd(name: str, raw: str | None) -> float | None:
-    if raw is None or not raw.strip():
-        return None
-    text = raw.strip().removeprefix("$").strip()
-    problem = f"{name} must be an amount of US dollars, 0 or more, like 5 or 0.50 (got {raw!r})"
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{problem}: not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{problem}: not a finite number")
-    if value < 0:
-        raise ValueError(f"{problem}: negative")
-    return value
-
-
 @dataclass(frozen=True)
 class BudgetLimits:
     """Daily limits in US dollars for runs on the server's key; ``None`` means unlimited."""
@@ -79,14 +62,6 @@ class BudgetLimits:
         for name, value in ((BUDGET_ENV, self.daily_usd), (VISITOR_BUDGET_ENV, self.visitor_daily_usd)):
             if value is not None and (not math.isfinite(value) or value < 0):
                 raise ValueError(f"{name} must be an amount of US dollars, 0 or more (got {value!r})")
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> BudgetLimits:
-        """Read ``PLAYGROUND_BUDGET_USD`` and ``PLAYGROUND_VISITOR_BUDGET_USD``; unset or empty = unlimited."""
-        return cls(
-            daily_usd=_parse_usd(BUDGET_ENV, env.get(BUDGET_ENV)),
-            visitor_daily_usd=_parse_usd(VISITOR_BUDGET_ENV, env.get(VISITOR_BUDGET_ENV)),
-        )
 
     @property
     def unlimited(self) -> bool:
@@ -361,21 +336,26 @@ def user_data_root(env: Mapping[str, str], *, platform: str = sys.platform, home
     return Path(raw) if raw and Path(raw).is_absolute() else home / ".local" / "share"
 
 
-def data_dir(env: Mapping[str, str], *, spaces_root: Path = SPACES_DATA_ROOT, home: Path | None = None) -> Path:
+def data_dir(
+    configured: Path | None = None,
+    platform_env: Mapping[str, str] | None = None,
+    *,
+    spaces_root: Path = SPACES_DATA_ROOT,
+    home: Path | None = None,
+) -> Path:
     """The folder for server state (the spend ledger, which holds visitors' addresses and spend), created with mode
     0700 when missing. Never the working folder: Gradio serves files under it, and it is where the code lives.
 
-    ``PLAYGROUND_DATA_DIR`` when set; else ``/data/flux-playground`` when ``/data`` (Spaces persistent storage)
+    ``configured`` (``PLAYGROUND_DATA_DIR``) when set; else ``/data/flux-playground`` when ``/data`` (Spaces persistent storage)
     exists and is writable; else ``flux-playground`` in the user's data folder (``user_data_root``:
     ``~/.local/share/flux-playground`` on Linux).
     """
-    raw = (env.get(DATA_DIR_ENV) or "").strip()
-    if raw:
-        path = Path(raw).expanduser()
+    if configured is not None:
+        path = configured.expanduser()
     elif spaces_root.is_dir() and os.access(spaces_root, os.W_OK | os.X_OK):
         path = spaces_root / APP_FOLDER
     else:
-        path = user_data_root(env, home=home) / APP_FOLDER
+        path = user_data_root(platform_env or {}, home=home) / APP_FOLDER
     if not path.exists():
         path.mkdir(parents=True, mode=0o700)
         path.chmod(0o700)  # mkdir's mode is filtered through the umask
@@ -405,29 +385,6 @@ def _address(raw: str) -> str | None:
     return "".join(ch for ch in text if ch.isprintable() and not ch.isspace())[:100] or None
 
 
-TRUSTED_PROXIES_ENV = "PLAYGROUND_TRUSTED_PROXIES"
-#: Spaces put one proxy in front of the app, which appends the address it saw to ``X-Forwarded-For``.
-SPACES_TRUSTED_PROXIES = 1
-
-
-def trusted_proxies_from_env(env: Mapping[str, str]) -> int:
-    """How many proxies in front of the app append to ``X-Forwarded-For`` (``PLAYGROUND_TRUSTED_PROXIES``).
-
-    Unset or empty: 1 on Hugging Face Spaces (``SPACE_ID`` is set), else 0 (the header is ignored and the socket
-    address counts: a visitor writes that header, so without a proxy of your own it proves nothing)."""
-    raw = (env.get(TRUSTED_PROXIES_ENV) or "").strip()
-    if not raw:
-        return SPACES_TRUSTED_PROXIES if (env.get("SPACE_ID") or "").strip() else 0
-    try:
-        hops = int(raw)
-    except ValueError:
-        hops = -1
-    if not 0 <= hops <= 10:
-        raise ValueError(
-            f"{TRUSTED_PROXIES_ENV} must be a whole number from 0 to 10: the proxies in front of the app that "
-            f"append to X-Forwarded-For (1 on Spaces, 0 without a proxy) (got {raw!r})"
-        )
-    return hops
 
 
 def client_address(client_host: str | None, forwarded_for: str | None, trusted_proxies: int) -> str | None:
@@ -459,10 +416,8 @@ def visitor_id(
 
 __all__ = [
     "BUDGET_ENV",
-    "DATA_DIR_ENV",
     "DEFAULT_STALE_AFTER",
     "LEDGER_FILE",
-    "TRUSTED_PROXIES_ENV",
     "VISITOR_BUDGET_ENV",
     "BudgetExceeded",
     "BudgetLimits",
@@ -473,7 +428,6 @@ __all__ = [
     "client_address",
     "data_dir",
     "next_utc_midnight",
-    "trusted_proxies_from_env",
     "user_data_root",
     "visitor_id",
 ]

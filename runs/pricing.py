@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 MEGAPIXEL = 1024 * 1024
 
 DEFAULT_FAL_API_URL = "https://api.fal.ai"
-FAL_API_URL_ENV = "FAL_API_URL"
 
 #: How long prices read from fal's pricing API are trusted before the next refresh asks again.
 PRICE_CACHE_TTL = dt.timedelta(days=1)
@@ -58,11 +57,6 @@ def format_usd(amount: float) -> str:
     text = f"{abs(amount):.6f}".rstrip("0")
     whole, _, fraction = text.partition(".")
     return f"{'-' if amount < 0 else ''}${whole}.{fraction.ljust(2, '0')}"
-
-
-def fal_api_url(env: Mapping[str, str]) -> str:
-    """fal's platform API base URL: ``FAL_API_URL`` when set (the sandbox, a proxy), else ``https://api.fal.ai``."""
-    return (env.get(FAL_API_URL_ENV) or DEFAULT_FAL_API_URL).strip().rstrip("/")
 
 
 # --------------------------------------------------------------------------------------------------------- estimates
@@ -421,7 +415,6 @@ class PriceBook:
 
 __all__ = [
     "DEFAULT_FAL_API_URL",
-    "FAL_API_URL_ENV",
     "MEGAPIXEL",
     "PRICE_CACHE_TTL",
     "PRICE_RETRY_AFTER_FAILURE",
@@ -431,7 +424,6 @@ __all__ = [
     "PriceUnit",
     "actual_cost",
     "estimate_cost",
-    "fal_api_url",
     "format_usd",
     "input_image_count",
     "megapixels",

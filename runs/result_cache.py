@@ -50,30 +50,6 @@ class CacheSettings:
     days: float = 7.0
     max_bytes: int = 1024 * _MB
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> CacheSettings:
-        def number(name: str, default: float) -> float:
-            raw = (env.get(name) or "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number (got {raw!r})") from None
-            if not value >= 0 or value == float("inf"):
-                raise ValueError(f"{name} must be a finite number, 0 or more (got {raw!r})")
-            return value
-
-        flag = (env.get(CACHE_ENV) or "1").strip().lower()
-        if flag not in {"0", "1", "false", "true", "no", "yes", "off", "on"}:
-            raise ValueError(f"{CACHE_ENV} must be 1 or 0 (got {flag!r})")
-        return cls(
-            enabled=flag in {"1", "true", "yes", "on"},
-            days=number(CACHE_DAYS_ENV, cls.days),
-            max_bytes=int(number(CACHE_MB_ENV, cls.max_bytes / _MB) * _MB),
-        )
-
-
 @dataclass(frozen=True)
 class CachedImage:
     path: Path

@@ -29,7 +29,6 @@ import dataclasses
 import heapq
 import json
 import math
-import os
 import random
 import re
 import uuid
@@ -690,7 +689,7 @@ def _refuses(target: EndpointSpec, mapped: dict[str, Any], name: str, value: Any
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Limits from the environment
+# Limits (the app reads them from its settings: PLAYGROUND_SWEEP_MAX_CELLS, <PROVIDER>_MAX_CONCURRENCY, ...)
 
 
 @dataclass(frozen=True)
@@ -699,38 +698,6 @@ class SweepLimits:
     concurrency: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
     max_sweeps: int = DEFAULT_MAX_SWEEPS
     max_grid_pixels: int = DEFAULT_MAX_GRID_PIXELS
-
-
-def concurrency_var(provider: str) -> str:
-    return f"{provider.upper()}_MAX_CONCURRENCY"
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name}: must be a whole number of at least 1 (got {raw!r})")
-    return value
-
-
-def sweep_limits_from_env(env: Mapping[str, str]) -> SweepLimits:
-    """``PLAYGROUND_SWEEP_MAX_CELLS`` (64), ``<PROVIDER>_MAX_CONCURRENCY`` (fal 16, segmind 4),
-    ``PLAYGROUND_MAX_SWEEPS`` (4 at once, server-wide) and ``PLAYGROUND_SWEEP_MAX_GRID_PIXELS`` (32 MP).
-
-    Raises ValueError naming the variable when one is not a whole number of at least 1.
-    """
-    providers = tuple(spec.name for spec in CATALOG)
-    return SweepLimits(
-        max_cells=_positive_int(env, MAX_CELLS_VAR, DEFAULT_MAX_CELLS),
-        concurrency={p: _positive_int(env, concurrency_var(p), DEFAULT_CONCURRENCY.get(p, 1)) for p in providers},
-        max_sweeps=_positive_int(env, MAX_SWEEPS_VAR, DEFAULT_MAX_SWEEPS),
-        max_grid_pixels=_positive_int(env, MAX_GRID_PIXELS_VAR, DEFAULT_MAX_GRID_PIXELS),
-    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -914,15 +881,15 @@ def plan_sweep(
 ) -> SweepPlan:
     """The cells of a sweep over ``x`` (and ``y``) from the tab's ``base_input``, each validated for its endpoint.
 
-    Refuses more than ``max_cells`` cells (default: ``PLAYGROUND_SWEEP_MAX_CELLS``, else 64), the same field on
+    Refuses more than ``max_cells`` cells (default 64; the app passes ``PLAYGROUND_SWEEP_MAX_CELLS``), the same field on
     both axes (two prompt S/R axes excepted) and any cell its endpoint would refuse. When the base input leaves the
     seed unset and no axis sweeps it, one random seed is fixed for every cell (noted), so cells differ only by the
     axes. ``cost_of`` prices one cell (``runs.pricing.estimate_cost`` fits); ``seconds_per_job`` guesses one
-    cell's time; ``concurrency`` is jobs at once per provider (default: from the environment). A sweep whose grid
+    cell's time; ``concurrency`` is jobs at once per provider (default: each provider's own). A sweep whose grid
     would exceed ``max_grid_pixels`` even with the smallest tiles is refused here, before anything is billed.
     """
     if max_cells is None or concurrency is None or max_grid_pixels is None:
-        limits = sweep_limits_from_env(os.environ)
+        limits = SweepLimits()
         max_cells = limits.max_cells if max_cells is None else max_cells
         concurrency = limits.concurrency if concurrency is None else concurrency
         max_grid_pixels = limits.max_grid_pixels if max_grid_pixels is None else max_grid_pixels

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -36,7 +35,7 @@ from runs.pricing import format_usd
 from runs.progress import Step
 from runs.record import RunError, RunRecord
 from runs.runner import Run, Runner, RunUpdate
-from runs.sweep import SweepCell, SweepPlan, format_seconds, sweep_limits_from_env
+from runs.sweep import SweepCell, SweepLimits, SweepPlan, format_seconds
 
 CellState = Literal["waiting", "preparing", "queued", "running", "saving", "done", "failed", "stopped"]
 FINAL_STATES: frozenset[str] = frozenset({"done", "failed", "stopped"})
@@ -177,7 +176,7 @@ class SweepRun:
         self.visitor = visitor
         self.media_url = media_url
         self.routes: tuple[Route, ...] = tuple(route_for(cell.endpoint) for cell in plan.cells)
-        limits = concurrency if concurrency is not None else sweep_limits_from_env(os.environ).concurrency
+        limits = concurrency if concurrency is not None else SweepLimits().concurrency
         providers = {route.provider.name for route in self.routes}
         self.limits = {name: max(1, int(limits.get(name, 1))) for name in providers}
         self.runs: list[Run | None] = [None] * len(plan.cells)
@@ -422,8 +421,7 @@ def start_sweep(
     media_url: Callable[[str], str] | None = None,
 ) -> SweepRun:
     """A ``SweepRun`` for ``plan``: ``route_for`` picks each cell's route (provider and key) from its endpoint;
-    ``concurrency`` is jobs in flight per provider name (default: ``FAL_MAX_CONCURRENCY`` 16,
-    ``SEGMIND_MAX_CONCURRENCY`` 4)."""
+    ``concurrency`` is jobs in flight per provider name (default: each provider's ``sweep_concurrency``)."""
     return SweepRun(plan, runner, route_for, concurrency=concurrency, visitor=visitor, media_url=media_url)
 
 

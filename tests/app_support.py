@@ -16,6 +16,7 @@ from components.context import AppContext
 from components.gradio_fixes import SessionLifetimes
 from providers.catalog import CATALOG
 from providers.config import ProviderSettings, Timeouts
+from settings import Settings
 from providers.routing import Backends
 from sandbox import RunningSandbox, SandboxOptions, start_sandbox
 
@@ -82,7 +83,7 @@ def launched_app(
     env.setdefault("PLAYGROUND_CACHE", "0")
     if live_is_sandbox:
         env.update({k: v for spec in CATALOG for k, v in spec.sandbox_urls(sandbox.url).items()})
-    settings = ProviderSettings.from_env(env)
+    settings = Settings.from_env(env).provider_settings()
     if timeouts is not None:
         settings = ProviderSettings(urls=settings.urls, keys=settings.keys, timeouts=timeouts)
     backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)

@@ -25,7 +25,7 @@ def restore_catalog() -> Iterator[None]:
 
 
 def page_shape() -> tuple[list[str | None], int, int]:
-    ctx = make_context(make_backends(ProviderSettings.from_env({})), {})
+    ctx = make_context(make_backends(ProviderSettings()), {})
     try:
         demo = build_app(ctx)
         tabs = [block.id for block in demo.blocks.values() if isinstance(block, gr.Tab)]

@@ -9,9 +9,12 @@ import httpx
 import pytest
 from PIL import Image
 
-from app import DEFAULT_MAX_UPLOAD_MB, MAX_UPLOAD_ENV, max_upload_bytes
+from settings import Settings, SettingsError
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
+
+MAX_UPLOAD_ENV = "PLAYGROUND_MAX_UPLOAD_MB"
+DEFAULT_MAX_UPLOAD_MB = 25
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -38,12 +41,12 @@ def test_an_upload_over_the_limit_is_refused_and_one_under_it_is_kept():
 
 
 def test_the_limit_is_configurable_and_bad_values_are_refused_by_name():
-    assert max_upload_bytes({}) == 25 * MB
-    assert max_upload_bytes({MAX_UPLOAD_ENV: "2"}) == 2 * MB
-    assert max_upload_bytes({MAX_UPLOAD_ENV: "0.5"}) == MB // 2
+    assert Settings.from_env({}).max_upload_bytes == 25 * MB
+    assert Settings.from_env({MAX_UPLOAD_ENV: "2"}).max_upload_bytes == 2 * MB
+    assert Settings.from_env({MAX_UPLOAD_ENV: "0.5"}).max_upload_bytes == MB // 2
     for raw in ("0", "-1", "lots", "5000"):
-        with pytest.raises(ValueError, match=f"{MAX_UPLOAD_ENV} must be a number of megabytes"):
-            max_upload_bytes({MAX_UPLOAD_ENV: raw})
+        with pytest.raises(SettingsError, match=f"^{MAX_UPLOAD_ENV}: "):
+            Settings.from_env({MAX_UPLOAD_ENV: raw})
     with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env={MAX_UPLOAD_ENV: "1"}) as app:
         assert upload(app.url, "two.bin", b"\0" * (2 * MB), "image/png").status_code == 413
         assert upload(app.url, "half.bin", b"\0" * (MB // 2), "image/png").status_code == 200

@@ -23,16 +23,24 @@ from endpoints import ENDPOINTS, catalog_endpoints, get_endpoint, install_catalo
 from endpoints.catalog import (
     CACHE_SUBDIR,
     ENDPOINTS_ENV,
-    FETCH_ENV,
     FLUX_SET,
-    OPENAPI_URL_ENV,
-    fetching_enabled,
+    CatalogLoad,
     load_catalog,
     parse_endpoint_ids,
     snapshot_path,
 )
 
+from settings import Settings
+
+OPENAPI_URL_ENV = "FAL_OPENAPI_URL"
+FETCH_ENV = "PLAYGROUND_OPENAPI_FETCH"
 FLUX_2_PRO = "fal-ai/flux-2-pro"
+
+
+def load_from(env: dict[str, str], **kwargs: Any) -> CatalogLoad:
+    """The catalog the app would load with this environment (the app reads it through ``Settings``)."""
+    settings = Settings.from_env(env)
+    return load_catalog(settings.endpoints, openapi_url=settings.openapi_url, **kwargs)
 NEW_ID = "acme/flux-nouveau"  # an endpoint the repository ships no document for
 
 
@@ -106,15 +114,18 @@ def test_endpoint_ids_from_configuration():
 
 
 def test_fetching_is_on_with_a_url_or_a_fal_key_and_can_be_forced():
-    assert not fetching_enabled({}, fal_key_configured=False)
-    assert fetching_enabled({}, fal_key_configured=True)
-    assert fetching_enabled({OPENAPI_URL_ENV: "http://127.0.0.1:1/x"}, fal_key_configured=False)
-    assert not fetching_enabled({FETCH_ENV: "0"}, fal_key_configured=True)
-    assert fetching_enabled({FETCH_ENV: "1"}, fal_key_configured=False)
+    def fetching(env: dict[str, str]) -> bool:
+        return Settings.from_env(env).fetch_documents()
+
+    assert not fetching({})
+    assert fetching({"FAL_KEY": "id:secret"})
+    assert fetching({OPENAPI_URL_ENV: "http://127.0.0.1:1/x"})
+    assert not fetching({FETCH_ENV: "0", "FAL_KEY": "id:secret"})
+    assert fetching({FETCH_ENV: "1"})
 
 
 def test_the_default_catalog_is_the_shipped_flux_set_without_network():
-    result = load_catalog({}, data_dir=None, fetch=False, seeds=ENDPOINTS)
+    result = load_from({}, data_dir=None, fetch=False, seeds=ENDPOINTS)
     assert [s.id for s in result.specs] == list(FLUX_SET) and result.problems == []
     assert set(result.sources.values()) == {"shipped snapshot"}
     names = {s.api_name for s in result.specs} | {s.api_name for s in ENDPOINTS}
@@ -122,7 +133,7 @@ def test_the_default_catalog_is_the_shipped_flux_set_without_network():
 
 
 def test_seed_ids_in_the_list_keep_their_hand_written_modules():
-    result = load_catalog({ENDPOINTS_ENV: "fal-ai/flux-pro,fal-ai/flux/dev/image-to-image,fal-ai/flux-2-pro"},
+    result = load_from({ENDPOINTS_ENV: "fal-ai/flux-pro,fal-ai/flux/dev/image-to-image,fal-ai/flux-2-pro"},
                           data_dir=None, fetch=False, seeds=ENDPOINTS)  # fmt: skip
     assert [s.id for s in result.specs] == [FLUX_2_PRO] and result.problems == []
 
@@ -130,7 +141,7 @@ def test_seed_ids_in_the_list_keep_their_hand_written_modules():
 def test_a_document_the_repo_does_not_ship_is_fetched_built_and_cached(server: DocumentServer, tmp_path: Path):
     server.documents[NEW_ID] = renamed(shipped(FLUX_2_PRO), FLUX_2_PRO, NEW_ID)
     env = {ENDPOINTS_ENV: NEW_ID, OPENAPI_URL_ENV: server.url}
-    result = load_catalog(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
+    result = load_from(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
     (spec,) = result.specs
     assert spec.id == NEW_ID and spec.api_name == "acme_flux_nouveau" and result.problems == []
     assert result.sources[NEW_ID].startswith("fetched ")
@@ -139,20 +150,20 @@ def test_a_document_the_repo_does_not_ship_is_fetched_built_and_cached(server: D
     assert json.loads(cached.read_text()) == server.documents[NEW_ID]
     # within a day the cache answers, without a request
     server.requests.clear()
-    again = load_catalog(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
+    again = load_from(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
     assert [s.id for s in again.specs] == [NEW_ID] and server.requests == []
     assert again.sources[NEW_ID].startswith("cache ")
     # older than a day: fetched again
     old = time.time() - 2 * 24 * 3600
     os.utime(cached, (old, old))
-    load_catalog(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
+    load_from(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
     assert server.requests == [NEW_ID]
 
 
 def test_a_failed_fetch_falls_back_to_the_snapshot_and_says_so(server: DocumentServer, tmp_path: Path):
     server.failing = {FLUX_2_PRO, NEW_ID}
     env = {ENDPOINTS_ENV: f"{FLUX_2_PRO},{NEW_ID}", OPENAPI_URL_ENV: server.url}
-    result = load_catalog(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
+    result = load_from(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
     assert [s.id for s in result.specs] == [FLUX_2_PRO]
     assert result.sources[FLUX_2_PRO] == "shipped snapshot"
     assert result.problems == [
@@ -164,7 +175,7 @@ def test_a_failed_fetch_falls_back_to_the_snapshot_and_says_so(server: DocumentS
 def test_an_unreachable_url_falls_back_quickly(tmp_path: Path):
     env = {ENDPOINTS_ENV: FLUX_2_PRO, OPENAPI_URL_ENV: "http://127.0.0.1:9/openapi.json"}  # discard port: refused
     started = time.perf_counter()
-    result = load_catalog(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
+    result = load_from(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
     assert time.perf_counter() - started < 10
     assert [s.id for s in result.specs] == [FLUX_2_PRO] and result.sources[FLUX_2_PRO] == "shipped snapshot"
     assert result.problems[0].startswith(f"{FLUX_2_PRO}: fetch failed (ConnectError")
@@ -175,7 +186,7 @@ def test_a_fetched_video_model_is_left_out_with_one_line(server: DocumentServer,
 
     server.documents[VIDEO_ID] = video_document()
     env = {ENDPOINTS_ENV: f"{VIDEO_ID},{FLUX_2_PRO}", OPENAPI_URL_ENV: server.url, FETCH_ENV: "1"}
-    result = load_catalog(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
+    result = load_from(env, data_dir=tmp_path, fetch=True, seeds=ENDPOINTS)
     assert [s.id for s in result.specs] == [FLUX_2_PRO]
     assert [p for p in result.problems if p.startswith(VIDEO_ID)] == [
         f"{VIDEO_ID}: its output has no images (video): not an image model, left out"
@@ -184,7 +195,7 @@ def test_a_fetched_video_model_is_left_out_with_one_line(server: DocumentServer,
 
 def test_get_endpoint_finds_the_installed_catalog(server: DocumentServer, tmp_path: Path, restore_catalog: None):
     server.documents[NEW_ID] = renamed(shipped(FLUX_2_PRO), FLUX_2_PRO, NEW_ID)
-    result = load_catalog({ENDPOINTS_ENV: f"{NEW_ID},flux", OPENAPI_URL_ENV: server.url}, data_dir=tmp_path,
+    result = load_from({ENDPOINTS_ENV: f"{NEW_ID},flux", OPENAPI_URL_ENV: server.url}, data_dir=tmp_path,
                           fetch=True, seeds=ENDPOINTS)  # fmt: skip
     install_catalog(result.specs)
     assert get_endpoint(NEW_ID) is get_endpoint("acme_flux_nouveau") is result.specs[0]

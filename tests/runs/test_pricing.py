@@ -22,7 +22,6 @@ from runs.pricing import (
     PriceModel,
     actual_cost,
     estimate_cost,
-    fal_api_url,
     format_usd,
     megapixels,
 )
@@ -235,15 +234,9 @@ def test_format_usd(amount: float, text: str) -> None:
     assert format_usd(amount) == text
 
 
-def test_fal_api_url_from_env() -> None:
-    assert fal_api_url({}) == DEFAULT_FAL_API_URL == "https://api.fal.ai"
-    assert fal_api_url({"FAL_API_URL": "http://127.0.0.1:9/fal/api/"}) == "http://127.0.0.1:9/fal/api"
-
-
 # ------------------------------------------------------------------------------------------------------ actual cost
 
 ESTIMATE = Cost(0.1, "2 images × 1 MP × $0.05 (fal price list, 2026-11)")
-
 
 def test_fal_bills_only_successful_runs() -> None:
     assert actual_cost(ESTIMATE, state="done", extras={}) == ESTIMATE

@@ -164,16 +164,3 @@ async def test_nothing_in_an_entry_identifies_a_visitor_or_holds_a_key(cache: Re
     assert row is not None
     text = json.dumps(row.__dict__, default=str)
     assert "visitor-key" not in text and "secret" not in text
-
-
-def test_settings_from_the_environment() -> None:
-    assert CacheSettings.from_env({}) == CacheSettings(True, 7.0, 1024 * 1024 * 1024)
-    assert CacheSettings.from_env({"PLAYGROUND_CACHE": "0"}).enabled is False
-    assert CacheSettings.from_env({"PLAYGROUND_CACHE_DAYS": "1.5", "PLAYGROUND_CACHE_MB": "10"}) == CacheSettings(
-        True, 1.5, 10 * 1024 * 1024
-    )
-    for env, name in [({"PLAYGROUND_CACHE_MB": "lots"}, "PLAYGROUND_CACHE_MB"),
-                      ({"PLAYGROUND_CACHE_DAYS": "-1"}, "PLAYGROUND_CACHE_DAYS"),
-                      ({"PLAYGROUND_CACHE": "maybe"}, "PLAYGROUND_CACHE")]:
-        with pytest.raises(ValueError, match=name):
-            CacheSettings.from_env(env)

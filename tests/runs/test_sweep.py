@@ -27,7 +27,6 @@ from runs.sweep import (
     parse_axis_values,
     parse_json_axis,
     plan_sweep,
-    sweep_limits_from_env,
     sweepable_fields,
 )
 
@@ -445,13 +444,6 @@ def test_the_cell_cap_is_refused_with_the_count() -> None:
     assert plan(x, y, max_cells=96).jobs == 96
 
 
-def test_the_cap_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLAYGROUND_SWEEP_MAX_CELLS", "3")
-    x = parse_axis(PRO, "num_inference_steps", "1-4", PRO_BASE)
-    with pytest.raises(SweepError, match="has 4 cells; the limit is 3"):
-        plan_sweep(PRO, PRO_BASE, x, None, cost_of=flat_cost, seconds_per_job=twelve_and_a_half)
-
-
 def test_same_field_on_both_axes_is_refused_except_two_prompt_replacements() -> None:
     x = parse_axis(PRO, "seed", "1, 2", PRO_BASE)
     y = parse_axis(PRO, "seed", "3, 4", PRO_BASE, axis="Y")
@@ -548,28 +540,6 @@ def test_format_seconds(seconds: float, text: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Limits from the environment
-
-
-def test_limits_from_env() -> None:
-    limits = sweep_limits_from_env({})
-    assert limits.max_cells == 64 and dict(limits.concurrency) == {"fal": 16, "segmind": 4, "bfl": 6}
-    limits = sweep_limits_from_env(
-        {"PLAYGROUND_SWEEP_MAX_CELLS": "100", "FAL_MAX_CONCURRENCY": "2", "SEGMIND_MAX_CONCURRENCY": " 1 "}
-    )
-    assert limits.max_cells == 100 and dict(limits.concurrency) == {"fal": 2, "segmind": 1, "bfl": 6}
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [("PLAYGROUND_SWEEP_MAX_CELLS", "0"), ("FAL_MAX_CONCURRENCY", "lots"), ("SEGMIND_MAX_CONCURRENCY", "-2")],
-)
-def test_limits_from_env_errors_name_the_variable(name: str, value: str) -> None:
-    with pytest.raises(ValueError, match=rf"^{name}: must be a whole number of at least 1 \(got '{value}'\)$"):
-        sweep_limits_from_env({name: value})
-
-
-# --------------------------------------------------------------------------------------------------------------
 # Roles, not names: a throwaway endpoint whose fields have none of the usual names
 
 
@@ -608,5 +578,3 @@ def test_a_grid_past_the_pixel_budget_is_refused_at_plan_time_before_anything_is
     assert priced == []
     assert "PLAYGROUND_SWEEP_MAX_GRID_PIXELS" in messages(exc)[0] and "256-px tiles" in messages(exc)[0]
     assert plan(x, y, max_cells=1000, max_grid_pixels=100_000_000).jobs == 800
-    assert sweep_limits_from_env({"PLAYGROUND_SWEEP_MAX_GRID_PIXELS": "5000000"}).max_grid_pixels == 5_000_000
-    assert sweep_limits_from_env({"PLAYGROUND_MAX_SWEEPS": "2"}).max_sweeps == 2
