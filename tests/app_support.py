@@ -16,9 +16,9 @@ from components.context import AppContext
 from components.gradio_fixes import SessionLifetimes
 from providers.catalog import CATALOG
 from providers.config import ProviderSettings, Timeouts
-from settings import Settings
 from providers.routing import Backends
 from sandbox import RunningSandbox, SandboxOptions, start_sandbox
+from settings import Settings
 
 
 @dataclass

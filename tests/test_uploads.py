@@ -9,8 +9,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from settings import Settings, SettingsError
 from sandbox import SandboxOptions
+from settings import Settings, SettingsError
 from tests.app_support import launched_app
 
 MAX_UPLOAD_ENV = "PLAYGROUND_MAX_UPLOAD_MB"

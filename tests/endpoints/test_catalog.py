@@ -29,7 +29,6 @@ from endpoints.catalog import (
     parse_endpoint_ids,
     snapshot_path,
 )
-
 from settings import Settings
 
 OPENAPI_URL_ENV = "FAL_OPENAPI_URL"

@@ -16,7 +16,6 @@ from pydantic import Field
 from endpoints import ENDPOINTS, get_endpoint, register, unregister
 from endpoints.base import EndpointSpec, ImageSizeField, WireModel
 from runs.pricing import (
-    DEFAULT_FAL_API_URL,
     SHIPPED_PRICES,
     PriceBook,
     PriceModel,
