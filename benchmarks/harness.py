@@ -276,6 +276,10 @@ def launched_app(
 
     env = dict(env or {})
     env.setdefault("PLAYGROUND_TRUSTED_PROXIES", "1")  # as on Spaces: visitor_headers() plays the Space's proxy
+    own_data = None
+    if "PLAYGROUND_DATA_DIR" not in env:  # a ledger and result cache of our own, not the user's, removed on exit
+        own_data = Path(tempfile.mkdtemp(prefix="flux-bench-data-"))
+        env["PLAYGROUND_DATA_DIR"] = str(own_data)
     own_media = None
     if media is None:  # a media folder of our own, removed on exit (the app's default mkdtemp folder is not)
         own_media = Path(tempfile.mkdtemp(prefix="flux-bench-media-"))
@@ -298,6 +302,8 @@ def launched_app(
         demo.close()
         if own_media is not None:
             shutil.rmtree(own_media, ignore_errors=True)
+        if own_data is not None:
+            shutil.rmtree(own_data, ignore_errors=True)
 
 
 def gradio_cache_dir() -> Path:

@@ -126,6 +126,10 @@ class PostgresStore:
                 _pg("DELETE FROM result_cache WHERE created_at < ? RETURNING " + sql.CACHE_COLUMNS), (created_before,)
             )
             old = [sql.cache_row(r) for r in await cursor.fetchall()]
+            cursor = await conn.execute(sql.CACHE_STATS)
+            found = await cursor.fetchone()
+            if found is None or int(found[1]) <= max_bytes:  # the usual case: no need to read every row
+                return old
             cursor = await conn.execute(_pg(sql.CACHE_BY_USE + " FOR UPDATE"))
             over = sql.over_budget([sql.cache_row(r) for r in await cursor.fetchall()], max_bytes)
             for row in over:
