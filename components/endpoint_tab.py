@@ -317,6 +317,8 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
     held = None
     last_sent = 0.0
     last_state: str | None = None
+    # The first log lines and the first step go at once: the page shows the run has started working.
+    logs_shown = step_shown = False
     pending: asyncio.Future | None = None
     try:
         while True:
@@ -327,6 +329,7 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
             if not done:
                 if held is not None:
                     yield held
+                    logs_shown, step_shown = logs_shown or bool(held.new_logs), step_shown or held.step is not None
                     held, last_sent, last_state = None, time.monotonic(), held.state
                 else:
                     yield replace(run_tick(run), elapsed=run.elapsed())
@@ -342,9 +345,11 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
                 update = replace(update, new_logs=held.new_logs + update.new_logs, step=update.step or held.step)
             # Passing states (preparing, saving) wait like log lines; a run that lingers in one still shows it.
             changed = update.state != last_state and update.state not in PASSING_STATES
-            if update.record is not None or changed or time.monotonic() - last_sent >= MIN_UPDATE_SECONDS:
+            first = (bool(update.new_logs) and not logs_shown) or (update.step is not None and not step_shown)
+            if update.record is not None or changed or first or time.monotonic() - last_sent >= MIN_UPDATE_SECONDS:
                 yield update
                 held, last_sent, last_state = None, time.monotonic(), update.state
+                logs_shown, step_shown = logs_shown or bool(update.new_logs), step_shown or update.step is not None
             else:
                 held = update
     finally:

@@ -6,6 +6,7 @@ import asyncio
 
 from components.endpoint_tab import _coalesced
 from providers.base import LogLine
+from runs.progress import Step
 from runs.record import RunRecord
 from runs.runner import RunUpdate
 
@@ -39,3 +40,19 @@ async def test_many_log_lines_become_a_few_updates_with_every_line_kept():
     assert lines == [f"Step {i}/40" for i in range(1, 41)]
     assert [u.state for u in sent][:2] == ["preparing", "queued"] and sent[-1].record is not None
     assert len(sent) <= 10, len(sent)  # 40 provider events over ~0.8 s: about 4 a second, not 40
+
+
+async def test_the_first_log_lines_go_at_once_even_when_the_run_ends_within_the_update_interval():
+    stream = [(0.0, RunUpdate("r", "queued", 0.0)), (0.0, RunUpdate("r", "running", 0.0))]
+    stream += [(0.0, RunUpdate("r", "running", 0.0, new_logs=(LogLine("Runner assigned"),)))]
+    stream += [(0.01, RunUpdate("r", "running", 0.1, new_logs=(LogLine(f"Step {i}/10"),), step=Step(i, 10)))
+               for i in range(1, 11)]
+    stream += [(0.0, RunUpdate("r", "done", 0.2, record=record()))]
+    async with asyncio.timeout(10):
+        sent = [u async for u in _coalesced(FakeRun(stream))]
+    first_log = next(i for i, u in enumerate(sent) if u.new_logs)
+    first_step = next(i for i, u in enumerate(sent) if u.step is not None)
+    assert sent[first_log].new_logs[0].message == "Runner assigned" and sent[first_step].step == Step(1, 10)
+    assert sent[first_step].record is None
+    assert [line.message for u in sent for line in u.new_logs] == ["Runner assigned"] + [f"Step {i}/10" for i in range(1, 11)]
+    assert len(sent) <= 6, len(sent)
