@@ -44,6 +44,7 @@ from runs.record import RunRecord
 
 FAL_QUEUE_URL = "https://queue.fal.run"
 SEGMIND_API_URL = "https://api.segmind.com"
+BFL_API_URL = "https://api.bfl.ai"
 TRANSPORT_HEADERS = frozenset({"content-type", "content-length", "host", "user-agent", "accept", "accept-encoding",
                                "connection"})
 HEREDOC = "JSON"
@@ -656,6 +657,139 @@ def segmind_curl(request: PreparedRequest) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Black Forest Labs
+# --------------------------------------------------------------------------------------------------------------
+
+
+def bfl_api_base(request: PreparedRequest) -> str:
+    """The API base the request went to (``https://api.bfl.ai`` for BFL itself)."""
+    url = request.url.split("?", 1)[0].rstrip("/")
+    suffix = "/v1/" + request.endpoint_id.strip("/")
+    if not url.endswith(suffix):
+        raise ValueError(f"the request URL {url!r} does not end with /v1/{request.endpoint_id}")
+    return url[: -len(suffix)]
+
+
+def _bfl_where(base: str, prefix: str, literal: Callable[[Any], str]) -> str:
+    return "" if base == BFL_API_URL else f"{prefix} This run went to {literal(base)}, not Black Forest Labs.\n"
+
+
+def bfl_python(request: PreparedRequest) -> str:
+    base = bfl_api_base(request)
+    header_lines = "".join(f"    {python_literal(k)}: {python_literal(v)},\n" for k, v in extra_headers(request).items())
+    return (
+        f"# {comment_text(_title(request.endpoint_id))} through Black Forest Labs' API, with requests.\n"
+        "# pip install requests\n"
+        "# Reads your key from the BFL_API_KEY environment variable. Saves the image as out.<format>: BFL's image\n"
+        "# URL expires after 10 minutes.\n"
+        "import os\n"
+        "import sys\n"
+        "import time\n"
+        "from urllib.parse import urlsplit\n"
+        "\nimport requests\n\n"
+        f"{_bfl_where(base, '#', _python_comment_literal)}"
+        f"API = {python_literal(base)}\n"
+        'KEY = {"x-key": os.environ["BFL_API_KEY"]}\n'
+        "HEADERS = {\n"
+        '    "accept": "application/json",\n'
+        f"{header_lines}"
+        "}\n\n\n"
+        "def key_for(url):\n"
+        '    """The key only for the API\'s own host or a BFL host over https; a polling URL elsewhere never gets it."""\n'
+        "    there, own = urlsplit(url), urlsplit(API)\n"
+        '    host = (there.hostname or "").lower()\n'
+        "    ours = (there.scheme, there.netloc) == (own.scheme, own.netloc)\n"
+        '    return KEY if ours or (there.scheme == "https" and (host == "bfl.ai" or host.endswith(".bfl.ai"))) else {}\n'
+        "\n\n"
+        "# 1. Submit. The answer holds the task id and the URL to poll (use it as given: it may be regional).\n"
+        "submitted = requests.post(\n"
+        f"    API + {python_literal('/v1/' + request.endpoint_id)},\n"
+        f"    json={python_literal(request.body, 1)},\n"
+        "    headers={**HEADERS, **KEY},\n"
+        "    timeout=60,\n"
+        ")\n"
+        "if not submitted.ok:\n"
+        "    reasons = {402: 'out of credits', 403: 'the key was refused', 429: 'too many active tasks'}\n"
+        '    sys.exit(f"Black Forest Labs answered {submitted.status_code} "\n'
+        "             f\"({reasons.get(submitted.status_code, 'error')}): {submitted.text}\")\n"
+        "task = submitted.json()\n"
+        'print(f"task {task[\'id\']}", file=sys.stderr)\n\n'
+        "# 2. Poll until Ready.\n"
+        "wait = 0.5\n"
+        "while True:\n"
+        '    polled = requests.get(task["polling_url"], headers={**HEADERS, **key_for(task["polling_url"])}, timeout=60)\n'
+        "    polled.raise_for_status()\n"
+        "    status = polled.json()\n"
+        '    state = status.get("status")\n'
+        '    if state == "Ready":\n'
+        "        break\n"
+        '    if state in ("Request Moderated", "Content Moderated"):\n'
+        '        sys.exit(f"moderated ({state}): {status.get(\'details\')}")\n'
+        '    if state != "Pending":\n'
+        '        sys.exit(f"{state}: {status.get(\'details\')}")\n'
+        '    print(f"Pending {round((status.get(\'progress\') or 0) * 100)}%", file=sys.stderr)\n'
+        "    time.sleep(wait)\n"
+        "    wait = min(2.0, wait * 1.5)\n\n"
+        "# 3. Download the image now: its signed URL expires after 10 minutes.\n"
+        'result = status["result"]\n'
+        'image = requests.get(result["sample"], timeout=120)\n'
+        "image.raise_for_status()\n"
+        'content_type = image.headers.get("content-type", "").split(";")[0]\n'
+        'name = "out." + {"image/png": "png", "image/webp": "webp"}.get(content_type, "jpg")\n'
+        'with open(name, "wb") as out:\n'
+        "    out.write(image.content)\n"
+        'print(f"saved {name}: seed {result.get(\'seed\')}")\n'
+    )
+
+
+def bfl_curl(request: PreparedRequest) -> str:
+    base = bfl_api_base(request)
+    headers = "".join(f"  -H {sh_quote(f'{k}: {v}', f'the header {k!r}')} \\\n" for k, v in extra_headers(request).items())
+    out = f"out.{_output_extension(request)}"
+    return (
+        "#!/bin/sh\n"
+        f"# {comment_text(_title(request.endpoint_id))} through Black Forest Labs' API.\n"
+        "# Needs curl and jq. Reads your key from the BFL_API_KEY environment variable.\n"
+        f"# Saves the image as {out}: BFL's image URL expires after 10 minutes.\n"
+        "set -eu\n"
+        ': "${BFL_API_KEY:?set BFL_API_KEY to your BFL key}"\n'
+        f"{_bfl_where(base, '#', _comment_literal)}"
+        f"API={sh_quote(base, 'the API URL')}\n"
+        'tmp=$(mktemp)\n'
+        "trap 'rm -f \"$tmp\"' EXIT\n\n"
+        "# 1. Submit. The answer holds the task id and the URL to poll (use it as given: it may be regional).\n"
+        f'curl -sS --fail-with-body -X POST "$API"/v1/{sh_quote(request.endpoint_id, "the model")} \\\n'
+        '  -H "x-key: $BFL_API_KEY" \\\n'
+        "  -H 'Content-Type: application/json' -H 'accept: application/json' \\\n"
+        f"{headers}"
+        f"  --data-binary @- -o \"$tmp\" <<'{HEREDOC}' || {{ cat \"$tmp\" >&2; echo >&2; exit 1; }}\n"
+        f"{_heredoc_json(request.body)}\n"
+        f"{HEREDOC}\n"
+        'polling_url=$(jq -r .polling_url "$tmp")\n'
+        'echo "task $(jq -r .id "$tmp")" >&2\n\n'
+        "# The key goes only to the API's own host or a BFL host over https.\n"
+        'case "$polling_url" in\n'
+        '  "$API"/*|https://bfl.ai/*|https://*.bfl.ai/*) set -- -H "x-key: $BFL_API_KEY" ;;\n'
+        "  *) set -- ;;\n"
+        "esac\n\n"
+        "# 2. Poll until Ready.\n"
+        "while :; do\n"
+        '  curl -sS --fail-with-body "$@" -H \'accept: application/json\' "$polling_url" -o "$tmp"\n'
+        '  status=$(jq -r .status "$tmp")\n'
+        '  case "$status" in\n'
+        "    Ready) break ;;\n"
+        '    Pending) echo "Pending $(jq -r \'(.progress // 0) * 100 | floor\' "$tmp")%" >&2; sleep 1 ;;\n'
+        '    *Moderated) echo "moderated ($status): $(jq -c .details "$tmp")" >&2; exit 1 ;;\n'
+        '    *) echo "$status: $(jq -c .details "$tmp")" >&2; exit 1 ;;\n'
+        "  esac\n"
+        "done\n\n"
+        "# 3. Download the image now: its signed URL expires after 10 minutes.\n"
+        f'curl -sS --fail-with-body -o {out} "$(jq -r .result.sample "$tmp")"\n'
+        f'echo "saved {out}: seed $(jq -r .result.seed "$tmp")" >&2\n'
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
 # gradio_client against this app
 # --------------------------------------------------------------------------------------------------------------
 
@@ -730,10 +864,12 @@ def gradio_client_code(record: RunRecord, app_url: str) -> str:
 WRITERS: dict[str, dict[str, Callable[[PreparedRequest], str]]] = {
     "fal-queue": {"python": fal_python, "javascript": fal_javascript, "curl": fal_curl},
     "segmind-v1": {"python": segmind_python, "curl": segmind_curl},
+    "bfl-v1": {"python": bfl_python, "curl": bfl_curl},
 }
 PUBLIC_URLS: dict[str, Callable[[str], str]] = {
     "fal-queue": lambda endpoint_id: f"{FAL_QUEUE_URL}/{endpoint_id}",
     "segmind-v1": lambda endpoint_id: f"{SEGMIND_API_URL}/v1/{endpoint_id}",
+    "bfl-v1": lambda endpoint_id: f"{BFL_API_URL}/v1/{endpoint_id}",
 }
 
 
@@ -757,6 +893,12 @@ SANDBOX_HOWTO: dict[str, dict[str, str]] = {
               + "# replace https://api.segmind.com in the URL below with the SEGMIND_API_URL it printed\n"
               "# (http://127.0.0.1:8765/segmind).\n")
         for key in ("python", "curl")
+    },
+    "bfl-v1": {
+        "python": (_RUN_SANDBOX.format(c="#", who="Black Forest Labs")
+                   + "# set API below to the BFL_API_URL it printed (http://127.0.0.1:8765/bfl).\n"),
+        "curl": (_RUN_SANDBOX.format(c="#", who="Black Forest Labs")
+                 + "# set API below to the BFL_API_URL it printed (http://127.0.0.1:8765/bfl).\n"),
     },
 }
 

@@ -84,6 +84,10 @@ class RunningSandbox:
         return base_urls(self.url)["SEGMIND_API_URL"]
 
     @property
+    def bfl_api_url(self) -> str:
+        return base_urls(self.url)["BFL_API_URL"]
+
+    @property
     def fal_api_url(self) -> str:
         """fal's platform API (model pricing): the app's ``FAL_API_URL``."""
         return base_urls(self.url)["FAL_API_URL"]
