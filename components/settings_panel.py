@@ -8,6 +8,7 @@ never reaches an HTTP header — where its text could end up in an error message
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 
@@ -15,10 +16,12 @@ import gradio as gr
 
 from components.context import SESSION_TTL_SECONDS
 from providers.base import Credentials
-from providers.catalog import CATALOG
-from providers.routing import Backends
+from providers.catalog import CATALOG, ProviderSpec
+from providers.errors import ProviderError
+from providers.routing import Backends, Route
 
 MAX_KEY_LENGTH = 512
+BALANCE_TIMEOUT = 10.0  # seconds a provider has to answer the balance call
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: what an HTTP header value can carry safely
 
 
@@ -57,6 +60,34 @@ def sandbox_banner(backends: Backends, session_keys: Mapping[str, Credentials] |
         f"and draws *synthetic* images (labelled SANDBOX) — no model runs. Set {keys}, or paste your own key "
         f"under **Settings**, to use the real service.{forced}"
     )
+
+
+async def balances(
+    backends: Backends, session_keys: Mapping[str, Credentials] | None, *, session_only: bool = False
+) -> str:
+    """One line per provider that keeps a credits balance (``ProviderSpec.usd_per_credit``) and has a key here
+    (``session_only``: a key pasted in this session): its balance in credits and dollars, or, plainly, why it could
+    not be read. Never includes the key."""
+
+    async def line(spec: ProviderSpec, route: Route) -> str:
+        where = " (sandbox)" if route.is_sandbox else ""
+        credits = route.provider.credits  # type: ignore[attr-defined]  # only providers that keep a balance have it
+        try:
+            value = await asyncio.wait_for(credits(route.credentials), BALANCE_TIMEOUT)
+        except TimeoutError:
+            return f"**{spec.title}{where}:** the balance did not come within {BALANCE_TIMEOUT:.0f} s."
+        except ProviderError as exc:
+            return f"**{spec.title}{where}:** balance unavailable: {exc}"
+        usd = value * (spec.usd_per_credit or 1.0)
+        return f"**{spec.title}{where}:** {value:,.2f} credits (${usd:,.2f}) left"
+
+    routes = [(spec, backends.route(spec.name, session_keys)) for spec in CATALOG if spec.usd_per_credit is not None]
+    lines = await asyncio.gather(*(
+        line(spec, route) for spec, route in routes
+        if route.credentials and callable(getattr(route.provider, "credits", None))
+        and (not session_only or route.credentials.source == "session")
+    ))
+    return "  \n".join(f"💳 {text}" for text in lines)
 
 
 def parse_keys(current: Mapping[str, Credentials] | None, pasted: Mapping[str, str]) -> tuple[dict[str, Credentials], list[str], list[str]]:
@@ -104,6 +135,9 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
             save = gr.Button("Use these keys", variant="primary", size="sm", elem_id="keys-save")
             forget = gr.Button("Forget my keys", size="sm", elem_id="keys-forget")
         confirmation = gr.Markdown("", elem_id="keys-confirmation")
+        with gr.Row():
+            check = gr.Button("Check balance", size="sm", elem_id="keys-check-balance", scale=0)
+            balance = gr.Markdown("", elem_id="keys-balance")
 
     def use_keys(current: dict, *values: str):
         keys, changed, problems = parse_keys(current, {spec.name: v for spec, v in zip(CATALOG, values, strict=True)})
@@ -117,7 +151,7 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
             gr.Info("Keys set for this session.")
         banner_text = sandbox_banner(backends, keys)
         return (keys, badge_text(backends, keys), gr.update(value=banner_text, visible=bool(banner_text)), "  \n".join(lines),
-                *([""] * len(boxes)))
+                gr.skip(), *([""] * len(boxes)))
 
     def forget_keys(current: dict):
         had = bool(current)
@@ -125,10 +159,19 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
         gr.Info(message)
         banner_text = sandbox_banner(backends, {})
         return ({}, badge_text(backends, {}), gr.update(value=banner_text, visible=bool(banner_text)), message,
-                *([""] * len(boxes)))
+                "", *([""] * len(boxes)))
 
-    outputs = [session_keys, badge, banner, confirmation, *boxes]
+    async def check_balance(current: dict) -> str:
+        return await balances(backends, current) or "No provider here keeps a credits balance for your keys."
+
+    async def balance_of_pasted_keys(current: dict) -> str:
+        return await balances(backends, current, session_only=True)
+
+    outputs = [session_keys, badge, banner, confirmation, balance, *boxes]
     # Queued: the page learns that ``session_keys`` changed (and each tab's estimate follows) only from queued events.
-    save.click(use_keys, [session_keys, *boxes], outputs, api_visibility="private")
+    # The balance follows on its own, so a slow provider never holds up the confirmation.
+    save.click(use_keys, [session_keys, *boxes], outputs, api_visibility="private").then(
+        balance_of_pasted_keys, [session_keys], [balance], api_visibility="private")
     forget.click(forget_keys, [session_keys], outputs, api_visibility="private")
+    check.click(check_balance, [session_keys], [balance], api_visibility="private")
     return session_keys

@@ -62,6 +62,7 @@ class ProviderSpec:
     billing: str = "bills only successful outputs"  # for people, in cost bases
     sweep_concurrency: int = 4  # sweep cells in flight at once (``<NAME>_MAX_CONCURRENCY`` overrides)
     result_urls: ResultUrls = "stable"
+    usd_per_credit: float | None = None  # a provider with a credits balance (``Provider.credits``): what one is worth
 
     def url_defaults(self) -> dict[str, str]:
         return {u.env: u.default for u in self.urls}
@@ -145,7 +146,8 @@ CATALOG: tuple[ProviderSpec, ...] = (
         build=_build_bfl,
         protocol="bfl-v1",
         can_cancel=False,
-        credits_are_usd=False,  # 1 credit = $0.01
+        credits_are_usd=False,
+        usd_per_credit=0.01,  # GET /v1/credits; 1 credit = $0.01
         billing="bills each image it delivers",
         sweep_concurrency=6,  # BFL allows 24 active tasks per key, 6 on Kontext [max]
         result_urls="expiring",

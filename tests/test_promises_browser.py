@@ -236,6 +236,14 @@ def test_cost_adds_up_failed_and_stopped_runs_count_and_a_pasted_key_shows_at_on
     page.wait_for_function("() => !document.querySelector('#session-spend').innerText.includes('$0.00 billed')")
     line = spend_line(page)
     assert "$0.05 billed" in line and "sandbox runs that would cost" in line, line
+
+    # A Black Forest Labs key: its credits balance shows beside the keys, the key itself nowhere.
+    page.locator("#key-bfl input").fill("sandbox-bfl-key-0123")
+    page.locator("#keys-save").click()
+    page.locator("#keys-balance", has_text="credits").wait_for()
+    balance = page.locator("#keys-balance").inner_text()
+    assert "Black Forest Labs:" in balance and "left" in balance and "(sandbox)" not in balance, balance
+    assert "sandbox-bfl-key-0123" not in page.content()
     page.context.close()
 
 
