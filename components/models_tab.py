@@ -9,8 +9,11 @@ gets a provider choice with each provider's price; changing it carries the form'
 
 The named API endpoints of these models cannot come from the rendered forms (they exist only in a session), so
 ``add_model_apis`` registers one API-only event per model (``gr.api``, no components on the page): ``/<api_name>``
-runs the model through ``run_endpoint``, like Generate, and returns the result JSON. Its parameters carry each
-field's schema (``components.api_schema``); with ``PLAYGROUND_MCP=1`` each is an MCP tool too.
+runs the model through ``run_endpoint``, like Generate, and returns the result JSON; ``/<api_name>_sweep`` runs
+its sweep (the same handler as the Sweep section's Run; ``x_field="provider"`` compares the hosts that sell the
+model) and returns the cells, each with its latency and cost, and per provider the median latency and the cost per
+image. Their parameters carry each field's schema (``components.api_schema``); with ``PLAYGROUND_MCP=1`` each is an
+MCP tool too.
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ from endpoints.base import EndpointSpec, WireModel
 from endpoints.models import model_of, translate
 from endpoints.validation import describe_validation_error
 from providers.catalog import provider_title
+from runs.compare import host_figures
 from runs.pricing import format_usd
+from runs.record import RunRecord
+from runs.sweep import default_axis_field
+from runs.sweep_runner import outcome
 
 log = logging.getLogger(__name__)
 
@@ -342,9 +349,77 @@ def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool) -> N
     )
 
 
+SWEEP_PARAMETERS: dict[str, dict[str, Any]] = {
+    "x_field": {"type": "string"},
+    "x_values": {"type": "string"},
+    "y_field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    "y_values": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    "confirm_cost": {"type": "boolean"},
+}
+
+
+def add_model_sweep_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool) -> None:
+    """``/<api_name>_sweep``: the model's sweep through the Sweep section's own handler, returning
+    ``{"summary", "cells", "hosts"}`` (no page component, no server path)."""
+    from components.sweep_panel import sweep_handlers
+
+    _, sweep = sweep_handlers(spec, ctx=ctx, form=WireForm(spec))
+    schemas = field_schemas(spec)
+    required = set(spec.input_model.model_json_schema().get("required", []))
+
+    async def call(request: gr.Request = None, x_field: str = "", x_values: Any = "",  # type: ignore[assignment]
+                   y_field: str | None = None, y_values: Any = None, confirm_cost: bool = False,
+                   **values: Any) -> dict[str, Any]:
+        final: tuple[Any, ...] | None = None
+        async for update in sweep(request=request, x_field=x_field or default_axis_field(spec), x_values=x_values,
+                                  y_field=y_field, y_values=y_values, confirm_cost=bool(confirm_cost), **values):
+            final = update
+        cells = final[2] if final is not None and isinstance(final[2], list) else []
+        records = [RunRecord.from_json(json.loads(cell["record"])) for cell in cells]
+        return {
+            "summary": outcome(records),
+            "cells": [{k: v for k, v in cell.items() if k != "record"} | {"input": record.input}
+                      for cell, record in zip(cells, records, strict=True)],
+            "hosts": [row.to_json() for row in host_figures(records)],
+        }
+
+    names = sorted(schemas, key=lambda name: name not in required)
+    params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                annotation=gr.Request)]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default="" if name == "x_values" else None)
+               for name in SWEEP_PARAMETERS]
+    for name in names:
+        default = inspect.Parameter.empty if name in required else None
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default))
+    call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    call.__name__ = f"{spec.api_name}_sweep"
+    call.__doc__ = (
+        f"Sweep {spec.title} ({spec.id}) over one or two axes.\n\nArgs:\n"
+        "    x_field: the field of the X axis, 'endpoint', or 'provider' (the same model on each host that sells it).\n"
+        "    x_values: a JSON list of values or the text syntax ('1-5 (+1)', '4 random seeds', 'all' providers).\n"
+        "    y_field: the field of the optional Y axis.\n"
+        "    y_values: its values, like x_values.\n"
+        "    confirm_cost: must be true to run a sweep that a live provider will bill.\n"
+        + args_docstring(spec, names).split("Args:\n", 1)[1].split("\n\nReturns:", 1)[0]
+        + "\n\nReturns:\n    summary, cells (each with its provider, latency and cost) and hosts (per provider: median "
+        "latency and cost per image)."
+    )
+    root = gr.context.get_blocks_context()
+    if root is None:
+        raise RuntimeError("add_model_sweep_api() must be called inside an open gr.Blocks() context")
+    inputs = {name: pool.get(name, schema) for name, schema in SWEEP_PARAMETERS.items()}
+    inputs |= {name: pool.get(name, schemas[name]) for name in names}
+    root.set_event_trigger(
+        [], call, [], [pool.result], inputs_kwargs=inputs,
+        preprocess=False, postprocess=False, scroll_to_output=False, show_progress="hidden",
+        api_name=f"{spec.api_name}_sweep", js=None, concurrency_limit=None, queue=True, api_visibility="public",
+    )
+
+
 def add_model_apis(ctx: AppContext, specs: Sequence[EndpointSpec] | None = None) -> None:
     """The named API endpoint of every model the Models tab reaches."""
     with gr.Column(visible=False):
         pool = ParameterPool()
         for spec in specs if specs is not None else model_endpoints():
             add_model_api(spec, ctx, pool)
+            add_model_sweep_api(spec, ctx, pool)

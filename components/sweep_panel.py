@@ -32,11 +32,12 @@ from components.form import FormError
 from endpoints.base import EndpointSpec
 from providers.routing import Route
 from runs.codegen import code_for, comment_text
+from runs.compare import host_caption, host_figures, latency_of
 from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
+from runs.pricing import format_usd
 from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord, Timings
 from runs.sweep import (
-    ENDPOINT_FIELD,
     Axis,
     SweepError,
     SweepPlan,
@@ -113,8 +114,7 @@ def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
             record = status.record if status else None
             images = ((record.result or {}).get("images") or []) if record is not None else []
             if images and images[0].get("url", "").startswith(("http://", "https://")):
-                nsfw = (record.result or {}).get("has_nsfw_concepts") if record is not None else None
-                caption = cell_caption(record.seed if record else None, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
+                caption = _done_caption(plan, record) if record is not None else cell_caption(None, None)
                 text = (f'<img src="{html.escape(images[0]["url"])}" alt="{html.escape(caption)}" loading="lazy">'
                         f"<br>{html.escape(caption)}")  # cells appear as they finish
             cells.append(f'<td class="fp-cell fp-{state}">{text}</td>')
@@ -126,11 +126,44 @@ def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
     )
 
 
+def compares_hosts(plan: SweepPlan) -> bool:
+    """A sweep whose axis changes the endpoint (``provider`` or ``endpoint``): its cells show latency and cost."""
+    return any(axis is not None and axis.kind == "endpoint" for axis in (plan.x_axis, plan.y_axis))
+
+
+def _done_caption(plan: SweepPlan, record: RunRecord) -> str:
+    nsfw = (record.result or {}).get("has_nsfw_concepts")
+    caption = cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
+    return f"{host_caption(record)} · seed {record.seed}" if compares_hosts(plan) else caption
+
+
+def hosts_table_html(records: tuple[RunRecord, ...] | list[RunRecord]) -> str:
+    """Per provider: cells done, median latency (queued, running) and cost per image."""
+    def seconds(value: float | None) -> str:
+        return f"{value:.1f} s" if value is not None else "–"
+
+    rows = []
+    for row in host_figures(records):
+        cost = format_usd(row.usd_per_image) if row.usd_per_image is not None else "unknown"
+        rows.append(
+            f"<tr><td>{html.escape(row.provider)}<br><code>{html.escape(row.endpoint_id)}</code></td>"
+            f"<td>{row.done}/{row.cells}</td><td>{seconds(row.median_total)}</td><td>{seconds(row.median_queued)}</td>"
+            f"<td>{seconds(row.median_running)}</td><td>{html.escape(cost)}</td></tr>"
+        )
+    return (
+        '<table class="fp-hosts"><caption>Side by side: median latency and cost per image</caption>'
+        "<tr><th>provider</th><th>done</th><th>median latency</th><th>queued</th><th>running</th>"
+        f"<th>cost per image</th></tr>{''.join(rows)}</table>"
+    )
+
+
 def _final_html(plan: SweepPlan, update: SweepUpdate, stopped: bool) -> str:
-    """What a finished or stopped sweep did: cells done, failed, stopped (cancelled remotely), cost and time."""
+    """What a finished or stopped sweep did: cells done, failed, stopped (cancelled remotely), cost and time; for
+    a sweep across hosts, the side-by-side table of latency and cost."""
     head = "⏹ <b>Sweep stopped</b>" if stopped else "✅ <b>Sweep finished</b>"
     kept = " The finished cells, the grid and the ZIP are kept below." if stopped else ""
-    return f"<p>{head}: {html.escape(outcome(update.records or (), update.elapsed))}.{kept}</p>"
+    table = hosts_table_html(update.records or ()) if compares_hosts(plan) else ""
+    return f"<p>{head}: {html.escape(outcome(update.records or (), update.elapsed))}.{kept}</p>{table}"
 
 
 def _plan_html(plan: SweepPlan, live: bool) -> str:
@@ -154,8 +187,10 @@ def cell_json(record: RunRecord) -> dict[str, Any]:
         "x_index": sweep.get("x_index"),
         "y_index": sweep.get("y_index"),
         "endpoint_id": record.endpoint_id,
+        "provider": record.provider,
         "state": record.state,
         "cached": record.cached,
+        "latency": latency_of(record).to_json(),
         "result": None if result is None else {k: v for k, v in result.items() if k != "images"} | {
             "images": [{k: v for k, v in image.items() if k != "file"} for image in result.get("images") or []]
         },
@@ -190,9 +225,8 @@ def _grid_files(ctx: AppContext, plan: SweepPlan, records: tuple[RunRecord, ...]
         sweep = record.sweep or {}
         x, y = int(sweep.get("x_index", 0)), int(sweep.get("y_index", 0))
         first = next(iter(_cell_files(ctx, record)), None)
-        nsfw = (record.result or {}).get("has_nsfw_concepts")
         if record.state == "done":
-            caption = cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
+            caption = _done_caption(plan, record)
         elif record.state == "stopped":
             caption = "stopped"
         else:
@@ -254,7 +288,8 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
             "images": [{"url": grid_url, "file": grid_name, "width": size[0], "height": size[1],
                         "content_type": "image/png"}],
             "extras": {"sweep": outcome(records, finished - started if started else None),
-                       "cells_done": len(done), "cells": len(records)},
+                       "cells_done": len(done), "cells": len(records)}
+            | ({"hosts": [row.to_json() for row in host_figures(records)]} if compares_hosts(plan) else {}),
         },
         cost=Cost(total, f"sweep of {len(records)} cells: the sum of their costs"),
         error=None if done and not was_stopped else next((r.error for r in records if r.error), None),
@@ -265,50 +300,13 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
     )
 
 
-def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.State) -> SweepOutputs:
-    """The Sweep accordion of a tab and its ``/<api_name>_sweep`` endpoint. Call inside the tab's layout."""
-    spec, form = tab.spec, tab.form
+def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any, Any]:
+    """The sweep's two handlers for ``spec``: ``show_plan`` (the plan, its cost and time, nothing sent) and
+    ``sweep`` (an async generator of (status HTML, grid path, cells JSON)). ``form`` turns the values into the
+    endpoint's input (the tab's form, or a ``WireForm`` for an API-only endpoint)."""
     files = ctx.sweep_files
-    fields = [*sweepable_fields(spec), ENDPOINT_FIELD]
     default_x = default_axis_field(spec)
     name = spec.api_name
-    with gr.Accordion("📊 Sweep — a labelled grid over any parameter, seeds, prompts or endpoints", open=False,
-                      elem_id=f"{name}-sweep"):
-        gr.Markdown(SYNTAX, elem_classes=["field-help"])
-        with gr.Row():
-            x_field = gr.Dropdown(fields, value=default_x, label="X axis",
-                                  scale=1, elem_id=f"{name}-sweep-x-field")
-            x_values = gr.Textbox(label="X values", placeholder="e.g. 4 random seeds", scale=2,
-                                  elem_id=f"{name}-sweep-x-values")
-        with gr.Row():
-            y_field = gr.Dropdown([NO_AXIS, *fields], value=NO_AXIS, label="Y axis (optional)", scale=1,
-                                  elem_id=f"{name}-sweep-y-field")
-            y_values = gr.Textbox(label="Y values", placeholder="e.g. 2, 3.5, 5", scale=2,
-                                  elem_id=f"{name}-sweep-y-values")
-        with gr.Row():
-            confirm = gr.Checkbox(False, label="Confirm: I accept the estimated cost (live providers only)",
-                                  scale=2, elem_id=f"{name}-sweep-confirm")
-            plan_button = gr.Button("Plan", size="sm", scale=1, elem_id=f"{name}-sweep-plan")
-            run_button = gr.Button("Run sweep", variant="primary", size="sm", scale=1, elem_id=f"{name}-sweep-run")
-            stop_button = gr.Button("Stop sweep", variant="stop", size="sm", scale=1, elem_id=f"{name}-sweep-stop")
-        status = gr.HTML("<p>Pick the axes, then <b>Plan</b> to see jobs, cost and time before anything runs.</p>",
-                         label="Sweep status", elem_id=f"{name}-sweep-status")
-        grid = gr.Image(label="Grid (labelled; downloads as PNG with the sweep's parameters)", type="filepath",
-                        interactive=False, elem_id=f"{name}-sweep-grid")
-        cells_gallery = gr.Gallery(label="Cells (click one to restore it into the form)", columns=4, height=360,
-                                   allow_preview=False, object_fit="contain", elem_id=f"{name}-sweep-cells")
-        downloads = gr.File(label="Downloads: the grid PNG and a ZIP of every cell with its metadata",
-                            file_count="multiple", interactive=False, elem_id=f"{name}-sweep-files")
-        with gr.Accordion("The clicked cell: its run as code", open=False) as cell_code_section:
-            cell_note = gr.Markdown("Click a cell above: it is restored into the form, and its exact request shows "
-                                    "here as code.")
-            cell_code = gr.Code(language="python", label="Python (fal_client / requests)", interactive=False,
-                                elem_id=f"{name}-sweep-cell-code")
-        with gr.Accordion("Cells as JSON", open=False):
-            cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
-    cell_records = gr.State([], time_to_live=SESSION_TTL_SECONDS)
-    whole_sweep = gr.State(None, time_to_live=SESSION_TTL_SECONDS)  # the sweep as one history entry (a RunRecord JSON)
-    planned = gr.State(None, time_to_live=SESSION_TTL_SECONDS)  # the plan shown: its inputs and random draws
 
     def make_base(values: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -448,6 +446,56 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
         "    y_values: its values, like x_values.\n"
         "    confirm_cost: must be true to run a sweep that a live provider will bill.\n"
     )
+    return show_plan, sweep
+
+
+def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.State) -> SweepOutputs:
+    """The Sweep accordion of a tab and its ``/<api_name>_sweep`` endpoint. Call inside the tab's layout."""
+    spec, form = tab.spec, tab.form
+    files = ctx.sweep_files
+    fields = sweepable_fields(spec)
+    default_x = default_axis_field(spec)
+    name = spec.api_name
+    with gr.Accordion("📊 Sweep — a labelled grid over any parameter, seeds, prompts or endpoints", open=False,
+                      elem_id=f"{name}-sweep"):
+        gr.Markdown(SYNTAX, elem_classes=["field-help"])
+        with gr.Row():
+            x_field = gr.Dropdown(fields, value=default_x, label="X axis",
+                                  scale=1, elem_id=f"{name}-sweep-x-field")
+            x_values = gr.Textbox(label="X values", placeholder="e.g. 4 random seeds", scale=2,
+                                  elem_id=f"{name}-sweep-x-values")
+        with gr.Row():
+            y_field = gr.Dropdown([NO_AXIS, *fields], value=NO_AXIS, label="Y axis (optional)", scale=1,
+                                  elem_id=f"{name}-sweep-y-field")
+            y_values = gr.Textbox(label="Y values", placeholder="e.g. 2, 3.5, 5", scale=2,
+                                  elem_id=f"{name}-sweep-y-values")
+        with gr.Row():
+            confirm = gr.Checkbox(False, label="Confirm: I accept the estimated cost (live providers only)",
+                                  scale=2, elem_id=f"{name}-sweep-confirm")
+            plan_button = gr.Button("Plan", size="sm", scale=1, elem_id=f"{name}-sweep-plan")
+            run_button = gr.Button("Run sweep", variant="primary", size="sm", scale=1, elem_id=f"{name}-sweep-run")
+            stop_button = gr.Button("Stop sweep", variant="stop", size="sm", scale=1, elem_id=f"{name}-sweep-stop")
+        status = gr.HTML("<p>Pick the axes, then <b>Plan</b> to see jobs, cost and time before anything runs.</p>",
+                         label="Sweep status", elem_id=f"{name}-sweep-status")
+        grid = gr.Image(label="Grid (labelled; downloads as PNG with the sweep's parameters)", type="filepath",
+                        interactive=False, elem_id=f"{name}-sweep-grid")
+        cells_gallery = gr.Gallery(label="Cells (click one to restore it into the form)", columns=4, height=360,
+                                   allow_preview=False, object_fit="contain", elem_id=f"{name}-sweep-cells")
+        downloads = gr.File(label="Downloads: the grid PNG and a ZIP of every cell with its metadata",
+                            file_count="multiple", interactive=False, elem_id=f"{name}-sweep-files")
+        with gr.Accordion("The clicked cell: its run as code", open=False) as cell_code_section:
+            cell_note = gr.Markdown("Click a cell above: it is restored into the form, and its exact request shows "
+                                    "here as code.")
+            cell_code = gr.Code(language="python", label="Python (fal_client / requests)", interactive=False,
+                                elem_id=f"{name}-sweep-cell-code")
+        with gr.Accordion("Cells as JSON", open=False):
+            cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
+    cell_records = gr.State([], time_to_live=SESSION_TTL_SECONDS)
+    whole_sweep = gr.State(None, time_to_live=SESSION_TTL_SECONDS)  # the sweep as one history entry (a RunRecord JSON)
+    planned = gr.State(None, time_to_live=SESSION_TTL_SECONDS)  # the plan shown: its inputs and random draws
+
+    show_plan, sweep = sweep_handlers(spec, form, ctx)
+
     form.declare_api_parameters(sweep)
     form.declare_api_parameters(show_plan)
     sweep_inputs = {**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys, "x_field": x_field,

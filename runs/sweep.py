@@ -17,7 +17,10 @@ Value syntax (``parse_axis_values``), after AUTOMATIC1111's X/Y/Z plot:
   (cells: cat, dog, fox); ``cat, dog, fox`` (A1111's Prompt S/R) means the same;
 - image sizes: preset names or ``1024x768``;
 - ``endpoint``: endpoint ids or API names from the registry; the tab's input is mapped to each by the fields'
-  roles (``map_input``).
+  roles (``map_input``);
+- ``provider`` (a model sold by several providers, ``endpoints.models``): provider names or titles (``fal, bfl``,
+  ``Black Forest Labs``) or ``all``; the same model, prompt and seed on each host, the input carried to each
+  provider's schema by ``endpoints.models.translate`` (a value the other provider cannot take is named).
 
 Lists are CSV: a value holding a comma is written in double quotes.
 """
@@ -41,16 +44,19 @@ from pydantic import ValidationError
 
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
+from endpoints.models import model_of, translate
 from endpoints.roles import counterpart
 from endpoints.schema_fields import FieldSpec, spec_fields
 from endpoints.validation import describe_validation_error
-from providers.catalog import CATALOG
+from providers.catalog import CATALOG, provider_title
 from runs.grid import DEFAULT_MIN_TILE, grid_layout
 from runs.pricing import format_usd
 from runs.record import Cost
 
 ENDPOINT_FIELD = "endpoint"
 """The axis field that sweeps over endpoints instead of a field of the form."""
+PROVIDER_FIELD = "provider"
+"""The axis field that sweeps over the providers selling the tab's model (an axis of kind ``endpoint``)."""
 
 DEFAULT_MAX_CELLS = 64
 MAX_CELLS_VAR = "PLAYGROUND_SWEEP_MAX_CELLS"
@@ -107,8 +113,24 @@ def _fields(spec: EndpointSpec) -> dict[str, FieldSpec]:
 
 
 def sweepable_fields(spec: EndpointSpec) -> list[str]:
-    """The field names an axis may sweep on this endpoint: every form field but the JSON ones, then ``endpoint``."""
-    return [name for name, f in _fields(spec).items() if f.kind != "json"] + [ENDPOINT_FIELD]
+    """The field names an axis may sweep on this endpoint: every form field but the JSON ones, then ``endpoint``,
+    then ``provider`` when the endpoint's model is sold by more than one provider."""
+    extra = [PROVIDER_FIELD] if len(provider_endpoints(spec)) > 1 else []
+    return [name for name, f in _fields(spec).items() if f.kind != "json"] + [ENDPOINT_FIELD, *extra]
+
+
+def provider_endpoints(spec: EndpointSpec) -> list[EndpointSpec]:
+    """The endpoints serving ``spec``'s model, one per provider (``spec`` itself when no other provider sells it)."""
+    model = model_of(spec.id)
+    if model is None:
+        return [spec]
+    found = []
+    for endpoint_id in model.endpoint_ids:
+        try:
+            found.append(get_endpoint(endpoint_id))
+        except KeyError:
+            continue  # a catalog model this deployment does not list
+    return found if spec in found else [spec]
 
 
 def default_axis_field(spec: EndpointSpec) -> str:
@@ -169,6 +191,9 @@ def label_for(field: str, value: Any, spec: EndpointSpec | None = None) -> str:
     if field == ENDPOINT_FIELD:
         target = value if isinstance(value, EndpointSpec) else get_endpoint(str(value))
         return f"{ENDPOINT_FIELD} = {target.label}"
+    if field == PROVIDER_FIELD:
+        target = value if isinstance(value, EndpointSpec) else get_endpoint(str(value))
+        return provider_title(target.provider)
     fs = _fields(spec).get(field) if spec is not None else None
     if fs is not None and _is_prompt(fs):
         return f"{field}: {format_value(value)}"
@@ -377,7 +402,7 @@ def parse_axis_values(
     text = text.strip()
     if not text:
         raise SweepError(f"{prefix}no values given")
-    if field == ENDPOINT_FIELD:
+    if field in (ENDPOINT_FIELD, PROVIDER_FIELD):
         return _at_most(prefix, _csv_tokens(text), max_values)
     fs = _field(spec, field, axis)
     if _is_prompt(fs):
@@ -510,6 +535,8 @@ def axis_from_values(
     _at_most(prefix, list(values), min(max_values, MAX_AXIS_VALUES))
     if field == ENDPOINT_FIELD:
         return _endpoint_axis(spec, values, base_input, axis)
+    if field == PROVIDER_FIELD:
+        return _provider_axis(spec, values, base_input, axis)
     fs = _field(spec, field, axis)
     if _is_prompt(fs):
         return _prompt_axis(spec, fs, values, base_input, axis)
@@ -583,6 +610,54 @@ def _endpoint_axis(spec: EndpointSpec, values: Sequence[Any], base_input: Mappin
     kept, notes = _dedupe(axis, ENDPOINT_FIELD, ids, lambda v: get_endpoint(v).label)
     labels = tuple(label_for(ENDPOINT_FIELD, v) for v in kept)
     return Axis(axis, ENDPOINT_FIELD, "endpoint", tuple(kept), labels, tuple(notes))
+
+
+def _provider_axis(spec: EndpointSpec, values: Sequence[Any], base_input: Mapping[str, Any], axis: AxisName) -> Axis:
+    prefix = f"{axis} axis ({PROVIDER_FIELD}): "
+    serving = provider_endpoints(spec)
+    if len(serving) < 2:
+        raise SweepError(f"{prefix}{spec.title} is sold by one provider here; there is nothing to compare")
+    names = {}
+    for target in serving:
+        for name in (target.provider, provider_title(target.provider), target.id, target.api_name):
+            names[name.casefold()] = target
+    wanted: list[EndpointSpec] = []
+    errors: list[str] = []
+    for raw in values:
+        text = str(raw.id if isinstance(raw, EndpointSpec) else raw).strip()
+        if text.casefold() == "all":
+            wanted.extend(serving)
+        elif text.casefold() in names:
+            wanted.append(names[text.casefold()])
+        else:
+            known = ", ".join(t.provider for t in serving)
+            errors.append(f"{prefix}{text!r} does not sell {spec.title} here; choose from {known} (or all)")
+    base_wire = spec.build_input(_validated_base(spec, base_input, None)).to_wire()
+    for target in dict.fromkeys(wanted):
+        moved = translate(base_wire, spec, target)
+        try:
+            target.build_input(moved.values)
+        except ValidationError as exc:
+            errors.extend(f"{prefix}{provider_title(target.provider)}: {line}"
+                          for line in describe_validation_error(exc, target.input_model))
+    if errors:
+        raise SweepError(errors)
+    kept, notes = _dedupe(axis, PROVIDER_FIELD, [t.id for t in wanted], lambda v: provider_title(get_endpoint(v).provider))
+    labels = tuple(label_for(PROVIDER_FIELD, v) for v in kept)
+    return Axis(axis, PROVIDER_FIELD, "endpoint", tuple(kept), labels, tuple(notes))
+
+
+def carry_input(source: EndpointSpec, target: EndpointSpec, wire: Mapping[str, Any], *, by_model: bool
+                ) -> tuple[dict[str, Any], list[str]]:
+    """``wire`` carried to ``target``: ``(values, source fields not carried)``. ``by_model``: the same model on
+    another provider (``endpoints.models.translate``: sizes, safety tolerance, renamed fields); otherwise another
+    endpoint, by the fields' roles (``map_input``)."""
+    if not by_model:
+        return map_input(source, target, wire)
+    if source is target:
+        return dict(wire), []
+    moved = translate(wire, source, target)
+    return moved.values, [name for name, _ in moved.unmapped]
 
 
 def _mapping_problems(source: EndpointSpec, target: EndpointSpec, wire: dict[str, Any]) -> list[str]:
@@ -904,6 +979,8 @@ def plan_sweep(
         )
     if y is not None and x.field == y.field and not (x.kind == y.kind == "prompt_sr"):
         raise SweepError(f"X and Y axes both sweep {x.field}; choose a different field for one of them")
+    if y is not None and x.kind == y.kind == "endpoint":
+        raise SweepError(f"X sweeps {x.field} and Y sweeps {y.field}: only one axis may change the endpoint")
     smallest = smallest_grid_pixels(spec, x, y)
     if smallest > max_grid_pixels:
         raise SweepError(
@@ -942,7 +1019,7 @@ def plan_sweep(
             target = spec
             if endpoint_axis is not None:
                 target = get_endpoint(endpoint_axis.values[indices[endpoint_axis.name]])
-                mapped, lost = map_input(spec, target, wire)
+                mapped, lost = carry_input(spec, target, wire, by_model=endpoint_axis.field == PROVIDER_FIELD)
                 for ax in field_axes:
                     if ax.field in lost:
                         errors.append(

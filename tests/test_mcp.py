@@ -37,8 +37,10 @@ def test_one_tool_per_endpoint_with_real_types_enums_bounds_and_descriptions(app
     tools = asyncio.run(session_call(app.url, lambda s: s.list_tools())).tools
     by_name = {tool.name: tool for tool in tools}
     expected = {spec.api_name for spec in ENDPOINTS} | {f"{spec.api_name}_sweep" for spec in ENDPOINTS}
-    # Every catalog and Black Forest Labs model: its API-only endpoint is its tool (components/models_tab.py).
-    expected |= {spec.api_name for spec in (*catalog_endpoints(), *DIRECT_ENDPOINTS)}
+    # Every catalog and Black Forest Labs model: its API-only endpoints are its tools (components/models_tab.py),
+    # the run and the sweep (``x_field="provider"`` compares hosts).
+    expected |= {name for spec in (*catalog_endpoints(), *DIRECT_ENDPOINTS)
+                 for name in (spec.api_name, f"{spec.api_name}_sweep")}
     assert set(by_name) == expected, sorted(by_name)
     model = by_name["flux_2_pro"].inputSchema
     assert model["properties"]["prompt"]["type"] == "string" and "prompt" in model.get("required", ["prompt"])

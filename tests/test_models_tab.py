@@ -88,3 +88,36 @@ def test_a_model_named_endpoint_refuses_bad_input_by_field(app):
     client = Client(app.url, verbose=False)
     with pytest.raises(Exception, match="seed"):
         client.predict(prompt="x", seed=-5, api_name="/flux_2_pro")
+
+
+def test_a_provider_sweep_compares_the_same_model_on_each_host_through_the_api(app):
+    """Issue 21 step 4: one prompt and seed on fal and on Black Forest Labs, each cell with its provider, latency
+    and cost, and per provider the median latency and cost per image."""
+    client = Client(app.url, verbose=False)
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert "/flux_pro_v1_1_sweep" in endpoints
+    out = client.predict(prompt="a lighthouse at dusk", image_size="square", seed=11, x_field="provider",
+                         x_values="all", y_field="seed", y_values="11, 12", api_name="/flux_pro_v1_1_sweep")
+    cells = out["cells"]
+    assert len(cells) == 4 and all(cell["state"] == "done" for cell in cells), out
+    assert {cell["provider"] for cell in cells} == {"fal", "bfl"}
+    by_host = {(cell["provider"], cell["y"]): cell for cell in cells}
+    for seed in (11, 12):  # the same seed on both hosts, each request in its own provider's schema
+        assert by_host[("fal", seed)]["result"]["seed"] == by_host[("bfl", seed)]["result"]["seed"] == seed
+    bfl = by_host[("bfl", 11)]
+    assert bfl["endpoint_id"] == "flux-pro-1.1" and bfl["input"]["width"] == bfl["input"]["height"] == 512
+    assert "image_size" not in bfl["input"] and by_host[("fal", 11)]["input"]["image_size"] == "square"
+    for cell in cells:
+        latency = cell["latency"]
+        assert latency["total_s"] > 0 and latency["running_s"] is not None and cell["cost"]["usd"] is not None
+    hosts = {row["provider"]: row for row in out["hosts"]}
+    assert set(hosts) == {"fal.ai", "Black Forest Labs"}
+    for row in hosts.values():
+        assert row["done"] == row["cells"] == 2 and row["median_total_s"] > 0 and row["usd_per_image"] > 0
+    assert "4 jobs: 4 done" in out["summary"]
+
+
+def test_a_provider_sweep_names_a_host_that_does_not_sell_the_model(app):
+    client = Client(app.url, verbose=False)
+    with pytest.raises(Exception, match="does not sell"):
+        client.predict(prompt="x", x_field="provider", x_values="segmind", api_name="/flux_pro_v1_1_sweep")
