@@ -38,6 +38,7 @@ from runs.pricing import format_usd
 from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord, Timings
 from runs.sweep import (
+    PROVIDER_FIELD,
     Axis,
     SweepError,
     SweepPlan,
@@ -456,21 +457,23 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
     fields = sweepable_fields(spec)
     default_x = default_axis_field(spec)
     name = spec.api_name
-    with gr.Accordion("📊 Sweep — a labelled grid over any parameter, seeds, prompts or endpoints", open=False,
+    over = "seeds, prompts, endpoints or providers" if PROVIDER_FIELD in fields else "seeds, prompts or endpoints"
+    with gr.Accordion(f"📊 Sweep — a labelled grid over any parameter, {over}", open=False,
                       elem_id=f"{name}-sweep"):
-        gr.Markdown(SYNTAX, elem_classes=["field-help"])
+        providers = " · axis `provider`: `all`, or provider names (`fal, bfl`)" if PROVIDER_FIELD in fields else ""
+        gr.Markdown(SYNTAX + providers, elem_classes=["field-help"])
         with gr.Row():
-            x_field = gr.Dropdown(fields, value=default_x, label="X axis",
+            x_field = gr.Dropdown(fields, value=default_x, label="X axis", interactive=True,
                                   scale=1, elem_id=f"{name}-sweep-x-field")
-            x_values = gr.Textbox(label="X values", placeholder="e.g. 4 random seeds", scale=2,
+            x_values = gr.Textbox(label="X values", interactive=True, placeholder="e.g. 4 random seeds", scale=2,
                                   elem_id=f"{name}-sweep-x-values")
         with gr.Row():
-            y_field = gr.Dropdown([NO_AXIS, *fields], value=NO_AXIS, label="Y axis (optional)", scale=1,
+            y_field = gr.Dropdown([NO_AXIS, *fields], value=NO_AXIS, label="Y axis (optional)", interactive=True, scale=1,
                                   elem_id=f"{name}-sweep-y-field")
-            y_values = gr.Textbox(label="Y values", placeholder="e.g. 2, 3.5, 5", scale=2,
+            y_values = gr.Textbox(label="Y values", interactive=True, placeholder="e.g. 2, 3.5, 5", scale=2,
                                   elem_id=f"{name}-sweep-y-values")
         with gr.Row():
-            confirm = gr.Checkbox(False, label="Confirm: I accept the estimated cost (live providers only)",
+            confirm = gr.Checkbox(False, label="Confirm: I accept the estimated cost (live providers only)", interactive=True,
                                   scale=2, elem_id=f"{name}-sweep-confirm")
             plan_button = gr.Button("Plan", size="sm", scale=1, elem_id=f"{name}-sweep-plan")
             run_button = gr.Button("Run sweep", variant="primary", size="sm", scale=1, elem_id=f"{name}-sweep-run")

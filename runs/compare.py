@@ -91,17 +91,18 @@ def _median(values: list[float]) -> float | None:
 
 
 def host_figures(records: Sequence[RunRecord]) -> list[HostFigures]:
-    """Per endpoint, in the order the cells first name them: the median latency of the cells that ran (cache hits
-    left out: they say nothing of the host) and the cost per image of the cells that finished."""
+    """Per endpoint, in the order the cells first name them: the median latency and the cost per image of the
+    cells the host ran (cache hits left out: they say nothing of the host's speed or price)."""
     groups: dict[str, list[RunRecord]] = {}
     for record in records:
         groups.setdefault(record.endpoint_id, []).append(record)
     rows = []
     for endpoint_id, group in groups.items():
         done = [r for r in group if r.state == "done"]
-        ran = [latency_of(r) for r in done if not r.cached]
-        images = sum(images_of(r) for r in done)
-        usd = [r.cost.usd for r in done if r.cost.usd is not None]
+        billed = [r for r in done if not r.cached]
+        ran = [latency_of(r) for r in billed]
+        images = sum(images_of(r) for r in billed)
+        usd = [r.cost.usd for r in billed if r.cost.usd is not None]
         rows.append(HostFigures(
             provider=provider_title(group[0].provider),
             endpoint_id=endpoint_id,
@@ -110,6 +111,6 @@ def host_figures(records: Sequence[RunRecord]) -> list[HostFigures]:
             median_queued=_median([x.queued for x in ran if x.queued is not None]),
             median_running=_median([x.running for x in ran if x.running is not None]),
             median_total=_median([x.total for x in ran if x.total is not None]),
-            usd_per_image=round(sum(usd) / images, 6) if images and len(usd) == len(done) else None,
+            usd_per_image=round(sum(usd) / images, 6) if images and len(usd) == len(billed) else None,
         ))
     return rows

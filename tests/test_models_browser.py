@@ -119,3 +119,33 @@ def test_a_share_link_opens_the_model_with_its_values(browser, app):
         assert "FLUX.2 [pro]" in page.locator("#models-picker input").input_value()
     finally:
         context.close()
+
+
+def test_a_provider_sweep_shows_each_host_side_by_side(browser, app):
+    """Issue 21 step 4 as a person meets it: FLUX1.1 [pro] in the Models tab, Sweep over ``provider``, ``all``."""
+    SHOTS.mkdir(exist_ok=True)
+    context, page = open_models(browser, app, {"width": 1400, "height": 1100})
+    try:
+        pick(page, "FLUX1.1 [pro] ·")
+        page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
+        page.locator("#flux_pro_v1_1-prompt textarea").fill("a red fox in fresh snow")
+        page.locator("#flux_pro_v1_1-sweep").click()
+        page.locator("#flux_pro_v1_1-sweep-x-field input").first.click()
+        page.get_by_role("option", name="provider", exact=True).click()
+        page.locator("#flux_pro_v1_1-sweep-x-values input, #flux_pro_v1_1-sweep-x-values textarea").first.fill("all")
+        page.locator("#flux_pro_v1_1-sweep-plan").click()
+        page.locator("#flux_pro_v1_1-sweep-status", has_text="2 jobs").wait_for(timeout=15_000)
+        plan = page.locator("#flux_pro_v1_1-sweep-status").inner_text()
+        assert "fal.ai" in plan and "Black Forest Labs" in plan, plan
+        page.locator("#flux_pro_v1_1-sweep-run").click()
+        page.locator("#flux_pro_v1_1-sweep-status", has_text="Sweep finished").wait_for(timeout=60_000)
+        table = page.locator("#flux_pro_v1_1-sweep-status table.fp-hosts")
+        rows = table.locator("tr").all_inner_texts()
+        assert any("fal.ai" in row and "$" in row for row in rows), rows
+        assert any("Black Forest Labs" in row and "$" in row for row in rows), rows
+        assert "median latency" in rows[0]
+        page.locator("#flux_pro_v1_1-sweep-grid img").first.wait_for(timeout=20_000)
+        page.locator("#flux_pro_v1_1-sweep-status").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "provider-sweep.png"), full_page=False)
+    finally:
+        context.close()
