@@ -120,3 +120,18 @@ def test_without_a_trusted_proxy_the_header_is_ignored(tmp_path):
             with pytest.raises(AppError, match="Your daily budget on this Space's key reached"):
                 client.predict(**RUN)
         assert submits(app) == 2
+
+
+def test_a_bfl_run_on_the_servers_key_counts_against_the_daily_budget(tmp_path):
+    """Issue 21 step 5: the server's BFL_API_KEY is billed like any key: $0.04 a FLUX1.1 [pro] image."""
+    environment = {"BFL_API_KEY": "server-bfl-key", "PLAYGROUND_DATA_DIR": str(tmp_path),
+                   "PLAYGROUND_BUDGET_USD": "0.06"}
+    with launched_app(FAST, env=environment, live_is_sandbox=True) as app:
+        client = Client(app.url, verbose=False)
+        first = client.predict(prompt="a lighthouse", width=512, height=512, api_name="/bfl_flux_pro_1_1")
+        assert first["state"] == "done" and first["cost"]["usd"] == 0.04, first["cost"]
+        assert first["record"]["route"] == "server_key"
+        with pytest.raises(AppError, match="Daily budget for this Space's key reached"):
+            client.predict(prompt="a lighthouse", width=512, height=512, api_name="/bfl_flux_pro_1_1")
+        stats = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
+        assert stats["submits"].get("flux-pro-1.1", 0) == 1
