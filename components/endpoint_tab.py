@@ -163,26 +163,36 @@ def labelled(form: EndpointForm, exc: FormError) -> list[str]:
     return out
 
 
-def refused_html(messages: list[str], fields: list[str] | None = None) -> str:
+def refused_html(messages: list[str], fields: list[str] | None = None, paths: list[str] | None = None) -> str:
     """The status line for input refused before anything was sent: every problem, by field. Each item names its
-    field (``data-field``) so the page can also show the message next to that field (``MARK_FIELDS_JS``)."""
+    field (``data-field``) and the value's path (``data-path``: ``loras[0].path``), so the page can also show the
+    message next to that field, or that row of a list (``MARK_FIELDS_JS``)."""
     fields = fields or [""] * len(messages)
+    paths = paths or fields
     items = "".join(
-        f'<li data-field="{html.escape(field)}">{html.escape(m)}</li>' for m, field in zip(messages, fields, strict=True)
+        f'<li data-field="{html.escape(field)}" data-path="{html.escape(path)}">{html.escape(m)}</li>'
+        for m, field, path in zip(messages, fields, paths, strict=True)
     )
     return f'<div class="fp-failed"><p>❌ <b>Not sent</b>: please fix the form.</p><ul>{items}</ul></div>'
 
 
 # After the status changes: show each refused field's message next to the field; clear the old ones.
-MARK_FIELDS_JS = """() => {
+MARK_FIELDS_JS = r"""() => {
   const api = '%s';
   document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach(e => e.remove());
   document.querySelectorAll(`.fp-field-error[id^="${api}-"]`).forEach(e => e.classList.remove('fp-field-error'));
   const status = document.getElementById(`${api}-status`);
   if (!status) return;
+  const shown = (id) => { const e = document.getElementById(`${api}-${id}`); return e && e.offsetParent ? e : null; };
   status.querySelectorAll('li[data-field]').forEach(li => {
     const field = li.getAttribute('data-field');
-    const box = field && document.getElementById(`${api}-${field}`);
+    if (!field) return;
+    // The most precise place on screen: a list row's own widget (loras[0].path -> loras-row-0-path), its row,
+    // the row editor, then the field itself.
+    let id = (li.getAttribute('data-path') || field).replace(/\[(\d+)\]/g, '-row-$1').replace(/\./g, '-');
+    let box = null;
+    while (!box && id.length > field.length) { box = shown(id); id = id.slice(0, Math.max(field.length, id.lastIndexOf('-'))); }
+    box = box || shown(`${field}-editor`) || document.getElementById(`${api}-${field}`);
     if (!box) return;
     box.classList.add('fp-field-error');
     const note = document.createElement('div');
@@ -271,7 +281,7 @@ async def run_endpoint(
     except FormError as exc:
         log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
         # The page says it with the form's labels ("Steps: ..."); the API's message keeps the wire names.
-        yield refused_html(labelled(form, exc), exc.fields), gr.skip(), gr.skip(), gr.skip()
+        yield refused_html(labelled(form, exc), exc.fields, exc.paths), gr.skip(), gr.skip(), gr.skip()
         raise refusal("Please fix: " + "; ".join(exc.messages), "Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)

@@ -59,9 +59,10 @@ __all__ = [
 class FormError(ValueError):
     """Everything wrong with a submission, one ``field: rule`` line per problem."""
 
-    def __init__(self, messages: list[str], fields: list[str] | None = None) -> None:
+    def __init__(self, messages: list[str], fields: list[str] | None = None, paths: list[str] | None = None) -> None:
         self.messages = list(messages)
         self.fields = list(fields) if fields is not None else [""] * len(self.messages)  # the top-level field of each
+        self.paths = list(paths) if paths is not None else list(self.fields)  # ``loras[0].path``: the row too
         super().__init__("\n".join(self.messages))
 
 
@@ -108,7 +109,8 @@ def model_from_values(
     if messages:
         order = {f.name: i for i, f in enumerate(fields)}
         ranked = sorted(messages, key=lambda m: order.get(_root(m), len(order)))
-        raise FormError([in_form_words(m, spec) for m in ranked], [_root(m) for m in ranked])
+        raise FormError([in_form_words(m, spec) for m in ranked], [_root(m) for m in ranked],
+                        [m.split(":", 1)[0] for m in ranked])
     return model
 
 

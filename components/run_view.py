@@ -129,7 +129,7 @@ class RunView:
         fields = ""
         if error and error.fields:
             fields = "<ul>" + "".join(  # data-field: the page also shows the message next to the field
-                f'<li data-field="{html.escape(_root(path))}"><code>{html.escape(path)}</code>: '
+                f'<li data-field="{html.escape(_root(path))}" data-path="{html.escape(path)}"><code>{html.escape(path)}</code>: '
                 f"{html.escape(problem)}</li>"
                 for path, problem in error.fields
             ) + "</ul>"

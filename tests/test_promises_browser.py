@@ -350,6 +350,34 @@ def test_refusals_use_the_fields_label_and_fixed_errors_lose_their_toast(desk):
     desk.wait_for_function("() => !document.querySelector('.toast-body.error')")  # the fixed error's toast is gone
 
 
+def test_a_row_error_is_marked_at_that_row(desk):
+    api = "flux_general_rf_inversion"
+    select_tab(desk, api)
+    add = desk.locator(f"#{api}-loras-add")
+    if not add.is_visible():
+        desk.locator(f"#{api}-advanced").get_by_text("Advanced", exact=True).first.click()
+        desk.locator(f"#{api}-section-loras-and-controls").wait_for()
+    if not add.is_visible():
+        desk.locator(f"#{api}-section-loras-and-controls > button, #{api}-section-loras-and-controls .label-wrap"
+                     ).first.click()
+    add.click()
+    path = f"#{api}-loras-row-0-path"
+    desk.locator(path).wait_for()
+    desk.locator(f"#{api}-generate").click()
+    desk.locator(f"#{api}-status", has_text="Not sent").wait_for()
+    assert "LoRA 1 → path" in desk.locator(f"#{api}-status").inner_text()
+    desk.wait_for_function("(sel) => { const e = document.querySelector(sel);"
+                           " return e && e.classList.contains('fp-field-error')"
+                           " && e.nextElementSibling && e.nextElementSibling.classList.contains('fp-field-message'); }",
+                           arg=path)
+    note = desk.evaluate("(sel) => document.querySelector(sel).nextElementSibling.textContent", path)
+    assert "LoRA 1 → path" in note, note
+    shot(desk, "row-error-1400.png")
+    desk.locator(f"#{api}-loras-row-0-remove").click()
+    desk.wait_for_function("(sel) => !document.querySelector(sel)", arg=path)
+    clear_toasts(desk)
+
+
 # --- 8. actions land where the visitor looks ----------------------------------------------------------------------
 
 
