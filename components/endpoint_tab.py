@@ -28,7 +28,7 @@ from components.form_values import readable_values
 from components.mcp_tools import add_mcp_tool
 from components.run_view import RunView, image_captions
 from components.widgets import ResultGallery, ResultJSON
-from endpoints.base import EndpointSpec, Role
+from endpoints.base import SEED_MAX, EndpointSpec, Role
 from providers.catalog import provider_title
 from providers.media import MediaStore
 from runs.record import RunRecord
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0  # the elapsed time refreshes at least this often while waiting for the provider
 MIN_UPDATE_SECONDS = 0.5  # at most 2 page updates a second for logs and steps; state changes go at once (0.25 cost ~4 ms more CPU per run at 50 visitors)
 PASSING_STATES = frozenset({"preparing", "saving"})
-SEED_MAX = 2**32 - 1
 
 
 def cost_fields(spec: EndpointSpec) -> set[str]:

@@ -39,6 +39,7 @@ from endpoints.base import EndpointSpec
 from providers.base import REDACTED, FilePart, PreparedRequest
 from providers.catalog import provider_spec
 from providers.data_uris import field_name
+from providers.local_files import image_fields
 from runs.provenance import SECRET_HEADERS, check_no_secrets
 from runs.record import RunRecord
 
@@ -796,11 +797,6 @@ def bfl_curl(request: PreparedRequest) -> str:
 
 def _is_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://", "data:"))
-
-
-def image_fields(spec: EndpointSpec) -> list[str]:
-    properties = spec.input_model.model_json_schema().get("properties", {})
-    return [name for name, schema in properties.items() if "image" in (schema.get("x-ui") or [])]
 
 
 def _is_size(value: Any) -> bool:
