@@ -255,4 +255,7 @@ async def test_time_left_counts_the_cells_the_provider_really_runs_at_once(slow_
             last = update
     elapsed, left = seen[0]
     actual = last.elapsed - elapsed
-    assert left >= 0.6 * actual, (left, actual)
+    # Three waves of 2 remain after the first: the time left is about 3 jobs, against the one job (the time so far)
+    # that a single wave of 16 would say. Judged by the time so far or by what really followed (which a loaded
+    # machine stretches: later jobs run slower than the first wave did).
+    assert left >= 1.5 * elapsed or left >= 0.6 * actual, (left, elapsed, actual)
