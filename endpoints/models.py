@@ -59,6 +59,23 @@ def model_of(endpoint_id: str) -> Model | None:
     return next((model for model in MODELS if endpoint_id in model.endpoint_ids), None)
 
 
+def serving_endpoints(spec: EndpointSpec) -> list[EndpointSpec]:
+    """The endpoints serving ``spec``'s model that this app lists, one per provider, in the model's order (``spec``
+    alone when no other provider sells it)."""
+    from endpoints import get_endpoint  # the registry imports the endpoint modules; this module is not one of them
+
+    model = model_of(spec.id)
+    if model is None:
+        return [spec]
+    found = []
+    for endpoint_id in model.endpoint_ids:
+        try:
+            found.append(get_endpoint(endpoint_id))
+        except KeyError:
+            continue  # a catalog model this deployment does not list
+    return found if spec in found else [spec]
+
+
 @dataclass(frozen=True)
 class Translation:
     values: dict[str, Any]
@@ -212,4 +229,4 @@ def _drop_invalid(work: _Work) -> None:
                 work.unmapped.append((name, f"{work.target.title} refuses {work.out.pop(name)!r}: {message}"))
 
 
-__all__ = ["MODELS", "Model", "Translation", "model_of", "translate"]
+__all__ = ["MODELS", "Model", "Translation", "model_of", "serving_endpoints", "translate"]

@@ -341,13 +341,18 @@ def extra_headers(request: PreparedRequest) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------------------
 
 
+def url_base(request: PreparedRequest, prefix: str = "/") -> str:
+    """The base URL the request went to: its URL without ``<prefix><endpoint id>`` (and any query)."""
+    url = request.url.split("?", 1)[0].rstrip("/")
+    suffix = prefix + request.endpoint_id.strip("/")
+    if not url.endswith(suffix):
+        raise ValueError(f"the request URL {url!r} does not end with {suffix!r}")
+    return url[: -len(suffix)]
+
+
 def fal_queue_base(request: PreparedRequest) -> str:
     """The queue base URL the request went to (``https://queue.fal.run`` for fal itself)."""
-    url = request.url.split("?", 1)[0].rstrip("/")
-    suffix = "/" + request.endpoint_id.strip("/")
-    if not url.endswith(suffix):
-        raise ValueError(f"the request URL {url!r} does not end with its endpoint id {request.endpoint_id!r}")
-    return url[: -len(suffix)]
+    return url_base(request)
 
 
 def _uploads_note(request: PreparedRequest, prefix: str, literal: Callable[[Any], str]) -> str:
@@ -664,11 +669,7 @@ def segmind_curl(request: PreparedRequest) -> str:
 
 def bfl_api_base(request: PreparedRequest) -> str:
     """The API base the request went to (``https://api.bfl.ai`` for BFL itself)."""
-    url = request.url.split("?", 1)[0].rstrip("/")
-    suffix = "/v1/" + request.endpoint_id.strip("/")
-    if not url.endswith(suffix):
-        raise ValueError(f"the request URL {url!r} does not end with /v1/{request.endpoint_id}")
-    return url[: -len(suffix)]
+    return url_base(request, "/v1/")
 
 
 def _bfl_where(base: str, prefix: str, literal: Callable[[Any], str]) -> str:

@@ -44,7 +44,7 @@ from pydantic import ValidationError
 
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
-from endpoints.models import model_of, translate
+from endpoints.models import serving_endpoints, translate
 from endpoints.roles import counterpart
 from endpoints.schema_fields import FieldSpec, spec_fields
 from endpoints.validation import describe_validation_error
@@ -115,22 +115,8 @@ def _fields(spec: EndpointSpec) -> dict[str, FieldSpec]:
 def sweepable_fields(spec: EndpointSpec) -> list[str]:
     """The field names an axis may sweep on this endpoint: every form field but the JSON ones, then ``endpoint``,
     then ``provider`` when the endpoint's model is sold by more than one provider."""
-    extra = [PROVIDER_FIELD] if len(provider_endpoints(spec)) > 1 else []
+    extra = [PROVIDER_FIELD] if len(serving_endpoints(spec)) > 1 else []
     return [name for name, f in _fields(spec).items() if f.kind != "json"] + [ENDPOINT_FIELD, *extra]
-
-
-def provider_endpoints(spec: EndpointSpec) -> list[EndpointSpec]:
-    """The endpoints serving ``spec``'s model, one per provider (``spec`` itself when no other provider sells it)."""
-    model = model_of(spec.id)
-    if model is None:
-        return [spec]
-    found = []
-    for endpoint_id in model.endpoint_ids:
-        try:
-            found.append(get_endpoint(endpoint_id))
-        except KeyError:
-            continue  # a catalog model this deployment does not list
-    return found if spec in found else [spec]
 
 
 def default_axis_field(spec: EndpointSpec) -> str:
@@ -614,7 +600,7 @@ def _endpoint_axis(spec: EndpointSpec, values: Sequence[Any], base_input: Mappin
 
 def _provider_axis(spec: EndpointSpec, values: Sequence[Any], base_input: Mapping[str, Any], axis: AxisName) -> Axis:
     prefix = f"{axis} axis ({PROVIDER_FIELD}): "
-    serving = provider_endpoints(spec)
+    serving = serving_endpoints(spec)
     if len(serving) < 2:
         raise SweepError(f"{prefix}{spec.title} is sold by one provider here; there is nothing to compare")
     names = {}

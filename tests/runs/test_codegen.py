@@ -95,7 +95,7 @@ def snippet_env(keys: dict[str, str]) -> dict[str, str]:
     """The parent's environment minus provider settings and proxies, plus sandbox keys."""
     env = {
         k: v for k, v in os.environ.items()
-        if not k.upper().startswith(("FAL_", "SEGMIND_")) and k.lower() not in ("http_proxy", "https_proxy",
+        if not k.upper().startswith(("FAL_", "SEGMIND_", "BFL_")) and k.lower() not in ("http_proxy", "https_proxy",
                                                                                  "all_proxy")
     }
     return {**env, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", **keys}

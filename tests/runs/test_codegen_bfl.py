@@ -20,6 +20,7 @@ from providers.base import PreparedRequest
 from runs.codegen import code_for
 from runs.record import RunRecord
 from sandbox import RunningSandbox, SandboxOptions, start_sandbox
+from tests.runs.test_codegen import snippet_env
 
 TIMEOUT = 60
 SECRET = "bfl-SECRET-0123456789abcdef"
@@ -47,26 +48,12 @@ def body(seed: int = 4321, prompt: str = PROMPT, **more: Any) -> dict[str, Any]:
     return {"prompt": prompt, "width": 256, "height": 256, "seed": seed, "output_format": "png", **more}
 
 
-def env(keys: dict[str, str]) -> dict[str, str]:
-    import os
-
-    kept = {k: v for k, v in os.environ.items()
-            if not k.upper().startswith("BFL_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    return {**kept, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", **keys}
-
-
 def run(command: list[str], cwd: Path, *, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(command, cwd=cwd, env=env(KEY_ENV), capture_output=True, text=True, timeout=TIMEOUT,
+    done = subprocess.run(command, cwd=cwd, env=snippet_env(KEY_ENV), capture_output=True, text=True, timeout=TIMEOUT,
                           check=False)
     if ok:
         assert done.returncode == 0, f"{command} failed ({done.returncode}):\n{done.stderr}\n{done.stdout}"
     return done
-
-
-def needs(*tools: str) -> None:
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed")
 
 
 def direct(sbx: RunningSandbox, payload: dict[str, Any]) -> tuple[bytes, int]:

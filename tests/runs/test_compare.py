@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from endpoints import get_endpoint
+from endpoints.models import serving_endpoints
 from runs.compare import host_caption, host_figures, latency_of
 from runs.pricing import estimate_cost
 from runs.record import Cost, RunRecord, Timings
@@ -14,7 +15,6 @@ from runs.sweep import (
     parse_axis,
     parse_json_axis,
     plan_sweep,
-    provider_endpoints,
     sweepable_fields,
 )
 
@@ -36,7 +36,7 @@ def test_the_provider_axis_is_offered_only_where_several_hosts_sell_the_model():
     assert PROVIDER_FIELD in sweepable_fields(get_endpoint(FAL_11))
     assert PROVIDER_FIELD in sweepable_fields(get_endpoint(BFL_11))
     assert PROVIDER_FIELD not in sweepable_fields(get_endpoint("flux_pro"))  # FLUX.1 [pro]: fal only here
-    assert [s.provider for s in provider_endpoints(get_endpoint(FAL_11))] == ["fal", "bfl"]
+    assert [s.provider for s in serving_endpoints(get_endpoint(FAL_11))] == ["fal", "bfl"]
 
 
 @pytest.mark.parametrize("text", ["all", "fal, bfl", "fal.ai, Black Forest Labs", "fal-ai/flux-pro/v1.1, flux-pro-1.1"])
