@@ -37,7 +37,7 @@ from components.endpoint_tab import SessionSpend, build_endpoint_tab, run_endpoi
 from components.form_values import FormError
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
-from endpoints.models import model_of, translate
+from endpoints.models import model_of, serving_endpoints, translate
 from endpoints.validation import describe_validation_error
 from providers.catalog import provider_title
 from runs.compare import host_figures
@@ -85,20 +85,6 @@ def price_text(spec: EndpointSpec) -> str:
     return text
 
 
-def providers_of(spec: EndpointSpec) -> list[EndpointSpec]:
-    """The endpoints serving ``spec``'s model that this app knows, in the model's order (``spec`` alone if none)."""
-    model = model_of(spec.id)
-    if model is None:
-        return [spec]
-    found = []
-    for endpoint_id in model.endpoint_ids:
-        try:
-            found.append(get_endpoint(endpoint_id))
-        except KeyError:
-            continue
-    return found or [spec]
-
-
 def model_endpoints() -> list[EndpointSpec]:
     """Every endpoint reachable from the Models tab: the catalog, then the direct providers' endpoints."""
     return [*catalog_endpoints(), *DIRECT_ENDPOINTS]
@@ -111,14 +97,14 @@ def picker_entries() -> list[tuple[str, str]]:
     rows: list[tuple[int, str, str, str]] = []
     order = [family for family, _ in FAMILIES] + [OTHER_FAMILY]
     for spec in model_endpoints():
-        first = providers_of(spec)[0]
+        first = serving_endpoints(spec)[0]
         if first.id in seen:
             continue
         seen.add(first.id)
         family = family_of(first)
         model = model_of(first.id)
         name = model.title if model is not None else first.title
-        count = len(providers_of(first))
+        count = len(serving_endpoints(first))
         providers = f" · {count} providers" if count > 1 else ""
         label = f"{family} › {name} · {category_of(first)} · {price_text(first)}{providers}"
         rows.append((order.index(family), name.lower(), label, first.id))
@@ -132,7 +118,7 @@ def search(query: str, entries: Sequence[tuple[str, str]]) -> list[tuple[str, st
 
 
 def provider_choices(spec: EndpointSpec) -> list[tuple[str, str]]:
-    return [(f"{provider_title(s.provider)} · {price_text(s)}", s.id) for s in providers_of(spec)]
+    return [(f"{provider_title(s.provider)} · {price_text(s)}", s.id) for s in serving_endpoints(spec)]
 
 
 def picked_state(endpoint_id: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
@@ -164,7 +150,7 @@ class ModelsTab:
     def open(self, api_name: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = ()) -> dict[Any, Any]:
         """Updates that show ``api_name``'s model (a catalog or direct endpoint) with ``values`` in its form."""
         spec = get_endpoint(api_name)
-        first = providers_of(spec)[0]
+        first = serving_endpoints(spec)[0]
         return {self.picker: gr.Dropdown(value=first.id),
                 self.picked: picked_state(spec.id, values, notes, nonce=time.monotonic_ns())}
 
@@ -199,7 +185,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     def pick(endpoint_id: str | None, current: dict[str, Any] | None) -> Any:
         if not endpoint_id:
             return gr.skip()
-        if current and current.get("id") in {s.id for s in providers_of(get_endpoint(endpoint_id))}:
+        if current and current.get("id") in {s.id for s in serving_endpoints(get_endpoint(endpoint_id))}:
             return gr.skip()  # already showing this model (perhaps on another provider)
         return picked_state(endpoint_id)
 
@@ -312,11 +298,54 @@ class ParameterPool:
         return self._components[key]
 
 
-def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool) -> None:
+@dataclass(frozen=True)
+class ModelFields:
+    """A model's API parameters, read once for both of its events: field schemas, names (required first)."""
+
+    schemas: dict[str, dict[str, Any]]
+    required: frozenset[str]
+
+    @classmethod
+    def of(cls, spec: EndpointSpec) -> ModelFields:
+        required = frozenset(spec.input_model.model_json_schema().get("required", []))
+        return cls(field_schemas(spec), required)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.schemas, key=lambda name: name not in self.required)
+
+
+def _register_api(call: Any, api_name: str, doc: str, fields: ModelFields, pool: ParameterPool,
+                  leading: Mapping[str, tuple[dict[str, Any], Any]] | None = None) -> None:
+    """Give ``call`` the signature of ``/<api_name>`` — ``request``, the ``leading`` parameters (schema, default),
+    then the model's fields — and register it as an API-only event over ``pool``'s shared components."""
+    leading = leading or {}
+    params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                annotation=gr.Request)]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+               for name, (_, default) in leading.items()]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                 default=inspect.Parameter.empty if name in fields.required else None)
+               for name in fields.names]
+    call.__signature__ = inspect.Signature(params)
+    call.__name__ = api_name
+    call.__doc__ = doc
+    root = gr.context.get_blocks_context()
+    if root is None:
+        raise RuntimeError(f"/{api_name} must be registered inside an open gr.Blocks() context")
+    inputs: dict[str, Any] = {name: pool.get(name, schema) for name, (schema, _) in leading.items()}
+    inputs |= {name: pool.get(name, fields.schemas[name]) for name in fields.names}
+    root.set_event_trigger(
+        [], call, [], [pool.result], inputs_kwargs=inputs,
+        preprocess=False, postprocess=False, scroll_to_output=False, show_progress="hidden",
+        api_name=api_name, js=None, concurrency_limit=None, queue=True, api_visibility="public",
+    )
+
+
+def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool, fields: ModelFields | None = None) -> None:
     """``/<api_name>``: run ``spec`` like its Generate button would, returning the result JSON (no page component)."""
     form = WireForm(spec)
-    schemas = field_schemas(spec)
-    required = set(spec.input_model.model_json_schema().get("required", []))
+    fields = fields or ModelFields.of(spec)
 
     async def call(request: gr.Request = None, **values: Any) -> dict[str, Any]:  # type: ignore[assignment]
         final: tuple[Any, ...] | None = None
@@ -327,45 +356,30 @@ def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool) -> N
         return {k: v for k, v in result.items() if k != "record"} | (
             {"record": json.loads(record)} if isinstance(record, str) else {})
 
-    names = sorted(schemas, key=lambda name: name not in required)
-    params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                                annotation=gr.Request)]
-    for name in names:
-        default = inspect.Parameter.empty if name in required else None
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default))
-    call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    call.__name__ = spec.api_name
-    call.__doc__ = args_docstring(spec, names).replace(
+    doc = args_docstring(spec, fields.names).replace(
         "The run status, provider logs, the images with captions, and the result JSON.",
         "The result JSON: images (URLs), seed, request as sent, cost, and the run record.")
-    root = gr.context.get_blocks_context()
-    if root is None:
-        raise RuntimeError("add_model_api() must be called inside an open gr.Blocks() context")
-    root.set_event_trigger(
-        [], call, [], [pool.result],
-        inputs_kwargs={name: pool.get(name, schemas[name]) for name in names},
-        preprocess=False, postprocess=False, scroll_to_output=False, show_progress="hidden",
-        api_name=spec.api_name, js=None, concurrency_limit=None, queue=True, api_visibility="public",
-    )
+    _register_api(call, spec.api_name, doc, fields, pool)
 
 
-SWEEP_PARAMETERS: dict[str, dict[str, Any]] = {
-    "x_field": {"type": "string"},
-    "x_values": {"type": "string"},
-    "y_field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-    "y_values": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-    "confirm_cost": {"type": "boolean"},
+#: The sweep's own parameters, before the model's fields: (schema, default).
+SWEEP_PARAMETERS: dict[str, tuple[dict[str, Any], Any]] = {
+    "x_field": ({"type": "string"}, None),
+    "x_values": ({"type": "string"}, ""),
+    "y_field": ({"anyOf": [{"type": "string"}, {"type": "null"}]}, None),
+    "y_values": ({"anyOf": [{"type": "string"}, {"type": "null"}]}, None),
+    "confirm_cost": ({"type": "boolean"}, None),
 }
 
 
-def add_model_sweep_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool) -> None:
+def add_model_sweep_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool,
+                        fields: ModelFields | None = None) -> None:
     """``/<api_name>_sweep``: the model's sweep through the Sweep section's own handler, returning
     ``{"summary", "cells", "hosts"}`` (no page component, no server path)."""
     from components.sweep_panel import sweep_handlers
 
     _, sweep = sweep_handlers(spec, ctx=ctx, form=WireForm(spec))
-    schemas = field_schemas(spec)
-    required = set(spec.input_model.model_json_schema().get("required", []))
+    fields = fields or ModelFields.of(spec)
 
     async def call(request: gr.Request = None, x_field: str = "", x_values: Any = "",  # type: ignore[assignment]
                    y_field: str | None = None, y_values: Any = None, confirm_cost: bool = False,
@@ -383,37 +397,18 @@ def add_model_sweep_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool
             "hosts": [row.to_json() for row in host_figures(records)],
         }
 
-    names = sorted(schemas, key=lambda name: name not in required)
-    params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                                annotation=gr.Request)]
-    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default="" if name == "x_values" else None)
-               for name in SWEEP_PARAMETERS]
-    for name in names:
-        default = inspect.Parameter.empty if name in required else None
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default))
-    call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    call.__name__ = f"{spec.api_name}_sweep"
-    call.__doc__ = (
+    doc = (
         f"Sweep {spec.title} ({spec.id}) over one or two axes.\n\nArgs:\n"
         "    x_field: the field of the X axis, 'endpoint', or 'provider' (the same model on each host that sells it).\n"
         "    x_values: a JSON list of values or the text syntax ('1-5 (+1)', '4 random seeds', 'all' providers).\n"
         "    y_field: the field of the optional Y axis.\n"
         "    y_values: its values, like x_values.\n"
         "    confirm_cost: must be true to run a sweep that a live provider will bill.\n"
-        + args_docstring(spec, names).split("Args:\n", 1)[1].split("\n\nReturns:", 1)[0]
+        + args_docstring(spec, fields.names).split("Args:\n", 1)[1].split("\n\nReturns:", 1)[0]
         + "\n\nReturns:\n    summary, cells (each with its provider, latency and cost) and hosts (per provider: median "
         "latency and cost per image)."
     )
-    root = gr.context.get_blocks_context()
-    if root is None:
-        raise RuntimeError("add_model_sweep_api() must be called inside an open gr.Blocks() context")
-    inputs = {name: pool.get(name, schema) for name, schema in SWEEP_PARAMETERS.items()}
-    inputs |= {name: pool.get(name, schemas[name]) for name in names}
-    root.set_event_trigger(
-        [], call, [], [pool.result], inputs_kwargs=inputs,
-        preprocess=False, postprocess=False, scroll_to_output=False, show_progress="hidden",
-        api_name=f"{spec.api_name}_sweep", js=None, concurrency_limit=None, queue=True, api_visibility="public",
-    )
+    _register_api(call, f"{spec.api_name}_sweep", doc, fields, pool, SWEEP_PARAMETERS)
 
 
 def add_model_apis(ctx: AppContext, specs: Sequence[EndpointSpec] | None = None) -> None:
@@ -421,5 +416,6 @@ def add_model_apis(ctx: AppContext, specs: Sequence[EndpointSpec] | None = None)
     with gr.Column(visible=False):
         pool = ParameterPool()
         for spec in specs if specs is not None else model_endpoints():
-            add_model_api(spec, ctx, pool)
-            add_model_sweep_api(spec, ctx, pool)
+            fields = ModelFields.of(spec)
+            add_model_api(spec, ctx, pool, fields)
+            add_model_sweep_api(spec, ctx, pool, fields)

@@ -114,8 +114,8 @@ def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
             text = html.escape(status.caption() if status else "waiting")
             record = status.record if status else None
             images = ((record.result or {}).get("images") or []) if record is not None else []
-            if images and images[0].get("url", "").startswith(("http://", "https://")):
-                caption = _done_caption(plan, record) if record is not None else cell_caption(None, None)
+            if record is not None and images and images[0].get("url", "").startswith(("http://", "https://")):
+                caption = _done_caption(plan, record)
                 text = (f'<img src="{html.escape(images[0]["url"])}" alt="{html.escape(caption)}" loading="lazy">'
                         f"<br>{html.escape(caption)}")  # cells appear as they finish
             cells.append(f'<td class="fp-cell fp-{state}">{text}</td>')
@@ -133,9 +133,11 @@ def compares_hosts(plan: SweepPlan) -> bool:
 
 
 def _done_caption(plan: SweepPlan, record: RunRecord) -> str:
+    """A finished cell's caption: seed and NSFW flag, or across hosts its provider, latency, cost and seed."""
+    if compares_hosts(plan):
+        return f"{host_caption(record)} · seed {record.seed}"
     nsfw = (record.result or {}).get("has_nsfw_concepts")
-    caption = cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
-    return f"{host_caption(record)} · seed {record.seed}" if compares_hosts(plan) else caption
+    return cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
 
 
 def hosts_table_html(records: tuple[RunRecord, ...] | list[RunRecord]) -> str:
