@@ -134,10 +134,9 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
         with gr.Row():
             save = gr.Button("Use these keys", variant="primary", size="sm", elem_id="keys-save")
             forget = gr.Button("Forget my keys", size="sm", elem_id="keys-forget")
+            check = gr.Button("Check balance", size="sm", elem_id="keys-check-balance")
         confirmation = gr.Markdown("", elem_id="keys-confirmation")
-        with gr.Row():
-            check = gr.Button("Check balance", size="sm", elem_id="keys-check-balance", scale=0)
-            balance = gr.Markdown("", elem_id="keys-balance")
+        balance = gr.Markdown("", elem_id="keys-balance")
 
     def use_keys(current: dict, *values: str):
         keys, changed, problems = parse_keys(current, {spec.name: v for spec, v in zip(CATALOG, values, strict=True)})

@@ -150,7 +150,7 @@ def hosts_table_html(records: tuple[RunRecord, ...] | list[RunRecord]) -> str:
         cost = format_usd(row.usd_per_image) if row.usd_per_image is not None else "unknown"
         rows.append(
             f"<tr><td>{html.escape(row.provider)}<br><code>{html.escape(row.endpoint_id)}</code></td>"
-            f"<td>{row.done}/{row.cells}</td><td>{seconds(row.median_total)}</td><td>{seconds(row.median_queued)}</td>"
+            f"<td>{row.done}/{row.cells}{f' ({row.cached} from cache)' if row.cached else ''}</td><td>{seconds(row.median_total)}</td><td>{seconds(row.median_queued)}</td>"
             f"<td>{seconds(row.median_running)}</td><td>{html.escape(cost)}</td></tr>"
         )
     return (

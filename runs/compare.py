@@ -73,6 +73,7 @@ class HostFigures:
     endpoint_id: str
     cells: int
     done: int
+    cached: int  # done cells served from the result cache: left out of latency and cost per image
     median_queued: float | None
     median_running: float | None
     median_total: float | None
@@ -81,6 +82,7 @@ class HostFigures:
     def to_json(self) -> dict[str, Any]:
         return {
             "provider": self.provider, "endpoint_id": self.endpoint_id, "cells": self.cells, "done": self.done,
+            "cached": self.cached,
             "median_queued_s": _rounded(self.median_queued), "median_running_s": _rounded(self.median_running),
             "median_total_s": _rounded(self.median_total), "usd_per_image": self.usd_per_image,
         }
@@ -108,6 +110,7 @@ def host_figures(records: Sequence[RunRecord]) -> list[HostFigures]:
             endpoint_id=endpoint_id,
             cells=len(group),
             done=len(done),
+            cached=len(done) - len(billed),
             median_queued=_median([x.queued for x in ran if x.queued is not None]),
             median_running=_median([x.running for x in ran if x.running is not None]),
             median_total=_median([x.total for x in ran if x.total is not None]),

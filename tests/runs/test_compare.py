@@ -109,10 +109,10 @@ def test_host_figures_give_medians_and_cost_per_image_per_provider():
         record(BFL_11, "bfl", 0.0, None, None, 0.0, state="failed"),
     ]
     fal, bfl = host_figures(records)
-    assert (fal.provider, fal.cells, fal.done) == ("fal.ai", 3, 3)
+    assert (fal.provider, fal.cells, fal.done, fal.cached) == ("fal.ai", 3, 3, 1)
     assert fal.median_total == 3.0 and fal.median_queued == pytest.approx(0.3)
     assert fal.usd_per_image == pytest.approx(0.04)
-    assert (bfl.provider, bfl.cells, bfl.done) == ("Black Forest Labs", 3, 2)
+    assert (bfl.provider, bfl.cells, bfl.done, bfl.cached) == ("Black Forest Labs", 3, 2, 0)
     assert bfl.median_total == 4.0 and bfl.median_running == 3.0
     assert bfl.usd_per_image == pytest.approx(0.12 / 3)
     assert fal.to_json()["median_total_s"] == 3.0
