@@ -29,12 +29,14 @@ from typing import Any
 
 import gradio as gr
 from gradio.components.api_component import Api
+from gradio.context import Context
 from pydantic import ValidationError
 
 from components.api_schema import args_docstring, field_schemas
 from components.context import AppContext
 from components.endpoint_tab import SessionSpend, build_endpoint_tab, run_endpoint
 from components.form_values import FormError
+from components.widgets import EMPTY_NUMBERS_JS, mark_empty_numbers
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.models import model_of, serving_endpoints, translate
@@ -173,6 +175,9 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
                              filterable=True, scale=5, min_width=240, elem_id="models-picker")
     picked = gr.State(None)
     last_record = gr.State(None)
+    if Context.root_block is not None:
+        Context.root_block.load(None, js=EMPTY_NUMBERS_JS, queue=False, show_progress="hidden",
+                                api_visibility="private")
 
     def filtered(text: str) -> Any:
         found = search(text, entries)
@@ -213,6 +218,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
             tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
                 html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
         components = tab.form.value_components()
+        mark_empty_numbers(components.values())
         names = list(components)
         # Queued, so that the State's change (which the history panel follows) fires.
         tab.record_event.then(lambda record: record if record else gr.skip(), [tab.last_record], [last_record],

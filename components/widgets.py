@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import abc
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +53,33 @@ UNCLAMP_JS = """() => {
         }
     }, true);
 }""".replace("CLASS", UNCLAMPED_CLASS)
+
+EMPTY_START_CLASS = "fp-empty-start"
+#: Installed once per page: a Number rendered by ``gr.render`` with no value shows 0 (Gradio's Number sets a missing
+#: value to 0 when it mounts), and 0 is what the next run would send. Such a box, marked with EMPTY_START_CLASS,
+#: is emptied once as it appears, as a box on the first page load is; a value typed afterwards is left alone.
+EMPTY_NUMBERS_JS = """() => {
+    if (window.__fluxEmptyNumbers) return;
+    window.__fluxEmptyNumbers = true;
+    const empty = () => document.querySelectorAll(".CLASS input[type=number]:not([data-fp-seen])").forEach((box) => {
+        box.dataset.fpSeen = "1";
+        if (box.value === "0") {
+            box.value = "";
+            box.dispatchEvent(new Event("input", {bubbles: true}));
+        }
+    });
+    new MutationObserver(empty).observe(document.body, {childList: true, subtree: true});
+    empty();
+}""".replace("CLASS", EMPTY_START_CLASS)
+
+
+def mark_empty_numbers(components: Iterable[Any]) -> None:
+    """Mark the Number boxes of a rendered form that start empty (see EMPTY_NUMBERS_JS)."""
+    for component in components:
+        if isinstance(component, gr.Number) and component.value is None:
+            classes = component.elem_classes or []
+            component.elem_classes = [*classes, EMPTY_START_CLASS]
+
 
 #: What an upload must be: a raster image Pillow can open (SVG and other files are refused by name).
 IMAGE_TYPES_TEXT = "PNG, JPEG or WebP"

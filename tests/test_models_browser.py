@@ -84,6 +84,43 @@ def test_pick_run_and_switch_provider(browser, app):
         context.close()
 
 
+def _caption(page, api_name: str) -> str:
+    return page.locator(f"#{api_name}-gallery img").first.get_attribute("alt") or ""
+
+
+def test_an_empty_seed_stays_empty_and_each_run_draws_its_own(browser, app):
+    """A rendered form's empty seed box showed 0 (Gradio's Number fills a missing value), so every run from the
+    Models tab sent seed 0: one image again and again, answered by the cache. Found switching fal -> BFL."""
+    context, page = open_models(browser, app, {"width": 1400, "height": 1100})
+    try:
+        pick(page, "FLUX1.1 [pro] ·")
+        page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
+        seed = page.locator("#flux_pro_v1_1-seed input")
+        assert seed.input_value() == ""
+        page.locator("#flux_pro_v1_1-prompt textarea").fill("two runs, two seeds")
+        captions = []
+        for _ in range(2):
+            page.locator("#flux_pro_v1_1-generate").click()
+            page.wait_for_function(
+                "(before) => { const img = document.querySelector('#flux_pro_v1_1-gallery img');"
+                " return img && img.alt && img.alt !== before; }", arg=captions[-1] if captions else "",
+                timeout=30_000)
+            captions.append(_caption(page, "flux_pro_v1_1"))
+        assert captions[0] != captions[1], captions  # a new seed each time, not seed 0 from the cache
+        assert "seed 0 " not in " ".join(captions), captions
+        assert seed.input_value() == ""
+        page.locator("#models-provider").get_by_text("Black Forest Labs", exact=False).click()
+        page.locator("#bfl_flux_pro_1_1-generate").wait_for(timeout=20_000)
+        assert page.locator("#bfl_flux_pro_1_1-seed input").input_value() == ""
+        page.locator("#bfl_flux_pro_1_1-seed input").fill("7")
+        page.locator("#models-provider").get_by_text("fal", exact=False).click()
+        page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
+        page.wait_for_function("() => document.querySelector('#flux_pro_v1_1-seed input')?.value === '7'",
+                               timeout=10_000)  # a chosen seed carries over, and is not emptied
+    finally:
+        context.close()
+
+
 def test_picker_is_usable_at_phone_size(browser, app):
     SHOTS.mkdir(exist_ok=True)
     context, page = open_models(browser, app, {"width": 390, "height": 844})
