@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,9 +42,10 @@ from components.history_state import (
     tile_caption,
 )
 from components.models_tab import TAB_ID as MODELS_TAB
-from components.models_tab import ModelsTab, is_model_endpoint
+from components.models_tab import ModelsTab, is_model_endpoint, model_endpoints
 from components.widgets import toast_text
 from endpoints import get_endpoint
+from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
 from providers.local_files import image_fields
 from runs.codegen import code_for
@@ -211,12 +212,12 @@ def record_of(entry: dict[str, Any]) -> RunRecord | None:
         return None
 
 
-def image_targets(endpoint_tabs: dict[str, EndpointTab]) -> list[tuple[str, str]]:
-    """(label, "api_name:field") for every image field a result can be sent to: image-to-image first, endpoints
-    deprecated upstream last."""
-    specs = sorted((t.spec for t in endpoint_tabs.values()),
-                   key=lambda spec: (spec.status == "deprecated", "image-to-image" not in spec.id))
-    return [(f"{spec.label} → {field}", f"{spec.api_name}:{field}") for spec in specs for field in image_fields(spec)]
+def image_targets(specs: Iterable[EndpointSpec]) -> list[tuple[str, str]]:
+    """(label, "api_name:field") for every image field a result can be sent to (the tabs' and the Models tab's):
+    image-to-image and editing first, endpoints deprecated upstream last."""
+    ordered = sorted(specs, key=lambda spec: (spec.status == "deprecated",
+                                              not any(word in spec.id for word in ("image-to-image", "kontext"))))
+    return [(f"{spec.label} → {field}", f"{spec.api_name}:{field}") for spec in ordered for field in image_fields(spec)]
 
 
 def restore_warning(label: str, refused: list[str]) -> str:
@@ -288,7 +289,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
                     download = gr.Button("⬇ Download", size="sm", min_width=90, elem_id="history-download")
                     pin = gr.Button("📌 Pin for A/B", size="sm", min_width=90, elem_id="history-pin")
                     delete = gr.Button("🗑 Delete", size="sm", min_width=90, elem_id="history-delete")
-                targets = image_targets(endpoint_tabs)
+                targets = image_targets([t.spec for t in endpoint_tabs.values()]
+                                        + (model_endpoints() if models is not None else []))
                 use_target = gr.Dropdown(targets, value=targets[0][1] if targets else None,
                                          label="Send its image to", elem_id="history-use-target")
                 use_button = gr.Button("➡ Use as input", size="sm", elem_id="history-use-as-input")
@@ -507,7 +509,15 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             gr.Warning("That run's image is no longer stored here, so it cannot be sent to a form.")
             return {tabs: gr.skip()}
         api_name, field = target.split(":", 1)
-        tab = endpoint_tabs[api_name]
+        tab = endpoint_tabs.get(api_name)
+        if tab is None:
+            if models is None or not is_model_endpoint(api_name):
+                gr.Warning(toast_text(f"No form takes images as {target!r}."))
+                return {tabs: gr.skip()}
+            spec = get_endpoint(api_name)
+            gr.Info(toast_text(f"Sent to {spec.label} → {field}, in the Models tab."))
+            return {tabs: gr.Tabs(selected=MODELS_TAB),
+                    **models.open(api_name, uploads={field: files_here.as_upload(found[0])})}
         components = tab.form.value_components()
         # As an upload: the run sends the file itself (to fal storage or in Segmind's request), so it works with
         # any provider, wherever this app runs; the URL box is emptied so the upload is what is sent.

@@ -30,7 +30,8 @@ from typing import Any
 import gradio as gr
 from gradio.components.api_component import Api
 from gradio.context import Context
-from pydantic import ValidationError
+from gradio.processing_utils import move_files_to_cache
+from pydantic import BaseModel, ValidationError
 
 from components.api_schema import args_docstring, field_schemas
 from components.context import AppContext
@@ -124,9 +125,11 @@ def provider_choices(spec: EndpointSpec) -> list[tuple[str, str]]:
 
 
 def picked_state(endpoint_id: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
-                 nonce: int = 0) -> dict[str, Any]:
-    """What the render area shows: the endpoint, values to put in its form, notes to show above it."""
-    return {"id": endpoint_id, "values": dict(values or {}), "notes": list(notes), "nonce": nonce}
+                 nonce: int = 0, uploads: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What the render area shows: the endpoint, values to put in its form, notes to show above it, and image
+    fields to fill with a file the app itself put in Gradio's upload folder (``uploads``: field -> path)."""
+    return {"id": endpoint_id, "values": dict(values or {}), "notes": list(notes), "nonce": nonce,
+            "uploads": dict(uploads or {})}
 
 
 def notes_html(notes: Sequence[str]) -> str:
@@ -149,12 +152,14 @@ class ModelsTab:
         """What ``open`` updates: list them among a handler's outputs."""
         return [self.picker, self.picked]
 
-    def open(self, api_name: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = ()) -> dict[Any, Any]:
-        """Updates that show ``api_name``'s model (a catalog or direct endpoint) with ``values`` in its form."""
+    def open(self, api_name: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
+             uploads: Mapping[str, str] | None = None) -> dict[Any, Any]:
+        """Updates that show ``api_name``'s model (a catalog or direct endpoint) with ``values`` in its form, and
+        ``uploads`` (field -> a path in Gradio's upload folder, put there by the app) in its image fields."""
         spec = get_endpoint(api_name)
         first = serving_endpoints(spec)[0]
         return {self.picker: gr.Dropdown(value=first.id),
-                self.picked: picked_state(spec.id, values, notes, nonce=time.monotonic_ns())}
+                self.picked: picked_state(spec.id, values, notes, nonce=time.monotonic_ns(), uploads=uploads)}
 
 
 def is_model_endpoint(api_name: str) -> bool:
@@ -214,6 +219,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
             for component, value in updates.items():
                 _set_initial(component, value)
             notes += checked.messages
+        _fill_uploads(tab.form, state.get("uploads") or {})
         if notes:
             tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
                 html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
@@ -242,10 +248,24 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     return ModelsTab(picker, picked, last_record)
 
 
+def _fill_uploads(form: Any, uploads: Mapping[str, str]) -> None:
+    """Put files the app copied into the upload folder ("Use as input") into their image fields, as an upload."""
+    components = form.value_components()
+    for field, path in uploads.items():
+        if field not in form.fields:
+            continue
+        for key, value in form.write({field: path}).items():
+            if key == field or key.startswith(f"{field}__"):
+                _set_initial(components[key], value)
+
+
 def _set_initial(component: Any, value: Any) -> None:
     """Give a component being rendered its starting value (as its constructor would have taken it)."""
     try:
-        component.value = component.postprocess(value) if value is not None else None
+        shown = component.postprocess(value) if value is not None else None
+        if isinstance(shown, BaseModel):  # a file (an image): served from Gradio's cache, as the constructor does
+            shown = move_files_to_cache(shown.model_dump(), component, postprocess=True, keep_in_cache=True)
+        component.value = shown
     except (TypeError, ValueError, AttributeError):
         log.info("value for %s not shown: %r", getattr(component, "elem_id", component), value)
 

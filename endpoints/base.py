@@ -106,7 +106,7 @@ DATA_URI_MAX_CHARS = 20 * 2**20
 SHORT_TEXT_MAX_CHARS = 256
 
 
-def _check_url_length(value: str) -> str:
+def check_url_length(value: str) -> str:
     if value[:5].lower() == "data:":
         if len(value) > DATA_URI_MAX_CHARS:
             raise PydanticCustomError(
@@ -123,7 +123,7 @@ def _check_url_length(value: str) -> str:
 
 Prompt = Annotated[str, Field(max_length=PROMPT_MAX_CHARS, json_schema_extra=ui("textarea"))]
 #: A URL (http(s) or ``data:``), or an upload's local path that the provider layer uploads first.
-Url = Annotated[str, AfterValidator(_check_url_length)]
+Url = Annotated[str, AfterValidator(check_url_length)]
 ShortText = Annotated[str, Field(max_length=SHORT_TEXT_MAX_CHARS)]
 
 

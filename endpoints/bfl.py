@@ -19,12 +19,13 @@ one rate and each further one at another.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from endpoints.base import SEED_UI, EndpointSpec, Prompt, Seed, Url, WireModel, ui
+from endpoints.base import DATA_URI_MAX_CHARS, SEED_UI, EndpointSpec, Prompt, Seed, WireModel, check_url_length, ui
 from endpoints.price import PriceModel
 
 BFL_PRICE_LIST = "BFL pricing page"
@@ -41,6 +42,25 @@ FORMAT_TEXT = "Output format for the generated image. Can be 'jpeg' or 'png'."
 FLUX2_SIDE_MIN, FLUX2_SIDE_MAX, FLUX2_MAX_PIXELS = 64, 4096, 4 * 1024 * 1024
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
+
+
+def _url_or_base64(value: str) -> str:
+    """BFL's image fields take a URL or the image itself as plain base64 (which is how an upload is sent)."""
+    if len(value) > URL_MAX_BASE64_HINT and _BASE64.fullmatch(value[:4096]):
+        if len(value) > DATA_URI_MAX_CHARS:
+            raise PydanticCustomError("base64_too_long", "an image given as base64 must be at most {max_mb} MB; "
+                                      "upload the file instead", {"max_mb": DATA_URI_MAX_CHARS // 2**20})
+        return value
+    return check_url_length(value)
+
+
+#: Plain base64 this long is an image, never a URL (a URL has a scheme, so ":" and "."; base64 has neither).
+URL_MAX_BASE64_HINT = 64
+#: A URL, a ``data:`` URI or plain base64 (BFL's own form of an inline image), or an upload's local path.
+UrlOrBase64 = Annotated[str, AfterValidator(_url_or_base64)]
+
+
 class _BflInput(WireModel):
     prompt: Prompt = Field(description="Text prompt for image generation.")
     seed: Seed | None = Field(None, description=SEED_TEXT, json_schema_extra=SEED_UI)
@@ -52,7 +72,7 @@ class FluxPro11Input(_BflInput):
     prompt_upsampling: bool = Field(False, description=UPSAMPLING_TEXT)
     safety_tolerance: int = Field(2, ge=0, le=6, description=SAFETY_TEXT.format(top=6))
     output_format: OutputFormat = Field("jpeg", description=FORMAT_TEXT)
-    image_prompt: Url | None = Field(
+    image_prompt: UrlOrBase64 | None = Field(
         None, description="Optional image to remix (a URL or base64).", json_schema_extra=ui("image")
     )
 
@@ -63,14 +83,14 @@ class FluxPro11UltraInput(_BflInput):
     prompt_upsampling: bool = Field(False, description=UPSAMPLING_TEXT)
     safety_tolerance: int = Field(2, ge=0, le=6, description=SAFETY_TEXT.format(top=6))
     output_format: OutputFormat = Field("jpeg", description=FORMAT_TEXT)
-    image_prompt: Url | None = Field(
+    image_prompt: UrlOrBase64 | None = Field(
         None, description="Optional image to remix (a URL or base64).", json_schema_extra=ui("image")
     )
     image_prompt_strength: float = Field(0.1, ge=0, le=1, description="Blend between the prompt and the image prompt.")
 
 
 class FluxKontextInput(_BflInput):
-    input_image: Url | None = Field(
+    input_image: UrlOrBase64 | None = Field(
         None, description="Image to use as reference (a URL or base64). Edits it by the prompt.",
         json_schema_extra=ui("image", "basic"),
     )
@@ -83,7 +103,7 @@ class FluxKontextInput(_BflInput):
 class Flux2Input(_BflInput):
     width: int = Field(1024, ge=FLUX2_SIDE_MIN, le=FLUX2_SIDE_MAX, multiple_of=16, description="Output width in pixels. Must be a multiple of 16.")
     height: int = Field(1024, ge=FLUX2_SIDE_MIN, le=FLUX2_SIDE_MAX, multiple_of=16, description="Output height in pixels. Must be a multiple of 16.")
-    input_image: Url | None = Field(
+    input_image: UrlOrBase64 | None = Field(
         None, description="Reference image for editing (a URL or base64).", json_schema_extra=ui("image")
     )
     prompt_upsampling: bool = Field(True, description=UPSAMPLING_TEXT)

@@ -44,7 +44,7 @@ from endpoints.base import (
     EndpointSpec,
     Role,
     WireModel,
-    _check_url_length,
+    check_url_length,
 )
 from endpoints.price import PriceModel
 
@@ -456,7 +456,7 @@ class _Converter:
                 kwargs["max_length"] = schema["maxLength"]
             if image:
                 kwargs["x-ui"] = ["image"]
-            return Annotated[str, AfterValidator(_check_url_length)], kwargs, chosen
+            return Annotated[str, AfterValidator(check_url_length)], kwargs, chosen
         maximum = schema.get("maxLength")
         if name.endswith("prompt"):
             kwargs["max_length"] = min(maximum, PROMPT_MAX_CHARS) if isinstance(maximum, int) else PROMPT_MAX_CHARS

@@ -23,6 +23,7 @@ import base64
 import logging
 import time
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,7 +52,7 @@ from providers.errors import (
     from_transport_error,
     missing_key,
 )
-from providers.local_files import resolve_local_images
+from providers.local_files import describe_file, resolve_local_images
 from providers.media import CONTENT_TYPES
 from providers.retry import retry_after_seconds, send_idempotent, send_once
 from providers.single_url import SingleUrlProvider
@@ -63,6 +64,13 @@ KEY_HOST_SUFFIX = ".bfl.ai"
 MODERATED = ("Request Moderated", "Content Moderated")
 POLL_INITIAL, POLL_MAX = 0.25, 2.0  # seconds between polls: short at first, backing off while Pending
 SUBMIT_BUSY_WAIT = 60.0  # how long a submit waits out "too many active tasks" (429) before giving up
+
+
+def _with_inline_files(prepared: PreparedRequest) -> dict[str, Any]:
+    """The body as sent: each local file in its field as plain base64."""
+    inline = {field: base64.b64encode(Path(path).read_bytes()).decode("ascii")
+              for field, path in prepared.file_paths.items()}
+    return {**prepared.body, **inline}
 
 
 class _TooManyTasks(Exception):
@@ -200,14 +208,14 @@ class BflProvider(SingleUrlProvider):
     async def prepare(
         self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None
     ) -> PreparedRequest:
-        """The JSON body; an uploaded input image is sent inline as base64, which BFL accepts in image fields."""
+        """The JSON body. An uploaded input image goes inline as base64 (BFL takes that in image fields): it is
+        read at send time, and the record describes the file (``files``) instead of holding megabytes of it."""
         creds = credentials if credentials else self.credentials
         if not creds:
             raise missing_key(self.name)
         body = payload.to_wire()
-        for field, path in resolve_local_images(endpoint, body, self.local_file_roots).items():
-            data = await asyncio.to_thread(path.read_bytes)
-            body[field] = base64.b64encode(data).decode("ascii")
+        local = resolve_local_images(endpoint, body, self.local_file_roots)
+        parts = [await asyncio.to_thread(describe_file, field, path) for field, path in local.items()]
         return PreparedRequest(
             provider=self.name,
             endpoint_id=endpoint.id,
@@ -215,7 +223,9 @@ class BflProvider(SingleUrlProvider):
             url=f"{self.api_url}/v1/{endpoint.id}",
             headers={"x-key": REDACTED, "Content-Type": "application/json", "accept": "application/json"},
             body_kind="json",
-            body=body,
+            body={k: v for k, v in body.items() if k not in local},
+            files=tuple(parts),
+            file_paths={field: str(path) for field, path in local.items()},
             secret_headers={"x-key": creds.key},
         )
 
@@ -235,9 +245,11 @@ class BflProvider(SingleUrlProvider):
     async def _submit(self, prepared: PreparedRequest) -> httpx.Response:
         """POST once; on 429 (too many active tasks: nothing was accepted) wait and try again, for a bounded time."""
 
+        body = await asyncio.to_thread(_with_inline_files, prepared)
+
         async def post() -> httpx.Response:
             return await self.client.post(
-                prepared.url, json=prepared.body, headers=prepared.send_headers(), timeout=self.http_timeout()
+                prepared.url, json=body, headers=prepared.send_headers(), timeout=self.http_timeout()
             )
 
         def wait_for(exc: Exception) -> bool | float:

@@ -6,11 +6,13 @@ roots the app allows (its upload directory), so no other text can make the serve
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from endpoints.base import EndpointSpec
+from providers.base import FilePart
 from providers.errors import ValidationFailed
 
 REMOTE_PREFIXES = ("http://", "https://", "data:")
@@ -39,3 +41,13 @@ def resolve_local_images(spec: EndpointSpec, body: dict[str, Any], roots: tuple[
             raise ValidationFailed(message, fields=[(field, "not a URL or an uploaded file")])
         found[field] = path
     return found
+
+
+def _mime(path: Path) -> str:
+    return {".png": "image/png", ".webp": "image/webp"}.get(path.suffix.lower(), "image/jpeg")
+
+
+def describe_file(field: str, path: Path) -> FilePart:
+    """What a record keeps of a local file a request sends: its name, type, size and hash, never its bytes."""
+    data = path.read_bytes()
+    return FilePart(field, path.name, _mime(path), len(data), hashlib.sha256(data).hexdigest())

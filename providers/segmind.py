@@ -9,7 +9,6 @@ Segmind v1 has no queue, no logs and no cancel call: stopping a run closes the c
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import logging
 import time
@@ -26,7 +25,6 @@ from providers.base import (
     REDACTED,
     Completed,
     Credentials,
-    FilePart,
     JobEvent,
     LogLine,
     PreparedRequest,
@@ -35,7 +33,7 @@ from providers.base import (
     Running,
 )
 from providers.errors import ProviderFailure, ProviderTimeout, from_response, missing_key
-from providers.local_files import resolve_local_images
+from providers.local_files import describe_file, resolve_local_images
 from providers.retry import send_once
 from providers.single_url import SingleUrlProvider
 
@@ -148,19 +146,10 @@ class SegmindJob:
         log.info("Segmind v1 has no cancel endpoint; the request's connection is closed instead")
 
 
-def _mime(path: Path) -> str:
-    return {".png": "image/png", ".webp": "image/webp"}.get(path.suffix.lower(), "image/jpeg")
-
-
 def _form_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _describe_file(field: str, path: Path) -> FilePart:
-    data = path.read_bytes()
-    return FilePart(field, path.name, _mime(path), len(data), hashlib.sha256(data).hexdigest())
 
 
 class SegmindProvider(SingleUrlProvider):
@@ -190,7 +179,7 @@ class SegmindProvider(SingleUrlProvider):
                 body=body,
                 **common,  # type: ignore[arg-type]
             )
-        parts = [await asyncio.to_thread(_describe_file, field, path) for field, path in local.items()]
+        parts = [await asyncio.to_thread(describe_file, field, path) for field, path in local.items()]
         return PreparedRequest(
             headers={"x-api-key": REDACTED},
             body_kind="multipart",

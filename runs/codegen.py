@@ -142,7 +142,8 @@ def check_record(record: RunRecord) -> EndpointSpec:
             raise RecordRefused(f"request.headers: {shown(name)} is not a header name")
         if not isinstance(value, str) or not value.isprintable():
             raise RecordRefused(f"request.headers: the value of {shown(name)} is not printable text")
-    if request.body_kind not in ("json", "multipart") or (files and request.body_kind != "multipart"):
+    if request.body_kind not in ("json", "multipart") or (
+            files and FILES_SENT_AS.get(_protocol(request.provider)) != request.body_kind):
         raise RecordRefused(f"request.body_kind: {shown(request.body_kind)} does not fit the request's files")
     if files & set(request.body):
         raise RecordRefused(f"request.files: {shown(min(files & set(request.body)))} is also in the body")
@@ -684,9 +685,11 @@ def bfl_python(request: PreparedRequest) -> str:
         "# pip install requests\n"
         "# Reads your key from the BFL_API_KEY environment variable. Saves the image as out.<format>: BFL's image\n"
         "# URL expires after 10 minutes.\n"
+        f"{'import base64' + chr(10) if request.files else ''}"
         "import os\n"
         "import sys\n"
         "import time\n"
+        f"{'from pathlib import Path' + chr(10) if request.files else ''}"
         "from urllib.parse import urlsplit\n"
         "\nimport requests\n\n"
         f"{_bfl_where(base, '#', _python_comment_literal)}"
@@ -703,10 +706,12 @@ def bfl_python(request: PreparedRequest) -> str:
         "    ours = (there.scheme, there.netloc) == (own.scheme, own.netloc)\n"
         '    return KEY if ours or (there.scheme == "https" and (host == "bfl.ai" or host.endswith(".bfl.ai"))) else {}\n'
         "\n\n"
+        f"BODY = {python_literal(request.body)}\n"
+        f"{_bfl_python_files(request)}\n"
         "# 1. Submit. The answer holds the task id and the URL to poll (use it as given: it may be regional).\n"
         "submitted = requests.post(\n"
         f"    API + {python_literal('/v1/' + request.endpoint_id)},\n"
-        f"    json={python_literal(request.body, 1)},\n"
+        "    json=BODY,\n"
         "    headers={**HEADERS, **KEY},\n"
         "    timeout=60,\n"
         ")\n"
@@ -744,6 +749,27 @@ def bfl_python(request: PreparedRequest) -> str:
     )
 
 
+def _bfl_python_files(request: PreparedRequest) -> str:
+    """Lines that put each file the run sent into the body, as BFL takes it: plain base64."""
+    return "".join(
+        f"{_files_note(replace(request, files=(part,)), '#', _python_comment_literal)}"
+        f"BODY[{python_literal(part.field)}] = base64.b64encode(Path({python_literal(local_file_name(part))})"
+        '.read_bytes()).decode("ascii")\n'
+        for part in request.files
+    )
+
+
+def _bfl_curl_files(request: PreparedRequest) -> str:
+    """Shell lines that put each file the run sent into the body file "$body" as plain base64 (with jq)."""
+    return "".join(
+        f"{_files_note(replace(request, files=(part,)), '#', _comment_literal)}"
+        f"base64 < {sh_quote(local_file_name(part), 'a file name')} | tr -d '\\n' > \"$tmp\"\n"
+        f"jq --rawfile image \"$tmp\" {sh_quote('.' + json.dumps(part.field) + ' = $image', 'a field name')} "
+        '"$body" > "$tmp.json" && mv "$tmp.json" "$body"\n'
+        for part in request.files
+    )
+
+
 def bfl_curl(request: PreparedRequest) -> str:
     base = bfl_api_base(request)
     headers = "".join(f"  -H {sh_quote(f'{k}: {v}', f'the header {k!r}')} \\\n" for k, v in extra_headers(request).items())
@@ -758,15 +784,18 @@ def bfl_curl(request: PreparedRequest) -> str:
         f"{_bfl_where(base, '#', _comment_literal)}"
         f"API={sh_quote(base, 'the API URL')}\n"
         'tmp=$(mktemp)\n'
-        "trap 'rm -f \"$tmp\"' EXIT\n\n"
+        'body=$(mktemp)\n'
+        "trap 'rm -f \"$tmp\" \"$body\"' EXIT\n"
+        f"cat > \"$body\" <<'{HEREDOC}'\n"
+        f"{_heredoc_json(request.body)}\n"
+        f"{HEREDOC}\n"
+        f"{_bfl_curl_files(request)}\n"
         "# 1. Submit. The answer holds the task id and the URL to poll (use it as given: it may be regional).\n"
         f'curl -sS --fail-with-body -X POST "$API"/v1/{sh_quote(request.endpoint_id, "the model")} \\\n'
         '  -H "x-key: $BFL_API_KEY" \\\n'
         "  -H 'Content-Type: application/json' -H 'accept: application/json' \\\n"
         f"{headers}"
-        f"  --data-binary @- -o \"$tmp\" <<'{HEREDOC}' || {{ cat \"$tmp\" >&2; echo >&2; exit 1; }}\n"
-        f"{_heredoc_json(request.body)}\n"
-        f"{HEREDOC}\n"
+        f"  --data-binary @\"$body\" -o \"$tmp\" || {{ cat \"$tmp\" >&2; echo >&2; exit 1; }}\n"
         'polling_url=$(jq -r .polling_url "$tmp")\n'
         'echo "task $(jq -r .id "$tmp")" >&2\n\n'
         "# The key goes only to the API's own host or a BFL host over https.\n"
@@ -863,6 +892,8 @@ WRITERS: dict[str, dict[str, Callable[[PreparedRequest], str]]] = {
     "segmind-v1": {"python": segmind_python, "curl": segmind_curl},
     "bfl-v1": {"python": bfl_python, "curl": bfl_curl},
 }
+#: How a protocol sends a local file: a multipart part (Segmind), or inline in the JSON body as base64 (BFL).
+FILES_SENT_AS = {"segmind-v1": "multipart", "bfl-v1": "json"}
 PUBLIC_URLS: dict[str, Callable[[str], str]] = {
     "fal-queue": lambda endpoint_id: f"{FAL_QUEUE_URL}/{endpoint_id}",
     "segmind-v1": lambda endpoint_id: f"{SEGMIND_API_URL}/v1/{endpoint_id}",

@@ -181,7 +181,7 @@ def bfl_routes(state: SandboxState) -> list[Route]:
         base = server_base(request)
         job = FalJob(
             request_id=str(uuid.uuid4()), spec=spec, payload=payload, owner_alias="bfl",
-            queue_url=f"{base}{BFL_PREFIX}", base_url=base, faults=FaultPlan(),
+            queue_url=f"{base}{BFL_PREFIX}", base_url=base, faults=FaultPlan(), raw_base64_images=True,
         )
         bfl.tasks[job.request_id] = BflTask(job, key, moderation, 0.0)
         state.stats.submits[spec.id] += 1

@@ -98,6 +98,7 @@ class FalJob:
     queue_url: str  # {base}/fal/queue, as the client addressed it
     base_url: str
     faults: FaultPlan
+    raw_base64_images: bool = False  # image fields may hold plain base64 (BFL's wire form), not only URLs
     status: JobStatus = "IN_QUEUE"
     logs: list[dict[str, str]] = field(default_factory=list)
     output: dict[str, Any] | None = None
@@ -276,7 +277,8 @@ class FalQueue:
         resolver = ImageResolver(
             self._state.storage.files, job.base_url, MAX_INPUT_SIDE, self._state.decode_slots
         )
-        prepared = await prepare_generation(job.spec, job.payload, resolver, options.max_render_side)
+        prepared = await prepare_generation(job.spec, job.payload, resolver, options.max_render_side,
+                                            allow_raw_base64=job.raw_base64_images)
         plan = prepared.plan
         for note in prepared.notes:
             job.log(note, "WARN")

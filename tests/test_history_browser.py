@@ -522,6 +522,34 @@ def test_use_as_input_sends_a_result_into_an_image_to_image_form(page):
     assert record["input"]["image_url"].startswith("http"), "the image went up to (sandbox) fal storage"
 
 
+@pytest.mark.parametrize(("target", "api_name", "field"), [
+    ("FLUX.1 Kontext [pro] Image Editing → image_url", "flux_pro_kontext", "image_url"),
+    ("FLUX.1 Kontext [pro] · BFL → input_image", "bfl_flux_kontext_pro", "input_image"),
+])
+def test_use_as_input_sends_a_result_into_a_models_tab_form(page, target, api_name, field):
+    """Issue 18: the editing models live in the Models tab; a result goes there as an upload, on fal and on BFL."""
+    seed = 81 if api_name.startswith("flux") else 82
+    run(page, "flux_pro", prompt="a source for editing", seed=seed)
+    pick(page, seed)
+    choose(page, "history-use-target", target)
+    page.locator("#history-use-as-input").click()
+    page.locator(f"#{api_name}-{field}-source", has_text="the uploaded image").wait_for()
+    assert selected_tab(page) == "Models"
+    page.locator(f"#{api_name}-{field} img").first.wait_for()  # the image shows in the field
+    page.locator(f"#{api_name}-prompt textarea").fill("make it a watercolor")
+    page.locator(f"#{api_name}-generate").click()
+    page.locator(f"#{api_name}-status", has_text="Done").wait_for()
+    page.locator(f"#{api_name}-gallery img").first.wait_for()
+    wait_tiles(page, 2)
+    record = stored_history(page)[0]["record"]
+    assert record["state"] == "done" and record["api_name"] == api_name, record
+    sent = record["request"]
+    if sent["provider"] == "bfl":  # sent inline as base64: the record describes the file, never its bytes
+        assert [part["field"] for part in sent["files"]] == [field] and field not in sent["body"]
+    else:  # uploaded to (sandbox) fal storage first
+        assert record["input"][field].startswith("http") and sent["body"][field] == record["input"][field]
+
+
 def test_history_and_share_links_on_a_phone(browser, app):
     page = new_page(browser, app, width=390, height=844)
     try:

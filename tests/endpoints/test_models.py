@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from endpoints import get_endpoint
 from endpoints.models import MODELS, model_of, translate
 
@@ -57,3 +59,23 @@ def test_models_name_their_endpoints() -> None:
     assert model_of("flux-pro-1.1") is model_of("fal-ai/flux-pro/v1.1") is MODELS[0]
     assert model_of("fal-ai/flux-pro") is None
     assert all(get_endpoint(eid) for model in MODELS for eid in model.endpoint_ids if not eid.startswith("fal-ai/"))
+
+
+def test_bfl_image_fields_take_a_url_or_the_image_as_plain_base64():
+    """BFL's own form of an inline image is plain base64 (how the provider sends an upload); a URL keeps its limit."""
+    import base64
+    import io
+
+    from PIL import Image
+    from pydantic import ValidationError
+
+    from endpoints.bfl import FluxKontextInput, FluxPro11Input
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, "PNG")
+    inline = base64.b64encode(buffer.getvalue() * 20).decode("ascii")
+    assert len(inline) > 2048
+    assert FluxKontextInput(prompt="edit", input_image=inline).input_image == inline
+    assert FluxPro11Input(prompt="remix", image_prompt="https://example.test/a.png").image_prompt
+    with pytest.raises(ValidationError, match="must be at most 2048 characters"):
+        FluxKontextInput(prompt="edit", input_image="https://example.test/" + "a/" * 1200)

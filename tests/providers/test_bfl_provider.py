@@ -233,3 +233,48 @@ async def test_the_catalog_says_whose_result_urls_expire(tmp_path: Path, provide
     assert image["url"].startswith("/media/") is saved_at_once
     await runner.drain()
     await client.aclose()
+
+
+async def test_an_uploaded_image_goes_inline_as_base64_and_the_record_describes_the_file(make, tmp_path) -> None:
+    """BFL takes an image field as plain base64. The request sent holds it; the record keeps the file's name, size
+    and hash instead of megabytes of text (a browser's history keeps every record)."""
+    import base64
+    import hashlib
+    import io
+    import json
+
+    from PIL import Image
+
+    sandbox, _ = make()
+    upload = tmp_path / "uploads" / "source.png"
+    upload.parent.mkdir()
+    buffer = io.BytesIO()
+    Image.effect_noise((512, 512), 80).convert("RGB").save(buffer, "PNG")  # incompressible: ~200 KB
+    upload.write_bytes(buffer.getvalue())
+    provider = BflProvider(httpx.AsyncClient(), api_url=sandbox.bfl_api_url, credentials=KEY,
+                           local_file_roots=(upload.parent,))
+    seen: list[dict] = []
+    original = provider.client.post
+
+    async def post(url, **kwargs):
+        seen.append(kwargs["json"])
+        return await original(url, **kwargs)
+
+    provider.client.post = post  # type: ignore[method-assign]
+    kontext = get_endpoint("bfl_flux_kontext_pro")
+    try:
+        prepared = await provider.prepare(kontext, kontext.input_model.model_validate(
+            {"prompt": "make it a watercolor", "input_image": str(upload), "seed": 3}), None)
+        job = await provider.send(prepared)
+        async with asyncio.timeout(20):
+            got = [event async for event in job.events()]
+    finally:
+        await provider.aclose()
+    assert isinstance(got[-1], Completed), got[-1]
+    assert seen[0]["input_image"] == base64.b64encode(upload.read_bytes()).decode("ascii")
+    record = prepared.to_json()
+    assert "input_image" not in record["body"] and record["body"]["prompt"] == "make it a watercolor"
+    assert record["files"] == [{"field": "input_image", "file_name": "source.png", "content_type": "image/png",
+                                "size": upload.stat().st_size,
+                                "sha256": hashlib.sha256(upload.read_bytes()).hexdigest()}]
+    assert len(json.dumps(record)) < 2_000 and str(upload.parent) not in json.dumps(record)

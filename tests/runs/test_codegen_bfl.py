@@ -56,10 +56,10 @@ def run(command: list[str], cwd: Path, *, ok: bool = True) -> subprocess.Complet
     return done
 
 
-def direct(sbx: RunningSandbox, payload: dict[str, Any]) -> tuple[bytes, int]:
+def direct(sbx: RunningSandbox, payload: dict[str, Any], model: str = "flux-pro-1.1") -> tuple[bytes, int]:
     """The image and seed the sandbox's BFL API gives for ``payload`` when asked directly."""
     with httpx.Client(timeout=TIMEOUT) as client:
-        task = client.post(f"{sbx.bfl_api_url}/v1/flux-pro-1.1", json=payload, headers={"x-key": "k"}).json()
+        task = client.post(f"{sbx.bfl_api_url}/v1/{model}", json=payload, headers={"x-key": "k"}).json()
         for _ in range(400):
             status = client.get(task["polling_url"], headers={"x-key": "k"}).json()
             if status["status"] == "Ready":
@@ -171,3 +171,50 @@ def test_a_polling_url_on_another_host_never_gets_the_key(split_hosts, tmp_path)
         run(["sh", "run.sh"], tmp_path)
     assert api_seen and all(key == "sandbox-key" for _, key in api_seen)
     assert poll_seen and all(key is None for _, key in poll_seen), poll_seen
+
+
+async def test_a_run_that_sent_an_uploaded_image_gives_code_that_sends_that_file(sbx, tmp_path):
+    """The record keeps the file's description, not its bytes; the code reads the file put beside it and sends it
+    as BFL takes it (plain base64), so the snippet reproduces the run exactly."""
+    import base64
+
+    from PIL import Image
+
+    from endpoints import get_endpoint
+    from providers.base import Credentials
+    from providers.bfl import BflProvider
+    from runs.codegen import local_file_name
+
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    source = uploads / "my photo.png"
+    Image.effect_noise((96, 96), 60).convert("RGB").save(source)
+    spec = get_endpoint("bfl_flux_kontext_pro")
+    values = {"prompt": "make it a watercolor", "input_image": str(source), "seed": 77, "output_format": "png"}
+    provider = BflProvider(httpx.AsyncClient(), api_url=sbx.bfl_api_url, local_file_roots=(uploads,),
+                           credentials=Credentials("k"))
+    try:
+        prepared = await provider.prepare(spec, spec.input_model.model_validate(values), None)
+    finally:
+        await provider.aclose()
+    record = RunRecord(id="run-f", endpoint_id=spec.id, api_name=spec.api_name, provider="bfl", route="sandbox",
+                       input={**values, "input_image": "the uploaded image"}, state="done", request=prepared)
+    code = code_for(RunRecord.from_json(record.to_json()), app_url=None)
+    inline = base64.b64encode(source.read_bytes()).decode("ascii")
+    expected, seed = direct(sbx, {k: v for k, v in values.items() if k != "input_image"} | {"input_image": inline},
+                            model=spec.id)
+    name = local_file_name(prepared.files[0])
+    assert name in code["python"] and name in code["curl"] and inline[:40] not in json.dumps(code)
+    work = tmp_path / "py"
+    work.mkdir()
+    (work / name).write_bytes(source.read_bytes())
+    (work / "run.py").write_text(code["python"], encoding="utf-8")
+    done = run([sys.executable, "run.py"], work)
+    assert f"seed {seed}" in done.stdout and (work / "out.png").read_bytes() == expected
+    if shutil.which("curl") and shutil.which("jq"):
+        shell = tmp_path / "sh"
+        shell.mkdir()
+        (shell / name).write_bytes(source.read_bytes())
+        (shell / "run.sh").write_text(code["curl"], encoding="utf-8")
+        done = run(["sh", "run.sh"], shell)
+        assert f"seed {seed}" in done.stderr and (shell / "out.png").read_bytes() == expected
