@@ -12,6 +12,8 @@ from typing import Any
 
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import EndpointSpec
+from endpoints.models import model_of, translate
+from providers.catalog import provider_title
 
 HISTORY_LIMIT = 100
 ALL = "all endpoints"
@@ -206,14 +208,44 @@ def _seed_field(record: dict[str, Any]) -> str | None:
 def parameter_diff(a: dict[str, Any], b: dict[str, Any]) -> list[list[str]]:
     """Rows (parameter, A, B) of only the parameters that differ between two entries (endpoint included)."""
     ra, rb = a.get("record") or {}, b.get("record") or {}
-    rows: list[list[str]] = []
-    if ra.get("endpoint_id") != rb.get("endpoint_id"):
-        rows.append(["endpoint", str(ra.get("endpoint_id")), str(rb.get("endpoint_id"))])
     ia, ib = ra.get("input") or {}, rb.get("input") or {}
-    for name in dict.fromkeys([*ia, *ib]):
-        if ia.get(name) != ib.get(name):
-            rows.append([name, _short(ia.get(name, "—"), 80), _short(ib.get(name, "—"), 80)])
+    rows = _across_providers(ra, rb, ia, ib)
+    if rows is None:
+        rows = []
+        if ra.get("endpoint_id") != rb.get("endpoint_id"):
+            rows.append(["endpoint", str(ra.get("endpoint_id")), str(rb.get("endpoint_id"))])
+        for name in dict.fromkeys([*ia, *ib]):
+            if ia.get(name) != ib.get(name):
+                rows.append([name, _short(ia.get(name, "—"), 80), _short(ib.get(name, "—"), 80)])
     seed_names = {_seed_field(ra), _seed_field(rb)}
     if a.get("seed") != b.get("seed") and not any(r[0] in seed_names for r in rows):
         rows.append(["seed (used)", str(a.get("seed")), str(b.get("seed"))])
+    return rows
+
+
+def _default(spec: EndpointSpec, name: str) -> Any:
+    info = spec.input_model.model_fields.get(name)
+    return None if info is None or info.is_required() else info.get_default(call_default_factory=True)
+
+
+def _across_providers(ra: dict[str, Any], rb: dict[str, Any], ia: dict[str, Any],
+                      ib: dict[str, Any]) -> list[list[str]] | None:
+    """The same model on two providers: B's values read in A's schema (``image_size`` against ``width``/``height``,
+    ``"2"`` against ``2``), so only what differs in meaning shows, after a provider row. None for anything else."""
+    try:
+        spec_a, spec_b = get_endpoint(str(ra.get("endpoint_id"))), get_endpoint(str(rb.get("endpoint_id")))
+    except KeyError:
+        return None
+    model = model_of(spec_a.id)
+    if spec_a.id == spec_b.id or model is None or model != model_of(spec_b.id):
+        return None
+    moved = translate(ib, spec_b, spec_a)
+    rows = [["provider", provider_title(spec_a.provider), provider_title(spec_b.provider)]]
+    for name in dict.fromkeys([*ia, *moved.values]):
+        va, vb = ia.get(name, _default(spec_a, name)), moved.values.get(name, _default(spec_a, name))
+        if va != vb:
+            rows.append([name, _short(ia.get(name, "—"), 80), _short(moved.values.get(name, "—"), 80)])
+    for name, _why in moved.unmapped:  # B's settings A has no such thing for: a difference unless left at default
+        if name in ib and ib[name] != _default(spec_b, name):
+            rows.append([name, "—", _short(ib[name], 80)])
     return rows

@@ -104,3 +104,19 @@ def test_diff_of_nested_values_and_of_two_endpoints():
     rows = parameter_diff(a, c)
     assert rows[0] == ["endpoint", "fal-ai/flux-general/rf-inversion", "fal-ai/flux-pro"]
     assert ["loras", '[{"path": "https://x.test/a", "scale": 1.0}]', "—"] in rows
+
+
+def test_the_same_model_on_two_providers_differs_only_in_meaning():
+    """FLUX1.1 [pro] on BFL (width/height, safety_tolerance 2) against fal (image_size, "2", fal-only defaults): the
+    same request in meaning, so only the provider row shows; a real difference still shows, in A's terms."""
+    bfl = entry_of(record(1, "bfl_flux_pro_1_1", prompt="a fox", seed=42, width=1024, height=768,
+                          prompt_upsampling=False, safety_tolerance=2))
+    fal = entry_of(record(1, "flux_pro_v1_1", prompt="a fox", seed=42, image_size="landscape_4_3",
+                          safety_tolerance="2", sync_mode=False, enhance_prompt=False, num_images=1))
+    assert parameter_diff(bfl, fal) == [["provider", "Black Forest Labs", "fal.ai"]]
+    bigger = entry_of(record(1, "flux_pro_v1_1", prompt="a fox", seed=42, image_size="square_hd",
+                             safety_tolerance="5", num_images=2))
+    rows = parameter_diff(bfl, bigger)
+    assert rows[0] == ["provider", "Black Forest Labs", "fal.ai"]
+    assert ["width", "1024", "1024"] not in rows and ["height", "768", "1024"] in rows
+    assert ["safety_tolerance", "2", "5"] in rows and ["num_images", "—", "2"] in rows
