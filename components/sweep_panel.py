@@ -34,6 +34,7 @@ from providers.routing import Route
 from runs.codegen import code_for, comment_text
 from runs.compare import host_caption, host_figures, latency_of
 from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
+from runs.job_times import steps_of
 from runs.pricing import format_usd
 from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord, Timings
@@ -72,10 +73,13 @@ class SweepOutputs:
 
 
 def seconds_per_job(ctx: AppContext, route: Route, spec: EndpointSpec, wire: dict[str, Any]) -> float:
-    """A rough time for one cell: the sandbox's step time, or ~0.2 s a step plus start-up on a live provider (the
-    steps read from the field playing the endpoint's steps role; 28 without one)."""
-    steps_field = spec.field_for("steps")
-    steps = (wire.get(steps_field) if steps_field is not None else None) or 28
+    """The time for one cell: what such jobs took here (same endpoint, route and steps), or until one has run, a
+    rough guess: the sandbox's step time, or ~0.2 s a step plus start-up on a live provider (the steps read from the
+    field playing the endpoint's steps role; 28 without one)."""
+    seen = ctx.runner.job_times.typical(spec.id, route.is_sandbox, steps_of(spec, wire))
+    if seen is not None:
+        return seen
+    steps = steps_of(spec, wire) or 28
     per_step = ctx.sandbox_step_seconds if route.is_sandbox else 0.2
     return float(steps) * per_step + (0.5 if route.is_sandbox else 4.0)
 

@@ -36,6 +36,7 @@ from providers.errors import Cancelled, ProviderError, ResultUnavailable, Valida
 from providers.local_files import REMOTE_PREFIXES, image_fields
 from providers.media import MediaStore
 from providers.routing import Route
+from runs.job_times import JobTimes, steps_of
 from runs.pricing import format_usd
 from runs.progress import Step, StepClock, parse_step
 from runs.provenance import SecretInRecordError, download_name, embed_metadata
@@ -261,6 +262,10 @@ class Run:
                         final = self._record("done", result=result, cost=cost)
                         await self._write_images(files, final)
                         self._cache_later(final)
+                        if final.timings.submitted is not None and final.timings.finished is not None:
+                            runner.job_times.add(self.endpoint.id, self.route.is_sandbox,
+                                                 steps_of(self.endpoint, self.payload.to_wire()),
+                                                 final.timings.finished - final.timings.submitted)
             if final is None:
                 raise ProviderError("The provider ended the job without a result.")
         except Cancelled as exc:
@@ -545,6 +550,7 @@ class Runner:
         self.settle = settle
         self.guard = guard
         self.cancel_timeout = cancel_timeout
+        self.job_times = JobTimes()  # measured job times, for sweep estimates
         self.copies = CopyIndex(media)  # provider URL -> stored name, for images copied off the critical path
         self._copy_slots = asyncio.Semaphore(BACKGROUND_COPIES)
         self._background: set[asyncio.Task[None]] = set()
