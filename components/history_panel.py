@@ -43,6 +43,7 @@ from components.history_state import (
 )
 from components.models_tab import TAB_ID as MODELS_TAB
 from components.models_tab import ModelsTab, is_model_endpoint, model_endpoints
+from components.run_view import origin_html
 from components.widgets import toast_text
 from endpoints import get_endpoint
 from endpoints.base import EndpointSpec
@@ -263,6 +264,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
 
     form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
     form_outputs += models.outputs if models is not None else []  # a catalog model opens in the Models tab
+    form_outputs += [tab.status for tab in endpoint_tabs.values()]  # the status says where the values came from
     with gr.Accordion("🕘 History & compare — your last 100 runs, kept in this browser", open=True,
                       elem_id="history"):
         gr.HTML(STYLE, visible="hidden", elem_id="history-style")
@@ -366,7 +368,9 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             if seed_only:
                 values = {k: v for k, v in values.items() if k == "seed"}
             gr.Info(toast_text(f"Restored a {record['api_name']} run in the Models tab."))
-            return {tabs: gr.Tabs(selected=MODELS_TAB), **models.open(record["api_name"], values)}
+            origin = (f"♻️ Seed from your run {caption(entry)}." if seed_only
+                      else f"↩ Restored from your run {caption(entry)}.")
+            return {tabs: gr.Tabs(selected=MODELS_TAB), **models.open(record["api_name"], values, origin=origin)}
         if tab is None:
             gr.Warning("That run's endpoint is not in this app any more.")
             return {tabs: gr.skip()}
@@ -381,13 +385,16 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
                 gr.Warning(toast_text("That run's seed cannot be reused: " + "; ".join(checked.messages)))
                 return {tabs: gr.skip()}
             gr.Info(toast_text(f"Seed {checked.values['seed']} set on {tab.spec.label}."))
-            return {tabs: gr.Tabs(selected=tab.spec.api_name), seed_field.component: checked.values["seed"]}
+            return {tabs: gr.Tabs(selected=tab.spec.api_name), seed_field.component: checked.values["seed"],
+                    tab.status: origin_html(f"♻️ Seed {checked.values['seed']} from your run {caption(entry)}; "
+                                            "the other fields are as you left them.")}
         updates, checked = tab.form.checked_updates(record.get("input") or {})
         if checked.refused:
             gr.Warning(toast_text(restore_warning(tab.spec.label, checked.messages)))
         else:
             gr.Info(f"Restored a {tab.spec.label} run: every field is as it was.")
-        return {tabs: gr.Tabs(selected=tab.spec.api_name), **updates}
+        return {tabs: gr.Tabs(selected=tab.spec.api_name), **updates,
+                tab.status: origin_html(f"↩ Restored from your run {caption(entry)}.", checked.messages)}
 
     def restore_entry(entries: list[dict[str, Any]], sid: str | None) -> dict[Any, Any]:
         return restore_values(_entry(entries, sid))
@@ -517,7 +524,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             spec = get_endpoint(api_name)
             gr.Info(toast_text(f"Sent to {spec.label} → {field}, in the Models tab."))
             return {tabs: gr.Tabs(selected=MODELS_TAB),
-                    **models.open(api_name, uploads={field: files_here.as_upload(found[0])})}
+                    **models.open(api_name, uploads={field: files_here.as_upload(found[0])},
+                                  origin=f"➡ {field}: the image of your run {caption(entry)}.")}
         components = tab.form.value_components()
         # As an upload: the run sends the file itself (to fal storage or in Segmind's request), so it works with
         # any provider, wherever this app runs; the URL box is emptied so the upload is what is sent.
@@ -525,6 +533,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         if f"{field}__link" in components:
             updates[components[f"{field}__link"]] = ""
         gr.Info(toast_text(f"Sent to {tab.spec.label} → {field}."))
+        updates[tab.status] = origin_html(f"➡ {field}: the image of your run {caption(entry)}; the other fields are "
+                                          "as you left them.")
         return updates
 
     use_button.click(use_as_input, [history, selected, use_target], [tabs, *form_outputs], **private).then(
@@ -550,7 +560,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             if mapped.dropped:
                 note += "  \nNot carried over: " + "; ".join(f"{k} ({v})" for k, v in mapped.dropped.items())
             out = {dropped_note: note + "  \nRestored into the **Models** tab.", tabs: gr.Tabs(selected=MODELS_TAB),
-                   **models.open(api_name, mapped.values)}
+                   **models.open(api_name, mapped.values, origin=f"🖼 Restored from an image: {meta.summary}.")}
             if meta.record_json is not None and meta.record is not None:
                 out[history], out[gallery], out[count] = listed(added(entries, meta.record_json), which)
             return out
@@ -565,6 +575,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         out: dict[Any, Any] = {dropped_note: note + f"  \nRestored into **{tab.spec.label}**."}
         out[tabs] = gr.Tabs(selected=tab.spec.api_name)
         out.update(updates)
+        out[tab.status] = origin_html(f"🖼 Restored from an image: {meta.summary}.", not_carried)
         if meta.record_json is not None and meta.record is not None:
             out[history], out[gallery], out[count] = listed(added(entries, meta.record_json), which)
         return out

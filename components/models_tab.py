@@ -37,6 +37,7 @@ from components.api_schema import args_docstring, field_schemas
 from components.context import AppContext
 from components.endpoint_tab import SessionSpend, build_endpoint_tab, run_endpoint
 from components.form_values import FormError
+from components.run_view import origin_html
 from components.widgets import EMPTY_NUMBERS_JS, mark_empty_numbers
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
@@ -125,11 +126,12 @@ def provider_choices(spec: EndpointSpec) -> list[tuple[str, str]]:
 
 
 def picked_state(endpoint_id: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
-                 nonce: int = 0, uploads: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """What the render area shows: the endpoint, values to put in its form, notes to show above it, and image
-    fields to fill with a file the app itself put in Gradio's upload folder (``uploads``: field -> path)."""
+                 nonce: int = 0, uploads: Mapping[str, str] | None = None, origin: str | None = None) -> dict[str, Any]:
+    """What the render area shows: the endpoint, values to put in its form, notes on a provider change, image
+    fields to fill with a file the app itself put in Gradio's upload folder (``uploads``: field -> path), and where
+    the values came from (``origin``: a history run, an image, a link), said in the status line."""
     return {"id": endpoint_id, "values": dict(values or {}), "notes": list(notes), "nonce": nonce,
-            "uploads": dict(uploads or {})}
+            "uploads": dict(uploads or {}), "origin": origin}
 
 
 def notes_html(notes: Sequence[str]) -> str:
@@ -153,13 +155,14 @@ class ModelsTab:
         return [self.picker, self.picked]
 
     def open(self, api_name: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
-             uploads: Mapping[str, str] | None = None) -> dict[Any, Any]:
+             uploads: Mapping[str, str] | None = None, origin: str | None = None) -> dict[Any, Any]:
         """Updates that show ``api_name``'s model (a catalog or direct endpoint) with ``values`` in its form, and
         ``uploads`` (field -> a path in Gradio's upload folder, put there by the app) in its image fields."""
         spec = get_endpoint(api_name)
         first = serving_endpoints(spec)[0]
         return {self.picker: gr.Dropdown(value=first.id),
-                self.picked: picked_state(spec.id, values, notes, nonce=time.monotonic_ns(), uploads=uploads)}
+                self.picked: picked_state(spec.id, values, notes, nonce=time.monotonic_ns(), uploads=uploads,
+                                          origin=origin)}
 
 
 def is_model_endpoint(api_name: str) -> bool:
@@ -214,13 +217,17 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
         tab = build_endpoint_tab(spec, ctx, session_keys, spend)
         values = state.get("values") or {}
         notes = list(state.get("notes") or [])
+        refused: list[str] = []
         if values:
             updates, checked = tab.form.checked_updates(values)
             for component, value in updates.items():
                 _set_initial(component, value)
-            notes += checked.messages
+            refused = checked.messages
         _fill_uploads(tab.form, state.get("uploads") or {})
-        if notes:
+        notes += refused
+        if state.get("origin"):
+            tab.status.value = origin_html(state["origin"], refused)
+        elif notes:
             tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
                 html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
         components = tab.form.value_components()

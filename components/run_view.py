@@ -28,6 +28,13 @@ def caption(seed: int | None, nsfw: bool | None, index: int, count: int) -> str:
     return f"{prefix}{seed_text} · {nsfw_text}"
 
 
+def origin_html(origin: str, refused: list[str] | tuple[str, ...] = ()) -> str:
+    """The status line after values came from outside the form (a history run, an image, a link): where from, and
+    what was left out, so a person knows what Generate will send."""
+    left_out = f" Left at their defaults: {html.escape('; '.join(refused))}." if refused else ""
+    return (f"<p class='fp-origin'>{html.escape(origin)}{left_out} Press <b>Generate</b> to run it.</p>")
+
+
 def image_captions(result: dict[str, Any]) -> list[str]:
     """Captions for a result JSON (``Result.to_json`` shape)."""
     flags = result.get("has_nsfw_concepts")

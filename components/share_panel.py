@@ -14,6 +14,7 @@ from components.endpoint_tab import EndpointTab
 from components.form import FormError
 from components.models_tab import TAB_ID as MODELS_TAB
 from components.models_tab import ModelsTab, is_model_endpoint
+from components.run_view import origin_html
 from components.share_links import ShareLinkError, open_link, share_query
 from components.widgets import toast_text
 from runs.runner import public_input
@@ -48,12 +49,16 @@ def add_share_button(tab: EndpointTab, ctx: AppContext) -> None:
     event.success(None, inputs=[link], outputs=[link], js=COPY_JS, api_visibility="private", queue=False)
 
 
+FROM_LINK = "🔗 Filled in from a share link."
+
+
 def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab],
                      models: ModelsTab | None = None) -> None:
     """On page load, a link's ``?endpoint=…&field=…`` selects the tab and fills its form (a catalog or direct
     provider's model: the Models tab with that model picked)."""
     form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
     form_outputs += models.outputs if models is not None else []
+    form_outputs += [tab.status for tab in endpoint_tabs.values()]  # the status says the values came from a link
 
     def open_shared(request: gr.Request) -> dict[Any, Any]:
         query = dict(request.query_params) if request is not None else {}
@@ -68,7 +73,8 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
         if tab is None and models is not None and is_model_endpoint(opened.api_name):
             if opened.warning():
                 gr.Warning(opened.warning())
-            return {tabs: gr.Tabs(selected=MODELS_TAB), **models.open(opened.api_name, opened.values)}
+            return {tabs: gr.Tabs(selected=MODELS_TAB),
+                    **models.open(opened.api_name, opened.values, origin=FROM_LINK)}
         if tab is None:
             gr.Warning("The link names an endpoint this page does not show.")
             return {tabs: gr.skip()}
@@ -77,7 +83,8 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
         warning = opened.warning()
         if warning:
             gr.Warning(warning)
-        return {tabs: gr.Tabs(selected=opened.api_name), **updates}
+        return {tabs: gr.Tabs(selected=opened.api_name), **updates,
+                tab.status: origin_html(FROM_LINK, list(opened.refused))}
 
     from components.history_panel import SHOW_FORM_JS
 

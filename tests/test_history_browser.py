@@ -338,6 +338,8 @@ def test_restore_fills_the_nested_lora_list_and_reuse_seed_sets_only_the_seed(pa
     wait_value(page, f"#{RF}-prompt textarea", "an inverted portrait, restored")
     assert selected_tab(page) == get_endpoint(RF).label, "Restore switches to the run's tab"
     assert page.locator(f"#{RF}-seed input").input_value() == "21"
+    status = page.locator(f"#{RF}-status").inner_text()
+    assert "Restored from your run" in status and "seed 21" in status, "the status says where the values came from"
     page.wait_for_function(f"() => document.querySelectorAll('[id^={RF}-loras-row-][id$=-remove]').length === 2")
     assert json.loads(code_value(page, f"{RF}-loras")) == LORAS
     assert lora_rows(page) == [lora["path"] for lora in LORAS], "the row editor shows the restored LoRAs"
@@ -397,6 +399,7 @@ def test_downloaded_image_restores_its_run_and_an_image_without_metadata_says_so
     wait_value(page, "#flux_pro-prompt textarea", "a downloaded lighthouse")
     assert selected_tab(page) == "FLUX.1 [pro]"
     assert page.locator("#flux_pro-seed input").input_value() == "31"
+    assert "Restored from an image" in page.locator("#flux_pro-status").inner_text()
     assert tile_count(page) == before, "a run already in the history is not listed twice"
     shot(page, "history-03-open-image.png", "#history")
 
@@ -440,6 +443,7 @@ def test_share_link_opens_the_right_tab_with_the_right_values(page, browser, app
     try:
         wait_value(other, f"#{RF}-prompt textarea", "a shared inversion & more")
         assert selected_tab(other) == get_endpoint(RF).label
+        assert "Filled in from a share link" in other.locator(f"#{RF}-status").inner_text()
         assert other.locator(f"#{RF}-seed input").input_value() == "41"
         open_section(other, RF, "LoRAs and controls")
         other.wait_for_function(f"() => document.querySelectorAll('[id^={RF}-loras-row-][id$=-remove]').length === 2")
@@ -515,6 +519,7 @@ def test_use_as_input_sends_a_result_into_an_image_to_image_form(page):
     page.locator("#history-use-as-input").click()
     page.locator("#flux_dev_image_to_image-image_url-source", has_text="the uploaded image").wait_for()
     assert selected_tab(page) == "[dev] Image to Image"
+    assert "image_url: the image of your run" in page.locator("#flux_dev_image_to_image-status").inner_text()
     assert page.locator("#flux_dev_image_to_image-image_url-link textarea").input_value() == ""
     run(page, "flux_dev_image_to_image", prompt="the source, as a watercolor", seed=72)
     record = stored_history(page)[0]["record"]
@@ -536,6 +541,7 @@ def test_use_as_input_sends_a_result_into_a_models_tab_form(page, target, api_na
     page.locator(f"#{api_name}-{field}-source", has_text="the uploaded image").wait_for()
     assert selected_tab(page) == "Models"
     page.locator(f"#{api_name}-{field} img").first.wait_for()  # the image shows in the field
+    assert f"{field}: the image of your run" in page.locator(f"#{api_name}-status").inner_text()
     page.locator(f"#{api_name}-prompt textarea").fill("make it a watercolor")
     page.locator(f"#{api_name}-generate").click()
     page.locator(f"#{api_name}-status", has_text="Done").wait_for()
