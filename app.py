@@ -95,6 +95,10 @@ html { scroll-padding-bottom: 120px; }
 /* Wide tables (a sweep's cells) scroll sideways instead of being clipped. */
 .fp-sweep table { display: block; max-width: 100%; overflow-x: auto; }
 @media (max-width: 640px) {
+  /* A sweep's grid keeps a legible height and scrolls sideways, instead of shrinking its labels to specks. */
+  .fp-grid .image-frame { overflow-x: auto; justify-content: flex-start !important; }
+  .fp-grid .image-frame img { height: min(45vh, 420px) !important; width: auto !important; max-width: none !important;
+    min-width: 100%; flex: none !important; object-fit: contain; }
   /* The phone: the action bar is one short line of estimate and one row of buttons (about 10 % of the height). */
   .fp-actions { padding: 4px 0; gap: 4px !important; }
   .fp-actions .fp-estimate p { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: 0.8em;

@@ -486,9 +486,14 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
             stop_button = gr.Button("Stop sweep", variant="stop", size="sm", scale=1, elem_id=f"{name}-sweep-stop")
         status = gr.HTML("<p>Pick the axes, then <b>Plan</b> to see jobs, cost and time before anything runs.</p>",
                          label="Sweep status", elem_id=f"{name}-sweep-status")
-        grid = gr.Image(label="Grid (labelled; downloads as PNG with the sweep's parameters)", type="filepath",
-                        interactive=False, elem_id=f"{name}-sweep-grid")
-        cells_gallery = gr.Gallery(label="Cells (click one to restore it into the form)", columns=4, height=360,
+        # The label above, not Gradio's label drawn over the image's top (the grid's own title and column labels).
+        gr.Markdown("**Grid** — labelled; its download is a PNG carrying the sweep's parameters.",
+                    elem_classes=["field-help"])
+        grid = gr.Image(label="Grid (labelled; downloads as PNG with the sweep's parameters)", show_label=False,
+                        type="filepath", interactive=False, elem_id=f"{name}-sweep-grid", elem_classes=["fp-grid"])
+        gr.Markdown("**Cells** — click one to restore it into the form.", elem_classes=["field-help"])
+        cells_gallery = gr.Gallery(label="Cells (click one to restore it into the form)", show_label=False,
+                                   columns=4, height=360,
                                    allow_preview=False, object_fit="contain", elem_id=f"{name}-sweep-cells")
         downloads = gr.File(label="Downloads: the grid PNG and a ZIP of every cell with its metadata",
                             file_count="multiple", interactive=False, elem_id=f"{name}-sweep-files")
