@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 from gradio.data_classes import GradioModel, GradioRootModel
@@ -66,6 +66,15 @@ UNDIM_GALLERY_JS = """() => {
   // The run went through: error toasts about what was wrong before are out of date.
   document.querySelectorAll('button.toast-close.error').forEach(b => b.click());
 }"""
+
+
+class PageUpdate(NamedTuple):
+    """One update of a tab's outputs, in their order (``gr.skip()`` where an output stays as it is)."""
+
+    status: Any
+    logs: Any
+    gallery: Any
+    result: Any
 
 
 @dataclass
@@ -272,15 +281,15 @@ async def run_endpoint(
     values: dict[str, Any],
     request: gr.Request | None,
     no_cache: bool = False,
-) -> AsyncIterator[tuple[Any, ...]]:
-    """Yields (status, logs, gallery, result JSON). Stop cancels the remote job. ``no_cache``: go to the provider
+) -> AsyncIterator[PageUpdate]:
+    """Yields the tab's ``PageUpdate``s (status, logs, gallery, result JSON). Stop cancels the remote job. ``no_cache``: go to the provider
     even when the result cache holds this request ("Run again anyway"), and replace the entry."""
     try:
         payload = form.to_model(values)
     except FormError as exc:
         log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
         # The page says it with the form's labels ("Steps: ..."); the API's message keeps the wire names.
-        yield refused_html(labelled(form, exc), exc.fields, exc.paths), gr.skip(), gr.skip(), gr.skip()
+        yield PageUpdate(refused_html(labelled(form, exc), exc.fields, exc.paths), gr.skip(), gr.skip(), gr.skip())
         raise refusal("Please fix: " + "; ".join(exc.messages), "Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)
@@ -288,8 +297,8 @@ async def run_endpoint(
     try:
         slot = ctx.visitor_slots.take(visitor)
     except VisitorBusy as exc:
-        yield (f'<div class="fp-failed"><p>⏳ <b>Not started</b>: {html.escape(str(exc))}</p></div>', gr.skip(),
-               gr.skip(), gr.skip())  # in the status line, where the eye is, as well as in the toast
+        yield PageUpdate(f'<div class="fp-failed"><p>⏳ <b>Not started</b>: {html.escape(str(exc))}</p></div>',
+                         gr.skip(), gr.skip(), gr.skip())  # in the status line, where the eye is, and in the toast
         raise refusal(str(exc), "Too many runs at once") from None
     with slot:
         run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=ctx.media_url_for(request),
@@ -303,14 +312,14 @@ async def run_endpoint(
             async for update in _coalesced(run):
                 view.apply(update)
                 if update.record is None:
-                    yield view.status_html(), view.logs_text, gr.skip(), gr.skip()
+                    yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), gr.skip())
                     continue
                 record = update.record
                 if record.state == "failed" and record.error is not None:
-                    yield view.status_html(), view.logs_text, gr.skip(), api_result(record)
+                    yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), api_result(record))
                     raise refusal(record.error.message, record.error.type)
                 gallery = gallery_items(record, ctx.runner.media) if record.state == "done" else gr.skip()
-                yield view.status_html(), view.logs_text, gallery, api_result(record)
+                yield PageUpdate(view.status_html(), view.logs_text, gallery, api_result(record))
         finally:
             if ctx.active_runs.get(key) is run:
                 del ctx.active_runs[key]

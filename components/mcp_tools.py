@@ -37,12 +37,12 @@ def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> Non
     images = [gr.Image(visible=False, type="filepath", label=f"image {i + 1}") for i in range(MAX_IMAGES)]
 
     async def tool(request: gr.Request = None, **values: Any) -> tuple[Any, ...]:  # type: ignore[assignment]
-        final: tuple[Any, ...] | None = None
+        final = None
         async for update in run_endpoint(spec, form, ctx, None, values, request):
             final = update
         assert final is not None
-        result = {k: v for k, v in final[3].items() if k != "record"}
-        gallery = final[2] if isinstance(final[2], list) else []
+        result = {k: v for k, v in final.result.items() if k != "record"}
+        gallery = final.gallery if isinstance(final.gallery, list) else []
         pictures = [item[0] for item in gallery][:MAX_IMAGES]
         return (json.dumps(result, ensure_ascii=False), *pictures, *([None] * (MAX_IMAGES - len(pictures))))
 
@@ -71,13 +71,13 @@ def add_sweep_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext, swee
     async def tool(request: gr.Request = None, x_field: str = default_x, x_values: str = "",  # type: ignore[assignment]
                    y_field: str | None = None, y_values: str | None = None, confirm_cost: bool = False,
                    **values: Any) -> tuple[Any, ...]:
-        final: tuple[Any, ...] | None = None
+        final = None
         async for update in sweep(request=request, x_field=x_field, x_values=x_values, y_field=y_field,
                                   y_values=y_values, confirm_cost=confirm_cost, **values):
             final = update
         assert final is not None
-        cells = [{k: v for k, v in cell.items() if k != "record"} for cell in final[2]]
-        return json.dumps(cells, ensure_ascii=False), final[1]
+        cells = [{k: v for k, v in cell.items() if k != "record"} for cell in final.cells]
+        return json.dumps(cells, ensure_ascii=False), final.grid
 
     tool.__name__ = f"{spec.api_name}_sweep"
     form.declare_api_parameters(tool)

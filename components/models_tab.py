@@ -381,10 +381,10 @@ def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool, fiel
     fields = fields or ModelFields.of(spec)
 
     async def call(request: gr.Request = None, **values: Any) -> dict[str, Any]:  # type: ignore[assignment]
-        final: tuple[Any, ...] | None = None
+        final = None
         async for update in run_endpoint(spec, form, ctx, None, values, request):  # type: ignore[arg-type]
             final = update
-        result = final[3] if final is not None and isinstance(final[3], dict) else {}
+        result = final.result if final is not None and isinstance(final.result, dict) else {}
         record = result.get("record")
         return {k: v for k, v in result.items() if k != "record"} | (
             {"record": json.loads(record)} if isinstance(record, str) else {})
@@ -417,11 +417,11 @@ def add_model_sweep_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool
     async def call(request: gr.Request = None, x_field: str = "", x_values: Any = "",  # type: ignore[assignment]
                    y_field: str | None = None, y_values: Any = None, confirm_cost: bool = False,
                    **values: Any) -> dict[str, Any]:
-        final: tuple[Any, ...] | None = None
+        final = None
         async for update in sweep(request=request, x_field=x_field or default_axis_field(spec), x_values=x_values,
                                   y_field=y_field, y_values=y_values, confirm_cost=bool(confirm_cost), **values):
             final = update
-        cells = final[2] if final is not None and isinstance(final[2], list) else []
+        cells = final.cells if final is not None and isinstance(final.cells, list) else []
         records = [RunRecord.from_json(json.loads(cell["record"])) for cell in cells]
         return {
             "summary": outcome(records),

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 from PIL import Image
@@ -61,6 +61,14 @@ SYNTAX = (
     "`landscape_4_3, 1024x768` · seeds `1, 2, 3` or `4 random seeds` · prompt search and replace "
     "`cat -> dog, fox` · axis `endpoint`: endpoint API names (`flux_pro, flux_dev_image_to_image`)."
 )
+
+
+class SweepPage(NamedTuple):
+    """One update of the sweep section's outputs, in their order (``gr.skip()`` where one stays as it is)."""
+
+    status: Any
+    grid: Any
+    cells: Any
 
 
 @dataclass
@@ -397,7 +405,7 @@ def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any,
     async def sweep(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
                     x_field: str = default_x, x_values: Any = "", y_field: str | None = None, y_values: Any = None,
                     confirm_cost: bool = False, planned: dict[str, Any] | None = None,
-                    **values: Any) -> AsyncIterator[tuple[Any, ...]]:
+                    **values: Any) -> AsyncIterator[SweepPage]:
         visitor, slot = visitor_slot(request)  # taken before any planning: one visitor, one sweep's worth of work
         with slot, sweep_slot():
             # The plan shown (and confirmed) is the plan that runs: same inputs, same random draws.
@@ -407,7 +415,7 @@ def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any,
             plan, routes = await plan_off_loop(values, session_keys, x_field, x_values, y_field, y_values, draw)
             live = any(not r.is_sandbox for r in routes.values())
             if live and not confirm_cost:
-                yield _plan_html(plan, live), gr.skip(), gr.skip()
+                yield SweepPage(_plan_html(plan, live), gr.skip(), gr.skip())
                 raise refusal(f"This sweep is billed ({plan.summary()}): confirm the estimated cost to run it.",
                               "Confirm the cost")
             await ctx.check_budget(visitor, list(routes.values()), plan.run_cost or plan.estimated_cost)
@@ -423,7 +431,8 @@ def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any,
                     if update.records is None:
                         if time.monotonic() - last >= UPDATE_SECONDS:
                             last = time.monotonic()
-                            yield _plan_html(plan, False) + _progress_html(plan, update), gr.skip(), gr.skip()
+                            yield SweepPage(_plan_html(plan, False) + _progress_html(plan, update), gr.skip(),
+                                            gr.skip())
                         continue
                     # Finished or stopped, the sweep keeps what finished: grid (missing cells marked), ZIP, history.
                     grid_path, zip_path = await asyncio.to_thread(_grid_files, ctx, plan, update.records, files,
@@ -437,8 +446,8 @@ def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any,
                     files.keep(plan.id, [grid_path, zip_path], entry.to_json())
                     cells_out = [cell_json(r) for r in update.records]
                     stopped = run.stop_requested and any(r.state == "stopped" for r in update.records)
-                    yield (_final_html(plan, update, stopped) + _plan_html(plan, False)
-                           + _progress_html(plan, update), grid_path, cells_out)
+                    yield SweepPage(_final_html(plan, update, stopped) + _plan_html(plan, False)
+                                    + _progress_html(plan, update), grid_path, cells_out)
             finally:
                 if ctx.active_sweeps.get(key) is run:
                     del ctx.active_sweeps[key]
