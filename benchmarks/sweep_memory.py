@@ -1,6 +1,6 @@
 """Peak memory of sweeps of large images: a 64-cell sweep at 2048×2048 (and optionally several at once), through
 the same steps as the app's sweep handler — plan, cells through the run engine, the labelled grid and the ZIP
-(``components.sweep_panel._grid_files``), the grid into the media store.
+(``runs.sweep_output.grid_and_zip``), the grid into the media store.
 
 The sandbox runs in its own process (benchmarks/harness.py), so the figures are this process's: the resident set
 size sampled every 10 ms, against the idle size after a small warm-up sweep. Prints figures; asserts nothing.
@@ -24,11 +24,12 @@ from typing import Any, Self
 from app import make_backends, make_context
 from benchmarks.harness import sandbox_process
 from components.context import AppContext
-from components.sweep_panel import _grid_files, seconds_per_job
+from components.sweep_panel import seconds_per_job
 from endpoints import get_endpoint
 from providers.config import ProviderSettings
 from providers.media import MediaStore
 from runs.sweep import parse_json_axis, plan_sweep
+from runs.sweep_output import grid_and_zip
 from runs.sweep_runner import start_sweep
 
 
@@ -80,7 +81,8 @@ async def one_sweep(ctx: AppContext, cells: int, size: int, seed0: int) -> tuple
     records: Any = None
     async for update in run.updates():
         records = update.records or records
-    grid_path, zip_path = await asyncio.to_thread(_grid_files, ctx, plan, records, ctx.sweep_files)
+    grid_path, zip_path = await asyncio.to_thread(grid_and_zip, ctx.runner, plan, records, ctx.sweep_files,
+                                                     ctx.sweep_limits.max_grid_pixels)
     grid_bytes = await asyncio.to_thread(Path(grid_path).read_bytes)
     await ctx.runner.media.save(grid_bytes, "image/png")
     from PIL import Image

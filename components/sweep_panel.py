@@ -18,13 +18,12 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
-from PIL import Image
 
 from components.context import SESSION_TTL_SECONDS, AppContext, ServerBusy, VisitorBusy
 from components.endpoint_tab import EndpointTab, refusal
@@ -32,12 +31,10 @@ from components.form import FormError
 from endpoints.base import EndpointSpec
 from providers.routing import Route
 from runs.codegen import code_for, comment_text
-from runs.compare import host_caption, host_figures, latency_of
-from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
+from runs.compare import host_figures
 from runs.job_times import steps_of
 from runs.pricing import format_usd
-from runs.provenance import download_name, embed_metadata
-from runs.record import Cost, RunRecord, Timings
+from runs.record import RunRecord
 from runs.sweep import (
     PROVIDER_FIELD,
     Axis,
@@ -49,7 +46,7 @@ from runs.sweep import (
     sweepable_fields,
 )
 from runs.sweep_cache import plan_with_cache
-from runs.sweep_files import SweepFiles
+from runs.sweep_output import cell_json, compares_hosts, done_caption, grid_and_zip, image_size, sweep_record
 from runs.sweep_runner import SweepUpdate, outcome, start_sweep
 
 log = logging.getLogger(__name__)
@@ -127,7 +124,7 @@ def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
             record = status.record if status else None
             images = ((record.result or {}).get("images") or []) if record is not None else []
             if record is not None and images and images[0].get("url", "").startswith(("http://", "https://")):
-                caption = _done_caption(plan, record)
+                caption = done_caption(plan, record)
                 text = (f'<img src="{html.escape(images[0]["url"])}" alt="{html.escape(caption)}" loading="lazy">'
                         f"<br>{html.escape(caption)}")  # cells appear as they finish
             cells.append(f'<td class="fp-cell fp-{state}">{text}</td>')
@@ -137,19 +134,6 @@ def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
     return (
         f'<div class="fp-sweep"><p>{summary}</p>{bar}<table><tr><th></th>{head}</tr>{"".join(body)}</table></div>'
     )
-
-
-def compares_hosts(plan: SweepPlan) -> bool:
-    """A sweep whose axis changes the endpoint (``provider`` or ``endpoint``): its cells show latency and cost."""
-    return any(axis is not None and axis.kind == "endpoint" for axis in (plan.x_axis, plan.y_axis))
-
-
-def _done_caption(plan: SweepPlan, record: RunRecord) -> str:
-    """A finished cell's caption: seed and NSFW flag, or across hosts its provider, latency, cost and seed."""
-    if compares_hosts(plan):
-        return f"{host_caption(record)} · seed {record.seed}"
-    nsfw = (record.result or {}).get("has_nsfw_concepts")
-    return cell_caption(record.seed, nsfw[0] if isinstance(nsfw, list) and nsfw else None)
 
 
 def hosts_table_html(records: tuple[RunRecord, ...] | list[RunRecord]) -> str:
@@ -190,129 +174,6 @@ def _plan_html(plan: SweepPlan, live: bool) -> str:
             lines.append(f"<p>Not carried to <code>{html.escape(endpoint_id)}</code>: {html.escape(', '.join(fields))}</p>")
     lines += [f"<p>{html.escape(note)}</p>" for note in plan.notes]
     return "".join(lines)
-
-
-def cell_json(record: RunRecord) -> dict[str, Any]:
-    """One cell for the API: axis values, state, result or error, request id, cost (and the record as text)."""
-    sweep = record.sweep or {}
-    result = record.result
-    return {
-        "x": sweep.get("x"),
-        "y": sweep.get("y"),
-        "x_index": sweep.get("x_index"),
-        "y_index": sweep.get("y_index"),
-        "endpoint_id": record.endpoint_id,
-        "provider": record.provider,
-        "state": record.state,
-        "cached": record.cached,
-        "latency": latency_of(record).to_json(),
-        "result": None if result is None else {k: v for k, v in result.items() if k != "images"} | {
-            "images": [{k: v for k, v in image.items() if k != "file"} for image in result.get("images") or []]
-        },
-        "error": record.error.message if record.error else None,
-        "request_id": record.request_id,
-        "cost": record.cost.to_json(),
-        "record": json.dumps(record.to_json(), ensure_ascii=False),
-    }
-
-
-def _cell_files(ctx: AppContext, record: RunRecord) -> list[tuple[int, str, Path]]:
-    """(image number, content type, stored file) of each of a cell's images still in the media store."""
-    found = []
-    for n, image in enumerate((record.result or {}).get("images") or [], start=1):
-        name = image.get("file") or ctx.runner.copies.get(image.get("url", ""))
-        path = ctx.runner.media.path_of(name) if name else None
-        if path is not None:
-            found.append((n, image.get("content_type") or "image/jpeg", path))
-    return found
-
-
-def _grid_files(ctx: AppContext, plan: SweepPlan, records: tuple[RunRecord, ...], files: SweepFiles,
-                elapsed: float | None = None) -> tuple[str, str]:
-    """Draw the labelled grid and pack the cells' images with their metadata (blocking: run in a thread).
-
-    Memory holds the grid's canvas (within ``PLAYGROUND_SWEEP_MAX_GRID_PIXELS``) and one cell at a time: tiles are
-    decoded from the stored files scaled to the tile, and the ZIP is streamed to its file. The title says what
-    happened (jobs done, stopped, cost, time); a cell that did not finish is a grey tile saying "stopped" or why it
-    failed."""
-    grid_cells: list[GridCell] = []
-    for record in records:
-        sweep = record.sweep or {}
-        x, y = int(sweep.get("x_index", 0)), int(sweep.get("y_index", 0))
-        first = next(iter(_cell_files(ctx, record)), None)
-        if record.state == "done":
-            caption = _done_caption(plan, record)
-        elif record.state == "stopped":
-            caption = "stopped"
-        else:
-            caption = record.error.message if record.error else record.state
-        grid_cells.append(GridCell(x, y, first[2] if first else None, caption, failed=record.state == "failed"))
-    y_labels = list(plan.y_axis.labels) if plan.y_axis else []
-    image = draw_grid(grid_cells, list(plan.x_axis.labels), y_labels, title=f"{plan.endpoint.title} · {outcome(records, elapsed)}",
-                      x_title=plan.x_axis.title, y_title=plan.y_axis.title if plan.y_axis else "",
-                      max_pixels=ctx.sweep_limits.max_grid_pixels)
-    folder = files.folder(plan.id)
-    grid_path = folder / f"{plan.endpoint.api_name}-sweep-{plan.id[:8]}.png"
-    grid_png(image, {**plan.to_json(), "outcome": outcome(records, elapsed)}, grid_path)
-    image.close()
-
-    def entries() -> Iterator[tuple[str, bytes]]:  # one image in memory at a time
-        for record in records:
-            sweep = record.sweep or {}
-            x, y = int(sweep.get("x_index", 0)), int(sweep.get("y_index", 0))
-            for n, content_type, path in _cell_files(ctx, record):
-                with contextlib.suppress(FileNotFoundError):  # pruned from the media store meanwhile
-                    tagged = embed_metadata(path.read_bytes(), content_type, record)
-                    yield f"x{x + 1}-y{y + 1}-" + download_name(record.api_name, record.seed, n, content_type), tagged
-
-    zip_path = folder / f"{plan.endpoint.api_name}-sweep-{plan.id[:8]}-cells.zip"
-    cells_zip(entries(), sweep_json={**plan.to_json(), "outcome": outcome(records, elapsed),
-                                     "cells": [cell_json(r) for r in records]}, out=zip_path)
-    return str(grid_path), str(zip_path)
-
-
-def _image_size(path: str) -> tuple[int, int]:
-    with Image.open(path) as image:
-        return image.size
-
-
-def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord, ...], route: Route,
-                 grid_name: str, grid_url: str, size: tuple[int, int], *, started: float | None = None) -> RunRecord:
-    """The whole sweep as one history entry: the tab's input, the labelled grid as its image, the summed cost, and
-    in ``sweep`` the axes and the cells' record ids (restore gives the form back; download gives the grid).
-    A stopped sweep is ``stopped`` with what finished (its partial grid and the cost of the cells that ran)."""
-    done = [r for r in records if r.state == "done"]
-    usd = [r.cost.usd for r in records]
-    total = round(sum(u for u in usd if u is not None), 6) if any(u is not None for u in usd) else None
-    was_stopped = any(r.state == "stopped" for r in records)  # a Stop after every cell finished stops nothing
-    state = "stopped" if was_stopped else ("done" if done else "failed")
-    finished = time.time()
-    prompt_field = plan.endpoint.field_for("prompt")
-    prompt = base.get(prompt_field) if prompt_field is not None else None
-    return RunRecord(
-        id=plan.id,
-        endpoint_id=plan.endpoint.id,
-        api_name=plan.endpoint.api_name,
-        provider=route.provider.name,
-        route=route.kind,
-        input=dict(base),
-        state=state,  # type: ignore[arg-type]
-        result={
-            "endpoint_id": plan.endpoint.id, "request_id": None, "seed": None, "has_nsfw_concepts": None,
-            "prompt": prompt if isinstance(prompt, str) else None, "timings": {},
-            "images": [{"url": grid_url, "file": grid_name, "width": size[0], "height": size[1],
-                        "content_type": "image/png"}],
-            "extras": {"sweep": outcome(records, finished - started if started else None),
-                       "cells_done": len(done), "cells": len(records)}
-            | ({"hosts": [row.to_json() for row in host_figures(records)]} if compares_hosts(plan) else {}),
-        },
-        cost=Cost(total, f"sweep of {len(records)} cells: the sum of their costs"),
-        error=None if done and not was_stopped else next((r.error for r in records if r.error), None),
-        timings=Timings(submitted=started, finished=finished),
-        sweep={"id": plan.id, "summary": plan.summary(), "outcome": outcome(records, finished - started if started else None),
-               "x": plan.x_axis.to_json(),
-               "y": plan.y_axis.to_json() if plan.y_axis else None, "cells": [r.id for r in records]},
-    )
 
 
 def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any, Any]:
@@ -435,11 +296,12 @@ def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any,
                                             gr.skip())
                         continue
                     # Finished or stopped, the sweep keeps what finished: grid (missing cells marked), ZIP, history.
-                    grid_path, zip_path = await asyncio.to_thread(_grid_files, ctx, plan, update.records, files,
-                                                                  update.elapsed)
+                    grid_path, zip_path = await asyncio.to_thread(
+                        grid_and_zip, ctx.runner, plan, update.records, files, ctx.sweep_limits.max_grid_pixels,
+                        update.elapsed)
                     grid_bytes = await asyncio.to_thread(Path(grid_path).read_bytes)
                     stored = await ctx.runner.media.save(grid_bytes, "image/png")
-                    size = await asyncio.to_thread(_image_size, grid_path)
+                    size = await asyncio.to_thread(image_size, grid_path)
                     first_route = next(iter(routes.values()))
                     entry = sweep_record(plan, make_base(values), update.records, first_route, stored.name,
                                          ctx.media_url_for(request)(stored.name), size, started=started)
