@@ -15,8 +15,7 @@ import gradio as gr
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from runs.codegen import code_for
-from runs.provenance import SecretInRecordError
-from runs.record import RunRecord
+from runs.record import RunRecord, SecretInRecordError
 
 # (label, snippet key, gr.Code language)
 LANGUAGES = (("Python", "python", "python"), ("JavaScript", "javascript", "javascript"), ("cURL", "curl", "shell"),

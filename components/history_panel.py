@@ -50,8 +50,8 @@ from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
 from providers.local_files import image_fields
 from runs.codegen import code_for
-from runs.provenance import SecretInRecordError, download_name, embed_metadata, read_metadata
-from runs.record import RunRecord
+from runs.provenance import download_name, embed_metadata, read_metadata
+from runs.record import RunRecord, SecretInRecordError
 
 STORAGE_KEY = "flux-playground-history-v1"
 # Obscures the stored list (Gradio encrypts BrowserState); fixed so history survives restarts. Not a secret.

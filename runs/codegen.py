@@ -40,8 +40,7 @@ from providers.base import REDACTED, FilePart, PreparedRequest
 from providers.catalog import provider_spec
 from providers.data_uris import field_name
 from providers.local_files import image_fields
-from runs.provenance import SECRET_HEADERS, check_no_secrets
-from runs.record import RunRecord
+from runs.record import SECRET_HEADERS, RunRecord, check_no_secrets
 
 FAL_QUEUE_URL = "https://queue.fal.run"
 SEGMIND_API_URL = "https://api.segmind.com"

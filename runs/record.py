@@ -6,12 +6,13 @@ metadata, copy-as-code and share links all read records. ``to_json()`` / ``from_
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from endpoints import get_endpoint
-from providers.base import PreparedRequest
+from providers.base import REDACTED, PreparedRequest
 
 RouteKind = Literal["sandbox", "server_key", "session_key", "no_key"]
 FinalState = Literal["done", "failed", "stopped"]
@@ -166,3 +167,30 @@ class RunRecord:
             sweep=data.get("sweep"),
             cached=data.get("cached") is True,
         )
+
+
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "x-key", "x-fal-key",
+                            "cookie"})
+_CREDENTIAL = re.compile(r"^\s*(key|bearer|basic|token)\s+(?P<rest>.*)$", re.IGNORECASE)
+
+
+class SecretInRecordError(ValueError):
+    """A record's request carries a header value that looks like a key; nothing derived from it may be written."""
+
+
+def check_no_secrets(request: PreparedRequest | None) -> None:
+    """Raise ``SecretInRecordError`` unless every credential-like header shows only ``<redacted>``.
+
+    ``Authorization: Key <redacted>`` passes; ``Authorization: Key abc``, ``x-api-key: abc`` or any header whose
+    value reads ``Bearer abc`` does not. The message names the header, never its value.
+    """
+    if request is None:
+        return
+    for name, value in request.headers.items():
+        text = str(value).strip()
+        match = _CREDENTIAL.match(text)
+        rest = match["rest"].strip() if match else text
+        if (name.lower() in SECRET_HEADERS or match) and rest not in ("", REDACTED):
+            raise SecretInRecordError(
+                f"the request's {name!r} header holds what looks like a key; records must show {REDACTED} there"
+            )

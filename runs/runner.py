@@ -39,8 +39,8 @@ from providers.routing import Route
 from runs.job_times import JobTimes, steps_of
 from runs.pricing import format_usd
 from runs.progress import Step, StepClock, parse_step
-from runs.provenance import SecretInRecordError, download_name, embed_metadata
-from runs.record import UNKNOWN_COST, Cost, FinalState, RunError, RunRecord, Timings
+from runs.provenance import download_name, embed_metadata
+from runs.record import UNKNOWN_COST, Cost, FinalState, RunError, RunRecord, SecretInRecordError, Timings
 from runs.result_cache import CacheHit, ResultCache
 
 log = logging.getLogger(__name__)

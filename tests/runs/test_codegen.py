@@ -29,8 +29,7 @@ from PIL import Image
 from endpoints import get_endpoint
 from providers.base import FilePart, PreparedRequest
 from runs.codegen import RecordRefused, code_for, fal_curl, gradio_client_code, js_literal, python_literal
-from runs.provenance import SecretInRecordError
-from runs.record import RunRecord
+from runs.record import RunRecord, SecretInRecordError
 from sandbox import RunningSandbox, SandboxOptions, start_sandbox
 
 TIMEOUT = 60

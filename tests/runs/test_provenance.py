@@ -15,10 +15,10 @@ import pytest
 from PIL import Image, PngImagePlugin, features
 
 from endpoints import get_endpoint
+from endpoints.base import PROMPT_MAX_CHARS
 from providers.base import PreparedRequest
 from runs.provenance import (
     NO_PARAMETERS,
-    SecretInRecordError,
     a1111_parameters,
     decode_user_comment,
     download_name,
@@ -27,7 +27,7 @@ from runs.provenance import (
     read_metadata,
     user_comment,
 )
-from runs.record import Cost, RunRecord, Timings
+from runs.record import Cost, RunRecord, SecretInRecordError, Timings
 from tests.odd_endpoint import ODD, registered
 
 SECRET = "fal-SECRET-0123456789abcdef"
@@ -264,15 +264,29 @@ def test_jpeg_keeps_existing_exif_tags():
     assert read_metadata(out).kind == "record"
 
 
-def test_big_record_in_jpeg_goes_to_extended_xmp():
-    big_prompt = "".join(random.Random(3).choice("abcdefghij ,:\"'") for _ in range(150_000))
-    record = fal_record(prompt=big_prompt)
+def test_a_record_at_the_apps_limits_fits_one_xmp_segment():
+    """The longest prompt the app takes (twice over: input and request body) and an inline image: one compact
+    record, one APP1 segment each for EXIF and XMP, read back whole."""
+    big_prompt = "".join(random.Random(3).choice("abcdefghij ,:\"'") for _ in range(PROMPT_MAX_CHARS))
+    record = fal_record(prompt=big_prompt, image_url="data:image/png;base64," + "A" * 200_000)
     original = encode(noise_image(), "JPEG")
     out = embed_metadata(original, "image/jpeg", record)
-    assert all(size <= 65535 for size in jpeg_app1_sizes(out)) and len(jpeg_app1_sizes(out)) >= 4
+    assert all(size <= 65535 for size in jpeg_app1_sizes(out)) and len(jpeg_app1_sizes(out)) == 2
     assert decoded(out) == decoded(original)
     meta = read_metadata(out)
-    assert meta.kind == "record" and meta.record == record
+    assert meta.kind == "record" and meta.record is not None and meta.record.input["prompt"] == big_prompt
+    assert meta.record.input["image_url"].endswith("characters omitted: too large to embed>")
+    assert any("too large to embed" in note for note in meta.notes)
+
+
+def test_a_record_too_big_for_one_segment_leaves_the_a1111_text_alone():
+    record = replace(fal_record(), result={**fal_record().result, "extras": {"log": "x" * 100_000}})
+    original = encode(noise_image(), "JPEG")
+    out = embed_metadata(original, "image/jpeg", record)
+    assert all(size <= 65535 for size in jpeg_app1_sizes(out)) and len(jpeg_app1_sizes(out)) == 1  # EXIF only
+    assert decoded(out) == decoded(original)
+    meta = read_metadata(out)
+    assert meta.kind == "parameters" and meta.prompt == PROMPT and meta.seed == 1234
 
 
 @pytest.mark.skipif(not features.check("webp"), reason="this Pillow has no WebP support")
