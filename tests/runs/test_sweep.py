@@ -11,7 +11,6 @@ import pytest
 
 from endpoints import get_endpoint
 from endpoints.base import EndpointSpec
-from runs import sweep as sweep_module
 from runs.record import Cost
 from runs.sweep import (
     DEFAULT_MAX_CELLS,
@@ -29,6 +28,7 @@ from runs.sweep import (
     plan_sweep,
     sweepable_fields,
 )
+from runs.sweep import syntax as sweep_syntax
 
 PRO = get_endpoint("flux_pro")
 SEGMIND = get_endpoint("segmind_flux_depth_pro")
@@ -142,8 +142,8 @@ def test_huge_axis_text_is_refused_at_once_by_name(field: str) -> None:
 
 def test_values_are_counted_before_anything_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
     expanded: list[str] = []
-    original = sweep_module._expand_range
-    monkeypatch.setattr(sweep_module, "_expand_range", lambda m, t, p: expanded.append(t) or original(m, t, p))
+    original = sweep_syntax._expand_range
+    monkeypatch.setattr(sweep_syntax, "_expand_range", lambda m, t, p: expanded.append(t) or original(m, t, p))
     text = ", ".join(["0-999"] * 4000)  # 28 KB, under the text bound: 4 million values
     started = time.perf_counter()
     with pytest.raises(SweepError) as exc:
