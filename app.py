@@ -37,7 +37,8 @@ from providers.config import ProviderSettings
 from providers.media import CONTENT_TYPES, MediaStore
 from providers.registry import build_providers, sandbox_settings
 from providers.routing import Backends
-from runs.budget import BudgetLimits, SpendLedger, data_dir
+from runs.budget import BudgetLimits, SpendLedger
+from runs.data_dir import data_dir
 from runs.pricing import actual_cost
 from runs.result_cache import CACHE_FOLDER, CacheSettings, ResultCache
 from runs.runner import Runner
@@ -255,7 +256,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
     gr.set_static_paths([str(ctx.runner.media.root)])
     # Uvicorn (which Gradio starts with its defaults) replaces the socket address of a connection from loopback by
     # an X-Forwarded-For entry; any local client could then pick its own identity. The app reads the header itself,
-    # as far as PLAYGROUND_TRUSTED_PROXIES says (runs.budget.client_address), so uvicorn must keep the real socket.
+    # as far as PLAYGROUND_TRUSTED_PROXIES says (runs.visitors.client_address), so uvicorn must keep the real socket.
     os.environ["FORWARDED_ALLOW_IPS"] = ""
     return {
         "css": CSS,

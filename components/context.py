@@ -22,13 +22,13 @@ from components.gradio_fixes import SessionLifetimes
 from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
 from providers.routing import Backends, Route
-from runs.budget import visitor_id
 from runs.pricing import PriceBook
 from runs.record import Cost
 from runs.runner import Run, Runner
 from runs.sweep import DEFAULT_MAX_SWEEPS, MAX_SWEEPS_VAR, SweepLimits
 from runs.sweep_files import SweepFiles
 from runs.sweep_runner import SweepRun
+from runs.visitors import visitor_id
 
 DEFAULT_VISITOR_CONCURRENCY = 2
 SESSION_TTL_SECONDS = 6 * 3600  # every per-session state (keys, last records, spend) expires after this
@@ -110,7 +110,7 @@ def forwarded_for(request: gr.Request | None) -> str | None:
 
 def visitor_of(request: gr.Request | None, trusted_proxies: int = 0) -> str:
     """The one identity every per-visitor limit uses (budgets, runs at once, sweeps, MCP tools): the signed-in
-    Hugging Face user, else the address the trusted proxy appended (``runs.budget.visitor_id``)."""
+    Hugging Face user, else the address the trusted proxy appended (``runs.visitors.visitor_id``)."""
     if request is None:
         return "ip:unknown"
     client = getattr(request, "client", None)

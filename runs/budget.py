@@ -4,7 +4,7 @@ A run on the server's key first *reserves* its estimated cost; the reservation c
 so visitors running at the same time can never, together, go past a limit by more than the runs already admitted.
 When the run ends its reservation is *settled* at the actual cost ($0 for a run fal did not bill). Budgets are per
 UTC day: a global one for the key (``PLAYGROUND_BUDGET_USD``) and one per visitor
-(``PLAYGROUND_VISITOR_BUDGET_USD``); visitors are told by ``visitor_id``.
+(``PLAYGROUND_VISITOR_BUDGET_USD``); visitors are told apart by ``runs.visitors.visitor_id``.
 
 Every ledger call is one ``BEGIN IMMEDIATE`` transaction run in a worker thread (``asyncio.to_thread``), so the
 event loop never waits on the disk and several processes sharing the file never overspend. Amounts are stored as
@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import logging
 import math
-import os
-import sys
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -38,8 +35,6 @@ log = logging.getLogger(__name__)
 BUDGET_ENV = "PLAYGROUND_BUDGET_USD"
 VISITOR_BUDGET_ENV = "PLAYGROUND_VISITOR_BUDGET_USD"
 #: Hugging Face Spaces mounts persistent storage here, when the Space has it.
-SPACES_DATA_ROOT = Path("/data")
-APP_FOLDER = "flux-playground"  # under /data on Spaces, or under the user's data folder
 LEDGER_FILE = "spend.sqlite3"
 DEFAULT_STALE_AFTER = dt.timedelta(hours=1)
 
@@ -320,100 +315,6 @@ def _log_failed_release(release: asyncio.Future[bool]) -> None:
         log.warning("could not release an abandoned reservation: %s", type(release.exception()).__name__)
 
 
-# ------------------------------------------------------------------------------------------------ where and who
-
-
-def user_data_root(env: Mapping[str, str], *, platform: str = sys.platform, home: Path | None = None) -> Path:
-    """The platform's folder for a user's application data: ``$XDG_DATA_HOME`` or ``~/.local/share`` (Linux and
-    other Unixes), ``~/Library/Application Support`` (macOS), ``%LOCALAPPDATA%`` (Windows)."""
-    home = home or Path.home()
-    if platform == "win32":
-        raw = (env.get("LOCALAPPDATA") or "").strip()
-        return Path(raw) if raw else home / "AppData" / "Local"
-    if platform == "darwin":
-        return home / "Library" / "Application Support"
-    raw = (env.get("XDG_DATA_HOME") or "").strip()
-    return Path(raw) if raw and Path(raw).is_absolute() else home / ".local" / "share"
-
-
-def data_dir(
-    configured: Path | None = None,
-    platform_env: Mapping[str, str] | None = None,
-    *,
-    spaces_root: Path = SPACES_DATA_ROOT,
-    home: Path | None = None,
-) -> Path:
-    """The folder for server state (the spend ledger, which holds visitors' addresses and spend), created with mode
-    0700 when missing. Never the working folder: Gradio serves files under it, and it is where the code lives.
-
-    ``configured`` (``PLAYGROUND_DATA_DIR``) when set; else ``/data/flux-playground`` when ``/data`` (Spaces persistent storage)
-    exists and is writable; else ``flux-playground`` in the user's data folder (``user_data_root``:
-    ``~/.local/share/flux-playground`` on Linux).
-    """
-    if configured is not None:
-        path = configured.expanduser()
-    elif spaces_root.is_dir() and os.access(spaces_root, os.W_OK | os.X_OK):
-        path = spaces_root / APP_FOLDER
-    else:
-        path = user_data_root(platform_env or {}, home=home) / APP_FOLDER
-    if not path.exists():
-        path.mkdir(parents=True, mode=0o700)
-        path.chmod(0o700)  # mkdir's mode is filtered through the umask
-    return path
-
-
-def _address(raw: str) -> str | None:
-    text = raw.strip()
-    if not text:
-        return None
-    candidates = [text]
-    if text.startswith("[") and "]" in text:  # [v6]:port
-        candidates.append(text[1 : text.index("]")])
-    elif text.count(":") == 1:  # v4:port
-        candidates.append(text.split(":")[0])
-    for candidate in candidates:
-        try:
-            address = ipaddress.ip_address(candidate)
-        except ValueError:
-            continue
-        if isinstance(address, ipaddress.IPv6Address):
-            if address.ipv4_mapped is not None:
-                return str(address.ipv4_mapped)
-            # One IPv6 visitor usually holds a whole /64: count it as one address, or budgets are easy to dodge.
-            return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
-        return str(address)
-    return "".join(ch for ch in text if ch.isprintable() and not ch.isspace())[:100] or None
-
-
-
-
-def client_address(client_host: str | None, forwarded_for: str | None, trusted_proxies: int) -> str | None:
-    """The visitor's address as the nearest trusted proxy saw it, never an entry the visitor wrote.
-
-    Each proxy appends the address of whoever connected to it, so a visitor may write any entries at the *left* of
-    ``X-Forwarded-For`` but never at the right: with ``trusted_proxies`` proxies in front, the visitor's address is
-    the entry that many hops from the right (the right-most one behind one proxy). Without a trusted proxy, or when
-    the header holds fewer entries than that (the request did not come through them), the socket's address."""
-    if trusted_proxies > 0:
-        entries = [entry.strip() for entry in (forwarded_for or "").split(",")]
-        entries = [entry for entry in entries if entry]
-        if len(entries) >= trusted_proxies:
-            return _address(entries[-trusted_proxies])
-    return _address(client_host or "")
-
-
-def visitor_id(
-    username: str | None, client_host: str | None, forwarded_for: str | None, trusted_proxies: int = 0
-) -> str:
-    """Who a visitor is, for budgets and runs at once: ``hf:<username>`` when signed in to Hugging Face, else
-    ``ip:<address>`` with ``client_address`` (the address the trusted proxy appended to ``X-Forwarded-For``, or
-    the socket's), else ``ip:unknown``. IPv6 addresses count per /64."""
-    if username and username.strip():
-        return f"hf:{username.strip()}"
-    address = client_address(client_host, forwarded_for, trusted_proxies)
-    return f"ip:{address}" if address else "ip:unknown"
-
-
 __all__ = [
     "BUDGET_ENV",
     "DEFAULT_STALE_AFTER",
@@ -425,9 +326,5 @@ __all__ = [
     "LimitKind",
     "Reservation",
     "SpendLedger",
-    "client_address",
-    "data_dir",
     "next_utc_midnight",
-    "user_data_root",
-    "visitor_id",
 ]

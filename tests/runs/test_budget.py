@@ -21,10 +21,7 @@ from runs.budget import (
     BudgetExceeded,
     BudgetLimits,
     SpendLedger,
-    data_dir,
     next_utc_midnight,
-    user_data_root,
-    visitor_id,
 )
 from runs.storage import PostgresStore, SharedStore, SqliteStore
 from tests.postgres_support import postgres_url
@@ -344,76 +341,3 @@ async def test_refusals_say_when_the_budget_resets(ledger: SpendLedger, minutes_
     with pytest.raises(BudgetExceeded) as caught:
         await ledger.reserve("v", 0.05, BudgetLimits(visitor_daily_usd=0.01), now=now)
     assert text in caught.value.message
-
-
-# ---------------------------------------------------------------------------------------------- where and who
-
-
-def test_data_dir(tmp_path: Path) -> None:
-    chosen = tmp_path / "chosen"
-    assert data_dir(chosen) == chosen
-    assert stat.S_IMODE(chosen.stat().st_mode) == 0o700
-    spaces = tmp_path / "spaces-data"
-    spaces.mkdir()
-    assert data_dir(None, {}, spaces_root=spaces) == spaces / "flux-playground"
-    assert stat.S_IMODE((spaces / "flux-playground").stat().st_mode) == 0o700
-    user = tmp_path / "home" / ".local" / "share" / "flux-playground"
-    assert data_dir(None, {}, spaces_root=tmp_path / "absent", home=tmp_path / "home") == user
-    if os.geteuid() != 0:  # root may write anywhere
-        spaces.chmod(0o500)
-        try:
-            assert data_dir(None, {}, spaces_root=spaces, home=tmp_path / "home") == user
-        finally:
-            spaces.chmod(0o700)
-
-
-def test_the_ledger_is_kept_out_of_the_working_folder_by_default(tmp_path: Path, monkeypatch) -> None:
-    """Issue 17.1: the default was ``./data``, under the working folder, whose files Gradio copies and serves."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    chosen = data_dir(None, {}, spaces_root=tmp_path / "absent")
-    assert not chosen.is_relative_to(tmp_path.resolve() / "data") and chosen == tmp_path / "home/.local/share/flux-playground"
-    xdg = data_dir(None, {"XDG_DATA_HOME": str(tmp_path / "xdg")}, spaces_root=tmp_path / "absent")
-    assert xdg == tmp_path / "xdg" / "flux-playground"
-    assert user_data_root({"LOCALAPPDATA": "C:/Users/v/AppData/Local"}, platform="win32") == Path(
-        "C:/Users/v/AppData/Local")
-    assert user_data_root({}, platform="darwin", home=Path("/Users/v")) == Path("/Users/v/Library/Application Support")
-
-
-@pytest.mark.parametrize(
-    ("username", "host", "forwarded", "hops", "expected"),
-    [
-        ("ada", "10.0.0.1", "1.2.3.4", 1, "hf:ada"),  # signed in: the Hugging Face user, whatever the headers
-        # One proxy (Spaces): the entry it appended, at the right; whatever the visitor wrote before it is ignored.
-        (" ", "10.0.0.1", "1.2.3.4, 10.0.0.9", 1, "ip:10.0.0.9"),
-        (None, "10.0.0.1", "6.6.6.6,203.0.113.7", 1, "ip:203.0.113.7"),
-        (None, "10.0.0.1", "6.6.6.6, 7.7.7.7 ,203.0.113.7 ", 1, "ip:203.0.113.7"),
-        (None, "10.0.0.1", "203.0.113.7:51234", 1, "ip:203.0.113.7"),
-        (None, "10.0.0.1", "2001:db8:1:2:aaaa::1", 1, "ip:2001:db8:1:2::/64"),
-        (None, "10.0.0.1", "6.6.6.6, [2001:db8:1:2::5]:443", 1, "ip:2001:db8:1:2::/64"),
-        # Two proxies: the second entry from the right; the right-most is the first proxy's own address.
-        (None, "10.0.0.1", "6.6.6.6, 203.0.113.7, 10.0.0.5", 2, "ip:203.0.113.7"),
-        # Fewer entries than proxies (the request did not come through them), or no header: the socket.
-        (None, "10.0.0.1", "6.6.6.6", 2, "ip:10.0.0.1"),
-        (None, "10.0.0.1", None, 1, "ip:10.0.0.1"),
-        (None, "10.0.0.1", "", 1, "ip:10.0.0.1"),
-        (None, "10.0.0.1", " , ", 1, "ip:10.0.0.1"),
-        # No proxy trusted (local runs): the header is the visitor's own writing and is ignored.
-        (None, "10.0.0.1", "1.2.3.4", 0, "ip:10.0.0.1"),
-        (None, "::ffff:192.0.2.1", "1.2.3.4", 0, "ip:192.0.2.1"),
-        (None, "2001:db8:1:2:aaaa::1", None, 0, "ip:2001:db8:1:2::/64"),
-        (None, "testclient", None, 0, "ip:testclient"),
-        (None, None, "1.2.3.4", 0, "ip:unknown"),
-        (None, None, None, 1, "ip:unknown"),
-    ],
-)
-def test_visitor_id(username: str | None, host: str | None, forwarded: str | None, hops: int, expected: str) -> None:
-    assert visitor_id(username, host, forwarded, hops) == expected
-
-
-def test_six_forged_first_entries_are_one_visitor() -> None:
-    """Behind the Space's proxy a visitor may write any X-Forwarded-For; the proxy appends the real address."""
-    forged = {visitor_id(None, "10.0.0.1", f"198.51.100.{i}, 203.0.113.7", 1) for i in range(6)}
-    assert forged == {"ip:203.0.113.7"}
-
-
