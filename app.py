@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +31,18 @@ from components.page_cache import PageCache
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.share_panel import wire_share_links
 from endpoints import ENDPOINTS, install_catalog
+from endpoints.base import EndpointSpec
 from endpoints.catalog import load_catalog
 from providers.catalog import CATALOG
 from providers.config import ProviderSettings
 from providers.media import CONTENT_TYPES, MediaStore
 from providers.registry import build_providers, sandbox_settings
 from providers.routing import Backends
+from providers.routing import Route as ProviderRoute
 from runs.budget import BudgetLimits, SpendLedger
 from runs.data_dir import data_dir
-from runs.pricing import actual_cost
+from runs.pricing import PriceBook, Size, actual_cost
+from runs.record import Cost
 from runs.result_cache import CACHE_FOLDER, CacheSettings, ResultCache
 from runs.runner import Runner
 from runs.spend_guard import BudgetGuard
@@ -156,9 +159,16 @@ def make_context(
         enabled=settings.cache, days=settings.cache_days, max_bytes=int(settings.cache_mb * 1024 * 1024)
     )
     cache = ResultCache(store, folder / CACHE_FOLDER, cache_settings) if cache_settings.enabled else None
+    live_prices, sandbox_prices = PriceBook(), PriceBook()  # the sandbox publishes its own prices
+
+    def estimate(endpoint: EndpointSpec, wire: dict[str, Any], route: ProviderRoute,
+                 output_sizes: Sequence[Size] | None = None) -> Cost:
+        book = sandbox_prices if route.is_sandbox else live_prices
+        return book.estimate(endpoint, wire, output_sizes=output_sizes)
+
     runner = Runner(
         media or MediaStore(),
-        estimate=lambda spec, wire, route, sizes=None: ctx.prices(route).estimate(spec, wire, output_sizes=sizes),  # ctx: bound below
+        estimate=estimate,
         settle=lambda estimate, state, extras, provider: actual_cost(
             estimate, state=state, extras=extras, provider=provider
         ),
@@ -181,6 +191,8 @@ def make_context(
         sweep_limits=sweep_limits,
         sweep_slots=SweepSlots(sweep_limits.max_sweeps),
         sandbox_step_seconds=settings.sandbox_step_seconds,
+        live_prices=live_prices,
+        sandbox_prices=sandbox_prices,
     )
     return ctx
 

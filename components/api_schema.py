@@ -8,6 +8,7 @@ real JSON schema — type, enum, bounds, description — with ``$ref``s inlined 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -77,7 +78,7 @@ def apply_api_schemas(spec: EndpointSpec, components: dict[str, gr.components.Co
                 continue
         else:
             continue
-        component.api_info = (lambda info=info: info)  # type: ignore[method-assign]
+        component.api_info = _returning(info)  # type: ignore[method-assign]
 
 
 def args_docstring(spec: EndpointSpec, names: list[str]) -> str:
@@ -92,3 +93,8 @@ def args_docstring(spec: EndpointSpec, names: list[str]) -> str:
         lines.append(f"    {name}: {description or name}")
     lines += ["", "Returns:", "    The run status, provider logs, the images with captions, and the result JSON."]
     return "\n".join(lines)
+
+
+def _returning(info: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """A component's ``api_info`` that answers ``info`` (the schema the endpoint's model gives the field)."""
+    return lambda: info

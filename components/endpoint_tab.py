@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -281,7 +281,7 @@ async def run_endpoint(
     values: dict[str, Any],
     request: gr.Request | None,
     no_cache: bool = False,
-) -> AsyncIterator[PageUpdate]:
+) -> AsyncGenerator[PageUpdate, None]:
     """Yields the tab's ``PageUpdate``s (status, logs, gallery, result JSON). Stop cancels the remote job. ``no_cache``: go to the provider
     even when the result cache holds this request ("Run again anyway"), and replace the entry."""
     try:
@@ -332,7 +332,7 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
     ``TICK_SECONDS`` so the elapsed time moves.
     """
     updates = run.updates()
-    held = None
+    held: RunUpdate | None = None
     last_sent = 0.0
     last_state: str | None = None
     # The first log lines and the first step go at once: the page shows the run has started working.
@@ -348,7 +348,8 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
                 if held is not None:
                     yield held
                     logs_shown, step_shown = logs_shown or bool(held.new_logs), step_shown or held.step is not None
-                    held, last_sent, last_state = None, time.monotonic(), held.state
+                    last_state = held.state
+                    held, last_sent = None, time.monotonic()
                 else:
                     yield replace(run_tick(run), elapsed=run.elapsed())
                 continue
@@ -517,7 +518,7 @@ def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, es
     if spec.price is not None and spec.price.counts_input_images:
         roles += ("image", "images")
     priced = {name for role in roles if (name := spec.field_for(role)) is not None}
-    watched = [c for name, c in form.api_inputs().items() if name in priced]
+    watched: list[Any] = [c for name, c in form.api_inputs().items() if name in priced]  # each has a change event
     # A key pasted (or forgotten) under Settings changes the route, so the estimate says at once where runs go.
     gr.on([session_keys.change, *(c.change for c in watched)], update, inputs_kwargs={**form.api_inputs(), **form.ui_inputs(),
                                                                "session_keys": session_keys},

@@ -210,6 +210,7 @@ class PlaygroundBlocks(gr.Blocks):
         outputs = list(block_fn.outputs)
         if block_fn.batch or not outputs:
             return await super().postprocess_data(block_fn, predictions, state)
+        values: list[Any]
         if len(outputs) == 1:
             values = [predictions]
         elif _is_skip(predictions):

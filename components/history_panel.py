@@ -22,7 +22,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 from PIL import Image, ImageDraw
@@ -56,8 +56,10 @@ from runs.record import RunRecord, SecretInRecordError
 STORAGE_KEY = "flux-playground-history-v1"
 # Obscures the stored list (Gradio encrypts BrowserState); fixed so history survives restarts. Not a secret.
 STORAGE_SECRET = "flux-playground-history"
-CODE_TABS = (("python", "Python", "python"), ("javascript", "JavaScript", "javascript"), ("curl", "cURL", "shell"),
-             ("gradio_client", "gradio_client", "python"))
+CodeLanguage = Literal["python", "javascript", "shell"]
+CODE_TABS: tuple[tuple[str, str, CodeLanguage], ...] = (
+    ("python", "Python", "python"), ("javascript", "JavaScript", "javascript"), ("curl", "cURL", "shell"),
+    ("gradio_client", "gradio_client", "python"))
 #: Hosts a result image may be fetched from again (fal's CDN and storage); Segmind returns images inline.
 PROVIDER_MEDIA_HOSTS = ("fal.media", "fal.run", "fal.ai", "storage.googleapis.com")
 KEEP_SECONDS = 3600  # how long a prepared download stays in this panel's own folder
@@ -477,7 +479,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
 
     def pin_entry(entries: list[dict[str, Any]], sid: str | None, pinned: list[str]):
         entry = _entry(entries, sid)
-        if entry is None:
+        if entry is None or sid is None:
             gr.Warning(SELECT_FIRST)
             return (gr.skip(),) * 5
         current = [p for p in pinned or [] if _entry(entries, p) is not None]
@@ -559,11 +561,12 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
             mapped = meta.to_form_values(get_endpoint(api_name))
             if mapped.dropped:
                 note += "  \nNot carried over: " + "; ".join(f"{k} ({v})" for k, v in mapped.dropped.items())
-            out = {dropped_note: note + "  \nRestored into the **Models** tab.", tabs: gr.Tabs(selected=MODELS_TAB),
-                   **models.open(api_name, mapped.values, origin=f"🖼 Restored from an image: {meta.summary}.")}
+            opened: dict[Any, Any] = {
+                dropped_note: note + "  \nRestored into the **Models** tab.", tabs: gr.Tabs(selected=MODELS_TAB),
+                **models.open(api_name, mapped.values, origin=f"🖼 Restored from an image: {meta.summary}.")}
             if meta.record_json is not None and meta.record is not None:
-                out[history], out[gallery], out[count] = listed(added(entries, meta.record_json), which)
-            return out
+                opened[history], opened[gallery], opened[count] = listed(added(entries, meta.record_json), which)
+            return opened
         if tab is None:
             tab = next(iter(endpoint_tabs.values()))
             note += f"  \nIts model is not one of this app's endpoints: the values go into **{tab.spec.label}**."

@@ -14,6 +14,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+from gradio.blocks import Block
 
 from components.api_schema import args_docstring
 from components.gradio_fixes import hide_server_paths_in_mcp_results
@@ -47,7 +48,7 @@ def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> Non
         return (json.dumps(result, ensure_ascii=False), *pictures, *([None] * (MAX_IMAGES - len(pictures))))
 
     tool.__name__ = spec.api_name
-    parameters = {**form.api_inputs(), **form.ui_inputs()}
+    parameters: dict[str, Block] = {**form.api_inputs(), **form.ui_inputs()}
     tool.__doc__ = args_docstring(spec, list(parameters))
     form.declare_api_parameters(tool)
     trigger.click(

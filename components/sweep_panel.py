@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+from gradio.blocks import Block
 
 from components.context import SESSION_TTL_SECONDS, AppContext, ServerBusy, VisitorBusy
 from components.endpoint_tab import EndpointTab, refusal
@@ -383,7 +384,7 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
 
     form.declare_api_parameters(sweep)
     form.declare_api_parameters(show_plan)
-    sweep_inputs = {**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys, "x_field": x_field,
+    sweep_inputs: dict[str, Block] = {**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys, "x_field": x_field,
                     "x_values": x_values, "y_field": y_field, "y_values": y_values}
     plan_button.click(show_plan, inputs_kwargs=sweep_inputs, outputs=[status, planned], api_visibility="private",
                       show_progress_on=[status])

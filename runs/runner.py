@@ -37,7 +37,7 @@ from providers.local_files import REMOTE_PREFIXES, image_fields
 from providers.media import MediaStore
 from providers.routing import Route
 from runs.job_times import JobTimes, steps_of
-from runs.pricing import format_usd
+from runs.pricing import Size, format_usd
 from runs.progress import Step, StepClock, parse_step
 from runs.provenance import download_name, embed_metadata
 from runs.record import UNKNOWN_COST, Cost, FinalState, RunError, RunRecord, SecretInRecordError, Timings
@@ -103,7 +103,6 @@ class Estimator(Protocol):
     ) -> Cost: ...
 
 
-Size = tuple[int, int]
 Settler = Callable[[Cost, FinalState, dict[str, Any], str], Cost]  # estimate, state, extras, provider
 
 
