@@ -23,13 +23,14 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from components.context import AppContext, SweepSlots, VisitorSlots
-from components.endpoint_tab import SessionSpend, build_endpoint_tab
+from components.endpoint_tab import SessionSpend
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
 from components.models_tab import TAB_ID, add_model_apis, build_models_tab
+from components.open_links import wire_share_links
 from components.page_cache import PageCache
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
-from components.share_panel import wire_share_links
+from components.tab_page import build_tab
 from endpoints import ENDPOINTS, install_catalog
 from endpoints.base import EndpointSpec
 from endpoints.catalog import load_catalog
@@ -213,7 +214,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         with gr.Tabs(overflow_behavior="wrap", elem_id="endpoint-tabs") as tabs:
             for spec in ENDPOINTS:
                 with gr.Tab(spec.label, id=spec.api_name):
-                    endpoint_tabs[spec.api_name] = build_endpoint_tab(spec, ctx, session_keys, spend)
+                    endpoint_tabs[spec.api_name] = build_tab(spec, ctx, session_keys, spend)
             with gr.Tab("Models", id=TAB_ID):
                 models = build_models_tab(ctx, session_keys, spend)
         add_model_apis(ctx)
@@ -299,7 +300,7 @@ def main() -> None:
     force = settings.sandbox
     sandbox = None
     if force or any(providers.key(spec.name) is None for spec in CATALOG):
-        from sandbox import SandboxOptions, start_sandbox
+        from sandbox import SandboxOptions, start_sandbox  # loaded only when a sandbox runs
 
         sandbox = start_sandbox(SandboxOptions(step_seconds=settings.sandbox_step_seconds))
         log.info("sandbox running at %s (synthetic images)", sandbox.url)

@@ -25,15 +25,13 @@ NO_RUN = "No run yet: press Generate, then ▸ Code gives the code for that run.
 
 def run_snippets(ctx: AppContext, record_json: dict[str, Any] | None, request: gr.Request | None) -> dict[str, str]:
     """Every snippet for a run's record, aimed at the provider's public service (``gr.Error`` when there are none)."""
-    from components.history_panel import request_hosts  # it builds on EndpointTab
-
     if not isinstance(record_json, dict):
         raise gr.Error(NO_RUN, title="No code", print_exception=False)
     try:
         record = RunRecord.from_json(record_json)
     except (KeyError, TypeError, ValueError):
         raise gr.Error("That run's record cannot be read.", title="No code", print_exception=False) from None
-    if record.request is not None and not record.request.url.startswith(request_hosts(ctx)):
+    if record.request is not None and not record.request.url.startswith(ctx.request_hosts()):
         record = dataclasses.replace(record, request=None)  # never code aimed at a host this app does not use
     root = ctx.media_url_for(request)("").removesuffix("/media/")
     try:

@@ -19,6 +19,7 @@ from gradio.route_utils import get_root_url
 from starlette.requests import Request as StarletteRequest
 
 from components.gradio_fixes import SessionLifetimes
+from endpoints import ENDPOINTS
 from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
 from providers.routing import Backends, Route
@@ -186,6 +187,12 @@ class AppContext:
             ids = [s.id for s in _endpoints_of(provider.name)]
             await self.prices(route).refresh(provider.client, provider.pricing_url, route.credentials.key, ids or [spec.id])
 
+    def request_hosts(self) -> tuple[str, ...]:
+        """The base URLs this app sends runs to (live providers, and the sandbox when it runs)."""
+        sets = [self.backends.live, *([self.backends.sandbox] if self.backends.sandbox is not None else [])]
+        bases = (getattr(p, "queue_url", None) or getattr(p, "api_url", None) for s in sets for p in s)
+        return tuple(str(b).rstrip("/") + "/" for b in bases if b)
+
     def busy_sessions(self) -> set[str]:
         """Session hashes with a run or sweep going (never dropped, however old)."""
         return {key.rsplit(":", 1)[0] for key in [*self.active_runs, *self.active_sweeps]}
@@ -216,6 +223,4 @@ class AppContext:
 
 
 def _endpoints_of(provider: str) -> list[EndpointSpec]:
-    from endpoints import ENDPOINTS
-
     return [spec for spec in ENDPOINTS if spec.provider == provider]

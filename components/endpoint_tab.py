@@ -25,7 +25,6 @@ from components.api_schema import apply_api_schemas, args_docstring
 from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
 from components.form import EndpointForm, FormError, build_form
 from components.form_values import readable_values
-from components.mcp_tools import add_mcp_tool
 from components.run_view import RunView, image_captions
 from components.widgets import ResultGallery, ResultJSON
 from endpoints.base import SEED_MAX, EndpointSpec, Role
@@ -94,6 +93,11 @@ class EndpointTab:
     sweep_records: Any = None  # gr.State: the last sweep's cell records
     sweep_record: Any = None  # gr.State: the last sweep as one RunRecord JSON (for the history)
     sweep_record_event: Any = None  # after each sweep, once ``sweep_record`` is set
+    # Places the rest of the tab is built into (``components.tab_page``): code, share and sweep sections.
+    code_button: Any = None
+    code_row: Any = None
+    share_row: Any = None
+    sweep_row: Any = None
 
 
 
@@ -397,8 +401,10 @@ def run_tick(run: Run) -> RunUpdate:
     return RunUpdate(run.id, "queued" if run.job is None else "running", run.elapsed())
 
 
-def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State, spend: SessionSpend) -> EndpointTab:
-    """Lay out one endpoint's tab and wire its events. Call inside an open ``gr.Tab``."""
+def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State) -> EndpointTab:
+    """Lay out one endpoint's run view (form, Generate/Stop, status, gallery, logs) and wire its events, leaving
+    places for the code, share and sweep sections (``components.tab_page.build_tab`` fills them). Call inside an
+    open ``gr.Tab``."""
     gr.Markdown(_header(spec))
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
@@ -449,29 +455,22 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
                 result_json = ResultJSON(label="Result")
     sweep_row = gr.Column()
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
-    tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record)
+    tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record,
+                      code_button=code_button, code_row=code_row, share_row=share_row, sweep_row=sweep_row)
     _wire(tab, ctx, session_keys, reuse_seed, random_seed, no_cache)
     _wire_run_anyway(tab, run_anyway, no_cache)
     _wire_estimate(tab, ctx, session_keys, estimate)
-    from components.code_panel import add_code_view  # these build on EndpointTab
-    from components.share_panel import add_share_button
-    from components.sweep_panel import build_sweep_section
+    return tab
 
-    with code_row:
-        add_code_view(tab, ctx, code_button)
-    with share_row:
-        add_share_button(tab, ctx)
-    with sweep_row:
-        build_sweep_section(tab, ctx, session_keys)
-    if ctx.mcp:
-        add_mcp_tool(spec, form, ctx)
+
+def count_in_session(tab: EndpointTab, spend: SessionSpend) -> None:
+    """Each run of the tab, and each sweep (each cell was a run, billed or not), counts in the session's spend."""
     tab.record_event.then(
         add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
     )
-    if tab.sweep_record_event is not None:  # a sweep's cells count too (each cell was a run, billed or not)
+    if tab.sweep_record_event is not None:
         tab.sweep_record_event.then(add_to_session, [spend.state, tab.sweep_record], [spend.state, spend.line],
                                     api_visibility="private", queue=False)
-    return tab
 
 
 def _estimate_text(ctx: AppContext, spec: EndpointSpec, wire: dict[str, Any], session_keys: dict | None) -> str:

@@ -44,7 +44,7 @@ from components.history_state import (
 from components.models_tab import TAB_ID as MODELS_TAB
 from components.models_tab import ModelsTab, is_model_endpoint, model_endpoints
 from components.run_view import origin_html
-from components.widgets import toast_text
+from components.widgets import SHOW_FORM_JS, toast_text
 from endpoints import get_endpoint
 from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
@@ -82,17 +82,6 @@ STYLE = """<style>
 @media (max-width: 640px) { #history-actions button { min-height: 40px; } }
 #compare-diff { max-width: 100%; overflow-x: auto; }
 </style>"""
-# After Restore, Reuse seed, Use as input or a share link filled a form: bring that form into view (the visible tab's
-# top) and, when every field was set (a restore, a link), open its Advanced group so the values set there show.
-SHOW_FORM_JS = """() => setTimeout(() => {
-  const top = [...document.querySelectorAll("button[id$='-load-example']")].find(b => b.offsetParent !== null);
-  if (!top) return;
-  const api = top.id.slice(0, -'-load-example'.length);
-  const advanced = document.getElementById(api + '-advanced');
-  const label = advanced && advanced.querySelector(':scope > button.label-wrap');
-  if (%s && label && !label.classList.contains('open')) label.click();
-  top.scrollIntoView({block: 'start'});
-}, 150)"""
 # Runs after "Copy as code" filled the boxes: put the Python snippet on the clipboard. A js step's answer becomes
 # the next handler's inputs, and there is none: it returns nothing.
 COPY_CODE_JS = """(code) => {
@@ -192,13 +181,6 @@ def is_provider_media(url: str) -> bool:
     parts = urllib.parse.urlsplit(url)
     host = (parts.hostname or "").lower()
     return parts.scheme == "https" and any(host == h or host.endswith("." + h) for h in PROVIDER_MEDIA_HOSTS)
-
-
-def request_hosts(ctx: AppContext) -> tuple[str, ...]:
-    """The base URLs this app sends runs to (live providers, and the sandbox when it runs)."""
-    sets = [ctx.backends.live, *([ctx.backends.sandbox] if ctx.backends.sandbox is not None else [])]
-    bases = (getattr(p, "queue_url", None) or getattr(p, "api_url", None) for s in sets for p in s)
-    return tuple(str(b).rstrip("/") + "/" for b in bases if b)
 
 
 def _entry(history: list[dict[str, Any]] | None, entry_id: str | None) -> dict[str, Any] | None:
@@ -420,7 +402,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str,
         if record.request is None:
             raise gr.Error("That run ended before its request was prepared: there is no request to show.",
                            title="No code")
-        if not record.request.url.startswith(request_hosts(ctx)):
+        if not record.request.url.startswith(ctx.request_hosts()):
             # Not where this app sends runs: a record from an opened image or an edited history. Code aimed there
             # would send the visitor's key to that host, so it targets the provider's public service instead.
             record = dataclasses.replace(record, request=None)

@@ -11,27 +11,24 @@ because the tool runs through ``run_endpoint`` like any other run. Result URLs u
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 from gradio.blocks import Block
 
 from components.api_schema import args_docstring
+from components.context import AppContext
+from components.endpoint_tab import run_endpoint
+from components.form import EndpointForm
 from components.gradio_fixes import hide_server_paths_in_mcp_results
 from endpoints.base import EndpointSpec
 from runs.sweep import default_axis_field
-
-if TYPE_CHECKING:
-    from components.context import AppContext
-    from components.form import EndpointForm
 
 MAX_IMAGES = 4  # the most any endpoint returns (num_images ≤ 4)
 
 
 def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> None:
     """Add the hidden event behind ``spec``'s MCP tool (named like the endpoint's API name)."""
-    from components.endpoint_tab import run_endpoint
-
     hide_server_paths_in_mcp_results()
     trigger = gr.Button(visible=False)
     result_text = gr.Textbox(visible=False, label="result JSON")

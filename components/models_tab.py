@@ -2,7 +2,7 @@
 
 The page a visitor loads holds the picker (a search box, a dropdown grouped by family with each model's category
 and price) and an empty ``@gr.render`` area. Picking a model renders that model's full endpoint tab
-(``build_endpoint_tab``: form, Generate, status, gallery, share, sweep) into the area, for that session only, so
+(``tab_page.build_tab``: form, Generate, status, gallery, share, sweep) into the area, for that session only, so
 the initial page config does not grow with the catalog. A model sold by several providers (``endpoints.models``)
 gets a provider choice with each provider's price; changing it carries the form's values across with
 ``translate()`` and shows what could not be carried (or was changed to fit) above the form.
@@ -35,9 +35,11 @@ from pydantic import BaseModel, ValidationError
 
 from components.api_schema import args_docstring, field_schemas
 from components.context import AppContext
-from components.endpoint_tab import SessionSpend, build_endpoint_tab, run_endpoint
+from components.endpoint_tab import SessionSpend, run_endpoint
 from components.form_values import FormError
 from components.run_view import origin_html
+from components.sweep_panel import sweep_handlers
+from components.tab_page import build_tab
 from components.widgets import EMPTY_NUMBERS_JS, mark_empty_numbers
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
@@ -214,7 +216,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
         provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1, interactive=True,
                             elem_id="models-provider")
         gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
-        tab = build_endpoint_tab(spec, ctx, session_keys, spend)
+        tab = build_tab(spec, ctx, session_keys, spend)
         values = state.get("values") or {}
         notes = list(state.get("notes") or [])
         refused: list[str] = []
@@ -409,7 +411,6 @@ def add_model_sweep_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool
                         fields: ModelFields | None = None) -> None:
     """``/<api_name>_sweep``: the model's sweep through the Sweep section's own handler, returning
     ``{"summary", "cells", "hosts"}`` (no page component, no server path)."""
-    from components.sweep_panel import sweep_handlers
 
     _, sweep = sweep_handlers(spec, ctx=ctx, form=WireForm(spec))
     fields = fields or ModelFields.of(spec)

@@ -1,6 +1,6 @@
-"""Share links on the page: "Copy link" on every tab, and opening a link selects its tab and fills the form.
+"""A tab's "Copy link": a link to the form's current values (opening one is ``open_links``).
 
-Both events are private (not in the API) and queued: a warning only reaches the page from a queued event.
+The event is private (not in the API) and queued: a warning only reaches the page from a queued event.
 """
 
 from __future__ import annotations
@@ -12,11 +12,7 @@ import gradio as gr
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from components.form import FormError
-from components.models_tab import TAB_ID as MODELS_TAB
-from components.models_tab import ModelsTab, is_model_endpoint
-from components.run_view import origin_html
-from components.share_links import ShareLinkError, open_link, share_query
-from components.widgets import toast_text
+from components.share_links import share_query
 from runs.runner import public_input
 
 COPY_JS = "(url) => { if (url && navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {}); return url; }"
@@ -47,47 +43,3 @@ def add_share_button(tab: EndpointTab, ctx: AppContext) -> None:
     event = button.click(share, inputs_kwargs={**form.api_inputs(), **form.ui_inputs()}, outputs=[link],
                          api_visibility="private", show_progress="hidden")
     event.success(None, inputs=[link], outputs=[link], js=COPY_JS, api_visibility="private", queue=False)
-
-
-FROM_LINK = "🔗 Filled in from a share link."
-
-
-def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab],
-                     models: ModelsTab | None = None) -> None:
-    """On page load, a link's ``?endpoint=…&field=…`` selects the tab and fills its form (a catalog or direct
-    provider's model: the Models tab with that model picked)."""
-    form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
-    form_outputs += models.outputs if models is not None else []
-    form_outputs += [tab.status for tab in endpoint_tabs.values()]  # the status says the values came from a link
-
-    def open_shared(request: gr.Request) -> dict[Any, Any]:
-        query = dict(request.query_params) if request is not None else {}
-        if "endpoint" not in query:
-            return {tabs: gr.skip()}  # a dict answer must name an output
-        try:
-            opened = open_link(query)
-        except ShareLinkError as exc:
-            gr.Warning(toast_text(str(exc)))  # a toast renders HTML, and the link is anyone's text
-            return {tabs: gr.skip()}  # a dict answer must name an output
-        tab = endpoint_tabs.get(opened.api_name)
-        if tab is None and models is not None and is_model_endpoint(opened.api_name):
-            if opened.warning():
-                gr.Warning(opened.warning())
-            return {tabs: gr.Tabs(selected=MODELS_TAB),
-                    **models.open(opened.api_name, opened.values, origin=FROM_LINK)}
-        if tab is None:
-            gr.Warning("The link names an endpoint this page does not show.")
-            return {tabs: gr.skip()}
-        # Every value has been validated by the endpoint's model (``open_link``); ``updates`` checks them again.
-        updates = tab.form.updates(opened.values)
-        warning = opened.warning()
-        if warning:
-            gr.Warning(warning)
-        return {tabs: gr.Tabs(selected=opened.api_name), **updates,
-                tab.status: origin_html(FROM_LINK, list(opened.refused))}
-
-    from components.history_panel import SHOW_FORM_JS
-
-    demo.load(open_shared, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden").then(
-        None, js="() => { if (new URLSearchParams(location.search).has('endpoint')) (%s)(); }" % (SHOW_FORM_JS % "true"),
-        api_visibility="private", queue=False)

@@ -29,6 +29,7 @@ from gradio.blocks import Block
 from components.context import SESSION_TTL_SECONDS, AppContext, ServerBusy, VisitorBusy
 from components.endpoint_tab import EndpointTab, refusal
 from components.form import FormError
+from components.mcp_tools import add_sweep_tool
 from endpoints.base import EndpointSpec
 from providers.routing import Route
 from runs.codegen import code_for, comment_text
@@ -452,7 +453,5 @@ def build_sweep_section(tab: EndpointTab, ctx: AppContext, session_keys: gr.Stat
     tab.sweep_event = event
     tab.sweep_records = cell_records
     if ctx.mcp:
-        from components.mcp_tools import add_sweep_tool
-
         add_sweep_tool(spec, form, ctx, sweep, {**sweep_inputs, "confirm_cost": confirm})
     return SweepOutputs(status, grid, cells, sweep, {**sweep_inputs, "confirm_cost": confirm})

@@ -22,6 +22,7 @@ from endpoints import (
     segmind_flux_depth_pro,
 )
 from endpoints.base import EndpointSpec
+from endpoints.catalog import shipped_catalog
 
 
 class EndpointRegistry(Sequence[EndpointSpec]):
@@ -120,8 +121,6 @@ def install_catalog(specs: Iterable[EndpointSpec]) -> tuple[EndpointSpec, ...]:
 def catalog_endpoints() -> tuple[EndpointSpec, ...]:
     """The catalog; until ``install_catalog`` runs, the shipped FLUX set from its snapshots (no network)."""
     if _catalog is None:
-        from endpoints.catalog import shipped_catalog
-
         install_catalog(shipped_catalog(ENDPOINTS))
     return _catalog or ()
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from endpoints import get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
 
 #: Fields that mean the same on both sides under different names: (one name, the other name).
@@ -62,8 +63,6 @@ def model_of(endpoint_id: str) -> Model | None:
 def serving_endpoints(spec: EndpointSpec) -> list[EndpointSpec]:
     """The endpoints serving ``spec``'s model that this app lists, one per provider, in the model's order (``spec``
     alone when no other provider sells it)."""
-    from endpoints import get_endpoint  # the registry imports the endpoint modules; this module is not one of them
-
     model = model_of(spec.id)
     if model is None:
         return [spec]

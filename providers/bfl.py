@@ -43,6 +43,7 @@ from providers.base import (
     ResultImage,
     Running,
 )
+from providers.catalog import BuildContext
 from providers.errors import (
     InsufficientCreditsError,
     ProviderFailure,
@@ -304,3 +305,8 @@ class BflProvider(SingleUrlProvider):
 
     async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> BflJob:
         return await self.send(await self.prepare(endpoint, payload, credentials))
+
+
+def build(ctx: BuildContext) -> BflProvider:
+    """The catalog's builder (``ProviderSpec.builder``)."""
+    return BflProvider.from_context(ctx, "BFL_API_URL")

@@ -9,15 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import httpx
 
+from providers.base import Credentials
 from providers.config import Timeouts
 from providers.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from providers.base import Credentials, Provider
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,9 @@ class ProviderSpec:
     key_env: str  # the environment variable (and Space secret) holding the server's key
     key_placeholder: str
     urls: tuple[UrlSetting, ...]
-    build: Callable[[BuildContext], Provider]
+    #: ``"module:function"``, the function building the provider from a ``BuildContext`` (``providers.registry``
+    #: imports it): the catalog only declares, so the provider modules may read it without an import cycle.
+    builder: str
     protocol: str  # the wire protocol (``runs.codegen`` writes code per protocol): "fal-queue", "segmind-v1"
     key_problem: Callable[[str], str | None] = lambda key: None  # a warning for a key of the wrong shape
     can_cancel: bool = True  # False: a stopped run may still run, and be billed, upstream
@@ -69,34 +69,6 @@ class ProviderSpec:
 
     def sandbox_urls(self, base: str) -> dict[str, str]:
         return {u.env: f"{base.rstrip('/')}{u.sandbox_path}" for u in self.urls}
-
-
-def _build_fal(ctx: BuildContext) -> Provider:
-    from providers.fal import FalQueueProvider
-
-    return FalQueueProvider(
-        ctx.client,
-        queue_url=ctx.urls["FAL_QUEUE_URL"],
-        rest_url=ctx.urls["FAL_REST_URL"],
-        api_url=ctx.urls["FAL_API_URL"],
-        credentials=ctx.credentials,
-        timeouts=ctx.timeouts,
-        retry=ctx.retry,
-        local_file_roots=ctx.local_file_roots,
-        is_sandbox=ctx.is_sandbox,
-    )
-
-
-def _build_segmind(ctx: BuildContext) -> Provider:
-    from providers.segmind import SegmindProvider
-
-    return SegmindProvider.from_context(ctx, "SEGMIND_API_URL")
-
-
-def _build_bfl(ctx: BuildContext) -> Provider:
-    from providers.bfl import BflProvider
-
-    return BflProvider.from_context(ctx, "BFL_API_URL")
 
 
 def fal_key_problem(key: str) -> str | None:
@@ -118,7 +90,7 @@ CATALOG: tuple[ProviderSpec, ...] = (
             UrlSetting("FAL_REST_URL", "https://rest.fal.ai", "/fal/rest"),
             UrlSetting("FAL_API_URL", "https://api.fal.ai", "/fal/api"),
         ),
-        build=_build_fal,
+        builder="providers.fal:build",
         protocol="fal-queue",
         key_problem=fal_key_problem,
         sweep_concurrency=16,  # fal queues requests beyond an account's own limit itself
@@ -129,7 +101,7 @@ CATALOG: tuple[ProviderSpec, ...] = (
         key_env="SEGMIND_API_KEY",
         key_placeholder="SG_…",
         urls=(UrlSetting("SEGMIND_API_URL", "https://api.segmind.com", "/segmind"),),
-        build=_build_segmind,
+        builder="providers.segmind:build",
         protocol="segmind-v1",
         can_cancel=False,
         credits_are_usd=True,
@@ -143,7 +115,7 @@ CATALOG: tuple[ProviderSpec, ...] = (
         key_env="BFL_API_KEY",
         key_placeholder="your BFL API key",
         urls=(UrlSetting("BFL_API_URL", "https://api.bfl.ai", "/bfl"),),
-        build=_build_bfl,
+        builder="providers.bfl:build",
         protocol="bfl-v1",
         can_cancel=False,
         credits_are_usd=False,

@@ -11,6 +11,9 @@ from typing import Any
 
 import httpx
 
+from endpoints.validation import field_path
+from providers.catalog import provider_spec, provider_title
+
 
 class ProviderError(Exception):
     """Base of every provider failure. ``message`` is for people; ``status`` and ``detail`` for code."""
@@ -82,8 +85,6 @@ def _detail_text(body: Any) -> str:
 
 def validation_fields(detail: Any) -> list[tuple[str, str]]:
     """fal/FastAPI ``detail`` list -> ``[("loras[0].path", "Field required"), ...]`` (``body`` prefix dropped)."""
-    from endpoints.validation import field_path
-
     if not isinstance(detail, list):
         return [("input", str(detail))] if detail else []
     fields: list[tuple[str, str]] = []
@@ -97,8 +98,6 @@ def validation_fields(detail: Any) -> list[tuple[str, str]]:
 
 def missing_key(provider: str) -> AuthenticationError:
     """No key for a live provider: says which secret to set."""
-    from providers.catalog import provider_spec
-
     spec = provider_spec(provider)
     return AuthenticationError(
         f"No {spec.title} key: set the {spec.key_env} secret, or paste your own key under Settings."
@@ -107,8 +106,6 @@ def missing_key(provider: str) -> AuthenticationError:
 
 def from_transport_error(exc: httpx.HTTPError, *, provider: str, during: str) -> ProviderError:
     """A transport failure (no HTTP response) as a tree error; ``during`` says what was going on ("the status")."""
-    from providers.catalog import provider_title
-
     title = provider_title(provider)
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeout(f"{title} did not answer in time while fetching {during} ({type(exc).__name__}).")
@@ -119,8 +116,6 @@ def from_transport_error(exc: httpx.HTTPError, *, provider: str, during: str) ->
 
 def from_response(response: httpx.Response, *, provider: str, endpoint_id: str) -> ProviderError:
     """Map an error response to the tree. ``provider`` is the catalog name (``fal``, ``segmind``)."""
-    from providers.catalog import provider_spec
-
     spec = provider_spec(provider)
     title = spec.title
     status = response.status_code

@@ -33,6 +33,7 @@ from providers.base import (
     ResultImage,
     Running,
 )
+from providers.catalog import BuildContext
 from providers.config import Timeouts
 from providers.data_uris import decode_data_uri, field_name, large_data_uris, set_at
 from providers.errors import (
@@ -463,3 +464,18 @@ class FalQueueProvider:
 
 
 __all__ = ["FalJob", "FalQueueProvider", "normalise_output", "parse_status"]
+
+
+def build(ctx: BuildContext) -> FalQueueProvider:
+    """The catalog's builder (``ProviderSpec.builder``)."""
+    return FalQueueProvider(
+        ctx.client,
+        queue_url=ctx.urls["FAL_QUEUE_URL"],
+        rest_url=ctx.urls["FAL_REST_URL"],
+        api_url=ctx.urls["FAL_API_URL"],
+        credentials=ctx.credentials,
+        timeouts=ctx.timeouts,
+        retry=ctx.retry,
+        local_file_roots=ctx.local_file_roots,
+        is_sandbox=ctx.is_sandbox,
+    )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from providers.base import Provider
-from providers.catalog import CATALOG, BuildContext
+from providers.catalog import CATALOG, BuildContext, ProviderSpec
 from providers.config import ProviderSettings, Timeouts
 from providers.retry import RetryPolicy
 
@@ -69,8 +70,15 @@ def build_providers(
             local_file_roots=local_file_roots,
             is_sandbox=is_sandbox,
         )
-        providers[spec.name] = spec.build(ctx)
+        providers[spec.name] = builder_of(spec)(ctx)
     return ProviderSet(providers)
+
+
+def builder_of(spec: ProviderSpec) -> Callable[[BuildContext], Provider]:
+    """The function ``spec.builder`` names (``"providers.fal:build"``)."""
+    module, _, name = spec.builder.partition(":")
+    built: Callable[[BuildContext], Provider] = getattr(importlib.import_module(module), name)
+    return built
 
 
 def sandbox_settings(base_url: str, timeouts: Timeouts | None = None) -> ProviderSettings:

@@ -32,6 +32,7 @@ from providers.base import (
     ResultImage,
     Running,
 )
+from providers.catalog import BuildContext
 from providers.errors import ProviderFailure, ProviderTimeout, from_response, missing_key
 from providers.local_files import describe_file, resolve_local_images
 from providers.retry import send_once
@@ -195,3 +196,8 @@ class SegmindProvider(SingleUrlProvider):
 
     async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> SegmindJob:
         return await self.send(await self.prepare(endpoint, payload, credentials))
+
+
+def build(ctx: BuildContext) -> SegmindProvider:
+    """The catalog's builder (``ProviderSpec.builder``)."""
+    return SegmindProvider.from_context(ctx, "SEGMIND_API_URL")

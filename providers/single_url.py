@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 import httpx
 
 from providers.base import Credentials
+from providers.catalog import BuildContext
 from providers.config import Timeouts
 from providers.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from providers.catalog import BuildContext
 
 
 class SingleUrlProvider:

@@ -622,7 +622,7 @@ def test_panel_events_stay_out_of_the_api(app):
     info = client.view_api(return_format="dict", print_info=False)
     named = set(info["named_endpoints"])
     assert not info["unnamed_endpoints"], info["unnamed_endpoints"]
-    own_modules = {"components.history_panel", "components.share_panel"}
+    own_modules = {"components.history_panel", "components.share_panel", "components.open_links"}
     by_api_name = {f"/{fn.api_name}": fn for fn in app.demo.fns.values() if fn.api_name}
     leaked = {name for name in named if getattr(by_api_name.get(name, None), "fn", None) is not None
               and by_api_name[name].fn.__module__ in own_modules}

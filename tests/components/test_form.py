@@ -19,6 +19,7 @@ from components.form_kinds import kind_of
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.schema_fields import layout_order
+from tests.app_support import free_port
 from tests.endpoints.test_schema_fields import EXPECTED_KINDS
 
 #: A fuller rf-inversion input than its seed example: every list and the fill image, nested controls included.
@@ -241,7 +242,7 @@ def launched():
                 outputs=out,
                 api_name=api_name,
             )
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     try:
         yield demo, Client(demo.local_url, verbose=False)
     finally:

@@ -13,6 +13,7 @@ import pytest
 
 from components.form import EndpointForm, FormError, build_form
 from endpoints import get_endpoint
+from tests.app_support import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -64,7 +65,7 @@ def build_demo() -> gr.Blocks:
 @pytest.fixture(scope="module")
 def page():
     demo = build_demo()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     try:
         with playwright_sync.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -72,7 +73,7 @@ def page():
             page.goto(demo.local_url)
             page.wait_for_selector("#flux_pro-run", timeout=20_000)
             page.wait_for_function(
-                "() => document.querySelector('#flux_general_rf_inversion-image_url-link textarea').value !== ''",
+                "() => document.querySelector('#flux_general_rf_inversion-image_url-link textarea')?.value",
                 timeout=10_000,
             )
             yield page
