@@ -68,21 +68,33 @@ def direct(sbx: RunningSandbox, payload: dict[str, Any], model: str = "flux-pro-
     raise AssertionError("the sandbox task never became Ready")
 
 
+def run_both(code: dict[str, str], folder: Path, files: dict[str, bytes] | None = None) -> tuple[str, str | None, Path]:
+    """Run the Python snippet, then (with curl and jq at hand) the shell one, each in a folder of its own (``py``,
+    ``sh``) holding ``files``: Python's stdout, sh's stderr (None when not run), and ``folder``."""
+    outputs: dict[str, str] = {}
+    for kind, script, command in (("py", "run.py", [sys.executable, "run.py"]), ("sh", "run.sh", ["sh", "run.sh"])):
+        if kind == "sh" and not (shutil.which("curl") and shutil.which("jq")):
+            continue
+        work = folder / kind
+        work.mkdir()
+        for name, data in (files or {}).items():
+            (work / name).write_bytes(data)
+        (work / script).write_text(code["python" if kind == "py" else "curl"], encoding="utf-8")
+        done = run(command, work)
+        outputs[kind] = done.stdout if kind == "py" else done.stderr
+    return outputs["py"], outputs.get("sh"), folder
+
+
 def test_python_and_curl_snippets_run_against_the_sandbox_and_save_the_image(sbx, tmp_path):
     expected, seed = direct(sbx, body())
     code = code_for(bfl_record(f"{sbx.bfl_api_url}/v1/flux-pro-1.1", body()), app_url=None)
     assert set(code) == {"python", "curl"}
     assert SECRET not in json.dumps(code) and "went to" in code["python"]
-    (tmp_path / "run.py").write_text(code["python"], encoding="utf-8")
-    done = run([sys.executable, "run.py"], tmp_path)
-    assert f"seed {seed}" in done.stdout and (tmp_path / "out.png").read_bytes() == expected
-    if shutil.which("curl") and shutil.which("jq"):
-        shell_dir = tmp_path / "sh"
-        shell_dir.mkdir()
-        (shell_dir / "run.sh").write_text(code["curl"], encoding="utf-8")
-        done = run(["sh", "run.sh"], shell_dir)
-        assert f"seed {seed}" in done.stderr and (shell_dir / "out.png").read_bytes() == expected
-        assert not list(shell_dir.glob("pwned*")), "a shell expansion in the prompt ran"
+    py_out, sh_err, folder = run_both(code, tmp_path)
+    assert f"seed {seed}" in py_out and (folder / "py" / "out.png").read_bytes() == expected
+    if sh_err is not None:
+        assert f"seed {seed}" in sh_err and (folder / "sh" / "out.png").read_bytes() == expected
+        assert not list((folder / "sh").glob("pwned*")), "a shell expansion in the prompt ran"
 
 
 def test_a_moderated_prompt_is_said_plainly_by_both_snippets(sbx, tmp_path):
@@ -205,16 +217,7 @@ async def test_a_run_that_sent_an_uploaded_image_gives_code_that_sends_that_file
                             model=spec.id)
     name = local_file_name(prepared.files[0])
     assert name in code["python"] and name in code["curl"] and inline[:40] not in json.dumps(code)
-    work = tmp_path / "py"
-    work.mkdir()
-    (work / name).write_bytes(source.read_bytes())
-    (work / "run.py").write_text(code["python"], encoding="utf-8")
-    done = run([sys.executable, "run.py"], work)
-    assert f"seed {seed}" in done.stdout and (work / "out.png").read_bytes() == expected
-    if shutil.which("curl") and shutil.which("jq"):
-        shell = tmp_path / "sh"
-        shell.mkdir()
-        (shell / name).write_bytes(source.read_bytes())
-        (shell / "run.sh").write_text(code["curl"], encoding="utf-8")
-        done = run(["sh", "run.sh"], shell)
-        assert f"seed {seed}" in done.stderr and (shell / "out.png").read_bytes() == expected
+    py_out, sh_err, folder = run_both(code, tmp_path, {name: source.read_bytes()})
+    assert f"seed {seed}" in py_out and (folder / "py" / "out.png").read_bytes() == expected
+    if sh_err is not None:
+        assert f"seed {seed}" in sh_err and (folder / "sh" / "out.png").read_bytes() == expected
