@@ -64,8 +64,16 @@ def test_pick_run_and_switch_provider(browser, app):
         page.locator("#flux_2_pro-generate").click()
         page.locator("#flux_2_pro-gallery img").first.wait_for(timeout=30_000)
         page.screenshot(path=str(SHOTS / "desktop-flux2.png"), full_page=False)
-        # The run is in the history like any tab's.
+        # The run is in the history like any tab's; Restore brings the model back with its values, from another.
         page.locator("#history-gallery img").first.wait_for(timeout=10_000)
+        pick(page, "FLUX1.1 [pro] ·")
+        page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
+        page.locator("#history-gallery .thumbnail-item").first.click()
+        page.locator("#history-restore").click()
+        page.locator("#flux_2_pro-generate").wait_for(timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('#flux_2_pro-prompt textarea')?.value === 'a lighthouse at dusk'")
+        assert "Restored from your run" in page.locator("#flux_2_pro-status").inner_text()
 
         pick(page, "FLUX1.1 [pro] ·")
         page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
