@@ -23,9 +23,10 @@ from endpoints import ENDPOINTS
 from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
 from providers.routing import Backends, Route
-from runs.pricing import PriceBook
+from runs.pricing import PriceBook, refresh_route_prices
 from runs.record import Cost
 from runs.runner import Run, Runner
+from runs.spend_guard import admit_sweep
 from runs.sweep import DEFAULT_MAX_SWEEPS, MAX_SWEEPS_VAR, SweepLimits
 from runs.sweep_files import SweepFiles
 from runs.sweep_runner import SweepRun
@@ -166,14 +167,10 @@ class AppContext:
     async def check_budget(self, visitor: str, routes: list[Route], estimate: Cost) -> None:
         """Refuse (as a visitor-facing error) a sweep whose whole estimate does not fit the budgets of the server's
         key; each cell still reserves its own share when it runs."""
-        guard = self.runner.guard
-        if guard is None or not any(route.uses_server_key for route in routes):
-            return
         try:
-            reservation = await guard.reserve(visitor, estimate)
+            await admit_sweep(self.runner.guard, visitor, routes, estimate)
         except ProviderError as exc:
             raise gr.Error(exc.message, title="Budget", print_exception=False) from None
-        await guard.settle(reservation, Cost(0.0, "sweep admitted; each cell reserves its own cost"))
 
     def prices(self, route: Route) -> PriceBook:
         """Prices for a route: the sandbox publishes its own (so tests can tell a refresh from the shipped table)."""
@@ -181,11 +178,8 @@ class AppContext:
 
     async def refresh_prices(self, route: Route, spec: EndpointSpec) -> None:
         """Read the provider's current prices where it has a pricing API and a key is at hand (cached a day)."""
-        provider = route.provider
-        # The server's key or the sandbox only: a visitor's own key is used for nothing they did not ask for.
-        if provider.pricing_url and route.credentials and route.kind in ("server_key", "sandbox"):
-            ids = [s.id for s in _endpoints_of(provider.name)]
-            await self.prices(route).refresh(provider.client, provider.pricing_url, route.credentials.key, ids or [spec.id])
+        ids = [s.id for s in _endpoints_of(route.provider.name)]
+        await refresh_route_prices(self.prices(route), route, ids or [spec.id])
 
     def request_hosts(self) -> tuple[str, ...]:
         """The base URLs this app sends runs to (live providers, and the sandbox when it runs)."""

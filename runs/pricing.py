@@ -25,6 +25,7 @@ from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
 from endpoints.price import PriceModel, PriceUnit
 from providers.catalog import ProviderSpec, provider_spec
+from providers.routing import Route
 from runs.record import Cost
 
 log = logging.getLogger(__name__)
@@ -428,3 +429,11 @@ __all__ = [
     "input_image_count",
     "megapixels",
 ]
+
+
+async def refresh_route_prices(book: PriceBook, route: Route, endpoint_ids: Iterable[str]) -> None:
+    """Read the provider's current prices where it has a pricing API and a key is at hand (cached a day): the
+    server's key or the sandbox only, since a visitor's own key is used for nothing they did not ask for."""
+    provider = route.provider
+    if provider.pricing_url and route.credentials and route.kind in ("server_key", "sandbox"):
+        await book.refresh(provider.client, provider.pricing_url, route.credentials.key, endpoint_ids)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from providers.errors import ProviderError
+from providers.routing import Route
 from runs.budget import BudgetLimits, Reservation, SpendLedger
 from runs.record import Cost
+from runs.runner import SpendGuard
 
 
 class UnpricedRun(ProviderError):
@@ -31,3 +35,12 @@ class BudgetGuard:
     async def settle(self, reservation: object, actual: Cost) -> None:
         if isinstance(reservation, Reservation):
             await self.ledger.settle(reservation, actual.usd)
+
+
+async def admit_sweep(guard: SpendGuard | None, visitor: str, routes: Iterable[Route], estimate: Cost) -> None:
+    """Refuse (``BudgetExceeded``, ``UnpricedRun``) a sweep whose whole estimate does not fit the budgets of the
+    server's key; nothing is held: each cell still reserves its own share when it runs."""
+    if guard is None or not any(route.uses_server_key for route in routes):
+        return
+    reservation = await guard.reserve(visitor, estimate)
+    await guard.settle(reservation, Cost(0.0, "sweep admitted; each cell reserves its own cost"))

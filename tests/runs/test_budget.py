@@ -341,3 +341,21 @@ async def test_refusals_say_when_the_budget_resets(ledger: SpendLedger, minutes_
     with pytest.raises(BudgetExceeded) as caught:
         await ledger.reserve("v", 0.05, BudgetLimits(visitor_daily_usd=0.01), now=now)
     assert text in caught.value.message
+
+
+async def test_a_sweep_is_admitted_against_the_budget_only_on_the_servers_key(tmp_path: Path) -> None:
+    """``admit_sweep``: the whole estimate must fit, nothing is held afterwards; a visitor's own key is not checked."""
+    from types import SimpleNamespace
+
+    from runs.record import Cost
+    from runs.spend_guard import BudgetGuard, admit_sweep
+
+    ledger = SpendLedger(SqliteStore(tmp_path / "ledger.sqlite3"))
+    guard = BudgetGuard(ledger, BudgetLimits(daily_usd=0.10))
+    server, own = SimpleNamespace(uses_server_key=True), SimpleNamespace(uses_server_key=False)
+    await admit_sweep(guard, "v", [own], Cost(5.0, "a big sweep on the visitor's key"))  # not the server's money
+    with pytest.raises(BudgetExceeded):
+        await admit_sweep(guard, "v", [own, server], Cost(0.15, "3 cells"))
+    await admit_sweep(guard, "v", [server], Cost(0.10, "2 cells"))
+    summary = await ledger.summary("v", BudgetLimits(daily_usd=0.10))
+    assert summary.spent_usd == 0 and summary.in_flight_usd == 0  # admitted, then released: cells reserve their own
