@@ -167,8 +167,9 @@ def _provider_fields(spec: ProviderSpec) -> dict[str, Any]:
 
 
 @cache
-def settings_model(providers: tuple[ProviderSpec, ...] = CATALOG) -> type[AppSettings]:
-    """``AppSettings`` plus the key, URL and concurrency variables of each provider."""
+def settings_model(providers: tuple[ProviderSpec, ...] | None = None) -> type[AppSettings]:
+    """``AppSettings`` plus the key, URL and concurrency variables of each provider (the catalog's by default)."""
+    providers = tuple(CATALOG) if providers is None else providers
     fields: dict[str, Any] = {}
     for spec in providers:
         fields.update(_provider_fields(spec))

@@ -79,7 +79,7 @@ def fal_key_problem(key: str) -> str | None:
     return None
 
 
-CATALOG: tuple[ProviderSpec, ...] = (
+CATALOG: list[ProviderSpec] = [
     ProviderSpec(
         name="fal",
         title="fal.ai",
@@ -124,9 +124,18 @@ CATALOG: tuple[ProviderSpec, ...] = (
         sweep_concurrency=6,  # BFL allows 24 active tasks per key, 6 on Kontext [max]
         result_urls="expiring",
     ),
-)
+]
 
 _BY_NAME = {spec.name: spec for spec in CATALOG}
+
+
+def register_provider(spec: ProviderSpec) -> None:
+    """Add a provider declared outside this module. Call it before ``settings`` and the app are imported: the
+    settings object reads the catalog once (each provider's key and URL variables)."""
+    if spec.name in _BY_NAME:
+        raise ValueError(f"provider {spec.name!r} is already in the catalog")
+    CATALOG.append(spec)
+    _BY_NAME[spec.name] = spec
 
 
 def provider_spec(name: str) -> ProviderSpec:

@@ -12,7 +12,6 @@ Running a plan is ``runs.sweep_runner``'s job.
 
 from runs.sweep.axes import Axis, AxisKind, axis_from_values, label_for, parse_axis, parse_json_axis
 from runs.sweep.limits import (
-    DEFAULT_CONCURRENCY,
     DEFAULT_MAX_CELLS,
     DEFAULT_MAX_GRID_PIXELS,
     DEFAULT_MAX_SWEEPS,
@@ -22,6 +21,7 @@ from runs.sweep.limits import (
     MAX_GRID_PIXELS_VAR,
     MAX_SWEEPS_VAR,
     SweepLimits,
+    default_concurrency,
 )
 from runs.sweep.mapping import carry_input, map_input
 from runs.sweep.plan import (
@@ -49,10 +49,10 @@ from runs.sweep.syntax import (
 )
 
 __all__ = [
-    "DEFAULT_CONCURRENCY", "DEFAULT_MAX_CELLS", "DEFAULT_MAX_GRID_PIXELS", "DEFAULT_MAX_SWEEPS", "ENDPOINT_FIELD",
+    "DEFAULT_MAX_CELLS", "DEFAULT_MAX_GRID_PIXELS", "DEFAULT_MAX_SWEEPS", "ENDPOINT_FIELD",
     "MAX_AXIS_TEXT", "MAX_AXIS_VALUES", "MAX_CELLS_VAR", "MAX_GRID_PIXELS_VAR", "MAX_SWEEPS_VAR", "PROVIDER_FIELD",
     "SEED_RANGE", "Axis", "AxisKind", "AxisName", "CostOf", "SecondsPerJob", "SweepCell", "SweepError", "SweepLimits",
-    "SweepPlan", "axis_from_values", "carry_input", "default_axis_field", "estimate_seconds", "format_seconds",
+    "SweepPlan", "axis_from_values", "carry_input", "default_axis_field", "default_concurrency", "estimate_seconds", "format_seconds",
     "format_value", "label_at", "label_for", "map_input", "parse_axis", "parse_axis_values", "parse_json_axis",
     "plan_sweep", "smallest_grid_pixels", "sweepable_fields", "with_cached",
 ]

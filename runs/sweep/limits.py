@@ -30,8 +30,10 @@ MAX_GRID_PIXELS_VAR = "PLAYGROUND_SWEEP_MAX_GRID_PIXELS"
 fit even with ``runs.grid.DEFAULT_MIN_TILE`` tiles is refused before anything is sent."""
 
 
-DEFAULT_CONCURRENCY: Mapping[str, int] = {spec.name: spec.sweep_concurrency for spec in CATALOG}
-"""Jobs in flight at once per provider; ``<PROVIDER>_MAX_CONCURRENCY`` overrides each."""
+def default_concurrency() -> dict[str, int]:
+    """Jobs in flight at once per provider (each catalog entry's ``sweep_concurrency``); ``<PROVIDER>_MAX_CONCURRENCY``
+    overrides each."""
+    return {spec.name: spec.sweep_concurrency for spec in CATALOG}
 
 
 MAX_AXIS_VALUES = 1000
@@ -48,6 +50,6 @@ MAX_AXIS_TEXT = 32_000
 @dataclass(frozen=True)
 class SweepLimits:
     max_cells: int = DEFAULT_MAX_CELLS
-    concurrency: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
+    concurrency: Mapping[str, int] = field(default_factory=default_concurrency)
     max_sweeps: int = DEFAULT_MAX_SWEEPS
     max_grid_pixels: int = DEFAULT_MAX_GRID_PIXELS
