@@ -63,6 +63,9 @@ class ProviderSpec:
     sweep_concurrency: int = 4  # sweep cells in flight at once (``<NAME>_MAX_CONCURRENCY`` overrides)
     result_urls: ResultUrls = "stable"
     usd_per_credit: float | None = None  # a provider with a credits balance (``Provider.credits``): what one is worth
+    #: ``"module:function"`` giving the sandbox's routes for this provider's wire protocol (``function(state)`` ->
+    #: Starlette mounts, under the ``sandbox_path`` of its URLs); ``sandbox/app.py`` mounts every provider's.
+    sandbox: str | None = None
 
     def url_defaults(self) -> dict[str, str]:
         return {u.env: u.default for u in self.urls}
@@ -91,6 +94,7 @@ CATALOG: list[ProviderSpec] = [
             UrlSetting("FAL_API_URL", "https://api.fal.ai", "/fal/api"),
         ),
         builder="providers.fal:build",
+        sandbox="sandbox.fal_mounts:mounts",
         protocol="fal-queue",
         key_problem=fal_key_problem,
         sweep_concurrency=16,  # fal queues requests beyond an account's own limit itself
@@ -102,6 +106,7 @@ CATALOG: list[ProviderSpec] = [
         key_placeholder="SG_…",
         urls=(UrlSetting("SEGMIND_API_URL", "https://api.segmind.com", "/segmind"),),
         builder="providers.segmind:build",
+        sandbox="sandbox.segmind:mounts",
         protocol="segmind-v1",
         can_cancel=False,
         credits_are_usd=True,
@@ -116,6 +121,7 @@ CATALOG: list[ProviderSpec] = [
         key_placeholder="your BFL API key",
         urls=(UrlSetting("BFL_API_URL", "https://api.bfl.ai", "/bfl"),),
         builder="providers.bfl:build",
+        sandbox="sandbox.bfl:mounts",
         protocol="bfl-v1",
         can_cancel=False,
         credits_are_usd=False,

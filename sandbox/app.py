@@ -11,31 +11,32 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import importlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Route
 
 from endpoints import catalog_endpoints
-from providers.catalog import CATALOG
-from sandbox.bfl import BFL_PREFIX, bfl_routes
-from sandbox.fal_queue import QUEUE_PREFIX, fal_queue_routes
+from providers.catalog import CATALOG, ProviderSpec
 from sandbox.http import json_response, server_base
 from sandbox.options import SandboxOptions
-from sandbox.pricing import API_PREFIX, pricing_routes
-from sandbox.segmind import SEGMIND_PREFIX, segmind_routes
 from sandbox.state import SandboxState
-from sandbox.storage import CDN_PREFIX, cdn_routes, storage_rest_routes
-
-REST_PREFIX = "/fal/rest"
 
 
 def base_urls(base: str) -> dict[str, str]:
     """The environment the app needs to talk to a sandbox at ``base``: every catalog provider's URLs."""
     return {k: v for spec in CATALOG for k, v in spec.sandbox_urls(base).items()}
+
+
+def provider_mounts(spec: ProviderSpec) -> Callable[[SandboxState], list[BaseRoute]]:
+    """The function ``spec.sandbox`` names (``"sandbox.bfl:mounts"``)."""
+    module, _, name = (spec.sandbox or "").partition(":")
+    found: Callable[[SandboxState], list[BaseRoute]] = getattr(importlib.import_module(module), name)
+    return found
 
 
 def create_app(options: SandboxOptions | None = None) -> Starlette:
@@ -72,12 +73,7 @@ def create_app(options: SandboxOptions | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
-            Mount(QUEUE_PREFIX, routes=fal_queue_routes(state)),
-            Mount(REST_PREFIX, routes=storage_rest_routes(state)),
-            Mount(CDN_PREFIX, routes=cdn_routes(state)),
-            Mount(SEGMIND_PREFIX, routes=segmind_routes(state)),
-            Mount(API_PREFIX, routes=pricing_routes(state)),
-            Mount(BFL_PREFIX, routes=bfl_routes(state)),
+            *(route for spec in CATALOG if spec.sandbox for route in provider_mounts(spec)(state)),
             Route("/_sandbox/stats", stats, methods=["GET"]),
             Route("/_sandbox/reset", reset, methods=["POST"]),
         ],

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from endpoints import find_endpoint
 from endpoints.base import EndpointSpec
@@ -230,3 +230,8 @@ def bfl_routes(state: SandboxState) -> list[Route]:
         Route("/v1/{model}", submit, methods=["POST"]),
         Route("/delivery/{name}", delivery, methods=["GET"]),
     ]
+
+
+def mounts(state: SandboxState) -> list[BaseRoute]:
+    """This provider's side of the sandbox (the catalog's ``ProviderSpec.sandbox``)."""
+    return [Mount(BFL_PREFIX, routes=bfl_routes(state))]

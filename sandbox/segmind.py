@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from endpoints import ENDPOINTS
 from endpoints.base import EndpointSpec
@@ -185,3 +185,8 @@ def segmind_routes(state: SandboxState) -> list[Route]:
         return Response(image.data, media_type=image.content_type, headers=headers)
 
     return [Route("/v1/{model}", generate, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
+
+
+def mounts(state: SandboxState) -> list[BaseRoute]:
+    """This provider's side of the sandbox (the catalog's ``ProviderSpec.sandbox``)."""
+    return [Mount(SEGMIND_PREFIX, routes=segmind_routes(state))]

@@ -1,9 +1,9 @@
 """Adding a provider takes what the README says: one provider module, one ``ProviderSpec``, and endpoints naming it.
 
 ``tests/throwaway_provider.py`` is such a module for a made-up "Echo Images" API; run in a fresh interpreter (the
-catalog is read once, when the settings object is built), it registers itself, builds the app with its key and URL
-in the environment, runs an endpoint through ``gradio_client`` against a stub of that API on 127.0.0.1, and prints
-what it saw.
+catalog is read once, when the settings object is built), it registers itself, runs an endpoint through
+``gradio_client`` on the embedded sandbox (which mounts the provider's routes) and then with its key and URL in the
+environment against a stub of that API on 127.0.0.1, and prints what it saw.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.timeout(240)
 
 
 def test_a_throwaway_provider_is_declared_built_routed_and_run():
-    done = subprocess.run([sys.executable, "-m", "tests.throwaway_provider"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=200, check=False)
+    done = subprocess.run([sys.executable, "-c", "from tests.throwaway_provider import main; main()"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=200, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     result = seen["result"]
@@ -34,5 +34,9 @@ def test_a_throwaway_provider_is_declared_built_routed_and_run():
     assert result["request"]["headers"] == {"x-echo-key": "<redacted>"}
     assert result["request"]["url"].endswith("/v1/echo-flux") and "/media/" in result["images"][0]["url"]
     assert result["cost"]["usd"] == 0.05
+    # Without a key, the embedded sandbox served it, from the mounts its spec names (``ProviderSpec.sandbox``).
+    sandboxed = seen["sandboxed"]
+    assert sandboxed["state"] == "done" and sandboxed["seed"] == 9 and sandboxed["request"]["url"].endswith("/echo/v1/echo-flux")
+    assert [call["body"]["prompt"] for call in seen["sandbox_seen"]] == ["on the sandbox"]
     # Settings and the badges name the provider and its key variable; the key itself is nowhere on the page.
     assert seen["page_names_it"] and seen["page_names_its_key"] and not seen["key_in_page"]

@@ -20,6 +20,9 @@ from typing import Any, ClassVar
 
 import httpx
 from PIL import Image
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from endpoints.base import EndpointSpec, WireModel
 from providers.base import (
@@ -44,6 +47,7 @@ SPEC = ProviderSpec(
     key_placeholder="echo-…",
     urls=(UrlSetting("ECHO_API_URL", "https://api.echo.test", "/echo"),),
     builder="tests.throwaway_provider:build",
+    sandbox="tests.throwaway_provider:mounts",
     protocol="echo-v1",
     can_cancel=False,
     result_urls="inline",
@@ -101,16 +105,34 @@ def build(ctx: BuildContext) -> EchoProvider:
     return EchoProvider.from_context(ctx, "ECHO_API_URL")
 
 
+def _answer(body: dict[str, Any], number: int, color: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buffer, "PNG")
+    return json.dumps({"id": f"echo-{number}", "seed": body.get("seed") or 7,
+                       "image": base64.b64encode(buffer.getvalue()).decode()}).encode()
+
+
+SANDBOX_SEEN: list[dict[str, Any]] = []
+
+
+def mounts(state: Any) -> list[BaseRoute]:
+    """The sandbox's side of the Echo API (``ProviderSpec.sandbox``), mounted at its URL's sandbox path."""
+
+    async def generate(request: Request) -> Response:
+        body = await request.json()
+        SANDBOX_SEEN.append({"path": request.url.path, "key": request.headers.get("x-echo-key"), "body": body})
+        return Response(_answer(body, len(SANDBOX_SEEN), (200, 60, 20)), media_type="application/json")
+
+    return [Mount("/echo", routes=[Route("/v1/{endpoint_id:path}", generate, methods=["POST"])])]
+
+
 class StubApi(BaseHTTPRequestHandler):
     seen: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         StubApi.seen.append({"path": self.path, "key": self.headers.get("x-echo-key"), "body": body})
-        buffer = io.BytesIO()
-        Image.new("RGB", (64, 48), (20, 120, 200)).save(buffer, "PNG")
-        answer = json.dumps({"id": f"echo-{len(StubApi.seen)}", "seed": body.get("seed") or 7,
-                             "image": base64.b64encode(buffer.getvalue()).decode()}).encode()
+        answer = _answer(body, len(StubApi.seen), (20, 120, 200))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -135,15 +157,17 @@ def main() -> None:
 
     from tests.app_support import launched_app
 
+    with launched_app() as app:  # no key: the embedded sandbox serves the Echo API too
+        sandboxed = Client(app.url, verbose=False).predict(prompt="on the sandbox", seed=9, api_name="/echo_flux")[3]
     env = {"ECHO_API_KEY": "echo-SECRET-123", "ECHO_API_URL": f"http://127.0.0.1:{server.server_address[1]}"}
     with launched_app(env=env) as app:
         client = Client(app.url, verbose=False)
         result = client.predict(prompt="a lighthouse, echoed", seed=5, api_name="/echo_flux")[3]
         page = httpx.get(app.url, timeout=10).text
     server.shutdown()
-    print(json.dumps({"result": result, "seen": StubApi.seen, "page_names_it": "Echo Images" in page,
+    print(json.dumps({"result": result, "seen": StubApi.seen, "sandboxed": sandboxed, "sandbox_seen": SANDBOX_SEEN, "page_names_it": "Echo Images" in page,
                       "page_names_its_key": "ECHO_API_KEY" in page, "key_in_page": "echo-SECRET-123" in page}))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m tests.throwaway_provider
     main()
