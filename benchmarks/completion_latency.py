@@ -35,7 +35,7 @@ async def one_run(provider: FalQueueProvider, sandbox, spec, values) -> float:
     async for event in job.events():
         if isinstance(event, Completed):
             delivered = time.monotonic()
-            finished = sandbox.state.fal.jobs[job.request_id].finished_at
+            finished = sandbox.state.jobs.jobs[job.request_id].finished_at
             return delivered - finished
     raise RuntimeError("no result")
 

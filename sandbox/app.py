@@ -53,8 +53,8 @@ def create_app(options: SandboxOptions | None = None) -> Starlette:
         return json_response(
             {
                 **state.stats.to_json(),
-                "jobs": state.fal.counts(),
-                "queue": [job.request_id for job in state.fal.waiting],
+                "jobs": state.jobs.counts(),
+                "queue": [job.request_id for job in state.jobs.waiting],
                 "segmind_credits": state.segmind.credits,
                 "stored_files": len(state.storage.files),
                 "stored_bytes": state.storage.files.total_bytes,

@@ -6,7 +6,7 @@
     GET  /bfl/v1/credits            x-key      -> {"credits": <float>}
     GET  /bfl/delivery/<name>?exp=  the result image; 403 once ``exp`` has passed (BFL's signed URLs live 10 min)
 
-Jobs run in the same queue and runner pool as fal's (``state.fal``, ``capacity`` runners), rendered the same way;
+Jobs run in the same job store and runner pool as fal's (``state.jobs``, ``sandbox/jobs.py``, ``capacity`` runners), rendered the same way;
 only the wire format differs. ``status`` is ``Pending`` with ``progress`` (steps done / steps) until ``Ready``
 (``result.sample``, ``result.seed``, ``result.prompt``). Moderation stands in for BFL's: a prompt with an unsafe
 word (``sandbox.generation.UNSAFE_WORDS``) is ``Request Moderated`` at ``safety_tolerance`` 0–1, and
@@ -37,10 +37,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from endpoints import find_endpoint
 from endpoints.base import EndpointSpec
 from endpoints.validation import to_fal_detail
-from sandbox.fal_queue import FalJob
 from sandbox.faults import FaultPlan, FaultSpecError, bad_fault_header
 from sandbox.generation import UNSAFE_WORDS
 from sandbox.http import json_response, server_base
+from sandbox.jobs import Job
 
 if TYPE_CHECKING:
     from sandbox.state import SandboxState
@@ -84,7 +84,7 @@ class BflAccount:
 
 @dataclass(eq=False)
 class BflTask:
-    job: FalJob
+    job: Job
     key: str
     moderation: str | None  # "Request Moderated" | "Content Moderated" | None
     expires_after: float
@@ -179,15 +179,13 @@ def bfl_routes(state: SandboxState) -> list[Route]:
         if _unsafe(prompt):
             moderation = "Request Moderated" if tolerance <= 1 else "Content Moderated" if tolerance == 2 else None
         base = server_base(request)
-        job = FalJob(
-            request_id=str(uuid.uuid4()), spec=spec, payload=payload, owner_alias="bfl",
-            queue_url=f"{base}{BFL_PREFIX}", base_url=base, faults=FaultPlan(), raw_base64_images=True,
-        )
+        job = Job(request_id=str(uuid.uuid4()), spec=spec, payload=payload, base_url=base, faults=FaultPlan(),
+                  raw_base64_images=True)
         bfl.tasks[job.request_id] = BflTask(job, key, moderation, 0.0)
         state.stats.submits[spec.id] += 1
         if moderation != "Request Moderated":
             bfl.credits = round(bfl.credits - cost, 6)
-            state.fal.submit(job)
+            state.jobs.submit(job)
         else:
             job.fail("Request Moderated", "moderated", 400)
         polling_url = f"{base}{BFL_PREFIX}/v1/get_result?id={job.request_id}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from sandbox.bfl import BflAccount
-from sandbox.fal_queue import FalQueue
 from sandbox.faults import FaultInjector
+from sandbox.jobs import JobRunner
 from sandbox.options import SandboxOptions
 from sandbox.segmind import SegmindAccount
 from sandbox.stats import SandboxStats
@@ -24,7 +24,7 @@ class SandboxState:
             options.faults, self.closing, lambda family, kind: self.stats.record_fault(family, kind)
         )
         self.storage = Storage(options.storage_max_bytes)
-        self.fal = FalQueue(self)
+        self.jobs = JobRunner(self)
         self.segmind = SegmindAccount(options)
         self.bfl = BflAccount(options.bfl_credits)
         self.decode_slots = asyncio.Semaphore(DECODE_SLOTS)  # input images decoded at once, across all jobs
@@ -32,16 +32,16 @@ class SandboxState:
     def begin_shutdown(self) -> None:
         """Release open streams and hanging responses so the server can stop promptly."""
         self.closing.set()
-        self.fal.wake_all()
+        self.jobs.wake_all()
 
     async def aclose(self) -> None:
         self.begin_shutdown()
-        await self.fal.stop()
+        await self.jobs.stop()
 
     async def reset(self) -> None:
         """Back to a fresh server with the same options: jobs cancelled, files, counters and credits cleared."""
-        await self.fal.stop("The sandbox was reset")
-        self.fal.jobs.clear()
+        await self.jobs.stop("The sandbox was reset")
+        self.jobs.jobs.clear()
         self.storage.clear()
         self.stats = SandboxStats()
         self.faults.clear()
