@@ -48,7 +48,7 @@ from runs.result_cache import CACHE_FOLDER, CacheSettings, ResultCache
 from runs.runner import Runner
 from runs.spend_guard import BudgetGuard
 from runs.storage import open_store
-from runs.sweep import SweepLimits
+from runs.sweep.limits import SweepLimits
 from settings import AppSettings, Settings, SettingsError
 
 log = logging.getLogger("flux_playground")

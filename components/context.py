@@ -27,7 +27,7 @@ from runs.pricing import PriceBook, refresh_route_prices
 from runs.record import Cost
 from runs.runner import Run, Runner
 from runs.spend_guard import admit_sweep
-from runs.sweep import DEFAULT_MAX_SWEEPS, MAX_SWEEPS_VAR, SweepLimits
+from runs.sweep.limits import DEFAULT_MAX_SWEEPS, MAX_SWEEPS_VAR, SweepLimits
 from runs.sweep_files import SweepFiles
 from runs.sweep_runner import SweepRun
 from runs.visitors import visitor_id

@@ -22,7 +22,7 @@ from components.endpoint_tab import run_endpoint
 from components.form import EndpointForm
 from components.gradio_fixes import hide_server_paths_in_mcp_results
 from endpoints.base import EndpointSpec
-from runs.sweep import default_axis_field
+from runs.sweep.syntax import default_axis_field
 
 MAX_IMAGES = 4  # the most any endpoint returns (num_images ≤ 4)
 

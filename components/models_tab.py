@@ -49,7 +49,7 @@ from providers.catalog import provider_title
 from runs.compare import host_figures
 from runs.pricing import format_usd
 from runs.record import RunRecord
-from runs.sweep import default_axis_field
+from runs.sweep.syntax import default_axis_field
 from runs.sweep_runner import outcome
 
 log = logging.getLogger(__name__)

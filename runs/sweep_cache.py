@@ -16,7 +16,7 @@ from endpoints.base import EndpointSpec
 from providers.routing import Route
 from runs.result_cache import ResultCache
 from runs.runner import cache_scope
-from runs.sweep import CostOf, SecondsPerJob, SweepPlan, with_cached
+from runs.sweep.plan import CostOf, SecondsPerJob, SweepPlan, with_cached
 
 log = logging.getLogger(__name__)
 

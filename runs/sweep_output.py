@@ -19,7 +19,7 @@ from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
 from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord, Timings
 from runs.runner import Runner
-from runs.sweep import SweepPlan
+from runs.sweep.plan import SweepPlan
 from runs.sweep_files import SweepFiles
 from runs.sweep_runner import outcome
 
