@@ -217,7 +217,9 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
                             elem_id="models-provider")
         gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
         tab = build_tab(spec, ctx, session_keys, spend)
-        values = state.get("values") or {}
+        # A model opened from the picker starts, like a seed tab, with its documented example (its seed left
+        # empty: each run draws its own); values from a link, a restore or another provider replace it.
+        values = state.get("values") or {k: v for k, v in spec.example.items() if k != spec.field_for("seed")}
         notes = list(state.get("notes") or [])
         refused: list[str] = []
         if values:
@@ -234,6 +236,12 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
                 html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
         components = tab.form.value_components()
         mark_empty_numbers(components.values())
+        for component in components.values():
+            # Gradio's page decides a rendered component with a value and no ``interactive`` is display-only (it
+            # does not see it among the inputs of the events rendered with it): a prompt restored or carried to
+            # another provider could not be edited. Every field here is an input.
+            if getattr(component, "interactive", False) is None:
+                component.interactive = True
         names = list(components)
         # Queued, so that the State's change (which the history panel follows) fires.
         tab.record_event.then(lambda record: record if record else gr.skip(), [tab.last_record], [last_record],

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from endpoints import get_endpoint
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
 from tests.test_app_browser import ARGS, CHROMIUM
@@ -105,6 +106,10 @@ def test_an_empty_seed_stays_empty_and_each_run_draws_its_own(browser, app):
         page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
         seed = page.locator("#flux_pro_v1_1-seed input")
         assert seed.input_value() == ""
+        # Like a seed tab, the picked model starts with its documented example, so Generate works at once.
+        example = get_endpoint("flux_pro_v1_1").example["prompt"]
+        page.wait_for_function("(want) => document.querySelector('#flux_pro_v1_1-prompt textarea')?.value === want",
+                               arg=example, timeout=10_000)
         page.locator("#flux_pro_v1_1-prompt textarea").fill("two runs, two seeds")
         captions = []
         for _ in range(2):
@@ -120,6 +125,9 @@ def test_an_empty_seed_stays_empty_and_each_run_draws_its_own(browser, app):
         page.locator("#models-provider").get_by_text("Black Forest Labs", exact=False).click()
         page.locator("#bfl_flux_pro_1_1-generate").wait_for(timeout=20_000)
         assert page.locator("#bfl_flux_pro_1_1-seed input").input_value() == ""
+        # A carried value stays editable (Gradio's page made a rendered field with a value display-only).
+        assert page.locator("#bfl_flux_pro_1_1-prompt textarea").is_enabled()
+        page.locator("#bfl_flux_pro_1_1-prompt textarea").fill("two runs, two seeds, edited on BFL")
         page.locator("#bfl_flux_pro_1_1-seed input").fill("7")
         page.locator("#models-provider").get_by_text("fal", exact=False).click()
         page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
