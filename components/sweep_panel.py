@@ -104,7 +104,7 @@ def runs_at_once(ctx: AppContext, session: dict | None) -> dict[str, int]:
     for provider, limit in ctx.sweep_limits.concurrency.items():
         try:
             sandbox = ctx.backends.route(provider, session).is_sandbox
-        except Exception:  # noqa: BLE001 - no route for this provider: its cells are refused with the plan
+        except KeyError:  # no route for this provider: its cells are refused with the plan
             sandbox = False
         out[provider] = min(limit, ctx.sandbox_capacity) if sandbox else limit
     return out
