@@ -41,7 +41,6 @@ from components.form_values import (
     Checked,
     FormError,
     check_outside,
-    form_values_from_example,
     model_from_values,
     write_values,
 )
@@ -61,7 +60,6 @@ __all__ = [
     "FormError",
     "UnsupportedFieldError",
     "build_form",
-    "form_values_from_example",
 ]
 
 #: Sub-sections of "Advanced" that start open (the rest start closed).
