@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -34,9 +34,7 @@ from sandbox.faults import (
 from sandbox.http import bearer_value, json_response, query_flag, server_base
 from sandbox.jobs import Job
 from sandbox.sse import PING, EventStreamResponse, StreamDropped
-
-if TYPE_CHECKING:
-    from sandbox.state import SandboxState
+from sandbox.state import SandboxState
 
 logger = logging.getLogger(__name__)
 
