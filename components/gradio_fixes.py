@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+import gradio_client
 from gradio.components.base import _Keywords
 from gradio.state_holder import SessionState, StateHolder
 
@@ -59,8 +60,6 @@ TESTED_GRADIO_CLIENT = ("2.7.2",)
 @functools.cache
 def fixes_active() -> bool:
     """True on the tested Gradio and gradio_client; otherwise False, logged once (the app then runs on plain Gradio)."""
-    import gradio_client
-
     if gr.__version__ in TESTED_GRADIO and gradio_client.__version__ in TESTED_GRADIO_CLIENT:
         return True
     log.warning("Gradio %s / gradio_client %s are untested (tested: %s / %s): the workarounds in "
@@ -329,7 +328,7 @@ def hide_server_paths_in_mcp_results() -> None:
     line is left out here; the image itself still comes inline, and the tool's result JSON carries its ``/media``
     URL on the caller's own host. Idempotent; a no-op without the ``mcp`` extra."""
     try:
-        from gradio.mcp import GradioMCPServer
+        from gradio.mcp import GradioMCPServer  # here, not at the top: the mcp extra is optional
     except ImportError:  # pragma: no cover - gradio[mcp] not installed
         return
     original = GradioMCPServer.postprocess_output_data
