@@ -14,9 +14,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import gradio as gr
 from gradio.data_classes import GradioModel, GradioRootModel
@@ -27,7 +27,7 @@ from components.form import EndpointForm, FormError, build_form
 from components.form_values import readable_values
 from components.run_view import RunView, image_captions
 from components.widgets import ResultGallery, ResultJSON
-from endpoints.base import SEED_MAX, EndpointSpec, Role
+from endpoints.base import SEED_MAX, EndpointSpec, Role, WireModel
 from providers.catalog import provider_title
 from providers.media import MediaStore
 from runs.record import RunRecord
@@ -163,7 +163,13 @@ def session_line(total: dict[str, Any]) -> str:
     return " · ".join(parts) + "."
 
 
-def labelled(form: EndpointForm, exc: FormError) -> list[str]:
+class ModelForm(Protocol):
+    """What a run reads its input through: the page's ``EndpointForm``, or an API call's ``WireForm`` (no page)."""
+
+    def to_model(self, values: Mapping[str, Any]) -> WireModel: ...
+
+
+def labelled(form: ModelForm, exc: FormError) -> list[str]:
     """The refusal's messages with each top-level field's wire name replaced by its label (``Steps: ...``)."""
     out = []
     descriptors = getattr(form, "descriptors", {})  # an API-only call (WireForm) has no form, so no labels
@@ -279,7 +285,7 @@ def gallery_items(record: RunRecord, media: MediaStore) -> list[tuple[str, str]]
 
 async def run_endpoint(
     spec: EndpointSpec,
-    form: EndpointForm,
+    form: ModelForm,
     ctx: AppContext,
     session_keys: dict | None,
     values: dict[str, Any],

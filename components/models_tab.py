@@ -384,7 +384,7 @@ def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool, fiel
 
     async def call(request: gr.Request = None, **values: Any) -> dict[str, Any]:  # type: ignore[assignment]
         final = None
-        async for update in run_endpoint(spec, form, ctx, None, values, request):  # type: ignore[arg-type]
+        async for update in run_endpoint(spec, form, ctx, None, values, request):
             final = update
         result = final.result if final is not None and isinstance(final.result, dict) else {}
         record = result.get("record")
