@@ -554,7 +554,7 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
           no_cache: gr.Checkbox) -> None:
     spec, form = tab.spec, tab.form
 
-    async def run(session_keys: dict | None = None, request: gr.Request = None, no_cache: bool = False,  # type: ignore[assignment]
+    async def run(session_keys: dict | None = None, request: gr.Request | None = None, no_cache: bool = False,
                   **values: Any) -> AsyncIterator[tuple[Any, ...]]:
         # aclosing: when Gradio closes this generator (Stop, tab closed), the run's cleanup cancels the job.
         async with contextlib.aclosing(
