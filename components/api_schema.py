@@ -79,7 +79,7 @@ def apply_api_schemas(spec: EndpointSpec, components: dict[str, gr.components.Co
                 continue
         else:
             continue
-        component.api_info = _returning(info)  # type: ignore[method-assign]
+        component.api_info = _returning(info)  # type: ignore[method-assign]  # Gradio's hook for a parameter's API schema
 
 
 def args_docstring(spec: EndpointSpec, names: list[str]) -> str:

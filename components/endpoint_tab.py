@@ -569,7 +569,7 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
     doc = args_docstring(spec, list(parameters))
     run.__doc__ = doc.replace("\n\nReturns:", "\n" + NO_CACHE_DOC + "\n\nReturns:", 1)
     apply_api_schemas(spec, parameters)
-    no_cache.api_info = lambda: {"type": "boolean", "description": NO_CACHE_DOC.split(": ", 1)[1]}  # type: ignore[method-assign]
+    no_cache.api_info = lambda: {"type": "boolean", "description": NO_CACHE_DOC.split(": ", 1)[1]}  # type: ignore[method-assign]  # Gradio's hook
     form.declare_api_parameters(run)
     gallery_id = f"{spec.api_name}-gallery"
     outputs = [tab.status, tab.logs, tab.gallery, tab.result_json]

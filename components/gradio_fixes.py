@@ -73,7 +73,7 @@ def _skip_missing_matplotlib() -> None:
     matplotlib installed, each failed import searches sys.path again (~4 % of the app's CPU under load). Marking it
     absent makes the import fail at once, as it would anyway."""
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
-        sys.modules["matplotlib"] = None  # type: ignore[assignment]
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]  # None marks a module absent (import system)
 
 SKIP: dict[str, str] = {"__type__": "update"}  # what gr.skip() returns and what the browser is sent for it
 CLOSED_SESSION_SECONDS = 3600.0  # Gradio's own grace for a closed tab's state (it can reconnect within it)
@@ -236,7 +236,7 @@ def keep_init_signatures(classes: Any) -> None:
         for klass in cls.__mro__:
             init = klass.__dict__.get("__init__")
             if inspect.isfunction(init) and "__signature__" not in init.__dict__:
-                init.__signature__ = inspect.signature(init)  # type: ignore[attr-defined]
+                init.__signature__ = inspect.signature(init)  # type: ignore[attr-defined]  # cached where inspect looks first
 
 
 def _adopt_rebuilt_outputs(outputs: Any, state: Any) -> None:
@@ -340,5 +340,5 @@ def hide_server_paths_in_mcp_results() -> None:
         return [c for c in contents if not (getattr(c, "type", "") == "text"
                                             and str(getattr(c, "text", "")).startswith(_MCP_FILE_LINES))]
 
-    postprocess_output_data._hides_server_paths = True  # type: ignore[attr-defined]
-    GradioMCPServer.postprocess_output_data = postprocess_output_data  # type: ignore[method-assign]
+    postprocess_output_data._hides_server_paths = True  # type: ignore[attr-defined]  # marks the patch as applied
+    GradioMCPServer.postprocess_output_data = postprocess_output_data  # type: ignore[method-assign]  # the patch itself
