@@ -163,7 +163,7 @@ class _Visitors:
             try:
                 self.clients[i] = Client(url, verbose=False, headers=visitor_headers(i), download_files=False,
                                          analytics_enabled=False)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001 - collected, then raised by the caller
                 errors.append(exc)
 
         for chunk in range(0, len(missing), 10):
@@ -488,7 +488,7 @@ class Worker:
                 self.process.stdin.write('{"cmd": "quit"}\n')
                 self.process.stdin.close()
                 self.process.wait(15)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - a worker that will not quit politely is killed
                 self.process.kill()
                 self.process.wait(5)
 

@@ -65,6 +65,7 @@ def apply_api_schemas(spec: EndpointSpec, components: dict[str, gr.components.Co
     """Give each input component its field's schema in ``api_info()``; image URL boxes say what they take."""
     schemas = field_schemas(spec)
     for name, component in components.items():
+        info: dict[str, Any] | None
         if name.endswith(LINK):
             field = name.removesuffix(LINK)
             info = {
@@ -73,12 +74,12 @@ def apply_api_schemas(spec: EndpointSpec, components: dict[str, gr.components.Co
                 f"when no file is uploaded for {field}.".strip(),
             }
         elif name in schemas:
-            info = parameter_schema(spec, name, schemas[name])  # type: ignore[assignment]
+            info = parameter_schema(spec, name, schemas[name])
             if info is None:
                 continue
         else:
             continue
-        component.api_info = _returning(info)  # type: ignore[method-assign]
+        component.api_info = _returning(info)  # type: ignore[method-assign]  # Gradio's hook for a parameter's API schema
 
 
 def args_docstring(spec: EndpointSpec, names: list[str]) -> str:

@@ -8,7 +8,7 @@ environment by the code, never written into it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 
@@ -18,7 +18,9 @@ from runs.codegen import code_for
 from runs.record import RunRecord, SecretInRecordError
 
 # (label, snippet key, gr.Code language)
-LANGUAGES = (("Python", "python", "python"), ("JavaScript", "javascript", "javascript"), ("cURL", "curl", "shell"),
+CodeLanguage = Literal["python", "javascript", "shell"]  # the gr.Code highlighters the snippets use
+#: (label, snippet key, highlighter)
+LANGUAGES: tuple[tuple[str, str, CodeLanguage], ...] = (("Python", "python", "python"), ("JavaScript", "javascript", "javascript"), ("cURL", "curl", "shell"),
              ("gradio_client", "gradio_client", "python"))
 NO_RUN = "No run yet: press Generate, then ▸ Code gives the code for that run."
 
@@ -54,7 +56,7 @@ def add_code_view(tab: EndpointTab, ctx: AppContext, button: gr.Button) -> None:
         snippets = run_snippets(ctx, record_json, request)
         _, key, kind = next((entry for entry in LANGUAGES if entry[0] == label), LANGUAGES[0])
         text = snippets.get(key, f"# No {label} code for this provider: see the other languages.")
-        return gr.Accordion(visible=True, open=True), gr.Code(value=text, language=kind)  # type: ignore[arg-type]
+        return gr.Accordion(visible=True, open=True), gr.Code(value=text, language=kind)
 
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     button.click(show, [tab.last_record, language], [section, code], **private)

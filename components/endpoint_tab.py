@@ -14,9 +14,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import gradio as gr
 from gradio.data_classes import GradioModel, GradioRootModel
@@ -27,7 +27,7 @@ from components.form import EndpointForm, FormError, build_form
 from components.form_values import readable_values
 from components.run_view import RunView, image_captions
 from components.widgets import ResultGallery, ResultJSON
-from endpoints.base import SEED_MAX, EndpointSpec, Role
+from endpoints.base import SEED_MAX, EndpointSpec, Role, WireModel
 from providers.catalog import provider_title
 from providers.media import MediaStore
 from runs.record import RunRecord
@@ -163,7 +163,13 @@ def session_line(total: dict[str, Any]) -> str:
     return " · ".join(parts) + "."
 
 
-def labelled(form: EndpointForm, exc: FormError) -> list[str]:
+class ModelForm(Protocol):
+    """What a run reads its input through: the page's ``EndpointForm``, or an API call's ``WireForm`` (no page)."""
+
+    def to_model(self, values: Mapping[str, Any]) -> WireModel: ...
+
+
+def labelled(form: ModelForm, exc: FormError) -> list[str]:
     """The refusal's messages with each top-level field's wire name replaced by its label (``Steps: ...``)."""
     out = []
     descriptors = getattr(form, "descriptors", {})  # an API-only call (WireForm) has no form, so no labels
@@ -279,7 +285,7 @@ def gallery_items(record: RunRecord, media: MediaStore) -> list[tuple[str, str]]
 
 async def run_endpoint(
     spec: EndpointSpec,
-    form: EndpointForm,
+    form: ModelForm,
     ctx: AppContext,
     session_keys: dict | None,
     values: dict[str, Any],
@@ -548,7 +554,7 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
           no_cache: gr.Checkbox) -> None:
     spec, form = tab.spec, tab.form
 
-    async def run(session_keys: dict | None = None, request: gr.Request = None, no_cache: bool = False,  # type: ignore[assignment]
+    async def run(session_keys: dict | None = None, request: gr.Request | None = None, no_cache: bool = False,
                   **values: Any) -> AsyncIterator[tuple[Any, ...]]:
         # aclosing: when Gradio closes this generator (Stop, tab closed), the run's cleanup cancels the job.
         async with contextlib.aclosing(
@@ -563,7 +569,7 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
     doc = args_docstring(spec, list(parameters))
     run.__doc__ = doc.replace("\n\nReturns:", "\n" + NO_CACHE_DOC + "\n\nReturns:", 1)
     apply_api_schemas(spec, parameters)
-    no_cache.api_info = lambda: {"type": "boolean", "description": NO_CACHE_DOC.split(": ", 1)[1]}  # type: ignore[method-assign]
+    no_cache.api_info = lambda: {"type": "boolean", "description": NO_CACHE_DOC.split(": ", 1)[1]}  # type: ignore[method-assign]  # Gradio's hook
     form.declare_api_parameters(run)
     gallery_id = f"{spec.api_name}-gallery"
     outputs = [tab.status, tab.logs, tab.gallery, tab.result_json]

@@ -41,7 +41,6 @@ from components.form_values import (
     Checked,
     FormError,
     check_outside,
-    form_values_from_example,
     model_from_values,
     write_values,
 )
@@ -61,7 +60,6 @@ __all__ = [
     "FormError",
     "UnsupportedFieldError",
     "build_form",
-    "form_values_from_example",
 ]
 
 #: Sub-sections of "Advanced" that start open (the rest start closed).
@@ -141,7 +139,7 @@ class EndpointForm:
         keyword_only = [p for p in named if p.kind is p.KEYWORD_ONLY]
         positional = [p for p in named if p.kind is not p.KEYWORD_ONLY]
         parameters = [*positional, *keyword_only, *added, *var_keyword]
-        handler.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        handler.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]  # inspect reads it; functions do not declare it
         doc = inspect.getdoc(handler) or ""
         if "Args:" not in doc:
             lines = [f"    {key}: {text}" for key, text in self.parameter_descriptions().items()]
@@ -242,4 +240,4 @@ def _fill_in_the_browser(form: EndpointForm, button: gr.Button) -> None:
         root.load(api_visibility="private", **quiet)
         if not getattr(root, "_unclamped_sliders", False):
             root.load(fn=None, js=UNCLAMP_JS, queue=False, show_progress="hidden", api_visibility="private")
-            root._unclamped_sliders = True  # type: ignore[attr-defined]
+            root._unclamped_sliders = True  # type: ignore[attr-defined]  # a marker of ours on Gradio's Blocks

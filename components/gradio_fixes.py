@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+import gradio_client
 from gradio.components.base import _Keywords
 from gradio.state_holder import SessionState, StateHolder
 
@@ -59,8 +60,6 @@ TESTED_GRADIO_CLIENT = ("2.7.2",)
 @functools.cache
 def fixes_active() -> bool:
     """True on the tested Gradio and gradio_client; otherwise False, logged once (the app then runs on plain Gradio)."""
-    import gradio_client
-
     if gr.__version__ in TESTED_GRADIO and gradio_client.__version__ in TESTED_GRADIO_CLIENT:
         return True
     log.warning("Gradio %s / gradio_client %s are untested (tested: %s / %s): the workarounds in "
@@ -74,7 +73,7 @@ def _skip_missing_matplotlib() -> None:
     matplotlib installed, each failed import searches sys.path again (~4 % of the app's CPU under load). Marking it
     absent makes the import fail at once, as it would anyway."""
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
-        sys.modules["matplotlib"] = None  # type: ignore[assignment]
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]  # None marks a module absent (import system)
 
 SKIP: dict[str, str] = {"__type__": "update"}  # what gr.skip() returns and what the browser is sent for it
 CLOSED_SESSION_SECONDS = 3600.0  # Gradio's own grace for a closed tab's state (it can reconnect within it)
@@ -237,7 +236,7 @@ def keep_init_signatures(classes: Any) -> None:
         for klass in cls.__mro__:
             init = klass.__dict__.get("__init__")
             if inspect.isfunction(init) and "__signature__" not in init.__dict__:
-                init.__signature__ = inspect.signature(init)  # type: ignore[attr-defined]
+                init.__signature__ = inspect.signature(init)  # type: ignore[attr-defined]  # cached where inspect looks first
 
 
 def _adopt_rebuilt_outputs(outputs: Any, state: Any) -> None:
@@ -329,7 +328,7 @@ def hide_server_paths_in_mcp_results() -> None:
     line is left out here; the image itself still comes inline, and the tool's result JSON carries its ``/media``
     URL on the caller's own host. Idempotent; a no-op without the ``mcp`` extra."""
     try:
-        from gradio.mcp import GradioMCPServer
+        from gradio.mcp import GradioMCPServer  # here, not at the top: the mcp extra is optional
     except ImportError:  # pragma: no cover - gradio[mcp] not installed
         return
     original = GradioMCPServer.postprocess_output_data
@@ -341,5 +340,5 @@ def hide_server_paths_in_mcp_results() -> None:
         return [c for c in contents if not (getattr(c, "type", "") == "text"
                                             and str(getattr(c, "text", "")).startswith(_MCP_FILE_LINES))]
 
-    postprocess_output_data._hides_server_paths = True  # type: ignore[attr-defined]
-    GradioMCPServer.postprocess_output_data = postprocess_output_data  # type: ignore[method-assign]
+    postprocess_output_data._hides_server_paths = True  # type: ignore[attr-defined]  # marks the patch as applied
+    GradioMCPServer.postprocess_output_data = postprocess_output_data  # type: ignore[method-assign]  # the patch itself

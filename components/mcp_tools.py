@@ -34,7 +34,7 @@ def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> Non
     result_text = gr.Textbox(visible=False, label="result JSON")
     images = [gr.Image(visible=False, type="filepath", label=f"image {i + 1}") for i in range(MAX_IMAGES)]
 
-    async def tool(request: gr.Request = None, **values: Any) -> tuple[Any, ...]:  # type: ignore[assignment]
+    async def tool(request: gr.Request | None = None, **values: Any) -> tuple[Any, ...]:
         final = None
         async for update in run_endpoint(spec, form, ctx, None, values, request):
             final = update
@@ -66,7 +66,7 @@ def add_sweep_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext, swee
 
     default_x = default_axis_field(spec)
 
-    async def tool(request: gr.Request = None, x_field: str = default_x, x_values: str = "",  # type: ignore[assignment]
+    async def tool(request: gr.Request | None = None, x_field: str = default_x, x_values: str = "",
                    y_field: str | None = None, y_values: str | None = None, confirm_cost: bool = False,
                    **values: Any) -> tuple[Any, ...]:
         final = None

@@ -390,9 +390,9 @@ def add_model_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool, fiel
     form = WireForm(spec)
     fields = fields or ModelFields.of(spec)
 
-    async def call(request: gr.Request = None, **values: Any) -> dict[str, Any]:  # type: ignore[assignment]
+    async def call(request: gr.Request | None = None, **values: Any) -> dict[str, Any]:
         final = None
-        async for update in run_endpoint(spec, form, ctx, None, values, request):  # type: ignore[arg-type]
+        async for update in run_endpoint(spec, form, ctx, None, values, request):
             final = update
         result = final.result if final is not None and isinstance(final.result, dict) else {}
         record = result.get("record")
@@ -423,7 +423,7 @@ def add_model_sweep_api(spec: EndpointSpec, ctx: AppContext, pool: ParameterPool
     _, sweep = sweep_handlers(spec, ctx=ctx, form=WireForm(spec))
     fields = fields or ModelFields.of(spec)
 
-    async def call(request: gr.Request = None, x_field: str = "", x_values: Any = "",  # type: ignore[assignment]
+    async def call(request: gr.Request | None = None, x_field: str = "", x_values: Any = "",
                    y_field: str | None = None, y_values: Any = None, confirm_cost: bool = False,
                    **values: Any) -> dict[str, Any]:
         final = None

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import gradio as gr
 
 from components.context import SESSION_TTL_SECONDS
-from providers.base import Credentials
+from providers.base import Credentials, KeepsBalance
 from providers.catalog import CATALOG, ProviderSpec
 from providers.errors import ProviderError
 from providers.routing import Backends, Route
@@ -69,11 +69,10 @@ async def balances(
     (``session_only``: a key pasted in this session): its balance in credits and dollars, or, plainly, why it could
     not be read. Never includes the key."""
 
-    async def line(spec: ProviderSpec, route: Route) -> str:
+    async def line(spec: ProviderSpec, route: Route, provider: KeepsBalance) -> str:
         where = " (sandbox)" if route.is_sandbox else ""
-        credits = route.provider.credits  # type: ignore[attr-defined]  # only providers that keep a balance have it
         try:
-            value = await asyncio.wait_for(credits(route.credentials), BALANCE_TIMEOUT)
+            value = await asyncio.wait_for(provider.credits(route.credentials), BALANCE_TIMEOUT)
         except TimeoutError:
             return f"**{spec.title}{where}:** the balance did not come within {BALANCE_TIMEOUT:.0f} s."
         except ProviderError as exc:
@@ -83,8 +82,8 @@ async def balances(
 
     routes = [(spec, backends.route(spec.name, session_keys)) for spec in CATALOG if spec.usd_per_credit is not None]
     lines = await asyncio.gather(*(
-        line(spec, route) for spec, route in routes
-        if route.credentials and callable(getattr(route.provider, "credits", None))
+        line(spec, route, route.provider) for spec, route in routes
+        if route.credentials and isinstance(route.provider, KeepsBalance)
         and (not session_only or route.credentials.source == "session")
     ))
     return "  \n".join(f"💳 {text}" for text in lines)

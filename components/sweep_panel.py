@@ -104,7 +104,7 @@ def runs_at_once(ctx: AppContext, session: dict | None) -> dict[str, int]:
     for provider, limit in ctx.sweep_limits.concurrency.items():
         try:
             sandbox = ctx.backends.route(provider, session).is_sandbox
-        except Exception:  # noqa: BLE001 - no route for this provider: its cells are refused with the plan
+        except KeyError:  # no route for this provider: its cells are refused with the plan
             sandbox = False
         out[provider] = min(limit, ctx.sandbox_capacity) if sandbox else limit
     return out
@@ -249,7 +249,7 @@ def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any,
         )
         return plan, routes
 
-    async def show_plan(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
+    async def show_plan(session_keys: dict | None = None, request: gr.Request | None = None,
                         x_field: str = "", x_values: str = "", y_field: str | None = None, y_values: str = "",
                         **values: Any) -> tuple[str, dict[str, Any]]:
         draw = random.SystemRandom().randrange(2**63)
@@ -265,7 +265,7 @@ def sweep_handlers(spec: EndpointSpec, form: Any, ctx: AppContext) -> tuple[Any,
         except ServerBusy as exc:
             raise refusal(str(exc), "Too many sweeps at once") from None
 
-    async def sweep(session_keys: dict | None = None, request: gr.Request = None,  # type: ignore[assignment]
+    async def sweep(session_keys: dict | None = None, request: gr.Request | None = None,
                     x_field: str = default_x, x_values: Any = "", y_field: str | None = None, y_values: Any = None,
                     confirm_cost: bool = False, planned: dict[str, Any] | None = None,
                     **values: Any) -> AsyncIterator[SweepPage]:

@@ -107,7 +107,7 @@ class NotAnImage:
 def _field_class(base: type[C], name: str, **methods: Any) -> type[C]:
     """A subclass of a stock component with ``methods`` replaced, rendered as the stock component."""
     namespace = {"__module__": __name__, "__qualname__": name, "is_template": True, **methods}
-    return abc.ABCMeta.__new__(ComponentMeta, name, (base,), namespace)  # type: ignore[return-value]
+    return abc.ABCMeta.__new__(ComponentMeta, name, (base,), namespace)  # type: ignore[return-value]  # a subclass of base, built by Gradio's metaclass
 
 
 def _as_submitted(self: Any, payload: Any) -> Any:
@@ -158,7 +158,7 @@ def describe(component: C, description: str) -> C:
     def api_info_as_input() -> dict[str, Any]:
         return {**original(), "additional_description": description}
 
-    component.api_info_as_input = api_info_as_input  # type: ignore[method-assign]
+    component.api_info_as_input = api_info_as_input  # type: ignore[method-assign]  # Gradio's hook
     return component
 
 
@@ -242,5 +242,5 @@ def image_size_value(value: Any, presets: Sequence[str], **kwargs: Any) -> gr.JS
         ],
         "description": 'a preset name, or {"width": ..., "height": ...}',
     }
-    component.api_info = lambda: api_info  # type: ignore[method-assign]
+    component.api_info = lambda: api_info  # type: ignore[method-assign]  # Gradio's hook
     return component

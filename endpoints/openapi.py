@@ -30,7 +30,7 @@ import keyword
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
@@ -503,8 +503,6 @@ def _camel(name: str) -> str:
 
 
 def _literal_values(annotation: Any) -> tuple[Any, ...] | None:
-    from typing import get_args, get_origin
-
     if get_origin(annotation) is Literal:
         return get_args(annotation)
     for arg in get_args(annotation):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -204,3 +204,10 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class KeepsBalance(Protocol):
+    """A provider with a credits balance (``ProviderSpec.usd_per_credit``), read with the given key or its own."""
+
+    async def credits(self, credentials: Credentials | None = None) -> float: ...

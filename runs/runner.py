@@ -405,7 +405,7 @@ class Run:
             return
         try:
             await asyncio.shield(self._cancel_remote())
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - never raises: the record is published anyway
             log.warning("cancelling the remote job of run %s did not finish", self.id)
 
     async def _publish(self, record: RunRecord) -> None:

@@ -4,7 +4,7 @@
 {base}/fal/rest    storage token and upload initiation  sandbox/storage.py   (FAL_REST_URL)
 {base}/fal/cdn     uploads and file serving             sandbox/storage.py
 {base}/segmind     Segmind v1 (SEGMIND_API_URL)         sandbox/segmind.py
-{base}/fal/api     fal platform API: model pricing      sandbox/pricing.py   (FAL_API_URL)
+{base}/fal/api     fal platform API: model pricing      sandbox/pricing_routes.py   (FAL_API_URL)
 {base}/bfl         Black Forest Labs API (BFL_API_URL)  sandbox/bfl.py
 {base}/_sandbox    GET stats, POST reset                (for tests)
 """

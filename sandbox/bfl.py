@@ -26,8 +26,7 @@ import json
 import math
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -37,13 +36,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from endpoints import find_endpoint
 from endpoints.base import EndpointSpec
 from endpoints.validation import to_fal_detail
+from sandbox.accounts import BflAccount, BflTask
 from sandbox.faults import FaultPlan, FaultSpecError, bad_fault_header
 from sandbox.generation import UNSAFE_WORDS
 from sandbox.http import json_response, server_base
 from sandbox.jobs import Job
-
-if TYPE_CHECKING:
-    from sandbox.state import SandboxState
+from sandbox.state import SandboxState
 
 BFL_PREFIX = "/bfl"
 KONTEXT_MAX_ACTIVE = 6
@@ -72,26 +70,6 @@ def credits_for(spec: EndpointSpec, body: dict[str, Any]) -> float:
 def _unsafe(prompt: str) -> bool:
     lowered = prompt.lower()
     return any(word in lowered for word in UNSAFE_WORDS)
-
-
-@dataclass
-class BflAccount:
-    """Credits and active tasks per key, and the tasks themselves (by id) with their moderation verdicts."""
-
-    credits: float
-    tasks: dict[str, BflTask] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
-class BflTask:
-    job: Job
-    key: str
-    moderation: str | None  # "Request Moderated" | "Content Moderated" | None
-    expires_after: float
-
-    @property
-    def active(self) -> bool:
-        return not self.job.done
 
 
 def _status_body(task: BflTask, base: str, url_seconds: float) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 
 from sandbox.fal_queue import QUEUE_PREFIX, fal_queue_routes
-from sandbox.pricing import API_PREFIX, pricing_routes
+from sandbox.pricing_routes import API_PREFIX, pricing_routes
 from sandbox.state import SandboxState
-from sandbox.storage import CDN_PREFIX, cdn_routes, storage_rest_routes
+from sandbox.storage import CDN_PREFIX
+from sandbox.storage_routes import cdn_routes, storage_rest_routes
 
 REST_PREFIX = "/fal/rest"
 

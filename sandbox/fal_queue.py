@@ -11,9 +11,9 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -34,9 +34,7 @@ from sandbox.faults import (
 from sandbox.http import bearer_value, json_response, query_flag, server_base
 from sandbox.jobs import Job
 from sandbox.sse import PING, EventStreamResponse, StreamDropped
-
-if TYPE_CHECKING:
-    from sandbox.state import SandboxState
+from sandbox.state import SandboxState
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +104,16 @@ def fal_queue_routes(state: SandboxState) -> list[Route]:
             return _key_missing(), plans
         return None, plans
 
-    async def guard_job(request: Request, family: str) -> tuple[Response | None, FalJob, list[ScopedPlan]]:
-        """``guard`` for the routes of one existing job; an unknown request id is refused with 404."""
+    async def guard_job(request: Request, family: str) -> Response | tuple[FalJob, list[ScopedPlan]]:
+        """``guard`` for the routes of one existing job: the refusal, or the job and its fault plans. An unknown
+        request id is refused with 404 (after the faults and the key, as fal does)."""
         job = find_job(request)
         refused, plans = await guard(request, family, job)
-        if refused is None and job is None:
-            refused = _not_found(request.path_params["request_id"])
-        return refused, job, plans  # type: ignore[return-value]  # job is set whenever refused is None
+        if refused is not None:
+            return refused
+        if job is None:
+            return _not_found(request.path_params["request_id"])
+        return job, plans
 
     async def submit(request: Request) -> Response:
         owner, alias = request.path_params["owner"], request.path_params["alias"]
@@ -165,25 +166,28 @@ def fal_queue_routes(state: SandboxState) -> list[Route]:
         )
 
     async def status(request: Request) -> Response:
-        refused, job, _ = await guard_job(request, "status")
-        if refused:
-            return refused
+        guarded = await guard_job(request, "status")
+        if isinstance(guarded, Response):
+            return guarded
+        job, _ = guarded
         state.stats.status_requests += 1
         body = job.status_body(query_flag(request, "logs"), queue.position(job))
         return json_response(body, 200 if job.done else 202)
 
     async def stream(request: Request) -> Response:
-        refused, job, plans = await guard_job(request, "stream")
-        if refused:
-            return refused
+        guarded = await guard_job(request, "stream")
+        if isinstance(guarded, Response):
+            return guarded
+        job, plans = guarded
         state.stats.stream_connections += 1
         events = _status_events(state, job, query_flag(request, "logs"), find_rule(plans, "drop_stream"))
         return EventStreamResponse(events, headers={"x-fal-request-id": job.request_id})
 
     async def result(request: Request) -> Response:
-        refused, job, _ = await guard_job(request, "result")
-        if refused:
-            return refused
+        guarded = await guard_job(request, "result")
+        if isinstance(guarded, Response):
+            return guarded
+        job, _ = guarded
         state.stats.result_requests += 1
         headers = {"x-fal-request-id": job.request_id}
         if not job.done:
@@ -225,7 +229,7 @@ def fal_queue_routes(state: SandboxState) -> list[Route]:
 
 async def _status_events(
     state: SandboxState, job: FalJob, with_logs: bool, drop: FaultRule | None
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """Status bodies as they change (position, new log line, completion); a PING after each quiet interval."""
     state.stats.open_streams += 1
     try:

@@ -19,7 +19,7 @@ Grammar (the ``X-Sandbox-Fault`` header and ``SandboxOptions.faults`` use the sa
 A rule without a family applies to every family (``status_*``, ``slow``, ``hang``), to the stream
 (``drop_stream``, ``no_stream``) or to the job (``fail``). Families: ``upload`` covers the storage token, both
 upload flows and the initiate call; ``file`` is serving stored files; ``segmind`` is the Segmind v1 route;
-``pricing`` is fal's pricing API (sandbox/pricing.py); ``bfl`` is BFL's submit and credits calls and ``poll`` its
+``pricing`` is fal's pricing API (sandbox/pricing_routes.py); ``bfl`` is BFL's submit and credits calls and ``poll`` its
 ``get_result`` (sandbox/bfl.py).
 
 A header sent with a submit is stored with the job, so that job's status, stream, result and cancel calls honour

@@ -45,11 +45,12 @@ def mentions_unsafe(prompt: str) -> bool:
 def safety_strict(payload: BaseModel) -> bool:
     """Checker on (``enable_safety_checker`` not False) or ``safety_tolerance`` at most 2; on when neither exists."""
     fields = type(payload).model_fields
+    values = dict(payload)
     checks = []
     if "enable_safety_checker" in fields:
-        checks.append(payload.enable_safety_checker is not False)  # type: ignore[attr-defined]
+        checks.append(values["enable_safety_checker"] is not False)
     if "safety_tolerance" in fields:
-        checks.append(int(payload.safety_tolerance) <= 2)  # type: ignore[attr-defined]
+        checks.append(int(values["safety_tolerance"]) <= 2)
     return any(checks) if checks else True
 
 

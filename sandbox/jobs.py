@@ -23,20 +23,20 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from endpoints.base import EndpointSpec, WireModel
 from sandbox.faults import (
+    FaultInjector,
     FaultPlan,
     ScopedPlan,
     find_rule,
 )
 from sandbox.generation import GeneratedImage, prepare_generation, render_images
 from sandbox.image_inputs import ImageLoadError, ImageResolver
-from sandbox.storage import file_url
-
-if TYPE_CHECKING:
-    from sandbox.state import SandboxState
+from sandbox.options import SandboxOptions
+from sandbox.stats import SandboxStats
+from sandbox.storage import Storage, file_url
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +120,22 @@ class Job:
         self.complete(failure=JobFailure(error, error_type, status_code, body, dict(headers or {})))
 
 
+class JobHost(Protocol):
+    """What the runner reads from the server it runs in (``SandboxState``), each time it needs it: ``stats`` is
+    replaced on a reset."""
+
+    options: SandboxOptions
+    storage: Storage
+    stats: SandboxStats
+    faults: FaultInjector
+    decode_slots: asyncio.Semaphore
+    closing: asyncio.Event
+
+
 class JobRunner:
     """Job store and runner pool. Everything runs on the server's event loop."""
 
-    def __init__(self, state: SandboxState) -> None:
+    def __init__(self, state: JobHost) -> None:
         self._state = state
         self.jobs: dict[str, Job] = {}
         self.waiting: list[Job] = []

@@ -21,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
@@ -36,24 +36,13 @@ from sandbox.faults import FaultSpecError, bad_fault_header
 from sandbox.generation import prepare_generation, render_images
 from sandbox.http import TRUTHY, json_response, server_base
 from sandbox.image_inputs import ImageLoadError, ImageResolver
-from sandbox.options import SandboxOptions
-
-if TYPE_CHECKING:
-    from sandbox.state import SandboxState
+from sandbox.state import SandboxState
 
 logger = logging.getLogger(__name__)
 
 SEGMIND_PREFIX = "/segmind"
 MAX_INPUT_SIDE = 1024
 _FALSY = frozenset({"0", "false", "no", "off"})
-
-
-class SegmindAccount:
-    """Credits and the runner slots of the Segmind side."""
-
-    def __init__(self, options: SandboxOptions) -> None:
-        self.credits = options.credits
-        self.slots = asyncio.Semaphore(options.capacity)
 
 
 def segmind_endpoint(model: str) -> EndpointSpec | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -28,7 +28,7 @@ def encode_event(event: Any) -> bytes:
 class EventStreamResponse(Response):
     media_type = "text/event-stream"
 
-    def __init__(self, events: AsyncIterator[Any], headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, events: AsyncGenerator[Any, None], headers: Mapping[str, str] | None = None) -> None:
         self.events = events
         self.status_code = 200
         self.background = None
@@ -60,4 +60,4 @@ class EventStreamResponse(Response):
             for task in (pumping, listening):
                 with contextlib.suppress(asyncio.CancelledError, OSError):
                     await task
-            await self.events.aclose()  # type: ignore[attr-defined]
+            await self.events.aclose()

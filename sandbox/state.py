@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from sandbox.bfl import BflAccount
+from sandbox.accounts import BflAccount, SegmindAccount
 from sandbox.faults import FaultInjector
 from sandbox.jobs import JobRunner
 from sandbox.options import SandboxOptions
-from sandbox.segmind import SegmindAccount
 from sandbox.stats import SandboxStats
 from sandbox.storage import Storage
 

@@ -3,8 +3,8 @@ the sandbox's import each other without cycles, every import at the top of its m
 function, where a cycle would not show).
 
 The graph is read from the source with ``ast``: every module of those packages, found by walking the folders (a
-new module is checked without being listed here). Imports under ``if TYPE_CHECKING:`` are for type checkers only
-and are left out.
+new module is checked without being listed here). Imports under ``if TYPE_CHECKING:`` count like any other: a
+cycle that only type checkers follow is still two modules that cannot be read apart.
 """
 
 from __future__ import annotations
@@ -30,12 +30,6 @@ def modules(packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
-
-
 def imports(path: Path, known: set[str]) -> list[tuple[str, bool, int]]:
     """(imported project module, at module level?, line) for each import in ``path``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -49,8 +43,6 @@ def imports(path: Path, known: set[str]) -> list[tuple[str, bool, int]]:
 
     def visit(node: ast.AST, top: bool) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _is_type_checking(child):
-                continue
             if isinstance(child, ast.Import):
                 for alias in child.names:
                     if (t := target(alias.name)) is not None:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from endpoints.schema_fields import FieldSpec
 
@@ -71,7 +71,7 @@ class FieldKind:
     - ``ui_keys(field)`` -> the helper keys the run event takes as inputs (API parameters beside the field's own).
     """
 
-    name: ClassVar[str] = ""
+    name: str = ""  # set on the class, or per instance by kinds that come in variants (choice, text)
 
     def build(self, field: FieldSpec, value: Any, elem_id: str) -> FieldWidget:
         raise NotImplementedError

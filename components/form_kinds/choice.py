@@ -17,7 +17,7 @@ from endpoints.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec
 
 class ChoiceKind(FieldKind):
     def __init__(self, name: str) -> None:
-        self.name = name  # type: ignore[misc]
+        self.name = name
 
     def choices(self, field: FieldSpec) -> list[tuple[str, Any]]:
         choices = [(str(c), c) for c in field.choices]

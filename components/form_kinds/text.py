@@ -16,7 +16,7 @@ class TextKind(FieldKind):
     one-line field, which is sent as typed, even empty (the depth fine-tune seed sends ``finetune_id: ""``)."""
 
     def __init__(self, name: str, lines: int) -> None:
-        self.name = name  # type: ignore[misc]
+        self.name = name
         self.lines = lines
 
     def build(self, field: FieldSpec, value: Any, elem_id: str) -> FieldWidget:
