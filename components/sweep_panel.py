@@ -83,10 +83,11 @@ def seconds_per_job(ctx: AppContext, route: Route, spec: EndpointSpec, wire: dic
     """The time for one cell: what such jobs took here (same endpoint, route and steps), or until one has run, a
     rough guess: the sandbox's step time, or ~0.2 s a step plus start-up on a live provider (the steps read from the
     field playing the endpoint's steps role; 28 without one)."""
-    seen = ctx.runner.job_times.typical(spec.id, route.is_sandbox, steps_of(spec, wire))
+    steps = steps_of(spec, wire)
+    seen = ctx.runner.job_times.typical(spec.id, route.is_sandbox, steps)
     if seen is not None:
         return seen
-    steps = steps_of(spec, wire) or 28
+    steps = steps or 28
     per_step = ctx.sandbox_step_seconds if route.is_sandbox else 0.2
     return float(steps) * per_step + (0.5 if route.is_sandbox else 4.0)
 

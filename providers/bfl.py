@@ -303,9 +303,6 @@ class BflProvider(SingleUrlProvider):
             raise InsufficientCreditsError("Black Forest Labs answered the credits call without a balance.")
         return float(value)
 
-    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> BflJob:
-        return await self.send(await self.prepare(endpoint, payload, credentials))
-
 
 def build(ctx: BuildContext) -> BflProvider:
     """The catalog's builder (``ProviderSpec.builder``)."""

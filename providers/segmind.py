@@ -194,9 +194,6 @@ class SegmindProvider(SingleUrlProvider):
         """Segmind v1 is synchronous: the POST itself happens when the job's events are iterated."""
         return SegmindJob(self, prepared)
 
-    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> SegmindJob:
-        return await self.send(await self.prepare(endpoint, payload, credentials))
-
 
 def build(ctx: BuildContext) -> SegmindProvider:
     """The catalog's builder (``ProviderSpec.builder``)."""

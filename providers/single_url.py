@@ -1,4 +1,4 @@
-"""What every provider with one base URL shares (Segmind, Black Forest Labs): how it is built and closed."""
+"""What every provider with one base URL shares (Segmind, Black Forest Labs): how it is built, submits and closes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Self
 
 import httpx
 
-from providers.base import Credentials
+from endpoints.base import EndpointSpec, WireModel
+from providers.base import Credentials, Job, PreparedRequest
 from providers.catalog import BuildContext
 from providers.config import Timeouts
 from providers.retry import RetryPolicy
@@ -47,6 +48,18 @@ class SingleUrlProvider:
             local_file_roots=ctx.local_file_roots,
             is_sandbox=ctx.is_sandbox,
         )
+
+    async def prepare(
+        self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None
+    ) -> PreparedRequest:
+        raise NotImplementedError
+
+    async def send(self, prepared: PreparedRequest) -> Job:
+        raise NotImplementedError
+
+    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> Job:
+        """Prepare, then send: the request exactly as it leaves, then the job following it."""
+        return await self.send(await self.prepare(endpoint, payload, credentials))
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -97,9 +97,6 @@ class EchoProvider(SingleUrlProvider):
     async def send(self, prepared: PreparedRequest) -> EchoJob:
         return EchoJob(self, prepared)
 
-    async def submit(self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None) -> EchoJob:
-        return await self.send(await self.prepare(endpoint, payload, credentials))
-
 
 def build(ctx: BuildContext) -> EchoProvider:
     return EchoProvider.from_context(ctx, "ECHO_API_URL")
