@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
@@ -22,6 +22,7 @@ import gradio as gr
 from gradio.data_classes import GradioModel, GradioRootModel
 
 from components.api_schema import apply_api_schemas, args_docstring
+from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
 from components.form import EndpointForm, FormError, build_form
 from components.form_values import readable_values
@@ -78,7 +79,10 @@ class PageUpdate(NamedTuple):
 
 @dataclass
 class EndpointTab:
+    """One endpoint's tab: its components, and what its handlers reach (the endpoint, its form, the app)."""
+
     spec: EndpointSpec
+    ctx: AppContext
     form: EndpointForm
     generate: gr.Button
     stop: gr.Button
@@ -100,6 +104,15 @@ class EndpointTab:
     sweep_row: Any = None
 
 
+@dataclass
+class TabControls:
+    """The tab's controls that only its own events read."""
+
+    estimate: gr.Markdown  # the cost estimate under Generate
+    run_anyway: gr.Button  # "Run again anyway" (shown after a result served from the cache)
+    no_cache: gr.Checkbox  # hidden: ticked by "Run again anyway" for the one run it starts
+    reuse_seed: gr.Button
+    random_seed: gr.Button
 
 
 @dataclass
@@ -411,17 +424,25 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
     """Lay out one endpoint's run view (form, Generate/Stop, status, gallery, logs) and wire its events, leaving
     places for the code, share and sweep sections (``components.tab_page.build_tab`` fills them). Call inside an
     open ``gr.Tab``."""
+    tab, controls = layout(spec, ctx)
+    wire_run(tab, controls, session_keys)
+    wire_seed_buttons(tab, controls)
+    wire_run_anyway(tab, controls)
+    wire_estimate(tab, controls, session_keys)
+    return tab
+
+
+def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControls]:
     gr.Markdown(_header(spec))
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
             form = build_form(spec)
             with gr.Column(elem_classes=["fp-actions"]):
-                estimate = gr.Markdown(_estimate_text(ctx, spec, spec.example, None), elem_id=f"{spec.api_name}-estimate",
-                                       elem_classes=["fp-estimate"])
+                estimate = gr.Markdown(_estimate_text(ctx, spec, spec.example, None),
+                                       elem_id=f"{spec.api_name}-estimate", elem_classes=["fp-estimate"])
                 with gr.Row():
                     generate = gr.Button("Generate", variant="primary", scale=3, elem_id=f"{spec.api_name}-generate")
                     stop = gr.Button("Stop", variant="stop", scale=1, elem_id=f"{spec.api_name}-stop")
-                # "Run again anyway": the same request past the result cache (shown after a cached result).
                 run_anyway = gr.Button("🔁 Run again anyway (skip the cache, billed)", size="sm", visible=False,
                                        elem_id=f"{spec.api_name}-run-anyway")
                 no_cache = gr.Checkbox(False, visible=False, label="no_cache", elem_id=f"{spec.api_name}-no-cache")
@@ -461,12 +482,9 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
                 result_json = ResultJSON(label="Result")
     sweep_row = gr.Column()
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
-    tab = EndpointTab(spec, form, generate, stop, status, gallery, logs, result_json, last_record,
+    tab = EndpointTab(spec, ctx, form, generate, stop, status, gallery, logs, result_json, last_record,
                       code_button=code_button, code_row=code_row, share_row=share_row, sweep_row=sweep_row)
-    _wire(tab, ctx, session_keys, reuse_seed, random_seed, no_cache)
-    _wire_run_anyway(tab, run_anyway, no_cache)
-    _wire_estimate(tab, ctx, session_keys, estimate)
-    return tab
+    return tab, TabControls(estimate, run_anyway, no_cache, reuse_seed, random_seed)
 
 
 def count_in_session(tab: EndpointTab, spend: SessionSpend) -> None:
@@ -492,32 +510,38 @@ def _estimate_text(ctx: AppContext, spec: EndpointSpec, wire: dict[str, Any], se
     return f"💲 Estimate: **${cost.usd:.4g}** — {cost.basis} · {where}"
 
 
-def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, estimate: gr.Markdown) -> None:
+def estimate(tab: EndpointTab, values: dict[str, Any], session_keys: dict | None) -> str:
+    """The estimate for the form's values as they stand."""
+    spec, form = tab.spec, tab.form
+    try:
+        wire = form.to_model(values).to_wire()
+    except FormError as exc:
+        # The cost follows the size and the image count only: another field still empty (an input image
+        # not filled in yet) does not stop the estimate.
+        if any(field in cost_fields(spec) for field in exc.fields):
+            return "💲 Estimate: complete the form to see what this run would cost."
+        wire = readable_values(spec, values, list(form.descriptors.values()))
+    return _estimate_text(tab.ctx, spec, wire, session_keys)
+
+
+def estimate_after_run(tab: EndpointTab, record: dict[str, Any] | None, session_keys: dict | None) -> Any:
+    """The run refreshed the prices: show them (and their source) for the input it ran with."""
+    wire = (record or {}).get("input")
+    return _estimate_text(tab.ctx, tab.spec, wire, session_keys) if isinstance(wire, dict) else gr.skip()
+
+
+def wire_estimate(tab: EndpointTab, controls: TabControls, session_keys: gr.State) -> None:
     """The cost estimate under Generate follows the form (size, image count), the route (keys) and, after a run,
     the prices the run read."""
     spec, form = tab.spec, tab.form
 
     def update(session_keys: dict | None = None, **values: Any) -> str:
-        try:
-            wire = form.to_model(values).to_wire()
-        except FormError as exc:
-            # The cost follows the size and the image count only: another field still empty (an input image
-            # not filled in yet) does not stop the estimate.
-            if any(field in cost_fields(spec) for field in exc.fields):
-                return "💲 Estimate: complete the form to see what this run would cost."
-            wire = readable_values(spec, values, list(form.descriptors.values()))
-        return _estimate_text(ctx, spec, wire, session_keys)
+        return estimate(tab, values, session_keys)
 
     update.__name__ = f"{spec.api_name}_estimate"
     form.declare_api_parameters(update)
-
-    def after_run(record: dict[str, Any] | None, session_keys: dict | None) -> Any:
-        # The run refreshed the prices: show them (and their source) for the input it ran with.
-        wire = (record or {}).get("input")
-        return _estimate_text(ctx, spec, wire, session_keys) if isinstance(wire, dict) else gr.skip()
-
-    tab.record_event.then(after_run, [tab.last_record, session_keys], [estimate], api_visibility="private",
-                          queue=False, show_progress="hidden")
+    tab.record_event.then(bind(estimate_after_run, tab), [tab.last_record, session_keys], [controls.estimate],
+                          api_visibility="private", queue=False, show_progress="hidden")
     # The fields the estimate depends on: size and count, and the input images when the price counts them.
     roles: tuple[Role, ...] = ("size", "width", "height", "count")
     if spec.price is not None and spec.price.counts_input_images:
@@ -525,9 +549,9 @@ def _wire_estimate(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, es
     priced = {name for role in roles if (name := spec.field_for(role)) is not None}
     watched: list[Any] = [c for name, c in form.api_inputs().items() if name in priced]  # each has a change event
     # A key pasted (or forgotten) under Settings changes the route, so the estimate says at once where runs go.
-    gr.on([session_keys.change, *(c.change for c in watched)], update, inputs_kwargs={**form.api_inputs(), **form.ui_inputs(),
-                                                               "session_keys": session_keys},
-          outputs=[estimate], api_visibility="private", queue=False, show_progress="hidden")
+    gr.on([session_keys.change, *(c.change for c in watched)], update,
+          inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys},
+          outputs=[controls.estimate], api_visibility="private", queue=False, show_progress="hidden")
 
 
 NO_CACHE_DOC = (
@@ -538,21 +562,23 @@ NO_CACHE_DOC = (
 RUN_ANYWAY_JS = "() => { setTimeout(() => document.getElementById('%s-generate')?.click(), 50); return true; }"
 
 
-def _wire_run_anyway(tab: EndpointTab, run_anyway: gr.Button, no_cache: gr.Checkbox) -> None:
-    run_anyway.click(None, js=RUN_ANYWAY_JS % tab.spec.api_name, outputs=[no_cache], api_visibility="private",
-                     queue=False)
-
-    def after(record: dict[str, Any] | None) -> tuple[Any, Any]:
-        # Offered after a result served from the cache; the box is cleared after every run.
-        return gr.update(visible=bool(record and record.get("cached"))), False
-
-    tab.record_event.then(after, [tab.last_record], [run_anyway, no_cache], api_visibility="private", queue=False,
-                          show_progress="hidden")
+def run_anyway_after(record: dict[str, Any] | None) -> tuple[Any, Any]:
+    """Offered after a result served from the cache; the box is cleared after every run."""
+    return gr.update(visible=bool(record and record.get("cached"))), False
 
 
-def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed: gr.Button, random_seed: gr.Button,
-          no_cache: gr.Checkbox) -> None:
-    spec, form = tab.spec, tab.form
+def wire_run_anyway(tab: EndpointTab, controls: TabControls) -> None:
+    controls.run_anyway.click(None, js=RUN_ANYWAY_JS % tab.spec.api_name, outputs=[controls.no_cache],
+                              api_visibility="private", queue=False)
+    tab.record_event.then(run_anyway_after, [tab.last_record], [controls.run_anyway, controls.no_cache],
+                          api_visibility="private", queue=False, show_progress="hidden")
+
+
+def page_run(tab: EndpointTab) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
+    """The Generate handler as the page and the API see it: named after the endpoint, documented, taking the form's
+    values as keywords (``form.declare_api_parameters`` names them), yielding the tab's outputs postprocessed."""
+    spec, form, ctx = tab.spec, tab.form, tab.ctx
+    outputs = [tab.status, tab.logs, tab.gallery, tab.result_json]
 
     async def run(session_keys: dict | None = None, request: gr.Request | None = None, no_cache: bool = False,
                   **values: Any) -> AsyncIterator[tuple[Any, ...]]:
@@ -568,15 +594,35 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
     parameters = {**form.api_inputs(), **form.ui_inputs()}
     doc = args_docstring(spec, list(parameters))
     run.__doc__ = doc.replace("\n\nReturns:", "\n" + NO_CACHE_DOC + "\n\nReturns:", 1)
-    apply_api_schemas(spec, parameters)
-    no_cache.api_info = lambda: {"type": "boolean", "description": NO_CACHE_DOC.split(": ", 1)[1]}  # type: ignore[method-assign]  # Gradio's hook
     form.declare_api_parameters(run)
+    return run
+
+
+async def stop_run(tab: EndpointTab, request: gr.Request) -> Any:
+    """Stop the visitor's run of this tab: the remote job is cancelled, and the stopped run's record goes into the
+    result (for the history and the session line). Outputs: status, result JSON."""
+    run = tab.ctx.active_runs.get(tab.ctx.active_key(request, tab.spec.api_name))
+    if run is None:
+        return gr.skip(), gr.skip()
+    record = await run.stop()
+    view = RunView(tab.spec.title, provider_title(tab.spec.provider), record=record, state="stopped")
+    if record is None:
+        return "<p>⏹ <b>Stopped</b>; the remote request was cancelled.</p>", gr.skip()
+    return view.status_html(), api_result(record)
+
+
+def wire_run(tab: EndpointTab, controls: TabControls, session_keys: gr.State) -> None:
+    """Generate (the named endpoint ``/<api_name>``), Stop, and ``tab.record_event`` after every run."""
+    spec, form = tab.spec, tab.form
+    apply_api_schemas(spec, {**form.api_inputs(), **form.ui_inputs()})
+    controls.no_cache.api_info = lambda: {  # type: ignore[method-assign]  # Gradio's hook
+        "type": "boolean", "description": NO_CACHE_DOC.split(": ", 1)[1]}
     gallery_id = f"{spec.api_name}-gallery"
-    outputs = [tab.status, tab.logs, tab.gallery, tab.result_json]
     tab.run_event = tab.generate.click(
-        run,
-        inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys, "no_cache": no_cache},
-        outputs=outputs,
+        page_run(tab),
+        inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys,
+                       "no_cache": controls.no_cache},
+        outputs=[tab.status, tab.logs, tab.gallery, tab.result_json],
         postprocess=False,  # done by ``postprocessed`` in the handler
         api_name=spec.api_name,
         concurrency_limit=None,
@@ -595,36 +641,33 @@ def _wire(tab: EndpointTab, ctx: AppContext, session_keys: gr.State, reuse_seed:
     for step in (tab.run_event.then, tab.run_event.failure):
         step(record_of, [tab.result_json], [tab.last_record], api_visibility="private")
     tab.record_event = tab.last_record.change(None, None, None, api_visibility="private", queue=False)
-
-    async def stop(request: gr.Request) -> Any:
-        run = ctx.active_runs.get(ctx.active_key(request, spec.api_name))
-        if run is None:
-            return gr.skip(), gr.skip()
-        record = await run.stop()
-        view = RunView(spec.title, provider_title(spec.provider), record=record, state="stopped")
-        if record is None:
-            return "<p>⏹ <b>Stopped</b>; the remote request was cancelled.</p>", gr.skip()
-        return view.status_html(), api_result(record)  # the stopped run, for the history and the session line
-
-    tab.stop.click(stop, outputs=[tab.status, tab.result_json], cancels=[tab.run_event], api_visibility="private",
-                   queue=False).then(record_of, [tab.result_json], [tab.last_record], api_visibility="private")
+    tab.stop.click(bind(stop_run, tab), outputs=[tab.status, tab.result_json], cancels=[tab.run_event],
+                   api_visibility="private", queue=False).then(record_of, [tab.result_json], [tab.last_record],
+                                                               api_visibility="private")
     tab.status.change(None, js=MARK_FIELDS_JS % spec.api_name, api_visibility="private", queue=False)
     # Keep the newest log line in view (the read-only textbox does not follow streamed text by itself).
     tab.logs.change(None, js=SCROLL_LOGS_JS % f"{spec.api_name}-logs", api_visibility="private", queue=False)
-    seed_name = spec.field_for("seed")
-    seed = form.fields.get(seed_name) if seed_name is not None else None
+
+
+def reuse_last_seed(last: dict | None) -> Any:
+    record_seed = RunRecord.from_json(last).seed if last else None
+    if record_seed is None:
+        gr.Warning("No seed yet: run once, then reuse its seed.")
+        return gr.skip()
+    return record_seed
+
+
+def random_seed() -> int:
+    return random.randint(0, SEED_MAX)
+
+
+def wire_seed_buttons(tab: EndpointTab, controls: TabControls) -> None:
+    """"Reuse this seed" and "Randomize seed" write the seed field; a tab without one shows neither."""
+    seed_name = tab.spec.field_for("seed")
+    seed = tab.form.fields.get(seed_name) if seed_name is not None else None
     if seed is None:
-        reuse_seed.visible = random_seed.visible = False
+        controls.reuse_seed.visible = controls.random_seed.visible = False
         return
-
-    def reuse(last: dict | None) -> Any:
-        record_seed = RunRecord.from_json(last).seed if last else None
-        if record_seed is None:
-            gr.Warning("No seed yet: run once, then reuse its seed.")
-            return gr.skip()
-        return record_seed
-
-    reuse_seed.click(reuse, inputs=[tab.last_record], outputs=[seed.component], api_visibility="private", queue=False)
-    random_seed.click(
-        lambda: random.randint(0, SEED_MAX), outputs=[seed.component], api_visibility="private", queue=False
-    )
+    controls.reuse_seed.click(reuse_last_seed, inputs=[tab.last_record], outputs=[seed.component],
+                              api_visibility="private", queue=False)
+    controls.random_seed.click(random_seed, outputs=[seed.component], api_visibility="private", queue=False)
