@@ -184,8 +184,7 @@ class AppContext:
     def request_hosts(self) -> tuple[str, ...]:
         """The base URLs this app sends runs to (live providers, and the sandbox when it runs)."""
         sets = [self.backends.live, *([self.backends.sandbox] if self.backends.sandbox is not None else [])]
-        bases = (getattr(p, "queue_url", None) or getattr(p, "api_url", None) for s in sets for p in s)
-        return tuple(str(b).rstrip("/") + "/" for b in bases if b)
+        return tuple(p.request_base.rstrip("/") + "/" for s in sets for p in s)
 
     def busy_sessions(self) -> set[str]:
         """Session hashes with a run or sweep going (never dropped, however old)."""

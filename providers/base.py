@@ -189,6 +189,11 @@ class Provider(Protocol):
     credentials: Credentials | None  # the server's key, if any
     pricing_url: str | None  # base URL of a pricing API in fal's shape (``runs.pricing.PriceBook``), if any
 
+    @property
+    def request_base(self) -> str:
+        """The base URL every run request of this provider starts with (``PreparedRequest.url``)."""
+        ...
+
     async def prepare(
         self, endpoint: EndpointSpec, payload: WireModel, credentials: Credentials | None
     ) -> PreparedRequest:

@@ -399,6 +399,10 @@ class FalQueueProvider:
         self.silence_poll_seconds = silence_poll_seconds
         self.stream_timeout = httpx.Timeout(self.timeouts.connect, read=self.timeouts.stream_read)
 
+    @property
+    def request_base(self) -> str:
+        return self.queue_url
+
     def _credentials(self, credentials: Credentials | None) -> Credentials:
         chosen = credentials if credentials else self.credentials
         if not chosen:

@@ -36,6 +36,10 @@ class SingleUrlProvider:
         self.local_file_roots = local_file_roots
         self.is_sandbox = is_sandbox
 
+    @property
+    def request_base(self) -> str:
+        return self.api_url
+
     @classmethod
     def from_context(cls, ctx: BuildContext, url_env: str) -> Self:
         """Built from the catalog's ``BuildContext``, its API URL read from ``url_env``."""
