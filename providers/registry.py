@@ -16,7 +16,11 @@ from providers.retry import RetryPolicy
 
 # Runs only wait on remote I/O: one connection per open status stream plus short calls, for hundreds of visitors.
 MAX_CONNECTIONS = 1000
-MAX_KEEPALIVE = 200
+# Idle connections kept for reuse: httpx's default, as fal_client has. httpcore (1.0.x) walks every idle connection
+# against every connection each time a request starts or ends (``_assign_requests_to_connections``), so a large
+# idle pool costs quadratic CPU: with 200 kept after a burst of 50 streamed runs, a third of the app's CPU went to
+# that walk (yappi: 4.2 of 12.7 s, 514,000 ``is_idle`` calls for 208 requests).
+MAX_KEEPALIVE = 20
 
 
 def make_client(settings: ProviderSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

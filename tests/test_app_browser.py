@@ -172,6 +172,9 @@ def test_stop_says_stopped_and_a_new_run_keeps_the_previous_images_until_its_own
     page.locator("#flux_pro-prompt textarea").fill("first")
     page.locator("#flux_pro-generate").click()
     page.locator("#flux_pro-gallery img").first.wait_for(timeout=30_000)
+    # The first run has ended when its trailing step has undimmed the gallery (on a busy machine that step can
+    # come after the image: a second Generate clicked before it would be undimmed by the first run's step).
+    page.wait_for_function("() => !document.querySelector('#flux_pro-gallery').classList.contains('fp-previous')")
     page.locator("#flux_pro-prompt textarea").fill("second, stopped")
     page.locator("#flux_pro-generate").click()
     page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step 1/')")
