@@ -19,7 +19,7 @@ MAX_CONNECTIONS = 1000
 # Idle connections kept for reuse: httpx's default, as fal_client has. httpcore (1.0.x) walks every idle connection
 # against every connection each time a request starts or ends (``_assign_requests_to_connections``), so a large
 # idle pool costs quadratic CPU: with 200 kept after a burst of 50 streamed runs, a third of the app's CPU went to
-# that walk (yappi: 4.2 of 12.7 s, 514,000 ``is_idle`` calls for 208 requests).
+# that walk (yappi: 4.2 of 12.7 s, 514,000 ``is_idle`` calls for 208 requests). Known upstream: encode/httpcore#1035.
 MAX_KEEPALIVE = 20
 
 
