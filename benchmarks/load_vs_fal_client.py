@@ -709,7 +709,7 @@ def print_session_cost(app: Any, repeat: int = 5) -> None:
           f"(capacity {holder.capacity})")
 
 
-def print_profile(limit: int = 30) -> None:
+def print_profile(limit: int = 30, out: str | None = None) -> None:
     import yappi
 
     stats = yappi.get_func_stats()
@@ -724,8 +724,16 @@ def print_profile(limit: int = 30) -> None:
     for stat in list(stats)[:limit]:
         where = f"{Path(stat.module).name}:{stat.lineno} {stat.name}"
         print(f"{stat.tsub:8.3f} {stat.ttot:8.3f} {stat.ncall:>9}  {where}")
-    threads = yappi.get_thread_stats()
-    print("\nCPU by thread:")
+    own = [stat for stat in stats if str(ROOT) in stat.module and "/.venv/" not in stat.module]
+    print(f"\ntop {limit} of this project's functions by total (inclusive) time")
+    for stat in own[:limit]:
+        where = f"{Path(stat.module).relative_to(ROOT)}:{stat.lineno} {stat.name}"
+        print(f"{stat.tsub:8.3f} {stat.ttot:8.3f} {stat.ncall:>9}  {where}")
+    if out:
+        stats.save(out, type="pstat")  # for ``python -m pstats``: callers and callees
+        print(f"\nprofile saved to {out} (pstat)")
+    threads = [t for t in yappi.get_thread_stats() if t.ttot >= 0.01]
+    print("\nCPU by thread (threads with at least 10 ms):")
     for t in threads:
         print(f"  {t.name:<30} {t.ttot:8.3f} s")
 
@@ -742,6 +750,7 @@ def main() -> int:
     parser.add_argument("--sides", default=",".join(SIDES), help=f"which of {', '.join(SIDES)} to run")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="profile the app phase at N visitors with yappi (pip install yappi)")
+    parser.add_argument("--profile-out", metavar="PATH", help="also save the profile there (pstat format)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -796,7 +805,7 @@ def main() -> int:
               f"total {time.monotonic() - started:.0f} s")
         if args.profile and profiled:
             print(f"\nprofiled: {profiled} at {args.profile} visitors, round 1")
-            print_profile()
+            print_profile(out=args.profile_out)
     return 0
 
 

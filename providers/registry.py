@@ -16,11 +16,12 @@ from providers.retry import RetryPolicy
 
 # Runs only wait on remote I/O: one connection per open status stream plus short calls, for hundreds of visitors.
 MAX_CONNECTIONS = 1000
-# Idle connections kept for reuse: httpx's default, as fal_client has. httpcore (1.0.x) walks every idle connection
-# against every connection each time a request starts or ends (``_assign_requests_to_connections``), so a large
-# idle pool costs quadratic CPU: with 200 kept after a burst of 50 streamed runs, a third of the app's CPU went to
-# that walk (yappi: 4.2 of 12.7 s, 514,000 ``is_idle`` calls for 208 requests). Known upstream: encode/httpcore#1035.
-MAX_KEEPALIVE = 20
+# Idle connections kept for reuse. Not fewer: httpcore 1.0.x compares the count of *all* connections with this
+# limit and closes an idle one whenever it is exceeded, which can close a connection already handed to a waiting
+# request (encode/httpcore#1110: the request then hangs until its read timeout). With 20, 50 streamed runs at once
+# saw 20 s stalls after their jobs. The price of a large idle pool is httpcore's quadratic walk over it on every
+# request start and end (encode/httpcore#1035): about a third of the app's CPU in a yappi profile at 50 visitors.
+MAX_KEEPALIVE = 200
 
 
 def make_client(settings: ProviderSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
