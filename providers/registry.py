@@ -18,8 +18,8 @@ from providers.retry import RetryPolicy
 MAX_CONNECTIONS = 1000
 # Idle connections kept for reuse. Not fewer: httpcore 1.0.x compares the count of *all* connections with this
 # limit and closes an idle one whenever it is exceeded, which can close a connection already handed to a waiting
-# request (encode/httpcore#1110: the request then hangs until its read timeout). With 20, 50 streamed runs at once
-# saw 20 s stalls after their jobs. The price of a large idle pool is httpcore's quadratic walk over it on every
+# request (encode/httpcore#1110: the request then hangs until its read timeout), and 50 open status streams
+# already exceed httpx's default of 20. The price of a large idle pool is httpcore's quadratic walk over it on every
 # request start and end (encode/httpcore#1035): about a third of the app's CPU in a yappi profile at 50 visitors.
 MAX_KEEPALIVE = 200
 
