@@ -133,10 +133,11 @@ def _progress_html(plan: SweepPlan, update: SweepUpdate | None) -> str:
                         f"<br>{html.escape(caption)}")  # cells appear as they finish
             cells.append(f'<td class="fp-cell fp-{state}">{text}</td>')
         body.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
-    summary = html.escape(update.summary()) if update else html.escape(plan.summary())
+    # Before the sweep runs, the plan's own line (``_plan_html``) says what this one would repeat.
+    summary = f"<p>{html.escape(update.summary())}</p>" if update else ""
     bar = f'<progress max="1" value="{update.progress if update else 0:.3f}"></progress>'
     return (
-        f'<div class="fp-sweep"><p>{summary}</p>{bar}<table><tr><th></th>{head}</tr>{"".join(body)}</table></div>'
+        f'<div class="fp-sweep">{summary}{bar}<table><tr><th></th>{head}</tr>{"".join(body)}</table></div>'
     )
 
 
