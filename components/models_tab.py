@@ -34,8 +34,9 @@ from gradio.processing_utils import move_files_to_cache
 from pydantic import BaseModel, ValidationError
 
 from components.api_schema import args_docstring, field_schemas
+from components.bind import bind
 from components.context import AppContext
-from components.endpoint_tab import SessionSpend, run_endpoint
+from components.endpoint_tab import EndpointTab, SessionSpend, run_endpoint
 from components.form_values import FormError
 from components.run_view import origin_html
 from components.sweep_panel import sweep_handlers
@@ -171,6 +172,98 @@ def is_model_endpoint(api_name: str) -> bool:
     return any(spec.api_name == api_name or spec.id == api_name for spec in model_endpoints())
 
 
+PICKER_LABEL = "Model (family › name · category · price)"
+
+
+def filter_picker(entries: list[tuple[str, str]], text: str) -> Any:
+    """The picker narrowed to the models matching ``text`` (all of them, said so, when none does)."""
+    found = search(text, entries)
+    return gr.Dropdown(choices=found or entries, label=(
+        PICKER_LABEL if found or not text else f"Model — nothing matches {text!r}, showing all"))
+
+
+def pick(endpoint_id: str | None, current: dict[str, Any] | None) -> Any:
+    """The picked model into the render area's state, unless it is already shown (perhaps on another provider)."""
+    if not endpoint_id:
+        return gr.skip()
+    if current and current.get("id") in {s.id for s in serving_endpoints(get_endpoint(endpoint_id))}:
+        return gr.skip()
+    return picked_state(endpoint_id)
+
+
+@dataclass
+class RenderedModel:
+    """What the provider switch of a rendered model reads: its tab and the names of its form's values."""
+
+    tab: EndpointTab
+    names: list[str]
+
+
+def switch_provider(model: RenderedModel, target_id: str, *current: Any) -> Any:
+    """The same model on another provider: the form's values carried by ``translate`` (what cannot be, said)."""
+    spec = model.tab.spec
+    if target_id == spec.id:
+        return gr.skip()
+    target = get_endpoint(target_id)
+    try:
+        wire = model.tab.form.to_model(dict(zip(model.names, current, strict=True))).to_wire()
+    except FormError:
+        wire = {}  # an incomplete form: carry nothing, the target's own example fills it
+    moved = translate(wire, spec, target)
+    return picked_state(target.id, moved.values, moved.notes() or ["every value carried over"],
+                        nonce=time.monotonic_ns())
+
+
+def keep_record(record: dict[str, Any] | None) -> Any:
+    return record if record else gr.skip()
+
+
+def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr.State, spend: SessionSpend,
+                 picked: gr.State, last_record: gr.State) -> None:
+    """The picked model's provider choice, notes and tab (``build_tab``), its form filled from ``state``. Runs
+    inside ``gr.render`` each time the pick changes."""
+    if not state:
+        gr.Markdown("*No model picked yet.*", elem_id="models-empty")
+        return
+    spec = get_endpoint(state["id"])
+    choices = provider_choices(spec)
+    provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1,
+                        interactive=True, elem_id="models-provider")
+    gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
+    tab = build_tab(spec, ctx, session_keys, spend)
+    # A model opened from the picker starts, like a seed tab, with its documented example (its seed left
+    # empty: each run draws its own); values from a link, a restore or another provider replace it.
+    values = state.get("values") or {k: v for k, v in spec.example.items() if k != spec.field_for("seed")}
+    notes = list(state.get("notes") or [])
+    refused: list[str] = []
+    if values:
+        updates, checked = tab.form.checked_updates(values)
+        for component, value in updates.items():
+            _set_initial(component, value)
+        refused = checked.messages
+    _fill_uploads(tab.form, state.get("uploads") or {})
+    notes += refused
+    if state.get("origin"):
+        tab.status.value = origin_html(state["origin"], refused)
+    elif notes:
+        tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
+            html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
+    components = tab.form.value_components()
+    mark_empty_numbers(components.values())
+    for component in components.values():
+        # Gradio's page decides a rendered component with a value and no ``interactive`` is display-only (it
+        # does not see it among the inputs of the events rendered with it): a prompt restored or carried to
+        # another provider could not be edited. Every field here is an input.
+        if getattr(component, "interactive", False) is None:
+            component.interactive = True
+    # Queued, so that the State's change (which the history panel follows) fires.
+    tab.record_event.then(keep_record, [tab.last_record], [last_record], api_visibility="private",
+                          show_progress="hidden")
+    provider.change(bind(switch_provider, RenderedModel(tab, list(components))), [provider, *components.values()],
+                    [picked], api_visibility="private",
+                    show_progress="hidden")  # queued: a State change only fires from the queue
+
+
 def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpend) -> ModelsTab:
     """The picker and the lazily rendered form. Call inside an open ``gr.Tab``."""
     entries = picker_entries()
@@ -181,86 +274,20 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     with gr.Row(equal_height=True):
         query = gr.Textbox(label="Search models", placeholder="e.g. kontext, flux.2, edit, lora", scale=2,
                            min_width=160, elem_id="models-search")
-        picker = gr.Dropdown(choices=entries, value=None, label="Model (family › name · category · price)",
-                             filterable=True, scale=5, min_width=240, elem_id="models-picker")
+        picker = gr.Dropdown(choices=entries, value=None, label=PICKER_LABEL, filterable=True, scale=5,
+                             min_width=240, elem_id="models-picker")
     picked = gr.State(None)
     last_record = gr.State(None)
     if Context.root_block is not None:
         Context.root_block.load(None, js=EMPTY_NUMBERS_JS, queue=False, show_progress="hidden",
                                 api_visibility="private")
-
-    def filtered(text: str) -> Any:
-        found = search(text, entries)
-        return gr.Dropdown(choices=found or entries, label=(
-            "Model (family › name · category · price)" if found or not text
-            else f"Model — nothing matches {text!r}, showing all"))
-
-    query.change(filtered, [query], [picker], api_visibility="private", queue=False, show_progress="hidden")
-
-    def pick(endpoint_id: str | None, current: dict[str, Any] | None) -> Any:
-        if not endpoint_id:
-            return gr.skip()
-        if current and current.get("id") in {s.id for s in serving_endpoints(get_endpoint(endpoint_id))}:
-            return gr.skip()  # already showing this model (perhaps on another provider)
-        return picked_state(endpoint_id)
-
+    query.change(bind(filter_picker, entries), [query], [picker], api_visibility="private",
+                 queue=False, show_progress="hidden")
     picker.change(pick, [picker, picked], [picked], api_visibility="private", show_progress="hidden")
 
     @gr.render(inputs=[picked], triggers=[picked.change])
     def area(state: dict[str, Any] | None) -> None:
-        if not state:
-            gr.Markdown("*No model picked yet.*", elem_id="models-empty")
-            return
-        spec = get_endpoint(state["id"])
-        choices = provider_choices(spec)
-        provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1, interactive=True,
-                            elem_id="models-provider")
-        gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
-        tab = build_tab(spec, ctx, session_keys, spend)
-        # A model opened from the picker starts, like a seed tab, with its documented example (its seed left
-        # empty: each run draws its own); values from a link, a restore or another provider replace it.
-        values = state.get("values") or {k: v for k, v in spec.example.items() if k != spec.field_for("seed")}
-        notes = list(state.get("notes") or [])
-        refused: list[str] = []
-        if values:
-            updates, checked = tab.form.checked_updates(values)
-            for component, value in updates.items():
-                _set_initial(component, value)
-            refused = checked.messages
-        _fill_uploads(tab.form, state.get("uploads") or {})
-        notes += refused
-        if state.get("origin"):
-            tab.status.value = origin_html(state["origin"], refused)
-        elif notes:
-            tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
-                html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
-        components = tab.form.value_components()
-        mark_empty_numbers(components.values())
-        for component in components.values():
-            # Gradio's page decides a rendered component with a value and no ``interactive`` is display-only (it
-            # does not see it among the inputs of the events rendered with it): a prompt restored or carried to
-            # another provider could not be edited. Every field here is an input.
-            if getattr(component, "interactive", False) is None:
-                component.interactive = True
-        names = list(components)
-        # Queued, so that the State's change (which the history panel follows) fires.
-        tab.record_event.then(lambda record: record if record else gr.skip(), [tab.last_record], [last_record],
-                              api_visibility="private", show_progress="hidden")
-
-        def switch(target_id: str, *current: Any) -> Any:
-            if target_id == spec.id:
-                return gr.skip()
-            target = get_endpoint(target_id)
-            try:
-                wire = tab.form.to_model(dict(zip(names, current, strict=True))).to_wire()
-            except FormError:
-                wire = {}  # an incomplete form: carry nothing, the target's own example fills it
-            moved = translate(wire, spec, target)
-            return picked_state(target.id, moved.values, moved.notes() or ["every value carried over"],
-                                nonce=time.monotonic_ns())
-
-        provider.change(switch, [provider, *components.values()], [picked], api_visibility="private",
-                        show_progress="hidden")  # queued: a State change only fires from the queue
+        render_model(state, ctx, session_keys, spend, picked, last_record)
 
     return ModelsTab(picker, picked, last_record)
 
