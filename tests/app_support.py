@@ -6,7 +6,7 @@ import contextlib
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import gradio as gr
@@ -44,17 +44,23 @@ def free_port() -> int:
 LAUNCH_ATTEMPTS = 3
 
 
-def _launch(demo: gr.Blocks, kwargs: dict) -> str:
+def _launch(build: Callable[[], tuple[gr.Blocks, AppContext]]) -> tuple[str, gr.Blocks, AppContext]:
+    """Build and launch the app; when Gradio's start-up check fails, close it and build it anew (closing ran the
+    app's shutdown, which closed its providers' clients and its store: they cannot serve a second launch)."""
     for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+        demo, ctx = build()
+        kwargs = launch_kwargs(ctx)
+        kwargs.pop("theme", None)
         try:
             _, url, _ = demo.launch(
                 prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, **kwargs
             )
-            return str(url)
+            return str(url), demo, ctx
         except ValueError as exc:
+            demo.close()
+            ctx.cleanup()
             if "localhost is not accessible" not in str(exc) or attempt == LAUNCH_ATTEMPTS:
                 raise
-            demo.close()
     raise AssertionError("unreachable")
 
 
@@ -86,16 +92,24 @@ def launched_app(
     settings = Settings.from_env(env).provider_settings()
     if timeouts is not None:
         settings = ProviderSettings(urls=settings.urls, keys=settings.keys, timeouts=timeouts)
-    backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)
-    ctx = make_context(backends, env)
-    if sessions is not None:
-        ctx.sessions = sessions
-    demo = build_app(ctx)
-    demo.queue(default_concurrency_limit=None)
-    kwargs = launch_kwargs(ctx)
-    kwargs.pop("theme", None)
+
+    def build() -> tuple[gr.Blocks, AppContext]:
+        backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)
+        ctx = make_context(backends, env)
+        if sessions is not None:
+            ctx.sessions = sessions
+        demo = build_app(ctx)
+        demo.queue(default_concurrency_limit=None)
+        return demo, ctx
+
     try:
-        url = _launch(demo, kwargs)
+        url, demo, ctx = _launch(build)
+    except BaseException:
+        sandbox.stop()
+        if own_data is not None:
+            shutil.rmtree(own_data, ignore_errors=True)
+        raise
+    try:
         yield LaunchedApp(url=url, demo=demo, ctx=ctx, sandbox=sandbox)
     finally:
         demo.close()
