@@ -38,6 +38,8 @@ class BuildContext:
     retry: RetryPolicy
     local_file_roots: tuple[Path, ...]
     is_sandbox: bool
+    #: Another pooled client like ``client``, for traffic kept apart from it (fal's long-lived status streams).
+    new_client: Callable[[], httpx.AsyncClient] | None = None
 
 
 #: What a provider's result URLs are: ``stable`` (shown as they are and copied off the critical path), ``expiring``

@@ -74,6 +74,7 @@ def build_providers(
             retry=retry,
             local_file_roots=local_file_roots,
             is_sandbox=is_sandbox,
+            new_client=lambda: make_client(settings, transport),
         )
         providers[spec.name] = builder_of(spec)(ctx)
     return ProviderSet(providers)

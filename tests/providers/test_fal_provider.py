@@ -96,6 +96,28 @@ async def test_stream_yields_queue_logs_once_and_result():
     assert submit.url.path == "/fal-ai/flux-pro"
 
 
+async def test_status_streams_go_through_their_own_pool_and_short_calls_through_the_main_one():
+    fake = FakeFal(streams=[stream_response(QUEUED, RUNNING_1, DONE)])
+    seen: dict[str, list[str]] = {"main": [], "streams": []}
+
+    def through(pool: str):
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen[pool].append(f"{request.method} {request.url.path}")
+            return fake.handler(request)
+        return handler
+
+    p = FalQueueProvider(httpx.AsyncClient(transport=httpx.MockTransport(through("main"))), queue_url=QUEUE,
+                         rest_url=REST, retry=FAST, poll_interval=0.001,
+                         stream_client=httpx.AsyncClient(transport=httpx.MockTransport(through("streams"))))
+    job = await p.submit(FLUX_PRO, payload(), KEY)
+    assert isinstance((await collect(job))[-1], Completed)
+    assert seen["streams"] and all(call.endswith("/status/stream") for call in seen["streams"])
+    assert seen["main"][0] == "POST /fal-ai/flux-pro" and len(seen["main"]) >= 2  # the submit, then the result
+    assert not any(call.endswith("/status/stream") for call in seen["main"])
+    await p.aclose()
+    assert p.stream_client.is_closed and p.client.is_closed
+
+
 async def test_dropped_stream_reconnects_without_repeating_logs():
     fake = FakeFal(streams=[stream_response(RUNNING_1), stream_response(RUNNING_2, DONE)])
     job = await provider(fake).submit(FLUX_PRO, payload(), KEY)
