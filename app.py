@@ -29,6 +29,7 @@ from components.history_panel import build_history_panel, refresh_on_load
 from components.models_tab import TAB_ID, add_model_apis, build_models_tab
 from components.open_links import wire_share_links
 from components.page_cache import AssetCache, PageCache
+from components.page_config import trim_page_config
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.tab_page import build_tab
 from endpoints import ENDPOINTS, install_catalog
@@ -271,6 +272,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
     # an X-Forwarded-For entry; any local client could then pick its own identity. The app reads the header itself,
     # as far as PLAYGROUND_TRUSTED_PROXIES says (runs.visitors.client_address), so uvicorn must keep the real socket.
     os.environ["FORWARDED_ALLOW_IPS"] = ""
+    trim_page_config()  # the page's embedded config without the API schemas its frontend never reads
     return {
         "css": CSS,
         "head": HEAD,
