@@ -28,7 +28,8 @@ from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
 from components.models_tab import TAB_ID, add_model_apis, build_models_tab
 from components.open_links import wire_share_links
-from components.page_cache import PageCache
+from components.page_cache import AssetCache, PageCache
+from components.page_config import trim_page_config
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.tab_page import build_tab
 from endpoints import ENDPOINTS, install_catalog
@@ -271,6 +272,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
     # an X-Forwarded-For entry; any local client could then pick its own identity. The app reads the header itself,
     # as far as PLAYGROUND_TRUSTED_PROXIES says (runs.visitors.client_address), so uvicorn must keep the real socket.
     os.environ["FORWARDED_ALLOW_IPS"] = ""
+    trim_page_config()  # the page's embedded config without the API schemas its frontend never reads
     return {
         "css": CSS,
         "head": HEAD,
@@ -283,8 +285,8 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "app_kwargs": {
             "lifespan": app_lifespan(ctx),
             "routes": media_routes(ctx.runner.media),
-            # The page from memory (components/page_cache.py), then gzip.
-            "middleware": [Middleware(PageCache),
+            # The page and Gradio's frontend files from memory (components/page_cache.py), then gzip.
+            "middleware": [Middleware(PageCache), Middleware(AssetCache),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
         },
     }

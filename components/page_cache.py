@@ -6,7 +6,14 @@
   app has no login), so the middleware keeps the finished response (compressed as sent) per root-URL headers, query
   and accepted encoding, and sends it again.
 
-A plain ASGI middleware; ``app.py`` installs it in front of the gzip middleware. (Marking Gradio's content-hashed
+- ``AssetCache``: the page then fetches ~120 of Gradio's frontend files (``/assets/…``, ``/static/…``, the theme's
+  CSS). Gradio serves them from disk and the gzip middleware compresses each one again on every visit: ~300 ms of
+  CPU per page load, most of the server's work for one (the Space a user would write sends them uncompressed). These
+  files belong to the installed Gradio and do not change while the process runs, so the middleware keeps each
+  finished response (compressed as sent, bounded in bytes) and sends it again, headers unchanged (``ETag``,
+  ``Last-Modified``: browsers cache and revalidate exactly as before). Conditional and range requests go through.
+
+Plain ASGI middlewares; ``app.py`` installs them in front of the gzip middleware. (Marking Gradio's content-hashed
 ``/assets/`` files ``immutable`` was tried too: it made ``tests/test_app_browser.py``'s Stop test fail 3 times in
 4, with the gallery's "previous result" class gone while the next run went on, and was left out.)
 """
@@ -26,6 +33,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PAGE_CACHE_ENTRIES = 64  # root URLs x queries x encodings kept; the oldest goes first
 #: The request headers that make up the page's root URL (gradio.route_utils.get_root_url) or its encoding.
 KEY_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix")
+
+
+def fresh(start: Message) -> Message:
+    """A copy of a kept ``http.response.start`` message to send: middlewares further out edit the headers of the
+    message they are given in place (Gradio's Brotli middleware sets ``content-encoding`` and ``content-length``),
+    which must not change the kept one."""
+    return {**start, "headers": list(start["headers"])}
 
 
 class PageCache:
@@ -57,7 +71,7 @@ class PageCache:
         if cached is not None:
             self.pages.move_to_end(key)
             start, body = cached
-            await send(start)
+            await send(fresh(start))
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
         start_message: Message | None = None
@@ -82,3 +96,87 @@ class PageCache:
         self.pages[key] = ({"type": "http.response.start", "status": 200, "headers": headers}, body)
         while len(self.pages) > self.max_entries:
             self.pages.popitem(last=False)
+
+
+ASSET_CACHE_BYTES = 32 * 1024 * 1024  # all kept asset responses together; the least recently sent goes first
+ASSET_MAX_BYTES = 4 * 1024 * 1024  # a larger response is not kept
+#: Gradio's own frontend files, served from the installed package (``gradio.routes``: ``/assets/{path}`` from the
+#: build folder, ``/static/{path}`` from the library's static folder) and the theme's CSS (``?v=`` its hash).
+ASSET_PREFIXES = ("/assets/", "/static/")
+ASSET_PATHS = ("/theme.css",)
+#: Request headers that make the answer depend on more than the path and the accepted encoding.
+PASS_THROUGH_HEADERS = (b"range", b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
+                        b"authorization")
+
+
+class AssetCache:
+    """Keeps ``GET`` responses for Gradio's frontend files (status 200, no cookies) per path, query and accepted
+    encoding, and sends them again."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = ASSET_CACHE_BYTES, max_entry_bytes: int = ASSET_MAX_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self.bytes = 0
+        self.responses: OrderedDict[tuple[Any, ...], tuple[Message, bytes]] = OrderedDict()
+
+    @staticmethod
+    def key(scope: Scope) -> tuple[Any, ...] | None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return None
+        path = scope["path"]
+        if not (path.startswith(ASSET_PREFIXES) or path in ASSET_PATHS):
+            return None
+        headers = dict(scope.get("headers") or [])
+        if any(name in headers for name in PASS_THROUGH_HEADERS):
+            return None
+        accepts = headers.get(b"accept-encoding", b"")
+        encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
+        return scope.get("root_path", ""), path, scope.get("query_string", b""), encodings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = self.key(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        cached = self.responses.get(key)
+        if cached is not None:
+            self.responses.move_to_end(key)
+            start, body = cached
+            await send(fresh(start))
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        start_message: Message | None = None
+        chunks: list[bytes] = []
+        size = 0
+
+        async def keep(message: Message) -> None:
+            nonlocal start_message, size
+            if message["type"] == "http.response.start":
+                start_message = message
+            elif message["type"] == "http.response.body" and start_message is not None:
+                body = message.get("body", b"")
+                size += len(body)
+                chunks.append(body)
+                if size > self.max_entry_bytes:
+                    start_message = None  # too large to keep; the rest streams on
+                elif not message.get("more_body", False):
+                    self._store(key, start_message, b"".join(chunks))
+            await send(message)
+
+        await self.app(scope, receive, keep)
+
+    def _store(self, key: tuple[Any, ...], start: Message, body: bytes) -> None:
+        headers = [(k.lower(), v) for k, v in start.get("headers") or []]
+        if start.get("status") != 200 or any(k == b"set-cookie" for k, _ in headers):
+            return
+        if not any(k == b"content-length" for k, _ in headers):  # it was streamed (gzip): the length is known now
+            headers.append((b"content-length", str(len(body)).encode()))
+        old = self.responses.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old[1])
+        self.responses[key] = ({"type": "http.response.start", "status": 200, "headers": headers}, body)
+        self.bytes += len(body)
+        while self.bytes > self.max_bytes and self.responses:
+            _, (_, dropped) = self.responses.popitem(last=False)
+            self.bytes -= len(dropped)

@@ -1,0 +1,83 @@
+"""The config embedded in the page leaves out what Gradio's frontend never reads (components/page_config.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import gradio as gr
+import httpx
+import pytest
+from gradio import routes
+
+from components import page_config
+from components.gradio_fixes import fixes_active
+from components.page_config import PAGE_UNUSED_KEYS, trim_page_config
+
+FRONTEND = Path(gr.__file__).parent / "templates" / "frontend"
+
+
+def embedded_config(html: str) -> dict:
+    match = re.search(r"window\.gradio_config = (\{.*?\});</script>", html, re.DOTALL)
+    assert match, "no config in the page"
+    return json.loads(match.group(1))
+
+
+@pytest.fixture()
+def demo():
+    with gr.Blocks() as blocks:
+        name = gr.Textbox(label="Name")
+        out = gr.JSON()
+        gr.Button("Go").click(lambda s: {"name": s}, name, out, api_name="go")
+    _, url, _ = blocks.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    yield blocks, url.rstrip("/")
+    blocks.close()
+
+
+@pytest.fixture()
+def plain_filter():
+    """Gradio's own filter back after the test."""
+    original = routes.templates.env.filters["toorjson"]
+    yield original
+    routes.templates.env.filters["toorjson"] = original
+
+
+def test_the_frontend_reads_none_of_the_left_out_keys():
+    """The reason the keys may go: no built frontend file names them (this fails on a Gradio whose frontend does)."""
+    names = {key for key in PAGE_UNUSED_KEYS if key != "api_info"}
+    for path in FRONTEND.rglob("*.js"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert not [n for n in names if n in text], path
+        # "api_info" appears only as the client's own property (from window.gradio_api_info), never a component's
+        assert not re.search(r"\.api_info\b", text.replace("this.api_info", "")), path
+
+
+def test_the_page_leaves_them_out_and_config_and_api_keep_them(demo, plain_filter):
+    blocks, url = demo
+    before = embedded_config(httpx.get(url + "/", trust_env=False).text)
+    assert any(PAGE_UNUSED_KEYS & set(c) for c in before["components"])  # plain Gradio sends them
+    assert trim_page_config() is fixes_active()
+    assert trim_page_config() is fixes_active()  # installed once
+    if not fixes_active():
+        pytest.skip("Gradio is not a tested version: the page is Gradio's own")
+    page = httpx.get(url + "/", trust_env=False).text
+    after = embedded_config(page)
+    assert not any(PAGE_UNUSED_KEYS & set(c) for c in after["components"])
+    # everything else is as Gradio sends it
+    strip = [{k: v for k, v in c.items() if k not in PAGE_UNUSED_KEYS} for c in before["components"]]
+    assert after["components"] == strip
+    assert {k: v for k, v in after.items() if k != "components"} == {k: v for k, v in before.items()
+                                                                        if k != "components"}
+    assert "window.gradio_api_info = {" in page and '"/go"' in page  # the API description stays in the page
+    config = httpx.get(url + "/config", trust_env=False).json()
+    assert any("api_info" in c for c in config["components"])  # gradio_client's /config keeps them
+    info = httpx.get(url + "/gradio_api/info", trust_env=False).json()
+    assert "/go" in info["named_endpoints"]
+    assert any("api_info" in c for c in blocks.config["components"])  # Gradio's own config untouched
+
+
+def test_off_on_other_gradio_versions(monkeypatch, plain_filter):
+    monkeypatch.setattr(page_config, "fixes_active", lambda: False)
+    assert trim_page_config() is False
+    assert routes.templates.env.filters["toorjson"] is plain_filter
