@@ -6,7 +6,7 @@ import contextlib
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import gradio as gr
@@ -40,21 +40,25 @@ def free_port() -> int:
 
 
 #: Gradio checks that the app answers on localhost right after starting it, with a short timeout; on a loaded machine
-#: that check can fail although the server is fine. The launch is tried again on a new port this many times.
+#: that check can fail although the server is fine. The launch is tried again on a new port this many times, with an
+#: app built afresh: closing the failed one ran its shutdown, which closes its providers' HTTP clients (a relaunch of
+#: the same app answered every run with "Cannot send a request, as the client has been closed").
 LAUNCH_ATTEMPTS = 3
 
 
-def _launch(demo: gr.Blocks, kwargs: dict) -> str:
+def _launch(build: Callable[[], tuple[gr.Blocks, AppContext, dict]]) -> tuple[str, gr.Blocks, AppContext]:
     for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+        demo, ctx, kwargs = build()
         try:
             _, url, _ = demo.launch(
                 prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, **kwargs
             )
-            return str(url)
+            return str(url), demo, ctx
         except ValueError as exc:
+            demo.close()
+            ctx.cleanup()
             if "localhost is not accessible" not in str(exc) or attempt == LAUNCH_ATTEMPTS:
                 raise
-            demo.close()
     raise AssertionError("unreachable")
 
 
@@ -86,16 +90,26 @@ def launched_app(
     settings = Settings.from_env(env).provider_settings()
     if timeouts is not None:
         settings = ProviderSettings(urls=settings.urls, keys=settings.keys, timeouts=timeouts)
-    backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)
-    ctx = make_context(backends, env)
-    if sessions is not None:
-        ctx.sessions = sessions
-    demo = build_app(ctx)
-    demo.queue(default_concurrency_limit=None)
-    kwargs = launch_kwargs(ctx)
-    kwargs.pop("theme", None)
+
+    def build() -> tuple[gr.Blocks, AppContext, dict]:
+        backends = make_backends(settings, sandbox_url=sandbox.url if with_sandbox else None)
+        ctx = make_context(backends, env)
+        if sessions is not None:
+            ctx.sessions = sessions
+        demo = build_app(ctx)
+        demo.queue(default_concurrency_limit=None)
+        kwargs = launch_kwargs(ctx)
+        kwargs.pop("theme", None)
+        return demo, ctx, kwargs
+
     try:
-        url = _launch(demo, kwargs)
+        url, demo, ctx = _launch(build)
+    except BaseException:
+        sandbox.stop()
+        if own_data is not None:
+            shutil.rmtree(own_data, ignore_errors=True)
+        raise
+    try:
         yield LaunchedApp(url=url, demo=demo, ctx=ctx, sandbox=sandbox)
     finally:
         demo.close()
