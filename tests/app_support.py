@@ -40,13 +40,14 @@ def free_port() -> int:
 
 
 #: Gradio checks that the app answers on localhost right after starting it, with a short timeout; on a loaded machine
-#: that check can fail although the server is fine. The launch is tried again on a new port this many times.
+#: that check can fail although the server is fine. The launch is tried again on a new port this many times, with an
+#: app built afresh: closing the failed one ran its shutdown, which closes its providers' HTTP clients (a relaunch of
+#: the same app answered every run with "Cannot send a request, as the client has been closed").
 LAUNCH_ATTEMPTS = 3
 
 
 def _launch(build: Callable[[], tuple[gr.Blocks, AppContext]]) -> tuple[str, gr.Blocks, AppContext]:
-    """Build and launch the app; when Gradio's start-up check fails, close it and build it anew (closing ran the
-    app's shutdown, which closed its providers' clients and its store: they cannot serve a second launch)."""
+    """Build and launch the app, building it anew for each attempt (see ``LAUNCH_ATTEMPTS``)."""
     for attempt in range(1, LAUNCH_ATTEMPTS + 1):
         demo, ctx = build()
         kwargs = launch_kwargs(ctx)

@@ -28,18 +28,25 @@ def app():
         yield launched
 
 
-@pytest.fixture
-def page(app):
+@pytest.fixture(scope="module")
+def browser():
     from tests.test_app_browser import ARGS
 
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1100})
-        page = context.new_page()
-        page.goto(app.url, wait_until="load")
-        page.locator("#flux_pro-generate").wait_for(timeout=30_000)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    """A page in a browser context of its own (fresh storage); the app, its cache and the browser are the module's."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(app.url, wait_until="load")
+    page.locator("#flux_pro-generate").wait_for(timeout=30_000)
+    yield page
+    context.close()
 
 
 def submits(app) -> int:

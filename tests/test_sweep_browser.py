@@ -28,15 +28,27 @@ def app():
         yield launched
 
 
-@pytest.fixture
-def page(app):
+@pytest.fixture(scope="module")
+def browser():
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(app.url, wait_until="load")
-        page.locator("#flux_pro-generate").wait_for(timeout=30_000)
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, app, viewport: dict[str, int]):
+    """A page in a browser context of its own (fresh storage: an empty history, no sweep from another test)."""
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(app.url, wait_until="load")
+    page.locator("#flux_pro-generate").wait_for(timeout=30_000)
+    return page
+
+
+@pytest.fixture
+def page(browser, app):
+    page = open_page(browser, app, {"width": 1400, "height": 1100})
+    yield page
+    page.context.close()
 
 
 def set_axes(page, x_values: str, y_field: str | None, y_values: str = "") -> None:
@@ -156,38 +168,34 @@ def test_a_finished_sweep_lands_in_the_history_as_one_entry(page, app):
     assert entries == 1, "the two cells are one history entry"
 
 
-def test_on_a_phone_the_table_and_the_grid_scroll_sideways_at_a_legible_size(app):
+def test_on_a_phone_the_table_and_the_grid_scroll_sideways_at_a_legible_size(browser, app):
     """Issue 19 (the phone): the cells table scrolls instead of being clipped, and the grid keeps a height its labels
     can be read at (it scrolls sideways) instead of shrinking a 4-column grid to the screen's width."""
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(app.url, wait_until="load")
-            page.locator("#flux_pro-generate").wait_for(timeout=30_000)
-            set_axes(page, "4 random seeds", "guidance_scale", "2, 5")
-            page.locator("#flux_pro-sweep-plan").click()
-            page.get_by_text("8 jobs (4 × 2)").first.wait_for(timeout=15_000)
-            page.locator("#flux_pro-sweep-run").click()
-            page.get_by_text("8/8 done").first.wait_for(timeout=90_000)
-            page.locator("#flux_pro-sweep-grid img").first.wait_for(timeout=30_000)
-            page.wait_for_function("() => document.querySelector('#flux_pro-sweep-grid img').complete")
-            sizes = page.evaluate("""() => {
-                const table = document.querySelector('#flux_pro-sweep-status table');
-                const img = document.querySelector('#flux_pro-sweep-grid img');
-                const frame = img.parentElement;
-                return {tableScroll: table.scrollWidth, tableBox: table.clientWidth,
-                        tableOverflow: getComputedStyle(table).overflowX, imgWidth: img.clientWidth,
-                        imgHeight: img.clientHeight, frameWidth: frame.clientWidth,
-                        frameOverflow: getComputedStyle(frame).overflowX,
-                        page: document.documentElement.scrollWidth};
-            }""")
-            assert sizes["page"] <= 391, sizes  # the page itself never scrolls sideways
-            assert sizes["tableScroll"] > sizes["tableBox"] and sizes["tableOverflow"] == "auto", sizes
-            assert sizes["imgHeight"] >= 300 and sizes["imgWidth"] > sizes["frameWidth"], sizes
-            assert sizes["frameOverflow"] == "auto", sizes
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.locator("#flux_pro-sweep-grid").scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "sweep-phone-grid.png"))
-        finally:
-            browser.close()
+    page = open_page(browser, app, {"width": 390, "height": 844})
+    try:
+        set_axes(page, "4 random seeds", "guidance_scale", "2, 5")
+        page.locator("#flux_pro-sweep-plan").click()
+        page.get_by_text("8 jobs (4 × 2)").first.wait_for(timeout=15_000)
+        page.locator("#flux_pro-sweep-run").click()
+        page.get_by_text("8/8 done").first.wait_for(timeout=90_000)
+        page.locator("#flux_pro-sweep-grid img").first.wait_for(timeout=30_000)
+        page.wait_for_function("() => document.querySelector('#flux_pro-sweep-grid img').complete")
+        sizes = page.evaluate("""() => {
+            const table = document.querySelector('#flux_pro-sweep-status table');
+            const img = document.querySelector('#flux_pro-sweep-grid img');
+            const frame = img.parentElement;
+            return {tableScroll: table.scrollWidth, tableBox: table.clientWidth,
+                    tableOverflow: getComputedStyle(table).overflowX, imgWidth: img.clientWidth,
+                    imgHeight: img.clientHeight, frameWidth: frame.clientWidth,
+                    frameOverflow: getComputedStyle(frame).overflowX,
+                    page: document.documentElement.scrollWidth};
+        }""")
+        assert sizes["page"] <= 391, sizes  # the page itself never scrolls sideways
+        assert sizes["tableScroll"] > sizes["tableBox"] and sizes["tableOverflow"] == "auto", sizes
+        assert sizes["imgHeight"] >= 300 and sizes["imgWidth"] > sizes["frameWidth"], sizes
+        assert sizes["frameOverflow"] == "auto", sizes
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#flux_pro-sweep-grid").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "sweep-phone-grid.png"))
+    finally:
+        page.context.close()
