@@ -42,79 +42,15 @@ def fresh(start: Message) -> Message:
     return {**start, "headers": list(start["headers"])}
 
 
-class PageCache:
-    """Keeps ``GET /`` responses (status 200, no cookies set) and sends them again for the same key."""
+class ResponseCache:
+    """Keeps finished responses (status 200, no cookies set) per ``key(scope)`` and sends them again, within
+    ``max_entries`` responses and ``max_bytes`` in all (the least recently sent goes first); a response over
+    ``max_entry_bytes`` streams on and is not kept. ``key`` returns None for a request that is not to be kept."""
 
-    def __init__(self, app: ASGIApp, max_entries: int = PAGE_CACHE_ENTRIES) -> None:
+    def __init__(self, app: ASGIApp, max_entries: int | None = None, max_bytes: int | None = None,
+                 max_entry_bytes: int | None = None) -> None:
         self.app = app
         self.max_entries = max_entries
-        self.pages: OrderedDict[tuple[Any, ...], tuple[Message, bytes]] = OrderedDict()
-
-    @staticmethod
-    def key(scope: Scope) -> tuple[Any, ...] | None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
-            return None
-        headers = dict(scope.get("headers") or [])
-        if b"authorization" in headers:
-            return None
-        accepts = headers.get(b"accept-encoding", b"")
-        encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
-        return (scope.get("root_path", ""), scope.get("scheme"), scope.get("query_string", b""), encodings,
-                *(headers.get(name) for name in KEY_HEADERS))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = self.key(scope)
-        if key is None:
-            await self.app(scope, receive, send)
-            return
-        cached = self.pages.get(key)
-        if cached is not None:
-            self.pages.move_to_end(key)
-            start, body = cached
-            await send(fresh(start))
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-            return
-        start_message: Message | None = None
-        chunks: list[bytes] = []
-
-        async def keep(message: Message) -> None:
-            nonlocal start_message
-            if message["type"] == "http.response.start":
-                start_message = message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False) and start_message is not None:
-                    self._store(key, start_message, b"".join(chunks))
-            await send(message)
-
-        await self.app(scope, receive, keep)
-
-    def _store(self, key: tuple[Any, ...], start: Message, body: bytes) -> None:
-        headers = [(k.lower(), v) for k, v in start.get("headers") or []]
-        if start.get("status") != 200 or any(k == b"set-cookie" for k, _ in headers):
-            return
-        self.pages[key] = ({"type": "http.response.start", "status": 200, "headers": headers}, body)
-        while len(self.pages) > self.max_entries:
-            self.pages.popitem(last=False)
-
-
-ASSET_CACHE_BYTES = 32 * 1024 * 1024  # all kept asset responses together; the least recently sent goes first
-ASSET_MAX_BYTES = 4 * 1024 * 1024  # a larger response is not kept
-#: Gradio's own frontend files, served from the installed package (``gradio.routes``: ``/assets/{path}`` from the
-#: build folder, ``/static/{path}`` from the library's static folder) and the theme's CSS (``?v=`` its hash).
-ASSET_PREFIXES = ("/assets/", "/static/")
-ASSET_PATHS = ("/theme.css",)
-#: Request headers that make the answer depend on more than the path and the accepted encoding.
-PASS_THROUGH_HEADERS = (b"range", b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
-                        b"authorization")
-
-
-class AssetCache:
-    """Keeps ``GET`` responses for Gradio's frontend files (status 200, no cookies) per path, query and accepted
-    encoding, and sends them again."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = ASSET_CACHE_BYTES, max_entry_bytes: int = ASSET_MAX_BYTES) -> None:
-        self.app = app
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         self.bytes = 0
@@ -122,17 +58,7 @@ class AssetCache:
 
     @staticmethod
     def key(scope: Scope) -> tuple[Any, ...] | None:
-        if scope["type"] != "http" or scope["method"] != "GET":
-            return None
-        path = scope["path"]
-        if not (path.startswith(ASSET_PREFIXES) or path in ASSET_PATHS):
-            return None
-        headers = dict(scope.get("headers") or [])
-        if any(name in headers for name in PASS_THROUGH_HEADERS):
-            return None
-        accepts = headers.get(b"accept-encoding", b"")
-        encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
-        return scope.get("root_path", ""), path, scope.get("query_string", b""), encodings
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = self.key(scope)
@@ -158,7 +84,7 @@ class AssetCache:
                 body = message.get("body", b"")
                 size += len(body)
                 chunks.append(body)
-                if size > self.max_entry_bytes:
+                if self.max_entry_bytes is not None and size > self.max_entry_bytes:
                     start_message = None  # too large to keep; the rest streams on
                 elif not message.get("more_body", False):
                     self._store(key, start_message, b"".join(chunks))
@@ -177,6 +103,58 @@ class AssetCache:
             self.bytes -= len(old[1])
         self.responses[key] = ({"type": "http.response.start", "status": 200, "headers": headers}, body)
         self.bytes += len(body)
-        while self.bytes > self.max_bytes and self.responses:
+        while self.responses and ((self.max_bytes is not None and self.bytes > self.max_bytes)
+                                  or (self.max_entries is not None and len(self.responses) > self.max_entries)):
             _, (_, dropped) = self.responses.popitem(last=False)
             self.bytes -= len(dropped)
+
+
+class PageCache(ResponseCache):
+    """Keeps ``GET /`` responses per root URL, query and accepted encoding."""
+
+    def __init__(self, app: ASGIApp, max_entries: int = PAGE_CACHE_ENTRIES) -> None:
+        super().__init__(app, max_entries=max_entries)
+
+    @staticmethod
+    def key(scope: Scope) -> tuple[Any, ...] | None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            return None
+        headers = dict(scope.get("headers") or [])
+        if b"authorization" in headers:
+            return None
+        accepts = headers.get(b"accept-encoding", b"")
+        encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
+        return (scope.get("root_path", ""), scope.get("scheme"), scope.get("query_string", b""), encodings,
+                *(headers.get(name) for name in KEY_HEADERS))
+
+
+ASSET_CACHE_BYTES = 32 * 1024 * 1024  # all kept asset responses together; the least recently sent goes first
+ASSET_MAX_BYTES = 4 * 1024 * 1024  # a larger response is not kept
+#: Gradio's own frontend files, served from the installed package (``gradio.routes``: ``/assets/{path}`` from the
+#: build folder, ``/static/{path}`` from the library's static folder) and the theme's CSS (``?v=`` its hash).
+ASSET_PREFIXES = ("/assets/", "/static/")
+ASSET_PATHS = ("/theme.css",)
+#: Request headers that make the answer depend on more than the path and the accepted encoding.
+PASS_THROUGH_HEADERS = (b"range", b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
+                        b"authorization")
+
+
+class AssetCache(ResponseCache):
+    """Keeps ``GET`` responses for Gradio's frontend files per path, query and accepted encoding."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = ASSET_CACHE_BYTES, max_entry_bytes: int = ASSET_MAX_BYTES) -> None:
+        super().__init__(app, max_bytes=max_bytes, max_entry_bytes=max_entry_bytes)
+
+    @staticmethod
+    def key(scope: Scope) -> tuple[Any, ...] | None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return None
+        path = scope["path"]
+        if not (path.startswith(ASSET_PREFIXES) or path in ASSET_PATHS):
+            return None
+        headers = dict(scope.get("headers") or [])
+        if any(name in headers for name in PASS_THROUGH_HEADERS):
+            return None
+        accepts = headers.get(b"accept-encoding", b"")
+        encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
+        return scope.get("root_path", ""), path, scope.get("query_string", b""), encodings
