@@ -19,6 +19,10 @@ COPY_JS = "(url) => { if (url && navigator.clipboard) navigator.clipboard.writeT
 
 
 FROM_LINK = "🔗 Filled in from a share link."
+OPENER_ID = "open-shared-link"
+#: On page load: a share link's page presses the (hidden) opener; any other visit does nothing.
+OPEN_LINK_JS = ("() => { if (new URLSearchParams(location.search).has('endpoint')) "
+                "document.getElementById('" + OPENER_ID + "')?.click(); }")
 
 
 def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab],
@@ -55,6 +59,9 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
         return {tabs: gr.Tabs(selected=opened.api_name), **updates,
                 tab.status: origin_html(FROM_LINK, list(opened.refused))}
 
-    demo.load(open_shared, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden").then(
-        None, js="() => { if (new URLSearchParams(location.search).has('endpoint')) (%s)(); }" % (SHOW_FORM_JS % "true"),
-        api_visibility="private", queue=False)
+    # Only a visit with ``?endpoint=`` asks the server: an event with these ~100 outputs makes Gradio's page walk its
+    # whole tree on each status update, which plain visits would pay before a click on Generate works.
+    opener = gr.Button("Open the share link", visible="hidden", elem_id=OPENER_ID)
+    opener.click(open_shared, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden").then(
+        None, js="() => (%s)()" % (SHOW_FORM_JS % "true"), api_visibility="private", queue=False)
+    demo.load(None, js=OPEN_LINK_JS, api_visibility="private", queue=False, show_progress="hidden")
