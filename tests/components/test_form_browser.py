@@ -86,7 +86,7 @@ def generate(page, api_name: str) -> dict[str, Any]:
     box = f"#{api_name}-out textarea"
     page.locator(box).evaluate("el => { el.value = '' }")
     page.click(f"#{api_name}-run")
-    page.wait_for_function(f"() => document.querySelector('{box}').value !== ''", timeout=10_000)
+    page.wait_for_function(f"() => document.querySelector('{box}').value !== ''", timeout=30_000)
     return json.loads(page.locator(box).input_value())["wire"]
 
 
