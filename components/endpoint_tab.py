@@ -550,7 +550,7 @@ def wire_estimate(tab: EndpointTab, controls: TabControls, session_keys: gr.Stat
     watched: list[Any] = [c for name, c in form.api_inputs().items() if name in priced]  # each has a change event
     # A key pasted (or forgotten) under Settings changes the route, so the estimate says at once where runs go.
     gr.on([session_keys.change, *(c.change for c in watched)], update,
-          inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys},
+          inputs_kwargs={**form.run_inputs(), "session_keys": session_keys},
           outputs=[controls.estimate], api_visibility="private", queue=False, show_progress="hidden")
 
 
@@ -591,7 +591,7 @@ def page_run(tab: EndpointTab) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
 
     run.__name__ = f"{spec.api_name}_page"
     run._mcp_type = "page"  # type: ignore[attr-defined]  # not an MCP tool: components/mcp_tools.py gives one per tab
-    parameters = {**form.api_inputs(), **form.ui_inputs()}
+    parameters = form.run_inputs()
     doc = args_docstring(spec, list(parameters))
     run.__doc__ = doc.replace("\n\nReturns:", "\n" + NO_CACHE_DOC + "\n\nReturns:", 1)
     form.declare_api_parameters(run)
@@ -614,13 +614,13 @@ async def stop_run(tab: EndpointTab, request: gr.Request) -> Any:
 def wire_run(tab: EndpointTab, controls: TabControls, session_keys: gr.State) -> None:
     """Generate (the named endpoint ``/<api_name>``), Stop, and ``tab.record_event`` after every run."""
     spec, form = tab.spec, tab.form
-    apply_api_schemas(spec, {**form.api_inputs(), **form.ui_inputs()})
+    apply_api_schemas(spec, form.run_inputs())
     controls.no_cache.api_info = lambda: {  # type: ignore[method-assign]  # Gradio's hook
         "type": "boolean", "description": NO_CACHE_DOC.split(": ", 1)[1]}
     gallery_id = f"{spec.api_name}-gallery"
     tab.run_event = tab.generate.click(
         page_run(tab),
-        inputs_kwargs={**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys,
+        inputs_kwargs={**form.run_inputs(), "session_keys": session_keys,
                        "no_cache": controls.no_cache},
         outputs=[tab.status, tab.logs, tab.gallery, tab.result_json],
         postprocess=False,  # done by ``postprocessed`` in the handler

@@ -6,7 +6,7 @@ sub-sections ("Sampling", "Output", ...) — and returns an ``EndpointForm``. Wi
 position::
 
     form = build_form(spec)
-    run.click(form.declare_api_parameters(handler), inputs_kwargs=form.api_inputs() | form.ui_inputs(), ...)
+    run.click(form.declare_api_parameters(handler), inputs_kwargs=form.run_inputs(), ...)
     # in handler(**values): model = form.to_model(values)  -> raises FormError("steps: must be between 15 and 50")
 
     # Restore a past input (wire JSON) into the form, server-side:
@@ -83,6 +83,10 @@ class EndpointForm:
         """Helper components the run handler also takes (image URL boxes: ``{name}__link``)."""
         return {key: w.extra[key] for w in self.fields.values() for key in w.ui_keys}
 
+    def run_inputs(self) -> dict[str, gr.Component]:
+        """What a handler taking the form's values by name is given: the API parameters, then the UI helpers."""
+        return {**self.api_inputs(), **self.ui_inputs()}
+
     def value_components(self) -> dict[str, gr.Component]:
         """Every component whose value ``write`` sets, keyed and ordered exactly like ``write``'s result."""
         out: dict[str, gr.Component] = {}
@@ -132,7 +136,7 @@ class EndpointForm:
             inspect.Parameter(
                 key, inspect.Parameter.KEYWORD_ONLY, default=inspect.Parameter.empty if key in required else None
             )
-            for key in self.api_inputs() | self.ui_inputs()
+            for key in self.run_inputs()
             if key not in signature.parameters
         ]
         named = [p for p in params if p.kind is not p.VAR_KEYWORD]
@@ -156,7 +160,7 @@ class EndpointForm:
         return out
 
     def to_model(self, values: Mapping[str, Any]) -> WireModel:
-        """Submitted values (keyed like ``api_inputs() | ui_inputs()``) -> the validated input. Raises FormError."""
+        """Submitted values (keyed like ``run_inputs()``) -> the validated input. Raises FormError."""
         return model_from_values(self.spec, values, list(self.descriptors.values()))
 
     def _value_keys(self, name: str) -> tuple[str, ...]:
@@ -224,7 +228,7 @@ def _helper_description(f: FieldSpec, key: str) -> str:
 
 def _describe_parameters(form: EndpointForm) -> None:
     descriptions = form.parameter_descriptions()
-    for key, component in (form.api_inputs() | form.ui_inputs()).items():
+    for key, component in form.run_inputs().items():
         describe(component, descriptions[key])
 
 

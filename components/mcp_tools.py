@@ -45,7 +45,7 @@ def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> Non
         return (json.dumps(result, ensure_ascii=False), *pictures, *([None] * (MAX_IMAGES - len(pictures))))
 
     tool.__name__ = spec.api_name
-    parameters: dict[str, Block] = {**form.api_inputs(), **form.ui_inputs()}
+    parameters: dict[str, Block] = {**form.run_inputs()}
     tool.__doc__ = args_docstring(spec, list(parameters))
     form.declare_api_parameters(tool)
     trigger.click(
@@ -79,7 +79,7 @@ def add_sweep_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext, swee
 
     tool.__name__ = f"{spec.api_name}_sweep"
     form.declare_api_parameters(tool)
-    fields = args_docstring(spec, list({**form.api_inputs(), **form.ui_inputs()})).split("Args:\n", 1)[1]
+    fields = args_docstring(spec, list(form.run_inputs())).split("Args:\n", 1)[1]
     tool.__doc__ = (sweep.__doc__ or "").rstrip() + "\n" + fields.split("\n\nReturns:", 1)[0]
     api_inputs = {k: v for k, v in inputs.items() if k != "session_keys"}
     trigger.click(tool, inputs_kwargs=api_inputs, outputs=[cells_text, grid], api_name=f"{spec.api_name}_sweep_tool",

@@ -40,6 +40,6 @@ def add_share_button(tab: EndpointTab, ctx: AppContext) -> None:
 
     share.__name__ = f"{spec.api_name}_share"
     form.declare_api_parameters(share)
-    event = button.click(share, inputs_kwargs={**form.api_inputs(), **form.ui_inputs()}, outputs=[link],
+    event = button.click(share, inputs_kwargs={**form.run_inputs()}, outputs=[link],
                          api_visibility="private", show_progress="hidden")
     event.success(None, inputs=[link], outputs=[link], js=COPY_JS, api_visibility="private", queue=False)

@@ -518,7 +518,7 @@ def wire(tab: EndpointTab, view: SweepView, controls: SweepControls, session_key
     plan, sweep = sweep_handlers(spec, form, ctx)
     form.declare_api_parameters(sweep)
     form.declare_api_parameters(plan)
-    sweep_inputs: dict[str, Block] = {**form.api_inputs(), **form.ui_inputs(), "session_keys": session_keys,
+    sweep_inputs: dict[str, Block] = {**form.run_inputs(), "session_keys": session_keys,
                                       "x_field": controls.x_field, "x_values": controls.x_values,
                                       "y_field": controls.y_field, "y_values": controls.y_values}
     controls.plan.click(plan, inputs_kwargs=sweep_inputs, outputs=[view.status, view.planned],
