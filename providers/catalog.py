@@ -39,7 +39,7 @@ class BuildContext:
     local_file_roots: tuple[Path, ...]
     is_sandbox: bool
     #: Another pooled client like ``client``, for traffic kept apart from it (fal's long-lived status streams).
-    new_client: Callable[[], httpx.AsyncClient] | None = None
+    new_client: Callable[[], httpx.AsyncClient]
 
 
 #: What a provider's result URLs are: ``stable`` (shown as they are and copied off the critical path), ``expiring``

@@ -491,5 +491,5 @@ def build(ctx: BuildContext) -> FalQueueProvider:
         retry=ctx.retry,
         local_file_roots=ctx.local_file_roots,
         is_sandbox=ctx.is_sandbox,
-        stream_client=ctx.new_client() if ctx.new_client is not None else None,
+        stream_client=ctx.new_client(),
     )
