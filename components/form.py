@@ -28,7 +28,6 @@ its description. The page shows the endpoint's documented example instead: it is
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +43,7 @@ from components.form_values import (
     model_from_values,
     write_values,
 )
+from components.page_config import initial_values_js
 from components.widgets import UNCLAMP_JS, describe
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.schema_fields import (
@@ -236,7 +236,11 @@ def _fill_in_the_browser(form: EndpointForm, button: gr.Button) -> None:
     """Show the endpoint's example when the page loads and on "Load example" (js only: no server round-trip)."""
     values = form.write(form.spec.example)
     outputs = list(form.value_components().values())
-    js = f"() => {json.dumps(list(values.values()))}"
+    shown = [(component, text(values)) for widget in form.fields.values() for component, text in widget.shown]
+    outputs += [component for component, _ in shown]
+    # At load, the page gets these as starting values (components.page_config), so it also sets what the browser
+    # would have derived from them (no change events fire for starting values).
+    js = initial_values_js([*values.values(), *(text for _, text in shown)])
     quiet: dict[str, Any] = {"fn": None, "js": js, "outputs": outputs, "queue": False, "show_progress": "hidden"}
     button.click(api_visibility="private", **quiet)
     root = Context.root_block

@@ -1,44 +1,138 @@
-"""The config embedded in the page, without what the page never reads.
+"""The config embedded in the page, without what the page never reads or would only replay at load.
 
 Gradio 6.31 writes the whole app config into the HTML page (``window.gradio_config``, through the template filter
-``toorjson``), and every component in it carries its API schema three times (``api_info``, ``api_info_as_input``,
-``api_info_as_output``) plus ``example_inputs``: ~280 KB of this app's ~800 KB, parsed by every visitor's browser.
-Gradio's frontend (6.31.0's built ``templates/frontend`` assets) reads none of the four keys: the page's client
-takes the API description from ``window.gradio_api_info`` (also in the page, and left whole, as the "Use via API"
-panel shows it), and the four keys appear in no frontend file. Python clients read ``/config``, which keeps them
-(``gradio_client`` asks a component's ``api_info`` whether a value is a file), as does ``/gradio_api/info``.
+``toorjson``), and its frontend's start-up work grows with blocks × events (``docs/upstream.md`` §6). The page's
+copy (never ``/config``, ``/gradio_api/info`` or Gradio's own config, which Python clients and MCP read) is trimmed
+three ways:
 
-``trim_page_config()`` wraps the filter so that the config it renders leaves those keys out of each component
-(copies; Gradio's own config is untouched). It relies on Gradio internals (the filter's name and the template's
-use of it), so it is active only on the tested versions (``gradio_fixes.fixes_active()``); elsewhere the page is
-Gradio's own. ``tests/components/test_page_config.py`` checks the page both ways.
+- **Unread keys.** Every component carries its API schema three times (``api_info``, ``api_info_as_input``,
+  ``api_info_as_output``) plus ``example_inputs``: ~280 KB of this app's ~800 KB. Gradio's frontend (6.31.0's built
+  ``templates/frontend`` assets) reads none of the four; the page's client takes the API description from
+  ``window.gradio_api_info`` (also in the page, left whole: "Use via API" shows it).
+- **API-only events.** An event with no trigger (``gr.api``, the Models tab's ``/<model>`` endpoints) can never
+  fire from the page, and its parameter components (type ``api``) sit in a hidden column. Both are left out of the
+  page (the frontend keys events by their ``id``, so the others keep theirs); the API and ``/config`` keep them.
+- **Values set at load.** A js-only load event marked with ``initial_values_js`` (a form's documented example,
+  ``components.form``) only writes constants into its outputs when the page opens. The page gets those values as
+  the components' starting values instead, and not the event: the same page, without each output's update walking
+  the whole tree at start-up. (Components keep their API defaults server-side: the API and ``/config`` are as
+  before.)
+
+``trim_page_config()`` wraps the filter (copies; Gradio's own config is untouched). It relies on Gradio internals
+(the filter's name and the template's use of it), so it is active only on the tested versions
+(``gradio_fixes.fixes_active()``); elsewhere the page is Gradio's own. ``tests/components/test_page_config.py``
+checks the page both ways.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from components.gradio_fixes import fixes_active
 
 #: Per-component keys of Gradio's config that its frontend never reads (checked against 6.31.0's built assets).
 PAGE_UNUSED_KEYS = frozenset({"api_info", "api_info_as_input", "api_info_as_output", "example_inputs"})
+#: The component type of an API-only event's parameters (``gradio.components.api_component.Api``).
+API_COMPONENT = "api"
+#: Starts the js of a load event that only writes constants (``initial_values_js``).
+INITIAL_VALUES_MARK = "/* initial values */ "
 _MARK = "__flux_playground_trimmed__"
+
+
+def initial_values_js(values: Iterable[Any]) -> str:
+    """The js of an event that writes ``values`` (JSON) into its outputs, marked so that, as a load event, the page
+    gets them as starting values instead."""
+    return f"{INITIAL_VALUES_MARK}() => {json.dumps(list(values))}"
 
 
 def is_app_config(value: Any) -> bool:
     return isinstance(value, Mapping) and "components" in value and "layout" in value and "dependencies" in value
 
 
+def _initial_values(dependency: Mapping[str, Any]) -> dict[int, Any] | None:
+    """``{output id: value}`` when ``dependency`` is a marked js-only event fired by page load alone."""
+    js = dependency.get("js")
+    targets = dependency.get("targets") or []
+    if not (isinstance(js, str) and js.startswith(INITIAL_VALUES_MARK)) or dependency.get("backend_fn"):
+        return None
+    if not targets or any(trigger != "load" for _, trigger in targets):
+        return None
+    try:
+        values = json.loads(js[len(INITIAL_VALUES_MARK):].split("=>", 1)[1])
+    except (IndexError, ValueError):
+        return None
+    outputs = dependency.get("outputs") or []
+    if not isinstance(values, list) or len(values) != len(outputs):
+        return None
+    return dict(zip(outputs, values, strict=True))
+
+
+def _prune(node: Mapping[str, Any], gone: set[int]) -> dict[str, Any] | None:
+    """``node`` without the components in ``gone``, and without containers that held only such components."""
+    if node.get("id") in gone:
+        return None
+    if "children" not in node:
+        return dict(node)
+    children = [kept for child in node["children"] if (kept := _prune(child, gone)) is not None]
+    if node["children"] and not children and node.get("id") is not None:
+        gone.add(node["id"])
+        return None
+    return {**node, "children": children}
+
+
 def trimmed(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A shallow copy of ``config`` whose components leave out ``PAGE_UNUSED_KEYS``."""
-    components = [
-        {k: v for k, v in component.items() if k not in PAGE_UNUSED_KEYS} if isinstance(component, Mapping)
-        else component
-        for component in config["components"]
-    ]
-    return {**config, "components": components}
+    """A shallow copy of ``config`` for the page: no ``PAGE_UNUSED_KEYS``, no API-only events and their parameter
+    components, and marked load-time values as starting values."""
+    kept: list[Any] = []
+    values: dict[int, Any] = {}
+    for dependency in config["dependencies"]:
+        if isinstance(dependency, Mapping) and not dependency.get("targets"):
+            continue  # API-only: nothing on the page fires it
+        initial = _initial_values(dependency) if isinstance(dependency, Mapping) else None
+        if initial is None:
+            kept.append(dependency)
+        else:
+            values.update(initial)
+    used = {i for dependency in kept if isinstance(dependency, Mapping)
+            for key in ("inputs", "outputs") for i in dependency.get(key) or []}
+    gone = {c["id"] for c in config["components"]
+            if isinstance(c, Mapping) and c.get("type") == API_COMPONENT and c.get("id") not in used}
+    layout = _prune(config["layout"], gone) if gone else config["layout"]  # adds the emptied containers to gone
+    kept_ids = {dependency.get("id") for dependency in kept if isinstance(dependency, Mapping)}
+    pages = {route: _page(page, gone, kept_ids) for route, page in (config.get("page") or {}).items()}
+    components = []
+    for component in config["components"]:
+        if not isinstance(component, Mapping):
+            components.append(component)
+            continue
+        if component.get("id") in gone:
+            continue
+        copy = {k: v for k, v in component.items() if k not in PAGE_UNUSED_KEYS}
+        if component.get("id") in values and isinstance(copy.get("props"), Mapping):
+            copy["props"] = {**copy["props"], "value": values[component["id"]]}
+        components.append(copy)
+    trimmed_config = {**config, "components": components, "dependencies": kept, "layout": layout}
+    if "page" in config:
+        trimmed_config["page"] = pages
+    return trimmed_config
+
+
+def _page(page: Any, gone: set[int], kept_ids: set[Any]) -> Any:
+    """A page's own view of the config (``config["page"][route]``: its layout, component and event ids), trimmed
+    like the config."""
+    if not isinstance(page, Mapping):
+        return page
+    out = dict(page)
+    if isinstance(page.get("layout"), Mapping):
+        out["layout"] = _prune(page["layout"], gone) or page["layout"]
+    if isinstance(page.get("components"), list):
+        out["components"] = [i for i in page["components"] if i not in gone]
+    if isinstance(page.get("dependencies"), list):
+        out["dependencies"] = [i for i in page["dependencies"] if i in kept_ids]
+    return out
 
 
 def trim_page_config() -> bool:

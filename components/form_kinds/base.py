@@ -9,7 +9,7 @@ links and "Use as input" rely on).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +57,9 @@ class FieldWidget:
     component: gr.Component  # the component whose value is this field's API parameter
     extra: dict[str, gr.Component] = field(default_factory=dict)  # helpers whose values ``write`` sets
     ui_keys: tuple[str, ...] = ()  # keys of ``extra`` the run handler also takes (an image's URL box)
+    #: Display components whose text follows the field's values in the browser (an image's "Will send" line), each
+    #: with its text for ``write()``'s values: set with them when a form is filled at once (the example).
+    shown: Sequence[tuple[gr.Component, Callable[[Mapping[str, Any]], Any]]] = ()
 
 
 class FieldKind:

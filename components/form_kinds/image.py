@@ -123,7 +123,9 @@ class ImageKind(FieldKind):
         image.upload(
             check_upload(field.name), inputs=[image], outputs=[image], show_progress="hidden", api_visibility="private"
         )
-        return FieldWidget(field.name, self.name, image, {field.name + LINK: link}, ui_keys=self.ui_keys(field))
+        shown = [(source, lambda v: source_text(field, v.get(field.name), v.get(field.name + LINK)))]
+        return FieldWidget(field.name, self.name, image, {field.name + LINK: link}, ui_keys=self.ui_keys(field),
+                           shown=shown)
 
     def read(self, field: FieldSpec, values: Mapping[str, Any]) -> Any:
         return read_image(field, values.get(field.name), values.get(field.name + LINK))

@@ -12,6 +12,7 @@ import gradio as gr
 import pytest
 
 from components.form import EndpointForm, FormError, build_form
+from components.page_config import trim_page_config
 from endpoints import get_endpoint
 from tests.app_support import free_port
 
@@ -65,6 +66,7 @@ def build_demo() -> gr.Blocks:
 @pytest.fixture(scope="module")
 def page():
     demo = build_demo()
+    trim_page_config()  # the page as the app serves it: the example as starting values (components.page_config)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     try:
         with playwright_sync.sync_playwright() as p:
@@ -131,6 +133,31 @@ def type_into(page, selector: str, text: str) -> None:
     box.fill(text)
     box.press("Tab")  # leave the box: this is where Gradio's slider used to clamp
     page.wait_for_timeout(300)
+
+
+SNAPSHOT_JS = """(prefix) => [...document.querySelectorAll(`[id^="${prefix}-"]`)]
+    .filter(el => !el.id.endsWith("-out"))
+    .map(el => [el.id, el.offsetParent !== null,
+                [...el.querySelectorAll("input, textarea")].map(box => box.type === "checkbox" ? box.checked : box.value),
+                el.id.endsWith("-source") ? el.innerText.trim() : ""])"""
+
+
+@pytest.mark.timeout(90)
+def test_the_page_opens_as_load_example_leaves_it(page) -> None:
+    """The example arrives as the page's starting values, not by events, so nothing the browser derives from the
+    values (which image is sent, the custom size boxes, list rows) may differ from pressing "Load example"."""
+    for api_name in ENDPOINT_NAMES:
+        opened = page.evaluate(SNAPSHOT_JS, api_name)
+        assert any(row[2] for row in opened), api_name
+        editable = ":not([disabled]):visible"
+        boxes = page.locator(f'[id^="{api_name}-"] textarea{editable}, [id^="{api_name}-"] input[type=number]{editable}')
+        for i in range(boxes.count()):
+            boxes.nth(i).fill("")  # each box's change events run (and derive) from an empty form
+        page.wait_for_timeout(500)
+        assert page.evaluate(SNAPSHOT_JS, api_name) != opened, api_name
+        page.click(f"#{api_name}-load-example")
+        page.wait_for_timeout(1_000)  # the click's own change events (js) settle
+        assert page.evaluate(SNAPSHOT_JS, api_name) == opened, api_name
 
 
 @pytest.mark.timeout(60)

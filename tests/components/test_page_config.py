@@ -85,3 +85,66 @@ def test_off_on_other_gradio_versions(monkeypatch, plain_filter):
     monkeypatch.setattr(page_config, "fixes_active", lambda: False)
     assert trim_page_config() is False
     assert routes.templates.env.filters["toorjson"] is plain_filter
+
+
+def ids_in(node: dict) -> set[int]:
+    return {node["id"], *(i for child in node.get("children", []) for i in ids_in(child))} - {None}
+
+
+@pytest.fixture()
+def app_like(plain_filter):
+    """A form filled at load by a marked js event, a js load event that is not marked, and an API-only event."""
+    from gradio.components.api_component import Api
+
+    with gr.Blocks() as blocks:
+        name = gr.Textbox(label="Name", elem_id="name")
+        count = gr.Number(label="Count", elem_id="count")
+        note = gr.Markdown("not yet", elem_id="note")
+        fill = gr.Button("Fill", elem_id="fill")
+        out = gr.JSON()
+        for trigger in (blocks.load, fill.click):
+            trigger(None, js=page_config.initial_values_js(["Ada", 3]), outputs=[name, count], queue=False)
+        blocks.load(None, js="() => 'loaded'", outputs=[note], queue=False)
+        gr.Button("Go").click(lambda s: {"name": s}, name, out, api_name="go")
+        with gr.Column(visible=False) as hidden:
+            parameter, result = Api(None, {"type": "string"}, label="text"), Api(None, {"type": "object"})
+
+        def echo(text: str) -> dict:
+            return {"text": text}
+
+        gr.context.get_blocks_context().set_event_trigger(  # as the Models tab registers its APIs
+            [], echo, [parameter], [result], api_name="echo", queue=True, api_visibility="public")
+    _, url, _ = blocks.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    yield blocks, url.rstrip("/"), hidden
+    blocks.close()
+
+
+def test_the_page_leaves_out_api_only_events_and_takes_load_time_values_as_starting_values(app_like):
+    _, url, hidden = app_like
+    if not trim_page_config():
+        pytest.skip("Gradio is not a tested version: the page is Gradio's own")
+    page = embedded_config(httpx.get(url + "/", trust_env=False).text)
+    config = httpx.get(url + "/config", trust_env=False).json()
+    by_id = {c["id"]: c for c in page["components"]}
+    events = {d["id"]: d for d in page["dependencies"]}
+    # the API-only event, its parameter components and the column that held only them: not on the page
+    assert not [d for d in page["dependencies"] if not d["targets"]]
+    assert not [c for c in page["components"] if c["type"] == "api"] and hidden._id not in by_id
+    assert any(not d["targets"] for d in config["dependencies"])  # /config keeps it, and the API serves it
+    assert "/echo" in httpx.get(url + "/gradio_api/info", trust_env=False).json()["named_endpoints"]
+    # the marked load event became the starting values; the same js on a click, and unmarked load js, stay
+    values = {c["props"].get("elem_id"): c["props"].get("value") for c in page["components"]}
+    assert (values["name"], values["count"]) == ("Ada", 3)
+    marked = [d for d in page["dependencies"] if (d.get("js") or "").startswith(page_config.INITIAL_VALUES_MARK)]
+    assert [t[1] for d in marked for t in d["targets"]] == ["click"]
+    assert any(d.get("js") == "() => 'loaded'" for d in page["dependencies"])
+    assert values["note"] == "not yet"
+    server_values = {c["props"].get("elem_id"): c["props"].get("value") for c in config["components"]}
+    assert server_values["name"] in ("", None)  # the server's value (the API default) is unchanged
+    # every id the page names is on the page, in the config and in its page view alike
+    named = ids_in(page["layout"]) | {i for d in page["dependencies"] for k in ("inputs", "outputs") for i in d[k]}
+    named |= {t[0] for d in page["dependencies"] for t in d["targets"]}
+    assert named - {page["layout"]["id"]} <= set(by_id)  # the root (a load trigger) is no component
+    view = page["page"][""]
+    assert set(view["components"]) == set(by_id) and set(view["dependencies"]) == set(events)
+    assert ids_in(view["layout"]) == ids_in(page["layout"])
