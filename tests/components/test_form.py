@@ -16,6 +16,7 @@ from gradio.blocks import Block
 
 from components.form import EndpointForm, FormError, UnsupportedFieldError, build_form
 from components.form_kinds import kind_of
+from components.page_config import INITIAL_VALUES_MARK
 from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.schema_fields import layout_order
@@ -158,8 +159,9 @@ def test_the_example_is_filled_in_by_the_browser_not_stored(built) -> None:
     assert loads and all(fn.js for fn in loads)
     triggers = {t[1] for fn in loads for t in fn.targets}
     assert triggers == {"load", "click"}  # page load and "Load example"
-    values = json.loads(loads[0].js.removeprefix("() => "))
-    assert values == list(form.write(form.spec.example).values())
+    assert loads[0].js.startswith(INITIAL_VALUES_MARK)  # the page takes them as starting values (page_config)
+    values = json.loads(loads[0].js.removeprefix(INITIAL_VALUES_MARK).removeprefix("() => "))
+    assert values == list(form.write(form.spec.example).values())  # this form has no image: nothing derived
 
 
 # --- value_components / write: what Restore, share links and "Use as input" use -------------------------------
