@@ -24,12 +24,14 @@ from starlette.routing import Route
 
 from components.context import AppContext, SweepSlots, VisitorSlots
 from components.endpoint_tab import SessionSpend
+from components.form_target import DrawnForm, FormTarget
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper
 from components.history_panel import build_history_panel, refresh_on_load
+from components.lazy_tab import build_lazy_tab
 from components.models_tab import TAB_ID, add_model_apis, build_models_tab
 from components.open_links import wire_share_links
 from components.page_cache import AssetCache, PageCache
-from components.page_config import trim_page_config
+from components.page_config import API_SURFACE_ID, trim_page_config
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.tab_page import build_tab
 from endpoints import ENDPOINTS, install_catalog
@@ -211,17 +213,26 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         badge = gr.Markdown(badge_text(backends, {}), elem_classes=["fp-badge"])
         session_keys = build_settings_panel(backends, badge, banner)
         spend = SessionSpend.build()
-        endpoint_tabs = {}
+        first, later = ENDPOINTS[0], ENDPOINTS[1:]
+        # The named API endpoints and MCP tools of the seed tabs drawn later (components.lazy_tab): built with the
+        # app, never sent to the page (components.page_config).
+        with gr.Column(visible=False, elem_id=API_SURFACE_ID):
+            api_tabs = {spec.api_name: build_tab(spec, ctx, session_keys, spend) for spec in later}
+        records = gr.State(None)  # each run and sweep of a tab drawn later, for the history
         with gr.Tabs(overflow_behavior="wrap", elem_id="endpoint-tabs") as tabs:
-            for spec in ENDPOINTS:
-                with gr.Tab(spec.label, id=spec.api_name):
-                    endpoint_tabs[spec.api_name] = build_tab(spec, ctx, session_keys, spend)
+            with gr.Tab(first.label, id=first.api_name):
+                drawn = build_tab(first, ctx, session_keys, spend)
+            forms: dict[str, FormTarget] = {first.api_name: DrawnForm(drawn)}
+            for spec in later:
+                with gr.Tab(spec.label, id=spec.api_name) as item:
+                    forms[spec.api_name] = build_lazy_tab(item, api_tabs[spec.api_name], ctx, session_keys, spend,
+                                                          records)
             with gr.Tab("Models", id=TAB_ID):
-                models = build_models_tab(ctx, session_keys, spend)
+                models = build_models_tab(ctx, session_keys, spend, records)
         add_model_apis(ctx)
-        panel = build_history_panel(ctx, tabs, endpoint_tabs, models)
+        panel = build_history_panel(ctx, tabs, forms, [drawn], models)
         refresh_on_load(demo, panel)
-        wire_share_links(demo, tabs, endpoint_tabs, models)
+        wire_share_links(demo, tabs, forms, models)
     return demo
 
 

@@ -113,9 +113,14 @@ class EndpointForm:
     def checked_updates(self, wire_input: Mapping[str, Any]) -> tuple[dict[gr.Component, Any], Checked]:
         """``updates`` for an input from outside the page (a link, an image's metadata, a history entry), and what
         ``check_outside`` refused, by field: only values the endpoint's model accepts reach a component."""
-        checked = check_outside(self.spec, wire_input, list(self.descriptors.values()))
+        values, checked = self.checked_values(wire_input)
         components = self.value_components()
-        return {components[key]: value for key, value in self.write(checked.values).items()}, checked
+        return {components[key]: value for key, value in values.items()}, checked
+
+    def checked_values(self, wire_input: Mapping[str, Any]) -> tuple[dict[str, Any], Checked]:
+        """``checked_updates`` keyed by ``value_components()``'s keys (for a form drawn later: ``lazy_tab``)."""
+        checked = check_outside(self.spec, wire_input, list(self.descriptors.values()))
+        return self.write(checked.values), checked
 
     def declare_api_parameters(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Name every input on ``handler(**values)``'s signature and document it; returns ``handler``.

@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from components.context import AppContext
-from components.endpoint_tab import EndpointTab
+from components.form_target import FormTarget
 from components.history_files import LocalFiles, image_file, stored_image
 from components.history_state import (
     ALL,
@@ -52,7 +52,7 @@ class HistoryView:
 
     ctx: AppContext
     tabs: gr.Tabs
-    endpoint_tabs: dict[str, EndpointTab]
+    forms: dict[str, FormTarget]  # the seed tabs' forms, by API name
     models: ModelsTab | None
     files: LocalFiles
     history: gr.BrowserState
@@ -181,7 +181,7 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
         gr.Warning(SELECT_FIRST)
         return {tabs: gr.skip()}  # a dict answer must name an output
     record = entry.get("record") or {}
-    tab = view.endpoint_tabs.get(record.get("api_name") or "")
+    tab = view.forms.get(record.get("api_name") or "")
     if tab is None and models is not None and is_model_endpoint(record.get("api_name") or ""):
         values = record.get("input") or {}
         if seed_only:
@@ -199,21 +199,22 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
         if seed_field is None or entry.get("seed") is None:
             gr.Warning("That run has no seed to reuse.")
             return {tabs: gr.skip()}
-        _, checked = tab.form.checked_updates({"seed": entry["seed"]})
+        _, checked = tab.form.checked_values({"seed": entry["seed"]})
         if checked.refused:
             gr.Warning(toast_text("That run's seed cannot be reused: " + "; ".join(checked.messages)))
             return {tabs: gr.skip()}
         gr.Info(toast_text(f"Seed {checked.values['seed']} set on {tab.spec.label}."))
-        return {tabs: gr.Tabs(selected=tab.spec.api_name), seed_field.component: checked.values["seed"],
-                tab.status: origin_html(f"♻️ Seed {checked.values['seed']} from your run {caption(entry)}; "
-                                        "the other fields are as you left them.")}
-    updates, checked = tab.form.checked_updates(record.get("input") or {})
+        return {tabs: gr.Tabs(selected=tab.spec.api_name),
+                **tab.show({seed_field.name: checked.values["seed"]},
+                           origin_html(f"♻️ Seed {checked.values['seed']} from your run {caption(entry)}; "
+                                       "the other fields are as you left them."))}
+    values, checked = tab.form.checked_values(record.get("input") or {})
     if checked.refused:
         gr.Warning(toast_text(restore_warning(tab.spec.label, checked.messages)))
     else:
         gr.Info(f"Restored a {tab.spec.label} run: every field is as it was.")
-    return {tabs: gr.Tabs(selected=tab.spec.api_name), **updates,
-            tab.status: origin_html(f"↩ Restored from your run {caption(entry)}.", checked.messages)}
+    return {tabs: gr.Tabs(selected=tab.spec.api_name),
+            **tab.show(values, origin_html(f"↩ Restored from your run {caption(entry)}.", checked.messages))}
 
 
 def restore(view: HistoryView, entries: Entries, selected: str | None) -> dict[Any, Any]:
@@ -334,7 +335,7 @@ def use_as_input(view: HistoryView, entries: Entries, selected: str | None, targ
         gr.Warning("That run's image is no longer stored here, so it cannot be sent to a form.")
         return {tabs: gr.skip()}
     api_name, field_name = target.split(":", 1)
-    tab = view.endpoint_tabs.get(api_name)
+    tab = view.forms.get(api_name)
     if tab is None:
         if models is None or not is_model_endpoint(api_name):
             gr.Warning(toast_text(f"No form takes images as {target!r}."))
@@ -347,14 +348,13 @@ def use_as_input(view: HistoryView, entries: Entries, selected: str | None, targ
     components = tab.form.value_components()
     # As an upload: the run sends the file itself (to fal storage or in Segmind's request), so it works with
     # any provider, wherever this app runs; the URL box is emptied so the upload is what is sent.
-    updates: dict[Any, Any] = {tabs: gr.Tabs(selected=api_name),
-                               components[field_name]: view.files.as_upload(found[0])}
+    values: dict[str, Any] = {field_name: view.files.as_upload(found[0])}
     if f"{field_name}__link" in components:
-        updates[components[f"{field_name}__link"]] = ""
+        values[f"{field_name}__link"] = ""
     gr.Info(toast_text(f"Sent to {tab.spec.label} → {field_name}."))
-    updates[tab.status] = origin_html(f"➡ {field_name}: the image of your run {caption(entry)}; the other fields "
-                                      "are as you left them.")
-    return updates
+    status = origin_html(f"➡ {field_name}: the image of your run {caption(entry)}; the other fields are as you "
+                         "left them.")
+    return {tabs: gr.Tabs(selected=api_name), **tab.show(values, status)}
 
 
 def open_image(view: HistoryView, data: bytes | None, entries: Entries, which: str) -> dict[Any, Any]:
@@ -373,7 +373,7 @@ def open_image(view: HistoryView, data: bytes | None, entries: Entries, which: s
             api_name = get_endpoint(meta.endpoint_id).api_name
         except KeyError:
             api_name = None
-    tab = view.endpoint_tabs.get(api_name or "")
+    tab = view.forms.get(api_name or "")
     note = meta.summary
     out: dict[Any, Any]
     if tab is None and models is not None and api_name and is_model_endpoint(api_name):
@@ -384,15 +384,15 @@ def open_image(view: HistoryView, data: bytes | None, entries: Entries, which: s
                **models.open(api_name, mapped.values, origin=f"🖼 Restored from an image: {meta.summary}.")}
     else:
         if tab is None:
-            tab = next(iter(view.endpoint_tabs.values()))
+            tab = next(iter(view.forms.values()))
             note += f"  \nIts model is not one of this app's endpoints: the values go into **{tab.spec.label}**."
         mapped = meta.to_form_values(tab.spec)
-        updates, checked = tab.form.checked_updates(mapped.values)
+        values, checked = tab.form.checked_values(mapped.values)
         not_carried = [f"{k} ({v})" for k, v in mapped.dropped.items()] + checked.messages
         if not_carried:
             note += "  \nNot carried over: " + "; ".join(not_carried)
         out = {note_box: note + f"  \nRestored into **{tab.spec.label}**.", tabs: gr.Tabs(selected=tab.spec.api_name),
-               **updates, tab.status: origin_html(f"🖼 Restored from an image: {meta.summary}.", not_carried)}
+               **tab.show(values, origin_html(f"🖼 Restored from an image: {meta.summary}.", not_carried))}
     if meta.record_json is not None and meta.record is not None:
         out.update(zip(view.listing, listed(view, added(entries, meta.record_json), which), strict=True))
     return out

@@ -11,6 +11,7 @@ Gradio's run history.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from components import history_actions as act
 from components.bind import bind
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
+from components.form_target import FormTarget
 from components.history_actions import HistoryView, count_text, image_targets
 from components.history_files import LocalFiles
 from components.history_state import ALL, details_markdown, filter_choices
@@ -79,19 +81,20 @@ class HistoryButtons:
     dropped: gr.File  # "Open image"
 
 
-def build_history_panel(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab],
+def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTarget], drawn: Sequence[EndpointTab],
                         models: ModelsTab | None = None) -> HistoryPanel:
-    """The History accordion under the endpoint tabs, wired to every tab's runs and forms."""
-    view, buttons = layout(ctx, tabs, endpoint_tabs, models)
-    wire(view, buttons)
+    """The History accordion under the endpoint tabs, wired to every seed tab's form (``forms``) and to the runs
+    of the tabs drawn with the page (``drawn``; tabs drawn later hand theirs to ``models.last_record``)."""
+    view, buttons = layout(ctx, tabs, forms, models)
+    wire(view, buttons, drawn)
     return HistoryPanel(view.history, view.gallery, view.count, bind(act.on_load, view))
 
 
-def layout(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab],
+def layout(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTarget],
            models: ModelsTab | None) -> tuple[HistoryView, HistoryButtons]:
-    form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
-    form_outputs += models.outputs if models is not None else []  # a catalog model opens in the Models tab
-    form_outputs += [tab.status for tab in endpoint_tabs.values()]  # the status says where the values came from
+    # Each form's fields and status (which says where the values came from); a catalog model opens in Models.
+    form_outputs = [c for target in forms.values() for c in target.outputs()]
+    form_outputs += models.outputs if models is not None else []
     with gr.Accordion("🕘 History & compare — your last 100 runs, kept in this browser", open=True,
                       elem_id="history"):
         gr.HTML(STYLE, visible="hidden", elem_id="history-style")
@@ -116,7 +119,7 @@ def layout(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab]
                     download = gr.Button("⬇ Download", size="sm", min_width=90, elem_id="history-download")
                     pin = gr.Button("📌 Pin for A/B", size="sm", min_width=90, elem_id="history-pin")
                     delete = gr.Button("🗑 Delete", size="sm", min_width=90, elem_id="history-delete")
-                targets = image_targets([t.spec for t in endpoint_tabs.values()]
+                targets = image_targets([t.spec for t in forms.values()]
                                         + (model_endpoints() if models is not None else []))
                 use_target = gr.Dropdown(targets, value=targets[0][1] if targets else None,
                                          label="Send its image to", elem_id="history-use-target")
@@ -143,13 +146,13 @@ def layout(ctx: AppContext, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab]
             dropped = gr.File(label="Drop a PNG/JPEG/WebP made by this app (or with A1111 parameters)",
                               file_types=["image"], type="binary", elem_id="open-image-file")
             dropped_note = gr.Markdown("", elem_id="open-image-note")
-    view = HistoryView(ctx, tabs, endpoint_tabs, models, LocalFiles(), history, selected, pins, seen,
+    view = HistoryView(ctx, tabs, forms, models, LocalFiles(), history, selected, pins, seen,
                        endpoint_filter, count, gallery, details, downloads, code_section, code_boxes, compare_note,
                        slider, diff, compare_section, dropped_note, form_outputs)
     return view, HistoryButtons(restore, reuse, code_button, download, pin, delete, use_button, use_target, dropped)
 
 
-def wire(view: HistoryView, buttons: HistoryButtons) -> None:
+def wire(view: HistoryView, buttons: HistoryButtons, drawn: Sequence[EndpointTab]) -> None:
     # Quick steps draw no progress overlay (a restore writes into every form on the page).
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     history, selected, pins, which = view.history, view.selected, view.pins, view.endpoint_filter
@@ -159,7 +162,7 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
     if view.models is not None:
         view.models.last_record.change(add, [history, view.models.last_record, which, view.seen],
                                        [*listing, view.seen], **private)
-    for tab in view.endpoint_tabs.values():
+    for tab in drawn:
         tab.record_event.then(add, [history, tab.last_record, which, view.seen], [*listing, view.seen], **private)
         if tab.sweep_record_event is not None:  # a whole sweep lands as one entry (its grid, its summed cost)
             tab.sweep_record_event.then(add, [history, tab.sweep_record, which, view.seen], [*listing, view.seen],

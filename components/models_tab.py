@@ -30,18 +30,18 @@ from typing import Any
 import gradio as gr
 from gradio.components.api_component import Api
 from gradio.context import Context
-from gradio.processing_utils import move_files_to_cache
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from components.api_schema import args_docstring, field_schemas
 from components.bind import bind
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab, SessionSpend, run_endpoint
 from components.form_values import FormError
+from components.rendered_form import fill_rendered, keep_record
 from components.run_view import origin_html
 from components.sweep_panel import sweep_handlers
 from components.tab_page import build_tab
-from components.widgets import EMPTY_NUMBERS_JS, mark_empty_numbers
+from components.widgets import EMPTY_NUMBERS_JS
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.models import model_of, serving_endpoints, translate
@@ -214,10 +214,6 @@ def switch_provider(model: RenderedModel, target_id: str, *current: Any) -> Any:
                         nonce=time.monotonic_ns())
 
 
-def keep_record(record: dict[str, Any] | None) -> Any:
-    return record if record else gr.skip()
-
-
 def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr.State, spend: SessionSpend,
                  picked: gr.State, last_record: gr.State) -> None:
     """The picked model's provider choice, notes and tab (``build_tab``), its form filled from ``state``. Runs
@@ -236,12 +232,11 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     values = state.get("values") or {k: v for k, v in spec.example.items() if k != spec.field_for("seed")}
     notes = list(state.get("notes") or [])
     refused: list[str] = []
+    written: dict[str, Any] = {}
     if values:
-        updates, checked = tab.form.checked_updates(values)
-        for component, value in updates.items():
-            _set_initial(component, value)
+        written, checked = tab.form.checked_values(values)
         refused = checked.messages
-    _fill_uploads(tab.form, state.get("uploads") or {})
+    fill_rendered(tab.form, written | upload_values(tab.form, state.get("uploads") or {}))
     notes += refused
     if state.get("origin"):
         tab.status.value = origin_html(state["origin"], refused)
@@ -249,23 +244,21 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
         tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
             html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
     components = tab.form.value_components()
-    mark_empty_numbers(components.values())
-    for component in components.values():
-        # Gradio's page decides a rendered component with a value and no ``interactive`` is display-only (it
-        # does not see it among the inputs of the events rendered with it): a prompt restored or carried to
-        # another provider could not be edited. Every field here is an input.
-        if getattr(component, "interactive", False) is None:
-            component.interactive = True
     # Queued, so that the State's change (which the history panel follows) fires.
     tab.record_event.then(keep_record, [tab.last_record], [last_record], api_visibility="private",
                           show_progress="hidden")
+    if tab.sweep_record_event is not None:  # a whole sweep lands in the history as one entry
+        tab.sweep_record_event.then(keep_record, [tab.sweep_record], [last_record], api_visibility="private",
+                                    show_progress="hidden")
     provider.change(bind(switch_provider, RenderedModel(tab, list(components))), [provider, *components.values()],
                     [picked], api_visibility="private",
                     show_progress="hidden")  # queued: a State change only fires from the queue
 
 
-def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpend) -> ModelsTab:
-    """The picker and the lazily rendered form. Call inside an open ``gr.Tab``."""
+def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpend,
+                     records: gr.State | None = None) -> ModelsTab:
+    """The picker and the lazily rendered form. Call inside an open ``gr.Tab``. ``records`` (a new State if not
+    given) receives the record of each run and sweep of the rendered model, for the history."""
     entries = picker_entries()
     gr.Markdown(
         "### Every FLUX model\nSearch or pick a model: its form opens below. Models sold by several providers "
@@ -277,7 +270,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
         picker = gr.Dropdown(choices=entries, value=None, label=PICKER_LABEL, filterable=True, scale=5,
                              min_width=240, elem_id="models-picker")
     picked = gr.State(None)
-    last_record = gr.State(None)
+    last_record = records if records is not None else gr.State(None)
     if Context.root_block is not None:
         Context.root_block.load(None, js=EMPTY_NUMBERS_JS, queue=False, show_progress="hidden",
                                 api_visibility="private")
@@ -292,26 +285,14 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     return ModelsTab(picker, picked, last_record)
 
 
-def _fill_uploads(form: Any, uploads: Mapping[str, str]) -> None:
-    """Put files the app copied into the upload folder ("Use as input") into their image fields, as an upload."""
-    components = form.value_components()
+def upload_values(form: Any, uploads: Mapping[str, str]) -> dict[str, Any]:
+    """Files the app copied into the upload folder ("Use as input") as their image fields' values, as uploads."""
+    values: dict[str, Any] = {}
     for field, path in uploads.items():
-        if field not in form.fields:
-            continue
-        for key, value in form.write({field: path}).items():
-            if key == field or key.startswith(f"{field}__"):
-                _set_initial(components[key], value)
-
-
-def _set_initial(component: Any, value: Any) -> None:
-    """Give a component being rendered its starting value (as its constructor would have taken it)."""
-    try:
-        shown = component.postprocess(value) if value is not None else None
-        if isinstance(shown, BaseModel):  # a file (an image): served from Gradio's cache, as the constructor does
-            shown = move_files_to_cache(shown.model_dump(), component, postprocess=True, keep_in_cache=True)
-        component.value = shown
-    except (TypeError, ValueError, AttributeError):
-        log.info("value for %s not shown: %r", getattr(component, "elem_id", component), value)
+        if field in form.fields:
+            values |= {key: value for key, value in form.write({field: path}).items()
+                       if key == field or key.startswith(f"{field}__")}
+    return values
 
 
 class WireForm:

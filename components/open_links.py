@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.endpoint_tab import EndpointTab
+from components.form_target import FormTarget
 from components.models_tab import TAB_ID as MODELS_TAB
 from components.models_tab import ModelsTab, is_model_endpoint
 from components.run_view import origin_html
@@ -25,13 +25,13 @@ OPEN_LINK_JS = ("() => { if (new URLSearchParams(location.search).has('endpoint'
                 "document.getElementById('" + OPENER_ID + "')?.click(); }")
 
 
-def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, EndpointTab],
+def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, forms: dict[str, FormTarget],
                      models: ModelsTab | None = None) -> None:
     """On page load, a link's ``?endpoint=…&field=…`` selects the tab and fills its form (a catalog or direct
     provider's model: the Models tab with that model picked)."""
-    form_outputs = [c for tab in endpoint_tabs.values() for c in tab.form.value_components().values()]
+    # Each form's fields and status (which says the values came from a link); a catalog model opens in Models.
+    form_outputs = [c for target in forms.values() for c in target.outputs()]
     form_outputs += models.outputs if models is not None else []
-    form_outputs += [tab.status for tab in endpoint_tabs.values()]  # the status says the values came from a link
 
     def open_shared(request: gr.Request) -> dict[Any, Any]:
         query = dict(request.query_params) if request is not None else {}
@@ -42,7 +42,7 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
         except ShareLinkError as exc:
             gr.Warning(toast_text(str(exc)))  # a toast renders HTML, and the link is anyone's text
             return {tabs: gr.skip()}  # a dict answer must name an output
-        tab = endpoint_tabs.get(opened.api_name)
+        tab = forms.get(opened.api_name)
         if tab is None and models is not None and is_model_endpoint(opened.api_name):
             if opened.warning():
                 gr.Warning(opened.warning())
@@ -52,12 +52,12 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, endpoint_tabs: dict[str, En
             gr.Warning("The link names an endpoint this page does not show.")
             return {tabs: gr.skip()}
         # Every value has been validated by the endpoint's model (``open_link``); ``updates`` checks them again.
-        updates = tab.form.updates(opened.values)
+        values, _ = tab.form.checked_values(opened.values)
         warning = opened.warning()
         if warning:
             gr.Warning(warning)
-        return {tabs: gr.Tabs(selected=opened.api_name), **updates,
-                tab.status: origin_html(FROM_LINK, list(opened.refused))}
+        return {tabs: gr.Tabs(selected=opened.api_name),
+                **tab.show(values, origin_html(FROM_LINK, list(opened.refused)))}
 
     # Only a visit with ``?endpoint=`` asks the server: an event with these ~100 outputs makes Gradio's page walk its
     # whole tree on each status update, which plain visits would pay before a click on Generate works.

@@ -12,6 +12,9 @@ three ways:
 - **API-only events.** An event with no trigger (``gr.api``, the Models tab's ``/<model>`` endpoints) can never
   fire from the page, and its parameter components (type ``api``) sit in a hidden column. Both are left out of the
   page (the frontend keys events by their ``id``, so the others keep theirs); the API and ``/config`` keep them.
+- **The API surface.** The container with ``elem_id=API_SURFACE_ID`` (hidden; the API copies of the seed tabs
+  drawn later, ``components.lazy_tab``) is left out with everything in it, and so is every event that reads,
+  writes or is fired by anything in it: the page never shows or fires them.
 - **Values set at load.** A js-only load event marked with ``initial_values_js`` (a form's documented example,
   ``components.form``) only writes constants into its outputs when the page opens. The page gets those values as
   the components' starting values instead, and not the event: the same page, without each output's update walking
@@ -37,6 +40,8 @@ from components.gradio_fixes import fixes_active
 PAGE_UNUSED_KEYS = frozenset({"api_info", "api_info_as_input", "api_info_as_output", "example_inputs"})
 #: The component type of an API-only event's parameters (``gradio.components.api_component.Api``).
 API_COMPONENT = "api"
+#: The ``elem_id`` of the hidden container whose contents exist for the API only.
+API_SURFACE_ID = "api-surface"
 #: Starts the js of a load event that only writes constants (``initial_values_js``).
 INITIAL_VALUES_MARK = "/* initial values */ "
 _MARK = "__flux_playground_trimmed__"
@@ -70,6 +75,20 @@ def _initial_values(dependency: Mapping[str, Any]) -> dict[int, Any] | None:
     return dict(zip(outputs, values, strict=True))
 
 
+def _nodes(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [node, *(n for child in node.get("children") or [] for n in _nodes(child))]
+
+
+def _subtree(node: Mapping[str, Any]) -> set[int]:
+    return {n["id"] for n in _nodes(node) if n.get("id") is not None}
+
+
+def _touched(dependency: Mapping[str, Any]) -> set[int]:
+    """The component ids an event is fired by, reads or writes."""
+    ids = {target[0] for target in dependency.get("targets") or []}
+    return ids | set(dependency.get("inputs") or []) | set(dependency.get("outputs") or [])
+
+
 def _prune(node: Mapping[str, Any], gone: set[int]) -> dict[str, Any] | None:
     """``node`` without the components in ``gone``, and without containers that held only such components."""
     if node.get("id") in gone:
@@ -86,11 +105,16 @@ def _prune(node: Mapping[str, Any], gone: set[int]) -> dict[str, Any] | None:
 def trimmed(config: Mapping[str, Any]) -> dict[str, Any]:
     """A shallow copy of ``config`` for the page: no ``PAGE_UNUSED_KEYS``, no API-only events and their parameter
     components, and marked load-time values as starting values."""
+    surface = {c["id"] for c in config["components"]
+               if isinstance(c, Mapping) and (c.get("props") or {}).get("elem_id") == API_SURFACE_ID}
+    gone = {i for node in _nodes(config["layout"]) if node.get("id") in surface for i in _subtree(node)}
     kept: list[Any] = []
     values: dict[int, Any] = {}
     for dependency in config["dependencies"]:
         if isinstance(dependency, Mapping) and not dependency.get("targets"):
             continue  # API-only: nothing on the page fires it
+        if isinstance(dependency, Mapping) and gone & _touched(dependency):
+            continue  # fired by, or reading or writing, the API surface
         initial = _initial_values(dependency) if isinstance(dependency, Mapping) else None
         if initial is None:
             kept.append(dependency)
@@ -98,8 +122,8 @@ def trimmed(config: Mapping[str, Any]) -> dict[str, Any]:
             values.update(initial)
     used = {i for dependency in kept if isinstance(dependency, Mapping)
             for key in ("inputs", "outputs") for i in dependency.get(key) or []}
-    gone = {c["id"] for c in config["components"]
-            if isinstance(c, Mapping) and c.get("type") == API_COMPONENT and c.get("id") not in used}
+    gone |= {c["id"] for c in config["components"]
+             if isinstance(c, Mapping) and c.get("type") == API_COMPONENT and c.get("id") not in used}
     layout = _prune(config["layout"], gone) if gone else config["layout"]  # adds the emptied containers to gone
     kept_ids = {dependency.get("id") for dependency in kept if isinstance(dependency, Mapping)}
     pages = {route: _page(page, gone, kept_ids) for route, page in (config.get("page") or {}).items()}

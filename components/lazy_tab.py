@@ -1,0 +1,101 @@
+"""A seed tab drawn the first time it is opened.
+
+Gradio's page does start-up work that grows with blocks × events (``docs/upstream.md`` §6), and the four seed tabs
+not shown first are most of the page. Each is drawn (``tab_page.build_tab`` inside ``gr.render``) when the
+visitor first selects it, or when something is sent to it, once per page.
+
+What stays as it was:
+
+- **The API.** The named endpoints (``/<api_name>``, ``/<api_name>_sweep``) and the MCP tool come from a copy of
+  the tab built with the app (``api_tab``) in a hidden container the page never receives
+  (``page_config.API_SURFACE_ID``): ``/config``, ``/gradio_api/info``, gradio_client and MCP see the same
+  endpoints, parameters and outputs as when every tab was drawn with the page.
+- **Restores, share links, "Use as input", opened images** (``show``): the values go to the tab's ``inbox``; a
+  drawn tab writes them into its form, and a tab not drawn yet is drawn with them.
+- **The history**: the drawn tab's runs and sweeps reach it through the session's ``records`` state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from components.bind import bind
+from components.context import AppContext
+from components.endpoint_tab import EndpointTab, SessionSpend
+from components.form import EndpointForm
+from components.rendered_form import fill_rendered, keep_record
+from components.tab_page import build_tab
+from endpoints.base import EndpointSpec
+
+
+@dataclass(frozen=True)
+class LazyTab:
+    """A seed tab's page side (``opened``, ``inbox``) and its API copy (``api_tab``)."""
+
+    api_tab: EndpointTab
+    opened: gr.State  # True once the tab is drawn (or being drawn) in this page
+    inbox: gr.State  # the last values sent to it: {"values", "status", "nonce"}
+
+    @property
+    def spec(self) -> EndpointSpec:
+        return self.api_tab.spec
+
+    @property
+    def form(self) -> EndpointForm:
+        return self.api_tab.form
+
+    def outputs(self) -> list[Any]:
+        return [self.opened, self.inbox]
+
+    def show(self, values: Mapping[str, Any], status: str) -> dict[Any, Any]:
+        delivery = {"values": dict(values), "status": status, "nonce": time.monotonic_ns()}
+        return {self.opened: True, self.inbox: delivery}
+
+
+def open_once(opened: bool) -> Any:
+    return gr.skip() if opened else True
+
+
+def build_lazy_tab(item: gr.Tab, api_tab: EndpointTab, ctx: AppContext, session_keys: gr.State,
+                   spend: SessionSpend, records: gr.State) -> LazyTab:
+    """The tab's drawing area. Call inside the open ``item``; ``records`` receives each run's and sweep's record."""
+    lazy = LazyTab(api_tab, gr.State(False), gr.State(None))
+    # Queued: a State's change (which draws the tab) fires only from the queue.
+    item.select(open_once, [lazy.opened], [lazy.opened], api_visibility="private", show_progress="hidden")
+
+    @gr.render(inputs=[lazy.opened, lazy.inbox], triggers=[lazy.opened.change])
+    def area(opened: bool, delivery: dict[str, Any] | None) -> None:
+        if opened:
+            draw(lazy, delivery, ctx, session_keys, spend, records)
+
+    return lazy
+
+
+def draw(lazy: LazyTab, delivery: Mapping[str, Any] | None, ctx: AppContext, session_keys: gr.State,
+         spend: SessionSpend, records: gr.State) -> None:
+    """The whole tab, as the page would have drawn it (its example in the form), with ``delivery`` applied."""
+    tab = build_tab(lazy.spec, ctx, session_keys, spend)
+    values = tab.form.write(lazy.spec.example)
+    if delivery:
+        values.update(delivery.get("values") or {})
+        tab.status.value = delivery.get("status") or tab.status.value
+    fill_rendered(tab.form, values)
+    keep: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+    tab.record_event.then(keep_record, [tab.last_record], [records], **keep)
+    if tab.sweep_record_event is not None:
+        tab.sweep_record_event.then(keep_record, [tab.sweep_record], [records], **keep)
+    lazy.inbox.change(bind(deliver, tab), [lazy.inbox], [*tab.form.value_components().values(), tab.status], **keep)
+
+
+def deliver(tab: EndpointTab, delivery: dict[str, Any] | None) -> dict[Any, Any]:
+    """Values sent to a drawn tab: into its form, and where they came from into its status line."""
+    if not delivery:
+        return {tab.status: gr.skip()}
+    components = tab.form.value_components()
+    updates = {components[key]: value for key, value in (delivery.get("values") or {}).items() if key in components}
+    return updates | {tab.status: delivery.get("status") or gr.skip()}
