@@ -420,15 +420,16 @@ def run_tick(run: Run) -> RunUpdate:
     return RunUpdate(run.id, "queued" if run.job is None else "running", run.elapsed())
 
 
-def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State) -> EndpointTab:
+def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State,
+                       keys_changed: gr.State | None = None) -> EndpointTab:
     """Lay out one endpoint's run view (form, Generate/Stop, status, gallery, logs) and wire its events, leaving
     places for the code, share and sweep sections (``components.tab_page.build_tab`` fills them). Call inside an
-    open ``gr.Tab``."""
+    open ``gr.Tab``. ``keys_changed`` (default ``session_keys``) is the State whose change means the keys did."""
     tab, controls = layout(spec, ctx)
     wire_run(tab, controls, session_keys)
     wire_seed_buttons(tab, controls)
     wire_run_anyway(tab, controls)
-    wire_estimate(tab, controls, session_keys)
+    wire_estimate(tab, controls, session_keys, keys_changed or session_keys)
     return tab
 
 
@@ -530,7 +531,7 @@ def estimate_after_run(tab: EndpointTab, record: dict[str, Any] | None, session_
     return _estimate_text(tab.ctx, tab.spec, wire, session_keys) if isinstance(wire, dict) else gr.skip()
 
 
-def wire_estimate(tab: EndpointTab, controls: TabControls, session_keys: gr.State) -> None:
+def wire_estimate(tab: EndpointTab, controls: TabControls, session_keys: gr.State, keys_changed: gr.State) -> None:
     """The cost estimate under Generate follows the form (size, image count), the route (keys) and, after a run,
     the prices the run read."""
     spec, form = tab.spec, tab.form
@@ -549,7 +550,7 @@ def wire_estimate(tab: EndpointTab, controls: TabControls, session_keys: gr.Stat
     priced = {name for role in roles if (name := spec.field_for(role)) is not None}
     watched: list[Any] = [c for name, c in form.api_inputs().items() if name in priced]  # each has a change event
     # A key pasted (or forgotten) under Settings changes the route, so the estimate says at once where runs go.
-    gr.on([session_keys.change, *(c.change for c in watched)], update,
+    gr.on([keys_changed.change, *(c.change for c in watched)], update,
           inputs_kwargs={**form.run_inputs(), "session_keys": session_keys},
           outputs=[controls.estimate], api_visibility="private", queue=False, show_progress="hidden")
 

@@ -28,7 +28,7 @@ from components.bind import bind
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab, SessionSpend
 from components.form import EndpointForm
-from components.rendered_form import fill_rendered, keep_record
+from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.tab_page import build_tab
 from endpoints.base import EndpointSpec
 
@@ -65,21 +65,22 @@ def build_lazy_tab(item: gr.Tab, api_tab: EndpointTab, ctx: AppContext, session_
                    spend: SessionSpend, records: gr.State) -> LazyTab:
     """The tab's drawing area. Call inside the open ``item``; ``records`` receives each run's and sweep's record."""
     lazy = LazyTab(api_tab, gr.State(False), gr.State(None))
+    keys_changed = keys_relay(session_keys)
     # Queued: a State's change (which draws the tab) fires only from the queue.
     item.select(open_once, [lazy.opened], [lazy.opened], api_visibility="private", show_progress="hidden")
 
     @gr.render(inputs=[lazy.opened, lazy.inbox], triggers=[lazy.opened.change])
     def area(opened: bool, delivery: dict[str, Any] | None) -> None:
         if opened:
-            draw(lazy, delivery, ctx, session_keys, spend, records)
+            draw(lazy, delivery, ctx, session_keys, keys_changed, spend, records)
 
     return lazy
 
 
 def draw(lazy: LazyTab, delivery: Mapping[str, Any] | None, ctx: AppContext, session_keys: gr.State,
-         spend: SessionSpend, records: gr.State) -> None:
+         keys_changed: gr.State, spend: SessionSpend, records: gr.State) -> None:
     """The whole tab, as the page would have drawn it (its example in the form), with ``delivery`` applied."""
-    tab = build_tab(lazy.spec, ctx, session_keys, spend)
+    tab = build_tab(lazy.spec, ctx, session_keys, spend, keys_changed)
     values = tab.form.write(lazy.spec.example)
     if delivery:
         values.update(delivery.get("values") or {})

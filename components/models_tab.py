@@ -37,7 +37,7 @@ from components.bind import bind
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab, SessionSpend, run_endpoint
 from components.form_values import FormError
-from components.rendered_form import fill_rendered, keep_record
+from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.run_view import origin_html
 from components.sweep_panel import sweep_handlers
 from components.tab_page import build_tab
@@ -215,7 +215,7 @@ def switch_provider(model: RenderedModel, target_id: str, *current: Any) -> Any:
 
 
 def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr.State, spend: SessionSpend,
-                 picked: gr.State, last_record: gr.State) -> None:
+                 picked: gr.State, last_record: gr.State, keys_changed: gr.State | None = None) -> None:
     """The picked model's provider choice, notes and tab (``build_tab``), its form filled from ``state``. Runs
     inside ``gr.render`` each time the pick changes."""
     if not state:
@@ -226,7 +226,7 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1,
                         interactive=True, elem_id="models-provider")
     gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
-    tab = build_tab(spec, ctx, session_keys, spend)
+    tab = build_tab(spec, ctx, session_keys, spend, keys_changed)
     # A model opened from the picker starts, like a seed tab, with its documented example (its seed left
     # empty: each run draws its own); values from a link, a restore or another provider replace it.
     values = state.get("values") or {k: v for k, v in spec.example.items() if k != spec.field_for("seed")}
@@ -277,10 +277,11 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     query.change(bind(filter_picker, entries), [query], [picker], api_visibility="private",
                  queue=False, show_progress="hidden")
     picker.change(pick, [picker, picked], [picked], api_visibility="private", show_progress="hidden")
+    keys_changed = keys_relay(session_keys)
 
     @gr.render(inputs=[picked], triggers=[picked.change])
     def area(state: dict[str, Any] | None) -> None:
-        render_model(state, ctx, session_keys, spend, picked, last_record)
+        render_model(state, ctx, session_keys, spend, picked, last_record, keys_changed)
 
     return ModelsTab(picker, picked, last_record)
 

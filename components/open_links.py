@@ -59,7 +59,7 @@ def wire_share_links(demo: gr.Blocks, tabs: gr.Tabs, forms: dict[str, FormTarget
         return {tabs: gr.Tabs(selected=opened.api_name),
                 **tab.show(values, origin_html(FROM_LINK, list(opened.refused)))}
 
-    # Only a visit with ``?endpoint=`` asks the server: an event with these ~100 outputs makes Gradio's page walk its
+    # Only a visit with ``?endpoint=`` asks the server: an event with these ~40 outputs makes Gradio's page walk its
     # whole tree on each status update, which plain visits would pay before a click on Generate works.
     opener = gr.Button("Open the share link", visible="hidden", elem_id=OPENER_ID)
     opener.click(open_shared, None, [tabs, *form_outputs], api_visibility="private", show_progress="hidden").then(

@@ -7,6 +7,7 @@ form drawn later gets every starting value here, on its components, before Gradi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,3 +55,20 @@ def fill_rendered(form: EndpointForm, values: Mapping[str, Any]) -> None:
 def keep_record(record: dict[str, Any] | None) -> Any:
     """A rendered tab's run or sweep record, handed on to the session's state the history follows."""
     return record if record else gr.skip()
+
+
+def changed(keys: Any) -> int:
+    return time.monotonic_ns()
+
+
+def keys_relay(session_keys: gr.State) -> gr.State:
+    """A State that changes whenever ``session_keys`` does, for a rendered tab's estimate to follow the keys.
+
+    Gradio 6.31's page keeps one list of events per trigger, and the events a ``gr.render`` brings replace the
+    page's list for each trigger they use (``docs/upstream.md`` §8): a rendered tab listening to
+    ``session_keys.change`` itself would silently unhook every other tab's estimate from it. Call once per render
+    area, outside the render.
+    """
+    relay = gr.State(None)
+    session_keys.change(changed, [session_keys], [relay], api_visibility="private", show_progress="hidden")
+    return relay

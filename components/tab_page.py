@@ -16,9 +16,11 @@ from components.sweep_panel import build_sweep_section
 from endpoints.base import EndpointSpec
 
 
-def build_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State, spend: SessionSpend) -> EndpointTab:
-    """Lay out ``spec``'s tab and wire its events. Call inside an open ``gr.Tab`` (or a ``gr.render``)."""
-    tab = build_endpoint_tab(spec, ctx, session_keys)
+def build_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.State, spend: SessionSpend,
+              keys_changed: gr.State | None = None) -> EndpointTab:
+    """Lay out ``spec``'s tab and wire its events. Call inside an open ``gr.Tab``, or inside a ``gr.render`` with
+    ``keys_changed`` from ``rendered_form.keys_relay`` (not ``session_keys`` itself: see there)."""
+    tab = build_endpoint_tab(spec, ctx, session_keys, keys_changed)
     with tab.code_row:
         add_code_view(tab, ctx, tab.code_button)
     with tab.share_row:

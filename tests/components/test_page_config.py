@@ -93,7 +93,8 @@ def ids_in(node: dict) -> set[int]:
 
 @pytest.fixture()
 def app_like(plain_filter):
-    """A form filled at load by a marked js event, a js load event that is not marked, and an API-only event."""
+    """A form filled at load by a marked js event, a js load event that is not marked, an API-only event, and an
+    API surface (a hidden container for the API only) with an event inside it and one writing into it."""
     from gradio.components.api_component import Api
 
     with gr.Blocks() as blocks:
@@ -106,6 +107,10 @@ def app_like(plain_filter):
             trigger(None, js=page_config.initial_values_js(["Ada", 3]), outputs=[name, count], queue=False)
         blocks.load(None, js="() => 'loaded'", outputs=[note], queue=False)
         gr.Button("Go").click(lambda s: {"name": s}, name, out, api_name="go")
+        with gr.Column(visible=False, elem_id=page_config.API_SURFACE_ID) as surface:
+            copy = gr.Textbox(label="copy", elem_id="copy")
+            gr.Button("Run copy", elem_id="run-copy").click(lambda s: {"copy": s}, copy, out, api_name="copy")
+        name.change(lambda s: s, name, copy, api_name="mirror")  # fired from the page, writes the surface
         with gr.Column(visible=False) as hidden:
             parameter, result = Api(None, {"type": "string"}, label="text"), Api(None, {"type": "object"})
 
@@ -115,12 +120,12 @@ def app_like(plain_filter):
         gr.context.get_blocks_context().set_event_trigger(  # as the Models tab registers its APIs
             [], echo, [parameter], [result], api_name="echo", queue=True, api_visibility="public")
     _, url, _ = blocks.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    yield blocks, url.rstrip("/"), hidden
+    yield blocks, url.rstrip("/"), hidden, surface
     blocks.close()
 
 
 def test_the_page_leaves_out_api_only_events_and_takes_load_time_values_as_starting_values(app_like):
-    _, url, hidden = app_like
+    _, url, hidden, surface = app_like
     if not trim_page_config():
         pytest.skip("Gradio is not a tested version: the page is Gradio's own")
     page = embedded_config(httpx.get(url + "/", trust_env=False).text)
@@ -131,7 +136,14 @@ def test_the_page_leaves_out_api_only_events_and_takes_load_time_values_as_start
     assert not [d for d in page["dependencies"] if not d["targets"]]
     assert not [c for c in page["components"] if c["type"] == "api"] and hidden._id not in by_id
     assert any(not d["targets"] for d in config["dependencies"])  # /config keeps it, and the API serves it
-    assert "/echo" in httpx.get(url + "/gradio_api/info", trust_env=False).json()["named_endpoints"]
+    api = httpx.get(url + "/gradio_api/info", trust_env=False).json()["named_endpoints"]
+    assert {"/echo", "/copy", "/mirror", "/go"} <= set(api)
+    # the API surface, everything in it, and every event touching it: not on the page (in /config)
+    elem_ids = {c["props"].get("elem_id") for c in page["components"]}
+    assert not {page_config.API_SURFACE_ID, "copy", "run-copy"} & elem_ids and surface._id not in by_id
+    assert {"copy", "run-copy"} <= {c["props"].get("elem_id") for c in config["components"]}
+    assert not {"copy", "mirror"} & {d.get("api_name") for d in page["dependencies"]}
+    assert {"copy", "mirror", "go"} <= {d.get("api_name") for d in config["dependencies"]}
     # the marked load event became the starting values; the same js on a click, and unmarked load js, stay
     values = {c["props"].get("elem_id"): c["props"].get("value") for c in page["components"]}
     assert (values["name"], values["count"]) == ("Ada", 3)

@@ -1,0 +1,82 @@
+"""The seed tabs not shown first are drawn when first opened (``components/lazy_tab.py``), in headless Chromium on
+the sandbox: drawn once with their example, edits kept across tab switches, a seed sent to a drawn tab changes only
+the seed, and a pasted key reaches the estimate of every tab, drawn with the page or later (a render's events must
+not unhook the page's own, ``docs/upstream.md`` §8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from endpoints import get_endpoint
+from tests.app_support import LaunchedApp
+from tests.test_history_browser import (
+    history_app,
+    history_browser,
+    history_page,
+    pick,
+    run,
+    select_tab,
+    set_seed,
+    wait_value,
+)
+
+pytestmark = pytest.mark.timeout(150)
+SEGMIND = "segmind_flux_depth_pro"
+DEPTH = "flux_pro_depth_finetuned"
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[LaunchedApp]:
+    yield from history_app()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from history_browser()
+
+
+@pytest.fixture
+def page(browser, app) -> Iterator[Any]:
+    yield from history_page(browser, app)
+
+
+def test_a_seed_tab_is_drawn_when_first_opened_with_its_example_and_keeps_edits(page):
+    assert page.locator("#flux_pro-generate").is_visible()
+    assert page.locator(f"#{SEGMIND}-generate, #{DEPTH}-generate").count() == 0  # not in the page yet
+    select_tab(page, SEGMIND)
+    prompt = page.locator(f"#{SEGMIND}-prompt textarea")
+    assert prompt.input_value() == get_endpoint(SEGMIND).example["prompt"]
+    assert "the URL" in page.locator(f"#{SEGMIND}-control_image-source").inner_text()  # derived, as on load
+    prompt.fill("kept across tabs")
+    select_tab(page, "flux_pro")
+    select_tab(page, SEGMIND)
+    assert prompt.input_value() == "kept across tabs"  # drawn once: switching back does not draw it again
+    assert page.locator(f"#{SEGMIND}-generate").count() == 1
+
+
+def test_a_reused_seed_changes_only_the_seed_of_a_drawn_tab(page):
+    run(page, SEGMIND, prompt="the seed's own run", seed=77)
+    page.locator(f"#{SEGMIND}-prompt textarea").fill("my later edit")
+    set_seed(page, SEGMIND, 1)
+    pick(page, 77)
+    page.locator("#history-reuse-seed").click()
+    wait_value(page, f"#{SEGMIND}-seed input", "77")
+    assert page.locator(f"#{SEGMIND}-prompt textarea").input_value() == "my later edit"
+    page.locator(f"#{SEGMIND}-status", has_text="Seed 77").wait_for()
+
+
+def test_a_pasted_key_reaches_every_estimate_after_tabs_are_drawn(page):
+    select_tab(page, DEPTH)
+    page.locator("#endpoint-tabs").get_by_role("tab", name="Models", exact=True).click()
+    for api_name in ("flux_pro", DEPTH):
+        assert "sandbox" in page.locator(f"#{api_name}-estimate").text_content()
+    page.get_by_text("Settings — use your own API keys").click()
+    page.locator("#key-fal input").fill("sandbox-key-id:sandbox-key-secret")
+    page.locator("#keys-save").click()
+    for api_name in ("flux_pro", DEPTH):
+        page.wait_for_function("(id) => !document.getElementById(id).textContent.includes('sandbox')",
+                               arg=f"{api_name}-estimate")
