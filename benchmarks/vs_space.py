@@ -174,16 +174,20 @@ def print_load(results: dict[int, dict[str, Phase]], args: argparse.Namespace) -
 # ------------------------------------------------------------------------------------------------ the page
 
 
-def page_bytes(url: str) -> tuple[int, int]:
+def page_bytes(url: str) -> tuple[int, int, int, int]:
     """(``GET /`` bytes: the HTML page with the config and API description in it, the same as sent with gzip and br
-    accepted, as a browser asks)."""
+    accepted, as a browser asks, and the blocks and events of the config in the page: what the browser builds)."""
+    import re
+
     import httpx
 
     with httpx.Client(timeout=30, trust_env=False) as http:
         raw = http.get(url, headers={"Accept-Encoding": "identity"})
         with http.stream("GET", url, headers={"Accept-Encoding": "gzip, deflate, br"}) as sent:
             wire = sum(len(chunk) for chunk in sent.iter_raw())
-    return len(raw.content), wire
+    match = re.search(r"window\.gradio_config = (\{.*?\});</script>", raw.text, re.DOTALL)
+    config = json.loads(match.group(1)) if match else {}
+    return len(raw.content), wire, len(config.get("components") or []), len(config.get("dependencies") or [])
 
 
 def config_figures(url: str) -> tuple[int, int, int, int]:
@@ -311,20 +315,23 @@ def print_page(app_url: str, peer: Any, loads: int) -> None:
     for name, url, selector, server in (("app", app_url, "#flux_pro-generate", cpu_seconds),
                                         ("peer", peer.url, "#generate", peer.cpu_seconds)):
         blocks, deps, raw, wire = config_figures(url)
-        html_raw, html_wire = page_bytes(url)
+        html_raw, html_wire, page_blocks, page_deps = page_bytes(url)
         per_html = html_cpu(url, server)
         tti, cold, cpu = page_figures(url, selector, loads, server)
-        rows.append((name, blocks, deps, raw, wire, html_raw, html_wire, per_html, cpu, tti, cold))
+        rows.append((name, blocks, deps, raw, wire, html_raw, html_wire, per_html, cpu, tti, cold, page_blocks,
+                     page_deps))
     print(f"\nThe page ({loads} loads each after a warm-up, Chromium headless, localhost)")
-    print(f"{'side':<6} {'blocks':>6} {'events':>6} {'config KB':>9} {'as sent KB':>10} {'page KB':>7} "
-          f"{'as sent KB':>10} {'CPU/GET /':>9} {'CPU/load':>9} {'TTI median':>10} {'TTI max':>8} {'TTI first visit':>15}")
-    for name, blocks, deps, raw, wire, html_raw, html_wire, per_html, cpu, tti, cold in rows:
-        print(f"{name:<6} {blocks:>6} {deps:>6} {raw / 1000:9.0f} {wire / 1000:10.0f} {html_raw / 1000:7.0f} "
-              f"{html_wire / 1000:10.0f} {per_html * 1000:7.1f}ms {cpu * 1000:7.0f}ms {median(tti):9.2f}s "
-              f"{max(tti):7.2f}s {cold:14.2f}s")
+    print(f"{'side':<6} {'blocks':>6} {'events':>6} {'config KB':>9} {'as sent KB':>10} {'page blocks':>11} "
+          f"{'events':>6} {'page KB':>7} {'as sent KB':>10} {'CPU/GET /':>9} {'CPU/load':>9} {'TTI median':>10} "
+          f"{'TTI max':>8} {'TTI first visit':>15}")
+    for name, blocks, deps, raw, wire, html_raw, html_wire, per_html, cpu, tti, cold, p_blocks, p_deps in rows:
+        print(f"{name:<6} {blocks:>6} {deps:>6} {raw / 1000:9.0f} {wire / 1000:10.0f} {p_blocks:>11} {p_deps:>6} "
+              f"{html_raw / 1000:7.0f} {html_wire / 1000:10.0f} {per_html * 1000:7.1f}ms {cpu * 1000:7.0f}ms "
+              f"{median(tti):9.2f}s {max(tti):7.2f}s {cold:14.2f}s")
     app_tti, peer_tti = median(rows[0][9]), median(rows[1][9])
     print(f"  app / peer time until Generate works: {app_tti / peer_tti:.2f}x (goal <= 1.5x)")
-    print("  config: /config (what gradio_client reads); page: GET / (the HTML with the config the browser reads)"
+    print("  config: /config (what gradio_client reads); page blocks/events: the config in GET / (what the browser"
+          "\n  builds); page: GET / (the HTML with the config the browser reads)"
           "\n  TTI: navigation -> a click on Generate sends queue/join; CPU/load: the server's CPU from navigation to 1 s"
           "\n  after that (every request of the page, browser cache warm), per load, minus the server's idle CPU over"
           "\n  the same time (measured for 3 s before); CPU/GET /: the HTML page alone")
