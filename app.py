@@ -23,9 +23,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from components.context import AppContext, SweepSlots, VisitorSlots
-from components.endpoint_tab import SessionSpend
+from components.endpoint_tab import EndpointTab, SessionSpend
 from components.form_target import DrawnForm, FormTarget
-from components.gradio_fixes import PlaygroundBlocks, SessionReaper
+from components.gradio_fixes import PlaygroundBlocks, SessionReaper, fixes_active
 from components.history_panel import build_history_panel, refresh_on_load
 from components.lazy_tab import build_lazy_tab
 from components.models_tab import TAB_ID, add_model_apis, build_models_tab
@@ -201,7 +201,11 @@ def make_context(
     return ctx
 
 
-def build_app(ctx: AppContext) -> gr.Blocks:
+def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
+    """The page. ``lazy_tabs`` (default: on the tested Gradio, where the page's config can leave the API copies out,
+    ``components.page_config``): the seed tabs after the first are drawn when first opened."""
+    if lazy_tabs is None:
+        lazy_tabs = fixes_active()
     backends = ctx.backends
     with PlaygroundBlocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(
@@ -213,16 +217,21 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         badge = gr.Markdown(badge_text(backends, {}), elem_classes=["fp-badge"])
         session_keys = build_settings_panel(backends, badge, banner)
         spend = SessionSpend.build()
-        first, later = ENDPOINTS[0], ENDPOINTS[1:]
+        now, later = (ENDPOINTS[:1], ENDPOINTS[1:]) if lazy_tabs else (ENDPOINTS, [])
         # The named API endpoints and MCP tools of the seed tabs drawn later (components.lazy_tab): built with the
         # app, never sent to the page (components.page_config).
-        with gr.Column(visible=False, elem_id=API_SURFACE_ID):
-            api_tabs = {spec.api_name: build_tab(spec, ctx, session_keys, spend) for spec in later}
+        api_tabs = {}
+        if later:
+            with gr.Column(visible=False, elem_id=API_SURFACE_ID):
+                api_tabs = {spec.api_name: build_tab(spec, ctx, session_keys, spend) for spec in later}
         records = gr.State(None)  # each run and sweep of a tab drawn later, for the history
+        drawn: list[EndpointTab] = []
+        forms: dict[str, FormTarget] = {}
         with gr.Tabs(overflow_behavior="wrap", elem_id="endpoint-tabs") as tabs:
-            with gr.Tab(first.label, id=first.api_name):
-                drawn = build_tab(first, ctx, session_keys, spend)
-            forms: dict[str, FormTarget] = {first.api_name: DrawnForm(drawn)}
+            for spec in now:
+                with gr.Tab(spec.label, id=spec.api_name):
+                    drawn.append(build_tab(spec, ctx, session_keys, spend))
+                forms[spec.api_name] = DrawnForm(drawn[-1])
             for spec in later:
                 with gr.Tab(spec.label, id=spec.api_name) as item:
                     forms[spec.api_name] = build_lazy_tab(item, api_tabs[spec.api_name], ctx, session_keys, spend,
@@ -230,7 +239,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             with gr.Tab("Models", id=TAB_ID):
                 models = build_models_tab(ctx, session_keys, spend, records)
         add_model_apis(ctx)
-        panel = build_history_panel(ctx, tabs, forms, [drawn], models)
+        panel = build_history_panel(ctx, tabs, forms, drawn, models)
         refresh_on_load(demo, panel)
         wire_share_links(demo, tabs, forms, models)
     return demo
