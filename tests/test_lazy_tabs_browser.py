@@ -17,10 +17,12 @@ from tests.test_history_browser import (
     history_app,
     history_browser,
     history_page,
+    open_app,
     pick,
     run,
     select_tab,
     set_seed,
+    wait_tiles,
     wait_value,
 )
 
@@ -56,6 +58,23 @@ def test_a_seed_tab_is_drawn_when_first_opened_with_its_example_and_keeps_edits(
     select_tab(page, SEGMIND)
     assert prompt.input_value() == "kept across tabs"  # drawn once: switching back does not draw it again
     assert page.locator(f"#{SEGMIND}-generate").count() == 1
+
+
+def test_a_restore_after_a_reload_draws_the_tab_with_the_runs_values(page, app):
+    """A returning visitor restores a past run of a tab this page has not drawn yet."""
+    run(page, DEPTH, prompt="a past depth run", seed=4242)
+    open_app(page, app.url)  # a new page: the history is kept in the browser, no tab but the first is drawn
+    wait_tiles(page, 1)
+    assert page.locator(f"#{DEPTH}-generate").count() == 0
+    pick(page, 4242)
+    page.locator("#history-restore").click()
+    wait_value(page, f"#{DEPTH}-prompt textarea", "a past depth run")
+    wait_value(page, f"#{DEPTH}-seed input", "4242")
+    page.locator(f"#{DEPTH}-status", has_text="Restored from your run").wait_for()
+    # brought into view with its Advanced group open, as a drawn tab is (SHOW_FORM_JS waits for the drawing)
+    page.locator(f"#{DEPTH}-num_inference_steps").wait_for(state="visible")
+    page.locator(f"#{DEPTH}-generate").click()  # and it runs, into the history
+    wait_tiles(page, 2)
 
 
 def test_a_reused_seed_changes_only_the_seed_of_a_drawn_tab(page):
