@@ -83,15 +83,20 @@ def mark_empty_numbers(components: Iterable[Any]) -> None:
 
 # After Restore, Reuse seed, Use as input or a share link filled a form: bring that form into view (the visible tab's
 # top) and, when every field was set (a restore, a link), open its Advanced group so the values set there show. A
-# seed tab opened for the first time is still being drawn (components.lazy_tab): look again for up to 5 s.
-SHOW_FORM_JS = """() => { let tries = 0; const show = () => {
+# seed tab opened for the first time is still being drawn (components.lazy_tab): look again for up to 20 s (a busy
+# server draws it slowly).
+# A click on a group that is still being mounted can be lost, so it is checked on the next turn and given again.
+SHOW_FORM_JS = """() => { let tries = 0, shown = false; const show = () => {
   const top = [...document.querySelectorAll("button[id$='-load-example']")].find(b => b.offsetParent !== null);
-  if (!top) { if (++tries < 50) setTimeout(show, 100); return; }
+  if (!top) { if (++tries < 200) setTimeout(show, 100); return; }
+  if (!shown) { top.scrollIntoView({block: 'start'}); shown = true; }
   const api = top.id.slice(0, -'-load-example'.length);
   const advanced = document.getElementById(api + '-advanced');
   const label = advanced && advanced.querySelector(':scope > button.label-wrap');
-  if (%s && label && !label.classList.contains('open')) label.click();
-  top.scrollIntoView({block: 'start'});
+  if (%s && label && !label.classList.contains('open')) {
+    label.click();
+    if (++tries < 200) setTimeout(show, 250);
+  }
 }; setTimeout(show, 150); }"""
 
 #: What an upload must be: a raster image Pillow can open (SVG and other files are refused by name).

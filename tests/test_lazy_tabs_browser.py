@@ -74,6 +74,7 @@ def test_a_restore_after_a_reload_draws_the_tab_with_the_runs_values(page, app):
     # brought into view with its Advanced group open, as a drawn tab is (SHOW_FORM_JS waits for the drawing)
     page.locator(f"#{DEPTH}-num_inference_steps").wait_for(state="visible")
     page.locator(f"#{DEPTH}-generate").click()  # and it runs, into the history
+    page.locator(f"#{DEPTH}-status", has_text="Done").wait_for()
     wait_tiles(page, 2)
 
 
