@@ -40,6 +40,7 @@ import inspect
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +75,31 @@ def _skip_missing_matplotlib() -> None:
     absent makes the import fail at once, as it would anyway."""
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
         sys.modules["matplotlib"] = None  # type: ignore[assignment]  # None marks a module absent (import system)
+
+#: Held while Gradio draws a ``gr.render`` area (``Renderable.apply``, see ``_serialize_renders``). Reentrant: a
+#: render drawn inside another runs in the same thread.
+RENDER_LOCK = threading.RLock()
+
+
+def _serialize_renders() -> None:
+    """Gradio 6.31 runs each ``gr.render`` body in a worker thread; two at once iterate and grow the same
+    ``blocks``/``fns`` dicts (``set_event_trigger``, ``attach_load_events``) and one fails with "dictionary changed
+    size during iteration", leaving its area empty (``docs/upstream.md`` §9). A tab drawn later starts several row
+    editors at once, so every ``Renderable.apply`` takes ``RENDER_LOCK``."""
+    from gradio.renderable import Renderable
+
+    apply = Renderable.apply
+    if getattr(apply, "_serialized", False):
+        return
+
+    @functools.wraps(apply)
+    def serialized(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with RENDER_LOCK:
+            return apply(self, *args, **kwargs)
+
+    serialized._serialized = True  # type: ignore[attr-defined]  # our marker: installed once
+    Renderable.apply = serialized  # type: ignore[method-assign]  # the tested Gradio's method, wrapped
+
 
 SKIP: dict[str, str] = {"__type__": "update"}  # what gr.skip() returns and what the browser is sent for it
 CLOSED_SESSION_SECONDS = 3600.0  # Gradio's own grace for a closed tab's state (it can reconnect within it)
@@ -179,6 +205,7 @@ class PlaygroundBlocks(gr.Blocks):
         self._fixes = fixes_active()
         if self._fixes:
             _skip_missing_matplotlib()
+            _serialize_renders()
         super().__init__(*args, **kwargs)
 
     @property

@@ -30,7 +30,6 @@ from components.endpoint_tab import EndpointTab, SessionSpend
 from components.form import EndpointForm
 from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.tab_page import build_tab
-from components.widgets import RENDER_LOCK
 from endpoints.base import EndpointSpec
 
 
@@ -73,8 +72,7 @@ def build_lazy_tab(item: gr.Tab, api_tab: EndpointTab, ctx: AppContext, session_
     @gr.render(inputs=[lazy.opened, lazy.inbox], triggers=[lazy.opened.change])
     def area(opened: bool, delivery: dict[str, Any] | None) -> None:
         if opened:
-            with RENDER_LOCK:
-                draw(lazy, delivery, ctx, session_keys, keys_changed, spend, records)
+            draw(lazy, delivery, ctx, session_keys, keys_changed, spend, records)
 
     return lazy
 

@@ -41,7 +41,7 @@ from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.run_view import origin_html
 from components.sweep_panel import sweep_handlers
 from components.tab_page import build_tab
-from components.widgets import EMPTY_NUMBERS_JS, RENDER_LOCK
+from components.widgets import EMPTY_NUMBERS_JS
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.models import model_of, serving_endpoints, translate
@@ -281,8 +281,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
 
     @gr.render(inputs=[picked], triggers=[picked.change])
     def area(state: dict[str, Any] | None) -> None:
-        with RENDER_LOCK:
-            render_model(state, ctx, session_keys, spend, picked, last_record, keys_changed)
+        render_model(state, ctx, session_keys, spend, picked, last_record, keys_changed)
 
     return ModelsTab(picker, picked, last_record)
 

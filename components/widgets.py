@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import abc
 import html
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,13 +40,6 @@ from gradio.data_classes import JsonData
 from PIL import Image, UnidentifiedImageError
 
 C = TypeVar("C", bound=gr.components.Component)
-
-#: Held while a ``gr.render`` body of this app draws (the Models tab's model, a seed tab opened later, a form's rows).
-#: Gradio 6.31 runs render bodies in worker threads, and two of them creating events at once can fail with
-#: "dictionary changed size during iteration" in ``Blocks.set_event_trigger`` (``docs/upstream.md`` §9) — a seed tab
-#: drawn later starts several row renders at once. Reentrant: a render drawn inside another runs in the same thread.
-RENDER_LOCK = threading.RLock()
-
 
 UNCLAMPED_CLASS = "unclamped-slider"
 #: Installed once per page: a capturing blur listener that keeps Gradio's Slider from clamping its number box.

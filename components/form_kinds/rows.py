@@ -31,7 +31,7 @@ from PIL import Image
 
 from components.form_kinds.base import is_url, upload_path
 from components.form_kinds.image import SOURCE_JS, nothing_text, source_text
-from components.widgets import RENDER_LOCK, NotAnImage, field_image, field_number, field_slider, is_image_file
+from components.widgets import NotAnImage, field_image, field_number, field_slider, is_image_file
 from endpoints.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec, json_text
 from providers.data_uris import set_at
 
@@ -341,8 +341,7 @@ def build_row_editor(field: FieldSpec, value: Any, elem_id: str) -> tuple[gr.Cod
 
     @gr.render(inputs=[rows], queue=False, show_progress="hidden")
     def draw_rows(shown: str) -> None:
-        with RENDER_LOCK:
-            RowEditor(field, elem_id, holder["code"], rows).draw(shown or "")
+        RowEditor(field, elem_id, holder["code"], rows).draw(shown or "")
 
     with gr.Accordion("Edit as JSON", open=False, elem_id=f"{elem_id}-json"):
         code = gr.Code(value=text, language="json", label=field.label, lines=3, max_lines=20, elem_id=elem_id)

@@ -266,3 +266,42 @@ async def test_on_an_untested_gradio_skips_go_to_gradio_as_they_are(monkeypatch)
         assert state.blocks_config.blocks[gallery._id] is not gallery  # Gradio rebuilt it: no workaround
     finally:
         gradio_fixes.fixes_active.cache_clear()
+
+
+
+def test_render_areas_are_drawn_one_at_a_time():
+    """Two ``gr.render`` areas drawn at once in worker threads break Gradio's dicts (docs/upstream.md §9): on the
+    tested Gradio every ``Renderable.apply`` holds ``RENDER_LOCK`` while it runs."""
+    import threading
+
+    from gradio.renderable import Renderable
+
+    from components import gradio_fixes
+
+    if not gradio_fixes.fixes_active():
+        pytest.skip("Gradio is not a tested version: the workarounds are off")
+    with gradio_fixes.PlaygroundBlocks():
+        pass
+    taken_elsewhere: list[bool] = []
+
+    class Probe:
+        """The blocks config Gradio's apply reads first: another thread tries the lock then, and the apply stops."""
+
+        def __getattr__(self, name: str):
+            other = threading.Thread(
+                target=lambda: taken_elsewhere.append(gradio_fixes.RENDER_LOCK.acquire(blocking=False)))
+            other.start()
+            other.join()
+            raise AttributeError(name)
+
+    from gradio.context import LocalContext
+
+    token = LocalContext.blocks_config.set(Probe())  # Gradio's apply reads its blocks config first
+    try:
+        with pytest.raises(AttributeError):
+            Renderable.apply(object())
+    finally:
+        LocalContext.blocks_config.reset(token)
+    assert taken_elsewhere[:1] == [False]  # held by the drawing thread
+    assert gradio_fixes.RENDER_LOCK.acquire(blocking=False)  # and released after
+    gradio_fixes.RENDER_LOCK.release()
