@@ -85,7 +85,7 @@ def mark_empty_numbers(components: Iterable[Any]) -> None:
 # top) and, when every field was set (a restore, a link), open its Advanced group so the values set there show. A
 # seed tab opened for the first time is still being drawn (components.lazy_tab): look again for up to 20 s (a busy
 # server draws it slowly).
-# A click on a group that is still being mounted can be lost, so it is checked on the next turn and given again.
+# The group may not be mounted yet, and a click on one still mounting can be lost: both are checked again.
 SHOW_FORM_JS = """() => { let tries = 0, shown = false; const show = () => {
   const top = [...document.querySelectorAll("button[id$='-load-example']")].find(b => b.offsetParent !== null);
   if (!top) { if (++tries < 200) setTimeout(show, 100); return; }
@@ -93,9 +93,9 @@ SHOW_FORM_JS = """() => { let tries = 0, shown = false; const show = () => {
   const api = top.id.slice(0, -'-load-example'.length);
   const advanced = document.getElementById(api + '-advanced');
   const label = advanced && advanced.querySelector(':scope > button.label-wrap');
-  if (%s && label && !label.classList.contains('open')) {
-    label.click();
-    if (++tries < 200) setTimeout(show, 250);
+  if (%s && !(label && label.classList.contains('open')) && ++tries < 200) {
+    if (label) label.click();  // not mounted yet: look again; clicked: check once it has had time to open
+    setTimeout(show, label ? 600 : 100);
   }
 }; setTimeout(show, 150); }"""
 
