@@ -117,6 +117,11 @@ class EndpointForm:
         components = self.value_components()
         return {components[key]: value for key, value in values.items()}, checked
 
+    def shown_for(self, values: Mapping[str, Any]) -> list[tuple[gr.Component, Any]]:
+        """The display lines the browser derives from ``values`` (keyed like ``value_components()``), each with its
+        text: an image's "Will send" line. Set with the values when a form is filled at once."""
+        return [(component, text(values)) for widget in self.fields.values() for component, text in widget.shown]
+
     def checked_values(self, wire_input: Mapping[str, Any]) -> tuple[dict[str, Any], Checked]:
         """``checked_updates`` keyed by ``value_components()``'s keys (for a form drawn later: ``lazy_tab``)."""
         checked = check_outside(self.spec, wire_input, list(self.descriptors.values()))
@@ -241,7 +246,7 @@ def _fill_in_the_browser(form: EndpointForm, button: gr.Button) -> None:
     """Show the endpoint's example when the page loads and on "Load example" (js only: no server round-trip)."""
     values = form.write(form.spec.example)
     outputs = list(form.value_components().values())
-    shown = [(component, text(values)) for widget in form.fields.values() for component, text in widget.shown]
+    shown = form.shown_for(values)
     outputs += [component for component, _ in shown]
     # At load, the page gets these as starting values (components.page_config), so it also sets what the browser
     # would have derived from them (no change events fire for starting values).

@@ -28,6 +28,7 @@ from components.bind import bind
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab, SessionSpend
 from components.form import EndpointForm
+from components.form_target import DrawnForm
 from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.tab_page import build_tab
 from endpoints.base import EndpointSpec
@@ -97,6 +98,4 @@ def deliver(tab: EndpointTab, delivery: dict[str, Any] | None) -> dict[Any, Any]
     """Values sent to a drawn tab: into its form, and where they came from into its status line."""
     if not delivery:
         return {tab.status: gr.skip()}
-    components = tab.form.value_components()
-    updates = {components[key]: value for key, value in (delivery.get("values") or {}).items() if key in components}
-    return updates | {tab.status: delivery.get("status") or gr.skip()}
+    return DrawnForm(tab).show(delivery["values"], delivery["status"])  # drawn now: written like the first tab

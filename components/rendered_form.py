@@ -40,9 +40,8 @@ def fill_rendered(form: EndpointForm, values: Mapping[str, Any]) -> None:
         if key in components:
             set_initial(components[key], value)
     current = {key: values.get(key, component.value) for key, component in components.items()}
-    for widget in form.fields.values():
-        for component, text in widget.shown:
-            component.value = text(current)
+    for component, text in form.shown_for(current):
+        component.value = text
     mark_empty_numbers(components.values())
     for component in components.values():
         # Gradio's page decides a rendered component with a value and no ``interactive`` is display-only (it
