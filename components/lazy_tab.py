@@ -70,7 +70,10 @@ def build_lazy_tab(item: gr.Tab, api_tab: EndpointTab, ctx: AppContext, session_
     # Queued: a State's change (which draws the tab) fires only from the queue.
     item.select(open_once, [lazy.opened], [lazy.opened], api_visibility="private", show_progress="hidden")
 
-    @gr.render(inputs=[lazy.opened, lazy.inbox], triggers=[lazy.opened.change])
+    # "once": the page can fire ``opened.change`` twice for one change (an event's answer makes the page fire
+    # ``change`` for State outputs it left unchanged, besides the server's list of changed states); a second drawing
+    # queued behind the first ("always_last") drew the tab again, closing the Advanced group a share link had opened.
+    @gr.render(inputs=[lazy.opened, lazy.inbox], triggers=[lazy.opened.change], trigger_mode="once")
     def area(opened: bool, delivery: dict[str, Any] | None) -> None:
         if opened:
             draw(lazy, delivery, ctx, session_keys, keys_changed, spend, records)

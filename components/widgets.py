@@ -85,8 +85,10 @@ def mark_empty_numbers(components: Iterable[Any]) -> None:
 # top) and, when every field was set (a restore, a link), open its Advanced group so the values set there show. A
 # seed tab opened for the first time is still being drawn (components.lazy_tab): look again for up to 20 s (a busy
 # server draws it slowly).
-# The group may not be mounted yet, and a click on one still mounting can be lost: both are checked again.
-SHOW_FORM_JS = """() => { let tries = 0, shown = false; const show = () => {
+# The group may not be mounted yet, and a click on a group that is then drawn again is lost: a new label is clicked
+# again. The same label is only clicked again after 4 s, since a click toggles and a busy page can take a while to
+# show the first one (clicking every 600 ms closed it again on a loaded machine).
+SHOW_FORM_JS = """() => { let tries = 0, shown = false, clicked = null, at = 0; const show = () => {
   const top = [...document.querySelectorAll("button[id$='-load-example']")].find(b => b.offsetParent !== null);
   if (!top) { if (++tries < 200) setTimeout(show, 100); return; }
   if (!shown) { top.scrollIntoView({block: 'start'}); shown = true; }
@@ -94,8 +96,8 @@ SHOW_FORM_JS = """() => { let tries = 0, shown = false; const show = () => {
   const advanced = document.getElementById(api + '-advanced');
   const label = advanced && advanced.querySelector(':scope > button.label-wrap');
   if (%s && !(label && label.classList.contains('open')) && ++tries < 200) {
-    if (label) label.click();  // not mounted yet: look again; clicked: check once it has had time to open
-    setTimeout(show, label ? 600 : 100);
+    if (label && (label !== clicked || Date.now() - at > 4000)) { label.click(); clicked = label; at = Date.now(); }
+    setTimeout(show, 150);
   }
 }; setTimeout(show, 150); }"""
 

@@ -204,11 +204,14 @@ def set_code(page, elem_id: str, text: str) -> None:
     page.wait_for_timeout(300)
 
 
-def open_section(page, api_name: str, title: str) -> None:
-    label = page.locator(f"#{api_name}-advanced > button.label-wrap").first
-    page.wait_for_timeout(400)  # a share link or a restore opens the Advanced group itself, just after filling
-    if "open" not in (label.get_attribute("class") or ""):
+def open_section(page, api_name: str, title: str, *, opened_by_page: bool = False) -> None:
+    """Open a sub-section of "Advanced". A share link or a restore opens "Advanced" itself (``opened_by_page``):
+    the test waits for that rather than clicking too, since two clicks close it again."""
+    label = f"#{api_name}-advanced > button.label-wrap"
+    is_open = f"() => (document.querySelector('{label}') || {{classList: []}}).classList.contains('open')"
+    if not opened_by_page and "open" not in (page.locator(label).first.get_attribute("class") or ""):
         page.locator(f"#{api_name}-advanced").get_by_text("Advanced", exact=True).first.click()
+    page.wait_for_function(is_open, timeout=WAIT_MS)
     elem_id = f"{api_name}-section-{title.lower().replace(' ', '-')}"
     page.locator(f"#{elem_id}").get_by_text(title, exact=True).first.click()
     page.wait_for_timeout(300)

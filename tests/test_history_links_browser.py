@@ -138,7 +138,7 @@ def test_share_link_opens_the_right_tab_with_the_right_values(page, browser, app
         assert selected_tab(other) == get_endpoint(RF).label
         assert "Filled in from a share link" in other.locator(f"#{RF}-status").inner_text()
         assert other.locator(f"#{RF}-seed input").input_value() == "41"
-        open_section(other, RF, "LoRAs and controls")
+        open_section(other, RF, "LoRAs and controls", opened_by_page=True)
         other.wait_for_function(f"() => document.querySelectorAll('[id^={RF}-loras-row-][id$=-remove]').length === 2")
         assert lora_rows(other) == [lora["path"] for lora in LORAS]
         shot(other, "history-04-share-link-opened.png")
