@@ -27,8 +27,8 @@ from components.endpoint_tab import EndpointTab, SessionSpend
 from components.form_target import DrawnForm, FormTarget
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper, fixes_active
 from components.history_panel import build_history_panel, refresh_on_load
-from components.lazy_tab import build_lazy_tab
-from components.models_tab import TAB_ID, add_model_apis, build_models_tab
+from components.lazy_tab import build_lazy_tab, tab_states
+from components.models_tab import TAB_ID, add_model_apis, build_models_tab, models_states
 from components.open_links import wire_share_links
 from components.page_cache import AssetCache, PageCache
 from components.page_config import API_SURFACE_ID, trim_page_config
@@ -225,6 +225,9 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
             with gr.Column(visible=False, elem_id=API_SURFACE_ID):
                 api_tabs = {spec.api_name: build_tab(spec, ctx, session_keys, spend) for spec in later}
         records = gr.State(None)  # each run and sweep of a tab drawn later, for the history
+        # The States of tabs drawn later live outside the tabs (docs/upstream.md §10)
+        lazy_states = {spec.api_name: tab_states(session_keys) for spec in later}
+        picked_states = models_states(session_keys)
         drawn: list[EndpointTab] = []
         forms: dict[str, FormTarget] = {}
         with gr.Tabs(overflow_behavior="wrap", elem_id="endpoint-tabs") as tabs:
@@ -234,10 +237,10 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
                 forms[spec.api_name] = DrawnForm(drawn[-1])
             for spec in later:
                 with gr.Tab(spec.label, id=spec.api_name) as item:
-                    forms[spec.api_name] = build_lazy_tab(item, api_tabs[spec.api_name], ctx, session_keys, spend,
-                                                          records)
+                    forms[spec.api_name] = build_lazy_tab(item, api_tabs[spec.api_name], lazy_states[spec.api_name],
+                                                          ctx, session_keys, spend, records)
             with gr.Tab("Models", id=TAB_ID):
-                models = build_models_tab(ctx, session_keys, spend, records)
+                models = build_models_tab(ctx, session_keys, spend, records, picked_states)
         add_model_apis(ctx)
         panel = build_history_panel(ctx, tabs, forms, drawn, models)
         refresh_on_load(demo, panel)

@@ -26,6 +26,7 @@ from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext, VisitorBusy
 from components.form import EndpointForm, FormError, build_form
 from components.form_values import readable_values
+from components.run_inputs import preprocess_inputs
 from components.run_view import RunView, image_captions
 from components.widgets import ResultGallery, ResultJSON
 from endpoints.base import SEED_MAX, EndpointSpec, Role, WireModel
@@ -580,9 +581,11 @@ def page_run(tab: EndpointTab) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
     values as keywords (``form.declare_api_parameters`` names them), yielding the tab's outputs postprocessed."""
     spec, form, ctx = tab.spec, tab.form, tab.ctx
     outputs = [tab.status, tab.logs, tab.gallery, tab.result_json]
+    inputs = form.run_inputs()
 
     async def run(session_keys: dict | None = None, request: gr.Request | None = None, no_cache: bool = False,
                   **values: Any) -> AsyncIterator[tuple[Any, ...]]:
+        values = await preprocess_inputs(inputs, values)  # declared with preprocess=False (components.run_inputs)
         # aclosing: when Gradio closes this generator (Stop, tab closed), the run's cleanup cancels the job.
         async with contextlib.aclosing(
             run_endpoint(spec, form, ctx, session_keys, values, request, no_cache=bool(no_cache))
@@ -624,6 +627,7 @@ def wire_run(tab: EndpointTab, controls: TabControls, session_keys: gr.State) ->
         inputs_kwargs={**form.run_inputs(), "session_keys": session_keys,
                        "no_cache": controls.no_cache},
         outputs=[tab.status, tab.logs, tab.gallery, tab.result_json],
+        preprocess=False,  # done by ``preprocess_inputs`` in the handler: one thread hop, not one per input
         postprocess=False,  # done by ``postprocessed`` in the handler
         api_name=spec.api_name,
         concurrency_limit=None,

@@ -35,6 +35,21 @@ from endpoints.base import EndpointSpec
 
 
 @dataclass(frozen=True)
+class TabStates:
+    """A lazy tab's States. Create them before ``gr.Tabs``, not inside the tab: Gradio 6.31's page fires
+    ``.change`` of a State inside a tab for answers that leave it unchanged, and twice for one that changes it
+    (``docs/upstream.md`` §10), which drew a tab twice."""
+
+    opened: gr.State  # True once the tab is drawn (or being drawn) in this page
+    inbox: gr.State  # the last values sent to it: {"values", "status", "nonce"}
+    keys_changed: gr.State  # follows the session's keys (``rendered_form.keys_relay``)
+
+
+def tab_states(session_keys: gr.State) -> TabStates:
+    return TabStates(gr.State(False), gr.State(None), keys_relay(session_keys))
+
+
+@dataclass(frozen=True)
 class LazyTab:
     """A seed tab's page side (``opened``, ``inbox``) and its API copy (``api_tab``)."""
 
@@ -62,17 +77,15 @@ def open_once(opened: bool) -> Any:
     return gr.skip() if opened else True
 
 
-def build_lazy_tab(item: gr.Tab, api_tab: EndpointTab, ctx: AppContext, session_keys: gr.State,
+def build_lazy_tab(item: gr.Tab, api_tab: EndpointTab, states: TabStates, ctx: AppContext, session_keys: gr.State,
                    spend: SessionSpend, records: gr.State) -> LazyTab:
     """The tab's drawing area. Call inside the open ``item``; ``records`` receives each run's and sweep's record."""
-    lazy = LazyTab(api_tab, gr.State(False), gr.State(None))
-    keys_changed = keys_relay(session_keys)
+    lazy = LazyTab(api_tab, states.opened, states.inbox)
+    keys_changed = states.keys_changed
     # Queued: a State's change (which draws the tab) fires only from the queue.
     item.select(open_once, [lazy.opened], [lazy.opened], api_visibility="private", show_progress="hidden")
 
-    # "once": the page can fire ``opened.change`` twice for one change (an event's answer makes the page fire
-    # ``change`` for State outputs it left unchanged, besides the server's list of changed states); a second drawing
-    # queued behind the first ("always_last") drew the tab again, closing the Advanced group a share link had opened.
+    # "once": ``opened`` changes once, and a second ``change`` (``TabStates``) must not draw the tab again.
     @gr.render(inputs=[lazy.opened, lazy.inbox], triggers=[lazy.opened.change], trigger_mode="once")
     def area(opened: bool, delivery: dict[str, Any] | None) -> None:
         if opened:

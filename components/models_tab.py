@@ -255,10 +255,24 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
                     show_progress="hidden")  # queued: a State change only fires from the queue
 
 
+@dataclass(frozen=True)
+class ModelsStates:
+    """The Models tab's States: create them before ``gr.Tabs`` (see ``lazy_tab.TabStates``, ``docs/upstream.md``
+    §10: a State inside a tab fires ``.change`` twice, which drew the picked model's form twice)."""
+
+    picked: gr.State
+    keys_changed: gr.State
+
+
+def models_states(session_keys: gr.State) -> ModelsStates:
+    return ModelsStates(gr.State(None), keys_relay(session_keys))
+
+
 def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpend,
-                     records: gr.State | None = None) -> ModelsTab:
+                     records: gr.State | None = None, states: ModelsStates | None = None) -> ModelsTab:
     """The picker and the lazily rendered form. Call inside an open ``gr.Tab``. ``records`` (a new State if not
-    given) receives the record of each run and sweep of the rendered model, for the history."""
+    given) receives the record of each run and sweep of the rendered model, for the history; ``states`` are made
+    here if not given."""
     entries = picker_entries()
     gr.Markdown(
         "### Every FLUX model\nSearch or pick a model: its form opens below. Models sold by several providers "
@@ -269,7 +283,8 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
                            min_width=160, elem_id="models-search")
         picker = gr.Dropdown(choices=entries, value=None, label=PICKER_LABEL, filterable=True, scale=5,
                              min_width=240, elem_id="models-picker")
-    picked = gr.State(None)
+    states = states or models_states(session_keys)
+    picked = states.picked
     last_record = records if records is not None else gr.State(None)
     if Context.root_block is not None:
         Context.root_block.load(None, js=EMPTY_NUMBERS_JS, queue=False, show_progress="hidden",
@@ -277,7 +292,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     query.change(bind(filter_picker, entries), [query], [picker], api_visibility="private",
                  queue=False, show_progress="hidden")
     picker.change(pick, [picker, picked], [picked], api_visibility="private", show_progress="hidden")
-    keys_changed = keys_relay(session_keys)
+    keys_changed = states.keys_changed
 
     @gr.render(inputs=[picked], triggers=[picked.change])
     def area(state: dict[str, Any] | None) -> None:

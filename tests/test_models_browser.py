@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from components import models_tab
 from endpoints import get_endpoint
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
@@ -159,7 +161,16 @@ def test_picker_is_usable_at_phone_size(browser, app):
         context.close()
 
 
-def test_a_share_link_opens_the_model_with_its_values(browser, app):
+def test_a_share_link_opens_the_model_with_its_values(browser, app, monkeypatch):
+    """Drawn once, Advanced left open (a State inside a tab fired its change twice, ``docs/upstream.md`` §10)."""
+    drawn: list[Any] = []
+    real_render = models_tab.render_model
+
+    def counted(state: Any, *args: Any) -> None:
+        drawn.append((state or {}).get("id"))
+        real_render(state, *args)
+
+    monkeypatch.setattr(models_tab, "render_model", counted)
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     try:
@@ -170,6 +181,10 @@ def test_a_share_link_opens_the_model_with_its_values(browser, app):
             "() => document.querySelector('#flux_2_pro-prompt textarea').value === 'a harbour at night'")
         assert page.locator("#flux_2_pro-seed input").input_value() == "42"
         assert "FLUX.2 [pro]" in page.locator("#models-picker input").input_value()
+        page.locator("#flux_2_pro-advanced > button.label-wrap.open").wait_for()
+        page.wait_for_timeout(1500)  # nothing to wait for: a second drawing came within ~0.5 s of the first
+        assert drawn == [get_endpoint("flux_2_pro").id]
+        assert page.locator("#flux_2_pro-advanced > button.label-wrap.open").count() == 1
     finally:
         context.close()
 
