@@ -19,7 +19,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from components.context import AppContext, SweepSlots, VisitorSlots
@@ -248,15 +248,22 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
     return demo
 
 
-def media_routes(media: MediaStore) -> list[Route]:
+def media_routes(runner: Runner) -> list[Route]:
     """``GET /media/{name}``: stored result images by name only (``<run id>/<file>`` or a hash; checked, never a
-    free path), cached by browsers."""
+    free path), cached by browsers. A live provider's image still being copied is waited for (the page shows it by
+    this URL); one whose copy failed sends the browser to the provider's own URL."""
+    media = runner.media
 
     async def serve(request: Request) -> Response:
         name = request.path_params["name"]
         path = media.path_of(name)
         if path is None:
-            return Response("not found", status_code=404)
+            fallback = await runner.await_copy(name)
+            path = media.path_of(name)
+            if path is None:
+                if fallback is not None:
+                    return RedirectResponse(fallback, status_code=307, headers={"Cache-Control": "no-store"})
+                return Response("not found", status_code=404)
         media_type = CONTENT_TYPES.get("." + name.rsplit(".", 1)[-1], "application/octet-stream")
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400, immutable"})
 
@@ -307,7 +314,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "mcp_server": ctx.mcp,
         "app_kwargs": {
             "lifespan": app_lifespan(ctx),
-            "routes": media_routes(ctx.runner.media),
+            "routes": media_routes(ctx.runner),
             # The page and Gradio's frontend files from memory (components/page_cache.py), then gzip.
             "middleware": [Middleware(PageCache), Middleware(AssetCache),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],

@@ -31,9 +31,8 @@ from components.run_view import RunView, image_captions
 from components.widgets import ResultGallery, ResultJSON
 from endpoints.base import SEED_MAX, EndpointSpec, Role, WireModel
 from providers.catalog import provider_title
-from providers.media import MediaStore
 from runs.record import RunRecord
-from runs.runner import Run, RunUpdate
+from runs.runner import Run, Runner, RunUpdate
 
 log = logging.getLogger(__name__)
 
@@ -286,14 +285,20 @@ def record_of(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return json.loads(text) if isinstance(text, str) else None
 
 
-def gallery_items(record: RunRecord, media: MediaStore) -> list[tuple[str, str]]:
+def gallery_items(record: RunRecord, runner: Runner, media_url: Callable[[str], str]) -> list[tuple[str, str]]:
     """(image, caption) pairs: a stored image by its file in the media folder (a static path: served in place,
-    never copied into Gradio's cache), anything else by the provider's own URL (straight to the browser)."""
+    never copied into Gradio's cache); a live provider's image still being copied by its ``/media/<name>`` URL,
+    which waits for the copy, so the gallery's download carries the run like a stored one; anything else by the
+    provider's own URL (straight to the browser)."""
     result = record.result or {}
     items = []
     for image, text in zip(result.get("images") or [], image_captions(result), strict=True):
-        path = media.path_of(image["file"]) if image.get("file") else None
-        items.append((str(path) if path is not None else image["url"], text))
+        name = image.get("file")
+        path = runner.media.path_of(name) if name else None
+        shown = str(path) if path is not None else image["url"]
+        if path is None and name in runner.inflight and (url := media_url(name)).startswith(("http://", "https://")):
+            shown = url  # an absolute URL: Gradio would take a bare path for a file of this server
+        items.append((shown, text))
     return items
 
 
@@ -325,8 +330,8 @@ async def run_endpoint(
                          gr.skip(), gr.skip(), gr.skip())  # in the status line, where the eye is, and in the toast
         raise refusal(str(exc), "Too many runs at once") from None
     with slot:
-        run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=ctx.media_url_for(request),
-                               no_cache=bool(no_cache))
+        media_url = ctx.media_url_for(request)
+        run = ctx.runner.start(spec, payload, route, visitor=visitor, media_url=media_url, no_cache=bool(no_cache))
         key = ctx.active_key(request, spec.api_name)
         ctx.active_runs[key] = run
         view = RunView(spec.title, f"{provider_title(spec.provider)} ({route.label})")
@@ -342,7 +347,7 @@ async def run_endpoint(
                 if record.state == "failed" and record.error is not None:
                     yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), api_result(record))
                     raise refusal(record.error.message, record.error.type)
-                gallery = gallery_items(record, ctx.runner.media) if record.state == "done" else gr.skip()
+                gallery = gallery_items(record, ctx.runner, media_url) if record.state == "done" else gr.skip()
                 yield PageUpdate(view.status_html(), view.logs_text, gallery, api_result(record))
         finally:
             if ctx.active_runs.get(key) is run:

@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 
 RunState = Literal["preparing", "queued", "running", "saving", "done", "failed", "stopped"]
 CANCEL_TIMEOUT = 10.0
-BACKGROUND_COPIES = 8  # concurrent off-path copies of live providers' images
+BACKGROUND_COPIES = 32  # concurrent off-path copies of live providers' images (a page may be waiting for each)
+COPY_WAIT_SECONDS = 30.0  # how long ``GET /media/<name>`` waits for an image still being copied
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,8 @@ class Run:
         try:
             for shown in result.get("images") or []:
                 name = shown.get("file")
+                if isinstance(name, str):
+                    await self.runner.await_copy(name)  # a live image being copied: wait rather than fetch twice
                 path = media.path_of(name) if isinstance(name, str) else None
                 if path is None:
                     stored = await media.fetch(provider.client, str(shown.get("url")), provider=provider.name)
@@ -451,7 +454,11 @@ class Run:
             shown = dict(shown)
             if (image.url.startswith("https://") and image.inline is None and not self.route.is_sandbox
                     and self._stable_urls()):
-                files.append(_ImageFile("", b"", image.content_type, url=image.url))
+                # Named now: the page shows /media/<name>, which waits for the copy (Runner.await_copy); the
+                # record keeps the provider's URL, which outlives this app's media folder.
+                name = self.image_name(seed if isinstance(seed, int) else None, index + 1, image.content_type)
+                files.append(_ImageFile(name, b"", image.content_type, url=image.url))
+                shown["file"] = name
             else:
                 if image.inline is not None:
                     data, content_type = image.inline, image.content_type
@@ -469,11 +476,10 @@ class Run:
 
     async def _write_images(self, files: list[_ImageFile], record: RunRecord) -> None:
         """Write the run's images with its parameters and record inside (pixels untouched)."""
-        for n, file in enumerate(files, start=1):
+        for file in files:
             if file.url is not None:
-                name = self.image_name(record.seed, n, file.content_type)
                 self.runner.copy_later(self.route.provider.client, file.url, self.route.provider.name,
-                                       name=name, record=record)
+                                       name=file.name, record=record)
                 continue
             data = await asyncio.to_thread(tagged, file.data, file.content_type, record)
             await self.runner.media.save(data, file.content_type, file.name)
@@ -490,6 +496,14 @@ class Run:
 
 
 MAX_COPIES = 4096  # provider URLs remembered for images copied off the critical path
+
+
+class InflightCopy:
+    """A live provider's image being copied into the media store (``url``: where it comes from)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.done = asyncio.Event()
 
 
 class CopyIndex:
@@ -551,6 +565,7 @@ class Runner:
         self.cancel_timeout = cancel_timeout
         self.job_times = JobTimes()  # measured job times, for sweep estimates
         self.copies = CopyIndex(media)  # provider URL -> stored name, for images copied off the critical path
+        self.inflight: OrderedDict[str, InflightCopy] = OrderedDict()  # stored name -> its copy under way or failed
         self._copy_slots = asyncio.Semaphore(BACKGROUND_COPIES)
         self._background: set[asyncio.Task[None]] = set()
 
@@ -576,20 +591,41 @@ class Runner:
 
     def copy_later(self, client: Any, url: str, provider: str, *, name: str | None = None,
                    record: RunRecord | None = None) -> None:
-        """Copy a provider's image here off the critical path (named ``name``, with ``record`` embedded)."""
+        """Copy a provider's image here off the critical path (named ``name``, with ``record`` embedded). Until
+        it is stored, ``await_copy(name)`` waits for it."""
+        entry = InflightCopy(url)
+        if name is not None:
+            self.inflight[name] = entry
+            while len(self.inflight) > MAX_COPIES:
+                self.inflight.popitem(last=False)
+
         async def copy() -> None:
-            async with self._copy_slots:
-                try:
+            try:
+                async with self._copy_slots:
                     data, content_type = await self.media.download(client, url, provider=provider)
                     if record is not None:
                         data = await asyncio.to_thread(tagged, data, content_type, record)
                     stored = await self.media.save(data, content_type, name)
-                except ProviderError as exc:
-                    log.info("background copy of a result image failed: %s", exc.message)
-                    return
-                self.copies[url] = stored.name
+            except ProviderError as exc:
+                log.info("background copy of a result image failed: %s", exc.message)
+                return  # kept in ``inflight``: /media/<name> sends the browser to the provider's URL
+            finally:
+                entry.done.set()
+            self.copies[url] = stored.name
+            if name is not None and self.inflight.get(name) is entry:
+                del self.inflight[name]
 
         self.background(copy())
+
+    async def await_copy(self, name: str, timeout: float = COPY_WAIT_SECONDS) -> str | None:
+        """Wait (at most ``timeout``) for the copy of ``name`` under way. The provider's URL of the image when it
+        is not stored (the copy failed or is still going), else None (stored, or never copied here)."""
+        entry = self.inflight.get(name)
+        if entry is None:
+            return None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(entry.done.wait(), timeout)
+        return None if self.media.path_of(name) is not None else entry.url
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` off the critical path; ``drain()`` waits for it."""

@@ -1,0 +1,148 @@
+"""A live provider's image (an https URL that outlives the run) is shown at once and copied here off the critical
+path. The page shows it by ``/media/<name>``, which waits for the copy (``Runner.await_copy``), so the gallery's own
+download is the copy with the run inside, as for a sandbox image stored before the run ends."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from starlette.applications import Starlette
+
+from app import media_routes
+from components.endpoint_tab import gallery_items
+from endpoints import get_endpoint
+from providers.base import Completed, Credentials, PreparedRequest, Result, ResultImage
+from providers.media import MediaStore
+from providers.routing import Route
+from runs.provenance import read_metadata
+from runs.runner import Runner
+
+FLUX_PRO = get_endpoint("flux_pro")
+KEY = Credentials("fal-test-key")
+CDN = "https://v3.fal.media/files/rabbit/result.png"
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (20, 120, 220)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class OneImageJob:
+    request_id = "r1"
+    completed_upstream = True
+
+    async def events(self):
+        yield Completed(Result(FLUX_PRO.id, "r1", [ResultImage(CDN, 8, 8, "image/png")], 7, None, "p", {}))
+
+    async def cancel(self) -> None:
+        return None
+
+
+class LiveFal:
+    """fal as the runner sees it, its CDN behind ``cdn`` (an httpx transport the test holds back or fails)."""
+
+    name = "fal"
+    is_sandbox = False
+    credentials = KEY
+    pricing_url = None
+
+    def __init__(self, cdn: httpx.MockTransport) -> None:
+        self.client = httpx.AsyncClient(transport=cdn)
+
+    async def prepare(self, endpoint, payload, credentials):
+        return PreparedRequest("fal", endpoint.id, "POST", "https://queue.fal.run/fal-ai/flux-pro", {}, "json",
+                               payload.to_wire())
+
+    async def send(self, prepared):
+        return OneImageJob()
+
+
+def held_cdn(release: asyncio.Event, status: int = 200) -> httpx.MockTransport:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(status, content=png(), headers={"content-type": "image/png"})
+
+    return httpx.MockTransport(handler)
+
+
+async def finished_run(runner: Runner, provider: LiveFal):
+    payload = FLUX_PRO.input_model.model_validate({"prompt": "a lighthouse", "seed": 7})
+    media_url = lambda name: f"http://127.0.0.1:7860/media/{name}"  # as ctx.media_url_for gives it
+    async with asyncio.timeout(10):
+        updates = [u async for u in runner.run(FLUX_PRO, payload, Route(provider, KEY, "server_key"),  # type: ignore[arg-type]
+                                               media_url=media_url)]
+    return updates[-1].record, media_url
+
+
+async def test_the_run_ends_before_the_copy_and_the_page_shows_the_copy_by_its_media_url(tmp_path: Path) -> None:
+    release = asyncio.Event()
+    runner = Runner(MediaStore(tmp_path / "media"))
+    provider = LiveFal(held_cdn(release))
+    record, media_url = await finished_run(runner, provider)  # the CDN has not answered yet
+    image = record.result["images"][0]
+    assert image["url"] == CDN, "the record keeps the provider's URL (it outlives this app's media folder)"
+    name = image["file"]
+    assert name == f"{record.id}/flux_pro-7-1.png"
+    assert runner.media.path_of(name) is None and name in runner.inflight
+    assert gallery_items(record, runner, media_url)[0][0] == media_url(name)
+    assert gallery_items(record, runner, lambda n: f"/media/{n}")[0][0] == CDN, "never a bare path"
+
+    waiting = asyncio.ensure_future(runner.await_copy(name))
+    await asyncio.sleep(0.05)
+    assert not waiting.done(), "waits for the copy under way"
+    release.set()
+    assert await asyncio.wait_for(waiting, 5) is None
+    stored = runner.media.path_of(name)
+    assert stored is not None and name not in runner.inflight
+    assert read_metadata(stored.read_bytes()).record.id == record.id, "the copy carries its run"
+    assert gallery_items(record, runner, media_url)[0][0] == str(stored)
+    await runner.drain()
+    await provider.client.aclose()
+
+
+async def test_the_media_route_waits_for_the_copy_and_falls_back_to_the_provider(tmp_path: Path) -> None:
+    release = asyncio.Event()
+    runner = Runner(MediaStore(tmp_path / "media"))
+    provider = LiveFal(held_cdn(release))
+    record, _ = await finished_run(runner, provider)
+    name = record.result["images"][0]["file"]
+    app = Starlette(routes=media_routes(runner))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+        answer = asyncio.ensure_future(client.get(f"/media/{name}"))
+        await asyncio.sleep(0.05)
+        assert not answer.done()
+        release.set()
+        response = await asyncio.wait_for(answer, 5)
+        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+        assert read_metadata(response.content).record.id == record.id
+        assert (await client.get("/media/0123456789abcdef0123456789abcdef/flux_pro-1-1.png")).status_code == 404
+
+    failing = Runner(MediaStore(tmp_path / "media-2"))
+    gone = asyncio.Event()
+    gone.set()
+    broken = LiveFal(held_cdn(gone, status=404))
+    record, _ = await finished_run(failing, broken)
+    name = record.result["images"][0]["file"]
+    await failing.drain()
+    app = Starlette(routes=media_routes(failing))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+        response = await client.get(f"/media/{name}")
+    assert response.status_code == 307 and response.headers["location"] == CDN, "the browser still gets the image"
+    await provider.client.aclose()
+    await broken.client.aclose()
+
+
+@pytest.mark.parametrize("copied", [True, False])
+async def test_await_copy_of_a_name_never_copied_returns_at_once(tmp_path: Path, copied: bool) -> None:
+    runner = Runner(MediaStore(tmp_path / "media"))
+    if copied:
+        stored = await runner.media.save(png(), "image/png", "0123456789abcdef0123456789abcdef/flux_pro-1-1.png")
+        assert await asyncio.wait_for(runner.await_copy(stored.name), 1) is None
+    else:
+        assert await asyncio.wait_for(runner.await_copy("0123456789abcdef0123456789abcdef/never.png"), 1) is None
