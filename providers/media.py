@@ -160,9 +160,13 @@ class MediaStore:
 
     async def save(self, data: bytes, content_type: str, name: str | None = None) -> StoredImage:
         """Store ``data`` under ``name`` (``<run id>/<file>``), or under its content hash when no name is given."""
+        return await asyncio.to_thread(self.write, data, content_type, name)
+
+    def write(self, data: bytes, content_type: str, name: str | None = None) -> StoredImage:
+        """``save`` without the worker thread (blocking: for code already in one)."""
         if len(data) > MAX_IMAGE_BYTES:
             raise ProviderFailure("The result image is larger than this app accepts.")
-        return await asyncio.to_thread(self._write, data, content_type, name)
+        return self._write(data, content_type, name)
 
     async def fetch(self, client: httpx.AsyncClient, url: str, *, provider: str) -> StoredImage:
         """Bring a result image here: decode a data URI, or GET an http(s) URL (retried; no credentials sent)."""

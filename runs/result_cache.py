@@ -25,7 +25,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,13 +82,29 @@ def _canonical(value: Any, file_digest: Callable[[str], str | None]) -> Any:
 
 def file_sha256(path: str) -> str | None:
     """The content digest of a local upload (a value that is neither a URL nor a ``data:`` URI), else None."""
-    if path.startswith(("http://", "https://", "data:")) or not os.path.isabs(path):
+    if not _may_be_upload(path):
         return None
     try:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def _may_be_upload(value: str) -> bool:
+    """Whether ``file_sha256`` would read ``value`` (an absolute local path)."""
+    return not value.startswith(("http://", "https://", "data:")) and os.path.isabs(value)
 
 
 def scope_of(own_key: str | None) -> str:
@@ -142,7 +158,10 @@ class ResultCache:
     ) -> str | None:
         if not self.enabled:
             return None
-        return await asyncio.to_thread(cache_key, endpoint, provider, wire, scope=scope_of(own_key))
+        scope = scope_of(own_key)
+        if not any(_may_be_upload(value) for value in _strings(wire)):  # nothing to read: no worker thread
+            return cache_key(endpoint, provider, wire, scope=scope, file_digest=lambda path: None)
+        return await asyncio.to_thread(cache_key, endpoint, provider, wire, scope=scope)
 
     async def get(self, key: str) -> CacheHit | None:
         """The entry under ``key`` with its images on disk, or None. An expired or broken entry is dropped."""

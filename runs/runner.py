@@ -481,8 +481,11 @@ class Run:
                 self.runner.copy_later(self.route.provider.client, file.url, self.route.provider.name,
                                        name=file.name, record=record)
                 continue
-            data = await asyncio.to_thread(tagged, file.data, file.content_type, record)
-            await self.runner.media.save(data, file.content_type, file.name)
+            await asyncio.to_thread(self._tag_and_write, file, record)  # one worker thread for both
+
+    def _tag_and_write(self, file: _ImageFile, record: RunRecord) -> None:
+        """Blocking: the record embedded (pixels untouched), then the file written."""
+        self.runner.media.write(tagged(file.data, file.content_type, record), file.content_type, file.name)
 
     def _stable_urls(self) -> bool:
         """Whether the provider's result URLs outlive the run (else the image is saved before the run ends)."""

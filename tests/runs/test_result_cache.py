@@ -89,6 +89,28 @@ def test_uploads_count_by_content_not_by_path(tmp_path: Path) -> None:
     assert key != cache_key(I2I, "fal", {**body, "image_url": str(other)}, scope="server")
 
 
+async def test_a_key_reads_files_in_a_worker_thread_only_when_there_are_uploads(cache: ResultCache, tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    from runs import result_cache
+
+    hops: list[object] = []
+    real = result_cache.asyncio.to_thread
+
+    async def counted(fn, *args, **kwargs):
+        hops.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(result_cache.asyncio, "to_thread", counted)
+    plain = {"prompt": "p", "seed": 1, "image_url": "https://example.test/cat.png"}
+    assert await cache.key_for(I2I, "fal", plain, own_key=None) == cache_key(I2I, "fal", plain, scope="server")
+    assert hops == [], "nothing to read: computed in place"
+    upload = tmp_path / "a.png"
+    upload.write_bytes(PNG)
+    body = {**plain, "image_url": str(upload)}
+    assert await cache.key_for(I2I, "fal", body, own_key=None) == cache_key(I2I, "fal", body, scope="server")
+    assert hops == [cache_key], "an upload is read off the event loop"
+
+
 async def test_a_put_is_served_with_its_images_and_origin(cache: ResultCache, clock: Clock) -> None:
     key = cache_key(FLUX_PRO, "fal", BODY, scope="server")
     assert key is not None and await cache.get(key) is None
