@@ -302,6 +302,14 @@ def gallery_items(record: RunRecord, runner: Runner, media_url: Callable[[str], 
     return items
 
 
+async def stored_gallery(record: RunRecord, runner: Runner) -> list[tuple[str, str]]:
+    """``gallery_items`` once the run's images copied off the critical path are stored: files of this server (or
+    the provider's URL where a copy failed), for callers that hand out the image itself (the MCP tool)."""
+    names = [image["file"] for image in (record.result or {}).get("images") or [] if image.get("file")]
+    await asyncio.gather(*(runner.await_copy(name) for name in names))
+    return gallery_items(record, runner, lambda name: "")
+
+
 async def run_endpoint(
     spec: EndpointSpec,
     form: ModelForm,

@@ -14,7 +14,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from app import media_routes
-from components.endpoint_tab import gallery_items
+from components.endpoint_tab import gallery_items, stored_gallery
 from endpoints import get_endpoint
 from providers.base import Completed, Credentials, PreparedRequest, Result, ResultImage
 from providers.media import MediaStore
@@ -136,6 +136,23 @@ async def test_the_media_route_waits_for_the_copy_and_falls_back_to_the_provider
     assert response.status_code == 307 and response.headers["location"] == CDN, "the browser still gets the image"
     await provider.client.aclose()
     await broken.client.aclose()
+
+
+async def test_the_mcp_tool_hands_out_the_stored_copy_not_a_url_of_this_app(tmp_path: Path) -> None:
+    """The MCP tool's image output is a file Gradio reads: it waits for the copy (a URL of this very app would be
+    fetched by Gradio, which refuses loopback addresses)."""
+    release = asyncio.Event()
+    runner = Runner(MediaStore(tmp_path / "media"))
+    provider = LiveFal(held_cdn(release))
+    record, _ = await finished_run(runner, provider)
+    handing_out = asyncio.ensure_future(stored_gallery(record, runner))
+    await asyncio.sleep(0.05)
+    assert not handing_out.done()
+    release.set()
+    (path, caption), = await asyncio.wait_for(handing_out, 5)
+    assert path == str(runner.media.path_of(record.result["images"][0]["file"])) and "seed 7" in caption
+    await runner.drain()
+    await provider.client.aclose()
 
 
 @pytest.mark.parametrize("copied", [True, False])
