@@ -26,6 +26,7 @@ from components.context import AppContext, SweepSlots, VisitorSlots
 from components.endpoint_tab import EndpointTab, SessionSpend
 from components.form_target import DrawnForm, FormTarget
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper, fixes_active
+from components.history_files import is_provider_media
 from components.history_panel import build_history_panel, refresh_on_load
 from components.lazy_tab import build_lazy_tab, tab_states
 from components.models_tab import TAB_ID, add_model_apis, build_models_tab, models_states
@@ -240,7 +241,7 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
                     forms[spec.api_name] = build_lazy_tab(item, api_tabs[spec.api_name], lazy_states[spec.api_name],
                                                           ctx, session_keys, spend, records)
             with gr.Tab("Models", id=TAB_ID):
-                models = build_models_tab(ctx, session_keys, spend, records, picked_states)
+                models = build_models_tab(ctx, session_keys, spend, picked_states, records)
         add_model_apis(ctx)
         panel = build_history_panel(ctx, tabs, forms, drawn, models)
         refresh_on_load(demo, panel)
@@ -261,7 +262,7 @@ def media_routes(runner: Runner) -> list[Route]:
             fallback = await runner.await_copy(name)
             path = media.path_of(name)
             if path is None:
-                if fallback is not None:
+                if fallback is not None and is_provider_media(fallback):  # only ever a provider's own host
                     return RedirectResponse(fallback, status_code=307, headers={"Cache-Control": "no-store"})
                 return Response("not found", status_code=404)
         media_type = CONTENT_TYPES.get("." + name.rsplit(".", 1)[-1], "application/octet-stream")

@@ -302,9 +302,16 @@ def gallery_items(record: RunRecord, runner: Runner, media_url: Callable[[str], 
     return items
 
 
+def from_page(request: gr.Request | None) -> bool:
+    """Whether the call came from this app's page (its client says ``x-gradio-user: app``; gradio_client says
+    ``api``, Gradio's MCP server ``mcp``)."""
+    headers = getattr(request, "headers", None)
+    return headers is not None and headers.get("x-gradio-user") == "app"
+
+
 async def stored_gallery(record: RunRecord, runner: Runner) -> list[tuple[str, str]]:
     """``gallery_items`` once the run's images copied off the critical path are stored: files of this server (or
-    the provider's URL where a copy failed), for callers that hand out the image itself (the MCP tool)."""
+    the provider's URL where a copy failed), for API and MCP callers."""
     names = [image["file"] for image in (record.result or {}).get("images") or [] if image.get("file")]
     await asyncio.gather(*(runner.await_copy(name) for name in names))
     return gallery_items(record, runner, lambda name: "")
@@ -355,7 +362,12 @@ async def run_endpoint(
                 if record.state == "failed" and record.error is not None:
                     yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), api_result(record))
                     raise refusal(record.error.message, record.error.type)
-                gallery = gallery_items(record, ctx.runner, media_url) if record.state == "done" else gr.skip()
+                gallery = gr.skip()
+                if record.state == "done":
+                    # The page shows a live image still being copied by its /media URL; API and MCP callers get
+                    # the file (Gradio fetches no URL of this server for them: it refuses loopback addresses).
+                    gallery = (gallery_items(record, ctx.runner, media_url) if from_page(request)
+                               else await stored_gallery(record, ctx.runner))
                 yield PageUpdate(view.status_html(), view.logs_text, gallery, api_result(record))
         finally:
             if ctx.active_runs.get(key) is run:

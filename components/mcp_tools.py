@@ -18,11 +18,10 @@ from gradio.blocks import Block
 
 from components.api_schema import args_docstring
 from components.context import AppContext
-from components.endpoint_tab import record_of, run_endpoint, stored_gallery
+from components.endpoint_tab import run_endpoint
 from components.form import EndpointForm
 from components.gradio_fixes import hide_server_paths_in_mcp_results
 from endpoints.base import EndpointSpec
-from runs.record import RunRecord
 from runs.sweep.syntax import default_axis_field
 
 MAX_IMAGES = 4  # the most any endpoint returns (num_images ≤ 4)
@@ -42,9 +41,6 @@ def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> Non
         assert final is not None
         result = {k: v for k, v in final.result.items() if k != "record"}
         gallery = final.gallery if isinstance(final.gallery, list) else []
-        if gallery and (record := record_of(final.result)) is not None:
-            # the page shows a live image still being copied by its /media URL; the tool hands out the file
-            gallery = await stored_gallery(RunRecord.from_json(record), ctx.runner)
         pictures = [item[0] for item in gallery][:MAX_IMAGES]
         return (json.dumps(result, ensure_ascii=False), *pictures, *([None] * (MAX_IMAGES - len(pictures))))
 

@@ -268,11 +268,11 @@ def models_states(session_keys: gr.State) -> ModelsStates:
     return ModelsStates(gr.State(None), keys_relay(session_keys))
 
 
-def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpend,
-                     records: gr.State | None = None, states: ModelsStates | None = None) -> ModelsTab:
+def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpend, states: ModelsStates,
+                     records: gr.State | None = None) -> ModelsTab:
     """The picker and the lazily rendered form. Call inside an open ``gr.Tab``. ``records`` (a new State if not
-    given) receives the record of each run and sweep of the rendered model, for the history; ``states`` are made
-    here if not given."""
+    given) receives the record of each run and sweep of the rendered model, for the history; ``states``
+    (``models_states``) are made before ``gr.Tabs``."""
     entries = picker_entries()
     gr.Markdown(
         "### Every FLUX model\nSearch or pick a model: its form opens below. Models sold by several providers "
@@ -283,7 +283,6 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
                            min_width=160, elem_id="models-search")
         picker = gr.Dropdown(choices=entries, value=None, label=PICKER_LABEL, filterable=True, scale=5,
                              min_width=240, elem_id="models-picker")
-    states = states or models_states(session_keys)
     picked = states.picked
     last_record = records if records is not None else gr.State(None)
     if Context.root_block is not None:

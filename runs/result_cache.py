@@ -91,6 +91,9 @@ def file_sha256(path: str) -> str | None:
         return None
 
 
+INLINE_KEY_CHARS = 64 * 1024  # larger requests (data: URIs of images) are hashed in a worker thread
+
+
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, Mapping):
         for item in value.values():
@@ -159,8 +162,9 @@ class ResultCache:
         if not self.enabled:
             return None
         scope = scope_of(own_key)
-        if not any(_may_be_upload(value) for value in _strings(wire)):  # nothing to read: no worker thread
-            return cache_key(endpoint, provider, wire, scope=scope, file_digest=lambda path: None)
+        strings = list(_strings(wire))
+        if sum(map(len, strings)) <= INLINE_KEY_CHARS and not any(map(_may_be_upload, strings)):
+            return cache_key(endpoint, provider, wire, scope=scope, file_digest=lambda path: None)  # in place
         return await asyncio.to_thread(cache_key, endpoint, provider, wire, scope=scope)
 
     async def get(self, key: str) -> CacheHit | None:

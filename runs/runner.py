@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 
 RunState = Literal["preparing", "queued", "running", "saving", "done", "failed", "stopped"]
 CANCEL_TIMEOUT = 10.0
-BACKGROUND_COPIES = 32  # concurrent off-path copies of live providers' images (a page may be waiting for each)
-COPY_WAIT_SECONDS = 30.0  # how long ``GET /media/<name>`` waits for an image still being copied
+BACKGROUND_COPIES = 16  # concurrent off-path copies of live providers' images (a page may be waiting for each)
+COPY_WAIT_SECONDS = 15.0  # how long ``GET /media/<name>`` waits for an image still being copied
+COPY_START_SECONDS = 2.0  # ... and for a copy still queued behind others to start (else: the provider's URL)
 
 
 @dataclass(frozen=True)
@@ -506,6 +507,7 @@ class InflightCopy:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.started = asyncio.Event()  # it has a copy slot (or has ended)
         self.done = asyncio.Event()
 
 
@@ -599,12 +601,14 @@ class Runner:
         entry = InflightCopy(url)
         if name is not None:
             self.inflight[name] = entry
-            while len(self.inflight) > MAX_COPIES:
-                self.inflight.popitem(last=False)
+            while len(self.inflight) > MAX_COPIES:  # finished (failed) entries go first, then the oldest
+                oldest = next((key for key, old in self.inflight.items() if old.done.is_set()), None)
+                self.inflight.pop(oldest if oldest is not None else next(iter(self.inflight)))
 
         async def copy() -> None:
             try:
                 async with self._copy_slots:
+                    entry.started.set()
                     data, content_type = await self.media.download(client, url, provider=provider)
                     if record is not None:
                         data = await asyncio.to_thread(tagged, data, content_type, record)
@@ -612,7 +616,11 @@ class Runner:
             except ProviderError as exc:
                 log.info("background copy of a result image failed: %s", exc.message)
                 return  # kept in ``inflight``: /media/<name> sends the browser to the provider's URL
+            except Exception:  # a full disk, a client closed at shutdown: the page still gets the provider's URL
+                log.warning("background copy of a result image failed", exc_info=True)
+                return
             finally:
+                entry.started.set()
                 entry.done.set()
             self.copies[url] = stored.name
             if name is not None and self.inflight.get(name) is entry:
@@ -620,14 +628,19 @@ class Runner:
 
         self.background(copy())
 
-    async def await_copy(self, name: str, timeout: float = COPY_WAIT_SECONDS) -> str | None:
-        """Wait (at most ``timeout``) for the copy of ``name`` under way. The provider's URL of the image when it
-        is not stored (the copy failed or is still going), else None (stored, or never copied here)."""
+    async def await_copy(self, name: str, timeout: float = COPY_WAIT_SECONDS,
+                         start_timeout: float = COPY_START_SECONDS) -> str | None:
+        """Wait for the copy of ``name``: at most ``start_timeout`` for it to start (copies queue behind
+        ``BACKGROUND_COPIES``, a sweep's many), at most ``timeout`` in all. The provider's URL of the image when it
+        is not stored then (the copy failed, is queued or still going), else None (stored, or never copied here)."""
         entry = self.inflight.get(name)
         if entry is None:
             return None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(entry.done.wait(), timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(entry.started.wait(), min(start_timeout, timeout))
+            await asyncio.wait_for(entry.done.wait(), max(0.0, deadline - loop.time()))
         return None if self.media.path_of(name) is not None else entry.url
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from app import media_routes
-from components.endpoint_tab import gallery_items, stored_gallery
+from components.endpoint_tab import from_page, gallery_items, stored_gallery
 from endpoints import get_endpoint
 from providers.base import Completed, Credentials, PreparedRequest, Result, ResultImage
 from providers.media import MediaStore
@@ -138,9 +138,9 @@ async def test_the_media_route_waits_for_the_copy_and_falls_back_to_the_provider
     await broken.client.aclose()
 
 
-async def test_the_mcp_tool_hands_out_the_stored_copy_not_a_url_of_this_app(tmp_path: Path) -> None:
-    """The MCP tool's image output is a file Gradio reads: it waits for the copy (a URL of this very app would be
-    fetched by Gradio, which refuses loopback addresses)."""
+async def test_api_and_mcp_callers_get_the_stored_copy_not_a_url_of_this_app(tmp_path: Path) -> None:
+    """gradio_client and MCP get files Gradio serves or reads: the run waits for the copy for them (a URL of this
+    very app would be fetched by Gradio, which refuses loopback and private addresses)."""
     release = asyncio.Event()
     runner = Runner(MediaStore(tmp_path / "media"))
     provider = LiveFal(held_cdn(release))
@@ -153,6 +153,63 @@ async def test_the_mcp_tool_hands_out_the_stored_copy_not_a_url_of_this_app(tmp_
     assert path == str(runner.media.path_of(record.result["images"][0]["file"])) and "seed 7" in caption
     await runner.drain()
     await provider.client.aclose()
+
+
+async def test_a_copy_queued_behind_others_or_failing_oddly_sends_the_page_to_the_provider(tmp_path: Path,
+                                                                                          monkeypatch) -> None:
+    from runs import runner as runner_module
+
+    runner = Runner(MediaStore(tmp_path / "media"))
+    release = asyncio.Event()
+    provider = LiveFal(held_cdn(release))
+    for _ in range(runner_module.BACKGROUND_COPIES):  # every copy slot taken (a big sweep's copies, say)
+        await runner._copy_slots.acquire()
+    record, _ = await finished_run(runner, provider)
+    name = record.result["images"][0]["file"]
+    started = asyncio.get_running_loop().time()
+    assert await runner.await_copy(name, start_timeout=0.2) == CDN, "not left waiting behind the queue"
+    assert asyncio.get_running_loop().time() - started < 2
+    for _ in range(runner_module.BACKGROUND_COPIES):
+        runner._copy_slots.release()
+    release.set()
+    await runner.drain()
+    assert runner.media.path_of(name) is not None and await runner.await_copy(name) is None
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner.media, "write", full_disk)
+    monkeypatch.setattr(runner.media, "_write", full_disk)
+    record, _ = await finished_run(runner, provider)
+    name = record.result["images"][0]["file"]
+    assert await asyncio.wait_for(runner.await_copy(name), 5) == CDN
+    await runner.drain()
+    assert runner.inflight[name].done.is_set()
+    await provider.client.aclose()
+
+
+async def test_the_media_route_redirects_only_to_a_providers_own_host(tmp_path: Path) -> None:
+    runner = Runner(MediaStore(tmp_path / "media"))
+    gone = asyncio.Event()
+    gone.set()
+    odd = "https://collector.example.test/result.png"
+    provider = LiveFal(held_cdn(gone, status=404))
+    name = "0123456789abcdef0123456789abcdef/flux_pro-1-1.png"
+    runner.copy_later(provider.client, odd, "fal", name=name)
+    await runner.drain()
+    app = Starlette(routes=media_routes(runner))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+        assert (await client.get(f"/media/{name}")).status_code == 404
+    await provider.client.aclose()
+
+
+@pytest.mark.parametrize(("header", "page"), [("app", True), ("api", False), ("mcp", False), (None, False)])
+def test_only_the_page_gets_media_urls(header: str | None, page: bool) -> None:
+    class Request:
+        headers = {"x-gradio-user": header} if header else {}
+
+    assert from_page(Request()) is page  # type: ignore[arg-type]
+    assert from_page(None) is False
 
 
 @pytest.mark.parametrize("copied", [True, False])
