@@ -312,8 +312,7 @@ def from_page(request: gr.Request | None) -> bool:
 async def stored_gallery(record: RunRecord, runner: Runner) -> list[tuple[str, str]]:
     """``gallery_items`` once the run's images copied off the critical path are stored: files of this server (or
     the provider's URL where a copy failed), for API and MCP callers."""
-    names = [image["file"] for image in (record.result or {}).get("images") or [] if image.get("file")]
-    await asyncio.gather(*(runner.await_copy(name) for name in names))
+    await runner.await_images([record])
     return gallery_items(record, runner, lambda name: "")
 
 

@@ -50,7 +50,6 @@ from runs.sweep import (
 )
 from runs.sweep_cache import plan_with_cache
 from runs.sweep_output import (
-    await_cell_images,
     cell_json,
     compares_hosts,
     done_caption,
@@ -322,7 +321,7 @@ async def run_sweep(target: SweepTarget, values: dict[str, Any], session_keys: d
                         yield SweepPage(_plan_html(plan, False) + _progress_html(plan, update), gr.skip(), gr.skip())
                     continue
                 # Finished or stopped, the sweep keeps what finished: grid (missing cells marked), ZIP, history.
-                await await_cell_images(ctx.runner, update.records)
+                await ctx.runner.await_images(update.records)  # live cells' images still being copied
                 grid_path, zip_path = await asyncio.to_thread(
                     grid_and_zip, ctx.runner, plan, update.records, files, ctx.sweep_limits.max_grid_pixels,
                     update.elapsed)

@@ -24,7 +24,7 @@ import copy
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -34,7 +34,7 @@ from providers.catalog import provider_spec, provider_title
 from providers.data_uris import field_name, large_data_uris, set_at
 from providers.errors import Cancelled, ProviderError, ResultUnavailable, ValidationFailed
 from providers.local_files import REMOTE_PREFIXES, image_fields
-from providers.media import MediaStore
+from providers.media import MediaStore, StoredImage
 from providers.routing import Route
 from runs.job_times import JobTimes, steps_of
 from runs.pricing import Size, format_usd
@@ -86,6 +86,12 @@ def tagged(data: bytes, content_type: str, record: RunRecord) -> bytes:
     except (ValueError, SecretInRecordError) as exc:
         log.warning("run %s: an image was stored without its parameters (%s)", record.id, type(exc).__name__)
         return data
+
+
+def store_tagged(media: MediaStore, data: bytes, content_type: str, name: str | None,
+                 record: RunRecord | None) -> StoredImage:
+    """Blocking (one worker thread for both): the record embedded, pixels untouched, then the file written."""
+    return media.write(tagged(data, content_type, record) if record is not None else data, content_type, name)
 
 
 class SpendGuard(Protocol):
@@ -359,10 +365,9 @@ class Run:
         media, provider = self.runner.media, self.route.provider
         images: list[tuple[bytes, str]] = []
         try:
+            await self.runner.await_images([record])  # a live image being copied: wait rather than fetch twice
             for shown in result.get("images") or []:
                 name = shown.get("file")
-                if isinstance(name, str):
-                    await self.runner.await_copy(name)  # a live image being copied: wait rather than fetch twice
                 path = media.path_of(name) if isinstance(name, str) else None
                 if path is None:
                     stored = await media.fetch(provider.client, str(shown.get("url")), provider=provider.name)
@@ -482,11 +487,7 @@ class Run:
                 self.runner.copy_later(self.route.provider.client, file.url, self.route.provider.name,
                                        name=file.name, record=record)
                 continue
-            await asyncio.to_thread(self._tag_and_write, file, record)  # one worker thread for both
-
-    def _tag_and_write(self, file: _ImageFile, record: RunRecord) -> None:
-        """Blocking: the record embedded (pixels untouched), then the file written."""
-        self.runner.media.write(tagged(file.data, file.content_type, record), file.content_type, file.name)
+            await asyncio.to_thread(store_tagged, self.runner.media, file.data, file.content_type, file.name, record)
 
     def _stable_urls(self) -> bool:
         """Whether the provider's result URLs outlive the run (else the image is saved before the run ends)."""
@@ -610,9 +611,7 @@ class Runner:
                 async with self._copy_slots:
                     entry.started.set()
                     data, content_type = await self.media.download(client, url, provider=provider)
-                    if record is not None:
-                        data = await asyncio.to_thread(tagged, data, content_type, record)
-                    stored = await self.media.save(data, content_type, name)
+                    stored = await asyncio.to_thread(store_tagged, self.media, data, content_type, name, record)
             except ProviderError as exc:
                 log.info("background copy of a result image failed: %s", exc.message)
                 return  # kept in ``inflight``: /media/<name> sends the browser to the provider's URL
@@ -642,6 +641,12 @@ class Runner:
             await asyncio.wait_for(entry.started.wait(), min(start_timeout, timeout))
             await asyncio.wait_for(entry.done.wait(), max(0.0, deadline - loop.time()))
         return None if self.media.path_of(name) is not None else entry.url
+
+    async def await_images(self, records: Iterable[RunRecord]) -> None:
+        """``await_copy`` for every image of ``records`` named in this media store (before reading their files)."""
+        names = [image["file"] for record in records for image in (record.result or {}).get("images") or []
+                 if isinstance(image, dict) and isinstance(image.get("file"), str)]
+        await asyncio.gather(*(self.await_copy(name) for name in names))
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` off the critical path; ``drain()`` waits for it."""

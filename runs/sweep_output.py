@@ -4,7 +4,6 @@ section calls these (the blocking ones in a thread) and shows the files."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
@@ -60,13 +59,6 @@ def cell_json(record: RunRecord) -> dict[str, Any]:
         "cost": record.cost.to_json(),
         "record": json.dumps(record.to_json(), ensure_ascii=False),
     }
-
-
-async def await_cell_images(runner: Runner, records: tuple[RunRecord, ...]) -> None:
-    """Wait for the cells' live images still being copied into the media store (``grid_and_zip`` reads them)."""
-    names = [image["file"] for record in records for image in (record.result or {}).get("images") or []
-             if isinstance(image, dict) and isinstance(image.get("file"), str)]
-    await asyncio.gather(*(runner.await_copy(name) for name in names))
 
 
 def cell_files(runner: Runner, record: RunRecord) -> list[tuple[int, str, Path]]:
