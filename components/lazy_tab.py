@@ -51,11 +51,10 @@ def tab_states(session_keys: gr.State) -> TabStates:
 
 @dataclass(frozen=True)
 class LazyTab:
-    """A seed tab's page side (``opened``, ``inbox``) and its API copy (``api_tab``)."""
+    """A seed tab's page side (its ``states``) and its API copy (``api_tab``)."""
 
     api_tab: EndpointTab
-    opened: gr.State  # True once the tab is drawn (or being drawn) in this page
-    inbox: gr.State  # the last values sent to it: {"values", "status", "nonce"}
+    states: TabStates
 
     @property
     def spec(self) -> EndpointSpec:
@@ -66,11 +65,11 @@ class LazyTab:
         return self.api_tab.form
 
     def outputs(self) -> list[Any]:
-        return [self.opened, self.inbox]
+        return [self.states.opened, self.states.inbox]
 
     def show(self, values: Mapping[str, Any], status: str) -> dict[Any, Any]:
         delivery = {"values": dict(values), "status": status, "nonce": time.monotonic_ns()}
-        return {self.opened: True, self.inbox: delivery}
+        return {self.states.opened: True, self.states.inbox: delivery}
 
 
 def open_once(opened: bool) -> Any:
@@ -80,24 +79,23 @@ def open_once(opened: bool) -> Any:
 def build_lazy_tab(item: gr.Tab, api_tab: EndpointTab, states: TabStates, ctx: AppContext, session_keys: gr.State,
                    spend: SessionSpend, records: gr.State) -> LazyTab:
     """The tab's drawing area. Call inside the open ``item``; ``records`` receives each run's and sweep's record."""
-    lazy = LazyTab(api_tab, states.opened, states.inbox)
-    keys_changed = states.keys_changed
+    lazy = LazyTab(api_tab, states)
     # Queued: a State's change (which draws the tab) fires only from the queue.
-    item.select(open_once, [lazy.opened], [lazy.opened], api_visibility="private", show_progress="hidden")
+    item.select(open_once, [states.opened], [states.opened], api_visibility="private", show_progress="hidden")
 
     # "once": ``opened`` changes once, and a second ``change`` (``TabStates``) must not draw the tab again.
-    @gr.render(inputs=[lazy.opened, lazy.inbox], triggers=[lazy.opened.change], trigger_mode="once")
+    @gr.render(inputs=[states.opened, states.inbox], triggers=[states.opened.change], trigger_mode="once")
     def area(opened: bool, delivery: dict[str, Any] | None) -> None:
         if opened:
-            draw(lazy, delivery, ctx, session_keys, keys_changed, spend, records)
+            draw(lazy, delivery, ctx, session_keys, spend, records)
 
     return lazy
 
 
 def draw(lazy: LazyTab, delivery: Mapping[str, Any] | None, ctx: AppContext, session_keys: gr.State,
-         keys_changed: gr.State, spend: SessionSpend, records: gr.State) -> None:
+         spend: SessionSpend, records: gr.State) -> None:
     """The whole tab, as the page would have drawn it (its example in the form), with ``delivery`` applied."""
-    tab = build_tab(lazy.spec, ctx, session_keys, spend, keys_changed)
+    tab = build_tab(lazy.spec, ctx, session_keys, spend, lazy.states.keys_changed)
     values = tab.form.write(lazy.spec.example)
     if delivery:
         values.update(delivery.get("values") or {})
@@ -107,7 +105,8 @@ def draw(lazy: LazyTab, delivery: Mapping[str, Any] | None, ctx: AppContext, ses
     tab.record_event.then(keep_record, [tab.last_record], [records], **keep)
     if tab.sweep_record_event is not None:
         tab.sweep_record_event.then(keep_record, [tab.sweep_record], [records], **keep)
-    lazy.inbox.change(bind(deliver, tab), [lazy.inbox], [*tab.form.value_components().values(), tab.status], **keep)
+    inbox = lazy.states.inbox
+    inbox.change(bind(deliver, tab), [inbox], [*tab.form.value_components().values(), tab.status], **keep)
 
 
 def deliver(tab: EndpointTab, delivery: dict[str, Any] | None) -> dict[Any, Any]:

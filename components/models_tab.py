@@ -291,11 +291,10 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     query.change(bind(filter_picker, entries), [query], [picker], api_visibility="private",
                  queue=False, show_progress="hidden")
     picker.change(pick, [picker, picked], [picked], api_visibility="private", show_progress="hidden")
-    keys_changed = states.keys_changed
 
     @gr.render(inputs=[picked], triggers=[picked.change])
     def area(state: dict[str, Any] | None) -> None:
-        render_model(state, ctx, session_keys, spend, picked, last_record, keys_changed)
+        render_model(state, ctx, session_keys, spend, picked, last_record, states.keys_changed)
 
     return ModelsTab(picker, picked, last_record)
 
