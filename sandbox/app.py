@@ -55,6 +55,7 @@ def create_app(options: SandboxOptions | None = None) -> Starlette:
                 **state.stats.to_json(),
                 "jobs": state.jobs.counts(),
                 "queue": [job.request_id for job in state.jobs.waiting],
+                "runners_busy": len(state.jobs.running),  # of ``capacity``: a leaked runner would stall the queue
                 "segmind_credits": state.segmind.credits,
                 "stored_files": len(state.storage.files),
                 "stored_bytes": state.storage.files.total_bytes,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -205,7 +206,11 @@ class JobRunner:
         while self.waiting and len(self.running) < self._state.options.capacity:
             job = self.waiting.pop(0)
             job.start()
-            self.running[job.request_id] = asyncio.get_running_loop().create_task(self._run(job))
+            task = asyncio.get_running_loop().create_task(self._run(job))
+            self.running[job.request_id] = task
+            # Freed by a done callback, not by ``_run``'s ``finally``: a task cancelled before its first step (a
+            # cancel arriving in the same loop tick as the dispatch) never runs its coroutine at all.
+            task.add_done_callback(functools.partial(self._runner_done, job))
             moved = True
         if moved:
             for job in self.waiting:
@@ -224,10 +229,14 @@ class JobRunner:
         except Exception as exc:
             logger.exception("sandbox job %s failed", job.request_id)
             job.fail(f"Sandbox runner error: {type(exc).__name__}: {exc}", "runner_server_error", 500)
-        finally:
-            self.running.pop(job.request_id, None)
-            if not self._state.closing.is_set():
-                self._dispatch()
+
+    def _runner_done(self, job: Job, task: asyncio.Task[None]) -> None:
+        if task.cancelled() and not job.done:  # cancelled before it started: ``_run`` never ran
+            job.fail("cancelled", "client_cancelled", 499)
+        if self.running.get(job.request_id) is task:
+            del self.running[job.request_id]
+        if not self._state.closing.is_set():
+            self._dispatch()
 
     async def _execute(self, job: Job) -> None:
         options = self._state.options

@@ -72,6 +72,9 @@ def test_pick_run_and_switch_provider(browser, app):
         pick(page, "FLUX1.1 [pro] ·")
         page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
         page.locator("#history-gallery .thumbnail-item").first.click()
+        # as a person does: Restore once the run's details show (selecting is an event of its own, which a loaded
+        # machine may answer after a Restore clicked at once; that Restore then says "select a run first")
+        page.locator("#history-details", has_text="Finished:").wait_for(timeout=20_000)
         page.locator("#history-restore").click()
         page.locator("#flux_2_pro-generate").wait_for(timeout=20_000)
         page.wait_for_function(
