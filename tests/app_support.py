@@ -54,7 +54,8 @@ def close_demo(demo: gr.Blocks) -> None:
     "deque mutated during iteration" (docs/upstream.md §11). The event is set on its own loop first, so ``close``
     finds it set and only stops the server."""
     event = getattr(getattr(demo, "app", None), "stop_event", None)
-    loop = getattr(event, "_loop", None)  # bound when the first heartbeat waited on it
+    servers = getattr(getattr(demo, "server", None), "servers", None) or []  # uvicorn's listening asyncio servers
+    loop = servers[0].get_loop() if servers else None  # the loop the app serves on (in uvicorn's thread)
     if isinstance(event, asyncio.Event) and loop is not None and loop.is_running():
         done = threading.Event()
         def set_on_loop() -> None:

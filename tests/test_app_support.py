@@ -36,7 +36,7 @@ def test_closing_sets_the_stop_event_on_the_servers_loop_not_from_the_test_threa
     calls: list[tuple[str, bool]] = []
     with (app_support.launched_app() as app, httpx.Client(timeout=10) as http,
           http.stream("GET", f"{app.url}gradio_api/heartbeat/test-session") as stream):
-        next(stream.iter_lines())  # the first ALIVE: the stream waits on the stop event now
+        next(stream.iter_lines())  # a heartbeat stream open, as each page keeps one
         event = app.demo.app.stop_event
         real_set = event.set
 
