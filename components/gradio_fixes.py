@@ -23,6 +23,9 @@
   share the default configs, computed once, and copy a block's entry only when it is read or changed (~0.1 ms).
 - ``import matplotlib``: Gradio tries it twice per event; when it is not installed it is marked absent, so the
   import fails at once instead of searching ``sys.path`` on every event.
+- ``close()``: Gradio sets the server's ``asyncio.Event`` ``stop_event`` from the calling thread while heartbeat
+  streams wait on it in the server's loop ("deque mutated during iteration"); ``PlaygroundBlocks.close`` sets it
+  on that loop first.
 
 All of this relies on Gradio internals, so it is tied to the tested versions (``TESTED_GRADIO``, pinned in
 requirements.txt): on any other version ``fixes_active()`` logs one warning and the app runs on plain Gradio.
@@ -218,6 +221,23 @@ class PlaygroundBlocks(gr.Blocks):
         if self._fixes and type(holder) is StateHolder:
             holder.__class__ = _PlaygroundStateHolder
         self._playground_state_holder = holder
+
+    def close(self, verbose: bool = True) -> None:
+        """Gradio's ``close``, with ``stop_event`` set on the server's own loop first (docs/upstream.md §11), so that
+        Gradio's ``set()`` from this thread finds it set and only stops the server."""
+        event = getattr(getattr(self, "app", None), "stop_event", None)
+        servers = getattr(getattr(self, "server", None), "servers", None) or []  # uvicorn's listening servers
+        loop = servers[0].get_loop() if servers else None  # the loop the app serves on (in uvicorn's thread)
+        if isinstance(event, asyncio.Event) and loop is not None and loop.is_running():
+            done = threading.Event()
+
+            def set_on_loop() -> None:
+                event.set()
+                done.set()
+
+            loop.call_soon_threadsafe(set_on_loop)
+            done.wait(5)
+        super().close(verbose)
 
     def __exit__(self, exc_type: type[BaseException] | None = None, *args: object) -> None:
         super().__exit__(exc_type, *args)

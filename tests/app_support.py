@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 import socket
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -48,24 +46,6 @@ def free_port() -> int:
 LAUNCH_ATTEMPTS = 3
 
 
-def close_demo(demo: gr.Blocks) -> None:
-    """``demo.close()``, without Gradio's thread race: ``close`` sets the server's ``asyncio.Event`` ``stop_event``
-    from this thread while the server's loop adds and removes waiters (one per heartbeat stream), which can raise
-    "deque mutated during iteration" (docs/upstream.md §11). The event is set on its own loop first, so ``close``
-    finds it set and only stops the server."""
-    event = getattr(getattr(demo, "app", None), "stop_event", None)
-    servers = getattr(getattr(demo, "server", None), "servers", None) or []  # uvicorn's listening asyncio servers
-    loop = servers[0].get_loop() if servers else None  # the loop the app serves on (in uvicorn's thread)
-    if isinstance(event, asyncio.Event) and loop is not None and loop.is_running():
-        done = threading.Event()
-        def set_on_loop() -> None:
-            event.set()
-            done.set()
-        loop.call_soon_threadsafe(set_on_loop)
-        done.wait(5)
-    demo.close()
-
-
 def _launch(build: Callable[[], tuple[gr.Blocks, AppContext]]) -> tuple[str, gr.Blocks, AppContext]:
     """Build and launch the app, building it anew for each attempt (see ``LAUNCH_ATTEMPTS``)."""
     for attempt in range(1, LAUNCH_ATTEMPTS + 1):
@@ -78,7 +58,7 @@ def _launch(build: Callable[[], tuple[gr.Blocks, AppContext]]) -> tuple[str, gr.
             )
             return str(url), demo, ctx
         except ValueError as exc:
-            close_demo(demo)
+            demo.close()
             ctx.cleanup()
             if "localhost is not accessible" not in str(exc) or attempt == LAUNCH_ATTEMPTS:
                 raise
@@ -133,7 +113,7 @@ def launched_app(
     try:
         yield LaunchedApp(url=url, demo=demo, ctx=ctx, sandbox=sandbox)
     finally:
-        close_demo(demo)
+        demo.close()
         sandbox.stop()
         ctx.cleanup()
         if own_data is not None:

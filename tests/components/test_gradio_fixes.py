@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import threading
 
 import gradio as gr
+import httpx
 import pytest
 from gradio.state_holder import SessionState, StateHolder
 
 from components.gradio_fixes import SKIP, PlaygroundBlocks, SessionLifetimes, SessionReaper
+from tests.app_support import free_port
 
 
 def streaming_blocks() -> tuple[gr.Blocks, gr.Gallery, gr.JSON, gr.State]:
@@ -305,3 +308,30 @@ def test_render_areas_are_drawn_one_at_a_time():
     assert taken_elsewhere[:1] == [False]  # held by the drawing thread
     assert gradio_fixes.RENDER_LOCK.acquire(blocking=False)  # and released after
     gradio_fixes.RENDER_LOCK.release()
+
+
+def test_close_sets_the_stop_event_on_the_servers_loop_not_from_the_callers_thread():
+    """Gradio's ``close()`` sets an ``asyncio.Event`` from the calling thread while heartbeat streams wait on it in
+    the server's loop ("deque mutated during iteration" in CI, docs/upstream.md §11): it is set on the loop first."""
+    with PlaygroundBlocks() as demo:
+        gr.Markdown("closing")
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    calls: list[tuple[str, bool]] = []
+    try:
+        with (httpx.Client(timeout=10) as http,
+              http.stream("GET", f"{url}gradio_api/heartbeat/test-session") as stream):
+            next(stream.iter_lines())  # a heartbeat stream open, as each page keeps one
+            event = demo.app.stop_event
+            real_set = event.set
+
+            def recorded_set() -> None:
+                calls.append((threading.current_thread().name, event.is_set()))
+                real_set()
+
+            event.set = recorded_set
+            demo.close()
+    finally:
+        demo.close()
+    first_thread, was_set = calls[0]
+    assert not was_set and first_thread != threading.current_thread().name, calls
+    assert all(was_set for _, was_set in calls[1:]), calls  # Gradio's own set() found it set
