@@ -285,18 +285,20 @@ def record_of(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return json.loads(text) if isinstance(text, str) else None
 
 
-def gallery_items(record: RunRecord, runner: Runner, media_url: Callable[[str], str]) -> list[tuple[str, str]]:
+def gallery_items(record: RunRecord, runner: Runner,
+                  media_url: Callable[[str], str] | None = None) -> list[tuple[str, str]]:
     """(image, caption) pairs: a stored image by its file in the media folder (a static path: served in place,
     never copied into Gradio's cache); a live provider's image still being copied by its ``/media/<name>`` URL,
-    which waits for the copy, so the gallery's download carries the run like a stored one; anything else by the
-    provider's own URL (straight to the browser)."""
+    which waits for the copy, so the gallery's download carries the run like a stored one (given ``media_url``,
+    the page's); anything else by the provider's own URL (straight to the browser)."""
     result = record.result or {}
     items = []
     for image, text in zip(result.get("images") or [], image_captions(result), strict=True):
         name = image.get("file")
         path = runner.media.path_of(name) if name else None
         shown = str(path) if path is not None else image["url"]
-        if path is None and name in runner.inflight and (url := media_url(name)).startswith(("http://", "https://")):
+        if (path is None and media_url is not None and name in runner.inflight
+                and (url := media_url(name)).startswith(("http://", "https://"))):
             shown = url  # an absolute URL: Gradio would take a bare path for a file of this server
         items.append((shown, text))
     return items
@@ -313,7 +315,7 @@ async def stored_gallery(record: RunRecord, runner: Runner) -> list[tuple[str, s
     """``gallery_items`` once the run's images copied off the critical path are stored: files of this server (or
     the provider's URL where a copy failed), for API and MCP callers."""
     await runner.await_images([record])
-    return gallery_items(record, runner, lambda name: "")
+    return gallery_items(record, runner)
 
 
 async def run_endpoint(

@@ -49,14 +49,7 @@ from runs.sweep import (
     sweepable_fields,
 )
 from runs.sweep_cache import plan_with_cache
-from runs.sweep_output import (
-    cell_json,
-    compares_hosts,
-    done_caption,
-    grid_and_zip,
-    image_size,
-    sweep_record,
-)
+from runs.sweep_output import cell_json, compares_hosts, done_caption, grid_and_zip, image_size, sweep_record
 from runs.sweep_runner import SweepUpdate, outcome, start_sweep
 
 log = logging.getLogger(__name__)

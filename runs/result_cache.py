@@ -164,7 +164,7 @@ class ResultCache:
         scope = scope_of(own_key)
         strings = list(_strings(wire))
         if sum(map(len, strings)) <= INLINE_KEY_CHARS and not any(map(_may_be_upload, strings)):
-            return cache_key(endpoint, provider, wire, scope=scope, file_digest=lambda path: None)  # in place
+            return cache_key(endpoint, provider, wire, scope=scope)  # in place: no file to read, little to hash
         return await asyncio.to_thread(cache_key, endpoint, provider, wire, scope=scope)
 
     async def get(self, key: str) -> CacheHit | None:
