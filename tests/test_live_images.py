@@ -16,11 +16,12 @@ from starlette.applications import Starlette
 from app import media_routes
 from components.endpoint_tab import from_page, gallery_items, stored_gallery
 from endpoints import get_endpoint
-from providers.base import Completed, Credentials, PreparedRequest, Result, ResultImage
+from providers.base import Credentials
 from providers.media import MediaStore
 from providers.routing import Route
 from runs.provenance import read_metadata
 from runs.runner import Runner
+from tests.one_image_provider import OneImageProvider
 
 FLUX_PRO = get_endpoint("flux_pro")
 KEY = Credentials("fal-test-key")
@@ -33,34 +34,9 @@ def png() -> bytes:
     return buffer.getvalue()
 
 
-class OneImageJob:
-    request_id = "r1"
-    completed_upstream = True
-
-    async def events(self):
-        yield Completed(Result(FLUX_PRO.id, "r1", [ResultImage(CDN, 8, 8, "image/png")], 7, None, "p", {}))
-
-    async def cancel(self) -> None:
-        return None
-
-
-class LiveFal:
+def live_fal(cdn: httpx.MockTransport) -> OneImageProvider:
     """fal as the runner sees it, its CDN behind ``cdn`` (an httpx transport the test holds back or fails)."""
-
-    name = "fal"
-    is_sandbox = False
-    credentials = KEY
-    pricing_url = None
-
-    def __init__(self, cdn: httpx.MockTransport) -> None:
-        self.client = httpx.AsyncClient(transport=cdn)
-
-    async def prepare(self, endpoint, payload, credentials):
-        return PreparedRequest("fal", endpoint.id, "POST", "https://queue.fal.run/fal-ai/flux-pro", {}, "json",
-                               payload.to_wire())
-
-    async def send(self, prepared):
-        return OneImageJob()
+    return OneImageProvider("fal", httpx.AsyncClient(transport=cdn), CDN, KEY)
 
 
 def held_cdn(release: asyncio.Event, status: int = 200) -> httpx.MockTransport:
@@ -71,7 +47,7 @@ def held_cdn(release: asyncio.Event, status: int = 200) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-async def finished_run(runner: Runner, provider: LiveFal):
+async def finished_run(runner: Runner, provider: OneImageProvider):
     payload = FLUX_PRO.input_model.model_validate({"prompt": "a lighthouse", "seed": 7})
     media_url = lambda name: f"http://127.0.0.1:7860/media/{name}"  # as ctx.media_url_for gives it
     async with asyncio.timeout(10):
@@ -83,7 +59,7 @@ async def finished_run(runner: Runner, provider: LiveFal):
 async def test_the_run_ends_before_the_copy_and_the_page_shows_the_copy_by_its_media_url(tmp_path: Path) -> None:
     release = asyncio.Event()
     runner = Runner(MediaStore(tmp_path / "media"))
-    provider = LiveFal(held_cdn(release))
+    provider = live_fal(held_cdn(release))
     record, media_url = await finished_run(runner, provider)  # the CDN has not answered yet
     image = record.result["images"][0]
     assert image["url"] == CDN, "the record keeps the provider's URL (it outlives this app's media folder)"
@@ -109,7 +85,7 @@ async def test_the_run_ends_before_the_copy_and_the_page_shows_the_copy_by_its_m
 async def test_the_media_route_waits_for_the_copy_and_falls_back_to_the_provider(tmp_path: Path) -> None:
     release = asyncio.Event()
     runner = Runner(MediaStore(tmp_path / "media"))
-    provider = LiveFal(held_cdn(release))
+    provider = live_fal(held_cdn(release))
     record, _ = await finished_run(runner, provider)
     name = record.result["images"][0]["file"]
     app = Starlette(routes=media_routes(runner))
@@ -126,7 +102,7 @@ async def test_the_media_route_waits_for_the_copy_and_falls_back_to_the_provider
     failing = Runner(MediaStore(tmp_path / "media-2"))
     gone = asyncio.Event()
     gone.set()
-    broken = LiveFal(held_cdn(gone, status=404))
+    broken = live_fal(held_cdn(gone, status=404))
     record, _ = await finished_run(failing, broken)
     name = record.result["images"][0]["file"]
     await failing.drain()
@@ -143,7 +119,7 @@ async def test_api_and_mcp_callers_get_the_stored_copy_not_a_url_of_this_app(tmp
     very app would be fetched by Gradio, which refuses loopback and private addresses)."""
     release = asyncio.Event()
     runner = Runner(MediaStore(tmp_path / "media"))
-    provider = LiveFal(held_cdn(release))
+    provider = live_fal(held_cdn(release))
     record, _ = await finished_run(runner, provider)
     handing_out = asyncio.ensure_future(stored_gallery(record, runner))
     await asyncio.sleep(0.05)
@@ -161,7 +137,7 @@ async def test_a_copy_queued_behind_others_or_failing_oddly_sends_the_page_to_th
 
     runner = Runner(MediaStore(tmp_path / "media"))
     release = asyncio.Event()
-    provider = LiveFal(held_cdn(release))
+    provider = live_fal(held_cdn(release))
     for _ in range(runner_module.BACKGROUND_COPIES):  # every copy slot taken (a big sweep's copies, say)
         await runner._copy_slots.acquire()
     record, _ = await finished_run(runner, provider)
@@ -193,7 +169,7 @@ async def test_the_media_route_redirects_only_to_a_providers_own_host(tmp_path: 
     gone = asyncio.Event()
     gone.set()
     odd = "https://collector.example.test/result.png"
-    provider = LiveFal(held_cdn(gone, status=404))
+    provider = live_fal(held_cdn(gone, status=404))
     name = "0123456789abcdef0123456789abcdef/flux_pro-1-1.png"
     runner.copy_later(provider.client, odd, "fal", name=name)
     await runner.drain()

@@ -20,6 +20,7 @@ from providers.registry import build_providers, sandbox_settings
 from providers.routing import Route
 from runs.runner import Runner
 from sandbox import RunningSandbox, SandboxOptions, start_sandbox
+from tests.one_image_provider import OneImageProvider
 
 PRO = get_endpoint("bfl_flux_pro_1_1")
 KONTEXT_MAX = get_endpoint("bfl_flux_kontext_max")
@@ -189,44 +190,12 @@ async def test_an_expiring_result_url_is_saved_before_it_dies(make, tmp_path: Pa
     assert stats["submits"]["flux-pro-1.1"] == 1
 
 
-class _OneImageJob:
-    request_id = "r1"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def events(self):
-        from providers.base import Result, ResultImage
-
-        yield Completed(Result(PRO.id, "r1", [ResultImage(self.url, 8, 8, "image/png")], 1, None, "p", {}))
-
-    async def cancel(self) -> None:
-        return None
-
-
-class _FakeProvider:
-    is_sandbox = False
-    credentials = KEY
-    pricing_url = None
-
-    def __init__(self, name: str, client: httpx.AsyncClient) -> None:
-        self.name, self.client = name, client
-
-    async def prepare(self, endpoint, payload, credentials):
-        from providers.base import PreparedRequest
-
-        return PreparedRequest(self.name, endpoint.id, "POST", "https://x/v1", {}, "json", payload.to_wire())
-
-    async def send(self, prepared):
-        return _OneImageJob("https://cdn.example/signed.png?exp=1")
-
-
 @pytest.mark.parametrize(("provider", "saved_at_once"), [("bfl", True), ("fal", False)])
 async def test_the_catalog_says_whose_result_urls_expire(tmp_path: Path, provider: str, saved_at_once: bool) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 32
     client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(200, content=png)))
     runner = Runner(MediaStore(tmp_path / "media"))
-    fake = _FakeProvider(provider, client)
+    fake = OneImageProvider(provider, client, "https://cdn.example/signed.png?exp=1", KEY)
     async with asyncio.timeout(10):
         updates = [u async for u in runner.run(PRO, PRO.input_model.model_validate(SMALL), Route(fake, KEY, "server_key"))]  # type: ignore[arg-type]
     image = updates[-1].record.result["images"][0]
