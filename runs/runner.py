@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from endpoints.base import EndpointSpec, WireModel
-from providers.base import Completed, Job, LogLine, PreparedRequest, Queued, Result, Running
+from providers.base import Completed, Job, LogLine, PreparedRequest, Queued, Result, ResultImage, Running
 from providers.catalog import provider_spec, provider_title
 from providers.data_uris import field_name, large_data_uris, set_at
 from providers.errors import Cancelled, ProviderError, ResultUnavailable, ValidationFailed
@@ -458,13 +458,15 @@ class Run:
         files: list[_ImageFile] = []
         for index, (image, shown) in enumerate(zip(result.images, out["images"], strict=True)):
             shown = dict(shown)
-            if (image.url.startswith("https://") and image.inline is None and not self.route.is_sandbox
-                    and self._stable_urls()):
+            if self._copy_later(image):
                 # Named now: the page shows /media/<name>, which waits for the copy (Runner.await_copy); the
-                # record keeps the provider's URL, which outlives this app's media folder.
+                # record keeps the provider's URL, which outlives this app's media folder (the sandbox's does not,
+                # and no visitor can reach it: its record names the copy).
                 name = self.image_name(seed if isinstance(seed, int) else None, index + 1, image.content_type)
                 files.append(_ImageFile(name, b"", image.content_type, url=image.url))
                 shown["file"] = name
+                if self.route.is_sandbox:
+                    shown["url"] = self._media_url(name)
             else:
                 if image.inline is not None:
                     data, content_type = image.inline, image.content_type
@@ -488,6 +490,13 @@ class Run:
                                        name=file.name, record=record)
                 continue
             await asyncio.to_thread(store_tagged, self.runner.media, file.data, file.content_type, file.name, record)
+
+    def _copy_later(self, image: ResultImage) -> bool:
+        """Whether the image is copied here off the critical path: a URL the provider keeps serving (the sandbox
+        stands in for a live provider, so it takes the same path), not inline bytes."""
+        if image.inline is not None or not self._stable_urls():
+            return False
+        return self.route.is_sandbox or image.url.startswith("https://")
 
     def _stable_urls(self) -> bool:
         """Whether the provider's result URLs outlive the run (else the image is saved before the run ends)."""

@@ -53,7 +53,9 @@ async def test_a_run_needs_no_gradio_and_ends_with_a_record(rig):
     assert record.request.url.endswith("/fal-ai/flux-pro") and record.request.headers["Authorization"] == "Key <redacted>"
     assert record.timings.submitted <= record.timings.started <= record.timings.finished
     image = record.result["images"][0]
-    assert image["url"].startswith(MEDIA) and rig.runner.media.path_of(image["file"]) is not None
+    assert image["url"] == MEDIA + image["file"], "the record names this app's copy, not the sandbox's URL"
+    await rig.runner.await_images([record])  # the sandbox's image is copied off the critical path, as a live one
+    assert rig.runner.media.path_of(image["file"]) is not None
     assert record.result["extras"] == {}
 
 
@@ -70,6 +72,7 @@ async def test_every_stored_image_is_named_for_its_run_and_carries_it(rig):
     from runs.provenance import read_metadata
 
     records = [(await collect(rig, FLUX_PRO, small(num_images=2)))[-1].record for _ in range(2)]
+    await rig.runner.await_images(records)
     for record in records:
         names = [image["file"] for image in record.result["images"]]
         assert names == [f"{record.id}/flux_pro-7-1.jpg", f"{record.id}/flux_pro-7-2.jpg"]
@@ -178,6 +181,7 @@ async def test_validation_refusal_from_the_provider_is_a_failed_record_with_fiel
 
 async def test_result_images_are_fetchable_urls(rig):
     record = (await collect(rig, FLUX_PRO, small(num_images=2)))[-1].record
+    await rig.runner.await_images([record])
     for image in record.result["images"]:
         name = image["url"].removeprefix(MEDIA)
         data = rig.runner.media.path_of(name).read_bytes()
