@@ -38,7 +38,9 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0  # the elapsed time refreshes at least this often while waiting for the provider
 MIN_UPDATE_SECONDS = 0.5  # at most 2 page updates a second for logs and steps; state changes go at once (0.25 cost ~4 ms more CPU per run at 50 visitors)
-PASSING_STATES = frozenset({"preparing", "saving"})
+#: States that wait like log lines (sent with the next update, or after ``MIN_UPDATE_SECONDS`` if the run lingers):
+#: "queued" flashed for a few milliseconds before "running" whenever the provider had a free runner.
+PASSING_STATES = frozenset({"preparing", "queued", "saving"})
 
 
 def cost_fields(spec: EndpointSpec) -> set[str]:
@@ -412,7 +414,7 @@ async def _coalesced(run: Run) -> AsyncIterator[Any]:
                 return
             if held is not None:
                 update = replace(update, new_logs=held.new_logs + update.new_logs, step=update.step or held.step)
-            # Passing states (preparing, saving) wait like log lines; a run that lingers in one still shows it.
+            # Passing states wait like log lines; a run that lingers in one still shows it.
             changed = update.state != last_state and update.state not in PASSING_STATES
             first = (bool(update.new_logs) and not logs_shown) or (update.step is not None and not step_shown)
             if update.record is not None or changed or first or time.monotonic() - last_sent >= MIN_UPDATE_SECONDS:

@@ -38,8 +38,23 @@ async def test_many_log_lines_become_a_few_updates_with_every_line_kept():
         sent = [u async for u in _coalesced(FakeRun(stream))]
     lines = [line.message for u in sent for line in u.new_logs]
     assert lines == [f"Step {i}/40" for i in range(1, 41)]
-    assert [u.state for u in sent][:2] == ["preparing", "queued"] and sent[-1].record is not None
+    assert [u.state for u in sent][:2] == ["preparing", "running"] and sent[-1].record is not None
     assert len(sent) <= 10, len(sent)  # 40 provider events over ~0.8 s: about 4 a second, not 40
+
+
+async def test_a_run_waiting_in_the_queue_shows_it_and_one_that_starts_at_once_skips_it():
+    waiting = [(0.0, RunUpdate("r", "preparing", 0.0)), (0.0, RunUpdate("r", "queued", 0.0)),
+               (0.0, RunUpdate("r", "queued", 0.1, position=3)), (1.2, RunUpdate("r", "running", 1.2)),
+               (0.0, RunUpdate("r", "done", 1.3, record=record()))]
+    async with asyncio.timeout(10):
+        sent = [u async for u in _coalesced(FakeRun(waiting))]
+    assert [u.state for u in sent] == ["preparing", "queued", "running", "done"]
+    assert sent[1].position == 3, "the queue position is what a waiting visitor wants to see"
+    started = [(0.0, RunUpdate("r", "preparing", 0.0)), (0.0, RunUpdate("r", "queued", 0.0)),
+               (0.05, RunUpdate("r", "running", 0.05)), (0.0, RunUpdate("r", "done", 0.1, record=record()))]
+    async with asyncio.timeout(10):
+        sent = [u async for u in _coalesced(FakeRun(started))]
+    assert [u.state for u in sent] == ["preparing", "running", "done"]
 
 
 async def test_the_first_log_lines_go_at_once_even_when_the_run_ends_within_the_update_interval():
