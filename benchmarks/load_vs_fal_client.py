@@ -80,6 +80,20 @@ def run_input(steps: int, width: int, height: int, seed: int, prompt: str) -> di
 # on stdin, answers one ``@@ {json}`` line on stdout.
 
 
+#: What the page's JavaScript client sends with every ``queue/join`` (Gradio's ``client.ts``: ``submit(..., {"x-gradio-user":
+#: "app"})``; ``gradio_client`` sends ``api``). The app answers its page as it answers a visitor (the gallery shows
+#: ``/media/<name>``) and an API caller with stored files, so a client "speaking the protocol as the page does" says it.
+PAGE_HEADERS = {"x-gradio-user": "app"}
+
+
+def _gallery_url(gallery: Any) -> str | None:
+    """The first gallery image's URL as the page receives it (what the visitor's browser then loads)."""
+    if not isinstance(gallery, list) or not gallery or not isinstance(gallery[0], dict):
+        return None
+    image = gallery[0].get("image") or {}
+    return image.get("url") if isinstance(image, dict) else None
+
+
 def _check(result: Any, seed: int, prompt: str) -> list[str]:
     problems = []
     if not isinstance(result, dict):
@@ -259,7 +273,7 @@ async def _raw_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
             await start.wait()
             out["t0"] = time.time()
             try:
-                joined = await http.post(join_url, headers=headers, json={
+                joined = await http.post(join_url, headers={**headers, **PAGE_HEADERS}, json={
                     "data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None,
                     "session_hash": session})
                 joined.raise_for_status()
@@ -318,7 +332,7 @@ async def _queue_run(http: Any, info: tuple[int, Any, str, str], session: str, h
 
     fn_index, endpoint, join_url, stream_url = info
     data = list(endpoint.insert_empty_state(*client_utils.construct_args(endpoint.parameters_info, (), wanted)))
-    joined = await http.post(join_url, headers=headers, json={
+    joined = await http.post(join_url, headers={**headers, **PAGE_HEADERS}, json={
         "data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None, "session_hash": session})
     joined.raise_for_status()
     event_id = joined.json()["event_id"]
@@ -375,11 +389,12 @@ async def _visits_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
                     out.update(crosstalk=_check(result, seed, prompt),
                                inference=(result.get("timings") or {}).get("inference"),
                                image=(result.get("images") or [{}])[0].get("url"))
+                    out["shown"] = out["image"]
                 elif side == "app":
                     assert info is not None
                     (_status, logs, gallery, result), updates = await _queue_run(
                         http, info, session, visitor_headers(i), wanted)
-                    out.update(_app_outcome(result, logs, seed, prompt), updates=updates)
+                    out.update(_app_outcome(result, logs, seed, prompt), updates=updates, shown=_gallery_url(gallery))
                     if not gallery:
                         out["crosstalk"].append("no image in the gallery")
                 else:
@@ -391,6 +406,7 @@ async def _visits_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
                                request_id=None, image=(result or {}).get("images", [{}])[0].get("url"))
                     if not (isinstance(image, str) and image.startswith("http")):
                         out["crosstalk"].append("no image URL")
+                    out["shown"] = image
             except BaseException as exc:  # noqa: BLE001 - counted as an error
                 out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
             out["t1"] = time.time()

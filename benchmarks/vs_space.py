@@ -6,7 +6,8 @@
 The method:
 
 - **Clients.** 25, then 50 visitors speak Gradio's own queue protocol, as the page does: ``POST
-  /gradio_api/queue/join``, then the ``/gradio_api/queue/data`` event stream. Each visitor opens one session (one
+  /gradio_api/queue/join`` with the page's ``x-gradio-user: app`` header, then the ``/gradio_api/queue/data``
+  event stream. Each visitor opens one session (one
   page) and makes 3 runs in a row in it. All visitors run in asyncio in one client process
   (``load_vs_fal_client.py --worker``), so no side pays for a heavy client.
 - **Job.** One sandbox process serves every side: capacity 128, 0.05 s per step, 28 steps, 256x256 JPEGs.
@@ -20,7 +21,8 @@ The method:
   orchestrating thread only waits on a pipe), the peer's process for the peer, and the client process for
   direct (it has no server). ``others``: cores kept busy by everything else on the machine (noise).
 - **Wrong or missing.** A run whose result is not its own (seed, prompt, log lines, image shared with another run)
-  or lacks its image.
+  or lacks its image, or whose shown image (the app's gallery URL, the peer's and direct's result URL) is not
+  served as an image: each is fetched once the phase's times and CPU are taken.
 
 Then the page: for the app and the peer, the blocks and bytes of ``/config`` (raw and gzipped as sent), the server
 CPU per page load, and the time until Generate works in Chromium (``/usr/bin/chromium`` through Playwright): from
@@ -42,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
@@ -113,6 +116,7 @@ def run_phase(side: str, n: int, round_no: int, args: argparse.Namespace, worker
     phase.client_cpu = worker.cpu_seconds() - client0
     own = phase.server_cpu + (0.0 if side == "direct" else phase.client_cpu) + sandbox.cpu_seconds() - sandbox0
     phase.other_cpu = max(0.0, machine_cpu_seconds() - machine0 - own)
+    unserved = _unserved_images(reply["runs"], app_url)  # after the CPU figures: fetching is not the run's work
     seen_images: set[str] = set()
     for run in reply["runs"]:
         phase.runs += 1
@@ -128,10 +132,36 @@ def run_phase(side: str, n: int, round_no: int, args: argparse.Namespace, worker
             problems.append("no image URL")
         elif image in seen_images:
             problems.append("image shared with another run")
+        if (run["i"], run["r"]) in unserved:
+            problems.append(unserved[(run["i"], run["r"])])
         seen_images.add(image or "")
         if problems:
             phase.wrong.append(f"visitor {run['i']} run {run['r']}: {', '.join(problems)}")
     return phase
+
+
+def _unserved_images(runs: list[dict[str, Any]], app_url: str) -> dict[tuple[int, int], str]:
+    """Fetch the image each finished run shows its visitor (the app's ``/media`` URL, the sandbox's URL for the peer
+    and direct) once the phase is measured; (visitor, run) -> what was wrong, for those not served as an image."""
+    import httpx
+
+    problems: dict[tuple[int, int], str] = {}
+    with httpx.Client(timeout=30, trust_env=False) as http:
+        for run in runs:
+            if "error" in run:
+                continue
+            shown = run.get("shown")
+            if not shown:
+                problems[(run["i"], run["r"])] = "no image shown"
+                continue
+            try:
+                resp = http.get(urljoin(app_url, shown), follow_redirects=False)
+                kind = resp.headers.get("content-type", "")
+                if resp.status_code != 200 or not kind.startswith("image/") or not resp.content:
+                    problems[(run["i"], run["r"])] = f"image shown is not served ({resp.status_code} {kind})"
+            except httpx.HTTPError as exc:
+                problems[(run["i"], run["r"])] = f"image shown is not served ({type(exc).__name__})"
+    return problems
 
 
 def print_load(results: dict[int, dict[str, Phase]], args: argparse.Namespace) -> None:
