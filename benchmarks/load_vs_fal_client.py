@@ -11,9 +11,11 @@ How the comparison is kept fair:
 
 - one sandbox process serves both (capacity >= visitors, so nobody waits in its queue), with a fixed job time:
   ``startup_seconds + steps * step_seconds`` (1.5 s by default) and the same 256x192 JPEG per run;
-- both sides send the same input to ``fal-ai/flux-pro`` (distinct prompt and seed per visitor); neither
-  downloads the result image to the client (``gradio_client`` with ``download_files=False``; ``fal_client`` only
-  gets the JSON) — the app itself does fetch the image from the sandbox and store it, as it must to show it;
+- both sides send the same input to ``fal-ai/flux-pro`` (distinct prompt and seed per visitor); a run lasts
+  until its visitor has the image: ``fal_client``'s visitor then loads the result URL from the sandbox's CDN,
+  ``app_raw``'s (a page: ``x-gradio-user: app``) its gallery URL, ``/media/<name>``, which waits for the app's
+  copy of the image (made off the critical path, as for a live fal run); ``app_gc`` is an API caller
+  (``download_files=False``), whose result comes once the app has stored the image;
 - the load comes from a separate client process for both sides; the sandbox runs in a third process; the app
   runs in this one, so this process's CPU time during an app phase is the app's own (the orchestrating thread
   only waits on a pipe); the CPU time of the client and sandbox processes is printed too;
@@ -40,6 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
@@ -94,6 +97,23 @@ def _gallery_url(gallery: Any) -> str | None:
     return image.get("url") if isinstance(image, dict) else None
 
 
+async def _load_shown(http: Any, base_url: str, shown: str | None) -> str | None:
+    """Load the image a run shows its visitor (the app's gallery URL, ``/media/<name>``, which waits for its copy;
+    the peer's and direct's result URL on the sandbox's CDN); what was wrong, or None."""
+    import httpx
+
+    if not shown:
+        return "no image shown"
+    try:
+        resp = await http.get(urljoin(base_url, shown))
+    except httpx.HTTPError as exc:
+        return f"image shown is not served ({type(exc).__name__})"
+    kind = resp.headers.get("content-type", "")
+    if resp.status_code != 200 or not kind.startswith("image/") or not resp.content:
+        return f"image shown is not served ({resp.status_code} {kind})"
+    return None
+
+
 def _check(result: Any, seed: int, prompt: str) -> list[str]:
     problems = []
     if not isinstance(result, dict):
@@ -122,12 +142,14 @@ def _app_outcome(result: Any, logs: str | None, seed: int, prompt: str) -> dict[
 
 async def _fal_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
     import fal_client
+    import httpx
     from fal_client import client as fal_module
 
     fal_module.QUEUE_URL_FORMAT = f"{cmd['queue_url']}/"
     fal_module.REST_URL = cmd["rest_url"]
     fal_module.CDN_URL = cmd["cdn_url"]
     client = fal_client.AsyncClient(key="benchmark:sandbox")
+    loader = httpx.AsyncClient(timeout=httpx.Timeout(RUN_TIMEOUT), trust_env=False)
     start = asyncio.Event()
 
     async def one(i: int) -> dict[str, Any]:
@@ -141,15 +163,18 @@ async def _fal_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
         except BaseException as exc:  # noqa: BLE001 - counted as an error
             out.update(t1=time.time(), error=f"{type(exc).__name__}: {str(exc)[:200]}")
             return out
-        out.update(t1=time.time(), crosstalk=_check(result, seed, prompt),
-                   inference=(result.get("timings") or {}).get("inference"),
+        out.update(crosstalk=_check(result, seed, prompt), inference=(result.get("timings") or {}).get("inference"),
                    request_id=None, image=(result.get("images") or [{}])[0].get("url"))
+        if problem := await _load_shown(loader, "", out["image"]):  # the image, as the visitor's browser loads it
+            out["crosstalk"].append(problem)
+        out["t1"] = time.time()
         return out
 
     tasks = [asyncio.ensure_future(one(i)) for i in range(cmd["n"])]
     await asyncio.sleep(0)
     start.set()
     results = await asyncio.gather(*tasks)
+    await loader.aclose()
     with_client = await client._client  # close the pooled connections between batches
     await with_client.aclose()
     del client.__dict__["_client"]
@@ -296,12 +321,14 @@ async def _raw_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
                     raise RuntimeError("the event stream ended without process_completed")
                 if not final.get("success", True):
                     raise RuntimeError(f"app error: {str(final.get('output'))[:200]}")
-                _status, logs, _gallery, result = final["output"]["data"]
+                _status, logs, gallery, result = final["output"]["data"]
+                out.update(_app_outcome(result, logs, seed, prompt), updates=updates)
+                if problem := await _load_shown(http, cmd["app_url"], _gallery_url(gallery)):  # as the page does
+                    out["crosstalk"].append(problem)
             except BaseException as exc:  # noqa: BLE001 - counted as an error
                 out.update(t1=time.time(), error=f"{type(exc).__name__}: {str(exc)[:200]}")
                 return out
             out["t1"] = time.time()
-            out.update(_app_outcome(result, logs, seed, prompt), updates=updates)
             return out
 
         tasks = [asyncio.ensure_future(asyncio.wait_for(one(i), PHASE_TIMEOUT)) for i in range(n)]
@@ -409,6 +436,12 @@ async def _visits_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
                     out["shown"] = image
             except BaseException as exc:  # noqa: BLE001 - counted as an error
                 out["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            if "error" not in out:  # until the visitor has the image, as a browser loads it after the result
+                loaded = time.time()
+                problem = await _load_shown(http, cmd.get("url", ""), out.get("shown"))
+                out["image_s"] = time.time() - loaded
+                if problem:
+                    out["crosstalk"].append(problem)
             out["t1"] = time.time()
             return out
 
@@ -700,7 +733,7 @@ def print_table(results: dict[int, dict[str, Phase]], args: argparse.Namespace) 
     print("  to handler: client submit -> the handler starts the run (client's own work, Gradio queue join,")
     print("              queue dispatch, preprocessing)")
     print("  to submit:  handler -> job sent to the sandbox (price refresh, validation, prepare)")
-    print("  after job:  submit round trip + noticing completion + result fetch + image fetch and store")
+    print("  after job:  submit round trip + noticing completion + result fetch (the image is copied after it)")
     print("  to client:  record ready -> client has the final result (coalescing, postprocess, SSE, client parse)")
     for n, by_side in results.items():
         for side in sides:
