@@ -66,14 +66,20 @@ class LocalFiles:
         return str(target)
 
 
+def _image_entry(record: dict[str, Any], index: int) -> dict[str, Any] | None:
+    """The ``index``-th image of a record's result, if there is one."""
+    result = record.get("result") if isinstance(record, dict) else None
+    images = result.get("images") if isinstance(result, dict) else None
+    if not isinstance(images, list) or index >= len(images) or not isinstance(images[index], dict):
+        return None
+    return images[index]
+
+
 def stored_image(ctx: AppContext, record: dict[str, Any], index: int) -> tuple[Path, str] | None:
     """A result image of ``record`` already on local disk (media store), with its content type, or None."""
-    if not isinstance(record, dict) or not isinstance(record.get("result"), dict):
+    image = _image_entry(record, index)
+    if image is None:
         return None
-    images = record["result"].get("images") or []
-    if index >= len(images) or not isinstance(images[index], dict):
-        return None
-    image = images[index]
     name = image.get("file") or ctx.runner.copies.get(image.get("url") or "")
     path = ctx.runner.media.path_of(name) if name else None
     if path is None:
@@ -84,13 +90,14 @@ def stored_image(ctx: AppContext, record: dict[str, Any], index: int) -> tuple[P
 async def image_file(ctx: AppContext, record: dict[str, Any], index: int) -> tuple[Path, str] | None:
     """A result image of ``record`` on local disk (fetched from the provider and kept in the media store if need
     be), or None when it is gone."""
-    found = stored_image(ctx, record, index)
-    if found is not None or not isinstance(record.get("result"), dict):
-        return found
-    images = record["result"].get("images") or []
-    if index >= len(images) or not isinstance(images[index], dict):
+    image = _image_entry(record, index)
+    if image is None:
         return None
-    image = images[index]
+    if isinstance(image.get("file"), str):
+        await ctx.runner.await_copy(image["file"])  # a run that just ended: its image may still be on its way here
+    found = stored_image(ctx, record, index)
+    if found is not None:
+        return found
     url = str(image.get("url") or "")
     provider = str(record.get("provider") or "fal")
     if not is_provider_media(url):

@@ -1,12 +1,14 @@
 """A live provider's image (an https URL that outlives the run) is shown at once and copied here off the critical
 path. The page shows it by ``/media/<name>``, which waits for the copy (``Runner.await_copy``), so the gallery's own
-download is the copy with the run inside, as for a sandbox image stored before the run ends."""
+download is the copy with the run inside. The sandbox stands in for a live provider and takes the same path; its
+record names the copy, since no visitor can reach the sandbox's loopback URL."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from starlette.applications import Starlette
 
 from app import media_routes
 from components.endpoint_tab import from_page, gallery_items, stored_gallery
+from components.history_files import image_file
 from endpoints import get_endpoint
 from providers.base import Credentials
 from providers.media import MediaStore
@@ -47,11 +50,11 @@ def held_cdn(release: asyncio.Event, status: int = 200) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-async def finished_run(runner: Runner, provider: OneImageProvider):
+async def finished_run(runner: Runner, provider: OneImageProvider, kind: str = "server_key"):
     payload = FLUX_PRO.input_model.model_validate({"prompt": "a lighthouse", "seed": 7})
     media_url = lambda name: f"http://127.0.0.1:7860/media/{name}"  # as ctx.media_url_for gives it
     async with asyncio.timeout(10):
-        updates = [u async for u in runner.run(FLUX_PRO, payload, Route(provider, KEY, "server_key"),  # type: ignore[arg-type]
+        updates = [u async for u in runner.run(FLUX_PRO, payload, Route(provider, KEY, kind),  # type: ignore[arg-type]
                                                media_url=media_url)]
     return updates[-1].record, media_url
 
@@ -112,6 +115,29 @@ async def test_the_media_route_waits_for_the_copy_and_falls_back_to_the_provider
     assert response.status_code == 307 and response.headers["location"] == CDN, "the browser still gets the image"
     await provider.client.aclose()
     await broken.client.aclose()
+
+
+async def test_a_sandbox_image_is_copied_off_the_critical_path_and_use_as_input_waits_for_it(tmp_path: Path) -> None:
+    """The sandbox's image takes a live one's path; "Use as input" (or Open image) right after the run waits for
+    the copy instead of finding nothing."""
+    release = asyncio.Event()
+    runner = Runner(MediaStore(tmp_path / "media"))
+    provider = OneImageProvider("fal", httpx.AsyncClient(transport=held_cdn(release)),
+                                "http://127.0.0.1:9/fal/cdn/files/result.png", KEY)
+    record, media_url = await finished_run(runner, provider, kind="sandbox")  # the sandbox has not answered yet
+    image = record.result["images"][0]
+    assert image["url"] == media_url(image["file"]), "the record names this app's copy, not the sandbox's URL"
+    assert runner.media.path_of(image["file"]) is None and image["file"] in runner.inflight
+    ctx = SimpleNamespace(runner=runner)  # the copy is awaited before anything else of the context is needed
+    finding = asyncio.ensure_future(image_file(ctx, record.to_json(), 0))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    assert not finding.done(), "waits for the copy under way"
+    release.set()
+    path, kind = await asyncio.wait_for(finding, 5)
+    assert path == runner.media.path_of(image["file"]) and kind == "image/png"
+    assert read_metadata(path.read_bytes()).record.id == record.id
+    await runner.drain()
+    await provider.client.aclose()
 
 
 async def test_api_and_mcp_callers_get_the_stored_copy_not_a_url_of_this_app(tmp_path: Path) -> None:
