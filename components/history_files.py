@@ -78,8 +78,10 @@ def _image_entry(record: dict[str, Any], index: int) -> dict[str, Any] | None:
 def stored_image(ctx: AppContext, record: dict[str, Any], index: int) -> tuple[Path, str] | None:
     """A result image of ``record`` already on local disk (media store), with its content type, or None."""
     image = _image_entry(record, index)
-    if image is None:
-        return None
+    return _stored(ctx, image) if image is not None else None
+
+
+def _stored(ctx: AppContext, image: dict[str, Any]) -> tuple[Path, str] | None:
     name = image.get("file") or ctx.runner.copies.get(image.get("url") or "")
     path = ctx.runner.media.path_of(name) if name else None
     if path is None:
@@ -95,7 +97,7 @@ async def image_file(ctx: AppContext, record: dict[str, Any], index: int) -> tup
         return None
     if isinstance(image.get("file"), str):
         await ctx.runner.await_copy(image["file"])  # a run that just ended: its image may still be on its way here
-    found = stored_image(ctx, record, index)
+    found = _stored(ctx, image)
     if found is not None:
         return found
     url = str(image.get("url") or "")
