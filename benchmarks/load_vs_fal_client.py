@@ -261,14 +261,6 @@ def _app_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def _app_endpoint(url: str) -> tuple[int, Any, str, str]:
-    """(fn_index, gradio_client endpoint, join URL, stream URL) of ``/flux_pro``."""
-    VISITORS.ensure(url, 1)
-    client = VISITORS.clients[0]
-    fn_index = client._infer_fn_index(API_NAME, None)
-    return fn_index, client.endpoints[fn_index], client.sse_data_url, client.sse_url
-
-
 RAW_SESSIONS: dict[tuple[str, int], str] = {}  # (app URL, visitor) -> session hash, kept across batches
 
 
@@ -277,10 +269,10 @@ async def _raw_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
     read the session's queue/data event stream until ``process_completed``. All in one event loop and one pooled
     HTTP client, so the client side costs little and the app's own time shows."""
     import httpx
-    from gradio_client import utils as client_utils
 
     n = cmd["n"]
-    fn_index, endpoint, join_url, stream_url = _app_endpoint(cmd["app_url"])
+    info = _endpoint_info(cmd["app_url"], API_NAME)
+    endpoint = info[1]
     start = asyncio.Event()
     limits = httpx.Limits(max_connections=4 * n + 10, max_keepalive_connections=2 * n + 10)
     async with httpx.AsyncClient(timeout=httpx.Timeout(RUN_TIMEOUT), limits=limits, trust_env=False) as http:
@@ -288,8 +280,7 @@ async def _raw_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
         async def one(i: int) -> dict[str, Any]:
             seed, prompt = cmd["seed0"] + i, f"{cmd['tag']} visitor {i} {secrets.token_hex(4)}"
             wanted = run_input(cmd["steps"], cmd["width"], cmd["height"], seed, prompt)
-            # the data list exactly as gradio_client builds it (parameter order, defaults, State slots)
-            data = list(endpoint.insert_empty_state(*client_utils.construct_args(endpoint.parameters_info, (), wanted)))
+            data = _queue_data(endpoint, wanted)
             if cmd.get("fresh_sessions"):  # the visitor reloads the page: a new Gradio session
                 RAW_SESSIONS.pop((cmd["app_url"], i), None)
             session = RAW_SESSIONS.setdefault((cmd["app_url"], i), secrets.token_hex(6))  # one page per visitor
@@ -298,30 +289,7 @@ async def _raw_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
             await start.wait()
             out["t0"] = time.time()
             try:
-                joined = await http.post(join_url, headers={**headers, **PAGE_HEADERS}, json={
-                    "data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None,
-                    "session_hash": session})
-                joined.raise_for_status()
-                event_id = joined.json()["event_id"]
-                final = None
-                updates = 0
-                async with http.stream("GET", stream_url, params={"session_hash": session}, headers=headers) as resp:
-                    async for line in resp.aiter_lines():
-                        if not line.startswith("data:"):
-                            continue
-                        msg = json.loads(line[5:])
-                        if msg.get("event_id") != event_id:
-                            continue
-                        if msg.get("msg") == "process_generating":
-                            updates += 1
-                        elif msg.get("msg") == "process_completed":
-                            final = msg
-                            break
-                if final is None:
-                    raise RuntimeError("the event stream ended without process_completed")
-                if not final.get("success", True):
-                    raise RuntimeError(f"app error: {str(final.get('output'))[:200]}")
-                _status, logs, gallery, result = final["output"]["data"]
+                (_status, logs, gallery, result), updates = await _queue_run(http, info, session, headers, data)
                 out.update(_app_outcome(result, logs, seed, prompt), updates=updates)
                 if problem := await _load_shown(http, cmd["app_url"], _gallery_url(gallery)):  # as the page does
                     out["crosstalk"].append(problem)
@@ -337,7 +305,7 @@ async def _raw_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*tasks))
 
 
-ENDPOINT_INFO: dict[tuple[str, str], tuple[int, Any, str, str]] = {}  # (URL, api name) -> _app_endpoint's answer
+ENDPOINT_INFO: dict[tuple[str, str], tuple[int, Any, str, str]] = {}  # (URL, api name) -> _endpoint_info's answer
 
 
 def _endpoint_info(url: str, api_name: str) -> tuple[int, Any, str, str]:
@@ -351,14 +319,18 @@ def _endpoint_info(url: str, api_name: str) -> tuple[int, Any, str, str]:
     return ENDPOINT_INFO[url, api_name]
 
 
-async def _queue_run(http: Any, info: tuple[int, Any, str, str], session: str, headers: dict[str, str],
-                     wanted: dict[str, Any]) -> tuple[list[Any], int]:
-    """One event through Gradio's queue protocol, as the page sends it: POST queue/join, then the session's
-    queue/data event stream until ``process_completed``. Returns the output data and the streamed updates."""
+def _queue_data(endpoint: Any, wanted: dict[str, Any]) -> list[Any]:
+    """The event's data list exactly as gradio_client builds it (parameter order, defaults, State slots)."""
     from gradio_client import utils as client_utils
 
-    fn_index, endpoint, join_url, stream_url = info
-    data = list(endpoint.insert_empty_state(*client_utils.construct_args(endpoint.parameters_info, (), wanted)))
+    return list(endpoint.insert_empty_state(*client_utils.construct_args(endpoint.parameters_info, (), wanted)))
+
+
+async def _queue_run(http: Any, info: tuple[int, Any, str, str], session: str, headers: dict[str, str],
+                     data: list[Any]) -> tuple[list[Any], int]:
+    """One event through Gradio's queue protocol, as the page sends it: POST queue/join, then the session's
+    queue/data event stream until ``process_completed``. Returns the output data and the streamed updates."""
+    fn_index, _endpoint, join_url, stream_url = info
     joined = await http.post(join_url, headers={**headers, **PAGE_HEADERS}, json={
         "data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None, "session_hash": session})
     joined.raise_for_status()
@@ -420,14 +392,14 @@ async def _visits_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
                 elif side == "app":
                     assert info is not None
                     (_status, logs, gallery, result), updates = await _queue_run(
-                        http, info, session, visitor_headers(i), wanted)
+                        http, info, session, visitor_headers(i), _queue_data(info[1], wanted))
                     out.update(_app_outcome(result, logs, seed, prompt), updates=updates, shown=_gallery_url(gallery))
                     if not gallery:
                         out["crosstalk"].append("no image in the gallery")
                 else:
                     assert info is not None
                     (image, result), updates = await _queue_run(
-                        http, info, session, visitor_headers(i), {"prompt": prompt, "seed": seed})
+                        http, info, session, visitor_headers(i), _queue_data(info[1], {"prompt": prompt, "seed": seed}))
                     out.update(crosstalk=_check(result, seed, prompt), updates=updates,
                                inference=((result or {}).get("timings") or {}).get("inference"),
                                request_id=None, image=(result or {}).get("images", [{}])[0].get("url"))

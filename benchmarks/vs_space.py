@@ -7,9 +7,8 @@ The method:
 
 - **Clients.** 25, then 50 visitors speak Gradio's own queue protocol, as the page does: ``POST
   /gradio_api/queue/join`` with the page's ``x-gradio-user: app`` header, then the ``/gradio_api/queue/data``
-  event stream. Each visitor opens one session (one
-  page) and makes 3 runs in a row in it. All visitors run in asyncio in one client process
-  (``load_vs_fal_client.py --worker``), so no side pays for a heavy client.
+  event stream. Each visitor opens one session (one page) and makes 3 runs in a row in it. All visitors run in
+  asyncio in one client process (``load_vs_fal_client.py --worker``), so no side pays for a heavy client.
 - **Job.** One sandbox process serves every side: capacity 128, 0.05 s per step, 28 steps, 256x256 JPEGs.
 - **Three sides.** ``direct``: ``fal_client.AsyncClient.subscribe(..., with_logs=True)`` from the client process,
   straight to the sandbox. ``app``: the app (in this process), ``/flux_pro``. ``peer``: ``peer_space.py``, one
