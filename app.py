@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from components.context import AppContext, SweepSlots, VisitorSlots
-from components.endpoint_tab import EndpointTab, SessionSpend
+from components.endpoint_tab import EndpointTab
 from components.form_target import DrawnForm, FormTarget
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper, fixes_active
 from components.history_files import is_provider_media
@@ -33,6 +33,7 @@ from components.models_tab import TAB_ID, add_model_apis, build_models_tab, mode
 from components.open_links import wire_share_links
 from components.page_cache import AssetCache, PageCache
 from components.page_config import API_SURFACE_ID, trim_page_config
+from components.session_spend import SessionSpend
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.tab_page import build_tab
 from endpoints import ENDPOINTS, install_catalog

@@ -117,67 +117,6 @@ class TabControls:
     random_seed: gr.Button
 
 
-@dataclass
-class SessionSpend:
-    """This session's running cost: billed runs and sandbox runs apart (``new_total``), in a state, shown in a line."""
-
-    state: gr.State
-    line: gr.Markdown
-
-    @classmethod
-    def build(cls) -> SessionSpend:
-        state = gr.State(new_total(), time_to_live=SESSION_TTL_SECONDS)
-        line = gr.Markdown("This session: no runs yet.", elem_id="session-spend", elem_classes=["fp-badge"])
-        return cls(state, line)
-
-
-def new_total() -> dict[str, Any]:
-    """``usd``/``runs``/``unpriced``: runs a provider billed (or would have: a live route); ``sandbox_*``: sandbox
-    runs and what they would have cost live; ``seen``: the ids already counted."""
-    return {"usd": 0.0, "runs": 0, "unpriced": 0, "sandbox_usd": 0.0, "sandbox_runs": 0, "sandbox_unpriced": 0,
-            "seen": []}
-
-
-def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
-    """Count a finished run or sweep once (by id) into the session total; the line keeps billed spend apart from
-    sandbox runs ("$0.00 billed · 2 sandbox runs that would cost $0.10"). A sweep counts each of its cells."""
-    total = {**new_total(), **(total or {})}
-    seen = list(total.get("seen") or [])
-    if isinstance(record_json, dict) and record_json.get("id") and record_json["id"] not in seen:
-        seen = [*seen, record_json["id"]][-200:]
-        cells = ((record_json.get("sweep") or {}).get("cells") or []) if isinstance(record_json.get("sweep"), dict) else []
-        runs = len(cells) if isinstance(cells, list) and cells else 1
-        prefix = "sandbox_" if record_json.get("route") == "sandbox" else ""
-        total[f"{prefix}runs"] += runs
-        usd = (record_json.get("cost") or {}).get("usd")
-        if record_json.get("cached") is True:  # served from the result cache: nothing was spent
-            total["cached"] = total.get("cached", 0) + 1
-        elif isinstance(usd, int | float):
-            total[f"{prefix}usd"] = round(total[f"{prefix}usd"] + float(usd), 6)
-        else:
-            total[f"{prefix}unpriced"] += runs
-    total["seen"] = seen
-    return total, session_line(total)
-
-
-def session_line(total: dict[str, Any]) -> str:
-    if not total["runs"] and not total["sandbox_runs"]:
-        return "This session: no runs yet."
-    def plural(n: int, word: str) -> str:
-        return f"{n} {word}{'s' if n != 1 else ''}"
-
-    parts = [f"This session: **${total['usd']:.2f} billed**"
-             + (f" over {plural(total['runs'], 'run')}" if total["runs"] else "")
-             + (f" (+{total['unpriced']} of unknown cost)" if total["unpriced"] else "")]
-    if total["sandbox_runs"]:
-        would = f"${total['sandbox_usd']:.2f}"
-        unknown = f" (+{total['sandbox_unpriced']} of unknown cost)" if total["sandbox_unpriced"] else ""
-        parts.append(f"{plural(total['sandbox_runs'], 'sandbox run')} that would cost {would}{unknown}")
-    if total.get("cached"):
-        parts.append(f"{plural(total['cached'], 'run')} from cache ($0.00)")
-    return " · ".join(parts) + "."
-
-
 class ModelForm(Protocol):
     """What a run reads its input through: the page's ``EndpointForm``, or an API call's ``WireForm`` (no page)."""
 
@@ -515,16 +454,6 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
     tab = EndpointTab(spec, ctx, form, generate, stop, status, gallery, logs, result_json, last_record,
                       code_button=code_button, code_row=code_row, share_row=share_row, sweep_row=sweep_row)
     return tab, TabControls(estimate, run_anyway, no_cache, reuse_seed, random_seed)
-
-
-def count_in_session(tab: EndpointTab, spend: SessionSpend) -> None:
-    """Each run of the tab, and each sweep (each cell was a run, billed or not), counts in the session's spend."""
-    tab.record_event.then(
-        add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
-    )
-    if tab.sweep_record_event is not None:
-        tab.sweep_record_event.then(add_to_session, [spend.state, tab.sweep_record], [spend.state, spend.line],
-                                    api_visibility="private", queue=False)
 
 
 def _estimate_text(ctx: AppContext, spec: EndpointSpec, wire: dict[str, Any], session_keys: dict | None) -> str:

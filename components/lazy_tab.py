@@ -26,10 +26,11 @@ import gradio as gr
 
 from components.bind import bind
 from components.context import AppContext
-from components.endpoint_tab import EndpointTab, SessionSpend
+from components.endpoint_tab import EndpointTab
 from components.form import EndpointForm
 from components.form_target import DrawnForm
 from components.rendered_form import fill_rendered, keep_record, keys_relay
+from components.session_spend import SessionSpend
 from components.tab_page import build_tab
 from endpoints.base import EndpointSpec
 

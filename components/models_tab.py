@@ -35,10 +35,11 @@ from pydantic import ValidationError
 from components.api_schema import args_docstring, field_schemas
 from components.bind import bind
 from components.context import AppContext
-from components.endpoint_tab import EndpointTab, SessionSpend, run_endpoint
+from components.endpoint_tab import EndpointTab, run_endpoint
 from components.form_values import FormError
 from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.run_view import origin_html
+from components.session_spend import SessionSpend
 from components.sweep_panel import sweep_handlers
 from components.tab_page import build_tab
 from components.widgets import EMPTY_NUMBERS_JS

@@ -9,8 +9,9 @@ import gradio as gr
 
 from components.code_panel import add_code_view
 from components.context import AppContext
-from components.endpoint_tab import EndpointTab, SessionSpend, build_endpoint_tab, count_in_session
+from components.endpoint_tab import EndpointTab, build_endpoint_tab
 from components.mcp_tools import add_mcp_tool
+from components.session_spend import SessionSpend, count_in_session
 from components.share_panel import add_share_button
 from components.sweep_panel import build_sweep_section
 from endpoints.base import EndpointSpec
