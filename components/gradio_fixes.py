@@ -88,7 +88,10 @@ def _serialize_renders() -> None:
     """Gradio 6.31 runs each ``gr.render`` body in a worker thread; two at once iterate and grow the same
     ``blocks``/``fns`` dicts (``set_event_trigger``, ``attach_load_events``) and one fails with "dictionary changed
     size during iteration", leaving its area empty (``docs/upstream.md`` §9). A tab drawn later starts several row
-    editors at once, so every ``Renderable.apply`` takes ``RENDER_LOCK``."""
+    editors at once, so every ``Renderable.apply`` takes ``RENDER_LOCK``. The event loop then writes the drawn
+    area's config (``BlocksConfig.get_config``, walking the same ``fns``) while the next area may be drawing in its
+    thread, so that takes the lock too (held only while an area is drawn: milliseconds)."""
+    from gradio.blocks import BlocksConfig
     from gradio.renderable import Renderable
 
     apply = Renderable.apply
@@ -100,8 +103,16 @@ def _serialize_renders() -> None:
         with RENDER_LOCK:
             return apply(self, *args, **kwargs)
 
+    get_config = BlocksConfig.get_config
+
+    @functools.wraps(get_config)
+    def config_serialized(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with RENDER_LOCK:
+            return get_config(self, *args, **kwargs)
+
     serialized._serialized = True  # type: ignore[attr-defined]  # our marker: installed once
     Renderable.apply = serialized  # type: ignore[method-assign]  # the tested Gradio's method, wrapped
+    BlocksConfig.get_config = config_serialized  # type: ignore[method-assign]  # the same
 
 
 SKIP: dict[str, str] = {"__type__": "update"}  # what gr.skip() returns and what the browser is sent for it

@@ -310,6 +310,27 @@ def test_render_areas_are_drawn_one_at_a_time():
     gradio_fixes.RENDER_LOCK.release()
 
 
+def test_a_drawn_areas_config_waits_for_an_area_being_drawn_elsewhere():
+    """The event loop writes a drawn area's config (``BlocksConfig.get_config``, walking ``fns``) while another area
+    may be drawing in its thread and adding to ``fns`` ("dictionary changed size during iteration", seen in the
+    suite): on the tested Gradio it takes ``RENDER_LOCK`` too, and so waits for the drawing to end."""
+    import threading
+
+    from components import gradio_fixes
+
+    if not gradio_fixes.fixes_active():
+        pytest.skip("Gradio is not a tested version: the workarounds are off")
+    with gradio_fixes.PlaygroundBlocks() as demo:
+        gr.Textbox()
+    done = threading.Event()
+    with gradio_fixes.RENDER_LOCK:  # an area being drawn in this thread
+        writer = threading.Thread(target=lambda: (demo.default_config.get_config(), done.set()))
+        writer.start()
+        assert not done.wait(0.3), "the config was walked while an area was being drawn"
+    assert done.wait(10), "and written once the drawing ended"
+    writer.join()
+
+
 def test_close_sets_the_stop_event_on_the_servers_loop_not_from_the_callers_thread():
     """Gradio's ``close()`` sets an ``asyncio.Event`` from the calling thread while heartbeat streams wait on it in
     the server's loop ("deque mutated during iteration" in CI, docs/upstream.md §11): it is set on the loop first."""
