@@ -153,6 +153,12 @@ def test_picker_is_usable_at_phone_size(browser, app):
         picker.locator("input").click()
         options = page.get_by_role("option")
         options.first.wait_for(timeout=5_000)
+        # The search narrows the picker's choices with a server round trip: the list opened before it answers
+        # still shows every model, so wait (bounded) for the narrowed list, then check every option of it.
+        page.wait_for_function("""() => {
+            const options = [...document.querySelectorAll('[role=option]')];
+            return options.length > 0 && options.every((o) => o.innerText.includes('Kontext'));
+        }""", timeout=15_000)
         assert all("Kontext" in options.nth(i).inner_text() for i in range(options.count()))
         page.screenshot(path=str(SHOTS / "phone-picker.png"), full_page=False)
         options.first.click()

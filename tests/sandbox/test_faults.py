@@ -128,7 +128,8 @@ async def test_slow_delays_the_response(sbx, client):
 
 async def test_hang_times_out_the_client_and_stops_with_the_server(start):
     sbx = start()
-    async with httpx.AsyncClient(timeout=0.2) as client:
+    # A short read timeout (the hang) but room to connect: a loaded machine may take longer than 0.2 s to accept.
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.2, connect=10)) as client:
         with pytest.raises(httpx.ReadTimeout):
             await client.post(f"{sbx.fal_queue_url}/{FLUX_PRO}", json=t2i(), headers={**KEY, "X-Sandbox-Fault": "hang"})
         hanging = asyncio.create_task(
