@@ -81,6 +81,7 @@ async def one_sweep(ctx: AppContext, cells: int, size: int, seed0: int) -> tuple
     records: Any = None
     async for update in run.updates():
         records = update.records or records
+    await ctx.runner.await_images(records)  # as the app does: the cells' images are copied off the critical path
     grid_path, zip_path = await asyncio.to_thread(grid_and_zip, ctx.runner, plan, records, ctx.sweep_files,
                                                      ctx.sweep_limits.max_grid_pixels)
     grid_bytes = await asyncio.to_thread(Path(grid_path).read_bytes)

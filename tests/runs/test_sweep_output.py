@@ -22,6 +22,7 @@ async def test_a_2x1_sweep_leaves_a_grid_a_zip_its_cells_and_one_record(rig, tmp
                                               concurrency={"fal": 4}, media_url=media_url)]
     records = updates[-1].records
     assert records is not None and [r.state for r in records] == ["done", "done"]
+    await rig.runner.await_images(records)  # as the app does: the cells' images are copied off the critical path
     grid, archive = await asyncio.to_thread(grid_and_zip, rig.runner, plan, records, SweepFiles(tmp_path),
                                             4_000_000, 1.5)
     with Image.open(grid) as image:
