@@ -14,6 +14,7 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
+from tests.browser_support import new_context
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -49,7 +50,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, app):
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    context = new_context(browser, viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     page.goto(app.url, wait_until="load")
     page.get_by_role("button", name="Generate").first.wait_for(timeout=30_000)
@@ -191,7 +192,7 @@ def test_stop_says_stopped_and_a_new_run_keeps_the_previous_images_until_its_own
 
 def test_closing_the_tab_cancels_the_remote_request(browser, app):
     before = len(cancels(app))
-    context = browser.new_context()
+    context = new_context(browser)
     page = context.new_page()
     page.goto(app.url, wait_until="load")
     page.locator("#flux_pro-generate").wait_for(timeout=30_000)

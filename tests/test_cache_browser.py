@@ -12,6 +12,7 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
+from tests.browser_support import new_context
 
 CHROMIUM = "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
@@ -41,7 +42,7 @@ def browser():
 @pytest.fixture
 def page(browser, app):
     """A page in a browser context of its own (fresh storage); the app, its cache and the browser are the module's."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    context = new_context(browser, viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     page.goto(app.url, wait_until="load")
     page.locator("#flux_pro-generate").wait_for(timeout=30_000)

@@ -39,6 +39,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sync_api = None
 
+from tests.browser_support import new_context
 from tests.test_app_browser import ARGS, ARTIFACTS, CHROMIUM
 
 WAIT_MS = 20_000  # any single wait in the page
@@ -74,7 +75,7 @@ def history_browser() -> Iterator[Any]:
 
 
 def new_page(browser, app: LaunchedApp, *, width: int = 1400, height: int = 1100, url: str | None = None):
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = new_context(browser, viewport={"width": width, "height": height})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url.rstrip("/"))
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()

@@ -15,6 +15,7 @@ from components import models_tab
 from endpoints import get_endpoint
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
+from tests.browser_support import new_context
 from tests.test_app_browser import ARGS, CHROMIUM
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
@@ -41,7 +42,7 @@ def browser():
 
 
 def open_models(browser, app, viewport: dict[str, int]):
-    context = browser.new_context(viewport=viewport)
+    context = new_context(browser, viewport=viewport)
     page = context.new_page()
     page.goto(app.url, wait_until="load")
     page.get_by_role("button", name="Generate").first.wait_for(timeout=30_000)
@@ -180,7 +181,7 @@ def test_a_share_link_opens_the_model_with_its_values(browser, app, monkeypatch)
         real_render(state, *args)
 
     monkeypatch.setattr(models_tab, "render_model", counted)
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    context = new_context(browser, viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     try:
         page.goto(f"{app.url}?endpoint=flux_2_pro&prompt=a%20harbour%20at%20night&seed=42", wait_until="load")

@@ -18,6 +18,7 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import LaunchedApp, launched_app
+from tests.browser_support import new_context
 from tests.test_app_browser import ARGS, CHROMIUM
 from tests.test_history_browser import (
     WAIT_MS,
@@ -61,7 +62,7 @@ def browser():
 
 
 def new_page(browser, app: LaunchedApp, viewport: dict[str, int], **options):
-    context = browser.new_context(viewport=viewport, accept_downloads=True, **options)
+    context = new_context(browser, viewport=viewport, accept_downloads=True, **options)
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     open_app(page, app.url)

@@ -12,6 +12,7 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
+from tests.browser_support import new_context
 from tests.test_app_browser import ARGS, ARTIFACTS, CHROMIUM
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
@@ -38,7 +39,7 @@ def browser():
 
 def open_page(browser, app, viewport: dict[str, int]):
     """A page in a browser context of its own (fresh storage: an empty history, no sweep from another test)."""
-    page = browser.new_context(viewport=viewport).new_page()
+    page = new_context(browser, viewport=viewport).new_page()
     page.goto(app.url, wait_until="load")
     page.locator("#flux_pro-generate").wait_for(timeout=30_000)
     return page

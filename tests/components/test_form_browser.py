@@ -15,6 +15,7 @@ from components.form import EndpointForm, FormError, build_form
 from components.page_config import trim_page_config
 from endpoints import get_endpoint
 from tests.app_support import free_port
+from tests.browser_support import new_context
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -71,7 +72,7 @@ def page():
     try:
         with playwright_sync.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
+            page = new_context(browser).new_page()
             page.goto(demo.local_url)
             page.wait_for_selector("#flux_pro-run", timeout=20_000)
             page.wait_for_function(
