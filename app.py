@@ -250,24 +250,34 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
     return demo
 
 
+CACHED = {"Cache-Control": "public, max-age=86400, immutable"}  # a name never changes its content
+
+
 def media_routes(runner: Runner) -> list[Route]:
     """``GET /media/{name}``: stored result images by name only (``<run id>/<file>`` or a hash; checked, never a
     free path), cached by browsers. A live provider's image still being copied is waited for (the page shows it by
     this URL); one whose copy failed sends the browser to the provider's own URL."""
     media = runner.media
 
+    def stored(name: str) -> bytes | Path | None:
+        """A run's image asked for right after the run comes from memory; older ones from disk."""
+        data = media.recent(name)
+        return data if data is not None else media.path_of(name)
+
     async def serve(request: Request) -> Response:
         name = request.path_params["name"]
-        path = media.path_of(name)
-        if path is None:
+        found = stored(name)
+        if found is None:
             fallback = await runner.await_copy(name)
-            path = media.path_of(name)
-            if path is None:
+            found = stored(name)
+            if found is None:
                 if fallback is not None and is_provider_media(fallback):  # only ever a provider's own host
                     return RedirectResponse(fallback, status_code=307, headers={"Cache-Control": "no-store"})
                 return Response("not found", status_code=404)
         media_type = CONTENT_TYPES.get("." + name.rsplit(".", 1)[-1], "application/octet-stream")
-        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400, immutable"})
+        if isinstance(found, bytes):
+            return Response(found, media_type=media_type, headers=CACHED)
+        return FileResponse(found, media_type=media_type, headers=CACHED)
 
     return [Route("/media/{name:path}", serve, methods=["GET"])]
 

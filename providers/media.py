@@ -4,6 +4,10 @@ Result images are saved server-side where the visitor's browser could not fetch 
 loopback, or a provider that answers with bytes) and, off the critical path, for live providers whose CDN URLs
 expire. The folder is created by the app with mode 0700 (files 0600) and served only by name through the app's
 ``/media/{name}`` route, so nothing else on the machine can be reached through it. File I/O runs in a thread.
+
+The newest files written are also kept in memory (``recent``, bounded by ``RECENT_BYTES``): the page asks for a
+run's image right after the run, and answering from memory spares that request the file's thread round trips on an
+event loop busy with every other visitor's updates.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,8 @@ from providers.retry import RetryPolicy, send_idempotent
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
 CONTENT_TYPES = {ext: ctype for ctype, ext in EXTENSIONS.items()}
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
+RECENT_BYTES = 32 * 1024 * 1024  # the newest files kept in memory too, at most this many bytes in all
+RECENT_FILE_BYTES = 4 * 1024 * 1024  # a larger file is served from disk only
 # A content-addressed file (a grid, a copy fetched for a download) or a run's image under the run's own folder:
 # ``<run id>/<api_name>-<seed>-<n>.<ext>`` (the folder keeps equal names of different runs apart, and the file
 # name is what a browser's download, the /media/ URL and gradio_client's file all carry).
@@ -89,6 +97,31 @@ class MediaStore:
         self.max_age = max_age
         self.retry = retry or RetryPolicy(attempts=4, timeout=30.0)
         self._writes_since_prune = 0
+        self._recent: OrderedDict[str, bytes] = OrderedDict()  # name -> the file's bytes, newest last
+        self._recent_bytes = 0
+        self._recent_lock = threading.Lock()  # files are written in worker threads
+
+    def recent(self, name: str) -> bytes | None:
+        """The bytes of ``name`` if it is one of the newest files written (no disk access), else None."""
+        with self._recent_lock:
+            return self._recent.get(name)
+
+    def _remember(self, name: str, data: bytes) -> None:
+        if len(data) > RECENT_FILE_BYTES:
+            return
+        with self._recent_lock:
+            old = self._recent.pop(name, None)
+            self._recent_bytes -= len(old) if old is not None else 0
+            self._recent[name] = data
+            self._recent_bytes += len(data)
+            while self._recent_bytes > RECENT_BYTES:
+                _, dropped = self._recent.popitem(last=False)
+                self._recent_bytes -= len(dropped)
+
+    def _forget(self, name: str) -> None:
+        with self._recent_lock:
+            old = self._recent.pop(name, None)
+            self._recent_bytes -= len(old) if old is not None else 0
 
     def close(self) -> None:
         """Remove the folder if this store made it (at shutdown); a configured folder is left as it is."""
@@ -115,6 +148,7 @@ class MediaStore:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
+            self._remember(name, data)
         self._writes_since_prune += 1
         if self._writes_since_prune >= 20:
             self._writes_since_prune = 0
@@ -138,6 +172,7 @@ class MediaStore:
             if now - mtime <= self.max_age and total <= self.max_bytes:
                 continue
             path.unlink(missing_ok=True)
+            self._forget(path.relative_to(self.root).as_posix())
             if path.parent != self.root:
                 with contextlib.suppress(OSError):  # a run's folder goes with its last file
                     path.parent.rmdir()

@@ -205,6 +205,25 @@ async def test_the_media_route_redirects_only_to_a_providers_own_host(tmp_path: 
     await provider.client.aclose()
 
 
+async def test_the_media_route_serves_a_runs_image_from_memory_and_older_ones_from_disk(tmp_path: Path) -> None:
+    runner = Runner(MediaStore(tmp_path / "media"))
+    name = "0123456789abcdef0123456789abcdef/flux_pro-1-1.png"
+    stored = await runner.media.save(png(), "image/png", name)
+    app = Starlette(routes=media_routes(runner))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+        path = runner.media.path_of(stored.name)
+        assert path is not None
+        path.rename(path.with_suffix(".moved"))  # only memory can answer now
+        fresh = await client.get(f"/media/{name}")
+        assert fresh.status_code == 200 and fresh.content == png() and fresh.headers["content-type"] == "image/png"
+        assert "immutable" in fresh.headers["cache-control"]
+        path.with_suffix(".moved").rename(path)
+        runner.media._forget(name)  # older than what memory keeps
+        path.write_bytes(b"\x89PNG from disk")
+        old = await client.get(f"/media/{name}")
+        assert old.status_code == 200 and old.content == b"\x89PNG from disk"
+
+
 @pytest.mark.parametrize(("header", "page"), [("app", True), ("api", False), ("mcp", False), (None, False)])
 def test_only_the_page_gets_media_urls(header: str | None, page: bool) -> None:
     class Request:

@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from providers import media as media_module
 from providers.errors import ProviderFailure
 from providers.media import MediaStore
 from providers.retry import RetryPolicy
@@ -90,6 +91,21 @@ async def test_media_files_are_private_and_storage_is_bounded(tmp_path):
     old = MediaStore(tmp_path / "o", max_age=10)
     first = (await old.save(b"a" * 10, "image/png")).name
     assert old.prune(now=time.time() + 60) == 1 and old.path_of(first) is None
+
+
+async def test_the_newest_files_are_kept_in_memory_within_a_bound_and_forgotten_when_pruned(tmp_path, monkeypatch):
+    monkeypatch.setattr(media_module, "RECENT_BYTES", 250)
+    monkeypatch.setattr(media_module, "RECENT_FILE_BYTES", 150)
+    media = MediaStore(tmp_path / "m", max_age=10)
+    run = "cd" * 16
+    names = [(await media.save(bytes([i]) * 100, "image/png", f"{run}/flux_pro-{i}-1.png")).name for i in range(3)]
+    assert media.recent(names[0]) is None, "the oldest left memory once the newest passed the bound"
+    assert media.recent(names[1]) == bytes([1]) * 100 and media.recent(names[2]) == bytes([2]) * 100
+    big = (await media.save(b"b" * 200, "image/png", f"{run}/flux_pro-9-1.png")).name
+    assert media.recent(big) is None and media.path_of(big) is not None, "a large file is served from disk only"
+    assert media.prune(now=time.time() + 60) == 4
+    assert all(media.recent(name) is None for name in names), "a pruned file is not served from memory either"
+    assert media.recent("../../etc/passwd") is None
 
 
 async def test_named_media_files_live_in_their_runs_folder_and_go_with_it(tmp_path):
