@@ -18,7 +18,7 @@ from gradio.blocks import Block
 
 from components.api_schema import args_docstring
 from components.context import AppContext
-from components.endpoint_tab import run_endpoint
+from components.endpoint_run import run_endpoint
 from components.form import EndpointForm
 from components.gradio_fixes import hide_server_paths_in_mcp_results
 from endpoints.base import EndpointSpec

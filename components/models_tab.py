@@ -35,7 +35,8 @@ from pydantic import ValidationError
 from components.api_schema import args_docstring, field_schemas
 from components.bind import bind
 from components.context import AppContext
-from components.endpoint_tab import EndpointTab, run_endpoint
+from components.endpoint_run import run_endpoint
+from components.endpoint_tab import EndpointTab
 from components.form_values import FormError
 from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.run_view import origin_html

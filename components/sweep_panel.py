@@ -28,7 +28,8 @@ from gradio.blocks import Block
 
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext, ServerBusy, VisitorBusy
-from components.endpoint_tab import EndpointTab, refusal
+from components.endpoint_run import refusal
+from components.endpoint_tab import EndpointTab
 from components.form import FormError
 from components.mcp_tools import add_sweep_tool
 from endpoints.base import EndpointSpec

@@ -16,7 +16,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from app import media_routes
-from components.endpoint_tab import from_page, gallery_items, stored_gallery
+from components.endpoint_run import from_page, gallery_items, stored_gallery
 from components.history_files import image_file
 from endpoints import get_endpoint
 from providers.base import Credentials

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from components.endpoint_tab import _coalesced
+from components.endpoint_run import coalesced
 from providers.base import LogLine
 from runs.progress import Step
 from runs.record import RunRecord
@@ -35,7 +35,7 @@ async def test_many_log_lines_become_a_few_updates_with_every_line_kept():
     stream += [(0.02, RunUpdate("r", "running", 0.1, new_logs=(LogLine(f"Step {i}/40"),))) for i in range(1, 41)]
     stream += [(0.0, RunUpdate("r", "done", 1.0, record=record()))]
     async with asyncio.timeout(10):
-        sent = [u async for u in _coalesced(FakeRun(stream))]
+        sent = [u async for u in coalesced(FakeRun(stream))]
     lines = [line.message for u in sent for line in u.new_logs]
     assert lines == [f"Step {i}/40" for i in range(1, 41)]
     assert [u.state for u in sent][:2] == ["preparing", "running"] and sent[-1].record is not None
@@ -47,13 +47,13 @@ async def test_a_run_waiting_in_the_queue_shows_it_and_one_that_starts_at_once_s
                (0.0, RunUpdate("r", "queued", 0.1, position=3)), (1.2, RunUpdate("r", "running", 1.2)),
                (0.0, RunUpdate("r", "done", 1.3, record=record()))]
     async with asyncio.timeout(10):
-        sent = [u async for u in _coalesced(FakeRun(waiting))]
+        sent = [u async for u in coalesced(FakeRun(waiting))]
     assert [u.state for u in sent] == ["preparing", "queued", "running", "done"]
     assert sent[1].position == 3, "the queue position is what a waiting visitor wants to see"
     started = [(0.0, RunUpdate("r", "preparing", 0.0)), (0.0, RunUpdate("r", "queued", 0.0)),
                (0.05, RunUpdate("r", "running", 0.05)), (0.0, RunUpdate("r", "done", 0.1, record=record()))]
     async with asyncio.timeout(10):
-        sent = [u async for u in _coalesced(FakeRun(started))]
+        sent = [u async for u in coalesced(FakeRun(started))]
     assert [u.state for u in sent] == ["preparing", "running", "done"]
 
 
@@ -64,7 +64,7 @@ async def test_the_first_log_lines_go_at_once_even_when_the_run_ends_within_the_
                for i in range(1, 11)]
     stream += [(0.0, RunUpdate("r", "done", 0.2, record=record()))]
     async with asyncio.timeout(10):
-        sent = [u async for u in _coalesced(FakeRun(stream))]
+        sent = [u async for u in coalesced(FakeRun(stream))]
     first_log = next(i for i, u in enumerate(sent) if u.new_logs)
     first_step = next(i for i, u in enumerate(sent) if u.step is not None)
     assert sent[first_log].new_logs[0].message == "Runner assigned" and sent[first_step].step == Step(1, 10)
