@@ -260,9 +260,13 @@ def media_routes(runner: Runner) -> list[Route]:
     media = runner.media
 
     def stored(name: str) -> bytes | Path | None:
-        """A run's image asked for right after the run comes from memory; older ones from disk."""
+        """A stored file's bytes from memory when it is one of the newest (a run's image asked for right after the
+        run), else its path; None when there is no such file (memory never outlives the file)."""
+        path = media.path_of(name)
+        if path is None:
+            return None
         data = media.recent(name)
-        return data if data is not None else media.path_of(name)
+        return data if data is not None else path
 
     async def serve(request: Request) -> Response:
         name = request.path_params["name"]

@@ -38,6 +38,7 @@ CONTENT_TYPES = {ext: ctype for ctype, ext in EXTENSIONS.items()}
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 RECENT_BYTES = 32 * 1024 * 1024  # the newest files kept in memory too, at most this many bytes in all
 RECENT_FILE_BYTES = 4 * 1024 * 1024  # a larger file is served from disk only
+ENTRY_BYTES = 256  # what an entry costs besides its bytes (so empty files cannot pile up)
 # A content-addressed file (a grid, a copy fetched for a download) or a run's image under the run's own folder:
 # ``<run id>/<api_name>-<seed>-<n>.<ext>`` (the folder keeps equal names of different runs apart, and the file
 # name is what a browser's download, the /media/ URL and gradio_client's file all carry).
@@ -102,29 +103,35 @@ class MediaStore:
         self._recent_lock = threading.Lock()  # files are written in worker threads
 
     def recent(self, name: str) -> bytes | None:
-        """The bytes of ``name`` if it is one of the newest files written (no disk access), else None."""
+        """The bytes of ``name`` if it is one of the newest files written, else None. Memory only: serve them only
+        while ``path_of(name)`` finds the file (a file removed by other means than ``prune`` is not forgotten)."""
         with self._recent_lock:
             return self._recent.get(name)
 
     def _remember(self, name: str, data: bytes) -> None:
-        if len(data) > RECENT_FILE_BYTES:
-            return
         with self._recent_lock:
-            old = self._recent.pop(name, None)
-            self._recent_bytes -= len(old) if old is not None else 0
+            self._drop(name)
+            if len(data) > RECENT_FILE_BYTES:
+                return
             self._recent[name] = data
-            self._recent_bytes += len(data)
+            self._recent_bytes += len(data) + ENTRY_BYTES
             while self._recent_bytes > RECENT_BYTES:
                 _, dropped = self._recent.popitem(last=False)
-                self._recent_bytes -= len(dropped)
+                self._recent_bytes -= len(dropped) + ENTRY_BYTES
 
     def _forget(self, name: str) -> None:
         with self._recent_lock:
-            old = self._recent.pop(name, None)
-            self._recent_bytes -= len(old) if old is not None else 0
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:  # under the lock
+        old = self._recent.pop(name, None)
+        self._recent_bytes -= len(old) + ENTRY_BYTES if old is not None else 0
 
     def close(self) -> None:
         """Remove the folder if this store made it (at shutdown); a configured folder is left as it is."""
+        with self._recent_lock:
+            self._recent.clear()
+            self._recent_bytes = 0
         if self.owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -144,6 +151,7 @@ class MediaStore:
             os.utime(path)  # recently used: pruned last
         else:
             path.parent.mkdir(mode=0o700, exist_ok=True)
+            self._forget(name)  # never the old bytes from memory while the new file is being written
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")  # created 0600
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

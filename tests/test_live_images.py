@@ -205,23 +205,34 @@ async def test_the_media_route_redirects_only_to_a_providers_own_host(tmp_path: 
     await provider.client.aclose()
 
 
-async def test_the_media_route_serves_a_runs_image_from_memory_and_older_ones_from_disk(tmp_path: Path) -> None:
+async def test_the_media_route_serves_a_runs_image_from_memory_and_older_ones_from_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app as app_module
+
     runner = Runner(MediaStore(tmp_path / "media"))
     name = "0123456789abcdef0123456789abcdef/flux_pro-1-1.png"
-    stored = await runner.media.save(png(), "image/png", name)
+    await runner.media.save(png(), "image/png", name)
     app = Starlette(routes=media_routes(runner))
+    from_disk: list[object] = []
+    real_file_response = app_module.FileResponse
+
+    def file_response(path: object, **kwargs: object) -> object:
+        from_disk.append(path)
+        return real_file_response(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app_module, "FileResponse", file_response)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
-        path = runner.media.path_of(stored.name)
-        assert path is not None
-        path.rename(path.with_suffix(".moved"))  # only memory can answer now
         fresh = await client.get(f"/media/{name}")
         assert fresh.status_code == 200 and fresh.content == png() and fresh.headers["content-type"] == "image/png"
-        assert "immutable" in fresh.headers["cache-control"]
-        path.with_suffix(".moved").rename(path)
+        assert "immutable" in fresh.headers["cache-control"] and from_disk == [], "the newest image: from memory"
         runner.media._forget(name)  # older than what memory keeps
-        path.write_bytes(b"\x89PNG from disk")
         old = await client.get(f"/media/{name}")
-        assert old.status_code == 200 and old.content == b"\x89PNG from disk"
+        assert old.status_code == 200 and old.content == png() and len(from_disk) == 1, "an older one: from disk"
+        other = "0123456789abcdef0123456789abcdef/flux_pro-2-1.png"
+        path = (await runner.media.save(png(), "image/png", other)) and runner.media.path_of(other)
+        assert path is not None and runner.media.recent(other) is not None
+        path.unlink()  # gone by other means than pruning: memory does not outlive the file
+        assert (await client.get(f"/media/{other}")).status_code == 404
 
 
 @pytest.mark.parametrize(("header", "page"), [("app", True), ("api", False), ("mcp", False), (None, False)])

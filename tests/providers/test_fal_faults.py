@@ -94,7 +94,7 @@ async def test_media_files_are_private_and_storage_is_bounded(tmp_path):
 
 
 async def test_the_newest_files_are_kept_in_memory_within_a_bound_and_forgotten_when_pruned(tmp_path, monkeypatch):
-    monkeypatch.setattr(media_module, "RECENT_BYTES", 250)
+    monkeypatch.setattr(media_module, "RECENT_BYTES", 2 * (100 + media_module.ENTRY_BYTES) + 50)  # two of 100 bytes
     monkeypatch.setattr(media_module, "RECENT_FILE_BYTES", 150)
     media = MediaStore(tmp_path / "m", max_age=10)
     run = "cd" * 16
@@ -106,6 +106,13 @@ async def test_the_newest_files_are_kept_in_memory_within_a_bound_and_forgotten_
     assert media.prune(now=time.time() + 60) == 4
     assert all(media.recent(name) is None for name in names), "a pruned file is not served from memory either"
     assert media.recent("../../etc/passwd") is None
+    again = (await media.save(b"c" * 50, "image/png", f"{run}/flux_pro-5-1.png")).name
+    await media.save(b"d" * 60, "image/png", again)
+    assert media.recent(again) == b"d" * 60, "a name written again: its new bytes"
+    await media.save(b"e" * 200, "image/png", again)
+    assert media.recent(again) is None, "written again too large for memory: not the old bytes either"
+    media.close()
+    assert media.recent(names[1]) is None
 
 
 async def test_named_media_files_live_in_their_runs_folder_and_go_with_it(tmp_path):
