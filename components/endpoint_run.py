@@ -37,7 +37,6 @@ MIN_UPDATE_SECONDS = 0.5  # at most 2 page updates a second for logs and steps; 
 PASSING_STATES = frozenset({"preparing", "queued", "saving"})
 
 
-
 class PageUpdate(NamedTuple):
     """One update of a tab's outputs, in their order (``gr.skip()`` where an output stays as it is)."""
 

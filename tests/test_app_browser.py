@@ -165,10 +165,12 @@ def test_malformed_keys_are_refused_or_warned_without_echoing_them(page):
     page.get_by_text("Settings — use your own API keys").click()
     page.locator("#key-fal input").fill("no-colon-key-0123456789")
     page.locator("#keys-save").click()
-    page.get_by_text("A fal key looks like key-id:key-secret").first.wait_for(timeout=10_000)
+    # The toast shows while the save is still running; its answer (which empties the boxes) lands with the note.
+    page.locator("#keys-confirmation").get_by_text("A fal key looks like key-id:key-secret").wait_for(timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#key-fal input').value === ''", timeout=10_000)
     page.locator("#key-segmind input").fill("SG_abc def")
     page.locator("#keys-save").click()
-    page.get_by_text("Segmind key not used").first.wait_for(timeout=10_000)
+    page.locator("#keys-confirmation").get_by_text("Segmind key not used").wait_for(timeout=10_000)
     assert "SG_abc def" not in page.content() and "no-colon-key-0123456789" not in page.content()
 
 

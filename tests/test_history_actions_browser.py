@@ -1,8 +1,8 @@
 """Copied code, A/B compare, "Use as input", the history on a phone and session keys kept out of the browser's
 storage, as a visitor uses them in headless Chromium, on the sandbox.
 
-Split from ``test_history_browser.py`` (whose fixtures and helpers this file uses) so that both workers of
-``pytest -n 2 --dist loadfile`` share the history tests. One app and one browser serve the module; each test gets
+Split from ``test_history_browser.py`` (whose fixtures and helpers this file uses) so that the workers of
+``pytest -n 3 --dist loadfile`` share the history tests. One app and one browser serve the module; each test gets
 its own browser context (fresh storage, so a fresh history).
 """
 
