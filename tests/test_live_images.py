@@ -159,19 +159,19 @@ async def test_api_and_mcp_callers_get_the_stored_copy_not_a_url_of_this_app(tmp
 
 async def test_a_copy_queued_behind_others_or_failing_oddly_sends_the_page_to_the_provider(tmp_path: Path,
                                                                                           monkeypatch) -> None:
-    from runs import runner as runner_module
+    from runs import image_copies as copies_module
 
     runner = Runner(MediaStore(tmp_path / "media"))
     release = asyncio.Event()
     provider = live_fal(held_cdn(release))
-    for _ in range(runner_module.BACKGROUND_COPIES):  # every copy slot taken (a big sweep's copies, say)
+    for _ in range(copies_module.BACKGROUND_COPIES):  # every copy slot taken (a big sweep's copies, say)
         await runner._copy_slots.acquire()
     record, _ = await finished_run(runner, provider)
     name = record.result["images"][0]["file"]
     started = asyncio.get_running_loop().time()
     assert await runner.await_copy(name, start_timeout=0.2) == CDN, "not left waiting behind the queue"
     assert asyncio.get_running_loop().time() - started < 2
-    for _ in range(runner_module.BACKGROUND_COPIES):
+    for _ in range(copies_module.BACKGROUND_COPIES):
         runner._copy_slots.release()
     release.set()
     await runner.drain()

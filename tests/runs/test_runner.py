@@ -246,7 +246,8 @@ def test_copies_of_provider_images_are_bounded_like_the_media_store(tmp_path) ->
     import time as clock
 
     from providers.media import MediaStore
-    from runs.runner import MAX_COPIES, Runner
+    from runs.image_copies import MAX_COPIES
+    from runs.runner import Runner
 
     media = MediaStore(tmp_path / "media", max_age=3600)
     runner = Runner(media)
