@@ -163,6 +163,9 @@ def test_history_and_share_links_on_a_phone(browser, app):
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 28, (button, box)
         page.locator("#history-restore").click()
         wait_value(page, "#flux_pro-seed input", "83")
+        # The restore then opens Advanced, which on a phone (one column) moves the share button further down: a tap
+        # aimed before that lands elsewhere. Tap once the page has settled, as a visitor would.
+        page.locator("#flux_pro-num_inference_steps").wait_for(state="visible")
         page.locator("#flux_pro-share").click()
         page.wait_for_function("() => (document.querySelector('#flux_pro-share-link textarea') || {}).value")
         box = page.locator("#flux_pro-share-link").bounding_box()
