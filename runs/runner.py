@@ -505,14 +505,13 @@ class Runner(ImageCopies):
         cache: ResultCache | None = None,
         cancel_timeout: float = CANCEL_TIMEOUT,
     ) -> None:
-        self.media = media
+        super().__init__(media)  # the media store and the copies made into it
         self.cache = cache
         self.estimate = estimate
         self.settle = settle
         self.guard = guard
         self.cancel_timeout = cancel_timeout
         self.job_times = JobTimes()  # measured job times, for sweep estimates
-        ImageCopies.__init__(self, media)
 
     def start(
         self,
