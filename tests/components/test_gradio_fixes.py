@@ -9,6 +9,7 @@ import gradio as gr
 import httpx
 import pytest
 from gradio.state_holder import SessionState, StateHolder
+from gradio_client import Client
 
 from components.gradio_fixes import SKIP, PlaygroundBlocks, SessionLifetimes, SessionReaper
 from tests.app_support import free_port
@@ -356,3 +357,62 @@ def test_close_sets_the_stop_event_on_the_servers_loop_not_from_the_callers_thre
     first_thread, was_set = calls[0]
     assert not was_set and first_thread != threading.current_thread().name, calls
     assert all(was_set for _, was_set in calls[1:]), calls  # Gradio's own set() found it set
+
+
+def test_the_monitoring_summary_is_made_when_read_not_after_every_event(monkeypatch):
+    """Gradio rebuilds its monitoring summary (a pandas DataFrame of the recorded events) after every event; the app's
+    queue makes the same summary when ``/monitoring/summary`` is read, so runs build no DataFrame."""
+    from gradio.queueing import Queue
+
+    frames: list[int] = []
+    get_df = Queue._get_df
+
+    def counted(records):
+        frames.append(len(records))
+        return get_df(records)
+
+    monkeypatch.setattr(Queue, "_get_df", staticmethod(counted))
+    with PlaygroundBlocks() as demo:
+        text = gr.Textbox()
+        gr.Button().click(lambda value: value, text, text, api_name="echo")
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    try:
+        client = Client(url, verbose=False)
+        for word in ("one", "two", "three"):
+            assert client.predict(word, api_name="/echo") == word
+        assert frames == [], "no summary is made while events run"
+        summary = httpx.get(f"{url}monitoring/summary", timeout=10).json()
+        assert frames == [3], "one summary, of the three events, when read"
+        echo = summary["functions"]["echo"]
+        assert echo["total_requests"] == 3 and echo["success_rate"] == 1.0
+        assert set(echo["process_time_percentiles"]) == {"50th", "90th", "99th"}
+        assert httpx.get(f"{url}monitoring/summary", timeout=10).json() == summary
+        assert frames == [3], "read again with no new event: the same summary, not made again"
+        # Gradio's own computation over the same records gives the same figures.
+        plain = Queue.__new__(Queue)
+        plain.__dict__.update({k: v for k, v in demo._queue.__dict__.items() if k != "_summary"})
+        plain.cached_event_analytics_summary = {"functions": {}}
+        plain.event_count_at_last_cache = 0
+        expected = Queue.compute_analytics_summary(plain, list(demo._queue.event_analytics.values()))
+        assert expected["functions"]["echo"]["total_requests"] == echo["total_requests"]
+        assert expected["functions"]["echo"]["process_time_percentiles"]["50th"] == pytest.approx(
+            echo["process_time_percentiles"]["50th"])
+        client.close()
+    finally:
+        demo.close()
+
+
+def test_on_an_untested_gradio_the_queue_is_gradios_own(monkeypatch):
+    from gradio.queueing import Queue
+
+    from components import gradio_fixes
+
+    monkeypatch.setattr(gradio_fixes, "TESTED_GRADIO", ("0.0.1",))
+    gradio_fixes.fixes_active.cache_clear()
+    try:
+        demo, _gallery, _result, _last = streaming_blocks()
+        demo.queue()
+        assert type(demo._queue) is Queue
+    finally:
+        gradio_fixes.fixes_active.cache_clear()
