@@ -24,7 +24,7 @@ from typing import Any, Self
 from app import make_backends, make_context
 from benchmarks.harness import sandbox_process
 from components.context import AppContext
-from components.sweep_panel import seconds_per_job
+from components.sweep_run import seconds_per_job
 from endpoints import get_endpoint
 from providers.config import ProviderSettings
 from providers.media import MediaStore

@@ -41,7 +41,7 @@ from components.form_values import FormError
 from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.run_view import origin_html
 from components.session_spend import SessionSpend
-from components.sweep_panel import sweep_handlers
+from components.sweep_run import sweep_handlers
 from components.tab_page import build_tab
 from components.widgets import EMPTY_NUMBERS_JS
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint

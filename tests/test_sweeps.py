@@ -149,7 +149,7 @@ def test_planning_runs_off_the_event_loop(app, client, monkeypatch):
     answered. Planning on the loop would leave that request waiting until planning ends, which it never would."""
     import threading
 
-    import components.sweep_panel as panel
+    import components.sweep_run as panel
 
     original = panel.parse_json_axis
     planning, answered, seen = threading.Event(), threading.Event(), []
@@ -175,7 +175,7 @@ def test_planning_runs_off_the_event_loop(app, client, monkeypatch):
 
 
 def test_the_visitor_slot_is_taken_before_planning(app, client, monkeypatch):
-    import components.sweep_panel as panel
+    import components.sweep_run as panel
 
     planned: list[object] = []
     original = panel.parse_json_axis

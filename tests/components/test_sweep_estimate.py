@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from components.sweep_panel import seconds_per_job
+from components.sweep_run import seconds_per_job
 from endpoints import get_endpoint
 from runs.job_times import JobTimes
 
