@@ -20,16 +20,8 @@ from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import IMAGE_SIDE_MAX, PROMPT_MAX_CHARS, SEED_MAX, WireModel
 from endpoints.catalog import FLUX_SET, SHIPPED_PRICES, SNAPSHOT_DIR, build_specs, shipped_ids, snapshot_path
 from endpoints.catalog import Document as CatalogDocument
-from endpoints.openapi import (
-    BOUND_NOTE_KEY,
-    FLOAT_ABS_MAX,
-    LIST_MAX,
-    DocumentError,
-    NotAnImageEndpoint,
-    Overrides,
-    api_name_for,
-    spec_from_openapi,
-)
+from endpoints.openapi import DocumentError, NotAnImageEndpoint, Overrides, api_name_for, spec_from_openapi
+from endpoints.openapi_schema import BOUND_NOTE_KEY, FLOAT_ABS_MAX, LIST_MAX
 from endpoints.validation import describe_validation_error
 
 FLUX_2_PRO = "fal-ai/flux-2-pro"
