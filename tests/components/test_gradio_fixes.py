@@ -8,6 +8,7 @@ import threading
 import gradio as gr
 import httpx
 import pytest
+from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
 from gradio_client import Client
 
@@ -249,9 +250,11 @@ def test_on_an_untested_gradio_the_workarounds_are_off_with_one_warning(monkeypa
             streaming_blocks()
             holder = StateHolder()
             holder.set_blocks(demo)
+            demo.queue()
         warnings = [r for r in caplog.records if r.levelname == "WARNING"]
         assert len(warnings) == 1 and "workarounds in components/gradio_fixes.py are off" in warnings[0].getMessage()
         assert type(holder) is StateHolder  # Gradio's own sessions
+        assert type(demo._queue) is Queue  # Gradio's own queue (its monitoring summary after every event)
         assert not gradio_fixes.fixes_active()
     finally:
         gradio_fixes.fixes_active.cache_clear()
@@ -402,17 +405,3 @@ def test_the_monitoring_summary_is_made_when_read_not_after_every_event(monkeypa
     finally:
         demo.close()
 
-
-def test_on_an_untested_gradio_the_queue_is_gradios_own(monkeypatch):
-    from gradio.queueing import Queue
-
-    from components import gradio_fixes
-
-    monkeypatch.setattr(gradio_fixes, "TESTED_GRADIO", ("0.0.1",))
-    gradio_fixes.fixes_active.cache_clear()
-    try:
-        demo, _gallery, _result, _last = streaming_blocks()
-        demo.queue()
-        assert type(demo._queue) is Queue
-    finally:
-        gradio_fixes.fixes_active.cache_clear()
