@@ -5,7 +5,6 @@ Skipped with a reason when Chromium or Playwright is missing. Screenshots go to 
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -14,22 +13,13 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
-from tests.browser_support import new_context
+from tests.browser_support import launch, needs_chromium, new_context
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"), reason="Debian's chromium is not installed (apt-get install chromium)"),
+    needs_chromium,
     pytest.mark.timeout(120),
 ]
 
@@ -43,7 +33,7 @@ def app():
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 

@@ -39,8 +39,8 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sync_api = None
 
-from tests.browser_support import new_context
-from tests.test_app_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.browser_support import CHROMIUM, launch, needs_chromium, new_context
+from tests.test_app_browser import ARTIFACTS
 
 WAIT_MS = 20_000  # any single wait in the page
 SNIPPET_SECONDS = 60  # a copied snippet run in a subprocess
@@ -67,9 +67,9 @@ def history_browser() -> Iterator[Any]:
     if sync_api is None:
         pytest.skip("playwright is not installed (requirements-dev.txt)")
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        pytest.skip(needs_chromium.kwargs["reason"])
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 

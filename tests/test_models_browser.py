@@ -5,7 +5,6 @@ Screenshots go to /tmp (``MODELS_SHOTS``).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,11 @@ from components import models_tab
 from endpoints import get_endpoint
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
-from tests.browser_support import new_context
-from tests.test_app_browser import ARGS, CHROMIUM
+from tests.browser_support import launch, needs_chromium, new_context
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    needs_chromium,
     pytest.mark.timeout(180),
 ]
 SHOTS = Path("/tmp/models-shots")
@@ -36,7 +33,7 @@ def app():
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +17,7 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import LaunchedApp, launched_app
-from tests.browser_support import new_context
-from tests.test_app_browser import ARGS, CHROMIUM
+from tests.browser_support import launch, needs_chromium, new_context
 from tests.test_history_browser import (
     WAIT_MS,
     clear_toasts,
@@ -34,8 +32,7 @@ from tests.test_history_browser import (
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    needs_chromium,
     pytest.mark.timeout(180),
 ]
 
@@ -56,7 +53,7 @@ def app() -> Iterator[LaunchedApp]:
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
-from tests.browser_support import new_context
-from tests.test_app_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.browser_support import launch, needs_chromium, new_context
+from tests.test_app_browser import ARTIFACTS
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    needs_chromium,
     pytest.mark.timeout(150),
 ]
 
@@ -32,7 +29,7 @@ def app():
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 

@@ -1,11 +1,10 @@
-"""The form's browser-side behaviour (Debian's chromium via Playwright; skipped when either is missing): the
+"""The form's browser-side behaviour (Debian's Chromium via Playwright, ``tests/browser_support``; skipped when either is missing): the
 example filled in on page load, image size kept in step by js, out-of-range values typed into sliders refused by
 name (not clamped) with nothing submitted, and the image upload-or-URL choice."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from typing import Any
 
 import gradio as gr
@@ -15,17 +14,12 @@ from components.form import EndpointForm, FormError, build_form
 from components.page_config import trim_page_config
 from endpoints import get_endpoint
 from tests.app_support import free_port
-from tests.browser_support import new_context
+from tests.browser_support import launch, needs_chromium, new_context
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
 ENDPOINT_NAMES = ("flux_pro", "flux_general_rf_inversion", "flux_dev_image_to_image", "segmind_flux_depth_pro")
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed")
+pytestmark = needs_chromium
 
 #: Every input that reached the handler and validated (what would have been sent to the provider).
 SUBMITTED: list[dict[str, Any]] = []
@@ -71,7 +65,7 @@ def page():
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     try:
         with playwright_sync.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch(p)
             page = new_context(browser).new_page()
             page.goto(demo.local_url)
             page.wait_for_selector("#flux_pro-run", timeout=20_000)
