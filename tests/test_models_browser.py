@@ -55,6 +55,22 @@ def pick(page, text: str) -> None:
     page.get_by_role("option").filter(has_text=text).first.click()
 
 
+def switch_to_bfl(page) -> None:
+    """FLUX1.1 [pro] moved to Black Forest Labs with the provider choice. Failed once in a full suite run (the BFL
+    form not there after 20 s), not reproduced alone or under load since: keep what the page showed."""
+    page.locator("#models-provider").get_by_text("Black Forest Labs", exact=False).click()
+    try:
+        page.locator("#bfl_flux_pro_1_1-generate").wait_for(timeout=20_000)
+    except sync_api.TimeoutError:
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / "switch-failed.png"), full_page=True)
+        state = page.evaluate("() => ({checked: [...document.querySelectorAll('#models-provider input')]"
+                              ".map(i => [i.value, i.checked]), notes: document.querySelector('#models-notes')"
+                              "?.innerText, toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText),"
+                              " forms: [...document.querySelectorAll('[id$=-generate]')].map(b => b.id)})")
+        raise AssertionError(f"no BFL form 20 s after choosing Black Forest Labs; the page had {state}") from None
+
+
 def test_pick_run_and_switch_provider(browser, app):
     SHOTS.mkdir(exist_ok=True)
     context, page = open_models(browser, app, {"width": 1400, "height": 1100})
@@ -82,8 +98,7 @@ def test_pick_run_and_switch_provider(browser, app):
         pick(page, "FLUX1.1 [pro] ·")
         page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
         page.locator("#flux_pro_v1_1-prompt textarea").fill("a red fox in fresh snow")
-        page.locator("#models-provider").get_by_text("Black Forest Labs", exact=False).click()
-        page.locator("#bfl_flux_pro_1_1-generate").wait_for(timeout=20_000)
+        switch_to_bfl(page)
         # The prompt came along; the note says what changed.
         assert page.locator("#bfl_flux_pro_1_1-prompt textarea").input_value() == "a red fox in fresh snow"
         assert "Now on Black Forest Labs" in page.locator("#bfl_flux_pro_1_1-status").inner_text()
@@ -125,8 +140,7 @@ def test_an_empty_seed_stays_empty_and_each_run_draws_its_own(browser, app):
         assert captions[0] != captions[1], captions  # a new seed each time, not seed 0 from the cache
         assert "seed 0 " not in " ".join(captions), captions
         assert seed.input_value() == ""
-        page.locator("#models-provider").get_by_text("Black Forest Labs", exact=False).click()
-        page.locator("#bfl_flux_pro_1_1-generate").wait_for(timeout=20_000)
+        switch_to_bfl(page)
         assert page.locator("#bfl_flux_pro_1_1-seed input").input_value() == ""
         # A carried value stays editable (Gradio's page made a rendered field with a value display-only).
         assert page.locator("#bfl_flux_pro_1_1-prompt textarea").is_enabled()
