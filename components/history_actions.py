@@ -71,6 +71,7 @@ class HistoryView:
     diff: gr.Dataframe
     compare_section: gr.Accordion
     dropped_note: gr.Markdown
+    section: gr.Accordion  # the whole panel: closed while the history is empty
     form_outputs: list[Any] = field(default_factory=list)  # every form field and status a restore may write
 
     @property
@@ -145,19 +146,28 @@ def listed(view: HistoryView, entries: Entries, which: str | None) -> tuple[Any,
     return entries, gallery_value(view, entries, which), count_text(entries, which)
 
 
-def on_load(view: HistoryView, entries: Entries | None) -> tuple[Any, str]:
-    """The stored list as the page opens (the gallery itself is not stored; the filter starts at all)."""
-    return gallery_value(view, entries, ALL), count_text(entries, ALL)
+def on_load(view: HistoryView, entries: Entries | None) -> tuple[Any, str, Any]:
+    """The stored list as the page opens (the gallery itself is not stored; the filter starts at all), and the
+    panel opened when there is something in it."""
+    return gallery_value(view, entries, ALL), count_text(entries, ALL), opened(entries)
+
+
+def opened(before: Entries | None) -> Any:
+    """The panel opened when the list had entries (at load) or gets its first one (a run); left as the visitor
+    set it otherwise, so a panel they closed stays closed."""
+    return gr.Accordion(open=True) if before else gr.skip()
 
 
 def add_record(view: HistoryView, entries: Entries, record: dict[str, Any] | None, which: str,
                ids: list[str]) -> tuple[Any, ...]:
-    """A run's record into the list (outputs: listing, seen)."""
+    """A run's record into the list (outputs: listing, seen, the panel: opened with the first entry)."""
     # The step after a run gets the tab's last record even when the run never started (a refused form): list
     # each record once, so a run deleted from the history does not come back with the next refused form.
     if not isinstance(record, dict) or not record.get("id") or record["id"] in (ids or []):
-        return (gr.skip(),) * 4
-    return (*listed(view, added(entries, record), which), [*(ids or [])[-2 * HISTORY_LIMIT:], record["id"]])
+        return (gr.skip(),) * 5
+    new = added(entries, record)
+    first = opened(new) if not entries else gr.skip()
+    return (*listed(view, new, which), [*(ids or [])[-2 * HISTORY_LIMIT:], record["id"]], first)
 
 
 def show(view: HistoryView, entries: Entries, which: str) -> tuple[Any, str]:

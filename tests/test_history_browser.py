@@ -286,7 +286,15 @@ def download(page, link) -> tuple[str, bytes]:
     return link.get_attribute("download"), response.body()
 
 
+def open_history(page) -> None:
+    """The History panel opened as a visitor does when it is closed (it is, until the history has an entry)."""
+    if not page.locator("#history-actions").is_visible():
+        page.locator("#history").get_by_text("History & compare", exact=False).first.click()
+        page.locator("#history-actions").wait_for()
+
+
 def drop_image(page, path: Path) -> None:
+    open_history(page)
     section = page.locator("#open-image")
     if not page.locator("#open-image-file").is_visible():
         section.get_by_text("Open image", exact=False).first.click()
@@ -322,6 +330,26 @@ def secret_file(tmp_path: Path) -> Path:
 
 
 # --- tests ----------------------------------------------------------------------------------------------------------
+
+
+def test_the_history_panel_stays_closed_until_it_has_a_run_and_a_closed_one_stays_closed(page, app):
+    header = page.locator("#history").get_by_text("History & compare", exact=False).first
+    assert header.is_visible(), "a first visit sees where the history will be"
+    assert not page.locator("#history-actions").is_visible(), "closed while there is nothing in it"
+    run(page, "flux_pro", prompt="the first run", seed=21)  # waits for its tile: the panel opened by itself
+    assert page.locator("#history-actions").is_visible()
+    header.click()  # the visitor closes it; the next run leaves it closed
+    page.locator("#history-actions").wait_for(state="hidden")
+    page.locator("#flux_pro-prompt textarea").fill("the second run")
+    page.locator("#flux_pro-generate").click()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while len(stored_history(page)) < 2 and time.monotonic() < deadline:  # the run's entry, stored by the page
+        page.wait_for_timeout(100)
+    assert len(stored_history(page)) == 2, "the second run is in the history"
+    assert not page.locator("#history-actions").is_visible(), "a panel the visitor closed stays closed"
+    page.reload()
+    open_app(page, app.url)
+    wait_tiles(page, 2)  # a browser with a history opens the panel at load
 
 
 def test_history_survives_a_reload_filters_and_deletes(page, app):
