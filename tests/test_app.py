@@ -17,7 +17,7 @@ from components.gradio_fixes import SessionLifetimes
 from endpoints import ENDPOINTS, get_endpoint
 from providers.local_files import image_fields
 from sandbox import SandboxOptions
-from tests.app_support import launched_app
+from tests.app_support import app_client, launched_app
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,7 +32,7 @@ def app():
 
 @pytest.fixture(scope="module")
 def client(app) -> Client:
-    return Client(app.url, verbose=False)
+    return app_client(app.url)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_every_tab_runs_its_seed_example(client, spec, control_png):
 
 
 def test_logs_arrive_before_the_result(app):
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     spec = get_endpoint("flux_pro")
     job = client.submit(prompt="a lighthouse", num_inference_steps=30, api_name="/flux_pro")
     updates = [named(update) for update in job]
@@ -132,7 +132,7 @@ def test_custom_image_size_and_nsfw_flag(client):
 
 def test_stop_cancels_the_remote_request():
     with launched_app(SandboxOptions(step_seconds=0.2, startup_seconds=0.0)) as slow:
-        client = Client(slow.url, verbose=False)
+        client = app_client(slow.url)
         job = client.submit(prompt="slow", num_inference_steps=50, api_name="/flux_pro")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not any("Step" in (named(o)["logs"] or "") for o in job.outputs()):
@@ -146,7 +146,7 @@ def test_stop_cancels_the_remote_request():
 
 def test_missing_key_without_sandbox_says_what_to_do():
     with launched_app(with_sandbox=False) as live:
-        client = Client(live.url, verbose=False)
+        client = app_client(live.url)
         with pytest.raises(AppError, match="FAL_KEY"):
             client.predict(prompt="x", api_name="/flux_pro")
 
@@ -164,7 +164,7 @@ def test_input_errors_are_one_log_line_without_a_traceback(client, capsys, caplo
 
 
 def test_runs_leave_nothing_behind_in_the_visitors_session(app):
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     client.predict(prompt="warm-up", num_inference_steps=3, api_name="/flux_pro")
     session = app.demo.state_holder.session_data[client.session_hash]
     blocks, configs = len(session.blocks_config.blocks), len(session.config_values)
@@ -181,7 +181,7 @@ def test_sessions_idle_past_their_lifetime_are_dropped_while_the_app_runs():
     lifetimes = SessionLifetimes(idle=1.0, closed=1.0, every=0.2)
     with launched_app(SandboxOptions(step_seconds=0.1, startup_seconds=0.0), sessions=lifetimes) as launched:
         holder = launched.demo.state_holder
-        idle, busy = Client(launched.url, verbose=False), Client(launched.url, verbose=False)
+        idle, busy = app_client(launched.url), app_client(launched.url)
         idle.predict(prompt="a harbour", num_inference_steps=2, api_name="/flux_pro")
         assert idle.session_hash in holder.session_data
         job = busy.submit(prompt="a long one", num_inference_steps=40, api_name="/flux_pro")  # ~4 s

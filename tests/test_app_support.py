@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import gradio as gr
-from gradio_client import Client
 
 from tests import app_support
+from tests.app_support import app_client
 
 
 def test_a_retried_launch_builds_the_app_anew_and_runs(monkeypatch):
@@ -22,7 +22,7 @@ def test_a_retried_launch_builds_the_app_anew_and_runs(monkeypatch):
     monkeypatch.setattr(gr.Blocks, "launch", check_fails_once)
     with app_support.launched_app() as app:
         assert len(calls) == 2
-        result = Client(app.url, verbose=False).predict(prompt="after a retried launch", seed=7,
+        result = app_client(app.url).predict(prompt="after a retried launch", seed=7,
                                                         num_inference_steps=2, api_name="/flux_pro")
     assert result[3]["seed"] == 7 and result[3]["state"] == "done"
 

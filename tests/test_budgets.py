@@ -10,7 +10,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from sandbox import SandboxOptions
-from tests.app_support import launched_app
+from tests.app_support import app_client, launched_app
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,7 +30,7 @@ def env(tmp_path, **extra: str) -> dict[str, str]:
 
 def visitor(app, address: str) -> Client:
     """A visitor at ``address`` as the proxy reports it (it may have written entries of its own before it)."""
-    return Client(app.url, verbose=False, headers={"X-Forwarded-For": address})
+    return app_client(app.url, headers={"X-Forwarded-For": address})
 
 
 def test_third_run_over_the_visitor_budget_is_refused_before_the_provider(tmp_path):
@@ -62,7 +62,7 @@ def test_daily_budget_across_visitors(tmp_path):
 
 def test_sandbox_runs_are_not_limited_by_the_owners_budget(tmp_path):
     with launched_app(FAST, env={"PLAYGROUND_DATA_DIR": str(tmp_path), "PLAYGROUND_BUDGET_USD": "0"}) as app:
-        result = Client(app.url, verbose=False).predict(**RUN)[3]
+        result = app_client(app.url).predict(**RUN)[3]
         assert result["state"] == "done" and result["cost"]["usd"] == 0.05
 
 
@@ -71,14 +71,14 @@ def test_prices_are_refreshed_from_the_pricing_api_and_fall_back_when_it_fails(t
 
     options = SandboxOptions(step_seconds=0.005, startup_seconds=0.0, prices={**DEFAULT_PRICES, "fal-ai/flux-pro": 0.07})
     with launched_app(options) as app:  # the sandbox route: its pricing API answers the sandbox key
-        cost = Client(app.url, verbose=False).predict(**RUN)[3]["cost"]
+        cost = app_client(app.url).predict(**RUN)[3]["cost"]
         assert cost["usd"] == 0.07 and "fal pricing API" in cost["basis"]
         assert httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["pricing_requests"] == 1
-        Client(app.url, verbose=False).predict(**RUN)
+        app_client(app.url).predict(**RUN)
         assert httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["pricing_requests"] == 1  # cached
     failing = SandboxOptions(step_seconds=0.005, startup_seconds=0.0, faults="pricing=status_500:99")
     with launched_app(failing) as app:
-        cost = Client(app.url, verbose=False).predict(**RUN)[3]["cost"]
+        cost = app_client(app.url).predict(**RUN)[3]["cost"]
         assert cost["usd"] == 0.05 and "fal price list" in cost["basis"]
 
 
@@ -127,7 +127,7 @@ def test_a_bfl_run_on_the_servers_key_counts_against_the_daily_budget(tmp_path):
     environment = {"BFL_API_KEY": "server-bfl-key", "PLAYGROUND_DATA_DIR": str(tmp_path),
                    "PLAYGROUND_BUDGET_USD": "0.06"}
     with launched_app(FAST, env=environment, live_is_sandbox=True) as app:
-        client = Client(app.url, verbose=False)
+        client = app_client(app.url)
         first = client.predict(prompt="a lighthouse", width=512, height=512, api_name="/bfl_flux_pro_1_1")
         assert first["state"] == "done" and first["cost"]["usd"] == 0.04, first["cost"]
         assert first["record"]["route"] == "server_key"

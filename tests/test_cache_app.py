@@ -7,10 +7,9 @@ import json
 
 import httpx
 import pytest
-from gradio_client import Client
 
 from sandbox import SandboxOptions
-from tests.app_support import launched_app
+from tests.app_support import app_client, launched_app
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,7 +29,7 @@ def app():
 
 
 def test_run_again_comes_from_the_cache_and_no_cache_is_billed(app):
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     first = client.predict(**RUN)
     assert first[3]["state"] == "done" and not first[3].get("cached")
     assert submits(app) == 1
@@ -47,14 +46,14 @@ def test_run_again_comes_from_the_cache_and_no_cache_is_billed(app):
 
 
 def test_no_cache_is_a_documented_boolean_parameter(app):
-    info = Client(app.url, verbose=False).view_api(print_info=False, return_format="dict")
+    info = app_client(app.url).view_api(print_info=False, return_format="dict")
     parameters = {p["parameter_name"]: p for p in info["named_endpoints"]["/flux_pro"]["parameters"]}
     assert parameters["no_cache"]["type"]["type"] == "boolean"
     assert parameters["no_cache"]["parameter_has_default"] and parameters["no_cache"]["parameter_default"] is False
 
 
 def test_a_widened_sweep_runs_only_its_new_cells(app):
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     sweep = {"prompt": "a harbour at dusk", "num_inference_steps": 2, "image_size": "square", "seed": 3,
              "x_field": "guidance_scale", "y_field": "num_inference_steps", "y_values": json.dumps([2, 3]),
              "api_name": "/flux_pro_sweep"}

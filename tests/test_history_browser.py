@@ -449,9 +449,9 @@ def test_restore_fills_the_nested_lora_list_and_reuse_seed_sets_only_the_seed(pa
 
 
 def test_panel_events_stay_out_of_the_api(app):
-    from gradio_client import Client
+    from tests.app_support import app_client
 
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     info = client.view_api(return_format="dict", print_info=False)
     named = set(info["named_endpoints"])
     assert not info["unnamed_endpoints"], info["unnamed_endpoints"]

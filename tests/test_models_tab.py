@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from gradio_client import Client
 
 from components.models_tab import (
     category_of,
@@ -15,7 +14,7 @@ from components.models_tab import (
 )
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from sandbox import SandboxOptions
-from tests.app_support import launched_app
+from tests.app_support import app_client, launched_app
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -65,7 +64,7 @@ def app():
 
 
 def test_every_catalog_and_bfl_model_has_a_named_api_endpoint(app):
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     for spec in (*catalog_endpoints(), *DIRECT_ENDPOINTS):
         assert f"/{spec.api_name}" in endpoints, spec.api_name
@@ -76,7 +75,7 @@ def test_every_catalog_and_bfl_model_has_a_named_api_endpoint(app):
 
 @pytest.mark.parametrize("api_name", ["flux_2_pro", "flux_schnell", "bfl_flux_pro_1_1"])
 def test_a_model_named_endpoint_returns_its_result(app, api_name):
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     result = client.predict(prompt="a lighthouse at dusk", seed=7, api_name=f"/{api_name}")
     assert result["state"] == "done", result
     assert result["images"] and result["images"][0]["url"]
@@ -85,7 +84,7 @@ def test_a_model_named_endpoint_returns_its_result(app, api_name):
 
 
 def test_a_model_named_endpoint_refuses_bad_input_by_field(app):
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     with pytest.raises(Exception, match="seed"):
         client.predict(prompt="x", seed=-5, api_name="/flux_2_pro")
 
@@ -93,7 +92,7 @@ def test_a_model_named_endpoint_refuses_bad_input_by_field(app):
 def test_a_provider_sweep_compares_the_same_model_on_each_host_through_the_api(app):
     """Issue 21 step 4: one prompt and seed on fal and on Black Forest Labs, each cell with its provider, latency
     and cost, and per provider the median latency and cost per image."""
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert "/flux_pro_v1_1_sweep" in endpoints
     out = client.predict(prompt="a lighthouse at dusk", image_size="square", seed=11, x_field="provider",
@@ -118,6 +117,6 @@ def test_a_provider_sweep_compares_the_same_model_on_each_host_through_the_api(a
 
 
 def test_a_provider_sweep_names_a_host_that_does_not_sell_the_model(app):
-    client = Client(app.url, verbose=False)
+    client = app_client(app.url)
     with pytest.raises(Exception, match="does not sell"):
         client.predict(prompt="x", x_field="provider", x_values="segmind", api_name="/flux_pro_v1_1_sweep")

@@ -20,7 +20,7 @@ from gradio_client import Client
 from endpoints import ENDPOINTS
 from runs.provenance import read_metadata
 from sandbox import SandboxOptions
-from tests.app_support import launched_app
+from tests.app_support import app_client, launched_app
 from tests.odd_endpoint import ODD, registered
 
 pytestmark = pytest.mark.timeout(180)
@@ -37,7 +37,7 @@ def app():
 
 @pytest.fixture(scope="module")
 def client(app) -> Client:
-    return Client(app.url, verbose=False)
+    return app_client(app.url)
 
 
 def test_the_registered_endpoint_gets_a_tab_and_its_named_api(app, client):

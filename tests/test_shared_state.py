@@ -16,12 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from providers.catalog import CATALOG
 from sandbox import SandboxOptions, start_sandbox
-from tests.app_support import free_port
+from tests.app_support import app_client, free_port
 from tests.postgres_support import postgres_url
 
 pytestmark = pytest.mark.timeout(180)
@@ -72,7 +71,7 @@ def test_two_app_processes_on_one_postgres_admit_exactly_what_the_budget_holds(t
             proc, url = start_app(tmp_path, name, env)
             procs.append(proc)
             urls.append(url)
-        clients = [Client(url, verbose=False) for url in urls]
+        clients = [app_client(url) for url in urls]
 
         def one(i: int) -> str:
             try:

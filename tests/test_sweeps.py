@@ -16,7 +16,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from sandbox import SandboxOptions
-from tests.app_support import launched_app
+from tests.app_support import app_client, launched_app
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -29,7 +29,7 @@ def app():
 
 @pytest.fixture(scope="module")
 def client(app) -> Client:
-    return Client(app.url, verbose=False)
+    return app_client(app.url)
 
 
 def test_seed_by_guidance_grid_returns_every_cell_with_its_values(client):
@@ -98,7 +98,7 @@ def test_text_syntax_ranges_and_prompt_search_replace(client):
 def test_a_live_sweep_needs_confirmation(tmp_path):
     env = {"FAL_KEY": "server-id:server-secret", "PLAYGROUND_DATA_DIR": str(tmp_path)}
     with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env, live_is_sandbox=True) as app:
-        client = Client(app.url, verbose=False)
+        client = app_client(app.url)
         with pytest.raises(AppError, match="confirm the estimated cost"):
             client.predict(prompt="x", x_field="seed", x_values="[1, 2]", api_name="/flux_pro_sweep")
         assert httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()["submits"] == {}
@@ -109,7 +109,7 @@ def test_a_live_sweep_needs_confirmation(tmp_path):
 
 def test_stopping_a_sweep_cancels_every_cell_remotely():
     with launched_app(SandboxOptions(capacity=16, step_seconds=0.1, startup_seconds=0.0)) as app:
-        client = Client(app.url, verbose=False)
+        client = app_client(app.url)
         job = client.submit(prompt="slow", num_inference_steps=50, x_field="seed", x_values="[1, 2, 3, 4]",
                             api_name="/flux_pro_sweep")
         deadline = time.monotonic() + 30

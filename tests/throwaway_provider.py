@@ -150,15 +150,13 @@ def main() -> None:
     register(echo)
     server = ThreadingHTTPServer(("127.0.0.1", 0), StubApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    from gradio_client import Client
-
-    from tests.app_support import launched_app
+    from tests.app_support import app_client, launched_app
 
     with launched_app() as app:  # no key: the embedded sandbox serves the Echo API too
-        sandboxed = Client(app.url, verbose=False).predict(prompt="on the sandbox", seed=9, api_name="/echo_flux")[3]
+        sandboxed = app_client(app.url).predict(prompt="on the sandbox", seed=9, api_name="/echo_flux")[3]
     env = {"ECHO_API_KEY": "echo-SECRET-123", "ECHO_API_URL": f"http://127.0.0.1:{server.server_address[1]}"}
     with launched_app(env=env) as app:
-        client = Client(app.url, verbose=False)
+        client = app_client(app.url)
         result = client.predict(prompt="a lighthouse, echoed", seed=5, api_name="/echo_flux")[3]
         page = httpx.get(app.url, timeout=10).text
     server.shutdown()

@@ -224,7 +224,7 @@ API_ENDPOINTS = ("flux_pro", "segmind_flux_depth_pro", "flux_general_rf_inversio
 
 @pytest.fixture(scope="module")
 def launched():
-    from gradio_client import Client
+    from tests.app_support import app_client
 
     with gr.Blocks() as demo:
         for api_name in API_ENDPOINTS:
@@ -246,7 +246,7 @@ def launched():
             )
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     try:
-        yield demo, Client(demo.local_url, verbose=False)
+        yield demo, app_client(demo.local_url)
     finally:
         demo.close()
 

@@ -10,10 +10,9 @@ import httpx
 import pytest
 from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
-from gradio_client import Client
 
 from components.gradio_fixes import SKIP, PlaygroundBlocks, SessionLifetimes, SessionReaper
-from tests.app_support import free_port
+from tests.app_support import app_client, free_port
 
 
 def streaming_blocks() -> tuple[gr.Blocks, gr.Gallery, gr.JSON, gr.State]:
@@ -381,7 +380,7 @@ def test_the_monitoring_summary_is_made_when_read_not_after_every_event(monkeypa
     demo.queue()
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     try:
-        client = Client(url, verbose=False)
+        client = app_client(url)
         for word in ("one", "two", "three"):
             assert client.predict(word, api_name="/echo") == word
         assert frames == [], "no summary is made while events run"
