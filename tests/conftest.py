@@ -1,4 +1,4 @@
-"""Suite-wide test-run plumbing: the order in which ``pytest -n 4 --dist loadfile`` hands out files. No fixtures.
+"""Suite-wide test-run plumbing: the order in which ``pytest -n 3 --dist loadfile`` hands out files. No fixtures.
 
 xdist's loadfile scheduler hands out files with the most tests first, so the browser files (a few tests, but most of
 the suite's time) came last, and whichever worker drew the last long one ran alone at the end. Handing out the

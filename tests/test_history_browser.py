@@ -1,7 +1,7 @@
 """History, Restore, Reuse seed, Download + "Open image", share links, copy-as-code, A/B compare and "Use as input",
 as a visitor uses them in headless Chromium (Debian's, driven by Playwright), on the sandbox.
 
-The tests are in three files so that ``pytest -n 4 --dist loadfile`` spreads them over the workers: this one (the
+The tests are in three files so that ``pytest -n 3 --dist loadfile`` spreads them over the workers: this one (the
 history itself, Restore, Reuse seed; with the fixtures and helpers the others import),
 ``test_history_links_browser.py`` (downloads, "Open image", share links, records naming other hosts or server files)
 and ``test_history_actions_browser.py`` (copied code, compare, "Use as input", the phone, session keys). Each file

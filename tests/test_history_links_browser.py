@@ -2,7 +2,7 @@
 name another host or a server file, as a visitor meets them in headless Chromium, on the sandbox.
 
 Split from ``test_history_browser.py`` (whose fixtures and helpers this file uses) so that the workers of
-``pytest -n 4 --dist loadfile`` share the history tests. One app and one browser serve the module; each test gets
+``pytest -n 3 --dist loadfile`` share the history tests. One app and one browser serve the module; each test gets
 its own browser context (fresh storage, so a fresh history).
 """
 
