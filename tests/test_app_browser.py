@@ -172,8 +172,14 @@ def test_stop_says_stopped_and_a_new_run_keeps_the_previous_images_until_its_own
     # come after the image: a second Generate clicked before it would be undimmed by the first run's step).
     page.wait_for_function("() => !document.querySelector('#flux_pro-gallery').classList.contains('fp-previous')")
     page.locator("#flux_pro-prompt textarea").fill("second, stopped")
+    # 50 steps (4 s here) instead of 28: time enough to stop it on a loaded machine, where the 2 s run once ended
+    # before the Stop reached the app (status "Done in 2.6 s", in a full run on three workers).
+    page.locator("#flux_pro-advanced").click()
+    steps = page.locator("#flux_pro-num_inference_steps input[type=number]").first
+    steps.fill("50")
+    steps.press("Tab")
     page.locator("#flux_pro-generate").click()
-    page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step 1/')")
+    page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step 1/50')")
     assert page.locator("#flux_pro-gallery img").count() >= 1, "the previous image stays while the new run is going"
     assert "fp-previous" in (page.locator("#flux_pro-gallery").get_attribute("class") or "")
     # At once, without Playwright's actionability waits: on a loaded machine they can outlast the run's 2 s, and a
