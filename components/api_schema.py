@@ -40,7 +40,7 @@ def _inline(schema: Any, defs: dict[str, Any], depth: int = 0) -> Any:
 
 def field_schemas(spec: EndpointSpec) -> dict[str, dict[str, Any]]:
     """Each field's JSON schema (refs inlined, titles dropped), by field name."""
-    schema = spec.input_model.model_json_schema()
+    schema = spec.input_schema
     defs = schema.get("$defs", {})
     return {name: _inline(prop, defs) for name, prop in schema.get("properties", {}).items()}
 

@@ -374,7 +374,7 @@ class ModelFields:
 
     @classmethod
     def of(cls, spec: EndpointSpec) -> ModelFields:
-        required = frozenset(spec.input_model.model_json_schema().get("required", []))
+        required = frozenset(spec.input_schema.get("required", []))
         return cls(field_schemas(spec), required)
 
     @property

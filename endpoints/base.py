@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -38,6 +39,14 @@ from endpoints.price import PriceModel
 
 ProviderName = Literal["fal", "segmind", "bfl"]
 UpstreamStatus = Literal["active", "deprecated"]
+
+
+@cache
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model.model_json_schema()``, made once per model: pydantic builds it anew on every call (2-5 ms for an
+    endpoint's input), and building the app reads each endpoint's several times (form, API, MCP, Models tab).
+    Shared between its readers: read it, never change it."""
+    return model.model_json_schema()
 
 
 def ui(*hints: str) -> dict[str, Any]:
@@ -236,6 +245,11 @@ class EndpointSpec:
     def field_for(self, role: Role) -> str | None:
         """The field that plays ``role`` on this endpoint, or None when none does."""
         return self.roles.get(role)
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        """The input model's JSON schema (``model_schema``: made once, never to be changed)."""
+        return model_schema(self.input_model)
 
     @property
     def label(self) -> str:

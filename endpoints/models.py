@@ -17,12 +17,11 @@ No Gradio here.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from endpoints import get_endpoint
 from endpoints.base import IMAGE_SIZE_PRESETS, EndpointSpec
@@ -132,13 +131,7 @@ def _aspect_ratio(width: int, height: int, choices: list[str]) -> str:
 
 
 def _target_props(spec: EndpointSpec) -> dict[str, Any]:
-    return _properties(spec.input_model)
-
-
-@functools.cache
-def _properties(model: type[BaseModel]) -> dict[str, Any]:
-    """A model's JSON-schema properties, built once per model (translate reads them field by field)."""
-    props: dict[str, Any] = model.model_json_schema().get("properties", {})
+    props: dict[str, Any] = spec.input_schema.get("properties", {})
     return props
 
 

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from endpoints.base import EndpointSpec, Role
+from endpoints.base import EndpointSpec, Role, model_schema
 from endpoints.validation import ITEM_NAMES
 from endpoints.validation import field_label as endpoint_label
 
@@ -334,7 +334,7 @@ def field_spec(
 def fields_of(model: type[BaseModel], owner: str = "", roles: Mapping[Role, str] | None = None) -> list[FieldSpec]:
     """Descriptors for every field of ``model``, in schema order; ``roles`` (role -> field name, as
     ``EndpointSpec.roles``) say what the fields mean. Raises UnsupportedFieldError."""
-    schema = model.model_json_schema()
+    schema = model_schema(model)
     defs = schema.get("$defs", {})
     required = set(schema.get("required", ()))
     role_of = {name: role for role, name in (roles or {}).items()}

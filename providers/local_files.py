@@ -20,7 +20,7 @@ REMOTE_PREFIXES = ("http://", "https://", "data:")
 
 @cache
 def image_fields(spec: EndpointSpec) -> tuple[str, ...]:
-    properties = spec.input_model.model_json_schema().get("properties", {})
+    properties = spec.input_schema.get("properties", {})
     return tuple(name for name, prop in properties.items() if "image" in prop.get("x-ui", []))
 
 

@@ -1,0 +1,46 @@
+"""Building the app reads each endpoint's input schema from ``endpoints.base.model_schema``: pydantic makes a
+model's JSON schema anew on every ``model_json_schema()`` call, so the form, the API, the MCP tools and the Models
+tab each asking for it would make it several times per build (and per launch in a test run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from app import build_app, make_backends, make_context
+from endpoints import ENDPOINTS
+from endpoints.base import model_schema
+from providers.config import ProviderSettings
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def build_once() -> None:
+    ctx = make_context(make_backends(ProviderSettings()), {})
+    try:
+        build_app(ctx)
+    finally:
+        ctx.cleanup()
+
+
+def test_a_second_build_makes_no_endpoint_schema_and_the_first_makes_each_once(monkeypatch):
+    made: list[type[BaseModel]] = []
+    real = BaseModel.model_json_schema.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        made.append(cls)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(BaseModel, "model_json_schema", classmethod(counted))
+    model_schema.cache_clear()
+    build_once()
+    inputs = {spec.input_model for spec in ENDPOINTS}
+    first = [model for model in made if model in inputs]
+    assert set(first) == inputs, "every seed endpoint's schema was read"
+    assert len(first) == len(set(first)), "and each made once"
+    made.clear()
+    build_once()
+    assert [model for model in made if model in inputs] == []
+    assert model_schema(ENDPOINTS[0].input_model) == ENDPOINTS[0].input_model.model_json_schema()
