@@ -12,32 +12,42 @@ from typing import Any
 
 import pytest
 
-#: Seconds per file in one full run with ``-n 2`` on a loaded two-core machine (setup, call and teardown; rounded).
-#: Only the order depends on them, so a stale figure costs some wall time and never a result. Files not listed
-#: come after these, in xdist's own order (most tests first).
+#: Seconds per file in a full run on a busy two-core machine (setup, call and teardown; rounded; 2026-12-05, four
+#: workers; ``test_lint.py`` as on a fresh clone, where mypy has no cache). Only the order depends on them, so a
+#: stale figure costs some wall time and never a result. Files not listed come after these, in xdist's own order
+#: (most tests first).
 SLOW_FILES = {
-    "tests/test_promises_browser.py": 230,
-    "tests/test_budgets.py": 200,
-    "tests/test_history_actions_browser.py": 170,
-    "tests/test_models_browser.py": 160,
-    "tests/test_app_browser.py": 140,
-    "tests/test_sweep_browser.py": 130,
-    "tests/test_history_browser.py": 110,
-    "tests/runs/test_codegen.py": 100,
-    "tests/test_one_provider.py": 95,
-    "tests/test_shared_state.py": 90,
-    "tests/test_history_links_browser.py": 90,
-    "tests/test_cache_browser.py": 80,
-    "tests/test_app.py": 70,
-    "tests/components/test_form_browser.py": 70,
-    "tests/sandbox/test_no_ssrf.py": 50,
-    "tests/test_mcp.py": 50,
-    "tests/test_cache_app.py": 40,
-    "tests/test_fair_use.py": 35,
-    "tests/test_one_module.py": 35,
-    "tests/test_settings.py": 35,
-    "tests/test_sweeps.py": 30,
-    "tests/test_uploads.py": 30,
+    "tests/test_promises_browser.py": 124,
+    "tests/test_history_actions_browser.py": 85,
+    "tests/test_app_browser.py": 75,
+    "tests/test_history_browser.py": 64,
+    "tests/test_models_browser.py": 55,
+    "tests/test_history_links_browser.py": 50,
+    "tests/test_sweep_browser.py": 47,
+    "tests/runs/test_codegen.py": 43,
+    "tests/test_budgets.py": 41,
+    "tests/components/test_form_browser.py": 37,
+    "tests/test_app.py": 29,
+    "tests/test_shared_state.py": 22,
+    "tests/test_lazy_tabs_browser.py": 21,
+    "tests/test_sweeps.py": 19,
+    "tests/test_lint.py": 18,
+    "tests/test_cache_browser.py": 17,
+    "tests/test_mcp.py": 13,
+    "tests/providers/test_bfl_provider.py": 13,
+    "tests/test_one_provider.py": 12,
+    "tests/sandbox/test_no_ssrf.py": 12,
+    "tests/runs/test_budget.py": 10,
+    "tests/runs/test_codegen_bfl.py": 8,
+    "tests/runs/test_sweep_runner.py": 6,
+    "tests/sandbox/test_fal_queue.py": 6,
+    "tests/test_models_tab.py": 6,
+    "tests/test_settings.py": 6,
+    "tests/test_cache_app.py": 5,
+    "tests/components/test_gradio_fixes.py": 5,
+    "tests/test_fair_use.py": 5,
+    "tests/test_app_support.py": 4,
+    "tests/test_uploads.py": 4,
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
-from tests.browser_support import launch, needs_chromium, new_context
+from tests.browser_support import fresh_page, launch, needs_chromium, put_back
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 pytestmark = [
@@ -35,13 +35,13 @@ def browser():
 
 @pytest.fixture
 def page(browser, app):
-    """A page in a browser context of its own (fresh storage); the app, its cache and the browser are the module's."""
-    context = new_context(browser, viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
+    """A first visit (fresh storage, ``browser_support.fresh_page``); the app, its cache and the browser are the
+    module's."""
+    page = fresh_page(browser, app.url, viewport={"width": 1400, "height": 1100})
     page.goto(app.url, wait_until="load")
     page.locator("#flux_pro-generate").wait_for(timeout=30_000)
     yield page
-    context.close()
+    put_back(page)
 
 
 def submits(app) -> int:

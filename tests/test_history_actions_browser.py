@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.app_support import LaunchedApp
+from tests.browser_support import put_back
 from tests.test_history_browser import (
     choose,
     clipboard_once,
@@ -172,7 +173,7 @@ def test_history_and_share_links_on_a_phone(browser, app):
         assert box and box["x"] + box["width"] <= 390
         shot(page, "history-08-phone-share.png", "#flux_pro-share-link")
     finally:
-        page.context.close()
+        put_back(page)
 
 
 def test_a_session_key_never_reaches_local_storage(browser, app):
@@ -202,4 +203,4 @@ def test_a_session_key_never_reaches_local_storage(browser, app):
         assert secret.split(":")[1] not in page.evaluate("navigator.clipboard.readText()")
         assert secret.split(":")[1] not in page.content()
     finally:
-        page.context.close()
+        put_back(page)

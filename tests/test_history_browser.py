@@ -39,7 +39,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sync_api = None
 
-from tests.browser_support import CHROMIUM, launch, needs_chromium, new_context
+from tests.browser_support import CHROMIUM, fresh_page, launch, needs_chromium, put_back
 from tests.test_app_browser import ARTIFACTS
 
 WAIT_MS = 20_000  # any single wait in the page
@@ -75,19 +75,18 @@ def history_browser() -> Iterator[Any]:
 
 
 def new_page(browser, app: LaunchedApp, *, width: int = 1400, height: int = 1100, url: str | None = None):
-    context = new_context(browser, viewport={"width": width, "height": height})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url.rstrip("/"))
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
+    page = fresh_page(browser, app.url, viewport={"width": width, "height": height},
+                      permissions=["clipboard-read", "clipboard-write"])
+    page.context.set_default_timeout(WAIT_MS)
     open_app(page, url or app.url)
     return page
 
 
 def history_page(browser, app: LaunchedApp) -> Iterator[Any]:
-    """A page in a context of its own: empty storage, so an empty history."""
+    """A first visit: empty storage, so an empty history (``browser_support.fresh_page``)."""
     page = new_page(browser, app)
     yield page
-    page.context.close()
+    put_back(page)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from providers.base import REDACTED, PreparedRequest
 from runs.provenance import embed_metadata, read_metadata
 from runs.record import RunRecord
 from tests.app_support import LaunchedApp
+from tests.browser_support import put_back
 from tests.test_history_browser import (
     LORAS,
     RF,
@@ -143,14 +144,14 @@ def test_share_link_opens_the_right_tab_with_the_right_values(page, browser, app
         assert lora_rows(other) == [lora["path"] for lora in LORAS]
         shot(other, "history-04-share-link-opened.png")
     finally:
-        other.context.close()
+        put_back(other)
 
     broken = new_page(browser, app, url=app.url.rstrip("/") + "/?endpoint=no_such_endpoint&prompt=x")
     try:
         broken.locator(".toast-body", has_text="names no endpoint").first.wait_for()
         assert selected_tab(broken) == "FLUX.1 [pro]"
     finally:
-        broken.context.close()
+        put_back(broken)
 
 
 def test_a_record_read_from_an_image_cannot_aim_the_copied_code_elsewhere(page, tmp_path):
@@ -237,7 +238,7 @@ def test_a_share_link_naming_a_server_file_serves_nothing_and_keeps_the_rest(bro
         assert not cached_copies(secret.name), "the file was not copied into Gradio's cache"
         assert str(secret) not in page.content()
     finally:
-        page.context.close()
+        put_back(page)
 
     hostile = '<img src=x onerror="window.__injected=1">'
     page = new_page(browser, app, url=f"{app.url.rstrip('/')}/?endpoint={urllib.parse.quote(hostile)}")
@@ -247,7 +248,7 @@ def test_a_share_link_naming_a_server_file_serves_nothing_and_keeps_the_rest(bro
         assert "<img" in toast.inner_text(), "shown as the text it is"
         assert page.evaluate("() => window.__injected") is None
     finally:
-        page.context.close()
+        put_back(page)
 
 
 def test_an_opened_image_or_history_entry_naming_a_server_file_restores_the_rest(page, tmp_path):

@@ -14,6 +14,7 @@ import pytest
 from components import lazy_tab
 from endpoints import get_endpoint
 from tests.app_support import LaunchedApp
+from tests.browser_support import put_back
 from tests.test_history_browser import (
     history_app,
     history_browser,
@@ -100,7 +101,7 @@ def test_a_share_link_draws_its_tab_once_and_leaves_advanced_open(browser, app, 
         assert page.locator(f"#{SEGMIND}-advanced > button.label-wrap.open").count() == 1
         assert page.locator(f"#{SEGMIND}-seed input").input_value() == "5"
     finally:
-        page.context.close()
+        put_back(page)
 
 
 def test_a_reused_seed_changes_only_the_seed_of_a_drawn_tab(page):

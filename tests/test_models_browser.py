@@ -14,7 +14,7 @@ from components import models_tab
 from endpoints import get_endpoint
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
-from tests.browser_support import launch, needs_chromium, new_context
+from tests.browser_support import fresh_page, launch, needs_chromium, put_back
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 pytestmark = [
@@ -39,13 +39,12 @@ def browser():
 
 
 def open_models(browser, app, viewport: dict[str, int]):
-    context = new_context(browser, viewport=viewport)
-    page = context.new_page()
+    page = fresh_page(browser, app.url, viewport=viewport)
     page.goto(app.url, wait_until="load")
     page.get_by_role("button", name="Generate").first.wait_for(timeout=30_000)
     page.get_by_role("tab", name="Models").click()
     page.locator("#models-picker").wait_for(timeout=10_000)
-    return context, page
+    return page
 
 
 def pick(page, text: str) -> None:
@@ -73,7 +72,7 @@ def switch_to_bfl(page) -> None:
 
 def test_pick_run_and_switch_provider(browser, app):
     SHOTS.mkdir(exist_ok=True)
-    context, page = open_models(browser, app, {"width": 1400, "height": 1100})
+    page = open_models(browser, app, {"width": 1400, "height": 1100})
     try:
         pick(page, "FLUX.2 [pro]")
         page.locator("#flux_2_pro-generate").wait_for(timeout=20_000)
@@ -108,7 +107,7 @@ def test_pick_run_and_switch_provider(browser, app):
         assert "BFL pricing page" in status, status  # settled at BFL's price: the run went to BFL
         page.screenshot(path=str(SHOTS / "desktop-bfl.png"), full_page=False)
     finally:
-        context.close()
+        put_back(page)
 
 
 def _caption(page, api_name: str) -> str:
@@ -118,7 +117,7 @@ def _caption(page, api_name: str) -> str:
 def test_an_empty_seed_stays_empty_and_each_run_draws_its_own(browser, app):
     """A rendered form's empty seed box showed 0 (Gradio's Number fills a missing value), so every run from the
     Models tab sent seed 0: one image again and again, answered by the cache. Found switching fal -> BFL."""
-    context, page = open_models(browser, app, {"width": 1400, "height": 1100})
+    page = open_models(browser, app, {"width": 1400, "height": 1100})
     try:
         pick(page, "FLUX1.1 [pro] ·")
         page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
@@ -151,12 +150,12 @@ def test_an_empty_seed_stays_empty_and_each_run_draws_its_own(browser, app):
         page.wait_for_function("() => document.querySelector('#flux_pro_v1_1-seed input')?.value === '7'",
                                timeout=10_000)  # a chosen seed carries over, and is not emptied
     finally:
-        context.close()
+        put_back(page)
 
 
 def test_picker_is_usable_at_phone_size(browser, app):
     SHOTS.mkdir(exist_ok=True)
-    context, page = open_models(browser, app, {"width": 390, "height": 844})
+    page = open_models(browser, app, {"width": 390, "height": 844})
     try:
         picker = page.locator("#models-picker")
         box = picker.bounding_box()
@@ -179,7 +178,7 @@ def test_picker_is_usable_at_phone_size(browser, app):
         assert width <= 390 + 1, f"the page scrolls sideways at phone size ({width}px)"
         page.screenshot(path=str(SHOTS / "phone-form.png"), full_page=False)
     finally:
-        context.close()
+        put_back(page)
 
 
 def test_a_share_link_opens_the_model_with_its_values(browser, app, monkeypatch):
@@ -192,8 +191,7 @@ def test_a_share_link_opens_the_model_with_its_values(browser, app, monkeypatch)
         real_render(state, *args)
 
     monkeypatch.setattr(models_tab, "render_model", counted)
-    context = new_context(browser, viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
+    page = fresh_page(browser, app.url, viewport={"width": 1400, "height": 1100})
     try:
         page.goto(f"{app.url}?endpoint=flux_2_pro&prompt=a%20harbour%20at%20night&seed=42", wait_until="load")
         prompt = page.locator("#flux_2_pro-prompt textarea")
@@ -207,13 +205,13 @@ def test_a_share_link_opens_the_model_with_its_values(browser, app, monkeypatch)
         assert drawn == [get_endpoint("flux_2_pro").id]
         assert page.locator("#flux_2_pro-advanced > button.label-wrap.open").count() == 1
     finally:
-        context.close()
+        put_back(page)
 
 
 def test_a_provider_sweep_shows_each_host_side_by_side(browser, app):
     """Issue 21 step 4 as a person meets it: FLUX1.1 [pro] in the Models tab, Sweep over ``provider``, ``all``."""
     SHOTS.mkdir(exist_ok=True)
-    context, page = open_models(browser, app, {"width": 1400, "height": 1100})
+    page = open_models(browser, app, {"width": 1400, "height": 1100})
     try:
         pick(page, "FLUX1.1 [pro] ·")
         page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
@@ -237,4 +235,4 @@ def test_a_provider_sweep_shows_each_host_side_by_side(browser, app):
         page.locator("#flux_pro_v1_1-sweep-status").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "provider-sweep.png"), full_page=False)
     finally:
-        context.close()
+        put_back(page)

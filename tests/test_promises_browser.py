@@ -17,7 +17,7 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import LaunchedApp, launched_app
-from tests.browser_support import launch, needs_chromium, new_context
+from tests.browser_support import fresh_page, launch, needs_chromium, put_back
 from tests.test_history_browser import (
     WAIT_MS,
     clear_toasts,
@@ -59,9 +59,8 @@ def browser():
 
 
 def new_page(browser, app: LaunchedApp, viewport: dict[str, int], **options):
-    context = new_context(browser, viewport=viewport, accept_downloads=True, **options)
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
+    page = fresh_page(browser, app.url, viewport=viewport, accept_downloads=True, **options)
+    page.context.set_default_timeout(WAIT_MS)
     open_app(page, app.url)
     return page
 
@@ -71,7 +70,7 @@ def desk(browser, app):
     """One desktop page shared by the checks that leave it as they found it."""
     page = new_page(browser, app, DESKTOP)
     yield page
-    page.context.close()
+    put_back(page)
 
 
 def shot(page, name: str) -> None:
@@ -242,7 +241,7 @@ def test_cost_adds_up_failed_and_stopped_runs_count_and_a_pasted_key_shows_at_on
     balance = page.locator("#keys-balance").inner_text()
     assert "Black Forest Labs:" in balance and "left" in balance and "(sandbox)" not in balance, balance
     assert "sandbox-bfl-key-0123" not in page.content()
-    page.context.close()
+    put_back(page)
 
 
 def code_value(page, elem_id: str) -> str:
@@ -296,7 +295,7 @@ def test_the_phone_keeps_status_progress_and_result_in_view_and_the_bar_small(br
     page.wait_for_timeout(500)
     assert in_view(page, "#flux_pro-status") and in_view(page, "#flux_pro-gallery img"), "status, then the result"
     shot(page, "phone-done.png")
-    page.context.close()
+    put_back(page)
 
 
 def test_the_error_pill_sits_beside_the_status_not_over_it(browser, app):
@@ -312,7 +311,7 @@ def test_the_error_pill_sits_beside_the_status_not_over_it(browser, app):
         pill_box, text_box = pill.first.bounding_box(), status.locator(".fp-failed").bounding_box()
         assert pill_box["y"] + pill_box["height"] <= text_box["y"] + 1, "the pill is above the text, not over it"
     shot(page, "error-1400.png")
-    page.context.close()
+    put_back(page)
 
 
 def set_number(page, box, value: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
-from tests.browser_support import launch, needs_chromium, new_context
+from tests.browser_support import fresh_page, launch, needs_chromium, put_back
 from tests.test_app_browser import ARTIFACTS
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
@@ -35,8 +35,8 @@ def browser():
 
 
 def open_page(browser, app, viewport: dict[str, int]):
-    """A page in a browser context of its own (fresh storage: an empty history, no sweep from another test)."""
-    page = new_context(browser, viewport=viewport).new_page()
+    """A first visit (fresh storage: an empty history, no sweep from another test; ``browser_support.fresh_page``)."""
+    page = fresh_page(browser, app.url, viewport=viewport)
     page.goto(app.url, wait_until="load")
     page.locator("#flux_pro-generate").wait_for(timeout=30_000)
     return page
@@ -46,7 +46,7 @@ def open_page(browser, app, viewport: dict[str, int]):
 def page(browser, app):
     page = open_page(browser, app, {"width": 1400, "height": 1100})
     yield page
-    page.context.close()
+    put_back(page)
 
 
 def set_axes(page, x_values: str, y_field: str | None, y_values: str = "") -> None:
@@ -197,4 +197,4 @@ def test_on_a_phone_the_table_and_the_grid_scroll_sideways_at_a_legible_size(bro
         page.locator("#flux_pro-sweep-grid").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "sweep-phone-grid.png"))
     finally:
-        page.context.close()
+        put_back(page)
