@@ -75,6 +75,9 @@ CSS = """
 .fp-actions { position: sticky; bottom: 0; z-index: 20; background: var(--background-fill-primary);
   padding: 8px 0; border-top: 1px solid var(--border-color-primary); }
 .fp-estimate p { margin: 0 0 4px 0; font-size: 0.9em; }
+/* A result shown in Gradio's preview pane: the space around an image of another shape is the block's own
+   background, not a blurred copy of what lies behind the pane (a ghostly band above a 4:3 image on a phone). */
+[id$="-gallery"] .preview { backdrop-filter: none; background: var(--block-background-fill); }
 .fp-previous img { opacity: 0.45; filter: grayscale(0.4); transition: opacity 0.2s; }
 .fp-previous::before { content: "previous result — the new run is under way"; display: block; font-size: 0.85em;
   color: var(--body-text-color-subdued); padding: 2px 6px; }

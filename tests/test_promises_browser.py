@@ -294,6 +294,10 @@ def test_the_phone_keeps_status_progress_and_result_in_view_and_the_bar_small(br
     page.locator("#flux_pro-gallery img").first.wait_for()
     page.wait_for_timeout(500)
     assert in_view(page, "#flux_pro-status") and in_view(page, "#flux_pro-gallery img"), "status, then the result"
+    # Around a 4:3 image in the taller pane: the block's background, not the blurred page behind the pane.
+    pane = page.locator("#flux_pro-gallery .preview").first.evaluate(
+        "p => ({blur: getComputedStyle(p).backdropFilter, fill: getComputedStyle(p).backgroundColor})")
+    assert pane["blur"] == "none" and pane["fill"] not in ("rgba(0, 0, 0, 0)", "transparent"), pane
     shot(page, "phone-done.png")
     put_back(page)
 
