@@ -24,7 +24,8 @@
 - Monitoring: after every event Gradio's queue rebuilds its monitoring summary (a pandas DataFrame of up to 10,000
   recorded events, grouped by function: 2 ms with a few records, 8 ms with 10,000) in a worker thread, whether or
   not anyone ever opens ``/monitoring``. The app's queue (``_PlaygroundQueue``) makes the same summary when
-  ``/monitoring/summary`` reads it, from the same records, so the figures are as before and a run pays nothing.
+  ``/monitoring/summary`` reads it, from the same records (a read during a run also counts the events still
+  running), so a run pays only Gradio's hop to a worker thread.
 - ``import matplotlib``: Gradio tries it twice per event; when it is not installed it is marked absent, so the
   import fails at once instead of searching ``sys.path`` on every event.
 - ``close()``: Gradio sets the server's ``asyncio.Event`` ``stop_event`` from the calling thread while heartbeat
@@ -221,8 +222,11 @@ class _PlaygroundQueue(Queue):
 
     @property  # Gradio's attribute, read by the /monitoring/summary route
     def cached_event_analytics_summary(self) -> Any:
-        if self.event_analytics and self.events_recorded != self.event_count_at_last_cache:
-            # Gradio's own computation; it sets the summary (below) and marks the records counted.
+        new = self.events_recorded - self.event_count_at_last_cache
+        if self.event_analytics and new and new >= self.ANAYLTICS_CACHE_FREQUENCY:
+            # Gradio's own computation; it sets the summary (below) and marks the records counted, so its closing
+            # read of this property comes back here with nothing new. The same rule as Gradio's: with fewer new
+            # events than GRADIO_ANALYTICS_CACHE_FREQUENCY, the last summary stands (re-entering forever before).
             Queue.compute_analytics_summary(self, list(self.event_analytics.values()))
         return self.__dict__.get("_summary", {"functions": {}})
 

@@ -400,6 +400,17 @@ def test_the_monitoring_summary_is_made_when_read_not_after_every_event(monkeypa
         assert expected["functions"]["echo"]["total_requests"] == echo["total_requests"]
         assert expected["functions"]["echo"]["process_time_percentiles"]["50th"] == pytest.approx(
             echo["process_time_percentiles"]["50th"])
+        # With GRADIO_ANALYTICS_CACHE_FREQUENCY above the new events, Gradio keeps its last summary: so does the
+        # read (it recursed until Python gave up, a 500, before).
+        demo._queue.ANAYLTICS_CACHE_FREQUENCY = 3
+        frames.clear()  # the comparison above made one
+        assert client.predict("four", api_name="/echo") == "four"
+        kept = httpx.get(f"{url}monitoring/summary", timeout=10)
+        assert kept.status_code == 200 and kept.json() == summary and frames == []
+        for word in ("five", "six"):
+            client.predict(word, api_name="/echo")
+        assert httpx.get(f"{url}monitoring/summary", timeout=10).json()["functions"]["echo"]["total_requests"] == 6
+        assert frames == [6]
         client.close()
     finally:
         demo.close()
