@@ -31,10 +31,13 @@ from runs.runner import Run, Runner, RunUpdate
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0  # the elapsed time refreshes at least this often while waiting for the provider
-MIN_UPDATE_SECONDS = 0.5  # at most 2 page updates a second for logs and steps; state changes go at once (0.25 cost ~4 ms more CPU per run at 50 visitors)
+MIN_UPDATE_SECONDS = 0.5  # at most 2 page updates a second for logs and steps (0.25 cost ~4 ms more CPU per run at 50 visitors)
 #: States that wait like log lines (sent with the next update, or after ``MIN_UPDATE_SECONDS`` if the run lingers):
-#: "queued" flashed for a few milliseconds before "running" whenever the provider had a free runner.
+#: "preparing" and "queued" flashed for a few milliseconds before "running" whenever the provider had a free runner.
 PASSING_STATES = frozenset({"preparing", "queued", "saving"})
+#: A change of state, and the first log lines and step, wait this long for what comes right after them: a provider
+#: sends "running", its first log line and the first step within milliseconds, and one page update says all three.
+SETTLE_SECONDS = 0.1
 
 
 class PageUpdate(NamedTuple):
@@ -211,23 +214,27 @@ async def run_endpoint(
 
 
 async def coalesced(run: Run) -> AsyncIterator[Any]:
-    """The run's updates, merged so the page gets at most a few a second; each state change and the end go at once.
+    """The run's updates, merged so the page gets at most a few a second; each state change within
+    ``SETTLE_SECONDS`` (with whatever came right after it), and the end at once.
 
     Merged updates keep every log line. While the provider is silent, an update still goes out every
     ``TICK_SECONDS`` so the elapsed time moves.
     """
     updates = run.updates()
     held: RunUpdate | None = None
-    last_sent = 0.0
+    due = 0.0  # when the held update goes out if nothing sends it sooner
+    # As if an update had just gone: "preparing" and "queued" pass within milliseconds when the provider is free,
+    # and the page shows the run under way meanwhile (Gradio's progress overlay on the status).
+    last_sent = time.monotonic()
     last_state: str | None = None
-    # The first log lines and the first step go at once: the page shows the run has started working.
+    # The first log lines and the first step go within SETTLE_SECONDS: the page shows the run has started working.
     logs_shown = step_shown = False
     pending: asyncio.Future | None = None
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(updates))
-            timeout = TICK_SECONDS if held is None else max(0.0, MIN_UPDATE_SECONDS - (time.monotonic() - last_sent))
+            timeout = TICK_SECONDS if held is None else max(0.0, due - time.monotonic())
             done, _ = await asyncio.wait({pending}, timeout=timeout)
             if not done:
                 if held is not None:
@@ -247,15 +254,22 @@ async def coalesced(run: Run) -> AsyncIterator[Any]:
                 return
             if held is not None:
                 update = replace(update, new_logs=held.new_logs + update.new_logs, step=update.step or held.step)
-            # Passing states wait like log lines; a run that lingers in one still shows it.
-            changed = update.state != last_state and update.state not in PASSING_STATES
-            first = (bool(update.new_logs) and not logs_shown) or (update.step is not None and not step_shown)
-            if update.record is not None or changed or first or time.monotonic() - last_sent >= MIN_UPDATE_SECONDS:
+            now = time.monotonic()
+            passing = update.state in PASSING_STATES
+            if update.record is not None or (not passing and now - last_sent >= MIN_UPDATE_SECONDS):
                 yield update
                 held, last_sent, last_state = None, time.monotonic(), update.state
                 logs_shown, step_shown = logs_shown or bool(update.new_logs), step_shown or update.step is not None
-            else:
-                held = update
+                continue
+            if held is None:
+                # Passing states wait like log lines; one that comes when an update is due settles first (a
+                # "queued" is often followed by "running" at once), and a run that lingers in it still shows it.
+                due = max(last_sent + MIN_UPDATE_SECONDS, now + SETTLE_SECONDS if passing else 0.0)
+            changed = update.state != last_state and not passing
+            first = not (logs_shown or step_shown) and (bool(update.new_logs) or update.step is not None)
+            if changed or first:
+                due = min(due, now + SETTLE_SECONDS)
+            held = update
     finally:
         if pending is not None and not pending.done():
             pending.cancel()
