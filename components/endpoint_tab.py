@@ -174,6 +174,7 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
                 object_fit="contain",
                 buttons=["download", "fullscreen"],
                 elem_id=f"{spec.api_name}-gallery",
+                elem_classes=["fp-result-gallery"],
             )
             with gr.Row():
                 reuse_seed = gr.Button("♻️ Reuse this seed", size="sm", elem_id=f"{spec.api_name}-reuse-seed")

@@ -298,6 +298,11 @@ def test_the_phone_keeps_status_progress_and_result_in_view_and_the_bar_small(br
     pane = page.locator("#flux_pro-gallery .preview").first.evaluate(
         "p => ({blur: getComputedStyle(p).backdropFilter, fill: getComputedStyle(p).backgroundColor})")
     assert pane["blur"] == "none" and pane["fill"] not in ("rgba(0, 0, 0, 0)", "transparent"), pane
+    # The pane is as tall as the image with its caption and thumbnails, not the desktop's 560 px.
+    drawn = page.locator("#flux_pro-gallery .preview .media-button img").first.evaluate(
+        "i => Math.min(i.clientHeight, i.clientWidth * i.naturalHeight / i.naturalWidth)")  # object-fit: contain
+    block = page.locator("#flux_pro-gallery").bounding_box()
+    assert block and block["height"] <= drawn + 120, f"a {block['height']:.0f} px pane for a {drawn:.0f} px image"
     shot(page, "phone-done.png")
     put_back(page)
 
