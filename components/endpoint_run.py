@@ -192,22 +192,23 @@ async def run_endpoint(
         estimate = ctx.runner.estimate(spec, payload.to_wire(), route)
         view.cost_text = f"est. ${estimate.usd:.4g} ({estimate.basis})" if estimate.usd is not None else ""
         try:
-            async for update in coalesced(run):
-                view.apply(update)
-                if update.record is None:
-                    yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), gr.skip())
-                    continue
-                record = update.record
-                if record.state == "failed" and record.error is not None:
-                    yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), api_result(record))
-                    raise refusal(record.error.message, record.error.type)
-                gallery = gr.skip()
-                if record.state == "done":
-                    # The page shows a live image still being copied by its /media URL; API and MCP callers get
-                    # the file (Gradio fetches no URL of this server for them: it refuses loopback addresses).
-                    gallery = (gallery_items(record, ctx.runner, media_url) if from_page(request)
-                               else await stored_gallery(record, ctx.runner))
-                yield PageUpdate(view.status_html(), view.logs_text, gallery, api_result(record))
+            async with contextlib.aclosing(coalesced(run)) as updates:
+                async for update in updates:
+                    view.apply(update)
+                    if update.record is None:
+                        yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), gr.skip())
+                        continue
+                    record = update.record
+                    if record.state == "failed" and record.error is not None:
+                        yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), api_result(record))
+                        raise refusal(record.error.message, record.error.type)
+                    gallery = gr.skip()
+                    if record.state == "done":
+                        # The page shows a live image still being copied by its /media URL; API and MCP callers get
+                        # the file (Gradio fetches no URL of this server for them: it refuses loopback addresses).
+                        gallery = (gallery_items(record, ctx.runner, media_url) if from_page(request)
+                                   else await stored_gallery(record, ctx.runner))
+                    yield PageUpdate(view.status_html(), view.logs_text, gallery, api_result(record))
         finally:
             if ctx.active_runs.get(key) is run:
                 del ctx.active_runs[key]
@@ -222,12 +223,13 @@ async def coalesced(run: Run) -> AsyncIterator[Any]:
     """
     updates = run.updates()
     held: RunUpdate | None = None
+    shown: RunUpdate | None = None  # the last update sent, which a tick repeats with the elapsed time moved on
     due = 0.0  # when the held update goes out if nothing sends it sooner
     # As if an update had just gone: "preparing" and "queued" pass within milliseconds when the provider is free,
     # and the page shows the run under way meanwhile (Gradio's progress overlay on the status).
     last_sent = time.monotonic()
     last_state: str | None = None
-    # The first log lines and the first step go within SETTLE_SECONDS: the page shows the run has started working.
+    # The first sign of work (log lines or a step) goes within SETTLE_SECONDS: the page shows the run has started.
     logs_shown = step_shown = False
     pending: asyncio.Future | None = None
     try:
@@ -239,11 +241,13 @@ async def coalesced(run: Run) -> AsyncIterator[Any]:
             if not done:
                 if held is not None:
                     yield held
+                    shown = held
                     logs_shown, step_shown = logs_shown or bool(held.new_logs), step_shown or held.step is not None
                     last_state = held.state
                     held, last_sent = None, time.monotonic()
-                else:
-                    yield replace(run_tick(run), elapsed=run.elapsed())
+                else:  # the elapsed time moves; the state, queue position and step stay what was last shown
+                    tick = run_tick(run) if shown is None else replace(shown, new_logs=(), record=None)
+                    yield replace(tick, elapsed=run.elapsed())
                 continue
             arrived, pending = pending, None
             try:
@@ -258,6 +262,7 @@ async def coalesced(run: Run) -> AsyncIterator[Any]:
             passing = update.state in PASSING_STATES
             if update.record is not None or (not passing and now - last_sent >= MIN_UPDATE_SECONDS):
                 yield update
+                shown = update
                 held, last_sent, last_state = None, time.monotonic(), update.state
                 logs_shown, step_shown = logs_shown or bool(update.new_logs), step_shown or update.step is not None
                 continue

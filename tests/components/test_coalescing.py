@@ -110,3 +110,16 @@ async def test_a_run_that_lingers_while_preparing_shows_it_at_the_first_tick():
     async with asyncio.timeout(10):
         sent = [u async for u in coalesced(FakeRun(stream))]
     assert [u.state for u in sent] == ["preparing", "running", "done"]
+
+
+async def test_the_elapsed_time_tick_repeats_what_was_shown_and_never_says_running_too_early():
+    """A run waiting in the provider's queue gets a queue event only when its position changes: the ticks that
+    move the elapsed time on keep saying "queued" at that position (the run has a job, but is not running)."""
+    stream = [(0.0, RunUpdate("r", "preparing", 0.0)), (0.0, RunUpdate("r", "queued", 0.0)),
+              (0.05, RunUpdate("r", "queued", 0.05, position=3)), (2.6, RunUpdate("r", "running", 2.6)),
+              (0.3, RunUpdate("r", "done", 2.9, record=record()))]
+    async with asyncio.timeout(10):
+        sent = [u async for u in coalesced(FakeRun(stream))]
+    before = sent[:[u.state for u in sent].index("running")]
+    assert len(before) >= 3, [u.state for u in sent]  # the first tick-free update and at least two ticks
+    assert all(u.state == "queued" and u.position == 3 for u in before), [(u.state, u.position) for u in before]
