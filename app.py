@@ -121,14 +121,15 @@ html { scroll-padding-bottom: 120px; }
   html { scroll-padding-bottom: 100px; scroll-padding-top: 8px; }
   /* A result on a phone: the pane as tall as the image, its caption and thumbnails, not the desktop's 560 px (a 4:3
      image is 245 px high at 390 px wide, which left 235 px of empty pane between the status and the actions). */
-  .fp-result-gallery.block { height: auto !important; }
-  .fp-result-gallery .gallery-container:has(> .preview) { height: auto !important; }
-  .fp-result-gallery .gallery-container:has(> .preview) > .grid-wrap { display: none !important; }
-  .fp-result-gallery .preview { height: auto !important; position: relative !important; inset: auto !important;
+  /* Not while the gallery is fullscreen: the image fills the screen there. */
+  .fp-result-gallery:not(:fullscreen).block { height: auto !important; }
+  .fp-result-gallery:not(:fullscreen) .gallery-container:has(> .preview) { height: auto !important; }
+  .fp-result-gallery:not(:fullscreen) .gallery-container:has(> .preview) > .grid-wrap { display: none !important; }
+  .fp-result-gallery:not(:fullscreen) .preview { height: auto !important; position: relative !important; inset: auto !important;
     display: flex !important; flex-direction: column !important; }
-  .fp-result-gallery .preview .media-button { height: auto !important; flex: none !important; }
-  .fp-result-gallery .preview .media-button img { height: auto !important; max-height: 70vh; }
-  .fp-result-gallery .preview > .caption, .fp-result-gallery .preview > .thumbnails { position: static !important;
+  .fp-result-gallery:not(:fullscreen) .preview .media-button { height: auto !important; flex: none !important; }
+  .fp-result-gallery:not(:fullscreen) .preview .media-button img { height: auto !important; max-height: 70vh; }
+  .fp-result-gallery:not(:fullscreen) .preview > .caption, .fp-result-gallery:not(:fullscreen) .preview > .thumbnails { position: static !important;
     flex: none !important; }
 }
 """
