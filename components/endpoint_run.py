@@ -13,7 +13,7 @@ import html
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple, Protocol
 
@@ -214,7 +214,7 @@ async def run_endpoint(
                 del ctx.active_runs[key]
 
 
-async def coalesced(run: Run) -> AsyncIterator[Any]:
+async def coalesced(run: Run) -> AsyncGenerator[Any, None]:
     """The run's updates, merged so the page gets at most a few a second; each state change within
     ``SETTLE_SECONDS`` (with whatever came right after it), and the end at once.
 
