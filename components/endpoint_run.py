@@ -228,9 +228,8 @@ async def coalesced(run: Run) -> AsyncGenerator[Any, None]:
     # As if an update had just gone: "preparing" and "queued" pass within milliseconds when the provider is free,
     # and the page shows the run under way meanwhile (Gradio's progress overlay on the status).
     last_sent = time.monotonic()
-    last_state: str | None = None
     # The first sign of work (log lines or a step) goes within SETTLE_SECONDS: the page shows the run has started.
-    logs_shown = step_shown = False
+    work_shown = False
     pending: asyncio.Future | None = None
     try:
         while True:
@@ -241,10 +240,8 @@ async def coalesced(run: Run) -> AsyncGenerator[Any, None]:
             if not done:
                 if held is not None:
                     yield held
-                    shown = held
-                    logs_shown, step_shown = logs_shown or bool(held.new_logs), step_shown or held.step is not None
-                    last_state = held.state
-                    held, last_sent = None, time.monotonic()
+                    shown, held, last_sent = held, None, time.monotonic()
+                    work_shown = work_shown or bool(shown.new_logs) or shown.step is not None
                 else:  # the elapsed time moves; the state, queue position and step stay what was last shown
                     tick = run_tick(run) if shown is None else replace(shown, new_logs=(), record=None)
                     yield replace(tick, elapsed=run.elapsed())
@@ -262,16 +259,15 @@ async def coalesced(run: Run) -> AsyncGenerator[Any, None]:
             passing = update.state in PASSING_STATES
             if update.record is not None or (not passing and now - last_sent >= MIN_UPDATE_SECONDS):
                 yield update
-                shown = update
-                held, last_sent, last_state = None, time.monotonic(), update.state
-                logs_shown, step_shown = logs_shown or bool(update.new_logs), step_shown or update.step is not None
+                shown, held, last_sent = update, None, time.monotonic()
+                work_shown = work_shown or bool(update.new_logs) or update.step is not None
                 continue
             if held is None:
                 # Passing states wait like log lines; one that comes when an update is due settles first (a
                 # "queued" is often followed by "running" at once), and a run that lingers in it still shows it.
                 due = max(last_sent + MIN_UPDATE_SECONDS, now + SETTLE_SECONDS if passing else 0.0)
-            changed = update.state != last_state and not passing
-            first = not (logs_shown or step_shown) and (bool(update.new_logs) or update.step is not None)
+            changed = not passing and (shown is None or update.state != shown.state)
+            first = not work_shown and (bool(update.new_logs) or update.step is not None)
             if changed or first:
                 due = min(due, now + SETTLE_SECONDS)
             held = update
