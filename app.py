@@ -271,7 +271,8 @@ CACHED = {"Cache-Control": "public, max-age=86400, immutable"}  # a name never c
 def media_routes(runner: Runner) -> list[Route]:
     """``GET /media/{name}``: stored result images by name only (``<run id>/<file>`` or a hash; checked, never a
     free path), cached by browsers. A live provider's image still being copied is waited for (the page shows it by
-    this URL); one whose copy failed sends the browser to the provider's own URL."""
+    this URL), and served as soon as it is tagged, before its file is written; one whose copy failed sends the
+    browser to the provider's own URL."""
     media = runner.media
 
     def stored(name: str) -> bytes | Path | None:
@@ -287,11 +288,11 @@ def media_routes(runner: Runner) -> list[Route]:
         name = request.path_params["name"]
         found = stored(name)
         if found is None:
-            fallback = await runner.await_copy(name)
-            found = stored(name)
+            waited = await runner.await_image(name)
+            found = waited if isinstance(waited, bytes) else stored(name)
             if found is None:
-                if fallback is not None and is_provider_media(fallback):  # only ever a provider's own host
-                    return RedirectResponse(fallback, status_code=307, headers={"Cache-Control": "no-store"})
+                if isinstance(waited, str) and is_provider_media(waited):  # only ever a provider's own host
+                    return RedirectResponse(waited, status_code=307, headers={"Cache-Control": "no-store"})
                 return Response("not found", status_code=404)
         media_type = CONTENT_TYPES.get("." + name.rsplit(".", 1)[-1], "application/octet-stream")
         if isinstance(found, bytes):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -82,6 +83,38 @@ async def test_the_run_ends_before_the_copy_and_the_page_shows_the_copy_by_its_m
     assert read_metadata(stored.read_bytes()).record.id == record.id, "the copy carries its run"
     assert gallery_items(record, runner, media_url)[0][0] == str(stored)
     await runner.drain()
+    await provider.client.aclose()
+
+
+async def test_the_page_gets_the_tagged_image_before_its_file_is_written(tmp_path: Path, monkeypatch) -> None:
+    """The visitor waits for the download and the tagging, not for a worker thread writing the file."""
+    runner = Runner(MediaStore(tmp_path / "media"))
+    answered = asyncio.Event()
+    answered.set()
+    provider = live_fal(held_cdn(answered))
+    writing = threading.Event()
+    write = runner.media.write
+
+    def slow_disk(*args, **kwargs):
+        writing.wait(10)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(runner.media, "write", slow_disk)
+    try:
+        record, _ = await finished_run(runner, provider)
+        name = record.result["images"][0]["file"]
+        app = Starlette(routes=media_routes(runner))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+            response = await asyncio.wait_for(client.get(f"/media/{name}"), 3)
+        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+        assert read_metadata(response.content).record.id == record.id, "the bytes served carry the run"
+        assert runner.media.path_of(name) is None, "served while the file was still being written"
+    finally:
+        writing.set()
+    await runner.drain()
+    stored = runner.media.path_of(name)
+    assert stored is not None and stored.read_bytes() == response.content, "the file is the image the page got"
+    assert name not in runner.inflight and runner.media.recent(name) == response.content
     await provider.client.aclose()
 
 
