@@ -344,6 +344,9 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "state_session_capacity": STATE_SESSION_CAPACITY,
         "max_file_size": ctx.max_upload_bytes,  # larger uploads are refused with HTTP 413 before they are stored
         "mcp_server": ctx.mcp,
+        # Gradio's default (None) serves /monitoring/summary to anyone: every visitor's events, counted and timed
+        # per function. Off: 403 (gradio_fixes' queue still makes the summary only when read).
+        "enable_monitoring": False,
         "app_kwargs": {
             "lifespan": app_lifespan(ctx),
             "routes": media_routes(ctx.runner),

@@ -227,6 +227,16 @@ def test_the_page_is_sent_compressed_and_images_as_they_are(app, client):
     assert image.status_code == 200 and "content-encoding" not in image.headers
 
 
+def test_no_visitor_reads_the_apps_traffic(app, client):
+    """Gradio serves ``/monitoring/summary`` (every function's requests, counted and timed) unless monitoring is
+    turned off; the dashboard's key is never printed."""
+    client.predict(prompt="a harbour", num_inference_steps=2, api_name="/flux_pro")
+    for path in ("monitoring/summary", "monitoring"):
+        answer = httpx.get(app.url + path, timeout=10)
+        assert answer.status_code == 403, (path, answer.status_code, answer.text[:200])
+        assert "flux_pro" not in answer.text
+
+
 def test_gallery_files_and_media_urls_are_named_for_the_run_and_restore_it(client):
     """What gradio_client receives and what /media/ serves: ``<api_name>-<seed>-<n>.<ext>``, with the run inside."""
     from runs.provenance import read_metadata
