@@ -66,6 +66,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SIDES = ("direct", "app", "peer")
 TTI_TIMEOUT = 60.0
 IDLE_SECONDS = 3.0  # how long the server's idle CPU is measured before the page loads
+PAGE_RUN_SETTLE_SECONDS = 1.0  # a page's run is over when its server requests have stopped for this long
 
 
 @dataclass
@@ -277,6 +278,117 @@ def browser_main(url: str, selector: str, loads: int) -> int:
     return 0
 
 
+def _request_kind(url: str) -> str | None:
+    """What a page's request is, for counting a run's requests (None: not counted, e.g. the heartbeat)."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path
+    if "/heartbeat" in path:
+        return None
+    if path.endswith("/queue/join"):
+        return "join"
+    if path.endswith("/queue/data"):
+        return "stream"
+    if "/gradio_api/run/" in path or path.endswith("/predict"):
+        return "predict"
+    if path.startswith("/media/"):
+        return "image"
+    if "/gradio_api/" in path:
+        return "other"
+    return None
+
+
+def browser_runs_main(url: str, selector: str, runs: int) -> int:
+    """Child process: one page, then (after a line on stdin) ``runs`` clicks on ``selector`` one after another, each
+    waited for until the page's server requests have stopped for ``SETTLE_SECONDS`` (the run, and whatever the page
+    sends after it). Prints ``@@ {json}`` lines: the requests of each run by kind."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            inflight: set[Any] = set()
+            counts: dict[str, int] = {}
+            last_change = [time.monotonic()]
+
+            def started(request: Any) -> None:
+                kind = _request_kind(request.url)
+                if kind is not None:
+                    inflight.add(request)
+                    counts[kind] = counts.get(kind, 0) + 1
+                    last_change[0] = time.monotonic()
+
+            def ended(request: Any) -> None:
+                if request in inflight:
+                    inflight.discard(request)
+                    last_change[0] = time.monotonic()
+
+            page.on("request", started)
+            page.on("requestfinished", ended)
+            page.on("requestfailed", ended)
+
+            def settled(deadline: float) -> None:
+                while time.monotonic() < deadline:
+                    if not inflight and time.monotonic() - last_change[0] >= PAGE_RUN_SETTLE_SECONDS:
+                        return
+                    page.wait_for_timeout(50)
+                raise RuntimeError(f"the page did not settle: {len(inflight)} requests open")
+
+            page.goto(url, wait_until="load")
+            page.locator(selector).wait_for(timeout=TTI_TIMEOUT * 1000)
+            settled(time.monotonic() + TTI_TIMEOUT)
+            print("@@ " + json.dumps({"ready": True}), flush=True)
+            sys.stdin.readline()
+            per_run = []
+            for _ in range(runs):
+                counts.clear()
+                page.click(selector)
+                while "join" not in counts:
+                    page.wait_for_timeout(20)
+                settled(time.monotonic() + TTI_TIMEOUT)
+                per_run.append(dict(counts))
+        finally:
+            browser.close()
+    print("@@ " + json.dumps({"runs": per_run}), flush=True)
+    return 0
+
+
+def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tuple[float, dict[str, float]]:
+    """(server CPU seconds per run as the page makes it, the page's requests per run by kind, median)."""
+    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--browser-runs", url, selector,
+                                str(runs)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        cpu0 = idle_rate = began = 0.0
+        replies = []
+        for line in process.stdout:
+            if not line.startswith("@@ "):
+                continue
+            reply = json.loads(line[3:])
+            if reply.get("ready"):
+                idle0 = server_cpu()
+                time.sleep(IDLE_SECONDS)
+                cpu0 = server_cpu()
+                idle_rate = (cpu0 - idle0) / IDLE_SECONDS
+                began = time.monotonic()
+                process.stdin.write("go\n")
+                process.stdin.flush()
+            else:
+                replies.append(reply)
+                break
+        cpu = server_cpu() - cpu0 - idle_rate * (time.monotonic() - began)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if not replies:
+        raise RuntimeError("the browser process ended without figures")
+    per_run = replies[0]["runs"]
+    kinds = sorted({kind for run in per_run for kind in run})
+    return cpu / runs, {kind: median([run.get(kind, 0) for run in per_run]) for kind in kinds}
+
+
 def page_figures(url: str, selector: str, loads: int, server_cpu: Any) -> tuple[list[float], float, float]:
     """(seconds until Generate works per warm load, the same for a first visit, server CPU seconds per warm load)."""
     process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--browser", url, selector,
@@ -349,6 +461,25 @@ def print_page(app_url: str, peer: Any, loads: int) -> None:
           "\n  the same time (measured for 3 s before); CPU/GET /: the HTML page alone")
 
 
+def print_page_runs(app_url: str, peer: Any, runs: int) -> None:
+    """A run as the page makes it: the page also sends what its events chain after the run (the load figures above
+    time the run's own event, as the issue's method does)."""
+    rows = []
+    for name, url, selector, server in (("app", app_url, "#flux_pro-generate", cpu_seconds),
+                                        ("peer", peer.url, "#generate", peer.cpu_seconds)):
+        cpu, requests = page_run_figures(url, selector, runs, server)
+        rows.append((name, cpu, requests))
+    print(f"\nA run as the page makes it ({runs} clicks on Generate in one page, one after another, Chromium)")
+    print(f"{'side':<6} {'server CPU/run':>14}   page requests per run (median)")
+    for name, cpu, requests in rows:
+        listed = ", ".join(f"{kind} {count:g}" for kind, count in requests.items())
+        print(f"{name:<6} {cpu * 1000:12.0f}ms   {listed}")
+    print(f"  app / peer server CPU per run: {rows[0][1] / rows[1][1]:.2f}x"
+          "\n  a run: the click until the page's requests to the server (heartbeat aside) have stopped for "
+          f"{PAGE_RUN_SETTLE_SECONDS:g} s;\n  join: queued events (the run and the steps the page chains after it); "
+          "predict: unqueued steps;\n  stream: event streams opened; image: /media/<name> loads")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visitors", default="25,50")
@@ -362,10 +493,14 @@ def main() -> int:
     parser.add_argument("--page-loads", type=int, default=5)
     parser.add_argument("--skip-load", action="store_true", help="only the page figures")
     parser.add_argument("--skip-page", action="store_true", help="only the load figures")
+    parser.add_argument("--page-runs", type=int, default=8, help="runs made by clicking Generate in one page")
     parser.add_argument("--browser", nargs=3, metavar=("URL", "SELECTOR", "LOADS"), help=argparse.SUPPRESS)
+    parser.add_argument("--browser-runs", nargs=3, metavar=("URL", "SELECTOR", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.browser:
         return browser_main(args.browser[0], args.browser[1], int(args.browser[2]))
+    if args.browser_runs:
+        return browser_runs_main(args.browser_runs[0], args.browser_runs[1], int(args.browser_runs[2]))
     counts = [int(x) for x in args.visitors.split(",") if x.strip()]
     if not counts or min(counts) < 1 or max(counts) > args.capacity or not 1 <= args.runs <= 10:
         parser.error("visitors must be 1..capacity and runs 1..10")
@@ -398,6 +533,7 @@ def main() -> int:
             print_load(results, args)
         if not args.skip_page:
             print_page(app.url, peer, args.page_loads)
+            print_page_runs(app.url, peer, args.page_runs)
     print(f"\ntotal {time.monotonic() - started:.0f} s")
     return 0
 
