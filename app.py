@@ -241,6 +241,8 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
         if later:
             with gr.Column(visible=False, elem_id=API_SURFACE_ID):
                 api_tabs = {spec.api_name: build_tab(spec, ctx, session_keys, spend) for spec in later}
+                for api_tab in api_tabs.values():
+                    api_tab.after_record.wire()
         records = gr.State(None)  # each run and sweep of a tab drawn later, for the history
         # The States of tabs drawn later live outside the tabs (docs/upstream.md §10)
         lazy_states = {spec.api_name: tab_states(session_keys) for spec in later}
@@ -260,6 +262,8 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
                 models = build_models_tab(ctx, session_keys, spend, picked_states, records)
         add_model_apis(ctx)
         panel = build_history_panel(ctx, tabs, forms, drawn, models)
+        for tab in drawn:
+            tab.after_record.wire()  # after the history's step (components.after_record)
         refresh_on_load(demo, panel)
         wire_share_links(demo, tabs, forms, models)
     return demo

@@ -68,4 +68,4 @@ def add_code_view(tab: EndpointTab, ctx: AppContext, button: gr.Button) -> None:
         except gr.Error:
             return gr.skip()
 
-    tab.record_event.then(refresh, [tab.last_record, language], [code], show_progress="hidden", **private)
+    tab.after_record.add(refresh, [tab.last_record, language], [code])

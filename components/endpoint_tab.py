@@ -10,15 +10,16 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
+from components.after_record import AfterRecord
 from components.api_schema import apply_api_schemas, args_docstring
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
-from components.endpoint_run import api_result, postprocessed, record_of, run_endpoint
+from components.endpoint_run import api_result, postprocessed, run_endpoint
 from components.form import EndpointForm, FormError, build_form
 from components.form_values import readable_values
 from components.run_inputs import preprocess_inputs
@@ -72,7 +73,9 @@ class EndpointTab:
     result_json: gr.JSON
     last_record: gr.State
     run_event: Any = None
-    record_event: Any = None  # after each run: the RunRecord JSON is in ``last_record``; chain views onto it
+    # What follows each run's record (``components.after_record``): panels add their step; the tab's builder wires
+    # them, once every panel has (``last_record`` is set by that step).
+    after_record: AfterRecord = field(init=False)
     sweep_event: Any = None
     sweep_records: Any = None  # gr.State: the last sweep's cell records
     sweep_record: Any = None  # gr.State: the last sweep as one RunRecord JSON (for the history)
@@ -82,6 +85,9 @@ class EndpointTab:
     code_row: Any = None
     share_row: Any = None
     sweep_row: Any = None
+
+    def __post_init__(self) -> None:
+        self.after_record = AfterRecord(self.last_record, self.spec.api_name)
 
 
 @dataclass
@@ -242,8 +248,7 @@ def wire_estimate(tab: EndpointTab, controls: TabControls, session_keys: gr.Stat
 
     update.__name__ = f"{spec.api_name}_estimate"
     form.declare_api_parameters(update)
-    tab.record_event.then(bind(estimate_after_run, tab), [tab.last_record, session_keys], [controls.estimate],
-                          api_visibility="private", queue=False, show_progress="hidden")
+    tab.after_record.add(bind(estimate_after_run, tab), [tab.last_record, session_keys], [controls.estimate])
     # The fields the estimate depends on: size and count, and the input images when the price counts them.
     roles: tuple[Role, ...] = ("size", "width", "height", "count")
     if spec.price is not None and spec.price.counts_input_images:
@@ -272,8 +277,7 @@ def run_anyway_after(record: dict[str, Any] | None) -> tuple[Any, Any]:
 def wire_run_anyway(tab: EndpointTab, controls: TabControls) -> None:
     controls.run_anyway.click(None, js=RUN_ANYWAY_JS % tab.spec.api_name, outputs=[controls.no_cache],
                               api_visibility="private", queue=False)
-    tab.record_event.then(run_anyway_after, [tab.last_record], [controls.run_anyway, controls.no_cache],
-                          api_visibility="private", queue=False, show_progress="hidden")
+    tab.after_record.add(run_anyway_after, [tab.last_record], [controls.run_anyway, controls.no_cache])
 
 
 def page_run(tab: EndpointTab) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
@@ -316,7 +320,7 @@ async def stop_run(tab: EndpointTab, request: gr.Request) -> Any:
 
 
 def wire_run(tab: EndpointTab, controls: TabControls, session_keys: gr.State) -> None:
-    """Generate (the named endpoint ``/<api_name>``), Stop, and ``tab.record_event`` after every run."""
+    """Generate (the named endpoint ``/<api_name>``), Stop, and what follows every run (``tab.after_record``)."""
     spec, form = tab.spec, tab.form
     apply_api_schemas(spec, form.run_inputs())
     controls.no_cache.api_info = lambda: {  # type: ignore[method-assign]  # Gradio's hook
@@ -337,18 +341,15 @@ def wire_run(tab: EndpointTab, controls: TabControls, session_keys: gr.State) ->
     )
     tab.run_event.then(None, js=UNDIM_GALLERY_JS % (gallery_id, f"{spec.api_name}-status"), api_visibility="private",
                        queue=False)
-    # The record goes into session state in a private step: a gr.State output on the named endpoint would break
-    # its MCP tool (Gradio 6.31 drops State outputs from the result by position).
-    # Gradio runs a ``.then`` step only when the run did not raise: a failed run (which raises, for the API and
-    # the toast) takes the ``.failure`` step, and Stop puts the stopped record in the result itself (below).
-    # ``record_event`` follows the record's state, so what chains onto it sees done, failed and stopped runs (the
-    # steps that set it are queued: the page learns that a State changed only from queued events).
-    for step in (tab.run_event.then, tab.run_event.failure):
-        step(record_of, [tab.result_json], [tab.last_record], api_visibility="private")
-    tab.record_event = tab.last_record.change(None, None, None, api_visibility="private", queue=False)
-    tab.stop.click(bind(stop_run, tab), outputs=[tab.status, tab.result_json], cancels=[tab.run_event],
-                   api_visibility="private", queue=False).then(record_of, [tab.result_json], [tab.last_record],
-                                                               api_visibility="private")
+    # The record goes into session state in a private step (``tab.after_record``, with whatever follows it): a
+    # gr.State output on the named endpoint would break its MCP tool (Gradio 6.31 drops State outputs from the
+    # result by position). Gradio runs a ``.then`` step only when the run did not raise: a failed run (which
+    # raises, for the API and the toast) takes the ``.failure`` step, and Stop puts the stopped record in the
+    # result itself (below).
+    stopped = tab.stop.click(bind(stop_run, tab), outputs=[tab.status, tab.result_json], cancels=[tab.run_event],
+                             api_visibility="private", queue=False)
+    tab.after_record.triggers = (tab.run_event.then, tab.run_event.failure, stopped.then)
+    tab.after_record.result = tab.result_json
     tab.status.change(None, js=MARK_FIELDS_JS % spec.api_name, api_visibility="private", queue=False)
     # Keep the newest log line in view (the read-only textbox does not follow streamed text by itself).
     tab.logs.change(None, js=SCROLL_LOGS_JS % f"{spec.api_name}-logs", api_visibility="private", queue=False)

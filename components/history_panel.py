@@ -167,7 +167,7 @@ def wire(view: HistoryView, buttons: HistoryButtons, drawn: Sequence[EndpointTab
     if view.models is not None:
         view.models.last_record.change(add, [history, view.models.last_record, which, view.seen], added, **private)
     for tab in drawn:
-        tab.record_event.then(add, [history, tab.last_record, which, view.seen], added, **private)
+        tab.after_record.add(add, [history, tab.last_record, which, view.seen], added)
         if tab.sweep_record_event is not None:  # a whole sweep lands as one entry (its grid, its summed cost)
             tab.sweep_record_event.then(add, [history, tab.sweep_record, which, view.seen], added, **private)
     which.change(bind(act.show, view), [history, which], [view.gallery, view.count], **private)

@@ -103,7 +103,8 @@ def draw(lazy: LazyTab, delivery: Mapping[str, Any] | None, ctx: AppContext, ses
         tab.status.value = delivery.get("status") or tab.status.value
     fill_rendered(tab.form, values)
     keep: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
-    tab.record_event.then(keep_record, [tab.last_record], [records], **keep)
+    tab.after_record.add(keep_record, [tab.last_record], [records])
+    tab.after_record.wire()
     if tab.sweep_record_event is not None:
         tab.sweep_record_event.then(keep_record, [tab.sweep_record], [records], **keep)
     inbox = lazy.states.inbox

@@ -247,8 +247,8 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
             html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
     components = tab.form.value_components()
     # Queued, so that the State's change (which the history panel follows) fires.
-    tab.record_event.then(keep_record, [tab.last_record], [last_record], api_visibility="private",
-                          show_progress="hidden")
+    tab.after_record.add(keep_record, [tab.last_record], [last_record])
+    tab.after_record.wire()
     if tab.sweep_record_event is not None:  # a whole sweep lands in the history as one entry
         tab.sweep_record_event.then(keep_record, [tab.sweep_record], [last_record], api_visibility="private",
                                     show_progress="hidden")

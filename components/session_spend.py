@@ -75,9 +75,7 @@ def session_line(total: dict[str, Any]) -> str:
 
 def count_in_session(tab: EndpointTab, spend: SessionSpend) -> None:
     """Each run of the tab, and each sweep (each cell was a run, billed or not), counts in the session's spend."""
-    tab.record_event.then(
-        add_to_session, [spend.state, tab.last_record], [spend.state, spend.line], api_visibility="private", queue=False
-    )
+    tab.after_record.add(add_to_session, [spend.state, tab.last_record], [spend.state, spend.line])
     if tab.sweep_record_event is not None:
         tab.sweep_record_event.then(add_to_session, [spend.state, tab.sweep_record], [spend.state, spend.line],
                                     api_visibility="private", queue=False)

@@ -81,6 +81,24 @@ def test_fill_run_watch_logs_and_find_captioned_image(page, app):
     page.screenshot(path=str(ARTIFACTS / "03-done.png"), full_page=True)
 
 
+def test_after_a_run_the_page_sends_one_step_for_history_spend_estimate_and_code(page, app):
+    """What follows a run (its record into the history, the session's spend, the estimate, the code view, "Run
+    again anyway") is one queued step: two queued events per run, the run and that step, and nothing unqueued."""
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url.split("?")[0]) if "/gradio_api/" in request.url else None)
+    spend_before = page.locator("#session-spend").inner_text()
+    page.locator("#flux_pro-prompt textarea").fill("a lighthouse at dusk")
+    page.locator("#flux_pro-generate").click()
+    page.get_by_text("Done", exact=False).first.wait_for(timeout=30_000)
+    page.wait_for_function("(before) => document.querySelector('#session-spend').innerText !== before", arg=spend_before)
+    page.locator("#history-count").get_by_text("run", exact=False).wait_for(timeout=10_000)
+    assert page.locator("#history-gallery img").count() >= 1, "the run is in the history"
+    page.wait_for_timeout(1000)  # anything else the page sends after the run goes now
+    joins = [url for url in sent if url.endswith("/queue/join")]
+    unqueued = [url for url in sent if "/run/" in url or url.endswith("/predict")]
+    assert (len(joins), unqueued) == (2, []), sent
+
+
 def test_flagged_image_is_marked(page):
     page.locator("#flux_pro-prompt textarea").fill("nsfw example")
     page.locator("#flux_pro-generate").click()
