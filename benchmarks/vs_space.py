@@ -1,6 +1,6 @@
 """The app against the Space a user would otherwise write (issue 20, "As fast as a hand-written Space").
 
-    python benchmarks/vs_space.py [--visitors 25,50] [--runs 3] [--rounds 2] [--page-loads 5]
+    python benchmarks/vs_space.py [--visitors 25,50] [--runs 3] [--rounds 2] [--page-loads 5] [--page-runs 12]
                                   [--skip-load] [--skip-page]
 
 The method:
@@ -31,6 +31,12 @@ CPU per page load, and the time until Generate works in Chromium (``/usr/bin/chr
 navigation to the first click on Generate that sends ``queue/join`` (that request is stopped in the browser, so no
 run starts; the page's own queued load events send ``queue/join`` too: they go through and do not count). Printed,
 never asserted.
+
+Last, a run as the page makes it: Chromium clicks Generate in 4 pages at once, round after round, each round until
+the pages' requests to the server have stopped for a second (the run, and what the page's events chain after it, which the
+load figures leave out); the server's CPU per run (its idle CPU, measured for 8 s before and after with the pages
+open, subtracted) and the page's requests per run by kind, for the app and the peer. ``--page-loads 0`` or
+``--page-runs 0`` leaves a part out.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from harness import (
     peer_space_process,
     percentile,
     sandbox_process,
+    visitor_headers,
 )
 from load_vs_fal_client import Worker
 
@@ -67,6 +74,8 @@ SIDES = ("direct", "app", "peer")
 TTI_TIMEOUT = 60.0
 IDLE_SECONDS = 3.0  # how long the server's idle CPU is measured before the page loads
 PAGE_RUN_SETTLE_SECONDS = 1.0  # a page's run is over when its server requests have stopped for this long
+PAGE_RUN_PAGES = 4  # pages making runs at once (more runs per second of the server's idle CPU subtracted)
+PAGE_RUN_IDLE_SECONDS = 8.0  # the server's idle CPU (~36 ms a second for either side here), before and after
 
 
 @dataclass
@@ -298,59 +307,79 @@ def _request_kind(url: str) -> str | None:
     return None
 
 
+class _PageRequests:
+    """One page's requests to the server (heartbeat aside): those open, and those of the current run by kind."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.inflight: set[Any] = set()
+        self.counts: dict[str, int] = {}
+        self.last_change = time.monotonic()
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, request: Any) -> None:
+        kind = _request_kind(request.url)
+        if kind is not None:
+            self.inflight.add(request)
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            self.last_change = time.monotonic()
+
+    def _ended(self, request: Any) -> None:
+        if request in self.inflight:
+            self.inflight.discard(request)
+            self.last_change = time.monotonic()
+
+    def settled(self) -> bool:
+        return not self.inflight and time.monotonic() - self.last_change >= PAGE_RUN_SETTLE_SECONDS
+
+
 def browser_runs_main(url: str, selector: str, runs: int) -> int:
-    """Child process: one page, then (after a line on stdin) ``runs`` clicks on ``selector`` one after another, each
-    waited for until the page's server requests have stopped for ``SETTLE_SECONDS`` (the run, and whatever the page
-    sends after it). Prints ``@@ {json}`` lines: the requests of each run by kind."""
+    """Child process: ``PAGE_RUN_PAGES`` pages, then (after a line on stdin) rounds of one click on ``selector`` in
+    each page at once, each round waited for until every page's server requests have stopped for
+    ``PAGE_RUN_SETTLE_SECONDS`` (the run, and whatever the page sends after it), until ``runs`` runs are made.
+    Prints ``@@ {json}`` lines: the requests of each run by kind."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            inflight: set[Any] = set()
-            counts: dict[str, int] = {}
-            last_change = [time.monotonic()]
+            # One visitor per page (the app allows a visitor a few runs at once; visitor_headers plays a Space's
+            # proxy, which the benchmark's app trusts as on Spaces).
+            pages = [browser.new_context(viewport={"width": 1400, "height": 1000},
+                                         extra_http_headers=visitor_headers(index)).new_page()
+                     for index in range(PAGE_RUN_PAGES)]
+            watched = [_PageRequests(page) for page in pages]
 
-            def started(request: Any) -> None:
-                kind = _request_kind(request.url)
-                if kind is not None:
-                    inflight.add(request)
-                    counts[kind] = counts.get(kind, 0) + 1
-                    last_change[0] = time.monotonic()
+            def settle(waiting: list[_PageRequests]) -> None:
+                deadline = time.monotonic() + TTI_TIMEOUT
+                while not all(w.settled() for w in waiting):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("a page did not settle")
+                    waiting[0].page.wait_for_timeout(50)
 
-            def ended(request: Any) -> None:
-                if request in inflight:
-                    inflight.discard(request)
-                    last_change[0] = time.monotonic()
-
-            page.on("request", started)
-            page.on("requestfinished", ended)
-            page.on("requestfailed", ended)
-
-            def settled(deadline: float) -> None:
-                while time.monotonic() < deadline:
-                    if not inflight and time.monotonic() - last_change[0] >= PAGE_RUN_SETTLE_SECONDS:
-                        return
-                    page.wait_for_timeout(50)
-                raise RuntimeError(f"the page did not settle: {len(inflight)} requests open")
-
-            page.goto(url, wait_until="load")
-            page.locator(selector).wait_for(timeout=TTI_TIMEOUT * 1000)
-            settled(time.monotonic() + TTI_TIMEOUT)
+            for page in pages:
+                page.goto(url, wait_until="load")
+                page.locator(selector).wait_for(timeout=TTI_TIMEOUT * 1000)
+            settle(watched)
             print("@@ " + json.dumps({"ready": True}), flush=True)
             sys.stdin.readline()
-            per_run = []
-            for _ in range(runs):
-                counts.clear()
-                page.click(selector)
-                while "join" not in counts:
-                    page.wait_for_timeout(20)
-                settled(time.monotonic() + TTI_TIMEOUT)
-                per_run.append(dict(counts))
+            per_run: list[dict[str, int]] = []
+            while len(per_run) < runs:
+                batch = watched[:runs - len(per_run)]
+                for w in batch:
+                    w.counts.clear()
+                    w.page.click(selector)
+                for w in batch:
+                    while "join" not in w.counts:
+                        w.page.wait_for_timeout(20)
+                settle(batch)
+                per_run += [dict(w.counts) for w in batch]
+            print("@@ " + json.dumps({"runs": per_run}), flush=True)
+            sys.stdin.readline()  # the pages stay open while the server's idle CPU is measured again
         finally:
             browser.close()
-    print("@@ " + json.dumps({"runs": per_run}), flush=True)
     return 0
 
 
@@ -359,25 +388,31 @@ def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tup
     process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--browser-runs", url, selector,
                                 str(runs)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
     assert process.stdin is not None and process.stdout is not None
+    def idle_rate() -> float:  # the server's CPU per second with the page open and nothing sent
+        before = server_cpu()
+        time.sleep(PAGE_RUN_IDLE_SECONDS)
+        return (server_cpu() - before) / PAGE_RUN_IDLE_SECONDS
+
     try:
-        cpu0 = idle_rate = began = 0.0
+        cpu0 = idle_before = began = 0.0
         replies = []
         for line in process.stdout:
             if not line.startswith("@@ "):
                 continue
             reply = json.loads(line[3:])
             if reply.get("ready"):
-                idle0 = server_cpu()
-                time.sleep(IDLE_SECONDS)
-                cpu0 = server_cpu()
-                idle_rate = (cpu0 - idle0) / IDLE_SECONDS
-                began = time.monotonic()
+                idle_before = idle_rate()
+                cpu0, began = server_cpu(), time.monotonic()
                 process.stdin.write("go\n")
                 process.stdin.flush()
             else:
                 replies.append(reply)
                 break
-        cpu = server_cpu() - cpu0 - idle_rate * (time.monotonic() - began)
+        cpu, elapsed = server_cpu() - cpu0, time.monotonic() - began
+        idle = (idle_before + idle_rate()) / 2  # measured before and after the runs, the page open both times
+        cpu -= idle * elapsed
+        process.stdin.write("done\n")
+        process.stdin.flush()
         process.wait(30)
     finally:
         if process.poll() is None:
@@ -469,7 +504,8 @@ def print_page_runs(app_url: str, peer: Any, runs: int) -> None:
                                         ("peer", peer.url, "#generate", peer.cpu_seconds)):
         cpu, requests = page_run_figures(url, selector, runs, server)
         rows.append((name, cpu, requests))
-    print(f"\nA run as the page makes it ({runs} clicks on Generate in one page, one after another, Chromium)")
+    print(f"\nA run as the page makes it ({runs} clicks on Generate: {PAGE_RUN_PAGES} pages at once, round after round,"
+          " Chromium)")
     print(f"{'side':<6} {'server CPU/run':>14}   page requests per run (median)")
     for name, cpu, requests in rows:
         listed = ", ".join(f"{kind} {count:g}" for kind, count in requests.items())
@@ -493,7 +529,7 @@ def main() -> int:
     parser.add_argument("--page-loads", type=int, default=5)
     parser.add_argument("--skip-load", action="store_true", help="only the page figures")
     parser.add_argument("--skip-page", action="store_true", help="only the load figures")
-    parser.add_argument("--page-runs", type=int, default=8, help="runs made by clicking Generate in one page")
+    parser.add_argument("--page-runs", type=int, default=12, help="runs made by clicking Generate in one page")
     parser.add_argument("--browser", nargs=3, metavar=("URL", "SELECTOR", "LOADS"), help=argparse.SUPPRESS)
     parser.add_argument("--browser-runs", nargs=3, metavar=("URL", "SELECTOR", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -532,8 +568,10 @@ def main() -> int:
                 worker.close()
             print_load(results, args)
         if not args.skip_page:
-            print_page(app.url, peer, args.page_loads)
-            print_page_runs(app.url, peer, args.page_runs)
+            if args.page_loads > 0:
+                print_page(app.url, peer, args.page_loads)
+            if args.page_runs > 0:
+                print_page_runs(app.url, peer, args.page_runs)
     print(f"\ntotal {time.monotonic() - started:.0f} s")
     return 0
 
