@@ -49,6 +49,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -383,78 +384,68 @@ def browser_runs_main(url: str, selector: str, runs: int) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _browser_child(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """This script in a child process, in one of its browser modes; killed on exit if still running."""
+    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _reply(process: subprocess.Popen[str]) -> dict[str, Any]:
+    """The child's next ``@@ {json}`` line."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("@@ "):
+            return json.loads(line[3:])
+    raise RuntimeError("the browser process ended without figures")
+
+
+def _tell(process: subprocess.Popen[str], word: str) -> None:
+    assert process.stdin is not None
+    process.stdin.write(word + "\n")
+    process.stdin.flush()
+
+
 def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tuple[float, dict[str, float]]:
     """(server CPU seconds per run as the page makes it, the page's requests per run by kind, median)."""
-    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--browser-runs", url, selector,
-                                str(runs)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
-    assert process.stdin is not None and process.stdout is not None
-    def idle_rate() -> float:  # the server's CPU per second with the page open and nothing sent
+    def idle_rate() -> float:  # the server's CPU per second with the pages open and nothing sent
         before = server_cpu()
         time.sleep(PAGE_RUN_IDLE_SECONDS)
         return (server_cpu() - before) / PAGE_RUN_IDLE_SECONDS
 
-    try:
-        cpu0 = idle_before = began = 0.0
-        replies = []
-        for line in process.stdout:
-            if not line.startswith("@@ "):
-                continue
-            reply = json.loads(line[3:])
-            if reply.get("ready"):
-                idle_before = idle_rate()
-                cpu0, began = server_cpu(), time.monotonic()
-                process.stdin.write("go\n")
-                process.stdin.flush()
-            else:
-                replies.append(reply)
-                break
+    with _browser_child("--browser-runs", url, selector, str(runs)) as process:
+        _reply(process)  # the pages are open and settled
+        idle_before = idle_rate()
+        cpu0, began = server_cpu(), time.monotonic()
+        _tell(process, "go")
+        per_run = _reply(process)["runs"]
         cpu, elapsed = server_cpu() - cpu0, time.monotonic() - began
-        idle = (idle_before + idle_rate()) / 2  # measured before and after the runs, the page open both times
-        cpu -= idle * elapsed
-        process.stdin.write("done\n")
-        process.stdin.flush()
+        cpu -= (idle_before + idle_rate()) / 2 * elapsed  # idle measured before and after, the pages open both times
+        _tell(process, "done")
         process.wait(30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    if not replies:
-        raise RuntimeError("the browser process ended without figures")
-    per_run = replies[0]["runs"]
     kinds = sorted({kind for run in per_run for kind in run})
     return cpu / runs, {kind: median([run.get(kind, 0) for run in per_run]) for kind in kinds}
 
 
 def page_figures(url: str, selector: str, loads: int, server_cpu: Any) -> tuple[list[float], float, float]:
     """(seconds until Generate works per warm load, the same for a first visit, server CPU seconds per warm load)."""
-    process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--browser", url, selector,
-                                str(loads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        replies = []
-        cpu0 = idle_rate = began = 0.0
-        for line in process.stdout:
-            if not line.startswith("@@ "):
-                continue
-            reply = json.loads(line[3:])
-            if reply.get("warm"):
-                idle0 = server_cpu()
-                time.sleep(IDLE_SECONDS)  # the server's own background CPU (queue loop, timers), subtracted below
-                cpu0 = server_cpu()
-                idle_rate = (cpu0 - idle0) / IDLE_SECONDS
-                began = time.monotonic()
-                process.stdin.write("go\n")
-                process.stdin.flush()
-            else:
-                replies.append(reply)
-                break
+    with _browser_child("--browser", url, selector, str(loads)) as process:
+        _reply(process)  # the browser cache is warm
+        idle0 = server_cpu()
+        time.sleep(IDLE_SECONDS)  # the server's own background CPU (queue loop, timers), subtracted below
+        cpu0 = server_cpu()
+        idle_rate = (cpu0 - idle0) / IDLE_SECONDS
+        began = time.monotonic()
+        _tell(process, "go")
+        reply = _reply(process)
         cpu = server_cpu() - cpu0 - idle_rate * (time.monotonic() - began)
         process.wait(30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    if not replies:
-        raise RuntimeError("the browser process ended without figures")
-    return replies[0]["tti"], replies[0]["cold"], cpu / loads
+    return reply["tti"], reply["cold"], cpu / loads
 
 
 def html_cpu(url: str, server_cpu: Any, repeat: int = 20) -> float:
