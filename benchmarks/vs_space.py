@@ -33,9 +33,9 @@ run starts; the page's own queued load events send ``queue/join`` too: they go t
 never asserted.
 
 Last, a run as the page makes it: Chromium clicks Generate in 4 pages at once, round after round, each round until
-the pages' requests to the server have stopped for a second (the run, and what the page's events chain after it, which the
-load figures leave out); the server's CPU per run (its idle CPU, measured for 8 s before and after with the pages
-open, subtracted) and the page's requests per run by kind, for the app and the peer. ``--page-loads 0`` or
+the pages' requests to the server have stopped for a second (the run, and what the page's events chain after it,
+which the load figures leave out); the server's CPU per run (its idle CPU, measured for 8 s before and after with
+the pages open, subtracted) and the page's requests per run by kind, for the app and the peer. ``--page-loads 0`` or
 ``--page-runs 0`` leaves a part out.
 """
 
@@ -411,21 +411,24 @@ def _tell(process: subprocess.Popen[str], word: str) -> None:
     process.stdin.flush()
 
 
+def _idle_rate(server_cpu: Any, seconds: float) -> float:
+    """The server's own background CPU per second (queue loop, timers, open pages' heartbeats), nothing sent."""
+    before = server_cpu()
+    time.sleep(seconds)
+    return (server_cpu() - before) / seconds
+
+
 def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tuple[float, dict[str, float]]:
     """(server CPU seconds per run as the page makes it, the page's requests per run by kind, median)."""
-    def idle_rate() -> float:  # the server's CPU per second with the pages open and nothing sent
-        before = server_cpu()
-        time.sleep(PAGE_RUN_IDLE_SECONDS)
-        return (server_cpu() - before) / PAGE_RUN_IDLE_SECONDS
-
     with _browser_child("--browser-runs", url, selector, str(runs)) as process:
         _reply(process)  # the pages are open and settled
-        idle_before = idle_rate()
+        idle_before = _idle_rate(server_cpu, PAGE_RUN_IDLE_SECONDS)
         cpu0, began = server_cpu(), time.monotonic()
         _tell(process, "go")
         per_run = _reply(process)["runs"]
         cpu, elapsed = server_cpu() - cpu0, time.monotonic() - began
-        cpu -= (idle_before + idle_rate()) / 2 * elapsed  # idle measured before and after, the pages open both times
+        # Idle measured before and after, the pages open both times.
+        cpu -= (idle_before + _idle_rate(server_cpu, PAGE_RUN_IDLE_SECONDS)) / 2 * elapsed
         _tell(process, "done")
         process.wait(30)
     kinds = sorted({kind for run in per_run for kind in run})
@@ -436,11 +439,8 @@ def page_figures(url: str, selector: str, loads: int, server_cpu: Any) -> tuple[
     """(seconds until Generate works per warm load, the same for a first visit, server CPU seconds per warm load)."""
     with _browser_child("--browser", url, selector, str(loads)) as process:
         _reply(process)  # the browser cache is warm
-        idle0 = server_cpu()
-        time.sleep(IDLE_SECONDS)  # the server's own background CPU (queue loop, timers), subtracted below
-        cpu0 = server_cpu()
-        idle_rate = (cpu0 - idle0) / IDLE_SECONDS
-        began = time.monotonic()
+        idle_rate = _idle_rate(server_cpu, IDLE_SECONDS)  # subtracted below
+        cpu0, began = server_cpu(), time.monotonic()
         _tell(process, "go")
         reply = _reply(process)
         cpu = server_cpu() - cpu0 - idle_rate * (time.monotonic() - began)
@@ -520,7 +520,7 @@ def main() -> int:
     parser.add_argument("--page-loads", type=int, default=5)
     parser.add_argument("--skip-load", action="store_true", help="only the page figures")
     parser.add_argument("--skip-page", action="store_true", help="only the load figures")
-    parser.add_argument("--page-runs", type=int, default=12, help="runs made by clicking Generate in one page")
+    parser.add_argument("--page-runs", type=int, default=12, help="runs made by clicking Generate in the pages")
     parser.add_argument("--browser", nargs=3, metavar=("URL", "SELECTOR", "LOADS"), help=argparse.SUPPRESS)
     parser.add_argument("--browser-runs", nargs=3, metavar=("URL", "SELECTOR", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args()

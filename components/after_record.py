@@ -62,13 +62,12 @@ class AfterRecord:
         if not self.triggers or self.result is None:
             raise RuntimeError(f"{self.api_name}: no run to follow (endpoint_tab.wire_run sets it)")
         self._wired = True
-        inputs = _unique([self.result, self.record, *(c for step in self._steps for c in step.inputs)])
-        outputs = [self.record]
-        for step in self._steps:
-            for component in step.outputs:
-                if any(component is seen for seen in outputs):
-                    raise ValueError(f"{self.api_name}: two steps after a record write the same component")
-                outputs.append(component)
+        # Each input once, in order (components kept by identity).
+        inputs = list({id(c): c for c in (self.result, self.record, *(c for s in self._steps for c in s.inputs))}
+                      .values())
+        outputs = [self.record, *(c for step in self._steps for c in step.outputs)]
+        if len({id(c) for c in outputs}) < len(outputs):
+            raise ValueError(f"{self.api_name}: two steps after a record write the same component")
         run = self._run(inputs)
         for trigger in self.triggers:
             trigger(run, inputs, outputs, api_visibility="private", show_progress="hidden")
@@ -100,10 +99,3 @@ class AfterRecord:
         after_run.__name__ = f"{self.api_name}_after_run"
         return after_run
 
-
-def _unique(components: Sequence[Any]) -> list[Any]:
-    kept: list[Any] = []
-    for component in components:
-        if not any(component is seen for seen in kept):
-            kept.append(component)
-    return kept

@@ -3,8 +3,8 @@
 A live provider's https image is shown at once; ``copy_later`` brings it into the media store (named, with its run
 embedded: ``store_tagged``) in the background, at most ``BACKGROUND_COPIES`` at a time. The page's ``/media/<name>``
 waits on ``await_image`` (the tagged bytes, before their file is written), the API on ``await_copy`` (the file);
-``await_images`` waits for a run's or a sweep's images before their files are read; ``CopyIndex`` remembers provider URL -> stored name, bounded like the media store. ``Runner``
-(``runs.runner``) is an ``ImageCopies``.
+``await_images`` waits for a run's or a sweep's images before their files are read; ``CopyIndex`` remembers
+provider URL -> stored name, bounded like the media store. ``Runner`` (``runs.runner``) is an ``ImageCopies``.
 """
 
 from __future__ import annotations
