@@ -224,8 +224,16 @@ def test_stop_says_stopped_and_a_new_run_keeps_the_previous_images_until_its_own
     # before the Stop reached the app (status "Done in 2.6 s", in a full run on three workers).
     page.locator("#flux_pro-advanced").click()
     steps = page.locator("#flux_pro-num_inference_steps input[type=number]").first
-    steps.fill("50")
-    steps.press("Tab")
+    # Typed into the box the moment the opened accordion mounts it, the value can be put back to 28 as the slider
+    # finishes mounting (seen in a full run: the run went with 28 steps and the box read 28): type it again until
+    # it holds for a moment, as a person would see and retype.
+    for _ in range(5):
+        steps.fill("50")
+        steps.press("Tab")
+        page.wait_for_timeout(150)
+        if steps.input_value() == "50":
+            break
+    assert steps.input_value() == "50", "the steps box keeps what was typed"
     page.locator("#flux_pro-generate").click()
     try:
         page.wait_for_function("() => document.querySelector('#flux_pro-logs textarea').value.includes('Step 1/50')")
