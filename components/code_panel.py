@@ -14,14 +14,15 @@ import gradio as gr
 
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
+from components.markdown_blocks import code_block
 from runs.codegen import code_for
 from runs.record import RunRecord, SecretInRecordError
 
-# (label, snippet key, gr.Code language)
-CodeLanguage = Literal["python", "javascript", "shell"]  # the gr.Code highlighters the snippets use
+CodeLanguage = Literal["python", "javascript", "bash"]  # the highlighters the snippets use (Prism's names)
 #: (label, snippet key, highlighter)
-LANGUAGES: tuple[tuple[str, str, CodeLanguage], ...] = (("Python", "python", "python"), ("JavaScript", "javascript", "javascript"), ("cURL", "curl", "shell"),
-             ("gradio_client", "gradio_client", "python"))
+LANGUAGES: tuple[tuple[str, str, CodeLanguage], ...] = (
+    ("Python", "python", "python"), ("JavaScript", "javascript", "javascript"), ("cURL", "curl", "bash"),
+    ("gradio_client", "gradio_client", "python"))
 NO_RUN = "No run yet: press Generate, then ▸ Code gives the code for that run."
 
 
@@ -50,13 +51,13 @@ def add_code_view(tab: EndpointTab, ctx: AppContext, button: gr.Button) -> None:
                     "`SEGMIND_API_KEY`), never written into the code. gradio_client runs it through this app.")
         language = gr.Radio([label for label, _, _ in LANGUAGES], value="Python", show_label=False,
                             elem_id=f"{api}-code-language")
-        code = gr.Code(language="python", interactive=False, buttons=["copy", "download"], elem_id=f"{api}-code")
+        code = gr.Markdown("", elem_id=f"{api}-code", elem_classes=["fp-code"])  # markdown_blocks: no code editor
 
     def show(record_json: dict[str, Any] | None, label: str, request: gr.Request) -> tuple[Any, Any]:
         snippets = run_snippets(ctx, record_json, request)
         _, key, kind = next((entry for entry in LANGUAGES if entry[0] == label), LANGUAGES[0])
         text = snippets.get(key, f"# No {label} code for this provider: see the other languages.")
-        return gr.Accordion(visible=True, open=True), gr.Code(value=text, language=kind)
+        return gr.Accordion(visible=True, open=True), code_block(text, kind)
 
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     button.click(show, [tab.last_record, language], [section, code], **private)

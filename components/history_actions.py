@@ -17,6 +17,7 @@ from typing import Any
 
 import gradio as gr
 
+from components.code_panel import LANGUAGES
 from components.context import AppContext
 from components.form_target import FormTarget
 from components.history_files import LocalFiles, image_file, stored_image
@@ -31,6 +32,7 @@ from components.history_state import (
     removed,
     tile_caption,
 )
+from components.markdown_blocks import code_block, table
 from components.models_tab import TAB_ID as MODELS_TAB
 from components.models_tab import ModelsTab, is_model_endpoint
 from components.run_view import origin_html
@@ -42,6 +44,7 @@ from runs.codegen import code_for
 from runs.provenance import download_name, embed_metadata, read_metadata
 from runs.record import RunRecord, SecretInRecordError
 
+DIFF_HEADERS = ("parameter", "A", "B")
 SELECT_FIRST = "Select a run in the history first (click its thumbnail)."
 Entries = list[dict[str, Any]]
 
@@ -65,10 +68,10 @@ class HistoryView:
     details: gr.Markdown
     downloads: gr.File
     code_section: gr.Accordion
-    code_boxes: dict[str, gr.Code]
+    code_boxes: dict[str, gr.Markdown]  # by snippet key, in ``code_panel.LANGUAGES``' order
     compare_note: gr.Markdown
     slider: gr.ImageSlider
-    diff: gr.Dataframe
+    diff: gr.Markdown
     compare_section: gr.Accordion
     dropped_note: gr.Markdown
     section: gr.Accordion  # the whole panel: closed while the history is empty
@@ -259,8 +262,8 @@ def show_code(view: HistoryView, entries: Entries, selected: str | None, request
         # The refusal names what the record holds (quoted, on one line); toasts render HTML, so it is escaped.
         raise gr.Error(f"No code for that run: {html.escape(str(exc))}", title="No code") from None
     gr.Info("The Python code is on your clipboard.")
-    return [gr.Accordion(open=True), *(snippets.get(key, "# not available for this provider")
-                                       for key in view.code_boxes)]
+    return [gr.Accordion(open=True), *(code_block(snippets.get(key, "# not available for this provider"), language)
+                                       for _, key, language in LANGUAGES)]
 
 
 async def download(view: HistoryView, entries: Entries, selected: str | None) -> Any:
@@ -317,7 +320,7 @@ def pin(view: HistoryView, entries: Entries, selected: str | None, pinned: list[
     chosen = [entry_of(entries, p) for p in pinned]
     if len(chosen) < 2:
         note = f"📌 **A:** {caption(entry)}  \nNow select another run and pin it as B."
-        return pinned, note, None, [], gr.Accordion(open=True)
+        return pinned, note, None, "", gr.Accordion(open=True)
     a, b = chosen[0], chosen[1]
     assert a is not None and b is not None
     images = [stored_image(view.ctx, a.get("record") or {}, 0), stored_image(view.ctx, b.get("record") or {}, 0)]
@@ -330,7 +333,7 @@ def pin(view: HistoryView, entries: Entries, selected: str | None, pinned: list[
     rows = parameter_diff(a, b)
     if not rows:
         note += "  \nNo parameter differs."
-    return pinned, note, value, rows, gr.Accordion(open=True)
+    return pinned, note, value, table(DIFF_HEADERS, rows), gr.Accordion(open=True)
 
 
 def use_as_input(view: HistoryView, entries: Entries, selected: str | None, target: str | None) -> dict[Any, Any]:

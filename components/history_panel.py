@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import gradio as gr
 
 from components import history_actions as act
 from components.bind import bind
+from components.code_panel import LANGUAGES
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from components.form_target import FormTarget
@@ -31,10 +32,6 @@ from components.widgets import SHOW_FORM_JS
 STORAGE_KEY = "flux-playground-history-v1"
 # Obscures the stored list (Gradio encrypts BrowserState); fixed so history survives restarts. Not a secret.
 STORAGE_SECRET = "flux-playground-history"
-CodeLanguage = Literal["python", "javascript", "shell"]
-CODE_TABS: tuple[tuple[str, str, CodeLanguage], ...] = (
-    ("python", "Python", "python"), ("javascript", "JavaScript", "javascript"), ("curl", "cURL", "shell"),
-    ("gradio_client", "gradio_client", "python"))
 # Small tiles whatever the width: as many ~110 px columns as fit (3 on a phone), a three-line caption over the
 # bottom of each, and a list that grows with its runs up to a scrolling maximum. Gradio's own gallery grid has a
 # fixed column count with a 100 px minimum, which overflows a phone or, with ``fit_columns``, blows a single run up
@@ -52,10 +49,16 @@ STYLE = """<style>
 #history-actions button { min-width: 0 !important; }
 @media (max-width: 640px) { #history-actions button { min-height: 40px; } }
 #compare-diff { max-width: 100%; overflow-x: auto; }
+#compare-diff table { width: 100%; table-layout: fixed; margin: 0; }
+#compare-diff th:first-child { width: 24%; }
+#compare-diff td { overflow-wrap: anywhere; }
 </style>"""
 # Runs after "Copy as code" filled the boxes: put the Python snippet on the clipboard. A js step's answer becomes
 # the next handler's inputs, and there is none: it returns nothing.
-COPY_CODE_JS = """(code) => {
+# The box holds a fenced Markdown block (``markdown_blocks.code_block``): the clipboard gets the code inside it.
+COPY_CODE_JS = """(block) => {
+  const fenced = block && block.match(/^(`{3,})[^\\n]*\\n([\\s\\S]*)\\n\\1$/);
+  const code = fenced ? fenced[2] : block;
   if (code && navigator.clipboard) navigator.clipboard.writeText(code).catch(() => {});
 }"""
 
@@ -136,17 +139,14 @@ def layout(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTarget],
                         "read from the environment (`FAL_KEY`, `SEGMIND_API_KEY`), never written into the code.")
             code_boxes = {}
             with gr.Tabs():
-                for key, title, language in CODE_TABS:
-                    with gr.Tab(title):
-                        code_boxes[key] = gr.Code(language=language, label=title, interactive=False,
-                                                  buttons=["copy", "download"], elem_id=f"history-code-{key}")
+                for title, key, _ in LANGUAGES:
+                    with gr.Tab(title):  # markdown_blocks: code as Markdown, no code editor in the page
+                        code_boxes[key] = gr.Markdown("", elem_id=f"history-code-{key}", elem_classes=["fp-code"])
         with gr.Accordion("A/B compare (pin two runs)", open=False, elem_id="compare") as compare_section:
             compare_note = gr.Markdown("Pin two runs (📌) to compare them: A is the first, B the second.",
                                        elem_id="compare-note")
             slider = gr.ImageSlider(label="A ◀ ▶ B", type="filepath", max_height=520, elem_id="compare-slider")
-            diff = gr.Dataframe(headers=["parameter", "A", "B"], value=[], interactive=False, wrap=True,
-                                column_widths=["24%", "38%", "38%"],
-                                label="Parameters that differ", elem_id="compare-diff")
+            diff = gr.Markdown("", elem_id="compare-diff")  # a table (markdown_blocks), no data grid in the page
         with gr.Accordion("🖼 Open image — restore the run an image came from", open=False, elem_id="open-image"):
             dropped = gr.File(label="Drop a PNG/JPEG/WebP made by this app (or with A1111 parameters)",
                               file_types=["image"], type="binary", elem_id="open-image-file")

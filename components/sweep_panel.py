@@ -23,6 +23,7 @@ from gradio.blocks import Block
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
 from components.endpoint_tab import EndpointTab
+from components.markdown_blocks import code_block
 from components.mcp_tools import add_sweep_tool
 from components.sweep_run import (
     NO_AXIS,
@@ -68,7 +69,7 @@ class SweepView:
     downloads: gr.File
     cell_code_section: gr.Accordion
     cell_note: gr.Markdown
-    cell_code: gr.Code
+    cell_code: gr.Markdown  # a fenced Python block (markdown_blocks)
     cell_records: gr.State  # the last sweep's cell records
     whole_sweep: gr.State  # the sweep as one history entry (a RunRecord JSON)
     planned: gr.State  # the plan shown: its inputs and random draws
@@ -126,9 +127,9 @@ def open_cell(view: SweepView, records: list[dict[str, Any]], evt: gr.SelectData
     out: dict[Any, Any] = {view.cell_code_section: gr.Accordion(open=True)}
     try:
         snippets = code_for(RunRecord.from_json(record), app_url=None)
-        out[view.cell_code] = snippets.get("python", "")
-    except ValueError as exc:
-        out[view.cell_code] = f"# no code for this cell: {comment_text(str(exc))}"  # one comment line, whatever it says
+        out[view.cell_code] = code_block(snippets.get("python", ""), "python")
+    except ValueError as exc:  # one comment line, whatever it says
+        out[view.cell_code] = code_block(f"# no code for this cell: {comment_text(str(exc))}", "python")
     where = f"x={sweep.get('x')}, y={sweep.get('y')} · seed {(record.get('result') or {}).get('seed')}"
     if record.get("endpoint_id") != view.spec.id:
         out[view.cell_note] = f"Cell {where} ran on `{record.get('endpoint_id')}`: restore it from the history."
@@ -184,8 +185,7 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
         with gr.Accordion("The clicked cell: its run as code", open=False) as cell_code_section:
             cell_note = gr.Markdown("Click a cell above: it is restored into the form, and its exact request shows "
                                     "here as code.")
-            cell_code = gr.Code(language="python", label="Python (fal_client / requests)", interactive=False,
-                                elem_id=f"{name}-sweep-cell-code")
+            cell_code = gr.Markdown("", elem_id=f"{name}-sweep-cell-code", elem_classes=["fp-code"])  # no editor
         with gr.Accordion("Cells as JSON", open=False):
             cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
     cell_records = gr.State([], time_to_live=SESSION_TTL_SECONDS)

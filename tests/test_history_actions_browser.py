@@ -72,7 +72,7 @@ def test_copied_python_runs_against_the_sandbox_with_the_same_seed_and_prompt(pa
     assert result["seed"] == 51 and result["prompt"] == "code that runs as it stands"
 
     page.locator("#history-code-section").get_by_role("tab", name="gradio_client").click()
-    page.locator("#history-code-gradio_client .cm-content").wait_for()
+    page.locator("#history-code-gradio_client pre code").wait_for()
     client_code = code_value(page, "history-code-gradio_client")
     (tmp_path / "client.py").write_text(client_code)
     outputs = run_snippet(tmp_path / "client.py", {})
@@ -93,8 +93,8 @@ def test_ab_compare_shows_the_slider_and_only_the_differing_parameters(page):
     page.wait_for_function("() => [...document.querySelectorAll('#compare-slider img')].filter(i => i.complete && "
                            "i.naturalWidth > 0).length >= 2")
     assert slider_images.count() >= 2
-    rows = page.locator("#compare-diff [role=row].virtual-row").evaluate_all(
-        "rows => rows.map(r => [...r.querySelectorAll('[role=gridcell]')].map(c => c.innerText.trim()))")
+    rows = page.locator("#compare-diff tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.querySelectorAll('td')].map(c => c.innerText.trim()))")
     assert sorted(rows) == [["prompt", "compare me: A", "compare me: B"], ["seed", "61", "62"]], rows
     page.locator("#compare").scroll_into_view_if_needed()
     shot(page, "history-05-compare.png", "#compare")

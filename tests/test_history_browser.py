@@ -189,9 +189,12 @@ def choose(page, elem_id: str, option: str) -> None:
 
 
 def code_value(page, elem_id: str) -> str:
-    """The whole text of a gr.Code box, read through its download button (the editor only draws visible lines)."""
-    href = page.locator(f"#{elem_id} a[download]").first.get_attribute("href")
-    return page.evaluate("(href) => fetch(href).then(r => r.text())", href)
+    """The whole text of a code view (a Markdown code block: what its copy button copies) or of a gr.Code editor
+    (read through its download button: the editor only draws visible lines)."""
+    if page.locator(f"#{elem_id} .cm-content").count():
+        href = page.locator(f"#{elem_id} a[download]").first.get_attribute("href")
+        return page.evaluate("(href) => fetch(href).then(r => r.text())", href)
+    return page.locator(f"#{elem_id} pre code").first.text_content() or ""
 
 
 def set_code(page, elem_id: str, text: str) -> None:

@@ -21,6 +21,7 @@ from tests.browser_support import fresh_page, launch, needs_chromium, put_back
 from tests.test_history_browser import (
     WAIT_MS,
     clear_toasts,
+    code_value,
     drop_image,
     open_app,
     pick,
@@ -135,7 +136,8 @@ def test_the_code_button_beside_the_result_gives_code_for_the_real_service(desk,
     assert box["y"] - (gallery_box["y"] + gallery_box["height"]) < 120, "beside the result, not somewhere else"
     button.click()
     code_box = desk.locator("#flux_pro-code")
-    code_box.locator(".cm-content").wait_for()
+    code_box.locator("pre code").wait_for()
+    assert code_box.locator(".copy_code_button").count() == 1, "the code view has its copy button"
     code = code_value(desk, "flux_pro-code")
     assert "fal_client.subscribe" in code and "code next to its result" in code and "4141" in code
     port = app.sandbox.url.rsplit(":", 1)[-1]
@@ -149,11 +151,11 @@ def test_the_code_button_beside_the_result_gives_code_for_the_real_service(desk,
     assert result["seed"] == 4141 and result["prompt"] == "code next to its result"
 
     desk.locator("#flux_pro-code-language").get_by_text("cURL", exact=True).click()
-    desk.wait_for_function("() => (document.querySelector('#flux_pro-code .cm-content') || {}).textContent"
+    desk.wait_for_function("() => (document.querySelector('#flux_pro-code pre code') || {}).textContent"
                            "?.includes('QUEUE=https://queue.fal.run')")
     shot(desk, "code-1400.png")
     generate(desk, prompt="the next run's code", seed=4142)
-    desk.wait_for_function("() => (document.querySelector('#flux_pro-code .cm-content') || {}).textContent"
+    desk.wait_for_function("() => (document.querySelector('#flux_pro-code pre code') || {}).textContent"
                            "?.includes('4142')")
 
 
@@ -242,11 +244,6 @@ def test_cost_adds_up_failed_and_stopped_runs_count_and_a_pasted_key_shows_at_on
     assert "Black Forest Labs:" in balance and "left" in balance and "(sandbox)" not in balance, balance
     assert "sandbox-bfl-key-0123" not in page.content()
     put_back(page)
-
-
-def code_value(page, elem_id: str) -> str:
-    href = page.locator(f"#{elem_id} a[download]").first.get_attribute("href")
-    return page.evaluate("(href) => fetch(href).then(r => r.text())", href)
 
 
 # --- 6/7. messages where the eye is; the phone -----------------------------------------------------------------------

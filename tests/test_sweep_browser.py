@@ -86,7 +86,8 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     page.locator("#flux_pro-sweep").screenshot(path=str(ARTIFACTS / "sweep-4x2.png"))
     page.locator("#flux_pro-sweep-cells button.thumbnail-item").first.click()  # open a cell's run
     page.get_by_text("restored into the form").first.wait_for(timeout=15_000)
-    code = page.locator("#flux_pro-sweep-cell-code").inner_text()
+    page.locator("#flux_pro-sweep-cell-code pre code", has_text="fal_client").wait_for(timeout=15_000)
+    code = page.locator("#flux_pro-sweep-cell-code pre code").inner_text()
     assert "fal_client" in code and "'seed': 11" in code.replace('"', "'")
     assert page.locator("#flux_pro-seed input").first.input_value() == "11"
 

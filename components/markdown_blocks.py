@@ -1,0 +1,47 @@
+"""Read-only code and tables as Markdown text, so the first page loads no code editor and no data grid.
+
+Gradio's page draws nothing until every component type in its config is loaded, and each type costs its own load
+(~40 ms a type on a warm load of this page, measured side by side; ``benchmarks/README.md``). The code views (a
+run's code, a sweep cell's, the history's four) and the compare table only show text, so they are ``gr.Markdown``:
+a fenced block gets Prism's highlighting and a copy button from Gradio's Markdown, a table its own layout. That
+leaves CodeMirror (300 KB) and the data grid (120 KB) out of the page; the editable JSON fields of other tabs
+still use ``gr.Code`` and load it when their tab is drawn.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: Prism's names for the snippets' languages (``runs.codegen``'s snippet keys map onto these).
+PRISM_LANGUAGES = frozenset({"python", "javascript", "bash"})
+_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+
+
+def code_block(text: str, language: str) -> str:
+    """``text`` as a fenced Markdown block, its fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language if language in PRISM_LANGUAGES else ''}\n{text}\n{fence}"
+
+
+def code_of(block: str) -> str:
+    """The text of a ``code_block`` (what its copy button copies)."""
+    match = re.fullmatch(r"(`{3,})[^\n]*\n(.*)\n\1", block, flags=re.DOTALL)
+    return match.group(2) if match else block
+
+
+def cell(value: Any) -> str:
+    """A table cell showing ``value`` as written: Markdown and HTML punctuation escaped, line breaks kept."""
+    return "<br>".join(_PUNCTUATION.sub(r"\\\1", line) for line in str(value).splitlines() or [""])
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table; empty (no text) when there are no rows."""
+    lines = [f"| {' | '.join(cell(value) for value in row)} |" for row in rows]
+    if not lines:
+        return ""
+    head = f"| {' | '.join(cell(h) for h in headers)} |\n|{'---|' * len(headers)}"
+    return head + "\n" + "\n".join(lines)

@@ -1,0 +1,39 @@
+import re
+
+import pytest
+
+from components.markdown_blocks import cell, code_block, code_of, table
+
+
+def test_code_block_is_fenced_past_any_backticks_inside():
+    text = 'print("```")\nx = "````"'
+    block = code_block(text, "python")
+    fence = block.split("\n", 1)[0]
+    assert fence == "`````python"  # one longer than the longest run inside
+    assert block.endswith("\n`````") and code_of(block) == text
+
+
+@pytest.mark.parametrize("language, named", [("python", "python"), ("bash", "bash"), ("cobol", "")])
+def test_code_block_names_only_known_highlighters(language, named):
+    assert code_block("x", language).split("\n", 1)[0] == "```" + named
+
+
+def test_code_of_leaves_plain_text_alone():
+    assert code_of("no fence here") == "no fence here"
+
+
+def test_a_cell_shows_its_value_as_written():
+    written = cell("a *bold* | <b>tag</b> & _x_\nsecond line")
+    assert "<b>" not in written and "|" not in written.replace("\\|", "")
+    assert written.count("<br>") == 1
+    # Every escaped character is ASCII punctuation, so Markdown shows it as typed.
+    assert re.sub(r"\\(.)", r"\1", written.replace("<br>", "\n")) == "a *bold* | <b>tag</b> & _x_\nsecond line"
+
+
+def test_table_has_a_header_and_one_line_per_row():
+    text = table(("parameter", "A", "B"), [["seed", 1, 2], ["prompt", "a|b", "c"]])
+    lines = text.splitlines()
+    assert lines[0] == "| parameter | A | B |" and lines[1] == "|---|---|---|"
+    assert lines[2] == "| seed | 1 | 2 |" and lines[3] == "| prompt | a\\|b | c |"
+    assert table(("a",), []) == ""
+
