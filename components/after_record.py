@@ -44,10 +44,15 @@ class AfterRecord:
     def __init__(self, record: gr.State, api_name: str) -> None:
         self.record = record  # the tab's ``last_record``
         self.api_name = api_name
-        self.triggers: Sequence[Callable[..., Any]] = ()  # the run's ``.then`` and ``.failure``, Stop's ``.then``
-        self.result: Any = None  # the result JSON the record is read from
+        self.triggers: Sequence[Callable[..., Any]] = ()  # set by ``follow``
+        self.result: Any = None
         self._steps: list[_Step] = []
         self._wired = False
+
+    def follow(self, result: Any, *triggers: Callable[..., Any]) -> None:
+        """The run to follow: its result JSON (the record is read from it) and the event methods its steps hang on
+        (the run's ``.then`` and ``.failure``, Stop's ``.then``). ``endpoint_tab.wire_run`` calls it."""
+        self.result, self.triggers = result, triggers
 
     def add(self, fn: Callable[..., Any], inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
         """``fn(*inputs)`` after each new record (``tab.last_record`` among ``inputs`` is that record); its answer
@@ -60,7 +65,7 @@ class AfterRecord:
         if self._wired:
             raise RuntimeError(f"{self.api_name}: the steps after a record are wired once")
         if not self.triggers or self.result is None:
-            raise RuntimeError(f"{self.api_name}: no run to follow (endpoint_tab.wire_run sets it)")
+            raise RuntimeError(f"{self.api_name}: no run to follow (endpoint_tab.wire_run calls follow)")
         self._wired = True
         # Each input once, in order (components kept by identity).
         inputs = list({id(c): c for c in (self.result, self.record, *(c for s in self._steps for c in s.inputs))}

@@ -348,8 +348,7 @@ def wire_run(tab: EndpointTab, controls: TabControls, session_keys: gr.State) ->
     # result itself (below).
     stopped = tab.stop.click(bind(stop_run, tab), outputs=[tab.status, tab.result_json], cancels=[tab.run_event],
                              api_visibility="private", queue=False)
-    tab.after_record.triggers = (tab.run_event.then, tab.run_event.failure, stopped.then)
-    tab.after_record.result = tab.result_json
+    tab.after_record.follow(tab.result_json, tab.run_event.then, tab.run_event.failure, stopped.then)
     tab.status.change(None, js=MARK_FIELDS_JS % spec.api_name, api_visibility="private", queue=False)
     # Keep the newest log line in view (the read-only textbox does not follow streamed text by itself).
     tab.logs.change(None, js=SCROLL_LOGS_JS % f"{spec.api_name}-logs", api_visibility="private", queue=False)

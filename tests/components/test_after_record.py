@@ -35,7 +35,7 @@ def parts():
 def wired(parts: dict[str, Any], steps: list[tuple[Any, list[str], list[str]]]) -> tuple[Triggers, AfterRecord]:
     after = AfterRecord(parts["record"], "flux_pro")
     triggers = Triggers()
-    after.triggers, after.result = (triggers, triggers, triggers), parts["result"]
+    after.follow(parts["result"], triggers, triggers, triggers)
     for fn, inputs, outputs in steps:
         after.add(fn, [parts[name] for name in inputs], [parts[name] for name in outputs])
     after.wire()
