@@ -108,7 +108,7 @@ html { scroll-padding-bottom: 120px; }
 /* Wide tables (a sweep's cells) scroll sideways instead of being clipped. */
 .fp-sweep table { display: block; max-width: 100%; overflow-x: auto; }
 /* Code views (Markdown code blocks, components.markdown_blocks): long lines scroll, a long snippet scrolls. */
-.fp-code pre { max-height: 480px; overflow: auto; white-space: pre; }
+.fp-code pre { max-height: 480px; overflow: auto; white-space: pre; padding-top: 2.2em; }  /* below the copy button */
 @media (max-width: 640px) {
   /* A sweep's grid keeps a legible height and scrolls sideways, instead of shrinking its labels to specks. */
   .fp-grid .image-frame { overflow-x: auto; justify-content: flex-start !important; }

@@ -14,7 +14,7 @@ import gradio as gr
 
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
-from components.markdown_blocks import code_block
+from components.markdown_blocks import code_block, code_view
 from runs.codegen import code_for
 from runs.record import RunRecord, SecretInRecordError
 
@@ -51,7 +51,7 @@ def add_code_view(tab: EndpointTab, ctx: AppContext, button: gr.Button) -> None:
                     "`SEGMIND_API_KEY`), never written into the code. gradio_client runs it through this app.")
         language = gr.Radio([label for label, _, _ in LANGUAGES], value="Python", show_label=False,
                             elem_id=f"{api}-code-language")
-        code = gr.Markdown("", elem_id=f"{api}-code", elem_classes=["fp-code"])  # markdown_blocks: no code editor
+        code = code_view(f"{api}-code")
 
     def show(record_json: dict[str, Any] | None, label: str, request: gr.Request) -> tuple[Any, Any]:
         snippets = run_snippets(ctx, record_json, request)

@@ -333,7 +333,7 @@ def pin(view: HistoryView, entries: Entries, selected: str | None, pinned: list[
     rows = parameter_diff(a, b)
     if not rows:
         note += "  \nNo parameter differs."
-    return pinned, note, value, table(DIFF_HEADERS, rows), gr.Accordion(open=True)
+    return pinned, note, value, table(DIFF_HEADERS, rows, "Parameters that differ"), gr.Accordion(open=True)
 
 
 def use_as_input(view: HistoryView, entries: Entries, selected: str | None, target: str | None) -> dict[Any, Any]:

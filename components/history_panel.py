@@ -26,6 +26,7 @@ from components.form_target import FormTarget
 from components.history_actions import HistoryView, count_text, image_targets
 from components.history_files import LocalFiles
 from components.history_state import ALL, details_markdown, filter_choices
+from components.markdown_blocks import code_view, table_view
 from components.models_tab import ModelsTab, model_endpoints
 from components.widgets import SHOW_FORM_JS
 
@@ -49,8 +50,8 @@ STYLE = """<style>
 #history-actions button { min-width: 0 !important; }
 @media (max-width: 640px) { #history-actions button { min-height: 40px; } }
 #compare-diff { max-width: 100%; overflow-x: auto; }
-#compare-diff table { width: 100%; table-layout: fixed; margin: 0; }
-#compare-diff th:first-child { width: 24%; }
+#compare-diff table { width: 100%; margin: 0; }
+#compare-diff th { white-space: nowrap; }
 #compare-diff td { overflow-wrap: anywhere; }
 </style>"""
 # Runs after "Copy as code" filled the boxes: put the Python snippet on the clipboard. A js step's answer becomes
@@ -140,13 +141,13 @@ def layout(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTarget],
             code_boxes = {}
             with gr.Tabs():
                 for title, key, _ in LANGUAGES:
-                    with gr.Tab(title):  # markdown_blocks: code as Markdown, no code editor in the page
-                        code_boxes[key] = gr.Markdown("", elem_id=f"history-code-{key}", elem_classes=["fp-code"])
+                    with gr.Tab(title):
+                        code_boxes[key] = code_view(f"history-code-{key}")
         with gr.Accordion("A/B compare (pin two runs)", open=False, elem_id="compare") as compare_section:
             compare_note = gr.Markdown("Pin two runs (📌) to compare them: A is the first, B the second.",
                                        elem_id="compare-note")
             slider = gr.ImageSlider(label="A ◀ ▶ B", type="filepath", max_height=520, elem_id="compare-slider")
-            diff = gr.Markdown("", elem_id="compare-diff")  # a table (markdown_blocks), no data grid in the page
+            diff = table_view("compare-diff")
         with gr.Accordion("🖼 Open image — restore the run an image came from", open=False, elem_id="open-image"):
             dropped = gr.File(label="Drop a PNG/JPEG/WebP made by this app (or with A1111 parameters)",
                               file_types=["image"], type="binary", elem_id="open-image-file")

@@ -15,13 +15,27 @@ import string
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import gradio as gr
+
 #: Prism's names for the snippets' languages (``runs.codegen``'s snippet keys map onto these).
 PRISM_LANGUAGES = frozenset({"python", "javascript", "bash"})
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 
 
+def code_view(elem_id: str) -> gr.Markdown:
+    """An empty code view (give it ``code_block`` text). No LaTeX: Gradio's Markdown would swap a ``$$`` pair in the
+    code for a placeholder before highlighting, and Prism's tokens can keep it from being put back."""
+    return gr.Markdown("", elem_id=elem_id, elem_classes=["fp-code"], latex_delimiters=[])
+
+
+def table_view(elem_id: str) -> gr.Markdown:
+    """An empty table view (give it ``table`` text); no LaTeX, so a ``$$`` in a value shows as written."""
+    return gr.Markdown("", elem_id=elem_id, latex_delimiters=[])
+
+
 def code_block(text: str, language: str) -> str:
-    """``text`` as a fenced Markdown block, its fence longer than any run of backticks inside it."""
+    """``text`` as a fenced Markdown block, its fence longer than any run of backticks inside it. (Gradio's Markdown
+    turns tabs into spaces on the way: the snippets have none, ``runs.codegen`` writes printable text.)"""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language if language in PRISM_LANGUAGES else ''}\n{text}\n{fence}"
@@ -38,10 +52,10 @@ def cell(value: Any) -> str:
     return "<br>".join(_PUNCTUATION.sub(r"\\\1", line) for line in str(value).splitlines() or [""])
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A Markdown table; empty (no text) when there are no rows."""
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "") -> str:
+    """A Markdown table under ``title`` (bold, when given); empty (no text) when there are no rows."""
     lines = [f"| {' | '.join(cell(value) for value in row)} |" for row in rows]
     if not lines:
         return ""
     head = f"| {' | '.join(cell(h) for h in headers)} |\n|{'---|' * len(headers)}"
-    return head + "\n" + "\n".join(lines)
+    return (f"**{cell(title)}**\n\n" if title else "") + head + "\n" + "\n".join(lines)

@@ -23,7 +23,7 @@ from gradio.blocks import Block
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
 from components.endpoint_tab import EndpointTab
-from components.markdown_blocks import code_block
+from components.markdown_blocks import code_block, code_view
 from components.mcp_tools import add_sweep_tool
 from components.sweep_run import (
     NO_AXIS,
@@ -185,7 +185,7 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
         with gr.Accordion("The clicked cell: its run as code", open=False) as cell_code_section:
             cell_note = gr.Markdown("Click a cell above: it is restored into the form, and its exact request shows "
                                     "here as code.")
-            cell_code = gr.Markdown("", elem_id=f"{name}-sweep-cell-code", elem_classes=["fp-code"])  # no editor
+            cell_code = code_view(f"{name}-sweep-cell-code")
         with gr.Accordion("Cells as JSON", open=False):
             cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
     cell_records = gr.State([], time_to_live=SESSION_TTL_SECONDS)

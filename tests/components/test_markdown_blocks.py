@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from components.markdown_blocks import cell, code_block, code_of, table
+from components.markdown_blocks import cell, code_block, code_of, code_view, table, table_view
 
 
 def test_code_block_is_fenced_past_any_backticks_inside():
@@ -37,3 +37,15 @@ def test_table_has_a_header_and_one_line_per_row():
     assert lines[2] == "| seed | 1 | 2 |" and lines[3] == "| prompt | a\\|b | c |"
     assert table(("a",), []) == ""
 
+
+
+def test_a_titled_table_says_its_title_above_the_header():
+    text = table(("parameter", "A", "B"), [["seed", 1, 2]], "Parameters that differ")
+    assert text.startswith("**Parameters that differ**\n\n| parameter | A | B |")
+    assert table(("a",), [], "Nothing") == ""
+
+
+def test_views_leave_dollar_pairs_alone():
+    # Gradio's Markdown would swap a $$ pair for a placeholder before Prism highlights the block.
+    assert code_view("c").latex_delimiters == [] and table_view("t").latex_delimiters == []
+    assert "fp-code" in (code_view("c").elem_classes or [])
