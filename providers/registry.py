@@ -14,6 +14,7 @@ import httpx
 from providers.base import Provider
 from providers.catalog import CATALOG, BuildContext, ProviderSpec
 from providers.config import ProviderSettings, Timeouts
+from providers.connection_pool import pooled_transport
 from providers.retry import RetryPolicy
 
 # Runs only wait on remote I/O: one connection per open status stream plus short calls, for hundreds of visitors.
@@ -21,8 +22,8 @@ MAX_CONNECTIONS = 1000
 # Idle connections kept for reuse. Not fewer: httpcore 1.0.x compares the count of *all* connections with this
 # limit and closes an idle one whenever it is exceeded, which can close a connection already handed to a waiting
 # request (encode/httpcore#1110: the request then hangs until its read timeout), and 50 open status streams
-# already exceed httpx's default of 20. The price of a large idle pool is httpcore's quadratic walk over it on every
-# request start and end (encode/httpcore#1035): about a third of the app's CPU in a yappi profile at 50 visitors.
+# already exceed httpx's default of 20. httpcore's quadratic walk over the pool on every request start and end
+# (encode/httpcore#1035) is gone where ``providers.connection_pool`` is active (it also counts only idle ones).
 MAX_KEEPALIVE = 200
 
 
@@ -36,11 +37,13 @@ def tls_context() -> ssl.SSLContext:
 
 
 def make_client(settings: ProviderSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The providers' client; ``transport`` for tests (default: httpx's own, on ``LinearConnectionPool``)."""
     t = settings.timeouts
+    limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(t.connect, read=t.read, write=t.read, pool=t.connect),
-        limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE),
-        transport=transport,
+        limits=limits,
+        transport=transport or pooled_transport(tls_context(), limits),
         follow_redirects=True,
         trust_env=False,
         verify=tls_context(),

@@ -1,0 +1,87 @@
+"""httpcore's connection pool without its quadratic walk (encode/httpcore#1035), for the providers' clients.
+
+httpcore 1.0.9's ``AsyncConnectionPool._assign_requests_to_connections`` runs on every request start and end. Its
+first loop, for each idle connection, builds a list of *all* connections to count them, so one call costs
+idle × all steps: with 50 status streams open and as many connections idle between runs, ~5,000 ``is_idle()``
+calls per request start or end, a sixth of the app's busy CPU in a py-spy profile at 50 visitors
+(``benchmarks/README.md``). The count it takes is also the wrong one: the limit is on *idle* connections
+(``max_keepalive_connections``), and comparing it with all of them can close an idle connection that was just
+handed to a waiting request (encode/httpcore#1110; ``providers.registry.MAX_KEEPALIVE`` is large to stay clear of
+it).
+
+``LinearConnectionPool`` does that pass in one walk: it drops closed and expired connections and keeps at most
+``max_keepalive_connections`` idle ones that no request holds; the assignment of queued requests is httpcore's
+own. It overrides a private method, so it is used only on the httpcore version it was read and tested against
+(``TESTED_HTTPCORE``); on any other, ``pooled_transport`` leaves httpcore's pool as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import ssl
+from typing import Any
+
+import httpcore
+import httpx
+
+log = logging.getLogger(__name__)
+
+TESTED_HTTPCORE = "1.0.9"
+
+
+class LinearConnectionPool(httpcore.AsyncConnectionPool):
+    def _assign_requests_to_connections(self) -> list[Any]:
+        held = {id(request.connection) for request in self._requests if request.connection is not None}
+        closing: list[Any] = []
+        kept: list[Any] = []
+        idle = 0
+        for connection in self._connections:
+            if connection.is_closed():
+                continue
+            if connection.has_expired():
+                closing.append(connection)
+                continue
+            if connection.is_idle() and id(connection) not in held:
+                if idle >= self._max_keepalive_connections:
+                    closing.append(connection)
+                    continue
+                idle += 1
+            kept.append(connection)
+        self._connections = kept
+        # Queued requests (usually none or one), as httpcore assigns them: reuse, open, or replace an idle one.
+        for pool_request in [request for request in self._requests if request.is_queued()]:
+            origin = pool_request.request.url.origin
+            available = next((c for c in self._connections if c.can_handle_request(origin) and c.is_available()),
+                             None)
+            if available is not None:
+                pool_request.assign_to_connection(available)
+                continue
+            if len(self._connections) >= self._max_connections:
+                spare = next((c for c in self._connections if c.is_idle()), None)
+                if spare is None:
+                    continue  # waits for a connection to come free
+                self._connections.remove(spare)
+                closing.append(spare)
+            connection = self.create_connection(origin)
+            self._connections.append(connection)
+            pool_request.assign_to_connection(connection)
+        return closing
+
+
+@functools.cache
+def linear_pool_active() -> bool:
+    """Whether this httpcore is the tested one (one warning line, once, when not)."""
+    if httpcore.__version__ == TESTED_HTTPCORE:
+        return True
+    log.warning("httpcore %s is not the tested %s: its own connection pool is used (quadratic in connections)",
+                httpcore.__version__, TESTED_HTTPCORE)
+    return False
+
+
+def pooled_transport(verify: ssl.SSLContext, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's transport (no proxies from the environment) on a ``LinearConnectionPool`` where it is tested."""
+    transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits, trust_env=False)
+    if linear_pool_active() and type(transport._pool) is httpcore.AsyncConnectionPool:
+        transport._pool.__class__ = LinearConnectionPool  # same state, one method replaced
+    return transport

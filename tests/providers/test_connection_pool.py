@@ -1,0 +1,95 @@
+"""httpcore's pool without its quadratic walk (``providers/connection_pool.py``), against a loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpcore
+import httpx
+import pytest
+
+from providers.config import ProviderSettings
+from providers.connection_pool import LinearConnectionPool, linear_pool_active, pooled_transport
+from providers.registry import make_client, tls_context
+
+BOUND = 15.0  # seconds any one test may take
+
+
+class Server:
+    """A keep-alive HTTP/1.1 server answering each GET after ``delay``; counts the connections it accepted."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.connections = 0
+        self.url = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                await asyncio.sleep(self.delay)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def serving(delay: float) -> AsyncIterator[Server]:
+    server = Server(delay)
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    server.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/"
+    try:
+        yield server
+    finally:
+        listener.close()
+
+
+def client_on(pool: type, max_connections: int, keepalive: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=keepalive)
+    transport = pooled_transport(tls_context(), limits)
+    transport._pool.__class__ = pool  # the stock pool too, to show both behave alike
+    return httpx.AsyncClient(transport=transport, timeout=BOUND)
+
+
+def pool_of(client: httpx.AsyncClient) -> httpcore.AsyncConnectionPool:
+    return client._transport._pool  # type: ignore[attr-defined]
+
+
+def test_the_providers_clients_run_on_the_linear_pool():
+    assert linear_pool_active(), f"httpcore {httpcore.__version__}: move TESTED_HTTPCORE once this file passes"
+    client = make_client(ProviderSettings())
+    assert type(pool_of(client)) is LinearConnectionPool
+
+
+@pytest.mark.parametrize("pool", [LinearConnectionPool, httpcore.AsyncConnectionPool])
+async def test_many_requests_at_once_are_all_answered_and_only_keepalive_idle_connections_stay(pool):
+    async with asyncio.timeout(BOUND), serving(0.05) as server, client_on(pool, 100, 5) as client:
+        answers = await asyncio.gather(*(client.get(server.url) for _ in range(40)))
+        assert [r.status_code for r in answers] == [200] * 40
+        assert server.connections == 40  # all at once: one connection each
+        assert len(pool_of(client).connections) <= 5, "idle connections beyond max_keepalive are closed"
+        again = await asyncio.gather(*(client.get(server.url) for _ in range(40)))
+        assert [r.status_code for r in again] == [200] * 40
+        assert server.connections <= 40 + 35, "the kept ones are reused"
+
+
+@pytest.mark.parametrize("pool", [LinearConnectionPool, httpcore.AsyncConnectionPool])
+async def test_requests_beyond_max_connections_wait_for_one_to_come_free(pool):
+    async with asyncio.timeout(BOUND), serving(0.02) as server, client_on(pool, 3, 3) as client:
+        answers = await asyncio.gather(*(client.get(server.url) for _ in range(12)))
+        assert [r.status_code for r in answers] == [200] * 12
+        assert server.connections == 3
+
+
+async def test_with_no_idle_connection_kept_queued_requests_are_still_served():
+    # keepalive 0: every idle connection is surplus, yet the one just handed to a waiting request must serve it.
+    async with asyncio.timeout(BOUND), serving(0.01) as server, client_on(LinearConnectionPool, 2, 0) as client:
+        answers = await asyncio.gather(*(client.get(server.url) for _ in range(8)))
+        assert [r.status_code for r in answers] == [200] * 8
+        assert pool_of(client).connections == []
