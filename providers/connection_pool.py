@@ -10,8 +10,10 @@ handed to a waiting request (encode/httpcore#1110; ``providers.registry.MAX_KEEP
 it).
 
 ``LinearConnectionPool`` does that pass in one walk: it drops closed and expired connections and keeps at most
-``max_keepalive_connections`` idle ones that no request holds; the assignment of queued requests is httpcore's
-own. It overrides a private method, so it is used only on the httpcore version it was read and tested against
+``max_keepalive_connections`` idle ones that no request holds. Queued requests are assigned by httpcore's rule
+(reuse, else open while under ``max_connections``, else replace an idle connection), never onto a connection a
+request already holds. It is for HTTP/1.1 (the providers' clients do not enable HTTP/2, whose connections serve
+several requests at once). It overrides a private method, so it is used only on the httpcore version it was read and tested against
 (``TESTED_HTTPCORE``); on any other, ``pooled_transport`` leaves httpcore's pool as it is.
 """
 
@@ -36,36 +38,38 @@ class LinearConnectionPool(httpcore.AsyncConnectionPool):
         closing: list[Any] = []
         kept: list[Any] = []
         idle = 0
-        for connection in self._connections:
-            if connection.is_closed():
+        for existing in self._connections:
+            if existing.is_closed():
                 continue
-            if connection.has_expired():
-                closing.append(connection)
+            if existing.has_expired():
+                closing.append(existing)
                 continue
-            if connection.is_idle() and id(connection) not in held:
+            if existing.is_idle() and id(existing) not in held:
                 if idle >= self._max_keepalive_connections:
-                    closing.append(connection)
+                    closing.append(existing)
                     continue
                 idle += 1
-            kept.append(connection)
+            kept.append(existing)
         self._connections = kept
-        # Queued requests (usually none or one), as httpcore assigns them: reuse, open, or replace an idle one.
+        # Queued requests (usually none or one), as httpcore assigns them (reuse, open, or replace an idle one), but
+        # never onto a connection a request already holds: an HTTP/1.1 connection handed to one request is still
+        # idle until that request starts, and httpcore would hand it to the next too (which then retries), or pick
+        # it as the idle one to close for another origin.
         for pool_request in [request for request in self._requests if request.is_queued()]:
             origin = pool_request.request.url.origin
-            available = next((c for c in self._connections if c.can_handle_request(origin) and c.is_available()),
-                             None)
-            if available is not None:
-                pool_request.assign_to_connection(available)
-                continue
-            if len(self._connections) >= self._max_connections:
-                spare = next((c for c in self._connections if c.is_idle()), None)
-                if spare is None:
-                    continue  # waits for a connection to come free
-                self._connections.remove(spare)
-                closing.append(spare)
-            connection = self.create_connection(origin)
-            self._connections.append(connection)
+            free = [c for c in self._connections if id(c) not in held]
+            connection: Any = next((c for c in free if c.can_handle_request(origin) and c.is_available()), None)
+            if connection is None:
+                if len(self._connections) >= self._max_connections:
+                    spare = next((c for c in free if c.is_idle()), None)
+                    if spare is None:
+                        continue  # waits for a connection to come free
+                    self._connections.remove(spare)
+                    closing.append(spare)
+                connection = self.create_connection(origin)
+                self._connections.append(connection)
             pool_request.assign_to_connection(connection)
+            held.add(id(connection))
         return closing
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpcore
 import httpx
 import pytest
+from httpcore._async.connection_pool import AsyncPoolRequest
 
 from providers.config import ProviderSettings
 from providers.connection_pool import LinearConnectionPool, linear_pool_active, pooled_transport
@@ -93,3 +94,37 @@ async def test_with_no_idle_connection_kept_queued_requests_are_still_served():
         answers = await asyncio.gather(*(client.get(server.url) for _ in range(8)))
         assert [r.status_code for r in answers] == [200] * 8
         assert pool_of(client).connections == []
+
+
+@pytest.fixture
+def retries(monkeypatch) -> list[int]:
+    """Counts httpcore's retries of a request whose connection turned out not to be available to it."""
+    counted = [0]
+    original = AsyncPoolRequest.clear_connection
+
+    def clear_connection(self: AsyncPoolRequest) -> None:
+        counted[0] += 1
+        original(self)
+
+    monkeypatch.setattr(AsyncPoolRequest, "clear_connection", clear_connection)
+    return counted
+
+
+async def test_a_burst_onto_a_few_idle_connections_is_not_handed_one_connection_each_time(retries):
+    # httpcore hands a newly idle HTTP/1.1 connection to every queued request, and all but one retry.
+    async with asyncio.timeout(BOUND), serving(0.01) as server, client_on(LinearConnectionPool, 100, 5) as client:
+        await asyncio.gather(*(client.get(server.url) for _ in range(5)))  # five idle connections
+        answers = await asyncio.gather(*(client.get(server.url) for _ in range(40)))
+        assert [r.status_code for r in answers] == [200] * 40
+        assert retries[0] == 0
+
+
+async def test_the_idle_connection_handed_to_a_request_is_not_closed_for_another_origin(retries):
+    # One connection allowed, idle to 127.0.0.1; requests to 127.0.0.1 and to localhost at once.
+    async with asyncio.timeout(BOUND), serving(0.01) as server, client_on(LinearConnectionPool, 1, 1) as client:
+        other = server.url.replace("127.0.0.1", "localhost")
+        for _ in range(10):
+            await client.get(server.url)
+            answers = await asyncio.gather(client.get(server.url), client.get(other))
+            assert [r.status_code for r in answers] == [200, 200]
+        assert retries[0] == 0
