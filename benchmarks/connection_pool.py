@@ -25,6 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from providers.connection_pool import LinearConnectionPool, pooled_transport
 from providers.registry import MAX_CONNECTIONS, MAX_KEEPALIVE, tls_context
+from tests.providers.test_connection_pool import Server
 
 SLOW = b"/slow"
 
@@ -32,22 +33,10 @@ SLOW = b"/slow"
 def serve(port_out: multiprocessing.SimpleQueue, hold: float) -> None:
     """Answers ``/slow`` after ``hold`` seconds and anything else at once, keep-alive, until killed."""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                if head.split(b" ", 2)[1] == SLOW:
-                    await asyncio.sleep(hold)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
     async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port_out.put(server.sockets[0].getsockname()[1])
+        server = Server(0.0, slow=(SLOW, hold))
+        listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, backlog=1024)
+        port_out.put(listener.sockets[0].getsockname()[1])
         await asyncio.Event().wait()
 
     asyncio.run(main())

@@ -19,10 +19,12 @@ BOUND = 15.0  # seconds any one test may take
 
 
 class Server:
-    """A keep-alive HTTP/1.1 server answering each GET after ``delay``; counts the connections it accepted."""
+    """A keep-alive HTTP/1.1 server answering each GET after ``delay`` (``slow``: a path and its own delay); counts
+    the connections it accepted. Also ``benchmarks/connection_pool.py``'s server."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, slow: tuple[bytes, float] | None = None) -> None:
         self.delay = delay
+        self.slow = slow
         self.connections = 0
         self.url = ""
 
@@ -30,8 +32,8 @@ class Server:
         self.connections += 1
         try:
             while True:
-                await reader.readuntil(b"\r\n\r\n")
-                await asyncio.sleep(self.delay)
+                path = (await reader.readuntil(b"\r\n\r\n")).split(b" ", 2)[1]
+                await asyncio.sleep(self.slow[1] if self.slow and path == self.slow[0] else self.delay)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
