@@ -1,7 +1,8 @@
 """Read-only code and tables as Markdown text, so the first page loads no code editor and no data grid.
 
-Gradio's page draws nothing until every component type in its config is loaded, and each type costs its own load
-(~40 ms a type on a warm load of this page, measured side by side; ``benchmarks/README.md``). The code views (a
+Gradio's page draws nothing until every component type in its config is loaded, and types cost their loads (a
+small page with 9 more types: +0.33 s until Generate works; this page without these two: −70 ms, measured side by
+side; ``benchmarks/README.md``, ``docs/upstream.md`` §14). The code views (a
 run's code, a sweep cell's, the history's four) and the compare table only show text, so they are ``gr.Markdown``:
 a fenced block gets Prism's highlighting and a copy button from Gradio's Markdown, a table its own layout. That
 leaves CodeMirror (300 KB) and the data grid (120 KB) out of the page; the editable JSON fields of other tabs
@@ -39,12 +40,6 @@ def code_block(text: str, language: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language if language in PRISM_LANGUAGES else ''}\n{text}\n{fence}"
-
-
-def code_of(block: str) -> str:
-    """The text of a ``code_block`` (what its copy button copies)."""
-    match = re.fullmatch(r"(`{3,})[^\n]*\n(.*)\n\1", block, flags=re.DOTALL)
-    return match.group(2) if match else block
 
 
 def cell(value: Any) -> str:

@@ -13,8 +13,8 @@ it).
 ``max_keepalive_connections`` idle ones that no request holds. Queued requests are assigned by httpcore's rule
 (reuse, else open while under ``max_connections``, else replace an idle connection), never onto a connection a
 request already holds. It is for HTTP/1.1 (the providers' clients do not enable HTTP/2, whose connections serve
-several requests at once). It overrides a private method, so it is used only on the httpcore version it was read and tested against
-(``TESTED_HTTPCORE``); on any other, ``pooled_transport`` leaves httpcore's pool as it is.
+several requests at once). It overrides a private method, so it is used only on the httpcore version it was read
+and tested against (``TESTED_HTTPCORE``); on any other, ``pooled_transport`` leaves httpcore's pool as it is.
 """
 
 from __future__ import annotations

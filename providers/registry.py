@@ -37,16 +37,16 @@ def tls_context() -> ssl.SSLContext:
 
 
 def make_client(settings: ProviderSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """The providers' client; ``transport`` for tests (default: httpx's own, on ``LinearConnectionPool``)."""
+    """The providers' client; ``transport`` for tests (default: httpx's own with the limits above and the shared TLS
+    context, on ``LinearConnectionPool``). The client builds no transport of its own (``trust_env=False``: no
+    proxies), so the limits and the TLS context live on the transport alone."""
     t = settings.timeouts
     limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(t.connect, read=t.read, write=t.read, pool=t.connect),
-        limits=limits,
         transport=transport or pooled_transport(tls_context(), limits),
         follow_redirects=True,
         trust_env=False,
-        verify=tls_context(),
     )
 
 

@@ -2,7 +2,18 @@ import re
 
 import pytest
 
-from components.markdown_blocks import cell, code_block, code_of, code_view, table, table_view
+from components.history_panel import COPY_CODE_JS
+from components.markdown_blocks import cell, code_block, code_view, table, table_view
+
+
+def code_of(block: str) -> str:
+    """The code inside a block, as the history's Python copy (``COPY_CODE_JS``) takes it: the same pattern."""
+    match = re.fullmatch(r"(`{3,})[^\n]*\n(.*)\n\1", block, flags=re.DOTALL)
+    return match.group(2) if match else block
+
+
+def test_the_copy_step_uses_the_pattern_read_here():
+    assert r"/^(`{3,})[^\n]*\n([\s\S]*)\n\1$/" in COPY_CODE_JS
 
 
 def test_code_block_is_fenced_past_any_backticks_inside():
