@@ -15,6 +15,9 @@ three ways:
 - **The API surface.** The container with ``elem_id=API_SURFACE_ID`` (hidden; the API copies of the seed tabs
   drawn later, ``components.lazy_tab``) is left out with everything in it, and so is every event that reads,
   writes or is fired by anything in it: the page never shows or fires them.
+- **Named endpoints stay listed.** Gradio's "Use via API" lists the page's events whose ``api_name`` is public (and
+  in ``/gradio_api/info``), so each public event left out above stays on the page as a stub: its name, description
+  and types, with no trigger, inputs, outputs or chain. Without them the panel listed 2 of the app's 50 endpoints.
 - **Values set at load.** A js-only load event marked with ``initial_values_js`` (a form's documented example,
   ``components.form``) only writes constants into its outputs when the page opens. The page gets those values as
   the components' starting values instead, and not the event: the same page, without each output's update walking
@@ -55,6 +58,11 @@ def initial_values_js(values: Iterable[Any]) -> str:
 
 def is_app_config(value: Any) -> bool:
     return isinstance(value, Mapping) and "components" in value and "layout" in value and "dependencies" in value
+
+
+#: What a public event left off the page keeps none of: the page can neither fire it nor chain it.
+_STUB: dict[str, Any] = {"targets": [], "inputs": [], "outputs": [], "cancels": [], "trigger_after": None,
+                         "component_prop_inputs": []}
 
 
 def _initial_values(dependency: Mapping[str, Any]) -> dict[int, Any] | None:
@@ -103,18 +111,19 @@ def _prune(node: Mapping[str, Any], gone: set[int]) -> dict[str, Any] | None:
 
 
 def trimmed(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A shallow copy of ``config`` for the page: no ``PAGE_UNUSED_KEYS``, no API-only events and their parameter
-    components, and marked load-time values as starting values."""
+    """A shallow copy of ``config`` for the page: no ``PAGE_UNUSED_KEYS``, no API-only events (public ones as stubs)
+    and their parameter components, nothing of the API surface, and marked load-time values as starting values."""
     surface = {c["id"] for c in config["components"]
                if isinstance(c, Mapping) and (c.get("props") or {}).get("elem_id") == API_SURFACE_ID}
     gone = {i for node in _nodes(config["layout"]) if node.get("id") in surface for i in _subtree(node)}
     kept: list[Any] = []
     values: dict[int, Any] = {}
     for dependency in config["dependencies"]:
-        if isinstance(dependency, Mapping) and not dependency.get("targets"):
-            continue  # API-only: nothing on the page fires it
-        if isinstance(dependency, Mapping) and gone & _touched(dependency):
-            continue  # fired by, or reading or writing, the API surface
+        if isinstance(dependency, Mapping) and (not dependency.get("targets") or gone & _touched(dependency)):
+            # API-only (nothing on the page fires it), or fired by, reading or writing the API surface
+            if dependency.get("api_visibility") == "public" and dependency.get("api_name"):
+                kept.append({**dependency, **_STUB})  # still listed by "Use via API"
+            continue
         initial = _initial_values(dependency) if isinstance(dependency, Mapping) else None
         if initial is None:
             kept.append(dependency)

@@ -126,3 +126,18 @@ def test_a_pasted_key_reaches_every_estimate_after_tabs_are_drawn(page):
     for api_name in ("flux_pro", DEPTH):
         page.wait_for_function("(id) => !document.getElementById(id).textContent.includes('sandbox')",
                                arg=f"{api_name}-estimate")
+
+
+def test_use_via_api_lists_every_named_endpoint_of_tabs_not_drawn_and_of_models(page, app):
+    """The page leaves out the tabs drawn later and the Models endpoints (``components.page_config``); Gradio's
+    "Use via API" lists only the page's events, so it showed 2 of the app's endpoints until their stubs stayed."""
+    import httpx
+
+    named = httpx.get(f"{app.url.rstrip('/')}/gradio_api/info", trust_env=False, timeout=30).json()["named_endpoints"]
+    assert {f"/{DEPTH}", f"/{SEGMIND}", f"/{SEGMIND}_sweep", "/flux_schnell"} <= set(named)
+    page.get_by_text("Use via API").click()
+    page.get_by_text(f"{len(named)} API endpoints").wait_for()
+    # a tab not drawn: its snippet names its own parameters, from the page's API description
+    snippet = page.locator("pre, code", has_text=f'api_name="/{DEPTH}"').first
+    assert "control_image_url=" in snippet.inner_text() and "finetune_id=" in snippet.inner_text()
+    assert page.locator("#flux_pro-generate").count() == 1  # the page itself is as it was

@@ -132,8 +132,15 @@ def test_the_page_leaves_out_api_only_events_and_takes_load_time_values_as_start
     config = httpx.get(url + "/config", trust_env=False).json()
     by_id = {c["id"]: c for c in page["components"]}
     events = {d["id"]: d for d in page["dependencies"]}
-    # the API-only event, its parameter components and the column that held only them: not on the page
-    assert not [d for d in page["dependencies"] if not d["targets"]]
+    # the API-only event, its parameter components and the column that held only them: not on the page, but each
+    # public event off the page stays as a stub, for "Use via API" (it lists the page's public events)
+    stubs = {d["api_name"]: d for d in page["dependencies"] if not d["targets"]}
+    assert set(stubs) == {"echo", "copy", "mirror"}
+    for name, stub in stubs.items():
+        assert (stub["inputs"], stub["outputs"], stub["cancels"], stub["trigger_after"]) == ([], [], [], None), name
+        full = next(d for d in config["dependencies"] if d.get("api_name") == name)
+        assert {k: v for k, v in stub.items() if k not in page_config._STUB} == {
+            k: v for k, v in full.items() if k not in page_config._STUB}
     assert not [c for c in page["components"] if c["type"] == "api"] and hidden._id not in by_id
     assert any(not d["targets"] for d in config["dependencies"])  # /config keeps it, and the API serves it
     api = httpx.get(url + "/gradio_api/info", trust_env=False).json()["named_endpoints"]
@@ -142,7 +149,7 @@ def test_the_page_leaves_out_api_only_events_and_takes_load_time_values_as_start
     elem_ids = {c["props"].get("elem_id") for c in page["components"]}
     assert not {page_config.API_SURFACE_ID, "copy", "run-copy"} & elem_ids and surface._id not in by_id
     assert {"copy", "run-copy"} <= {c["props"].get("elem_id") for c in config["components"]}
-    assert not {"copy", "mirror"} & {d.get("api_name") for d in page["dependencies"]}
+    assert not {"copy", "mirror"} & {d.get("api_name") for d in page["dependencies"] if d["targets"]}
     assert {"copy", "mirror", "go"} <= {d.get("api_name") for d in config["dependencies"]}
     # the marked load event became the starting values; the same js on a click, and unmarked load js, stay
     values = {c["props"].get("elem_id"): c["props"].get("value") for c in page["components"]}
