@@ -17,7 +17,7 @@ three ways:
   writes or is fired by anything in it: the page never shows or fires them.
 - **Named endpoints stay listed.** Gradio's "Use via API" lists the page's events whose ``api_name`` is public (and
   in ``/gradio_api/info``), so each public event left out above stays on the page as a stub: its name, description
-  and types, with no trigger, inputs, outputs or chain. Without them the panel listed 2 of the app's 50 endpoints.
+  and types, with no trigger, inputs, outputs, chain or js. Without them the panel listed 2 of the app's 50 endpoints.
 - **Values set at load.** A js-only load event marked with ``initial_values_js`` (a form's documented example,
   ``components.form``) only writes constants into its outputs when the page opens. The page gets those values as
   the components' starting values instead, and not the event: the same page, without each output's update walking
@@ -60,9 +60,10 @@ def is_app_config(value: Any) -> bool:
     return isinstance(value, Mapping) and "components" in value and "layout" in value and "dependencies" in value
 
 
-#: What a public event left off the page keeps none of: the page can neither fire it nor chain it.
+#: What a public event left off the page keeps none of: the page can neither fire it nor chain it (nor compile its
+#: js, nor name components the page does not have).
 _STUB: dict[str, Any] = {"targets": [], "inputs": [], "outputs": [], "cancels": [], "trigger_after": None,
-                         "component_prop_inputs": []}
+                         "component_prop_inputs": [], "js": None, "show_progress_on": None}
 
 
 def _initial_values(dependency: Mapping[str, Any]) -> dict[int, Any] | None:
