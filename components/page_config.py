@@ -11,7 +11,9 @@ three ways:
   ``window.gradio_api_info`` (also in the page, left whole: "Use via API" shows it).
 - **API-only events.** An event with no trigger (``gr.api``, the Models tab's ``/<model>`` endpoints) can never
   fire from the page, and its parameter components (type ``api``) sit in a hidden column. Both are left out of the
-  page (the frontend keys events by their ``id``, so the others keep theirs); the API and ``/config`` keep them.
+  page (a public event as a stub, below; the frontend keys events by their ``id``, so the others keep theirs, all
+  but Gradio's API Recorder, which finds a recorded call's event by its position in the list and so fails on this
+  page); the API and ``/config`` keep them.
 - **The API surface.** The container with ``elem_id=API_SURFACE_ID`` (hidden; the API copies of the seed tabs
   drawn later, ``components.lazy_tab``) is left out with everything in it, and so is every event that reads,
   writes or is fired by anything in it: the page never shows or fires them.

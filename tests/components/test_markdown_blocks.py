@@ -49,7 +49,6 @@ def test_table_has_a_header_and_one_line_per_row():
     assert table(("a",), []) == ""
 
 
-
 def test_a_titled_table_says_its_title_above_the_header():
     text = table(("parameter", "A", "B"), [["seed", 1, 2]], "Parameters that differ")
     assert text.startswith("**Parameters that differ**\n\n| parameter | A | B |")
