@@ -25,6 +25,7 @@ from starlette.routing import Route
 from components.context import AppContext, SweepSlots, VisitorSlots
 from components.endpoint_tab import EndpointTab
 from components.form_target import DrawnForm, FormTarget
+from components.frontend_fixes import frontend_routes
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper, fixes_active
 from components.history_files import is_provider_media
 from components.history_panel import build_history_panel, refresh_on_load
@@ -355,7 +356,8 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "enable_monitoring": False,
         "app_kwargs": {
             "lifespan": app_lifespan(ctx),
-            "routes": media_routes(ctx.runner),
+            # The media route, and Gradio's frontend files the app corrects (components/frontend_fixes.py).
+            "routes": [*media_routes(ctx.runner), *frontend_routes()],
             # The page and Gradio's frontend files from memory (components/page_cache.py), then gzip.
             "middleware": [Middleware(PageCache), Middleware(AssetCache),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],

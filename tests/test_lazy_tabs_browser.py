@@ -141,3 +141,14 @@ def test_use_via_api_lists_every_named_endpoint_of_tabs_not_drawn_and_of_models(
     snippet = page.locator("pre, code", has_text=f'api_name="/{DEPTH}"').first
     assert "control_image_url=" in snippet.inner_text() and "finetune_id=" in snippet.inner_text()
     assert page.locator("#flux_pro-generate").count() == 1  # the page itself is as it was
+
+
+def test_the_page_runs_the_corrected_blocks_module(page):
+    """The page imports Gradio's ``Blocks`` module from the URL the app serves corrected
+    (``components/frontend_fixes.py``: the component tree built once at start-up); the tests above drive that page."""
+    from components.frontend_fixes import TREE_BUILT_ONCE
+
+    path = f"/assets/{TREE_BUILT_ONCE.asset}"
+    loaded = page.evaluate("() => performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+    assert path in loaded
+    assert TREE_BUILT_ONCE.new in page.evaluate("async (path) => (await fetch(path)).text()", path)

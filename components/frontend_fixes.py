@@ -1,0 +1,106 @@
+"""One line of Gradio 6.31's frontend, corrected: the page builds its component tree once at start-up, not twice.
+
+Gradio's ``Blocks`` page (``templates/frontend/assets/Blocks-<hash>.js``) builds the ``AppTree`` in its
+constructor, then an effect meant for hot reloads (it reads the ``reload_count`` prop) calls ``AppTree.reload``
+with the very same config. Svelte runs an effect once when it is created, so every page load builds the whole tree
+a second time (each block matched against every event) and re-applies every component's props: ~90–120 ms before
+Generate works on this app's page, a few ms on a one-function page (``docs/upstream.md`` §15).
+
+The fix: that effect still reads ``reload_count`` on its first run (so it runs again whenever the count changes,
+as before) but skips the rebuild on that first run only. The app serves the corrected module under the same URL
+(``frontend_routes``); everything else comes from Gradio as before.
+
+It is Gradio's minified code, so the fix is an exact text replacement in one named file, made only on the tested
+Gradio (``gradio_fixes.fixes_active()``) and only when the file holds the text exactly once; otherwise the app
+serves Gradio's own file and logs why, once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from components.gradio_fixes import fixes_active
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(gr.__file__).parent / "templates" / "frontend" / "assets"
+
+
+@dataclass(frozen=True)
+class AssetFix:
+    """``old`` replaced by ``new`` in Gradio's frontend file ``asset`` (served at ``/assets/<asset>``)."""
+
+    asset: str
+    old: str
+    new: str
+
+
+#: Blocks' effect ``$effect(() => { reload_count; untrack(() => { tree.reload(...); deps.reload(...) }) })``: the
+#: first run (its creation, with the constructor's config) returns after reading ``reload_count``.
+TREE_BUILT_ONCE = AssetFix(
+    asset="Blocks-D1GWYZdr.js",
+    old="le(()=>{v(),oe(()=>{O.reload(",
+    new="let fp_first=!0;le(()=>{if(v(),fp_first){fp_first=!1;return}oe(()=>{O.reload(",
+)
+FIXES = (TREE_BUILT_ONCE,)
+
+
+@dataclass(frozen=True)
+class FixedAsset:
+    name: str
+    body: bytes
+    etag: str
+    last_modified: str
+
+
+def fixed_asset(fix: AssetFix, folder: Path = ASSETS) -> FixedAsset | None:
+    """The corrected file, or None (logged) when the installed Gradio's file is missing or differs."""
+    path = folder / fix.asset
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        log.warning("Gradio frontend file %s not found: served as Gradio has it, without the fix", fix.asset)
+        return None
+    if text.count(fix.old) != 1:
+        log.warning("Gradio frontend file %s is not the tested one: served as Gradio has it, without the fix",
+                    fix.asset)
+        return None
+    body = text.replace(fix.old, fix.new).encode("utf-8")
+    return FixedAsset(fix.asset, body, f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"',
+                      email.utils.formatdate(path.stat().st_mtime, usegmt=True))
+
+
+def frontend_routes(fixes: tuple[AssetFix, ...] = FIXES, folder: Path = ASSETS) -> list[Route]:
+    """Routes that serve the corrected files in place of Gradio's (none on an untested Gradio). Install them in
+    front of Gradio's own routes (``app_kwargs["routes"]``)."""
+    if not fixes_active():
+        return []
+    routes = []
+    for fix in fixes:
+        asset = fixed_asset(fix, folder)
+        if asset is not None:
+            routes.append(Route(f"/assets/{asset.name}", _serve(asset), methods=["GET"]))
+    return routes
+
+
+def _serve(asset: FixedAsset) -> Callable[[Request], Awaitable[Response]]:
+    # Validators like Gradio's own static files (browsers cache and revalidate it as they do the others); its own
+    # ETag, so a browser never keeps Gradio's file and this one under one tag.
+    headers = {"ETag": asset.etag, "Last-Modified": asset.last_modified}
+
+    async def serve(request: Request) -> Response:
+        if request.headers.get("if-none-match") == asset.etag:
+            return Response(status_code=304, headers=headers)
+        return Response(asset.body, media_type="application/javascript", headers=headers)
+
+    return serve
