@@ -50,6 +50,14 @@ Entries = list[dict[str, Any]]
 
 
 @dataclass
+class ListSource:
+    """What the list's tiles are made from: the app's stored images, and the panel's placeholder."""
+
+    ctx: AppContext
+    files: LocalFiles
+
+
+@dataclass
 class HistoryView:
     """The panel's components, and what its handlers reach beyond them: the app, the page's tabs and forms."""
 
@@ -120,7 +128,7 @@ def record_of(entry: dict[str, Any]) -> RunRecord | None:
         return None
 
 
-def thumbnail(view: HistoryView, entry: dict[str, Any]) -> str:
+def thumbnail(view: ListSource | HistoryView, entry: dict[str, Any]) -> str:
     record = entry.get("record") or {}
     found = stored_image(view.ctx, record, 0)
     if found is not None:
@@ -131,28 +139,32 @@ def thumbnail(view: HistoryView, entry: dict[str, Any]) -> str:
     return url if url.startswith("https://") else view.files.placeholder
 
 
-def tile(view: HistoryView, entry: dict[str, Any]) -> tuple[str, str]:
+def tile(view: ListSource | HistoryView, entry: dict[str, Any]) -> tuple[str, str]:
     try:
         return thumbnail(view, entry), tile_caption(entry)
     except (TypeError, ValueError, AttributeError):  # an entry the browser kept in some other shape
         return view.files.placeholder, "unreadable entry"
 
 
-def gallery_value(view: HistoryView, entries: Entries | None, which: str | None) -> gr.Gallery:
+def tiles(view: ListSource | HistoryView, entries: Entries | None, which: str | None) -> list[tuple[str, str]]:
+    return [tile(view, e) for e in filtered(entries, which)]
+
+
+def gallery_value(view: ListSource | HistoryView, entries: Entries | None, which: str | None) -> gr.Gallery:
     """The tiles, and no empty box when there are none (the count line says so)."""
-    tiles = [tile(view, e) for e in filtered(entries, which)]
-    return gr.Gallery(value=tiles, visible=bool(tiles))
+    shown = tiles(view, entries, which)
+    return gr.Gallery(value=shown, visible=bool(shown))
 
 
-def listed(view: HistoryView, entries: Entries, which: str | None) -> tuple[Any, ...]:
+def listed(view: ListSource | HistoryView, entries: Entries, which: str | None) -> tuple[Any, ...]:
     """New values for ``view.listing``."""
     return entries, gallery_value(view, entries, which), count_text(entries, which)
 
 
-def on_load(view: HistoryView, entries: Entries | None) -> tuple[Any, str, Any]:
+def on_load(view: ListSource, entries: Entries | None) -> tuple[Any, ...]:
     """The stored list as the page opens (the gallery itself is not stored; the filter starts at all), and the
-    panel opened when there is something in it."""
-    return gallery_value(view, entries, ALL), count_text(entries, ALL), opened(entries)
+    panel opened, its actions drawn, when there is something in it."""
+    return gallery_value(view, entries, ALL), count_text(entries, ALL), opened(entries), True if entries else gr.skip()
 
 
 def opened(before: Entries | None) -> Any:
@@ -161,23 +173,30 @@ def opened(before: Entries | None) -> Any:
     return gr.Accordion(open=True) if before else gr.skip()
 
 
-def add_record(view: HistoryView, entries: Entries, record: dict[str, Any] | None, which: str,
+def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None, which: str,
                ids: list[str]) -> tuple[Any, ...]:
-    """A run's record into the list (outputs: listing, seen, the panel: opened with the first entry)."""
+    """A run's record into the list (outputs: listing, seen, the panel opened and its actions drawn with the first
+    entry)."""
     # The step after a run gets the tab's last record even when the run never started (a refused form): list
     # each record once, so a run deleted from the history does not come back with the next refused form.
     if not isinstance(record, dict) or not record.get("id") or record["id"] in (ids or []):
-        return (gr.skip(),) * 5
+        return (gr.skip(),) * 6
     new = added(entries, record)
-    first = opened(new) if not entries else gr.skip()
-    return (*listed(view, new, which), [*(ids or [])[-2 * HISTORY_LIMIT:], record["id"]], first)
+    first = not entries
+    return (*listed(view, new, which), [*(ids or [])[-2 * HISTORY_LIMIT:], record["id"]],
+            opened(new) if first else gr.skip(), True if first else gr.skip())
 
 
-def show(view: HistoryView, entries: Entries, which: str) -> tuple[Any, str]:
+def draw_once(drawn: bool) -> Any:
+    """The panel's contents drawn on its first opening."""
+    return gr.skip() if drawn else True
+
+
+def show(view: ListSource | HistoryView, entries: Entries, which: str) -> tuple[Any, str]:
     return gallery_value(view, entries, which), count_text(entries, which)
 
 
-def select(view: HistoryView, entries: Entries, which: str, pinned: list[str],
+def select(entries: Entries, which: str, pinned: list[str],
            evt: gr.SelectData) -> tuple[str | None, str]:
     visible = filtered(entries, which)
     entry = visible[evt.index] if isinstance(evt.index, int) and 0 <= evt.index < len(visible) else None

@@ -47,6 +47,7 @@ STYLE = """<style>
   right: 0 !important; bottom: 0 !important; border-radius: 0 !important; font-size: 11px !important;
   line-height: 1.25 !important; padding: 2px 5px !important; text-align: left; overflow: hidden;
   text-overflow: ellipsis; }
+#history-filter { max-width: 480px; }
 #history-actions button { min-width: 0 !important; }
 @media (max-width: 640px) { #history-actions button { min-height: 40px; } }
 #compare-diff { max-width: 100%; overflow-x: auto; }
@@ -64,13 +65,40 @@ COPY_CODE_JS = """(block) => {
 }"""
 
 
-@dataclass
+@dataclass(frozen=True)
 class HistoryPanel:
+    """The panel's page side: the stored list, the accordion, and whether its contents are drawn in this page."""
+
     history: gr.BrowserState
-    gallery: gr.Gallery
-    count: gr.Markdown
     section: gr.Accordion
-    on_load: Any  # (entries) -> (gallery value, count line, the panel opened or not)
+    opened: gr.State  # True once its actions are drawn (or being drawn)
+    on_load: Any  # (entries) -> (gallery value, count line, the panel opened or not, its actions drawn or not)
+    on_load_outputs: list[Any]
+
+
+@dataclass(frozen=True)
+class PanelStates:
+    """What the panel keeps per page, outside the part drawn later: the runs' steps write the list before that part
+    is drawn, and its events read and write the rest."""
+
+    history: gr.BrowserState
+    selected: gr.State  # the id of the entry clicked last
+    pins: gr.State  # ids pinned for A/B, oldest first
+    seen: gr.State  # ids of the records this page already listed (each is added once)
+    opened: gr.State
+
+
+@dataclass(frozen=True)
+class ListingParts:
+    """The panel's parts drawn with the page: the list and what the runs' steps write."""
+
+    source: act.ListSource
+    states: PanelStates
+    section: gr.Accordion
+    endpoint_filter: gr.Dropdown
+    count: gr.Markdown
+    gallery: gr.Gallery
+    details: gr.Markdown  # the selected run
 
 
 @dataclass
@@ -89,90 +117,118 @@ class HistoryButtons:
 def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTarget], drawn: Sequence[EndpointTab],
                         models: ModelsTab | None = None) -> HistoryPanel:
     """The History accordion under the endpoint tabs, wired to every seed tab's form (``forms``) and to the runs
-    of the tabs drawn with the page (``drawn``; tabs drawn later hand theirs to ``models.last_record``)."""
-    view, buttons = layout(ctx, tabs, forms, models)
-    wire(view, buttons, drawn)
-    return HistoryPanel(view.history, view.gallery, view.count, view.section, bind(act.on_load, view))
+    of the tabs drawn with the page (``drawn``; tabs drawn later hand theirs to ``models.last_record``).
 
-
-def layout(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTarget],
-           models: ModelsTab | None) -> tuple[HistoryView, HistoryButtons]:
+    The list (filter, count, tiles) comes with the page; what acts on a run (details, buttons, code, A/B compare,
+    "Open image": 35 blocks and the page's only image slider) is drawn the first time the panel opens: when the
+    visitor opens it, when the first run lands in it, or as the page opens with runs already stored. A first
+    visit's page is interactive sooner without them (``docs/upstream.md`` §14: every block and component type of
+    the page's config is loaded before its first paint, closed or not).
+    """
     # Each form's fields and status (which says where the values came from); a catalog model opens in Models.
     form_outputs = [c for target in forms.values() for c in target.outputs()]
     form_outputs += models.outputs if models is not None else []
-    # Closed until there is something in it (act.opened): a first visit has nothing to show, and the empty panel
-    # drawn with the page made Generate work 0.1 s later (1.21 -> 1.10 s on localhost, measured alternating).
+    source = act.ListSource(ctx, LocalFiles())
     # Outside the panel: Gradio's page reads the stored list only from a mounted BrowserState, and a closed
     # accordion's children are not mounted.
     history = gr.BrowserState([], storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
+    states = PanelStates(history, gr.State(None), gr.State([]), gr.State([]), gr.State(False))
+    # Closed until there is something in it (act.opened): a first visit has nothing to show.
     with gr.Accordion("🕘 History & compare — your last 100 runs, kept in this browser", open=False,
                       elem_id="history") as section:
         gr.HTML(STYLE, visible="hidden", elem_id="history-style")
-        selected, pins, seen = gr.State(None), gr.State([]), gr.State([])
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=300):
-                with gr.Row(equal_height=True):
-                    endpoint_filter = gr.Dropdown(filter_choices(), value=ALL, label="Show", scale=2, min_width=200,
-                                                  elem_id="history-filter")
-                count = gr.Markdown(count_text([], ALL), elem_id="history-count")
-                gallery = gr.Gallery(label="Runs (newest first)", show_label=False, columns=5, height=300,
-                                     visible=False, fit_columns=False, allow_preview=False, preview=False,
-                                     object_fit="cover", interactive=False, buttons=[], elem_id="history-gallery")
-            with gr.Column(scale=2, min_width=280, elem_id="history-actions"):
-                details = gr.Markdown(details_markdown(None), elem_id="history-details")
-                with gr.Row():
-                    restore = gr.Button("↩ Restore", size="sm", min_width=90, elem_id="history-restore")
-                    reuse = gr.Button("♻️ Reuse seed", size="sm", min_width=90, elem_id="history-reuse-seed")
-                    code_button = gr.Button("</> Copy as code", size="sm", min_width=90, elem_id="history-code")
-                with gr.Row():
-                    download = gr.Button("⬇ Download", size="sm", min_width=90, elem_id="history-download")
-                    pin = gr.Button("📌 Pin for A/B", size="sm", min_width=90, elem_id="history-pin")
-                    delete = gr.Button("🗑 Delete", size="sm", min_width=90, elem_id="history-delete")
-                targets = image_targets([t.spec for t in forms.values()]
-                                        + (model_endpoints() if models is not None else []))
-                use_target = gr.Dropdown(targets, value=targets[0][1] if targets else None,
-                                         label="Send its image to", elem_id="history-use-target")
-                use_button = gr.Button("➡ Use as input", size="sm", elem_id="history-use-as-input")
-                downloads = gr.File(label="Images with their parameters embedded", file_count="multiple",
-                                    interactive=False, visible=False, elem_id="history-files")
-        with gr.Accordion("Code for the selected run", open=False, elem_id="history-code-section") as code_section:
-            gr.Markdown("The Python snippet is copied to the clipboard; each box has its own copy button. Keys are "
-                        "read from the environment (`FAL_KEY`, `SEGMIND_API_KEY`), never written into the code.")
-            code_boxes = {}
-            with gr.Tabs():
-                for title, key, _ in LANGUAGES:
-                    with gr.Tab(title):
-                        code_boxes[key] = code_view(f"history-code-{key}")
-        with gr.Accordion("A/B compare (pin two runs)", open=False, elem_id="compare") as compare_section:
-            compare_note = gr.Markdown("Pin two runs (📌) to compare them: A is the first, B the second.",
-                                       elem_id="compare-note")
-            slider = gr.ImageSlider(label="A ◀ ▶ B", type="filepath", max_height=520, elem_id="compare-slider")
-            diff = table_view("compare-diff")
-        with gr.Accordion("🖼 Open image — restore the run an image came from", open=False, elem_id="open-image"):
-            dropped = gr.File(label="Drop a PNG/JPEG/WebP made by this app (or with A1111 parameters)",
-                              file_types=["image"], type="binary", elem_id="open-image-file")
-            dropped_note = gr.Markdown("", elem_id="open-image-note")
-    view = HistoryView(ctx, tabs, forms, models, LocalFiles(), history, selected, pins, seen,
-                       endpoint_filter, count, gallery, details, downloads, code_section, code_boxes, compare_note,
-                       slider, diff, compare_section, dropped_note, section, form_outputs)
+        endpoint_filter = gr.Dropdown(filter_choices(), value=ALL, label="Show", elem_id="history-filter")
+        count = gr.Markdown(count_text([], ALL), elem_id="history-count")
+        gallery = gr.Gallery(label="Runs (newest first)", show_label=False, columns=5, height=300,
+                             visible=False, fit_columns=False, allow_preview=False, preview=False,
+                             object_fit="cover", interactive=False, buttons=[], elem_id="history-gallery")
+        # With the list: a tile clicked before the actions are drawn is still selected and shown.
+        details = gr.Markdown(details_markdown(None), elem_id="history-details")
+        listing = ListingParts(source, states, section, endpoint_filter, count, gallery, details)
+
+        # "once": ``opened`` changes once per page (``act.draw_once``, ``act.add_record``, ``act.on_load``).
+        @gr.render(inputs=[states.opened], triggers=[states.opened.change], trigger_mode="once")
+        def actions(opened: bool) -> None:
+            if opened:
+                wire(*layout(tabs, forms, models, listing, form_outputs))
+
+    private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+    section.expand(act.draw_once, [states.opened], [states.opened], **private)
+    endpoint_filter.change(bind(act.show, source), [history, endpoint_filter], [gallery, count], **private)
+    gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private)
+    wire_records(listing, drawn, models)
+    return HistoryPanel(history, section, states.opened, bind(act.on_load, source),
+                        [gallery, count, section, states.opened])
+
+
+def wire_records(listing: ListingParts, drawn: Sequence[EndpointTab], models: ModelsTab | None) -> None:
+    """Each run's and sweep's record into the list, with the page's other steps after it."""
+    states, which = listing.states, listing.endpoint_filter
+    add = bind(act.add_record, listing.source)
+    added = [states.history, listing.gallery, listing.count, states.seen, listing.section, states.opened]
+    if models is not None:
+        models.last_record.change(add, [states.history, models.last_record, which, states.seen], added,
+                                  api_visibility="private", show_progress="hidden")
+    for tab in drawn:
+        tab.after_record.add(add, [states.history, tab.last_record, which, states.seen], added)
+        if tab.sweep_record_event is not None:  # a whole sweep lands as one entry (its grid, its summed cost)
+            tab.sweep_record_event.then(add, [states.history, tab.sweep_record, which, states.seen], added,
+                                        api_visibility="private", show_progress="hidden")
+
+
+def layout(tabs: gr.Tabs, forms: dict[str, FormTarget], models: ModelsTab | None, listing: ListingParts,
+           form_outputs: list[Any]) -> tuple[HistoryView, HistoryButtons]:
+    """What acts on a run, drawn inside ``gr.render``. Inputs drawn with a value get ``interactive`` (a rendered
+    component with a value is otherwise display-only, ``docs/upstream.md`` §5)."""
+    with gr.Row(equal_height=False, elem_id="history-actions"):
+        with gr.Column(scale=3, min_width=280):
+            with gr.Row():
+                restore = gr.Button("↩ Restore", size="sm", min_width=90, elem_id="history-restore")
+                reuse = gr.Button("♻️ Reuse seed", size="sm", min_width=90, elem_id="history-reuse-seed")
+                code_button = gr.Button("</> Copy as code", size="sm", min_width=90, elem_id="history-code")
+            with gr.Row():
+                download = gr.Button("⬇ Download", size="sm", min_width=90, elem_id="history-download")
+                pin = gr.Button("📌 Pin for A/B", size="sm", min_width=90, elem_id="history-pin")
+                delete = gr.Button("🗑 Delete", size="sm", min_width=90, elem_id="history-delete")
+        with gr.Column(scale=2, min_width=280):
+            targets = image_targets([t.spec for t in forms.values()]
+                                    + (model_endpoints() if models is not None else []))
+            use_target = gr.Dropdown(targets, value=targets[0][1] if targets else None, interactive=True,
+                                     label="Send its image to", elem_id="history-use-target")
+            use_button = gr.Button("➡ Use as input", size="sm", elem_id="history-use-as-input")
+            downloads = gr.File(label="Images with their parameters embedded", file_count="multiple",
+                                interactive=False, visible=False, elem_id="history-files")
+    with gr.Accordion("Code for the selected run", open=False, elem_id="history-code-section") as code_section:
+        gr.Markdown("The Python snippet is copied to the clipboard; each box has its own copy button. Keys are "
+                    "read from the environment (`FAL_KEY`, `SEGMIND_API_KEY`), never written into the code.")
+        code_boxes = {}
+        with gr.Tabs():
+            for title, key, _ in LANGUAGES:
+                with gr.Tab(title):
+                    code_boxes[key] = code_view(f"history-code-{key}")
+    with gr.Accordion("A/B compare (pin two runs)", open=False, elem_id="compare") as compare_section:
+        compare_note = gr.Markdown("Pin two runs (📌) to compare them: A is the first, B the second.",
+                                   elem_id="compare-note")
+        slider = gr.ImageSlider(label="A ◀ ▶ B", type="filepath", max_height=520, elem_id="compare-slider")
+        diff = table_view("compare-diff")
+    with gr.Accordion("🖼 Open image — restore the run an image came from", open=False, elem_id="open-image"):
+        dropped = gr.File(label="Drop a PNG/JPEG/WebP made by this app (or with A1111 parameters)",
+                          file_types=["image"], type="binary", interactive=True, elem_id="open-image-file")
+        dropped_note = gr.Markdown("", elem_id="open-image-note")
+    states, source = listing.states, listing.source
+    view = HistoryView(source.ctx, tabs, forms, models, source.files, states.history, states.selected, states.pins,
+                       states.seen, listing.endpoint_filter, listing.count, listing.gallery, listing.details, downloads,
+                       code_section, code_boxes, compare_note, slider, diff, compare_section, dropped_note,
+                       listing.section, form_outputs)
     return view, HistoryButtons(restore, reuse, code_button, download, pin, delete, use_button, use_target, dropped)
 
 
-def wire(view: HistoryView, buttons: HistoryButtons, drawn: Sequence[EndpointTab]) -> None:
+def wire(view: HistoryView, buttons: HistoryButtons) -> None:
     # Quick steps draw no progress overlay (a restore writes into every form on the page).
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     history, selected, pins, which = view.history, view.selected, view.pins, view.endpoint_filter
     listing, into_forms = view.listing, [view.tabs, *view.form_outputs]
 
-    add, added = bind(act.add_record, view), [*listing, view.seen, view.section]
-    if view.models is not None:
-        view.models.last_record.change(add, [history, view.models.last_record, which, view.seen], added, **private)
-    for tab in drawn:
-        tab.after_record.add(add, [history, tab.last_record, which, view.seen], added)
-        if tab.sweep_record_event is not None:  # a whole sweep lands as one entry (its grid, its summed cost)
-            tab.sweep_record_event.then(add, [history, tab.sweep_record, which, view.seen], added, **private)
-    which.change(bind(act.show, view), [history, which], [view.gallery, view.count], **private)
-    view.gallery.select(bind(act.select, view), [history, which, pins], [selected, view.details], **private)
     buttons.restore.click(bind(act.restore, view), [history, selected], into_forms, **private).then(
         None, js=SHOW_FORM_JS % "true", api_visibility="private", queue=False)
     buttons.reuse.click(bind(act.reuse_seed, view), [history, selected], into_forms, **private).then(
@@ -193,5 +249,6 @@ def wire(view: HistoryView, buttons: HistoryButtons, drawn: Sequence[EndpointTab
 
 
 def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:
-    """Show the stored history when the page opens (the gallery itself is not stored; the filter starts at all)."""
-    demo.load(panel.on_load, [panel.history], [panel.gallery, panel.count, panel.section], api_visibility="private")
+    """Show the stored history when the page opens (the gallery itself is not stored; the filter starts at all),
+    its actions drawn when there is something in it."""
+    demo.load(panel.on_load, [panel.history], panel.on_load_outputs, api_visibility="private")
