@@ -10,6 +10,11 @@ The fix: that effect still reads ``reload_count`` on its first run (so it runs a
 as before) but skips the rebuild on that first run only. The app serves the corrected module under the same URL
 (``frontend_routes``); everything else comes from Gradio as before.
 
+The second pass also set every prop again after mounting, which undid one mount-time default: Gradio's Number
+shows an empty value as 0 when it mounts, and the pass emptied it again. Without the pass the page empties those
+boxes itself (``page_config`` marks each Number that starts empty for ``widgets.EMPTY_NUMBERS_JS``, as forms drawn
+later already were); every other input of the page mounts as before (its inputs compared one by one in Chromium, Advanced open).
+
 It is Gradio's minified code, so the fix is an exact text replacement in one named file, made only on the tested
 Gradio (``gradio_fixes.fixes_active()``) and only when the file holds the text exactly once; otherwise the app
 serves Gradio's own file and logs why, once.

@@ -26,6 +26,11 @@ three ways:
   the whole tree at start-up. (Components keep their API defaults server-side: the API and ``/config`` are as
   before.)
 
+- **Empty numbers stay empty.** A ``gr.Number`` whose starting value is empty mounts showing 0 (Gradio's Number sets a
+  missing value to 0). Gradio's page used to set every prop again right after mounting, which emptied it; the app's
+  ``components.frontend_fixes`` leaves that second pass out, so each such Number is marked
+  (``widgets.EMPTY_START_CLASS``) for the page script that empties it once as it appears, as for forms drawn later.
+
 ``trim_page_config()`` wraps the filter (copies; Gradio's own config is untouched). It relies on Gradio internals
 (the filter's name and the template's use of it), so it is active only on the tested versions
 (``gradio_fixes.fixes_active()``); elsewhere the page is Gradio's own. ``tests/components/test_page_config.py``
@@ -40,6 +45,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from components.gradio_fixes import fixes_active
+from components.widgets import EMPTY_START_CLASS
 
 #: Per-component keys of Gradio's config that its frontend never reads (checked against 6.31.0's built assets).
 PAGE_UNUSED_KEYS = frozenset({"api_info", "api_info_as_input", "api_info_as_output", "example_inputs"})
@@ -149,6 +155,10 @@ def trimmed(config: Mapping[str, Any]) -> dict[str, Any]:
         copy = {k: v for k, v in component.items() if k not in PAGE_UNUSED_KEYS}
         if component.get("id") in values and isinstance(copy.get("props"), Mapping):
             copy["props"] = {**copy["props"], "value": values[component["id"]]}
+        if copy.get("type") == "number" and isinstance(copy.get("props"), Mapping) and copy["props"].get("value") is None:
+            classes = list(copy["props"].get("elem_classes") or [])
+            if EMPTY_START_CLASS not in classes:
+                copy["props"] = {**copy["props"], "elem_classes": [*classes, EMPTY_START_CLASS]}
         components.append(copy)
     trimmed_config = {**config, "components": components, "dependencies": kept, "layout": layout}
     if "page" in config:

@@ -6,6 +6,7 @@ not unhook the page's own, ``docs/upstream.md`` §8).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -152,3 +153,15 @@ def test_the_page_runs_the_corrected_blocks_module(page):
     loaded = page.evaluate("() => performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
     assert path in loaded
     assert TREE_BUILT_ONCE.new in page.evaluate("async (path) => (await fetch(path)).text()", path)
+
+
+def test_a_seed_box_that_starts_empty_is_empty_and_the_first_run_draws_a_random_seed(page, app):
+    """Gradio's Number mounts an empty value as 0, and with the corrected module nothing sets it again after
+    mounting: the page empties such boxes (``components.page_config``), so the first run's seed is random, not 0
+    (the review of the fix found the box showing 0)."""
+    assert page.locator("#flux_pro-seed input").input_value() == ""
+    page.locator("#flux_pro-generate").click()
+    page.locator("#history-count").get_by_text("1 run", exact=False).wait_for()
+    status = page.locator("#flux_pro-status").inner_text()
+    drawn = re.search(r"seed (\d+)", status)
+    assert drawn and drawn.group(1) != "0" and "from cache" not in status, status

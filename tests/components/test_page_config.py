@@ -167,3 +167,29 @@ def test_the_page_leaves_out_api_only_events_and_takes_load_time_values_as_start
     view = page["page"][""]
     assert set(view["components"]) == set(by_id) and set(view["dependencies"]) == set(events)
     assert ids_in(view["layout"]) == ids_in(page["layout"])
+
+
+def test_numbers_that_start_empty_are_marked_for_the_page_script_that_empties_them(plain_filter):
+    """Gradio's Number mounts a missing value as 0; the page no longer sets every prop again after mounting
+    (``components.frontend_fixes``), so the page marks each Number it starts empty (``widgets.EMPTY_NUMBERS_JS``)."""
+    from components.widgets import EMPTY_START_CLASS
+
+    with gr.Blocks() as blocks:
+        gr.Number(label="Seed", elem_id="seed")
+        gr.Number(label="Steps", value=28, elem_id="steps")
+        gr.Number(label="Filled at load", elem_id="filled")
+        gr.Number(label="Own class", elem_id="own", elem_classes=["mine"])
+        filled = blocks.children[2]
+        blocks.load(None, js=page_config.initial_values_js([4]), outputs=[filled], queue=False)
+    _, url, _ = blocks.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    try:
+        if not trim_page_config():
+            pytest.skip("Gradio is not a tested version: the page is Gradio's own")
+        page = embedded_config(httpx.get(url.rstrip("/") + "/", trust_env=False).text)
+        config = httpx.get(url.rstrip("/") + "/config", trust_env=False).json()
+    finally:
+        blocks.close()
+    classes = {c["props"]["elem_id"]: c["props"].get("elem_classes") or [] for c in page["components"]
+               if c["type"] == "number"}
+    assert classes == {"seed": [EMPTY_START_CLASS], "steps": [], "filled": [], "own": ["mine", EMPTY_START_CLASS]}
+    assert all(EMPTY_START_CLASS not in (c["props"].get("elem_classes") or []) for c in config["components"])
