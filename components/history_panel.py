@@ -47,7 +47,6 @@ STYLE = """<style>
   right: 0 !important; bottom: 0 !important; border-radius: 0 !important; font-size: 11px !important;
   line-height: 1.25 !important; padding: 2px 5px !important; text-align: left; overflow: hidden;
   text-overflow: ellipsis; }
-#history-filter { max-width: 480px; }
 #history-actions button { min-width: 0 !important; }
 @media (max-width: 640px) { #history-actions button { min-height: 40px; } }
 #compare-diff { max-width: 100%; overflow-x: auto; }
