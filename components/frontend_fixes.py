@@ -3,8 +3,8 @@
 Gradio's ``Blocks`` page (``templates/frontend/assets/Blocks-<hash>.js``) builds the ``AppTree`` in its
 constructor, then an effect meant for hot reloads (it reads the ``reload_count`` prop) calls ``AppTree.reload``
 with the very same config. Svelte runs an effect once when it is created, so every page load builds the whole tree
-a second time (each block matched against every event) and re-applies every component's props: ~90–120 ms before
-Generate works on this app's page, a few ms on a one-function page (``docs/upstream.md`` §15).
+a second time (each block matched against every event) and re-applies every component's props: 75–90 ms (mean)
+before Generate works on this app's page, a few ms on a one-function page (``docs/upstream.md`` §15).
 
 The fix: that effect still reads ``reload_count`` on its first run (so it runs again whenever the count changes,
 as before) but skips the rebuild on that first run only. The app serves the corrected module under the same URL
@@ -13,7 +13,8 @@ as before) but skips the rebuild on that first run only. The app serves the corr
 The second pass also set every prop again after mounting, which undid one mount-time default: Gradio's Number
 shows an empty value as 0 when it mounts, and the pass emptied it again. Without the pass the page empties those
 boxes itself (``page_config`` marks each Number that starts empty for ``widgets.EMPTY_NUMBERS_JS``, as forms drawn
-later already were); every other input of the page mounts as before (its inputs compared one by one in Chromium, Advanced open).
+later already were); every other input of the page mounts as before (compared one by one in Chromium, Advanced
+open).
 
 It is Gradio's minified code, so the fix is an exact text replacement in one named file, made only on the tested
 Gradio (``gradio_fixes.fixes_active()``) and only when the file holds the text exactly once; otherwise the app

@@ -58,14 +58,12 @@ class ListSource:
 
 
 @dataclass
-class HistoryView:
+class HistoryView(ListSource):
     """The panel's components, and what its handlers reach beyond them: the app, the page's tabs and forms."""
 
-    ctx: AppContext
     tabs: gr.Tabs
     forms: dict[str, FormTarget]  # the seed tabs' forms, by API name
     models: ModelsTab | None
-    files: LocalFiles
     history: gr.BrowserState
     selected: gr.State  # the id of the entry clicked last
     pins: gr.State  # ids pinned for A/B, oldest first
@@ -128,7 +126,7 @@ def record_of(entry: dict[str, Any]) -> RunRecord | None:
         return None
 
 
-def thumbnail(view: ListSource | HistoryView, entry: dict[str, Any]) -> str:
+def thumbnail(view: ListSource, entry: dict[str, Any]) -> str:
     record = entry.get("record") or {}
     found = stored_image(view.ctx, record, 0)
     if found is not None:
@@ -139,24 +137,20 @@ def thumbnail(view: ListSource | HistoryView, entry: dict[str, Any]) -> str:
     return url if url.startswith("https://") else view.files.placeholder
 
 
-def tile(view: ListSource | HistoryView, entry: dict[str, Any]) -> tuple[str, str]:
+def tile(view: ListSource, entry: dict[str, Any]) -> tuple[str, str]:
     try:
         return thumbnail(view, entry), tile_caption(entry)
     except (TypeError, ValueError, AttributeError):  # an entry the browser kept in some other shape
         return view.files.placeholder, "unreadable entry"
 
 
-def tiles(view: ListSource | HistoryView, entries: Entries | None, which: str | None) -> list[tuple[str, str]]:
-    return [tile(view, e) for e in filtered(entries, which)]
-
-
-def gallery_value(view: ListSource | HistoryView, entries: Entries | None, which: str | None) -> gr.Gallery:
+def gallery_value(view: ListSource, entries: Entries | None, which: str | None) -> gr.Gallery:
     """The tiles, and no empty box when there are none (the count line says so)."""
-    shown = tiles(view, entries, which)
-    return gr.Gallery(value=shown, visible=bool(shown))
+    tiles = [tile(view, e) for e in filtered(entries, which)]
+    return gr.Gallery(value=tiles, visible=bool(tiles))
 
 
-def listed(view: ListSource | HistoryView, entries: Entries, which: str | None) -> tuple[Any, ...]:
+def listed(view: ListSource, entries: Entries, which: str | None) -> tuple[Any, ...]:
     """New values for ``view.listing``."""
     return entries, gallery_value(view, entries, which), count_text(entries, which)
 
@@ -192,7 +186,7 @@ def draw_once(drawn: bool) -> Any:
     return gr.skip() if drawn else True
 
 
-def show(view: ListSource | HistoryView, entries: Entries, which: str) -> tuple[Any, str]:
+def show(view: ListSource, entries: Entries, which: str) -> tuple[Any, str]:
     return gallery_value(view, entries, which), count_text(entries, which)
 
 

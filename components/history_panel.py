@@ -66,11 +66,9 @@ COPY_CODE_JS = """(block) => {
 
 @dataclass(frozen=True)
 class HistoryPanel:
-    """The panel's page side: the stored list, the accordion, and whether its contents are drawn in this page."""
+    """What the page's load event needs: the stored list, and what it shows and opens."""
 
     history: gr.BrowserState
-    section: gr.Accordion
-    opened: gr.State  # True once its actions are drawn (or being drawn)
     on_load: Any  # (entries) -> (gallery value, count line, the panel opened or not, its actions drawn or not)
     on_load_outputs: list[Any]
 
@@ -84,7 +82,7 @@ class PanelStates:
     selected: gr.State  # the id of the entry clicked last
     pins: gr.State  # ids pinned for A/B, oldest first
     seen: gr.State  # ids of the records this page already listed (each is added once)
-    opened: gr.State
+    opened: gr.State  # True once the panel's actions are drawn (or being drawn) in this page
 
 
 @dataclass(frozen=True)
@@ -118,8 +116,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     """The History accordion under the endpoint tabs, wired to every seed tab's form (``forms``) and to the runs
     of the tabs drawn with the page (``drawn``; tabs drawn later hand theirs to ``models.last_record``).
 
-    The list (filter, count, tiles) comes with the page; what acts on a run (details, buttons, code, A/B compare,
-    "Open image": 35 blocks and the page's only image slider) is drawn the first time the panel opens: when the
+    The list (filter, count, tiles, the selected run's details) comes with the page; what acts on a run (buttons,
+    code, A/B compare, "Open image": 35 blocks and the page's only image slider) is drawn the first time the panel opens: when the
     visitor opens it, when the first run lands in it, or as the page opens with runs already stored. A first
     visit's page is interactive sooner without them (``docs/upstream.md`` §14: every block and component type of
     the page's config is loaded before its first paint, closed or not).
@@ -156,8 +154,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     endpoint_filter.change(bind(act.show, source), [history, endpoint_filter], [gallery, count], **private)
     gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private)
     wire_records(listing, drawn, models)
-    return HistoryPanel(history, section, states.opened, bind(act.on_load, source),
-                        [gallery, count, section, states.opened])
+    return HistoryPanel(history, bind(act.on_load, source), [gallery, count, section, states.opened])
 
 
 def wire_records(listing: ListingParts, drawn: Sequence[EndpointTab], models: ModelsTab | None) -> None:
@@ -215,10 +212,10 @@ def layout(tabs: gr.Tabs, forms: dict[str, FormTarget], models: ModelsTab | None
                           file_types=["image"], type="binary", interactive=True, elem_id="open-image-file")
         dropped_note = gr.Markdown("", elem_id="open-image-note")
     states, source = listing.states, listing.source
-    view = HistoryView(source.ctx, tabs, forms, models, source.files, states.history, states.selected, states.pins,
-                       states.seen, listing.endpoint_filter, listing.count, listing.gallery, listing.details, downloads,
-                       code_section, code_boxes, compare_note, slider, diff, compare_section, dropped_note,
-                       listing.section, form_outputs)
+    view = HistoryView(source.ctx, source.files, tabs, forms, models, states.history, states.selected, states.pins,
+                       states.seen, listing.endpoint_filter, listing.count, listing.gallery, listing.details,
+                       downloads, code_section, code_boxes, compare_note, slider, diff, compare_section,
+                       dropped_note, listing.section, form_outputs)
     return view, HistoryButtons(restore, reuse, code_button, download, pin, delete, use_button, use_target, dropped)
 
 

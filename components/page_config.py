@@ -25,7 +25,6 @@ three ways:
   the components' starting values instead, and not the event: the same page, without each output's update walking
   the whole tree at start-up. (Components keep their API defaults server-side: the API and ``/config`` are as
   before.)
-
 - **Empty numbers stay empty.** A ``gr.Number`` whose starting value is empty mounts showing 0 (Gradio's Number sets a
   missing value to 0). Gradio's page used to set every prop again right after mounting, which emptied it; the app's
   ``components.frontend_fixes`` leaves that second pass out, so each such Number is marked
@@ -155,10 +154,11 @@ def trimmed(config: Mapping[str, Any]) -> dict[str, Any]:
         copy = {k: v for k, v in component.items() if k not in PAGE_UNUSED_KEYS}
         if component.get("id") in values and isinstance(copy.get("props"), Mapping):
             copy["props"] = {**copy["props"], "value": values[component["id"]]}
-        if copy.get("type") == "number" and isinstance(copy.get("props"), Mapping) and copy["props"].get("value") is None:
-            classes = list(copy["props"].get("elem_classes") or [])
+        props = copy.get("props")
+        if copy.get("type") == "number" and isinstance(props, Mapping) and props.get("value") is None:
+            classes = list(props.get("elem_classes") or [])
             if EMPTY_START_CLASS not in classes:
-                copy["props"] = {**copy["props"], "elem_classes": [*classes, EMPTY_START_CLASS]}
+                copy["props"] = {**props, "elem_classes": [*classes, EMPTY_START_CLASS]}
         components.append(copy)
     trimmed_config = {**config, "components": components, "dependencies": kept, "layout": layout}
     if "page" in config:
