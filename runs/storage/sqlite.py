@@ -1,9 +1,11 @@
 """``SharedStore`` in one SQLite file (WAL mode): the embedded default.
 
-Every call is one ``BEGIN IMMEDIATE`` transaction run in a worker thread (``asyncio.to_thread``), so the event loop
-never waits on the disk, and several processes sharing the file never overspend: ``BEGIN IMMEDIATE`` takes the
-file's write lock before the usage is read, so a reservation's check and insert are atomic. Each worker thread keeps
-its own connection (opening one costs more than the transaction itself); ``close()`` closes them all.
+Every call runs in a worker thread (``asyncio.to_thread``), so the event loop never waits on the disk. Every call
+that writes, or reads to decide, is one ``BEGIN IMMEDIATE`` transaction, so several processes sharing the file never
+overspend: it takes the file's write lock before the usage is read, so a reservation's check and insert are atomic.
+A cache lookup that finds nothing (every new request) and the usage shown are plain reads, which in WAL mode wait
+for no writer. Each worker thread keeps its own connection (opening one costs more than the transaction itself);
+``close()`` closes them all.
 """
 
 from __future__ import annotations
@@ -169,6 +171,19 @@ class SqliteStore:
                 self._forget_thread_connection(conn)  # a broken connection is not kept for the next call
             raise
 
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for one statement that only reads (its own implicit transaction): in WAL mode it
+        takes no lock and waits for no writer."""
+        self._ensure_ready()
+        conn = self._thread_connection()
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            if not isinstance(exc, sqlite3.OperationalError) or not _is_busy(exc):
+                self._forget_thread_connection(conn)
+            raise
+
     @staticmethod
     def _usage(conn: sqlite3.Connection, day: str, visitor: str | None, cutoff: float) -> Usage:
         query, params = sql.usage_params(day, visitor, cutoff)
@@ -187,11 +202,17 @@ class SqliteStore:
             return conn.execute(sql.SETTLE, (actual, now, reservation_id)).rowcount == 1
 
     def _usage_sync(self, day: str, visitor: str | None, cutoff: float) -> Usage:
-        with self._transaction() as conn:
+        with self._reading() as conn:  # shown, never decided on: one query, one consistent snapshot
             return self._usage(conn, day, visitor, cutoff)
 
     def _cache_get_sync(self, key: str, now: float) -> CacheRow | None:
-        with self._transaction() as conn:
+        # A miss (every new request) is read without the write lock: in WAL mode a reader never waits for a writer,
+        # where ``BEGIN IMMEDIATE`` queued each lookup behind every result being cached and the ledger, in SQLite's
+        # busy handler (sleeps of 1, 2, 5, 10 ms...), before the run could be sent.
+        with self._reading() as conn:
+            if conn.execute(sql.CACHE_SELECT, (key,)).fetchone() is None:
+                return None
+        with self._transaction() as conn:  # a hit: read again and mark it used, under the write lock
             found = conn.execute(sql.CACHE_SELECT, (key,)).fetchone()
             if found is None:
                 return None

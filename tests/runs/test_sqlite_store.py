@@ -62,3 +62,31 @@ def test_eviction_under_the_size_bound_reads_no_rows(tmp_path: Path, monkeypatch
     # over the bound: the least recently used go, as before
     gone = asyncio.run(store.cache_evict(created_before=0.0, max_bytes=100))
     assert {r.key for r in gone} == {f"k{i}" for i in range(20)}
+
+
+def test_a_lookup_that_finds_nothing_and_the_usage_wait_for_no_writer(tmp_path: Path) -> None:
+    """Another process holding the file's write lock (a result being cached, a reservation) delays neither a cache
+    miss nor the usage shown; a hit still waits for it, since it marks the entry used."""
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStore(path, busy_timeout=0.3)
+
+    async def scenario() -> None:
+        await store.cache_put(_row("kept", 10, 1000.0))
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("DELETE FROM result_cache WHERE key = 'nothing'")
+        try:
+            assert await store.cache_get("missing", now=2000.0) is None  # before: "database is locked" after 0.3 s
+            usage = await store.usage("2026-12-06", None, cutoff=0.0)
+            assert usage.runs == 0
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                await store.cache_get("kept", now=2000.0)
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        assert await store.cache_get("kept", now=3000.0) is not None
+        await store.close()
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT used_at FROM result_cache WHERE key = 'kept'").fetchone() == (3000.0,)
+
+    asyncio.run(scenario())
