@@ -357,7 +357,8 @@ def browser_runs_main(url: str, selector: str, runs: int) -> int:
                 deadline = time.monotonic() + TTI_TIMEOUT
                 while not all(w.settled() for w in waiting):
                     if time.monotonic() > deadline:
-                        raise RuntimeError("a page did not settle")
+                        open_requests = sorted(f"{r.method} {r.url}" for w in waiting for r in w.inflight)
+                        raise RuntimeError(f"a page did not settle; still open: {open_requests or 'none'}")
                     waiting[0].page.wait_for_timeout(50)
 
             for page in pages:
