@@ -76,8 +76,6 @@ class EndpointTab:
     # What follows each run's record (``components.after_record``): panels add their step; the tab's builder wires
     # them, once every panel has (``last_record`` is set by that step).
     after_record: AfterRecord = field(init=False)
-    sweep_event: Any = None
-    sweep_records: Any = None  # gr.State: the last sweep's cell records
     sweep_record: Any = None  # gr.State: the last sweep as one RunRecord JSON (for the history)
     sweep_record_event: Any = None  # after each sweep, once ``sweep_record`` is set
     # Places the rest of the tab is built into (``components.tab_page``): code, share and sweep sections.

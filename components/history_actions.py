@@ -181,11 +181,6 @@ def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None
             opened(new) if first else gr.skip(), True if first else gr.skip())
 
 
-def draw_once(drawn: bool) -> Any:
-    """The panel's contents drawn on its first opening."""
-    return gr.skip() if drawn else True
-
-
 def show(view: ListSource, entries: Entries, which: str) -> tuple[Any, str]:
     return gallery_value(view, entries, which), count_text(entries, which)
 

@@ -28,6 +28,7 @@ from components.history_files import LocalFiles
 from components.history_state import ALL, details_markdown, filter_choices
 from components.markdown_blocks import code_view, table_view
 from components.models_tab import ModelsTab, model_endpoints
+from components.rendered_form import open_once
 from components.widgets import SHOW_FORM_JS
 
 STORAGE_KEY = "flux-playground-history-v1"
@@ -143,14 +144,14 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
         details = gr.Markdown(details_markdown(None), elem_id="history-details")
         listing = ListingParts(source, states, section, endpoint_filter, count, gallery, details)
 
-        # "once": ``opened`` changes once per page (``act.draw_once``, ``act.add_record``, ``act.on_load``).
+        # "once": ``opened`` changes once per page (``open_once``, ``act.add_record``, ``act.on_load``).
         @gr.render(inputs=[states.opened], triggers=[states.opened.change], trigger_mode="once")
         def actions(opened: bool) -> None:
             if opened:
                 wire(*layout(tabs, forms, models, listing, form_outputs))
 
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
-    section.expand(act.draw_once, [states.opened], [states.opened], **private)
+    section.expand(open_once, [states.opened], [states.opened], **private)
     endpoint_filter.change(bind(act.show, source), [history, endpoint_filter], [gallery, count], **private)
     gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private)
     wire_records(listing, drawn, models)

@@ -29,7 +29,7 @@ from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from components.form import EndpointForm
 from components.form_target import DrawnForm
-from components.rendered_form import fill_rendered, keep_record, keys_relay
+from components.rendered_form import fill_rendered, keep_record, keys_relay, open_once
 from components.session_spend import SessionSpend
 from components.tab_page import build_tab
 from endpoints.base import EndpointSpec
@@ -71,10 +71,6 @@ class LazyTab:
     def show(self, values: Mapping[str, Any], status: str) -> dict[Any, Any]:
         delivery = {"values": dict(values), "status": status, "nonce": time.monotonic_ns()}
         return {self.states.opened: True, self.states.inbox: delivery}
-
-
-def open_once(opened: bool) -> Any:
-    return gr.skip() if opened else True
 
 
 def build_lazy_tab(item: gr.Tab, api_tab: EndpointTab, states: TabStates, ctx: AppContext, session_keys: gr.State,

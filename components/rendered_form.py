@@ -51,6 +51,11 @@ def fill_rendered(form: EndpointForm, values: Mapping[str, Any]) -> None:
             component.interactive = True
 
 
+def open_once(opened: bool) -> Any:
+    """A section drawn on its first opening: its ``opened`` State set once (later openings send a skip)."""
+    return gr.skip() if opened else True
+
+
 def keep_record(record: dict[str, Any] | None) -> Any:
     """A rendered tab's run or sweep record, handed on to the session's state the history follows."""
     return record if record else gr.skip()

@@ -221,8 +221,6 @@ def wire(tab: EndpointTab, view: SweepView, controls: SweepControls, session_key
     view.cells_gallery.select(bind(open_cell, view), [view.cell_records],
                               [view.status, view.cell_code_section, view.cell_note, view.cell_code,
                                *form.value_components().values()], api_visibility="private")
-    tab.sweep_event = event
-    tab.sweep_records = view.cell_records
     api_inputs = {**sweep_inputs, "confirm_cost": controls.confirm}
     if ctx.mcp:
         add_sweep_tool(spec, form, ctx, sweep, api_inputs)
