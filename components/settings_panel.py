@@ -110,6 +110,14 @@ def parse_keys(current: Mapping[str, Credentials] | None, pasted: Mapping[str, s
     return keys, changed, problems
 
 
+# Once the keys are stored, each box is emptied if it still holds what was sent; a key typed into it meanwhile stays
+# (the server answered with empty boxes before, and a key typed while the save ran was lost). What was sent is held
+# in the page only between the click and the answer, as the boxes themselves hold it.
+REMEMBER_SENT_KEYS_JS = "(keys, ...sent) => { window.fpSentKeys = sent; return [keys, ...sent]; }"
+EMPTY_SENT_KEYS_JS = ("(...now) => { const sent = window.fpSentKeys || []; delete window.fpSentKeys; "
+                      "return now.map((value, i) => value === sent[i] ? '' : value); }")
+
+
 def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Markdown) -> gr.State:
     """The Settings accordion; returns the session-keys state that every run reads."""
     session_keys = gr.State({}, time_to_live=SESSION_TTL_SECONDS)
@@ -148,8 +156,9 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
         if changed:
             gr.Info("Keys set for this session.")
         banner_text = sandbox_banner(backends, keys)
+        # The boxes are emptied by the page (EMPTY_SENT_KEYS_JS), not here: a key typed while this ran is kept.
         return (keys, badge_text(backends, keys), gr.update(value=banner_text, visible=bool(banner_text)), "  \n".join(lines),
-                gr.skip(), *([""] * len(boxes)))
+                gr.skip(), *([gr.skip()] * len(boxes)))
 
     def forget_keys(current: dict):
         had = bool(current)
@@ -168,8 +177,9 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
     outputs = [session_keys, badge, banner, confirmation, balance, *boxes]
     # Queued: the page learns that ``session_keys`` changed (and each tab's estimate follows) only from queued events.
     # The balance follows on its own, so a slow provider never holds up the confirmation.
-    save.click(use_keys, [session_keys, *boxes], outputs, api_visibility="private").then(
-        balance_of_pasted_keys, [session_keys], [balance], api_visibility="private")
+    saved = save.click(use_keys, [session_keys, *boxes], outputs, api_visibility="private", js=REMEMBER_SENT_KEYS_JS)
+    saved.then(None, boxes, boxes, js=EMPTY_SENT_KEYS_JS, api_visibility="private", queue=False)
+    saved.then(balance_of_pasted_keys, [session_keys], [balance], api_visibility="private")
     forget.click(forget_keys, [session_keys], outputs, api_visibility="private")
     check.click(check_balance, [session_keys], [balance], api_visibility="private")
     return session_keys

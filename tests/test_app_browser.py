@@ -203,6 +203,46 @@ def test_session_key_is_used_and_never_shown(page):
     page.get_by_text("sandbox (synthetic images)").first.wait_for(timeout=10_000)
 
 
+def test_a_key_typed_while_the_save_runs_is_kept(page):
+    """The boxes are emptied of what was sent, not of what was typed after the click (the answer used to empty them)."""
+    sent, typed_later, other_later = "fal-test-id:sent-0123456789", "fal-test-id:typed-later-01234", "SG_typed_later_0123"
+    held: list = []
+
+    def hold_the_save(route) -> None:
+        if sent in (route.request.post_data or ""):
+            held.append(route)  # answered below, once the visitor has typed
+        else:
+            route.continue_()
+
+    page.route("**/queue/join*", hold_the_save)
+    page.get_by_text("Settings — use your own API keys").click()
+    fal, segmind = page.locator("#key-fal input"), page.locator("#key-segmind input")
+    fal.fill(sent)
+    page.locator("#keys-save").click()
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    assert held, "the save was sent"
+    segmind.fill(other_later)  # typed while the save runs
+    held[0].continue_()
+    page.get_by_text("fal.ai key set for this session").first.wait_for(timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#key-fal input').value === ''", timeout=10_000)
+    assert segmind.input_value() == other_later, "a key typed in another box while the save ran is kept"
+    # The same box, edited while its first key is being saved: the new key stays for the next save.
+    fal.fill(sent)
+    page.locator("#keys-save").click()
+    deadline = time.monotonic() + 10
+    while len(held) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    fal.fill(typed_later)
+    held[1].continue_()
+    page.locator("#keys-confirmation").get_by_text("Segmind").first.wait_for(timeout=10_000)
+    # What was sent is emptied; the key typed meanwhile, in the same step, is not.
+    page.wait_for_function("() => document.querySelector('#key-segmind input').value === ''", timeout=10_000)
+    assert fal.input_value() == typed_later
+    page.unroute("**/queue/join*")
+
+
 def test_malformed_keys_are_refused_or_warned_without_echoing_them(page):
     page.get_by_text("Settings — use your own API keys").click()
     page.locator("#key-fal input").fill("no-colon-key-0123456789")
