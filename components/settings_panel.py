@@ -114,6 +114,7 @@ def parse_keys(current: Mapping[str, Credentials] | None, pasted: Mapping[str, s
 # (the server answered with empty boxes before, and a key typed while the save ran was lost). What was sent is held
 # in the page only between the click and the answer, as the boxes themselves hold it.
 REMEMBER_SENT_KEYS_JS = "(keys, ...sent) => { window.fpSentKeys = sent; return [keys, ...sent]; }"
+FORGET_SENT_KEYS_JS = "(...inputs) => { delete window.fpSentKeys; return inputs.length === 1 ? inputs[0] : inputs; }"
 EMPTY_SENT_KEYS_JS = ("(...now) => { const sent = window.fpSentKeys || []; delete window.fpSentKeys; "
                       "return now.map((value, i) => value === sent[i] ? '' : value); }")
 
@@ -179,7 +180,8 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
     # The balance follows on its own, so a slow provider never holds up the confirmation.
     saved = save.click(use_keys, [session_keys, *boxes], outputs, api_visibility="private", js=REMEMBER_SENT_KEYS_JS)
     saved.then(None, boxes, boxes, js=EMPTY_SENT_KEYS_JS, api_visibility="private", queue=False)
+    saved.failure(None, js=FORGET_SENT_KEYS_JS, api_visibility="private", queue=False)  # .then runs on success only
     saved.then(balance_of_pasted_keys, [session_keys], [balance], api_visibility="private")
-    forget.click(forget_keys, [session_keys], outputs, api_visibility="private")
+    forget.click(forget_keys, [session_keys], outputs, api_visibility="private", js=FORGET_SENT_KEYS_JS)
     check.click(check_balance, [session_keys], [balance], api_visibility="private")
     return session_keys

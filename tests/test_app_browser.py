@@ -240,6 +240,15 @@ def test_a_key_typed_while_the_save_runs_is_kept(page):
     # What was sent is emptied; the key typed meanwhile, in the same step, is not.
     page.wait_for_function("() => document.querySelector('#key-segmind input').value === ''", timeout=10_000)
     assert fal.input_value() == typed_later
+    # A save that fails leaves no copy of the keys sent in the page (only a successful answer empties the boxes).
+    fal.fill(sent)
+    page.locator("#keys-save").click()
+    deadline = time.monotonic() + 10
+    while len(held) < 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    assert page.evaluate("() => (window.fpSentKeys || []).length") == 3, "held while the save runs"
+    held[2].fulfill(status=500, body="")
+    page.wait_for_function("() => window.fpSentKeys === undefined", timeout=10_000)
     page.unroute("**/queue/join*")
 
 
