@@ -118,10 +118,10 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     of the tabs drawn with the page (``drawn``; tabs drawn later hand theirs to ``models.last_record``).
 
     The list (filter, count, tiles, the selected run's details) comes with the page; what acts on a run (buttons,
-    code, A/B compare, "Open image": 35 blocks and the page's only image slider) is drawn the first time the panel opens: when the
-    visitor opens it, when the first run lands in it, or as the page opens with runs already stored. A first
-    visit's page is interactive sooner without them (``docs/upstream.md`` §14: every block and component type of
-    the page's config is loaded before its first paint, closed or not).
+    code, A/B compare, "Open image": 35 blocks and the page's only image slider) is drawn the first time the panel
+    opens: when the visitor opens it, when the first run lands in it, or as the page opens with runs already stored.
+    A first visit's page is interactive sooner without them (``docs/upstream.md`` §14: every block and component type
+    of the page's config is loaded before its first paint, closed or not).
     """
     # Each form's fields and status (which says where the values came from); a catalog model opens in Models.
     form_outputs = [c for target in forms.values() for c in target.outputs()]

@@ -205,7 +205,8 @@ def test_session_key_is_used_and_never_shown(page):
 
 def test_a_key_typed_while_the_save_runs_is_kept(page):
     """The boxes are emptied of what was sent, not of what was typed after the click (the answer used to empty them)."""
-    sent, typed_later, other_later = "fal-test-id:sent-0123456789", "fal-test-id:typed-later-01234", "SG_typed_later_0123"
+    sent, typed_later = "fal-test-id:sent-0123456789", "fal-test-id:typed-later-01234"
+    other_later = "SG_typed_later_0123"
     held: list = []
 
     def hold_the_save(route) -> None:
@@ -214,40 +215,40 @@ def test_a_key_typed_while_the_save_runs_is_kept(page):
         else:
             route.continue_()
 
+    def save_held():
+        """Click Save and return its request, held in the browser until answered."""
+        before = len(held)
+        page.locator("#keys-save").click()
+        deadline = time.monotonic() + 10
+        while len(held) == before and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
+        assert len(held) == before + 1, "the save was sent"
+        return held[-1]
+
     page.route("**/queue/join*", hold_the_save)
     page.get_by_text("Settings — use your own API keys").click()
     fal, segmind = page.locator("#key-fal input"), page.locator("#key-segmind input")
     fal.fill(sent)
-    page.locator("#keys-save").click()
-    deadline = time.monotonic() + 10
-    while not held and time.monotonic() < deadline:
-        page.wait_for_timeout(20)
-    assert held, "the save was sent"
+    save = save_held()
     segmind.fill(other_later)  # typed while the save runs
-    held[0].continue_()
+    save.continue_()
     page.get_by_text("fal.ai key set for this session").first.wait_for(timeout=10_000)
     page.wait_for_function("() => document.querySelector('#key-fal input').value === ''", timeout=10_000)
     assert segmind.input_value() == other_later, "a key typed in another box while the save ran is kept"
     # The same box, edited while its first key is being saved: the new key stays for the next save.
     fal.fill(sent)
-    page.locator("#keys-save").click()
-    deadline = time.monotonic() + 10
-    while len(held) < 2 and time.monotonic() < deadline:
-        page.wait_for_timeout(20)
+    save = save_held()
     fal.fill(typed_later)
-    held[1].continue_()
+    save.continue_()
     page.locator("#keys-confirmation").get_by_text("Segmind").first.wait_for(timeout=10_000)
     # What was sent is emptied; the key typed meanwhile, in the same step, is not.
     page.wait_for_function("() => document.querySelector('#key-segmind input').value === ''", timeout=10_000)
     assert fal.input_value() == typed_later
     # A save that fails leaves no copy of the keys sent in the page (only a successful answer empties the boxes).
     fal.fill(sent)
-    page.locator("#keys-save").click()
-    deadline = time.monotonic() + 10
-    while len(held) < 3 and time.monotonic() < deadline:
-        page.wait_for_timeout(20)
+    save = save_held()
     assert page.evaluate("() => (window.fpSentKeys || []).length") == 3, "held while the save runs"
-    held[2].fulfill(status=500, body="")
+    save.fulfill(status=500, body="")
     page.wait_for_function("() => window.fpSentKeys === undefined", timeout=10_000)
     page.unroute("**/queue/join*")
 
