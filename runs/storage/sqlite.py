@@ -154,27 +154,9 @@ class SqliteStore:
                 time.sleep(0.02)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._ensure_ready()
-        conn = self._thread_connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if not isinstance(exc, sqlite3.OperationalError) or not _is_busy(exc):
-                self._forget_thread_connection(conn)  # a broken connection is not kept for the next call
-            raise
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection for one statement that only reads (its own implicit transaction): in WAL mode it
-        takes no lock and waits for no writer."""
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection. Alone, for one statement that only reads (its own implicit transaction: in WAL
+        mode it takes no lock and waits for no writer); a broken connection is not kept for the next call."""
         self._ensure_ready()
         conn = self._thread_connection()
         try:
@@ -183,6 +165,18 @@ class SqliteStore:
             if not isinstance(exc, sqlite3.OperationalError) or not _is_busy(exc):
                 self._forget_thread_connection(conn)
             raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @staticmethod
     def _usage(conn: sqlite3.Connection, day: str, visitor: str | None, cutoff: float) -> Usage:
@@ -202,14 +196,14 @@ class SqliteStore:
             return conn.execute(sql.SETTLE, (actual, now, reservation_id)).rowcount == 1
 
     def _usage_sync(self, day: str, visitor: str | None, cutoff: float) -> Usage:
-        with self._reading() as conn:  # shown, never decided on: one query, one consistent snapshot
+        with self._connection() as conn:  # shown, never decided on: one query, one consistent snapshot
             return self._usage(conn, day, visitor, cutoff)
 
     def _cache_get_sync(self, key: str, now: float) -> CacheRow | None:
         # A miss (every new request) is read without the write lock: in WAL mode a reader never waits for a writer,
         # where ``BEGIN IMMEDIATE`` queued each lookup behind every result being cached and the ledger, in SQLite's
         # busy handler (sleeps of 1, 2, 5, 10 ms...), before the run could be sent.
-        with self._reading() as conn:
+        with self._connection() as conn:
             if conn.execute(sql.CACHE_SELECT, (key,)).fetchone() is None:
                 return None
         with self._transaction() as conn:  # a hit: read again and mark it used, under the write lock
