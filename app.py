@@ -34,6 +34,7 @@ from components.models_tab import TAB_ID, add_model_apis, build_models_tab, mode
 from components.open_links import wire_share_links
 from components.page_cache import AssetCache, PageCache
 from components.page_config import API_SURFACE_ID, trim_page_config
+from components.prose import Prose
 from components.session_spend import SessionSpend
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.tab_page import build_tab
@@ -69,8 +70,9 @@ GZIP_MIN_BYTES, GZIP_LEVEL = 4096, 4
 # Gradio's own cache (uploads, downloads handed out): swept every 10 minutes of files older than an hour.
 DELETE_CACHE = (600, 3600)
 CSS = """
-.fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
-.fp-badge { font-size: 0.95em; }
+/* .block: a Prose block (components/prose.py) carries its classes on its block and on the text inside it. */
+.block.fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
+.block.fp-badge { font-size: 0.95em; }
 /* overflow: hidden on Gradio's container would make it the sticky bar's scroll box; clip does not. */
 .gradio-container { overflow: clip !important; }
 .fp-actions { position: sticky; bottom: 0; z-index: 20; background: var(--background-fill-primary);
@@ -228,13 +230,13 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
         lazy_tabs = fixes_active()
     backends = ctx.backends
     with PlaygroundBlocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
-        gr.Markdown(
+        Prose(
             f"# {TITLE}\nExplore hosted FLUX image models: pick a tab, adjust the form, press **Generate**. "
             "Status and provider logs stream in while the job runs; each image is captioned with its seed and NSFW flag."
         )
         banner_text = sandbox_banner(backends)
-        banner = gr.Markdown(banner_text, visible=bool(banner_text), elem_classes=["fp-banner"])
-        badge = gr.Markdown(badge_text(backends, {}), elem_classes=["fp-badge"])
+        banner = Prose(banner_text, visible=bool(banner_text), elem_classes=["fp-banner"])
+        badge = Prose(badge_text(backends, {}), elem_classes=["fp-badge"])
         session_keys = build_settings_panel(backends, badge, banner)
         spend = SessionSpend.build()
         now, later = (ENDPOINTS[:1], ENDPOINTS[1:]) if lazy_tabs else (ENDPOINTS, [])

@@ -14,7 +14,8 @@ import gradio as gr
 
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
-from components.markdown_blocks import code_block, code_view
+from components.markdown_blocks import code_view, shown_code
+from components.prose import Prose
 from runs.codegen import code_for
 from runs.record import RunRecord, SecretInRecordError
 
@@ -47,8 +48,8 @@ def add_code_view(tab: EndpointTab, ctx: AppContext, button: gr.Button) -> None:
     """The code section under the result, opened by ``button`` with the code of ``tab``'s last run."""
     api = tab.spec.api_name
     with gr.Accordion("</> Code for this run", open=True, visible=False, elem_id=f"{api}-code-section") as section:
-        gr.Markdown("Runs as it stands against the provider with your key, read from the environment (`FAL_KEY`, "
-                    "`SEGMIND_API_KEY`), never written into the code. gradio_client runs it through this app.")
+        Prose("Runs as it stands against the provider with your key, read from the environment (`FAL_KEY`, "
+              "`SEGMIND_API_KEY`), never written into the code. gradio_client runs it through this app.")
         language = gr.Radio([label for label, _, _ in LANGUAGES], value="Python", show_label=False,
                             elem_id=f"{api}-code-language")
         code = code_view(f"{api}-code")
@@ -57,7 +58,7 @@ def add_code_view(tab: EndpointTab, ctx: AppContext, button: gr.Button) -> None:
         snippets = run_snippets(ctx, record_json, request)
         _, key, kind = next((entry for entry in LANGUAGES if entry[0] == label), LANGUAGES[0])
         text = snippets.get(key, f"# No {label} code for this provider: see the other languages.")
-        return gr.Accordion(visible=True, open=True), code_block(text, kind)
+        return gr.Accordion(visible=True, open=True), shown_code(text, kind)
 
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     button.click(show, [tab.last_record, language], [section, code], **private)

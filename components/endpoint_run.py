@@ -279,17 +279,20 @@ async def coalesced(run: Run) -> AsyncGenerator[Any, None]:
         await updates.aclose()
 
 
-def postprocessed(outputs: list[Any], values: tuple[Any, ...]) -> tuple[Any, ...]:
+def postprocessed(outputs: list[Any], values: tuple[Any, ...], shown: frozenset[int] = frozenset()) -> tuple[Any, ...]:
     """What Gradio's postprocessing makes of each output value (skips and ``None`` as they are), done here in the
     handler: the run event has ``postprocess=False``, which spares a worker-thread round trip per output and
-    streamed update (Gradio postprocesses every output in a thread of its own, ``anyio.to_thread.run_sync``)."""
+    streamed update (Gradio postprocesses every output in a thread of its own, ``anyio.to_thread.run_sync``).
+    The outputs at the positions in ``shown`` start hidden in the page (``endpoint_tab.layout``): a value given to
+    one also makes it visible."""
     out = []
-    for component, value in zip(outputs, values, strict=True):
+    for position, (component, value) in enumerate(zip(outputs, values, strict=True)):
         if value is None or (type(value) is dict and value.get("__type__") == "update"):
             out.append(value)
             continue
         value = component.postprocess(value)
-        out.append(value.model_dump() if isinstance(value, (GradioModel, GradioRootModel)) else value)
+        value = value.model_dump() if isinstance(value, (GradioModel, GradioRootModel)) else value
+        out.append({"__type__": "update", "visible": True, "value": value} if position in shown else value)
     return tuple(out)
 
 

@@ -19,9 +19,10 @@ from components.after_record import AfterRecord
 from components.api_schema import apply_api_schemas, args_docstring
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
-from components.endpoint_run import api_result, postprocessed, run_endpoint
+from components.endpoint_run import api_result, from_page, postprocessed, run_endpoint
 from components.form import EndpointForm, FormError, build_form
 from components.form_values import readable_values
+from components.prose import Prose
 from components.run_inputs import preprocess_inputs
 from components.run_view import RunView
 from components.widgets import ResultGallery, ResultJSON
@@ -56,6 +57,11 @@ UNDIM_GALLERY_JS = """() => {
   // The run went through: error toasts about what was wrong before are out of date.
   document.querySelectorAll('button.toast-close.error').forEach(b => b.click());
 }"""
+#: The run's outputs (status, logs, gallery, result JSON) that start hidden: the gallery and the JSON. Gradio's page
+#: loads the frontend module of every component type shown before it draws anything, and the gallery's is one of
+#: the heaviest; the first result makes them visible (``endpoint_run.postprocessed``; the page only: API and MCP
+#: callers get plain values). ``benchmarks/README.md`` (stop 44) has the figures.
+HIDDEN_UNTIL_RESULT = frozenset({2, 3})
 
 
 @dataclass
@@ -92,7 +98,7 @@ class EndpointTab:
 class TabControls:
     """The tab's controls that only its own events read."""
 
-    estimate: gr.Markdown  # the cost estimate under Generate
+    estimate: Prose  # the cost estimate under Generate
     run_anyway: gr.Button  # "Run again anyway" (shown after a result served from the cache)
     no_cache: gr.Checkbox  # hidden: ticked by "Run again anyway" for the one run it starts
     reuse_seed: gr.Button
@@ -148,13 +154,13 @@ def build_endpoint_tab(spec: EndpointSpec, ctx: AppContext, session_keys: gr.Sta
 
 
 def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControls]:
-    gr.Markdown(_header(spec))
+    Prose(_header(spec))
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
             form = build_form(spec)
             with gr.Column(elem_classes=["fp-actions"]):
-                estimate = gr.Markdown(_estimate_text(ctx, spec, spec.example, None),
-                                       elem_id=f"{spec.api_name}-estimate", elem_classes=["fp-estimate"])
+                estimate = Prose(_estimate_text(ctx, spec, spec.example, None),
+                                 elem_id=f"{spec.api_name}-estimate", elem_classes=["fp-estimate"])
                 with gr.Row():
                     generate = gr.Button("Generate", variant="primary", scale=3, elem_id=f"{spec.api_name}-generate")
                     stop = gr.Button("Stop", variant="stop", scale=1, elem_id=f"{spec.api_name}-stop")
@@ -172,6 +178,7 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
             # grid mode is cropped with its caption hidden); several images get a thumbnail strip.
             gallery = ResultGallery(
                 label="Images (caption: seed · NSFW flag)",
+                visible=False,  # until the first result (HIDDEN_UNTIL_RESULT)
                 columns=4,
                 height=560,
                 preview=True,
@@ -195,7 +202,7 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
                 elem_id=f"{spec.api_name}-logs",
             )
             with gr.Accordion("Result JSON (request as sent, cost, request id)", open=False):
-                result_json = ResultJSON(label="Result")
+                result_json = ResultJSON(label="Result", visible=False)  # until the first result
     sweep_row = gr.Column()
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     tab = EndpointTab(spec, ctx, form, generate, stop, status, gallery, logs, result_json, last_record,
@@ -292,8 +299,9 @@ def page_run(tab: EndpointTab) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
         async with contextlib.aclosing(
             run_endpoint(spec, form, ctx, session_keys, values, request, no_cache=bool(no_cache))
         ) as updates:
+            shown = HIDDEN_UNTIL_RESULT if from_page(request) else frozenset()
             async for update in updates:
-                yield postprocessed(outputs, update)
+                yield postprocessed(outputs, update, shown)
 
     run.__name__ = f"{spec.api_name}_page"
     run._mcp_type = "page"  # type: ignore[attr-defined]  # not an MCP tool: components/mcp_tools.py gives one per tab
@@ -314,7 +322,7 @@ async def stop_run(tab: EndpointTab, request: gr.Request) -> Any:
     view = RunView(tab.spec.title, provider_title(tab.spec.provider), record=record, state="stopped")
     if record is None:
         return "<p>⏹ <b>Stopped</b>; the remote request was cancelled.</p>", gr.skip()
-    return view.status_html(), api_result(record)
+    return view.status_html(), gr.update(value=api_result(record), visible=True)
 
 
 def wire_run(tab: EndpointTab, controls: TabControls, session_keys: gr.State) -> None:

@@ -32,9 +32,10 @@ from components.history_state import (
     removed,
     tile_caption,
 )
-from components.markdown_blocks import code_block, table
+from components.markdown_blocks import shown_code, table
 from components.models_tab import TAB_ID as MODELS_TAB
 from components.models_tab import ModelsTab, is_model_endpoint
+from components.prose import Prose
 from components.run_view import origin_html
 from components.widgets import toast_text
 from endpoints import get_endpoint
@@ -69,17 +70,17 @@ class HistoryView(ListSource):
     pins: gr.State  # ids pinned for A/B, oldest first
     seen: gr.State  # ids of the records this page already listed (each is added once)
     endpoint_filter: gr.Dropdown
-    count: gr.Markdown
+    count: Prose
     gallery: gr.Gallery
-    details: gr.Markdown
+    details: Prose
     downloads: gr.File
     code_section: gr.Accordion
     code_boxes: dict[str, gr.Markdown]  # by snippet key, in ``code_panel.LANGUAGES``' order
-    compare_note: gr.Markdown
+    compare_note: Prose
     slider: gr.ImageSlider
-    diff: gr.Markdown
+    diff: gr.Markdown  # a table (markdown_blocks.table_view)
     compare_section: gr.Accordion
-    dropped_note: gr.Markdown
+    dropped_note: Prose
     section: gr.Accordion  # the whole panel: closed while the history is empty
     form_outputs: list[Any] = field(default_factory=list)  # every form field and status a restore may write
 
@@ -270,7 +271,7 @@ def show_code(view: HistoryView, entries: Entries, selected: str | None, request
         # The refusal names what the record holds (quoted, on one line); toasts render HTML, so it is escaped.
         raise gr.Error(f"No code for that run: {html.escape(str(exc))}", title="No code") from None
     gr.Info("The Python code is on your clipboard.")
-    return [gr.Accordion(open=True), *(code_block(snippets.get(key, "# not available for this provider"), language)
+    return [gr.Accordion(open=True), *(shown_code(snippets.get(key, "# not available for this provider"), language)
                                        for _, key, language in LANGUAGES)]
 
 

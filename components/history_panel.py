@@ -28,6 +28,7 @@ from components.history_files import LocalFiles
 from components.history_state import ALL, details_markdown, filter_choices
 from components.markdown_blocks import code_view, table_view
 from components.models_tab import ModelsTab, model_endpoints
+from components.prose import Prose
 from components.rendered_form import open_once
 from components.widgets import SHOW_FORM_JS
 
@@ -94,9 +95,9 @@ class ListingParts:
     states: PanelStates
     section: gr.Accordion
     endpoint_filter: gr.Dropdown
-    count: gr.Markdown
+    count: Prose
     gallery: gr.Gallery
-    details: gr.Markdown  # the selected run
+    details: Prose  # the selected run
 
 
 @dataclass
@@ -136,12 +137,12 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
                       elem_id="history") as section:
         gr.HTML(STYLE, visible="hidden", elem_id="history-style")
         endpoint_filter = gr.Dropdown(filter_choices(), value=ALL, label="Show", elem_id="history-filter")
-        count = gr.Markdown(count_text([], ALL), elem_id="history-count")
+        count = Prose(count_text([], ALL), elem_id="history-count")
         gallery = gr.Gallery(label="Runs (newest first)", show_label=False, columns=5, height=300,
                              visible=False, fit_columns=False, allow_preview=False, preview=False,
                              object_fit="cover", interactive=False, buttons=[], elem_id="history-gallery")
         # With the list: a tile clicked before the actions are drawn is still selected and shown.
-        details = gr.Markdown(details_markdown(None), elem_id="history-details")
+        details = Prose(details_markdown(None), elem_id="history-details")
         listing = ListingParts(source, states, section, endpoint_filter, count, gallery, details)
 
         # "once": ``opened`` changes once per page (``open_once``, ``act.add_record``, ``act.on_load``).
@@ -196,22 +197,22 @@ def layout(tabs: gr.Tabs, forms: dict[str, FormTarget], models: ModelsTab | None
             downloads = gr.File(label="Images with their parameters embedded", file_count="multiple",
                                 interactive=False, visible=False, elem_id="history-files")
     with gr.Accordion("Code for the selected run", open=False, elem_id="history-code-section") as code_section:
-        gr.Markdown("The Python snippet is copied to the clipboard; each box has its own copy button. Keys are "
-                    "read from the environment (`FAL_KEY`, `SEGMIND_API_KEY`), never written into the code.")
+        Prose("The Python snippet is copied to the clipboard; each box has its own copy button. Keys are "
+              "read from the environment (`FAL_KEY`, `SEGMIND_API_KEY`), never written into the code.")
         code_boxes = {}
         with gr.Tabs():
             for title, key, _ in LANGUAGES:
                 with gr.Tab(title):
                     code_boxes[key] = code_view(f"history-code-{key}")
     with gr.Accordion("A/B compare (pin two runs)", open=False, elem_id="compare") as compare_section:
-        compare_note = gr.Markdown("Pin two runs (📌) to compare them: A is the first, B the second.",
-                                   elem_id="compare-note")
+        compare_note = Prose("Pin two runs (📌) to compare them: A is the first, B the second.",
+                             elem_id="compare-note")
         slider = gr.ImageSlider(label="A ◀ ▶ B", type="filepath", max_height=520, elem_id="compare-slider")
         diff = table_view("compare-diff")
     with gr.Accordion("🖼 Open image — restore the run an image came from", open=False, elem_id="open-image"):
         dropped = gr.File(label="Drop a PNG/JPEG/WebP made by this app (or with A1111 parameters)",
                           file_types=["image"], type="binary", interactive=True, elem_id="open-image-file")
-        dropped_note = gr.Markdown("", elem_id="open-image-note")
+        dropped_note = Prose("", elem_id="open-image-note")
     states, source = listing.states, listing.source
     view = HistoryView(source.ctx, source.files, tabs, forms, models, states.history, states.selected, states.pins,
                        states.seen, listing.endpoint_filter, listing.count, listing.gallery, listing.details,

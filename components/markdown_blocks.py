@@ -24,9 +24,16 @@ _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 
 
 def code_view(elem_id: str) -> gr.Markdown:
-    """An empty code view (give it ``code_block`` text). No LaTeX: Gradio's Markdown would swap a ``$$`` pair in the
-    code for a placeholder before highlighting, and Prism's tokens can keep it from being put back."""
-    return gr.Markdown("", elem_id=elem_id, elem_classes=["fp-code"], latex_delimiters=[])
+    """An empty code view, hidden: give it ``shown_code`` (the first code makes it visible). Hidden, because the
+    page loads the module of every component type it shows before drawing anything, and Gradio's Markdown is a
+    heavy one; the page's other texts are ``prose.Prose``. No LaTeX: Gradio's Markdown would swap a ``$$`` pair in
+    the code for a placeholder before highlighting, and Prism's tokens can keep it from being put back."""
+    return gr.Markdown("", elem_id=elem_id, elem_classes=["fp-code"], latex_delimiters=[], visible=False)
+
+
+def shown_code(text: str, language: str) -> Any:
+    """A code view's update: ``text`` as a fenced block (``code_block``), and the view visible."""
+    return gr.update(value=code_block(text, language), visible=True)
 
 
 def table_view(elem_id: str) -> gr.Markdown:

@@ -38,6 +38,7 @@ from components.context import AppContext
 from components.endpoint_run import run_endpoint
 from components.endpoint_tab import EndpointTab
 from components.form_values import FormError
+from components.prose import Prose
 from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.run_view import origin_html
 from components.session_spend import SessionSpend
@@ -221,7 +222,7 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     """The picked model's provider choice, notes and tab (``build_tab``), its form filled from ``state``. Runs
     inside ``gr.render`` each time the pick changes."""
     if not state:
-        gr.Markdown("*No model picked yet.*", elem_id="models-empty")
+        Prose("*No model picked yet.*", elem_id="models-empty")
         return
     spec = get_endpoint(state["id"])
     choices = provider_choices(spec)
@@ -276,7 +277,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     given) receives the record of each run and sweep of the rendered model, for the history; ``states``
     (``models_states``) are made before ``gr.Tabs``."""
     entries = picker_entries()
-    gr.Markdown(
+    Prose(
         "### Every FLUX model\nSearch or pick a model: its form opens below. Models sold by several providers "
         "let you choose the provider (each with its price); the values carry over."
     )

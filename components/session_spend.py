@@ -10,6 +10,7 @@ import gradio as gr
 
 from components.context import SESSION_TTL_SECONDS
 from components.endpoint_tab import EndpointTab
+from components.prose import Prose
 
 
 @dataclass
@@ -17,12 +18,12 @@ class SessionSpend:
     """This session's running cost: billed runs and sandbox runs apart (``new_total``), in a state, shown in a line."""
 
     state: gr.State
-    line: gr.Markdown
+    line: Prose
 
     @classmethod
     def build(cls) -> SessionSpend:
         state = gr.State(new_total(), time_to_live=SESSION_TTL_SECONDS)
-        line = gr.Markdown("This session: no runs yet.", elem_id="session-spend", elem_classes=["fp-badge"])
+        line = Prose("This session: no runs yet.", elem_id="session-spend", elem_classes=["fp-badge"])
         return cls(state, line)
 
 

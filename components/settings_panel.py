@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import gradio as gr
 
 from components.context import SESSION_TTL_SECONDS
+from components.prose import Prose
 from providers.base import Credentials, KeepsBalance
 from providers.catalog import CATALOG, ProviderSpec
 from providers.errors import ProviderError
@@ -119,12 +120,12 @@ EMPTY_SENT_KEYS_JS = ("(...now) => { const sent = window.fpSentKeys || []; delet
                       "return now.map((value, i) => value === sent[i] ? '' : value); }")
 
 
-def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Markdown) -> gr.State:
+def build_settings_panel(backends: Backends, badge: Prose, banner: Prose) -> gr.State:
     """The Settings accordion; returns the session-keys state that every run reads."""
     session_keys = gr.State({}, time_to_live=SESSION_TTL_SECONDS)
     boxes: list[gr.Textbox] = []
     with gr.Accordion("🔑 Settings — use your own API keys for this session", open=False):
-        gr.Markdown(
+        Prose(
             "Keys pasted here are kept in this server's memory for **your browser session only** — never written "
             "to disk, logs, run history or the API docs, and never shown again. Closing the tab forgets them."
         )
@@ -143,8 +144,8 @@ def build_settings_panel(backends: Backends, badge: gr.Markdown, banner: gr.Mark
             save = gr.Button("Use these keys", variant="primary", size="sm", elem_id="keys-save")
             forget = gr.Button("Forget my keys", size="sm", elem_id="keys-forget")
             check = gr.Button("Check balance", size="sm", elem_id="keys-check-balance")
-        confirmation = gr.Markdown("", elem_id="keys-confirmation")
-        balance = gr.Markdown("", elem_id="keys-balance")
+        confirmation = Prose("", elem_id="keys-confirmation")
+        balance = Prose("", elem_id="keys-balance")
 
     def use_keys(current: dict, *values: str):
         keys, changed, problems = parse_keys(current, {spec.name: v for spec, v in zip(CATALOG, values, strict=True)})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,9 @@ from gradio.blocks import Block
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
 from components.endpoint_tab import EndpointTab
-from components.markdown_blocks import code_block, code_view
+from components.markdown_blocks import code_view, shown_code
 from components.mcp_tools import add_sweep_tool
+from components.prose import Prose
 from components.sweep_run import (
     NO_AXIS,
     sweep_handlers,
@@ -68,7 +70,7 @@ class SweepView:
     cells_gallery: gr.Gallery
     downloads: gr.File
     cell_code_section: gr.Accordion
-    cell_note: gr.Markdown
+    cell_note: Prose
     cell_code: gr.Markdown  # a fenced Python block (markdown_blocks)
     cell_records: gr.State  # the last sweep's cell records
     whole_sweep: gr.State  # the sweep as one history entry (a RunRecord JSON)
@@ -117,6 +119,12 @@ async def stop_sweep(view: SweepView, request: gr.Request) -> Any:
     return gr.skip()  # the sweep's own last update says what happened
 
 
+def show_all(count: int) -> Callable[[], list[Any]]:
+    def show() -> list[Any]:
+        return [gr.update(visible=True)] * count
+    return show
+
+
 def open_cell(view: SweepView, records: list[dict[str, Any]], evt: gr.SelectData) -> dict[Any, Any]:
     """A clicked cell: restored into the form (same endpoint), its seed with it, and its request as code."""
     done = [r for r in records if (r.get("result") or {}).get("images")]
@@ -127,9 +135,9 @@ def open_cell(view: SweepView, records: list[dict[str, Any]], evt: gr.SelectData
     out: dict[Any, Any] = {view.cell_code_section: gr.Accordion(open=True)}
     try:
         snippets = code_for(RunRecord.from_json(record), app_url=None)
-        out[view.cell_code] = code_block(snippets.get("python", ""), "python")
+        out[view.cell_code] = shown_code(snippets.get("python", ""), "python")
     except ValueError as exc:  # one comment line, whatever it says
-        out[view.cell_code] = code_block(f"# no code for this cell: {comment_text(str(exc))}", "python")
+        out[view.cell_code] = shown_code(f"# no code for this cell: {comment_text(str(exc))}", "python")
     where = f"x={sweep.get('x')}, y={sweep.get('y')} · seed {(record.get('result') or {}).get('seed')}"
     if record.get("endpoint_id") != view.spec.id:
         out[view.cell_note] = f"Cell {where} ran on `{record.get('endpoint_id')}`: restore it from the history."
@@ -150,9 +158,9 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
     name = spec.api_name
     over = "seeds, prompts, endpoints or providers" if PROVIDER_FIELD in fields else "seeds, prompts or endpoints"
     with gr.Accordion(f"📊 Sweep — a labelled grid over any parameter, {over}", open=False,
-                      elem_id=f"{name}-sweep"):
+                      elem_id=f"{name}-sweep") as section:
         providers = " · axis `provider`: `all`, or provider names (`fal, bfl`)" if PROVIDER_FIELD in fields else ""
-        gr.Markdown(SYNTAX + providers, elem_classes=["field-help"])
+        Prose(SYNTAX + providers, elem_classes=["field-help"])
         with gr.Row():
             x_field = gr.Dropdown(fields, value=default_axis_field(spec), label="X axis", interactive=True,
                                   scale=1, elem_id=f"{name}-sweep-x-field")
@@ -172,22 +180,28 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
         status = gr.HTML("<p>Pick the axes, then <b>Plan</b> to see jobs, cost and time before anything runs.</p>",
                          label="Sweep status", elem_id=f"{name}-sweep-status")
         # The label above, not Gradio's label drawn over the image's top (the grid's own title and column labels).
-        gr.Markdown("**Grid** — labelled; its download is a PNG carrying the sweep's parameters.",
-                    elem_classes=["field-help"])
+        Prose("**Grid** — labelled; its download is a PNG carrying the sweep's parameters.",
+              elem_classes=["field-help"])
         grid = gr.Image(label="Grid (labelled; downloads as PNG with the sweep's parameters)", show_label=False,
-                        type="filepath", interactive=False, elem_id=f"{name}-sweep-grid", elem_classes=["fp-grid"])
-        gr.Markdown("**Cells** — click one to restore it into the form.", elem_classes=["field-help"])
+                        type="filepath", interactive=False, visible=False, elem_id=f"{name}-sweep-grid",
+                        elem_classes=["fp-grid"])
+        Prose("**Cells** — click one to restore it into the form.", elem_classes=["field-help"])
         cells_gallery = gr.Gallery(label="Cells (click one to restore it into the form)", show_label=False,
                                    columns=4, height=360,
-                                   allow_preview=False, object_fit="contain", elem_id=f"{name}-sweep-cells")
+                                   allow_preview=False, object_fit="contain", visible=False,
+                                   elem_id=f"{name}-sweep-cells")
         downloads = gr.File(label="Downloads: the grid PNG and a ZIP of every cell with its metadata",
-                            file_count="multiple", interactive=False, elem_id=f"{name}-sweep-files")
+                            file_count="multiple", interactive=False, visible=False, elem_id=f"{name}-sweep-files")
         with gr.Accordion("The clicked cell: its run as code", open=False) as cell_code_section:
-            cell_note = gr.Markdown("Click a cell above: it is restored into the form, and its exact request shows "
-                                    "here as code.")
+            cell_note = Prose("Click a cell above: it is restored into the form, and its exact request shows "
+                              "here as code.")
             cell_code = code_view(f"{name}-sweep-cell-code")
         with gr.Accordion("Cells as JSON", open=False):
-            cells = gr.JSON(label="Cells", elem_id=f"{name}-sweep-json")
+            cells = gr.JSON(label="Cells", visible=False, elem_id=f"{name}-sweep-json")
+    # The grid, the cells, the downloads and the JSON show when the section first opens: the page loads the module
+    # of every component type it shows before drawing anything (image, gallery, file, JSON: the code view's note).
+    shown = [grid, cells_gallery, downloads, cells]
+    section.expand(show_all(len(shown)), None, shown, api_visibility="private", queue=False, show_progress="hidden")
     cell_records = gr.State([], time_to_live=SESSION_TTL_SECONDS)
     whole_sweep = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     planned = gr.State(None, time_to_live=SESSION_TTL_SECONDS)

@@ -67,3 +67,17 @@ def test_without_lazy_tabs_every_seed_tab_is_drawn_with_the_page(both):
     generates = [i for i in elem_ids(page) if i.endswith("-generate")]
     assert generates == [f"{spec.api_name}-generate" for spec in ENDPOINTS]
     assert API_SURFACE_ID not in elem_ids(config)
+
+
+#: Types whose frontend modules are among the heaviest, and which show only results, code or a section's output.
+RESULT_TYPES = {"markdown", "gallery", "json", "image", "file", "imageslider", "code", "dataframe"}
+
+
+def test_the_first_page_shows_none_of_the_result_types_until_there_is_something_to_show(both):
+    # Gradio's page loads the module of every component it shows (visible not False; inside a closed accordion
+    # too) before drawing anything. Result galleries and JSON appear with the first result, code with the first
+    # code, a sweep's outputs when its section opens, texts are Prose (HTML).
+    config, _, _ = both[True]
+    shown = {c["type"] for c in trimmed(config)["components"] if c["props"].get("visible") is not False}
+    assert shown & RESULT_TYPES == set()
+    assert {"html", "button", "dropdown", "slider"} <= shown  # the form and its texts are there

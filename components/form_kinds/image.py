@@ -29,6 +29,7 @@ from components.form_kinds.base import (
     is_url,
     upload_path,
 )
+from components.prose import Prose
 from components.widgets import IMAGE_TYPES_TEXT, NotAnImage, field_image
 from endpoints.schema_fields import FieldSpec
 
@@ -109,7 +110,7 @@ class ImageKind(FieldKind):
                 value=values[field.name + LINK], label="…or an image URL", info=field.info or None,
                 placeholder="https://…", elem_id=f"{elem_id}-link",
             )
-            source = gr.Markdown(
+            source = Prose(
                 source_text(field, values[field.name], values[field.name + LINK]), elem_id=f"{elem_id}-source",
                 elem_classes=["field-help"],
             )

@@ -28,6 +28,7 @@ from components.form_kinds.base import (
     parse_json_text,
 )
 from components.form_kinds.rows import ROWS, build_row_editor, check_items
+from components.prose import Prose
 from endpoints.schema_fields import FieldSpec, json_text
 
 # "Insert template": append one item to a JSON list (left alone if the text is not a list), or fill an empty object.
@@ -59,7 +60,7 @@ class JsonKind(FieldKind):
     def build(self, field: FieldSpec, value: Any, elem_id: str) -> FieldWidget:
         if field.items:
             with gr.Column(elem_id=f"{elem_id}-editor", elem_classes=["list-editor"]):
-                gr.Markdown(f"**{field.label}**" + (f" — {field.info}" if field.info else ""))
+                Prose(f"**{field.label}**" + (f" — {field.info}" if field.info else ""))
                 code, rows = build_row_editor(field, value, elem_id)
             return FieldWidget(field.name, self.name, code, {field.name + ROWS: rows})
         code = gr.Code(
@@ -67,7 +68,7 @@ class JsonKind(FieldKind):
         )
         with gr.Row(equal_height=True):
             insert = gr.Button("Insert template", size="sm", scale=0, min_width=140, elem_id=f"{elem_id}-template")
-            gr.Markdown(field.info, elem_classes=["field-help"])
+            Prose(field.info, elem_classes=["field-help"])
         js = (_APPEND_ITEM_JS if field.is_array else _FILL_OBJECT_JS) % json.dumps(field.template)
         insert.click(
             fn=None, js=js, inputs=[code], outputs=[code], queue=False, show_progress="hidden",

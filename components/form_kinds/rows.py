@@ -31,6 +31,7 @@ from PIL import Image
 
 from components.form_kinds.base import is_url, upload_path
 from components.form_kinds.image import SOURCE_JS, nothing_text, source_text
+from components.prose import Prose
 from components.widgets import NotAnImage, field_image, field_number, field_slider, is_image_file
 from endpoints.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec, json_text
 from providers.data_uris import set_at
@@ -202,7 +203,7 @@ class RowEditor:
         try:
             data = json.loads(text) if text and text.strip() else None
         except json.JSONDecodeError as exc:
-            gr.Markdown(
+            Prose(
                 f"⚠️ The JSON below is not valid (line {exc.lineno}, column {exc.colno}: {exc.msg}). Fix it there; "
                 "the rows come back when it is.",
                 elem_id=f"{self.elem_id}-invalid",
@@ -212,13 +213,13 @@ class RowEditor:
             if data is None:
                 data = []
             if not isinstance(data, list):
-                gr.Markdown(f"⚠️ {field.label} must be a list: fix it in the JSON below.", elem_id=f"{self.elem_id}-invalid")
+                Prose(f"⚠️ {field.label} must be a list: fix it in the JSON below.", elem_id=f"{self.elem_id}-invalid")
                 return
             self._list(field, data, [], self.elem_id)
         elif data is None:
             self._add_button(field, [], self.elem_id, count=0)
         elif not isinstance(data, dict):
-            gr.Markdown(f"⚠️ {field.label} must be an object: fix it in the JSON below.", elem_id=f"{self.elem_id}-invalid")
+            Prose(f"⚠️ {field.label} must be an object: fix it in the JSON below.", elem_id=f"{self.elem_id}-invalid")
         else:
             self._item(field, data, [], f"{self.elem_id}-row-0", title=field.item_label, index=None)
 
@@ -240,13 +241,13 @@ class RowEditor:
     def _item(self, field: FieldSpec, item: Any, path: Path_, elem_id: str, title: str, index: int | None) -> None:
         with gr.Group(elem_id=elem_id, elem_classes=["list-row"]):
             with gr.Row(equal_height=True):
-                gr.Markdown(f"**{title}**", elem_id=f"{elem_id}-title")
+                Prose(f"**{title}**", elem_id=f"{elem_id}-title")
                 remove = gr.Button("Remove", size="sm", variant="stop", scale=0, min_width=90, elem_id=f"{elem_id}-remove")
             list_path = path[:-1] if index is not None else path
             remove.click(fn=None, js=remove_js(list_path, index), inputs=[self.code],
                          outputs=[self.code, self.rows], **_QUIET)  # fmt: skip
             if not isinstance(item, dict):
-                gr.Markdown(f"⚠️ {title} must be an object: fix it in the JSON below.")
+                Prose(f"⚠️ {title} must be an object: fix it in the JSON below.")
                 return
             simple = [s for s in field.items if s.kind not in ("image", "json")]
             with gr.Row(equal_height=False):
@@ -261,10 +262,10 @@ class RowEditor:
 
     def _alternative(self, sub: FieldSpec, value: Any) -> bool:
         if sub.alternative == "object" and isinstance(value, dict):
-            gr.Markdown(f"{sub.label}: per-layer values ({len(value)}) — edit them in the JSON below.")
+            Prose(f"{sub.label}: per-layer values ({len(value)}) — edit them in the JSON below.")
             return True
         if sub.alternative == "array" and isinstance(value, list):
-            gr.Markdown(f"{sub.label}: {len(value)} values — edit them in the JSON below.")
+            Prose(f"{sub.label}: {len(value)} values — edit them in the JSON below.")
             return True
         return False
 
@@ -292,7 +293,7 @@ class RowEditor:
         elif sub.kind == "checkbox":
             component = gr.Checkbox(value=bool(value), **common)
         else:
-            gr.Markdown(f"{sub.label}: edit it in the JSON below.")
+            Prose(f"{sub.label}: edit it in the JSON below.")
             return
         component.change(fn=None, js=set_value_js(path, sub), inputs=[self.code, component], outputs=[self.code],
                          **_QUIET)  # fmt: skip
@@ -312,7 +313,7 @@ class RowEditor:
                 placeholder="https://…", info="Uploaded images are sent inline (data: URI)." if is_data else None,
                 interactive=True, scale=2, elem_id=f"{elem_id}-link",
             )
-        source = gr.Markdown(
+        source = Prose(
             source_text(sub, preview, link.value), elem_id=f"{elem_id}-source", elem_classes=["field-help"]
         )
         for event in (image.change, link.change):
@@ -326,11 +327,11 @@ class RowEditor:
 
     def _nested(self, sub: FieldSpec, item: dict[str, Any], path: Path_, elem_id: str) -> None:
         value = item.get(sub.name)
-        gr.Markdown(f"{sub.label}" + (f" — {sub.info}" if sub.info else ""), elem_classes=["field-help"])
+        Prose(f"{sub.label}" + (f" — {sub.info}" if sub.info else ""), elem_classes=["field-help"])
         if sub.items and (value is None or isinstance(value, list)) and sub.is_array:
             self._list(sub, value or [], path, elem_id)
             return
-        gr.Markdown(f"{sub.label}: edit it in the JSON below.")
+        Prose(f"{sub.label}: edit it in the JSON below.")
 
 
 def build_row_editor(field: FieldSpec, value: Any, elem_id: str) -> tuple[gr.Code, gr.Textbox]:
