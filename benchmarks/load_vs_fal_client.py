@@ -348,8 +348,16 @@ async def _queue_run(http: Any, info: tuple[int, Any, str, str], session: str, h
             elif msg.get("msg") == "process_completed":
                 if not msg.get("success", True):
                     raise RuntimeError(f"app error: {str(msg.get('output'))[:200]}")
-                return msg["output"]["data"], updates
+                return [_value_of(item) for item in msg["output"]["data"]], updates
     raise RuntimeError("the event stream ended without process_completed")
+
+
+def _value_of(output: Any) -> Any:
+    """An output's value as the page takes it: an update (``{"__type__": "update", "visible": true, "value": …}``:
+    the app's gallery and JSON are shown with their first value) stands for its value."""
+    if isinstance(output, dict) and output.get("__type__") == "update":
+        return output.get("value")
+    return output
 
 
 async def _visits_batch(cmd: dict[str, Any]) -> list[dict[str, Any]]:
