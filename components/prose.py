@@ -8,7 +8,7 @@ tab's description and estimate, the session's spend, the history's count and det
 strikethrough). Everything that sets one keeps passing Markdown text.
 
 Safety: raw HTML in the text is escaped, not passed (``html`` off), and markdown-it refuses ``javascript:``,
-``vbscript:`` and ``data:`` links other than images, so a prompt or a file name shown here stays text. Gradio's
+``vbscript:`` and ``data:`` links; images and links are off altogether, so a prompt or a file name shown here stays text. Gradio's
 HTML block is not sanitized in the browser: this renderer is the only gate.
 
 The code views keep Gradio's Markdown (Prism's highlighting and the copy button) and are drawn only when their
@@ -25,8 +25,10 @@ import gradio as gr
 from gradio.component_meta import ComponentMeta
 from markdown_it import MarkdownIt
 
+# No images or links: no text of the page needs them, and a prompt or an image's metadata shown here could
+# otherwise load a picture from any host or offer a link away from the app.
 _RENDERER = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
-    ["table", "strikethrough"])
+    ["table", "strikethrough"]).disable(["image", "link", "autolink"])
 
 
 @lru_cache(maxsize=512)

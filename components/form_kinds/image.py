@@ -37,8 +37,8 @@ LINK = "__link"
 URL_RULE = "must be an http(s):// or data: URL (or upload an image)"
 
 #: Which of the two is sent, from (upload, url): shown under them, updated in the browser.
-SOURCE_JS = """(image, link) => image ? "Will send: **the uploaded image**"
-    : ((link || "").trim() ? "Will send: **the URL**" : %s)"""
+SOURCE_JS = """(image, link) => image ? "Will send: the uploaded image"
+    : ((link || "").trim() ? "Will send: the URL" : %s)"""
 #: A URL in the box removes the upload (``.change``, not ``.input``: Gradio 6.31's Textbox fires no ``input`` for a
 #: value set at once, as by autofill or a test's ``fill``).
 _CLEAR_UPLOAD_JS = "(link, image) => (link || '').trim() ? null : image"
@@ -50,9 +50,9 @@ def not_an_image(upload: NotAnImage) -> str:
 
 def source_text(field: FieldSpec, upload: Any, link: Any) -> str:
     if upload_path(upload):
-        return "Will send: **the uploaded image**"
+        return "Will send: the uploaded image"
     if not blank(link):
-        return "Will send: **the URL**"
+        return "Will send: the URL"
     return nothing_text(field)
 
 

@@ -8,8 +8,7 @@ from components.prose import Prose, render
 
 
 def test_markdown_becomes_html():
-    assert render("**Done** · `seed` [docs](https://fal.ai/models)") == (
-        '<p><strong>Done</strong> · <code>seed</code> <a href="https://fal.ai/models">docs</a></p>\n')
+    assert render("**Done** · `seed`") == "<p><strong>Done</strong> · <code>seed</code></p>\n"
     assert "<table>" in render("| a | b |\n|---|---|\n| 1 | 2 |") and "<s>x</s>" in render("~~x~~")
     assert render("a&nbsp;·&nbsp;b") == "<p>a\xa0·\xa0b</p>\n"
 
@@ -18,6 +17,9 @@ def test_raw_html_and_script_links_stay_text():
     html = render('<img src=x onerror="alert(1)"> <script>alert(2)</script> [x](javascript:alert(3))')
     assert "<img" not in html and "<script" not in html and "<a" not in html  # the link is refused: text as typed
     assert "&lt;img src=x" in html and "[x](javascript:alert(3))" in html
+    # No images or links at all: a prompt or an image's metadata cannot load a picture or offer a link away.
+    shown = render("![t](https://tracker.example/x.gif) [Claim](https://evil.example) <https://evil.example>")
+    assert "<img" not in shown and "<a" not in shown
 
 
 def test_a_prose_block_is_gradios_html_block_with_its_text_rendered():
