@@ -7,23 +7,23 @@ tab's description and estimate, the session's spend, the history's count and det
 ``Prose``: a ``gr.HTML`` whose value is Markdown, rendered here with markdown-it (CommonMark plus tables and
 strikethrough). Everything that sets one keeps passing Markdown text.
 
-Safety: raw HTML in the text is escaped, not passed (``html`` off), and markdown-it refuses ``javascript:``,
-``vbscript:`` and ``data:`` links; images and links are off altogether, so a prompt or a file name shown here stays text. Gradio's
-HTML block is not sanitized in the browser: this renderer is the only gate.
+Safety: raw HTML in the text is escaped, not passed (``html`` off), and images and links are off altogether, so a
+prompt or a file name shown here stays text. Gradio's HTML block is not sanitized in the browser: this renderer is
+the only gate (a page-side ``js`` step writing into a Prose bypasses it: give such steps plain text only).
 
-The code views keep Gradio's Markdown (Prism's highlighting and the copy button) and are drawn only when their
-section opens (``markdown_blocks.code_view``).
+The code views keep Gradio's Markdown (Prism's highlighting and the copy button) and stay hidden until their first
+code (``markdown_blocks.code_view``).
 """
 
 from __future__ import annotations
 
-import abc
 from functools import lru_cache
 from typing import Any
 
 import gradio as gr
-from gradio.component_meta import ComponentMeta
 from markdown_it import MarkdownIt
+
+from components.widgets import NoStubMeta
 
 # No images or links: no text of the page needs them, and a prompt or an image's metadata shown here could
 # otherwise load a picture from any host or offer a link away from the app.
@@ -33,19 +33,11 @@ _RENDERER = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 
 @lru_cache(maxsize=512)
 def render(text: str) -> str:
-    """Markdown ``text`` as safe HTML (raw HTML escaped; unsafe link schemes refused)."""
+    """Markdown ``text`` as safe HTML (raw HTML escaped; no images or links)."""
     return _RENDERER.render(text)
 
 
-class _NoStub(ComponentMeta):
-    """Gradio's component metaclass without its side effect of writing a ``.pyi`` stub beside the class's file (a
-    subclass adding no events needs nothing else of it; ``widgets`` builds its field classes the same way)."""
-
-    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
-        return abc.ABCMeta.__new__(mcs, name, bases, attrs)
-
-
-class Prose(gr.HTML, metaclass=_NoStub):
+class Prose(gr.HTML, metaclass=NoStubMeta):
     """A block of Markdown text, sent to the page as HTML (see the module's docstring). Its value, as set by
     events, is Markdown; what the page and the API receive is the HTML."""
 

@@ -112,10 +112,18 @@ class NotAnImage:
     name: str
 
 
+class NoStubMeta(ComponentMeta):
+    """Gradio's component metaclass without its side effect of writing a ``.pyi`` stub beside the class's file (a
+    subclass adding no events needs nothing else of it): ``_field_class`` and ``prose.Prose``."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
+        return abc.ABCMeta.__new__(mcs, name, bases, attrs)
+
+
 def _field_class(base: type[C], name: str, **methods: Any) -> type[C]:
     """A subclass of a stock component with ``methods`` replaced, rendered as the stock component."""
     namespace = {"__module__": __name__, "__qualname__": name, "is_template": True, **methods}
-    return abc.ABCMeta.__new__(ComponentMeta, name, (base,), namespace)  # type: ignore[return-value]  # a subclass of base, built by Gradio's metaclass
+    return NoStubMeta(name, (base,), namespace)  # a subclass of base, built by Gradio's metaclass
 
 
 def _as_submitted(self: Any, payload: Any) -> Any:
