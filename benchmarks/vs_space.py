@@ -33,8 +33,9 @@ run starts; the page's own queued load events send ``queue/join`` too: they go t
 never asserted.
 
 Last, a run as the page makes it: Chromium clicks Generate in 4 pages at once, round after round, each round until
-the pages' requests to the server have stopped for a second (the run, and what the page's events chain after it,
-which the load figures leave out); the server's CPU per run (its idle CPU, measured for 8 s before and after with
+every queued event the page joined has completed and its other requests to the server have stopped for a second
+(the run, and what the page's events chain after it, which the load figures leave out; an event stream Gradio's
+client leaves open is counted, not waited for: ``EVENT_WATCH_JS``); the server's CPU per run (its idle CPU, measured for 8 s before and after with
 the pages open, subtracted) and the page's requests per run by kind, for the app and the peer. ``--page-loads 0`` or
 ``--page-runs 0`` leaves a part out.
 """
@@ -308,6 +309,50 @@ def _request_kind(url: str) -> str | None:
     return None
 
 
+# Page side, for a run as the page makes it: the queued events the page has joined and those whose
+# ``process_completed`` it has read off an event stream. Gradio's client can open an event stream that nothing will
+# ever close (``docs/upstream.md`` §16): a join's answer that arrives after its event finished and the session's
+# stream closed makes the client open a new one, which stays open until the session's next event. A run is over
+# when every event the page joined has completed, not when every stream has closed.
+EVENT_WATCH_JS = r"""
+(() => {
+  const joined = new Set(), completed = new Set();
+  window.__fpOpenEvents = () => [...joined].filter((id) => !completed.has(id)).length;
+  const fetch0 = window.fetch;
+  window.fetch = async function (input, init) {
+    const url = typeof input === "string" ? input : (input && input.url) || String(input);
+    const response = await fetch0.apply(this, arguments);
+    if (url.includes("/queue/join")) {
+      response.clone().json().then((body) => body && body.event_id && joined.add(body.event_id), () => {});
+    } else if (url.includes("/queue/data") && response.body) {
+      const [mine, theirs] = response.body.tee();
+      (async () => {
+        const reader = theirs.getReader(), decoder = new TextDecoder();
+        let buffer = "";
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          buffer += decoder.decode(value, { stream: true });
+          const lines = buffer.split("\n");
+          buffer = lines.pop();
+          for (const line of lines) {
+            if (!line.startsWith("data:")) continue;
+            try {
+              const message = JSON.parse(line.slice(5));
+              if (message.msg === "process_completed" && message.event_id) completed.add(message.event_id);
+            } catch (error) {}
+          }
+        }
+      })().catch(() => {});
+      return new Response(mine, { status: response.status, statusText: response.statusText,
+                                  headers: response.headers });
+    }
+    return response;
+  };
+})();
+"""
+
+
 class _PageRequests:
     """One page's requests to the server (heartbeat aside): those open, and those of the current run by kind."""
 
@@ -332,8 +377,17 @@ class _PageRequests:
             self.inflight.discard(request)
             self.last_change = time.monotonic()
 
+    def streams_open(self) -> int:
+        return sum(_request_kind(r.url) == "stream" for r in self.inflight)
+
     def settled(self) -> bool:
-        return not self.inflight and time.monotonic() - self.last_change >= PAGE_RUN_SETTLE_SECONDS
+        """Every event the page joined has completed, no other request is open, and none started or ended for
+        ``PAGE_RUN_SETTLE_SECONDS`` (an event stream may stay open: see ``EVENT_WATCH_JS``)."""
+        if len(self.inflight) > self.streams_open():
+            return False
+        if time.monotonic() - self.last_change < PAGE_RUN_SETTLE_SECONDS:
+            return False
+        return self.page.evaluate("window.__fpOpenEvents()") == 0
 
 
 def browser_runs_main(url: str, selector: str, runs: int) -> int:
@@ -348,9 +402,12 @@ def browser_runs_main(url: str, selector: str, runs: int) -> int:
         try:
             # One visitor per page (the app allows a visitor a few runs at once; visitor_headers plays a Space's
             # proxy, which the benchmark's app trusts as on Spaces).
-            pages = [browser.new_context(viewport={"width": 1400, "height": 1000},
-                                         extra_http_headers=visitor_headers(index)).new_page()
-                     for index in range(PAGE_RUN_PAGES)]
+            contexts = [browser.new_context(viewport={"width": 1400, "height": 1000},
+                                            extra_http_headers=visitor_headers(index))
+                        for index in range(PAGE_RUN_PAGES)]
+            for context in contexts:
+                context.add_init_script(EVENT_WATCH_JS)
+            pages = [context.new_page() for context in contexts]
             watched = [_PageRequests(page) for page in pages]
 
             def settle(waiting: list[_PageRequests]) -> None:
@@ -377,7 +434,8 @@ def browser_runs_main(url: str, selector: str, runs: int) -> int:
                     while "join" not in w.counts:
                         w.page.wait_for_timeout(20)
                 settle(batch)
-                per_run += [dict(w.counts) for w in batch]
+                # "left open": event streams still open after the run's events completed (the client's race above)
+                per_run += [{**w.counts, "left open": w.streams_open()} for w in batch]
             print("@@ " + json.dumps({"runs": per_run}), flush=True)
             sys.stdin.readline()  # the pages stay open while the server's idle CPU is measured again
         finally:
@@ -419,8 +477,9 @@ def _idle_rate(server_cpu: Any, seconds: float) -> float:
     return (server_cpu() - before) / seconds
 
 
-def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tuple[float, dict[str, float]]:
-    """(server CPU seconds per run as the page makes it, the page's requests per run by kind, median)."""
+def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tuple[float, dict[str, float], int]:
+    """(server CPU seconds per run as the page makes it, the page's requests per run by kind (median), the runs
+    after which an event stream was left open)."""
     with _browser_child("--browser-runs", url, selector, str(runs)) as process:
         _reply(process)  # the pages are open and settled
         idle_before = _idle_rate(server_cpu, PAGE_RUN_IDLE_SECONDS)
@@ -432,8 +491,9 @@ def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tup
         cpu -= (idle_before + _idle_rate(server_cpu, PAGE_RUN_IDLE_SECONDS)) / 2 * elapsed
         _tell(process, "done")
         process.wait(30)
+    left_open = sum(run.pop("left open", 0) > 0 for run in per_run)
     kinds = sorted({kind for run in per_run for kind in run})
-    return cpu / runs, {kind: median([run.get(kind, 0) for run in per_run]) for kind in kinds}
+    return cpu / runs, {kind: median([run.get(kind, 0) for run in per_run]) for kind in kinds}, left_open
 
 
 def page_figures(url: str, selector: str, loads: int, server_cpu: Any) -> tuple[list[float], float, float]:
@@ -494,18 +554,20 @@ def print_page_runs(app_url: str, peer: Any, runs: int) -> None:
     rows = []
     for name, url, selector, server in (("app", app_url, "#flux_pro-generate", cpu_seconds),
                                         ("peer", peer.url, "#generate", peer.cpu_seconds)):
-        cpu, requests = page_run_figures(url, selector, runs, server)
-        rows.append((name, cpu, requests))
+        cpu, requests, left_open = page_run_figures(url, selector, runs, server)
+        rows.append((name, cpu, requests, left_open))
     print(f"\nA run as the page makes it ({runs} clicks on Generate: {PAGE_RUN_PAGES} pages at once, round after round,"
           " Chromium)")
-    print(f"{'side':<6} {'server CPU/run':>14}   page requests per run (median)")
-    for name, cpu, requests in rows:
+    print(f"{'side':<6} {'server CPU/run':>14}   page requests per run (median); runs leaving a stream open")
+    for name, cpu, requests, left_open in rows:
         listed = ", ".join(f"{kind} {count:g}" for kind, count in requests.items())
-        print(f"{name:<6} {cpu * 1000:12.0f}ms   {listed}")
+        print(f"{name:<6} {cpu * 1000:12.0f}ms   {listed}; {left_open} of {runs}")
     print(f"  app / peer server CPU per run: {rows[0][1] / rows[1][1]:.2f}x"
-          "\n  a run: the click until the page's requests to the server (heartbeat aside) have stopped for "
-          f"{PAGE_RUN_SETTLE_SECONDS:g} s;\n  join: queued events (the run and the steps the page chains after it); "
-          "predict: unqueued steps;\n  stream: event streams opened; image: /media/<name> loads")
+          "\n  a run: the click until every queued event the page joined has completed and its requests to the server"
+          f"\n  (heartbeat and event streams aside) have stopped for {PAGE_RUN_SETTLE_SECONDS:g} s;\n  join: queued events (the run and the steps the page chains after it); "
+          "predict: unqueued steps;\n  stream: event streams opened; image: /media/<name> loads;"
+          "\n  left open: an event stream Gradio's client opened after the events it was for had completed (it stays"
+          "\n  open, idle, until the session's next event; docs/upstream.md §16); counted, not waited for")
 
 
 def main() -> int:
