@@ -8,7 +8,7 @@ three ways:
 - **Unread keys.** Every component carries its API schema three times (``api_info``, ``api_info_as_input``,
   ``api_info_as_output``) plus ``example_inputs``: ~280 KB of this app's ~800 KB. Gradio's frontend (6.31.0's built
   ``templates/frontend`` assets) reads none of the four; the page's client takes the API description from
-  ``window.gradio_api_info`` (also in the page, left whole: "Use via API" shows it).
+  ``window.gradio_api_info`` (also in the page, trimmed below).
 - **API-only events.** An event with no trigger (``gr.api``, the Models tab's ``/<model>`` endpoints) can never
   fire from the page, and its parameter components (type ``api``) sit in a hidden column. Both are left out of the
   page (a public event as a stub, below; the frontend keys events by their ``id``, so the others keep theirs, all
@@ -25,6 +25,10 @@ three ways:
   the components' starting values instead, and not the event: the same page, without each output's update walking
   the whole tree at start-up. (Components keep their API defaults server-side: the API and ``/config`` are as
   before.)
+- **The API description's unread parts.** The page's client builds its own view of ``window.gradio_api_info``
+  (``view_api``) from each endpoint's parameters and returns alone; "Use via API" fetches ``/gradio_api/info`` whole
+  for the descriptions and code snippets. So the page's copy leaves out each endpoint's ``code_snippets``,
+  ``description`` and ``api_visibility``: ~110 KB of this app's ~420 KB, parsed before the page's script starts.
 - **Empty numbers stay empty.** A ``gr.Number`` whose starting value is empty mounts showing 0 (Gradio's Number sets a
   missing value to 0). Gradio's page used to set every prop again right after mounting, which emptied it; the app's
   ``components.frontend_fixes`` leaves that second pass out, so each such Number is marked
@@ -55,6 +59,9 @@ API_SURFACE_ID = "api-surface"
 #: Starts the js of a load event that only writes constants (``initial_values_js``).
 INITIAL_VALUES_MARK = "/* initial values */ "
 _MARK = "__flux_playground_trimmed__"
+#: Per-endpoint keys of the API description that the page's client drops as it reads it (6.31.0's ``view_api``
+#: keeps ``parameters``, ``returns`` and ``oauth_token``).
+PAGE_UNUSED_ENDPOINT_KEYS = frozenset({"code_snippets", "description", "api_visibility"})
 
 
 def initial_values_js(values: Iterable[Any]) -> str:
@@ -65,6 +72,19 @@ def initial_values_js(values: Iterable[Any]) -> str:
 
 def is_app_config(value: Any) -> bool:
     return isinstance(value, Mapping) and "components" in value and "layout" in value and "dependencies" in value
+
+
+def is_api_info(value: Any) -> bool:
+    return (isinstance(value, Mapping) and set(value) == {"named_endpoints", "unnamed_endpoints"}
+            and all(isinstance(value[key], Mapping) for key in value))
+
+
+def trimmed_api_info(info: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A copy of the API description for the page, each endpoint without ``PAGE_UNUSED_ENDPOINT_KEYS``."""
+    return {kind: {name: ({k: v for k, v in endpoint.items() if k not in PAGE_UNUSED_ENDPOINT_KEYS}
+                          if isinstance(endpoint, Mapping) else endpoint)
+                   for name, endpoint in endpoints.items()}
+            for kind, endpoints in info.items()}
 
 
 #: What a public event left off the page keeps none of: the page can neither fire it nor chain it (nor compile its
@@ -194,7 +214,11 @@ def trim_page_config() -> bool:
 
     @functools.wraps(original)
     def toorjson(value: Any) -> Any:
-        return original(trimmed(value) if is_app_config(value) else value)
+        if is_app_config(value):
+            return original(trimmed(value))
+        if is_api_info(value):
+            return original(trimmed_api_info(value))
+        return original(value)
 
     setattr(toorjson, _MARK, True)
     filters["toorjson"] = toorjson

@@ -13,7 +13,7 @@ from gradio import routes
 
 from components import page_config
 from components.gradio_fixes import fixes_active
-from components.page_config import PAGE_UNUSED_KEYS, trim_page_config
+from components.page_config import PAGE_UNUSED_ENDPOINT_KEYS, PAGE_UNUSED_KEYS, trim_page_config
 
 FRONTEND = Path(gr.__file__).parent / "templates" / "frontend"
 
@@ -21,6 +21,12 @@ FRONTEND = Path(gr.__file__).parent / "templates" / "frontend"
 def embedded_config(html: str) -> dict:
     match = re.search(r"window\.gradio_config = (\{.*?\});</script>", html, re.DOTALL)
     assert match, "no config in the page"
+    return json.loads(match.group(1))
+
+
+def embedded_api_info(html: str) -> dict:
+    match = re.search(r"window\.gradio_api_info = (\{.*?\});</script>", html, re.DOTALL)
+    assert match, "no API description in the page"
     return json.loads(match.group(1))
 
 
@@ -57,6 +63,22 @@ def test_the_frontend_reads_none_of_the_left_out_keys():
         assert not re.search(r"\.api_info\b", text.replace("this.api_info", "")), path
 
 
+def test_the_pages_client_reads_only_parameters_and_returns_of_an_endpoint():
+    """The reason an endpoint's other keys may go: the client's ``view_api`` builds each endpoint of its own view from
+    ``parameters``, ``returns`` and ``oauth_token``, and only "Use via API" (which fetches ``/gradio_api/info``)
+    reads descriptions and code snippets."""
+    readers = [p.name for p in FRONTEND.rglob("*.js")
+               if "window.gradio_api_info" in p.read_text(encoding="utf-8", errors="replace")]
+    assert len(readers) == 1, readers
+    client = next(FRONTEND.rglob(readers[0])).read_text(encoding="utf-8")
+    built = re.search(r"r\[i\]\[e\]=\{parameters:[^}]*\}", client)
+    assert built and "oauth_token" in built.group(0), "the client's view of an endpoint is not as checked"
+    assert not re.search(r"\.\.\.a[,}]", built.group(0))  # no endpoint copied whole
+    assert "code_snippets" not in client
+    docs = [p for p in FRONTEND.rglob("ApiDocs-*.js")]
+    assert docs and all("/info`" in p.read_text(encoding="utf-8") for p in docs)
+
+
 def test_the_page_leaves_them_out_and_config_and_api_keep_them(demo, plain_filter):
     blocks, url = demo
     before = embedded_config(httpx.get(url + "/", trust_env=False).text)
@@ -74,10 +96,14 @@ def test_the_page_leaves_them_out_and_config_and_api_keep_them(demo, plain_filte
     assert {k: v for k, v in after.items() if k != "components"} == {k: v for k, v in before.items()
                                                                         if k != "components"}
     assert "window.gradio_api_info = {" in page and '"/go"' in page  # the API description stays in the page
+    go = embedded_api_info(page)["named_endpoints"]["/go"]
+    assert go["parameters"] and go["returns"] and not PAGE_UNUSED_ENDPOINT_KEYS & set(go)
     config = httpx.get(url + "/config", trust_env=False).json()
     assert any("api_info" in c for c in config["components"])  # gradio_client's /config keeps them
     info = httpx.get(url + "/gradio_api/info", trust_env=False).json()
     assert "/go" in info["named_endpoints"]
+    assert {"code_snippets", "description"} <= set(info["named_endpoints"]["/go"])  # "Use via API" reads these
+    assert go == {k: v for k, v in info["named_endpoints"]["/go"].items() if k not in PAGE_UNUSED_ENDPOINT_KEYS}
     assert any("api_info" in c for c in blocks.config["components"])  # Gradio's own config untouched
 
 
