@@ -74,6 +74,7 @@ CSS = """
 .block.fp-banner { border-left: 4px solid #f59e0b; padding: 6px 12px; background: rgba(245, 158, 11, 0.08); }
 .block.fp-badge { font-size: 0.95em; }
 .fp-prose > .html-container { padding: 0 !important; }  /* flush with the blocks around it, as Markdown was */
+.fp-result-section:has(.fp-result-json) .fp-no-result { display: none; }  /* the JSON is there: no stand-in */
 /* overflow: hidden on Gradio's container would make it the sticky bar's scroll box; clip does not. */
 .gradio-container { overflow: clip !important; }
 .fp-actions { position: sticky; bottom: 0; z-index: 20; background: var(--background-fill-primary);

@@ -201,8 +201,13 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
                 interactive=False,
                 elem_id=f"{spec.api_name}-logs",
             )
-            with gr.Accordion("Result JSON (request as sent, cost, request id)", open=False):
-                result_json = ResultJSON(label="Result", visible=False)  # until the first result
+            with gr.Accordion("Result JSON (request as sent, cost, request id)", open=False,
+                              elem_classes=["fp-result-section"]):
+                # The JSON is not in the page until the first result; this line stands in for it (app.py's CSS
+                # hides it once the JSON is there).
+                Prose("No result yet: Generate, and the request as sent, its cost and the provider's answer "
+                      "appear here.", elem_classes=["fp-no-result"])
+                result_json = ResultJSON(label="Result", visible=False, elem_classes=["fp-result-json"])
     sweep_row = gr.Column()
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     tab = EndpointTab(spec, ctx, form, generate, stop, status, gallery, logs, result_json, last_record,

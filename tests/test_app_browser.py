@@ -134,6 +134,21 @@ def test_fill_run_watch_logs_and_find_captioned_image(page, app):
     assert sent == run, sent  # the next run: the run's event and the step after it, nothing else
 
 
+def test_the_result_section_says_what_comes_before_the_first_result(page):
+    """The result JSON is not in the page until the first result (``endpoint_tab.HIDDEN_UNTIL_RESULT``): opening its
+    section before a run showed nothing at all; a line stands in for it until the JSON is there."""
+    section = page.get_by_text("Result JSON (request as sent", exact=False).first
+    section.scroll_into_view_if_needed()
+    section.click()
+    stand_in = page.locator("#flux_pro-logs").locator("xpath=following::*[contains(@class,'fp-no-result')]").first
+    stand_in.wait_for()
+    assert "No result yet" in stand_in.inner_text() and page.locator(".fp-result-json").count() == 0
+    page.locator("#flux_pro-generate").click()
+    page.locator(".fp-result-json").first.wait_for(timeout=30_000)
+    assert '"request_id"' in page.locator(".fp-result-json").first.inner_text()
+    assert not stand_in.is_visible()
+
+
 def test_flagged_image_is_marked(page):
     page.locator("#flux_pro-prompt textarea").fill("nsfw example")
     page.locator("#flux_pro-generate").click()
