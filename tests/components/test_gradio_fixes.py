@@ -415,3 +415,54 @@ def test_the_monitoring_summary_is_made_when_read_not_after_every_event(monkeypa
     finally:
         demo.close()
 
+
+
+def test_the_queue_loop_sleeps_until_there_is_something_to_start(monkeypatch):
+    """Gradio's queue looks for work every millisecond while it has none (~1,000 loop passes a second, for as long
+    as the server runs); the app's queue sleeps until an event is pushed or a job ends. Events still start at once:
+    one visitor's runs in a row, several visitors' at the same time, and more jobs than the queue has slots."""
+    import asyncio
+    import concurrent.futures
+
+    import gradio.queueing
+
+    from components import gradio_fixes
+
+    sleeps: list[bool] = []  # each pass's sleep: woken (an event pushed, a job ended) or not
+    wrapped = gradio_fixes._Wakeable.sleep
+
+    async def counted(self):
+        woken = await wrapped(self)
+        sleeps.append(woken)
+        return woken
+
+    monkeypatch.setattr(gradio_fixes._Wakeable, "sleep", counted)
+    with PlaygroundBlocks() as demo:
+        text = gr.Textbox()
+
+        async def echo(value):
+            await asyncio.sleep(0.05)
+            return value
+
+        gr.Button().click(echo, text, text, api_name="echo")
+    demo.queue(default_concurrency_limit=None)
+    assert isinstance(demo._queue.sleep_when_free, gradio_fixes._Wakeable)
+    assert isinstance(gradio.queueing.asyncio, gradio_fixes._QueueAsyncio)
+    demo._queue.max_thread_count = 4  # fewer job slots than the events sent at once below
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    try:
+        client = app_client(url)
+        sleeps.clear()
+        threading.Event().wait(0.5)
+        assert 0 < len(sleeps) < 50, f"{len(sleeps)} passes of the queue's loop in 0.5 s idle (Gradio's: ~500)"
+        assert not any(sleeps)
+        sleeps.clear()
+        for word in ("one", "two", "three"):
+            assert client.predict(word, api_name="/echo") == word
+        assert sum(sleeps) >= 3, "each push wakes the loop (not its fallback timeout)"
+        with concurrent.futures.ThreadPoolExecutor(10) as pool:
+            words = [f"w{i}" for i in range(10)]
+            assert list(pool.map(lambda w: client.predict(w, api_name="/echo"), words)) == words
+        client.close()
+    finally:
+        demo.close()
