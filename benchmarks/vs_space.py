@@ -35,8 +35,9 @@ never asserted.
 Last, a run as the page makes it: Chromium clicks Generate in 4 pages at once, round after round, each round until
 every queued event the page joined has completed and its other requests to the server have stopped for a second
 (the run, and what the page's events chain after it, which the load figures leave out; an event stream Gradio's
-client leaves open is counted, not waited for: ``EVENT_WATCH_JS``); the server's CPU per run (its idle CPU, measured for 8 s before and after with
-the pages open, subtracted) and the page's requests per run by kind, for the app and the peer. ``--page-loads 0`` or
+client leaves open is counted, not waited for: ``EVENT_WATCH_JS``); the server's CPU per run, all of it and less
+its idle CPU (measured for 8 s before and after with the pages open), and the page's requests per run by kind, for
+the app and the peer. ``--page-loads 0`` or
 ``--page-runs 0`` leaves a part out.
 """
 
@@ -477,9 +478,11 @@ def _idle_rate(server_cpu: Any, seconds: float) -> float:
     return (server_cpu() - before) / seconds
 
 
-def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tuple[float, dict[str, float], int]:
-    """(server CPU seconds per run as the page makes it, the page's requests per run by kind (median), the runs
-    after which an event stream was left open)."""
+def page_run_figures(url: str, selector: str, runs: int,
+                     server_cpu: Any) -> tuple[float, float, float, dict[str, float], int]:
+    """(server CPU seconds per run as the page makes it: all of it, and less the server's idle CPU over the same
+    time; that idle CPU per second; the page's requests per run by kind (median); the runs after which an event
+    stream was left open)."""
     with _browser_child("--browser-runs", url, selector, str(runs)) as process:
         _reply(process)  # the pages are open and settled
         idle_before = _idle_rate(server_cpu, PAGE_RUN_IDLE_SECONDS)
@@ -488,12 +491,13 @@ def page_run_figures(url: str, selector: str, runs: int, server_cpu: Any) -> tup
         per_run = _reply(process)["runs"]
         cpu, elapsed = server_cpu() - cpu0, time.monotonic() - began
         # Idle measured before and after, the pages open both times.
-        cpu -= (idle_before + _idle_rate(server_cpu, PAGE_RUN_IDLE_SECONDS)) / 2 * elapsed
+        idle = (idle_before + _idle_rate(server_cpu, PAGE_RUN_IDLE_SECONDS)) / 2
         _tell(process, "done")
         process.wait(30)
     left_open = sum(run.pop("left open", 0) > 0 for run in per_run)
     kinds = sorted({kind for run in per_run for kind in run})
-    return cpu / runs, {kind: median([run.get(kind, 0) for run in per_run]) for kind in kinds}, left_open
+    return (cpu / runs, (cpu - idle * elapsed) / runs, idle,
+            {kind: median([run.get(kind, 0) for run in per_run]) for kind in kinds}, left_open)
 
 
 def page_figures(url: str, selector: str, loads: int, server_cpu: Any) -> tuple[list[float], float, float]:
@@ -554,15 +558,20 @@ def print_page_runs(app_url: str, peer: Any, runs: int) -> None:
     rows = []
     for name, url, selector, server in (("app", app_url, "#flux_pro-generate", cpu_seconds),
                                         ("peer", peer.url, "#generate", peer.cpu_seconds)):
-        cpu, requests, left_open = page_run_figures(url, selector, runs, server)
-        rows.append((name, cpu, requests, left_open))
+        rows.append((name, *page_run_figures(url, selector, runs, server)))
     print(f"\nA run as the page makes it ({runs} clicks on Generate: {PAGE_RUN_PAGES} pages at once, round after round,"
           " Chromium)")
-    print(f"{'side':<6} {'server CPU/run':>14}   page requests per run (median); runs leaving a stream open")
-    for name, cpu, requests, left_open in rows:
+    print(f"{'side':<6} {'server CPU/run':>14} {'less idle':>9} {'idle':>8}   page requests per run (median); "
+          "runs leaving a stream open")
+    for name, cpu, net, idle, requests, left_open in rows:
         listed = ", ".join(f"{kind} {count:g}" for kind, count in requests.items())
-        print(f"{name:<6} {cpu * 1000:12.0f}ms   {listed}; {left_open} of {runs}")
-    print(f"  app / peer server CPU per run: {rows[0][1] / rows[1][1]:.2f}x"
+        print(f"{name:<6} {cpu * 1000:12.0f}ms {net * 1000:7.0f}ms {idle * 1000:4.0f}ms/s   {listed}; "
+              f"{left_open} of {runs}")
+    print(f"  app / peer server CPU per run: {rows[0][1] / rows[1][1]:.2f}x (less idle: {rows[0][2] / rows[1][2]:.2f}x)"
+          "\n  server CPU/run: all the server's CPU while the pages made the runs, per run; less idle: without the"
+          "\n  server's idle CPU over that time (measured before and after, the pages open). Stock Gradio's idle CPU"
+          "\n  is its queue polling every 1 ms (docs/upstream.md §17), which slows down while the server is busy, so"
+          "\n  'less idle' takes off more than it spent: it flatters a polling server (the peer's)"
           "\n  a run: the click until every queued event the page joined has completed and its requests to the server"
           f"\n  (heartbeat and event streams aside) have stopped for {PAGE_RUN_SETTLE_SECONDS:g} s;\n  join: queued events (the run and the steps the page chains after it); "
           "predict: unqueued steps;\n  stream: event streams opened; image: /media/<name> loads;"

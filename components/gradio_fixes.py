@@ -30,6 +30,10 @@
   for as long as the server runs (with runs going too: they start at once, so the queue is empty): ~1,600 event
   loop wake-ups a second and ~35–70 ms of CPU a second on an idle app here. The app's queue sleeps until an event
   is pushed or a job ends (at most ``FREE_POLL_SECONDS``, should anything else free a slot): ``_Wakeable``.
+- API schemas: a component's ``api_info`` is its data model's pydantic JSON schema (~8 ms for a gallery), kept per
+  *instance*; the history's gallery, rebuilt for each run's property update, and its file and image-slider blocks,
+  drawn anew in each session, computed it again every time (~20 ms of CPU per run as the page makes it). The app
+  computes it once per data model and gives each instance its own copy (``_share_api_schemas``).
 - ``import matplotlib``: Gradio tries it twice per event; when it is not installed it is marked absent, so the
   import fails at once instead of searching ``sys.path`` on every event.
 - ``close()``: Gradio sets the server's ``asyncio.Event`` ``stop_event`` from the calling thread while heartbeat
@@ -90,6 +94,36 @@ def _skip_missing_matplotlib() -> None:
     absent makes the import fail at once, as it would anyway."""
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
         sys.modules["matplotlib"] = None  # type: ignore[assignment]  # None marks a module absent (import system)
+
+_API_SCHEMAS: dict[type, dict[str, Any]] = {}  # data model -> the api_info Gradio made from it (never handed out)
+
+
+def _share_api_schemas() -> None:
+    """``Component.api_info`` made once per data model (``_API_SCHEMAS``); each instance gets a deep copy of it as
+    its own ``_api_info_cache`` (callers may change what they are given). Only Gradio's own ``api_info``, which
+    depends on nothing but ``data_model``; a class with its own is untouched."""
+    from gradio.components.base import Component
+
+    original = Component.api_info
+    if getattr(original, "_shared", False):
+        return
+
+    @functools.wraps(original)
+    def api_info(self: Any) -> dict[str, Any]:
+        model = self.data_model
+        if self._api_info_cache is not None or model is None:
+            return original(self)
+        if model not in _API_SCHEMAS:
+            schema = original(self)  # Gradio's own: made, and kept on the instance
+            _API_SCHEMAS[model] = copy.deepcopy(schema)
+            return schema
+        shared: dict[str, Any] = copy.deepcopy(_API_SCHEMAS[model])
+        self._api_info_cache = shared
+        return shared
+
+    api_info._shared = True  # type: ignore[attr-defined]  # our marker: installed once
+    Component.api_info = api_info  # type: ignore[method-assign]  # the tested Gradio's method, wrapped
+
 
 #: Held while Gradio draws a ``gr.render`` area (``Renderable.apply``, see ``_serialize_renders``). Reentrant: a
 #: render drawn inside another runs in the same thread.
@@ -322,6 +356,7 @@ class PlaygroundBlocks(gr.Blocks):
         if self._fixes:
             _skip_missing_matplotlib()
             _serialize_renders()
+            _share_api_schemas()
         super().__init__(*args, **kwargs)
 
     @property

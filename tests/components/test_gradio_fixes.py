@@ -466,3 +466,34 @@ def test_the_queue_loop_sleeps_until_there_is_something_to_start(monkeypatch):
         client.close()
     finally:
         demo.close()
+
+
+def test_a_data_models_api_schema_is_made_once_and_each_component_gets_its_own_copy(monkeypatch):
+    """Gradio keeps ``api_info`` per instance, so each rebuilt gallery (a property update) and each file or image
+    slider drawn in a new session made its data model's pydantic schema again (~8 ms for a gallery)."""
+    from gradio.components.gallery import GalleryData
+
+    made: list[str] = []
+    schema = GalleryData.model_json_schema.__func__
+
+    def counted(cls, *args, **kwargs):
+        made.append(cls.__name__)
+        return schema(cls, *args, **kwargs)
+
+    with PlaygroundBlocks():
+        pass  # installs the workarounds (on the tested Gradio)
+    from components import gradio_fixes
+
+    if not gradio_fixes.fixes_active():
+        pytest.skip("Gradio is not a tested version")
+    monkeypatch.setattr(gradio_fixes, "_API_SCHEMAS", {})
+    monkeypatch.setattr(GalleryData, "model_json_schema", classmethod(counted))
+    first, second = gr.Gallery(render=False), gr.Gallery(label="other", render=False)
+    info = first.api_info()
+    assert second.api_info() == info and made == ["GalleryData"], made
+    second.api_info()["items"] = "changed by a caller"
+    assert gr.Gallery(render=False).api_info() == info and first.api_info() == info  # copies, not one shared dict
+    # the same schema Gradio makes on its own
+    plain = GalleryData.model_json_schema()
+    plain["additional_description"] = plain.pop("description", None)
+    assert info == plain
