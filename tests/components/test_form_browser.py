@@ -5,6 +5,7 @@ name (not clamped) with nothing submitted, and the image upload-or-URL choice.""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import gradio as gr
@@ -161,11 +162,25 @@ def test_the_page_opens_as_load_example_leaves_it(page) -> None:
         boxes = page.locator(f'[id^="{api_name}-"] textarea{editable}, [id^="{api_name}-"] input[type=number]{editable}')
         for i in range(boxes.count()):
             boxes.nth(i).fill("")  # each box's change events run (and derive) from an empty form
-        page.wait_for_timeout(500)
-        assert page.evaluate(SNAPSHOT_JS, api_name) != opened, api_name
+        assert settled(page, api_name, lambda now, opened=opened: now != opened) != opened, api_name
         page.click(f"#{api_name}-load-example")
-        page.wait_for_timeout(1_000)  # the click's own change events (js) settle
-        assert page.evaluate(SNAPSHOT_JS, api_name) == opened, api_name
+        # the click's own change events (js) settle: bounded, as a busy machine (three test workers on two cores)
+        # took more than the second this waited before
+        assert settled(page, api_name, lambda now, opened=opened: now == opened) == opened, api_name
+
+
+def settled(page, api_name: str, done, timeout: float = 10.0):
+    """The form's snapshot once ``done(snapshot)`` holds and it has stayed the same for half a second (at most
+    ``timeout`` seconds): the last snapshot either way."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while True:
+        now = page.evaluate(SNAPSHOT_JS, api_name)
+        if now != last:
+            last, since = now, time.monotonic()
+        if (done(now) and time.monotonic() - since >= 0.5) or time.monotonic() > deadline:
+            return now
+        page.wait_for_timeout(100)
 
 
 @pytest.mark.timeout(60)
