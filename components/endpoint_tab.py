@@ -25,7 +25,6 @@ from components.form_values import readable_values
 from components.prose import Prose
 from components.run_inputs import preprocess_inputs
 from components.run_view import RunView
-from components.widgets import ResultGallery, ResultJSON
 from endpoints.base import SEED_MAX, EndpointSpec, Role
 from providers.catalog import provider_title
 from runs.record import RunRecord
@@ -176,7 +175,7 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
             )
             # Preview mode: the whole image and its caption are visible whatever the aspect (a lone image in
             # grid mode is cropped with its caption hidden); several images get a thumbnail strip.
-            gallery = ResultGallery(
+            gallery = gr.Gallery(
                 label="Images (caption: seed · NSFW flag)",
                 visible=False,  # until the first result (HIDDEN_UNTIL_RESULT)
                 columns=4,
@@ -207,7 +206,7 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
                 # hides it once the JSON is there).
                 Prose("No result yet: Generate, and the request as sent, its cost and the provider's answer "
                       "appear here.", elem_classes=["fp-no-result"])
-                result_json = ResultJSON(label="Result", visible=False, elem_classes=["fp-result-json"])
+                result_json = gr.JSON(label="Result", visible=False, elem_classes=["fp-result-json"])
     sweep_row = gr.Column()
     last_record = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     tab = EndpointTab(spec, ctx, form, generate, stop, status, gallery, logs, result_json, last_record,

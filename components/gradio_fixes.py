@@ -31,9 +31,10 @@
   loop wake-ups a second and ~35–70 ms of CPU a second on an idle app here. The app's queue sleeps until an event
   is pushed or a job ends (at most ``FREE_POLL_SECONDS``, should anything else free a slot): ``_Wakeable``.
 - API schemas: a component's ``api_info`` is its data model's pydantic JSON schema (~8 ms for a gallery), kept per
-  *instance*; the history's gallery, rebuilt for each run's property update, and its file and image-slider blocks,
-  drawn anew in each session, computed it again every time (~20 ms of CPU per run as the page makes it). The app
-  computes it once per data model and gives each instance its own copy (``_share_api_schemas``).
+  *instance*; the result and history galleries, rebuilt for each run's property update, and the history's file and
+  image-slider blocks, drawn anew in each session, computed it again every time (~20 ms of CPU per run as the page
+  makes it). The app computes it once per data model and gives each instance its own copy (``_share_api_schemas``;
+  it replaces the per-class cache the result gallery had in ``components/widgets.py``).
 - ``import matplotlib``: Gradio tries it twice per event; when it is not installed it is marked absent, so the
   import fails at once instead of searching ``sys.path`` on every event.
 - ``close()``: Gradio sets the server's ``asyncio.Event`` ``stop_event`` from the calling thread while heartbeat

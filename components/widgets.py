@@ -144,23 +144,6 @@ FieldRadio = _field_class(gr.Radio, "FieldRadio", preprocess=_as_submitted)
 FieldCheckbox = _field_class(gr.Checkbox, "FieldCheckbox", postprocess=_keep_none(gr.Checkbox))
 
 
-def _shared_api_info(base: type[gr.components.Component]) -> Any:
-    """``api_info`` computed once per class. Gradio rebuilds an output component for every ``gr.skip()`` a
-    streaming handler yields, and a new Gallery recomputes its pydantic JSON schema (~13 ms) each time."""
-    cache: dict[str, Any] = {}
-
-    def api_info(self: Any) -> dict[str, Any]:
-        if "info" not in cache:
-            cache["info"] = base.api_info(self)
-        return cache["info"]
-
-    return api_info
-
-
-ResultGallery = _field_class(gr.Gallery, "ResultGallery", api_info=_shared_api_info(gr.Gallery))
-ResultJSON = _field_class(gr.JSON, "ResultJSON", api_info=_shared_api_info(gr.JSON))
-
-
 def toast_text(text: str) -> str:
     """Text for ``gr.Info``/``gr.Warning``, which render their message as HTML: escaped, so a value from a link, an
     image's metadata or a history entry shows as the text it is and never becomes markup."""

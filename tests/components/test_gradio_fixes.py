@@ -416,7 +416,6 @@ def test_the_monitoring_summary_is_made_when_read_not_after_every_event(monkeypa
         demo.close()
 
 
-
 def test_the_queue_loop_sleeps_until_there_is_something_to_start(monkeypatch):
     """Gradio's queue looks for work every millisecond while it has none (~1,000 loop passes a second, for as long
     as the server runs); the app's queue sleeps until an event is pushed or a job ends. Events still start at once:
