@@ -54,6 +54,20 @@ def pick(page, text: str) -> None:
     page.get_by_role("option").filter(has_text=text).first.click()
 
 
+def _picker_state(page) -> dict[str, Any]:
+    """What the page showed of the search and the picker, for a failure's message."""
+    return page.evaluate("""() => {
+        const options = [...document.querySelectorAll('[role=option]')].map((o) => o.innerText);
+        return {
+            search: document.querySelector('#models-search textarea, #models-search input')?.value,
+            label: document.querySelector('#models-picker [data-testid=block-info]')?.innerText,
+            picker_text: document.querySelector('#models-picker input')?.value,
+            focused: document.activeElement?.outerHTML?.slice(0, 120),
+            options: options.length, first: options.slice(0, 3),
+        };
+    }""")
+
+
 def switch_to_bfl(page) -> None:
     """FLUX1.1 [pro] moved to Black Forest Labs with the provider choice. Failed once in a full suite run (the BFL
     form not there after 20 s), not reproduced alone or under load since: keep what the page showed."""
@@ -156,6 +170,9 @@ def test_an_empty_seed_stays_empty_and_each_run_draws_its_own(browser, app):
 def test_picker_is_usable_at_phone_size(browser, app):
     SHOTS.mkdir(exist_ok=True)
     page = open_models(browser, app, {"width": 390, "height": 844})
+    unqueued: list[str] = []  # the page's unqueued calls and their answers, for a failure's message
+    page.on("requestfinished", lambda r: unqueued.append(f"{r.url.split('/gradio_api')[-1]} {(r.post_data or '')[:80]}")
+            if "/run/" in r.url else None)
     try:
         picker = page.locator("#models-picker")
         box = picker.bounding_box()
@@ -166,10 +183,13 @@ def test_picker_is_usable_at_phone_size(browser, app):
         options.first.wait_for(timeout=5_000)
         # The search narrows the picker's choices with a server round trip: the list opened before it answers
         # still shows every model, so wait (bounded) for the narrowed list, then check every option of it.
-        page.wait_for_function("""() => {
-            const options = [...document.querySelectorAll('[role=option]')];
-            return options.length > 0 && options.every((o) => o.innerText.includes('Kontext'));
-        }""", timeout=15_000)
+        try:
+            page.wait_for_function("""() => {
+                const options = [...document.querySelectorAll('[role=option]')];
+                return options.length > 0 && options.every((o) => o.innerText.includes('Kontext'));
+            }""", timeout=15_000)
+        except sync_api.TimeoutError:
+            raise AssertionError(f"the picker was not narrowed: {_picker_state(page)}; calls {unqueued}") from None
         assert all("Kontext" in options.nth(i).inner_text() for i in range(options.count()))
         page.screenshot(path=str(SHOTS / "phone-picker.png"), full_page=False)
         options.first.click()
