@@ -246,7 +246,19 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
                            [view.dropped_note, view.tabs, *listing, *view.form_outputs], **private)
 
 
+LOADER_ID = "history-load"
+# The page's load asks the server only when the browser holds runs: a first visit's page (nothing stored) spares a
+# queue join and an event stream before Generate works, and the server a step that would change nothing.
+LOAD_STORED_JS = ("(entries) => { if (Array.isArray(entries) && entries.length) "
+                  "document.getElementById('" + LOADER_ID + "')?.click(); }")
+
+
 def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:
     """Show the stored history when the page opens (the gallery itself is not stored; the filter starts at all),
-    its actions drawn when there is something in it."""
-    demo.load(panel.on_load, [panel.history], panel.on_load_outputs, api_visibility="private")
+    its actions drawn when there is something in it. Queued, so that the ``opened`` State it sets fires the
+    render of the actions (Gradio reports a State's change only from a queued event)."""
+    loader = gr.Button("Show the stored history", visible="hidden", elem_id=LOADER_ID)
+    loader.click(panel.on_load, [panel.history], panel.on_load_outputs, api_visibility="private",
+                 show_progress="hidden")
+    demo.load(None, [panel.history], None, js=LOAD_STORED_JS, api_visibility="private", queue=False,
+              show_progress="hidden")

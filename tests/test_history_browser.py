@@ -466,3 +466,25 @@ def test_panel_events_stay_out_of_the_api(app):
         if fn.fn is not None and fn.fn.__module__ in own_modules:
             assert fn.api_visibility == "private", (fn.name, fn.api_visibility)
     assert {f"/{spec}" for spec in ("flux_pro", RF, "flux_dev_image_to_image")} <= named
+
+
+
+def test_a_page_with_no_stored_history_asks_the_server_nothing_for_it(browser, app):
+    """Every visitor's page loads the history; a first visit's (nothing stored) sends no event for it."""
+    page = fresh_page(browser, app.url, viewport={"width": 1400, "height": 1000})
+    loader = next(index for index, fn in app.demo.fns.items() if getattr(fn.fn, "__name__", "") == "on_load")
+    joined: list[object] = []
+    page.on("request", lambda r: joined.append((r.post_data_json or {}).get("fn_index"))
+            if "/queue/join" in r.url or "/run/" in r.url else None)
+    try:
+        open_app(page, app.url)
+        page.wait_for_timeout(1_500)  # the page's load events have been sent by now
+        assert loader not in joined, joined
+        run(page, "flux_pro", prompt="a stored run", seed=5)
+        assert joined, "the run's join was seen"
+        page.reload()
+        open_app(page, app.url)
+        wait_tiles(page, 1)  # a stored run: the page asks, and shows it
+        assert loader in joined
+    finally:
+        put_back(page)
