@@ -171,9 +171,12 @@ async def run_endpoint(
         payload = form.to_model(values)
     except FormError as exc:
         log.info("input refused for %s: %s", spec.id, "; ".join(exc.messages))
-        # The page says it with the form's labels ("Steps: ..."); the API's message keeps the wire names.
-        yield PageUpdate(refused_html(labelled(form, exc), exc.fields, exc.paths), gr.skip(), gr.skip(), gr.skip())
-        raise refusal("Please fix: " + "; ".join(exc.messages), "Invalid input") from None
+        # The page says it with the form's labels ("Steps: ..."), in its status line and its toast; the API's
+        # message keeps the wire names.
+        shown = labelled(form, exc)
+        yield PageUpdate(refused_html(shown, exc.fields, exc.paths), gr.skip(), gr.skip(), gr.skip())
+        raise refusal("Please fix: " + "; ".join(shown if from_page(request) else exc.messages),
+                      "Invalid input") from None
     visitor = ctx.visitor(request)
     route = ctx.backends.route(spec.provider, session_keys)
     await ctx.refresh_prices(route, spec)

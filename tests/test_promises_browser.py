@@ -346,7 +346,10 @@ def test_refusals_use_the_fields_label_and_fixed_errors_lose_their_toast(desk):
         raise
     assert "Steps: must be between 1 and 50" in status.inner_text(), "the label, not the wire name"
     assert "num_inference_steps" not in status.inner_text()
-    desk.locator(".toast-body.error").first.wait_for()
+    toast = desk.locator(".toast-body.error").first
+    toast.wait_for()
+    assert "Steps: must be between 1 and 50" in toast.inner_text(), "the toast names the field as the form does"
+    assert "num_inference_steps" not in toast.inner_text()
     shot(desk, "refused-1400.png")
     set_number(desk, steps, "20")
     generate(desk, "flux_pro")
