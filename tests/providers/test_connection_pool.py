@@ -130,3 +130,62 @@ async def test_the_idle_connection_handed_to_a_request_is_not_closed_for_another
             answers = await asyncio.gather(client.get(server.url), client.get(other))
             assert [r.status_code for r in answers] == [200, 200]
         assert retries[0] == 0
+
+
+@pytest.fixture
+def expiry_checks(monkeypatch) -> list[int]:
+    """Counts the pool's questions whether a connection has expired (two system calls each)."""
+    counted = [0]
+    original = httpcore.AsyncHTTPConnection.has_expired
+
+    def has_expired(self: httpcore.AsyncHTTPConnection) -> bool:
+        counted[0] += 1
+        return original(self)
+
+    monkeypatch.setattr(httpcore.AsyncHTTPConnection, "has_expired", has_expired)
+    return counted
+
+
+async def test_requests_do_not_ask_every_idle_connection_whether_it_has_expired(expiry_checks):
+    async with asyncio.timeout(BOUND), serving(0.0) as server, client_on(LinearConnectionPool, 100, 50) as client:
+        await asyncio.gather(*(client.get(server.url) for _ in range(30)))  # thirty idle connections
+        expiry_checks[0] = 0
+        for _ in range(20):
+            assert (await client.get(server.url)).status_code == 200
+        # The connection each request is handed, and a walk over all of them at most once a second (httpcore:
+        # every connection at each request's start and end, 1,200 here).
+        assert expiry_checks[0] <= 20 + 30, expiry_checks[0]
+
+
+class ClosingServer(Server):
+    """Answers as keep-alive, then closes the connection after ``idle`` seconds (as servers drop idle ones)."""
+
+    def __init__(self, idle: float) -> None:
+        super().__init__(0.0)
+        self.idle = idle
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            await asyncio.sleep(self.idle)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_a_connection_the_server_closed_is_not_reused():
+    server = ClosingServer(0.05)
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/"
+    try:
+        async with asyncio.timeout(BOUND), client_on(LinearConnectionPool, 10, 10) as client:
+            for _ in range(5):  # well within a second: the walk has not asked; the hand-over must
+                assert (await client.get(url)).status_code == 200
+                await asyncio.sleep(0.15)  # the server has closed the idle connection by now
+            assert server.connections == 5
+    finally:
+        listener.close()
