@@ -89,6 +89,11 @@ class SweepControls:
     stop: gr.Button
 
 
+def cell_place(cell: dict[str, Any]) -> str:
+    """Where a cell sits: ``x=1 · y=2``, or ``x=1`` in a sweep with no Y axis."""
+    return f"x={cell.get('x')}" + (f" · y={cell['y']}" if cell.get("y") is not None else "")
+
+
 def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple[Any, ...]:
     """The cell gallery, downloads, the cells' records and the sweep's history entry, from the cell list."""
     if not cells_out:
@@ -104,7 +109,7 @@ def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple
         stored = ((record.get("result") or {}).get("images") or [{}])[0].get("file")
         path = view.ctx.runner.media.path_of(stored) if stored else None
         if images:
-            items.append((str(path) if path else images[0]["url"], f"x={c['x']} · y={c['y']} · {c['state']}"))
+            items.append((str(path) if path else images[0]["url"], f"{cell_place(c)} · {c['state']}"))
     return items, files.files(sweep_id or ""), records, files.take_entry(sweep_id or "")
 
 
@@ -138,7 +143,7 @@ def open_cell(view: SweepView, records: list[dict[str, Any]], evt: gr.SelectData
         out[view.cell_code] = shown_code(snippets.get("python", ""), "python")
     except ValueError as exc:  # one comment line, whatever it says
         out[view.cell_code] = shown_code(f"# no code for this cell: {comment_text(str(exc))}", "python")
-    where = f"x={sweep.get('x')}, y={sweep.get('y')} · seed {(record.get('result') or {}).get('seed')}"
+    where = f"{cell_place(sweep)} · seed {(record.get('result') or {}).get('seed')}"
     if record.get("endpoint_id") != view.spec.id:
         out[view.cell_note] = f"Cell {where} ran on `{record.get('endpoint_id')}`: restore it from the history."
         return out
@@ -187,7 +192,8 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
                         elem_classes=["fp-grid"])
         Prose("**Cells** — click one to restore it into the form.", elem_classes=["field-help"])
         cells_gallery = gr.Gallery(label="Cells (click one to restore it into the form)", show_label=False,
-                                   columns=4, height=360,
+                                   columns=4, height=360, fit_columns=False,  # 2 cells: two quarter-width
+                                   # tiles, not two half-width ones cut off by the height, their captions unseen
                                    allow_preview=False, object_fit="contain", visible=False,
                                    elem_id=f"{name}-sweep-cells")
         downloads = gr.File(label="Downloads: the grid PNG and a ZIP of every cell with its metadata",

@@ -92,6 +92,25 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     assert page.locator("#flux_pro-seed input").first.input_value() == "11"
 
 
+def test_a_sweep_of_two_cells_shows_both_whole(page, app):
+    """Fewer cells than columns keep the columns' width: each cell, caption included, is inside the gallery."""
+    set_axes(page, "5, 6", None)
+    page.locator("#flux_pro-sweep-run").click()
+    page.get_by_text("2/2 done").first.wait_for(timeout=60_000)
+    tiles = page.locator("#flux_pro-sweep-cells button.thumbnail-item")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#flux_pro-sweep-cells button.thumbnail-item').length === 2")
+    gallery = page.locator("#flux_pro-sweep-cells").bounding_box()
+    assert gallery is not None
+    for i in range(2):
+        box = tiles.nth(i).bounding_box()
+        assert box is not None
+        assert box["width"] <= gallery["width"] / 4 + 1, (box, gallery)
+        assert box["y"] + box["height"] <= gallery["y"] + gallery["height"] + 1, (box, gallery)
+    captions = page.locator("#flux_pro-sweep-cells .caption-label").all_inner_texts()
+    assert captions == ["x=5 · done", "x=6 · done"], captions  # no "y=None" in a sweep with no Y axis
+
+
 def test_stop_half_way_keeps_what_finished(page, app):
     """Stop at about half of 8 cells, as a person does: the finished cells, a partial grid, the ZIP, the history
     entry and the session total stay; the status counts finished, stopped and remotely cancelled cells; no Error."""
