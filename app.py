@@ -119,6 +119,9 @@ html { scroll-padding-bottom: 120px; }
   .fp-grid .image-frame { overflow-x: auto; justify-content: flex-start !important; }
   .fp-grid .image-frame img { height: min(45vh, 420px) !important; width: auto !important; max-width: none !important;
     min-width: 100%; flex: none !important; object-fit: contain; }
+  /* A sweep's cells two to a row (four did not fit: Gradio's tiles are at least 100 px wide, and the fourth was cut
+     off); more rows scroll inside the gallery. */
+  .fp-sweep-cells .grid-container { --grid-cols: 2 !important; }
   /* The phone: the action bar is one short line of estimate and one row of buttons (about 10 % of the height). */
   .fp-actions { padding: 4px 0; gap: 4px !important; }
   .fp-actions .fp-estimate p { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: 0.8em;

@@ -195,7 +195,7 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
                                    columns=4, height=360, fit_columns=False,  # 2 cells: two quarter-width
                                    # tiles, not two half-width ones cut off by the height, their captions unseen
                                    allow_preview=False, object_fit="contain", visible=False,
-                                   elem_id=f"{name}-sweep-cells")
+                                   elem_id=f"{name}-sweep-cells", elem_classes=["fp-sweep-cells"])
         downloads = gr.File(label="Downloads: the grid PNG and a ZIP of every cell with its metadata",
                             file_count="multiple", interactive=False, visible=False, elem_id=f"{name}-sweep-files")
         with gr.Accordion("The clicked cell: its run as code", open=False) as cell_code_section:

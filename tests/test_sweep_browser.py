@@ -111,6 +111,25 @@ def test_a_sweep_of_two_cells_shows_both_whole(page, app):
     assert captions == ["x=5 · done", "x=6 · done"], captions  # no "y=None" in a sweep with no Y axis
 
 
+def test_a_sweeps_cells_fit_a_phone(browser, app):
+    phone = open_page(browser, app, {"width": 390, "height": 844})
+    try:
+        set_axes(phone, "15, 16, 17, 18", None)
+        phone.locator("#flux_pro-sweep-run").click()
+        phone.get_by_text("4/4 done").first.wait_for(timeout=60_000)
+        phone.wait_for_function(
+            "() => document.querySelectorAll('#flux_pro-sweep-cells button.thumbnail-item').length === 4")
+        gallery = phone.locator("#flux_pro-sweep-cells").bounding_box()
+        assert gallery is not None
+        tiles = phone.locator("#flux_pro-sweep-cells button.thumbnail-item")
+        for i in range(4):  # two to a row, none cut off at the side
+            box = tiles.nth(i).bounding_box()
+            assert box is not None and box["x"] + box["width"] <= gallery["x"] + gallery["width"] + 1, (i, box, gallery)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 391
+    finally:
+        put_back(phone)
+
+
 def test_stop_half_way_keeps_what_finished(page, app):
     """Stop at about half of 8 cells, as a person does: the finished cells, a partial grid, the ZIP, the history
     entry and the session total stay; the status counts finished, stopped and remotely cancelled cells; no Error."""
