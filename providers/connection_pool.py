@@ -14,8 +14,9 @@ it).
 keep-alive, or closed by the server: a readable idle socket) costs two system calls (``getpeername`` in anyio's
 attributes, then a ``select``), so the walk asks it of every connection at most once a second
 (``EXPIRY_CHECK_SECONDS``), and always of the connection a request is about to be handed, so a connection the
-server has closed is not reused (as with httpcore, one it closes after that check is its race). httpcore asks it of every connection on every request start and end
-(6% of the app's busy CPU at 50 visitors in a py-spy profile). Queued requests are assigned by httpcore's rule
+server has closed is not reused (as with httpcore, one it closes after that check is its race). httpcore asks it
+of every connection on every request start and end (6% of the app's busy CPU at 50 visitors in a py-spy
+profile). Queued requests are assigned by httpcore's rule
 (reuse, else open while under ``max_connections``, else replace an idle connection), never onto a connection a
 request already holds. It is for HTTP/1.1 (the providers' clients do not enable HTTP/2, whose connections serve
 several requests at once). It overrides a private method, so it is used only on the httpcore version it was read
@@ -78,13 +79,12 @@ class LinearConnectionPool(httpcore.AsyncConnectionPool):
                 if candidate.has_expired():  # closed by the server or past its keep-alive: never sent on
                     self._connections.remove(candidate)
                     closing.append(candidate)
-                    held.add(id(candidate))  # not free any more, not even as a spare
                     continue
                 connection = candidate
                 break
             if connection is None:
                 if len(self._connections) >= self._max_connections:
-                    spare = next((c for c in free if c.is_idle() and id(c) not in held), None)
+                    spare = next((c for c in self._connections if id(c) not in held and c.is_idle()), None)
                     if spare is None:
                         continue  # waits for a connection to come free
                     self._connections.remove(spare)
