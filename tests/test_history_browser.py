@@ -468,7 +468,6 @@ def test_panel_events_stay_out_of_the_api(app):
     assert {f"/{spec}" for spec in ("flux_pro", RF, "flux_dev_image_to_image")} <= named
 
 
-
 def test_a_page_with_no_stored_history_asks_the_server_nothing_for_it(browser, app):
     """Every visitor's page loads the history; a first visit's (nothing stored) sends no event for it."""
     page = fresh_page(browser, app.url, viewport={"width": 1400, "height": 1000})

@@ -18,16 +18,19 @@ from components.page_config import PAGE_UNUSED_ENDPOINT_KEYS, PAGE_UNUSED_KEYS, 
 FRONTEND = Path(gr.__file__).parent / "templates" / "frontend"
 
 
-def embedded_config(html: str) -> dict:
-    match = re.search(r"window\.gradio_config = (\{.*?\});</script>", html, re.DOTALL)
-    assert match, "no config in the page"
+def embedded(html: str, name: str) -> dict:
+    """The JSON the page assigns to ``window.<name>``."""
+    match = re.search(rf"window\.{name} = (\{{.*?\}});</script>", html, re.DOTALL)
+    assert match, f"no window.{name} in the page"
     return json.loads(match.group(1))
+
+
+def embedded_config(html: str) -> dict:
+    return embedded(html, "gradio_config")
 
 
 def embedded_api_info(html: str) -> dict:
-    match = re.search(r"window\.gradio_api_info = (\{.*?\});</script>", html, re.DOTALL)
-    assert match, "no API description in the page"
-    return json.loads(match.group(1))
+    return embedded(html, "gradio_api_info")
 
 
 @pytest.fixture()

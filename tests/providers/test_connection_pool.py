@@ -43,8 +43,9 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(delay: float) -> AsyncIterator[Server]:
-    server = Server(delay)
+async def serving(delay: float, server: Server | None = None) -> AsyncIterator[Server]:
+    """``server`` (default: a ``Server`` answering after ``delay``) listening on 127.0.0.1, its ``url`` set."""
+    server = server or Server(delay)
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     server.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/"
     try:
@@ -178,14 +179,9 @@ class ClosingServer(Server):
 
 
 async def test_a_connection_the_server_closed_is_not_reused():
-    server = ClosingServer(0.05)
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/"
-    try:
-        async with asyncio.timeout(BOUND), client_on(LinearConnectionPool, 10, 10) as client:
-            for _ in range(5):  # well within a second: the walk has not asked; the hand-over must
-                assert (await client.get(url)).status_code == 200
-                await asyncio.sleep(0.15)  # the server has closed the idle connection by now
-            assert server.connections == 5
-    finally:
-        listener.close()
+    async with (asyncio.timeout(BOUND), serving(0.0, ClosingServer(0.05)) as server,
+                client_on(LinearConnectionPool, 10, 10) as client):
+        for _ in range(5):  # well within a second: the walk has not asked; the hand-over must
+            assert (await client.get(server.url)).status_code == 200
+            await asyncio.sleep(0.15)  # the server has closed the idle connection by now
+        assert server.connections == 5
