@@ -37,8 +37,7 @@ every queued event the page joined has completed and its other requests to the s
 (the run, and what the page's events chain after it, which the load figures leave out; an event stream Gradio's
 client leaves open is counted, not waited for: ``EVENT_WATCH_JS``); the server's CPU per run, all of it and less
 its idle CPU (measured for 8 s before and after with the pages open), and the page's requests per run by kind, for
-the app and the peer. ``--page-loads 0`` or
-``--page-runs 0`` leaves a part out.
+the app and the peer. ``--page-loads 0`` or ``--page-runs 0`` leaves a part out.
 """
 
 from __future__ import annotations
