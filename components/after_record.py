@@ -75,7 +75,11 @@ class AfterRecord:
             raise ValueError(f"{self.api_name}: two steps after a record write the same component")
         run = self._run(inputs)
         for trigger in self.triggers:
-            trigger(run, inputs, outputs, api_visibility="private", show_progress="hidden")
+            # "always_last": a run that ends while the previous run's steps are still pending (a cache hit ends in
+            # milliseconds) has its steps sent once those are done. Gradio's default, "once", drops them: that run
+            # never reached the history nor the session's spend.
+            trigger(run, inputs, outputs, api_visibility="private", show_progress="hidden",
+                    trigger_mode="always_last")
 
     def _run(self, inputs: list[Any]) -> Callable[..., dict[Any, Any]]:
         steps, state = list(self._steps), self.record

@@ -87,6 +87,45 @@ def test_run_again_is_served_from_the_cache_and_run_again_anyway_is_sent(page, a
     assert submits(app) == 2
 
 
+def test_a_run_that_ends_before_the_last_ones_steps_still_counts(page, app):
+    """A cached run ends in milliseconds; the steps after the run before it (history, spend, code) may still be on
+    their way, as on a slow connection. The page held those back ("once": a trigger while the same step is pending
+    is dropped), so the cached run never reached the history nor the session's spend."""
+    run_index = page.evaluate("() => window.gradio_config.dependencies.find(d => d.api_name === 'flux_pro').id")
+    held: list = []
+    holding = {"on": False}
+
+    def hold_after_steps(route):
+        body = route.request.post_data_json or {}
+        if holding["on"] and body.get("fn_index") != run_index:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/gradio_api/queue/join*", hold_after_steps)
+    page.locator("#flux_pro-prompt textarea").fill("a held lighthouse")
+    page.locator("#flux_pro-seed input").fill("777")
+    holding["on"] = True
+    page.locator("#flux_pro-generate").click()
+    page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('Done')",
+                           timeout=30_000)
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the steps after the first run asked to join the queue"
+    page.locator("#flux_pro-generate").click()  # the same form again: a cache hit
+    page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('from cache')",
+                           timeout=30_000)
+    page.wait_for_timeout(300)  # the page has dispatched (or dropped) the cached run's steps by now
+    holding["on"] = False
+    for route in held:
+        route.continue_()
+    page.wait_for_function("() => document.querySelector('#session-spend').innerText.includes('1 run from cache')",
+                           timeout=15_000)
+    assert "2 sandbox runs that would cost $0.05" in page.locator("#session-spend").inner_text(), "both runs count"
+    page.unroute("**/gradio_api/queue/join*")
+
+
 def test_widening_a_finished_sweep_runs_only_the_new_cells(page, app):
     """A 2×1 sweep over fixed seeds, then the same sweep with one seed more: the plan counts the two cached cells
     apart and only the new cell reaches the provider."""

@@ -56,7 +56,8 @@ def test_one_private_queued_event_per_trigger_with_every_steps_outputs(parts):
     assert len(triggers.calls) == 3, "after the run's success, its failure and Stop"
     fn, inputs, outputs, options = triggers.calls[0]
     assert fn.__name__ == "flux_pro_after_run"
-    assert options == {"api_visibility": "private", "show_progress": "hidden"}, "queued (Gradio's default)"
+    assert options == {"api_visibility": "private", "show_progress": "hidden", "trigger_mode": "always_last"}, (
+        "queued (Gradio's default); a run ending while the last one's steps are pending is not dropped")
     assert inputs[:2] == [parts["result"], parts["record"]] and parts["label"] in inputs
     assert outputs == [parts["record"], parts["code"], parts["spend"], parts["line"]]
 
