@@ -74,6 +74,13 @@ def page():
                 "() => document.querySelector('#flux_general_rf_inversion-image_url-link textarea')?.value",
                 timeout=10_000,
             )
+            # Gradio draws each block once its type's module has loaded: on a busy machine the forms' Advanced
+            # sections came after the rest, so a first snapshot of the page missed them.
+            page.wait_for_function("""() => {
+                const ids = window.gradio_config.components.map((c) => c.props && c.props.elem_id)
+                    .filter((id) => id && id.endsWith('-advanced'));
+                return ids.length >= 4 && ids.every((id) => document.getElementById(id));
+            }""", timeout=20_000)
             yield page
             browser.close()
     finally:
@@ -156,7 +163,7 @@ def test_the_page_opens_as_load_example_leaves_it(page) -> None:
     """The example arrives as the page's starting values, not by events, so nothing the browser derives from the
     values (which image is sent, the custom size boxes, list rows) may differ from pressing "Load example"."""
     for api_name in ENDPOINT_NAMES:
-        opened = page.evaluate(SNAPSHOT_JS, api_name)
+        opened = settled(page, api_name, lambda now: True)  # as drawn: unchanged for half a second
         assert any(row[2] for row in opened), api_name
         editable = ":not([disabled]):visible"
         boxes = page.locator(f'[id^="{api_name}-"] textarea{editable}, [id^="{api_name}-"] input[type=number]{editable}')
