@@ -20,7 +20,7 @@ import inspect
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 from gradio.blocks import Block
@@ -28,6 +28,12 @@ from gradio.blocks import Block
 from components.endpoint_run import record_of
 
 log = logging.getLogger(__name__)
+
+#: For a step chained after a run or a sweep. Gradio's default, "once", drops the step when its event ends again
+#: while the previous step is still pending (a run served from the cache ends in milliseconds): that run or sweep
+#: never reached the history nor the session's spend (``docs/upstream.md`` §18). "always_last" sends it once the
+#: pending one is done, with the newest record.
+CHAINED_TRIGGER_MODE: Literal["always_last"] = "always_last"
 
 
 @dataclass(frozen=True)
@@ -75,11 +81,8 @@ class AfterRecord:
             raise ValueError(f"{self.api_name}: two steps after a record write the same component")
         run = self._run(inputs)
         for trigger in self.triggers:
-            # "always_last": a run that ends while the previous run's steps are still pending (a cache hit ends in
-            # milliseconds) has its steps sent once those are done. Gradio's default, "once", drops them: that run
-            # never reached the history nor the session's spend.
             trigger(run, inputs, outputs, api_visibility="private", show_progress="hidden",
-                    trigger_mode="always_last")
+                    trigger_mode=CHAINED_TRIGGER_MODE)
 
     def _run(self, inputs: list[Any]) -> Callable[..., dict[Any, Any]]:
         steps, state = list(self._steps), self.record

@@ -24,6 +24,7 @@ from typing import Any
 
 import gradio as gr
 
+from components.after_record import CHAINED_TRIGGER_MODE
 from components.bind import bind
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
@@ -102,7 +103,8 @@ def draw(lazy: LazyTab, delivery: Mapping[str, Any] | None, ctx: AppContext, ses
     tab.after_record.add(keep_record, [tab.last_record], [records])
     tab.after_record.wire()
     if tab.sweep_record_event is not None:
-        tab.sweep_record_event.then(keep_record, [tab.sweep_record], [records], **keep)
+        tab.sweep_record_event.then(keep_record, [tab.sweep_record], [records], **keep,
+                                    trigger_mode=CHAINED_TRIGGER_MODE)
     inbox = lazy.states.inbox
     inbox.change(bind(deliver, tab), [inbox], [*tab.form.value_components().values(), tab.status], **keep)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 
+from components.after_record import CHAINED_TRIGGER_MODE
 from components.context import SESSION_TTL_SECONDS
 from components.endpoint_tab import EndpointTab
 from components.prose import Prose
@@ -79,4 +80,4 @@ def count_in_session(tab: EndpointTab, spend: SessionSpend) -> None:
     tab.after_record.add(add_to_session, [spend.state, tab.last_record], [spend.state, spend.line])
     if tab.sweep_record_event is not None:
         tab.sweep_record_event.then(add_to_session, [spend.state, tab.sweep_record], [spend.state, spend.line],
-                                    api_visibility="private", queue=False)
+                                    api_visibility="private", queue=False, trigger_mode=CHAINED_TRIGGER_MODE)

@@ -21,6 +21,7 @@ from typing import Any
 import gradio as gr
 from gradio.blocks import Block
 
+from components.after_record import CHAINED_TRIGGER_MODE
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
 from components.endpoint_tab import EndpointTab
@@ -235,7 +236,7 @@ def wire(tab: EndpointTab, view: SweepView, controls: SweepControls, session_key
                                concurrency_limit=None, show_progress="minimal", show_progress_on=[view.status])
     tab.sweep_record_event = event.then(bind(page_views, view), [view.cells],
                                         [view.cells_gallery, view.downloads, view.cell_records, view.whole_sweep],
-                                        api_visibility="private")
+                                        api_visibility="private", trigger_mode=CHAINED_TRIGGER_MODE)
     tab.sweep_record = view.whole_sweep
     controls.stop.click(bind(stop_sweep, view), outputs=[view.status], api_visibility="private", queue=False)
     view.cells_gallery.select(bind(open_cell, view), [view.cell_records],

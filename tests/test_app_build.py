@@ -44,3 +44,25 @@ def test_a_second_build_makes_no_endpoint_schema_and_the_first_makes_each_once(m
     build_once()
     assert [model for model in made if model in inputs] == []
     assert model_schema(ENDPOINTS[0].input_model) == ENDPOINTS[0].input_model.model_json_schema()
+
+
+def test_the_steps_after_a_run_or_a_sweep_wait_for_the_last_ones_instead_of_being_dropped():
+    """A step chained after a run or a sweep (history, spend, code, the sweep's cells) fired again while the last
+    one is pending is dropped by Gradio's default trigger mode ("once"; ``docs/upstream.md`` §18)."""
+    ctx = make_context(make_backends(ProviderSettings()), {})
+    try:
+        config = build_app(ctx).get_config_file()
+    finally:
+        ctx.cleanup()
+    deps = {dep["id"]: dep for dep in config["dependencies"]}
+    starts = {dep["id"] for dep in deps.values() if dep.get("api_name") in ("flux_pro", "flux_pro_sweep")}
+    assert len(starts) == 2
+    chained, follows = [], set(starts)
+    while True:  # every backend step chained, however far, after the run or the sweep
+        found = [dep for dep in deps.values() if dep.get("trigger_after") in follows and dep["id"] not in follows]
+        if not found:
+            break
+        follows |= {dep["id"] for dep in found}
+        chained += [dep for dep in found if dep.get("backend_fn")]
+    assert len(chained) >= 5, [dep.get("api_name") for dep in chained]  # after run/failure, sweep cells, its 3 steps
+    assert {dep["trigger_mode"] for dep in chained} == {"always_last"}
