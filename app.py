@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -372,6 +373,15 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
     }
 
 
+def freeze_built_objects() -> None:
+    """Leave what exists once the app is built (Gradio, the blocks and their configs, the catalog: ~230,000
+    objects, all kept until the process ends) out of the cyclic garbage collector's full passes. Each full pass
+    otherwise walks them all while the event loop waits: up to ~200 ms at 50 visitors. Call it once, after
+    ``build_app`` and before ``launch``."""
+    gc.collect()
+    gc.freeze()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -401,6 +411,7 @@ def main() -> None:
     ctx = make_context(backends, settings)
     demo = build_app(ctx)
     demo.queue(max_size=1024, default_concurrency_limit=None)
+    freeze_built_objects()
     try:
         demo.launch(**launch_kwargs(ctx))
     finally:

@@ -270,7 +270,7 @@ def launched_app(
 
     ``media_max_bytes`` bounds the benchmark's own media folder; ``sessions`` (a ``SessionLifetimes``) replaces
     the app's session lifetimes, so a short benchmark can show them at work."""
-    from app import build_app, launch_kwargs, make_backends, make_context
+    from app import build_app, freeze_built_objects, launch_kwargs, make_backends, make_context
     from providers.config import ProviderSettings
     from providers.media import MediaStore
 
@@ -291,6 +291,7 @@ def launched_app(
         ctx.sessions = sessions
     demo = build_app(ctx)
     demo.queue(max_size=1024, default_concurrency_limit=None)  # as app.main()
+    freeze_built_objects()  # as app.main()
     kwargs = launch_kwargs(ctx)
     kwargs.pop("theme", None)
     try:
