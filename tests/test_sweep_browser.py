@@ -215,7 +215,11 @@ def test_on_a_phone_the_table_and_the_grid_scroll_sideways_at_a_legible_size(bro
         page.locator("#flux_pro-sweep-plan").click()
         page.get_by_text("8 jobs (4 × 2)").first.wait_for(timeout=15_000)
         page.locator("#flux_pro-sweep-run").click()
-        page.get_by_text("8/8 done").first.wait_for(timeout=90_000)
+        try:  # failed once in a fresh-clone full run (no "8/8 done" in 90 s), not reproduced since: keep what showed
+            page.get_by_text("8/8 done").first.wait_for(timeout=90_000)
+        except sync_api.TimeoutError:
+            shown = page.locator("#flux_pro-sweep-status").inner_text()[:600]
+            raise AssertionError(f"the sweep did not finish; its status: {shown!r}; sandbox: {stats(app)}") from None
         page.locator("#flux_pro-sweep-grid img").first.wait_for(timeout=30_000)
         page.wait_for_function("() => document.querySelector('#flux_pro-sweep-grid img').complete")
         sizes = page.evaluate("""() => {
