@@ -102,28 +102,35 @@ def test_a_run_that_ends_before_the_last_ones_steps_still_counts(page, app):
         else:
             route.continue_()
 
+    def release() -> None:
+        holding["on"] = False
+        while held:
+            held.pop(0).continue_()
+
     page.route("**/gradio_api/queue/join*", hold_after_steps)
-    page.locator("#flux_pro-prompt textarea").fill("a held lighthouse")
-    page.locator("#flux_pro-seed input").fill("777")
-    holding["on"] = True
-    page.locator("#flux_pro-generate").click()
-    page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('Done')",
-                           timeout=30_000)
-    deadline = time.monotonic() + 10
-    while not held and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert held, "the steps after the first run asked to join the queue"
-    page.locator("#flux_pro-generate").click()  # the same form again: a cache hit
-    page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('from cache')",
-                           timeout=30_000)
-    page.wait_for_timeout(300)  # the page has dispatched (or dropped) the cached run's steps by now
-    holding["on"] = False
-    for route in held:
-        route.continue_()
-    page.wait_for_function("() => document.querySelector('#session-spend').innerText.includes('1 run from cache')",
-                           timeout=15_000)
-    assert "2 sandbox runs that would cost $0.05" in page.locator("#session-spend").inner_text(), "both runs count"
-    page.unroute("**/gradio_api/queue/join*")
+    try:
+        page.locator("#flux_pro-prompt textarea").fill("a held lighthouse")
+        page.locator("#flux_pro-seed input").fill("777")
+        holding["on"] = True
+        page.locator("#flux_pro-generate").click()
+        page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('Done')",
+                               timeout=30_000)
+        deadline = time.monotonic() + 10
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        assert held, "the steps after the first run asked to join the queue"
+        page.locator("#flux_pro-generate").click()  # the same form again: a cache hit
+        page.wait_for_function("() => document.querySelector('#flux_pro-status').innerText.includes('from cache')",
+                               timeout=30_000)
+        page.wait_for_timeout(300)  # the page has dispatched (or dropped) the cached run's steps by now
+        release()
+        page.wait_for_function(
+            "() => document.querySelector('#session-spend').innerText.includes('1 run from cache')", timeout=15_000)
+        spend = page.locator("#session-spend").inner_text()
+        assert "2 sandbox runs that would cost $0.05" in spend, "both runs count"
+    finally:  # the page is reused by the next test: nothing held back, no route left
+        release()
+        page.unroute("**/gradio_api/queue/join*")
 
 
 def test_widening_a_finished_sweep_runs_only_the_new_cells(page, app):
