@@ -92,19 +92,23 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     assert page.locator("#flux_pro-seed input").first.input_value() == "11"
 
 
+def cell_tiles(page, count: int) -> tuple[dict, list[dict]]:
+    """The cell gallery's box and its ``count`` tiles' boxes, once that many are drawn."""
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#flux_pro-sweep-cells button.thumbnail-item').length === n", arg=count)
+    gallery = page.locator("#flux_pro-sweep-cells").bounding_box()
+    boxes = [page.locator("#flux_pro-sweep-cells button.thumbnail-item").nth(i).bounding_box() for i in range(count)]
+    assert gallery is not None and None not in boxes, (gallery, boxes)
+    return gallery, boxes
+
+
 def test_a_sweep_of_two_cells_shows_both_whole(page, app):
     """Fewer cells than columns keep the columns' width: each cell, caption included, is inside the gallery."""
     set_axes(page, "5, 6", None)
     page.locator("#flux_pro-sweep-run").click()
     page.get_by_text("2/2 done").first.wait_for(timeout=60_000)
-    tiles = page.locator("#flux_pro-sweep-cells button.thumbnail-item")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#flux_pro-sweep-cells button.thumbnail-item').length === 2")
-    gallery = page.locator("#flux_pro-sweep-cells").bounding_box()
-    assert gallery is not None
-    for i in range(2):
-        box = tiles.nth(i).bounding_box()
-        assert box is not None
+    gallery, boxes = cell_tiles(page, 2)
+    for box in boxes:
         assert box["width"] <= gallery["width"] / 4 + 1, (box, gallery)
         assert box["y"] + box["height"] <= gallery["y"] + gallery["height"] + 1, (box, gallery)
     captions = page.locator("#flux_pro-sweep-cells .caption-label").all_inner_texts()
@@ -117,14 +121,9 @@ def test_a_sweeps_cells_fit_a_phone(browser, app):
         set_axes(phone, "15, 16, 17, 18", None)
         phone.locator("#flux_pro-sweep-run").click()
         phone.get_by_text("4/4 done").first.wait_for(timeout=60_000)
-        phone.wait_for_function(
-            "() => document.querySelectorAll('#flux_pro-sweep-cells button.thumbnail-item').length === 4")
-        gallery = phone.locator("#flux_pro-sweep-cells").bounding_box()
-        assert gallery is not None
-        tiles = phone.locator("#flux_pro-sweep-cells button.thumbnail-item")
-        for i in range(4):  # two to a row, none cut off at the side
-            box = tiles.nth(i).bounding_box()
-            assert box is not None and box["x"] + box["width"] <= gallery["x"] + gallery["width"] + 1, (i, box, gallery)
+        gallery, boxes = cell_tiles(phone, 4)
+        for i, box in enumerate(boxes):  # two to a row, none cut off at the side
+            assert box["x"] + box["width"] <= gallery["x"] + gallery["width"] + 1, (i, box, gallery)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 391
     finally:
         put_back(phone)
