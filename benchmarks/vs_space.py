@@ -1,6 +1,6 @@
 """The app against the Space a user would otherwise write (issue 20, "As fast as a hand-written Space").
 
-    python benchmarks/vs_space.py [--visitors 25,50] [--runs 3] [--rounds 2] [--page-loads 5] [--page-runs 12]
+    python benchmarks/vs_space.py [--visitors 25,50] [--runs 3] [--rounds 2] [--page-loads 10] [--page-runs 12]
                                   [--skip-load] [--skip-page]
 
 The method:
@@ -28,9 +28,11 @@ The method:
 
 Then the page: for the app and the peer, the blocks and bytes of ``/config`` (raw and gzipped as sent), the server
 CPU per page load, and the time until Generate works in Chromium (``/usr/bin/chromium`` through Playwright): from
-navigation to the first click on Generate that sends ``queue/join`` (that request is stopped in the browser, so no
-run starts; the page's own queued load events send ``queue/join`` too: they go through and do not count). Printed,
-never asserted.
+navigation to the first click on Generate that sends ``queue/join`` (that request is stopped in the page, where it
+calls ``fetch``, so no run starts; the page's own queued load events send ``queue/join`` too: they go through and
+do not count; Playwright's request routing is not used for this, as it turns the browser's HTTP cache off). The app's
+and the peer's loads take turns in one browser (app, peer, then peer, app, ...), so that a slow spell of the machine
+falls on both alike. Printed, never asserted.
 
 Last, a run as the page makes it: Chromium clicks Generate in 4 pages at once, round after round, each round until
 every queued event the page joined has completed and its other requests to the server have stopped for a second
@@ -237,55 +239,79 @@ def generate_id(url: str, selector: str) -> int:
     return next(c["id"] for c in config["components"] if (c.get("props") or {}).get("elem_id") == elem_id)
 
 
-def browser_main(url: str, selector: str, loads: int) -> int:
-    """Child process: one warm-up page load, then (after a line on stdin) ``loads`` page loads in the same browser
-    context (its cache warm, as for a returning visitor); for each, the seconds from navigation until a click on
-    ``selector`` sends ``queue/join`` (stopped in the browser, so no run starts). Prints ``@@ {json}`` lines."""
+# The click on Generate is stopped in the page, where it calls ``fetch``, and not with Playwright's ``page.route``:
+# routing turns the browser's HTTP cache off, so every load would fetch every script and stylesheet again (74 for
+# the app's page, 48 for the peer's) and a warm load would not be one. The page's own queued load events (the app's
+# history and share links) send ``queue/join`` too: they go through. ``__generate_joined``: the page's clock
+# (milliseconds from navigation) at the first click that sent the join.
+STOP_GENERATE_JS = """(() => {
+  const fetch = window.fetch;
+  window.__generate_joined = null;
+  window.fetch = function (input, init) {
+    const address = typeof input === "string" ? input : String((input && input.url) || input);
+    if (address.includes("/queue/join") && init && typeof init.body === "string") {
+      let trigger = null;
+      try { trigger = JSON.parse(init.body).trigger_id; } catch (error) { /* not a join we know */ }
+      if (trigger === %d) {
+        if (window.__generate_joined === null) window.__generate_joined = performance.now();
+        return Promise.reject(new TypeError("stopped by the benchmark: no run"));
+      }
+    }
+    return fetch.apply(this, arguments);
+  };
+})();"""
+
+
+def browser_main(pages: list[tuple[str, str]]) -> int:
+    """Child process: for each side (``url``, ``selector``), a first visit in a fresh context (nothing cached) and a
+    warm-up load in the context its timed loads use (its cache warm, as for a returning visitor); then one timed
+    load per ``load <side>`` line on stdin, until ``end``. A load's figure is the seconds from navigation until a
+    click on ``selector`` sends ``queue/join`` (stopped in the page: ``STOP_GENERATE_JS``, so no run starts and the
+    HTTP cache stays on). Prints ``@@ {json}``."""
     from playwright.sync_api import sync_playwright
 
-    trigger = generate_id(url, selector)
+    triggers = [generate_id(url, selector) for url, selector in pages]
 
-    def load(context: Any) -> float:
+    def load(context: Any, side: int) -> float:
+        url, selector = pages[side]
         page = context.new_page()
-        joined: list[float] = []
-
-        def stop_join(route: Any) -> None:
-            # Only the click on Generate counts: the page's own queued load events (the app's history and share
-            # links) also send queue/join, and they must go through (stopping them stalls the page's queue).
-            body = route.request.post_data_json or {}
-            if body.get("trigger_id") != trigger:
-                route.continue_()
-                return
-            joined.append(time.monotonic())
-            route.abort()
-
-        page.route("**/queue/join*", stop_join)
-        began = time.monotonic()
         page.goto(url, wait_until="commit")
-        deadline = began + TTI_TIMEOUT
-        while not joined and time.monotonic() < deadline:
+        began = time.monotonic()
+        joined = None
+        while joined is None and time.monotonic() - began < TTI_TIMEOUT:
             with contextlib.suppress(Exception):  # not there, or not wired, yet
                 page.click(selector, timeout=2000, no_wait_after=True)
             page.wait_for_timeout(25)
+            joined = page.evaluate("window.__generate_joined")
         page.wait_for_timeout(1000)  # the page's own load events finish (counted in the CPU per load)
         page.close()
-        return joined[0] - began if joined else float("nan")
+        return joined / 1000 if joined is not None else float("nan")
+
+    def context_for(side: int) -> Any:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_init_script(STOP_GENERATE_JS % triggers[side])
+        return context
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            cold_context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            cold = load(cold_context)  # a first visit: nothing cached
-            cold_context.close()
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            load(context)  # warm the cache
-            print("@@ " + json.dumps({"warm": True}), flush=True)
-            sys.stdin.readline()
-            times = [load(context) for _ in range(loads)]
-            context.close()
+            cold = []
+            for side in range(len(pages)):
+                cold_context = context_for(side)
+                cold.append(load(cold_context, side))  # a first visit: nothing cached
+                cold_context.close()
+            contexts = [context_for(side) for side in range(len(pages))]
+            for side, context in enumerate(contexts):
+                load(context, side)  # warm the cache
+            print("@@ " + json.dumps({"cold": cold}), flush=True)
+            for line in sys.stdin:
+                word, _, side_text = line.strip().partition(" ")
+                if word != "load":
+                    break
+                side = int(side_text)
+                print("@@ " + json.dumps({"tti": load(contexts[side], side)}), flush=True)
         finally:
             browser.close()
-    print("@@ " + json.dumps({"tti": times, "cold": cold}), flush=True)
     return 0
 
 
@@ -499,20 +525,42 @@ def page_run_figures(url: str, selector: str, runs: int,
             {kind: median([run.get(kind, 0) for run in per_run]) for kind in kinds}, left_open)
 
 
-def page_figures(url: str, selector: str, loads: int,
-                 server_cpu: Any) -> tuple[list[float], float, float, float, float]:
-    """(seconds until Generate works per warm load, the same for a first visit, server CPU seconds per warm load less
-    the server's idle CPU over the same time, the same all told, that idle CPU per second)."""
-    with _browser_child("--browser", url, selector, str(loads)) as process:
-        _reply(process)  # the browser cache is warm
-        idle_rate = _idle_rate(server_cpu, IDLE_SECONDS)  # subtracted below
-        cpu0, began = server_cpu(), time.monotonic()
-        _tell(process, "go")
-        reply = _reply(process)
-        cpu = server_cpu() - cpu0
-        net = cpu - idle_rate * (time.monotonic() - began)
+@dataclass
+class PageLoads:
+    tti: list[float] = field(default_factory=list)  # seconds until Generate works, per warm load
+    cold: float = 0.0  # the same for a first visit
+    cpu: list[float] = field(default_factory=list)  # the server's CPU seconds per warm load, all told
+    seconds: list[float] = field(default_factory=list)  # each load's duration (navigation to page closed)
+    idle_rate: float = 0.0  # the server's idle CPU seconds per second
+
+    def net_cpu(self) -> float:
+        """Server CPU seconds per load less its idle CPU over the load's time."""
+        return sum(cpu - self.idle_rate * seconds for cpu, seconds in zip(self.cpu, self.seconds)) / len(self.cpu)
+
+
+def page_figures(sides: list[tuple[str, str, Any]], loads: int) -> list[PageLoads]:
+    """For each side (url, selector, its server's CPU clock): ``loads`` warm page loads, the sides taking turns
+    (ABBA: A B, then B A, ...) in one browser so that a slow spell of the machine falls on both alike; each load's
+    server CPU is read around that load alone."""
+    figures = [PageLoads() for _ in sides]
+    with _browser_child("--browser", *(part for url, selector, _ in sides for part in (url, selector))) as process:
+        for figure, cold in zip(figures, _reply(process)["cold"]):  # first visits done, caches warm
+            figure.cold = cold
+        for figure, (_, _, server_cpu) in zip(figures, sides):
+            figure.idle_rate = _idle_rate(server_cpu, IDLE_SECONDS)  # subtracted per load
+        order = list(range(len(sides)))
+        for i in range(loads):
+            for side in order if i % 2 == 0 else order[::-1]:
+                server_cpu = sides[side][2]
+                cpu0, began = server_cpu(), time.monotonic()
+                _tell(process, f"load {side}")
+                tti = _reply(process)["tti"]
+                figures[side].cpu.append(server_cpu() - cpu0)
+                figures[side].seconds.append(time.monotonic() - began)
+                figures[side].tti.append(tti)
+        _tell(process, "end")
         process.wait(30)
-    return reply["tti"], reply["cold"], net / loads, cpu / loads, idle_rate
+    return figures
 
 
 def html_cpu(url: str, server_cpu: Any, repeat: int = 20) -> float:
@@ -528,35 +576,38 @@ def html_cpu(url: str, server_cpu: Any, repeat: int = 20) -> float:
 
 
 def print_page(app_url: str, peer: Any, loads: int) -> None:
+    sides = (("app", app_url, "#flux_pro-generate", cpu_seconds), ("peer", peer.url, "#generate", peer.cpu_seconds))
     rows = []
-    all_told: list[tuple[str, float, float]] = []
-    for name, url, selector, server in (("app", app_url, "#flux_pro-generate", cpu_seconds),
-                                        ("peer", peer.url, "#generate", peer.cpu_seconds)):
+    for name, url, _, server in sides:
         blocks, deps, raw, wire = config_figures(url)
         html_raw, html_wire, page_blocks, page_deps = page_bytes(url)
-        per_html = html_cpu(url, server)
-        tti, cold, cpu, cpu_all, idle = page_figures(url, selector, loads, server)
-        rows.append((name, blocks, deps, raw, wire, html_raw, html_wire, per_html, cpu, tti, cold, page_blocks,
+        rows.append((name, blocks, deps, raw, wire, html_raw, html_wire, html_cpu(url, server), page_blocks,
                      page_deps))
-        all_told.append((name, cpu_all, idle))
-    print(f"\nThe page ({loads} loads each after a warm-up, Chromium headless, localhost)")
+    figures = page_figures([(url, selector, server) for _, url, selector, server in sides], loads)
+    print(f"\nThe page ({loads} loads each after a warm-up, the sides taking turns; Chromium headless, localhost)")
     print(f"{'side':<6} {'blocks':>6} {'events':>6} {'config KB':>9} {'as sent KB':>10} {'page blocks':>11} "
           f"{'events':>6} {'page KB':>7} {'as sent KB':>10} {'CPU/GET /':>9} {'CPU/load':>9} {'TTI median':>10} "
           f"{'TTI max':>8} {'TTI first visit':>15}")
-    for name, blocks, deps, raw, wire, html_raw, html_wire, per_html, cpu, tti, cold, p_blocks, p_deps in rows:
+    for (name, blocks, deps, raw, wire, html_raw, html_wire, per_html, p_blocks, p_deps), loaded in zip(rows, figures):
         print(f"{name:<6} {blocks:>6} {deps:>6} {raw / 1000:9.0f} {wire / 1000:10.0f} {p_blocks:>11} {p_deps:>6} "
-              f"{html_raw / 1000:7.0f} {html_wire / 1000:10.0f} {per_html * 1000:7.1f}ms {cpu * 1000:7.0f}ms "
-              f"{median(tti):9.2f}s {max(tti):7.2f}s {cold:14.2f}s")
+              f"{html_raw / 1000:7.0f} {html_wire / 1000:10.0f} {per_html * 1000:7.1f}ms "
+              f"{loaded.net_cpu() * 1000:7.0f}ms {median(loaded.tti):9.2f}s {max(loaded.tti):7.2f}s "
+              f"{loaded.cold:14.2f}s")
     print("  CPU/load all told (idle CPU not taken off): " + ", ".join(
-        f"{name} {cpu * 1000:.0f} ms (idle {idle * 1000:.0f} ms/s)" for name, cpu, idle in all_told))
-    app_tti, peer_tti = median(rows[0][9]), median(rows[1][9])
-    print(f"  app / peer time until Generate works: {app_tti / peer_tti:.2f}x (goal <= 1.5x)")
+        f"{name} {sum(loaded.cpu) / len(loaded.cpu) * 1000:.0f} ms (idle {loaded.idle_rate * 1000:.0f} ms/s)"
+        for (name, *_), loaded in zip(sides, figures)))
+    app, peer_loads = figures
+    turns = sorted(a / b for a, b in zip(app.tti, peer_loads.tti))
+    print(f"  app / peer time until Generate works: {median(app.tti) / median(peer_loads.tti):.2f}x (goal <= 1.5x); "
+          f"load by load {turns[0]:.2f}x to {turns[-1]:.2f}x, median {median(turns):.2f}x")
     print("  config: /config (what gradio_client reads); page blocks/events: the config in GET / (what the browser"
           "\n  builds); page: GET / (the HTML with the config the browser reads)"
-          "\n  TTI: navigation -> a click on Generate sends queue/join; CPU/load: the server's CPU from navigation to 1 s"
-          "\n  after that (every request of the page, browser cache warm), per load, minus the server's idle CPU over"
-          "\n  the same time (measured for 3 s before; stock Gradio's idle CPU is its 1 ms queue polling, which slows"
-          "\n  while a page loads, so taking it off flatters a polling server); CPU/GET /: the HTML page alone")
+          "\n  TTI: navigation -> a click on Generate sends queue/join (app and peer loads alternate: app, peer, then"
+          "\n  peer, app, ...; load by load: each app load over the peer load next to it)"
+          "\n  CPU/load: the server's CPU from navigation to 1 s after that (every request of the page, browser cache"
+          "\n  warm), per load, minus the server's idle CPU over the same time (measured for 3 s before; stock Gradio's"
+          "\n  idle CPU is its 1 ms queue polling, which slows while a page loads, so taking it off flatters a polling"
+          "\n  server); CPU/GET /: the HTML page alone")
 
 
 def print_page_runs(app_url: str, peer: Any, runs: int) -> None:
@@ -596,15 +647,15 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--height", type=int, default=256)
     parser.add_argument("--capacity", type=int, default=128)
-    parser.add_argument("--page-loads", type=int, default=5)
+    parser.add_argument("--page-loads", type=int, default=10)
     parser.add_argument("--skip-load", action="store_true", help="only the page figures")
     parser.add_argument("--skip-page", action="store_true", help="only the load figures")
     parser.add_argument("--page-runs", type=int, default=12, help="runs made by clicking Generate in the pages")
-    parser.add_argument("--browser", nargs=3, metavar=("URL", "SELECTOR", "LOADS"), help=argparse.SUPPRESS)
+    parser.add_argument("--browser", nargs="+", metavar="URL SELECTOR", help=argparse.SUPPRESS)
     parser.add_argument("--browser-runs", nargs=3, metavar=("URL", "SELECTOR", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.browser:
-        return browser_main(args.browser[0], args.browser[1], int(args.browser[2]))
+        return browser_main(list(zip(args.browser[::2], args.browser[1::2])))
     if args.browser_runs:
         return browser_runs_main(args.browser_runs[0], args.browser_runs[1], int(args.browser_runs[2]))
     counts = [int(x) for x in args.visitors.split(",") if x.strip()]
