@@ -366,7 +366,8 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
             "lifespan": app_lifespan(ctx),
             # The media route, and Gradio's frontend files the app corrects (components/frontend_fixes.py).
             "routes": [*media_routes(ctx.runner), *frontend_routes()],
-            # The page and Gradio's frontend files from memory (components/page_cache.py), then gzip.
+            # The page, the config and API description clients read, and Gradio's frontend files from memory
+            # (components/page_cache.py), then gzip.
             "middleware": [Middleware(PageCache), Middleware(AssetCache),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
         },

@@ -563,16 +563,23 @@ def page_figures(sides: list[tuple[str, str, Any]], loads: int) -> list[PageLoad
     return figures
 
 
-def html_cpu(url: str, server_cpu: Any, repeat: int = 20) -> float:
-    """The server's CPU seconds per ``GET /`` (the HTML page with the whole config in it), gzip accepted."""
+def html_cpu(url: str, server_cpu: Any, repeat: int = 20, paths: tuple[str, ...] = ("",)) -> float:
+    """The server's CPU seconds per ``GET /`` (the HTML page with the whole config in it), gzip accepted; or per
+    round of ``paths`` (relative to ``url``)."""
     import httpx
 
     with httpx.Client(timeout=30, trust_env=False, headers={"Accept-Encoding": "gzip"}) as http:
-        http.get(url)
+        for path in paths:
+            http.get(url + path)
         cpu0 = server_cpu()
         for _ in range(repeat):
-            http.get(url).raise_for_status()
+            for path in paths:
+                http.get(url + path).raise_for_status()
         return (server_cpu() - cpu0) / repeat
+
+
+#: What a Python client (``gradio_client.Client``) reads from the server when it connects.
+CLIENT_CONNECT_PATHS = ("config", "gradio_api/info")
 
 
 def print_page(app_url: str, peer: Any, loads: int) -> None:
@@ -582,17 +589,18 @@ def print_page(app_url: str, peer: Any, loads: int) -> None:
         blocks, deps, raw, wire = config_figures(url)
         html_raw, html_wire, page_blocks, page_deps = page_bytes(url)
         rows.append((name, blocks, deps, raw, wire, html_raw, html_wire, html_cpu(url, server), page_blocks,
-                     page_deps))
+                     page_deps, html_cpu(url.rstrip("/") + "/", server, 10, CLIENT_CONNECT_PATHS)))
     figures = page_figures([(url, selector, server) for _, url, selector, server in sides], loads)
     print(f"\nThe page ({loads} loads each after a warm-up, the sides taking turns; Chromium headless, localhost)")
     print(f"{'side':<6} {'blocks':>6} {'events':>6} {'config KB':>9} {'as sent KB':>10} {'page blocks':>11} "
           f"{'events':>6} {'page KB':>7} {'as sent KB':>10} {'CPU/GET /':>9} {'CPU/load':>9} {'TTI median':>10} "
-          f"{'TTI max':>8} {'TTI first visit':>15}")
-    for (name, blocks, deps, raw, wire, html_raw, html_wire, per_html, p_blocks, p_deps), loaded in zip(rows, figures):
+          f"{'TTI max':>8} {'TTI first visit':>15} {'CPU/client':>10}")
+    for (name, blocks, deps, raw, wire, html_raw, html_wire, per_html, p_blocks, p_deps, per_client), loaded in zip(
+            rows, figures):
         print(f"{name:<6} {blocks:>6} {deps:>6} {raw / 1000:9.0f} {wire / 1000:10.0f} {p_blocks:>11} {p_deps:>6} "
               f"{html_raw / 1000:7.0f} {html_wire / 1000:10.0f} {per_html * 1000:7.1f}ms "
               f"{loaded.net_cpu() * 1000:7.0f}ms {median(loaded.tti):9.2f}s {max(loaded.tti):7.2f}s "
-              f"{loaded.cold:14.2f}s")
+              f"{loaded.cold:14.2f}s {per_client * 1000:8.1f}ms")
     print("  CPU/load all told (idle CPU not taken off): " + ", ".join(
         f"{name} {sum(loaded.cpu) / len(loaded.cpu) * 1000:.0f} ms (idle {loaded.idle_rate * 1000:.0f} ms/s)"
         for (name, *_), loaded in zip(sides, figures)))
@@ -607,7 +615,8 @@ def print_page(app_url: str, peer: Any, loads: int) -> None:
           "\n  CPU/load: the server's CPU from navigation to 1 s after that (every request of the page, browser cache"
           "\n  warm), per load, minus the server's idle CPU over the same time (measured for 3 s before; stock Gradio's"
           "\n  idle CPU is its 1 ms queue polling, which slows while a page loads, so taking it off flatters a polling"
-          "\n  server); CPU/GET /: the HTML page alone")
+          "\n  server); CPU/GET /: the HTML page alone; CPU/client: GET /config and GET /gradio_api/info, what a"
+          "\n  gradio_client.Client reads as it connects")
 
 
 def print_page_runs(app_url: str, peer: Any, runs: int) -> None:

@@ -2,9 +2,11 @@
 
 - ``PageCache``: Gradio renders ``GET /`` anew for every visit: a deep copy of the whole config (~0.8 MB of JSON
   here), a walk over it to put the root URL into every file URL, the template, then gzip — ~50–100 ms of CPU per
-  page load, most of the server's work for one. The page is the same for every visitor with the same root URL (the
-  app has no login), so the middleware keeps the finished response (compressed as sent) per root-URL headers, query
-  and accepted encoding, and sends it again.
+  page load, most of the server's work for one. ``GET /config`` (the same copy and walk, as JSON) and ``GET
+  /gradio_api/info`` (the API description, ~0.4 MB serialized again) cost ~45 and ~40 ms each, and every
+  ``gradio_client.Client`` asks for both when it connects. Each is the same for every visitor with the same root URL
+  (the app has no login; a request carrying a login goes through), so the middleware keeps the finished response
+  (compressed as sent) per path, root-URL headers, query and accepted encoding, and sends it again.
 
 - ``AssetCache``: the page then fetches ~120 of Gradio's frontend files (``/assets/…``, ``/static/…``, the theme's
   CSS). Gradio serves them from disk and the gzip middleware compresses each one again on every visit: ~300 ms of
@@ -30,7 +32,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-PAGE_CACHE_ENTRIES = 64  # root URLs x queries x encodings kept; the oldest goes first
+PAGE_CACHE_ENTRIES = 64  # paths x root URLs x queries x encodings kept; the oldest goes first
+PAGE_CACHE_BYTES = 16 * 1024 * 1024  # and in bytes (the config is ~0.8 MB uncompressed): a bound whatever the headers
 #: The request headers that make up the page's root URL (gradio.route_utils.get_root_url) or its encoding.
 KEY_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix")
 
@@ -109,23 +112,29 @@ class ResponseCache:
             self.bytes -= len(dropped)
 
 
-class PageCache(ResponseCache):
-    """Keeps ``GET /`` responses per root URL, query and accepted encoding."""
+#: What ``PageCache`` keeps: the page, and the app's config and API description as Python clients read them.
+PAGE_PATHS = frozenset({"/", "/config", "/config/", "/gradio_api/info", "/gradio_api/info/"})
+#: Gradio's login cookie (``gradio.route_utils``): a page or config drawn for a signed-in user is not shared.
+LOGIN_COOKIE = b"access-token"
 
-    def __init__(self, app: ASGIApp, max_entries: int = PAGE_CACHE_ENTRIES) -> None:
-        super().__init__(app, max_entries=max_entries)
+
+class PageCache(ResponseCache):
+    """Keeps ``GET`` responses for ``PAGE_PATHS`` per path, root URL, query and accepted encoding."""
+
+    def __init__(self, app: ASGIApp, max_entries: int = PAGE_CACHE_ENTRIES, max_bytes: int = PAGE_CACHE_BYTES) -> None:
+        super().__init__(app, max_entries=max_entries, max_bytes=max_bytes)
 
     @staticmethod
     def key(scope: Scope) -> tuple[Any, ...] | None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in PAGE_PATHS:
             return None
         headers = dict(scope.get("headers") or [])
-        if b"authorization" in headers:
+        if b"authorization" in headers or LOGIN_COOKIE in headers.get(b"cookie", b""):
             return None
         accepts = headers.get(b"accept-encoding", b"")
         encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
-        return (scope.get("root_path", ""), scope.get("scheme"), scope.get("query_string", b""), encodings,
-                *(headers.get(name) for name in KEY_HEADERS))
+        return (scope["path"], scope.get("root_path", ""), scope.get("scheme"), scope.get("query_string", b""),
+                encodings, *(headers.get(name) for name in KEY_HEADERS))
 
 
 ASSET_CACHE_BYTES = 32 * 1024 * 1024  # all kept asset responses together; the least recently sent goes first

@@ -39,7 +39,7 @@ def counting_app() -> tuple[Starlette, list[str]]:
         return PlainTextResponse("answer")
 
     app = Starlette(routes=[Route("/assets/cookie.js", cookie), Route("/assets/{name}", asset),
-                            Route("/static/{name}", asset), Route("/gradio_api/info", api)])
+                            Route("/static/{name}", asset), Route("/gradio_api/queue/status", api)])
     return app, served
 
 
@@ -89,12 +89,12 @@ async def test_conditional_range_and_other_requests_go_through():
             await client.get("/assets/large.js", headers=headers)
             await client.get("/assets/large.js", headers=headers)
         for _ in range(2):
-            await client.get("/gradio_api/info")
+            await client.get("/gradio_api/queue/status")
             await client.get("/assets/missing.js")
             await client.get("/assets/cookie.js")
             await client.head("/assets/large.js")
     assert served.count("/assets/large.js") == 8
-    assert served.count("/gradio_api/info") == served.count("/assets/missing.js") == 2
+    assert served.count("/gradio_api/queue/status") == served.count("/assets/missing.js") == 2
     assert served.count("/assets/cookie.js") == 2
 
 

@@ -28,7 +28,8 @@ def counting_app() -> tuple[Starlette, list[str]]:
         response.set_cookie("token", "x")
         return response
 
-    app = Starlette(routes=[Route("/", page), Route("/assets/{name}", asset), Route("/login", login)])
+    app = Starlette(routes=[Route("/", page), Route("/config", page), Route("/gradio_api/info", page),
+                            Route("/assets/{name}", asset), Route("/login", login)])
     return app, served
 
 
@@ -47,3 +48,36 @@ async def test_the_page_is_rendered_once_per_root_url_and_query():
     assert other_host.text == "page 2 for b.test"  # another root URL is rendered for itself
     assert with_query.text == "page 3 for a.test"
     assert served == ["/", "/", "/", "/login", "/login"]  # other paths always go through
+
+
+@pytest.mark.asyncio
+async def test_the_config_and_the_api_description_are_made_once_per_root_url_and_query():
+    app, served = counting_app()
+    transport = httpx.ASGITransport(app=PageCache(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as client:
+        config = [(await client.get("/config")).text for _ in range(2)]
+        info = [(await client.get("/gradio_api/info")).text for _ in range(2)]
+        deep_link = await client.get("/config?deep_link=abc")
+        other_host = await client.get("/config", headers={"host": "b.test"})
+        signed_in = [(await client.get("/config", headers={"cookie": "access-token=secret"})).text for _ in range(2)]
+        page = await client.get("/")
+    assert config == ["page 1 for a.test"] * 2  # the second came from memory
+    assert info == ["page 2 for a.test"] * 2  # kept apart from the config: the path is part of the key
+    assert deep_link.text == "page 3 for a.test"
+    assert other_host.text == "page 4 for b.test"
+    assert signed_in == ["page 5 for a.test", "page 6 for a.test"]  # a signed-in request is never shared
+    assert page.text == "page 7 for a.test"
+    assert served == ["/config", "/gradio_api/info", "/config", "/config", "/config", "/config", "/"]
+
+
+@pytest.mark.asyncio
+async def test_what_is_kept_is_bounded_in_bytes_whatever_the_root_urls_asked_for():
+    async def big(request):
+        return PlainTextResponse("x" * 1000)
+
+    cache = PageCache(Starlette(routes=[Route("/config", big)]), max_bytes=3500)
+    transport = httpx.ASGITransport(app=cache)
+    async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as client:
+        for n in range(10):  # a visitor making up host names
+            assert (await client.get("/config", headers={"host": f"h{n}.test"})).text == "x" * 1000
+    assert cache.bytes <= 3500 and len(cache.responses) == 3
