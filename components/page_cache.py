@@ -34,8 +34,17 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PAGE_CACHE_ENTRIES = 64  # paths x root URLs x queries x encodings kept; the oldest goes first
 PAGE_CACHE_BYTES = 16 * 1024 * 1024  # and in bytes (the config is ~0.8 MB uncompressed): a bound whatever the headers
-#: The request headers that make up the page's root URL (gradio.route_utils.get_root_url) or its encoding.
-KEY_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix")
+#: The request headers that make up the page's root URL (``gradio.route_utils.get_request_origin``: the host, or
+#: ``X-Forwarded-Host``, or else ``X-Gradio-Server``; ``X-Forwarded-Proto``). Every copy of each is part of the key:
+#: Gradio reads the first, and a key made from one copy would let a request that repeats a header store a page
+#: drawn for another root under the plain one (the page's and ``/config``'s ``root`` is where the browser and
+#: ``gradio_client`` send every later request).
+KEY_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-prefix", b"x-gradio-server")
+
+
+def header_values(scope: Scope, name: bytes) -> tuple[bytes, ...]:
+    """Every value the request sent under ``name`` (ASGI header names are lower-case), in order."""
+    return tuple(value for key, value in scope.get("headers") or [] if key == name)
 
 
 def fresh(start: Message) -> Message:
@@ -128,13 +137,13 @@ class PageCache(ResponseCache):
     def key(scope: Scope) -> tuple[Any, ...] | None:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in PAGE_PATHS:
             return None
-        headers = dict(scope.get("headers") or [])
-        if b"authorization" in headers or LOGIN_COOKIE in headers.get(b"cookie", b""):
+        if header_values(scope, b"authorization") or any(
+                LOGIN_COOKIE in cookie for cookie in header_values(scope, b"cookie")):
             return None
-        accepts = headers.get(b"accept-encoding", b"")
+        accepts = b",".join(header_values(scope, b"accept-encoding"))
         encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
         return (scope["path"], scope.get("root_path", ""), scope.get("scheme"), scope.get("query_string", b""),
-                encodings, *(headers.get(name) for name in KEY_HEADERS))
+                encodings, *(header_values(scope, name) for name in KEY_HEADERS))
 
 
 ASSET_CACHE_BYTES = 32 * 1024 * 1024  # all kept asset responses together; the least recently sent goes first

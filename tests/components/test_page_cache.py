@@ -81,3 +81,22 @@ async def test_what_is_kept_is_bounded_in_bytes_whatever_the_root_urls_asked_for
         for n in range(10):  # a visitor making up host names
             assert (await client.get("/config", headers={"host": f"h{n}.test"})).text == "x" * 1000
     assert cache.bytes <= 3500 and len(cache.responses) == 3
+
+
+@pytest.mark.asyncio
+async def test_a_request_naming_another_root_url_never_serves_its_page_to_the_next_visitor():
+    async def page(request):
+        # As Gradio 6.31 finds the root URL (route_utils.get_request_origin): the first X-Forwarded-Host, else
+        # X-Gradio-Server, else the request's own URL.
+        forwarded = request.headers.getlist("x-forwarded-host")
+        root = forwarded[0] if forwarded else request.headers.get("x-gradio-server") or request.headers["host"]
+        return PlainTextResponse(f"root {root}")
+
+    transport = httpx.ASGITransport(app=PageCache(Starlette(routes=[Route("/", page), Route("/config", page)])))
+    async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as client:
+        for path in ("/", "/config"):
+            assert (await client.get(path, headers={"x-gradio-server": "https://evil.test"})).text == "root https://evil.test"
+            repeated = httpx.Headers([("x-forwarded-host", "evil.test"), ("x-forwarded-host", "a.test")])
+            assert (await client.get(path, headers=repeated)).text == "root evil.test"
+            assert (await client.get(path, headers={"x-forwarded-host": "a.test"})).text == "root a.test"
+            assert (await client.get(path)).text == "root a.test"
