@@ -60,14 +60,18 @@ async def test_the_config_and_the_api_description_are_made_once_per_root_url_and
         deep_link = await client.get("/config?deep_link=abc")
         other_host = await client.get("/config", headers={"host": "b.test"})
         signed_in = [(await client.get("/config", headers={"cookie": "access-token=secret"})).text for _ in range(2)]
+        authorized = [(await client.get("/gradio_api/info", headers={"authorization": "Bearer x"})).text
+                      for _ in range(2)]
         page = await client.get("/")
     assert config == ["page 1 for a.test"] * 2  # the second came from memory
     assert info == ["page 2 for a.test"] * 2  # kept apart from the config: the path is part of the key
     assert deep_link.text == "page 3 for a.test"
     assert other_host.text == "page 4 for b.test"
     assert signed_in == ["page 5 for a.test", "page 6 for a.test"]  # a signed-in request is never shared
-    assert page.text == "page 7 for a.test"
-    assert served == ["/config", "/gradio_api/info", "/config", "/config", "/config", "/config", "/"]
+    assert authorized == ["page 7 for a.test", "page 8 for a.test"]  # nor is one with credentials
+    assert page.text == "page 9 for a.test"
+    assert served == ["/config", "/gradio_api/info", "/config", "/config", "/config", "/config",
+                      "/gradio_api/info", "/gradio_api/info", "/"]
 
 
 @pytest.mark.asyncio
