@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.after_record import AfterRecord
+from components.after_record import CHAINED_TRIGGER_MODE, AfterRecord
 from components.api_schema import apply_api_schemas, args_docstring
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
@@ -82,7 +82,7 @@ class EndpointTab:
     # them, once every panel has (``last_record`` is set by that step).
     after_record: AfterRecord = field(init=False)
     sweep_record: Any = None  # gr.State: the last sweep as one RunRecord JSON (for the history)
-    sweep_record_event: Any = None  # after each sweep, once ``sweep_record`` is set
+    sweep_record_event: Any = None  # after each sweep, once ``sweep_record`` is set (steps chain on: ``after_sweep``)
     # Places the rest of the tab is built into (``components.tab_page``): code, share and sweep sections.
     code_button: Any = None
     code_row: Any = None
@@ -91,6 +91,13 @@ class EndpointTab:
 
     def __post_init__(self) -> None:
         self.after_record = AfterRecord(self.last_record, self.spec.api_name)
+
+    def after_sweep(self, fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], **kwargs: Any) -> None:
+        """Chain ``fn`` after each sweep's record (``sweep_record_event``), if the tab has a sweep section; with
+        ``CHAINED_TRIGGER_MODE``, as the steps after a run: a sweep that ends while the last one's steps are pending
+        (served from the cache) waits for them instead of being dropped."""
+        if self.sweep_record_event is not None:
+            self.sweep_record_event.then(fn, inputs, outputs, trigger_mode=CHAINED_TRIGGER_MODE, **kwargs)
 
 
 @dataclass

@@ -18,7 +18,6 @@ from typing import Any
 import gradio as gr
 
 from components import history_actions as act
-from components.after_record import CHAINED_TRIGGER_MODE
 from components.bind import bind
 from components.code_panel import LANGUAGES
 from components.context import AppContext
@@ -170,10 +169,9 @@ def wire_records(listing: ListingParts, drawn: Sequence[EndpointTab], models: Mo
                                   api_visibility="private", show_progress="hidden")
     for tab in drawn:
         tab.after_record.add(add, [states.history, tab.last_record, which, states.seen], added)
-        if tab.sweep_record_event is not None:  # a whole sweep lands as one entry (its grid, its summed cost)
-            tab.sweep_record_event.then(add, [states.history, tab.sweep_record, which, states.seen], added,
-                                        api_visibility="private", show_progress="hidden",
-                                        trigger_mode=CHAINED_TRIGGER_MODE)
+        # A whole sweep lands as one entry (its grid, its summed cost).
+        tab.after_sweep(add, [states.history, tab.sweep_record, which, states.seen], added,
+                        api_visibility="private", show_progress="hidden")
 
 
 def layout(tabs: gr.Tabs, forms: dict[str, FormTarget], models: ModelsTab | None, listing: ListingParts,

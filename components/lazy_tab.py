@@ -24,7 +24,6 @@ from typing import Any
 
 import gradio as gr
 
-from components.after_record import CHAINED_TRIGGER_MODE
 from components.bind import bind
 from components.context import AppContext
 from components.endpoint_tab import EndpointTab
@@ -102,9 +101,7 @@ def draw(lazy: LazyTab, delivery: Mapping[str, Any] | None, ctx: AppContext, ses
     keep: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     tab.after_record.add(keep_record, [tab.last_record], [records])
     tab.after_record.wire()
-    if tab.sweep_record_event is not None:
-        tab.sweep_record_event.then(keep_record, [tab.sweep_record], [records], **keep,
-                                    trigger_mode=CHAINED_TRIGGER_MODE)
+    tab.after_sweep(keep_record, [tab.sweep_record], [records], **keep)
     inbox = lazy.states.inbox
     inbox.change(bind(deliver, tab), [inbox], [*tab.form.value_components().values(), tab.status], **keep)
 

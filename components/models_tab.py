@@ -32,7 +32,6 @@ from gradio.components.api_component import Api
 from gradio.context import Context
 from pydantic import ValidationError
 
-from components.after_record import CHAINED_TRIGGER_MODE
 from components.api_schema import args_docstring, field_schemas
 from components.bind import bind
 from components.context import AppContext
@@ -251,9 +250,8 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     # Queued, so that the State's change (which the history panel follows) fires.
     tab.after_record.add(keep_record, [tab.last_record], [last_record])
     tab.after_record.wire()
-    if tab.sweep_record_event is not None:  # a whole sweep lands in the history as one entry
-        tab.sweep_record_event.then(keep_record, [tab.sweep_record], [last_record], api_visibility="private",
-                                    show_progress="hidden", trigger_mode=CHAINED_TRIGGER_MODE)
+    # A whole sweep lands in the history as one entry.
+    tab.after_sweep(keep_record, [tab.sweep_record], [last_record], api_visibility="private", show_progress="hidden")
     provider.change(bind(switch_provider, RenderedModel(tab, list(components))), [provider, *components.values()],
                     [picked], api_visibility="private",
                     show_progress="hidden")  # queued: a State change only fires from the queue

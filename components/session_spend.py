@@ -8,7 +8,6 @@ from typing import Any
 
 import gradio as gr
 
-from components.after_record import CHAINED_TRIGGER_MODE
 from components.context import SESSION_TTL_SECONDS
 from components.endpoint_tab import EndpointTab
 from components.prose import Prose
@@ -78,6 +77,5 @@ def session_line(total: dict[str, Any]) -> str:
 def count_in_session(tab: EndpointTab, spend: SessionSpend) -> None:
     """Each run of the tab, and each sweep (each cell was a run, billed or not), counts in the session's spend."""
     tab.after_record.add(add_to_session, [spend.state, tab.last_record], [spend.state, spend.line])
-    if tab.sweep_record_event is not None:
-        tab.sweep_record_event.then(add_to_session, [spend.state, tab.sweep_record], [spend.state, spend.line],
-                                    api_visibility="private", queue=False, trigger_mode=CHAINED_TRIGGER_MODE)
+    tab.after_sweep(add_to_session, [spend.state, tab.sweep_record], [spend.state, spend.line],
+                    api_visibility="private", queue=False)
