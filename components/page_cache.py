@@ -47,6 +47,13 @@ def header_values(scope: Scope, name: bytes) -> tuple[bytes, ...]:
     return tuple(value for key, value in scope.get("headers") or [] if key == name)
 
 
+def accepted_encodings(scope: Scope) -> tuple[bytes, ...]:
+    """The compressions (of those the middlewares further in make) that the request accepts, every
+    ``Accept-Encoding`` line read: part of a kept response's key, as the body kept is compressed for them."""
+    accepts = b",".join(header_values(scope, b"accept-encoding"))
+    return tuple(e for e in (b"gzip", b"br") if e in accepts)
+
+
 def fresh(start: Message) -> Message:
     """A copy of a kept ``http.response.start`` message to send: middlewares further out edit the headers of the
     message they are given in place (Gradio's Brotli middleware sets ``content-encoding`` and ``content-length``),
@@ -140,10 +147,8 @@ class PageCache(ResponseCache):
         if header_values(scope, b"authorization") or any(
                 LOGIN_COOKIE in cookie for cookie in header_values(scope, b"cookie")):
             return None
-        accepts = b",".join(header_values(scope, b"accept-encoding"))
-        encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
         return (scope["path"], scope.get("root_path", ""), scope.get("scheme"), scope.get("query_string", b""),
-                encodings, *(header_values(scope, name) for name in KEY_HEADERS))
+                accepted_encodings(scope), *(header_values(scope, name) for name in KEY_HEADERS))
 
 
 ASSET_CACHE_BYTES = 32 * 1024 * 1024  # all kept asset responses together; the least recently sent goes first
@@ -173,6 +178,4 @@ class AssetCache(ResponseCache):
         headers = dict(scope.get("headers") or [])
         if any(name in headers for name in PASS_THROUGH_HEADERS):
             return None
-        accepts = headers.get(b"accept-encoding", b"")
-        encodings = tuple(e for e in (b"gzip", b"br") if e in accepts)
-        return scope.get("root_path", ""), path, scope.get("query_string", b""), encodings
+        return scope.get("root_path", ""), path, scope.get("query_string", b""), accepted_encodings(scope)

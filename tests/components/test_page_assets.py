@@ -114,3 +114,14 @@ async def test_the_kept_bytes_are_bounded():
         first = await client.get("/assets/large.js", headers={"accept-encoding": "identity"})
         again = await client.get("/assets/large.js", headers={"accept-encoding": "identity"})
     assert first.text == again.text == LARGE and len(served2) == 2  # too large to keep: served each time
+
+
+@pytest.mark.asyncio
+async def test_a_request_repeating_accept_encoding_never_leaves_a_compressed_file_for_one_that_accepts_none():
+    app, served = counting_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=stack(app)), base_url="http://a.test") as client:
+        repeated = httpx.Headers([("accept-encoding", "gzip"), ("accept-encoding", "identity")])
+        await client.get("/assets/large.js", headers=repeated)
+        plain = await client.get("/assets/large.js", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == LARGE
+    assert served == ["/assets/large.js"] * 2  # kept apart: the first was kept as the gzip it was sent as
