@@ -66,6 +66,7 @@ from typing import Any
 
 import gradio as gr
 import gradio_client
+from gradio import utils as gradio_utils
 from gradio.components.base import _Keywords
 from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
@@ -406,6 +407,22 @@ class PlaygroundBlocks(gr.Blocks):
         if exc_type is None and self._fixes:
             keep_init_signatures(type(block) for block in self.blocks.values())
 
+    def get_state_ids_to_track(self, block_fn: Any, state: Any) -> tuple[list[int], list]:
+        """Gradio's: the session's ``gr.State`` outputs that some event listens to the change of, with their values'
+        hashes. Gradio walks the session's ``fns`` once per stateful output, on the event loop, while a ``gr.render``
+        may be adding events to that dict in its worker thread: the run then failed with "dictionary changed size
+        during iteration" (seen in CI: a picked model drawing while a history action ran). Here the walk is over one
+        copy of the events, taken once per call (``_events_of``)."""
+        if not self._fixes or state is None:
+            return super().get_state_ids_to_track(block_fn, state)
+        stateful = [block for block in block_fn.outputs if block.stateful]
+        if not stateful:
+            return [], []
+        watched = {target[0] for fn in _events_of(state.blocks_config) for target in fn.targets
+                   if target[1] == "change"}
+        ids = [block._id for block in stateful if block._id in watched]
+        return ids, [gradio_utils.deep_hash(state[block_id]) for block_id in ids]
+
     async def postprocess_data(self, block_fn: Any, predictions: list | dict, state: Any) -> list[Any]:
         if not self._fixes:
             return await super().postprocess_data(block_fn, predictions, state)
@@ -437,6 +454,21 @@ class PlaygroundBlocks(gr.Blocks):
         for i in skipped:
             processed[i] = dict(SKIP)
         return processed
+
+
+SNAPSHOT_TRIES = 5  # copies of a session's events tried before waiting for the area being drawn (RENDER_LOCK)
+
+
+def _events_of(blocks_config: Any) -> tuple[Any, ...]:
+    """A copy of ``blocks_config.fns``'s events. The copy is made in C without running Python code, so a render's
+    thread cannot add to the dict half-way; should one ever get in (a garbage collection between two items), the
+    copy is tried again, and at last made while holding ``RENDER_LOCK``, which every render holds as it draws."""
+    fns = blocks_config.fns
+    for _ in range(SNAPSHOT_TRIES):
+        with contextlib.suppress(RuntimeError):
+            return tuple(fns.values())
+    with RENDER_LOCK:
+        return tuple(fns.values())
 
 
 def keep_init_signatures(classes: Any) -> None:

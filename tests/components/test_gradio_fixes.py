@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 import threading
 
 import gradio as gr
@@ -496,3 +497,64 @@ def test_a_data_models_api_schema_is_made_once_and_each_component_gets_its_own_c
     plain = GalleryData.model_json_schema()
     plain["additional_description"] = plain.pop("description", None)
     assert info == plain
+
+
+def state_blocks() -> tuple[gr.Blocks, gr.State, gr.State]:
+    with PlaygroundBlocks() as demo:
+        watched = gr.State(1)
+        quiet = gr.State(2)
+        shown = gr.Textbox()
+        watched.change(lambda v: str(v), watched, shown)
+        gr.Button().click(lambda: (3, 4), None, [watched, quiet])
+    return demo, watched, quiet
+
+
+def test_stateful_outputs_are_tracked_as_gradio_tracks_them():
+    demo, watched, _quiet = state_blocks()
+    state = SessionState(demo)
+    click = next(fn for fn in demo.fns.values() if fn.targets and fn.targets[0][1] == "click")
+    ours = demo.get_state_ids_to_track(click, state)
+    assert ours == gr.Blocks.get_state_ids_to_track(demo, click, state)
+    assert ours[0] == [watched._id]
+
+
+def test_tracking_state_while_a_render_adds_events_in_another_thread_does_not_fail():
+    """CI failure: a history action's run died with "dictionary changed size during iteration" because Gradio walked
+    the session's events on the loop while a ``gr.render`` added events in its worker thread. Gradio's own method
+    fails here within a few thousand calls; the app's takes one copy and does not."""
+    demo, _watched, _quiet = state_blocks()
+    state = SessionState(demo)
+    click = next(fn for fn in demo.fns.values() if fn.targets and fn.targets[0][1] == "click")
+    fns = state.blocks_config.fns
+    model = next(iter(fns.values()))
+    stop = threading.Event()
+
+    def draw() -> None:  # what a render's thread does to the session's events, over and over
+        key = 10_000
+        while not stop.is_set():
+            for k in range(key, key + 50):
+                fns[k] = model
+            for k in range(key, key + 50):
+                del fns[k]
+            key += 50
+
+    def failures(track) -> int:
+        failed = 0
+        for _ in range(20_000):
+            try:
+                track(click, state)
+            except RuntimeError:
+                failed += 1
+        return failed
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    drawer = threading.Thread(target=draw, daemon=True)
+    drawer.start()
+    try:
+        assert failures(demo.get_state_ids_to_track) == 0
+        assert failures(lambda fn, st: gr.Blocks.get_state_ids_to_track(demo, fn, st)) > 0  # the test can fail
+    finally:
+        stop.set()
+        drawer.join(5)
+        sys.setswitchinterval(interval)
