@@ -41,14 +41,19 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
     seen = list(total.get("seen") or [])
     if isinstance(record_json, dict) and record_json.get("id") and record_json["id"] not in seen:
         seen = [*seen, record_json["id"]][-200:]
-        cells = ((record_json.get("sweep") or {}).get("cells") or []) if isinstance(record_json.get("sweep"), dict) else []
+        sweep = record_json.get("sweep") if isinstance(record_json.get("sweep"), dict) else {}
+        cells = sweep.get("cells") or []
         runs = len(cells) if isinstance(cells, list) and cells else 1
         prefix = "sandbox_" if record_json.get("route") == "sandbox" else ""
         total[f"{prefix}runs"] += runs
         usd = (record_json.get("cost") or {}).get("usd")
-        if record_json.get("cached") is True:  # served from the result cache: nothing was spent
-            total["cached"] = total.get("cached", 0) + 1
-        elif isinstance(usd, int | float):
+        # Served from the result cache, nothing spent: a run, or the cells of a sweep that were (the rest ran).
+        cached = runs if record_json.get("cached") is True else sweep.get("cached_cells")
+        if isinstance(cached, int) and not isinstance(cached, bool) and cached > 0:
+            total["cached"] = total.get("cached", 0) + min(cached, runs)
+        if record_json.get("cached") is True:
+            usd = 0.0
+        if isinstance(usd, int | float):
             total[f"{prefix}usd"] = round(total[f"{prefix}usd"] + float(usd), 6)
         else:
             total[f"{prefix}unpriced"] += runs

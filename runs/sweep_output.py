@@ -156,5 +156,6 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
         timings=Timings(submitted=started, finished=finished),
         sweep={"id": plan.id, "summary": plan.summary(), "outcome": outcome(records, finished - started if started else None),
                "x": plan.x_axis.to_json(),
-               "y": plan.y_axis.to_json() if plan.y_axis else None, "cells": [r.id for r in records]},
+               "y": plan.y_axis.to_json() if plan.y_axis else None, "cells": [r.id for r in records],
+               "cached_cells": sum(1 for r in records if r.cached)},
     )

@@ -28,6 +28,18 @@ def test_a_sweep_counts_each_cell_and_unpriced_and_cached_runs_are_named():
     assert line == "This session: **$0.40 billed** over 6 runs (+1 of unknown cost) · 1 run from cache ($0.00)."
 
 
+def test_a_sweeps_cells_served_from_the_cache_are_named_as_such():
+    """A sweep run again pays only for its new cells: the cells the cache served count as runs from cache."""
+    again = record("s2", 0.05, route="sandbox", sweep={"cells": ["a", "b", "c"], "cached_cells": 2})
+    total, line = add_to_session(new_total(), again)
+    assert (total["sandbox_runs"], total["sandbox_usd"], total["cached"]) == (3, 0.05, 2)
+    assert line == ("This session: **$0.00 billed** · 3 sandbox runs that would cost $0.05 · "
+                    "2 runs from cache ($0.00).")
+    all_cached = record("s3", 0.0, route="sandbox", sweep={"cells": ["a", "b"], "cached_cells": 2})
+    total, line = add_to_session(total, all_cached)
+    assert total["cached"] == 4 and line.endswith("4 runs from cache ($0.00).")
+
+
 def test_a_record_without_an_id_or_of_another_shape_changes_nothing():
     total, line = add_to_session(new_total(), {"cost": {"usd": 1.0}})
     assert total["runs"] == 0 and line == "This session: no runs yet."
