@@ -41,7 +41,7 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
     seen = list(total.get("seen") or [])
     if isinstance(record_json, dict) and record_json.get("id") and record_json["id"] not in seen:
         seen = [*seen, record_json["id"]][-200:]
-        sweep = record_json.get("sweep") if isinstance(record_json.get("sweep"), dict) else {}
+        sweep: dict[str, Any] = record_json["sweep"] if isinstance(record_json.get("sweep"), dict) else {}
         cells = sweep.get("cells") or []
         runs = len(cells) if isinstance(cells, list) and cells else 1
         prefix = "sandbox_" if record_json.get("route") == "sandbox" else ""
