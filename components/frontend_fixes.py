@@ -1,4 +1,6 @@
-"""One line of Gradio 6.31's frontend, corrected: the page builds its component tree once at start-up, not twice.
+"""Two places in Gradio 6.31's frontend, corrected: the page builds its component tree once at start-up, not twice, and
+lists each block's events from an index instead of matching every block against every event (``EVENTS_INDEXED_ONCE``,
+``docs/upstream.md`` §19).
 
 Gradio's ``Blocks`` page (``templates/frontend/assets/Blocks-<hash>.js``) builds the ``AppTree`` in its
 constructor, then an effect meant for hot reloads (it reads the ``reload_count`` prop) calls ``AppTree.reload``
@@ -58,7 +60,28 @@ TREE_BUILT_ONCE = AssetFix(
     old="le(()=>{v(),oe(()=>{O.reload(",
     new="let fp_first=!0;le(()=>{if(v(),fp_first){fp_first=!1;return}oe(()=>{O.reload(",
 )
-FIXES = (TREE_BUILT_ONCE,)
+#: ``AppTree.postprocess`` lists each block's events with ``find_attached_events``, which walks every event's
+#: targets for every block (blocks × events, each read through Svelte's reactive proxies). Here the events are
+#: indexed by block once per ``postprocess`` (the index is dropped at its start, so a later config is indexed
+#: anew), in the same order and with the same rule: for each event, the first of its targets naming the block,
+#: if that trigger has a name.
+EVENTS_INDEXED_ONCE = AssetFix(
+    asset="core-Bdx9080F.js",
+    old=("postprocess(e){this.root=this.traverse(e,[e=>je(e,this.#r.api_url),e=>Me(e,this.components_to_register),"
+         "e=>Pe(e,this.initial_tabs),e=>this.find_attached_events(e,this.#n),"
+         "e=>Ne(e,this.components_to_register,this.#d)])}"
+         "find_attached_events(e,t){let n=t.filter(t=>t.targets.find(([t])=>t===e.id)).map(t=>{"
+         "let n=t.targets.find(([t])=>t===e.id);return n?n[1]:null}).filter(Boolean);"
+         "return e.props.shared_props.attached_events=n,e}"),
+    new=("postprocess(e){this.fp_attached=null;this.root=this.traverse(e,[e=>je(e,this.#r.api_url),"
+         "e=>Me(e,this.components_to_register),e=>Pe(e,this.initial_tabs),e=>this.find_attached_events(e,this.#n),"
+         "e=>Ne(e,this.components_to_register,this.#d)]);this.fp_attached=null}"
+         "find_attached_events(e,t){let c=this.fp_attached;if(!c||c.deps!==t){let m=new Map;for(let d of t){"
+         "let s=new Set;for(let[i,n]of d.targets){if(s.has(i))continue;s.add(i);if(!n)continue;let a=m.get(i);"
+         "a?a.push(n):m.set(i,[n])}}c=this.fp_attached={deps:t,map:m}}let n=(c.map.get(e.id)||[]).slice();"
+         "return e.props.shared_props.attached_events=n,e}"),
+)
+FIXES = (TREE_BUILT_ONCE, EVENTS_INDEXED_ONCE)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,17 @@ import pytest
 from starlette.applications import Starlette
 
 from components import frontend_fixes
-from components.frontend_fixes import ASSETS, FIXES, TREE_BUILT_ONCE, AssetFix, fixed_asset, frontend_routes
+from components.frontend_fixes import (
+    ASSETS,
+    EVENTS_INDEXED_ONCE,
+    FIXES,
+    TREE_BUILT_ONCE,
+    AssetFix,
+    fixed_asset,
+    frontend_routes,
+)
 from tests.app_support import launched_app
+from tests.browser_support import launch, needs_chromium
 
 FIX = AssetFix("Blocks-test.js", old="f(),g()", new="f();if(once)return;g()")
 
@@ -20,15 +29,69 @@ def serve(routes) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=Starlette(routes=routes)), base_url="http://a.test")
 
 
-def test_the_installed_gradio_gets_exactly_the_one_replacement():
-    original = (ASSETS / TREE_BUILT_ONCE.asset).read_text(encoding="utf-8")
-    asset = fixed_asset(TREE_BUILT_ONCE)
+@pytest.mark.parametrize("fix", FIXES, ids=lambda fix: fix.asset)
+def test_the_installed_gradio_gets_exactly_the_one_replacement(fix):
+    original = (ASSETS / fix.asset).read_text(encoding="utf-8")
+    asset = fixed_asset(fix)
     assert asset is not None
     body = asset.body.decode()
-    assert body == original.replace(TREE_BUILT_ONCE.old, TREE_BUILT_ONCE.new)
-    assert body.count(TREE_BUILT_ONCE.new) == 1 and TREE_BUILT_ONCE.old not in body
+    assert body == original.replace(fix.old, fix.new)
+    assert body.count(fix.new) == 1 and fix.old not in body
+
+
+def test_the_tree_effect_still_reads_the_reload_count():
+    body = fixed_asset(TREE_BUILT_ONCE).body.decode()  # type: ignore[union-attr]
     # The effect still reads reload_count (``v()``) before it returns, so it runs again when the count changes.
     assert "le(()=>{if(v(),fp_first){fp_first=!1;return}oe(()=>{O.reload(" in body
+
+
+#: Runs Gradio's ``find_attached_events`` and the indexed one (each taken from its fix, as an object's method) on
+#: every node of a layout, and returns the nodes where they differ.
+COMPARE_JS = """([oldMethod, newMethod, layout, deps]) => {
+  const before = eval(`({${oldMethod}})`), after = eval(`({${newMethod}})`);
+  const node = (id) => ({id, props: {shared_props: {}}});
+  const nodes = [];
+  (function walk(n) { nodes.push(n); (n.children || []).forEach(walk); })(layout);
+  const differ = [];
+  for (const n of nodes) {
+    const a = before.find_attached_events(node(n.id), deps).props.shared_props.attached_events;
+    const b = after.find_attached_events(node(n.id), deps).props.shared_props.attached_events;
+    if (JSON.stringify(a) !== JSON.stringify(b)) differ.push([n.id, a, b]);
+  }
+  return [nodes.length, differ];
+}"""
+
+
+def method_of(fix_text: str) -> str:
+    return fix_text[fix_text.index("find_attached_events(e,t){"):]
+
+
+@needs_chromium
+def test_events_indexed_once_list_each_blocks_events_as_gradio_does():
+    """The indexed ``find_attached_events`` gives every block of the app's page, and of a page with the odd cases
+    (a block named twice by one event, a trigger without a name, events of the page itself), the same list in the
+    same order as Gradio's."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with launched_app() as app:
+        config = httpx.get(f"{app.url.rstrip('/')}/config", timeout=30, trust_env=False).json()
+    odd_layout = {"id": 0, "children": [{"id": 1}, {"id": 2, "children": [{"id": 3}]}]}
+    odd_deps = [{"targets": [[1, "click"], [1, "change"], [2, "click"]]}, {"targets": [[3, None], [3, "submit"]]},
+                {"targets": [[None, "then"]]}, {"targets": [[0, "load"], [1, "click"]]}, {"targets": []}]
+    old, new = method_of(EVENTS_INDEXED_ONCE.old), method_of(EVENTS_INDEXED_ONCE.new)
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page()
+            count, differ = page.evaluate(COMPARE_JS, [old, new, config["layout"], config["dependencies"]])
+            assert count > 500 and differ == []
+            count, differ = page.evaluate(COMPARE_JS, [old, new, odd_layout, odd_deps])
+            assert count == 4 and differ == []
+            # and the test can tell: an index that ignored the first-target rule would differ
+            wrong = new.replace("if(s.has(i))continue;", "")
+            _, differ = page.evaluate(COMPARE_JS, [old, wrong, odd_layout, odd_deps])
+            assert differ
+        finally:
+            browser.close()
 
 
 @pytest.mark.parametrize("text", ["nothing of the kind", "f(),g() and f(),g()"])
