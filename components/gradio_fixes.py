@@ -461,8 +461,9 @@ SNAPSHOT_TRIES = 5  # copies of a session's events tried before waiting for the 
 
 def _events_of(blocks_config: Any) -> tuple[Any, ...]:
     """A copy of ``blocks_config.fns``'s events. The copy is made in C without running Python code, so a render's
-    thread cannot add to the dict half-way; should one ever get in (a garbage collection between two items), the
-    copy is tried again, and at last made while holding ``RENDER_LOCK``, which every render holds as it draws."""
+    thread cannot add to the dict half-way; should one ever get in (a garbage collection as the copy is allocated,
+    running a finalizer), the copy is tried again, and at last made while holding ``RENDER_LOCK``, which every
+    render holds as it draws."""
     fns = blocks_config.fns
     for _ in range(SNAPSHOT_TRIES):
         with contextlib.suppress(RuntimeError):

@@ -521,7 +521,12 @@ def test_stateful_outputs_are_tracked_as_gradio_tracks_them():
 def test_tracking_state_while_a_render_adds_events_in_another_thread_does_not_fail():
     """CI failure: a history action's run died with "dictionary changed size during iteration" because Gradio walked
     the session's events on the loop while a ``gr.render`` added events in its worker thread. Gradio's own method
-    fails here within a few thousand calls; the app's takes one copy and does not."""
+    fails here some dozens of times in 20,000 calls (hundreds on a quiet machine); the app's takes one copy and
+    does not."""
+    from components import gradio_fixes
+
+    if not gradio_fixes.fixes_active():
+        pytest.skip("Gradio is not a tested version: the workarounds are off")
     demo, _watched, _quiet = state_blocks()
     state = SessionState(demo)
     click = next(fn for fn in demo.fns.values() if fn.targets and fn.targets[0][1] == "click")

@@ -38,6 +38,10 @@ async def test_a_2x1_sweep_leaves_a_grid_a_zip_its_cells_and_one_record(rig, tmp
                          (640, 320), started=1.0)
     assert entry.state == "done" and entry.sweep is not None and entry.sweep["cells"] == [r.id for r in records]
     assert entry.result is not None and entry.result["extras"]["cells_done"] == 2
+    assert entry.sweep["cached_cells"] == 0
+    again = sweep_record(plan, small(), (dataclasses.replace(records[0], cached=True), records[1]), rig.route("fal"),
+                         "grid.png", "http://app.test/media/grid.png", (640, 320))
+    assert again.sweep is not None and again.sweep["cached_cells"] == 1  # what the session's spend counts as cached
     stopped = sweep_record(plan, small(), (records[0], dataclasses.replace(records[1], state="stopped")),
                            rig.route("fal"), "grid.png", "http://app.test/media/grid.png", (640, 320))
     assert stopped.state == "stopped" and stopped.result is not None and stopped.result["extras"]["cells_done"] == 1
