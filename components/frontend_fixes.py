@@ -1,6 +1,7 @@
-"""Two places in Gradio 6.31's frontend, corrected: the page builds its component tree once at start-up, not twice, and
-lists each block's events from an index instead of matching every block against every event (``EVENTS_INDEXED_ONCE``,
-``docs/upstream.md`` §19).
+"""Three places in Gradio 6.31's frontend, corrected: the page builds its component tree once at start-up, not twice;
+it lists each block's events from an index instead of matching every block against every event
+(``EVENTS_INDEXED_ONCE``, ``docs/upstream.md`` §19); and an event with no ``event_args`` does not search the tree
+for its target (``NO_EVENT_ARGS_NO_SEARCH``, §19 too).
 
 Gradio's ``Blocks`` page (``templates/frontend/assets/Blocks-<hash>.js``) builds the ``AppTree`` in its
 constructor, then an effect meant for hot reloads (it reads the ``reload_count`` prop) calls ``AppTree.reload``
@@ -81,7 +82,17 @@ EVENTS_INDEXED_ONCE = AssetFix(
          "a?a.push(n):m.set(i,[n])}}c=this.fp_attached={deps:t,map:m}}let n=(c.map.get(e.id)||[]).slice();"
          "return e.props.shared_props.attached_events=n,e}"),
 )
-FIXES = (TREE_BUILT_ONCE, EVENTS_INDEXED_ONCE)
+#: ``DependencyManager.set_event_args`` looks the target block up in the tree (``get_state``: a search of the whole
+#: tree through Svelte's proxies) before it checks whether the event has any ``event_args`` to set; with none it
+#: returns a no-op either way. The manager calls it for every target of every event when it is built (~70 tree
+#: searches per load of this app's page) and for each target of each event fired. Here an event with no
+#: ``event_args`` returns the same no-op without the search.
+NO_EVENT_ARGS_NO_SEARCH = AssetFix(
+    asset="Blocks-D1GWYZdr.js",
+    old="async set_event_args(e,t){let n={},r=await this.get_state_cb?.(e);",
+    new="async set_event_args(e,t){if(t&&Object.keys(t).length===0)return()=>{};let n={},r=await this.get_state_cb?.(e);",
+)
+FIXES = (TREE_BUILT_ONCE, EVENTS_INDEXED_ONCE, NO_EVENT_ARGS_NO_SEARCH)
 
 
 @dataclass(frozen=True)
@@ -92,20 +103,25 @@ class FixedAsset:
     last_modified: str
 
 
-def fixed_asset(fix: AssetFix, folder: Path = ASSETS) -> FixedAsset | None:
-    """The corrected file, or None (logged) when the installed Gradio's file is missing or differs."""
-    path = folder / fix.asset
+def fixed_asset(fixes: AssetFix | tuple[AssetFix, ...], folder: Path = ASSETS) -> FixedAsset | None:
+    """The file corrected by ``fixes`` (all of one file), or None (logged) when the installed Gradio's file is
+    missing or differs: each fix's text must be in it exactly once, or the file is served as Gradio has it."""
+    fixes = fixes if isinstance(fixes, tuple) else (fixes,)
+    name = fixes[0].asset
+    assert all(fix.asset == name for fix in fixes), "fixes of one file at a time"
+    path = folder / name
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
-        log.warning("Gradio frontend file %s not found: served as Gradio has it, without the fix", fix.asset)
+        log.warning("Gradio frontend file %s not found: served as Gradio has it, without the fix", name)
         return None
-    if text.count(fix.old) != 1:
-        log.warning("Gradio frontend file %s is not the tested one: served as Gradio has it, without the fix",
-                    fix.asset)
+    if any(text.count(fix.old) != 1 for fix in fixes):
+        log.warning("Gradio frontend file %s is not the tested one: served as Gradio has it, without the fix", name)
         return None
-    body = text.replace(fix.old, fix.new).encode("utf-8")
-    return FixedAsset(fix.asset, body, f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"',
+    for fix in fixes:
+        text = text.replace(fix.old, fix.new)
+    body = text.encode("utf-8")
+    return FixedAsset(name, body, f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"',
                       email.utils.formatdate(path.stat().st_mtime, usegmt=True))
 
 
@@ -114,9 +130,12 @@ def frontend_routes(fixes: tuple[AssetFix, ...] = FIXES, folder: Path = ASSETS) 
     front of Gradio's own routes (``app_kwargs["routes"]``)."""
     if not fixes_active():
         return []
-    routes = []
+    by_file: dict[str, tuple[AssetFix, ...]] = {}
     for fix in fixes:
-        asset = fixed_asset(fix, folder)
+        by_file[fix.asset] = (*by_file.get(fix.asset, ()), fix)
+    routes = []
+    for file_fixes in by_file.values():
+        asset = fixed_asset(file_fixes, folder)
         if asset is not None:
             routes.append(Route(f"/assets/{asset.name}", _serve(asset), methods=["GET"]))
     return routes

@@ -14,6 +14,7 @@ from components.frontend_fixes import (
     ASSETS,
     EVENTS_INDEXED_ONCE,
     FIXES,
+    NO_EVENT_ARGS_NO_SEARCH,
     TREE_BUILT_ONCE,
     AssetFix,
     fixed_asset,
@@ -29,14 +30,27 @@ def serve(routes) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=Starlette(routes=routes)), base_url="http://a.test")
 
 
-@pytest.mark.parametrize("fix", FIXES, ids=lambda fix: fix.asset)
+@pytest.mark.parametrize("fix", FIXES, ids=lambda fix: f"{fix.asset}:{fix.new[:24]}")
 def test_the_installed_gradio_gets_exactly_the_one_replacement(fix):
     original = (ASSETS / fix.asset).read_text(encoding="utf-8")
     asset = fixed_asset(fix)
     assert asset is not None
     body = asset.body.decode()
     assert body == original.replace(fix.old, fix.new)
-    assert body.count(fix.new) == 1 and fix.old not in body
+    assert body.count(fix.new) == 1 and body.count(fix.old) == (1 if fix.old in fix.new else 0)
+
+
+def test_a_file_with_several_fixes_gets_all_of_them_or_none(tmp_path, caplog):
+    second = AssetFix(FIX.asset, old="h()", new="h(1)")
+    (tmp_path / FIX.asset).write_text("f(),g();h()", encoding="utf-8")
+    asset = fixed_asset((FIX, second), tmp_path)
+    assert asset is not None and asset.body == b"f();if(once)return;g();h(1)"
+    routes = frontend_routes((FIX, second), tmp_path)
+    assert [route.path for route in routes] == [f"/assets/{FIX.asset}"]  # one route serving both
+    (tmp_path / FIX.asset).write_text("f(),g();nothing else", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger=frontend_fixes.__name__):
+        assert fixed_asset((FIX, second), tmp_path) is None
+    assert "not the tested one" in caplog.text
 
 
 def test_the_tree_effect_still_reads_the_reload_count():
@@ -138,7 +152,51 @@ def test_the_app_serves_the_corrected_file_and_gradio_the_others():
         for fix in FIXES:
             served = httpx.get(f"{app.url.rstrip('/')}/assets/{fix.asset}", timeout=30, trust_env=False)
             assert served.status_code == 200
-            assert fix.new in served.text and fix.old not in served.text
+            assert served.text.count(fix.new) == 1 and (fix.old in fix.new or fix.old not in served.text)
         other = next(p for p in ASSETS.glob("Index-*.js"))
         served = httpx.get(f"{app.url.rstrip('/')}/assets/{other.name}", timeout=30, trust_env=False)
         assert served.status_code == 200 and served.content == other.read_bytes()
+
+
+#: Calls Gradio's ``set_event_args`` and the corrected one (as methods of a stand-in manager whose state callbacks
+#: record their calls) for each case, and returns what each did: its searches, its updates, and what the returned
+#: undo function then updated.
+SET_EVENT_ARGS_JS = """async ([oldMethod, newMethod, cases]) => {
+  const run = async (method, [target, args, known]) => {
+    const calls = [];
+    const manager = eval(`({${method}})`);
+    manager.get_state_cb = async (id) => { calls.push(["search", id]); return known ? {value: 1, a: "before"} : null; };
+    manager.update_state_cb = async (id, props) => { calls.push(["update", id, props]); };
+    let undo;
+    try { undo = await manager.set_event_args(target, args); } catch (error) { return ["throws", String(error)]; }
+    calls.push("undo"); await undo();
+    return calls;
+  };
+  const out = [];
+  for (const c of cases) out.push([await run(oldMethod, c), await run(newMethod, c)]);
+  return out;
+}"""
+
+
+@needs_chromium
+def test_an_event_without_event_args_skips_the_search_and_does_the_same():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    source = (ASSETS / NO_EVENT_ARGS_NO_SEARCH.asset).read_text(encoding="utf-8")
+    start = source.index("async set_event_args(e,t){")
+    old = source[start:source.index("async cancel(e){", start)]
+    new = old.replace(NO_EVENT_ARGS_NO_SEARCH.old, NO_EVENT_ARGS_NO_SEARCH.new)
+    assert new != old
+    cases = [[7, {}, True], [7, {}, False], [7, {"a": "x"}, True], [7, {"a": "x"}, False], [7, None, True],
+             [7, None, False]]
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            results = browser.new_page().evaluate(SET_EVENT_ARGS_JS, [old, new, cases])
+        finally:
+            browser.close()
+    for (target, args, known), (before, after) in zip(cases, results, strict=True):
+        if args == {}:  # no event_args: the same no-op, without the search
+            assert before == [["search", target], "undo"] and after == ["undo"]
+        else:
+            assert after == before, (args, known)
+    assert results[2][0] == [["search", 7], ["update", 7, {"a": "x"}], "undo", ["update", 7, {"a": "before"}]]
