@@ -282,7 +282,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     )
     with gr.Row(equal_height=True):
         query = gr.Textbox(label="Search models", placeholder="e.g. kontext, flux.2, edit, lora", scale=2,
-                           min_width=160, elem_id="models-search")
+                           min_width=160, max_lines=1, elem_id="models-search")
         picker = gr.Dropdown(choices=entries, value=None, label=PICKER_LABEL, filterable=True, scale=5,
                              min_width=240, elem_id="models-picker")
     picked = states.picked

@@ -171,12 +171,12 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
             x_field = gr.Dropdown(fields, value=default_axis_field(spec), label="X axis", interactive=True,
                                   scale=1, elem_id=f"{name}-sweep-x-field")
             x_values = gr.Textbox(label="X values", interactive=True, placeholder="e.g. 4 random seeds", scale=2,
-                                  elem_id=f"{name}-sweep-x-values")
+                                  max_lines=1, elem_id=f"{name}-sweep-x-values")  # one line: an <input>
         with gr.Row():
             y_field = gr.Dropdown([NO_AXIS, *fields], value=NO_AXIS, label="Y axis (optional)", interactive=True,
                                   scale=1, elem_id=f"{name}-sweep-y-field")
             y_values = gr.Textbox(label="Y values", interactive=True, placeholder="e.g. 2, 3.5, 5", scale=2,
-                                  elem_id=f"{name}-sweep-y-values")
+                                  max_lines=1, elem_id=f"{name}-sweep-y-values")  # one line: an <input>
         with gr.Row():
             confirm = gr.Checkbox(False, label="Confirm: I accept the estimated cost (live providers only)",
                                   interactive=True, scale=2, elem_id=f"{name}-sweep-confirm")
