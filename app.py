@@ -355,6 +355,11 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
         "head": HEAD,
         "theme": gr.themes.Soft(),
         "footer_links": ["api"],
+        # Gradio's own run history (every run's inputs and outputs, 100 of them, in this browser's localStorage, with
+        # a page at /gradio_api/runs this app does not link) is off: the app has its History panel, whose Delete
+        # could not reach Gradio's copy, and the page parsed and rewrote that list at each load and each run.
+        # Off also deletes what an earlier version of the app left in the browser.
+        "run_history": False,
         "max_threads": MAX_THREADS,
         "state_session_capacity": STATE_SESSION_CAPACITY,
         "max_file_size": ctx.max_upload_bytes,  # larger uploads are refused with HTTP 413 before they are stored

@@ -132,6 +132,10 @@ def test_fill_run_watch_logs_and_find_captioned_image(page, app):
     page.locator("#history-count").get_by_text("2 runs", exact=False).wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     assert sent == run, sent  # the next run: the run's event and the step after it, nothing else
+    # The runs are kept once, in the app's History (its own key); Gradio's run history, which copied every run's
+    # inputs and outputs into this browser beside it, is off.
+    stored = page.evaluate("Object.keys(window.localStorage)")
+    assert not [key for key in stored if key.startswith("gradio:run-history")], stored
 
 
 def test_the_result_section_says_what_comes_before_the_first_result(page):
