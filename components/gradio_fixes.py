@@ -358,6 +358,7 @@ class PlaygroundBlocks(gr.Blocks):
         if self._fixes:
             _skip_missing_matplotlib()
             _serialize_renders()
+            _look_up_api_names_in_a_copy()
             _share_api_schemas()
         super().__init__(*args, **kwargs)
 
@@ -470,6 +471,30 @@ def _events_of(blocks_config: Any) -> tuple[Any, ...]:
             return tuple(fns.values())
     with RENDER_LOCK:
         return tuple(fns.values())
+
+
+def _look_up_api_names_in_a_copy() -> None:
+    """Gradio's ``route_utils.get_fn`` finds a session's event by ``api_name`` (a ``POST /api/<name>/`` with a
+    ``session_hash`` and no ``fn_index``) by walking that session's ``fns`` on the event loop, which a ``gr.render``
+    may be adding to in its thread (``get_state_ids_to_track``'s race). The lookup walks one copy (``_events_of``)
+    and raises Gradio's own error for a name not found; any other call goes to Gradio's function."""
+    from gradio import route_utils
+
+    get_fn = route_utils.get_fn
+    if getattr(get_fn, "_copied", False):
+        return
+
+    @functools.wraps(get_fn)
+    def get_fn_in_a_copy(blocks: Any, api_name: str | None, body: Any) -> Any:
+        if api_name is not None and body.session_hash and body.fn_index is None:
+            for fn in _events_of(blocks.state_holder[body.session_hash].blocks_config):
+                if fn.api_name == api_name:
+                    return fn
+            raise route_utils.FnIndexInferError(f"Could not infer function index for API name: {api_name}")
+        return get_fn(blocks, api_name, body)
+
+    get_fn_in_a_copy._copied = True  # type: ignore[attr-defined]  # our marker: installed once
+    route_utils.get_fn = get_fn_in_a_copy
 
 
 def keep_init_signatures(classes: Any) -> None:

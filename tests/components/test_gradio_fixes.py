@@ -563,3 +563,61 @@ def test_tracking_state_while_a_render_adds_events_in_another_thread_does_not_fa
         stop.set()
         drawer.join(5)
         sys.setswitchinterval(interval)
+
+
+def test_an_api_name_lookup_in_a_session_while_a_render_adds_events_does_not_fail():
+    """``POST /api/<name>/`` with a session and no ``fn_index``: Gradio's ``get_fn`` walks the session's events on the
+    loop, as ``get_state_ids_to_track`` did; the app's lookup walks one copy (Gradio's own fails here)."""
+    import types
+
+    from gradio import route_utils
+    from gradio.data_classes import PredictBody
+
+    from components import gradio_fixes
+
+    if not gradio_fixes.fixes_active():
+        pytest.skip("Gradio is not a tested version: the workarounds are off")
+    demo, _watched, _quiet = state_blocks()
+    state = SessionState(demo)
+    blocks = types.SimpleNamespace(state_holder={"s": state}, fns=demo.fns)
+    fns = state.blocks_config.fns
+    named = next(fn for fn in fns.values() if fn.api_name)
+    body = PredictBody(session_hash="s", fn_index=None, data=[])
+    original = route_utils.get_fn.__wrapped__
+    assert route_utils.get_fn(blocks, named.api_name, body) is named is original(blocks, named.api_name, body)
+    model = next(iter(fns.values()))
+    stop = threading.Event()
+
+    def draw() -> None:
+        key = 10_000
+        while not stop.is_set():
+            for k in range(key, key + 50):
+                fns[k] = model
+            for k in range(key, key + 50):
+                del fns[k]
+            key += 50
+
+    def failures(lookup) -> int:
+        failed = 0
+        for n in range(20_000):
+            try:
+                if n % 2:
+                    assert lookup(blocks, named.api_name, body) is named
+                else:  # a name no event has: the whole copy is walked, and Gradio's own error raised
+                    with pytest.raises(route_utils.FnIndexInferError):
+                        lookup(blocks, "no_such_endpoint", body)
+            except RuntimeError:
+                failed += 1
+        return failed
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    drawer = threading.Thread(target=draw, daemon=True)
+    drawer.start()
+    try:
+        assert failures(route_utils.get_fn) == 0
+        assert failures(original) > 0  # the test can fail
+    finally:
+        stop.set()
+        drawer.join(5)
+        sys.setswitchinterval(interval)
