@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import sys
 import threading
@@ -518,6 +519,34 @@ def test_stateful_outputs_are_tracked_as_gradio_tracks_them():
     assert ours[0] == [watched._id]
 
 
+@contextlib.contextmanager
+def events_added_meanwhile(fns: dict):
+    """What a render's thread does to a session's events, over and over, in another thread, with the interpreter
+    switching threads as often as it can, for the duration of the block."""
+    model = next(iter(fns.values()))
+    stop = threading.Event()
+
+    def draw() -> None:
+        key = 10_000
+        while not stop.is_set():
+            for k in range(key, key + 50):
+                fns[k] = model
+            for k in range(key, key + 50):
+                del fns[k]
+            key += 50
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    drawer = threading.Thread(target=draw, daemon=True)
+    drawer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        drawer.join(5)
+        sys.setswitchinterval(interval)
+
+
 def test_tracking_state_while_a_render_adds_events_in_another_thread_does_not_fail():
     """CI failure: a history action's run died with "dictionary changed size during iteration" because Gradio walked
     the session's events on the loop while a ``gr.render`` added events in its worker thread. Gradio's own method
@@ -530,18 +559,6 @@ def test_tracking_state_while_a_render_adds_events_in_another_thread_does_not_fa
     demo, _watched, _quiet = state_blocks()
     state = SessionState(demo)
     click = next(fn for fn in demo.fns.values() if fn.targets and fn.targets[0][1] == "click")
-    fns = state.blocks_config.fns
-    model = next(iter(fns.values()))
-    stop = threading.Event()
-
-    def draw() -> None:  # what a render's thread does to the session's events, over and over
-        key = 10_000
-        while not stop.is_set():
-            for k in range(key, key + 50):
-                fns[k] = model
-            for k in range(key, key + 50):
-                del fns[k]
-            key += 50
 
     def failures(track) -> int:
         failed = 0
@@ -552,17 +569,9 @@ def test_tracking_state_while_a_render_adds_events_in_another_thread_does_not_fa
                 failed += 1
         return failed
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    drawer = threading.Thread(target=draw, daemon=True)
-    drawer.start()
-    try:
+    with events_added_meanwhile(state.blocks_config.fns):
         assert failures(demo.get_state_ids_to_track) == 0
         assert failures(lambda fn, st: gr.Blocks.get_state_ids_to_track(demo, fn, st)) > 0  # the test can fail
-    finally:
-        stop.set()
-        drawer.join(5)
-        sys.setswitchinterval(interval)
 
 
 def test_an_api_name_lookup_in_a_session_while_a_render_adds_events_does_not_fail():
@@ -585,17 +594,6 @@ def test_an_api_name_lookup_in_a_session_while_a_render_adds_events_does_not_fai
     body = PredictBody(session_hash="s", fn_index=None, data=[])
     original = route_utils.get_fn.__wrapped__
     assert route_utils.get_fn(blocks, named.api_name, body) is named is original(blocks, named.api_name, body)
-    model = next(iter(fns.values()))
-    stop = threading.Event()
-
-    def draw() -> None:
-        key = 10_000
-        while not stop.is_set():
-            for k in range(key, key + 50):
-                fns[k] = model
-            for k in range(key, key + 50):
-                del fns[k]
-            key += 50
 
     def failures(lookup) -> int:
         failed = 0
@@ -610,14 +608,6 @@ def test_an_api_name_lookup_in_a_session_while_a_render_adds_events_does_not_fai
                 failed += 1
         return failed
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    drawer = threading.Thread(target=draw, daemon=True)
-    drawer.start()
-    try:
+    with events_added_meanwhile(fns):
         assert failures(route_utils.get_fn) == 0
         assert failures(original) > 0  # the test can fail
-    finally:
-        stop.set()
-        drawer.join(5)
-        sys.setswitchinterval(interval)
