@@ -203,8 +203,8 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
                 label="Provider logs (live)",
                 # A fixed height: the box does not grow as lines stream in (it scrolls, SCROLL_LOGS_JS), and the
                 # page does not measure it as it loads (Gradio's Textbox resizes a growing box on mount).
-                lines=10,
-                max_lines=10,
+                lines=8,
+                max_lines=8,
                 autoscroll=True,
                 interactive=False,
                 elem_id=f"{spec.api_name}-logs",
