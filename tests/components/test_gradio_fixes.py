@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import sys
 import threading
+import time
 
 import gradio as gr
 import httpx
@@ -547,11 +548,37 @@ def events_added_meanwhile(fns: dict):
         sys.setswitchinterval(interval)
 
 
+
+def calls_until_a_race(call, seconds: float = 20.0) -> int | None:
+    """How many calls of ``call`` it took to fail with "dictionary changed size during iteration" while
+    ``events_added_meanwhile`` runs (None: not within ``seconds``; the race depends on the machine's scheduling)."""
+    deadline = time.monotonic() + seconds
+    calls = 0
+    while time.monotonic() < deadline:
+        for _ in range(500):
+            calls += 1
+            try:
+                call()
+            except RuntimeError:
+                return calls
+    return None
+
+
+def races(call, calls: int) -> int:
+    failed = 0
+    for _ in range(calls):
+        try:
+            call()
+        except RuntimeError:
+            failed += 1
+    return failed
+
+
 def test_tracking_state_while_a_render_adds_events_in_another_thread_does_not_fail():
     """CI failure: a history action's run died with "dictionary changed size during iteration" because Gradio walked
     the session's events on the loop while a ``gr.render`` added events in its worker thread. Gradio's own method
-    fails here some dozens of times in 20,000 calls (hundreds on a quiet machine); the app's takes one copy and
-    does not."""
+    fails here within some hundreds of calls on a quiet machine (the test skips if it never does within 20 s); the
+    app's takes one copy and does not in ten times as many, or 20,000."""
     from components import gradio_fixes
 
     if not gradio_fixes.fixes_active():
@@ -560,18 +587,11 @@ def test_tracking_state_while_a_render_adds_events_in_another_thread_does_not_fa
     state = SessionState(demo)
     click = next(fn for fn in demo.fns.values() if fn.targets and fn.targets[0][1] == "click")
 
-    def failures(track) -> int:
-        failed = 0
-        for _ in range(20_000):
-            try:
-                track(click, state)
-            except RuntimeError:
-                failed += 1
-        return failed
-
     with events_added_meanwhile(state.blocks_config.fns):
-        assert failures(demo.get_state_ids_to_track) == 0
-        assert failures(lambda fn, st: gr.Blocks.get_state_ids_to_track(demo, fn, st)) > 0  # the test can fail
+        gradios = calls_until_a_race(lambda: gr.Blocks.get_state_ids_to_track(demo, click, state))
+        if gradios is None:
+            pytest.skip("the race did not show on this machine within 20 s")
+        assert races(lambda: demo.get_state_ids_to_track(click, state), max(20_000, 10 * gradios)) == 0
 
 
 def test_an_api_name_lookup_in_a_session_while_a_render_adds_events_does_not_fail():
@@ -595,19 +615,16 @@ def test_an_api_name_lookup_in_a_session_while_a_render_adds_events_does_not_fai
     original = route_utils.get_fn.__wrapped__
     assert route_utils.get_fn(blocks, named.api_name, body) is named is original(blocks, named.api_name, body)
 
-    def failures(lookup) -> int:
-        failed = 0
-        for n in range(20_000):
-            try:
-                if n % 2:
-                    assert lookup(blocks, named.api_name, body) is named
-                else:  # a name no event has: the whole copy is walked, and Gradio's own error raised
-                    with pytest.raises(route_utils.FnIndexInferError):
-                        lookup(blocks, "no_such_endpoint", body)
-            except RuntimeError:
-                failed += 1
-        return failed
+    def found(lookup) -> None:
+        assert lookup(blocks, named.api_name, body) is named
+
+    def unknown(lookup) -> None:  # a name no event has: every event is walked, then Gradio's own error
+        with pytest.raises(route_utils.FnIndexInferError):
+            lookup(blocks, "no_such_endpoint", body)
 
     with events_added_meanwhile(fns):
-        assert failures(route_utils.get_fn) == 0
-        assert failures(original) > 0  # the test can fail
+        gradios = calls_until_a_race(lambda: unknown(original))
+        if gradios is None:
+            pytest.skip("the race did not show on this machine within 20 s")
+        assert races(lambda: unknown(route_utils.get_fn), max(20_000, 10 * gradios)) == 0
+        assert races(lambda: found(route_utils.get_fn), 5_000) == 0
