@@ -48,10 +48,11 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
         total[f"{prefix}runs"] += runs
         usd = (record_json.get("cost") or {}).get("usd")
         # Served from the result cache, nothing spent: a run, or the cells of a sweep that were (the rest ran).
-        cached = runs if record_json.get("cached") is True else sweep.get("cached_cells")
+        served = record_json.get("cached") is True
+        cached = runs if served else sweep.get("cached_cells")
         if isinstance(cached, int) and not isinstance(cached, bool) and cached > 0:
             total["cached"] = total.get("cached", 0) + min(cached, runs)
-        if record_json.get("cached") is True:
+        if served:
             usd = 0.0
         if isinstance(usd, int | float):
             total[f"{prefix}usd"] = round(total[f"{prefix}usd"] + float(usd), 6)

@@ -132,6 +132,7 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
     was_stopped = any(r.state == "stopped" for r in records)  # a Stop after every cell finished stops nothing
     state = "stopped" if was_stopped else ("done" if done else "failed")
     finished = time.time()
+    told = outcome(records, finished - started if started else None)
     prompt_field = plan.endpoint.field_for("prompt")
     prompt = base.get(prompt_field) if prompt_field is not None else None
     return RunRecord(
@@ -147,14 +148,14 @@ def sweep_record(plan: SweepPlan, base: dict[str, Any], records: tuple[RunRecord
             "prompt": prompt if isinstance(prompt, str) else None, "timings": {},
             "images": [{"url": grid_url, "file": grid_name, "width": size[0], "height": size[1],
                         "content_type": "image/png"}],
-            "extras": {"sweep": outcome(records, finished - started if started else None),
+            "extras": {"sweep": told,
                        "cells_done": len(done), "cells": len(records)}
             | ({"hosts": [row.to_json() for row in host_figures(records)]} if compares_hosts(plan) else {}),
         },
         cost=Cost(total, f"sweep of {len(records)} cells: the sum of their costs"),
         error=None if done and not was_stopped else next((r.error for r in records if r.error), None),
         timings=Timings(submitted=started, finished=finished),
-        sweep={"id": plan.id, "summary": plan.summary(), "outcome": outcome(records, finished - started if started else None),
+        sweep={"id": plan.id, "summary": plan.summary(), "outcome": told,
                "x": plan.x_axis.to_json(),
                "y": plan.y_axis.to_json() if plan.y_axis else None, "cells": [r.id for r in records],
                "cached_cells": sum(1 for r in records if r.cached)},
