@@ -32,7 +32,9 @@ navigation to the first click on Generate that sends ``queue/join`` (that reques
 calls ``fetch``, so no run starts; the page's own queued load events send ``queue/join`` too: they go through and
 do not count; Playwright's request routing is not used for this, as it turns the browser's HTTP cache off). The app's
 and the peer's loads take turns in one browser (app, peer, then peer, app, ...), so that a slow spell of the machine
-falls on both alike. Printed, never asserted.
+falls on both alike. Where that time goes is printed too, as medians from navigation (``PHASES``): the page's
+``load`` event, its component modules asked for and arrived, the first block and Generate in the page, Generate's
+click, its ``queue/join``. Printed, never asserted.
 
 Last, a run as the page makes it: Chromium clicks Generate in 4 pages at once, round after round, each round until
 every queued event the page joined has completed and its other requests to the server have stopped for a second
@@ -245,7 +247,9 @@ def generate_id(url: str, selector: str) -> int:
 # routing turns the browser's HTTP cache off, so every load would fetch every script and stylesheet again (74 for
 # the app's page, 48 for the peer's) and a warm load would not be one. The page's own queued load events (the app's
 # history and share links) send ``queue/join`` too: they go through. ``__generate_joined``: the page's clock
-# (milliseconds from navigation) when the page called ``fetch`` for the first join of a click on Generate.
+# (milliseconds from navigation) when the page called ``fetch`` for the first join of a click on Generate;
+# ``__page_marks``: when the page's ``load`` event fired, the first block and Generate were in the page, and Generate
+# got the click (pointerdown).
 STOP_GENERATE_JS = """(() => {
   const fetch = window.fetch;
   window.__generate_joined = null;
@@ -261,7 +265,40 @@ STOP_GENERATE_JS = """(() => {
     }
     return fetch.apply(this, arguments);
   };
+  // Where the time goes (PHASES): when the first block and Generate are in the page, and when it gets the click.
+  const marks = window.__page_marks = {};
+  const mark = (name) => { if (!(name in marks)) marks[name] = performance.now(); };
+  const look = () => {
+    if (document.querySelector(".block")) mark("first_block");
+    if (document.querySelector(%s)) { mark("generate_drawn"); return true; }
+    return false;
+  };
+  new MutationObserver(look).observe(document, {childList: true, subtree: true});
+  document.addEventListener("pointerdown", (event) => {
+    if (event.target instanceof Element && event.target.closest(%s)) mark("clicked");
+  }, true);
+  window.addEventListener("load", () => mark("load"));
 })();"""
+
+
+#: Where a load's time goes, in order (milliseconds from navigation, each load's own; printed as medians): the
+#: page's ``load`` event; its component modules asked for and all arrived (the ``/assets/`` scripts the page asks
+#: for after ``load``: Gradio imports a module per component type once it has read the config); the first block,
+#: then Generate, in the page; Generate's click (Playwright clicks once it is drawn and steady); the click's
+#: ``queue/join``.
+PHASES = ("load", "modules_asked", "modules_in", "first_block", "generate_drawn", "clicked", "joined")
+PHASES_JS = """(() => {
+  const marks = {...(window.__page_marks || {})};
+  if (window.__generate_joined !== null) marks.joined = window.__generate_joined;
+  const after = marks.load || 0;
+  const modules = performance.getEntriesByType("resource").filter(
+    (e) => e.initiatorType === "script" && e.name.includes("/assets/") && e.startTime > after);
+  if (modules.length) {
+    marks.modules_asked = Math.min(...modules.map((e) => e.startTime));
+    marks.modules_in = Math.max(...modules.map((e) => e.responseEnd));
+  }
+  return marks;
+})()"""
 
 
 def browser_main(pages: list[tuple[str, str]]) -> int:
@@ -274,9 +311,11 @@ def browser_main(pages: list[tuple[str, str]]) -> int:
 
     triggers = [generate_id(url, selector) for url, selector in pages]
 
-    def load(context: Any, side: int) -> float:
-        """Seconds until Generate works, or NaN: it never did within TTI_TIMEOUT, or the page failed."""
+    def load(context: Any, side: int, phases: dict[str, float] | None = None) -> float:
+        """Seconds until Generate works, or NaN: it never did within TTI_TIMEOUT, or the page failed. ``phases``
+        gets the load's PHASES (milliseconds from navigation)."""
         url, selector = pages[side]
+        phases = {} if phases is None else phases
         page = context.new_page()
         joined = None
         try:
@@ -287,6 +326,7 @@ def browser_main(pages: list[tuple[str, str]]) -> int:
                     page.click(selector, timeout=2000, no_wait_after=True)
                 page.wait_for_timeout(25)
                 joined = page.evaluate("window.__generate_joined")
+            phases.update(page.evaluate(PHASES_JS))
             page.wait_for_timeout(1000)  # the page's own load events finish (counted in the CPU per load)
         except Exception as exc:  # noqa: BLE001 - one load lost, reported as NaN and counted by the parent
             print(f"a {url} load failed: {exc!r}", file=sys.stderr, flush=True)
@@ -297,7 +337,8 @@ def browser_main(pages: list[tuple[str, str]]) -> int:
 
     def context_for(side: int) -> Any:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.add_init_script(STOP_GENERATE_JS % triggers[side])
+        selector = json.dumps(pages[side][1])
+        context.add_init_script(STOP_GENERATE_JS % (triggers[side], selector, selector))
         return context
 
     with sync_playwright() as p:
@@ -317,7 +358,9 @@ def browser_main(pages: list[tuple[str, str]]) -> int:
                 if word != "load":
                     break
                 side = int(side_text)
-                print("@@ " + json.dumps({"tti": load(contexts[side], side)}), flush=True)
+                phases: dict[str, float] = {}
+                tti = load(contexts[side], side, phases)
+                print("@@ " + json.dumps({"tti": tti, "phases": phases}), flush=True)
         finally:
             browser.close()
     return 0
@@ -540,6 +583,7 @@ class PageLoads:
     cpu: list[float] = field(default_factory=list)  # the server's CPU seconds per warm load, all told
     seconds: list[float] = field(default_factory=list)  # each load's duration (navigation to page closed)
     idle_rate: float = 0.0  # the server's idle CPU seconds per second
+    phases: list[dict[str, float]] = field(default_factory=list)  # each warm load's PHASES (ms from navigation)
 
     def worked(self) -> list[float]:
         """The warm loads in which Generate worked (a NaN is one in which it never did)."""
@@ -566,13 +610,20 @@ def page_figures(sides: list[tuple[str, str, Any]], loads: int) -> list[PageLoad
                 server_cpu = sides[side][2]
                 cpu0, began = server_cpu(), time.monotonic()
                 _tell(process, f"load {side}")
-                tti = _reply(process)["tti"]
+                reply = _reply(process)
+                tti = reply["tti"]
+                figures[side].phases.append(reply.get("phases") or {})
                 figures[side].cpu.append(server_cpu() - cpu0)
                 figures[side].seconds.append(time.monotonic() - began)
                 figures[side].tti.append(tti)
         _tell(process, "end")
         process.wait(30)
     return figures
+
+
+def phase_median(loads: list[dict[str, float]], phase: str) -> float:
+    """The median of ``phase`` over the loads that reached it (NaN if none did)."""
+    return median([marks[phase] for marks in loads if phase in marks])
 
 
 def html_cpu(url: str, server_cpu: Any, repeat: int = 20, paths: tuple[str, ...] = ("",)) -> float:
@@ -626,6 +677,10 @@ def print_page(app_url: str, peer: Any, loads: int) -> None:
           f"(goal <= 1.5x); "
           + (f"load by load {turns[0]:.2f}x to {turns[-1]:.2f}x, median {median(turns):.2f}x" if turns else
              "no pair of loads in which Generate worked on both sides"))
+    print("  where the time goes (median ms from navigation; PHASES):")
+    print("  " + f"{'side':<6}" + "".join(f"{name.replace('_', ' '):>15}" for name in PHASES))
+    for (name, *_), loaded in zip(sides, figures):
+        print("  " + f"{name:<6}" + "".join(f"{phase_median(loaded.phases, phase):15.0f}" for phase in PHASES))
     print("  config: /config (what gradio_client reads); page blocks/events: the config in GET / (what the browser"
           "\n  builds); page: GET / (the HTML with the config the browser reads)"
           "\n  TTI: navigation -> a click on Generate sends queue/join (app and peer loads alternate: app, peer, then"
