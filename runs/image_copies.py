@@ -24,7 +24,11 @@ from runs.record import RunRecord, SecretInRecordError
 
 log = logging.getLogger(__name__)
 
-BACKGROUND_COPIES = 16  # concurrent off-path copies of live providers' images (a page may be waiting for each)
+# Concurrent off-path copies of live providers' images (a page may be waiting for each): about one per visitor
+# whose run ends at the same moment. At 16, 25 visitors finishing together left 9 copies queued behind the rest
+# (the page's image came 27-29 ms after its result, median; 19-24 ms at 64: benchmarks/README.md, stop 50). Each
+# copy holds its image twice (as downloaded, as tagged) until its file is written: ~1 MB for a 1 MP JPEG.
+BACKGROUND_COPIES = 64
 COPY_WAIT_SECONDS = 15.0  # how long ``GET /media/<name>`` waits for an image still being copied
 COPY_START_SECONDS = 2.0  # ... and for a copy still queued behind others to start (else: the provider's URL)
 TAG_IN_LOOP_BYTES = 4 * 1024 * 1024  # images up to this size are tagged on the event loop (byte splicing, ~0.15 ms

@@ -223,6 +223,22 @@ async def test_a_copy_queued_behind_others_or_failing_oddly_sends_the_page_to_th
     await provider.client.aclose()
 
 
+async def test_the_copies_of_runs_ending_together_all_start_at_once(tmp_path: Path) -> None:
+    """Fifty visitors' runs ending at the same moment: every copy is under way at once, none queued behind the others
+    (a queued copy keeps its page waiting for its image, benchmarks/README.md stop 50)."""
+    release = asyncio.Event()
+    runner = Runner(MediaStore(tmp_path / "media"))
+    provider = live_fal(held_cdn(release))  # the CDN answers no one until released: every copy stays under way
+    records = [record for record, _ in await asyncio.gather(*(finished_run(runner, provider) for _ in range(50)))]
+    names = [record.result["images"][0]["file"] for record in records]
+    await asyncio.sleep(0.05)  # each copy task gets to its slot
+    assert all(runner.inflight[name].started.is_set() for name in names), "a copy waited for a slot"
+    release.set()
+    await runner.drain()
+    assert all(runner.media.path_of(name) is not None for name in names)
+    await provider.client.aclose()
+
+
 async def test_the_media_route_redirects_only_to_a_providers_own_host(tmp_path: Path) -> None:
     runner = Runner(MediaStore(tmp_path / "media"))
     gone = asyncio.Event()
