@@ -268,12 +268,11 @@ STOP_GENERATE_JS = """(() => {
   // Where the time goes (PHASES): when the first block and Generate are in the page, and when it gets the click.
   const marks = window.__page_marks = {};
   const mark = (name) => { if (!(name in marks)) marks[name] = performance.now(); };
-  const look = () => {
+  const watch = new MutationObserver(() => {  // stops once Generate is there (it costs the page little)
     if (document.querySelector(".block")) mark("first_block");
-    if (document.querySelector(%s)) { mark("generate_drawn"); return true; }
-    return false;
-  };
-  new MutationObserver(look).observe(document, {childList: true, subtree: true});
+    if (document.querySelector(%s)) { mark("generate_drawn"); watch.disconnect(); }
+  });
+  watch.observe(document, {childList: true, subtree: true});
   document.addEventListener("pointerdown", (event) => {
     if (event.target instanceof Element && event.target.closest(%s)) mark("clicked");
   }, true);
