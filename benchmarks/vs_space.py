@@ -581,7 +581,9 @@ class PageLoads:
     cold: float = 0.0  # the same for a first visit
     cpu: list[float] = field(default_factory=list)  # the server's CPU seconds per warm load, all told
     seconds: list[float] = field(default_factory=list)  # each load's duration (navigation to page closed)
-    idle_rate: float = 0.0  # the server's idle CPU seconds per second
+    idle_rate: float = 0.0  # the server's idle CPU seconds per second (the mean of the two readings below)
+    idle_before: float = 0.0  # ... measured before the timed loads
+    idle_after: float = 0.0  # ... and after them
     phases: list[dict[str, float]] = field(default_factory=list)  # each warm load's PHASES (ms from navigation)
 
     def worked(self) -> list[float]:
@@ -602,7 +604,7 @@ def page_figures(sides: list[tuple[str, str, Any]], loads: int) -> list[PageLoad
         for figure, cold in zip(figures, _reply(process)["cold"]):  # first visits done, caches warm
             figure.cold = cold
         for figure, (_, _, server_cpu) in zip(figures, sides):
-            figure.idle_rate = _idle_rate(server_cpu, IDLE_SECONDS)  # subtracted per load
+            figure.idle_before = _idle_rate(server_cpu, IDLE_SECONDS)
         order = list(range(len(sides)))
         for i in range(loads):
             for side in order if i % 2 == 0 else order[::-1]:
@@ -615,6 +617,11 @@ def page_figures(sides: list[tuple[str, str, Any]], loads: int) -> list[PageLoad
                 figures[side].cpu.append(server_cpu() - cpu0)
                 figures[side].seconds.append(time.monotonic() - began)
                 figures[side].tti.append(tti)
+        # and after: the mean of both is subtracted per load (one 3 s reading alone could catch a slow spell of the
+        # server's own, and the net CPU per load then came out below zero)
+        for figure, (_, _, server_cpu) in zip(figures, sides):
+            figure.idle_after = _idle_rate(server_cpu, IDLE_SECONDS)
+            figure.idle_rate = (figure.idle_before + figure.idle_after) / 2
         _tell(process, "end")
         process.wait(30)
     return figures
@@ -668,7 +675,9 @@ def print_page(app_url: str, peer: Any, loads: int) -> None:
             print(f"  {name}: Generate never worked in {len(loaded.tti) - len(worked)} of {len(loaded.tti)} loads "
                   f"(within {TTI_TIMEOUT:g} s, or the page failed): left out of its figures")
     print("  CPU/load all told (idle CPU not taken off): " + ", ".join(
-        f"{name} {sum(loaded.cpu) / len(loaded.cpu) * 1000:.0f} ms (idle {loaded.idle_rate * 1000:.0f} ms/s)"
+        f"{name} {sum(loaded.cpu) / len(loaded.cpu) * 1000:.0f} ms" for (name, *_), loaded in zip(sides, figures)))
+    print("  idle CPU before / after the loads: " + ", ".join(
+        f"{name} {loaded.idle_before * 1000:.0f} / {loaded.idle_after * 1000:.0f} ms/s"
         for (name, *_), loaded in zip(sides, figures)))
     app, peer_loads = figures
     turns = sorted(a / b for a, b in zip(app.tti, peer_loads.tti) if not (math.isnan(a) or math.isnan(b)))
@@ -685,9 +694,9 @@ def print_page(app_url: str, peer: Any, loads: int) -> None:
           "\n  TTI: navigation -> a click on Generate sends queue/join (app and peer loads alternate: app, peer, then"
           "\n  peer, app, ...; load by load: each app load over the peer load next to it)"
           "\n  CPU/load: the server's CPU from navigation to 1 s after that (every request of the page, browser cache"
-          "\n  warm), per load, minus the server's idle CPU over the same time (measured for 3 s before; stock Gradio's"
-          "\n  idle CPU is its 1 ms queue polling, which slows while a page loads, so taking it off flatters a polling"
-          "\n  server); CPU/GET /: the HTML page alone; CPU/client: GET /config and GET"
+          "\n  warm), per load, minus the server's idle CPU over the same time (the mean of 3 s before the loads and 3 s"
+          "\n  after; stock Gradio's idle CPU is its 1 ms queue polling, which slows while a page loads, so taking it off"
+          "\n  flatters a polling server); CPU/GET /: the HTML page alone; CPU/client: GET /config and GET"
           "\n  /gradio_api/info?serialize=False, what a gradio_client.Client reads as it connects")
 
 
