@@ -79,7 +79,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 SIDES = ("direct", "app", "peer")
 TTI_TIMEOUT = 60.0
-IDLE_SECONDS = 3.0  # how long the server's idle CPU is measured before the page loads
+IDLE_SECONDS = 3.0  # how long the server's idle CPU is measured before the page loads, and again after them
 PAGE_CLOSE_SECONDS = 0.3  # after a page closes, before the next load (on the other side, taking turns) starts
 PAGE_RUN_SETTLE_SECONDS = 1.0  # a page's run is over when its server requests have stopped for this long
 PAGE_RUN_PAGES = 4  # pages making runs at once (more runs per second of the server's idle CPU subtracted)
@@ -310,11 +310,11 @@ def browser_main(pages: list[tuple[str, str]]) -> int:
 
     triggers = [generate_id(url, selector) for url, selector in pages]
 
-    def load(context: Any, side: int, phases: dict[str, float] | None = None) -> float:
-        """Seconds until Generate works, or NaN: it never did within TTI_TIMEOUT, or the page failed. ``phases``
-        gets the load's PHASES (milliseconds from navigation)."""
+    def load(context: Any, side: int) -> tuple[float, dict[str, float]]:
+        """Seconds until Generate works, or NaN: it never did within TTI_TIMEOUT, or the page failed; and the
+        load's PHASES (milliseconds from navigation)."""
         url, selector = pages[side]
-        phases = {} if phases is None else phases
+        phases: dict[str, float] = {}
         page = context.new_page()
         joined = None
         try:
@@ -325,14 +325,14 @@ def browser_main(pages: list[tuple[str, str]]) -> int:
                     page.click(selector, timeout=2000, no_wait_after=True)
                 page.wait_for_timeout(25)
                 joined = page.evaluate("window.__generate_joined")
-            phases.update(page.evaluate(PHASES_JS))
+            phases = page.evaluate(PHASES_JS)
             page.wait_for_timeout(1000)  # the page's own load events finish (counted in the CPU per load)
         except Exception as exc:  # noqa: BLE001 - one load lost, reported as NaN and counted by the parent
             print(f"a {url} load failed: {exc!r}", file=sys.stderr, flush=True)
         finally:
             page.close()
         time.sleep(PAGE_CLOSE_SECONDS)  # what the server does as the page goes (its streams) counts for this load
-        return joined / 1000 if joined is not None else float("nan")
+        return (joined / 1000 if joined is not None else float("nan")), phases
 
     def context_for(side: int) -> Any:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -346,7 +346,7 @@ def browser_main(pages: list[tuple[str, str]]) -> int:
             cold = []
             for side in range(len(pages)):
                 cold_context = context_for(side)
-                cold.append(load(cold_context, side))  # a first visit: nothing cached
+                cold.append(load(cold_context, side)[0])  # a first visit: nothing cached
                 cold_context.close()
             contexts = [context_for(side) for side in range(len(pages))]
             for side, context in enumerate(contexts):
@@ -357,8 +357,7 @@ def browser_main(pages: list[tuple[str, str]]) -> int:
                 if word != "load":
                     break
                 side = int(side_text)
-                phases: dict[str, float] = {}
-                tti = load(contexts[side], side, phases)
+                tti, phases = load(contexts[side], side)
                 print("@@ " + json.dumps({"tti": tti, "phases": phases}), flush=True)
         finally:
             browser.close()
@@ -581,14 +580,18 @@ class PageLoads:
     cold: float = 0.0  # the same for a first visit
     cpu: list[float] = field(default_factory=list)  # the server's CPU seconds per warm load, all told
     seconds: list[float] = field(default_factory=list)  # each load's duration (navigation to page closed)
-    idle_rate: float = 0.0  # the server's idle CPU seconds per second (the mean of the two readings below)
-    idle_before: float = 0.0  # ... measured before the timed loads
+    idle_before: float = 0.0  # the server's idle CPU seconds per second, measured before the timed loads
     idle_after: float = 0.0  # ... and after them
     phases: list[dict[str, float]] = field(default_factory=list)  # each warm load's PHASES (ms from navigation)
 
     def worked(self) -> list[float]:
         """The warm loads in which Generate worked (a NaN is one in which it never did)."""
         return [t for t in self.tti if not math.isnan(t)]
+
+    @property
+    def idle_rate(self) -> float:
+        """The server's idle CPU seconds per second, taken off each load: the mean of the two readings."""
+        return (self.idle_before + self.idle_after) / 2
 
     def net_cpu(self) -> float:
         """Server CPU seconds per load less its idle CPU over the load's time."""
@@ -621,7 +624,6 @@ def page_figures(sides: list[tuple[str, str, Any]], loads: int) -> list[PageLoad
         # server's own, and the net CPU per load then came out below zero)
         for figure, (_, _, server_cpu) in zip(figures, sides):
             figure.idle_after = _idle_rate(server_cpu, IDLE_SECONDS)
-            figure.idle_rate = (figure.idle_before + figure.idle_after) / 2
         _tell(process, "end")
         process.wait(30)
     return figures
