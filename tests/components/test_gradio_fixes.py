@@ -548,7 +548,6 @@ def events_added_meanwhile(fns: dict):
         sys.setswitchinterval(interval)
 
 
-
 def calls_until_a_race(call, seconds: float = 20.0) -> int | None:
     """How many calls of ``call`` it took to fail with "dictionary changed size during iteration" while
     ``events_added_meanwhile`` runs (None: not within ``seconds``; the race depends on the machine's scheduling)."""
