@@ -74,7 +74,7 @@ async def one_sweep(ctx: AppContext, cells: int, size: int, seed0: int) -> tuple
     x = parse_json_axis(spec, "seed", list(range(seed0, seed0 + cells)), base, axis="X",
                         max_values=ctx.sweep_limits.max_cells)
     plan = plan_sweep(spec, base, x, None, cost_of=lambda s, w: ctx.runner.estimate(s, w, route),
-                      seconds_per_job=lambda s, w: seconds_per_job(ctx, route, w),
+                      seconds_per_job=lambda s, w: seconds_per_job(ctx, route, s, w),
                       max_cells=ctx.sweep_limits.max_cells, concurrency=ctx.sweep_limits.concurrency,
                       max_grid_pixels=ctx.sweep_limits.max_grid_pixels)
     run = start_sweep(plan, ctx.runner, lambda target: route, concurrency=ctx.sweep_limits.concurrency)
