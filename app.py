@@ -26,7 +26,7 @@ from starlette.routing import Route
 from components.context import AppContext, SweepSlots, VisitorSlots
 from components.endpoint_tab import EndpointTab
 from components.form_target import DrawnForm, FormTarget
-from components.frontend_fixes import frontend_routes
+from components.frontend_fixes import fixed_paths, frontend_routes
 from components.gradio_fixes import PlaygroundBlocks, SessionReaper, fixes_active
 from components.history_files import is_provider_media
 from components.history_panel import build_history_panel, refresh_on_load
@@ -373,7 +373,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
             "routes": [*media_routes(ctx.runner), *frontend_routes()],
             # The page, the config and API description clients read, and Gradio's frontend files from memory
             # (components/page_cache.py), then gzip.
-            "middleware": [Middleware(PageCache), Middleware(AssetCache),
+            "middleware": [Middleware(PageCache), Middleware(AssetCache, revalidated=fixed_paths()),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
         },
     }

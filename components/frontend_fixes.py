@@ -141,6 +141,12 @@ def frontend_routes(fixes: tuple[AssetFix, ...] = FIXES, folder: Path = ASSETS) 
     return routes
 
 
+def fixed_paths(fixes: tuple[AssetFix, ...] = FIXES) -> frozenset[str]:
+    """The paths of the files served corrected (``frontend_routes``): their bytes differ from Gradio's under
+    Gradio's name, so browsers must not keep them as immutable (``page_cache.AssetCache``)."""
+    return frozenset(f"/assets/{fix.asset}" for fix in fixes)
+
+
 def _serve(asset: FixedAsset) -> Callable[[Request], Awaitable[Response]]:
     # Validators like Gradio's own static files (browsers cache and revalidate it as they do the others); its own
     # ETag, so a browser never keeps Gradio's file and this one under one tag.

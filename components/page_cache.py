@@ -12,18 +12,25 @@
   CSS). Gradio serves them from disk and the gzip middleware compresses each one again on every visit: ~300 ms of
   CPU per page load, most of the server's work for one (the Space a user would write sends them uncompressed). These
   files belong to the installed Gradio and do not change while the process runs, so the middleware keeps each
-  finished response (compressed as sent, bounded in bytes) and sends it again, headers unchanged (``ETag``,
-  ``Last-Modified``: browsers cache and revalidate exactly as before). Conditional and range requests go through.
+  finished response (compressed as sent, bounded in bytes) and sends it again with its validators (``ETag``,
+  ``Last-Modified``). Conditional and range requests go through.
 
-Plain ASGI middlewares; ``app.py`` installs them in front of the gzip middleware. (Marking Gradio's content-hashed
-``/assets/`` files ``immutable`` was tried too: it made ``tests/test_app_browser.py``'s Stop test fail 3 times in
-4, with the gallery's "previous result" class gone while the next run went on, and was left out.)
+- ``AssetCache`` also marks the files of Gradio's Vite build (``/assets/<name>-<content hash>.<ext>``) ``immutable``
+  for a year: a name never comes back with other bytes, so a returning visitor's browser takes them from its cache
+  without asking. Without it, the browser's only freshness is a guess from ``Last-Modified`` (a tenth of the file's
+  age: seconds to minutes after an install or a Space's rebuild), and each load then sends ~70 revalidations that
+  wait on the server's event loop, against ~45 for a one-function Space. The files the app corrects
+  (``components.frontend_fixes``) keep their own bytes under Gradio's names, which an update of the correction
+  changes, so they keep only their validators (``revalidated``).
+
+Plain ASGI middlewares; ``app.py`` installs them in front of the gzip middleware.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -157,16 +164,35 @@ ASSET_MAX_BYTES = 4 * 1024 * 1024  # a larger response is not kept
 #: build folder, ``/static/{path}`` from the library's static folder) and the theme's CSS (``?v=`` its hash).
 ASSET_PREFIXES = ("/assets/", "/static/")
 ASSET_PATHS = ("/theme.css",)
+#: A file of Gradio's Vite build: named ``<name>-<hash of its content>.<ext>`` (``Index-reaEz31n.js``).
+HASHED_ASSET = re.compile(r"/assets/[^/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+")
+IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 #: Request headers that make the answer depend on more than the path and the accepted encoding.
 PASS_THROUGH_HEADERS = (b"range", b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
                         b"authorization")
 
 
 class AssetCache(ResponseCache):
-    """Keeps ``GET`` responses for Gradio's frontend files per path, query and accepted encoding."""
+    """Keeps ``GET`` responses for Gradio's frontend files per path, query and accepted encoding, and sends the
+    content-hashed ones (``HASHED_ASSET``, but for the paths in ``revalidated``) with ``IMMUTABLE``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = ASSET_CACHE_BYTES, max_entry_bytes: int = ASSET_MAX_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = ASSET_CACHE_BYTES, max_entry_bytes: int = ASSET_MAX_BYTES,
+                 revalidated: Collection[str] = ()) -> None:
         super().__init__(app, max_bytes=max_bytes, max_entry_bytes=max_entry_bytes)
+        self.revalidated = frozenset(revalidated)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.revalidated or not HASHED_ASSET.fullmatch(scope["path"]):
+            await super().__call__(scope, receive, send)
+            return
+
+        async def send_immutable(message: Message) -> None:
+            if message["type"] == "http.response.start" and message.get("status") in (200, 304):
+                # A new message: the one given may be the kept one (ResponseCache stores it before sending it).
+                message = {**message, "headers": [*message.get("headers", []), IMMUTABLE]}
+            await send(message)
+
+        await super().__call__(scope, receive, send_immutable)
 
     @staticmethod
     def key(scope: Scope) -> tuple[Any, ...] | None:

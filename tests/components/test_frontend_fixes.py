@@ -148,14 +148,19 @@ async def test_the_route_serves_the_corrected_file_with_its_own_validators(tmp_p
 
 
 def test_the_app_serves_the_corrected_file_and_gradio_the_others():
+    """Gradio's own files are sent immutable (content-hashed names); the corrected ones, whose bytes under Gradio's
+    name change with the correction, are revalidated."""
     with launched_app() as app:
         for fix in FIXES:
             served = httpx.get(f"{app.url.rstrip('/')}/assets/{fix.asset}", timeout=30, trust_env=False)
             assert served.status_code == 200
             assert served.text.count(fix.new) == 1 and (fix.old in fix.new or fix.old not in served.text)
+            assert "cache-control" not in served.headers and served.headers["etag"]
         other = next(p for p in ASSETS.glob("Index-*.js"))
-        served = httpx.get(f"{app.url.rstrip('/')}/assets/{other.name}", timeout=30, trust_env=False)
-        assert served.status_code == 200 and served.content == other.read_bytes()
+        for _ in range(2):  # from disk, then from memory
+            served = httpx.get(f"{app.url.rstrip('/')}/assets/{other.name}", timeout=30, trust_env=False)
+            assert served.status_code == 200 and served.content == other.read_bytes()
+            assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 #: Calls Gradio's ``set_event_args`` and the corrected one (as methods of a stand-in manager whose state callbacks

@@ -23,7 +23,7 @@ def counting_app() -> tuple[Starlette, list[str]]:
     async def asset(request: Request) -> Response:
         served.append(request.url.path)
         name = request.path_params["name"]
-        if name == "missing.js":
+        if name.startswith("missing"):
             return PlainTextResponse("no", status_code=404)
         body = {"small.js": SMALL, "large.js": LARGE}.get(name, f"js {name}")
         return PlainTextResponse(body, headers={"etag": f'"{name}"'})
@@ -125,3 +125,23 @@ async def test_a_request_repeating_accept_encoding_never_leaves_a_compressed_fil
         plain = await client.get("/assets/large.js", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.text == LARGE
     assert served == ["/assets/large.js"] * 2  # kept apart: the first was kept as the gzip it was sent as
+
+
+@pytest.mark.asyncio
+async def test_the_content_hashed_files_are_immutable_but_the_corrected_and_unhashed_ones_are_revalidated():
+    app, served = counting_app()
+    corrected = "/assets/Blocks-D1GWYZdr.js"
+    wrapped = BrotliMiddleware(PageCache(AssetCache(GZipMiddleware(app, minimum_size=4096), revalidated={corrected})))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://a.test") as client:
+        for _ in range(2):  # made, then sent from memory: the same headers
+            hashed = await client.get("/assets/Index-reaEz31n.js")
+            assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
+            assert hashed.headers["etag"] == '"Index-reaEz31n.js"'
+            for path in (corrected, "/assets/large.js", "/static/Index-reaEz31n.js"):
+                response = await client.get(path)
+                assert response.status_code == 200 and "cache-control" not in response.headers, path
+        revalidated = await client.get("/assets/Index-reaEz31n.js", headers={"if-none-match": '"x"'})
+        assert revalidated.headers["cache-control"] == "public, max-age=31536000, immutable"
+        missing = await client.get("/assets/missing-ABCDEFGH.js")
+        assert missing.status_code == 404 and "cache-control" not in missing.headers
+    assert served.count("/assets/Index-reaEz31n.js") == 2  # once kept, once conditional
