@@ -50,7 +50,7 @@ def measure(size: int, shipped: tuple[EndpointSpec, ...], chromium: bool) -> dic
             body = urllib.request.urlopen(url.rstrip("/") + "/config", timeout=30).read()
         cpu_ms = (time.process_time() - started) / 5 * 1000
         config = json.loads(body)
-        figures = {"catalog": size, "blocks": len(demo.blocks), "components": len(config["components"]),
+        figures: dict[str, float] = {"catalog": size, "blocks": len(demo.blocks), "components": len(config["components"]),
                    "dependencies": len(config["dependencies"]), "config_bytes": len(body), "cpu_ms": round(cpu_ms)}
         if chromium:
             from playwright.sync_api import sync_playwright

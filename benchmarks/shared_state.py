@@ -28,6 +28,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -140,10 +141,12 @@ async def widened_sweep() -> list[str]:
     import httpx
 
     from endpoints import get_endpoint
+    from endpoints.base import EndpointSpec
     from providers.media import MediaStore
     from providers.registry import build_providers, sandbox_settings
     from providers.routing import SANDBOX_KEY, Route
     from runs.pricing import estimate_cost
+    from runs.record import Cost, RunRecord
     from runs.result_cache import ResultCache
     from runs.runner import Runner
     from runs.storage import SqliteStore
@@ -164,7 +167,7 @@ async def widened_sweep() -> list[str]:
             {"prompt": "a harbour at dusk", "seed": 11, "image_size": "square_hd"}  # 1 MP: $0.05 a job
         ).to_wire()
 
-        def cost_of(s, w):  # type: ignore[no-untyped-def]  # the catalog price: what a live run would bill
+        def cost_of(s: EndpointSpec, w: dict[str, Any]) -> Cost:  # the catalog price: what a live run would bill
             return estimate_cost(s, w, s.price)
 
         def submits() -> int:
@@ -178,7 +181,7 @@ async def widened_sweep() -> list[str]:
             plan = await plan_with_cache(plan, runner.cache, lambda _: route, cost_of=cost_of,
                                          seconds_per_job=lambda s, w: 1.0, concurrency={"fal": 16})
             before = submits()
-            records = ()
+            records: tuple[RunRecord, ...] = ()
             async for update in start_sweep(plan, runner, lambda _: route, concurrency={"fal": 16}).updates():
                 records = update.records or records
             await runner.drain()

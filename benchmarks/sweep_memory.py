@@ -15,14 +15,17 @@ import argparse
 import asyncio
 import gc
 import os
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, Self
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import sandbox_process  # harness puts the repository root on sys.path
+
 from app import make_backends, make_context
-from benchmarks.harness import sandbox_process
 from components.context import AppContext
 from components.sweep_run import seconds_per_job
 from endpoints import get_endpoint

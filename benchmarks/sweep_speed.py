@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import io
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +22,9 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from benchmarks.harness import median, sandbox_process
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import median, sandbox_process  # harness puts the repository root on sys.path
+
 from endpoints import get_endpoint
 from providers.fal import FalJob
 from providers.media import MediaStore

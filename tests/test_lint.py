@@ -1,4 +1,4 @@
-"""``ruff check`` (ruff.toml) and ``mypy`` (mypy.ini: every package and app.py, with pydantic's plugin) pass, as part of the suite."""
+"""``ruff check`` (ruff.toml) and ``mypy`` (mypy.ini: every package, the benchmarks and app.py, with pydantic's plugin) pass, as part of the suite."""
 
 from __future__ import annotations
 
