@@ -32,6 +32,7 @@ from components.history_state import (
     removed,
     tile_caption,
 )
+from components.history_storage import stored_entries
 from components.markdown_blocks import shown_code, table
 from components.models_tab import TAB_ID as MODELS_TAB
 from components.models_tab import ModelsTab, is_model_endpoint
@@ -160,6 +161,18 @@ def on_load(view: ListSource, entries: Entries | None) -> tuple[Any, ...]:
     """The stored list as the page opens (the gallery itself is not stored; the filter starts at all), and the
     panel opened, its actions drawn, when there is something in it."""
     return gallery_value(view, entries, ALL), count_text(entries, ALL), opened(entries), True if entries else gr.skip()
+
+
+def adopt_stored(view: ListSource, stored: Any, entries: Entries | None, which: str) -> tuple[Any, ...]:
+    """Another tab of this browser stored the history: this page's list becomes the stored one, so that its next
+    run adds to it rather than writing its own older list over it (outputs: the listing, then the panel opened and
+    its actions drawn when the list gets its first entries, as with a run). Nothing changes when the stored list is
+    already this page's (the write that follows sets it again) or cannot be read."""
+    found = stored_entries(stored)
+    if found is None or found == (entries or []):
+        return (gr.skip(),) * 5
+    first = bool(found) and not entries
+    return *listed(view, found, which), opened(found) if first else gr.skip(), True if first else gr.skip()
 
 
 def opened(before: Entries | None) -> Any:

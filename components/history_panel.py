@@ -1,7 +1,8 @@
 """History, A/B compare, "Open image", copy-as-code and downloads — all reading RunRecords: the layout and its wiring.
 
 The history lives in this browser's localStorage (``gr.BrowserState``): nothing per visitor is kept on the server,
-and entries never hold a key (records hold none). The plain-data side is ``components/history_state.py``; what each
+and entries never hold a key (records hold none). A page's list follows what its other tabs store
+(``components/history_storage.py``), so two tabs add to one history. The plain-data side is ``components/history_state.py``; what each
 button does is ``components/history_actions.py`` (one handler per action); the files handed out are
 ``components/history_files.py``.
 
@@ -26,15 +27,13 @@ from components.form_target import FormTarget
 from components.history_actions import HistoryView, count_text, image_targets
 from components.history_files import LocalFiles
 from components.history_state import ALL, details_markdown, filter_choices
+from components.history_storage import STORAGE_KEY, STORAGE_SECRET
 from components.markdown_blocks import code_view, table_view
 from components.models_tab import ModelsTab, model_endpoints
 from components.prose import Prose
 from components.rendered_form import open_once
 from components.widgets import SHOW_FORM_JS
 
-STORAGE_KEY = "flux-playground-history-v1"
-# Obscures the stored list (Gradio encrypts BrowserState); fixed so history survives restarts. Not a secret.
-STORAGE_SECRET = "flux-playground-history"
 # Small tiles whatever the width: as many ~110 px columns as fit (3 on a phone), a three-line caption over the
 # bottom of each, and a list that grows with its runs up to a scrolling maximum. Gradio's own gallery grid has a
 # fixed column count with a 100 px minimum, which overflows a phone or, with ``fit_columns``, blows a single run up
@@ -68,11 +67,15 @@ COPY_CODE_JS = """(block) => {
 
 @dataclass(frozen=True)
 class HistoryPanel:
-    """What the page's load event needs: the stored list, and what it shows and opens."""
+    """What the page's load event needs: the stored list, and what it shows and opens; and what another tab's
+    write of the stored list changes."""
 
     history: gr.BrowserState
     on_load: Any  # (entries) -> (gallery value, count line, the panel opened or not, its actions drawn or not)
     on_load_outputs: list[Any]
+    on_stored: Any  # (stored value, entries, filter) -> the listing, the panel opened, its actions drawn
+    on_stored_inputs: list[Any]  # [the list, the filter]
+    on_stored_outputs: list[Any]
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,9 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     endpoint_filter.change(bind(act.show, source), [history, endpoint_filter], [gallery, count], **private)
     gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private)
     wire_records(listing, drawn, models)
-    return HistoryPanel(history, bind(act.on_load, source), [gallery, count, section, states.opened])
+    return HistoryPanel(history, bind(act.on_load, source), [gallery, count, section, states.opened],
+                        bind(act.adopt_stored, source), [history, endpoint_filter],
+                        [history, gallery, count, section, states.opened])
 
 
 def wire_records(listing: ListingParts, drawn: Sequence[EndpointTab], models: ModelsTab | None) -> None:
@@ -247,10 +252,18 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
 
 
 LOADER_ID = "history-load"
+SYNC_ID = "history-sync"
 # The page's load asks the server only when the browser holds runs: a first visit's page (nothing stored) spares a
-# queue join and an event stream before Generate works, and the server a step that would change nothing.
-LOAD_STORED_JS = ("(entries) => { if (Array.isArray(entries) && entries.length) "
+# queue join and an event stream before Generate works, and the server a step that would change nothing. It also
+# listens for another tab's write of the stored list (the ``storage`` event fires in the other tabs only), which
+# the page's own list then follows (``components/history_storage.py``).
+LOAD_STORED_JS = ("(entries) => { if (!window.__fpHistorySync) { window.__fpHistorySync = true; "
+                  "window.addEventListener('storage', (e) => { if (e.key === '" + STORAGE_KEY + "') "
+                  "document.getElementById('" + SYNC_ID + "')?.click(); }); } "
+                  "if (Array.isArray(entries) && entries.length) "
                   "document.getElementById('" + LOADER_ID + "')?.click(); }")
+# Sends the stored value (as the other tab wrote it) in place of the carrier's.
+READ_STORED_JS = "(stored, entries, which) => [localStorage.getItem('" + STORAGE_KEY + "'), entries, which]"
 
 
 def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:
@@ -260,5 +273,9 @@ def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:
     loader = gr.Button("Show the stored history", visible="hidden", elem_id=LOADER_ID)
     loader.click(panel.on_load, [panel.history], panel.on_load_outputs, api_visibility="private",
                  show_progress="hidden")
+    sync = gr.Button("Follow the history another tab stored", visible="hidden", elem_id=SYNC_ID)
+    carrier = gr.Textbox(visible=False, elem_id="history-stored")
+    sync.click(panel.on_stored, [carrier, *panel.on_stored_inputs], panel.on_stored_outputs, js=READ_STORED_JS,
+               api_visibility="private", show_progress="hidden")
     demo.load(None, [panel.history], None, js=LOAD_STORED_JS, api_visibility="private", queue=False,
               show_progress="hidden")

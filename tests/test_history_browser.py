@@ -13,9 +13,7 @@ Browser tests skip with the reason when Chromium or Playwright is missing. Scree
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -29,7 +27,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from components.history_panel import STORAGE_KEY, STORAGE_SECRET
+from components.history_storage import STORAGE_KEY, STORAGE_SECRET, stored_entries
 from endpoints import get_endpoint
 from sandbox import SandboxOptions
 from tests.app_support import LaunchedApp, launched_app
@@ -242,29 +240,12 @@ def local_storage(page) -> dict[str, str]:
     return page.evaluate("() => Object.fromEntries(Object.entries(localStorage))")
 
 
-def decrypt_browser_state(stored: str, secret: str) -> Any:
-    """Gradio's BrowserState value: CryptoJS AES with a passphrase (the secret's SHA-256 hex), stored as
-    ``<iv>:<OpenSSL 'Salted__' base64>``; key and iv come from EVP_BytesToKey (MD5)."""
-    ciphers = pytest.importorskip("cryptography.hazmat.primitives.ciphers")
-    padding = pytest.importorskip("cryptography.hazmat.primitives.padding")
-    passphrase = hashlib.sha256(secret.encode()).hexdigest().encode()
-    raw = base64.b64decode(stored.split(":", 1)[1])
-    assert raw[:8] == b"Salted__"
-    salt, body = raw[8:16], raw[16:]
-    derived, block = b"", b""
-    while len(derived) < 48:
-        block = hashlib.md5(block + passphrase + salt).digest()  # what CryptoJS uses
-        derived += block
-    decryptor = ciphers.Cipher(ciphers.algorithms.AES(derived[:32]), ciphers.modes.CBC(derived[32:48])).decryptor()
-    unpadder = padding.PKCS7(128).unpadder()
-    plain = unpadder.update(decryptor.update(body) + decryptor.finalize()) + unpadder.finalize()
-    return json.loads(plain)
-
-
 def stored_history(page) -> list[dict[str, Any]]:
     stored = local_storage(page).get(STORAGE_KEY)
     assert stored, "the history is in localStorage"
-    return decrypt_browser_state(stored, STORAGE_SECRET)
+    entries = stored_entries(stored, STORAGE_SECRET)  # Gradio's BrowserState format (components/history_storage.py)
+    assert entries is not None, "the stored history reads back"
+    return entries
 
 
 def snippet_env(extra: dict[str, str]) -> dict[str, str]:
@@ -395,6 +376,30 @@ def test_history_survives_a_reload_filters_and_deletes(page, app):
     wait_tiles(page, 2)
     assert not any(re.search(r"seed 11(?!\d)", c) for c in captions(page)), "deleted for good, reload or not"
     assert [e["seed"] for e in stored_history(page)] == [13, 12]
+
+
+def test_two_tabs_keep_each_others_runs(page, app):
+    """Two tabs of one browser: each run lands in the one stored history, and each tab's list follows the other's
+    (before, the second tab's run wrote its own list over the first tab's run)."""
+    other = page.context.new_page()
+    try:
+        open_app(other, app.url)  # opened before either run: its list is empty
+        run(page, "flux_pro", prompt="first tab", seed=21)
+        wait_tiles(other, 1)  # the first tab's run reached the second tab's list, without a reload
+        assert "seed 21" in captions(other)[0]
+        run(other, "flux_pro", prompt="second tab", seed=22)
+        wait_tiles(page, 2)
+        assert "seed 22" in captions(page)[0] and "seed 21" in captions(page)[1]
+        assert [e["seed"] for e in stored_history(page)] == [22, 21]
+        pick(other, 21)
+        other.locator("#history-delete").click()
+        wait_tiles(page, 1)  # a delete follows too
+        page.reload()
+        open_app(page, app.url)
+        wait_tiles(page, 1)
+        assert "seed 22" in captions(page)[0]
+    finally:
+        other.close()
 
 
 def open_lora_json(page) -> None:
