@@ -14,6 +14,7 @@ from endpoints import ENDPOINTS, get_endpoint
 from endpoints.base import EndpointSpec
 from endpoints.models import model_of, translate
 from providers.catalog import provider_title
+from runs.pricing import format_usd
 
 HISTORY_LIMIT = 100
 ALL = "all endpoints"
@@ -151,7 +152,7 @@ def caption(entry: dict[str, Any]) -> str:
     if entry.get("duration") is not None:
         parts.append(f"{entry['duration']} s")
     if entry.get("cost_usd") is not None:
-        parts.append(f"${entry['cost_usd']:.3g}")
+        parts.append(format_usd(entry['cost_usd']))
     if entry.get("cached"):
         parts.append("💾 cached")
     return " · ".join(p for p in parts if p)
@@ -164,7 +165,7 @@ def tile_caption(entry: dict[str, Any]) -> str:
     if entry.get("duration") is not None:
         third.append(f"{entry['duration']} s")
     if entry.get("cost_usd") is not None:
-        third.append(f"${entry['cost_usd']:.3g}")
+        third.append(format_usd(entry['cost_usd']))
     if entry.get("cached"):
         third.append("💾 cached")
     return "\n".join([str(entry.get("label") or "?"), f"seed {seed}" if seed is not None else "no seed",

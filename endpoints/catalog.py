@@ -72,7 +72,7 @@ FLUX_SET: tuple[str, ...] = (
     "fal-ai/flux-lora",
 )
 
-_PROTOCOLS = "fal price list (protocols.md, published prices)"
+_PROTOCOLS = "fal's published prices"  # ../shared/docs/protocols.md, "Published prices (2026)"
 _UNCONFIRMED = "third-party price listing, unconfirmed"
 
 #: The shipped prices of catalog endpoints: fal's published prices as of 2026 (``../shared/docs/protocols.md``,

@@ -93,6 +93,8 @@ def test_tile_caption_and_details():
     stopped = {**record(7), "state": "stopped", "result": None, "cost": {"usd": None, "basis": ""}}
     assert tile_caption(entry_of(stopped)) == "FLUX.1 [pro]\nno seed\n⏹ stopped · 3.5 s"
     assert details_markdown(None).startswith("Select a run")
+    sweep = {**record(8), "cost": {"usd": 0.1, "basis": "2 cells"}}  # money as everywhere else: cents at least
+    assert tile_caption(entry_of(sweep)).endswith("· $0.10") and caption(entry_of(sweep)).endswith("· $0.10")
 
 
 def test_diff_of_nested_values_and_of_two_endpoints():
