@@ -157,22 +157,23 @@ def listed(view: ListSource, entries: Entries, which: str | None) -> tuple[Any, 
     return entries, gallery_value(view, entries, which), count_text(entries, which)
 
 
-def on_load(view: ListSource, entries: Entries | None) -> tuple[Any, ...]:
-    """The stored list as the page opens (the gallery itself is not stored; the filter starts at all), and the
-    panel opened, its actions drawn, when there is something in it."""
-    return gallery_value(view, entries, ALL), count_text(entries, ALL), opened(entries), True if entries else gr.skip()
-
-
-def adopt_stored(view: ListSource, stored: Any, entries: Entries | None, which: str) -> tuple[Any, ...]:
-    """Another tab of this browser stored the history: this page's list becomes the stored one, so that its next
-    run adds to it rather than writing its own older list over it (outputs: the listing, then the panel opened and
-    its actions drawn when the list gets its first entries, as with a run). Nothing changes when the stored list is
-    already this page's (the write that follows sets it again) or cannot be read."""
+def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: str, drawn: bool | None
+                ) -> tuple[Any, ...]:
+    """The history this browser stores, shown: as the page opens (when the browser holds runs), and whenever another
+    tab of this browser writes it (``stored``: the value as written, ``components/history_storage.py``). The page's
+    list becomes the stored one, so that its next run adds to it rather than writing its own older list over the
+    other tab's runs. Outputs: the listing, then the panel opened and its actions drawn when the page shows entries
+    for the first time (the page opening with runs stored, or another tab's first run). Nothing changes when the
+    page already shows the stored list (a tab's own write, echoed back by another tab's)."""
     found = stored_entries(stored)
-    if found is None or found == (entries or []):
+    if found is None:  # nothing stored that reads back: the page's own list
+        found = entries or []
+    same = found == (entries or [])
+    if same and drawn:
         return (gr.skip(),) * 5
-    first = bool(found) and not entries
-    return *listed(view, found, which), opened(found) if first else gr.skip(), True if first else gr.skip()
+    first = bool(found) and not drawn
+    return (gr.skip() if same else found, gallery_value(view, found, which), count_text(found, which),
+            opened(found) if first else gr.skip(), True if first else gr.skip())
 
 
 def opened(before: Entries | None) -> Any:

@@ -67,14 +67,12 @@ COPY_CODE_JS = """(block) => {
 
 @dataclass(frozen=True)
 class HistoryPanel:
-    """What the page's load event needs: the stored list, and what it shows and opens; and what another tab's
-    write of the stored list changes."""
+    """What shows the stored list (as the page opens, and after another tab's write of it): the list, and what it
+    shows and opens."""
 
     history: gr.BrowserState
-    on_load: Any  # (entries) -> (gallery value, count line, the panel opened or not, its actions drawn or not)
-    on_load_outputs: list[Any]
-    on_stored: Any  # (stored value, entries, filter) -> the listing, the panel opened, its actions drawn
-    on_stored_inputs: list[Any]  # [the list, the filter]
+    on_stored: Any  # (stored value, entries, filter, drawn) -> the listing, the panel opened, its actions drawn
+    on_stored_inputs: list[Any]  # [the list, the filter, the actions drawn]
     on_stored_outputs: list[Any]
 
 
@@ -148,7 +146,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
         details = Prose(details_markdown(None), elem_id="history-details")
         listing = ListingParts(source, states, section, endpoint_filter, count, gallery, details)
 
-        # "once": ``opened`` changes once per page (``open_once``, ``act.add_record``, ``act.on_load``).
+        # "once": ``opened`` changes once per page (``open_once``, ``act.add_record``, ``act.show_stored``).
         @gr.render(inputs=[states.opened], triggers=[states.opened.change], trigger_mode="once")
         def actions(opened: bool) -> None:
             if opened:
@@ -159,8 +157,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     endpoint_filter.change(bind(act.show, source), [history, endpoint_filter], [gallery, count], **private)
     gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private)
     wire_records(listing, drawn, models)
-    return HistoryPanel(history, bind(act.on_load, source), [gallery, count, section, states.opened],
-                        bind(act.adopt_stored, source), [history, endpoint_filter],
+    return HistoryPanel(history, bind(act.show_stored, source), [history, endpoint_filter, states.opened],
                         [history, gallery, count, section, states.opened])
 
 
@@ -252,18 +249,18 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
 
 
 LOADER_ID = "history-load"
-SYNC_ID = "history-sync"
 # The page's load asks the server only when the browser holds runs: a first visit's page (nothing stored) spares a
 # queue join and an event stream before Generate works, and the server a step that would change nothing. It also
-# listens for another tab's write of the stored list (the ``storage`` event fires in the other tabs only), which
-# the page's own list then follows (``components/history_storage.py``).
+# listens for another tab's write of the stored list (the ``storage`` event fires in the other tabs only): the same
+# step then shows what that tab stored (``act.show_stored``).
 LOAD_STORED_JS = ("(entries) => { if (!window.__fpHistorySync) { window.__fpHistorySync = true; "
                   "window.addEventListener('storage', (e) => { if (e.key === '" + STORAGE_KEY + "') "
-                  "document.getElementById('" + SYNC_ID + "')?.click(); }); } "
+                  "document.getElementById('" + LOADER_ID + "')?.click(); }); } "
                   "if (Array.isArray(entries) && entries.length) "
                   "document.getElementById('" + LOADER_ID + "')?.click(); }")
-# Sends the stored value (as the other tab wrote it) in place of the carrier's.
-READ_STORED_JS = "(stored, entries, which) => [localStorage.getItem('" + STORAGE_KEY + "'), entries, which]"
+# The step gets the value as stored (by this page or another tab) in place of the carrier's.
+READ_STORED_JS = ("(stored, entries, which, drawn) => "
+                  "[localStorage.getItem('" + STORAGE_KEY + "'), entries, which, drawn]")
 
 
 def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:
@@ -271,11 +268,8 @@ def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:
     its actions drawn when there is something in it. Queued, so that the ``opened`` State it sets fires the
     render of the actions (Gradio reports a State's change only from a queued event)."""
     loader = gr.Button("Show the stored history", visible="hidden", elem_id=LOADER_ID)
-    loader.click(panel.on_load, [panel.history], panel.on_load_outputs, api_visibility="private",
-                 show_progress="hidden")
-    sync = gr.Button("Follow the history another tab stored", visible="hidden", elem_id=SYNC_ID)
-    carrier = gr.Textbox(visible=False, elem_id="history-stored")
-    sync.click(panel.on_stored, [carrier, *panel.on_stored_inputs], panel.on_stored_outputs, js=READ_STORED_JS,
-               api_visibility="private", show_progress="hidden")
+    carrier = gr.Textbox(visible=False, elem_id="history-stored")  # not drawn: READ_STORED_JS fills its input
+    loader.click(panel.on_stored, [carrier, *panel.on_stored_inputs], panel.on_stored_outputs, js=READ_STORED_JS,
+                 api_visibility="private", show_progress="hidden")
     demo.load(None, [panel.history], None, js=LOAD_STORED_JS, api_visibility="private", queue=False,
               show_progress="hidden")

@@ -5,7 +5,7 @@ localStorage on every change; it reads localStorage once, when the page opens. T
 write their own list over the other's: a run made in one tab was lost from the stored history as soon as the
 other tab recorded a run. So each page listens for the other tabs' writes (the browser's ``storage`` event) and
 sends the stored value here; ``stored_entries`` decodes it, and the page's list becomes the stored one
-(``history_actions.adopt_stored``).
+(``history_actions.show_stored``).
 
 Gradio 6.31's format (its BrowserState module, CryptoJS): ``<base64 iv>:<base64 "Salted__" + salt + ciphertext>``,
 AES-256-CBC with PKCS#7 padding, the key and iv derived from the passphrase (the secret's SHA-256, in hex) and the

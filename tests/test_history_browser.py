@@ -476,7 +476,7 @@ def test_panel_events_stay_out_of_the_api(app):
 def test_a_page_with_no_stored_history_asks_the_server_nothing_for_it(browser, app):
     """Every visitor's page loads the history; a first visit's (nothing stored) sends no event for it."""
     page = fresh_page(browser, app.url, viewport={"width": 1400, "height": 1000})
-    loader = next(index for index, fn in app.demo.fns.items() if getattr(fn.fn, "__name__", "") == "on_load")
+    loader = next(index for index, fn in app.demo.fns.items() if getattr(fn.fn, "__name__", "") == "show_stored")
     joined: list[object] = []
     page.on("request", lambda r: joined.append((r.post_data_json or {}).get("fn_index"))
             if "/queue/join" in r.url or "/run/" in r.url else None)
