@@ -172,7 +172,7 @@ def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: s
     if same and drawn:
         return (gr.skip(),) * 5
     first = bool(found) and not drawn
-    return (gr.skip() if same else found, gallery_value(view, found, which), count_text(found, which),
+    return (gr.skip() if same else found, *show(view, found, which),
             opened(found) if first else gr.skip(), True if first else gr.skip())
 
 

@@ -265,7 +265,7 @@ READ_STORED_JS = ("(stored, entries, which, drawn) => "
 
 def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:
     """Show the stored history when the page opens (the gallery itself is not stored; the filter starts at all),
-    its actions drawn when there is something in it. Queued, so that the ``opened`` State it sets fires the
+    its actions drawn when there is something in it, and again whenever another tab of this browser stores it. Queued, so that the ``opened`` State it sets fires the
     render of the actions (Gradio reports a State's change only from a queued event)."""
     loader = gr.Button("Show the stored history", visible="hidden", elem_id=LOADER_ID)
     carrier = gr.Textbox(visible=False, elem_id="history-stored")  # not drawn: READ_STORED_JS fills its input
