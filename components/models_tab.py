@@ -176,6 +176,19 @@ def is_model_endpoint(api_name: str) -> bool:
 
 
 PICKER_LABEL = "Model (family › name · category · price)"
+# Gradio's open dropdown keeps the choices it opened with: a search answered after the visitor opened the picker
+# would leave every model listed. Reopened (focus again, their own filter text kept), the list shows the answer.
+REOPEN_PICKER_JS = """() => requestAnimationFrame(() => {
+    const input = document.querySelector('#models-picker input');
+    if (!input || document.activeElement !== input) return;
+    const typed = input.value;
+    input.blur();
+    input.focus();
+    if (typed && input.value !== typed) {
+        input.value = typed;
+        input.dispatchEvent(new Event('input', {bubbles: true}));
+    }
+})"""
 
 
 def filter_picker(entries: list[tuple[str, str]], text: str) -> Any:
@@ -291,7 +304,8 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
         Context.root_block.load(None, js=EMPTY_NUMBERS_JS, queue=False, show_progress="hidden",
                                 api_visibility="private")
     query.change(bind(filter_picker, entries), [query], [picker], api_visibility="private",
-                 queue=False, show_progress="hidden")
+                 queue=False, show_progress="hidden").then(None, js=REOPEN_PICKER_JS, api_visibility="private",
+                                                           queue=False, show_progress="hidden")
     picker.change(pick, [picker, picked], [picked], api_visibility="private", show_progress="hidden")
 
     @gr.render(inputs=[picked], triggers=[picked.change])

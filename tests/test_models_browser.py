@@ -201,6 +201,47 @@ def test_picker_is_usable_at_phone_size(browser, app):
         put_back(page)
 
 
+def test_a_search_answered_while_the_list_is_open_narrows_it(browser, app):
+    """A visitor types a search and opens the picker before the server answers: the open list narrows when the
+    answer comes (Gradio's open dropdown keeps the choices it opened with). The answer is held until the list
+    is open, so the order is the one that failed now and then in a full run, every time."""
+    page = open_models(browser, app, {"width": 1400, "height": 1100})
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route) if "kontext" in (route.request.post_data or "") else route.continue_()
+
+    try:
+        page.route("**/gradio_api/run/**", hold)
+        page.locator("#models-search input, #models-search textarea").first.fill("kontext")
+        page.wait_for_function("() => true")  # let the search's request reach the route
+        deadline = 50
+        while not held and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        assert held, "the search sent no request"
+        picker = page.locator("#models-picker input")
+        picker.click()
+        page.get_by_role("option").first.wait_for(timeout=5_000)
+        assert page.get_by_role("option").count() > 5  # opened before the answer: every model
+        held.pop().continue_()
+        try:
+            page.wait_for_function("""() => {
+                const options = [...document.querySelectorAll('[role=option]')];
+                return options.length > 0 && options.every((o) => o.innerText.includes('Kontext'));
+            }""", timeout=10_000)
+        except sync_api.TimeoutError:
+            raise AssertionError(f"the open list was not narrowed: {_picker_state(page)}") from None
+        page.keyboard.type("max")  # the visitor's own filter still works on the narrowed list
+        page.wait_for_function("""() => {
+            const options = [...document.querySelectorAll('[role=option]')];
+            return options.length > 0 && options.every((o) => /Kontext.*max/i.test(o.innerText));
+        }""", timeout=10_000)
+    finally:
+        page.unroute("**/gradio_api/run/**")
+        put_back(page)
+
+
 def test_a_share_link_opens_the_model_with_its_values(browser, app, monkeypatch):
     """Drawn once, Advanced left open (a State inside a tab fired its change twice, ``docs/upstream.md`` §10)."""
     drawn: list[Any] = []
