@@ -62,6 +62,19 @@ def stats(app) -> dict:
     return httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
 
 
+def wait_for_status(page, app, text: str, timeout: float = 60_000) -> None:
+    """Wait for ``text`` in the sweep's status; on a timeout, fail with what the status and the sandbox showed."""
+    try:
+        page.get_by_text(text).first.wait_for(timeout=timeout)
+    except sync_api.TimeoutError:
+        shown = page.locator("[id$='-sweep-status']").first.inner_text()[:600]
+        toasts = page.locator(".toast-body").all_inner_texts()  # a refusal (busy, budget) shows as a toast
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "sweep-timeout.png"), full_page=True)
+        raise AssertionError(f"no {text!r} in {timeout / 1000:.0f} s; the status: {shown!r}; "
+                             f"toasts: {toasts}; sandbox: {stats(app)}") from None
+
+
 def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     set_axes(page, "11, 22, 33, 44", "guidance_scale", "2, 5")
     page.locator("#flux_pro-sweep-plan").click()
@@ -74,7 +87,7 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
         " return s && s.querySelectorAll('td.fp-done img').length >= 1 && s.innerText.includes('/8 done'); }",
         timeout=60_000,
     )
-    page.get_by_text("8/8 done").first.wait_for(timeout=60_000)
+    wait_for_status(page, app, "8/8 done")
     assert status.locator("td.fp-done img").count() == 8
     for label in ("seed = 11", "seed = 44", "guidance_scale = 2", "guidance_scale = 5"):
         assert label in status.inner_text()
@@ -106,7 +119,7 @@ def test_a_sweep_of_two_cells_shows_both_whole(page, app):
     """Fewer cells than columns keep the columns' width: each cell, caption included, is inside the gallery."""
     set_axes(page, "5, 6", None)
     page.locator("#flux_pro-sweep-run").click()
-    page.get_by_text("2/2 done").first.wait_for(timeout=60_000)
+    wait_for_status(page, app, "2/2 done")
     gallery, boxes = cell_tiles(page, 2)
     for box in boxes:
         assert box["width"] <= gallery["width"] / 4 + 1, (box, gallery)
@@ -120,7 +133,7 @@ def test_a_sweeps_cells_fit_a_phone(browser, app):
     try:
         set_axes(phone, "15, 16, 17, 18", None)
         phone.locator("#flux_pro-sweep-run").click()
-        phone.get_by_text("4/4 done").first.wait_for(timeout=60_000)
+        wait_for_status(phone, app, "4/4 done")
         gallery, boxes = cell_tiles(phone, 4)
         for i, box in enumerate(boxes):  # two to a row, none cut off at the side
             assert box["x"] + box["width"] <= gallery["x"] + gallery["width"] + 1, (i, box, gallery)
@@ -188,7 +201,7 @@ def test_run_sends_the_plan_that_was_shown(page, app):
     shown = status.locator("th").all_inner_texts()
     assert sum(label.startswith("seed = ") for label in shown) == 4, shown
     page.locator("#flux_pro-sweep-run").click()
-    page.get_by_text("4/4 done").first.wait_for(timeout=60_000)
+    wait_for_status(page, app, "4/4 done")
     ran = status.locator("th").all_inner_texts()
     assert [t for t in ran if t.startswith("seed = ")] == [t for t in shown if t.startswith("seed = ")]
     page.get_by_text("Sweep finished").first.wait_for(timeout=30_000)
@@ -198,7 +211,7 @@ def test_run_sends_the_plan_that_was_shown(page, app):
 def test_a_finished_sweep_lands_in_the_history_as_one_entry(page, app):
     set_axes(page, "7, 8", None)
     page.locator("#flux_pro-sweep-run").click()
-    page.get_by_text("2/2 done").first.wait_for(timeout=60_000)
+    wait_for_status(page, app, "2/2 done")
     entries = page.wait_for_function(
         "() => document.querySelectorAll('#history-gallery img').length", timeout=30_000
     ).json_value()
@@ -214,11 +227,7 @@ def test_on_a_phone_the_table_and_the_grid_scroll_sideways_at_a_legible_size(bro
         page.locator("#flux_pro-sweep-plan").click()
         page.get_by_text("8 jobs (4 × 2)").first.wait_for(timeout=15_000)
         page.locator("#flux_pro-sweep-run").click()
-        try:  # failed once in a fresh-clone full run (no "8/8 done" in 90 s), not reproduced since: keep what showed
-            page.get_by_text("8/8 done").first.wait_for(timeout=90_000)
-        except sync_api.TimeoutError:
-            shown = page.locator("#flux_pro-sweep-status").inner_text()[:600]
-            raise AssertionError(f"the sweep did not finish; its status: {shown!r}; sandbox: {stats(app)}") from None
+        wait_for_status(page, app, "8/8 done", timeout=90_000)
         page.locator("#flux_pro-sweep-grid img").first.wait_for(timeout=30_000)
         page.wait_for_function("() => document.querySelector('#flux_pro-sweep-grid img').complete")
         sizes = page.evaluate("""() => {
