@@ -16,6 +16,7 @@ from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from components.markdown_blocks import code_view, shown_code
 from components.prose import Prose
+from providers.catalog import provider_spec
 from runs.codegen import code_for
 from runs.record import RunRecord, SecretInRecordError
 
@@ -48,8 +49,9 @@ def add_code_view(tab: EndpointTab, ctx: AppContext, button: gr.Button) -> None:
     """The code section under the result, opened by ``button`` with the code of ``tab``'s last run."""
     api = tab.spec.api_name
     with gr.Accordion("</> Code for this run", open=True, visible=False, elem_id=f"{api}-code-section") as section:
-        Prose("Runs as it stands against the provider with your key, read from the environment (`FAL_KEY`, "
-              "`SEGMIND_API_KEY`), never written into the code. gradio_client runs it through this app.")
+        provider = provider_spec(tab.spec.provider)
+        Prose(f"Runs as it stands against {provider.title} with your key, read from the environment "
+              f"(`{provider.key_env}`), never written into the code. gradio_client runs it through this app.")
         language = gr.Radio([label for label, _, _ in LANGUAGES], value="Python", show_label=False,
                             elem_id=f"{api}-code-language")
         code = code_view(f"{api}-code")

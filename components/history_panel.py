@@ -33,6 +33,7 @@ from components.models_tab import ModelsTab, model_endpoints
 from components.prose import Prose
 from components.rendered_form import open_once
 from components.widgets import SHOW_FORM_JS
+from providers.catalog import CATALOG
 
 # Small tiles whatever the width: as many ~110 px columns as fit (3 on a phone), a three-line caption over the
 # bottom of each, and a list that grows with its runs up to a scrolling maximum. Gradio's own gallery grid has a
@@ -176,6 +177,13 @@ def wire_records(listing: ListingParts, drawn: Sequence[EndpointTab], models: Mo
                         api_visibility="private", show_progress="hidden")
 
 
+def code_intro() -> str:
+    """The history's code section's note: runs come from every provider, so every provider's key is named."""
+    keys = ", ".join(f"`{provider.key_env}`" for provider in CATALOG)
+    return ("The Python snippet is copied to the clipboard; each box has its own copy button. Keys are read from "
+            f"the environment ({keys}: each snippet names its own), never written into the code.")
+
+
 def layout(tabs: gr.Tabs, forms: dict[str, FormTarget], models: ModelsTab | None, listing: ListingParts,
            form_outputs: list[Any]) -> tuple[HistoryView, HistoryButtons]:
     """What acts on a run, drawn inside ``gr.render``. Inputs drawn with a value get ``interactive`` (a rendered
@@ -199,8 +207,7 @@ def layout(tabs: gr.Tabs, forms: dict[str, FormTarget], models: ModelsTab | None
             downloads = gr.File(label="Images with their parameters embedded", file_count="multiple",
                                 interactive=False, visible=False, elem_id="history-files")
     with gr.Accordion("Code for the selected run", open=False, elem_id="history-code-section") as code_section:
-        Prose("The Python snippet is copied to the clipboard; each box has its own copy button. Keys are "
-              "read from the environment (`FAL_KEY`, `SEGMIND_API_KEY`), never written into the code.")
+        Prose(code_intro())
         code_boxes = {}
         with gr.Tabs():
             for title, key, _ in LANGUAGES:
