@@ -111,13 +111,16 @@ class TabControls:
     random_seed: gr.Button
 
 
-# After the status changes: show each refused field's message next to the field; clear the old ones.
+# After the status changes: show each refused field's message next to the field; clear the old ones. A run stopped
+# or failed leaves the previous images in the gallery: they are marked as the previous result (``fp-kept``).
 MARK_FIELDS_JS = r"""() => {
   const api = '%s';
   document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach(e => e.remove());
   document.querySelectorAll(`.fp-field-error[id^="${api}-"]`).forEach(e => e.classList.remove('fp-field-error'));
   const status = document.getElementById(`${api}-status`);
   if (!status) return;
+  const gallery = document.getElementById(`${api}-gallery`);
+  if (gallery) gallery.classList.toggle('fp-kept', !!status.querySelector('.fp-stopped, .fp-failed'));
   const shown = (id) => { const e = document.getElementById(`${api}-${id}`); return e && e.offsetParent ? e : null; };
   status.querySelectorAll('li[data-field]').forEach(li => {
     const field = li.getAttribute('data-field');
@@ -334,7 +337,7 @@ async def stop_run(tab: EndpointTab, request: gr.Request) -> Any:
     record = await run.stop()
     view = RunView(tab.spec.title, provider_title(tab.spec.provider), record=record, state="stopped")
     if record is None:
-        return "<p>⏹ <b>Stopped</b>; the remote request was cancelled.</p>", gr.skip()
+        return "<p class='fp-stopped'>⏹ <b>Stopped</b>; the remote request was cancelled.</p>", gr.skip()
     return view.status_html(), gr.update(value=api_result(record), visible=True)
 
 

@@ -132,7 +132,7 @@ class RunView:
         error = record.error
         message = html.escape(error.message if error else "")
         if record.state == "stopped":
-            return f"<p>⏹ <b>Stopped</b> after {duration}. {message}{rid}</p>"
+            return f"<p class='fp-stopped'>⏹ <b>Stopped</b> after {duration}. {message}{rid}</p>"
         fields = ""
         if error and error.fields:
             fields = "<ul>" + "".join(  # data-field: the page also shows the message next to the field

@@ -340,6 +340,12 @@ def test_stop_says_stopped_and_a_new_run_keeps_the_previous_images_until_its_own
         raise
     status = page.locator("#flux_pro-status").inner_text()
     assert "Stopped" in status and "remote request was cancelled" in status and "Running" not in status
+    # The first run's image stays, said to be the previous result (it was shown undimmed under "Stopped").
+    page.wait_for_function("() => document.querySelector('#flux_pro-gallery').classList.contains('fp-kept')",
+                           timeout=10_000)
+    note = page.evaluate("() => getComputedStyle(document.querySelector('#flux_pro-gallery'), '::before').content")
+    assert "previous result" in note and "no new image" in note, note
+    assert page.locator("#flux_pro-gallery img").count() >= 1
 
 
 def test_closing_the_tab_cancels_the_remote_request(browser, app):
