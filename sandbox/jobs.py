@@ -112,7 +112,9 @@ class Job:
         self.status = "COMPLETED"
         self.finished_at = time.monotonic()
         self.output, self.failure = output, failure
-        if failure:
+        if failure and failure.error_type == "client_cancelled":  # the visitor's own Stop: not an error
+            self.logs.append(log_entry("Cancelled at the client's request", "INFO"))
+        elif failure:
             self.logs.append(log_entry(failure.error, "ERROR"))
         self.touch()
 

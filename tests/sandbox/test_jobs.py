@@ -63,3 +63,18 @@ async def test_runners_are_given_back_after_done_failed_and_cancelled_jobs():
     await runners_given_back(state)
     assert state.jobs.waiting == []
     await state.aclose()
+
+
+async def test_a_cancelled_job_logs_the_cancel_as_information_and_a_failed_one_its_error():
+    """The visitor's own Stop shows in the provider logs as what it is, not as an ``ERROR`` line."""
+    state = SandboxState(dataclasses.replace(FAST, capacity=1))
+    cancelled = new_job()
+    state.jobs.submit(cancelled)
+    await asyncio.sleep(0.02)  # running
+    state.jobs.cancel(cancelled)
+    await wait_done(cancelled)
+    assert cancelled.logs[-1]["level"] == "INFO" and "Cancelled" in cancelled.logs[-1]["message"]
+    failed = new_job()
+    failed.fail("Runner crashed", "runner_server_error", 500)
+    assert failed.logs[-1]["level"] == "ERROR" and failed.logs[-1]["message"] == "Runner crashed"
+    await state.aclose()
