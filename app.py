@@ -105,6 +105,9 @@ CSS = """
 .fp-field-message { color: #dc2626; font-size: 0.85em; margin: 2px 0 6px 4px; }
 .fp-failed { border-left: 4px solid #dc2626; padding: 2px 10px; background: rgba(220, 38, 38, 0.06); }
 .tab-wrapper .tab-container, [role="tablist"] { flex-wrap: wrap !important; overflow: visible !important; }
+/* The intro's two sentences read as one paragraph (the phone shows the first alone). */
+.fp-intro p { display: inline; }
+.fp-intro p + p::before { content: " "; }
 /* The sticky action bar sits above every field's label and editor (z-index), and scrolling a field into view
    (focus, a click) keeps it clear of the bar, so the bar never covers or takes a click meant for a field. */
 .fp-actions { z-index: 60; }
@@ -121,6 +124,15 @@ html { scroll-padding-bottom: 120px; }
 /* Code views (Markdown code blocks, components.markdown_blocks): long lines scroll, a long snippet scrolls. */
 .fp-code pre { max-height: 480px; overflow: auto; white-space: pre; padding-top: 2.2em; }  /* below the copy button */
 @media (max-width: 640px) {
+  /* The phone's first screen reaches the form: the intro's first sentence, the banner and the providers' line in
+     smaller type (the form started below the fold, at 930 px of 844). */
+  .fp-intro h1 { font-size: 1.6em; margin-bottom: 4px; }
+  .fp-intro p + p { display: none; }
+  .block.fp-banner p, .block.fp-badge p { font-size: 13px; line-height: 1.4; margin: 0; }
+  .block.fp-banner { padding: 4px 10px; }
+  /* The tabs one row that scrolls sideways (wrapped, they took four rows), the next tab's name cut at the edge. */
+  .tab-wrapper .tab-container { flex-wrap: nowrap !important; overflow-x: auto !important; scrollbar-width: thin; }
+  .tab-wrapper .tab-container > button { padding: 4px 8px !important; font-size: 0.9em; flex: none; white-space: nowrap; }
   /* A sweep's grid keeps a legible height and scrolls sideways, instead of shrinking its labels to specks. */
   .fp-grid .image-frame { overflow-x: auto; justify-content: flex-start !important; }
   .fp-grid .image-frame img { height: min(45vh, 420px) !important; width: auto !important; max-width: none !important;
@@ -242,8 +254,9 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
     backends = ctx.backends
     with PlaygroundBlocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         Prose(
-            f"# {TITLE}\nExplore hosted FLUX image models: pick a tab, adjust the form, press **Generate**. "
-            "Status and provider logs stream in while the job runs; each image is captioned with its seed and NSFW flag."
+            f"# {TITLE}\nExplore hosted FLUX image models: pick a tab, adjust the form, press **Generate**.\n\n"
+            "Status and provider logs stream in while the job runs; each image is captioned with its seed and NSFW flag.",
+            elem_classes=["fp-intro"],
         )
         banner_text = sandbox_banner(backends)
         banner = Prose(banner_text, visible=bool(banner_text), elem_classes=["fp-banner"])

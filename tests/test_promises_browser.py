@@ -262,6 +262,22 @@ def on_top(page, selector: str) -> str:
                          " return e ? ((e.closest('[id]') || {}).id || e.tagName) : 'nothing'; }", selector)
 
 
+def test_the_phones_first_screen_reaches_the_form(browser, app):
+    """Opened on a phone, the first screen shows where to start: the form's first field begins above the sticky
+    action bar (it began at 930 px of 844, under the intro, the banner, the providers' line and four rows of tabs)."""
+    page = new_page(browser, app, PHONE)
+    try:
+        top = page.locator("#flux_pro-prompt").evaluate("e => e.getBoundingClientRect().top")
+        bar = page.locator("#flux_pro-generate").evaluate("b => b.closest('.fp-actions').getBoundingClientRect().top")
+        assert top + 40 < bar, f"the prompt starts at {top:.0f} px, the action bar at {bar:.0f} px"
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        # The tabs are one row that scrolls sideways; every tab is still there, and a tap opens it.
+        page.get_by_role("tab", name="Models").click()
+        page.locator("#models-picker").wait_for()
+    finally:
+        put_back(page)
+
+
 def test_the_phone_keeps_status_progress_and_result_in_view_and_the_bar_small(browser, app):
     page = new_page(browser, app, PHONE)
     bar = page.locator("#flux_pro-generate").evaluate("b => b.closest('.fp-actions').getBoundingClientRect().height")
