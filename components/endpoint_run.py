@@ -70,7 +70,7 @@ def labelled(form: ModelForm, exc: FormError) -> list[str]:
 def refused_html(messages: list[str], fields: list[str] | None = None, paths: list[str] | None = None) -> str:
     """The status line for input refused before anything was sent: every problem, by field. Each item names its
     field (``data-field``) and the value's path (``data-path``: ``loras[0].path``), so the page can also show the
-    message next to that field, or that row of a list (``MARK_FIELDS_JS``)."""
+    message next to that field, or that row of a list (``STATUS_SHOWN_JS``)."""
     fields = fields or [""] * len(messages)
     paths = paths or fields
     items = "".join(

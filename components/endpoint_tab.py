@@ -113,7 +113,7 @@ class TabControls:
 
 # After the status changes: show each refused field's message next to the field; clear the old ones. A run stopped
 # or failed leaves the previous images in the gallery: they are marked as the previous result (``fp-kept``).
-MARK_FIELDS_JS = r"""() => {
+STATUS_SHOWN_JS = r"""() => {
   const api = '%s';
   document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach(e => e.remove());
   document.querySelectorAll(`.fp-field-error[id^="${api}-"]`).forEach(e => e.classList.remove('fp-field-error'));
@@ -371,7 +371,7 @@ def wire_run(tab: EndpointTab, controls: TabControls, session_keys: gr.State) ->
     stopped = tab.stop.click(bind(stop_run, tab), outputs=[tab.status, tab.result_json], cancels=[tab.run_event],
                              api_visibility="private", queue=False)
     tab.after_record.follow(tab.result_json, tab.run_event.then, tab.run_event.failure, stopped.then)
-    tab.status.change(None, js=MARK_FIELDS_JS % spec.api_name, api_visibility="private", queue=False)
+    tab.status.change(None, js=STATUS_SHOWN_JS % spec.api_name, api_visibility="private", queue=False)
     # Keep the newest log line in view (the read-only textbox does not follow streamed text by itself).
     tab.logs.change(None, js=SCROLL_LOGS_JS % f"{spec.api_name}-logs", api_visibility="private", queue=False)
 
