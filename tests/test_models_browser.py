@@ -68,6 +68,19 @@ def _picker_state(page) -> dict[str, Any]:
     }""")
 
 
+def options_all_match(page, pattern: str, timeout: float) -> bool:
+    """Whether, within ``timeout`` ms, the open list shows options and every one matches ``pattern`` (a regular
+    expression, case-insensitive)."""
+    try:
+        page.wait_for_function("""(pattern) => {
+            const options = [...document.querySelectorAll('[role=option]')];
+            return options.length > 0 && options.every((o) => new RegExp(pattern, 'i').test(o.innerText));
+        }""", arg=pattern, timeout=timeout)
+    except sync_api.TimeoutError:
+        return False
+    return True
+
+
 def switch_to_bfl(page) -> None:
     """FLUX1.1 [pro] moved to Black Forest Labs with the provider choice. Failed once in a full suite run (the BFL
     form not there after 20 s), not reproduced alone or under load since: keep what the page showed."""
@@ -183,13 +196,8 @@ def test_picker_is_usable_at_phone_size(browser, app):
         options.first.wait_for(timeout=5_000)
         # The search narrows the picker's choices with a server round trip: the list opened before it answers
         # still shows every model, so wait (bounded) for the narrowed list, then check every option of it.
-        try:
-            page.wait_for_function("""() => {
-                const options = [...document.querySelectorAll('[role=option]')];
-                return options.length > 0 && options.every((o) => o.innerText.includes('Kontext'));
-            }""", timeout=15_000)
-        except sync_api.TimeoutError:
-            raise AssertionError(f"the picker was not narrowed: {_picker_state(page)}; calls {unqueued}") from None
+        if not options_all_match(page, "Kontext", 15_000):
+            raise AssertionError(f"the picker was not narrowed: {_picker_state(page)}; calls {unqueued}")
         assert all("Kontext" in options.nth(i).inner_text() for i in range(options.count()))
         page.screenshot(path=str(SHOTS / "phone-picker.png"), full_page=False)
         options.first.click()
@@ -225,18 +233,10 @@ def test_a_search_answered_while_the_list_is_open_narrows_it(browser, app):
         page.get_by_role("option").first.wait_for(timeout=5_000)
         assert page.get_by_role("option").count() > 5  # opened before the answer: every model
         held.pop().continue_()
-        try:
-            page.wait_for_function("""() => {
-                const options = [...document.querySelectorAll('[role=option]')];
-                return options.length > 0 && options.every((o) => o.innerText.includes('Kontext'));
-            }""", timeout=10_000)
-        except sync_api.TimeoutError:
-            raise AssertionError(f"the open list was not narrowed: {_picker_state(page)}") from None
+        if not options_all_match(page, "Kontext", 10_000):
+            raise AssertionError(f"the open list was not narrowed: {_picker_state(page)}")
         page.keyboard.type("max")  # the visitor's own filter still works on the narrowed list
-        page.wait_for_function("""() => {
-            const options = [...document.querySelectorAll('[role=option]')];
-            return options.length > 0 && options.every((o) => /Kontext.*max/i.test(o.innerText));
-        }""", timeout=10_000)
+        assert options_all_match(page, "Kontext.*max", 10_000), _picker_state(page)
     finally:
         page.unroute("**/gradio_api/run/**")
         put_back(page)
