@@ -42,6 +42,9 @@ FINAL_STATES: frozenset[str] = frozenset({"done", "failed", "stopped"})
 _SUMMARY_STATES: tuple[CellState, ...] = ("failed", "stopped", "running", "queued", "waiting")
 STOP_TIMEOUT = 15.0
 STOP_GRACE = 1.0  # after cancelling a cell's task, how long before its remote job is cancelled directly
+#: How long a cell waits for the cell before it (same provider) to be submitted before it submits regardless: the
+#: provider queues cells in grid order (a Stop half-way keeps the first cells), and one slow submit holds none long.
+SUBMIT_TURN_SECONDS = 3.0
 STOPPED_REMOTELY = "The remote request was cancelled."  # runs.runner's wording for a stopped run
 
 log = logging.getLogger(__name__)
@@ -71,11 +74,11 @@ class CellStatus:
         return self.state in FINAL_STATES
 
     def caption(self) -> str:
-        """``waiting (3rd in line)``, ``queued (position 2)``, ``running · Step 14/28``, ``done``, the error."""
+        """``waiting (3 in line)``, ``queued (2 ahead)``, ``running · Step 14/28``, ``done``, the error."""
         if self.state == "waiting":
             return "waiting for a slot" if self.position is None else f"waiting ({self.position + 1} in line)"
-        if self.state == "queued" and self.position is not None:
-            return f"queued (position {self.position})"
+        if self.state == "queued" and self.position is not None:  # the provider's position: 0 is next
+            return "queued (next in line)" if self.position == 0 else f"queued ({self.position} ahead)"
         if self.state == "running" and self.step is not None:
             return f"running · {self.step}"
         if self.state in ("failed", "stopped") and self.record is not None and self.record.error is not None:
@@ -105,9 +108,11 @@ class SweepUpdate:
 
     @property
     def progress(self) -> float:
-        """Finished cells, plus the step fraction of running ones, over all cells (0..1)."""
+        """Cells done or failed, plus the step fraction of running ones, over all cells (0..1). Stopped cells do
+        not count: a sweep stopped half-way shows a bar half full, not a full one."""
+        ended = sum(1 for c in self.cells if c.final and c.state != "stopped")
         running = sum(c.step.fraction for c in self.cells if c.state == "running" and c.step is not None)
-        return (self.finished + running) / len(self.cells) if self.cells else 1.0
+        return (ended + running) / len(self.cells) if self.cells else 1.0
 
     def summary(self) -> str:
         """``3/8 done · 1 failed · 2 running · about 20 s left``."""
@@ -189,6 +194,7 @@ class SweepRun:
         self.finished = asyncio.Event()
         self._status = [CellStatus(i, c.x_index, c.y_index, "waiting") for i, c in enumerate(plan.cells)]
         self._events: asyncio.Queue[tuple[int, RunUpdate] | None] = asyncio.Queue()
+        self._submitted = [asyncio.Event() for _ in plan.cells]  # the cell's request reached its provider (or ended)
         self._tasks: list[asyncio.Task[None]] = []
         self._iterated = False
         self._started = time.monotonic()
@@ -199,8 +205,10 @@ class SweepRun:
         cell = self.plan.cells[index]
         async with slots:
             try:
+                await self._my_turn(index)
                 payload = cell.endpoint.build_input(cell.input)
             except ValidationError as exc:  # a plan edited by hand: this cell fails, the others go on
+                self._submitted[index].set()
                 lines = describe_validation_error(exc, cell.endpoint.input_model)
                 fields = tuple((path, rule) for path, _, rule in (line.partition(": ") for line in lines))
                 error = RunError("ValidationFailed", "; ".join(lines), fields)
@@ -217,9 +225,26 @@ class SweepRun:
                 sweep=_sweep_ref(self.plan, cell),
             )
             self.runs[index] = run
-            async with contextlib.aclosing(run.updates()) as updates:  # closing it cancels the remote job
-                async for update in updates:
-                    self._events.put_nowait((index, update))
+            try:
+                async with contextlib.aclosing(run.updates()) as updates:  # closing it cancels the remote job
+                    async for update in updates:
+                        if update.state != "preparing":  # queued, running, or served from the cache
+                            self._submitted[index].set()
+                        self._events.put_nowait((index, update))
+            finally:
+                self._submitted[index].set()
+
+    async def _my_turn(self, index: int) -> None:
+        """Wait (at most ``SUBMIT_TURN_SECONDS``) until the previous cell of the same provider has been submitted.
+        Cells take their slots in grid order; without this their submits raced, and the provider ran, say, seed 2
+        and 3 while seed 1 waited eleventh in its queue."""
+        provider = self.routes[index].provider.name
+        before = next((i for i in range(index - 1, -1, -1) if self.routes[i].provider.name == provider), None)
+        if before is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SUBMIT_TURN_SECONDS):
+                await self._submitted[before].wait()
 
     def _not_sent(self, index: int) -> RunRecord:
         """The record of a cell stopped before it got a slot: nothing was sent, nothing is owed."""

@@ -18,7 +18,9 @@ from endpoints.base import EndpointSpec
 from providers.media import MediaStore
 from providers.registry import build_providers, sandbox_settings
 from runs.record import Cost
+from runs.result_cache import ResultCache
 from runs.runner import Runner
+from runs.storage import SqliteStore
 from runs.sweep import ENDPOINT_FIELD, SweepPlan, parse_axis, plan_sweep
 from runs.sweep_runner import (
     NOT_SENT,
@@ -97,9 +99,10 @@ async def test_a_4_by_2_sweep_returns_8_records_with_their_values(rig):
                                 "x_index": cell.x_index, "y_index": cell.y_index}
         assert record.result is not None and record.result["images"][0]["url"].startswith(MEDIA)
     assert len({r.request_id for r in final.records}) == 8
-    # every cell was sent at once (limit 16); the sandbox runs 2 at a time, so others waited in its queue
+    # every cell was sent (limit 16, one after the other in grid order); the sandbox runs 2 at a time, so others
+    # waited in its queue
     states = [c.state for u in updates for c in u.cells]
-    assert "queued" in states and "running" in states and "waiting" not in states[8:]
+    assert "queued" in states and "running" in states
     assert any(c.state == "queued" and c.position and c.position > 0 for u in updates for c in u.cells)
     assert all(u.time_left is not None for u in updates)
     stats = await wait_until_idle(rig)
@@ -164,7 +167,8 @@ async def test_cancelling_the_consuming_task_also_cancels_remotely(slow_rig):
     assert [r.state for r in sweep.records or ()] == ["stopped"] * 4
     stats = await wait_until_idle(rig)
     assert (stats["jobs"]["IN_QUEUE"], stats["jobs"]["IN_PROGRESS"]) == (0, 0)
-    assert {c["request_id"] for c in stats["cancels"]} == {r.request_id for r in sweep.records or ()}
+    sent = {r.request_id for r in sweep.records or () if r.request_id}  # cells sent by then, in grid order
+    assert sent and {c["request_id"] for c in stats["cancels"]} == sent
 
 
 async def test_stop_ends_the_stream_with_stopped_records(slow_rig):
@@ -181,6 +185,33 @@ async def test_stop_ends_the_stream_with_stopped_records(slow_rig):
     assert [r.state for r in last.records or ()] == ["stopped"] * 3
     assert [c.state for c in last.cells] == ["stopped"] * 3
     assert last.summary() == "0/3 done · 3 stopped"
+    stats = await wait_until_idle(rig)
+    assert (stats["jobs"]["IN_QUEUE"], stats["jobs"]["IN_PROGRESS"]) == (0, 0)
+
+
+async def test_cells_reach_the_provider_in_grid_order_so_a_stop_keeps_the_first(slow_rig, tmp_path):
+    """Every cell is sent at once (limit 16) to a provider that runs two at a time: they reach its queue in grid
+    order, so the first two run first, and a Stop after they finish keeps seeds 1 and 2 (the submits used to
+    race: a walk-through's stopped sweep kept seeds 2 and 3, seed 1 eleventh in the queue). A stopped sweep's
+    bar shows what finished, not a full bar."""
+    rig = slow_rig
+    # The app's runner looks each cell up in the result cache first (SQLite, in a worker thread): the lookups
+    # end in any order, and the submits after them followed that order.
+    rig.runner.cache = ResultCache(SqliteStore(tmp_path / "state.sqlite3"), tmp_path / "cache")
+    plan = make_plan(FLUX_PRO, small(steps=8), ("seed", "1-8"), None)  # 0.4 s a job
+    sweep = start_sweep(plan, rig.runner, lambda spec: rig.route(spec.provider), concurrency={"fal": 16})
+    last: SweepUpdate | None = None
+    async with asyncio.timeout(30):
+        async for update in sweep.updates():
+            last = update
+            if update.count("done") >= 2 and not update.final:
+                asyncio.ensure_future(sweep.stop())
+    assert last is not None and last.final and last.records is not None
+    submitted = [r.timings.submitted for r in last.records if r.timings.submitted is not None]
+    assert len(submitted) >= 4 and submitted == sorted(submitted), submitted  # sent in grid order
+    done = [i for i, r in enumerate(last.records) if r.state == "done"]
+    assert done[:2] == [0, 1], [(r.seed, r.state) for r in last.records]
+    assert last.progress == pytest.approx(len(done) / 8), (last.progress, last.summary())
     stats = await wait_until_idle(rig)
     assert (stats["jobs"]["IN_QUEUE"], stats["jobs"]["IN_PROGRESS"]) == (0, 0)
 
