@@ -69,6 +69,7 @@ def code_for(record: RunRecord, *, app_url: str | None, public: bool = False) ->
     """
     check_no_secrets(record.request)
     check_record(record)
+    record, seed_note = with_reported_seed(record)
     request = request_of(record)
     protocol = protocol_of(request.provider)
     howto: dict[str, str] = {}
@@ -78,10 +79,31 @@ def code_for(record: RunRecord, *, app_url: str | None, public: bool = False) ->
         howto = SANDBOX_HOWTO.get(protocol, {})
     snippets: dict[str, str] = {}
     for key, write in WRITERS.get(protocol, {}).items():
-        snippets[key] = _after_first_line(write(request), howto.get(key, ""))
+        comment = "//" if key == "javascript" else "#"
+        note = seed_note.replace("#", comment) if seed_note else ""
+        snippets[key] = _after_first_line(write(request), howto.get(key, "") + note)
     if app_url and spec_or_none(record.endpoint_id) is not None:
-        snippets["gradio_client"] = gradio_client_code(record, app_url)
+        snippets["gradio_client"] = _after_first_line(gradio_client_code(record, app_url), seed_note)
     return snippets
+
+
+def with_reported_seed(record: RunRecord) -> tuple[RunRecord, str]:
+    """The record with the seed its provider reports written into its input and JSON request, when the run sent
+    none (the form's seed left empty: the provider drew one), and a comment saying so; else the record as it is.
+    Code without it would draw another seed, and another image."""
+    spec = spec_or_none(record.endpoint_id)
+    name = spec.field_for("seed") if spec is not None else None
+    seed = record.result.get("seed") if record.result else None
+    if name is None or not isinstance(seed, int) or isinstance(seed, bool) or record.input.get(name) is not None:
+        return record, ""
+    request = record.request
+    if request is not None:
+        if request.body_kind != "json" or not isinstance(request.body, dict) or name in request.body:
+            return record, ""
+        request = replace(request, body={**request.body, name: seed})
+    note = (f"# The run sent no {comment_text(name)}: the provider drew {seed}. It is set below, so this makes the "
+            "same image.\n")
+    return replace(record, input={**record.input, name: seed}, request=request), note
 
 
 def request_of(record: RunRecord) -> PreparedRequest:

@@ -833,3 +833,23 @@ def test_an_upload_inside_a_list_passes_the_check_and_is_named_as_a_literal():
     with pytest.raises(RecordRefused, match=r"request\.uploads: \"controlnets\[1\]\.control_image_url\""):
         code_for(replace(record, request=replace(record.request, uploads={"controlnets[1].control_image_url": url})),
                  app_url=None)
+
+
+def test_a_run_that_sent_no_seed_gets_code_with_the_seed_the_provider_drew(sbx, tmp_path):
+    """The form's seed left empty: the provider drew one. The code sets it (and says so), so it makes the same
+    image; the record's request stays as it was sent."""
+    body = {k: v for k, v in fal_body().items() if k != "seed"}
+    record = replace(fal_record(f"{sbx.fal_queue_url}/fal-ai/flux-pro", body), result={"seed": 987654, "images": []})
+    snippets = code_for(record, app_url="http://127.0.0.1:7860/")
+    assert subscribe_arguments(snippets["python"])["seed"] == 987654
+    assert '"seed": 987654' in snippets["javascript"] and '"seed": 987654' in snippets["curl"]
+    assert "seed=987654" in snippets["gradio_client"]
+    for key, code in snippets.items():
+        assert "the provider drew 987654" in code, key
+    assert "// The run sent no seed" in snippets["javascript"]
+    assert record.request is not None and "seed" not in record.request.body  # the record is untouched
+    (tmp_path / "run.py").write_text(snippets["python"], encoding="utf-8")
+    result = json.loads(run([sys.executable, "run.py"], tmp_path, FAL_KEY_ENV).stdout)
+    assert result["seed"] == 987654
+    sent = code_for(fal_record(f"{sbx.fal_queue_url}/fal-ai/flux-pro", fal_body(42)), app_url=None)["python"]
+    assert "provider drew" not in sent and subscribe_arguments(sent)["seed"] == 42
