@@ -104,6 +104,7 @@ CSS = """
 .fp-field-error { outline: 2px solid #dc2626; border-radius: 6px; }
 .fp-field-message { color: #dc2626; font-size: 0.85em; margin: 2px 0 6px 4px; }
 .fp-failed { border-left: 4px solid #dc2626; padding: 2px 10px; background: rgba(220, 38, 38, 0.06); }
+.fp-note { border-left: 4px solid #f59e0b; padding: 2px 10px; background: rgba(245, 158, 11, 0.08); }
 .tab-wrapper .tab-container, [role="tablist"] { flex-wrap: wrap !important; overflow: visible !important; }
 /* The intro's two sentences read as one paragraph (the phone shows the first alone). */
 .fp-intro p { display: inline; }

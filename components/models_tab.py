@@ -132,19 +132,30 @@ def provider_choices(spec: EndpointSpec) -> list[tuple[str, str]]:
 
 
 def picked_state(endpoint_id: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
-                 nonce: int = 0, uploads: Mapping[str, str] | None = None, origin: str | None = None) -> dict[str, Any]:
-    """What the render area shows: the endpoint, values to put in its form, notes on a provider change, image
-    fields to fill with a file the app itself put in Gradio's upload folder (``uploads``: field -> path), and where
-    the values came from (``origin``: a history run, an image, a link), said in the status line."""
+                 nonce: int = 0, uploads: Mapping[str, str] | None = None, origin: str | None = None,
+                 switched: bool = False) -> dict[str, Any]:
+    """What the render area shows: the endpoint, values to put in its form, notes on a provider change (``notes``,
+    ``switched``), image fields to fill with a file the app itself put in Gradio's upload folder (``uploads``:
+    field -> path), and where the values came from (``origin``: a history run, an image, a link), said in the
+    status line."""
     return {"id": endpoint_id, "values": dict(values or {}), "notes": list(notes), "nonce": nonce,
-            "uploads": dict(uploads or {}), "origin": origin}
+            "uploads": dict(uploads or {}), "origin": origin, "switched": switched}
 
 
 def notes_html(notes: Sequence[str]) -> str:
+    """What did not come along on a provider change (or was refused): a note, not an error."""
     if not notes:
         return ""
     items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
-    return f"<div class='fp-failed'><b>Provider changed.</b> Not everything carried over:<ul>{items}</ul></div>"
+    return f"<div class='fp-note'><b>Provider changed.</b> Not everything carried over:<ul>{items}</ul></div>"
+
+
+def set_by_visitor(wire: Mapping[str, Any], spec: EndpointSpec) -> dict[str, Any]:
+    """``wire`` without the values that are the endpoint's own defaults: those the visitor left as they were go
+    to the other provider's defaults, unnamed (a switch listed three untouched defaults as "not carried over")."""
+    properties = spec.input_schema.get("properties", {})
+    return {name: value for name, value in wire.items()
+            if "default" not in properties.get(name, {}) or value != properties[name]["default"]}
 
 
 @dataclass
@@ -225,9 +236,8 @@ def switch_provider(model: RenderedModel, target_id: str, *current: Any) -> Any:
         wire = model.tab.form.to_model(dict(zip(model.names, current, strict=True))).to_wire()
     except FormError:
         wire = {}  # an incomplete form: carry nothing, the target's own example fills it
-    moved = translate(wire, spec, target)
-    return picked_state(target.id, moved.values, moved.notes() or ["every value carried over"],
-                        nonce=time.monotonic_ns())
+    moved = translate(set_by_visitor(wire, spec), spec, target)
+    return picked_state(target.id, moved.values, moved.notes(), nonce=time.monotonic_ns(), switched=True)
 
 
 def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr.State, spend: SessionSpend,
@@ -256,9 +266,12 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     notes += refused
     if state.get("origin"):
         tab.status.value = origin_html(state["origin"], refused)
-    elif notes:
-        tab.status.value = "<p>Now on <b>{}</b>. {}</p>".format(
-            html.escape(provider_title(spec.provider)), html.escape(" · ".join(notes)))
+    elif state.get("switched") or notes:
+        left = len(notes) - len(refused)  # the rest are listed in the note above the form
+        said = [f"{left} value{'s' if left != 1 else ''} did not carry over (listed above)" if left
+                else "every value you set carried over", *refused]
+        where = html.escape(provider_title(spec.provider))
+        tab.status.value = f"<p>Now on <b>{where}</b>: {html.escape(' · '.join(said))}.</p>"
     components = tab.form.value_components()
     # Queued, so that the State's change (which the history panel follows) fires.
     tab.after_record.add(keep_record, [tab.last_record], [last_record])
