@@ -205,8 +205,13 @@ REOPEN_PICKER_JS = """() => requestAnimationFrame(() => {
 def filter_picker(entries: list[tuple[str, str]], text: str) -> Any:
     """The picker narrowed to the models matching ``text`` (all of them, said so, when none does)."""
     found = search(text, entries)
-    return gr.Dropdown(choices=found or entries, label=(
-        PICKER_LABEL if found or not text else f"Model — nothing matches {text!r}, showing all"))
+    if not text or not text.strip():
+        label = PICKER_LABEL
+    elif found:  # said in the label: the closed picker shows nothing of the narrowing
+        label = f"Model — {len(found)} of {len(entries)} match {text.strip()!r}: open the list"
+    else:
+        label = f"Model — nothing matches {text.strip()!r}, showing all"
+    return gr.Dropdown(choices=found or entries, label=label)
 
 
 def pick(endpoint_id: str | None, current: dict[str, Any] | None) -> Any:

@@ -10,6 +10,7 @@ from components.models_tab import (
     RenderedModel,
     category_of,
     family_of,
+    filter_picker,
     picker_entries,
     price_text,
     provider_choices,
@@ -81,6 +82,15 @@ def test_a_provider_switch_names_only_the_values_the_visitor_set_that_cannot_com
     assert state["values"]["prompt"] == get_endpoint("fal-ai/flux-pro/kontext").example["prompt"]
     state = switched("fal-ai/flux-pro/kontext", "flux-kontext-pro", guidance_scale=7.0)
     assert [note.split(":")[0] for note in state["notes"]] == ["guidance_scale"], state["notes"]
+
+
+def test_the_search_says_how_many_models_match_in_the_pickers_label():
+    entries = picker_entries()
+    narrowed = filter_picker(entries, "kontext")
+    assert len(narrowed.choices) < len(entries)
+    assert narrowed.label == f"Model — {len(narrowed.choices)} of {len(entries)} match 'kontext': open the list"
+    assert "nothing matches 'zebra'" in filter_picker(entries, "zebra").label
+    assert len(filter_picker(entries, "").choices) == len(entries)
 
 
 def test_provider_choice_names_each_provider_with_its_price():
