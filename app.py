@@ -132,7 +132,8 @@ html { scroll-padding-bottom: 120px; }
   .block.fp-banner p, .block.fp-badge p { font-size: 13px; line-height: 1.4; margin: 0; }
   .block.fp-banner { padding: 4px 10px; }
   /* The tabs one row that scrolls sideways (wrapped, they took four rows), the next tab's name cut at the edge. */
-  .tab-wrapper .tab-container { flex-wrap: nowrap !important; overflow-x: auto !important; scrollbar-width: thin; }
+  .tab-wrapper .tab-container { flex-wrap: nowrap !important; overflow-x: auto !important; scrollbar-width: thin;
+    mask-image: linear-gradient(to right, #000 80%, transparent); }  /* fades out: more tabs to the side */
   .tab-wrapper .tab-container > button { padding: 4px 8px !important; font-size: 0.9em; flex: none; white-space: nowrap; }
   /* A sweep's grid keeps a legible height and scrolls sideways, instead of shrinking its labels to specks. */
   .fp-grid .image-frame { overflow-x: auto; justify-content: flex-start !important; }
