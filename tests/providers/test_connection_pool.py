@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -164,6 +165,7 @@ class ClosingServer(Server):
     def __init__(self, idle: float) -> None:
         super().__init__(0.0)
         self.idle = idle
+        self.closed = 0  # connections it has closed, their sockets shut
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -176,12 +178,18 @@ class ClosingServer(Server):
             pass
         finally:
             writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            self.closed += 1
 
 
 async def test_a_connection_the_server_closed_is_not_reused():
     async with (asyncio.timeout(BOUND), serving(0.0, ClosingServer(0.05)) as server,
                 client_on(LinearConnectionPool, 10, 10) as client):
-        for _ in range(5):  # well within a second: the walk has not asked; the hand-over must
+        for made in range(1, 6):  # well within a second: the walk has not asked; the hand-over must
             assert (await client.get(server.url)).status_code == 200
-            await asyncio.sleep(0.15)  # the server has closed the idle connection by now
+            # Until the server has closed the idle connection (a fixed 0.15 s was not always enough on a loaded
+            # machine: both timers came due in one loop turn, and the socket closes a turn after close()).
+            while server.closed < made:
+                await asyncio.sleep(0.01)
         assert server.connections == 5
