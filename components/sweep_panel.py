@@ -164,7 +164,7 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
     name = spec.api_name
     over = "seeds, prompts, endpoints or providers" if PROVIDER_FIELD in fields else "seeds, prompts or endpoints"
     with gr.Accordion(f"📊 Sweep — a labelled grid over any parameter, {over}", open=False,
-                      elem_id=f"{name}-sweep") as section:
+                      elem_id=f"{name}-sweep"):
         providers = " · axis `provider`: `all`, or provider names (`fal, bfl`)" if PROVIDER_FIELD in fields else ""
         Prose(SYNTAX + providers, elem_classes=["field-help"])
         with gr.Row():
@@ -186,12 +186,13 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
         status = gr.HTML("<p>Pick the axes, then <b>Plan</b> to see jobs, cost and time before anything runs.</p>",
                          label="Sweep status", elem_id=f"{name}-sweep-status")
         # The label above, not Gradio's label drawn over the image's top (the grid's own title and column labels).
-        Prose("**Grid** — labelled; its download is a PNG carrying the sweep's parameters.",
-              elem_classes=["field-help"])
+        grid_title = Prose("**Grid** — labelled; its download is a PNG carrying the sweep's parameters.",
+                           elem_classes=["field-help"], visible=False)
         grid = gr.Image(label="Grid (labelled; downloads as PNG with the sweep's parameters)", show_label=False,
                         type="filepath", interactive=False, visible=False, elem_id=f"{name}-sweep-grid",
                         elem_classes=["fp-grid"])
-        Prose("**Cells** — click one to restore it into the form.", elem_classes=["field-help"])
+        cells_title = Prose("**Cells** — click one to restore it into the form.", elem_classes=["field-help"],
+                            visible=False)
         cells_gallery = gr.Gallery(label="Cells (click one to restore it into the form)", show_label=False,
                                    columns=4, height=360, fit_columns=False,  # 2 cells: two quarter-width
                                    # tiles, not two half-width ones cut off by the height, their captions unseen
@@ -205,10 +206,11 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
             cell_code = code_view(f"{name}-sweep-cell-code")
         with gr.Accordion("Cells as JSON", open=False):
             cells = gr.JSON(label="Cells", visible=False, elem_id=f"{name}-sweep-json")
-    # The grid, the cells, the downloads and the JSON show when the section first opens: the page loads the module
-    # of every component type it shows before drawing anything (image, gallery, file, JSON: the code view's note).
-    shown = [grid, cells_gallery, downloads, cells]
-    section.expand(show_all(len(shown)), None, shown, api_visibility="private", queue=False, show_progress="hidden")
+    # The grid, the cells, the downloads and the JSON show when a sweep is run: hidden at load, since the page loads
+    # the module of every component type it shows before drawing anything (image, gallery, file, JSON); and not
+    # shown as the section opens, where they were three empty boxes under a sweep not yet run.
+    shown = [grid_title, grid, cells_title, cells_gallery, downloads, cells]
+    run_button.click(show_all(len(shown)), None, shown, api_visibility="private", queue=False, show_progress="hidden")
     cell_records = gr.State([], time_to_live=SESSION_TTL_SECONDS)
     whole_sweep = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     planned = gr.State(None, time_to_live=SESSION_TTL_SECONDS)

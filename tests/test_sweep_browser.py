@@ -80,6 +80,8 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     page.locator("#flux_pro-sweep-plan").click()
     page.get_by_text("8 jobs (4 × 2)").first.wait_for(timeout=15_000)
     assert "est. $0.40" in page.locator("#flux_pro-sweep-status").inner_text()
+    for empty in ("grid", "cells", "files"):  # no empty boxes under a sweep not yet run
+        assert not page.locator(f"#flux_pro-sweep-{empty}").is_visible(), empty
     page.locator("#flux_pro-sweep-run").click()
     status = page.locator("#flux_pro-sweep-status")
     page.wait_for_function(  # some cells done while others still run: cells appear as they finish
