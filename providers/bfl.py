@@ -117,7 +117,8 @@ class BflJob:
                 )
             body = await self._poll()
             status = str(body.get("status") or "")
-            if status == "Ready":
+            if status == "Ready":  # the logs end on it, not on the last progress a poll happened to see
+                yield Running((LogLine("Ready: 100%"),))
                 yield Completed(self._result(body, time.monotonic() - started))
                 return
             if status in MODERATED:

@@ -62,7 +62,8 @@ async def test_submit_and_poll_until_ready_with_progress(make) -> None:
     seen = await events(provider, PRO, SMALL)
     assert isinstance(seen[0], Queued) and seen[0].position is None  # BFL's Pending has no position
     progress = [e.logs[0].message for e in seen if isinstance(e, Running)]
-    assert progress and progress[-1].startswith("Progress ") and progress[-1].endswith("%")
+    assert progress and progress[0].startswith("Progress ") and progress[-2].endswith("%")
+    assert progress[-1] == "Ready: 100%"  # the logs end on the job's end, not on the last progress polled
     result = seen[-1].result
     assert isinstance(seen[-1], Completed) and result.seed == 11 and result.prompt == "a lighthouse at dusk"
     assert "/bfl/delivery/" in result.images[0].url and "exp=" in result.images[0].url
