@@ -90,9 +90,17 @@ class SweepControls:
     stop: gr.Button
 
 
-def cell_place(cell: dict[str, Any]) -> str:
-    """Where a cell sits: ``x=1 · y=2``, or ``x=1`` in a sweep with no Y axis."""
-    return f"x={cell.get('x')}" + (f" · y={cell['y']}" if cell.get("y") is not None else "")
+def cell_place(cell: dict[str, Any], axes: dict[str, Any] | None = None) -> str:
+    """Where a cell sits, in the words of the table and the grid (``axes``: the sweep entry's ``sweep``, with each
+    axis's labels): ``seed = 1 · guidance_scale = 2``; ``x=1 · y=2`` without them; no Y part with no Y axis."""
+    parts = []
+    for axis, index, value in (("x", cell.get("x_index"), cell.get("x")), ("y", cell.get("y_index"), cell.get("y"))):
+        labels = ((axes or {}).get(axis) or {}).get("labels") or []
+        if isinstance(index, int) and 0 <= index < len(labels):
+            parts.append(str(labels[index]))
+        elif value is not None:
+            parts.append(f"{axis}={value}")
+    return " · ".join(parts)
 
 
 def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple[Any, ...]:
@@ -102,6 +110,8 @@ def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple
     files = view.ctx.sweep_files
     records = [json.loads(c["record"]) for c in cells_out]
     sweep_id = (records[0].get("sweep") or {}).get("id") if records else None
+    entry = files.take_entry(sweep_id or "")
+    axes = (entry or {}).get("sweep") if isinstance(entry, dict) else None
     items = []
     for c in cells_out:
         images = (c.get("result") or {}).get("images") or []
@@ -110,8 +120,8 @@ def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple
         stored = ((record.get("result") or {}).get("images") or [{}])[0].get("file")
         path = view.ctx.runner.media.path_of(stored) if stored else None
         if images:
-            items.append((str(path) if path else images[0]["url"], f"{cell_place(c)} · {c['state']}"))
-    return items, files.files(sweep_id or ""), records, files.take_entry(sweep_id or "")
+            items.append((str(path) if path else images[0]["url"], f"{cell_place(c, axes)} · {c['state']}"))
+    return items, files.files(sweep_id or ""), records, entry
 
 
 async def stop_sweep(view: SweepView, request: gr.Request) -> Any:

@@ -97,6 +97,8 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     page.locator("#flux_pro-sweep-files a").first.wait_for(timeout=30_000)
     names = page.locator("#flux_pro-sweep-files").inner_text()
     assert ".png" in names and ".zip" in names
+    captions = page.locator("#flux_pro-sweep-cells .caption-label").all_inner_texts()
+    assert captions[0] == "seed = 11 · guidance_scale = 2 · done", captions  # the table's words, not x=/y=
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#flux_pro-sweep").screenshot(path=str(ARTIFACTS / "sweep-4x2.png"))
     page.locator("#flux_pro-sweep-cells button.thumbnail-item").first.click()  # open a cell's run
@@ -127,7 +129,7 @@ def test_a_sweep_of_two_cells_shows_both_whole(page, app):
         assert box["width"] <= gallery["width"] / 4 + 1, (box, gallery)
         assert box["y"] + box["height"] <= gallery["y"] + gallery["height"] + 1, (box, gallery)
     captions = page.locator("#flux_pro-sweep-cells .caption-label").all_inner_texts()
-    assert captions == ["x=5 · done", "x=6 · done"], captions  # no "y=None" in a sweep with no Y axis
+    assert captions == ["seed = 5 · done", "seed = 6 · done"], captions  # as the table says; no Y part
 
 
 def test_a_sweeps_cells_fit_a_phone(browser, app):
