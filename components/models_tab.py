@@ -38,6 +38,7 @@ from components.context import AppContext
 from components.endpoint_run import run_endpoint
 from components.endpoint_tab import EndpointTab
 from components.form_values import FormError
+from components.history_state import changed_parameters
 from components.prose import Prose
 from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.run_view import origin_html
@@ -150,14 +151,6 @@ def notes_html(notes: Sequence[str]) -> str:
     return f"<div class='fp-note'><b>Provider changed.</b> Not everything carried over:<ul>{items}</ul></div>"
 
 
-def set_by_visitor(wire: Mapping[str, Any], spec: EndpointSpec) -> dict[str, Any]:
-    """``wire`` without the values that are the endpoint's own defaults: those the visitor left as they were go
-    to the other provider's defaults, unnamed (a switch listed three untouched defaults as "not carried over")."""
-    properties = spec.input_schema.get("properties", {})
-    return {name: value for name, value in wire.items()
-            if "default" not in properties.get(name, {}) or value != properties[name]["default"]}
-
-
 @dataclass
 class ModelsTab:
     """The Models tab's outside handles: the picker and the state the render area follows."""
@@ -204,13 +197,14 @@ REOPEN_PICKER_JS = """() => requestAnimationFrame(() => {
 
 def filter_picker(entries: list[tuple[str, str]], text: str) -> Any:
     """The picker narrowed to the models matching ``text`` (all of them, said so, when none does)."""
-    found = search(text, entries)
-    if not text or not text.strip():
+    query = (text or "").strip()
+    found = search(query, entries)
+    if not query:
         label = PICKER_LABEL
     elif found:  # said in the label: the closed picker shows nothing of the narrowing
-        label = f"Model — {len(found)} of {len(entries)} match {text.strip()!r}: open the list"
+        label = f"Model — {len(found)} of {len(entries)} match {query!r}: open the list"
     else:
-        label = f"Model — nothing matches {text.strip()!r}, showing all"
+        label = f"Model — nothing matches {query!r}, showing all"
     return gr.Dropdown(choices=found or entries, label=label)
 
 
@@ -241,7 +235,9 @@ def switch_provider(model: RenderedModel, target_id: str, *current: Any) -> Any:
         wire = model.tab.form.to_model(dict(zip(model.names, current, strict=True))).to_wire()
     except FormError:
         wire = {}  # an incomplete form: carry nothing, the target's own example fills it
-    moved = translate(set_by_visitor(wire, spec), spec, target)
+    # Values left at the endpoint's defaults go to the other provider's defaults, unnamed (a switch listed three
+    # untouched defaults as "not carried over").
+    moved = translate(changed_parameters(spec, wire), spec, target)
     return picked_state(target.id, moved.values, moved.notes(), nonce=time.monotonic_ns(), switched=True)
 
 
@@ -256,23 +252,22 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     choices = provider_choices(spec)
     provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1,
                         interactive=True, elem_id="models-provider")
-    gr.HTML(notes_html(state.get("notes") or []), elem_id="models-notes")
+    left_behind = list(state.get("notes") or [])  # by a provider change: listed above the form
+    gr.HTML(notes_html(left_behind), elem_id="models-notes")
     tab = build_tab(spec, ctx, session_keys, spend, keys_changed)
     # A model opened from the picker starts, like a seed tab, with its documented example (its seed left
     # empty: each run draws its own); values from a link, a restore or another provider replace it.
     values = state.get("values") or {k: v for k, v in spec.example.items() if k != spec.field_for("seed")}
-    notes = list(state.get("notes") or [])
     refused: list[str] = []
     written: dict[str, Any] = {}
     if values:
         written, checked = tab.form.checked_values(values)
         refused = checked.messages
     fill_rendered(tab.form, written | upload_values(tab.form, state.get("uploads") or {}))
-    notes += refused
     if state.get("origin"):
         tab.status.value = origin_html(state["origin"], refused)
-    elif state.get("switched") or notes:
-        left = len(notes) - len(refused)  # the rest are listed in the note above the form
+    elif state.get("switched") or left_behind or refused:
+        left = len(left_behind)
         said = [f"{left} value{'s' if left != 1 else ''} did not carry over (listed above)" if left
                 else "every value you set carried over", *refused]
         where = html.escape(provider_title(spec.provider))
