@@ -120,7 +120,8 @@ def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple
         stored = ((record.get("result") or {}).get("images") or [{}])[0].get("file")
         path = view.ctx.runner.media.path_of(stored) if stored else None
         if images:
-            items.append((str(path) if path else images[0]["url"], f"{cell_place(c, axes)} · {c['state']}"))
+            state = "" if c["state"] == "done" else f" · {c['state']}"  # short enough for four columns
+            items.append((str(path) if path else images[0]["url"], f"{cell_place(c, axes)}{state}"))
     return items, files.files(sweep_id or ""), records, entry
 
 
@@ -141,8 +142,10 @@ def show_all(count: int) -> Callable[[], list[Any]]:
     return show
 
 
-def open_cell(view: SweepView, records: list[dict[str, Any]], evt: gr.SelectData) -> dict[Any, Any]:
-    """A clicked cell: restored into the form (same endpoint), its seed with it, and its request as code."""
+def open_cell(view: SweepView, records: list[dict[str, Any]], whole_sweep: dict[str, Any] | None,
+              evt: gr.SelectData) -> dict[Any, Any]:
+    """A clicked cell: restored into the form (same endpoint), its seed with it, and its request as code; named in
+    the words of the grid (``whole_sweep``: the sweep's history entry, with each axis's labels)."""
     done = [r for r in records if (r.get("result") or {}).get("images")]
     if evt.index is None or evt.index >= len(done):
         return {view.status: gr.skip()}
@@ -154,7 +157,8 @@ def open_cell(view: SweepView, records: list[dict[str, Any]], evt: gr.SelectData
         out[view.cell_code] = shown_code(snippets.get("python", ""), "python")
     except ValueError as exc:  # one comment line, whatever it says
         out[view.cell_code] = shown_code(f"# no code for this cell: {comment_text(str(exc))}", "python")
-    where = f"{cell_place(sweep)} · seed {(record.get('result') or {}).get('seed')}"
+    axes = whole_sweep.get("sweep") if isinstance(whole_sweep, dict) else None
+    where = f"{cell_place(sweep, axes)} (seed {(record.get('result') or {}).get('seed')})"
     if record.get("endpoint_id") != view.spec.id:
         out[view.cell_note] = f"Cell {where} ran on `{record.get('endpoint_id')}`: restore it from the history."
         return out
@@ -251,7 +255,7 @@ def wire(tab: EndpointTab, view: SweepView, controls: SweepControls, session_key
                                         api_visibility="private", trigger_mode=CHAINED_TRIGGER_MODE)
     tab.sweep_record = view.whole_sweep
     controls.stop.click(bind(stop_sweep, view), outputs=[view.status], api_visibility="private", queue=False)
-    view.cells_gallery.select(bind(open_cell, view), [view.cell_records],
+    view.cells_gallery.select(bind(open_cell, view), [view.cell_records, view.whole_sweep],
                               [view.status, view.cell_code_section, view.cell_note, view.cell_code,
                                *form.value_components().values()], api_visibility="private")
     api_inputs = {**sweep_inputs, "confirm_cost": controls.confirm}

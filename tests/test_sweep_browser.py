@@ -98,11 +98,16 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     names = page.locator("#flux_pro-sweep-files").inner_text()
     assert ".png" in names and ".zip" in names
     captions = page.locator("#flux_pro-sweep-cells .caption-label").all_inner_texts()
-    assert captions[0] == "seed = 11 · guidance_scale = 2 · done", captions  # the table's words, not x=/y=
+    assert captions[0] == "seed = 11 · guidance_scale = 2", captions  # the table's words, not x=/y=
+    cut = page.eval_on_selector_all("#flux_pro-sweep-cells .caption-label",
+                                    "els => els.filter(e => e.scrollWidth > e.clientWidth).map(e => e.innerText)")
+    assert cut == [], cut  # four columns, each caption whole
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#flux_pro-sweep").screenshot(path=str(ARTIFACTS / "sweep-4x2.png"))
     page.locator("#flux_pro-sweep-cells button.thumbnail-item").first.click()  # open a cell's run
-    page.get_by_text("restored into the form").first.wait_for(timeout=15_000)
+    note = page.get_by_text("restored into the form").first
+    note.wait_for(timeout=15_000)
+    assert "Cell seed = 11 · guidance_scale = 2 (seed 11)" in note.inner_text(), note.inner_text()  # not x=11 · y=2
     page.locator("#flux_pro-sweep-cell-code pre code", has_text="fal_client").wait_for(timeout=15_000)
     code = page.locator("#flux_pro-sweep-cell-code pre code").inner_text()
     assert "fal_client" in code and "'seed': 11" in code.replace('"', "'")
@@ -129,7 +134,7 @@ def test_a_sweep_of_two_cells_shows_both_whole(page, app):
         assert box["width"] <= gallery["width"] / 4 + 1, (box, gallery)
         assert box["y"] + box["height"] <= gallery["y"] + gallery["height"] + 1, (box, gallery)
     captions = page.locator("#flux_pro-sweep-cells .caption-label").all_inner_texts()
-    assert captions == ["seed = 5 · done", "seed = 6 · done"], captions  # as the table says; no Y part
+    assert captions == ["seed = 5", "seed = 6"], captions  # as the table says; no Y part
 
 
 def test_a_sweeps_cells_fit_a_phone(browser, app):
