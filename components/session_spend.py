@@ -23,7 +23,7 @@ class SessionSpend:
     @classmethod
     def build(cls) -> SessionSpend:
         state = gr.State(new_total(), time_to_live=SESSION_TTL_SECONDS)
-        line = Prose("This session: no runs yet.", elem_id="session-spend", elem_classes=["fp-badge"])
+        line = Prose("Since this page opened: no runs yet.", elem_id="session-spend", elem_classes=["fp-badge"])
         return cls(state, line)
 
 
@@ -64,11 +64,11 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
 
 def session_line(total: dict[str, Any]) -> str:
     if not total["runs"] and not total["sandbox_runs"]:
-        return "This session: no runs yet."
+        return "Since this page opened: no runs yet."
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'s' if n != 1 else ''}"
 
-    parts = [f"This session: **${total['usd']:.2f} billed**"
+    parts = [f"Since this page opened: **${total['usd']:.2f} billed**"
              + (f" over {plural(total['runs'], 'run')}" if total["runs"] else "")
              + (f" (+{total['unpriced']} of unknown cost)" if total["unpriced"] else "")]
     if total["sandbox_runs"]:
