@@ -73,6 +73,7 @@ class GenerationPlan:
     flagged: bool
     sync_mode: bool
     recipe: Recipe
+    steps_asked: bool = True  # the endpoint takes a step count (BFL's and Kontext's do not: their time is simulated)
 
     @classmethod
     def from_input(cls, spec: EndpointSpec, payload: BaseModel, default_format: ImageFormat = "jpeg") -> GenerationPlan:
@@ -101,6 +102,7 @@ class GenerationPlan:
             flagged=mentions_unsafe(prompt) and safety_strict(payload),
             sync_mode=bool(getattr(payload, "sync_mode", None)),
             recipe=recipe,
+            steps_asked=spec.field_for("steps") is not None,
         )
 
 
@@ -205,6 +207,12 @@ async def prepare_generation(
     return PreparedGeneration(plan, source, size, tuple(notes), tuple(layers))
 
 
+def caption(plan: GenerationPlan, index: int) -> str:
+    """The line under the prompt: seed, which image, and the steps where the endpoint takes a step count."""
+    steps = f" · {plan.steps} steps" if plan.steps_asked else ""
+    return f"seed {plan.seed} · image {index + 1} of {plan.num_images}{steps}"
+
+
 def _render_one(prepared: PreparedGeneration, index: int) -> GeneratedImage:
     plan = prepared.plan
     width, height = prepared.size
@@ -219,7 +227,7 @@ def _render_one(prepared: PreparedGeneration, index: int) -> GeneratedImage:
         source=prepared.source,
         strength=plan.strength,
         flagged=plan.flagged,
-        caption=f"seed {plan.seed} · image {index + 1} of {plan.num_images} · {plan.steps} steps",
+        caption=caption(plan, index),
         contrast=recipe.contrast,
         finish=recipe.finish,
         variation=recipe.variation,

@@ -13,7 +13,7 @@ from endpoints.flux_dev_image_to_image import FluxDevImageToImageInput
 from endpoints.flux_pro import FluxProInput
 from endpoints.segmind_flux_depth_pro import SegmindFluxDepthProInput
 from sandbox.decoding import decode_image
-from sandbox.generation import GenerationPlan, output_size
+from sandbox.generation import GenerationPlan, caption, output_size
 from sandbox.renderer import RenderSpec, encode_image, render, render_image
 
 PRO, I2I, SEGMIND = (get_endpoint(key) for key in ("flux_pro", "flux_dev_image_to_image", "segmind_flux_depth_pro"))
@@ -111,3 +111,13 @@ def test_render_returns_the_legend_lines_it_drew():
     band = pixels(rendered.image)[18:40, 150:300]
     assert not np.array_equal(band, pixels(render(plain).image)[18:40, 150:300])  # drawn under the mark
     assert render(RenderSpec("nsfw", 3, 0, 320, 240, flagged=True, legend=items)).legend_lines == ()
+
+
+def test_the_caption_names_steps_only_where_the_endpoint_takes_them():
+    from endpoints import find_endpoint
+
+    pro11 = find_endpoint("bfl", "flux-pro-1.1")
+    assert pro11 is not None and pro11.field_for("steps") is None
+    plan = GenerationPlan.from_input(pro11, pro11.input_model(prompt="x", seed=1))
+    assert caption(plan, 0) == "seed 1 · image 1 of 1"  # its time is simulated with 28 steps it does not take
+    assert caption(GenerationPlan.from_input(PRO, FluxProInput(prompt="x", seed=2)), 0) == "seed 2 · image 1 of 1 · 28 steps"
