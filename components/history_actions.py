@@ -28,9 +28,11 @@ from components.history_state import (
     caption,
     details_markdown,
     filtered,
+    page_runs,
     parameter_diff,
     removed,
     tile_caption,
+    with_stored,
 )
 from components.history_storage import stored_entries
 from components.markdown_blocks import shown_code, table
@@ -157,23 +159,28 @@ def listed(view: ListSource, entries: Entries, which: str | None) -> tuple[Any, 
     return entries, gallery_value(view, entries, which), count_text(entries, which)
 
 
-def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: str, drawn: bool | None
-                ) -> tuple[Any, ...]:
+def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: str, drawn: bool | None,
+                seen: Any) -> tuple[Any, ...]:
     """The history this browser stores, shown: as the page opens (when the browser holds runs), and whenever another
     tab of this browser writes it (``stored``: the value as written, ``components/history_storage.py``). The page's
     list becomes the stored one, so that its next run adds to it rather than writing its own older list over the
-    other tab's runs. Outputs: the listing, then the panel opened and its actions drawn when the page shows entries
-    for the first time (the page opening with runs stored, or another tab's first run). Nothing changes when the
-    page already shows the stored list (a tab's own write, echoed back by another tab's)."""
+    other tab's runs; with the page's own runs the stored list lacks put back (``history_state.with_stored``: two
+    tabs whose runs ended together each wrote before seeing the other's). Outputs: the listing, then the panel
+    opened and its actions drawn when the page shows entries for the first time (the page opening with runs stored,
+    or another tab's first run), then ``seen``. Nothing changes when the page already shows the stored list (a
+    tab's own write, echoed back by another tab's)."""
     found = stored_entries(stored)
+    ids, unsynced = page_runs(seen)
     if found is None:  # nothing stored that reads back: the page's own list
         found = entries or []
+    found, still = with_stored(found, entries or [], unsynced)
+    seen_out = {"ids": ids, "unsynced": still} if still != unsynced else gr.skip()
     same = found == (entries or [])
     if same and drawn:
-        return (gr.skip(),) * 5
+        return (*(gr.skip(),) * 5, seen_out)
     first = bool(found) and not drawn
     return (gr.skip() if same else found, *show(view, found, which),
-            opened(found) if first else gr.skip(), True if first else gr.skip())
+            opened(found) if first else gr.skip(), True if first else gr.skip(), seen_out)
 
 
 def opened(before: Entries | None) -> Any:
@@ -183,17 +190,19 @@ def opened(before: Entries | None) -> Any:
 
 
 def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None, which: str,
-               ids: list[str]) -> tuple[Any, ...]:
-    """A run's record into the list (outputs: listing, seen, the panel opened and its actions drawn with the first
-    entry)."""
+               seen: Any) -> tuple[Any, ...]:
+    """A run's record into the list (outputs: listing, ``seen``, the panel opened and its actions drawn with the
+    first entry). ``seen``: the records this page listed, and which of them no other tab has stored yet
+    (``history_state.page_runs``)."""
     # The step after a run gets the tab's last record even when the run never started (a refused form): list
     # each record once, so a run deleted from the history does not come back with the next refused form.
-    if not isinstance(record, dict) or not record.get("id") or record["id"] in (ids or []):
+    ids, unsynced = page_runs(seen)
+    if not isinstance(record, dict) or not record.get("id") or record["id"] in ids:
         return (gr.skip(),) * 6
     new = added(entries, record)
     first = not entries
-    return (*listed(view, new, which), [*(ids or [])[-2 * HISTORY_LIMIT:], record["id"]],
-            opened(new) if first else gr.skip(), True if first else gr.skip())
+    seen_out = {"ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]], "unsynced": [*unsynced[-HISTORY_LIMIT:], record["id"]]}
+    return (*listed(view, new, which), seen_out, opened(new) if first else gr.skip(), True if first else gr.skip())
 
 
 def show(view: ListSource, entries: Entries, which: str) -> tuple[Any, str]:

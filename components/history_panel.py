@@ -72,8 +72,8 @@ class HistoryPanel:
     shows and opens."""
 
     history: gr.BrowserState
-    on_stored: Any  # (stored value, entries, filter, drawn) -> the listing, the panel opened, its actions drawn
-    on_stored_inputs: list[Any]  # [the list, the filter, the actions drawn]
+    on_stored: Any  # (stored value, entries, filter, drawn, seen) -> the listing, panel opened, actions drawn, seen
+    on_stored_inputs: list[Any]  # [the list, the filter, the actions drawn, the page's own runs]
     on_stored_outputs: list[Any]
 
 
@@ -85,7 +85,7 @@ class PanelStates:
     history: gr.BrowserState
     selected: gr.State  # the id of the entry clicked last
     pins: gr.State  # ids pinned for A/B, oldest first
-    seen: gr.State  # ids of the records this page already listed (each is added once)
+    seen: gr.State  # {"ids": records this page listed (each once), "unsynced": those no other tab stored yet}
     opened: gr.State  # True once the panel's actions are drawn (or being drawn) in this page
 
 
@@ -133,7 +133,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     # Outside the panel: Gradio's page reads the stored list only from a mounted BrowserState, and a closed
     # accordion's children are not mounted.
     history = gr.BrowserState([], storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
-    states = PanelStates(history, gr.State(None), gr.State([]), gr.State([]), gr.State(False))
+    states = PanelStates(history, gr.State(None), gr.State([]), gr.State({"ids": [], "unsynced": []}),
+                         gr.State(False))
     # Closed until there is something in it (act.opened): a first visit has nothing to show.
     with gr.Accordion("🕘 History & compare — your last 100 runs, kept in this browser", open=False,
                       elem_id="history") as section:
@@ -158,8 +159,9 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     endpoint_filter.change(bind(act.show, source), [history, endpoint_filter], [gallery, count], **private)
     gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private)
     wire_records(listing, drawn, models)
-    return HistoryPanel(history, bind(act.show_stored, source), [history, endpoint_filter, states.opened],
-                        [history, gallery, count, section, states.opened])
+    return HistoryPanel(history, bind(act.show_stored, source),
+                        [history, endpoint_filter, states.opened, states.seen],
+                        [history, gallery, count, section, states.opened, states.seen])
 
 
 def wire_records(listing: ListingParts, drawn: Sequence[EndpointTab], models: ModelsTab | None) -> None:
@@ -266,8 +268,8 @@ LOAD_STORED_JS = ("(entries) => { if (!window.__fpHistorySync) { window.__fpHist
                   "if (Array.isArray(entries) && entries.length) "
                   "document.getElementById('" + LOADER_ID + "')?.click(); }")
 # The step gets the value as stored (by this page or another tab) in place of the carrier's.
-READ_STORED_JS = ("(stored, entries, which, drawn) => "
-                  "[localStorage.getItem('" + STORAGE_KEY + "'), entries, which, drawn]")
+READ_STORED_JS = ("(stored, entries, which, drawn, seen) => "
+                  "[localStorage.getItem('" + STORAGE_KEY + "'), entries, which, drawn, seen]")
 
 
 def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:

@@ -127,6 +127,35 @@ def added(history: list[dict[str, Any]] | None, record: dict[str, Any] | None) -
     return [entry_of(record), *entries][:HISTORY_LIMIT]
 
 
+def page_runs(seen: Any) -> tuple[list[str], list[str]]:
+    """The page's ``seen`` state as (ids of the records this page listed, those of them no other tab's stored list
+    has shown yet). An older page's state was the first list alone."""
+    if isinstance(seen, dict):
+        return list(seen.get("ids") or []), list(seen.get("unsynced") or [])
+    return list(seen or []), []
+
+
+def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], unsynced: list[str]
+                ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The list another tab stored, with this page's own runs it lacks put back: those the page listed that no
+    stored list has shown yet (``unsynced``; the other tab wrote before it had them). A run another tab deleted
+    stays deleted: once a stored list showed it, it is no longer ``unsynced``. Returns the list and what is still
+    unsynced. Both tabs of a crossing pair of writes come to the same list: put-back lists are ordered by when each
+    run ended (newest first), then by id."""
+    stored_ids = {entry.get("id") for entry in stored}
+    still = [entry_id for entry_id in unsynced if entry_id not in stored_ids]
+    missing = [entry for entry in own if entry.get("id") in still]
+    if not missing:
+        return stored, still
+    return sorted([*missing, *stored], key=_newest_first)[:HISTORY_LIMIT], still
+
+
+def _newest_first(entry: dict[str, Any]) -> tuple[float, str]:
+    timings = (entry.get("record") or {}).get("timings") or {}
+    ended = timings.get("finished") or timings.get("submitted") or 0
+    return (-float(ended) if isinstance(ended, int | float) else 0.0, str(entry.get("id")))
+
+
 def removed(history: list[dict[str, Any]] | None, entry_id: str | None) -> list[dict[str, Any]]:
     return [e for e in filtered(history, ALL) if e.get("id") != entry_id]
 

@@ -378,6 +378,27 @@ def test_history_survives_a_reload_filters_and_deletes(page, app):
     assert [e["seed"] for e in stored_history(page)] == [13, 12]
 
 
+def test_two_tabs_whose_runs_end_together_keep_both(page, app):
+    """Runs started in two tabs at once end at once (the same job on the sandbox): each tab writes its list before
+    the other's write reaches it. Both runs stay, in both tabs and in the stored history (before, each tab took the
+    other's list in place of its own, and one run was lost)."""
+    other = page.context.new_page()
+    try:
+        open_app(other, app.url)
+        for tab, seed in ((page, 31), (other, 32)):
+            set_seed(tab, "flux_pro", seed)
+        page.locator("#flux_pro-generate").click()
+        other.locator("#flux_pro-generate").click()
+        for tab in (page, other):
+            wait_tiles(tab, 2)
+        page.wait_for_timeout(1500)  # the tabs' writes and their echoes settle
+        for tab in (page, other):
+            assert sorted(int(re.search(r"seed (\d+)", c).group(1)) for c in captions(tab)) == [31, 32]
+        assert sorted(e["seed"] for e in stored_history(page)) == [31, 32]
+    finally:
+        other.close()
+
+
 def test_two_tabs_keep_each_others_runs(page, app):
     """Two tabs of one browser: each run lands in the one stored history, and each tab's list follows the other's
     (before, the second tab's run wrote its own list over the first tab's run)."""

@@ -13,9 +13,11 @@ from components.history_state import (
     details_markdown,
     entry_of,
     filtered,
+    page_runs,
     parameter_diff,
     removed,
     tile_caption,
+    with_stored,
 )
 from endpoints import get_endpoint
 
@@ -122,3 +124,34 @@ def test_the_same_model_on_two_providers_differs_only_in_meaning():
     assert rows[0] == ["provider", "Black Forest Labs", "fal.ai"]
     assert ["width", "1024", "1024"] not in rows and ["height", "768", "1024"] in rows
     assert ["safety_tolerance", "2", "5"] in rows and ["num_images", "—", "2"] in rows
+
+
+def ended_at(i: int, finished: float) -> dict:
+    return entry_of({**record(i), "timings": {"submitted": finished - 2, "started": finished - 1, "finished": finished}})
+
+
+def test_two_tabs_whose_writes_crossed_come_to_the_same_list():
+    """Tab A listed run 1, tab B run 2, each wrote before it saw the other's write: each puts its own run back into
+    the other's list, and both lists come out the same (so the exchange ends)."""
+    old = [ended_at(0, 100.0)]
+    a_own, b_own = [ended_at(1, 200.0), *old], [ended_at(2, 200.4), *old]
+    a_list, a_still = with_stored(b_own, a_own, ["run-1"])  # A reads B's write
+    b_list, b_still = with_stored(a_own, b_own, ["run-2"])  # B reads A's
+    assert [e["id"] for e in a_list] == [e["id"] for e in b_list] == ["run-2", "run-1", "run-0"]
+    assert a_still == ["run-1"] and b_still == ["run-2"]  # not yet in anything another tab stored
+    assert with_stored(b_list, a_list, a_still) == (b_list, [])  # then A reads B's merged write: in sync
+
+
+def test_a_run_another_tab_deleted_stays_deleted():
+    """Run 1 reached the other tab's stored list once (it is synced); that tab then deletes it: it is not put back."""
+    own = [ended_at(1, 200.0), ended_at(0, 100.0)]
+    listed, unsynced = with_stored(own, own, ["run-1"])  # the other tab's echo of this page's run
+    assert unsynced == []
+    after_delete, _ = with_stored([ended_at(0, 100.0)], listed, unsynced)
+    assert [e["id"] for e in after_delete] == ["run-0"]
+
+
+def test_the_page_runs_state_reads_the_older_shape():
+    assert page_runs(["run-1"]) == (["run-1"], [])
+    assert page_runs({"ids": ["run-1", "run-2"], "unsynced": ["run-2"]}) == (["run-1", "run-2"], ["run-2"])
+    assert page_runs(None) == ([], [])
