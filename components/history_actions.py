@@ -24,6 +24,7 @@ from components.history_files import LocalFiles, image_file, stored_image
 from components.history_state import (
     ALL,
     HISTORY_LIMIT,
+    MAX_UNSYNCED,
     added,
     caption,
     details_markdown,
@@ -173,7 +174,7 @@ def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: s
     ids, unsynced = page_runs(seen)
     if found is None:  # nothing stored that reads back: the page's own list
         found = entries or []
-    found, still = with_stored(found, entries or [], unsynced)
+    found, still = with_stored(found, unsynced)
     seen_out = {"ids": ids, "unsynced": still} if still != unsynced else gr.skip()
     same = found == (entries or [])
     if same and drawn:
@@ -201,7 +202,8 @@ def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None
         return (gr.skip(),) * 6
     new = added(entries, record)
     first = not entries
-    seen_out = {"ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]], "unsynced": [*unsynced[-HISTORY_LIMIT:], record["id"]]}
+    seen_out = {"ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]],
+                "unsynced": [*unsynced[1 - MAX_UNSYNCED:], new[0]] if new and new[0]["id"] == record["id"] else unsynced}
     return (*listed(view, new, which), seen_out, opened(new) if first else gr.skip(), True if first else gr.skip())
 
 

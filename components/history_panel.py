@@ -85,7 +85,7 @@ class PanelStates:
     history: gr.BrowserState
     selected: gr.State  # the id of the entry clicked last
     pins: gr.State  # ids pinned for A/B, oldest first
-    seen: gr.State  # {"ids": records this page listed (each once), "unsynced": those no other tab stored yet}
+    seen: gr.State  # {"ids": records this page listed (each once), "unsynced": the entries no other tab stored yet}
     opened: gr.State  # True once the panel's actions are drawn (or being drawn) in this page
 
 
@@ -278,7 +278,9 @@ def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:
     render of the actions (Gradio reports a State's change only from a queued event)."""
     loader = gr.Button("Show the stored history", visible="hidden", elem_id=LOADER_ID)
     carrier = gr.Textbox(visible=False, elem_id="history-stored")  # not drawn: READ_STORED_JS fills its input
+    # "always_last": a write of another tab while the step runs is read once it ends (a button's click is "once" by
+    # default: two writes 20 ms apart showed only the first, and the page missed the second tab's run).
     loader.click(panel.on_stored, [carrier, *panel.on_stored_inputs], panel.on_stored_outputs, js=READ_STORED_JS,
-                 api_visibility="private", show_progress="hidden")
+                 api_visibility="private", show_progress="hidden", trigger_mode="always_last")
     demo.load(None, [panel.history], None, js=LOAD_STORED_JS, api_visibility="private", queue=False,
               show_progress="hidden")

@@ -127,27 +127,32 @@ def added(history: list[dict[str, Any]] | None, record: dict[str, Any] | None) -
     return [entry_of(record), *entries][:HISTORY_LIMIT]
 
 
-def page_runs(seen: Any) -> tuple[list[str], list[str]]:
-    """The page's ``seen`` state as (ids of the records this page listed, those of them no other tab's stored list
-    has shown yet). An older page's state was the first list alone."""
+#: A page keeps its newest runs no stored list has shown yet, whole (``with_stored``); a crossing of two tabs'
+#: writes is over in a second, so only the last few can be waiting.
+MAX_UNSYNCED = 10
+
+
+def page_runs(seen: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """The page's ``seen`` state as (ids of the records this page listed, the entries of those no other tab's stored
+    list has shown yet). An older page's state was the first list alone."""
     if isinstance(seen, dict):
-        return list(seen.get("ids") or []), list(seen.get("unsynced") or [])
+        unsynced = [entry for entry in seen.get("unsynced") or [] if isinstance(entry, dict) and entry.get("id")]
+        return list(seen.get("ids") or []), unsynced
     return list(seen or []), []
 
 
-def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], unsynced: list[str]
-                ) -> tuple[list[dict[str, Any]], list[str]]:
+def with_stored(stored: list[dict[str, Any]], unsynced: list[dict[str, Any]]
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The list another tab stored, with this page's own runs it lacks put back: those the page listed that no
-    stored list has shown yet (``unsynced``; the other tab wrote before it had them). A run another tab deleted
-    stays deleted: once a stored list showed it, it is no longer ``unsynced``. Returns the list and what is still
-    unsynced. Both tabs of a crossing pair of writes come to the same list: put-back lists are ordered by when each
-    run ended (newest first), then by id."""
+    stored list has shown yet (``unsynced``, kept on the server: the page's own list may be a step behind; the
+    other tab wrote before it had them). A run another tab deleted stays deleted: once a stored list showed it, it
+    is no longer ``unsynced``. Returns the list and what is still unsynced. Both tabs of a crossing pair of writes
+    come to the same list: a list with runs put back is ordered by when each run ended (newest first), then id."""
     stored_ids = {entry.get("id") for entry in stored}
-    still = [entry_id for entry_id in unsynced if entry_id not in stored_ids]
-    missing = [entry for entry in own if entry.get("id") in still]
+    missing = [entry for entry in unsynced if entry.get("id") not in stored_ids]
     if not missing:
-        return stored, still
-    return sorted([*missing, *stored], key=_newest_first)[:HISTORY_LIMIT], still
+        return stored, []
+    return sorted([*missing, *stored], key=_newest_first)[:HISTORY_LIMIT], missing
 
 
 def _newest_first(entry: dict[str, Any]) -> tuple[float, str]:

@@ -134,24 +134,25 @@ def test_two_tabs_whose_writes_crossed_come_to_the_same_list():
     """Tab A listed run 1, tab B run 2, each wrote before it saw the other's write: each puts its own run back into
     the other's list, and both lists come out the same (so the exchange ends)."""
     old = [ended_at(0, 100.0)]
-    a_own, b_own = [ended_at(1, 200.0), *old], [ended_at(2, 200.4), *old]
-    a_list, a_still = with_stored(b_own, a_own, ["run-1"])  # A reads B's write
-    b_list, b_still = with_stored(a_own, b_own, ["run-2"])  # B reads A's
+    run_1, run_2 = ended_at(1, 200.0), ended_at(2, 200.4)
+    a_list, a_still = with_stored([run_2, *old], [run_1])  # A reads B's write
+    b_list, b_still = with_stored([run_1, *old], [run_2])  # B reads A's
     assert [e["id"] for e in a_list] == [e["id"] for e in b_list] == ["run-2", "run-1", "run-0"]
-    assert a_still == ["run-1"] and b_still == ["run-2"]  # not yet in anything another tab stored
-    assert with_stored(b_list, a_list, a_still) == (b_list, [])  # then A reads B's merged write: in sync
+    assert a_still == [run_1] and b_still == [run_2]  # not yet in anything another tab stored
+    assert with_stored(b_list, a_still) == (b_list, [])  # then A reads B's merged write: in sync
 
 
 def test_a_run_another_tab_deleted_stays_deleted():
     """Run 1 reached the other tab's stored list once (it is synced); that tab then deletes it: it is not put back."""
     own = [ended_at(1, 200.0), ended_at(0, 100.0)]
-    listed, unsynced = with_stored(own, own, ["run-1"])  # the other tab's echo of this page's run
+    _, unsynced = with_stored(own, [own[0]])  # the other tab's echo of this page's run
     assert unsynced == []
-    after_delete, _ = with_stored([ended_at(0, 100.0)], listed, unsynced)
+    after_delete, _ = with_stored([ended_at(0, 100.0)], unsynced)
     assert [e["id"] for e in after_delete] == ["run-0"]
 
 
 def test_the_page_runs_state_reads_the_older_shape():
     assert page_runs(["run-1"]) == (["run-1"], [])
-    assert page_runs({"ids": ["run-1", "run-2"], "unsynced": ["run-2"]}) == (["run-1", "run-2"], ["run-2"])
+    entry = ended_at(2, 10.0)
+    assert page_runs({"ids": ["run-1", "run-2"], "unsynced": [entry, "junk"]}) == (["run-1", "run-2"], [entry])
     assert page_runs(None) == ([], [])
