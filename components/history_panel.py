@@ -246,7 +246,8 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
                        [view.code_section, *view.code_boxes.values()], **private).success(
         None, [view.code_boxes["python"]], None, js=COPY_CODE_JS, queue=False, **private)
     buttons.download.click(bind(act.download, view), [history, selected], [view.downloads],
-                           **{**private, "show_progress": "minimal"})
+                           **{**private, "show_progress": "minimal"}).success(
+        None, [view.downloads], None, js=SAVE_FILES_JS, queue=False, **private)
     buttons.delete.click(bind(act.delete, view), [history, selected, which, pins],
                          [*listing, selected, view.details, pins, view.downloads], **private)
     buttons.pin.click(bind(act.pin, view), [history, selected, pins],
@@ -255,6 +256,21 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
                       **private).then(None, js=SHOW_FORM_JS % "false", api_visibility="private", queue=False)
     buttons.dropped.upload(bind(act.open_image, view), [buttons.dropped, history, which],
                            [view.dropped_note, view.tabs, *listing, *view.form_outputs], **private)
+
+
+# "Download" saves the run's images at once (a link per file, clicked); the list stays under the buttons, to save
+# one again. Same-origin links: the browser keeps each file's name.
+SAVE_FILES_JS = """(files) => {
+  for (const file of Array.isArray(files) ? files : []) {
+    if (!file || !file.url) continue;
+    const link = document.createElement("a");
+    link.href = file.url;
+    link.download = file.orig_name || "";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+}"""
 
 
 LOADER_ID = "history-load"

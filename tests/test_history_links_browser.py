@@ -12,6 +12,7 @@ import io
 import json
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,11 +73,14 @@ def page(browser, app) -> Iterator[Any]:
 def test_downloaded_image_restores_its_run_and_an_image_without_metadata_says_so(page, tmp_path):
     run(page, "flux_pro", prompt="a downloaded lighthouse", seed=31)
     pick(page, 31)
-    page.locator("#history-download").click()
-    link = page.locator("#history-files a[download]").first
+    with page.expect_download() as started:  # the button saves the file: no second click on a list
+        page.locator("#history-download").click()
+    assert started.value.suggested_filename == "flux_pro-31-1.jpg", "named <api_name>-<seed>-<n>.<ext>"
+    assert read_metadata(Path(started.value.path()).read_bytes()).seed == 31
+    link = page.locator("#history-files a[download]").first  # and the list stays, to save it again
     link.wait_for()
     name, data = download(page, link)
-    assert name == "flux_pro-31-1.jpg", "named <api_name>-<seed>-<n>.<ext>"
+    assert name == "flux_pro-31-1.jpg"
     meta = read_metadata(data)
     assert meta.kind == "record" and meta.seed == 31 and meta.prompt == "a downloaded lighthouse"
     saved = tmp_path / name
