@@ -127,9 +127,9 @@ def added(history: list[dict[str, Any]] | None, record: dict[str, Any] | None) -
     return [entry_of(record), *entries][:HISTORY_LIMIT]
 
 
-#: A page keeps its newest runs no stored list has shown yet, whole (``with_stored``); a crossing of two tabs'
-#: writes is over in a second, so only the last few can be waiting.
-MAX_UNSYNCED = 10
+#: A page keeps its newest runs no stored list has shown yet, whole (``with_stored``), in its session on the server
+#: (~3 KB each); a crossing of two tabs' writes is over in a second, so only the last few can be waiting.
+MAX_UNSYNCED = 4
 
 
 def page_runs(seen: Any) -> tuple[list[str], list[dict[str, Any]]]:
