@@ -164,12 +164,48 @@ html { scroll-padding-bottom: 120px; }
 }
 """
 # Ctrl/Cmd+Enter presses the visible tab's Generate button.
+# A number box holding text the browser cannot read as a number ("12e") reports an empty value, which a form takes
+# as "left empty" (a random seed): Generate is held back in the page and the field named, as the server names a
+# refused one (the note goes with the next status, ``endpoint_tab.STATUS_SHOWN_JS``).
 HEAD = """<script>
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
   const buttons = [...document.querySelectorAll("button[id$='-generate']")].filter(b => b.offsetParent !== null);
   if (buttons.length) { e.preventDefault(); buttons[0].click(); }
 });
+document.addEventListener("click", (e) => {
+  const button = e.target instanceof Element && e.target.closest("button[id$='-generate']");
+  if (!button) return;
+  const api = button.id.slice(0, -"-generate".length);
+  const bad = [...document.querySelectorAll(`[id^="${api}-"] input[type=number]`)].filter(
+    (input) => input.validity && input.validity.badInput && input.offsetParent !== null);
+  if (!bad.length) return;
+  e.preventDefault();
+  e.stopImmediatePropagation();
+  document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach((n) => n.remove());
+  const names = bad.map((input) => {
+    const box = input.closest(`[id^="${api}-"]`);
+    const label = (box && box.querySelector("[data-testid='block-info']") || {}).textContent || "A number field";
+    if (box) {
+      box.classList.add("fp-field-error");
+      const note = document.createElement("div");
+      note.className = "fp-field-message";
+      note.setAttribute("data-fp-field-error", api);
+      note.textContent = `⚠ ${label.trim()}: must be a number`;
+      box.insertAdjacentElement("afterend", note);
+    }
+    return `${label.trim()}: must be a number`;
+  });
+  const status = document.getElementById(`${api}-status`);
+  if (status) {
+    const note = document.createElement("div");
+    note.className = "fp-failed";
+    note.setAttribute("data-fp-field-error", api);
+    note.textContent = `❌ Not sent: ${names.join("; ")}.`;
+    status.prepend(note);
+  }
+  bad[0].focus();
+}, true);
 </script>"""
 
 

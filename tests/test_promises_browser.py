@@ -372,6 +372,37 @@ def test_refusals_use_the_fields_label_and_fixed_errors_lose_their_toast(desk):
     desk.wait_for_function("() => !document.querySelector('.toast-body.error')")  # the fixed error's toast is gone
 
 
+def test_a_seed_the_browser_cannot_read_is_named_not_replaced_by_a_random_one(desk):
+    """'12e' in a number box reads as empty in the page (the browser's own number parsing), which would run with a
+    random seed: Generate is held back and the field named instead; fixed, it runs with the seed typed."""
+    select_tab(desk, "flux_pro")
+    joins: list[object] = []
+    desk.on("request", lambda r: joins.append(r.post_data_json.get("trigger_id")) if "/queue/join" in r.url else None)
+    seed = desk.locator("#flux_pro-seed input[type=number]")
+    for _ in range(5):  # a box in a form still being filled as the page opens may lose what is typed
+        seed.fill("")
+        seed.press_sequentially("12e", delay=80)
+        desk.wait_for_timeout(300)
+        if desk.evaluate("() => document.querySelector('#flux_pro-seed input').validity.badInput"):
+            break
+    else:
+        raise AssertionError("the box never held '12e': " + desk.evaluate(
+            "() => { const i = document.querySelector('#flux_pro-seed input'); return JSON.stringify("
+            "{v: i.value, bad: i.validity.badInput, focus: document.activeElement === i, n: document.querySelectorAll('#flux_pro-seed input').length, html: i.outerHTML}); }"))
+    desk.locator("#flux_pro-generate").click()
+    desk.locator("#flux_pro-status", has_text="Not sent: Seed: must be a number").wait_for()
+    desk.wait_for_function("() => document.querySelector('#flux_pro-seed').classList.contains('fp-field-error')")
+    desk.wait_for_timeout(500)
+    generate_id = desk.evaluate("() => window.gradio_config.components.find("
+                                "c => c.props && c.props.elem_id === 'flux_pro-generate').id")
+    assert generate_id not in joins, "nothing was sent"
+    shot(desk, "bad-number-1400.png")
+    set_number(desk, seed, "12")
+    text = generate(desk, "flux_pro")
+    assert "seed 12" in text.lower(), text
+    assert not desk.locator("[data-fp-field-error='flux_pro']").count(), "the note went with the run"
+
+
 def test_a_row_error_is_marked_at_that_row(desk):
     api = "flux_general_rf_inversion"
     select_tab(desk, api)
