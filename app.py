@@ -165,8 +165,8 @@ html { scroll-padding-bottom: 120px; }
 """
 # Ctrl/Cmd+Enter presses the visible tab's Generate button.
 # A number box holding text the browser cannot read as a number ("12e") reports an empty value, which a form takes
-# as "left empty" (a random seed): Generate is held back in the page and the field named, as the server names a
-# refused one (the note goes with the next status, ``endpoint_tab.STATUS_SHOWN_JS``).
+# as "left empty" (a random seed): Generate (and a sweep's Plan and Run) is held back in the page and the field
+# named, as the server names a refused one (the note goes with the next status, ``endpoint_tab.STATUS_SHOWN_JS``).
 HEAD = """<script>
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
@@ -174,15 +174,18 @@ document.addEventListener("keydown", (e) => {
   if (buttons.length) { e.preventDefault(); buttons[0].click(); }
 });
 document.addEventListener("click", (e) => {
-  const button = e.target instanceof Element && e.target.closest("button[id$='-generate']");
+  const button = e.target instanceof Element && e.target.closest(
+    "button[id$='-generate'], button[id$='-sweep-run'], button[id$='-sweep-plan']");
   if (!button) return;
-  const api = button.id.slice(0, -"-generate".length);
+  const sweep = /-sweep-(run|plan)$/.test(button.id);
+  const api = button.id.replace(/-(generate|sweep-run|sweep-plan)$/, "");
   const bad = [...document.querySelectorAll(`[id^="${api}-"] input[type=number]`)].filter(
     (input) => input.validity && input.validity.badInput && input.offsetParent !== null);
+  document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach((n) => n.remove());
+  document.querySelectorAll(`.fp-field-error[id^="${api}-"]`).forEach((n) => n.classList.remove("fp-field-error"));
   if (!bad.length) return;
   e.preventDefault();
   e.stopImmediatePropagation();
-  document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach((n) => n.remove());
   const names = bad.map((input) => {
     const box = input.closest(`[id^="${api}-"]`);
     const label = (box && box.querySelector("[data-testid='block-info']") || {}).textContent || "A number field";
@@ -196,7 +199,7 @@ document.addEventListener("click", (e) => {
     }
     return `${label.trim()}: must be a number`;
   });
-  const status = document.getElementById(`${api}-status`);
+  const status = document.getElementById(sweep ? `${api}-sweep-status` : `${api}-status`);
   if (status) {
     const note = document.createElement("div");
     note.className = "fp-failed";

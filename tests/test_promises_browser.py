@@ -397,6 +397,11 @@ def test_a_seed_the_browser_cannot_read_is_named_not_replaced_by_a_random_one(de
                                 "c => c.props && c.props.elem_id === 'flux_pro-generate').id")
     assert generate_id not in joins, "nothing was sent"
     shot(desk, "bad-number-1400.png")
+    sweep = desk.locator("#flux_pro-sweep")
+    if not desk.locator("#flux_pro-sweep-plan").is_visible():
+        sweep.get_by_text("Sweep", exact=False).first.click()
+    desk.locator("#flux_pro-sweep-plan").click()  # a sweep reads the same form
+    desk.locator("#flux_pro-sweep-status", has_text="Not sent: Seed: must be a number").wait_for()
     set_number(desk, seed, "12")
     text = generate(desk, "flux_pro")
     assert "seed 12" in text.lower(), text
