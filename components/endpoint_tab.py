@@ -178,7 +178,7 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
                 no_cache = gr.Checkbox(False, visible=False, label="no_cache", elem_id=f"{spec.api_name}-no-cache")
         with gr.Column(scale=6, min_width=320):
             status = gr.HTML(
-                "<p>Ready. Press <b>Generate</b> (or Ctrl/⌘+Enter) — the form is filled with the documented example.</p>",
+                "<p>Ready. Press <b>Generate</b> (or Ctrl/⌘+Enter). The form opens with the endpoint's documented example.</p>",
                 label="Run status",
                 elem_id=f"{spec.api_name}-status",
                 elem_classes=["fp-status"],

@@ -51,7 +51,8 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
         served = record_json.get("cached") is True
         cached = runs if served else sweep.get("cached_cells")
         if isinstance(cached, int) and not isinstance(cached, bool) and cached > 0:
-            total["cached"] = total.get("cached", 0) + min(cached, runs)
+            total["cached"] = total.get("cached", 0) + min(cached, runs)  # all of them; of sandbox runs apart
+            total[f"{prefix}cached_runs"] = total.get(f"{prefix}cached_runs", 0) + min(cached, runs)
         if served:
             usd = 0.0
         if isinstance(usd, int | float):
@@ -63,20 +64,26 @@ def add_to_session(total: dict[str, Any] | None, record_json: dict[str, Any] | N
 
 
 def session_line(total: dict[str, Any]) -> str:
+    """The spend line: billed runs and sandbox runs, each with how many of them the result cache served (nothing
+    paid: named with its group, so that one run does not read as two)."""
     if not total["runs"] and not total["sandbox_runs"]:
         return "Since this page opened: no runs yet."
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'s' if n != 1 else ''}"
 
+    def notes(prefix: str) -> str:
+        runs, cached = total[f"{prefix}runs"], total.get(f"{prefix}cached_runs", 0)
+        unknown = total[f"{prefix}unpriced"]
+        parts = [("from cache" if cached == runs == 1 else "all from cache" if cached == runs
+                  else f"{cached} from cache")] if cached else []
+        parts += [f"+{unknown} of unknown cost"] if unknown else []
+        return f" ({'; '.join(parts)})" if parts else ""
+
     parts = [f"Since this page opened: **${total['usd']:.2f} billed**"
-             + (f" over {plural(total['runs'], 'run')}" if total["runs"] else "")
-             + (f" (+{total['unpriced']} of unknown cost)" if total["unpriced"] else "")]
+             + (f" over {plural(total['runs'], 'run')}{notes('')}" if total["runs"] else "")]
     if total["sandbox_runs"]:
-        would = f"${total['sandbox_usd']:.2f}"
-        unknown = f" (+{total['sandbox_unpriced']} of unknown cost)" if total["sandbox_unpriced"] else ""
-        parts.append(f"{plural(total['sandbox_runs'], 'sandbox run')} that would cost {would}{unknown}")
-    if total.get("cached"):
-        parts.append(f"{plural(total['cached'], 'run')} from cache ($0.00)")
+        parts.append(f"{plural(total['sandbox_runs'], 'sandbox run')}{notes('sandbox_')} that would cost "
+                     f"${total['sandbox_usd']:.2f}")
     return " · ".join(parts) + "."
 
 

@@ -25,7 +25,7 @@ def test_a_sweep_counts_each_cell_and_unpriced_and_cached_runs_are_named():
     total, _ = add_to_session(total, record("u", None))
     total, line = add_to_session(total, record("c", 0.05, cached=True))
     assert (total["runs"], total["usd"], total["unpriced"], total["cached"]) == (6, 0.4, 1, 1)
-    assert line == "Since this page opened: **$0.40 billed** over 6 runs (+1 of unknown cost) · 1 run from cache ($0.00)."
+    assert line == "Since this page opened: **$0.40 billed** over 6 runs (1 from cache; +1 of unknown cost)."
 
 
 def test_a_sweeps_cells_served_from_the_cache_are_named_as_such():
@@ -33,11 +33,17 @@ def test_a_sweeps_cells_served_from_the_cache_are_named_as_such():
     again = record("s2", 0.05, route="sandbox", sweep={"cells": ["a", "b", "c"], "cached_cells": 2})
     total, line = add_to_session(new_total(), again)
     assert (total["sandbox_runs"], total["sandbox_usd"], total["cached"]) == (3, 0.05, 2)
-    assert line == ("Since this page opened: **$0.00 billed** · 3 sandbox runs that would cost $0.05 · "
-                    "2 runs from cache ($0.00).")
+    assert line == "Since this page opened: **$0.00 billed** · 3 sandbox runs (2 from cache) that would cost $0.05."
     all_cached = record("s3", 0.0, route="sandbox", sweep={"cells": ["a", "b"], "cached_cells": 2})
     total, line = add_to_session(total, all_cached)
-    assert total["cached"] == 4 and line.endswith("4 runs from cache ($0.00).")
+    assert total["cached"] == 4 and line.endswith("5 sandbox runs (4 from cache) that would cost $0.05.")
+
+
+def test_one_run_from_the_cache_reads_as_one_run():
+    total, line = add_to_session(new_total(), record("c", 0.0, route="sandbox", cached=True))
+    assert line == "Since this page opened: **$0.00 billed** · 1 sandbox run (from cache) that would cost $0.00."
+    total, line = add_to_session(total, record("d", 0.0, route="sandbox", cached=True))
+    assert line.endswith("2 sandbox runs (all from cache) that would cost $0.00.")
 
 
 def test_a_record_without_an_id_or_of_another_shape_changes_nothing():
