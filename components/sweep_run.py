@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import html
 import json
 import random
 import time
@@ -171,11 +172,21 @@ async def show_plan(target: SweepTarget, values: dict[str, Any], session_keys: d
                     y_values: Any) -> tuple[str, dict[str, Any]]:
     """The plan, its cost and time, nothing sent; and what it was made from, so Run sends this plan."""
     draw = random.SystemRandom().randrange(2**63)
-    with visitor_slot(target.ctx, request)[1]:
-        plan, routes = await plan_off_loop(target, values, session_keys, x_field, x_values, y_field, y_values, draw)
+    try:
+        with visitor_slot(target.ctx, request)[1]:
+            plan, routes = await plan_off_loop(target, values, session_keys, x_field, x_values, y_field, y_values,
+                                               draw)
+    except gr.Error as exc:  # said in the sweep's status, under the button pressed (a page-only step: no caller)
+        return refused_html(exc), gr.skip()
     live = any(not r.is_sandbox for r in routes.values())
     shown = {"inputs": plan_inputs(values, x_field, x_values, y_field, y_values), "draw": draw}
     return plan_html(plan, live) + progress_html(plan, None), shown
+
+
+def refused_html(exc: gr.Error) -> str:
+    """A sweep refused before anything was sent, for its status line: what to fix."""
+    return (f'<div class="fp-failed"><p>❌ <b>Not sent</b> ({html.escape(exc.title)}): '
+            f"{html.escape(exc.message)}</p></div>")
 
 
 async def run_sweep(target: SweepTarget, values: dict[str, Any], session_keys: dict | None,
@@ -191,7 +202,12 @@ async def run_sweep(target: SweepTarget, values: dict[str, Any], session_keys: d
         same = isinstance(planned, dict) and planned.get("inputs") == plan_inputs(
             values, x_field, x_values, y_field, y_values)
         draw = int(planned["draw"]) if same and planned else random.SystemRandom().randrange(2**63)
-        plan, routes = await plan_off_loop(target, values, session_keys, x_field, x_values, y_field, y_values, draw)
+        try:
+            plan, routes = await plan_off_loop(target, values, session_keys, x_field, x_values, y_field, y_values,
+                                               draw)
+        except gr.Error as exc:  # in the status line too, where the page's eye is, as well as the caller's error
+            yield SweepPage(refused_html(exc), gr.skip(), gr.skip())
+            raise
         live = any(not r.is_sandbox for r in routes.values())
         if live and not confirm_cost:
             yield SweepPage(plan_html(plan, live), gr.skip(), gr.skip())

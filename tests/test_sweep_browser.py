@@ -258,3 +258,19 @@ def test_on_a_phone_the_table_and_the_grid_scroll_sideways_at_a_legible_size(bro
         page.screenshot(path=str(ARTIFACTS / "sweep-phone-grid.png"))
     finally:
         put_back(page)
+
+
+def test_a_refused_plan_says_why_in_the_sweeps_status(page, app):
+    """Axis values that cannot be read: the sweep's status (under the buttons) says what to fix, in place of its
+    'Pick the axes' line; nothing is sent."""
+    before = stats(app)
+    set_axes(page, "1, banana", None)
+    page.locator("#flux_pro-sweep-plan").click()
+    status = page.locator("#flux_pro-sweep-status", has_text="Not sent")
+    status.wait_for(timeout=15_000)
+    text = status.inner_text()
+    assert "banana" in text and "Pick the axes" not in text, text
+    page.locator("#flux_pro-sweep-run").click()  # Run reads the same axes: said the same way
+    page.wait_for_timeout(1_000)
+    assert "Not sent" in page.locator("#flux_pro-sweep-status").inner_text()
+    assert stats(app).get("submits") == before.get("submits"), "nothing was sent"
