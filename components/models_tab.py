@@ -22,6 +22,7 @@ import html
 import inspect
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -123,9 +124,20 @@ def picker_entries() -> list[tuple[str, str]]:
 
 
 def search(query: str, entries: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Entries whose label or id holds every word of ``query`` (case-insensitive)."""
-    words = (query or "").lower().split()
-    return [entry for entry in entries if all(w in f"{entry[0]} {entry[1]}".lower() for w in words)]
+    """Entries whose name, kind (``edit``, ``text-to-image``) or id has a word starting with each word of ``query``
+    (case-insensitive; words are runs of letters and digits, so "flux 2" finds "FLUX.2 [pro]" and not "FLUX1.1 [pro]",
+    its "2 providers" or a price of "$0.025": the label's price and provider count are not searched)."""
+    wanted = _WORD.findall((query or "").lower())
+
+    def matches(entry: tuple[str, str]) -> bool:
+        name_and_kind = " ".join(entry[0].split(" · ")[:2])
+        words = _WORD.findall(f"{name_and_kind} {entry[1]}".lower())
+        return all(any(word.startswith(w) for word in words) for w in wanted)
+
+    return [entry for entry in entries if matches(entry)]
+
+
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def provider_choices(spec: EndpointSpec) -> list[tuple[str, str]]:

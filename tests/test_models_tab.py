@@ -53,6 +53,10 @@ def test_search_matches_every_word():
     found = search("kontext max", entries)
     assert [i for _, i in found] == ["fal-ai/flux-pro/kontext/max"]
     assert search("", entries) == entries
+    flux2 = [label for label, _ in search("flux 2", entries)]
+    assert flux2 and all("FLUX.2" in label for label in flux2), flux2  # not FLUX1.1, FLUX.1 [dev] or a $0.025 price
+    assert {i for _, i in search("flux.2", entries)} == {i for _, i in search("flux 2", entries)}
+    assert [i for _, i in search("KONT", entries)] == [i for _, i in search("kontext", entries)]  # a word's start
 
 
 class _Form:
