@@ -263,7 +263,8 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     spec = get_endpoint(state["id"])
     choices = provider_choices(spec)
     provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1,
-                        interactive=True, elem_id="models-provider")
+                        interactive=True, elem_id="models-provider",
+                        info="Price and time side by side: Sweep below, X axis `provider`, values `all`.")
     left_behind = list(state.get("notes") or [])  # by a provider change: listed above the form
     gr.HTML(notes_html(left_behind), elem_id="models-notes")
     tab = build_tab(spec, ctx, session_keys, spend, keys_changed)

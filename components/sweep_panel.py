@@ -37,6 +37,7 @@ from runs.codegen import code_for, comment_text
 from runs.record import RunRecord
 from runs.sweep import (
     PROVIDER_FIELD,
+    axis_example,
     default_axis_field,
     sweepable_fields,
 )
@@ -48,6 +49,14 @@ SYNTAX = (
     "`landscape_4_3, 1024x768` · seeds `1, 2, 3` or `4 random seeds` · prompt search and replace "
     "`cat -> dog, fox` · axis `endpoint`: endpoint API names (`flux_pro, flux_dev_image_to_image`)."
 )
+
+# The values box's placeholder follows the axis picked: values that field takes (``axis_example``).
+AXIS_EXAMPLE_JS = """(field) => {
+  const examples = %s;
+  const box = document.querySelector('#%s input, #%s textarea');
+  if (box && field in examples) box.placeholder = examples[field];
+}"""
+
 
 @dataclass
 class SweepOutputs:
@@ -184,7 +193,8 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
         with gr.Row():
             x_field = gr.Dropdown(fields, value=default_axis_field(spec), label="X axis", interactive=True,
                                   scale=1, elem_id=f"{name}-sweep-x-field")
-            x_values = gr.Textbox(label="X values", interactive=True, placeholder="e.g. 4 random seeds", scale=2,
+            x_values = gr.Textbox(label="X values", interactive=True,
+                                  placeholder=axis_example(spec, default_axis_field(spec)), scale=2,
                                   max_lines=1, elem_id=f"{name}-sweep-x-values")  # one line: an <input>
         with gr.Row():
             y_field = gr.Dropdown([NO_AXIS, *fields], value=NO_AXIS, label="Y axis (optional)", interactive=True,
@@ -244,6 +254,11 @@ def wire(tab: EndpointTab, view: SweepView, controls: SweepControls, session_key
     sweep_inputs: dict[str, Block] = {**form.run_inputs(), "session_keys": session_keys,
                                       "x_field": controls.x_field, "x_values": controls.x_values,
                                       "y_field": controls.y_field, "y_values": controls.y_values}
+    examples = json.dumps({name: axis_example(spec, name) for name in sweepable_fields(spec)})
+    for field, values in ((controls.x_field, f"{spec.api_name}-sweep-x-values"),
+                          (controls.y_field, f"{spec.api_name}-sweep-y-values")):
+        field.change(None, [field], None, js=AXIS_EXAMPLE_JS % (examples, values, values), api_visibility="private",
+                     queue=False)
     controls.plan.click(plan, inputs_kwargs=sweep_inputs, outputs=[view.status, view.planned],
                         api_visibility="private", show_progress_on=[view.status])
     event = controls.run.click(sweep, inputs_kwargs={**sweep_inputs, "confirm_cost": controls.confirm,

@@ -8,6 +8,8 @@ import time
 import httpx
 import pytest
 
+from endpoints import get_endpoint
+from runs.sweep import axis_example
 from sandbox import SandboxOptions
 from tests.app_support import launched_app
 from tests.browser_support import fresh_page, launch, needs_chromium, put_back
@@ -77,6 +79,9 @@ def wait_for_status(page, app, text: str, timeout: float = 60_000) -> None:
 
 def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     set_axes(page, "11, 22, 33, 44", "guidance_scale", "2, 5")
+    example = axis_example(get_endpoint("flux_pro"), "guidance_scale")  # the values box's hint follows the field
+    page.wait_for_function("(hint) => document.querySelector('#flux_pro-sweep-y-values input').placeholder === hint",
+                           arg=example)
     page.locator("#flux_pro-sweep-plan").click()
     page.get_by_text("8 jobs (4 × 2)").first.wait_for(timeout=15_000)
     assert "est. $0.40" in page.locator("#flux_pro-sweep-status").inner_text()

@@ -339,3 +339,35 @@ def normalise(fs: FieldSpec, value: Any, rng: random.Random, *, is_seed: bool = 
         if match is not None:
             return match
     return value
+
+
+def axis_example(spec: EndpointSpec, name: str) -> str:
+    """A placeholder for an axis's values box once ``name`` is picked: values that field takes, in the syntax."""
+    if name == PROVIDER_FIELD:
+        return "all, or provider names: fal, bfl"
+    if name == ENDPOINT_FIELD:
+        return "e.g. flux_pro, flux_dev_image_to_image"
+    if name == spec.field_for("seed"):
+        return "e.g. 4 random seeds, or 1, 2, 3"
+    fs = sweep_fields(spec).get(name)
+    if fs is None:
+        return ""
+    if fs.kind == "checkbox":
+        return "true, false"
+    if fs.kind == "textarea" or fs.kind == "text":
+        return "search -> replace, e.g. cat -> dog, fox" if is_prompt(fs) else "text, more text"
+    if fs.kind == "image_size":
+        return "e.g. landscape_4_3, 1024x768"
+    if fs.choices:
+        return ", ".join(str(choice) for choice in fs.choices[:3])
+    if fs.kind in ("slider", "number"):
+        if fs.minimum is not None and fs.maximum is not None:
+            low, high = f"{fs.minimum:g}", f"{fs.maximum:g}"
+            if fs.minimum < 0:  # "-3-3" would not read as a range
+                return f"e.g. {low}, {(fs.minimum + fs.maximum) / 2:g}, {high}"
+            if fs.integer:  # whole steps: "1-50 (+16)" is 1, 17, 33, 49
+                step = max(1, int(fs.maximum - fs.minimum) // 3)
+                return f"e.g. {low}-{high} (+{step}), or {low}, {high}"
+            return f"e.g. {low}-{high} [4] (4 values from {low} to {high}), or {low}, {high}"
+        return "e.g. 2-8 [4], or 2, 4, 8"
+    return ""

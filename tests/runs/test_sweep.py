@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from typing import Any
 
 import pytest
@@ -599,3 +600,22 @@ def test_a_grid_past_the_pixel_budget_is_refused_at_plan_time_before_anything_is
     assert priced == []
     assert "PLAYGROUND_SWEEP_MAX_GRID_PIXELS" in messages(exc)[0] and "256-px tiles" in messages(exc)[0]
     assert plan(x, y, max_cells=1000, max_grid_pixels=100_000_000).jobs == 800
+
+
+@pytest.mark.parametrize("api_name", ["flux_pro", "flux_general_rf_inversion", "segmind_flux_depth_pro",
+                                      "flux_dev_image_to_image"])
+def test_each_axis_example_is_values_the_field_takes(api_name: str):
+    """The values box's placeholder for each field (``axis_example``) reads as values of that field, within its
+    rules: a visitor who types the example gets a plan, not an error."""
+    spec = get_endpoint(api_name)
+    for name in sweep_syntax.sweepable_fields(spec):
+        example = sweep_syntax.axis_example(spec, name)
+        if name in (sweep_syntax.ENDPOINT_FIELD, sweep_syntax.PROVIDER_FIELD) or not example:
+            continue
+        text = re.sub(r" \(\d+ values from .*\)$", "", example.removeprefix("e.g. ").split(", or ")[0])
+        if text.startswith("search -> replace"):
+            text = "cat -> dog, fox"
+        values = sweep_syntax.parse_axis_values(spec, name, text, rng=random.Random(1))
+        assert values, (name, example)
+        base = {**spec.example, spec.field_for("prompt") or "prompt": "a cat on a wall"}
+        sweep_axes.axis_from_values(spec, name, values, base)  # within the field's rules (raises SweepError if not)
