@@ -94,6 +94,8 @@ CSS = """
 .fp-kept::before { content: "previous result — the last run gave no new image"; }
 .fp-progress { display: flex; align-items: center; gap: 8px; }
 .fp-progress progress { flex: 1; height: 10px; }
+/* A sweep grid's own buttons (fullscreen, download, share) in a row above it, not over its title. */
+.fp-grid .icon-button-wrapper.top-panel { position: static !important; width: fit-content; margin: 0 0 4px auto !important; }
 .fp-sweep table { border-collapse: collapse; font-size: 0.85em; margin-top: 6px; }
 .fp-sweep td, .fp-sweep th { border: 1px solid var(--border-color-primary); padding: 3px 6px; text-align: center; }
 .fp-sweep progress { width: 100%; }

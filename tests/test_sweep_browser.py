@@ -99,6 +99,9 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     for label in ("seed = 11", "seed = 44", "guidance_scale = 2", "guidance_scale = 5"):
         assert label in status.inner_text()
     page.locator("#flux_pro-sweep-grid img").first.wait_for(timeout=30_000)
+    buttons = page.locator("#flux_pro-sweep-grid .icon-button-wrapper").first.bounding_box()
+    grid = page.locator("#flux_pro-sweep-grid img").first.bounding_box()
+    assert buttons and grid and buttons["y"] + buttons["height"] <= grid["y"] + 1, (buttons, grid)  # not over the title
     page.locator("#flux_pro-sweep-files a").first.wait_for(timeout=30_000)
     names = page.locator("#flux_pro-sweep-files").inner_text()
     assert ".png" in names and ".zip" in names
