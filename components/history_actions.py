@@ -233,7 +233,7 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
         values = record.get("input") or {}
         if seed_only:
             values = {k: v for k, v in values.items() if k == "seed"}
-        gr.Info(toast_text(f"Restored a {record['api_name']} run in the Models tab."))
+        gr.Info(toast_text(f"Restored a {entry.get('label') or record['api_name']} run in the Models tab."))
         origin = (f"♻️ Seed from your run {caption(entry)}." if seed_only
                   else f"↩ Restored from your run {caption(entry)}.")
         return {tabs: gr.Tabs(selected=MODELS_TAB), **models.open(record["api_name"], values, origin=origin)}

@@ -254,8 +254,12 @@ def parameter_diff(a: dict[str, Any], b: dict[str, Any]) -> list[list[str]]:
                 rows.append([name, _short(ia.get(name, "—"), 80), _short(ib.get(name, "—"), 80)])
     seed_names = {_seed_field(ra), _seed_field(rb)}
     if a.get("seed") != b.get("seed") and not any(r[0] in seed_names for r in rows):
-        rows.append(["seed (used)", str(a.get("seed")), str(b.get("seed"))])
+        rows.append(["seed (used)", _shown(a.get("seed")), _shown(b.get("seed"))])
     return rows
+
+
+def _shown(value: Any) -> str:
+    return "—" if value is None else str(value)  # a sweep's entry has no one seed: not "None"
 
 
 def _default(spec: EndpointSpec, name: str) -> Any:

@@ -156,3 +156,9 @@ def test_the_page_runs_state_reads_the_older_shape():
     entry = ended_at(2, 10.0)
     assert page_runs({"ids": ["run-1", "run-2"], "unsynced": [entry, "junk"]}) == (["run-1", "run-2"], [entry])
     assert page_runs(None) == ([], [])
+
+
+def test_a_seed_a_sweep_entry_lacks_shows_as_a_dash_not_none():
+    run, sweep = entry_of(record(1)), {**entry_of(record(2)), "seed": None}
+    rows = {row[0]: row[1:] for row in parameter_diff(run, sweep)}
+    assert rows["seed (used)"] == ["101", "—"], rows
