@@ -319,7 +319,8 @@ async def download(view: HistoryView, entries: Entries, selected: str | None) ->
         path, content_type = found
         data = await asyncio.to_thread(path.read_bytes)
         tagged = await asyncio.to_thread(embed_metadata, data, content_type, record)
-        name = download_name(record.api_name, record.seed, index + 1, content_type)
+        # A sweep's entry holds its grid: named as a sweep, not by a seed it does not have ("noseed").
+        name = download_name(record.api_name, "sweep" if record.sweep else record.seed, index + 1, content_type)
         paths.append(await asyncio.to_thread(view.files.write, name, tagged))
     if not paths:
         gr.Warning("This run's images are no longer available (stored images and provider URLs expire).")

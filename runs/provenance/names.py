@@ -11,8 +11,9 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/pjpeg": "jpg", "i
                "image/tiff": "tif"}
 
 
-def download_name(api_name: str, seed: int | None, index: int, content_type: str) -> str:
-    """``flux_pro-1234-1.png``: endpoint, seed (``noseed`` when unknown), the image's 1-based position, extension."""
+def download_name(api_name: str, seed: int | str | None, index: int, content_type: str) -> str:
+    """``flux_pro-1234-1.png``: endpoint, seed (``noseed`` when unknown; a word such as ``sweep`` for an image that
+    is not one run's), the image's 1-based position, extension."""
     if index < 1:
         raise ValueError("index counts from 1 (the first image is 1)")
     mime = content_type.split(";", 1)[0].strip().lower()

@@ -453,6 +453,7 @@ def test_values_that_do_not_fit_are_dropped_with_the_reason():
     [
         (("flux_pro", 1234, 1, "image/png"), "flux_pro-1234-1.png"),
         (("flux_pro", None, 2, "image/jpeg"), "flux_pro-noseed-2.jpg"),
+        (("flux_pro_kontext", "sweep", 1, "image/png"), "flux_pro_kontext-sweep-1.png"),  # a sweep's grid
         (("segmind_flux_depth_pro", 0, 3, "image/webp; charset=binary"), "segmind_flux_depth_pro-0-3.webp"),
         (("../odd name", 5, 1, "application/x-unknown"), "odd_name-5-1.bin"),
     ],
