@@ -115,13 +115,9 @@ CSS = """
    (focus, a click) keeps it clear of the bar, so the bar never covers or takes a click meant for a field. */
 .fp-actions { z-index: 60; }
 html { scroll-padding-bottom: 120px; }
-/* The red "Error" pill Gradio draws on a failed event's output goes beside the status, not over its text. */
-.fp-status > [data-testid="status-tracker"]:has(> .error) { position: static !important; display: flex !important;
-  flex-direction: row !important; justify-content: flex-end !important; align-items: center !important;
-  gap: 6px; height: auto !important; min-height: 0 !important; background: transparent !important;
-  padding: 0 !important; margin-bottom: 4px; }
-.fp-status > [data-testid="status-tracker"]:has(> .error) > * { position: static !important; transform: none !important;
-  margin: 0 !important; }
+/* The red "Error" pill Gradio draws on a failed event's output is not drawn on a status line: the line itself says
+   what failed (❌ Not sent / Failed), the field is marked and the toast names it; a fourth signal was one too many. */
+.fp-status > [data-testid="status-tracker"]:has(> .error) { display: none !important; }
 /* Wide tables (a sweep's cells) scroll sideways instead of being clipped. */
 .fp-sweep table { display: block; max-width: 100%; overflow-x: auto; }
 /* Code views (Markdown code blocks, components.markdown_blocks): long lines scroll, a long snippet scrolls. */

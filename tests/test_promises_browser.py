@@ -320,18 +320,17 @@ def test_the_phone_keeps_status_progress_and_result_in_view_and_the_bar_small(br
     put_back(page)
 
 
-def test_the_error_pill_sits_beside_the_status_not_over_it(browser, app):
-    """A failed run (the module's sandbox fails the first two Segmind calls)."""
+def test_a_failed_run_is_said_by_the_status_line_without_gradios_error_pill(browser, app):
+    """A failed run (the module's sandbox fails the first two Segmind calls): the status line says it; Gradio's
+    red "Error" pill is not drawn over or beside it."""
     page = new_page(browser, app, DESKTOP)
     select_tab(page, "segmind_flux_depth_pro")
     page.locator("#segmind_flux_depth_pro-generate").click()
     status = page.locator("#segmind_flux_depth_pro-status")
     status.locator(".fp-failed").wait_for()
-    pill = status.locator("[data-testid=status-tracker] .error")
-    if pill.count():
-        clear_toasts(page)
-        pill_box, text_box = pill.first.bounding_box(), status.locator(".fp-failed").bounding_box()
-        assert pill_box["y"] + pill_box["height"] <= text_box["y"] + 1, "the pill is above the text, not over it"
+    page.wait_for_timeout(300)
+    pills = status.locator("[data-testid=status-tracker] .error")
+    assert all(not pills.nth(i).is_visible() for i in range(pills.count()))
     shot(page, "error-1400.png")
     put_back(page)
 
