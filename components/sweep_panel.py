@@ -208,7 +208,8 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
             run_button = gr.Button("Run sweep", variant="primary", size="sm", scale=1, elem_id=f"{name}-sweep-run")
             stop_button = gr.Button("Stop sweep", variant="stop", size="sm", scale=1, elem_id=f"{name}-sweep-stop")
         status = gr.HTML("<p>Pick the axes, then <b>Plan</b> to see jobs, cost and time before anything runs.</p>",
-                         label="Sweep status", elem_id=f"{name}-sweep-status")
+                         label="Sweep status", elem_id=f"{name}-sweep-status",
+                         elem_classes=["fp-status"])  # no "Error" pill over it: the line says what failed
         # The label above, not Gradio's label drawn over the image's top (the grid's own title and column labels).
         grid_title = Prose("**Grid** — labelled; its download is a PNG carrying the sweep's parameters.",
                            elem_classes=["field-help"], visible=False)

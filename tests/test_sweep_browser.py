@@ -281,4 +281,6 @@ def test_a_refused_plan_says_why_in_the_sweeps_status(page, app):
     page.locator("#flux_pro-sweep-run").click()  # Run reads the same axes: said the same way
     page.wait_for_timeout(1_000)
     assert "Not sent" in page.locator("#flux_pro-sweep-status").inner_text()
+    pills = page.locator("#flux_pro-sweep-status [data-testid=status-tracker] .error")
+    assert all(not pills.nth(i).is_visible() for i in range(pills.count())), "no Error pill over the status"
     assert stats(app).get("submits") == before.get("submits"), "nothing was sent"
