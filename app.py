@@ -38,8 +38,9 @@ from components.page_config import API_SURFACE_ID, trim_page_config
 from components.prose import Prose
 from components.session_spend import SessionSpend
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
+from components.sweep_panel import axis_examples_script
 from components.tab_page import build_tab
-from endpoints import ENDPOINTS, install_catalog
+from endpoints import ENDPOINTS, all_endpoints, install_catalog
 from endpoints.base import EndpointSpec
 from endpoints.catalog import load_catalog
 from providers.catalog import CATALOG
@@ -171,6 +172,22 @@ document.addEventListener("keydown", (e) => {
   const buttons = [...document.querySelectorAll("button[id$='-generate']")].filter(b => b.offsetParent !== null);
   if (buttons.length) { e.preventDefault(); buttons[0].click(); }
 });
+// A sweep's values boxes: their placeholders give values the axis's field takes (window.__fpAxisExamples), set
+// when a box gets the focus and after a click in the sweep (an axis picked from its list).
+const fpAxisHints = (api) => {
+  for (const axis of ["x", "y"]) {
+    const box = document.querySelector(`#${api}-sweep-${axis}-values input`);
+    const field = (document.querySelector(`#${api}-sweep-${axis}-field input`) || {}).value;
+    const example = ((window.__fpAxisExamples || {})[api] || {})[field];
+    if (box && example !== undefined) box.placeholder = example;
+  }
+};
+for (const kind of ["focusin", "click"]) {
+  document.addEventListener(kind, (e) => {
+    const sweep = e.target instanceof Element && e.target.closest("[id$='-sweep']");
+    if (sweep) setTimeout(() => fpAxisHints(sweep.id.slice(0, -"-sweep".length)), 50);
+  });
+}
 document.addEventListener("click", (e) => {
   const button = e.target instanceof Element && e.target.closest(
     "button[id$='-generate'], button[id$='-sweep-run'], button[id$='-sweep-plan']");
@@ -409,7 +426,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
     trim_page_config()  # the page's embedded config without the API schemas its frontend never reads
     return {
         "css": CSS,
-        "head": HEAD,
+        "head": HEAD + axis_examples_script(all_endpoints()),
         "theme": gr.themes.Soft(),
         "footer_links": ["api"],
         # Gradio's own run history (every run's inputs and outputs, 100 of them, in this browser's localStorage, with

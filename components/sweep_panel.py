@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,12 +50,15 @@ SYNTAX = (
     "`cat -> dog, fox` · axis `endpoint`: endpoint API names (`flux_pro, flux_dev_image_to_image`)."
 )
 
-# The values box's placeholder follows the axis picked: values that field takes (``axis_example``).
-AXIS_EXAMPLE_JS = """(field) => {
-  const examples = %s;
-  const box = document.querySelector('#%s input, #%s textarea');
-  if (box && field in examples) box.placeholder = examples[field];
-}"""
+# The values box's placeholder follows the axis picked (``axis_example``): set by the page's own script as the box
+# gets the focus (``app.HEAD``), from this table of every endpoint's examples. Not an event per axis picker: each
+# event on the first page costs its load ~20 ms (benchmarks/README, stop 51), and two cost ~35 ms here.
+def axis_examples_script(specs: Sequence[EndpointSpec]) -> str:
+    """``window.__fpAxisExamples``: for each endpoint's API name, each sweepable field's example values."""
+    table = {spec.api_name: {name: example for name in sweepable_fields(spec)
+                             if (example := axis_example(spec, name))} for spec in specs}
+    return ("<script>window.__fpAxisExamples = "
+            + json.dumps(table, separators=(",", ":")).replace("</", "<\\/") + ";</script>")
 
 
 @dataclass
@@ -255,11 +258,6 @@ def wire(tab: EndpointTab, view: SweepView, controls: SweepControls, session_key
     sweep_inputs: dict[str, Block] = {**form.run_inputs(), "session_keys": session_keys,
                                       "x_field": controls.x_field, "x_values": controls.x_values,
                                       "y_field": controls.y_field, "y_values": controls.y_values}
-    examples = json.dumps({name: axis_example(spec, name) for name in sweepable_fields(spec)})
-    for field, values in ((controls.x_field, f"{spec.api_name}-sweep-x-values"),
-                          (controls.y_field, f"{spec.api_name}-sweep-y-values")):
-        field.change(None, [field], None, js=AXIS_EXAMPLE_JS % (examples, values, values), api_visibility="private",
-                     queue=False)
     controls.plan.click(plan, inputs_kwargs=sweep_inputs, outputs=[view.status, view.planned],
                         api_visibility="private", show_progress_on=[view.status])
     event = controls.run.click(sweep, inputs_kwargs={**sweep_inputs, "confirm_cost": controls.confirm,
