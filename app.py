@@ -167,6 +167,22 @@ html { scroll-padding-bottom: 120px; }
 # as "left empty" (a random seed): Generate (and a sweep's Plan and Run) is held back in the page and the field
 # named, as the server names a refused one (the note goes with the next status, ``endpoint_tab.STATUS_SHOWN_JS``).
 HEAD = """<script>
+// A field's message next to it, and clearing a tab's messages: for the server's refusals (``STATUS_SHOWN_JS``)
+// and the number boxes below.
+window.fpFieldNotes = {
+  clear(api) {
+    document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach((n) => n.remove());
+    document.querySelectorAll(`.fp-field-error[id^="${api}-"]`).forEach((n) => n.classList.remove("fp-field-error"));
+  },
+  mark(api, box, text) {
+    box.classList.add("fp-field-error");
+    const note = document.createElement("div");
+    note.className = "fp-field-message";
+    note.setAttribute("data-fp-field-error", api);
+    note.textContent = `⚠ ${text}`;
+    box.insertAdjacentElement("afterend", note);
+  },
+};
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
   const buttons = [...document.querySelectorAll("button[id$='-generate']")].filter(b => b.offsetParent !== null);
@@ -196,23 +212,16 @@ document.addEventListener("click", (e) => {
   const api = button.id.replace(/-(generate|sweep-run|sweep-plan)$/, "");
   const bad = [...document.querySelectorAll(`[id^="${api}-"] input[type=number]`)].filter(
     (input) => input.validity && input.validity.badInput && input.offsetParent !== null);
-  document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach((n) => n.remove());
-  document.querySelectorAll(`.fp-field-error[id^="${api}-"]`).forEach((n) => n.classList.remove("fp-field-error"));
+  window.fpFieldNotes.clear(api);
   if (!bad.length) return;
   e.preventDefault();
   e.stopImmediatePropagation();
   const names = bad.map((input) => {
     const box = input.closest(`[id^="${api}-"]`);
     const label = (box && box.querySelector("[data-testid='block-info']") || {}).textContent || "A number field";
-    if (box) {
-      box.classList.add("fp-field-error");
-      const note = document.createElement("div");
-      note.className = "fp-field-message";
-      note.setAttribute("data-fp-field-error", api);
-      note.textContent = `⚠ ${label.trim()}: must be a number`;
-      box.insertAdjacentElement("afterend", note);
-    }
-    return `${label.trim()}: must be a number`;
+    const message = `${label.trim()}: must be a number`;
+    if (box) window.fpFieldNotes.mark(api, box, message);
+    return message;
   });
   const status = document.getElementById(sweep ? `${api}-sweep-status` : `${api}-status`);
   if (status) {

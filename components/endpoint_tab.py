@@ -111,12 +111,12 @@ class TabControls:
     random_seed: gr.Button
 
 
-# After the status changes: show each refused field's message next to the field; clear the old ones. A run stopped
-# or failed leaves the previous images in the gallery: they are marked as the previous result (``fp-kept``).
+# After the status changes: show each refused field's message next to the field; clear the old ones (with the
+# page's ``window.fpFieldNotes``, ``app.HEAD``). A run stopped or failed leaves the previous images in the gallery:
+# they are marked as the previous result (``fp-kept``).
 STATUS_SHOWN_JS = r"""() => {
   const api = '%s';
-  document.querySelectorAll(`[data-fp-field-error="${api}"]`).forEach(e => e.remove());
-  document.querySelectorAll(`.fp-field-error[id^="${api}-"]`).forEach(e => e.classList.remove('fp-field-error'));
+  window.fpFieldNotes.clear(api);
   const status = document.getElementById(`${api}-status`);
   if (!status) return;
   const gallery = document.getElementById(`${api}-gallery`);
@@ -131,13 +131,7 @@ STATUS_SHOWN_JS = r"""() => {
     let box = null;
     while (!box && id.length > field.length) { box = shown(id); id = id.slice(0, Math.max(field.length, id.lastIndexOf('-'))); }
     box = box || shown(`${field}-editor`) || document.getElementById(`${api}-${field}`);
-    if (!box) return;
-    box.classList.add('fp-field-error');
-    const note = document.createElement('div');
-    note.className = 'fp-field-message';
-    note.setAttribute('data-fp-field-error', api);
-    note.textContent = '⚠ ' + li.textContent;
-    box.insertAdjacentElement('afterend', note);
+    if (box) window.fpFieldNotes.mark(api, box, li.textContent);
   });
 }"""
 
