@@ -177,13 +177,13 @@ async def show_plan(target: SweepTarget, values: dict[str, Any], session_keys: d
             plan, routes = await plan_off_loop(target, values, session_keys, x_field, x_values, y_field, y_values,
                                                draw)
     except gr.Error as exc:  # said in the sweep's status, under the button pressed (a page-only step: no caller)
-        return refused_html(exc), gr.skip()
+        return not_sent_html(exc), gr.skip()
     live = any(not r.is_sandbox for r in routes.values())
     shown = {"inputs": plan_inputs(values, x_field, x_values, y_field, y_values), "draw": draw}
     return plan_html(plan, live) + progress_html(plan, None), shown
 
 
-def refused_html(exc: gr.Error) -> str:
+def not_sent_html(exc: gr.Error) -> str:
     """A sweep refused before anything was sent, for its status line: what to fix."""
     return (f'<div class="fp-failed"><p>❌ <b>Not sent</b> ({html.escape(exc.title)}): '
             f"{html.escape(exc.message)}</p></div>")
@@ -206,7 +206,7 @@ async def run_sweep(target: SweepTarget, values: dict[str, Any], session_keys: d
             plan, routes = await plan_off_loop(target, values, session_keys, x_field, x_values, y_field, y_values,
                                                draw)
         except gr.Error as exc:  # in the status line too, where the page's eye is, as well as the caller's error
-            yield SweepPage(refused_html(exc), gr.skip(), gr.skip())
+            yield SweepPage(not_sent_html(exc), gr.skip(), gr.skip())
             raise
         live = any(not r.is_sandbox for r in routes.values())
         if live and not confirm_cost:
