@@ -331,7 +331,7 @@ async def stop_run(tab: EndpointTab, request: gr.Request) -> Any:
     record = await run.stop()
     view = RunView(tab.spec.title, provider_title(tab.spec.provider), record=record, state="stopped")
     if record is None:
-        return "<p class='fp-stopped'>⏹ <b>Stopped</b>; the remote request was cancelled.</p>", gr.skip()
+        return view.status_html(), gr.skip()
     return view.status_html(), gr.update(value=api_result(record), visible=True)
 
 

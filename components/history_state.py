@@ -134,11 +134,11 @@ MAX_UNSYNCED = 4
 
 def page_runs(seen: Any) -> tuple[list[str], list[dict[str, Any]]]:
     """The page's ``seen`` state as (ids of the records this page listed, the entries of those no other tab's stored
-    list has shown yet). An older page's state was the first list alone."""
-    if isinstance(seen, dict):
-        unsynced = [entry for entry in seen.get("unsynced") or [] if isinstance(entry, dict) and entry.get("id")]
-        return list(seen.get("ids") or []), unsynced
-    return list(seen or []), []
+    list has shown yet)."""
+    if not isinstance(seen, dict):
+        return [], []
+    unsynced = [entry for entry in seen.get("unsynced") or [] if isinstance(entry, dict) and entry.get("id")]
+    return list(seen.get("ids") or []), unsynced
 
 
 def with_stored(stored: list[dict[str, Any]], unsynced: list[dict[str, Any]]

@@ -115,6 +115,8 @@ class RunView:
             doing = "Running" if self.state == "running" else "Saving images"
             return f"<p>⚙️ <b>{doing}</b> on {html.escape(self.provider_label)} · {seconds}{rid}</p>{self._progress_bar()}"
         record = self.record
+        if record is None and self.state == "stopped":  # stopped before a record was made
+            return "<p class='fp-stopped'>⏹ <b>Stopped</b>; the remote request was cancelled.</p>"
         if record is None:
             return f"<p>{html.escape(self.state)}</p>"
         duration = _seconds(record.timings.duration or self.elapsed)

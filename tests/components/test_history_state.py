@@ -151,8 +151,7 @@ def test_a_run_another_tab_deleted_stays_deleted():
     assert [e["id"] for e in after_delete] == ["run-0"]
 
 
-def test_the_page_runs_state_reads_the_older_shape():
-    assert page_runs(["run-1"]) == (["run-1"], [])
+def test_the_page_runs_state_reads_ids_and_unsynced_entries():
     entry = ended_at(2, 10.0)
     assert page_runs({"ids": ["run-1", "run-2"], "unsynced": [entry, "junk"]}) == (["run-1", "run-2"], [entry])
     assert page_runs(None) == ([], [])

@@ -65,6 +65,8 @@ def test_done_failed_and_stopped_read_from_the_record():
     stopped = record("stopped", error=RunError("Stopped", "Stopped; the remote request was cancelled."))
     view.apply(RunUpdate("r", "stopped", 1.0, record=stopped))
     assert "⏹ <b>Stopped</b>" in view.status_html() and "cancelled" in view.status_html()
+    unrecorded = RunView("x", "fal.ai", state="stopped").status_html()  # stopped before a record was made
+    assert "⏹ <b>Stopped</b>" in unrecorded and "the remote request was cancelled" in unrecorded
 
 
 def test_html_in_logs_or_errors_is_escaped():
