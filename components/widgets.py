@@ -58,12 +58,20 @@ EMPTY_START_CLASS = "fp-empty-start"
 #: Installed once per page: a Number rendered by ``gr.render`` with no value shows 0 (Gradio's Number sets a missing
 #: value to 0 when it mounts), and 0 is what the next run would send. Such a box, marked with EMPTY_START_CLASS,
 #: is emptied once as it appears, as a box on the first page load is; a value typed afterwards is left alone.
+#: Gradio's page draws a new render into the boxes of the last one where the layout matches, so a box can come
+#: back for a new component still showing the old one's value: the seed typed for the model picked before went out
+#: with the next model's run. Each marked box also carries its component's id (``fp-block-<id>``, new for each
+#: component a render makes): a box seen before under another id is emptied whatever it shows.
 EMPTY_NUMBERS_JS = """() => {
     if (window.__fluxEmptyNumbers) return;
     window.__fluxEmptyNumbers = true;
-    const empty = () => document.querySelectorAll(".CLASS input[type=number]:not([data-fp-seen])").forEach((box) => {
-        box.dataset.fpSeen = "1";
-        if (box.value === "0") {
+    const empty = () => document.querySelectorAll(".CLASS input[type=number]").forEach((box) => {
+        const block = box.closest(".CLASS");
+        const id = [...block.classList].find((name) => name.startsWith("fp-block-")) || "?";
+        if (box.dataset.fpSeen === id) return;
+        const reused = box.dataset.fpSeen !== undefined;
+        box.dataset.fpSeen = id;
+        if (box.value === "0" || (reused && box.value !== "")) {
             box.value = "";
             box.dispatchEvent(new Event("input", {bubbles: true}));
         }
@@ -78,7 +86,7 @@ def mark_empty_numbers(components: Iterable[Any]) -> None:
     for component in components:
         if isinstance(component, gr.Number) and component.value is None:
             classes = component.elem_classes or []
-            component.elem_classes = [*classes, EMPTY_START_CLASS]
+            component.elem_classes = [*classes, EMPTY_START_CLASS, f"fp-block-{component._id}"]
 
 
 # After Restore, Reuse seed, Use as input or a share link filled a form: bring that form into view (the visible tab's
