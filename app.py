@@ -85,14 +85,15 @@ CSS = """
 /* A result shown in Gradio's preview pane: the space around an image of another shape is the block's own
    background, not a blurred copy of what lies behind the pane (a ghostly band above a 4:3 image on a phone). */
 [id$="-gallery"] .preview { backdrop-filter: none; background: var(--block-background-fill); }
-.fp-previous img, .fp-kept img { opacity: 0.45; filter: grayscale(0.4); transition: opacity 0.2s; }
+.fp-previous img, .fp-kept img, .fp-stale img { opacity: 0.45; filter: grayscale(0.4); transition: opacity 0.2s; }
 /* Said over the image, under the gallery's label and buttons (in the flow, the label covered it). */
-.fp-previous, .fp-kept { position: relative; }
-.fp-previous::before, .fp-kept::before { content: "previous result — the new run is under way"; position: absolute;
+.fp-previous, .fp-kept, .fp-stale { position: relative; }
+.fp-previous::before, .fp-kept::before, .fp-stale::before { content: "previous result — the new run is under way"; position: absolute;
   top: 56px; left: 50%; transform: translateX(-50%); z-index: 300; max-width: 90%; text-align: center;
   font-size: 0.85em; color: var(--body-text-color); background: var(--block-background-fill);
   border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 2px 10px; pointer-events: none; }
 .fp-kept::before { content: "previous result — the last run gave no new image"; }
+.fp-stale::before { content: "previous result — the form now holds other values"; }
 .fp-progress { display: flex; align-items: center; gap: 8px; }
 .fp-progress progress { flex: 1; height: 10px; }
 /* A sweep grid's own buttons (fullscreen, download, share) in a row above it, not over its title. */

@@ -113,14 +113,18 @@ class TabControls:
 
 # After the status changes: show each refused field's message next to the field; clear the old ones (with the
 # page's ``window.fpFieldNotes``, ``app.HEAD``). A run stopped or failed leaves the previous images in the gallery:
-# they are marked as the previous result (``fp-kept``).
+# they are marked as the previous result (``fp-kept``); so are they after a restore, a link or "Use as input" wrote
+# other values into the form (``fp-stale``): the restored run's status stood over another run's image.
 STATUS_SHOWN_JS = r"""() => {
   const api = '%s';
   window.fpFieldNotes.clear(api);
   const status = document.getElementById(`${api}-status`);
   if (!status) return;
   const gallery = document.getElementById(`${api}-gallery`);
-  if (gallery) gallery.classList.toggle('fp-kept', !!status.querySelector('.fp-stopped, .fp-failed'));
+  if (gallery) {
+    gallery.classList.toggle('fp-kept', !!status.querySelector('.fp-stopped, .fp-failed'));
+    gallery.classList.toggle('fp-stale', !!status.querySelector('.fp-origin'));
+  }
   const shown = (id) => { const e = document.getElementById(`${api}-${id}`); return e && e.offsetParent ? e : null; };
   status.querySelectorAll('li[data-field]').forEach(li => {
     const field = li.getAttribute('data-field');

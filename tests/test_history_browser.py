@@ -476,6 +476,25 @@ def test_restore_fills_the_nested_lora_list_and_reuse_seed_sets_only_the_seed(pa
     assert stored_history(page)[0]["record"]["input"]["loras"] == LORAS
 
 
+def test_a_restored_form_marks_the_image_it_did_not_make(page):
+    """After a Restore, the restored run's status stood over the last run's image (a walk took it for the restored
+    run's): the image is marked as the previous result until the next run."""
+    run(page, "flux_pro", prompt="a red bicycle in rain", seed=101)
+    run(page, "flux_pro", prompt="a blue teapot on a table", seed=202)
+    gallery = page.locator("#flux_pro-gallery")
+    assert "fp-stale" not in (gallery.get_attribute("class") or "")
+    pick(page, 101)
+    page.locator("#history-restore").click()
+    wait_value(page, "#flux_pro-prompt textarea", "a red bicycle in rain")
+    page.wait_for_function("() => document.getElementById('flux_pro-gallery').classList.contains('fp-stale')",
+                           timeout=5_000)
+    said = page.evaluate("() => getComputedStyle(document.getElementById('flux_pro-gallery'), '::before').content")
+    assert "previous result" in said, said
+    shot(page, "history-03-restored-over-another-image.png")
+    run(page, "flux_pro", prompt="a red bicycle in rain", seed=101)
+    assert "fp-stale" not in (gallery.get_attribute("class") or "")
+
+
 def test_panel_events_stay_out_of_the_api(app):
     from tests.app_support import app_client
 
