@@ -177,11 +177,34 @@ def filter_choices() -> list[tuple[str, str]]:
     return [(ALL, ALL), *((spec.label, spec.api_name) for spec in ENDPOINTS)]
 
 
+def sweep_of(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``sweep`` part of a whole sweep's entry (its axes and cells), or None for a single run."""
+    sweep = (entry.get("record") or {}).get("sweep")
+    return sweep if isinstance(sweep, dict) else None
+
+
+def sweep_size(sweep: dict[str, Any]) -> str:
+    cells = sweep.get("cells")
+    count = len(cells) if isinstance(cells, list) else 0
+    return f"sweep of {count} cell{'s' if count != 1 else ''}"
+
+
+def sweep_axes(sweep: dict[str, Any]) -> str:
+    """``seed = 1, 2, 3 × guidance_scale = 2, 5``: each axis as the sweep's values box takes it."""
+    axes = [axis for axis in (sweep.get("x"), sweep.get("y")) if isinstance(axis, dict)]
+    return " × ".join(f"{axis.get('title') or axis.get('field')} = "
+                      + ", ".join(_short(label, 40) for label in axis.get("labels") or axis.get("values") or [])
+                      for axis in axes)
+
+
 def caption(entry: dict[str, Any]) -> str:
-    """One line per entry: endpoint · state · seed · time · cost."""
+    """One line per entry: endpoint · state · seed (or the sweep's size) · time · cost."""
     state = {"done": "✅", "failed": "❌", "stopped": "⏹"}.get(entry.get("state") or "", "")
     parts = [entry.get("label") or "?", state]
-    if entry.get("seed") is not None:
+    sweep = sweep_of(entry)
+    if sweep is not None:
+        parts.append(f"📊 {sweep_size(sweep)}")
+    elif entry.get("seed") is not None:
         parts.append(f"seed {entry['seed']}")
     if entry.get("duration") is not None:
         parts.append(f"{entry['duration']} s")
@@ -202,8 +225,9 @@ def tile_caption(entry: dict[str, Any]) -> str:
         third.append(format_usd(entry['cost_usd']))
     if entry.get("cached"):
         third.append("💾 cached")
-    return "\n".join([str(entry.get("label") or "?"), f"seed {seed}" if seed is not None else "no seed",
-                      " · ".join(p for p in third if p)])
+    sweep = sweep_of(entry)
+    second = sweep_size(sweep) if sweep is not None else f"seed {seed}" if seed is not None else "no seed"
+    return "\n".join([str(entry.get("label") or "?"), second, " · ".join(p for p in third if p)])
 
 
 def details_markdown(entry: dict[str, Any] | None) -> str:
@@ -218,8 +242,11 @@ def details_markdown(entry: dict[str, Any] | None) -> str:
     record = entry.get("record") or {}
     cost = record.get("cost") or {}
     if cost.get("basis"):
-        usd = f"${cost['usd']:.4g}" if cost.get("usd") is not None else "unknown"
+        usd = format_usd(cost["usd"]) if isinstance(cost.get("usd"), int | float) else "unknown"
         lines.append(f"Cost: {usd} ({cost['basis']})")
+    sweep = sweep_of(entry)
+    if sweep is not None:  # Restore gives the form back; the axes are for the sweep's values boxes
+        lines.append(f"Sweep: {sweep_axes(sweep)} (Restore fills the form; the axes are yours to set again)")
     error = record.get("error") or {}
     if error.get("message"):
         lines.append(f"Error: {error['message']}")

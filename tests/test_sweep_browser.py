@@ -233,6 +233,7 @@ def test_a_finished_sweep_lands_in_the_history_as_one_entry(page, app):
         "() => document.querySelectorAll('#history-gallery img').length", timeout=30_000
     ).json_value()
     assert entries == 1, "the two cells are one history entry"
+    assert "sweep of 2 cells" in page.locator("#history-gallery").inner_text()  # not "no seed", as a broken run
 
 
 def test_on_a_phone_the_table_and_the_grid_scroll_sideways_at_a_legible_size(browser, app):

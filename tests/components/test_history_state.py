@@ -97,6 +97,22 @@ def test_tile_caption_and_details():
     assert details_markdown(None).startswith("Select a run")
     sweep = {**record(8), "cost": {"usd": 0.1, "basis": "2 cells"}}  # money as everywhere else: cents at least
     assert tile_caption(entry_of(sweep)).endswith("· $0.10") and caption(entry_of(sweep)).endswith("· $0.10")
+    assert "Cost: $0.10 (2 cells)" in details_markdown(entry_of(sweep))  # it read "$0.1"
+
+
+def test_a_whole_sweep_is_named_a_sweep_with_its_axes():
+    """A walk took a sweep's entry for a broken run: "no seed", nothing said of the sweep."""
+    axis = {"name": "x", "field": "seed", "kind": "field", "title": "seed", "values": [1, 2, 3],
+            "labels": ["1", "2", "3"], "notes": []}
+    guidance = {**axis, "field": "guidance_scale", "title": "guidance_scale", "values": [2.0, 5.0], "labels": ["2", "5"]}
+    whole = {**record(9), "result": {"seed": None, "images": [{"url": "http://app.test/media/grid.png"}]},
+             "cost": {"usd": 0.3, "basis": "sweep of 6 cells: the sum of their costs"},
+             "sweep": {"id": "run-9", "x": axis, "y": guidance, "cells": [f"c{i}" for i in range(6)]}}
+    entry = entry_of(whole)
+    assert tile_caption(entry) == "FLUX.1 [pro]\nsweep of 6 cells\n✅ done · 3.5 s · $0.30"
+    assert caption(entry).startswith("FLUX.1 [pro] · ✅ · 📊 sweep of 6 cells · 3.5 s · $0.30")
+    details = details_markdown(entry)
+    assert "Sweep: seed = 1, 2, 3 × guidance_scale = 2, 5" in details and "Restore fills the form" in details
 
 
 def test_diff_of_nested_values_and_of_two_endpoints():
