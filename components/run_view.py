@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.base import LogLine
+from runs.pricing import format_usd
 from runs.progress import Step
 from runs.record import RunRecord
 from runs.runner import RunUpdate
@@ -156,4 +157,6 @@ def _cost_line(record: RunRecord) -> str:
         return f" · 💾 {html.escape(cost.basis)} · ${cost.usd or 0.0:.2f}"
     if cost.usd is None:
         return ""
-    return f" · ${cost.usd:.4g} ({html.escape(cost.basis)})"
+    if record.route == "sandbox":  # the estimate said nothing is billed: the Done line says it again
+        return f" · {format_usd(cost.usd)} live, not billed in the sandbox ({html.escape(cost.basis)})"
+    return f" · {format_usd(cost.usd)} ({html.escape(cost.basis)})"

@@ -82,8 +82,9 @@ def session_line(total: dict[str, Any]) -> str:
     parts = [f"Since this page opened: **${total['usd']:.2f} billed**"
              + (f" over {plural(total['runs'], 'run')}{notes('')}" if total["runs"] else "")]
     if total["sandbox_runs"]:
-        parts.append(f"{plural(total['sandbox_runs'], 'sandbox run')}{notes('sandbox_')} that would cost "
-                     f"${total['sandbox_usd']:.2f}")
+        # "nothing": runs stopped before they ran, or served from the cache
+        would = "nothing" if not total["sandbox_usd"] and not total["sandbox_unpriced"] else f"${total['sandbox_usd']:.2f}"
+        parts.append(f"{plural(total['sandbox_runs'], 'sandbox run')}{notes('sandbox_')} that would cost {would}")
     return " · ".join(parts) + "."
 
 

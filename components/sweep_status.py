@@ -68,8 +68,12 @@ def final_html(plan: SweepPlan, update: SweepUpdate, stopped: bool) -> str:
     a sweep across hosts, the side-by-side table of latency and cost."""
     head = "⏹ <b>Sweep stopped</b>" if stopped else "✅ <b>Sweep finished</b>"
     kept = " The finished cells, the grid and the ZIP are kept below." if stopped else ""
-    table = hosts_table_html(update.records or ()) if compares_hosts(plan) else ""
-    return f"<p>{head}: {html.escape(outcome(update.records or (), update.elapsed))}.{kept}</p>{table}"
+    records = update.records or ()
+    table = hosts_table_html(records) if compares_hosts(plan) else ""
+    # as the plan said: a sandbox sweep's cost is what live runs would cost
+    sandbox = bool(records) and all(r.route == "sandbox" for r in records)
+    unbilled = " The sandbox billed nothing: the cost is what the live runs would be." if sandbox else ""
+    return f"<p>{head}: {html.escape(outcome(records, update.elapsed))}.{unbilled}{kept}</p>{table}"
 
 
 def plan_html(plan: SweepPlan, live: bool) -> str:

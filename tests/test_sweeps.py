@@ -51,6 +51,7 @@ def test_seed_by_guidance_grid_returns_every_cell_with_its_values(client):
     # the grid says what happened (jobs, cost, time), not the plan's estimate
     assert re.match(r"8 jobs: 8 done · \$0\.40 · \d+ s$", json.loads(image.text["flux_playground_sweep"])["outcome"])
     assert "Sweep finished" in status
+    assert "The sandbox billed nothing" in status  # the cost shown is what live runs would be
 
 
 def test_an_endpoint_axis_over_two_fal_endpoints_returns_both(client):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from components.run_view import RunView, caption, image_captions
@@ -57,6 +59,10 @@ def test_done_failed_and_stopped_read_from_the_record():
     view.apply(RunUpdate("r", "done", 3.5, record=done))
     html = view.status_html()
     assert "✅ <b>Done</b> in 3.5 s" in html and "2 image(s) · seed 7 · ⚠ 1 flagged NSFW" in html and "$0.05" in html
+    assert "$0.05 live, not billed in the sandbox" in html  # as the estimate said
+    live = RunView("x", "fal.ai")
+    live.apply(RunUpdate("r", "done", 3.5, record=replace(done, route="server_key", cost=Cost(0.1, "2 images"))))
+    assert "· $0.10 (2 images)" in live.status_html() and "sandbox" not in live.status_html()
     failed = record("failed", request_id="req-9",
                     error=RunError("ValidationFailed", "fal rejected the input", (("loras[0].scale", "must be a number"),)))
     view.apply(RunUpdate("r", "failed", 1.0, record=failed))

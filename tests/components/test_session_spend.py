@@ -41,9 +41,9 @@ def test_a_sweeps_cells_served_from_the_cache_are_named_as_such():
 
 def test_one_run_from_the_cache_reads_as_one_run():
     total, line = add_to_session(new_total(), record("c", 0.0, route="sandbox", cached=True))
-    assert line == "Since this page opened: **$0.00 billed** · 1 sandbox run (from cache) that would cost $0.00."
+    assert line == "Since this page opened: **$0.00 billed** · 1 sandbox run (from cache) that would cost nothing."
     total, line = add_to_session(total, record("d", 0.0, route="sandbox", cached=True))
-    assert line.endswith("2 sandbox runs (all from cache) that would cost $0.00.")
+    assert line.endswith("2 sandbox runs (all from cache) that would cost nothing.")
 
 
 def test_a_record_without_an_id_or_of_another_shape_changes_nothing():
