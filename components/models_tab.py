@@ -79,11 +79,15 @@ def family_of(spec: EndpointSpec) -> str:
 
 
 def category_of(spec: EndpointSpec) -> str:
-    """text-to-image, image-to-image or edit, from the fields the endpoint takes (its roles)."""
-    if spec.field_for("image") is None and spec.field_for("images") is None:
+    """text-to-image, image-to-image or edit, from the fields the endpoint takes (its roles): an image it can do
+    without (Ultra's image prompt, BFL's optional reference) leaves it a text-to-image model."""
+    image = spec.field_for("image") or spec.field_for("images")
+    if image is None:
         return "text-to-image"
     text = f"{spec.id} {spec.title}".lower()
-    return "edit" if "edit" in text or "kontext" in text else "image-to-image"
+    if "edit" in text or "kontext" in text:
+        return "edit"
+    return "image-to-image" if image in spec.input_schema.get("required", []) else "text-to-image"
 
 
 def price_text(spec: EndpointSpec) -> str:
@@ -264,7 +268,8 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     choices = provider_choices(spec)
     provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1,
                         interactive=True, elem_id="models-provider",
-                        info="Price and time side by side: Sweep below, X axis `provider`, values `all`.")
+                        info="To compare every provider's price and speed: in Sweep below, pick X axis `provider`, "
+                             "values `all`.")
     left_behind = list(state.get("notes") or [])  # by a provider change: listed above the form
     gr.HTML(notes_html(left_behind), elem_id="models-notes")
     tab = build_tab(spec, ctx, session_keys, spend, keys_changed)

@@ -17,7 +17,7 @@ from components.models_tab import (
     search,
     switch_provider,
 )
-from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
+from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, find_endpoint, get_endpoint
 from sandbox import SandboxOptions
 from tests.app_support import app_client, launched_app
 
@@ -44,6 +44,10 @@ def test_family_category_and_price():
     assert family_of(get_endpoint("fal-ai/flux-pro/kontext")) == "FLUX.1 Kontext"
     assert category_of(get_endpoint("fal-ai/flux-pro/kontext")) == "edit"
     assert category_of(get_endpoint("fal-ai/flux/dev")) == "text-to-image"
+    # an optional image (Ultra's image prompt, FLUX.2 [max]'s reference) leaves a text-to-image model one
+    assert category_of(get_endpoint("fal-ai/flux-pro/v1.1-ultra")) == "text-to-image"
+    assert category_of(find_endpoint("bfl", "flux-2-max")) == "text-to-image"
+    assert category_of(get_endpoint("fal-ai/flux/dev/image-to-image")) == "image-to-image"
     assert family_of(get_endpoint("fal-ai/flux-lora")) == "LoRA"
     assert price_text(get_endpoint("fal-ai/flux-2-pro")) == "$0.03/MP (then $0.015/MP)"
 
