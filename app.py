@@ -120,6 +120,8 @@ html { scroll-padding-bottom: 120px; }
 /* The red "Error" pill Gradio draws on a failed event's output is not drawn on a status line: the line itself says
    what failed (❌ Not sent / Failed), the field is marked and the toast names it; a fourth signal was one too many. */
 .fp-status > [data-testid="status-tracker"]:has(> .error) { display: none !important; }
+/* The picked model's long name ends before the picker's arrow (it ran under it on a phone). */
+#models-picker input { padding-right: 28px; text-overflow: ellipsis; }
 /* Wide tables (a sweep's cells) scroll sideways instead of being clipped. */
 .fp-sweep table { display: block; max-width: 100%; overflow-x: auto; }
 /* Code views (Markdown code blocks, components.markdown_blocks): long lines scroll, a long snippet scrolls. */
@@ -135,6 +137,8 @@ html { scroll-padding-bottom: 120px; }
   .tab-wrapper .tab-container { flex-wrap: nowrap !important; overflow-x: auto !important; scrollbar-width: thin;
     mask-image: linear-gradient(to right, #000 80%, transparent); }  /* fades out: more tabs to the side */
   .tab-wrapper .tab-container > button { padding: 4px 8px !important; font-size: 0.9em; flex: none; white-space: nowrap; }
+  /* Section headers (Advanced, Result JSON, ...) a finger can hit: Gradio's are 20 px high. */
+  button.label-wrap { min-height: 36px; align-items: center; }
   /* A sweep's grid keeps a legible height and scrolls sideways, instead of shrinking its labels to specks. */
   .fp-grid .image-frame { overflow-x: auto; justify-content: flex-start !important; }
   .fp-grid .image-frame img { height: min(45vh, 420px) !important; width: auto !important; max-width: none !important;
