@@ -61,7 +61,8 @@ EMPTY_START_CLASS = "fp-empty-start"
 #: Gradio's page draws a new render into the boxes of the last one where the layout matches, so a box can come
 #: back for a new component still showing the old one's value: the seed typed for the model picked before went out
 #: with the next model's run. Each marked box also carries its component's id (``fp-block-<id>``, new for each
-#: component a render makes): a box seen before under another id is emptied whatever it shows.
+#: component a render makes): a box is emptied when first seen under an id, whatever it shows (0, or a value left
+#: by the component drawn in it before, marked or not).
 EMPTY_NUMBERS_JS = """() => {
     if (window.__fluxEmptyNumbers) return;
     window.__fluxEmptyNumbers = true;
@@ -69,9 +70,8 @@ EMPTY_NUMBERS_JS = """() => {
         const block = box.closest(".CLASS");
         const id = [...block.classList].find((name) => name.startsWith("fp-block-")) || "?";
         if (box.dataset.fpSeen === id) return;
-        const reused = box.dataset.fpSeen !== undefined;
         box.dataset.fpSeen = id;
-        if (box.value === "0" || (reused && box.value !== "")) {
+        if (box.value !== "") {
             box.value = "";
             box.dispatchEvent(new Event("input", {bubbles: true}));
         }

@@ -205,6 +205,15 @@ def test_another_model_opens_with_its_own_form_not_the_last_ones_values(browser,
         page.locator("#flux_dev-generate").click()
         page.locator("#flux_dev-gallery img").first.wait_for(timeout=30_000)
         assert "seed 555 " not in _caption(page, "flux_dev")
+        # A seed carried by a provider switch (a box that did not start empty) does not stay for the next model.
+        pick(page, "FLUX1.1 [pro] ·")
+        page.locator("#flux_pro_v1_1-seed input").fill("7")
+        switch_to_bfl(page)
+        page.wait_for_function("() => document.querySelector('#bfl_flux_pro_1_1-seed input')?.value === '7'",
+                               timeout=10_000)
+        pick(page, "FLUX.1 [dev] Text to Image")
+        page.locator("#flux_dev-generate").wait_for(timeout=20_000)
+        page.wait_for_function("() => document.querySelector('#flux_dev-seed input')?.value === ''", timeout=5_000)
     finally:
         put_back(page)
 
