@@ -131,9 +131,15 @@ def tile_count(page) -> int:
 
 
 def wait_tiles(page, count: int) -> None:
-    page.wait_for_function(
-        f"() => document.querySelectorAll('#history-gallery .thumbnail-item').length === {count}", timeout=WAIT_MS
-    )
+    """Wait for ``count`` tiles; on a timeout, fail with what the list and the stored history showed."""
+    try:
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#history-gallery .thumbnail-item').length === {count}", timeout=WAIT_MS
+        )
+    except sync_api.TimeoutError:
+        shown = [" / ".join(c.split("\n")[:2]) for c in captions(page)]
+        raise AssertionError(f"{count} tiles wanted; the list showed {shown}, the stored history "
+                             f"{[e.get('seed') for e in stored_history(page)]}") from None
 
 
 def captions(page) -> list[str]:
