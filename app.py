@@ -277,7 +277,8 @@ def make_context(
     cache_settings = CacheSettings(
         enabled=settings.cache, days=settings.cache_days, max_bytes=int(settings.cache_mb * 1024 * 1024)
     )
-    cache = ResultCache(store, folder / CACHE_FOLDER, cache_settings) if cache_settings.enabled else None
+    cache = (ResultCache(store, folder / CACHE_FOLDER, cache_settings, upload_roots=upload_roots())
+             if cache_settings.enabled else None)
     live_prices, sandbox_prices = PriceBook(), PriceBook()  # the sandbox publishes its own prices
 
     def estimate(endpoint: EndpointSpec, wire: dict[str, Any], route: ProviderRoute,

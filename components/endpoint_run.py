@@ -123,6 +123,12 @@ def record_of(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return json.loads(text) if isinstance(text, str) else None
 
 
+def browser_url(value: Any) -> str | None:
+    """``value`` if it is an http(s) URL, which Gradio leaves to the browser; else None. A bare path given to a
+    gallery makes Gradio copy that file of this server into its cache and serve it to whoever asked."""
+    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
+
+
 def gallery_items(record: RunRecord, runner: Runner,
                   media_url: Callable[[str], str] | None = None) -> list[tuple[str, str]]:
     """(image, caption) pairs: a stored image by its file in the media folder (a static path: served in place,
@@ -134,7 +140,9 @@ def gallery_items(record: RunRecord, runner: Runner,
     for image, text in zip(result.get("images") or [], image_captions(result), strict=True):
         name = image.get("file")
         path = runner.media.path_of(name) if name else None
-        shown = str(path) if path is not None else image["url"]
+        shown = str(path) if path is not None else browser_url(image.get("url"))
+        if shown is None:
+            continue
         if (path is None and media_url is not None and name in runner.inflight
                 and (url := media_url(name)).startswith(("http://", "https://"))):
             shown = url  # an absolute URL: Gradio would take a bare path for a file of this server

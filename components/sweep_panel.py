@@ -24,6 +24,7 @@ from gradio.blocks import Block
 from components.after_record import CHAINED_TRIGGER_MODE
 from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
+from components.endpoint_run import browser_url
 from components.endpoint_tab import EndpointTab
 from components.markdown_blocks import code_view, shown_code
 from components.mcp_tools import add_sweep_tool
@@ -130,10 +131,13 @@ def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple
         record = next(r for r in records if (r.get("sweep") or {}).get("x_index") == c["x_index"]
                       and (r.get("sweep") or {}).get("y_index") == c["y_index"])
         stored = ((record.get("result") or {}).get("images") or [{}])[0].get("file")
-        path = view.ctx.runner.media.path_of(stored) if stored else None
-        if images:
+        path = view.ctx.runner.media.path_of(stored) if isinstance(stored, str) else None
+        # The cells come from the page: only a stored image (a checked name) or a URL, never a path it names.
+        first = images[0] if images and isinstance(images[0], dict) else {}
+        shown = str(path) if path else browser_url(first.get("url"))
+        if shown:
             state = "" if c["state"] == "done" else f" · {c['state']}"  # short enough for four columns
-            items.append((str(path) if path else images[0]["url"], f"{cell_place(c, axes)}{state}"))
+            items.append((shown, f"{cell_place(c, axes)}{state}"))
     return items, files.files(sweep_id or ""), records, entry
 
 

@@ -81,6 +81,24 @@ class StoredImage:
     size: int
 
 
+async def capped_get(client: httpx.AsyncClient, url: str) -> httpx.Response:
+    """GET ``url``, read at most ``MAX_IMAGE_BYTES`` of its body (a larger one is refused as it arrives, not once it
+    is all in memory: the history's Download fetches URLs the browser's stored entries name). The response keeps
+    the status, the body (decoded), its content type and fal's retry hint."""
+    async with client.stream("GET", url) as streamed:
+        declared = streamed.headers.get("content-length", "")
+        if streamed.status_code == 200 and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
+            raise ProviderFailure("The result image is larger than this app accepts.")
+        body = bytearray()
+        async for chunk in streamed.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_IMAGE_BYTES:
+                raise ProviderFailure("The result image is larger than this app accepts.")
+    kept = {name: streamed.headers[name] for name in ("content-type", "retry-after", "x-fal-retryable")
+            if name in streamed.headers}
+    return httpx.Response(streamed.status_code, headers=kept, content=bytes(body), request=streamed.request)
+
+
 class MediaStore:
     """Content-addressed files in a private folder; oldest files go when it outgrows ``max_bytes`` or ``max_age``."""
 
@@ -226,13 +244,11 @@ class MediaStore:
         if not url.startswith(("http://", "https://")):
             raise ProviderFailure(f"The provider returned an image location that cannot be read: {url[:80]}")
         try:
-            response = await send_idempotent(lambda: client.get(url), self.retry)
+            response = await send_idempotent(lambda: capped_get(client, url), self.retry)
         except httpx.HTTPError as exc:
             raise from_transport_error(exc, provider=provider, during="the result image") from None
         if response.status_code != 200:
             raise ProviderFailure(
                 f"Downloading the result image failed (HTTP {response.status_code}); it may have expired."
             )
-        if len(response.content) > MAX_IMAGE_BYTES:
-            raise ProviderFailure("The result image is larger than this app accepts.")
         return response.content, response.headers.get("content-type", "image/jpeg")

@@ -2,8 +2,8 @@
 
 A seeded request to the same endpoint on the same provider gives the same image, so its result is kept: the key is
 the provider, the endpoint and the canonical request body (keys sorted, the seed included). Uploaded inputs count
-by their content (``sha256:…``), not by the temporary path or URL they had. A request without a seed is never
-cached: the person expects a new image.
+by their content (``sha256:…``), not by the temporary path or URL they had; only files in the upload folder are
+read, never another path a field names. A request without a seed is never cached: the person expects a new image.
 
 Scope: runs paid by the server's keys share one cache across visitors; a run on a visitor's own key is keyed with a
 hash of that key too, so it is served to no one else. The index row holds a digest, the endpoint, the provider, the
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -80,12 +81,17 @@ def _canonical(value: Any, file_digest: Callable[[str], str | None]) -> Any:
     return value
 
 
-def file_sha256(path: str) -> str | None:
-    """The content digest of a local upload (a value that is neither a URL nor a ``data:`` URI), else None."""
-    if not _may_be_upload(path):
+def file_sha256(path: str, roots: Sequence[Path]) -> str | None:
+    """The content digest of a visitor's upload: a regular file under ``roots`` (the app's upload folder), else
+    None. Nothing else is opened: any text field's value comes here, and a prompt of ``/dev/zero`` had a worker
+    thread read forever, while any other path answered whether a guessed content was the file's."""
+    if not _may_be_upload(path, roots):
+        return None
+    resolved = Path(path).resolve()  # no symlink out of the folder
+    if not any(resolved.is_relative_to(root.resolve()) for root in roots) or not resolved.is_file():
         return None
     try:
-        with open(path, "rb") as handle:
+        with open(resolved, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return None
@@ -105,9 +111,9 @@ def _strings(value: Any) -> Iterator[str]:
         yield value
 
 
-def _may_be_upload(value: str) -> bool:
-    """Whether ``file_sha256`` would read ``value`` (an absolute local path)."""
-    return not value.startswith(("http://", "https://", "data:")) and os.path.isabs(value)
+def _may_be_upload(value: str, roots: Sequence[Path]) -> bool:
+    """Whether ``file_sha256`` may read ``value``: an absolute path in one of ``roots`` (resolved), by its text."""
+    return os.path.isabs(value) and any(value.startswith(f"{root}{os.sep}") for root in roots)
 
 
 def scope_of(own_key: str | None) -> str:
@@ -123,10 +129,10 @@ def cache_key(
     wire: Mapping[str, Any],
     *,
     scope: str,
-    file_digest: Callable[[str], str | None] = file_sha256,
+    file_digest: Callable[[str], str | None] = lambda value: None,
 ) -> str | None:
-    """The entry's key, or None when the request has no explicit seed (never cached). Reads local uploads: call it
-    off the event loop (``ResultCache.key_for`` does)."""
+    """The entry's key, or None when the request has no explicit seed (never cached). ``file_digest`` (uploads by
+    their content: ``ResultCache.key_for``'s reads files, so it is called off the event loop then)."""
     seed_field = endpoint.field_for("seed")
     if seed_field is None or wire.get(seed_field) is None:
         return None
@@ -144,11 +150,14 @@ class ResultCache:
         folder: Path,
         settings: CacheSettings | None = None,
         *,
+        upload_roots: Sequence[Path] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``upload_roots``: where visitors' uploads are kept, the only files a key reads (by their content)."""
         self.store = store
         self.folder = private_directory(folder)
         self.settings = settings or CacheSettings()
+        self.upload_roots = tuple(dict.fromkeys([*upload_roots, *(root.resolve() for root in upload_roots)]))
         self._clock = clock
         self._puts_since_prune = 0
 
@@ -163,9 +172,11 @@ class ResultCache:
             return None
         scope = scope_of(own_key)
         strings = list(_strings(wire))
-        if sum(map(len, strings)) <= INLINE_KEY_CHARS and not any(map(_may_be_upload, strings)):
+        roots = self.upload_roots
+        if sum(map(len, strings)) <= INLINE_KEY_CHARS and not any(_may_be_upload(s, roots) for s in strings):
             return cache_key(endpoint, provider, wire, scope=scope)  # in place: no file to read, little to hash
-        return await asyncio.to_thread(cache_key, endpoint, provider, wire, scope=scope)
+        return await asyncio.to_thread(cache_key, endpoint, provider, wire, scope=scope,
+                                       file_digest=functools.partial(file_sha256, roots=roots))
 
     async def get(self, key: str) -> CacheHit | None:
         """The entry under ``key`` with its images on disk, or None. An expired or broken entry is dropped."""

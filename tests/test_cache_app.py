@@ -67,3 +67,23 @@ def test_a_widened_sweep_runs_only_its_new_cells(app):
     fresh = [(c["x"], c["y"]) for c in cells if not c["cached"]]
     assert sorted(fresh) == [(8, 2), (8, 3)]
     assert all(c["cost"]["usd"] == 0.0 for c in cells if c["cached"])
+
+
+def test_an_uploaded_image_counts_by_its_content_not_its_name(app, tmp_path):
+    """Uploads are the only files a cache key reads (from the upload folder): the same picture uploaded again
+    under another name is served from the cache; another picture is not."""
+    from gradio_client import handle_file
+    from PIL import Image
+
+    first, again, other = tmp_path / "first.png", tmp_path / "again.png", tmp_path / "other.png"
+    for path, colour in ((first, "red"), (again, "red"), (other, "blue")):
+        Image.new("RGB", (64, 64), colour).save(path)
+    client = app_client(app.url)
+    run = {"prompt": "a red square", "seed": 11, "num_inference_steps": 10, "api_name": "/flux_dev_image_to_image"}
+    _, _, _, made = client.predict(image_url=handle_file(str(first)), **run)
+    assert made["state"] == "done" and not made.get("cached")
+    _, _, _, same = client.predict(image_url=handle_file(str(again)), **run)
+    assert same.get("cached") is True
+    _, _, _, changed = client.predict(image_url=handle_file(str(other)), **run)
+    assert not changed.get("cached")
+

@@ -62,6 +62,30 @@ async def test_one_503_from_the_cdn_does_not_lose_the_image(tmp_path):
     assert media.path_of(stored.name).read_bytes() == PNG and not answers
 
 
+@pytest.mark.parametrize("declared", [True, False])
+async def test_an_oversized_image_is_refused_as_it_arrives_not_once_it_is_all_in_memory(tmp_path, monkeypatch,
+                                                                                          declared):
+    """The history's Download fetches the URLs a browser's stored entries name: a huge object was read whole before
+    its size was checked. Refused by its declared length, or else once the bytes read pass the bound."""
+    monkeypatch.setattr(media_module, "MAX_IMAGE_BYTES", 1000)
+    sent: list[int] = []
+
+    async def body():
+        for _ in range(1000):  # 100 kB in all, in 100-byte chunks
+            sent.append(100)
+            yield b"x" * 100
+
+    def cdn(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "image/png"} | ({"content-length": "100000"} if declared else {})
+        return httpx.Response(200, headers=headers, content=body())
+
+    media = MediaStore(tmp_path / "media", retry=RetryPolicy(attempts=1))
+    with pytest.raises(ProviderFailure, match="larger than this app accepts"):
+        await media.fetch(httpx.AsyncClient(transport=httpx.MockTransport(cdn)), "https://cdn.test/big.png",
+                          provider="fal")
+    assert sum(sent) <= 1100, sum(sent)  # stopped at the bound, not after the whole body
+
+
 async def test_a_cached_upload_is_not_read_or_hashed_again(tmp_path):
     fake = FakeFal(streams=[stream_response(DONE)])
     image = tmp_path / "cat.png"

@@ -4,6 +4,8 @@ real PostgreSQL."""
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from endpoints import get_endpoint
-from runs.result_cache import CacheSettings, ResultCache, cache_key, scope_of
+from runs.result_cache import CacheSettings, ResultCache, cache_key, file_sha256, scope_of
 from runs.storage import PostgresStore, SharedStore, SqliteStore
 from tests.postgres_support import postgres_url
 
@@ -47,7 +49,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def cache(store: SharedStore, tmp_path: Path, clock: Clock) -> ResultCache:
-    return ResultCache(store, tmp_path / "cache", CacheSettings(days=7, max_bytes=10_000), clock=clock)
+    return ResultCache(store, tmp_path / "cache", CacheSettings(days=7, max_bytes=10_000), clock=clock,
+                       upload_roots=[tmp_path / "uploads"])
 
 
 def result(request_id: str = "req-1") -> dict[str, object]:
@@ -84,9 +87,33 @@ def test_uploads_count_by_content_not_by_path(tmp_path: Path) -> None:
     second.write_bytes(PNG)
     other.write_bytes(PNG + b"x")
     body = {"prompt": "p", "seed": 1, "image_url": str(first)}
-    key = cache_key(I2I, "fal", body, scope="server")
-    assert key == cache_key(I2I, "fal", {**body, "image_url": str(second)}, scope="server")
-    assert key != cache_key(I2I, "fal", {**body, "image_url": str(other)}, scope="server")
+    digest = functools.partial(file_sha256, roots=(tmp_path,))
+    key = cache_key(I2I, "fal", body, scope="server", file_digest=digest)
+    assert key == cache_key(I2I, "fal", {**body, "image_url": str(second)}, scope="server", file_digest=digest)
+    assert key != cache_key(I2I, "fal", {**body, "image_url": str(other)}, scope="server", file_digest=digest)
+
+
+async def test_a_key_opens_no_file_outside_the_upload_folder(cache: ResultCache, tmp_path: Path, monkeypatch) -> None:
+    """A probe's prompt of ``/dev/zero`` (with a seed) had a worker thread read forever, and any other path told
+    whether a guessed ``sha256:`` was the file's content (the second run came from the cache)."""
+    import builtins
+
+    secret = tmp_path / "settings.py"
+    secret.write_text("API_TOKEN = 'x'")
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "link.png").symlink_to(secret)  # a link out of the folder is not followed either
+    guess = "sha256:" + hashlib.sha256(secret.read_bytes()).hexdigest()
+    opened: list[str] = []
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda path, *a, **k: opened.append(str(path)) or real_open(path, *a, **k))
+    for value in ("/dev/zero", str(secret), f"{tmp_path}/uploads/../settings.py", str(tmp_path / "uploads" / "link.png")):
+        body = {"prompt": value, "seed": 424242, "image_url": value}
+        key = await cache.key_for(I2I, "fal", body, own_key=None)
+        assert key == cache_key(I2I, "fal", body, scope="server"), value  # the text itself, no file's content
+    guessed = {"prompt": guess, "seed": 424242, "image_url": guess}
+    assert await cache.key_for(I2I, "fal", guessed, own_key=None) != await cache.key_for(
+        I2I, "fal", {"prompt": str(secret), "seed": 424242, "image_url": str(secret)}, own_key=None)
+    assert not [path for path in opened if "settings.py" in path or path == "/dev/zero"], opened
 
 
 async def test_a_key_reads_files_in_a_worker_thread_only_when_there_are_uploads(cache: ResultCache, tmp_path: Path,
@@ -104,11 +131,16 @@ async def test_a_key_reads_files_in_a_worker_thread_only_when_there_are_uploads(
     plain = {"prompt": "p", "seed": 1, "image_url": "https://example.test/cat.png"}
     assert await cache.key_for(I2I, "fal", plain, own_key=None) == cache_key(I2I, "fal", plain, scope="server")
     assert hops == [], "nothing to read: computed in place"
-    upload = tmp_path / "a.png"
+    upload = tmp_path / "uploads" / "a.png"
+    upload.parent.mkdir()
     upload.write_bytes(PNG)
     body = {**plain, "image_url": str(upload)}
-    assert await cache.key_for(I2I, "fal", body, own_key=None) == cache_key(I2I, "fal", body, scope="server")
+    digest = functools.partial(file_sha256, roots=(tmp_path / "uploads",))
+    assert await cache.key_for(I2I, "fal", body, own_key=None) == cache_key(I2I, "fal", body, scope="server",
+                                                                            file_digest=digest)
     assert hops == [cache_key], "an upload is read off the event loop"
+    assert cache_key(I2I, "fal", body, scope="server", file_digest=digest) != cache_key(I2I, "fal", body,
+                                                                                         scope="server")
 
 
 async def test_a_put_is_served_with_its_images_and_origin(cache: ResultCache, clock: Clock) -> None:

@@ -1,0 +1,90 @@
+"""What an anonymous visitor can send straight to Gradio's queue (``queue/join`` with any event's ``fn_index``, the
+page's private events included), as a probe of the app did: no file of the server comes back, and no text field
+makes the server open a file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox import SandboxOptions
+from tests.app_support import app_client, launched_app
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def app():
+    with launched_app(SandboxOptions(step_seconds=0.01, startup_seconds=0.01), env={"PLAYGROUND_CACHE": "1"}) as app:
+        yield app
+
+
+def fn_index(app, name: str, api_name: str | None = None) -> int:
+    """The index of the event whose function is ``name`` (of the ``flux_pro`` tab, by its bound arguments)."""
+    for index, block_fn in app.demo.fns.items():
+        fn = block_fn.fn
+        inner = getattr(fn, "func", fn)
+        if getattr(inner, "__name__", "") == name and (api_name is None or api_name in repr(getattr(fn, "args", ""))):
+            return index
+    raise AssertionError(f"no event runs {name}")
+
+
+def join(app, index: int, data: list[Any], timeout: float = 30) -> dict[str, Any]:
+    """One event through the queue, as any client can send it; its ``process_completed`` message."""
+    session = uuid.uuid4().hex[:10]
+    base = app.url.rstrip("/")
+    with httpx.Client(timeout=timeout, trust_env=False) as http:
+        joined = http.post(f"{base}/gradio_api/queue/join",
+                           json={"fn_index": index, "session_hash": session, "data": data, "trigger_id": None})
+        assert joined.status_code == 200, joined.text
+        deadline = time.monotonic() + timeout
+        with http.stream("GET", f"{base}/gradio_api/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if time.monotonic() > deadline:
+                    break
+                if line.startswith("data:"):
+                    message = json.loads(line[5:])
+                    if message.get("msg") == "process_completed":
+                        return message
+    raise AssertionError("the event did not complete")
+
+
+def test_a_sweeps_cells_from_outside_never_serve_a_server_file(app, tmp_path: Path):
+    """The sweep's cell gallery took the image of a cell the page sent back as it came: a local path made Gradio
+    copy that file into its cache and serve it (the probe read the app's source and its ledger this way)."""
+    secret = Path.cwd() / f"probe-{uuid.uuid4().hex[:8]}.txt"
+    secret.write_text("not for visitors")
+    try:
+        cell = {"record": json.dumps({"sweep": {"id": "nope", "x_index": 0, "y_index": 0}}), "x_index": 0,
+                "y_index": 0, "state": "done", "result": {"images": [{"url": str(secret)}]}}
+        message = join(app, fn_index(app, "page_views"), [[cell]])
+        text = json.dumps(message)
+        assert secret.name not in text, text[:600]
+        with httpx.Client(trust_env=False) as http:  # and not at Gradio's file route either
+            assert http.get(f"{app.url.rstrip('/')}/gradio_api/file={secret}").status_code != 200
+    finally:
+        secret.unlink()
+
+
+def test_no_text_field_makes_the_server_open_a_file(app, tmp_path: Path):
+    """A seeded run's cache key hashed every absolute path it found, the prompt's too: ``/dev/zero`` kept a worker
+    thread reading forever (six such runs left no thread for anyone), and any readable path answered whether a
+    guessed ``sha256:`` was its content (the second run came from the cache). Each run ends as any run does, its
+    prompt taken as text, and a guessed content is not the file's."""
+    client = app_client(app.url)
+    for prompt in ("/dev/zero", "/dev/zero", "/dev/urandom"):
+        status, _, _, result = client.predict(prompt=prompt, seed=424242, num_inference_steps=2, api_name="/flux_pro")
+        assert result["state"] == "done", status
+    secret = tmp_path / "settings.py"
+    secret.write_text("API_TOKEN = 'x'")
+    client.predict(prompt=str(secret), seed=424242, num_inference_steps=2, api_name="/flux_pro")
+    guess = "sha256:" + hashlib.sha256(secret.read_bytes()).hexdigest()
+    _, _, _, guessed = client.predict(prompt=guess, seed=424242, num_inference_steps=2, api_name="/flux_pro")
+    assert not guessed.get("cached"), "the guess was served from the cache: the server read the file"
