@@ -32,8 +32,9 @@ class LocalFiles:
     image. Downloads live in the system temp folder; inputs in Gradio's upload folder, the only place a provider
     may send local files from."""
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="flux-playground-downloads-"))
+    def __init__(self, root: Path | None = None) -> None:
+        """``root``: a private folder (``AppContext.temp_dir``, removed at shutdown); a new temporary one if None."""
+        self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="flux-playground-downloads-"))
         self.placeholder = str(self.root / "no-image.png")
         tile = Image.new("RGB", (160, 160), (229, 231, 235))
         ImageDraw.Draw(tile).text((44, 72), "no image", fill=(107, 114, 128))

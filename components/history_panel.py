@@ -129,7 +129,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     # Each form's fields and status (which says where the values came from); a catalog model opens in Models.
     form_outputs = [c for target in forms.values() for c in target.outputs()]
     form_outputs += models.outputs if models is not None else []
-    source = act.ListSource(ctx, LocalFiles())
+    source = act.ListSource(ctx, LocalFiles(ctx.temp_dir("downloads")))
     # Outside the panel: Gradio's page reads the stored list only from a mounted BrowserState, and a closed
     # accordion's children are not mounted.
     history = gr.BrowserState([], storage_key=STORAGE_KEY, secret=STORAGE_SECRET)

@@ -66,3 +66,23 @@ def test_the_steps_after_a_run_or_a_sweep_wait_for_the_last_ones_instead_of_bein
         chained += [dep for dep in found if dep.get("backend_fn")]
     assert len(chained) >= 5, [dep.get("api_name") for dep in chained]  # after run/failure, sweep cells, its 3 steps
     assert {dep["trigger_mode"] for dep in chained} == {"always_last"}
+
+
+def test_a_built_app_leaves_no_folder_behind_at_shutdown(monkeypatch):
+    """Each start left a ``flux-playground-downloads-*`` folder in the temp folder (the history's), hundreds on a
+    machine that ran the tests: every temporary folder the app makes goes with ``cleanup()`` at shutdown."""
+    import tempfile
+    from pathlib import Path
+
+    made: list[Path] = []
+    real = tempfile.mkdtemp
+
+    def recorded(*args: Any, **kwargs: Any) -> str:
+        path = real(*args, **kwargs)
+        made.append(Path(path))
+        return path
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recorded)
+    build_once()
+    assert made, "the app made its folders with tempfile.mkdtemp"
+    assert [path for path in made if path.exists()] == []
