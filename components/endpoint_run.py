@@ -124,9 +124,12 @@ def record_of(result: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def browser_url(value: Any) -> str | None:
-    """``value`` if it is an http(s) URL, which Gradio leaves to the browser; else None. A bare path given to a
-    gallery makes Gradio copy that file of this server into its cache and serve it to whoever asked."""
-    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
+    """``value`` if it is an http(s) URL that Gradio leaves to the browser; else None. A bare path given to a
+    gallery makes Gradio copy that file of this server into its cache and serve it to whoever asked, and any value
+    ending in ``.svg`` (``…?x=.svg`` too) Gradio itself fetches, on the event loop, to inline it."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        return None
+    return None if value.lower().endswith(".svg") else value
 
 
 def gallery_items(record: RunRecord, runner: Runner,

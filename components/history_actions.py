@@ -11,16 +11,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import html
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from components.code_panel import LANGUAGES
 from components.context import AppContext
+from components.endpoint_run import browser_url
 from components.form_target import FormTarget
-from components.history_files import LocalFiles, image_file, stored_image
+from components.history_files import LocalFiles, image_file, is_provider_media, stored_image
 from components.history_state import (
     ALL,
     HISTORY_LIMIT,
@@ -138,8 +141,9 @@ def thumbnail(view: ListSource, entry: dict[str, Any]) -> str:
         return str(found[0])
     url = str((entry.get("images") or [""])[0])
     # A provider's CDN URL goes to the browser as it is; this app's own /media URL of an image no longer stored
-    # (a restart, or older than the media store keeps) would only show a broken image.
-    return url if url.startswith("https://") else view.files.placeholder
+    # (a restart, or older than the media store keeps) would only show a broken image. The entry is the browser's:
+    # no other host, and nothing Gradio would fetch itself (``browser_url``).
+    return url if is_provider_media(url) and browser_url(url) else view.files.placeholder
 
 
 def tile(view: ListSource, entry: dict[str, Any]) -> tuple[str, str]:
@@ -300,6 +304,10 @@ def show_code(view: HistoryView, entries: Entries, selected: str | None, request
                                        for _, key, language in LANGUAGES)]
 
 
+MAX_DOWNLOAD_IMAGES = 8  # a run's images (at most 4 on every endpoint), or a sweep's grid
+MAX_DOWNLOAD_RECORD_CHARS = 256 * 1024  # a run's record (large data: URIs are not kept in the history) is far less
+
+
 async def download(view: HistoryView, entries: Entries, selected: str | None) -> Any:
     """The run's images with the run embedded, named ``<api_name>-<seed>-<n>.<ext>``."""
     entry = entry_of(entries, selected)
@@ -311,11 +319,20 @@ async def download(view: HistoryView, entries: Entries, selected: str | None) ->
         gr.Warning("That history entry cannot be read any more.")
         return gr.skip()
     record_json = entry["record"]
+    # The entry is the browser's: a crafted one listed one stored image 50 times with a 2 MB record, and each copy
+    # was written with the record inside (~10 GB a request at 500). A run has at most a few images; each is
+    # written once; a record larger than any run's is refused.
+    if len(json.dumps(record_json, ensure_ascii=False, default=str)) > MAX_DOWNLOAD_RECORD_CHARS:
+        gr.Warning("That history entry is too large to download.")
+        return gr.skip()
     paths = []
-    for index in range(len((record_json.get("result") or {}).get("images") or [])):
+    written: set[Path] = set()
+    images = (record_json.get("result") or {}).get("images") or []
+    for index in range(min(len(images), MAX_DOWNLOAD_IMAGES)):
         found = await image_file(view.ctx, record_json, index)
-        if found is None:
+        if found is None or found[0] in written:
             continue
+        written.add(found[0])
         path, content_type = found
         data = await asyncio.to_thread(path.read_bytes)
         tagged = await asyncio.to_thread(embed_metadata, data, content_type, record)

@@ -23,6 +23,8 @@ from providers.errors import ProviderError
 
 #: Hosts a result image may be fetched from again (fal's CDN and storage); Segmind returns images inline.
 PROVIDER_MEDIA_HOSTS = ("fal.media", "fal.run", "fal.ai", "storage.googleapis.com")
+#: Hosts that serve anyone's files: only their paths the providers use (fal's bucket).
+SHARED_HOST_PATHS = {"storage.googleapis.com": "/falserverless/"}
 KEEP_SECONDS = 3600  # how long a prepared download stays in this panel's own folder
 
 
@@ -107,8 +109,9 @@ async def image_file(ctx: AppContext, record: dict[str, Any], index: int) -> tup
         return None  # this app's own /media URL of an image no longer stored, or a host no provider serves from
     try:
         backend = ctx.backends.live.get(provider)
-        stored = await ctx.runner.media.fetch(backend.client, url, provider=provider)
-    except (KeyError, ProviderError):
+        # the URL is the browser's: its host is checked, and a redirect (to an address inside, say) not followed
+        stored = await ctx.runner.media.fetch(backend.client, url, provider=provider, follow_redirects=False)
+    except (KeyError, ProviderError, ValueError):  # ValueError: not an image type the store keeps
         return None
     path = ctx.runner.media.path_of(stored.name)
     return (path, stored.content_type) if path is not None else None
@@ -119,5 +122,7 @@ def is_provider_media(url: str) -> bool:
     "Open image" reads records out of any file), so this server fetches no other URL it finds there."""
     parts = urllib.parse.urlsplit(url)
     host = (parts.hostname or "").lower()
+    if host in SHARED_HOST_PATHS and not parts.path.startswith(SHARED_HOST_PATHS[host]):
+        return False
     return parts.scheme == "https" and any(host == h or host.endswith("." + h) for h in PROVIDER_MEDIA_HOSTS)
 

@@ -166,8 +166,10 @@ def removed(history: list[dict[str, Any]] | None, entry_id: str | None) -> list[
 
 
 def filtered(history: list[dict[str, Any]] | None, endpoint: str | None) -> list[dict[str, Any]]:
-    """Entries for one endpoint (by API name), or all of them."""
-    entries = [e for e in history if isinstance(e, dict) and "id" in e] if isinstance(history, list) else []
+    """Entries for one endpoint (by API name), or all of them; of the list's first ``HISTORY_LIMIT`` (the list is
+    the browser's: it may be any length)."""
+    kept = history[:HISTORY_LIMIT] if isinstance(history, list) else []
+    entries = [e for e in kept if isinstance(e, dict) and "id" in e]
     if not endpoint or endpoint == ALL:
         return entries
     return [e for e in entries if e.get("api_name") == endpoint]

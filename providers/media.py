@@ -81,11 +81,11 @@ class StoredImage:
     size: int
 
 
-async def capped_get(client: httpx.AsyncClient, url: str) -> httpx.Response:
+async def capped_get(client: httpx.AsyncClient, url: str, *, follow_redirects: bool = True) -> httpx.Response:
     """GET ``url``, read at most ``MAX_IMAGE_BYTES`` of its body (a larger one is refused as it arrives, not once it
     is all in memory: the history's Download fetches URLs the browser's stored entries name). The response keeps
     the status, the body (decoded), its content type and fal's retry hint."""
-    async with client.stream("GET", url) as streamed:
+    async with client.stream("GET", url, follow_redirects=follow_redirects) as streamed:
         declared = streamed.headers.get("content-length", "")
         if streamed.status_code == 200 and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
             raise ProviderFailure("The result image is larger than this app accepts.")
@@ -229,12 +229,15 @@ class MediaStore:
             raise ProviderFailure("The result image is larger than this app accepts.")
         return self._write(data, content_type, name)
 
-    async def fetch(self, client: httpx.AsyncClient, url: str, *, provider: str) -> StoredImage:
-        """Bring a result image here: decode a data URI, or GET an http(s) URL (retried; no credentials sent)."""
-        data, content_type = await self.download(client, url, provider=provider)
+    async def fetch(self, client: httpx.AsyncClient, url: str, *, provider: str,
+                    follow_redirects: bool = True) -> StoredImage:
+        """Bring a result image here: decode a data URI, or GET an http(s) URL (retried; no credentials sent).
+        ``follow_redirects=False`` for a URL a visitor's browser named: a redirect could lead anywhere."""
+        data, content_type = await self.download(client, url, provider=provider, follow_redirects=follow_redirects)
         return await self.save(data, content_type)
 
-    async def download(self, client: httpx.AsyncClient, url: str, *, provider: str) -> tuple[bytes, str]:
+    async def download(self, client: httpx.AsyncClient, url: str, *, provider: str,
+                       follow_redirects: bool = True) -> tuple[bytes, str]:
         """A result image's bytes and content type: a data URI decoded, or an http(s) URL fetched (retried)."""
         if url.startswith("data:"):
             try:
@@ -244,7 +247,8 @@ class MediaStore:
         if not url.startswith(("http://", "https://")):
             raise ProviderFailure(f"The provider returned an image location that cannot be read: {url[:80]}")
         try:
-            response = await send_idempotent(lambda: capped_get(client, url), self.retry)
+            response = await send_idempotent(lambda: capped_get(client, url, follow_redirects=follow_redirects),
+                                             self.retry)
         except httpx.HTTPError as exc:
             raise from_transport_error(exc, provider=provider, during="the result image") from None
         if response.status_code != 200:

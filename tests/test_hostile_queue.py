@@ -88,3 +88,30 @@ def test_no_text_field_makes_the_server_open_a_file(app, tmp_path: Path):
     guess = "sha256:" + hashlib.sha256(secret.read_bytes()).hexdigest()
     _, _, _, guessed = client.predict(prompt=guess, seed=424242, num_inference_steps=2, api_name="/flux_pro")
     assert not guessed.get("cached"), "the guess was served from the cache: the server read the file"
+
+
+def test_a_crafted_history_entry_downloads_each_stored_image_once_and_a_huge_one_not_at_all(app, tmp_path: Path):
+    """A probe's entry listed one stored image 50 times with a 2 MB prompt: 50 copies of 4 MB each were written
+    (and copied again by Gradio), ~10 GB a request at 500. Each stored image is written once, at most a run's
+    worth, and a record larger than any run's is refused."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from components.history_actions import download
+    from components.history_files import LocalFiles
+    from components.history_state import entry_of
+
+    client = app_client(app.url)
+    _, _, _, result = client.predict(prompt="a red bicycle", seed=5, num_inference_steps=2, output_format="png",
+                                     api_name="/flux_pro")
+    record = json.loads(result["record"])
+    record["result"]["images"] = record["result"]["images"] * 50
+    view = SimpleNamespace(ctx=app.ctx, files=LocalFiles(tmp_path))
+    entry = entry_of(record)
+    answer = asyncio.run(download(view, [entry], entry["id"]))
+    assert len(answer.value) == 1, answer.value
+    record["input"]["prompt"] = "A" * (2 * 1024 * 1024)
+    entry = entry_of(record)
+    with pytest.warns(UserWarning, match="too large"):
+        answer = asyncio.run(download(view, [entry], entry["id"]))
+    assert len([p for p in tmp_path.rglob("*.png") if p.name != "no-image.png"]) == 1  # the first download's

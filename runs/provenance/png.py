@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from runs.provenance.exif_xmp import user_comment_from_exif
@@ -16,7 +17,7 @@ RECORD_KEY = "flux_playground"  # our PNG text keyword for the record JSON
 # Pillow refuses compressed PNG text that inflates beyond ImageFile.SAFEBLOCK (1 MiB), so bigger JSON goes
 # uncompressed.
 PNG_COMPRESSED_TEXT_MAX = 1_000_000
-MAX_READ_TEXT = 64 * 1024 * 1024  # inflate limit when reading compressed chunks
+MAX_READ_TEXT = 8 * 1024 * 1024  # inflate limit of one compressed chunk (a run's record is far smaller)
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -75,11 +76,18 @@ def _inflate(data: bytes) -> bytes:
     return out
 
 
-def _png_text_value(chunk: _Chunk) -> tuple[str, str] | None:
-    """(keyword, text) of a tEXt/zTXt/iTXt chunk; None when it cannot be read."""
+def _png_keyword(chunk: _Chunk) -> str:
+    return chunk.payload.partition(b"\0")[0].decode("latin-1")
+
+
+def _png_text_value(chunk: _Chunk, wanted: Collection[str]) -> tuple[str, str] | None:
+    """(keyword, text) of a tEXt/zTXt/iTXt chunk whose keyword is ``wanted``; None for another keyword (never
+    inflated: an uploaded file may carry hundreds of compressed chunks, each a bomb) or one that cannot be read."""
     try:
         key, _, rest = chunk.payload.partition(b"\0")
         keyword = key.decode("latin-1")
+        if keyword not in wanted:
+            return None
         if chunk.type == b"tEXt":
             return keyword, rest.decode("latin-1")
         if chunk.type == b"zTXt":
@@ -102,10 +110,8 @@ def embed_png(data: bytes, parameters: str, record_json: str | None) -> bytes:
     out = [PNG_SIGNATURE]
     inserted = False
     for chunk in chunks:
-        if chunk.type in _TEXT_CHUNKS:
-            found = _png_text_value(chunk)
-            if found and found[0] in (PARAMETERS_KEY, RECORD_KEY):
-                continue  # replaced
+        if chunk.type in _TEXT_CHUNKS and _png_keyword(chunk) in (PARAMETERS_KEY, RECORD_KEY):
+            continue  # replaced
         if chunk.type == b"IDAT" and not inserted:
             out.append(new)  # before the image data, where readers that stop at IDAT still see it
             inserted = True
@@ -119,11 +125,15 @@ def read_png(data: bytes, found: Found) -> None:
     if not complete:
         found.notes.append("the PNG is truncated")
     for chunk in chunks:
+        if found.parameters is not None and found.record_text is not None:
+            break  # both read: the rest is not looked at
         if chunk.type in _TEXT_CHUNKS:
-            value = _png_text_value(chunk)
-            if value and value[0] == PARAMETERS_KEY and found.parameters is None:
+            wanted = {key for key, have in ((PARAMETERS_KEY, found.parameters), (RECORD_KEY, found.record_text))
+                      if have is None}
+            value = _png_text_value(chunk, wanted)
+            if value and value[0] == PARAMETERS_KEY:
                 found.parameters = value[1]
-            elif value and value[0] == RECORD_KEY and found.record_text is None:
+            elif value and value[0] == RECORD_KEY:
                 found.record_text = value[1]
         elif chunk.type == b"eXIf" and found.parameters is None:
             found.parameters = user_comment_from_exif(chunk.payload)

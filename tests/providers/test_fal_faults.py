@@ -86,6 +86,26 @@ async def test_an_oversized_image_is_refused_as_it_arrives_not_once_it_is_all_in
     assert sum(sent) <= 1100, sum(sent)  # stopped at the bound, not after the whole body
 
 
+async def test_a_redirect_is_not_followed_for_a_url_a_visitor_named(tmp_path):
+    """The history's Download checked the first URL's host and followed redirects anywhere (an address inside the
+    server's network, read back as an "image")."""
+    asked: list[str] = []
+
+    def cdn(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        if request.url.host == "v3.fal.media":
+            return httpx.Response(302, headers={"location": "http://127.0.0.1:9/latest/meta-data/"})
+        return httpx.Response(200, content=PNG, headers={"content-type": "image/png"})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(cdn), follow_redirects=True)  # as the providers' are
+    media = MediaStore(tmp_path / "media", retry=RetryPolicy(attempts=1))
+    with pytest.raises(ProviderFailure, match="HTTP 302"):
+        await media.fetch(client, "https://v3.fal.media/x.png", provider="fal", follow_redirects=False)
+    assert asked == ["https://v3.fal.media/x.png"]
+    await media.fetch(client, "https://v3.fal.media/x.png", provider="fal")  # a provider's own result: followed
+    assert asked[-1] == "http://127.0.0.1:9/latest/meta-data/"
+
+
 async def test_a_cached_upload_is_not_read_or_hashed_again(tmp_path):
     fake = FakeFal(streams=[stream_response(DONE)])
     image = tmp_path / "cat.png"

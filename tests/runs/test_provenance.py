@@ -493,3 +493,27 @@ def test_a_third_party_a1111_reader_reads_our_parameters(fmt):
     assert sampler.parameters["cfg_scale"] == "6.0"
     assert sampler.model is not None and sampler.model.name == "test/odd-names"
     assert info.metadata["Size"] == "640x480"
+
+
+def test_reading_a_png_inflates_no_chunk_it_does_not_read(monkeypatch):
+    """A probe's 25 MB upload held 380 compressed text chunks, each inflating to 64 MB, and "Open image" inflated
+    every one before looking at its keyword (96 s of a core). Only the two keywords read are inflated, each once."""
+    from runs.provenance import png as png_module
+
+    bomb = zlib.compress(b"\0" * (4 * 1024 * 1024), 9)
+    others = b"".join(struct.pack(">I", len(payload)) + b"zTXt" + payload
+                      + struct.pack(">I", zlib.crc32(b"zTXt" + payload))
+                      for payload in (b"Comment%d\0\0" % i + bomb for i in range(40)))
+    out = embed_metadata(encode(noise_image(), "PNG"), "image/png", fal_record())
+    at = out.index(b"IDAT") - 4
+    crafted = out[:at] + others + out[at:] + b""  # the bombs after our chunks, before the image data
+    inflated: list[int] = []
+    real = png_module._inflate
+    monkeypatch.setattr(png_module, "_inflate", lambda data: inflated.append(len(data)) or real(data))
+    meta = read_metadata(crafted)
+    assert meta.kind == "record" and meta.record == fal_record()
+    assert len(inflated) <= 1, inflated  # our record chunk (if compressed); none of the 40 others
+    first = out[:at]
+    crafted = first[:8] + others + first[8:] + out[at:]  # the bombs first: still none inflated
+    inflated.clear()
+    assert read_metadata(crafted).kind == "record" and len(inflated) <= 1
