@@ -116,14 +116,17 @@ def cell_place(cell: dict[str, Any], axes: dict[str, Any] | None = None) -> str:
     return " · ".join(parts)
 
 
-def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple[Any, ...]:
-    """The cell gallery, downloads, the cells' records and the sweep's history entry, from the cell list."""
+def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None,
+               request: gr.Request | None = None) -> tuple[Any, ...]:
+    """The cell gallery, downloads, the cells' records and the sweep's history entry, from the cell list (the
+    grid's files and the entry only for the session that ran the sweep)."""
     if not cells_out:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()
     files = view.ctx.sweep_files
+    owner = getattr(request, "session_hash", None)
     records = [json.loads(c["record"]) for c in cells_out]
     sweep_id = (records[0].get("sweep") or {}).get("id") if records else None
-    entry = files.take_entry(sweep_id or "")
+    entry = files.take_entry(sweep_id or "", owner)
     axes = (entry or {}).get("sweep") if isinstance(entry, dict) else None
     items = []
     for c in cells_out:
@@ -138,7 +141,7 @@ def page_views(view: SweepView, cells_out: list[dict[str, Any]] | None) -> tuple
         if shown:
             state = "" if c["state"] == "done" else f" · {c['state']}"  # short enough for four columns
             items.append((shown, f"{cell_place(c, axes)}{state}"))
-    return items, files.files(sweep_id or ""), records, entry
+    return items, files.files(sweep_id or "", owner), records, entry
 
 
 async def stop_sweep(view: SweepView, request: gr.Request) -> Any:

@@ -239,7 +239,8 @@ async def run_sweep(target: SweepTarget, values: dict[str, Any], session_keys: d
                 first_route = next(iter(routes.values()))
                 entry = sweep_record(plan, base_input(target, values), update.records, first_route, stored.name,
                                      ctx.media_url_for(request)(stored.name), size, started=started)
-                files.keep(plan.id, [grid_path, zip_path], entry.to_json())
+                files.keep(plan.id, [grid_path, zip_path], entry.to_json(),
+                           owner=getattr(request, "session_hash", None))
                 cells_out = [cell_json(r) for r in update.records]
                 stopped = run.stop_requested and any(r.state == "stopped" for r in update.records)
                 yield SweepPage(final_html(plan, update, stopped) + plan_html(plan, False)

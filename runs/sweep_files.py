@@ -29,6 +29,7 @@ class _Kept:
     files: list[str] = field(default_factory=list)
     entry: dict[str, Any] | None = None
     size: int = 0
+    owner: str | None = None  # the session that ran the sweep: only it gets the files and the entry
 
 
 class SweepFiles:
@@ -74,8 +75,9 @@ class SweepFiles:
             self._kept[sweep_id] = _Kept(time.time(), path)
         return path
 
-    def keep(self, sweep_id: str, files: list[str], entry: dict[str, Any] | None) -> None:
-        """Record the sweep's files (in its folder) and its history entry, then drop what is over the limits."""
+    def keep(self, sweep_id: str, files: list[str], entry: dict[str, Any] | None, *, owner: str | None = None) -> None:
+        """Record the sweep's files (in its folder) and its history entry for ``owner`` (the session that ran it),
+        then drop what is over the limits."""
         size = 0
         for name in files:
             try:
@@ -86,19 +88,25 @@ class SweepFiles:
             kept = self._kept.get(sweep_id)
             if kept is None:
                 return
-            kept.files, kept.entry, kept.size = list(files), entry, size
+            kept.files, kept.entry, kept.size, kept.owner = list(files), entry, size, owner
         self.prune()
 
-    def files(self, sweep_id: str) -> list[str]:
-        """The sweep's grid and ZIP while they are kept (else none)."""
+    def _owned(self, sweep_id: str, owner: str | None) -> _Kept | None:
+        """The kept sweep if ``owner`` ran it: a sweep's id travels in its grid's metadata, so the id alone must
+        not hand another visitor its files or its history entry."""
+        kept = self._kept.get(sweep_id)
+        return kept if kept is not None and kept.owner == owner else None
+
+    def files(self, sweep_id: str, owner: str | None = None) -> list[str]:
+        """The sweep's grid and ZIP while they are kept (else none), for the session that ran it."""
         with self._lock:
-            kept = self._kept.get(sweep_id)
+            kept = self._owned(sweep_id, owner)
             return [name for name in kept.files if Path(name).is_file()] if kept is not None else []
 
-    def take_entry(self, sweep_id: str) -> dict[str, Any] | None:
-        """The sweep's history entry, once."""
+    def take_entry(self, sweep_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        """The sweep's history entry, once, for the session that ran it."""
         with self._lock:
-            kept = self._kept.get(sweep_id)
+            kept = self._owned(sweep_id, owner)
             if kept is None:
                 return None
             entry, kept.entry = kept.entry, None

@@ -80,7 +80,7 @@ def test_a_sweep_over_its_steps_role_maps_and_its_images_say_steps(app, client):
     assert sorted(r["input"]["denoise_steps"] for r in records) == [4, 9]
     assert all(r["input"]["noise"] == 5 and c["result"]["seed"] == 5 for r, c in zip(records, cells, strict=True))
     sweep_id = records[0]["sweep"]["id"]
-    zip_path = next(p for p in app.ctx.sweep_files.files(sweep_id) if p.endswith(".zip"))
+    zip_path = next(p for p in app.ctx.sweep_files.files(sweep_id, client.session_hash) if p.endswith(".zip"))
     with zipfile.ZipFile(zip_path) as archive:
         images = [archive.read(n) for n in archive.namelist() if not n.endswith(".json")]
     metas = [read_metadata(data) for data in images]

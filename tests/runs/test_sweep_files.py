@@ -61,3 +61,16 @@ def test_the_entry_is_given_once_and_close_removes_a_folder_it_made() -> None:
     root = files.root
     files.close()
     assert not root.exists() and len(files) == 0
+
+
+def test_only_the_session_that_ran_a_sweep_gets_its_files_and_entry(tmp_path: Path) -> None:
+    """A sweep's id travels in its grid's metadata: a probe noted that anyone holding a shared grid could ask for
+    its ZIP and take its history entry (given once) from the page that ran it."""
+    files = SweepFiles(tmp_path / "sweeps")
+    folder = files.folder("abc")
+    (folder / "grid.png").write_bytes(b"g")
+    files.keep("abc", [str(folder / "grid.png")], {"id": "abc"}, owner="session-a")
+    assert files.files("abc", "session-b") == [] and files.take_entry("abc", "session-b") is None
+    assert files.files("abc") == [] and files.take_entry("abc") is None
+    assert files.files("abc", "session-a") == [str(folder / "grid.png")]
+    assert files.take_entry("abc", "session-a") == {"id": "abc"}
