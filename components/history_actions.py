@@ -14,7 +14,6 @@ import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -304,7 +303,7 @@ def show_code(view: HistoryView, entries: Entries, selected: str | None, request
                                        for _, key, language in LANGUAGES)]
 
 
-MAX_DOWNLOAD_IMAGES = 8  # a run's images (at most 4 on every endpoint), or a sweep's grid
+MAX_DOWNLOAD_IMAGES = 4  # a run's images (at most 4 on every endpoint), or a sweep's grid
 MAX_DOWNLOAD_RECORD_CHARS = 256 * 1024  # a run's record (large data: URIs are not kept in the history) is far less
 
 
@@ -314,25 +313,27 @@ async def download(view: HistoryView, entries: Entries, selected: str | None) ->
     if entry is None:
         gr.Warning(SELECT_FIRST)
         return gr.skip()
+    # The entry is the browser's: a crafted one listed one stored image 50 times with a 2 MB record, and each copy
+    # was written with the record inside (~10 GB a request at 500). A record larger than any run's is refused
+    # before it is read; a run's worth of distinct images is fetched and written, each once.
+    if len(json.dumps(entry.get("record"), ensure_ascii=False, default=str)) > MAX_DOWNLOAD_RECORD_CHARS:
+        gr.Warning("That history entry is too large to download.")
+        return gr.skip()
     record = record_of(entry)
     if record is None:
         gr.Warning("That history entry cannot be read any more.")
         return gr.skip()
     record_json = entry["record"]
-    # The entry is the browser's: a crafted one listed one stored image 50 times with a 2 MB record, and each copy
-    # was written with the record inside (~10 GB a request at 500). A run has at most a few images; each is
-    # written once; a record larger than any run's is refused.
-    if len(json.dumps(record_json, ensure_ascii=False, default=str)) > MAX_DOWNLOAD_RECORD_CHARS:
-        gr.Warning("That history entry is too large to download.")
-        return gr.skip()
     paths = []
-    written: set[Path] = set()
     images = (record_json.get("result") or {}).get("images") or []
-    for index in range(min(len(images), MAX_DOWNLOAD_IMAGES)):
+    distinct: dict[str, int] = {}  # each image (as listed) once, by its first place
+    for index, image in enumerate(images):
+        if len(distinct) < MAX_DOWNLOAD_IMAGES:
+            distinct.setdefault(json.dumps(image, sort_keys=True, default=str), index)
+    for index in distinct.values():
         found = await image_file(view.ctx, record_json, index)
-        if found is None or found[0] in written:
+        if found is None:
             continue
-        written.add(found[0])
         path, content_type = found
         data = await asyncio.to_thread(path.read_bytes)
         tagged = await asyncio.to_thread(embed_metadata, data, content_type, record)

@@ -34,9 +34,9 @@ class LocalFiles:
     image. Downloads live in the system temp folder; inputs in Gradio's upload folder, the only place a provider
     may send local files from."""
 
-    def __init__(self, root: Path | None = None) -> None:
-        """``root``: a private folder (``AppContext.temp_dir``, removed at shutdown); a new temporary one if None."""
-        self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="flux-playground-downloads-"))
+    def __init__(self, root: Path) -> None:
+        """``root``: a private folder (``AppContext.temp_dir``, removed at shutdown)."""
+        self.root = root
         self.placeholder = str(self.root / "no-image.png")
         tile = Image.new("RGB", (160, 160), (229, 231, 235))
         ImageDraw.Draw(tile).text((44, 72), "no image", fill=(107, 114, 128))
@@ -122,6 +122,11 @@ def is_provider_media(url: str) -> bool:
     "Open image" reads records out of any file), so this server fetches no other URL it finds there."""
     parts = urllib.parse.urlsplit(url)
     host = (parts.hostname or "").lower()
+    if any(host.endswith("." + shared) for shared in SHARED_HOST_PATHS):
+        return False  # <bucket>.storage.googleapis.com: anyone's bucket
+    segments = urllib.parse.unquote(parts.path).split("/")
+    if "." in segments or ".." in segments:
+        return False  # normalised away before the request is sent: /falserverless/../another-bucket/
     if host in SHARED_HOST_PATHS and not parts.path.startswith(SHARED_HOST_PATHS[host]):
         return False
     return parts.scheme == "https" and any(host == h or host.endswith("." + h) for h in PROVIDER_MEDIA_HOSTS)

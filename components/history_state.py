@@ -194,8 +194,12 @@ def sweep_size(sweep: dict[str, Any]) -> str:
 def sweep_axes(sweep: dict[str, Any]) -> str:
     """``seed = 1, 2, 3 × guidance_scale = 2, 5``: each axis as the sweep's values box takes it."""
     axes = [axis for axis in (sweep.get("x"), sweep.get("y")) if isinstance(axis, dict)]
-    return " × ".join(f"{axis.get('title') or axis.get('field')} = "
-                      + ", ".join(_short(label, 40) for label in axis.get("labels") or axis.get("values") or [])
+
+    def values(axis: dict[str, Any]) -> list[Any]:
+        shown = axis.get("labels") or axis.get("values")
+        return shown if isinstance(shown, list) else []  # the entry is the browser's: any shape
+
+    return " × ".join(f"{axis.get('title') or axis.get('field')} = " + ", ".join(_short(v, 40) for v in values(axis))
                       for axis in axes)
 
 

@@ -60,17 +60,24 @@ EMPTY_START_CLASS = "fp-empty-start"
 #: is emptied once as it appears, as a box on the first page load is; a value typed afterwards is left alone.
 #: Gradio's page draws a new render into the boxes of the last one where the layout matches, so a box can come
 #: back for a new component still showing the old one's value: the seed typed for the model picked before went out
-#: with the next model's run. Each marked box also carries its component's id (``fp-block-<id>``, new for each
-#: component a render makes): a box is emptied when first seen under an id, whatever it shows (0, or a value left
-#: by the component drawn in it before, marked or not).
+#: with the next model's run. Each marked box of a render also carries its component's id (``fp-block-<id>``, new
+#: for each component a render makes): it is emptied when that id is first met, whatever it shows (0, or a value
+#: left by the component drawn in it before, marked or not), and never again (drawn anew, it keeps its value).
 EMPTY_NUMBERS_JS = """() => {
     if (window.__fluxEmptyNumbers) return;
     window.__fluxEmptyNumbers = true;
+    const seen = new Set();  // the components met, by id: a box drawn again for one of them keeps its value
     const empty = () => document.querySelectorAll(".CLASS input[type=number]").forEach((box) => {
         const block = box.closest(".CLASS");
-        const id = [...block.classList].find((name) => name.startsWith("fp-block-")) || "?";
-        if (box.dataset.fpSeen === id) return;
-        box.dataset.fpSeen = id;
+        const id = [...block.classList].find((name) => name.startsWith("fp-block-"));
+        if (!id) {  // a box of the first page: emptied once, if Gradio showed 0
+            if (box.dataset.fpSeen) return;
+            box.dataset.fpSeen = "1";
+            if (box.value === "0") { box.value = ""; box.dispatchEvent(new Event("input", {bubbles: true})); }
+            return;
+        }
+        if (seen.has(id)) return;
+        seen.add(id);
         if (box.value !== "") {
             box.value = "";
             box.dispatchEvent(new Event("input", {bubbles: true}));

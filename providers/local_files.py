@@ -7,6 +7,8 @@ roots the app allows (its upload directory), so no other text can make the serve
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,20 @@ def image_fields(spec: EndpointSpec) -> tuple[str, ...]:
     return tuple(name for name, prop in properties.items() if "image" in prop.get("x-ui", []))
 
 
-def _under(path: Path, roots: tuple[Path, ...]) -> bool:
+def _under(path: Path, roots: Sequence[Path]) -> bool:
     return any(path.is_relative_to(root.resolve()) for root in roots)
+
+
+def upload_file(value: str, roots: Sequence[Path]) -> Path | None:
+    """The regular file ``value`` names inside one of ``roots`` (the upload folder), resolved (no link out of
+    them); None for anything else (a URL, another path, a device, a name too long), never an error."""
+    if not os.path.isabs(value):
+        return None
+    try:
+        path = Path(value).resolve()
+        return path if _under(path, roots) and path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def resolve_local_images(spec: EndpointSpec, body: dict[str, Any], roots: tuple[Path, ...]) -> dict[str, Path]:
@@ -35,8 +49,8 @@ def resolve_local_images(spec: EndpointSpec, body: dict[str, Any], roots: tuple[
         value = body.get(field)
         if not isinstance(value, str) or not value or value.startswith(REMOTE_PREFIXES):
             continue
-        path = Path(value).resolve()
-        if not (_under(path, roots) and path.is_file()):
+        path = upload_file(value, roots)
+        if path is None:
             message = f"{field}: give an http(s) URL, a data: URI, or upload an image"
             raise ValidationFailed(message, fields=[(field, "not a URL or an uploaded file")])
         found[field] = path

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from endpoints.base import EndpointSpec
+from providers.local_files import upload_file
 from providers.media import CONTENT_TYPES, extension_for, private_directory
 from runs.storage import CacheRow, SharedStore
 
@@ -85,13 +86,10 @@ def file_sha256(path: str, roots: Sequence[Path]) -> str | None:
     """The content digest of a visitor's upload: a regular file under ``roots`` (the app's upload folder), else
     None. Nothing else is opened: any text field's value comes here, and a prompt of ``/dev/zero`` had a worker
     thread read forever, while any other path answered whether a guessed content was the file's."""
-    if not _may_be_upload(path, roots):
-        return None
-    resolved = Path(path).resolve()  # no symlink out of the folder
-    if not any(resolved.is_relative_to(root.resolve()) for root in roots) or not resolved.is_file():
+    if not _may_be_upload(path, roots) or (upload := upload_file(path, roots)) is None:
         return None
     try:
-        with open(resolved, "rb") as handle:
+        with open(upload, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return None
@@ -112,7 +110,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _may_be_upload(value: str, roots: Sequence[Path]) -> bool:
-    """Whether ``file_sha256`` may read ``value``: an absolute path in one of ``roots`` (resolved), by its text."""
+    """Whether ``file_sha256`` may read ``value``, by its text alone (no file system call: this decides whether a
+    key is computed in place): an absolute path starting with one of ``roots`` (as given and resolved)."""
     return os.path.isabs(value) and any(value.startswith(f"{root}{os.sep}") for root in roots)
 
 
@@ -131,8 +130,9 @@ def cache_key(
     scope: str,
     file_digest: Callable[[str], str | None] = lambda value: None,
 ) -> str | None:
-    """The entry's key, or None when the request has no explicit seed (never cached). ``file_digest`` (uploads by
-    their content: ``ResultCache.key_for``'s reads files, so it is called off the event loop then)."""
+    """The entry's key, or None when the request has no explicit seed (never cached). ``file_digest`` gives an
+    upload's content digest for a string (None: the string counts as text); the default reads no file and hashes
+    every string as text. ``ResultCache.key_for`` passes one reading uploads, off the event loop."""
     seed_field = endpoint.field_for("seed")
     if seed_field is None or wire.get(seed_field) is None:
         return None

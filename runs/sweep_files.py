@@ -95,15 +95,15 @@ class SweepFiles:
         """The kept sweep if ``owner`` ran it: a sweep's id travels in its grid's metadata, so the id alone must
         not hand another visitor its files or its history entry."""
         kept = self._kept.get(sweep_id)
-        return kept if kept is not None and kept.owner == owner else None
+        return kept if kept is not None and owner is not None and kept.owner == owner else None
 
-    def files(self, sweep_id: str, owner: str | None = None) -> list[str]:
+    def files(self, sweep_id: str, owner: str | None) -> list[str]:
         """The sweep's grid and ZIP while they are kept (else none), for the session that ran it."""
         with self._lock:
             kept = self._owned(sweep_id, owner)
             return [name for name in kept.files if Path(name).is_file()] if kept is not None else []
 
-    def take_entry(self, sweep_id: str, owner: str | None = None) -> dict[str, Any] | None:
+    def take_entry(self, sweep_id: str, owner: str | None) -> dict[str, Any] | None:
         """The sweep's history entry, once, for the session that ran it."""
         with self._lock:
             kept = self._owned(sweep_id, owner)

@@ -124,14 +124,12 @@ def read_png(data: bytes, found: Found) -> None:
     chunks, _, complete = _png_chunks(data)
     if not complete:
         found.notes.append("the PNG is truncated")
+    wanted = {PARAMETERS_KEY, RECORD_KEY}  # each read once: a second chunk of either name is not looked at
     for chunk in chunks:
-        if found.parameters is not None and found.record_text is not None:
-            break  # both read: the rest is not looked at
-        if chunk.type in _TEXT_CHUNKS:
-            wanted = {key for key, have in ((PARAMETERS_KEY, found.parameters), (RECORD_KEY, found.record_text))
-                      if have is None}
+        if chunk.type in _TEXT_CHUNKS and wanted:
             value = _png_text_value(chunk, wanted)
-            if value and value[0] == PARAMETERS_KEY:
+            wanted.discard(_png_keyword(chunk))  # read or not (a bomb past the limit): tried, never again
+            if value and value[0] == PARAMETERS_KEY and found.parameters is None:
                 found.parameters = value[1]
             elif value and value[0] == RECORD_KEY:
                 found.record_text = value[1]

@@ -32,6 +32,9 @@ def test_only_urls_gradio_leaves_to_the_browser_are_shown(value, shown):
     ("http://v3.fal.media/files/a.png", False),
     ("https://fal.media.evil.example/a.png", False),
     ("https://127.0.0.1/a.png", False),
+    ("https://evil-bucket.storage.googleapis.com/huge.bin", False),  # a review's two ways round the bucket check
+    ("https://storage.googleapis.com/falserverless/../evil-bucket/x.png", False),
+    ("https://storage.googleapis.com/falserverless/%2e%2e/evil-bucket/x.png", False),
 ])
 def test_the_server_fetches_only_provider_media(url, allowed):
     assert is_provider_media(url) is allowed

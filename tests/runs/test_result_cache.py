@@ -106,7 +106,8 @@ async def test_a_key_opens_no_file_outside_the_upload_folder(cache: ResultCache,
     opened: list[str] = []
     real_open = builtins.open
     monkeypatch.setattr(builtins, "open", lambda path, *a, **k: opened.append(str(path)) or real_open(path, *a, **k))
-    for value in ("/dev/zero", str(secret), f"{tmp_path}/uploads/../settings.py", str(tmp_path / "uploads" / "link.png")):
+    for value in ("/dev/zero", str(secret), f"{tmp_path}/uploads/../settings.py", str(tmp_path / "uploads" / "link.png"),
+                  f"{tmp_path}/uploads/{'a' * 5000}", f"{tmp_path}/uploads/a\0b"):  # a name too long, a NUL: text
         body = {"prompt": value, "seed": 424242, "image_url": value}
         key = await cache.key_for(I2I, "fal", body, own_key=None)
         assert key == cache_key(I2I, "fal", body, scope="server"), value  # the text itself, no file's content

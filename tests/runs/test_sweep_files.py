@@ -7,13 +7,15 @@ from pathlib import Path
 
 from runs.sweep_files import SweepFiles
 
+PAGE = "session-1"
+
 
 def finish(files: SweepFiles, sweep_id: str, size: int) -> list[str]:
     folder = files.folder(sweep_id)
     grid, archive = folder / "grid.png", folder / "cells.zip"
     grid.write_bytes(b"g" * (size // 2))
     archive.write_bytes(b"z" * (size - size // 2))
-    files.keep(sweep_id, [str(grid), str(archive)], {"id": sweep_id})
+    files.keep(sweep_id, [str(grid), str(archive)], {"id": sweep_id}, owner=PAGE)
     return [str(grid), str(archive)]
 
 
@@ -27,7 +29,7 @@ def test_the_oldest_sweeps_go_past_the_byte_cap(tmp_path: Path) -> None:
         finish(files, f"s{i}", 10_000)
     assert disk_bytes(files.root) <= 25_000 and files.total_bytes() <= 25_000
     assert "s0" not in files and "s9" in files and "s8" in files
-    assert files.files("s0") == [] and files.take_entry("s0") is None
+    assert files.files("s0", PAGE) == [] and files.take_entry("s0", PAGE) is None
     assert sorted(p.name for p in files.root.iterdir()) == ["s8", "s9"]
 
 
@@ -35,7 +37,7 @@ def test_the_newest_sweep_stays_even_alone_over_the_cap(tmp_path: Path) -> None:
     files = SweepFiles(tmp_path / "sweeps", max_bytes=1_000)
     finish(files, "small", 500)
     paths = finish(files, "big", 5_000)
-    assert files.files("big") == paths and "small" not in files
+    assert files.files("big", PAGE) == paths and "small" not in files
 
 
 def test_sweeps_past_their_age_go_whoever_ran_them(tmp_path: Path) -> None:
@@ -56,8 +58,8 @@ def test_at_most_max_sweeps_are_remembered(tmp_path: Path) -> None:
 def test_the_entry_is_given_once_and_close_removes_a_folder_it_made() -> None:
     files = SweepFiles()
     paths = finish(files, "abc", 100)
-    assert files.take_entry("abc") == {"id": "abc"} and files.take_entry("abc") is None
-    assert files.files("abc") == paths
+    assert files.take_entry("abc", PAGE) == {"id": "abc"} and files.take_entry("abc", PAGE) is None
+    assert files.files("abc", PAGE) == paths
     root = files.root
     files.close()
     assert not root.exists() and len(files) == 0
@@ -71,6 +73,6 @@ def test_only_the_session_that_ran_a_sweep_gets_its_files_and_entry(tmp_path: Pa
     (folder / "grid.png").write_bytes(b"g")
     files.keep("abc", [str(folder / "grid.png")], {"id": "abc"}, owner="session-a")
     assert files.files("abc", "session-b") == [] and files.take_entry("abc", "session-b") is None
-    assert files.files("abc") == [] and files.take_entry("abc") is None
+    assert files.files("abc", None) == [] and files.take_entry("abc", None) is None  # no session: nothing
     assert files.files("abc", "session-a") == [str(folder / "grid.png")]
     assert files.take_entry("abc", "session-a") == {"id": "abc"}
