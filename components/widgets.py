@@ -62,7 +62,8 @@ EMPTY_START_CLASS = "fp-empty-start"
 #: back for a new component still showing the old one's value: the seed typed for the model picked before went out
 #: with the next model's run. Each marked box of a render also carries its component's id (``fp-block-<id>``, new
 #: for each component a render makes): it is emptied when that id is first met, whatever it shows (0, or a value
-#: left by the component drawn in it before, marked or not), and never again (drawn anew, it keeps its value).
+#: left by the component drawn in it before, marked or not); a box drawn anew for a component met before only
+#: when it shows Gradio's 0 (a value set since, a restored seed say, stays).
 EMPTY_NUMBERS_JS = """() => {
     if (window.__fluxEmptyNumbers) return;
     window.__fluxEmptyNumbers = true;
@@ -76,9 +77,11 @@ EMPTY_NUMBERS_JS = """() => {
             if (box.value === "0") { box.value = ""; box.dispatchEvent(new Event("input", {bubbles: true})); }
             return;
         }
-        if (seen.has(id)) return;
+        if (box.dataset.fpSeen === id) return;
+        box.dataset.fpSeen = id;
+        const met = seen.has(id);  // this component met before: its box drawn anew (Gradio mounts a missing value as 0)
         seen.add(id);
-        if (box.value !== "") {
+        if (met ? box.value === "0" : box.value !== "") {
             box.value = "";
             box.dispatchEvent(new Event("input", {bubbles: true}));
         }
