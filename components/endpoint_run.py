@@ -144,8 +144,7 @@ def gallery_items(record: RunRecord, runner: Runner,
         name = image.get("file")
         path = runner.media.path_of(name) if name else None
         shown = str(path) if path is not None else browser_url(image.get("url"))
-        if (path is None and media_url is not None and name in runner.inflight
-                and (url := media_url(name)).startswith(("http://", "https://"))):
+        if path is None and media_url is not None and name in runner.inflight and (url := browser_url(media_url(name))):
             shown = url  # an absolute URL: Gradio would take a bare path for a file of this server
         if shown is not None:
             items.append((shown, text))

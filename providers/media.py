@@ -25,7 +25,6 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,11 +81,6 @@ class StoredImage:
     size: int
 
 
-async def _nothing() -> AsyncIterator[bytes]:  # the body of an answer that is not the image: not read
-    return
-    yield b""
-
-
 async def capped_get(client: httpx.AsyncClient, url: str, *, follow_redirects: bool = True) -> httpx.Response:
     """GET ``url``, read at most ``MAX_IMAGE_BYTES`` of its body (a larger one is refused as it arrives, not once it
     is all in memory: the history's Download fetches URLs the browser's stored entries name). The response keeps
@@ -96,10 +90,11 @@ async def capped_get(client: httpx.AsyncClient, url: str, *, follow_redirects: b
         if streamed.status_code == 200 and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
             raise ProviderFailure("The result image is larger than this app accepts.")
         body = bytearray()
-        async for chunk in streamed.aiter_bytes() if streamed.status_code == 200 else _nothing():
-            body += chunk
-            if len(body) > MAX_IMAGE_BYTES:
-                raise ProviderFailure("The result image is larger than this app accepts.")
+        if streamed.status_code == 200:  # the body of an answer that is not the image is not read
+            async for chunk in streamed.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_IMAGE_BYTES:
+                    raise ProviderFailure("The result image is larger than this app accepts.")
     kept = {name: streamed.headers[name] for name in ("content-type", "retry-after", "x-fal-retryable")
             if name in streamed.headers}
     return httpx.Response(streamed.status_code, headers=kept, content=bytes(body), request=streamed.request)

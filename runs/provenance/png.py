@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from runs.provenance.exif_xmp import user_comment_from_exif
@@ -80,22 +79,19 @@ def _png_keyword(chunk: _Chunk) -> str:
     return chunk.payload.partition(b"\0")[0].decode("latin-1")
 
 
-def _png_text_value(chunk: _Chunk, wanted: Collection[str]) -> tuple[str, str] | None:
-    """(keyword, text) of a tEXt/zTXt/iTXt chunk whose keyword is ``wanted``; None for another keyword (never
-    inflated: an uploaded file may carry hundreds of compressed chunks, each a bomb) or one that cannot be read."""
+def _png_text_of(chunk: _Chunk) -> str | None:
+    """The text of a tEXt/zTXt/iTXt chunk (inflated if compressed: only for a keyword ``read_png`` reads); None
+    when it cannot be read."""
     try:
-        key, _, rest = chunk.payload.partition(b"\0")
-        keyword = key.decode("latin-1")
-        if keyword not in wanted:
-            return None
+        rest = chunk.payload.partition(b"\0")[2]
         if chunk.type == b"tEXt":
-            return keyword, rest.decode("latin-1")
+            return rest.decode("latin-1")
         if chunk.type == b"zTXt":
-            return keyword, _inflate(rest[1:]).decode("latin-1")
+            return _inflate(rest[1:]).decode("latin-1")
         flag, _method = rest[0], rest[1]
         _lang, _, rest = rest[2:].partition(b"\0")
         _translated, _, body = rest.partition(b"\0")
-        return keyword, (_inflate(body) if flag else body).decode("utf-8")
+        return (_inflate(body) if flag else body).decode("utf-8")
     except (ValueError, IndexError, zlib.error):
         return None
 
@@ -124,14 +120,19 @@ def read_png(data: bytes, found: Found) -> None:
     chunks, _, complete = _png_chunks(data)
     if not complete:
         found.notes.append("the PNG is truncated")
-    wanted = {PARAMETERS_KEY, RECORD_KEY}  # each read once: a second chunk of either name is not looked at
+    # Only these keywords are read, each once (read or not: a bomb past the limit is not tried again); no other
+    # chunk is inflated: an uploaded file may carry hundreds of compressed chunks, each a bomb.
+    wanted = {PARAMETERS_KEY, RECORD_KEY}
     for chunk in chunks:
-        if chunk.type in _TEXT_CHUNKS and wanted:
-            value = _png_text_value(chunk, wanted)
-            wanted.discard(_png_keyword(chunk))  # read or not (a bomb past the limit): tried, never again
-            if value and value[0] == PARAMETERS_KEY and found.parameters is None:
-                found.parameters = value[1]
-            elif value and value[0] == RECORD_KEY:
-                found.record_text = value[1]
+        if chunk.type in _TEXT_CHUNKS:
+            keyword = _png_keyword(chunk)
+            if keyword not in wanted:
+                continue
+            wanted.discard(keyword)
+            text = _png_text_of(chunk)
+            if text is not None and keyword == PARAMETERS_KEY and found.parameters is None:
+                found.parameters = text
+            elif text is not None and keyword == RECORD_KEY:
+                found.record_text = text
         elif chunk.type == b"eXIf" and found.parameters is None:
             found.parameters = user_comment_from_exif(chunk.payload)
