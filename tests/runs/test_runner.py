@@ -164,6 +164,46 @@ async def test_stop_while_the_submit_is_in_flight_still_cancels(rig_factory):
         await rig.providers.aclose()
 
 
+async def test_stop_while_an_upload_is_prepared_sends_nothing(rig_factory):
+    """The request is prepared (its uploads made) and sent in a task of the run's own; a Stop before it is sent
+    ends that task, so no job is created afterwards (and none is left running unaccounted for)."""
+    rig = rig_factory(faults="upload=slow:0.6")
+    try:
+        png = io.BytesIO()
+        Image.new("RGB", (32, 32), (20, 200, 20)).save(png, "PNG")
+        source = rig.uploads_root / "slow.png"
+        source.write_bytes(png.getvalue())
+        payload = I2I.input_model.model_validate({"prompt": "a cat", "image_url": str(source), "seed": 3})
+        run = rig.runner.start(I2I, payload, rig.route("fal"), media_url=media_url)
+        seen: list[str] = []
+        consumer = asyncio.ensure_future(_drain(run, seen))
+        await asyncio.sleep(0.2)  # the upload is under way, answered in 0.6 s
+        assert seen == ["preparing"]
+        consumer.cancel()
+        async with asyncio.timeout(15):
+            await run.finished.wait()
+        assert run.record.state == "stopped"
+        await asyncio.sleep(0.8)  # past the upload's answer: a task left going would now submit the job
+        stats = rig.stats()
+        assert stats["submits"] == {} and stats["cancels"] == []
+    finally:
+        await rig.providers.aclose()
+
+
+async def test_saving_is_shown_only_when_the_run_waits_for_its_images(rig):
+    """A live (or sandbox) image is copied off the critical path, so its run goes from running to done; bytes the
+    provider returned (Segmind) are written before the run ends, and the page shows "saving" meanwhile."""
+    fal_states = [u.state for u in await collect(rig, FLUX_PRO, small())]
+    assert fal_states[-1] == "done" and "saving" not in fal_states
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), (128, 128, 128)).save(png, "PNG")
+    depth = rig.uploads_root / "depth.png"
+    depth.write_bytes(png.getvalue())
+    segmind = [u.state for u in await collect(rig, SEGMIND, {"prompt": "a hall", "control_image": str(depth),
+                                                                "seed": 5, "steps": 15})]
+    assert segmind[-1] == "done" and "saving" in segmind
+
+
 async def _drain(run, seen: list[str]) -> None:
     async for update in run.updates():
         seen.append(update.state)
