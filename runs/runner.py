@@ -230,7 +230,7 @@ class Run:
             # for the page's update to be passed on (a few event-loop turns, ~7 ms per run at 25 visitors).
             self._send = asyncio.ensure_future(self._prepare_and_send())
             yield self._update("preparing")
-            self.job = await asyncio.shield(self._send)
+            self.job = await self._sent_job(self._send)
             yield self._update("queued")
             async with contextlib.aclosing(self.job.events()) as events:
                 async for event in events:
@@ -391,7 +391,7 @@ class Run:
         return self._record("failed", error=error, cost=cost)
 
     def _stop_message(self) -> str:
-        if self.job is not None or self._send is not None:
+        if self.job is not None or self._sending:
             return "The remote request was cancelled."
         return "Nothing had been sent to the provider yet."
 
@@ -418,6 +418,17 @@ class Run:
         self._timings = Timings(submitted=time.time())
         self._sending = True
         return await provider.send(self.prepared)
+
+    @staticmethod
+    async def _sent_job(send: asyncio.Future[Job]) -> Job:
+        """The job ``send`` created; ``Cancelled`` when a Stop ended it before anything was sent."""
+        try:
+            return await asyncio.shield(send)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if send.cancelled() and task is not None and not task.cancelling():  # not this task's own cancellation
+                raise Cancelled("Stopped before the request was sent.") from None
+            raise
 
     async def _cancel_remote(self) -> None:
         job = self.job

@@ -164,25 +164,46 @@ async def test_stop_while_the_submit_is_in_flight_still_cancels(rig_factory):
         await rig.providers.aclose()
 
 
-async def test_stop_while_an_upload_is_prepared_sends_nothing(rig_factory):
-    """The request is prepared (its uploads made) and sent in a task of the run's own; a Stop before it is sent
-    ends that task, so no job is created afterwards (and none is left running unaccounted for)."""
+def _slow_upload_run(rig):
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), (20, 200, 20)).save(png, "PNG")
+    source = rig.uploads_root / "slow.png"
+    source.write_bytes(png.getvalue())
+    payload = I2I.input_model.model_validate({"prompt": "a cat", "image_url": str(source), "seed": 3})
+    return rig.runner.start(I2I, payload, rig.route("fal"), media_url=media_url)
+
+
+@pytest.mark.parametrize("how", ["page closed", "Stop"])
+async def test_a_stop_while_an_upload_is_prepared_sends_nothing_and_says_so(rig_factory, how):
+    """The request is prepared (its uploads made) and sent in a task of the run's own. A Stop before it is sent,
+    whether the consumer goes (a closed page) or ``Run.stop()`` comes from another task (the Stop button), ends
+    that task: no job is created afterwards, the record says nothing was sent, and a consumer still reading gets
+    the final update with the stopped record."""
+    from runs.sweep_runner import was_cancelled_remotely
+
     rig = rig_factory(faults="upload=slow:0.6")
     try:
-        png = io.BytesIO()
-        Image.new("RGB", (32, 32), (20, 200, 20)).save(png, "PNG")
-        source = rig.uploads_root / "slow.png"
-        source.write_bytes(png.getvalue())
-        payload = I2I.input_model.model_validate({"prompt": "a cat", "image_url": str(source), "seed": 3})
-        run = rig.runner.start(I2I, payload, rig.route("fal"), media_url=media_url)
-        seen: list[str] = []
-        consumer = asyncio.ensure_future(_drain(run, seen))
+        run = _slow_upload_run(rig)
+        seen: list[RunUpdate] = []
+
+        async def consume() -> None:
+            async for update in run.updates():
+                seen.append(update)
+
+        consumer = asyncio.ensure_future(consume())
         await asyncio.sleep(0.2)  # the upload is under way, answered in 0.6 s
-        assert seen == ["preparing"]
-        consumer.cancel()
+        assert [u.state for u in seen] == ["preparing"]
         async with asyncio.timeout(15):
-            await run.finished.wait()
+            if how == "Stop":
+                record = await run.stop()
+                await consumer  # ends with the final update, not an exception
+                assert seen[-1].record == record
+            else:
+                consumer.cancel()
+                await run.finished.wait()
         assert run.record.state == "stopped"
+        assert run.record.error.message == "Nothing had been sent to the provider yet."
+        assert not was_cancelled_remotely(run.record)  # what a sweep counts
         await asyncio.sleep(0.8)  # past the upload's answer: a task left going would now submit the job
         stats = rig.stats()
         assert stats["submits"] == {} and stats["cancels"] == []
