@@ -139,6 +139,9 @@ html { scroll-padding-bottom: 120px; }
   .tab-wrapper .tab-container > button { padding: 4px 8px !important; font-size: 0.9em; flex: none; white-space: nowrap; }
   /* Section headers (Advanced, Result JSON, ...) a finger can hit: Gradio's are 20 px high. */
   button.label-wrap { min-height: 36px; align-items: center; }
+  /* A slider's number box and its reset button (Gradio's are 24 px high, the button 24 px wide). */
+  .tab-like-container { height: 36px !important; }
+  .tab-like-container .reset-button { min-width: 36px !important; }
   /* A sweep's grid keeps a legible height and scrolls sideways, instead of shrinking its labels to specks. */
   .fp-grid .image-frame { overflow-x: auto; justify-content: flex-start !important; }
   .fp-grid .image-frame img { height: min(45vh, 420px) !important; width: auto !important; max-width: none !important;

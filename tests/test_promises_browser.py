@@ -271,6 +271,10 @@ def test_the_phones_first_screen_reaches_the_form(browser, app):
         bar = page.locator("#flux_pro-generate").evaluate("b => b.closest('.fp-actions').getBoundingClientRect().top")
         assert top + 40 < bar, f"the prompt starts at {top:.0f} px, the action bar at {bar:.0f} px"
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        # A slider's number box and its reset button are big enough for a finger (Gradio draws them 24 px).
+        for part in ("input[type=number]", ".reset-button"):
+            box = page.locator(f"#flux_pro-num_images {part}").bounding_box()
+            assert box and box["height"] >= 32 and box["width"] >= 32, (part, box)
         # The tabs are one row that scrolls sideways; every tab is still there, and a tap opens it.
         page.get_by_role("tab", name="Models").click()
         page.locator("#models-picker").wait_for()
