@@ -589,6 +589,34 @@ class SessionReaper:
 _MCP_FILE_LINES = ("Image URL: ", "SVG Image URL: ")
 
 
+def only_tools_callable_over_mcp() -> None:
+    """Gradio 6.31's MCP bridge lists only the events whose function is a tool (``_mcp_type``), but ``tools/call``
+    runs any named event by its function's name. The page's own run and sweep events (marked ``_mcp_type =
+    "page"``) are queued, so the bridge calls them back over loopback HTTP: every MCP caller of ``flux_pro_page``
+    became the visitor ``127.0.0.1``, sharing one per-visitor run limit and budget. They are left out of the
+    bridge's table here, so a call by that name is an unknown tool; each endpoint's MCP tool
+    (``components.mcp_tools``) runs as its caller. Idempotent; a no-op without the ``mcp`` extra."""
+    try:
+        from gradio.mcp import GradioMCPServer  # here, not at the top: the mcp extra is optional
+    except ImportError:  # pragma: no cover - gradio[mcp] not installed
+        return
+    original = GradioMCPServer.get_tool_to_endpoint
+    if getattr(original, "_only_tools", False):
+        return
+
+    def get_tool_to_endpoint(self: Any) -> dict[str, str]:
+        table = original(self)
+        kept = {}
+        for tool, endpoint in table.items():
+            block_fn = self.get_block_fn_from_endpoint_name(endpoint)
+            if getattr(getattr(block_fn, "fn", None), "_mcp_type", None) != "page":
+                kept[tool] = endpoint
+        return kept
+
+    get_tool_to_endpoint._only_tools = True  # type: ignore[attr-defined]  # marks the patch as applied
+    GradioMCPServer.get_tool_to_endpoint = get_tool_to_endpoint  # type: ignore[method-assign]  # the patch itself
+
+
 def hide_server_paths_in_mcp_results() -> None:
     """Gradio 6.31's MCP bridge follows every image a tool returns with a text line holding the file's server path
     (``Image URL: …/gradio_api/file=/tmp/flux-playground-media-…/x.jpg``): the private media folder's path. The

@@ -112,6 +112,18 @@ def test_mcp_calls_use_the_visitors_one_identity(tmp_path):
         assert {row[0] for row in db.execute("SELECT visitor FROM spend")} == {"ip:203.0.113.7"}
 
 
+def test_the_pages_own_events_cannot_be_called_as_tools(app):
+    """The page's run and sweep events are not tools: called by name over MCP they are unknown (Gradio's bridge
+    ran them over loopback HTTP, so every caller was the visitor 127.0.0.1, sharing one run limit and budget)."""
+    async def call(session):
+        return [await session.call_tool(name, {"prompt": "a red cube", "num_inference_steps": 2})
+                for name in ("flux_pro_page", "flux_pro_sweep_page")]
+
+    for result in asyncio.run(session_call(app.url, call)):
+        assert result.isError, result.content
+        assert "a red cube" not in json.dumps([c.model_dump() for c in result.content])
+
+
 def test_a_sweep_is_a_tool_too(app):
     async def run(session):
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
