@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from PIL import Image, UnidentifiedImageError
 
 from providers.errors import ValidationFailed
 
@@ -63,6 +66,26 @@ def decode_data_uri(uri: str, field: str) -> tuple[bytes, str]:
         raise ValidationFailed(f"{field}: the data: URI's base64 is malformed",
                                fields=[(field, "malformed base64")]) from None
     return data, (match["type"] or "application/octet-stream").lower()
+
+
+#: What an uploaded data: URI may hold, by its bytes (the page's own rule for uploads): format -> content type.
+UPLOADABLE_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+def image_content_type(data: bytes, field: str) -> str:
+    """The content type of ``data`` read from its bytes, if it is a PNG, JPEG or WebP image Pillow can read;
+    ValidationFailed naming ``field`` otherwise. Uploads go to the provider's storage on the caller's or the
+    server's key before the job is sent, so nothing else is uploaded (an HTML page declared as an image, say)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        kind = None
+    if kind not in UPLOADABLE_IMAGES:
+        message = "not a PNG, JPEG or WebP image"
+        raise ValidationFailed(f"{field}: {message}", fields=[(field, message)])
+    return UPLOADABLE_IMAGES[kind]
 
 
 def set_at(body: Any, path: Sequence[str | int], value: Any) -> None:

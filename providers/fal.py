@@ -35,7 +35,7 @@ from providers.base import (
 )
 from providers.catalog import BuildContext
 from providers.config import Timeouts
-from providers.data_uris import decode_data_uri, field_name, large_data_uris, set_at
+from providers.data_uris import decode_data_uri, field_name, image_content_type, large_data_uris, set_at
 from providers.errors import (
     Cancelled,
     ProviderFailure,
@@ -57,8 +57,9 @@ JOB_FAILED_STATUS = frozenset({422, 499})
 
 
 def _decode_and_hash(uri: str, field: str) -> tuple[bytes, str, str]:
-    data, content_type = decode_data_uri(uri, field)
-    return data, content_type, hashlib.sha256(data).hexdigest()
+    """A data: URI's bytes, their content type as read from them (only images are uploaded), and their digest."""
+    data, _ = decode_data_uri(uri, field)
+    return data, image_content_type(data, field), hashlib.sha256(data).hexdigest()
 
 
 def parse_status(data: Mapping[str, Any], since: int = 0) -> tuple[str, int | None, list[LogLine]]:
@@ -423,7 +424,7 @@ class FalQueueProvider:
         body = payload.to_wire()
         uploads: dict[str, str] = {}
         for field, path in resolve_local_images(endpoint, body, self.local_file_roots).items():
-            url = await self.storage.upload_file(path, creds)
+            url = await self.storage.upload_file(path, creds, field)
             body[field] = uploads[field] = url
         for where, uri in list(large_data_uris(body)):
             field = field_name(where)

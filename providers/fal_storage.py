@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from providers.base import Credentials
+from providers.data_uris import image_content_type
 from providers.errors import ProviderFailure, from_response
 from providers.retry import RetryPolicy, send_idempotent
 
@@ -56,9 +57,10 @@ def _read_and_hash(path: Path) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
-def _cache_key(digest: str, content_type: str) -> str:
-    """Uploads are cached per content and declared type (the same bytes as another type get their own URL)."""
-    return f"{digest} {content_type}"
+def _cache_key(digest: str, content_type: str, credentials: Credentials) -> str:
+    """Uploads are cached per key, content and declared type (the same bytes as another type get their own URL;
+    a file one visitor's key uploaded is not handed to another key, nor its URL, which says it was uploaded)."""
+    return f"{_fingerprint(credentials)[:32]} {digest} {content_type}"
 
 
 def _fingerprint(credentials: Credentials) -> str:
@@ -83,30 +85,35 @@ class FalStorage:
         self._urls: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[str]] = {}
         self._tokens: dict[str, _Token] = {}
-        # (path, size, mtime) -> content digest: a file uploaded before is not read or hashed again.
-        self._digests: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        # (path, size, mtime) -> (content digest, type): a file uploaded before is not read or hashed again.
+        self._digests: OrderedDict[tuple[str, int, int], tuple[str, str]] = OrderedDict()
         self.uploads = 0  # files actually sent (cache misses), for tests and benchmarks
         self.file_reads = 0  # local files read and hashed, for tests and benchmarks
 
-    def _cached_by_stat(self, key: tuple[str, int, int]) -> str | None:
-        digest = self._digests.get(key)
-        cached = self._urls.get(digest) if digest else None
+    def _cached_by_stat(self, key: tuple[str, int, int], credentials: Credentials) -> str | None:
+        known = self._digests.get(key)
+        cached = self._urls.get(_cache_key(*known, credentials)) if known else None
         if cached and cached[1] > time.monotonic():
             return cached[0]
         return None
 
-    async def upload_file(self, path: Path, credentials: Credentials) -> str:
-        """The storage URL of ``path``'s content, uploading it only if this content is not cached."""
+    async def upload_file(self, path: Path, credentials: Credentials, field: str | None = None) -> str:
+        """The storage URL of ``path``'s content, uploading it only if this content is not cached. With ``field``
+        (an image field), the file must be a PNG, JPEG or WebP image (``ValidationFailed`` naming the field), sent
+        with the type its bytes show."""
         stat = await asyncio.to_thread(os.stat, path)
         key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if (url := self._cached_by_stat(key)) is not None:
+        if (url := self._cached_by_stat(key, credentials)) is not None:
             return url
         if stat.st_size > MAX_UPLOAD_BYTES:
             raise ProviderFailure(f"{Path(path).name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
         data, digest = await asyncio.to_thread(_read_and_hash, Path(path))
         self.file_reads += 1
-        content_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
-        self._digests[key] = _cache_key(digest, content_type)
+        if field is not None:
+            content_type = await asyncio.to_thread(image_content_type, data, field)
+        else:
+            content_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+        self._digests[key] = (digest, content_type)
         while len(self._digests) > self._max_entries:
             self._digests.popitem(last=False)
         return await self.upload_bytes(data, content_type, Path(path).name, credentials, digest)
@@ -114,7 +121,7 @@ class FalStorage:
     async def upload_bytes(
         self, data: bytes, content_type: str, file_name: str, credentials: Credentials, digest: str | None = None
     ) -> str:
-        digest = _cache_key(digest or hashlib.sha256(data).hexdigest(), content_type)
+        digest = _cache_key(digest or hashlib.sha256(data).hexdigest(), content_type, credentials)
         cached = self._urls.get(digest)
         if cached and cached[1] > time.monotonic():
             self._urls.move_to_end(digest)

@@ -35,7 +35,18 @@ from tests.providers.fake_fal import (
     stream_response,
 )
 
-PNG_BYTES = bytes.fromhex("89504e470d0a1a0a") + bytes(range(256)) * 20  # > 4 KB once in base64
+
+def _noisy_png() -> bytes:
+    import io
+    import random
+
+    pixels = random.Random(7).randbytes(48 * 48 * 3)  # noise: the PNG stays > 4 KB once in base64
+    out = io.BytesIO()
+    Image.frombytes("RGB", (48, 48), pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG_BYTES = _noisy_png()
 KEY = Credentials("fal-secret-key-123456789", "session")
 FAST = RetryPolicy(attempts=4, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, timeout=5)
 FLUX_PRO = get_endpoint("flux_pro")
@@ -325,6 +336,40 @@ async def test_large_data_uris_anywhere_in_the_input_go_to_fal_storage_once_per_
     assert "data:" not in json.dumps(prepared.body).replace(tiny, "")
 
 
+async def test_a_data_uri_is_uploaded_only_if_it_holds_an_image_and_as_the_image_it_is():
+    """Uploads go to fal storage on the route's key (the server's, without a visitor's own) before the job is sent
+    and paid for: a data: URI that is no image (an HTML page declared as a PNG) is refused by field, nothing
+    uploaded; an image declared as another type is uploaded with its own type."""
+    import base64
+
+    page = b"<html><script>alert(1)</script>" + b"<p>x</p>" * 800
+    fake = FakeFal()
+    for declared in ("text/html", "image/png"):
+        uri = f"data:{declared};base64," + base64.b64encode(page).decode()
+        with pytest.raises(ValidationFailed, match="image_url: not a PNG, JPEG or WebP image"):
+            await provider(fake).prepare(I2I, payload(I2I, image_url=uri), KEY)
+    assert not fake.requests
+    uri = "data:text/html;base64," + base64.b64encode(PNG_BYTES).decode()
+    prepared = await provider(fake).prepare(I2I, payload(I2I, image_url=uri), KEY)
+    upload = next(r for r in fake.requests if r.url.path == "/files/upload")
+    assert upload.headers["content-type"] == "image/png" and prepared.body["image_url"].endswith(".png")
+
+
+async def test_an_upload_is_not_reused_across_keys():
+    """The storage's cache of uploads is per key: the same image under another key is uploaded again (its URL,
+    on the first key's storage, would tell the second caller the file was uploaded before)."""
+    import base64
+
+    uri = "data:image/png;base64," + base64.b64encode(PNG_BYTES).decode()
+    fake = FakeFal()
+    p = provider(fake)
+    first = await p.prepare(I2I, payload(I2I, image_url=uri), KEY)
+    again = await p.prepare(I2I, payload(I2I, image_url=uri), KEY)
+    other = await p.prepare(I2I, payload(I2I, image_url=uri), Credentials("another-key-987654321", "session"))
+    assert first.body["image_url"] == again.body["image_url"]
+    assert fake.count("POST", "/files/upload") == 2 and other.body["image_url"].startswith("https://cdn.test/files/")
+
+
 async def test_a_malformed_data_uri_is_refused_by_field_before_anything_is_sent():
     rf = get_endpoint("flux_general_rf_inversion")
     fake = FakeFal()
@@ -333,6 +378,22 @@ async def test_a_malformed_data_uri_is_refused_by_field_before_anything_is_sent(
     with pytest.raises(ValidationFailed, match=r"controlnets\[0\]\.control_image_url"):
         await provider(fake).prepare(rf, payload(rf, controlnets=controlnets), KEY)
     assert not fake.requests
+
+
+async def test_an_uploaded_file_that_is_no_image_is_refused_by_field_before_anything_is_sent(tmp_path):
+    """A file in the upload folder (an API caller's upload, for a model whose form has no image check of its own)
+    goes to fal storage only if it is an image, sent with the type its bytes show."""
+    page = tmp_path / "page.png"
+    page.write_bytes(b"<html><script>alert(1)</script></html>")
+    fake = FakeFal()
+    with pytest.raises(ValidationFailed, match="image_url: not a PNG, JPEG or WebP image"):
+        await provider(fake, tmp_path).prepare(I2I, payload(I2I, image_url=str(page)), KEY)
+    assert not fake.requests
+    image = tmp_path / "image.bin"
+    image.write_bytes(PNG_BYTES)
+    await provider(fake, tmp_path).prepare(I2I, payload(I2I, image_url=str(image)), KEY)
+    upload = next(r for r in fake.requests if r.url.path == "/files/upload")
+    assert upload.headers["content-type"] == "image/png"
 
 
 async def test_local_path_outside_upload_roots_is_refused(tmp_path):
