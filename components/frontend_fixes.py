@@ -15,7 +15,7 @@ as before) but skips the rebuild on that first run only. The app serves the corr
 
 The second pass also set every prop again after mounting, which undid one mount-time default: Gradio's Number
 shows an empty value as 0 when it mounts, and the pass emptied it again. Without the pass the page empties those
-boxes itself (``page_config`` marks each Number that starts empty for ``widgets.EMPTY_NUMBERS_JS``, as forms drawn
+boxes itself (``page_config`` marks each Number that starts empty for ``widgets.EMPTY_BOXES_JS``, as forms drawn
 later already were); every other input of the page mounts as before (compared one by one in Chromium, Advanced
 open).
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import gradio as gr
 from gradio.components.api_component import Api
-from gradio.context import Context
+from gradio.context import Context, get_render_context
 from pydantic import ValidationError
 
 from components.api_schema import args_docstring, field_schemas
@@ -46,7 +46,7 @@ from components.run_view import origin_html
 from components.session_spend import SessionSpend
 from components.sweep_run import sweep_handlers
 from components.tab_page import build_tab
-from components.widgets import EMPTY_NUMBERS_JS
+from components.widgets import EMPTY_BOXES_JS, blocks_under, mark_empty_boxes
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.models import model_of, serving_endpoints, translate
@@ -265,6 +265,7 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
         Prose("*No model picked yet.*", elem_id="models-empty")
         return
     spec = get_endpoint(state["id"])
+    area = get_render_context()  # what this render draws into
     choices = provider_choices(spec)
     provider = gr.Radio(choices=choices, value=spec.id, label="Provider (price)", visible=len(choices) > 1,
                         interactive=True, elem_id="models-provider",
@@ -290,6 +291,9 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
                 else "every value you set carried over", *refused]
         where = html.escape(provider_title(spec.provider))
         tab.status.value = f"<p>Now on <b>{where}</b>: {html.escape(' · '.join(said))}.</p>"
+    # Drawn into the boxes of the model shown before: those that start empty are emptied as they appear, else they
+    # would show (and send) what was typed there for that model (widgets.EMPTY_BOXES_JS).
+    mark_empty_boxes(blocks_under(area))
     components = tab.form.value_components()
     # Queued, so that the State's change (which the history panel follows) fires.
     tab.after_record.add(keep_record, [tab.last_record], [last_record])
@@ -332,7 +336,7 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     picked = states.picked
     last_record = records if records is not None else gr.State(None)
     if Context.root_block is not None:
-        Context.root_block.load(None, js=EMPTY_NUMBERS_JS, queue=False, show_progress="hidden",
+        Context.root_block.load(None, js=EMPTY_BOXES_JS, queue=False, show_progress="hidden",
                                 api_visibility="private")
     query.change(bind(filter_picker, entries), [query], [picker], api_visibility="private",
                  queue=False, show_progress="hidden").then(None, js=REOPEN_PICKER_JS, api_visibility="private",

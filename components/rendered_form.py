@@ -16,7 +16,7 @@ from gradio.processing_utils import move_files_to_cache
 from pydantic import BaseModel
 
 from components.form import EndpointForm
-from components.widgets import mark_empty_numbers
+from components.widgets import mark_empty_boxes
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def fill_rendered(form: EndpointForm, values: Mapping[str, Any]) -> None:
     current = {key: values.get(key, component.value) for key, component in components.items()}
     for component, text in form.shown_for(current):
         component.value = text
-    mark_empty_numbers(components.values())
+    mark_empty_boxes(components.values())
     for component in components.values():
         # Gradio's page decides a rendered component with a value and no ``interactive`` is display-only (it
         # does not see it among the inputs of the events rendered with it): a restored prompt could not be

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import abc
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,45 +58,59 @@ EMPTY_START_CLASS = "fp-empty-start"
 #: Installed once per page: a Number rendered by ``gr.render`` with no value shows 0 (Gradio's Number sets a missing
 #: value to 0 when it mounts), and 0 is what the next run would send. Such a box, marked with EMPTY_START_CLASS,
 #: is emptied once as it appears, as a box on the first page load is; a value typed afterwards is left alone.
-#: Gradio's page draws a new render into the boxes of the last one where the layout matches, so a box can come
-#: back for a new component still showing the old one's value: the seed typed for the model picked before went out
-#: with the next model's run. Each marked box of a render also carries its component's id (``fp-block-<id>``, new
-#: for each component a render makes): it is emptied when that id is first met, whatever it shows (0, or a value
-#: left by the component drawn in it before, marked or not); a box drawn anew for a component met before only
-#: when it shows Gradio's 0 (a value set since, a restored seed say, stays).
-EMPTY_NUMBERS_JS = """() => {
-    if (window.__fluxEmptyNumbers) return;
-    window.__fluxEmptyNumbers = true;
+#: Gradio's page draws a new render into the boxes of the last one where the layout matches, and a component whose
+#: value is empty does not replace what the box showed: a box can come back for a new component still showing the
+#: old one's value (the seed typed for the model picked before went out with the next model's run; its sweep values
+#: and provider logs came along too). Each marked box of a render (a Number or a text box that starts empty) also
+#: carries its component's id (``fp-block-<id>``, new for each component a render makes): it is emptied when that
+#: id is first met, whatever it shows; a number box drawn anew for a component met before only when it shows
+#: Gradio's 0 (a value set since, a restored seed say, stays), a text box drawn anew never.
+EMPTY_BOXES_JS = """() => {
+    if (window.__fluxEmptyBoxes) return;
+    window.__fluxEmptyBoxes = true;
     const seen = new Set();  // the components met, by id: a box drawn again for one of them keeps its value
-    const empty = () => document.querySelectorAll(".CLASS input[type=number]").forEach((box) => {
+    const boxes = ".CLASS input[type=number], .CLASS textarea, .CLASS input[type=text]";
+    const clear = (box) => { box.value = ""; box.dispatchEvent(new Event("input", {bubbles: true})); };
+    const empty = () => document.querySelectorAll(boxes).forEach((box) => {
         const block = box.closest(".CLASS");
         const id = [...block.classList].find((name) => name.startsWith("fp-block-"));
-        if (!id) {  // a box of the first page: emptied once, if Gradio showed 0
-            if (box.dataset.fpSeen) return;
+        const number = box.type === "number";
+        if (!id) {  // a number box of the first page: emptied once, if Gradio showed 0
+            if (box.dataset.fpSeen || !number) return;
             box.dataset.fpSeen = "1";
-            if (box.value === "0") { box.value = ""; box.dispatchEvent(new Event("input", {bubbles: true})); }
+            if (box.value === "0") clear(box);
             return;
         }
         if (box.dataset.fpSeen === id) return;
         box.dataset.fpSeen = id;
         const met = seen.has(id);  // this component met before: its box drawn anew (Gradio mounts a missing value as 0)
         seen.add(id);
-        if (met ? box.value === "0" : box.value !== "") {
-            box.value = "";
-            box.dispatchEvent(new Event("input", {bubbles: true}));
-        }
+        if (met ? number && box.value === "0" : box.value !== "") clear(box);
     });
-    new MutationObserver(empty).observe(document.body, {childList: true, subtree: true});
+    // A box kept for a new component gets that component's classes without being added again: class changes count.
+    new MutationObserver(empty).observe(document.body, {childList: true, subtree: true, attributes: true,
+                                                        attributeFilter: ["class"]});
     empty();
 }""".replace("CLASS", EMPTY_START_CLASS)
 
 
-def mark_empty_numbers(components: Iterable[Any]) -> None:
-    """Mark the Number boxes of a rendered form that start empty (see EMPTY_NUMBERS_JS)."""
+def mark_empty_boxes(components: Iterable[Any]) -> None:
+    """Mark the boxes of a render that start empty (see EMPTY_BOXES_JS): Numbers with no value, and text boxes
+    shown from the start with none (one shown later is filled by whatever shows it, and keeps that)."""
     for component in components:
-        if isinstance(component, gr.Number) and component.value is None:
-            classes = component.elem_classes or []
+        number = isinstance(component, gr.Number) and component.value is None
+        text = (isinstance(component, gr.Textbox) and component.value in (None, "")
+                and component.visible is not False and component.type == "text")
+        classes = component.elem_classes or []
+        if (number or text) and EMPTY_START_CLASS not in classes:
             component.elem_classes = [*classes, EMPTY_START_CLASS, f"fp-block-{component._id}"]
+
+
+def blocks_under(parent: Any) -> Iterator[Any]:
+    """Every block under ``parent`` (a layout block), depth first."""
+    for child in getattr(parent, "children", None) or ():
+        yield child
+        yield from blocks_under(child)
 
 
 # After Restore, Reuse seed, Use as input or a share link filled a form: bring that form into view (the visible tab's

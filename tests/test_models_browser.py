@@ -218,6 +218,32 @@ def test_another_model_opens_with_its_own_form_not_the_last_ones_values(browser,
         put_back(page)
 
 
+def test_the_next_model_shows_neither_the_last_ones_logs_nor_its_sweep_values(browser, app):
+    """A walk found the provider logs of the model run before under the next model's heading, as if it had run;
+    sweep values typed for one model were in the next one's sweep too. Boxes outside the form that start empty
+    start empty for the next model; its own run's logs then stream in as usual."""
+    page = open_models(browser, app, {"width": 1400, "height": 1100})
+    try:
+        pick(page, "FLUX.2 [pro]")
+        page.locator("#flux_2_pro-generate").click()
+        page.locator("#flux_2_pro-gallery img").first.wait_for(timeout=30_000)
+        assert "flux-2-pro" in page.locator("#flux_2_pro-logs textarea").input_value()
+        page.locator("#flux_2_pro-sweep").get_by_text("Sweep", exact=False).first.click()
+        page.locator("#flux_2_pro-sweep-x-values input").fill("1, 2, 3")
+        pick(page, "FLUX1.1 [pro] ·")
+        page.locator("#flux_pro_v1_1-generate").wait_for(timeout=20_000)
+        page.wait_for_function("() => document.querySelector('#flux_pro_v1_1-logs textarea')?.value === ''",
+                               timeout=5_000)
+        page.locator("#flux_pro_v1_1-sweep").get_by_text("Sweep", exact=False).first.click()
+        assert page.locator("#flux_pro_v1_1-sweep-x-values input").input_value() == ""
+        page.locator("#flux_pro_v1_1-generate").click()
+        page.locator("#flux_pro_v1_1-gallery img").first.wait_for(timeout=30_000)
+        logs = page.locator("#flux_pro_v1_1-logs textarea").input_value()
+        assert "flux-pro/v1.1" in logs and "flux-2-pro" not in logs
+    finally:
+        put_back(page)
+
+
 def test_picker_is_usable_at_phone_size(browser, app):
     SHOTS.mkdir(exist_ok=True)
     page = open_models(browser, app, {"width": 390, "height": 844})

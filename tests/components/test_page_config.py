@@ -200,7 +200,7 @@ def test_the_page_leaves_out_api_only_events_and_takes_load_time_values_as_start
 
 def test_numbers_that_start_empty_are_marked_for_the_page_script_that_empties_them(plain_filter):
     """Gradio's Number mounts a missing value as 0; the page no longer sets every prop again after mounting
-    (``components.frontend_fixes``), so the page marks each Number it starts empty (``widgets.EMPTY_NUMBERS_JS``)."""
+    (``components.frontend_fixes``), so the page marks each Number it starts empty (``widgets.EMPTY_BOXES_JS``)."""
     from components.widgets import EMPTY_START_CLASS
 
     with gr.Blocks() as blocks:
