@@ -120,6 +120,9 @@ html { scroll-padding-bottom: 120px; }
 /* The red "Error" pill Gradio draws on a failed event's output is not drawn on a status line: the line itself says
    what failed (❌ Not sent / Failed), the field is marked and the toast names it; a fourth signal was one too many. */
 .fp-status > [data-testid="status-tracker"]:has(> .error) { display: none !important; }
+/* A run held back in the page (a number box the browser cannot read): its "Not sent" line stands alone, not above
+   the "Ready" or last run's status it would contradict (shown again once the field is fixed and the run goes). */
+.fp-status:has(> .fp-failed[data-fp-field-error]) > .html-container { display: none; }
 /* The picked model's long name ends before the picker's arrow (it ran under it on a phone). */
 #models-picker input { padding-right: 28px; text-overflow: ellipsis; }
 /* Wide tables (a sweep's cells) scroll sideways instead of being clipped. */
@@ -139,6 +142,8 @@ html { scroll-padding-bottom: 120px; }
   .tab-wrapper .tab-container > button { padding: 4px 8px !important; font-size: 0.9em; flex: none; white-space: nowrap; }
   /* Section headers (Advanced, Result JSON, ...) a finger can hit: Gradio's are 20 px high. */
   button.label-wrap { min-height: 36px; align-items: center; }
+  /* Small buttons (Load example, Reuse this seed, Code, Copy link, ...) a finger can hit: Gradio's are 26 px high. */
+  button.sm { min-height: 36px; }
   /* A slider's number box and its reset button (Gradio's are 24 px high, the button 24 px wide). */
   .tab-like-container { height: 36px !important; }
   .tab-like-container .reset-button { min-width: 36px !important; }

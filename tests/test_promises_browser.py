@@ -272,8 +272,9 @@ def test_the_phones_first_screen_reaches_the_form(browser, app):
         assert top + 40 < bar, f"the prompt starts at {top:.0f} px, the action bar at {bar:.0f} px"
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
         # A slider's number box and its reset button are big enough for a finger (Gradio draws them 24 px).
-        for part in ("input[type=number]", ".reset-button"):
-            box = page.locator(f"#flux_pro-num_images {part}").bounding_box()
+        for part in ("#flux_pro-num_images input[type=number]", "#flux_pro-num_images .reset-button",
+                     "#flux_pro-load-example", "#flux_pro-reuse-seed", "#flux_pro-code-button"):
+            box = page.locator(part).bounding_box()
             assert box and box["height"] >= 32 and box["width"] >= 32, (part, box)
         # The tabs are one row that scrolls sideways; every tab is still there, and a tap opens it.
         page.get_by_role("tab", name="Models").click()
@@ -395,6 +396,8 @@ def test_a_seed_the_browser_cannot_read_is_named_not_replaced_by_a_random_one(de
     desk.locator("#flux_pro-generate").click()
     desk.locator("#flux_pro-status", has_text="Not sent: Seed: must be a number").wait_for()
     desk.wait_for_function("() => document.querySelector('#flux_pro-seed').classList.contains('fp-field-error')")
+    # The line stands alone: not above a "Ready" (or the last run's status) that says otherwise.
+    assert "Ready" not in desk.locator("#flux_pro-status").inner_text()
     desk.wait_for_timeout(500)
     generate_id = desk.evaluate("() => window.gradio_config.components.find("
                                 "c => c.props && c.props.elem_id === 'flux_pro-generate').id")
