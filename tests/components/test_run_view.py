@@ -84,10 +84,19 @@ def test_html_in_logs_or_errors_is_escaped():
 @pytest.mark.parametrize(("line", "expected"), [
     ("Step 14/28", (14, 28)), ("step 3 of 10", (3, 10)), (" 57%|█████     | 16/28 [00:05<00:04,  2.9it/s]", (16, 28)),
     ("loaded 2/3 shards", None), ("Step 30/28", None), ("Step 1/0", None),
+    ("Progress 45%", (45, 100)), ("Ready: 100%", (100, 100)), ("Progress 140%", None), ("used 45% of memory", None),
 ])
 def test_step_parsing(line, expected):
     step = parse_step(line)
     assert (step.index, step.total) == expected if expected else step is None
+
+
+def test_a_percentage_shows_as_one_in_the_status_bar():
+    """Black Forest Labs reports how far a task is, not steps: the status shows a bar and "45%", not "Step 45/100"."""
+    view = RunView("FLUX1.1 [pro]", "Black Forest Labs")
+    view.apply(RunUpdate("r", "running", 2.0, step=parse_step("Progress 45%")))
+    html = view.status_html()
+    assert '<progress max="100" value="45">' in html and "45%" in html and "Step 45" not in html
 
 
 def test_time_left_from_the_step_rate():
