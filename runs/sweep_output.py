@@ -13,6 +13,7 @@ from typing import Any
 
 from PIL import Image
 
+from endpoints.models import serving_endpoints
 from providers.routing import Route
 from runs.compare import host_caption, host_figures, latency_of
 from runs.grid import GridCell, cell_caption, cells_zip, draw_grid, grid_png
@@ -20,8 +21,20 @@ from runs.provenance import download_name, embed_metadata
 from runs.record import Cost, RunRecord, Timings
 from runs.runner import Runner
 from runs.sweep.plan import SweepPlan
+from runs.sweep.syntax import PROVIDER_FIELD
 from runs.sweep_files import SweepFiles
 from runs.sweep_runner import outcome
+
+
+def grid_heading(plan: SweepPlan) -> str:
+    """What the grid shows: the model (over providers: the model, not the provider the sweep started from), or, over
+    endpoints, that several are side by side."""
+    axes = [axis for axis in (plan.x_axis, plan.y_axis) if axis is not None]
+    if any(axis.field == PROVIDER_FIELD for axis in axes):
+        return f"{serving_endpoints(plan.endpoint)[0].title} · by provider"
+    if any(axis.kind == "endpoint" for axis in axes):
+        return "Endpoints side by side"
+    return plan.endpoint.title
 
 
 def compares_hosts(plan: SweepPlan) -> bool:
@@ -93,7 +106,7 @@ def grid_and_zip(runner: Runner, plan: SweepPlan, records: tuple[RunRecord, ...]
             caption = record.error.message if record.error else record.state
         grid_cells.append(GridCell(x, y, first[2] if first else None, caption, failed=record.state == "failed"))
     y_labels = list(plan.y_axis.labels) if plan.y_axis else []
-    image = draw_grid(grid_cells, list(plan.x_axis.labels), y_labels, title=f"{plan.endpoint.title} · {outcome(records, elapsed)}",
+    image = draw_grid(grid_cells, list(plan.x_axis.labels), y_labels, title=f"{grid_heading(plan)} · {outcome(records, elapsed)}",
                       x_title=plan.x_axis.title, y_title=plan.y_axis.title if plan.y_axis else "",
                       max_pixels=max_grid_pixels)
     folder = files.folder(plan.id)

@@ -9,8 +9,9 @@ import zipfile
 
 from PIL import Image
 
+from endpoints import get_endpoint
 from runs.sweep_files import SweepFiles
-from runs.sweep_output import cell_json, grid_and_zip, image_size, sweep_record
+from runs.sweep_output import cell_json, grid_and_zip, grid_heading, image_size, sweep_record
 from runs.sweep_runner import run_sweep
 from tests.runs.test_sweep_runner import FLUX_PRO, make_plan, media_url, small
 
@@ -45,3 +46,17 @@ async def test_a_2x1_sweep_leaves_a_grid_a_zip_its_cells_and_one_record(rig, tmp
     stopped = sweep_record(plan, small(), (records[0], dataclasses.replace(records[1], state="stopped")),
                            rig.route("fal"), "grid.png", "http://app.test/media/grid.png", (640, 320))
     assert stopped.state == "stopped" and stopped.result is not None and stopped.result["extras"]["cells_done"] == 1
+
+
+def test_the_grid_is_headed_by_what_it_compares():
+    """Over providers the grid is headed by the model, not by the provider the sweep started from (a walk saw a grid
+    of every host titled "FLUX1.1 [pro] (Black Forest Labs)"); over endpoints, by that; otherwise by the endpoint."""
+    bfl = get_endpoint("bfl_flux_pro_1_1")
+    base = {"prompt": "a lighthouse", "seed": 3}
+    by_provider = grid_heading(make_plan(bfl, base, ("provider", "all"), None))
+    assert by_provider == "FLUX1.1 [pro] Text to Image · by provider" and "Black Forest Labs" not in by_provider
+    assert grid_heading(make_plan(bfl, base, ("seed", "1, 2"), None)) == bfl.title
+    i2i = get_endpoint("flux_dev_image_to_image")
+    endpoints = make_plan(i2i, {"prompt": "a cat", "image_url": "https://example.test/a.png"},
+                          ("seed", "1, 2"), ("endpoint", "flux_dev_image_to_image, fal-ai/flux-general/rf-inversion"))
+    assert grid_heading(endpoints) == "Endpoints side by side"
