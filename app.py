@@ -358,16 +358,18 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
         drawn: list[EndpointTab] = []
         forms: dict[str, FormTarget] = {}
         with gr.Tabs(overflow_behavior="wrap", elem_id="endpoint-tabs") as tabs:
-            for spec in now:
+            for index, spec in enumerate(now):
                 with gr.Tab(spec.label, id=spec.api_name):
                     drawn.append(build_tab(spec, ctx, session_keys, spend))
                 forms[spec.api_name] = DrawnForm(drawn[-1])
+                if index == 0:
+                    # Second: the way to every other model, in view on a phone (whose tab row scrolls sideways).
+                    with gr.Tab("Models", id=TAB_ID):
+                        models = build_models_tab(ctx, session_keys, spend, picked_states, records)
             for spec in later:
                 with gr.Tab(spec.label, id=spec.api_name) as item:
                     forms[spec.api_name] = build_lazy_tab(item, api_tabs[spec.api_name], lazy_states[spec.api_name],
                                                           ctx, session_keys, spend, records)
-            with gr.Tab("Models", id=TAB_ID):
-                models = build_models_tab(ctx, session_keys, spend, picked_states, records)
         add_model_apis(ctx)
         panel = build_history_panel(ctx, tabs, forms, drawn, models)
         for tab in drawn:

@@ -11,6 +11,7 @@ import gradio as gr
 import pytest
 
 from app import build_app, make_backends, make_context
+from components.models_tab import TAB_ID
 from components.page_config import API_SURFACE_ID, trimmed
 from endpoints import ENDPOINTS
 from providers.config import ProviderSettings
@@ -43,7 +44,9 @@ def test_the_page_holds_the_first_seed_tab_and_the_others_tabs_without_contents(
     page = trimmed(config)
     generates = [i for i in elem_ids(page) if i.endswith("-generate")]
     assert generates == [f"{ENDPOINTS[0].api_name}-generate"]
-    assert [t for t in tabs if t is not None][:len(ENDPOINTS)] == [spec.api_name for spec in ENDPOINTS]
+    # The first seed tab, the Models tab (second: in view on a phone), then the other seed tabs.
+    seed_tabs = [spec.api_name for spec in ENDPOINTS]
+    assert [t for t in tabs if t is not None][:len(ENDPOINTS) + 1] == [seed_tabs[0], TAB_ID, *seed_tabs[1:]]
     assert API_SURFACE_ID not in elem_ids(page)
     assert len(page["components"]) < len(config["components"]) / 3  # the point: a far smaller page
     # the API copies are in the app's own config (what gradio_client reads), each seed's form and buttons

@@ -276,7 +276,10 @@ def test_the_phones_first_screen_reaches_the_form(browser, app):
                      "#flux_pro-load-example", "#flux_pro-reuse-seed", "#flux_pro-code-button"):
             box = page.locator(part).bounding_box()
             assert box and box["height"] >= 32 and box["width"] >= 32, (part, box)
-        # The tabs are one row that scrolls sideways; every tab is still there, and a tap opens it.
+        # The tabs are one row that scrolls sideways; every tab is still there, and a tap opens it. The Models tab
+        # (every other model) is second, in view without scrolling the row (a walk found it sixth, off-screen).
+        models_tab = page.get_by_role("tab", name="Models").bounding_box()
+        assert models_tab and models_tab["x"] + models_tab["width"] <= PHONE["width"], models_tab
         page.get_by_role("tab", name="Models").click()
         page.locator("#models-picker").wait_for()
     finally:
