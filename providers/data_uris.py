@@ -69,7 +69,14 @@ def decode_data_uri(uri: str, field: str) -> tuple[bytes, str]:
 
 
 #: What an uploaded data: URI may hold, by its bytes (the page's own rule for uploads): format -> content type.
-UPLOADABLE_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+UPLOADABLE_IMAGES = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "WEBP": "image/webp"}
+# (MPO: a JPEG with more pictures after the first, as phones write Ultra HDR photos; it is a JPEG to everyone else.)
+
+
+def is_image_field(key: str) -> bool:
+    """Whether a ``_url`` field takes an image (``image_url``, ``control_image_url``, ``mask_image_url``,
+    ``image_urls``...) rather than another file (a ControlNet's ``config_url``, a LoRA's ``control_method_url``)."""
+    return "image" in key or "mask" in key
 
 
 def image_content_type(data: bytes, field: str) -> str:

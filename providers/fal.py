@@ -35,7 +35,7 @@ from providers.base import (
 )
 from providers.catalog import BuildContext
 from providers.config import Timeouts
-from providers.data_uris import decode_data_uri, field_name, image_content_type, large_data_uris, set_at
+from providers.data_uris import decode_data_uri, field_name, image_content_type, is_image_field, large_data_uris, set_at
 from providers.errors import (
     Cancelled,
     ProviderFailure,
@@ -428,8 +428,10 @@ class FalQueueProvider:
             body[field] = uploads[field] = url
         for where, uri in list(large_data_uris(body)):
             field = field_name(where)
-            data, content_type, digest = await asyncio.to_thread(_decode_and_hash, uri, field)
             key = next(part for part in reversed(where) if isinstance(part, str))  # fill_image_url, not its index
+            if not is_image_field(key):
+                continue  # another kind of file (a config, weights): sent as given, never stored on fal for anyone
+            data, content_type, digest = await asyncio.to_thread(_decode_and_hash, uri, field)
             name = f"{key}{mimetypes.guess_extension(content_type) or ''}"
             url = await self.storage.upload_bytes(data, content_type, name, creds, digest)
             set_at(body, where, url)

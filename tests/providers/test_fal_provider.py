@@ -355,6 +355,29 @@ async def test_a_data_uri_is_uploaded_only_if_it_holds_an_image_and_as_the_image
     assert upload.headers["content-type"] == "image/png" and prepared.body["image_url"].endswith(".png")
 
 
+async def test_a_phones_multi_picture_jpeg_is_uploaded_and_a_config_file_stays_inline():
+    """A JPEG with a second picture (Pillow: MPO, as phones write Ultra HDR photos) is a JPEG; a large data: URI in
+    a field that takes another kind of file (a ControlNet's ``config_url``) is sent as given, never stored."""
+    import base64
+    import io
+    import random
+
+    pictures = [Image.frombytes("RGB", (48, 48), random.Random(n).randbytes(48 * 48 * 3)) for n in (1, 2)]
+    mpo = io.BytesIO()
+    pictures[0].save(mpo, "MPO", save_all=True, append_images=pictures[1:])
+    assert Image.open(io.BytesIO(mpo.getvalue())).format == "MPO"
+    rf = get_endpoint("flux_general_rf_inversion")
+    config = "data:application/json;base64," + base64.b64encode(b'{"x": "' + b"y" * 6000 + b'"}').decode()
+    controlnets = [{"path": "https://example.test/cn.safetensors", "config_url": config,
+                    "control_image_url": "https://example.test/depth.png"}]
+    fake = FakeFal()
+    image = "data:image/jpeg;base64," + base64.b64encode(mpo.getvalue()).decode()
+    prepared = await provider(fake).prepare(rf, payload(rf, image_url=image, controlnets=controlnets), KEY)
+    upload = next(r for r in fake.requests if r.url.path == "/files/upload")
+    assert upload.headers["content-type"] == "image/jpeg" and fake.count("POST", "/files/upload") == 1
+    assert prepared.body["controlnets"][0]["config_url"] == config
+
+
 async def test_an_upload_is_not_reused_across_keys():
     """The storage's cache of uploads is per key: the same image under another key is uploaded again (its URL,
     on the first key's storage, would tell the second caller the file was uploaded before)."""
