@@ -19,6 +19,7 @@ from gradio.route_utils import get_root_url
 from starlette.requests import Request as StarletteRequest
 
 from components.gradio_fixes import SessionLifetimes
+from components.mcp_caller import caller_of
 from endpoints import ENDPOINTS
 from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
@@ -116,8 +117,8 @@ def visitor_of(request: gr.Request | None, trusted_proxies: int = 0) -> str:
     if request is None:
         return "ip:unknown"
     client = getattr(request, "client", None)
-    return visitor_id(getattr(request, "username", None), getattr(client, "host", None), forwarded_for(request),
-                      trusted_proxies)
+    host = caller_of(request) or getattr(client, "host", None)  # an MCP call passed on over loopback: its caller
+    return visitor_id(getattr(request, "username", None), host, forwarded_for(request), trusted_proxies)
 
 
 @dataclass

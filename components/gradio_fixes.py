@@ -71,6 +71,8 @@ from gradio.components.base import _Keywords
 from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
 
+from components import mcp_caller
+
 log = logging.getLogger(__name__)
 
 #: The versions these workarounds were written against and tested on (requirements.txt pins them). On any other
@@ -615,6 +617,32 @@ def only_tools_callable_over_mcp() -> None:
 
     get_tool_to_endpoint._only_tools = True  # type: ignore[attr-defined]  # marks the patch as applied
     GradioMCPServer.get_tool_to_endpoint = get_tool_to_endpoint  # type: ignore[method-assign]  # the patch itself
+
+
+def mcp_calls_keep_their_caller() -> None:
+    """Gradio 6.31's MCP bridge passes a queued tool call on over loopback HTTP with the MCP request's headers: the
+    event then sees 127.0.0.1, and every MCP caller of a catalog model's tool or a sweep tool was one visitor. The
+    bridge's copied headers get the caller's own address (``components.mcp_caller``: with a secret of this process,
+    replacing any such header the caller sent). Idempotent; a no-op without the ``mcp`` extra."""
+    try:
+        from gradio.mcp import GradioMCPServer  # here, not at the top: the mcp extra is optional
+    except ImportError:  # pragma: no cover - gradio[mcp] not installed
+        return
+    original = GradioMCPServer._prepare_tool_call_args
+    if getattr(original, "_keeps_caller", False):
+        return
+
+    def _prepare_tool_call_args(self: Any, name: str, arguments: dict[str, Any]) -> Any:
+        endpoint_name, processed_args, request_headers, block_fn = original(self, name, arguments)
+        headers = {k: v for k, v in request_headers.items() if k.lower() != mcp_caller.HEADER}
+        request = self.mcp_server.request_context.request
+        host = getattr(getattr(request, "client", None), "host", None)
+        if host:
+            headers[mcp_caller.HEADER] = mcp_caller.header_value(host)
+        return endpoint_name, processed_args, headers, block_fn
+
+    _prepare_tool_call_args._keeps_caller = True  # type: ignore[attr-defined]  # marks the patch as applied
+    GradioMCPServer._prepare_tool_call_args = _prepare_tool_call_args  # type: ignore[method-assign]  # the patch
 
 
 def hide_server_paths_in_mcp_results() -> None:

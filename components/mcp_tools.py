@@ -20,7 +20,11 @@ from components.api_schema import args_docstring
 from components.context import AppContext
 from components.endpoint_run import run_endpoint
 from components.form import EndpointForm
-from components.gradio_fixes import hide_server_paths_in_mcp_results, only_tools_callable_over_mcp
+from components.gradio_fixes import (
+    hide_server_paths_in_mcp_results,
+    mcp_calls_keep_their_caller,
+    only_tools_callable_over_mcp,
+)
 from endpoints.base import EndpointSpec
 from runs.sweep.syntax import default_axis_field
 
@@ -31,6 +35,7 @@ def add_mcp_tool(spec: EndpointSpec, form: EndpointForm, ctx: AppContext) -> Non
     """Add the hidden event behind ``spec``'s MCP tool (named like the endpoint's API name)."""
     hide_server_paths_in_mcp_results()
     only_tools_callable_over_mcp()
+    mcp_calls_keep_their_caller()
     trigger = gr.Button(visible=False)
     result_text = gr.Textbox(visible=False, label="result JSON")
     images = [gr.Image(visible=False, type="filepath", label=f"image {i + 1}") for i in range(MAX_IMAGES)]

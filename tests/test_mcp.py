@@ -124,6 +124,56 @@ def test_the_pages_own_events_cannot_be_called_as_tools(app):
         assert "a red cube" not in json.dumps([c.model_dump() for c in result.content])
 
 
+def _tool_call_from(source: str, url: str, tool: str, arguments: dict) -> tuple[bool, str]:
+    """A tools/call over plain JSON-RPC from the local address ``source`` (the mcp client cannot choose one)."""
+    import httpx
+
+    endpoint = f"{url.rstrip('/')}/gradio_api/mcp/"
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    with httpx.Client(timeout=60, transport=httpx.HTTPTransport(local_address=source), trust_env=False) as client:
+        opened = client.post(endpoint, headers=headers, json={
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        if opened.headers.get("mcp-session-id"):
+            headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+        answer = client.post(endpoint, headers=headers, json={
+            "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
+    result = next(json.loads(line[5:])["result"] for line in answer.text.splitlines() if line.startswith("data:"))
+    return bool(result.get("isError")), result["content"][0]["text"]
+
+
+def test_a_queued_tool_runs_as_its_caller_not_as_the_loopback_it_is_passed_on_by(tmp_path):
+    """Gradio's bridge passes a queued tool (a catalog model's, a sweep's) on over loopback HTTP: every caller was
+    the visitor 127.0.0.1, charged to one budget and held to one run limit with every other caller. Each caller is
+    now itself (the ledger names them), as for the seed tabs' tools."""
+    import sqlite3
+
+    env = {"PLAYGROUND_MCP": "1", "FAL_KEY": "server-id:server-secret", "PLAYGROUND_DATA_DIR": str(tmp_path),
+           "PLAYGROUND_VISITOR_BUDGET_USD": "1"}
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env, live_is_sandbox=True) as app:
+        for source, seed in (("127.0.0.2", 1), ("127.0.0.3", 2)):
+            error, text = _tool_call_from(source, app.url, "flux_schnell", {"prompt": "a red cube", "seed": seed})
+            assert not error, text
+    with sqlite3.connect(tmp_path / "spend.sqlite3") as db:
+        assert {row[0] for row in db.execute("SELECT visitor FROM spend")} == {"ip:127.0.0.2", "ip:127.0.0.3"}
+
+
+def test_only_the_bridge_can_name_an_mcp_caller():
+    """The relayed address is read only from a loopback request carrying this process's secret."""
+    from types import SimpleNamespace
+
+    from components import mcp_caller
+
+    def request(value: str | None, peer: str) -> SimpleNamespace:
+        headers = {mcp_caller.HEADER: value} if value is not None else {}
+        return SimpleNamespace(headers=headers, client=SimpleNamespace(host=peer))
+
+    assert mcp_caller.caller_of(request(mcp_caller.header_value("198.51.100.7"), "127.0.0.1")) == "198.51.100.7"
+    assert mcp_caller.caller_of(request("not-the-secret 198.51.100.7", "127.0.0.1")) is None
+    assert mcp_caller.caller_of(request(mcp_caller.header_value("198.51.100.7"), "203.0.113.9")) is None
+    assert mcp_caller.caller_of(request(None, "127.0.0.1")) is None
+
+
 def test_a_sweep_is_a_tool_too(app):
     async def run(session):
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
