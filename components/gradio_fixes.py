@@ -591,77 +591,66 @@ class SessionReaper:
 _MCP_FILE_LINES = ("Image URL: ", "SVG Image URL: ")
 
 
+def _patch_mcp_server(method: str, patched: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace ``GradioMCPServer.<method>`` by ``patched(original)``, once; a no-op without the ``mcp`` extra."""
+    try:
+        from gradio.mcp import GradioMCPServer  # here, not at the top: the mcp extra is optional
+    except ImportError:  # pragma: no cover - gradio[mcp] not installed
+        return
+    original = getattr(GradioMCPServer, method)
+    if getattr(original, "_playground_patch", False):
+        return
+    replacement = patched(original)
+    replacement._playground_patch = True  # type: ignore[attr-defined]  # marks the patch as applied
+    setattr(GradioMCPServer, method, replacement)
+
+
 def only_tools_callable_over_mcp() -> None:
     """Gradio 6.31's MCP bridge lists only the events whose function is a tool (``_mcp_type``), but ``tools/call``
     runs any named event by its function's name. The page's own run and sweep events (marked ``_mcp_type =
     "page"``) are queued, so the bridge calls them back over loopback HTTP: every MCP caller of ``flux_pro_page``
     became the visitor ``127.0.0.1``, sharing one per-visitor run limit and budget. They are left out of the
-    bridge's table here, so a call by that name is an unknown tool; each endpoint's MCP tool
-    (``components.mcp_tools``) runs as its caller. Idempotent; a no-op without the ``mcp`` extra."""
-    try:
-        from gradio.mcp import GradioMCPServer  # here, not at the top: the mcp extra is optional
-    except ImportError:  # pragma: no cover - gradio[mcp] not installed
-        return
-    original = GradioMCPServer.get_tool_to_endpoint
-    if getattr(original, "_only_tools", False):
-        return
+    bridge's table here, so a call by that name is an unknown tool. Idempotent."""
 
-    def get_tool_to_endpoint(self: Any) -> dict[str, str]:
-        table = original(self)
-        kept = {}
-        for tool, endpoint in table.items():
-            block_fn = self.get_block_fn_from_endpoint_name(endpoint)
-            if getattr(getattr(block_fn, "fn", None), "_mcp_type", None) != "page":
-                kept[tool] = endpoint
-        return kept
+    def patched(original: Callable[..., dict[str, str]]) -> Callable[..., dict[str, str]]:
+        def get_tool_to_endpoint(self: Any) -> dict[str, str]:
+            return {tool: endpoint for tool, endpoint in original(self).items()
+                    if getattr(getattr(self.get_block_fn_from_endpoint_name(endpoint), "fn", None), "_mcp_type",
+                               None) != "page"}
+        return get_tool_to_endpoint
 
-    get_tool_to_endpoint._only_tools = True  # type: ignore[attr-defined]  # marks the patch as applied
-    GradioMCPServer.get_tool_to_endpoint = get_tool_to_endpoint  # type: ignore[method-assign]  # the patch itself
+    _patch_mcp_server("get_tool_to_endpoint", patched)
 
 
 def mcp_calls_keep_their_caller() -> None:
     """Gradio 6.31's MCP bridge passes a queued tool call on over loopback HTTP with the MCP request's headers: the
     event then sees 127.0.0.1, and every MCP caller of a catalog model's tool or a sweep tool was one visitor. The
     bridge's copied headers get the caller's own address (``components.mcp_caller``: with a secret of this process,
-    replacing any such header the caller sent). Idempotent; a no-op without the ``mcp`` extra."""
-    try:
-        from gradio.mcp import GradioMCPServer  # here, not at the top: the mcp extra is optional
-    except ImportError:  # pragma: no cover - gradio[mcp] not installed
-        return
-    original = GradioMCPServer._prepare_tool_call_args
-    if getattr(original, "_keeps_caller", False):
-        return
+    replacing any such header the caller sent). Idempotent."""
 
-    def _prepare_tool_call_args(self: Any, name: str, arguments: dict[str, Any]) -> Any:
-        endpoint_name, processed_args, request_headers, block_fn = original(self, name, arguments)
-        headers = {k: v for k, v in request_headers.items() if k.lower() != mcp_caller.HEADER}
-        request = self.mcp_server.request_context.request
-        host = getattr(getattr(request, "client", None), "host", None)
-        if host:
-            headers[mcp_caller.HEADER] = mcp_caller.header_value(host)
-        return endpoint_name, processed_args, headers, block_fn
+    def patched(original: Callable[..., Any]) -> Callable[..., Any]:
+        def _prepare_tool_call_args(self: Any, name: str, arguments: dict[str, Any]) -> Any:
+            endpoint_name, processed_args, request_headers, block_fn = original(self, name, arguments)
+            headers = {k: v for k, v in request_headers.items() if k.lower() != mcp_caller.HEADER}
+            host = getattr(getattr(self.mcp_server.request_context.request, "client", None), "host", None)
+            if host:
+                headers[mcp_caller.HEADER] = mcp_caller.header_value(host)
+            return endpoint_name, processed_args, headers, block_fn
+        return _prepare_tool_call_args
 
-    _prepare_tool_call_args._keeps_caller = True  # type: ignore[attr-defined]  # marks the patch as applied
-    GradioMCPServer._prepare_tool_call_args = _prepare_tool_call_args  # type: ignore[method-assign]  # the patch
+    _patch_mcp_server("_prepare_tool_call_args", patched)
 
 
 def hide_server_paths_in_mcp_results() -> None:
     """Gradio 6.31's MCP bridge follows every image a tool returns with a text line holding the file's server path
     (``Image URL: …/gradio_api/file=/tmp/flux-playground-media-…/x.jpg``): the private media folder's path. The
     line is left out here; the image itself still comes inline, and the tool's result JSON carries its ``/media``
-    URL on the caller's own host. Idempotent; a no-op without the ``mcp`` extra."""
-    try:
-        from gradio.mcp import GradioMCPServer  # here, not at the top: the mcp extra is optional
-    except ImportError:  # pragma: no cover - gradio[mcp] not installed
-        return
-    original = GradioMCPServer.postprocess_output_data
-    if getattr(original, "_hides_server_paths", False):
-        return
+    URL on the caller's own host. Idempotent."""
 
-    def postprocess_output_data(self: Any, data: Any, root_url: str) -> list[Any]:
-        contents = original(self, data, root_url)
-        return [c for c in contents if not (getattr(c, "type", "") == "text"
-                                            and str(getattr(c, "text", "")).startswith(_MCP_FILE_LINES))]
+    def patched(original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+        def postprocess_output_data(self: Any, data: Any, root_url: str) -> list[Any]:
+            return [c for c in original(self, data, root_url) if not (
+                getattr(c, "type", "") == "text" and str(getattr(c, "text", "")).startswith(_MCP_FILE_LINES))]
+        return postprocess_output_data
 
-    postprocess_output_data._hides_server_paths = True  # type: ignore[attr-defined]  # marks the patch as applied
-    GradioMCPServer.postprocess_output_data = postprocess_output_data  # type: ignore[method-assign]  # the patch itself
+    _patch_mcp_server("postprocess_output_data", patched)
