@@ -53,6 +53,7 @@ class AfterRecord:
         self.triggers: Sequence[Callable[..., Any]] = ()  # set by ``follow``
         self.result: Any = None
         self._steps: list[_Step] = []
+        self._in_page: dict[int, tuple[Any, str]] = {}  # id(component) -> (component, a page expression for it)
         self._wired = False
 
     def follow(self, result: Any, *triggers: Callable[..., Any]) -> None:
@@ -67,6 +68,13 @@ class AfterRecord:
             raise RuntimeError(f"{self.api_name}: a step was added after the steps were wired")
         self._steps.append(_Step(fn, tuple(inputs), tuple(outputs), "request" in inspect.signature(fn).parameters))
 
+    def read_in_page(self, component: Any, expression: str) -> None:
+        """A step input whose value the page reads as the step is sent (``expression``, JavaScript), not the
+        component's own: what another tab has just written to this browser's storage, say."""
+        if self._wired:
+            raise RuntimeError(f"{self.api_name}: a page read was added after the steps were wired")
+        self._in_page[id(component)] = (component, expression)
+
     def wire(self) -> None:
         if self._wired:
             raise RuntimeError(f"{self.api_name}: the steps after a record are wired once")
@@ -80,9 +88,12 @@ class AfterRecord:
         if len({id(c) for c in outputs}) < len(outputs):
             raise ValueError(f"{self.api_name}: two steps after a record write the same component")
         run = self._run(inputs)
+        reads = [f"values[{index}] = {self._in_page[id(c)][1]};" for index, c in enumerate(inputs)
+                 if id(c) in self._in_page]
+        page_reads = {"js": f"(...values) => {{ {' '.join(reads)} return values; }}"} if reads else {}
         for trigger in self.triggers:
             trigger(run, inputs, outputs, api_visibility="private", show_progress="hidden",
-                    trigger_mode=CHAINED_TRIGGER_MODE)
+                    trigger_mode=CHAINED_TRIGGER_MODE, **page_reads)
 
     def _run(self, inputs: list[Any]) -> Callable[..., dict[Any, Any]]:
         steps, state = list(self._steps), self.record

@@ -194,17 +194,22 @@ def opened(before: Entries | None) -> Any:
 
 
 def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None, which: str,
-               seen: Any) -> tuple[Any, ...]:
+               seen: Any, stored: Any = None) -> tuple[Any, ...]:
     """A run's record into the list (outputs: listing, ``seen``, the panel opened and its actions drawn with the
     first entry). ``seen``: the records this page listed, and which of them no other tab has stored yet
-    (``history_state.page_runs``)."""
+    (``history_state.page_runs``). ``stored``: the list as stored when the page sent this step; the record goes
+    into that list (with this page's own runs it lacks put back), not into the page's, which may not show another
+    tab's write yet: a run of another tab that ended at the same moment was lost when this page wrote over it."""
     # The step after a run gets the tab's last record even when the run never started (a refused form): list
     # each record once, so a run deleted from the history does not come back with the next refused form.
     ids, unsynced = page_runs(seen)
     if not isinstance(record, dict) or not record.get("id") or record["id"] in ids:
         return (gr.skip(),) * 6
+    first = not entries  # the page showed nothing yet: the panel opens and its actions are drawn
+    found = stored_entries(stored)
+    if found is not None:
+        entries, unsynced = with_stored(found, unsynced)
     new = added(entries, record)
-    first = not entries
     seen_out = {"ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]],
                 "unsynced": [*unsynced[1 - MAX_UNSYNCED:], new[0]] if new and new[0]["id"] == record["id"] else unsynced}
     return (*listed(view, new, which), seen_out, opened(new) if first else gr.skip(), True if first else gr.skip())

@@ -164,19 +164,29 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
                         [history, gallery, count, section, states.opened, states.seen])
 
 
+#: The stored list as the page sends a record's step: what another tab may have written since this page last read it.
+STORED_NOW = "localStorage.getItem('" + STORAGE_KEY + "')"
+
+
 def wire_records(listing: ListingParts, drawn: Sequence[EndpointTab], models: ModelsTab | None) -> None:
-    """Each run's and sweep's record into the list, with the page's other steps after it."""
+    """Each run's and sweep's record into the list, with the page's other steps after it. Each step also gets the
+    stored list as the page sends it (``act.add_record``): two tabs' runs ending together lost one of them when a
+    tab added its run to a list older than the other tab's write."""
     states, which = listing.states, listing.endpoint_filter
     add = bind(act.add_record, listing.source)
     added = [states.history, listing.gallery, listing.count, states.seen, listing.section, states.opened]
+    stored = gr.Textbox(visible=False, elem_id="history-stored-now")  # not drawn: its value is read in the page
+    # (values) => values with the stored list in ``stored``'s place (the last input of the events below)
+    last_is_stored = "(...values) => { values[values.length - 1] = " + STORED_NOW + "; return values; }"
     if models is not None:
-        models.last_record.change(add, [states.history, models.last_record, which, states.seen], added,
-                                  api_visibility="private", show_progress="hidden")
+        models.last_record.change(add, [states.history, models.last_record, which, states.seen, stored], added,
+                                  js=last_is_stored, api_visibility="private", show_progress="hidden")
     for tab in drawn:
-        tab.after_record.add(add, [states.history, tab.last_record, which, states.seen], added)
+        tab.after_record.add(add, [states.history, tab.last_record, which, states.seen, stored], added)
+        tab.after_record.read_in_page(stored, STORED_NOW)
         # A whole sweep lands as one entry (its grid, its summed cost).
-        tab.after_sweep(add, [states.history, tab.sweep_record, which, states.seen], added,
-                        api_visibility="private", show_progress="hidden")
+        tab.after_sweep(add, [states.history, tab.sweep_record, which, states.seen, stored], added,
+                        js=last_is_stored, api_visibility="private", show_progress="hidden")
 
 
 def code_intro() -> str:

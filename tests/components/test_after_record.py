@@ -62,6 +62,21 @@ def test_one_private_queued_event_per_trigger_with_every_steps_outputs(parts):
     assert outputs == [parts["record"], parts["code"], parts["spend"], parts["line"]]
 
 
+def test_an_input_read_in_the_page_is_put_in_its_place_as_the_step_is_sent(parts):
+    """A step input the page reads when it sends the step (the stored history, which another tab may have just
+    written) is set by the event's js at that input's place; the others go as they are."""
+    triggers = Triggers()
+    after = AfterRecord(parts["record"], "flux_pro")
+    after.follow(parts["result"], triggers)
+    after.add(lambda history, record, label: None, [parts["history"], parts["record"], parts["label"]],
+              [parts["code"]])
+    after.read_in_page(parts["label"], "localStorage.getItem('k')")
+    after.wire()
+    _, inputs, _, options = triggers.calls[0]
+    place = inputs.index(parts["label"])
+    assert options["js"] == f"(...values) => {{ values[{place}] = localStorage.getItem('k'); return values; }}"
+
+
 def test_the_steps_get_the_new_record_and_their_answers_go_to_their_outputs(parts):
     seen: list[Any] = []
 
