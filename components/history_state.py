@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from typing import Any
 
 from endpoints import ENDPOINTS, get_endpoint
@@ -142,36 +141,24 @@ def page_runs(seen: Any) -> tuple[list[str], list[dict[str, Any]]]:
     return list(seen.get("ids") or []), unsynced
 
 
-#: A page's own run stays its to put back for this long after it ended, even once a stored list has shown it: a
-#: list stored in those seconds may be this page's own write echoed by another tab that then writes its own older
-#: list over it (two tabs' runs ending together lost one that way).
-SYNC_GRACE_SECONDS = 10.0
-
-
-def _ended(entry: dict[str, Any]) -> float:
-    timings = (entry.get("record") or {}).get("timings") or {}
-    ended = timings.get("finished") or timings.get("submitted") or 0
-    return float(ended) if isinstance(ended, int | float) else 0.0
-
-
-def with_stored(stored: list[dict[str, Any]], unsynced: list[dict[str, Any]], now: float | None = None
+def with_stored(stored: list[dict[str, Any]], unsynced: list[dict[str, Any]]
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The list another tab stored, with this page's own runs it lacks put back: those the page listed that no
     stored list has shown yet (``unsynced``, kept on the server: the page's own list may be a step behind; the
     other tab wrote before it had them). A run another tab deleted stays deleted: once a stored list showed it, it
     is no longer ``unsynced``. Returns the list and what is still unsynced. Both tabs of a crossing pair of writes
     come to the same list: a list with runs put back is ordered by when each run ended (newest first), then id."""
-    now = time.time() if now is None else now
     stored_ids = {entry.get("id") for entry in stored}
     missing = [entry for entry in unsynced if entry.get("id") not in stored_ids]
-    recent = [entry for entry in unsynced if entry.get("id") in stored_ids and now - _ended(entry) < SYNC_GRACE_SECONDS]
     if not missing:
-        return stored, recent
-    return sorted([*missing, *stored], key=_newest_first)[:HISTORY_LIMIT], [*missing, *recent]
+        return stored, []
+    return sorted([*missing, *stored], key=_newest_first)[:HISTORY_LIMIT], missing
 
 
 def _newest_first(entry: dict[str, Any]) -> tuple[float, str]:
-    return (-_ended(entry), str(entry.get("id")))
+    timings = (entry.get("record") or {}).get("timings") or {}
+    ended = timings.get("finished") or timings.get("submitted") or 0
+    return (-float(ended) if isinstance(ended, int | float) else 0.0, str(entry.get("id")))
 
 
 def removed(history: list[dict[str, Any]] | None, entry_id: str | None) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ from components.history_state import (
     ELIDED,
     HISTORY_LIMIT,
     MAX_KEPT_DATA_URI,
-    SYNC_GRACE_SECONDS,
     added,
     caption,
     changed_parameters,
@@ -166,18 +165,6 @@ def test_a_run_another_tab_deleted_stays_deleted():
     assert unsynced == []
     after_delete, _ = with_stored([ended_at(0, 100.0)], unsynced)
     assert [e["id"] for e in after_delete] == ["run-0"]
-
-
-def test_an_echo_of_the_pages_own_write_does_not_sync_its_run_for_a_few_seconds():
-    """Two tabs' runs ending together: tab B, not yet holding its own run, echoes tab A's list, then writes its own
-    older one. A run a stored list showed within seconds of its end stays A's to put back, so B's write does not
-    lose it (seen in a failing run of the two-tab browser test); later, a list showing it syncs it, as before."""
-    run_1 = ended_at(1, 1000.0)
-    _, still = with_stored([run_1], [run_1], now=1000.5)  # B's echo of A's write
-    assert still == [run_1]
-    merged, _ = with_stored([ended_at(2, 1000.4)], still, now=1000.6)  # B's own, older list
-    assert [e["id"] for e in merged] == ["run-2", "run-1"]
-    assert with_stored([run_1], [run_1], now=1000.0 + SYNC_GRACE_SECONDS + 1) == ([run_1], [])
 
 
 def test_the_page_runs_state_reads_ids_and_unsynced_entries():
