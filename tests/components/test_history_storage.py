@@ -42,3 +42,20 @@ def test_anything_else_reads_as_nothing():
                    stored_as_gradio_does({"id": "a"}), stored_as_gradio_does([1, 2]), stored_as_gradio_does("text"),
                    "x:" + "A" * MAX_STORED_CHARS):
         assert stored_entries(stored) is None, stored
+
+
+def test_a_record_goes_into_the_list_as_stored_when_its_step_was_sent():
+    """Two tabs' runs ending together: this page's step carries what the other tab has just stored, and the record
+    goes into that list, not into the older one the page sent (which lost the other tab's run); with nothing
+    readable stored, into the page's own list as before."""
+    from types import SimpleNamespace
+
+    from components.history_actions import add_record
+    from components.history_state import ALL
+    from tests.components.test_history_state import ended_at, record
+
+    view = SimpleNamespace(ctx=None, files=SimpleNamespace(placeholder="placeholder.png"))
+    other_tabs = [ended_at(1, 200.0)]
+    listing = add_record(view, [], record(2), ALL, None, stored_as_gradio_does(other_tabs))[0]
+    assert [entry["id"] for entry in listing] == ["run-2", "run-1"]
+    assert [entry["id"] for entry in add_record(view, [], record(2), ALL, None, "not stored")[0]] == ["run-2"]
