@@ -34,7 +34,6 @@ from components.history_state import (
     page_runs,
     parameter_diff,
     removed,
-    shown_in,
     tile_caption,
     with_stored,
 )
@@ -178,10 +177,8 @@ def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: s
     ids, unsynced = page_runs(seen)
     if found is None:  # nothing stored that reads back: the page's own list
         found = entries or []
-    shown = shown_in(seen)
-    found, still, shown_now = with_stored(found, unsynced, shown)
-    seen_out = ({"ids": ids, "unsynced": still, "shown": shown_now} if (still, shown_now) != (unsynced, shown)
-                else gr.skip())
+    found, still = with_stored(found, unsynced)
+    seen_out = {"ids": ids, "unsynced": still} if still != unsynced else gr.skip()
     same = found == (entries or [])
     if same and drawn:
         return (*(gr.skip(),) * 5, seen_out)
@@ -209,14 +206,12 @@ def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None
     if not isinstance(record, dict) or not record.get("id") or record["id"] in ids:
         return (gr.skip(),) * 6
     first = not entries  # the page showed nothing yet: the panel opens and its actions are drawn
-    shown = shown_in(seen)
     found = stored_entries(stored)
     if found is not None:
-        entries, unsynced, shown = with_stored(found, unsynced, shown)
+        entries, unsynced = with_stored(found, unsynced)
     new = added(entries, record)
-    kept = [*unsynced[1 - MAX_UNSYNCED:], new[0]] if new and new[0]["id"] == record["id"] else unsynced
-    seen_out = {"ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]], "unsynced": kept,
-                "shown": [i for i in shown if any(entry.get("id") == i for entry in kept)]}
+    seen_out = {"ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]],
+                "unsynced": [*unsynced[1 - MAX_UNSYNCED:], new[0]] if new and new[0]["id"] == record["id"] else unsynced}
     return (*listed(view, new, which), seen_out, opened(new) if first else gr.skip(), True if first else gr.skip())
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
-from collections.abc import Iterable
 from typing import Any
 
 from endpoints import ENDPOINTS, get_endpoint
@@ -143,46 +141,24 @@ def page_runs(seen: Any) -> tuple[list[str], list[dict[str, Any]]]:
     return list(seen.get("ids") or []), unsynced
 
 
-def shown_in(seen: Any) -> list[str]:
-    """The page's own unsynced runs a stored list has already shown (``with_stored``)."""
-    shown = seen.get("shown") if isinstance(seen, dict) else None
-    return [str(i) for i in shown if isinstance(i, str)] if isinstance(shown, list) else []
-
-
-#: A page's own run is settled (a list without it then means another tab deleted it) once a stored list has shown
-#: it and it ended this long ago. Sooner, the list that showed it may be this page's own write echoed by another
-#: tab whose older list, written a moment later, would lose it: two tabs' runs ending together lost one that way.
-SYNC_GRACE_SECONDS = 3.0
-
-
-def with_stored(stored: list[dict[str, Any]], unsynced: list[dict[str, Any]], shown: Iterable[str] = (),
-                now: float | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """The list another tab stored, with this page's own runs it lacks put back: those the page listed that are not
-    settled (``unsynced``, kept on the server: the page's own list may be a step behind; the other tab wrote before
-    it had them). A run another tab deleted stays deleted: a run is settled once a stored list has shown it
-    (``shown``) and ``SYNC_GRACE_SECONDS`` have passed since it ended. Returns the list, what is still unsynced and
-    which of those a stored list has shown. Both tabs of a crossing pair of writes come to the same list: a list
-    with runs put back is ordered by when each run ended (newest first), then id."""
-    now = time.time() if now is None else now
+def with_stored(stored: list[dict[str, Any]], unsynced: list[dict[str, Any]]
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The list another tab stored, with this page's own runs it lacks put back: those the page listed that no
+    stored list has shown yet (``unsynced``, kept on the server: the page's own list may be a step behind; the
+    other tab wrote before it had them). A run another tab deleted stays deleted: once a stored list showed it, it
+    is no longer ``unsynced``. Returns the list and what is still unsynced. Both tabs of a crossing pair of writes
+    come to the same list: a list with runs put back is ordered by when each run ended (newest first), then id."""
     stored_ids = {entry.get("id") for entry in stored}
-    seen_stored = set(shown) | {entry.get("id") for entry in unsynced if entry.get("id") in stored_ids}
-    still = [entry for entry in unsynced
-             if entry.get("id") not in seen_stored or now - _ended(entry) < SYNC_GRACE_SECONDS]
-    missing = [entry for entry in still if entry.get("id") not in stored_ids]
-    shown_out = [str(entry.get("id")) for entry in still if entry.get("id") in seen_stored]
+    missing = [entry for entry in unsynced if entry.get("id") not in stored_ids]
     if not missing:
-        return stored, still, shown_out
-    return sorted([*missing, *stored], key=_newest_first)[:HISTORY_LIMIT], still, shown_out
-
-
-def _ended(entry: dict[str, Any]) -> float:
-    timings = (entry.get("record") or {}).get("timings") or {}
-    ended = timings.get("finished") or timings.get("submitted") or 0
-    return float(ended) if isinstance(ended, int | float) else 0.0
+        return stored, []
+    return sorted([*missing, *stored], key=_newest_first)[:HISTORY_LIMIT], missing
 
 
 def _newest_first(entry: dict[str, Any]) -> tuple[float, str]:
-    return (-_ended(entry), str(entry.get("id")))
+    timings = (entry.get("record") or {}).get("timings") or {}
+    ended = timings.get("finished") or timings.get("submitted") or 0
+    return (-float(ended) if isinstance(ended, int | float) else 0.0, str(entry.get("id")))
 
 
 def removed(history: list[dict[str, Any]] | None, entry_id: str | None) -> list[dict[str, Any]]:
