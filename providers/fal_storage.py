@@ -13,7 +13,6 @@ import asyncio
 import datetime as dt
 import functools
 import hashlib
-import mimetypes
 import os
 import time
 from collections import OrderedDict
@@ -50,11 +49,12 @@ def _expiry(expires_at: object) -> float:
     return time.monotonic() + max(0.0, remaining - 30.0)
 
 
-def _read_and_hash(path: Path) -> tuple[bytes, str]:
+def _read_image(path: Path, field: str) -> tuple[bytes, str, str]:
+    """Blocking (one worker thread): the file's bytes, their digest and their image content type."""
     data = path.read_bytes()
     if len(data) > MAX_UPLOAD_BYTES:
         raise ProviderFailure(f"{path.name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
-    return data, hashlib.sha256(data).hexdigest()
+    return data, hashlib.sha256(data).hexdigest(), image_content_type(data, field)
 
 
 def _cache_key(digest: str, content_type: str, credentials: Credentials) -> str:
@@ -97,22 +97,18 @@ class FalStorage:
             return cached[0]
         return None
 
-    async def upload_file(self, path: Path, credentials: Credentials, field: str | None = None) -> str:
-        """The storage URL of ``path``'s content, uploading it only if this content is not cached. With ``field``
-        (an image field), the file must be a PNG, JPEG or WebP image (``ValidationFailed`` naming the field), sent
-        with the type its bytes show."""
+    async def upload_file(self, path: Path, credentials: Credentials, field: str) -> str:
+        """The storage URL of ``path``'s content, uploading it only if this content is not cached. The file is
+        ``field``'s image: a PNG, JPEG or WebP image (``ValidationFailed`` naming the field), sent with the type its
+        bytes show."""
         stat = await asyncio.to_thread(os.stat, path)
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if (url := self._cached_by_stat(key, credentials)) is not None:
             return url
         if stat.st_size > MAX_UPLOAD_BYTES:
             raise ProviderFailure(f"{Path(path).name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
-        data, digest = await asyncio.to_thread(_read_and_hash, Path(path))
+        data, digest, content_type = await asyncio.to_thread(_read_image, Path(path), field)
         self.file_reads += 1
-        if field is not None:
-            content_type = await asyncio.to_thread(image_content_type, data, field)
-        else:
-            content_type = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
         self._digests[key] = (digest, content_type)
         while len(self._digests) > self._max_entries:
             self._digests.popitem(last=False)
