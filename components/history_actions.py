@@ -26,7 +26,7 @@ from components.history_files import LocalFiles, image_file, is_provider_media, 
 from components.history_state import (
     ALL,
     HISTORY_LIMIT,
-    MAX_UNSYNCED,
+    MAX_OWN,
     added,
     caption,
     details_markdown,
@@ -168,21 +168,21 @@ def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: s
     """The history this browser stores, shown: as the page opens (when the browser holds runs), and whenever another
     tab of this browser writes it (``stored``: the value as written, ``components/history_storage.py``). The page's
     list becomes the stored one, so that its next run adds to it rather than writing its own older list over the
-    other tab's runs; with the page's own runs the stored list lacks put back (``history_state.with_stored``: two
-    tabs whose runs ended together each wrote before seeing the other's). Outputs: the listing, then the panel
+    other tab's runs; with the page's own runs the stored list lacks put back and the runs deleted in either left
+    out (``history_state.with_stored``: two tabs whose runs ended together each wrote before seeing the other's). Outputs: the listing, then the panel
     opened and its actions drawn when the page shows entries for the first time (the page opening with runs stored,
     or another tab's first run), then ``seen``. Nothing changes when the page already shows the stored list (a
     tab's own write, echoed back by another tab's)."""
     found = stored_entries(stored)
-    ids, unsynced = page_runs(seen)
+    ids, own = page_runs(seen)
     if found is None:  # nothing stored that reads back: the page's own list
         found = entries or []
-    found, still = with_stored(found, unsynced)
-    seen_out = {"ids": ids, "unsynced": still} if still != unsynced else gr.skip()
+    found, kept = with_stored(found, own, entries)
+    seen_out = {"ids": ids, "own": kept} if kept != own else gr.skip()
     same = found == (entries or [])
     if same and drawn:
         return (*(gr.skip(),) * 5, seen_out)
-    first = bool(found) and not drawn
+    first = bool(filtered(found, ALL)) and not drawn
     return (gr.skip() if same else found, *show(view, found, which),
             opened(found) if first else gr.skip(), True if first else gr.skip(), seen_out)
 
@@ -196,22 +196,21 @@ def opened(before: Entries | None) -> Any:
 def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None, which: str,
                seen: Any, stored: Any = None) -> tuple[Any, ...]:
     """A run's record into the list (outputs: listing, ``seen``, the panel opened and its actions drawn with the
-    first entry). ``seen``: the records this page listed, and which of them no other tab has stored yet
-    (``history_state.page_runs``). ``stored``: the list as stored when the page sent this step; the record goes
+    first entry). ``seen``: the records this page listed, and its newest own runs (``history_state.page_runs``). ``stored``: the list as stored when the page sent this step; the record goes
     into that list (with this page's own runs it lacks put back), not into the page's, which may not show another
     tab's write yet: a run of another tab that ended at the same moment was lost when this page wrote over it."""
     # The step after a run gets the tab's last record even when the run never started (a refused form): list
     # each record once, so a run deleted from the history does not come back with the next refused form.
-    ids, unsynced = page_runs(seen)
+    ids, own = page_runs(seen)
     if not isinstance(record, dict) or not record.get("id") or record["id"] in ids:
         return (gr.skip(),) * 6
-    first = not entries  # the page showed nothing yet: the panel opens and its actions are drawn
+    first = not filtered(entries, ALL)  # the page showed nothing yet: the panel opens and its actions are drawn
     found = stored_entries(stored)
     if found is not None:
-        entries, unsynced = with_stored(found, unsynced)
+        entries, own = with_stored(found, own, entries)
     new = added(entries, record)
     seen_out = {"ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]],
-                "unsynced": [*unsynced[1 - MAX_UNSYNCED:], new[0]] if new and new[0]["id"] == record["id"] else unsynced}
+                "own": [*own[1 - MAX_OWN:], new[0]] if new and new[0].get("id") == record["id"] else own}
     return (*listed(view, new, which), seen_out, opened(new) if first else gr.skip(), True if first else gr.skip())
 
 

@@ -85,7 +85,7 @@ class PanelStates:
     history: gr.BrowserState
     selected: gr.State  # the id of the entry clicked last
     pins: gr.State  # ids pinned for A/B, oldest first
-    seen: gr.State  # {"ids": records this page listed (each once), "unsynced": the entries no other tab stored yet}
+    seen: gr.State  # {"ids": records this page listed (each once), "own": the entries of its newest runs}
     opened: gr.State  # True once the panel's actions are drawn (or being drawn) in this page
 
 
@@ -133,7 +133,7 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     # Outside the panel: Gradio's page reads the stored list only from a mounted BrowserState, and a closed
     # accordion's children are not mounted.
     history = gr.BrowserState([], storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
-    states = PanelStates(history, gr.State(None), gr.State([]), gr.State({"ids": [], "unsynced": []}),
+    states = PanelStates(history, gr.State(None), gr.State([]), gr.State({"ids": [], "own": []}),
                          gr.State(False))
     # Closed until there is something in it (act.opened): a first visit has nothing to show.
     with gr.Accordion("🕘 History & compare — your last 100 runs, kept in this browser", open=False,

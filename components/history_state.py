@@ -120,39 +120,72 @@ def entry_of(record: dict[str, Any]) -> dict[str, Any]:
 
 def added(history: list[dict[str, Any]] | None, record: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The history with ``record`` added on top, keeping the newest ``HISTORY_LIMIT``. A record already in the
-    history stays where it is (runs are listed by when they ran, not by when they were last seen)."""
-    entries = filtered(history, ALL)
+    history stays where it is (runs are listed by when they ran, not by when they were last seen). A run added again
+    after a delete (an image of it opened) is no longer a deleted one."""
+    entries, deleted = filtered(history, ALL), deleted_ids(history)
     if not record or "id" not in record or any(e["id"] == record["id"] for e in entries):
-        return entries[:HISTORY_LIMIT]
-    return [entry_of(record), *entries][:HISTORY_LIMIT]
+        return marked(entries, deleted)
+    return marked([entry_of(record), *entries], [d for d in deleted if d != record["id"]])
 
 
-#: A page keeps its newest runs no stored list has shown yet, whole (``with_stored``), in its session on the server
-#: (~3 KB each); a crossing of two tabs' writes is over in a second, so only the last few can be waiting.
-MAX_UNSYNCED = 4
+#: The stored list ends with a mark, ``{"deleted": [ids]}``, once a run was deleted from it: a tab putting its own
+#: runs back into a list another tab wrote (``with_stored``) leaves out those deleted in any tab. Entries have an
+#: ``id`` and the mark has none, so whatever reads entries (``filtered``) passes it by.
+MAX_DELETED = 100
+
+
+def deleted_ids(history: Any) -> list[str]:
+    """The ids the list's mark names as deleted (the browser's list: any shape)."""
+    if not isinstance(history, list):
+        return []
+    ids: list[str] = []
+    for item in history:
+        if isinstance(item, dict) and "id" not in item and isinstance(item.get("deleted"), list):
+            ids += [d for d in item["deleted"] if isinstance(d, str) and d not in ids]
+    return ids[-MAX_DELETED:]
+
+
+def marked(entries: list[dict[str, Any]], deleted: list[str]) -> list[dict[str, Any]]:
+    """The list as stored: the newest ``HISTORY_LIMIT`` entries, then the mark of the deleted runs (when any)."""
+    kept = entries[:HISTORY_LIMIT]
+    return [*kept, {"deleted": deleted[-MAX_DELETED:]}] if deleted else kept
+
+
+#: A page puts its newest few runs back into any stored list that lacks them and did not delete them
+#: (``with_stored``); they are kept whole (~3 KB each) in its session on the server.
+MAX_OWN = 4
 
 
 def page_runs(seen: Any) -> tuple[list[str], list[dict[str, Any]]]:
-    """The page's ``seen`` state as (ids of the records this page listed, the entries of those no other tab's stored
-    list has shown yet)."""
+    """The page's ``seen`` state as (ids of the records this page listed, the entries of its newest own runs)."""
     if not isinstance(seen, dict):
         return [], []
-    unsynced = [entry for entry in seen.get("unsynced") or [] if isinstance(entry, dict) and entry.get("id")]
-    return list(seen.get("ids") or []), unsynced
+    own = [entry for entry in seen.get("own") or [] if isinstance(entry, dict) and entry.get("id")]
+    return list(seen.get("ids") or []), own
 
 
-def with_stored(stored: list[dict[str, Any]], unsynced: list[dict[str, Any]]
+def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], page: Any = None
                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The list another tab stored, with this page's own runs it lacks put back: those the page listed that no
-    stored list has shown yet (``unsynced``, kept on the server: the page's own list may be a step behind; the
-    other tab wrote before it had them). A run another tab deleted stays deleted: once a stored list showed it, it
-    is no longer ``unsynced``. Returns the list and what is still unsynced. Both tabs of a crossing pair of writes
-    come to the same list: a list with runs put back is ordered by when each run ended (newest first), then id."""
-    stored_ids = {entry.get("id") for entry in stored}
-    missing = [entry for entry in unsynced if entry.get("id") not in stored_ids]
-    if not missing:
-        return stored, []
-    return sorted([*missing, *stored], key=_newest_first)[:HISTORY_LIMIT], missing
+    """The list another tab stored, made to agree with this page (``page``: its own list, as the page sent it).
+
+    - This page's newest runs the stored list lacks are put back (``own``, kept on the server): two tabs whose runs
+      ended together each wrote before it saw the other's write, and a tab may echo this page's write back before
+      its own older list arrives. A list with runs put back is ordered by when each run ended (newest first), then
+      id, so both tabs of a crossing pair of writes come to the same list.
+    - A run deleted in any tab stays deleted: the deletes marked in either list are left out of both (a tab that
+      wrote before it saw a delete still had the run).
+
+    Returns the list and the page's own runs not deleted."""
+    deleted = deleted_ids(stored)
+    deleted += [d for d in deleted_ids(page) if d not in deleted]
+    gone = set(deleted)
+    own = [entry for entry in own if entry.get("id") not in gone]
+    entries = [entry for entry in filtered(stored, ALL) if entry.get("id") not in gone]
+    listed_ids = {entry.get("id") for entry in entries}
+    missing = [entry for entry in own if entry.get("id") not in listed_ids]
+    if missing:
+        entries = sorted([*missing, *entries], key=_newest_first)
+    return marked(entries, deleted), own
 
 
 def _newest_first(entry: dict[str, Any]) -> tuple[float, str]:
@@ -162,7 +195,12 @@ def _newest_first(entry: dict[str, Any]) -> tuple[float, str]:
 
 
 def removed(history: list[dict[str, Any]] | None, entry_id: str | None) -> list[dict[str, Any]]:
-    return [e for e in filtered(history, ALL) if e.get("id") != entry_id]
+    """The history without the run, marked deleted (so no tab puts it back)."""
+    entries, deleted = filtered(history, ALL), deleted_ids(history)
+    kept = [e for e in entries if e.get("id") != entry_id]
+    if entry_id and len(kept) < len(entries):
+        deleted = [*(d for d in deleted if d != entry_id), entry_id]
+    return marked(kept, deleted)
 
 
 def filtered(history: list[dict[str, Any]] | None, endpoint: str | None) -> list[dict[str, Any]]:

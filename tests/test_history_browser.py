@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from components.history_state import filtered
 from components.history_storage import STORAGE_KEY, STORAGE_SECRET, stored_entries
 from endpoints import get_endpoint
 from sandbox import SandboxOptions
@@ -251,7 +252,7 @@ def stored_history(page) -> list[dict[str, Any]]:
     assert stored, "the history is in localStorage"
     entries = stored_entries(stored, STORAGE_SECRET)  # Gradio's BrowserState format (components/history_storage.py)
     assert entries is not None, "the stored history reads back"
-    return entries
+    return filtered(entries, None)  # the runs (the list may end with the mark of the deleted ones)
 
 
 def snippet_env(extra: dict[str, str]) -> dict[str, str]:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from components.history_state import (
     ELIDED,
     HISTORY_LIMIT,
+    MAX_DELETED,
     MAX_KEPT_DATA_URI,
     added,
     caption,
     changed_parameters,
+    deleted_ids,
     details_markdown,
     entry_of,
     filtered,
@@ -146,34 +148,65 @@ def ended_at(i: int, finished: float) -> dict:
     return entry_of({**record(i), "timings": {"submitted": finished - 2, "started": finished - 1, "finished": finished}})
 
 
+def ids(entries: list[dict]) -> list[str]:
+    return [e["id"] for e in filtered(entries, None)]
+
+
 def test_two_tabs_whose_writes_crossed_come_to_the_same_list():
     """Tab A listed run 1, tab B run 2, each wrote before it saw the other's write: each puts its own run back into
     the other's list, and both lists come out the same (so the exchange ends)."""
     old = [ended_at(0, 100.0)]
     run_1, run_2 = ended_at(1, 200.0), ended_at(2, 200.4)
-    a_list, a_still = with_stored([run_2, *old], [run_1])  # A reads B's write
-    b_list, b_still = with_stored([run_1, *old], [run_2])  # B reads A's
-    assert [e["id"] for e in a_list] == [e["id"] for e in b_list] == ["run-2", "run-1", "run-0"]
-    assert a_still == [run_1] and b_still == [run_2]  # not yet in anything another tab stored
-    assert with_stored(b_list, a_still) == (b_list, [])  # then A reads B's merged write: in sync
+    a_list, a_own = with_stored([run_2, *old], [run_1])  # A reads B's write
+    b_list, b_own = with_stored([run_1, *old], [run_2])  # B reads A's
+    assert ids(a_list) == ids(b_list) == ["run-2", "run-1", "run-0"]
+    assert a_own == [run_1] and b_own == [run_2]
+    assert with_stored(b_list, a_own) == (b_list, [run_1])  # then A reads B's merged write: in sync
+
+
+def test_a_run_echoed_back_is_still_put_back_into_an_older_list():
+    """Tab B echoed A's write (run 1) before B's own step, which read an empty list, wrote [run 2]: A puts run 1
+    back (before, the echo counted as run 1 being stored, and B's older list then replaced it)."""
+    run_1, run_2 = ended_at(1, 200.0), ended_at(2, 200.4)
+    echoed, own = with_stored([run_1], [run_1])
+    assert ids(echoed) == ["run-1"] and own == [run_1]
+    after, own = with_stored([run_2], own)
+    assert ids(after) == ["run-2", "run-1"] and own == [run_1]
 
 
 def test_a_run_another_tab_deleted_stays_deleted():
-    """Run 1 reached the other tab's stored list once (it is synced); that tab then deletes it: it is not put back."""
+    """Run 1 is this page's; the other tab deletes it: the list it stores marks it deleted, and it is not put back
+    (nor in any later list)."""
     own = [ended_at(1, 200.0), ended_at(0, 100.0)]
-    _, unsynced = with_stored(own, [own[0]])  # the other tab's echo of this page's run
-    assert unsynced == []
-    after_delete, _ = with_stored([ended_at(0, 100.0)], unsynced)
-    assert [e["id"] for e in after_delete] == ["run-0"]
+    stored_after_delete = removed(own, "run-1")
+    assert ids(stored_after_delete) == ["run-0"] and deleted_ids(stored_after_delete) == ["run-1"]
+    after, kept = with_stored(stored_after_delete, [own[0]])
+    assert ids(after) == ["run-0"] and kept == []
+    assert deleted_ids(after) == ["run-1"]  # passed on with the list this page writes
 
 
-def test_the_page_runs_state_reads_ids_and_unsynced_entries():
+def test_a_delete_crossing_an_older_write_stays_deleted():
+    """The page deleted run 1 while another tab wrote a list that still had it (it had not seen the delete): the
+    page's mark leaves run 1 out of that list, and the list the page writes carries the mark on."""
+    old, run_1, run_2 = ended_at(0, 100.0), ended_at(1, 200.0), ended_at(2, 300.0)
+    page = removed([run_1, old], "run-1")
+    other, own = with_stored([run_2, run_1, old], [], page)
+    assert ids(other) == ["run-2", "run-0"] and deleted_ids(other) == ["run-1"] and own == []
+
+
+def test_the_deleted_mark_is_kept_capped_and_passed_by():
+    history = removed([ended_at(1, 1.0), ended_at(2, 2.0)], "run-1")
+    assert ids(history) == ["run-2"] and len(history) == 2  # the mark follows the entries
+    assert deleted_ids(added(history, record(3))) == ["run-1"]
+    assert deleted_ids(added(history, record(1))) == []  # added again (an image of it opened): not deleted now
+    assert removed(history, "not-listed") == history  # only what the list had is marked
+    for i in range(MAX_DELETED + 5):
+        history = removed(added(history, record(1000 + i)), f"run-{1000 + i}")
+    assert len(deleted_ids(history)) == MAX_DELETED and deleted_ids(history)[-1] == f"run-{1000 + MAX_DELETED + 4}"
+    assert deleted_ids("garbage") == [] and deleted_ids([{"deleted": [1, "x"]}, {"id": "a", "deleted": ["y"]}]) == ["x"]
+
+
+def test_the_page_runs_state_reads_ids_and_own_entries():
     entry = ended_at(2, 10.0)
-    assert page_runs({"ids": ["run-1", "run-2"], "unsynced": [entry, "junk"]}) == (["run-1", "run-2"], [entry])
+    assert page_runs({"ids": ["run-1", "run-2"], "own": [entry, "junk"]}) == (["run-1", "run-2"], [entry])
     assert page_runs(None) == ([], [])
-
-
-def test_a_seed_a_sweep_entry_lacks_shows_as_a_dash_not_none():
-    run, sweep = entry_of(record(1)), {**entry_of(record(2)), "seed": None}
-    rows = {row[0]: row[1:] for row in parameter_diff(run, sweep)}
-    assert rows["seed (used)"] == ["101", "—"], rows
