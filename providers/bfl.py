@@ -52,6 +52,7 @@ from providers.errors import (
     from_response,
     from_transport_error,
     missing_key,
+    submit_failed,
 )
 from providers.local_files import describe_file, resolve_local_images
 from providers.media import CONTENT_TYPES
@@ -270,7 +271,7 @@ class BflProvider(SingleUrlProvider):
                     try:
                         response = await send_once(post, self.retry)
                     except httpx.HTTPError as exc:
-                        raise from_transport_error(exc, provider=self.name, during="the submit") from None
+                        raise submit_failed(exc, provider=self.name) from None
                     if response.status_code == 429:
                         last = response
                         raise _TooManyTasks(response)

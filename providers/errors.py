@@ -114,6 +114,19 @@ def from_transport_error(exc: httpx.HTTPError, *, provider: str, during: str) ->
     )
 
 
+def submit_failed(exc: httpx.HTTPError, *, provider: str) -> ProviderError:
+    """A submit that got no answer. One that never left (no connection) queued nothing; after it left, the provider
+    may have queued and billed it, and without its answer there is no request id to follow or cancel: the visitor is
+    told to look before trying again, not that the provider could not be reached."""
+    title, name = provider_title(provider), type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return ProviderFailure(f"Could not reach {title} ({name}): nothing was sent. Check the connection and try again.")
+    check = f"{title} may still have taken the request (and billed it): check your {title} dashboard before trying again."
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimeout(f"{title} did not answer the submit in time ({name}). {check}")
+    return ProviderFailure(f"The connection to {title} broke before it answered the submit ({name}). {check}")
+
+
 def from_response(response: httpx.Response, *, provider: str, endpoint_id: str) -> ProviderError:
     """Map an error response to the tree. ``provider`` is the catalog name (``fal``, ``segmind``)."""
     spec = provider_spec(provider)

@@ -44,6 +44,7 @@ from providers.errors import (
     from_response,
     from_transport_error,
     missing_key,
+    submit_failed,
 )
 from providers.fal_storage import FalStorage
 from providers.local_files import resolve_local_images
@@ -453,13 +454,8 @@ class FalQueueProvider:
             response = await send_once(
                 lambda: self.client.post(prepared.url, json=prepared.body, headers=prepared.send_headers()), self.retry
             )
-        except httpx.TimeoutException:
-            raise ProviderTimeout(
-                "fal did not answer the submit in time. The request may still have been queued; check your fal "
-                "dashboard before trying again."
-            ) from None
         except httpx.TransportError as exc:
-            raise ProviderFailure(f"Could not reach fal ({type(exc).__name__}). Check the connection and try again.") from None
+            raise submit_failed(exc, provider=self.name) from None
         if response.status_code not in (200, 201, 202):
             raise from_response(response, provider=self.name, endpoint_id=prepared.endpoint_id)
         try:

@@ -33,7 +33,7 @@ from providers.base import (
     Running,
 )
 from providers.catalog import BuildContext
-from providers.errors import ProviderFailure, ProviderTimeout, from_response, missing_key
+from providers.errors import ProviderFailure, ProviderTimeout, from_response, missing_key, submit_failed
 from providers.local_files import describe_file, resolve_local_images
 from providers.retry import send_once
 from providers.single_url import SingleUrlProvider
@@ -140,7 +140,7 @@ class SegmindJob:
                 "billed; try again later."
             ) from None
         except httpx.TransportError as exc:
-            raise ProviderFailure(f"Could not reach Segmind ({type(exc).__name__}); try again.") from None
+            raise submit_failed(exc, provider=provider.name) from None
 
     async def cancel(self) -> None:
         """Segmind v1 has no cancel call; the caller's task cancellation closes the connection."""

@@ -13,7 +13,7 @@ from providers.errors import ProviderFailure
 from providers.media import MediaStore
 from providers.retry import RetryPolicy
 from tests.providers.fake_fal import DONE, PNG, RUNNING_1, FakeFal, stream_response
-from tests.providers.test_fal_provider import FLUX_PRO, I2I, KEY, collect, payload, provider
+from tests.providers.test_fal_provider import FAST, FLUX_PRO, I2I, KEY, collect, payload, provider
 
 
 def hanging_stream() -> httpx.Response:
@@ -172,3 +172,25 @@ async def test_named_media_files_live_in_their_runs_folder_and_go_with_it(tmp_pa
             await media.save(b"y", "image/jpeg", bad)
     assert media.total_bytes() == 10
     assert media.prune(now=time.time() + 60) == 1 and not (media.root / run).exists(), "the empty folder goes too"
+
+
+@pytest.mark.parametrize(("error", "says"), [
+    (httpx.ConnectError("refused"), "Could not reach fal.ai (ConnectError): nothing was sent"),
+    (httpx.ReadError("connection reset"), "broke before it answered the submit (ReadError). fal.ai may still have "
+                                           "taken the request (and billed it): check your fal.ai dashboard"),
+])
+async def test_a_submit_without_an_answer_says_whether_it_may_have_been_queued(error, says):
+    """A submit that left and lost its answer may be queued and billed (no request id to follow or cancel): the
+    visitor is not told the provider could not be reached, and the POST is not sent again (it could bill twice)."""
+    posts = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posts.append(request)
+        raise error
+
+    p = provider(FakeFal())
+    p.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    with pytest.raises(ProviderFailure) as raised:
+        await p.submit(FLUX_PRO, payload(), KEY)
+    assert says in str(raised.value)
+    assert len(posts) == (FAST.attempts if isinstance(error, httpx.ConnectError) else 1)
