@@ -50,9 +50,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+#: How long an idle connection stays open. uvicorn's 5 s is httpx's own keep-alive expiry: a client reusing a
+#: connection at about 5 s idle sent its request as the sandbox closed it, and a sweep cell's submit failed with a
+#: ReadError. The providers' hosts keep idle connections for a minute or more.
+KEEP_ALIVE_SECONDS = 75
+
+
 def build_server(app: Starlette, *, log_level: str = "warning") -> SandboxServer:
     config = uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2, loop="asyncio"
+        app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2, loop="asyncio",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return SandboxServer(config, app.state.sandbox)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -82,3 +84,25 @@ async def test_sockets_have_tcp_nodelay_so_keep_alive_requests_are_not_delayed(s
         connections = list(sbx.server.server_state.connections)
         accepted = [connection.transport.get_extra_info("socket") for connection in connections]
         assert accepted and all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for sock in accepted)
+
+
+async def test_an_idle_connection_outlives_httpx_keep_alive_expiry(sbx):
+    """A connection idle for about 5 s is reused by httpx (its keep-alive expiry is 5 s), and uvicorn's default
+    closed it at 5 s: a submit sent as it closed failed with a ReadError. The sandbox keeps it, as real hosts do."""
+    reader, writer = await asyncio.open_connection(sbx.server.config.host or "127.0.0.1", urlsplit(sbx.url).port)
+    request = f"GET /_sandbox/stats HTTP/1.1\r\nHost: {urlsplit(sbx.url).netloc}\r\n\r\n".encode()
+    try:
+        for wait in (0, 5.5):
+            await asyncio.sleep(wait)
+            writer.write(request)
+            await writer.drain()
+            async with asyncio.timeout(5):
+                status = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+            assert status.startswith(b"HTTP/1.1 200"), f"after {wait} s idle: {status!r}"
+    finally:
+        writer.close()
