@@ -176,8 +176,8 @@ async def test_named_media_files_live_in_their_runs_folder_and_go_with_it(tmp_pa
 
 @pytest.mark.parametrize(("error", "says"), [
     (httpx.ConnectError("refused"), "Could not reach fal.ai (ConnectError): nothing was sent"),
-    (httpx.ReadError("connection reset"), "broke before it answered the submit (ReadError). fal.ai may still have "
-                                           "taken the request (and billed it): check your fal.ai dashboard"),
+    (httpx.ReadError("connection reset"), ("broke before it answered the submit (ReadError). fal.ai may still have "
+                                           "taken the request (and billed it): check your fal.ai dashboard")),
 ])
 async def test_a_submit_without_an_answer_says_whether_it_may_have_been_queued(error, says):
     """A submit that left and lost its answer may be queued and billed (no request id to follow or cancel): the
