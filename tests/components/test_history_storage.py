@@ -59,3 +59,38 @@ def test_a_record_goes_into_the_list_as_stored_when_its_step_was_sent():
     listing = add_record(view, [], record(2), ALL, None, stored_as_gradio_does(other_tabs))[0]
     assert [entry["id"] for entry in listing] == ["run-2", "run-1"]
     assert [entry["id"] for entry in add_record(view, [], record(2), ALL, None, "not stored")[0]] == ["run-2"]
+
+
+def test_two_tabs_keep_both_runs_when_one_echoes_the_others_write_first():
+    """The order a server log showed (test_two_tabs_whose_runs_end_together_keep_both, 1 failure in 3-12 runs):
+    both tabs' steps read an empty stored list; tab B showed (and so wrote back) A's list before its own step
+    returned, then B's step wrote [its run]. A took the echo as its run stored, and B's list replaced it."""
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from components.history_actions import add_record, show_stored
+    from components.history_state import ALL, filtered
+    from tests.components.test_history_state import ended_at
+
+    view = SimpleNamespace(ctx=None, files=SimpleNamespace(placeholder="placeholder.png"))
+    empty = stored_as_gradio_does([])
+
+    def ids(listing: list) -> list[str]:
+        return [entry["id"] for entry in filtered(listing, ALL)]
+
+    def shown(before: list, seen: object, stored: list) -> tuple[list, object]:
+        out = show_stored(view, stored_as_gradio_does(stored), before, ALL, True, seen)
+        return before if out[0] == gr.skip() else out[0], seen if out[-1] == gr.skip() else out[-1]
+
+    run_a, run_b = ended_at(1, 200.0), ended_at(2, 200.2)
+    a_out = add_record(view, [], run_a["record"], ALL, None, empty)  # A's step: nothing stored yet
+    a_list, a_seen = a_out[0], a_out[3]
+    b_out = add_record(view, [], run_b["record"], ALL, None, empty)  # B's step, sent before A's write
+    b_list, _ = shown([], None, a_list)  # ... but B shows A's write first, and writes it back
+    a_list, a_seen = shown(a_list, a_seen, b_list)  # A gets that echo
+    b_list = b_out[0]  # B's step returns: [B's run], written
+    a_list, a_seen = shown(a_list, a_seen, b_list)  # A gets it
+    assert ids(a_list) == ["run-2", "run-1"]
+    b_list, _ = shown(b_list, b_out[3], a_list)  # B gets A's list back: both tabs agree
+    assert ids(b_list) == ["run-2", "run-1"] and shown(a_list, a_seen, b_list)[0] == a_list
