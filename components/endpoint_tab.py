@@ -88,6 +88,7 @@ class EndpointTab:
     code_row: Any = None
     share_row: Any = None
     sweep_row: Any = None
+    sweep_boxes: Any = None  # ``sweep_panel.AxisBoxes``: what a restored sweep fills
 
     def __post_init__(self) -> None:
         self.after_record = AfterRecord(self.last_record, self.spec.api_name)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from components.endpoint_tab import EndpointTab
 from components.form import EndpointForm
+from components.history_state import RestoredAxes
 from endpoints.base import EndpointSpec
 
 
@@ -30,9 +31,10 @@ class FormTarget(Protocol):
         """The components an event names to ``show`` values here."""
         ...
 
-    def show(self, values: Mapping[str, Any], status: str) -> dict[Any, Any]:
+    def show(self, values: Mapping[str, Any], status: str, axes: RestoredAxes | None = None) -> dict[Any, Any]:
         """Updates that put ``values`` (keyed like ``form.value_components()``; the others stay as they are) into
-        the form, and ``status`` (HTML: where they came from) into its status line."""
+        the form, ``status`` (HTML: where they came from) into its status line, and a restored sweep's ``axes``
+        into its Sweep section."""
         ...
 
 
@@ -51,8 +53,10 @@ class DrawnForm:
         return self.tab.form
 
     def outputs(self) -> list[Any]:
-        return [*self.form.value_components().values(), self.tab.status]
+        boxes = self.tab.sweep_boxes.outputs() if self.tab.sweep_boxes is not None else []
+        return [*self.form.value_components().values(), self.tab.status, *boxes]
 
-    def show(self, values: Mapping[str, Any], status: str) -> dict[Any, Any]:
+    def show(self, values: Mapping[str, Any], status: str, axes: RestoredAxes | None = None) -> dict[Any, Any]:
         components = self.form.value_components()
-        return {components[key]: value for key, value in values.items()} | {self.tab.status: status}
+        sweep = self.tab.sweep_boxes.updates(axes) if axes is not None and self.tab.sweep_boxes is not None else {}
+        return {components[key]: value for key, value in values.items()} | {self.tab.status: status} | sweep

@@ -34,6 +34,8 @@ from components.history_state import (
     page_runs,
     parameter_diff,
     removed,
+    restored_axes,
+    sweep_of,
     tile_caption,
     with_stored,
 )
@@ -240,10 +242,14 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
         values = record.get("input") or {}
         if seed_only:
             values = {k: v for k, v in values.items() if k == "seed"}
-        gr.Info(toast_text(f"Restored a {entry.get('label') or record['api_name']} run in the Models tab."))
+        sweep = None if seed_only else sweep_of(entry)
+        axes = restored_axes(get_endpoint(record["api_name"]), sweep) if sweep is not None else None
+        what = "sweep" if sweep is not None else "run"
+        gr.Info(toast_text(f"Restored a {entry.get('label') or record['api_name']} {what} in the Models tab."))
         origin = (f"♻️ Seed from your run {caption(entry)}." if seed_only
-                  else f"↩ Restored from your run {caption(entry)}.")
-        return {tabs: gr.Tabs(selected=MODELS_TAB), **models.open(record["api_name"], values, origin=origin)}
+                  else f"↩ Restored from your {what} {caption(entry)}.")
+        return {tabs: gr.Tabs(selected=MODELS_TAB),
+                **models.open(record["api_name"], values, origin=origin, axes=axes)}
     if tab is None:
         gr.Warning("That run's endpoint is not in this app any more.")
         return {tabs: gr.skip()}
@@ -263,12 +269,19 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
                            origin_html(f"♻️ Seed {checked.values['seed']} from your run {caption(entry)}; "
                                        "the other fields are as you left them."))}
     values, checked = tab.form.checked_values(record.get("input") or {})
+    sweep = sweep_of(entry)
+    axes = restored_axes(tab.spec, sweep) if sweep is not None else None
+    lost = [f"{axis}: not put back (the Sweep section would read it otherwise)" for axis in axes.left_out] if axes else []
+    messages = [*checked.messages, *lost]
+    what = "sweep" if sweep is not None else "run"
     if checked.refused:
-        gr.Warning(toast_text(restore_warning(tab.spec.label, checked.messages)))
+        gr.Warning(toast_text(restore_warning(tab.spec.label, messages)))
+    elif lost:
+        gr.Warning(toast_text(f"Restored a {tab.spec.label} sweep's form; " + "; ".join(lost)))
     else:
-        gr.Info(f"Restored a {tab.spec.label} run: every field is as it was.")
+        gr.Info(f"Restored a {tab.spec.label} {what}: every field{' and axis' if axes else ''} is as it was.")
     return {tabs: gr.Tabs(selected=tab.spec.api_name),
-            **tab.show(values, origin_html(f"↩ Restored from your run {caption(entry)}.", checked.messages))}
+            **tab.show(values, origin_html(f"↩ Restored from your {what} {caption(entry)}.", messages), axes)}
 
 
 def restore(view: HistoryView, entries: Entries, selected: str | None) -> dict[Any, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from endpoints import ENDPOINTS, get_endpoint
@@ -15,6 +16,7 @@ from endpoints.base import EndpointSpec
 from endpoints.models import model_of, translate
 from providers.catalog import provider_title
 from runs.pricing import format_usd
+from runs.sweep.syntax import axis_text, sweepable_fields
 
 HISTORY_LIMIT = 100
 ALL = "all endpoints"
@@ -241,6 +243,49 @@ def sweep_axes(sweep: dict[str, Any]) -> str:
                       for axis in axes)
 
 
+@dataclass(frozen=True)
+class RestoredAxes:
+    """A sweep's axes as its section's boxes take them (``y_field`` None: no Y axis), and what could not be."""
+
+    x_field: str | None
+    x_text: str | None
+    y_field: str | None = None
+    y_text: str | None = None
+    left_out: list[str] = field(default_factory=list)  # "Y axis (guidance_scale)": not restored
+
+    def to_json(self) -> dict[str, Any]:
+        """As a page's State keeps it (plain data: Gradio compares and copies State values)."""
+        return {"x_field": self.x_field, "x_text": self.x_text, "y_field": self.y_field, "y_text": self.y_text,
+                "left_out": list(self.left_out)}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> RestoredAxes:
+        return cls(value.get("x_field"), value.get("x_text"), value.get("y_field"), value.get("y_text"),
+                   list(value.get("left_out") or []))
+
+
+def restored_axes(spec: EndpointSpec, sweep: dict[str, Any]) -> RestoredAxes:
+    """The axes of a sweep that ran on ``spec``, as the text that makes the same cells again (``axis_text``). An
+    axis the tab cannot take back (a field it no longer has, values the box would read otherwise) is left out."""
+    texts: dict[str, tuple[str | None, str | None]] = {}
+    left_out: list[str] = []
+    fields = sweepable_fields(spec)
+    for name in ("x", "y"):
+        axis = sweep.get(name)
+        if not isinstance(axis, dict):
+            texts[name] = (None, None)
+            continue
+        field_name, values = axis.get("field"), axis.get("values")
+        text = (axis_text(spec, field_name, str(axis.get("kind")), values)
+                if field_name in fields and isinstance(values, list) else None)
+        if text is None:
+            left_out.append(f"{name.upper()} axis ({field_name})")
+            texts[name] = (None, None)
+        else:
+            texts[name] = (field_name, text)
+    return RestoredAxes(*texts["x"], *texts["y"], left_out=left_out)
+
+
 def caption(entry: dict[str, Any]) -> str:
     """One line per entry: endpoint · state · seed (or the sweep's size) · time · cost."""
     state = {"done": "✅", "failed": "❌", "stopped": "⏹"}.get(entry.get("state") or "", "")
@@ -289,8 +334,8 @@ def details_markdown(entry: dict[str, Any] | None) -> str:
         usd = format_usd(cost["usd"]) if isinstance(cost.get("usd"), int | float) else "unknown"
         lines.append(f"Cost: {usd} ({cost['basis']})")
     sweep = sweep_of(entry)
-    if sweep is not None:  # Restore gives the form back; the axes are for the sweep's values boxes
-        lines.append(f"Sweep: {sweep_axes(sweep)} (Restore fills the form; the axes are yours to set again)")
+    if sweep is not None:
+        lines.append(f"Sweep: {sweep_axes(sweep)} (Restore fills the form and the sweep's axes)")
     error = record.get("error") or {}
     if error.get("message"):
         lines.append(f"Error: {error['message']}")

@@ -29,6 +29,7 @@ from components.context import AppContext
 from components.endpoint_tab import EndpointTab
 from components.form import EndpointForm
 from components.form_target import DrawnForm
+from components.history_state import RestoredAxes
 from components.rendered_form import fill_rendered, keep_record, keys_relay, open_once
 from components.session_spend import SessionSpend
 from components.tab_page import build_tab
@@ -42,7 +43,7 @@ class TabStates:
     (``docs/upstream.md`` §10), which drew a tab twice."""
 
     opened: gr.State  # True once the tab is drawn (or being drawn) in this page
-    inbox: gr.State  # the last values sent to it: {"values", "status", "nonce"}
+    inbox: gr.State  # the last values sent to it: {"values", "status", "axes", "nonce"}
     keys_changed: gr.State  # follows the session's keys (``rendered_form.keys_relay``)
 
 
@@ -68,8 +69,9 @@ class LazyTab:
     def outputs(self) -> list[Any]:
         return [self.states.opened, self.states.inbox]
 
-    def show(self, values: Mapping[str, Any], status: str) -> dict[Any, Any]:
-        delivery = {"values": dict(values), "status": status, "nonce": time.monotonic_ns()}
+    def show(self, values: Mapping[str, Any], status: str, axes: RestoredAxes | None = None) -> dict[Any, Any]:
+        delivery = {"values": dict(values), "status": status, "axes": axes.to_json() if axes is not None else None,
+                    "nonce": time.monotonic_ns()}
         return {self.states.opened: True, self.states.inbox: delivery}
 
 
@@ -98,16 +100,20 @@ def draw(lazy: LazyTab, delivery: Mapping[str, Any] | None, ctx: AppContext, ses
         values.update(delivery.get("values") or {})
         tab.status.value = delivery.get("status") or tab.status.value
     fill_rendered(tab.form, values)
+    if delivery and delivery.get("axes") is not None and tab.sweep_boxes is not None:
+        tab.sweep_boxes.fill(RestoredAxes.from_json(delivery["axes"]))
     keep: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     tab.after_record.add(keep_record, [tab.last_record], [records])
     tab.after_record.wire()
     tab.after_sweep(keep_record, [tab.sweep_record], [records], **keep)
     inbox = lazy.states.inbox
-    inbox.change(bind(deliver, tab), [inbox], [*tab.form.value_components().values(), tab.status], **keep)
+    inbox.change(bind(deliver, tab), [inbox], DrawnForm(tab).outputs(), **keep)
 
 
 def deliver(tab: EndpointTab, delivery: dict[str, Any] | None) -> dict[Any, Any]:
     """Values sent to a drawn tab: into its form, and where they came from into its status line."""
     if not delivery:
         return {tab.status: gr.skip()}
-    return DrawnForm(tab).show(delivery["values"], delivery["status"])  # drawn now: written like the first tab
+    # Drawn now: written like the first tab.
+    axes = RestoredAxes.from_json(delivery["axes"]) if delivery.get("axes") is not None else None
+    return DrawnForm(tab).show(delivery["values"], delivery["status"], axes)

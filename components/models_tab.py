@@ -39,7 +39,7 @@ from components.context import AppContext
 from components.endpoint_run import run_endpoint
 from components.endpoint_tab import EndpointTab
 from components.form_values import FormError
-from components.history_state import changed_parameters
+from components.history_state import RestoredAxes, changed_parameters
 from components.prose import Prose
 from components.rendered_form import fill_rendered, keep_record, keys_relay
 from components.run_view import origin_html
@@ -150,13 +150,14 @@ def provider_choices(spec: EndpointSpec) -> list[tuple[str, str]]:
 
 def picked_state(endpoint_id: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
                  nonce: int = 0, uploads: Mapping[str, str] | None = None, origin: str | None = None,
-                 switched: bool = False) -> dict[str, Any]:
+                 switched: bool = False, axes: RestoredAxes | None = None) -> dict[str, Any]:
     """What the render area shows: the endpoint, values to put in its form, notes on a provider change (``notes``,
     ``switched``), image fields to fill with a file the app itself put in Gradio's upload folder (``uploads``:
     field -> path), and where the values came from (``origin``: a history run, an image, a link), said in the
-    status line."""
+    status line), and a restored sweep's ``axes`` for its Sweep section."""
     return {"id": endpoint_id, "values": dict(values or {}), "notes": list(notes), "nonce": nonce,
-            "uploads": dict(uploads or {}), "origin": origin, "switched": switched}
+            "uploads": dict(uploads or {}), "origin": origin, "switched": switched,
+            "axes": axes.to_json() if axes is not None else None}
 
 
 def notes_html(notes: Sequence[str]) -> str:
@@ -181,14 +182,16 @@ class ModelsTab:
         return [self.picker, self.picked]
 
     def open(self, api_name: str, values: Mapping[str, Any] | None = None, notes: Sequence[str] = (),
-             uploads: Mapping[str, str] | None = None, origin: str | None = None) -> dict[Any, Any]:
-        """Updates that show ``api_name``'s model (a catalog or direct endpoint) with ``values`` in its form, and
-        ``uploads`` (field -> a path in Gradio's upload folder, put there by the app) in its image fields."""
+             uploads: Mapping[str, str] | None = None, origin: str | None = None,
+             axes: RestoredAxes | None = None) -> dict[Any, Any]:
+        """Updates that show ``api_name``'s model (a catalog or direct endpoint) with ``values`` in its form,
+        ``uploads`` (field -> a path in Gradio's upload folder, put there by the app) in its image fields, and a
+        restored sweep's ``axes`` in its Sweep section."""
         spec = get_endpoint(api_name)
         first = serving_endpoints(spec)[0]
         return {self.picker: gr.Dropdown(value=first.id),
                 self.picked: picked_state(spec.id, values, notes, nonce=time.monotonic_ns(), uploads=uploads,
-                                          origin=origin)}
+                                          origin=origin, axes=axes)}
 
 
 def is_model_endpoint(api_name: str) -> bool:
@@ -283,6 +286,8 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
         written, checked = tab.form.checked_values(values)
         refused = checked.messages
     fill_rendered(tab.form, written | upload_values(tab.form, state.get("uploads") or {}))
+    if state.get("axes") is not None and tab.sweep_boxes is not None:  # a sweep restored from the history
+        tab.sweep_boxes.fill(RestoredAxes.from_json(state["axes"]))
     if state.get("origin"):
         tab.status.value = origin_html(state["origin"], refused)
     elif state.get("switched") or left_behind or refused:

@@ -26,6 +26,7 @@ from components.bind import bind
 from components.context import SESSION_TTL_SECONDS, AppContext
 from components.endpoint_run import browser_url
 from components.endpoint_tab import EndpointTab
+from components.history_state import RestoredAxes
 from components.markdown_blocks import code_view, shown_code
 from components.mcp_tools import add_sweep_tool
 from components.prose import Prose
@@ -101,6 +102,37 @@ class SweepControls:
     plan: gr.Button
     run: gr.Button
     stop: gr.Button
+
+
+@dataclass(frozen=True)
+class AxisBoxes:
+    """The section and its axes' boxes, as a sweep restored from the history fills them."""
+
+    section: gr.Accordion
+    x_field: gr.Dropdown
+    x_values: gr.Textbox
+    y_field: gr.Dropdown
+    y_values: gr.Textbox
+
+    def outputs(self) -> list[Any]:
+        return [self.section, self.x_field, self.x_values, self.y_field, self.y_values]
+
+    def _values(self, axes: RestoredAxes) -> dict[Any, Any]:
+        if axes.x_field is None:  # nothing to restore: the boxes stay as they are
+            return {}
+        return {self.x_field: axes.x_field, self.x_values: axes.x_text, self.y_field: axes.y_field or NO_AXIS,
+                self.y_values: axes.y_text or ""}
+
+    def updates(self, axes: RestoredAxes) -> dict[Any, Any]:
+        """For a drawn tab: the axes in their boxes, the section opened."""
+        values = self._values(axes)
+        return {**values, self.section: gr.Accordion(open=True)} if values else {}
+
+    def fill(self, axes: RestoredAxes) -> None:
+        """For a tab being drawn (inside ``gr.render``): the boxes start at the axes, the section open."""
+        for component, value in self._values(axes).items():
+            component.value = value
+            self.section.open = True
 
 
 def cell_place(cell: dict[str, Any], axes: dict[str, Any] | None = None) -> str:
@@ -197,7 +229,7 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
     name = spec.api_name
     over = "seeds, prompts, endpoints or providers" if PROVIDER_FIELD in fields else "seeds, prompts or endpoints"
     with gr.Accordion(f"📊 Sweep — a labelled grid over any parameter, {over}", open=False,
-                      elem_id=f"{name}-sweep"):
+                      elem_id=f"{name}-sweep") as section:
         providers = " · axis `provider`: `all`, or provider names (`fal, bfl`)" if PROVIDER_FIELD in fields else ""
         Prose(SYNTAX + providers, elem_classes=["field-help"])
         with gr.Row():
@@ -252,6 +284,7 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
     view = SweepView(ctx, spec, tab.form, status, grid, cells, cells_gallery, downloads, cell_code_section, cell_note,
                      cell_code, cell_records, whole_sweep, planned)
     controls = SweepControls(x_field, x_values, y_field, y_values, confirm, plan_button, run_button, stop_button)
+    tab.sweep_boxes = AxisBoxes(section, x_field, x_values, y_field, y_values)
     return view, controls
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -151,3 +152,35 @@ def test_widening_a_finished_sweep_runs_only_the_new_cells(page, app):
     page.get_by_text("3/3 done").first.wait_for(timeout=60_000)
     time.sleep(1)
     assert submits(app) == before + 3, "only the new cell was sent"
+
+
+def box_value(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} input, #{elem_id} textarea").first.input_value()
+
+
+def test_a_sweep_restored_from_the_history_fills_its_axes_and_runs_the_same_cells(page, app):
+    """Restore on a sweep's history entry, in a page opened later: the form and the Sweep section's axes come back
+    as they ran, random seeds as the seeds drawn, so Plan finds every cell in the cache (before, Restore filled the
+    form only and said the axes were the visitor's to set again)."""
+    from tests.test_sweep_browser import set_axes
+
+    set_axes(page, "2 random seeds", "guidance_scale", "2, 5")
+    page.locator("#flux_pro-sweep-run").click()
+    page.get_by_text("4/4 done").first.wait_for(timeout=60_000)
+    before = submits(app)
+    page.wait_for_function("() => document.querySelectorAll('#history-gallery img').length === 1", timeout=30_000)
+    page.wait_for_timeout(500)  # the list is written to the browser's storage
+    page.reload(wait_until="load")
+    page.locator("#history-gallery img").first.wait_for(timeout=30_000)
+    page.locator("#history-gallery .thumbnail-item").first.click()
+    page.locator("#history-details", has_text="sweep of 4 cells").wait_for()
+    page.locator("#history-restore").click()
+    x_values = page.locator("#flux_pro-sweep-x-values input")
+    sync_api.expect(x_values).to_have_value(re.compile(r"^\d+, \d+$"), timeout=15_000)  # the seeds drawn, not "2 random"
+    assert box_value(page, "flux_pro-sweep-x-field") == "seed"
+    assert box_value(page, "flux_pro-sweep-y-field") == "guidance_scale"
+    assert box_value(page, "flux_pro-sweep-y-values") == "2, 5"
+    assert page.locator("#flux_pro-sweep-plan").is_visible(), "the Sweep section is open"
+    page.locator("#flux_pro-sweep-plan").click()
+    page.get_by_text("4 cells (2 × 2): 4 from cache, 0 to run").first.wait_for(timeout=30_000)
+    assert submits(app) == before

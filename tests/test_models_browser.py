@@ -359,5 +359,18 @@ def test_a_provider_sweep_shows_each_host_side_by_side(browser, app):
         page.locator("#flux_pro_v1_1-sweep-grid img").first.wait_for(timeout=20_000)
         page.locator("#flux_pro_v1_1-sweep-status").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "provider-sweep.png"), full_page=False)
+        # Restored from the history in a page opened later: the model, its form and the provider axis come back.
+        page.wait_for_function("() => document.querySelectorAll('#history-gallery img').length === 1",
+                               timeout=30_000)
+        page.wait_for_timeout(500)  # the list is written to the browser's storage
+        page.reload(wait_until="load")
+        page.locator("#history-gallery .thumbnail-item").first.click()
+        page.locator("#history-details", has_text="sweep of 2 cells").wait_for(timeout=30_000)
+        page.locator("#history-restore").click()
+        values = page.locator("#flux_pro_v1_1-sweep-x-values input")
+        sync_api.expect(values).to_have_value("fal, bfl", timeout=20_000)
+        assert page.locator("#flux_pro_v1_1-sweep-x-field input").first.input_value() == "provider"
+        assert page.locator("#flux_pro_v1_1-prompt textarea").input_value() == "a red fox in fresh snow"
+        assert page.locator("#flux_pro_v1_1-sweep-plan").is_visible(), "the Sweep section is open"
     finally:
         put_back(page)

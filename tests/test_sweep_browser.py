@@ -285,3 +285,4 @@ def test_a_refused_plan_says_why_in_the_sweeps_status(page, app):
     pills = page.locator("#flux_pro-sweep-status [data-testid=status-tracker] .error")
     assert all(not pills.nth(i).is_visible() for i in range(pills.count())), "no Error pill over the status"
     assert stats(app).get("submits") == before.get("submits"), "nothing was sent"
+

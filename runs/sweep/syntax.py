@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, Literal
 
+from endpoints import get_endpoint
 from endpoints.base import EndpointSpec
 from endpoints.models import serving_endpoints
 from endpoints.schema_fields import FieldSpec, spec_fields
@@ -371,3 +372,42 @@ def axis_example(spec: EndpointSpec, name: str) -> str:
             return f"e.g. {low}-{high} [4] (4 values from {low} to {high}), or {low}, {high}"
         return "e.g. 2-8 [4], or 2, 4, 8"
     return ""
+
+
+def _written(value: Any) -> str:
+    """One value as the values box takes it: ``default``, ``true``, ``3.5``, ``1024x768``, a quoted text when it
+    holds a comma or a quote."""
+    text = format_value(value).replace("×", "x") if isinstance(value, dict) else format_value(value)
+    if any(c in text for c in ',"\n\r') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def axis_text(spec: EndpointSpec, field: str, kind: str, values: Sequence[Any]) -> str | None:
+    """The values box text that gives ``values`` back (an axis of a sweep that ran, ``Axis.to_json``): its exact
+    values, random seeds as the seeds drawn, endpoints by API name and providers by name. None when that text would
+    read back as something else (the history is the browser's: any value), or the endpoint has no such field."""
+    if not values:
+        return None
+    try:
+        if field == ENDPOINT_FIELD:
+            written = [get_endpoint(str(v)).api_name for v in values]
+        elif field == PROVIDER_FIELD:
+            written = [get_endpoint(str(v)).provider for v in values]
+        else:
+            written = [_written(v) for v in values]
+        text = f"{written[0]} -> {', '.join(written[1:])}" if kind == "prompt_sr" else ", ".join(written)
+        parsed = parse_axis_values(spec, field, text)
+        if field == ENDPOINT_FIELD:
+            back = [get_endpoint(t).id for t in parsed]
+        elif field == PROVIDER_FIELD:
+            by_name = {target.provider: target.id for target in serving_endpoints(spec)}
+            back = [by_name[t] for t in parsed]
+        elif kind == "prompt_sr":
+            back = list(parsed)
+        else:
+            fs = field_of(spec, field, "X")
+            back = [normalise(fs, v, random.Random(0)) for v in parsed]
+    except (SweepError, KeyError, ValueError, TypeError):
+        return None
+    return text if [_written(v) for v in back] == [_written(v) for v in values] else None

@@ -619,3 +619,41 @@ def test_each_axis_example_is_values_the_field_takes(api_name: str):
         assert values, (name, example)
         base = {**spec.example, spec.field_for("prompt") or "prompt": "a cat on a wall"}
         sweep_axes.axis_from_values(spec, name, values, base)  # within the field's rules (raises SweepError if not)
+
+
+@pytest.mark.parametrize(("spec", "field", "typed"), [
+    (PRO, "seed", "4 random seeds"),
+    (PRO, "seed", "random, 7, -1"),
+    (PRO, "guidance_scale", "1.5-4.5 [4]"),
+    (PRO, "num_inference_steps", "10-30 (+10)"),
+    (PRO, "image_size", "landscape_4_3, 1024x768, square"),
+    (PRO, "safety_tolerance", "1, 2, 5"),
+    (PRO, "sync_mode", "true, false"),
+    (PRO, "prompt", 'cat -> dog, "fox, red", hat'),
+    (PRO, "prompt", "a cat on a mat, a dog"),
+    (PRO, ENDPOINT_FIELD, "flux_pro, fal-ai/flux-pro/v1.1"),
+    (get_endpoint("fal-ai/flux-pro/v1.1"), "provider", "all"),
+])
+def test_a_stored_axis_is_written_back_as_the_text_that_gives_its_values(spec, field, typed):
+    """A sweep restored from the history fills its values box: the text reads back as the very values that ran
+    (random seeds as the seeds drawn, ranges as their values, quotes kept), so Run again makes the same cells."""
+    base = {**spec.example, "prompt": "a cat on a mat, a cat in a hat", "seed": 7}
+    stored = json.loads(json.dumps(parse_axis(spec, field, typed, base).to_json()))  # as the history keeps it
+    text = sweep_syntax.axis_text(spec, stored["field"], stored["kind"], stored["values"])
+    assert text is not None
+    again = parse_axis(spec, field, text, base, rng=random.Random(1))
+    assert list(again.values) == stored["values"] and list(again.labels) == stored["labels"]
+
+
+def test_an_axis_that_would_read_back_otherwise_is_not_written():
+    assert sweep_syntax.axis_text(PRO, "guidance_scale", "value", ["not a number"]) is None
+    assert sweep_syntax.axis_text(PRO, "no_such_field", "value", [1, 2]) is None
+    assert sweep_syntax.axis_text(PRO, "prompt", "prompt_sr", ["a -> b", "c"]) is None
+    assert sweep_syntax.axis_text(PRO, "seed", "value", []) is None
+
+
+def test_endpoints_and_providers_are_written_back_by_name():
+    fal_11 = get_endpoint("fal-ai/flux-pro/v1.1")
+    assert sweep_syntax.axis_text(fal_11, "provider", "endpoint", ["fal-ai/flux-pro/v1.1", "flux-pro-1.1"]) == "fal, bfl"
+    assert sweep_syntax.axis_text(PRO, ENDPOINT_FIELD, "endpoint", ["fal-ai/flux-pro", "fal-ai/flux-pro/v1.1"]) == (
+        "flux_pro, " + fal_11.api_name)
