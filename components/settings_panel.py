@@ -66,9 +66,11 @@ def sandbox_banner(backends: Backends, session_keys: Mapping[str, Credentials] |
 async def balances(
     backends: Backends, session_keys: Mapping[str, Credentials] | None, *, session_only: bool = False
 ) -> str:
-    """One line per provider that keeps a credits balance (``ProviderSpec.usd_per_credit``) and has a key here
-    (``session_only``: a key pasted in this session): its balance in credits and dollars, or, plainly, why it could
-    not be read. Never includes the key."""
+    """One line per provider that keeps a credits balance (``ProviderSpec.usd_per_credit``) and that the visitor
+    runs on with a key pasted in this session or on the sandbox (``session_only``: pasted keys only): its balance in
+    credits and dollars, or, plainly, why it could not be read. Never includes the key. The server's own keys are
+    never read here: their balance is the operator's account, not a visitor's to see (nor a call a visitor may make
+    on the operator's key at will)."""
 
     async def line(spec: ProviderSpec, route: Route, provider: KeepsBalance) -> str:
         where = " (sandbox)" if route.is_sandbox else ""
@@ -85,7 +87,7 @@ async def balances(
     lines = await asyncio.gather(*(
         line(spec, route, route.provider) for spec, route in routes
         if route.credentials and isinstance(route.provider, KeepsBalance)
-        and (not session_only or route.credentials.source == "session")
+        and (route.credentials.source == "session" or (route.is_sandbox and not session_only))
     ))
     return "  \n".join(f"💳 {text}" for text in lines)
 
@@ -171,7 +173,9 @@ def build_settings_panel(backends: Backends, badge: Prose, banner: Prose) -> gr.
                 "", *([""] * len(boxes)))
 
     async def check_balance(current: dict) -> str:
-        return await balances(backends, current) or "No provider here keeps a credits balance for your keys."
+        return await balances(backends, current) or (
+            "No balance to show: paste your own key for a provider that keeps a credits balance (Black Forest Labs) "
+            "above, and press **Use these keys**.")
 
     async def balance_of_pasted_keys(current: dict) -> str:
         return await balances(backends, current, session_only=True)

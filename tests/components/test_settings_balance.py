@@ -53,3 +53,13 @@ async def test_after_saving_keys_only_the_pasted_ones_are_checked(sbx):
     backends = live_on(sbx)
     assert await balances(backends, {}, session_only=True) == "", "no pasted key: no balance call"
     assert "Black Forest Labs:" in await balances(backends, {"bfl": Credentials(SECRET, "session")}, session_only=True)
+
+
+async def test_the_servers_own_key_balance_is_never_read_for_a_visitor(sbx):
+    """A probe: any visitor's "Check balance" showed the operator's BFL balance, read with the server's key."""
+    settings = sandbox_settings(sbx.url)
+    operator = Credentials("bfl-operator-secret-0123456789", "environment")
+    backends = make_backends(ProviderSettings(urls=settings.urls, keys={"bfl": operator}), sandbox_url=sbx.url)
+    assert await balances(backends, {}) == ""
+    assert await balances(backends, {}, session_only=True) == ""
+    assert "1,234.50 credits" in await balances(backends, {"bfl": Credentials(SECRET, "session")})
