@@ -36,6 +36,7 @@ from components.open_links import wire_share_links
 from components.page_cache import AssetCache, PageCache
 from components.page_config import API_SURFACE_ID, trim_page_config
 from components.prose import Prose
+from components.session_owners import CallerAddress
 from components.session_spend import SessionSpend
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.sweep_panel import axis_examples_script
@@ -472,7 +473,10 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
             "routes": [*media_routes(ctx.runner), *frontend_routes()],
             # The page, the config and API description clients read, and Gradio's frontend files from memory
             # (components/page_cache.py), then gzip.
-            "middleware": [Middleware(PageCache), Middleware(AssetCache, revalidated=fixed_paths()),
+            # First, who is calling (components/session_owners.py: a full session store drops the sessions of the
+            # address holding the most).
+            "middleware": [Middleware(CallerAddress, trusted_proxies=ctx.trusted_proxies),
+                           Middleware(PageCache), Middleware(AssetCache, revalidated=fixed_paths()),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
         },
     }

@@ -18,6 +18,9 @@
   an hour after their tab closed and ones idle for a day, never one with a run going. A dropped session's page
   still works for ordinary events (Gradio starts a fresh session with the default values), but rows drawn by
   ``@gr.render`` in it lose their events until redrawn — hence the long idle time.
+- A full session store: past ``state_session_capacity`` Gradio drops the least recently used session of anyone, so
+  one client opening sessions by the thousand pushed out every visitor's (their pasted keys, their sweeps). The
+  app's ``StateHolder`` drops a session of the address holding the most (``components/session_owners.py``).
 - New sessions: Gradio's ``SessionState`` computes the config of every block (517 here, ~20 ms of CPU) for each
   new visitor, though they are the same for all. ``PlaygroundBlocks`` gives Gradio's ``StateHolder`` sessions that
   share the default configs, computed once, and copy a block's entry only when it is read or changed (~0.1 ms).
@@ -72,6 +75,7 @@ from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
 
 from components import mcp_caller
+from components.session_owners import current_owner, session_to_drop
 
 log = logging.getLogger(__name__)
 
@@ -238,10 +242,13 @@ class _PlaygroundSessionState(SessionState):
 
 
 class _PlaygroundStateHolder(StateHolder):
-    """``StateHolder`` whose new sessions are ``_PlaygroundSessionState``s (shared default block configs)."""
+    """``StateHolder`` whose new sessions are ``_PlaygroundSessionState``s (shared default block configs), and
+    which, when full, drops a session of the address holding the most (``components.session_owners``) rather than
+    the least recently used session of anyone."""
 
     _defaults: dict[int, dict[str, Any]] | None = None
     _defaults_of: Any = None
+    _owners: dict[str, str]  # session -> the address that opened it (set when the class is swapped in)
 
     def default_configs(self) -> dict[int, dict[str, Any]]:
         blocks = self.blocks.default_config.blocks
@@ -254,7 +261,30 @@ class _PlaygroundStateHolder(StateHolder):
     def __getitem__(self, session_id: str) -> SessionState:
         if session_id not in self.session_data:
             self.session_data[session_id] = _PlaygroundSessionState(self.blocks, self.default_configs())
+            self.owners()[session_id] = current_owner()
         return super().__getitem__(session_id)
+
+    def owners(self) -> dict[str, str]:
+        if "_owners" not in self.__dict__:
+            self._owners = {}
+        return self._owners
+
+    def update(self, session_id: str) -> None:
+        with self.lock:
+            if session_id in self.session_data:
+                self.session_data.move_to_end(session_id)
+            if len(self.session_data) <= self.capacity:
+                return
+            owners = self.owners()
+            for gone in [s for s in owners if s not in self.session_data]:  # dropped by the reaper meanwhile
+                del owners[gone]
+            while len(self.session_data) > self.capacity:
+                victim = session_to_drop(self.session_data, owners, keep=session_id)
+                if victim is None:
+                    break
+                del self.session_data[victim]
+                self.time_last_used.pop(victim, None)
+                owners.pop(victim, None)
 
 
 class _PlaygroundQueue(Queue):

@@ -1,0 +1,82 @@
+"""Who opened each Gradio session, so that a full session store drops the sessions of whoever holds the most.
+
+Gradio keeps at most ``state_session_capacity`` sessions and, past it, drops the least recently used one, whoever's
+it is. A session costs one request with a new ``session_hash``: a hostile probe sent 2,100 cheap events with fresh
+hashes from one address and pushed every other visitor's session out, with the keys they had pasted and the
+sweeps they had going. Now:
+
+- ``CallerAddress`` (a plain ASGI middleware) notes each request's client and ``X-Forwarded-For`` where Gradio
+  creates sessions (in the request's own task: the queue's join, a direct call, the component server);
+- the app's ``StateHolder`` (``components.gradio_fixes``) records, per new session, the address as
+  ``runs.visitors.client_address`` reads it (the one every per-visitor limit uses), and when full drops the least
+  recently used session of the address holding the most (``session_to_drop``). One address filling the store
+  pushes out its own sessions; a visitor with a few tabs keeps them unless every address holds as many.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from runs.visitors import client_address
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A request's client as the socket and the proxies saw it; its address is read only for a new session."""
+
+    host: str | None
+    forwarded_for: str | None
+    trusted_proxies: int
+
+    def address(self) -> str:
+        return client_address(self.host, self.forwarded_for, self.trusted_proxies) or UNKNOWN
+
+
+CALLER: ContextVar[Caller | None] = ContextVar("playground_caller", default=None)
+
+
+def current_owner() -> str:
+    """The address of the request being served (``unknown`` outside one: the app's own calls, tests)."""
+    caller = CALLER.get()
+    return caller.address() if caller is not None else UNKNOWN
+
+
+class CallerAddress:
+    """Notes each HTTP request's caller for ``current_owner`` (``trusted_proxies``: as ``PLAYGROUND_TRUSTED_PROXIES``)."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: int = 0) -> None:
+        self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        forwarded = b", ".join(value for name, value in scope.get("headers") or () if name == b"x-forwarded-for")
+        token = CALLER.set(Caller(client[0] if client else None, forwarded.decode("latin-1") or None,
+                                  self.trusted_proxies))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            CALLER.reset(token)
+
+
+def session_to_drop(oldest_first: Iterable[str], owners: Mapping[str, str], keep: str | None) -> str | None:
+    """The session a full store drops: of the owner holding the most sessions, the least recently used
+    (``oldest_first``: the store's order), never ``keep`` (the one being opened or used)."""
+    every = list(oldest_first)
+    counts = Counter(owners.get(session, UNKNOWN) for session in every)
+    order = [session for session in every if session != keep]
+    if not order:
+        return None
+    most = max(counts[owners.get(session, UNKNOWN)] for session in order)
+    return next(session for session in order if counts[owners.get(session, UNKNOWN)] == most)
