@@ -41,6 +41,7 @@ from components.session_spend import SessionSpend
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.sweep_panel import axis_examples_script
 from components.tab_page import build_tab
+from components.upload_quota import UploadQuota
 from endpoints import ENDPOINTS, all_endpoints, install_catalog
 from endpoints.base import EndpointSpec
 from endpoints.catalog import load_catalog
@@ -316,6 +317,7 @@ def make_context(
         visitor_slots=VisitorSlots(settings.visitor_concurrency),
         trusted_proxies=settings.trusted_proxies,
         max_upload_bytes=settings.max_upload_bytes,
+        upload_limits=settings.upload_limits,
         mcp=settings.mcp,
         sweep_limits=sweep_limits,
         sweep_slots=SweepSlots(sweep_limits.max_sweeps),
@@ -474,8 +476,9 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
             # The page, the config and API description clients read, and Gradio's frontend files from memory
             # (components/page_cache.py), then gzip.
             # First, who is calling (components/session_owners.py: a full session store drops the sessions of the
-            # address holding the most).
+            # address holding the most), and how much each address uploads (components/upload_quota.py).
             "middleware": [Middleware(CallerAddress, trusted_proxies=ctx.trusted_proxies),
+                           Middleware(UploadQuota, limits=ctx.upload_limits, trusted_proxies=ctx.trusted_proxies),
                            Middleware(PageCache), Middleware(AssetCache, revalidated=fixed_paths()),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
         },

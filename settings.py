@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Self, cast
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from components.upload_quota import UploadLimits
 from providers.base import Credentials
 from providers.catalog import CATALOG, ProviderSpec
 from providers.config import ProviderSettings
@@ -77,6 +78,8 @@ class AppSettings(BaseSettings):
     visitor_concurrency: int = Field(2, ge=1, le=1000, validation_alias="PLAYGROUND_VISITOR_CONCURRENCY")
     trusted_proxies_setting: int | None = Field(None, ge=0, le=10, validation_alias="PLAYGROUND_TRUSTED_PROXIES")
     max_upload_mb: float = Field(25.0, gt=0, le=1024, validation_alias="PLAYGROUND_MAX_UPLOAD_MB")
+    upload_mb_per_hour: float = Field(200.0, gt=0, le=1_000_000, validation_alias="PLAYGROUND_UPLOAD_MB_PER_HOUR")
+    uploads_mb_per_hour: float = Field(4096.0, gt=0, le=10_000_000, validation_alias="PLAYGROUND_UPLOADS_MB_PER_HOUR")
     sweep_max_cells: int = Field(64, ge=1, validation_alias="PLAYGROUND_SWEEP_MAX_CELLS")
     max_sweeps: int = Field(4, ge=1, validation_alias="PLAYGROUND_MAX_SWEEPS")
     sweep_max_grid_pixels: int = Field(32_000_000, ge=1, validation_alias="PLAYGROUND_SWEEP_MAX_GRID_PIXELS")
@@ -117,6 +120,12 @@ class AppSettings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        """Bytes an hour from one address, and from everyone (``components/upload_quota.py``)."""
+        return UploadLimits(per_address=int(self.upload_mb_per_hour * 1024 * 1024),
+                            total=int(self.uploads_mb_per_hour * 1024 * 1024))
 
     @property
     def platform_env(self) -> dict[str, str]:

@@ -20,6 +20,7 @@ from starlette.requests import Request as StarletteRequest
 
 from components.gradio_fixes import SessionLifetimes
 from components.mcp_caller import caller_of
+from components.upload_quota import UploadLimits
 from endpoints import ENDPOINTS
 from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
@@ -129,6 +130,7 @@ class AppContext:
     active_runs: dict[str, Run] = field(default_factory=dict)
     trusted_proxies: int = 0  # PLAYGROUND_TRUSTED_PROXIES: proxies in front that append to X-Forwarded-For
     max_upload_bytes: int = 25 * 1024 * 1024  # PLAYGROUND_MAX_UPLOAD_MB: Gradio refuses larger uploads
+    upload_limits: UploadLimits = field(default_factory=UploadLimits)  # bytes an hour (components/upload_quota.py)
     live_prices: PriceBook = field(default_factory=PriceBook)
     sandbox_prices: PriceBook = field(default_factory=PriceBook)
     mcp: bool = False  # PLAYGROUND_MCP=1: each tab's named endpoint is also an MCP tool

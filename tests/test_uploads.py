@@ -50,3 +50,55 @@ def test_the_limit_is_configurable_and_bad_values_are_refused_by_name():
     with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env={MAX_UPLOAD_ENV: "1"}) as app:
         assert upload(app.url, "two.bin", b"\0" * (2 * MB), "image/png").status_code == 413
         assert upload(app.url, "half.bin", b"\0" * (MB // 2), "image/png").status_code == 200
+
+
+def upload_from(url: str, address: str, size: int) -> httpx.Response:
+    return httpx.post(f"{url.rstrip('/')}/gradio_api/upload", files={"files": ("a.png", b"\0" * size, "image/png")},
+                      headers={"X-Forwarded-For": address}, timeout=60, trust_env=False)
+
+
+def test_one_address_may_upload_so_much_an_hour_and_everyone_together_so_much():
+    """A probe stored 20 files of 24 MB in 2.6 s from one client: nothing bounded the number of uploads, and
+    Gradio keeps them an hour. Each address has an hourly allowance, and all addresses together another."""
+    env = {"PLAYGROUND_UPLOAD_MB_PER_HOUR": "1", "PLAYGROUND_UPLOADS_MB_PER_HOUR": "1.5",
+           "PLAYGROUND_TRUSTED_PROXIES": "1"}
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app:
+        assert upload_from(app.url, "203.0.113.1", 600 * 1024).status_code == 200
+        refused = upload_from(app.url, "203.0.113.1", 600 * 1024)
+        assert refused.status_code == 429, refused.text
+        assert "Upload limit reached: at most 1 MB an hour from one address" in refused.json()["detail"]
+        assert 60 <= int(refused.headers["retry-after"]) <= 3600
+        assert upload_from(app.url, "203.0.113.2", 600 * 1024).status_code == 200  # another visitor
+        assert upload_from(app.url, "203.0.113.3", 600 * 1024).status_code == 429  # everyone's hour is spent
+
+        def chunked(address: str, size: int) -> httpx.Response:
+            """A file sent without a length (chunked), as a client may: cut off once past the allowance."""
+            head = (b'--x\r\nContent-Disposition: form-data; name="files"; filename="c.png"\r\n'
+                    b"Content-Type: image/png\r\n\r\n")
+
+            def body():
+                yield head
+                for _ in range(size // (64 * 1024)):
+                    yield b"\0" * (64 * 1024)
+                yield b"\r\n--x--\r\n"
+
+            return httpx.post(f"{app.url.rstrip('/')}/gradio_api/upload", content=body(), timeout=30,
+                              headers={"X-Forwarded-For": address, "Content-Type": "multipart/form-data; boundary=x"},
+                              trust_env=False)
+
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0),
+                      env={**env, "PLAYGROUND_UPLOADS_MB_PER_HOUR": "100"}) as app:
+        assert chunked("203.0.113.5", 512 * 1024).status_code == 200
+        try:
+            cut = chunked("203.0.113.5", 2 * MB).status_code
+        except httpx.HTTPError:
+            cut = None  # the connection went
+        assert cut != 200, "past the allowance, a file sent without a length is not stored"
+
+
+def test_the_hourly_allowances_are_configurable_and_bad_values_refused_by_name():
+    assert Settings.from_env({}).upload_limits.per_address == 200 * MB
+    assert Settings.from_env({"PLAYGROUND_UPLOADS_MB_PER_HOUR": "10"}).upload_limits.total == 10 * MB
+    for name in ("PLAYGROUND_UPLOAD_MB_PER_HOUR", "PLAYGROUND_UPLOADS_MB_PER_HOUR"):
+        with pytest.raises(SettingsError, match=f"^{name}: "):
+            Settings.from_env({name: "0"})
