@@ -156,8 +156,12 @@ html { scroll-padding-bottom: 120px; }
   /* A sweep's cells two to a row (four did not fit: Gradio's tiles are at least 100 px wide, and the fourth was cut
      off); more rows scroll inside the gallery. */
   .fp-sweep-cells .grid-container { --grid-cols: 2 !important; }
-  /* The phone: the action bar is one short line of estimate and one row of buttons (about 10 % of the height). */
-  .fp-actions { padding: 4px 0; gap: 4px !important; }
+  /* The phone: the action bar is one short line of estimate and one row of buttons (about 10 % of the height),
+     fixed at the foot of the screen wherever the page is scrolled. Sticky, it stayed at the end of the form, which
+     on a phone is above the status and the result: while a run's status was shown, Stop was 2,000 px away. */
+  .fp-actions { padding: 4px 12px calc(4px + env(safe-area-inset-bottom)) !important; gap: 4px !important;
+    position: fixed !important; left: 0; right: 0; bottom: 0; box-shadow: 0 -2px 6px rgba(0, 0, 0, 0.08); }
+  .gradio-container { padding-bottom: 96px !important; }  /* the end of the page clear of the bar */
   .fp-actions .fp-estimate p { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: 0.8em;
     margin: 0; }
   .fp-actions .row, .fp-actions .form { flex-wrap: nowrap !important; gap: 6px !important; }

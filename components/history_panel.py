@@ -54,7 +54,9 @@ STYLE = """<style>
 #compare-diff { max-width: 100%; overflow-x: auto; }
 #compare-diff table { width: 100%; margin: 0; }
 #compare-diff th { white-space: nowrap; }
-#compare-diff td { overflow-wrap: anywhere; }
+#compare-diff td { overflow-wrap: break-word; }  /* a long value wraps at its words; a seed stays whole (the table
+  scrolls sideways on a phone instead of breaking "7461 / 9737 / 6") */
+#history-use-target input { padding-right: 28px; text-overflow: ellipsis; }  /* not under the arrow on a phone */
 </style>"""
 # Runs after "Copy as code" filled the boxes: put the Python snippet on the clipboard. A js step's answer becomes
 # the next handler's inputs, and there is none: it returns nothing.

@@ -310,6 +310,9 @@ def test_the_phone_keeps_status_progress_and_result_in_view_and_the_bar_small(br
     page.locator("#flux_pro-generate").click()
     page.locator("#flux_pro-status", has_text="Running").wait_for()
     assert in_view(page, "#flux_pro-status"), "the status is on screen while the run goes"
+    # Stop with it: the bar stays at the foot of the screen (sticky, it was left at the end of the form, 2,000 px
+    # above the status a run scrolls to).
+    assert in_view(page, "#flux_pro-stop") and on_top(page, "#flux_pro-stop") == "flux_pro-stop"
     shot(page, "phone-running.png")
     page.locator("#flux_pro-status", has_text="Done").wait_for()
     page.locator("#flux_pro-gallery img").first.wait_for()
