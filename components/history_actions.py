@@ -298,6 +298,10 @@ def show_code(view: HistoryView, entries: Entries, selected: str | None, request
     entry = entry_of(entries, selected)
     if entry is None:
         raise gr.Error(SELECT_FIRST, title="No run selected")
+    if sweep_of(entry) is not None:
+        raise gr.Error("That entry is a whole sweep, many runs: each cell's code is in the Sweep section of its tab. "
+                       "Restore the sweep (its form and axes), run it (cached cells cost nothing), then click a "
+                       "cell.", title="No code for a whole sweep")
     record = record_of(entry)
     if record is None:
         raise gr.Error("That history entry cannot be read any more.", title="No code")
@@ -318,6 +322,12 @@ def show_code(view: HistoryView, entries: Entries, selected: str | None, request
     gr.Info("The Python code is on your clipboard.")
     return [gr.Accordion(open=True), *(shown_code(snippets.get(key, "# not available for this provider"), language)
                                        for _, key, language in LANGUAGES)]
+
+
+def selection_changed() -> list[Any]:
+    """Another run selected: the files and the code shown for the one before go (outputs: downloads, then each code
+    box). A walk downloaded, and could copy, the run selected before under the new one's details."""
+    return [gr.File(value=None, visible=False), *(gr.update(value="", visible=False) for _ in LANGUAGES)]
 
 
 MAX_DOWNLOAD_IMAGES = 4  # a run's images (at most 4 on every endpoint), or a sweep's grid

@@ -115,6 +115,7 @@ class HistoryButtons:
     use: gr.Button
     use_target: gr.Dropdown
     dropped: gr.File  # "Open image"
+    selection_changed: gr.Button  # hidden: pressed by the page when another run is selected
 
 
 def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTarget], drawn: Sequence[EndpointTab],
@@ -159,11 +160,16 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     section.expand(open_once, [states.opened], [states.opened], **private)
     endpoint_filter.change(bind(act.show, source), [history, endpoint_filter], [gallery, count], **private)
-    gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private)
+    gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private).then(
+        None, js=SELECTION_CHANGED_JS, queue=False, api_visibility="private")
     wire_records(listing, drawn, models)
     return HistoryPanel(history, bind(act.show_stored, source),
                         [history, endpoint_filter, states.opened, states.seen],
                         [history, gallery, count, section, states.opened, states.seen])
+
+
+SELECTION_CHANGED_ID = "history-selection-changed"
+SELECTION_CHANGED_JS = "() => { document.getElementById('" + SELECTION_CHANGED_ID + "')?.click(); }"
 
 
 #: The stored list as the page sends a record's step: what another tab may have written since this page last read it.
@@ -236,12 +242,16 @@ def layout(tabs: gr.Tabs, forms: dict[str, FormTarget], models: ModelsTab | None
         dropped = gr.File(label="Drop a PNG/JPEG/WebP made by this app (or with A1111 parameters)",
                           file_types=["image"], type="binary", interactive=True, elem_id="open-image-file")
         dropped_note = Prose("", elem_id="open-image-note")
+    # Another run selected: the files and code of the one before go. An event on the gallery itself, added here
+    # (drawn later), took the place of the gallery's own select in Gradio 6.31's page: the page presses this.
+    selection_changed = gr.Button(visible="hidden", elem_id=SELECTION_CHANGED_ID)
     states, source = listing.states, listing.source
     view = HistoryView(source.ctx, source.files, tabs, forms, models, states.history, states.selected, states.pins,
                        states.seen, listing.endpoint_filter, listing.count, listing.gallery, listing.details,
                        downloads, code_section, code_boxes, compare_note, slider, diff, compare_section,
                        dropped_note, listing.section, form_outputs)
-    return view, HistoryButtons(restore, reuse, code_button, download, pin, delete, use_button, use_target, dropped)
+    return view, HistoryButtons(restore, reuse, code_button, download, pin, delete, use_button, use_target, dropped,
+                                selection_changed)
 
 
 def wire(view: HistoryView, buttons: HistoryButtons) -> None:
@@ -266,6 +276,9 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
                       [pins, view.compare_note, view.slider, view.diff, view.compare_section], **private)
     buttons.use.click(bind(act.use_as_input, view), [history, selected, buttons.use_target], into_forms,
                       **private).then(None, js=SHOW_FORM_JS % "false", api_visibility="private", queue=False)
+    # What showed the run selected before goes with its selection (SELECTION_CHANGED_JS presses this).
+    buttons.selection_changed.click(act.selection_changed, None, [view.downloads, *view.code_boxes.values()],
+                                    queue=False, **private)
     buttons.dropped.upload(bind(act.open_image, view), [buttons.dropped, history, which],
                            [view.dropped_note, view.tabs, *listing, *view.form_outputs], **private)
 

@@ -237,7 +237,12 @@ def sweep_axes(sweep: dict[str, Any]) -> str:
 
     def values(axis: dict[str, Any]) -> list[Any]:
         shown = axis.get("labels") or axis.get("values")
-        return shown if isinstance(shown, list) else []  # the entry is the browser's: any shape
+        if not isinstance(shown, list):  # the entry is the browser's: any shape
+            return []
+        # A label names its field ("seed = 1", "prompt: dog"): the heading already does.
+        prefixes = tuple(f"{axis.get(key)}{sep}" for key in ("field", "title") for sep in (" = ", ": "))
+        return [v.removeprefix(next((p for p in prefixes if v.startswith(p)), "")) if isinstance(v, str) else v
+                for v in shown]
 
     return " × ".join(f"{axis.get('title') or axis.get('field')} = " + ", ".join(_short(v, 40) for v in values(axis))
                       for axis in axes)

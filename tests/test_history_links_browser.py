@@ -286,3 +286,21 @@ def test_an_opened_image_or_history_entry_naming_a_server_file_restores_the_rest
     wait_value(page, "#flux_dev_image_to_image-prompt textarea", "a planted path")
     assert page.locator("#flux_dev_image_to_image-image_url img").count() == 0
     assert not cached_copies(secret.name), "the file was not copied into Gradio's cache"
+
+
+def test_selecting_another_run_takes_away_the_last_ones_files_and_code(page):
+    """A walk downloaded run A, selected run B, and still had A's file (and code) under B's details."""
+    run(page, "flux_pro", prompt="run a", seed=41)
+    run(page, "flux_pro", prompt="run b", seed=42)
+    pick(page, 41)
+    with page.expect_download():
+        page.locator("#history-download").click()
+    page.locator("#history-files a[download]").first.wait_for()
+    page.locator("#history-code").click()
+    page.locator("#history-code-python pre code").wait_for()
+    pick(page, 42)
+    page.locator("#history-files").wait_for(state="hidden")
+    page.locator("#history-code-python").wait_for(state="hidden")
+    with page.expect_download() as started:  # B's own, once asked for
+        page.locator("#history-download").click()
+    assert started.value.suggested_filename == "flux_pro-42-1.jpg"

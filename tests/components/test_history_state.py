@@ -105,8 +105,9 @@ def test_tile_caption_and_details():
 def test_a_whole_sweep_is_named_a_sweep_with_its_axes():
     """A walk took a sweep's entry for a broken run: "no seed", nothing said of the sweep."""
     axis = {"name": "x", "field": "seed", "kind": "field", "title": "seed", "values": [1, 2, 3],
-            "labels": ["1", "2", "3"], "notes": []}
-    guidance = {**axis, "field": "guidance_scale", "title": "guidance_scale", "values": [2.0, 5.0], "labels": ["2", "5"]}
+            "labels": ["seed = 1", "seed = 2", "seed = 3"], "notes": []}  # as runs.sweep.label_for writes them
+    guidance = {**axis, "field": "guidance_scale", "title": "guidance_scale", "values": [2.0, 5.0],
+                "labels": ["guidance_scale = 2", "guidance_scale = 5"]}
     whole = {**record(9), "result": {"seed": None, "images": [{"url": "http://app.test/media/grid.png"}]},
              "cost": {"usd": 0.3, "basis": "sweep of 6 cells: the sum of their costs"},
              "sweep": {"id": "run-9", "x": axis, "y": guidance, "cells": [f"c{i}" for i in range(6)]}}
