@@ -204,7 +204,9 @@ def open_cell(view: SweepView, records: list[dict[str, Any]], whole_sweep: dict[
     sweep = record.get("sweep") or {}
     out: dict[Any, Any] = {view.cell_code_section: gr.Accordion(open=True)}
     try:
-        snippets = code_for(RunRecord.from_json(record), app_url=None)
+        # Aimed at the provider's public service, as every other code view (the sandbox's address, a random port,
+        # is good for this process only; a comment says how to try the code on a sandbox).
+        snippets = code_for(RunRecord.from_json(record), app_url=None, public=True)
         out[view.cell_code] = shown_code(snippets.get("python", ""), "python")
     except ValueError as exc:  # one comment line, whatever it says
         out[view.cell_code] = shown_code(f"# no code for this cell: {comment_text(str(exc))}", "python")

@@ -119,6 +119,8 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     page.locator("#flux_pro-sweep-cell-code pre code", has_text="fal_client").wait_for(timeout=15_000)
     code = page.locator("#flux_pro-sweep-cell-code pre code").inner_text()
     assert "fal_client" in code and "'seed': 11" in code.replace('"', "'")
+    # Aimed at fal itself, like every other code view: not at this process's sandbox (a random port).
+    assert app.sandbox.url not in code and "python -m sandbox" in code
     assert page.locator("#flux_pro-seed input").first.input_value() == "11"
 
 
