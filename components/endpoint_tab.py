@@ -394,6 +394,8 @@ def wire_seed_buttons(tab: EndpointTab, controls: TabControls) -> None:
     if seed is None:
         controls.reuse_seed.visible = controls.random_seed.visible = False
         return
+    # Queued: its warning before any run ("No seed yet") reaches the page only through the queue (unqueued, a walk
+    # pressed it and saw nothing happen).
     controls.reuse_seed.click(reuse_last_seed, inputs=[tab.last_record], outputs=[seed.component],
-                              api_visibility="private", queue=False)
+                              api_visibility="private", show_progress="hidden")
     controls.random_seed.click(random_seed, outputs=[seed.component], api_visibility="private", queue=False)

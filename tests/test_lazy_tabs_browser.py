@@ -106,6 +106,9 @@ def test_a_share_link_draws_its_tab_once_and_leaves_advanced_open(browser, app, 
 
 
 def test_a_reused_seed_changes_only_the_seed_of_a_drawn_tab(page):
+    select_tab(page, SEGMIND)
+    page.locator(f"#{SEGMIND}-reuse-seed").click()  # before any run: said, not silently nothing (a walk)
+    page.locator(".toast-body", has_text="No seed yet").wait_for(timeout=15_000)
     run(page, SEGMIND, prompt="the seed's own run", seed=77)
     page.locator(f"#{SEGMIND}-prompt textarea").fill("my later edit")
     set_seed(page, SEGMIND, 1)
