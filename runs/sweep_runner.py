@@ -35,7 +35,7 @@ from runs.pricing import format_usd
 from runs.progress import Step
 from runs.record import RunError, RunRecord
 from runs.runner import Run, Runner, RunUpdate
-from runs.sweep import SweepCell, SweepLimits, SweepPlan, format_seconds
+from runs.sweep import SweepCell, SweepLimits, SweepPlan, format_elapsed, format_seconds
 
 CellState = Literal["waiting", "preparing", "queued", "running", "saving", "done", "failed", "stopped"]
 FINAL_STATES: frozenset[str] = frozenset({"done", "failed", "stopped"})
@@ -155,7 +155,7 @@ def outcome(records: tuple[RunRecord, ...] | list[RunRecord], elapsed: float | N
     usd = [r.cost.usd for r in records if r.cost.usd is not None]
     parts.append(format_usd(round(sum(usd), 6)) if usd else "cost unknown")
     if elapsed is not None:
-        parts.append(format_seconds(elapsed))
+        parts.append(format_elapsed(elapsed))
     return " · ".join(parts)
 
 

@@ -224,7 +224,7 @@ def test_run_sends_the_plan_that_was_shown(page, app):
     ran = status.locator("th").all_inner_texts()
     assert [t for t in ran if t.startswith("seed = ")] == [t for t in shown if t.startswith("seed = ")]
     page.get_by_text("Sweep finished").first.wait_for(timeout=30_000)
-    assert re.search(r"4 jobs: 4 done · \$0\.20 · \d+ s", status.inner_text())
+    assert re.search(r"4 jobs: 4 done · \$0\.20 · \d+\.\d s", status.inner_text())
 
 
 def test_a_finished_sweep_lands_in_the_history_as_one_entry(page, app):

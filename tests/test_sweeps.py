@@ -49,7 +49,7 @@ def test_seed_by_guidance_grid_returns_every_cell_with_its_values(client):
     assert image.width > 4 * 64 and image.height > 2 * 64
     assert "flux_playground_sweep" in image.text and "8 jobs" in status
     # the grid says what happened (jobs, cost, time), not the plan's estimate
-    assert re.match(r"8 jobs: 8 done · \$0\.40 · \d+ s$", json.loads(image.text["flux_playground_sweep"])["outcome"])
+    assert re.match(r"8 jobs: 8 done · \$0\.40 · \d+\.\d s$", json.loads(image.text["flux_playground_sweep"])["outcome"])
     assert "Sweep finished" in status
     assert "The sandbox billed nothing" in status  # the cost shown is what live runs would be
 

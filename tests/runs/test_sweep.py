@@ -657,3 +657,10 @@ def test_endpoints_and_providers_are_written_back_by_name():
     assert sweep_syntax.axis_text(fal_11, "provider", "endpoint", ["fal-ai/flux-pro/v1.1", "flux-pro-1.1"]) == "fal, bfl"
     assert sweep_syntax.axis_text(PRO, ENDPOINT_FIELD, "endpoint", ["fal-ai/flux-pro", "fal-ai/flux-pro/v1.1"]) == (
         "flux_pro, " + fal_11.api_name)
+
+
+def test_a_measured_time_reads_as_the_history_shows_it():
+    from runs.sweep import format_elapsed
+
+    assert [format_elapsed(s) for s in (0.04, 11.24, 59.96, 125, 180)] == ["0.0 s", "11.2 s", "60.0 s", "2 min 5 s",
+                                                                           "3 min"]

@@ -269,7 +269,7 @@ async def test_stop_half_way_keeps_the_finished_cells(rig):
     assert remote and all(r.error and r.error.message == STOPPED_REMOTELY for r in remote)
     text = outcome(records, 4.0)
     assert text.startswith(f"8 jobs: {len(done)} done · {8 - len(done)} stopped ({len(remote)} cancelled remotely)")
-    assert text.endswith("cost unknown · 4 s")  # the rig's runner prices nothing
+    assert text.endswith("cost unknown · 4.0 s")  # the rig's runner prices nothing
 
 
 async def test_time_left_counts_the_cells_the_provider_really_runs_at_once(slow_rig):
