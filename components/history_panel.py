@@ -160,8 +160,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
     private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
     section.expand(open_once, [states.opened], [states.opened], **private)
     endpoint_filter.change(bind(act.show, source), [history, endpoint_filter], [gallery, count], **private)
-    gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details], **private).then(
-        None, js=SELECTION_CHANGED_JS, queue=False, api_visibility="private")
+    gallery.select(act.select, [history, endpoint_filter, states.pins], [states.selected, details],
+                   js=SELECTION_CHANGED_JS, **private)
     wire_records(listing, drawn, models)
     return HistoryPanel(history, bind(act.show_stored, source),
                         [history, endpoint_filter, states.opened, states.seen],
@@ -169,7 +169,9 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
 
 
 SELECTION_CHANGED_ID = "history-selection-changed"
-SELECTION_CHANGED_JS = "() => { document.getElementById('" + SELECTION_CHANGED_ID + "')?.click(); }"
+# Runs in the page before the select's own step (no event of its own: each event on the first page costs its load).
+SELECTION_CHANGED_JS = ("(...values) => { document.getElementById('" + SELECTION_CHANGED_ID + "')?.click(); "
+                        "return values; }")
 
 
 #: The stored list as the page sends a record's step: what another tab may have written since this page last read it.
