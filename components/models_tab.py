@@ -198,6 +198,24 @@ def is_model_endpoint(api_name: str) -> bool:
     return any(spec.api_name == api_name or spec.id == api_name for spec in model_endpoints())
 
 
+# A model picked with the page scrolled to the top: its form starts near the foot of the screen, and its action bar
+# (sticky at the foot of its column, never above the column's top) hung below the screen's edge, Generate cut in
+# half (a walk, at 1400×900). Once the model's Generate is drawn, the page scrolls just enough to show it whole.
+# Runs in the page before the pick is sent (its inputs handed on); looks for up to 10 s.
+SHOW_PICKED_BAR_JS = """(...values) => {
+  const old = new Set([...document.querySelectorAll("[id$='-generate']")]);
+  let tries = 0;
+  const look = () => {
+    const bar = [...document.querySelectorAll("[id$='-generate']")]
+      .find(b => !old.has(b) && b.offsetParent !== null && b.closest('.fp-actions'));
+    if (!bar) { if (++tries < 100) setTimeout(look, 100); return; }
+    if (bar.getBoundingClientRect().bottom > window.innerHeight) bar.scrollIntoView({block: 'nearest'});
+  };
+  setTimeout(look, 100);
+  return values;
+}"""
+
+
 PICKER_LABEL = "Model (family › name · category · price)"
 # Gradio's open dropdown keeps the choices it opened with: a search answered after the visitor opened the picker
 # would leave every model listed. Reopened (focus again, their own filter text kept), the list shows the answer.
@@ -346,7 +364,8 @@ def build_models_tab(ctx: AppContext, session_keys: gr.State, spend: SessionSpen
     query.change(bind(filter_picker, entries), [query], [picker], api_visibility="private",
                  queue=False, show_progress="hidden").then(None, js=REOPEN_PICKER_JS, api_visibility="private",
                                                            queue=False, show_progress="hidden")
-    picker.change(pick, [picker, picked], [picked], api_visibility="private", show_progress="hidden")
+    picker.change(pick, [picker, picked], [picked], js=SHOW_PICKED_BAR_JS, api_visibility="private",
+                  show_progress="hidden")
 
     @gr.render(inputs=[picked], triggers=[picked.change])
     def area(state: dict[str, Any] | None) -> None:

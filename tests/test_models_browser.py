@@ -374,3 +374,20 @@ def test_a_provider_sweep_shows_each_host_side_by_side(browser, app):
         assert page.locator("#flux_pro_v1_1-sweep-plan").is_visible(), "the Sweep section is open"
     finally:
         put_back(page)
+
+
+def test_a_model_picked_from_the_top_shows_its_generate_whole(browser, app):
+    """At 1400×900 a model's form started near the foot of the screen: its action bar hung below the edge, Generate
+    cut in half (a walk; here at 860 px, this app's banner being shorter). The page scrolls just enough to show it."""
+    page = open_models(browser, app, {"width": 1400, "height": 860})
+    try:
+        page.evaluate("window.scrollTo(0, 0)")
+        pick(page, "FLUX1.1 [pro] ·")
+        generate = page.locator("#flux_pro_v1_1-generate")
+        generate.wait_for(timeout=20_000)
+        page.wait_for_function("() => { const b = document.querySelector('#flux_pro_v1_1-generate')"
+                               ".getBoundingClientRect(); return b.top >= 0 && b.bottom <= window.innerHeight; }",
+                               timeout=10_000)
+        assert page.locator("#models-picker").bounding_box()["y"] > -200, "the picker stays near"
+    finally:
+        put_back(page)
