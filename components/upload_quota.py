@@ -36,39 +36,56 @@ class UploadLimits:
 
 
 class UploadLedger:
-    """Bytes uploaded over the last ``limits.window`` seconds, per address and in all."""
+    """Bytes uploaded over the last ``limits.window`` seconds, per address and in all. An upload is charged as it
+    starts (``reserve``: its declared length) and as its bytes come (``grow``), so uploads sent at once cannot each
+    find the whole allowance free (ten parallel 8 MB uploads all went through a 10 MB allowance when bytes were
+    counted once each was stored)."""
 
     def __init__(self, limits: UploadLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.clock = clock
-        self._by_address: dict[str, deque[tuple[float, int]]] = {}
-        self._all: deque[tuple[float, int]] = deque()
-        self._all_bytes = 0
+        self._sent: deque[tuple[str, list[float]]] = deque()  # (address, [when, bytes, in window]), oldest first
+        self._by_address: dict[str, int] = {}
+        self._all = 0
 
     def _prune(self, now: float) -> None:
         horizon = now - self.limits.window
-        while self._all and self._all[0][0] <= horizon:
-            self._all_bytes -= self._all.popleft()[1]
-        for address in list(self._by_address):
-            sent = self._by_address[address]
-            while sent and sent[0][0] <= horizon:
-                sent.popleft()
-            if not sent:
-                del self._by_address[address]
+        while self._sent and self._sent[0][1][0] <= horizon:
+            address, entry = self._sent.popleft()
+            entry[2] = 0  # out of the window: a later ``grow`` of it counts nothing
+            self._count(address, -int(entry[1]))
+
+    def _count(self, address: str, delta: int) -> None:
+        left = self._by_address.get(address, 0) + delta
+        if left > 0:
+            self._by_address[address] = left
+        else:
+            self._by_address.pop(address, None)
+        self._all += delta
 
     def room(self, address: str) -> int:
         """How many bytes ``address`` may still send now."""
         self._prune(self.clock())
-        own = sum(n for _, n in self._by_address.get(address, ()))
-        return max(0, min(self.limits.per_address - own, self.limits.total - self._all_bytes))
+        return max(0, min(self.limits.per_address - self._by_address.get(address, 0),
+                          self.limits.total - self._all))
+
+    def reserve(self, address: str, size: int) -> list[float]:
+        """Charge ``size`` bytes to ``address`` now; the entry ``grow`` changes later."""
+        entry: list[float] = [self.clock(), 0, 1]
+        self._sent.append((address, entry))
+        self.grow(address, entry, size)
+        return entry
+
+    def grow(self, address: str, entry: list[float], delta: int) -> None:
+        """More (or, for a body shorter than declared, fewer) bytes for an upload ``reserve`` charged."""
+        delta = max(delta, -int(entry[1]))
+        entry[1] += delta
+        if entry[2]:
+            self._count(address, delta)
 
     def add(self, address: str, sent: int) -> None:
-        if sent <= 0:
-            return
-        now = self.clock()
-        self._by_address.setdefault(address, deque()).append((now, sent))
-        self._all.append((now, sent))
-        self._all_bytes += sent
+        if sent > 0:
+            self.reserve(address, sent)
 
     def retry_after(self, address: str, wanted: int) -> float:
         """Seconds until ``wanted`` more bytes from ``address`` fit (the window's length when they never will)."""
@@ -77,21 +94,17 @@ class UploadLedger:
         limits = self.limits
         if wanted > min(limits.per_address, limits.total):
             return limits.window
-        own = self._by_address.get(address, deque())
-
-        def freed_by(sent: deque[tuple[float, int]], excess: int) -> float:
-            """When enough of ``sent`` has left the window to free ``excess`` bytes."""
-            freed, last = 0, now
-            for moment, size in sent:
-                if freed >= excess:
-                    break
-                freed += size
-                last = moment
-            return last + limits.window if excess > 0 else now
-
-        own_excess = sum(n for _, n in own) + wanted - limits.per_address
-        all_excess = self._all_bytes + wanted - limits.total
-        return max(freed_by(own, own_excess), freed_by(self._all, all_excess), now + 1.0) - now
+        own_excess = self._by_address.get(address, 0) + wanted - limits.per_address
+        all_excess = self._all + wanted - limits.total
+        when = now + 1.0
+        freed_own = freed_all = 0
+        for who, (moment, size, _) in self._sent:  # oldest first: each frees its bytes an hour after it came
+            if freed_own >= own_excess and freed_all >= all_excess:
+                break
+            freed_all += int(size)
+            freed_own += int(size) if who == address else 0
+            when = moment + limits.window
+        return max(when, now + 1.0) - now
 
 
 class UploadQuota:
@@ -116,27 +129,35 @@ class UploadQuota:
         if length is not None and length > room:
             await self._refuse(send, address, length)
             return
+        ledger = self.ledger
+        charged = length or 0
+        entry = ledger.reserve(address, charged)  # before the body is read: uploads at once share the allowance
         received = 0
 
         async def counted() -> Any:
-            nonlocal received
+            nonlocal received, charged
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > room:  # sent without a length, and past the limit: cut off
-                    return {"type": "http.disconnect"}
+                if received > charged:  # sent without a length: charged as it comes, cut off past the allowance
+                    if received - charged > ledger.room(address):
+                        return {"type": "http.disconnect"}
+                    ledger.grow(address, entry, received - charged)
+                    charged = received
             return message
 
         try:
             await self.app(scope, counted, send)
         finally:
-            self.ledger.add(address, received)
+            if received < charged:  # fewer bytes came than declared (the client went): not charged
+                ledger.grow(address, entry, received - charged)
+
 
     async def _refuse(self, send: Any, address: str, length: int) -> None:
         minutes = math.ceil(self.ledger.retry_after(address, length) / 60)
         limits = self.ledger.limits
-        detail = (f"Upload limit reached: at most {limits.per_address // MB} MB an hour from one address "
-                  f"({limits.total // MB} MB from everyone). Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        detail = (f"Upload limit reached: at most {limits.per_address / MB:g} MB an hour from one address "
+                  f"({limits.total / MB:g} MB from everyone). Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
         body = json.dumps({"detail": detail}).encode()
         await send({"type": "http.response.start", "status": 429,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

@@ -102,3 +102,15 @@ def test_the_hourly_allowances_are_configurable_and_bad_values_refused_by_name()
     for name in ("PLAYGROUND_UPLOAD_MB_PER_HOUR", "PLAYGROUND_UPLOADS_MB_PER_HOUR"):
         with pytest.raises(SettingsError, match=f"^{name}: "):
             Settings.from_env({name: "0"})
+
+
+def test_uploads_sent_at_once_share_one_allowance():
+    """Ten uploads at once each found the whole allowance free when bytes were counted once stored: all ten went
+    through a 1 MB allowance. Each is charged as it starts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {"PLAYGROUND_UPLOAD_MB_PER_HOUR": "1", "PLAYGROUND_TRUSTED_PROXIES": "1"}
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app:
+        with ThreadPoolExecutor(10) as pool:
+            codes = list(pool.map(lambda _: upload_from(app.url, "203.0.113.9", 400 * 1024).status_code, range(10)))
+    assert codes.count(200) == 2 and codes.count(429) == 8, codes

@@ -33,3 +33,13 @@ def test_nothing_sent_is_not_counted():
     ledger = UploadLedger(UploadLimits(per_address=MB, total=MB))
     ledger.add("a", 0)
     assert ledger.room("a") == MB
+
+
+def test_an_upload_is_charged_as_it_starts_and_settled_to_what_came():
+    ledger = UploadLedger(UploadLimits(per_address=10 * MB, total=100 * MB))
+    entry = ledger.reserve("a", 8 * MB)  # declared
+    assert ledger.room("a") == 2 * MB  # a second upload at once sees it
+    ledger.grow("a", entry, -5 * MB)  # the client went after 3 MB
+    assert ledger.room("a") == 7 * MB
+    ledger.grow("a", entry, -50 * MB)  # never below nothing
+    assert ledger.room("a") == 10 * MB
