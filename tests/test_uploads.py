@@ -110,7 +110,7 @@ def test_uploads_sent_at_once_share_one_allowance():
     from concurrent.futures import ThreadPoolExecutor
 
     env = {"PLAYGROUND_UPLOAD_MB_PER_HOUR": "1", "PLAYGROUND_TRUSTED_PROXIES": "1"}
-    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app:
-        with ThreadPoolExecutor(10) as pool:
-            codes = list(pool.map(lambda _: upload_from(app.url, "203.0.113.9", 400 * 1024).status_code, range(10)))
+    with (launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app,
+          ThreadPoolExecutor(10) as pool):
+        codes = list(pool.map(lambda _: upload_from(app.url, "203.0.113.9", 400 * 1024).status_code, range(10)))
     assert codes.count(200) == 2 and codes.count(429) == 8, codes
