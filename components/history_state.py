@@ -7,7 +7,10 @@ An entry carries the whole record JSON — never a key: records hold none — pl
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,37 +123,68 @@ def entry_of(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def added(history: list[dict[str, Any]] | None, record: dict[str, Any] | None) -> list[dict[str, Any]]:
+def added(history: list[dict[str, Any]] | None, record: dict[str, Any] | None, now: float | None = None
+          ) -> list[dict[str, Any]]:
     """The history with ``record`` added on top, keeping the newest ``HISTORY_LIMIT``. A record already in the
     history stays where it is (runs are listed by when they ran, not by when they were last seen). A run added again
-    after a delete (an image of it opened) is no longer a deleted one."""
-    entries, deleted = filtered(history, ALL), deleted_ids(history)
+    after it was deleted (an image of it opened) says when (``restored_at``): the delete no longer applies to it,
+    in any tab."""
+    entries, marks = filtered(history, ALL), deleted_marks(history)
     if not record or "id" not in record or any(e["id"] == record["id"] for e in entries):
-        return marked(entries, deleted)
-    return marked([entry_of(record), *entries], [d for d in deleted if d != record["id"]])
+        return marked(entries, marks)
+    entry = entry_of(record)
+    if record["id"] in marks:
+        entry["restored_at"] = max(time.time() if now is None else now, marks[record["id"]] + 1e-6)
+    return marked(*_applied([entry, *entries], marks))
 
 
-#: The stored list ends with a mark, ``{"deleted": [ids]}``, once a run was deleted from it: a tab putting its own
-#: runs back into a list another tab wrote (``with_stored``) leaves out those deleted in any tab. Entries have an
-#: ``id`` and the mark has none, so whatever reads entries (``filtered``) passes it by.
+#: The stored list ends with a mark, ``{"deleted": {id: when}}``, once a run was deleted from it: a tab putting its
+#: own runs back into a list another tab wrote (``with_stored``) leaves out those deleted in any tab. Entries have
+#: an ``id`` and the mark has none, so whatever reads entries (``filtered``) passes it by. The newest
+#: ``MAX_DELETED`` deletes are kept, chosen by (when, id): two tabs merging their marks keep the same ones.
 MAX_DELETED = 100
 
 
-def deleted_ids(history: Any) -> list[str]:
-    """The ids the list's mark names as deleted (the browser's list: any shape)."""
+def deleted_marks(history: Any) -> dict[str, float]:
+    """id -> when it was deleted, from the list's last mark (the browser's list: any shape, any size; at most
+    ``2 * MAX_DELETED`` of its ids are read)."""
     if not isinstance(history, list):
-        return []
-    ids: list[str] = []
-    for item in history:
-        if isinstance(item, dict) and "id" not in item and isinstance(item.get("deleted"), list):
-            ids += [d for d in item["deleted"] if isinstance(d, str) and d not in ids]
-    return ids[-MAX_DELETED:]
+        return {}
+    mark = next((item for item in reversed(history)
+                 if isinstance(item, dict) and "id" not in item and "deleted" in item), None)
+    raw = mark.get("deleted") if mark is not None else None
+    if not isinstance(raw, dict):
+        return {}
+    marks: dict[str, float] = {}
+    for key, when in itertools.islice(raw.items(), 2 * MAX_DELETED):
+        if isinstance(key, str) and isinstance(when, int | float) and not isinstance(when, bool) and math.isfinite(when):
+            marks[key] = float(when)
+    return marks
 
 
-def marked(entries: list[dict[str, Any]], deleted: list[str]) -> list[dict[str, Any]]:
-    """The list as stored: the newest ``HISTORY_LIMIT`` entries, then the mark of the deleted runs (when any)."""
+def deleted_ids(history: Any) -> list[str]:
+    """The ids the list's mark names as deleted, oldest delete first."""
+    return [key for key, _ in sorted(deleted_marks(history).items(), key=lambda mark: (mark[1], mark[0]))]
+
+
+def marked(entries: list[dict[str, Any]], marks: dict[str, float]) -> list[dict[str, Any]]:
+    """The list as stored: the newest ``HISTORY_LIMIT`` entries, then the mark of the newest deletes (when any)."""
     kept = entries[:HISTORY_LIMIT]
-    return [*kept, {"deleted": deleted[-MAX_DELETED:]}] if deleted else kept
+    newest = sorted(marks.items(), key=lambda mark: (mark[1], mark[0]))[-MAX_DELETED:]
+    return [*kept, {"deleted": dict(newest)}] if newest else kept
+
+
+def _restored_at(entry: dict[str, Any]) -> float:
+    when = entry.get("restored_at")
+    return float(when) if isinstance(when, int | float) and not isinstance(when, bool) else 0.0
+
+
+def _applied(entries: list[dict[str, Any]], marks: dict[str, float]
+             ) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """The entries a delete does not remove (none since, or added again after it), and the marks still needed."""
+    kept = [e for e in entries if marks.get(str(e.get("id")), float("-inf")) <= _restored_at(e)]
+    outlived = {e["id"] for e in kept if e.get("id") in marks}
+    return kept, {key: when for key, when in marks.items() if key not in outlived}
 
 
 #: A page puts its newest few runs back into any stored list that lacks them and did not delete them
@@ -174,20 +208,21 @@ def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], page: A
       ended together each wrote before it saw the other's write, and a tab may echo this page's write back before
       its own older list arrives. A list with runs put back is ordered by when each run ended (newest first), then
       id, so both tabs of a crossing pair of writes come to the same list.
-    - A run deleted in any tab stays deleted: the deletes marked in either list are left out of both (a tab that
-      wrote before it saw a delete still had the run).
+    - A run deleted in any tab stays deleted: the deletes marked in either list apply to both (a tab that wrote
+      before it saw a delete still had the run), unless the run was added again since.
 
     Returns the list and the page's own runs not deleted."""
-    deleted = deleted_ids(stored)
-    deleted += [d for d in deleted_ids(page) if d not in deleted]
-    gone = set(deleted)
-    own = [entry for entry in own if entry.get("id") not in gone]
-    entries = [entry for entry in filtered(stored, ALL) if entry.get("id") not in gone]
+    marks = deleted_marks(stored)
+    for key, when in deleted_marks(page).items():
+        if when > marks.get(key, float("-inf")):
+            marks[key] = when
+    own = [entry for entry in own if marks.get(str(entry.get("id")), float("-inf")) <= _restored_at(entry)]
+    entries = filtered(stored, ALL)
     listed_ids = {entry.get("id") for entry in entries}
     missing = [entry for entry in own if entry.get("id") not in listed_ids]
     if missing:
         entries = sorted([*missing, *entries], key=_newest_first)
-    return marked(entries, deleted), own
+    return marked(*_applied(entries, marks)), own
 
 
 def _newest_first(entry: dict[str, Any]) -> tuple[float, str]:
@@ -196,13 +231,14 @@ def _newest_first(entry: dict[str, Any]) -> tuple[float, str]:
     return (-float(ended) if isinstance(ended, int | float) else 0.0, str(entry.get("id")))
 
 
-def removed(history: list[dict[str, Any]] | None, entry_id: str | None) -> list[dict[str, Any]]:
-    """The history without the run, marked deleted (so no tab puts it back)."""
-    entries, deleted = filtered(history, ALL), deleted_ids(history)
+def removed(history: list[dict[str, Any]] | None, entry_id: str | None, now: float | None = None
+            ) -> list[dict[str, Any]]:
+    """The history without the run, marked deleted now (so no tab puts it back)."""
+    entries, marks = filtered(history, ALL), deleted_marks(history)
     kept = [e for e in entries if e.get("id") != entry_id]
     if entry_id and len(kept) < len(entries):
-        deleted = [*(d for d in deleted if d != entry_id), entry_id]
-    return marked(kept, deleted)
+        marks[entry_id] = time.time() if now is None else now
+    return marked(kept, marks)
 
 
 def filtered(history: list[dict[str, Any]] | None, endpoint: str | None) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from components.history_state import (
     details_markdown,
     entry_of,
     filtered,
+    marked,
     page_runs,
     parameter_diff,
     removed,
@@ -204,7 +205,34 @@ def test_the_deleted_mark_is_kept_capped_and_passed_by():
     for i in range(MAX_DELETED + 5):
         history = removed(added(history, record(1000 + i)), f"run-{1000 + i}")
     assert len(deleted_ids(history)) == MAX_DELETED and deleted_ids(history)[-1] == f"run-{1000 + MAX_DELETED + 4}"
-    assert deleted_ids("garbage") == [] and deleted_ids([{"deleted": [1, "x"]}, {"id": "a", "deleted": ["y"]}]) == ["x"]
+    assert deleted_ids("garbage") == [] and deleted_ids([{"deleted": ["x"]}]) == []
+    assert deleted_ids([{"deleted": {"x": 2.0, "1": "when?", "y": 1.0}}, {"id": "a", "deleted": {"z": 1.0}}]) == ["y", "x"]
+    crafted = [{"deleted": {f"id-{i}": float(i) for i in range(10_000)}}] * 40  # read once, and only so far
+    assert len(deleted_ids(crafted)) == 2 * MAX_DELETED
+
+
+def test_two_tabs_with_full_marks_settle_on_the_same_deletes():
+    """With MAX_DELETED deletes in both tabs, one more in tab B dropped its oldest mark; tab A put it back and dropped
+    another, and the two wrote to each other for ever (a review). The newest deletes by (when, id) are kept in both."""
+    both = marked([ended_at(0, 1.0)], {f"gone-{i}": float(i) for i in range(MAX_DELETED)})
+    b_list = removed(added(both, record(7)), "run-7", now=500.0)
+    a_list, _ = with_stored(b_list, [], both)  # A reads B's write, its own (older) marks with it
+    assert a_list == b_list
+    b_again, _ = with_stored(a_list, [], b_list)
+    assert b_again == a_list
+
+
+def test_a_run_added_again_after_its_delete_stays_in_both_tabs():
+    """Tab A deleted run 1, then opened one of its images (the run is added again); tab B still holds the delete:
+    the run stays (before, B's mark deleted it again at the next exchange)."""
+    a = removed([ended_at(1, 10.0), ended_at(0, 5.0)], "run-1", now=100.0)
+    b = list(a)  # B has seen the delete
+    a = added(a, ended_at(1, 10.0)["record"], now=200.0)
+    assert ids(a) == ["run-1", "run-0"] and deleted_ids(a) == []
+    b_after, _ = with_stored(a, [], b)  # B reads A's write, its own list still marking run 1 deleted
+    assert ids(b_after) == ["run-1", "run-0"] and deleted_ids(b_after) == []
+    a_after, _ = with_stored(removed(b_after, "run-1", now=300.0), [], a)  # deleted again later: deleted
+    assert ids(a_after) == ["run-0"] and deleted_ids(a_after) == ["run-1"]
 
 
 def test_the_page_runs_state_reads_ids_and_own_entries():
