@@ -20,6 +20,7 @@ Lists are CSV: a value holding a comma is written in double quotes.
 from __future__ import annotations
 
 import csv
+import decimal
 import json
 import math
 import random
@@ -378,6 +379,10 @@ def _written(value: Any) -> str:
     """One value as the values box takes it: ``default``, ``true``, ``3.5``, ``1024x768``, a quoted text when it
     holds a comma or a quote."""
     text = format_value(value).replace("×", "x") if isinstance(value, dict) else format_value(value)
+    if isinstance(value, float) and math.isfinite(value) and float(text) != value:
+        # format_value's 10 digits lose some values (1.1666666666666667 from "1-2 [7]"): a restored axis must make
+        # the very cells that ran (the result cache knows them by value). The shortest exact digits, positional.
+        text = format(decimal.Decimal(repr(value)), "f")
     if any(c in text for c in ',"\n\r') or text != text.strip():
         return '"' + text.replace('"', '""') + '"'
     return text

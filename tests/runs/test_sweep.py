@@ -625,6 +625,8 @@ def test_each_axis_example_is_values_the_field_takes(api_name: str):
     (PRO, "seed", "4 random seeds"),
     (PRO, "seed", "random, 7, -1"),
     (PRO, "guidance_scale", "1.5-4.5 [4]"),
+    (PRO, "guidance_scale", "1-2 [7]"),  # 1.1666666666666667: more digits than a label shows
+    (PRO, "guidance_scale", "1.000000000001, 2"),
     (PRO, "num_inference_steps", "10-30 (+10)"),
     (PRO, "image_size", "landscape_4_3, 1024x768, square"),
     (PRO, "safety_tolerance", "1, 2, 5"),
