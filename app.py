@@ -42,6 +42,7 @@ from components.settings_panel import badge_text, build_settings_panel, sandbox_
 from components.sweep_panel import axis_examples_script
 from components.tab_page import build_tab
 from components.upload_quota import UploadQuota
+from components.url_files import cap_url_files
 from endpoints import ENDPOINTS, all_endpoints, install_catalog
 from endpoints.base import EndpointSpec
 from endpoints.catalog import load_catalog
@@ -337,6 +338,7 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
     ``components.page_config``): the seed tabs after the first are drawn when first opened."""
     if lazy_tabs is None:
         lazy_tabs = fixes_active()
+    cap_url_files(ctx.max_upload_bytes)  # a file input given by URL is held to the upload limit
     backends = ctx.backends
     with PlaygroundBlocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         Prose(

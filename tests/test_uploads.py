@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import httpx
 import pytest
@@ -114,3 +115,51 @@ def test_uploads_sent_at_once_share_one_allowance():
           ThreadPoolExecutor(10) as pool):
         codes = list(pool.map(lambda _: upload_from(app.url, "203.0.113.9", 400 * 1024).status_code, range(10)))
     assert codes.count(200) == 2 and codes.count(429) == 8, codes
+
+
+def test_a_file_given_by_url_to_the_api_is_held_to_the_upload_limit(monkeypatch):
+    """``handle_file(url)`` (the API docs name it for image fields): Gradio downloads the file before any handler,
+    whole into memory. Past PLAYGROUND_MAX_UPLOAD_MB the call is refused and nothing is kept."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import safehttpx
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    noise = io.BytesIO()  # a real image of ~3 MB: without the limit, it is downloaded and run
+    Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000)).save(noise, "PNG")
+    body = noise.getvalue()
+    assert len(body) > 2 * MB
+
+    class Huge(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                return
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    async def public(host: str) -> str:  # this test's server is the only "public" address
+        return "127.0.0.1"
+
+    monkeypatch.setattr(safehttpx, "async_validate_url", public)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0),
+                          env={MAX_UPLOAD_ENV: "1"}) as app:
+            client = Client(app.url, verbose=False)
+            url = f"http://127.0.0.1:{httpd.server_address[1]}/huge.png"
+            with pytest.raises(AppError):
+                client.predict(image_url=handle_file(url), prompt="a", api_name="/flux_dev_image_to_image")
+            stats = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
+            assert not stats["submits"], "nothing was run"
+    finally:
+        httpd.shutdown()
