@@ -587,6 +587,9 @@ class SessionReaper:
                     continue  # used again meanwhile
                 holder.session_data.pop(session_id, None)
                 holder.time_last_used.pop(session_id, None)
+                owners = getattr(holder, "_owners", None)  # who opened it (_PlaygroundStateHolder)
+                if owners is not None:
+                    owners.pop(session_id, None)
             self._delete_states(session)
             dropped += 1
         for session_id in [s for s in self.closed_seen if s not in holder.session_data]:

@@ -245,7 +245,12 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
         sweep = None if seed_only else sweep_of(entry)
         axes = restored_axes(get_endpoint(record["api_name"]), sweep) if sweep is not None else None
         what = "sweep" if sweep is not None else "run"
-        gr.Info(toast_text(f"Restored a {entry.get('label') or record['api_name']} {what} in the Models tab."))
+        label = entry.get("label") or record["api_name"]
+        if axes is not None and axes.left_out:
+            gr.Warning(toast_text(f"Restored a {label} sweep's form in the Models tab; " + "; ".join(
+                f"{axis}: not put back (the Sweep section would read it otherwise)" for axis in axes.left_out)))
+        else:
+            gr.Info(toast_text(f"Restored a {label} {what} in the Models tab."))
         origin = (f"♻️ Seed from your run {caption(entry)}." if seed_only
                   else f"↩ Restored from your {what} {caption(entry)}.")
         return {tabs: gr.Tabs(selected=MODELS_TAB),

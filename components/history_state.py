@@ -324,6 +324,9 @@ def restored_axes(spec: EndpointSpec, sweep: dict[str, Any]) -> RestoredAxes:
             texts[name] = (None, None)
         else:
             texts[name] = (field_name, text)
+    if texts["x"][0] is None and texts["y"][0] is not None:  # a Y axis alone is no sweep: it goes with its X
+        left_out.append(f"Y axis ({texts['y'][0]}, with the X axis)")
+        texts["y"] = (None, None)
     return RestoredAxes(*texts["x"], *texts["y"], left_out=left_out)
 
 

@@ -10,7 +10,8 @@ sweeps they had going. Now:
 - the app's ``StateHolder`` (``components.gradio_fixes``) records, per new session, the address as
   ``runs.visitors.client_address`` reads it (the one every per-visitor limit uses), and when full drops the least
   recently used session of the address holding the most (``session_to_drop``). One address filling the store
-  pushes out its own sessions; a visitor with a few tabs keeps them unless every address holds as many.
+  pushes out its own sessions; a visitor with several tabs loses its oldest only while its address holds the most
+  (visitors behind one address, a NAT, count as one).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def submit_failed(exc: httpx.HTTPError, *, provider: str) -> ProviderError:
     may have queued and billed it, and without its answer there is no request id to follow or cancel: the visitor is
     told to look before trying again, not that the provider could not be reached."""
     title, name = provider_title(provider), type(exc).__name__
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):  # no connection: not sent
         return ProviderFailure(f"Could not reach {title} ({name}): nothing was sent. Check the connection and try again.")
     check = f"{title} may still have taken the request (and billed it): check your {title} dashboard before trying again."
     if isinstance(exc, httpx.TimeoutException):

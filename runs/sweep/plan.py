@@ -147,7 +147,7 @@ def format_seconds(seconds: float) -> str:
 def format_elapsed(seconds: float) -> str:
     """A time that was measured, as the history shows a run's: ``11.2 s``, ``2 min 5 s`` (``format_seconds`` is
     for estimates: a sweep's status said "15 s" for one its history entry said took 11.2 s)."""
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"

@@ -125,6 +125,7 @@ def test_sessions_idle_too_long_are_dropped_and_busy_ones_kept():
     assert reaper.reap(now) == 1
     assert set(holder.session_data) == {"fresh", "idle-but-running"}
     assert set(holder.time_last_used) == set(holder.session_data)
+    assert set(holder.owners()) == set(holder.session_data), "who opened a dropped session is forgotten with it"
 
 
 def test_a_closed_session_goes_after_its_grace_counted_from_when_it_was_seen_closed():

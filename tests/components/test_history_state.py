@@ -19,6 +19,7 @@ from components.history_state import (
     page_runs,
     parameter_diff,
     removed,
+    restored_axes,
     tile_caption,
     with_stored,
 )
@@ -239,3 +240,17 @@ def test_the_page_runs_state_reads_ids_and_own_entries():
     entry = ended_at(2, 10.0)
     assert page_runs({"ids": ["run-1", "run-2"], "own": [entry, "junk"]}) == (["run-1", "run-2"], [entry])
     assert page_runs(None) == ([], [])
+
+
+def test_a_sweep_axis_the_tab_cannot_take_back_is_left_out_and_said():
+    from endpoints import get_endpoint
+
+    pro = get_endpoint("flux_pro")
+    x = {"field": "seed", "kind": "value", "values": [1, 2]}
+    y = {"field": "guidance_scale", "kind": "value", "values": [2.0, 5.0]}
+    axes = restored_axes(pro, {"x": x, "y": y})
+    assert (axes.x_field, axes.x_text, axes.y_field, axes.y_text, axes.left_out) == (
+        "seed", "1, 2", "guidance_scale", "2, 5", [])
+    gone = restored_axes(pro, {"x": {**x, "field": "no_such_field"}, "y": y})  # the tab no longer has it
+    assert gone.x_field is None and gone.y_field is None
+    assert gone.left_out == ["X axis (no_such_field)", "Y axis (guidance_scale, with the X axis)"]

@@ -176,6 +176,7 @@ async def test_named_media_files_live_in_their_runs_folder_and_go_with_it(tmp_pa
 
 @pytest.mark.parametrize(("error", "says"), [
     (httpx.ConnectError("refused"), "Could not reach fal.ai (ConnectError): nothing was sent"),
+    (httpx.PoolTimeout("no free connection"), "Could not reach fal.ai (PoolTimeout): nothing was sent"),
     (httpx.ReadError("connection reset"), ("broke before it answered the submit (ReadError). fal.ai may still have "
                                            "taken the request (and billed it): check your fal.ai dashboard")),
 ])
@@ -193,4 +194,4 @@ async def test_a_submit_without_an_answer_says_whether_it_may_have_been_queued(e
     with pytest.raises(ProviderFailure) as raised:
         await p.submit(FLUX_PRO, payload(), KEY)
     assert says in str(raised.value)
-    assert len(posts) == (FAST.attempts if isinstance(error, httpx.ConnectError) else 1)
+    assert len(posts) == (FAST.attempts if isinstance(error, httpx.ConnectError) else 1)  # a pool timeout: not retried

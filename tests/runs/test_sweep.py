@@ -664,5 +664,5 @@ def test_endpoints_and_providers_are_written_back_by_name():
 def test_a_measured_time_reads_as_the_history_shows_it():
     from runs.sweep import format_elapsed
 
-    assert [format_elapsed(s) for s in (0.04, 11.24, 59.96, 125, 180)] == ["0.0 s", "11.2 s", "60.0 s", "2 min 5 s",
-                                                                           "3 min"]
+    assert [format_elapsed(s) for s in (0.04, 11.24, 59.94, 59.96, 125, 180)] == [
+        "0.0 s", "11.2 s", "59.9 s", "1 min", "2 min 5 s", "3 min"]
