@@ -26,11 +26,14 @@ from components.history_files import LocalFiles, image_file, is_provider_media, 
 from components.history_state import (
     ALL,
     HISTORY_LIMIT,
+    MAX_DELETED,
     MAX_OWN,
     added,
     caption,
+    deleted_marks,
     details_markdown,
     filtered,
+    page_marks,
     page_runs,
     parameter_diff,
     removed,
@@ -179,8 +182,8 @@ def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: s
     ids, own = page_runs(seen)
     if found is None:  # nothing stored that reads back: the page's own list
         found = entries or []
-    found, kept = with_stored(found, own, entries)
-    seen_out = {"ids": ids, "own": kept} if kept != own else gr.skip()
+    found, kept = with_stored(found, own, entries, page_marks(seen))
+    seen_out = {**(seen if isinstance(seen, dict) else {}), "ids": ids, "own": kept} if kept != own else gr.skip()
     same = found == (entries or [])
     if same and drawn:
         return (*(gr.skip(),) * 5, seen_out)
@@ -209,9 +212,9 @@ def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None
     first = not filtered(entries, ALL)  # the page showed nothing yet: the panel opens and its actions are drawn
     found = stored_entries(stored)
     if found is not None:
-        entries, own = with_stored(found, own, entries)
+        entries, own = with_stored(found, own, entries, page_marks(seen))
     new = added(entries, record)
-    seen_out = {"ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]],
+    seen_out = {**(seen if isinstance(seen, dict) else {}), "ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]],
                 "own": [*own[1 - MAX_OWN:], new[0]] if new and new[0].get("id") == record["id"] else own}
     return (*listed(view, new, which), seen_out, opened(new) if first else gr.skip(), True if first else gr.skip())
 
@@ -379,15 +382,20 @@ async def download(view: HistoryView, entries: Entries, selected: str | None) ->
 
 
 def delete(view: HistoryView, entries: Entries, selected: str | None, which: str,
-           pinned: list[str]) -> tuple[Any, ...]:
-    """Outputs: listing, selected, details, pins, downloads."""
+           pinned: list[str], seen: Any = None) -> tuple[Any, ...]:
+    """Outputs: listing, selected, details, pins, downloads, ``seen`` (with the page's deletes: a sync of another
+    tab's write sent before this answer came would otherwise put the run back, its mark lost)."""
     if entry_of(entries, selected) is None:
         gr.Warning(SELECT_FIRST)
-        return (gr.skip(),) * 7
+        return (gr.skip(),) * 8
     entries = removed(entries, selected)
     gr.Info("Deleted from this browser's history.")
     kept = [p for p in pinned or [] if p != selected]
-    return (*listed(view, entries, which), None, details_markdown(None), kept, gr.File(value=None, visible=False))
+    made = {**page_marks(seen), **deleted_marks(entries)}
+    newest = dict(sorted(made.items(), key=lambda mark: (mark[1], mark[0]))[-MAX_DELETED:])
+    seen_out = {**(seen if isinstance(seen, dict) else {}), "marks": newest}
+    return (*listed(view, entries, which), None, details_markdown(None), kept, gr.File(value=None, visible=False),
+            seen_out)
 
 
 def pin(view: HistoryView, entries: Entries, selected: str | None, pinned: list[str]) -> tuple[Any, ...]:

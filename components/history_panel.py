@@ -87,7 +87,7 @@ class PanelStates:
     history: gr.BrowserState
     selected: gr.State  # the id of the entry clicked last
     pins: gr.State  # ids pinned for A/B, oldest first
-    seen: gr.State  # {"ids": records this page listed (each once), "own": the entries of its newest runs}
+    seen: gr.State  # {"ids": records listed (each once), "own": its newest runs, "marks": the deletes it made}
     opened: gr.State  # True once the panel's actions are drawn (or being drawn) in this page
 
 
@@ -272,8 +272,8 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
     buttons.download.click(bind(act.download, view), [history, selected], [view.downloads],
                            **{**private, "show_progress": "minimal"}).success(
         None, [view.downloads], None, js=SAVE_FILES_JS, queue=False, **private)
-    buttons.delete.click(bind(act.delete, view), [history, selected, which, pins],
-                         [*listing, selected, view.details, pins, view.downloads], **private)
+    buttons.delete.click(bind(act.delete, view), [history, selected, which, pins, view.seen],
+                         [*listing, selected, view.details, pins, view.downloads, view.seen], **private)
     buttons.pin.click(bind(act.pin, view), [history, selected, pins],
                       [pins, view.compare_note, view.slider, view.diff, view.compare_section], **private)
     buttons.use.click(bind(act.use_as_input, view), [history, selected, buttons.use_target], into_forms,

@@ -200,8 +200,15 @@ def page_runs(seen: Any) -> tuple[list[str], list[dict[str, Any]]]:
     return list(seen.get("ids") or []), own
 
 
-def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], page: Any = None
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def page_marks(seen: Any) -> dict[str, float]:
+    """The deletes this page made (``seen["marks"]``, kept on the server: a sync sent before a delete's answer came
+    carries the page's list from before it)."""
+    marks = seen.get("marks") if isinstance(seen, dict) else None
+    return deleted_marks([{"deleted": marks}]) if isinstance(marks, dict) else {}
+
+
+def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], page: Any = None,
+                made: dict[str, float] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The list another tab stored, made to agree with this page (``page``: its own list, as the page sent it).
 
     - This page's newest runs the stored list lacks are put back (``own``, kept on the server): two tabs whose runs
@@ -211,9 +218,11 @@ def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], page: A
     - A run deleted in any tab stays deleted: the deletes marked in either list apply to both (a tab that wrote
       before it saw a delete still had the run), unless the run was added again since.
 
+    ``made``: the deletes this page made (``page_marks``), which its list as sent may not show yet.
+
     Returns the list and the page's own runs not deleted."""
     marks = deleted_marks(stored)
-    for key, when in deleted_marks(page).items():
+    for key, when in [*deleted_marks(page).items(), *(made or {}).items()]:
         if when > marks.get(key, float("-inf")):
             marks[key] = when
     own = [entry for entry in own if marks.get(str(entry.get("id")), float("-inf")) <= _restored_at(entry)]

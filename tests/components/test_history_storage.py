@@ -94,3 +94,27 @@ def test_two_tabs_keep_both_runs_when_one_echoes_the_others_write_first():
     assert ids(a_list) == ["run-2", "run-1"]
     b_list, _ = shown(b_list, b_out[3], a_list)  # B gets A's list back: both tabs agree
     assert ids(b_list) == ["run-2", "run-1"] and shown(a_list, a_seen, b_list)[0] == a_list
+
+
+def test_a_sync_sent_before_a_delete_answered_does_not_undo_it():
+    """The page deleted run 1; a sync of the other tab's write (which still had run 1) was sent before the delete's
+    answer, with the page's list from before it: run 1 came back and its mark was lost for both tabs (a review).
+    The page's deletes are kept on the server (``seen``), which the sync reads as it runs."""
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from components.history_actions import delete, show_stored
+    from components.history_state import ALL, deleted_ids, filtered
+    from tests.components.test_history_state import ended_at
+
+    view = SimpleNamespace(ctx=None, files=SimpleNamespace(placeholder="placeholder.png"))
+    before = [ended_at(1, 200.0), ended_at(0, 100.0)]
+    out = delete(view, before, "run-1", ALL, [], {"ids": ["run-1"], "own": []})
+    seen = out[-1]
+    assert [e["id"] for e in filtered(out[0], ALL)] == ["run-0"]
+    other_tab = stored_as_gradio_does(before)  # written before the other tab saw the delete
+    synced = show_stored(view, other_tab, before, ALL, True, seen)  # sent with the page's list from before
+    listing = synced[0]
+    assert listing != gr.skip() and [e["id"] for e in filtered(listing, ALL)] == ["run-0"]
+    assert deleted_ids(listing) == ["run-1"], "the mark goes on with the list the page writes"
