@@ -75,7 +75,7 @@ from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
 
 from components import mcp_caller
-from components.session_owners import current_owner, session_to_drop
+from components.session_owners import CALLER, current_owner, session_to_drop
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +295,15 @@ class _PlaygroundQueue(Queue):
         free = self.__dict__.get("sleep_when_free")
         if isinstance(free, _Wakeable):
             free.wake()
+
+    def start(self) -> None:
+        # Started from a request (Gradio's startup call): its tasks would inherit that request's caller, and a
+        # session they open would count as the server's own address's (components/session_owners.py).
+        token = CALLER.set(None)
+        try:
+            super().start()
+        finally:
+            CALLER.reset(token)
 
     async def push(self, *args: Any, **kwargs: Any) -> Any:
         try:

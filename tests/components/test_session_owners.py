@@ -9,7 +9,7 @@ import gradio as gr
 import httpx
 
 from components.gradio_fixes import PlaygroundBlocks
-from components.session_owners import CallerAddress, session_to_drop
+from components.session_owners import CallerAddress, current_owner, session_to_drop
 from tests.app_support import free_port
 
 
@@ -32,10 +32,23 @@ def join(http: httpx.Client, url: str, session: str, address: str) -> None:
                 break
 
 
+def last_output(http: httpx.Client, url: str, session: str, address: str, fn_index: int) -> object:
+    body = {"data": [], "fn_index": fn_index, "trigger_id": None, "session_hash": session, "event_data": None}
+    http.post(f"{url}gradio_api/queue/join", json=body, headers={"X-Forwarded-For": address}).raise_for_status()
+    with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                return message["output"]["data"][0]
+    return None
+
+
 def test_one_address_opening_many_sessions_pushes_out_its_own_not_a_visitors():
     with PlaygroundBlocks() as demo:
         pasted = gr.State()
         gr.Button().click(lambda: "kept", None, [pasted])
+        seen_as = gr.Textbox()
+        gr.Button().click(current_owner, None, [seen_as])  # fn_index 1: who the queue's work counts as
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
                             state_session_capacity=6,
                             app_kwargs={"middleware": [_caller_address(trusted_proxies=1)]})
@@ -44,6 +57,8 @@ def test_one_address_opening_many_sessions_pushes_out_its_own_not_a_visitors():
             join(http, url, "visitor-tab", "203.0.113.7")
             for n in range(20):
                 join(http, url, f"probe-{n}", "198.51.100.66")
+            # The queue's own work counts as no one's (it was started by Gradio's startup call, from 127.0.0.1).
+            assert last_output(http, url, "worker", "203.0.113.8", fn_index=1) == "unknown"
         holder = demo.state_holder
         assert "visitor-tab" in holder.session_data, "the visitor's session (and what it holds) is kept"
         assert len(holder.session_data) == 6
