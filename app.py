@@ -41,7 +41,7 @@ from components.session_spend import SessionSpend
 from components.settings_panel import badge_text, build_settings_panel, sandbox_banner
 from components.sweep_panel import axis_examples_script
 from components.tab_page import build_tab
-from components.upload_quota import UploadQuota
+from components.upload_quota import BodyLimit, UploadQuota
 from components.url_files import cap_url_files
 from endpoints import ENDPOINTS, all_endpoints, install_catalog
 from endpoints.base import EndpointSpec
@@ -482,8 +482,10 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
             # The page, the config and API description clients read, and Gradio's frontend files from memory
             # (components/page_cache.py), then gzip.
             # First, who is calling (components/session_owners.py: a full session store drops the sessions of the
-            # address holding the most), and how much each address uploads (components/upload_quota.py).
+            # address holding the most), how large a request body may be, and how much each address uploads
+            # (components/upload_quota.py).
             "middleware": [Middleware(CallerAddress, trusted_proxies=ctx.trusted_proxies),
+                           Middleware(BodyLimit),
                            Middleware(UploadQuota, limits=ctx.upload_limits, trusted_proxies=ctx.trusted_proxies),
                            Middleware(PageCache), Middleware(AssetCache, revalidated=fixed_paths()),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],

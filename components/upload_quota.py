@@ -7,7 +7,11 @@ so one client could fill a Space's disk in minutes. ``UploadQuota``, a plain ASG
 per-visitor limit uses, ``runs.visitors.client_address``), and all of them together: a request that would go past
 either is refused (HTTP 429, saying when to try again) before it is read, by its declared length; one sent without
 a length is cut off once it goes past. The whole-server limit bounds what the upload folder can hold whatever the
-number of addresses. ``PLAYGROUND_UPLOAD_MB_PER_HOUR`` and ``PLAYGROUND_UPLOADS_MB_PER_HOUR`` set them.
+number of addresses. ``PLAYGROUND_UPLOAD_MB_PER_HOUR`` and ``PLAYGROUND_UPLOADS_MB_PER_HOUR`` set them. MCP calls
+are charged too (Gradio's MCP bridge stores a ``data:`` image argument before the tool runs).
+
+``BodyLimit`` bounds every other request body (``MAX_BODY_BYTES``): Gradio reads them whole with no limit, so one
+request could take gigabytes of memory; and refuses the Gradio routes the app does not use (``UNUSED_PATHS``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,16 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 MB = 1024 * 1024
 UPLOAD_PATH = "/gradio_api/upload"
+#: Requests whose bodies are files a visitor hands in: Gradio's uploads, and MCP calls (Gradio's MCP bridge writes a
+#: ``data:`` image argument into its cache before the tool runs: 340 MB in 10 s from one address, a probe).
+MCP_PATH = "/gradio_api/mcp/"
+#: Every other request body: an event's JSON (files go by upload, as references), a component call, an MCP message.
+#: Gradio reads and parses such bodies whole with no limit: a 100 MB ``queue/join`` body of numbers took 1.25 GB,
+#: and ``component_server`` read up to 1,000 files of 25 MB each into memory before looking at the function name.
+MAX_BODY_BYTES = 4 * MB
+#: Gradio routes the app never uses, refused outright (``process_recording`` stored 25 MB videos outside the
+#: upload allowance and ran ffmpeg on them).
+UNUSED_PATHS = ("/gradio_api/process_recording",)
 
 
 @dataclass(frozen=True)
@@ -116,7 +130,7 @@ class UploadQuota:
         self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST" or not scope["path"].endswith(UPLOAD_PATH):
+        if scope["type"] != "http" or scope.get("method") != "POST" or not _charged(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = scope.get("headers") or ()
@@ -163,3 +177,52 @@ class UploadQuota:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"retry-after", str(minutes * 60).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _charged(path: str) -> bool:
+    return path.endswith(UPLOAD_PATH) or MCP_PATH in path
+
+
+class BodyLimit:
+    """Request bodies other than uploads are at most ``max_bytes`` (HTTP 413, by the declared length before anything
+    is read; a body sent without a length is cut off once past it); the routes in ``UNUSED_PATHS`` are 404."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path.rstrip("/").endswith(UNUSED_PATHS):
+            await _answer(send, 404, "Not Found")
+            return
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS") or path.endswith(UPLOAD_PATH):
+            await self.app(scope, receive, send)  # uploads: Gradio's max_file_size, and UploadQuota
+            return
+        declared = next((value for name, value in scope.get("headers") or () if name == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _answer(send, 413, f"Request body over {self.max_bytes / MB:g} MB: files go by upload")
+            return
+        received = 0
+        limit = self.max_bytes
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _answer(send: Any, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

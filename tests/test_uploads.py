@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import httpx
@@ -163,3 +164,29 @@ def test_a_file_given_by_url_to_the_api_is_held_to_the_upload_limit(monkeypatch)
             assert not stats["submits"], "nothing was run"
     finally:
         httpd.shutdown()
+
+
+def test_other_request_bodies_are_bounded_and_mcp_calls_charged():
+    """A probe: a 100 MB queue/join body took 1.25 GB of memory; component_server read up to 1,000 files of 25 MB
+    before looking at the function; process_recording stored 25 MB videos outside the allowance; MCP calls stored
+    data: images (340 MB in 10 s from one address). Bodies are bounded, the unused route is gone, MCP is charged."""
+    env = {"PLAYGROUND_UPLOAD_MB_PER_HOUR": "1", "PLAYGROUND_TRUSTED_PROXIES": "1", "PLAYGROUND_MCP": "1"}
+    with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app:
+        root = app.url.rstrip("/")
+        join = {"data": [[0] * 10], "fn_index": 0, "session_hash": "big", "trigger_id": None}
+        huge = json.dumps({**join, "data": [[0] * (3 * MB)]})  # ~6 MB of JSON
+        refused = httpx.post(f"{root}/gradio_api/queue/join", content=huge, timeout=30, trust_env=False,
+                             headers={"Content-Type": "application/json"})
+        assert refused.status_code == 413 and "files go by upload" in refused.text
+        files = {"files": ("a.bin", b"\0" * (5 * MB), "application/octet-stream")}
+        assert httpx.post(f"{root}/gradio_api/component_server", files=files, timeout=30,
+                          trust_env=False).status_code == 413
+        assert httpx.post(f"{root}/gradio_api/process_recording", files=files, timeout=30,
+                          trust_env=False).status_code == 404
+        small = httpx.post(f"{root}/gradio_api/queue/join", json=join, timeout=30, trust_env=False)
+        assert small.status_code != 413  # an ordinary event's body goes through
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}, "pad": "x" * (600 * 1024)}
+        codes = [httpx.post(f"{root}/gradio_api/mcp/", json=call, timeout=30, trust_env=False,
+                            headers={"X-Forwarded-For": "203.0.113.20",
+                                     "Accept": "application/json, text/event-stream"}).status_code for _ in range(2)]
+        assert codes[0] != 429 and codes[1] == 429, codes

@@ -71,3 +71,13 @@ def _caller_address(trusted_proxies: int):
     from starlette.middleware import Middleware
 
     return Middleware(CallerAddress, trusted_proxies=trusted_proxies)
+
+
+def test_an_ipv6_caller_counts_per_48():
+    from components.session_owners import Caller
+
+    a = Caller(None, "2001:db8:0:1::1", trusted_proxies=1).address()
+    b = Caller(None, "2001:db8:0:7::1", trusted_proxies=1).address()
+    assert a == b == "2001:db8::/48"
+    assert Caller(None, "203.0.113.7", trusted_proxies=1).address() == "203.0.113.7"
+    assert Caller("198.51.100.1", None, trusted_proxies=0).address() == "198.51.100.1"
