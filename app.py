@@ -203,11 +203,13 @@ window.fpFieldNotes = {
     box.insertAdjacentElement("afterend", note);
   },
 };
+// Before the field's own keydown (capture): a number box holding "12e" empties itself on Enter, and the run went
+// out with a random seed; pressed first, Generate's check below sees the box as typed and holds the run back.
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
   const buttons = [...document.querySelectorAll("button[id$='-generate']")].filter(b => b.offsetParent !== null);
-  if (buttons.length) { e.preventDefault(); buttons[0].click(); }
-});
+  if (buttons.length) { e.preventDefault(); e.stopPropagation(); buttons[0].click(); }
+}, true);
 // A sweep's values boxes: their placeholders give values the axis's field takes (window.__fpAxisExamples), set
 // when a box gets the focus and after a click in the sweep (an axis picked from its list).
 const fpAxisHints = (api) => {

@@ -399,6 +399,9 @@ def test_a_seed_the_browser_cannot_read_is_named_not_replaced_by_a_random_one(de
         raise AssertionError("the box never held '12e': " + desk.evaluate(
             "() => { const i = document.querySelector('#flux_pro-seed input'); return JSON.stringify("
             "{v: i.value, bad: i.validity.badInput, focus: document.activeElement === i, n: document.querySelectorAll('#flux_pro-seed input').length, html: i.outerHTML}); }"))
+    seed.press("Control+Enter")  # from the box itself: held back too (it ran with a random seed, the box emptied)
+    desk.locator("#flux_pro-status", has_text="Not sent: Seed: must be a number").wait_for()
+    assert desk.evaluate("() => document.querySelector('#flux_pro-seed input').validity.badInput"), "'12e' is kept"
     desk.locator("#flux_pro-generate").click()
     desk.locator("#flux_pro-status", has_text="Not sent: Seed: must be a number").wait_for()
     desk.wait_for_function("() => document.querySelector('#flux_pro-seed').classList.contains('fp-field-error')")
