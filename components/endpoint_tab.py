@@ -332,7 +332,13 @@ async def stop_run(tab: EndpointTab, request: gr.Request) -> Any:
     result (for the history and the session line). Outputs: status, result JSON."""
     run = tab.ctx.active_runs.get(tab.ctx.active_key(request, tab.spec.api_name))
     if run is None:
-        return gr.skip(), gr.skip()
+        # The tab's sweep, if one is going: on a phone this Stop, in the bar at the foot of the screen, is the one in
+        # view (it did nothing while a sweep ran, a walk). The sweep ends as its own Stop ends it.
+        sweep = tab.ctx.active_sweeps.get(tab.ctx.active_key(request, f"{tab.spec.api_name}_sweep"))
+        if sweep is None:
+            return gr.skip(), gr.skip()
+        await sweep.stop()
+        return "<p>⏹ Stopping the sweep: the cells that finished stay (the Sweep section says what ran).</p>", gr.skip()
     record = await run.stop()
     view = RunView(tab.spec.title, provider_title(tab.spec.provider), record=record, state="stopped")
     if record is None:

@@ -161,9 +161,11 @@ def test_a_sweeps_cells_fit_a_phone(browser, app):
         put_back(phone)
 
 
-def test_stop_half_way_keeps_what_finished(page, app):
+@pytest.mark.parametrize("stop", ["flux_pro-sweep-stop", "flux_pro-stop"])
+def test_stop_half_way_keeps_what_finished(page, app, stop):
     """Stop at about half of 8 cells, as a person does: the finished cells, a partial grid, the ZIP, the history
-    entry and the session total stay; the status counts finished, stopped and remotely cancelled cells; no Error."""
+    entry and the session total stay; the status counts finished, stopped and remotely cancelled cells; no Error.
+    The tab's own Stop (the action bar's: on a phone the one in view) stops the sweep too; it did nothing (a walk)."""
     before = len(stats(app)["cancels"])
     set_axes(page, "1, 2, 3, 4", "guidance_scale", "2, 5")
     page.locator("#flux_pro-advanced").click()
@@ -175,7 +177,7 @@ def test_stop_half_way_keeps_what_finished(page, app):
     page.wait_for_function(  # two cells done (the sandbox runs two at once), the others queued or running
         "() => /[2-5]\\/8 done/.test(document.querySelector('#flux_pro-sweep-status').innerText)", timeout=60_000
     )
-    page.locator("#flux_pro-sweep-stop").click()
+    page.locator(f"#{stop}").click()
     page.get_by_text("Sweep stopped").first.wait_for(timeout=30_000)
     text = status.inner_text()
     done = int(re.search(r"8 jobs: (\d) done", text).group(1))  # type: ignore[union-attr]
