@@ -119,7 +119,7 @@ CSS = """
 /* The sticky action bar sits above every field's label and editor (z-index), and scrolling a field into view
    (focus, a click) keeps it clear of the bar, so the bar never covers or takes a click meant for a field. */
 .fp-actions { z-index: 60; }
-html { scroll-padding-bottom: 120px; }
+html { scroll-padding-bottom: 120px; scroll-padding-top: 8px; }  /* clear of the bar, also the phone's fixed one */
 /* The red "Error" pill Gradio draws on a failed event's output is not drawn on a status line: the line itself says
    what failed (❌ Not sent / Failed), the field is marked and the toast names it; a fourth signal was one too many. */
 .fp-status > [data-testid="status-tracker"]:has(> .error) { display: none !important; }
@@ -162,12 +162,13 @@ html { scroll-padding-bottom: 120px; }
      on a phone is above the status and the result: while a run's status was shown, Stop was 2,000 px away. */
   .fp-actions { padding: 4px 12px calc(4px + env(safe-area-inset-bottom)) !important; gap: 4px !important;
     position: fixed !important; left: 0; right: 0; bottom: 0; box-shadow: 0 -2px 6px rgba(0, 0, 0, 0.08); }
-  .gradio-container { padding-bottom: 96px !important; }  /* the end of the page clear of the bar */
+  /* The end of the page clear of the bar. (Rules in a media query reach only blocks: Gradio puts its container
+     and ".contain" before each selector there, so ".gradio-container" and "html" match nothing.) */
+  #history { margin-bottom: 96px !important; }
   .fp-actions .fp-estimate p { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: 0.8em;
     margin: 0; }
   .fp-actions .row, .fp-actions .form { flex-wrap: nowrap !important; gap: 6px !important; }
   .fp-actions button { min-width: 0 !important; min-height: 40px; padding: 4px 8px; }
-  html { scroll-padding-bottom: 100px; scroll-padding-top: 8px; }
   /* A result on a phone: the pane as tall as the image, its caption and thumbnails, not the desktop's 560 px (a 4:3
      image is 245 px high at 390 px wide, which left 235 px of empty pane between the status and the actions). */
   /* Not while the gallery is fullscreen: the image fills the screen there. */

@@ -290,6 +290,13 @@ def test_the_phone_keeps_status_progress_and_result_in_view_and_the_bar_small(br
     page = new_page(browser, app, PHONE)
     bar = page.locator("#flux_pro-generate").evaluate("b => b.closest('.fp-actions').getBoundingClientRect().height")
     assert bar <= 0.12 * PHONE["height"], f"the action bar takes {bar:.0f} px of {PHONE['height']}"
+    # Scrolled to the end, the last section (History) ends above the bar fixed at the foot of the screen.
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_timeout(300)
+    history = page.locator("#history").bounding_box()
+    top = page.locator("#flux_pro-generate").evaluate("b => b.closest('.fp-actions').getBoundingClientRect().top")
+    assert history and history["y"] + history["height"] <= top, (history, top)
+    page.evaluate("window.scrollTo(0, 0)")
 
     # The bar never takes a tap meant for a field, nor draws a field's label over Generate.
     select_tab(page, "segmind_flux_depth_pro")
