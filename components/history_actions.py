@@ -288,8 +288,9 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
         gr.Warning(toast_text(f"Restored a {tab.spec.label} sweep's form; " + "; ".join(lost)))
     else:
         gr.Info(f"Restored a {tab.spec.label} {what}: every field{' and axis' if axes else ''} is as it was.")
+    origin = f"↩ Restored from your {what} {caption(entry)}." + "".join(f" {lost_axis}." for lost_axis in lost)
     return {tabs: gr.Tabs(selected=tab.spec.api_name),
-            **tab.show(values, origin_html(f"↩ Restored from your {what} {caption(entry)}.", messages), axes)}
+            **tab.show(values, origin_html(origin, checked.messages, sweep=sweep is not None), axes)}
 
 
 def restore(view: HistoryView, entries: Entries, selected: str | None) -> dict[Any, Any]:

@@ -307,7 +307,7 @@ def render_model(state: dict[str, Any] | None, ctx: AppContext, session_keys: gr
     if state.get("axes") is not None and tab.sweep_boxes is not None:  # a sweep restored from the history
         tab.sweep_boxes.fill(RestoredAxes.from_json(state["axes"]))
     if state.get("origin"):
-        tab.status.value = origin_html(state["origin"], refused)
+        tab.status.value = origin_html(state["origin"], refused, sweep=state.get("axes") is not None)
     elif state.get("switched") or left_behind or refused:
         left = len(left_behind)
         said = [f"{left} value{'s' if left != 1 else ''} did not carry over (listed above)" if left

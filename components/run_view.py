@@ -29,10 +29,18 @@ def caption(seed: int | None, nsfw: bool | None, index: int, count: int) -> str:
     return f"{prefix}{seed_text} · {nsfw_text}"
 
 
-def origin_html(origin: str, refused: list[str] | tuple[str, ...] = ()) -> str:
+#: What a restored sweep's status line says to press (the page then shows the Sweep section: ``SHOW_FORM_JS``).
+SWEEP_ORIGIN_CLASS = "fp-origin-sweep"
+
+
+def origin_html(origin: str, refused: list[str] | tuple[str, ...] = (), *, sweep: bool = False) -> str:
     """The status line after values came from outside the form (a history run, an image, a link): where from, and
-    what was left out, so a person knows what Generate will send."""
+    what was left out, so a person knows what Generate will send (``sweep``: a sweep's form and axes, which Run
+    sweep runs)."""
     left_out = f" Left at their defaults: {html.escape('; '.join(refused))}." if refused else ""
+    if sweep:
+        return (f"<p class='fp-origin {SWEEP_ORIGIN_CLASS}'>{html.escape(origin)}{left_out} Press <b>Run sweep</b> in "
+                "the Sweep section to run it again.</p>")
     return (f"<p class='fp-origin'>{html.escape(origin)}{left_out} Press <b>Generate</b> to run it.</p>")
 
 

@@ -123,8 +123,11 @@ def blocks_under(parent: Any) -> Iterator[Any]:
 SHOW_FORM_JS = """() => { let tries = 0, shown = false, clicked = null, at = 0; const show = () => {
   const top = [...document.querySelectorAll("button[id$='-load-example']")].find(b => b.offsetParent !== null);
   if (!top) { if (++tries < 200) setTimeout(show, 100); return; }
-  if (!shown) { top.scrollIntoView({block: 'start'}); shown = true; }
   const api = top.id.slice(0, -'-load-example'.length);
+  if (!shown) {  // a restored sweep: its Sweep section, where Run sweep is (the status line says so)
+    const sweep = document.querySelector(`#${api}-status .fp-origin-sweep`) && document.getElementById(api + '-sweep');
+    (sweep || top).scrollIntoView({block: 'start'}); shown = true;
+  }
   const advanced = document.getElementById(api + '-advanced');
   const label = advanced && advanced.querySelector(':scope > button.label-wrap');
   if (%s && !(label && label.classList.contains('open')) && ++tries < 200) {

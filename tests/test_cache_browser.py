@@ -183,6 +183,9 @@ def test_a_sweep_restored_from_the_history_fills_its_axes_and_runs_the_same_cell
     assert box_value(page, "flux_pro-sweep-y-field") == "guidance_scale"
     assert box_value(page, "flux_pro-sweep-y-values") == "2, 5"
     assert page.locator("#flux_pro-sweep-plan").is_visible(), "the Sweep section is open"
+    page.locator("#flux_pro-status", has_text="Press Run sweep in the Sweep section").wait_for()  # not "Generate"
+    page.wait_for_function("() => Math.abs(document.getElementById('flux_pro-sweep').getBoundingClientRect().top)"
+                           " < 200", timeout=10_000)  # shown: the Sweep section, not the form's top
     page.locator("#flux_pro-sweep-plan").click()
     page.get_by_text("4 cells (2 × 2): 4 from cache, 0 to run").first.wait_for(timeout=30_000)
     assert submits(app) == before
