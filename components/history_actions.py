@@ -437,6 +437,10 @@ def use_as_input(view: HistoryView, entries: Entries, selected: str | None, targ
     if entry is None or not target:
         gr.Warning(SELECT_FIRST)
         return {tabs: gr.skip()}  # a dict answer must name an output
+    if sweep_of(entry) is not None:  # its image is the labelled grid, captions and all (a walk sent it)
+        gr.Warning("A sweep's image is its labelled grid, not a picture to edit: restore the sweep, run it (cells "
+                   "already made come from the cache), click a cell, then use that run's image from the history.")
+        return {tabs: gr.skip()}
     found = stored_image(view.ctx, entry.get("record") or {}, 0)
     if found is None:
         gr.Warning("That run's image is no longer stored here, so it cannot be sent to a form.")

@@ -176,6 +176,8 @@ def test_a_sweep_restored_from_the_history_fills_its_axes_and_runs_the_same_cell
     page.locator("#history-details", has_text="sweep of 4 cells").wait_for()
     page.locator("#history-code").click()  # a whole sweep has no one request: said so, not "ended before its request"
     page.locator(".toast-body", has_text="each cell's code is in the Sweep section").wait_for(timeout=15_000)
+    page.locator("#history-use-as-input").click()  # nor is its labelled grid a picture to edit (a walk sent it)
+    page.locator(".toast-body", has_text="A sweep's image is its labelled grid").wait_for(timeout=15_000)
     page.locator("#history-restore").click()
     x_values = page.locator("#flux_pro-sweep-x-values input")
     sync_api.expect(x_values).to_have_value(re.compile(r"^\d+, \d+$"), timeout=15_000)  # the seeds drawn, not "2 random"
