@@ -157,10 +157,12 @@ def tile(view: ListSource, entry: dict[str, Any]) -> tuple[str, str]:
         return view.files.placeholder, "unreadable entry"
 
 
-def gallery_value(view: ListSource, entries: Entries | None, which: str | None) -> gr.Gallery:
-    """The tiles, and no empty box when there are none (the count line says so)."""
+def gallery_value(view: ListSource, entries: Entries | None, which: str | None, *, unselect: bool = False
+                  ) -> gr.Gallery:
+    """The tiles, and no empty box when there are none (the count line says so); ``unselect``: no tile marked
+    selected (the selected run went)."""
     tiles = [tile(view, e) for e in filtered(entries, which)]
-    return gr.Gallery(value=tiles, visible=bool(tiles))
+    return gr.Gallery(value=tiles, visible=bool(tiles), **({"selected_index": None} if unselect else {}))
 
 
 def listed(view: ListSource, entries: Entries, which: str | None) -> tuple[Any, ...]:
@@ -169,15 +171,16 @@ def listed(view: ListSource, entries: Entries, which: str | None) -> tuple[Any, 
 
 
 def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: str, drawn: bool | None,
-                seen: Any) -> tuple[Any, ...]:
+                seen: Any, selected: str | None = None) -> tuple[Any, ...]:
     """The history this browser stores, shown: as the page opens (when the browser holds runs), and whenever another
     tab of this browser writes it (``stored``: the value as written, ``components/history_storage.py``). The page's
     list becomes the stored one, so that its next run adds to it rather than writing its own older list over the
     other tab's runs; with the page's own runs the stored list lacks put back and the runs deleted in either left
     out (``history_state.with_stored``: two tabs whose runs ended together each wrote before seeing the other's). Outputs: the listing, then the panel
     opened and its actions drawn when the page shows entries for the first time (the page opening with runs stored,
-    or another tab's first run), then ``seen``. Nothing changes when the page already shows the stored list (a
-    tab's own write, echoed back by another tab's)."""
+    or another tab's first run), then ``seen``, then the selected run and its details (cleared, and said, when
+    another tab deleted the run selected here: its details stayed, and its buttons said to select a run). Nothing
+    changes when the page already shows the stored list (a tab's own write, echoed back by another tab's)."""
     found = stored_entries(stored)
     ids, own = page_runs(seen)
     if found is None:  # nothing stored that reads back: the page's own list
@@ -185,11 +188,14 @@ def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: s
     found, kept = with_stored(found, own, entries, page_marks(seen))
     seen_out = {**(seen if isinstance(seen, dict) else {}), "ids": ids, "own": kept} if kept != own else gr.skip()
     same = found == (entries or [])
+    gone = selected is not None and entry_of(found, selected) is None
+    selection = (None, "The run selected here was deleted in another tab.") if gone else (gr.skip(), gr.skip())
     if same and drawn:
-        return (*(gr.skip(),) * 5, seen_out)
+        return (*(gr.skip(),) * 5, seen_out, *selection)
     first = bool(filtered(found, ALL)) and not drawn
-    return (gr.skip() if same else found, *show(view, found, which),
-            opened(found) if first else gr.skip(), True if first else gr.skip(), seen_out)
+    listing = (gallery_value(view, found, which, unselect=gone), count_text(found, which))
+    return (gr.skip() if same else found, *listing,
+            opened(found) if first else gr.skip(), True if first else gr.skip(), seen_out, *selection)
 
 
 def opened(before: Entries | None) -> Any:

@@ -75,7 +75,7 @@ class HistoryPanel:
 
     history: gr.BrowserState
     on_stored: Any  # (stored value, entries, filter, drawn, seen) -> the listing, panel opened, actions drawn, seen
-    on_stored_inputs: list[Any]  # [the list, the filter, the actions drawn, the page's own runs]
+    on_stored_inputs: list[Any]  # [the list, the filter, the actions drawn, the page's own runs, the selected run]
     on_stored_outputs: list[Any]
 
 
@@ -164,8 +164,8 @@ def build_history_panel(ctx: AppContext, tabs: gr.Tabs, forms: dict[str, FormTar
                    js=SELECTION_CHANGED_JS, **private)
     wire_records(listing, drawn, models)
     return HistoryPanel(history, bind(act.show_stored, source),
-                        [history, endpoint_filter, states.opened, states.seen],
-                        [history, gallery, count, section, states.opened, states.seen])
+                        [history, endpoint_filter, states.opened, states.seen, states.selected],
+                        [history, gallery, count, section, states.opened, states.seen, states.selected, details])
 
 
 SELECTION_CHANGED_ID = "history-selection-changed"
@@ -311,8 +311,8 @@ LOAD_STORED_JS = ("(entries) => { if (!window.__fpHistorySync) { window.__fpHist
                   "if (Array.isArray(entries) && entries.length) "
                   "document.getElementById('" + LOADER_ID + "')?.click(); }")
 # The step gets the value as stored (by this page or another tab) in place of the carrier's.
-READ_STORED_JS = ("(stored, entries, which, drawn, seen) => "
-                  "[localStorage.getItem('" + STORAGE_KEY + "'), entries, which, drawn, seen]")
+READ_STORED_JS = ("(stored, entries, which, drawn, seen, selected) => "
+                  "[localStorage.getItem('" + STORAGE_KEY + "'), entries, which, drawn, seen, selected]")
 
 
 def refresh_on_load(demo: gr.Blocks, panel: HistoryPanel) -> None:

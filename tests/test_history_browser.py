@@ -419,9 +419,11 @@ def test_two_tabs_keep_each_others_runs(page, app):
         wait_tiles(page, 2)
         assert "seed 22" in captions(page)[0] and "seed 21" in captions(page)[1]
         assert [e["seed"] for e in stored_history(page)] == [22, 21]
+        pick(page, 21)  # selected here, deleted there
         pick(other, 21)
         other.locator("#history-delete").click()
         wait_tiles(page, 1)  # a delete follows too
+        page.locator("#history-details", has_text="deleted in another tab").wait_for()
         page.reload()
         open_app(page, app.url)
         wait_tiles(page, 1)
