@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
-import aiofiles
+import anyio
 import httpx
 import safehttpx
 from gradio import processing_utils
@@ -72,7 +72,7 @@ async def capped_download(url: str, cache_dir: str) -> str:
                 raise URLFileTooLarge(_too_large(url, limit))
             written = 0
             try:
-                async with aiofiles.open(target, "wb") as out:  # as Gradio writes it: off the event loop
+                async with await anyio.open_file(target, "wb") as out:  # off the event loop
                     async for chunk in response.aiter_bytes():
                         written += len(chunk)
                         if written > limit:
