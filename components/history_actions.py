@@ -162,7 +162,9 @@ def gallery_value(view: ListSource, entries: Entries | None, which: str | None, 
     """The tiles, and no empty box when there are none (the count line says so); ``unselect``: no tile marked
     selected (the selected run went)."""
     tiles = [tile(view, e) for e in filtered(entries, which)]
-    return gr.Gallery(value=tiles, visible=bool(tiles), **({"selected_index": None} if unselect else {}))
+    if unselect:
+        return gr.Gallery(value=tiles, visible=bool(tiles), selected_index=None)
+    return gr.Gallery(value=tiles, visible=bool(tiles))
 
 
 def listed(view: ListSource, entries: Entries, which: str | None) -> tuple[Any, ...]:
