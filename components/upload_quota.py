@@ -36,7 +36,9 @@ MCP_PATH = "/gradio_api/mcp/"
 #: Every other request body: an event's JSON (files go by upload, as references), a component call, an MCP message.
 #: Gradio reads and parses such bodies whole with no limit: a 100 MB ``queue/join`` body of numbers took 1.25 GB,
 #: and ``component_server`` read up to 1,000 files of 25 MB each into memory before looking at the function name.
-MAX_BODY_BYTES = 4 * MB
+#: The largest the page sends is a history step: the list and its stored copy, together under the ~5 MB a browser's
+#: localStorage holds with room to spare.
+MAX_BODY_BYTES = 8 * MB
 #: Gradio routes the app never uses, refused outright (``process_recording`` stored 25 MB videos outside the
 #: upload allowance and ran ffmpeg on them).
 UNUSED_PATHS = ("/gradio_api/process_recording",)

@@ -174,11 +174,11 @@ def test_other_request_bodies_are_bounded_and_mcp_calls_charged():
     with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app:
         root = app.url.rstrip("/")
         join = {"data": [[0] * 10], "fn_index": 0, "session_hash": "big", "trigger_id": None}
-        huge = json.dumps({**join, "data": [[0] * (3 * MB)]})  # ~6 MB of JSON
+        huge = json.dumps({**join, "data": [[0] * (4 * MB)]})  # ~12 MB of JSON
         refused = httpx.post(f"{root}/gradio_api/queue/join", content=huge, timeout=30, trust_env=False,
                              headers={"Content-Type": "application/json"})
         assert refused.status_code == 413 and "files go by upload" in refused.text
-        files = {"files": ("a.bin", b"\0" * (5 * MB), "application/octet-stream")}
+        files = {"files": ("a.bin", b"\0" * (9 * MB), "application/octet-stream")}
         assert httpx.post(f"{root}/gradio_api/component_server", files=files, timeout=30,
                           trust_env=False).status_code == 413
         assert httpx.post(f"{root}/gradio_api/process_recording", files=files, timeout=30,
