@@ -39,10 +39,14 @@ class Caller:
     forwarded_for: str | None
     trusted_proxies: int
 
+    def visitor(self) -> str:
+        """The address as every per-visitor limit reads it (``runs.visitors.client_address``)."""
+        return client_address(self.host, self.forwarded_for, self.trusted_proxies) or UNKNOWN
+
     def address(self) -> str:
         """The address as every per-visitor limit reads it, an IPv6 one widened to its /48: one party is handed a
         /48 as easily as a /64 (a probe pushed out a visitor's session from 2,100 /64s of one /48)."""
-        address = client_address(self.host, self.forwarded_for, self.trusted_proxies) or UNKNOWN
+        address = self.visitor()
         if ":" in address and "/" in address:
             with contextlib.suppress(ValueError):
                 return str(ipaddress.IPv6Network(address, strict=False).supernet(new_prefix=48))
@@ -50,6 +54,13 @@ class Caller:
 
 
 CALLER: ContextVar[Caller | None] = ContextVar("playground_caller", default=None)
+
+
+def caller_of(scope: Scope, trusted_proxies: int) -> Caller:
+    """An HTTP request's caller, from its ASGI scope."""
+    client = scope.get("client")
+    forwarded = b", ".join(value for name, value in scope.get("headers") or () if name == b"x-forwarded-for")
+    return Caller(client[0] if client else None, forwarded.decode("latin-1") or None, trusted_proxies)
 
 
 def current_owner() -> str:
@@ -69,10 +80,7 @@ class CallerAddress:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        forwarded = b", ".join(value for name, value in scope.get("headers") or () if name == b"x-forwarded-for")
-        token = CALLER.set(Caller(client[0] if client else None, forwarded.decode("latin-1") or None,
-                                  self.trusted_proxies))
+        token = CALLER.set(caller_of(scope, self.trusted_proxies))
         try:
             await self.app(scope, receive, send)
         finally:

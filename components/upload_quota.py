@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from runs.visitors import client_address
+from components.session_owners import caller_of
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -136,9 +136,7 @@ class UploadQuota:
             await self.app(scope, receive, send)
             return
         headers = scope.get("headers") or ()
-        client = scope.get("client")
-        forwarded = b", ".join(value for name, value in headers if name == b"x-forwarded-for").decode("latin-1")
-        address = client_address(client[0] if client else None, forwarded or None, self.trusted_proxies) or "unknown"
+        address = caller_of(scope, self.trusted_proxies).visitor()
         room = self.ledger.room(address)
         declared = next((value for name, value in headers if name == b"content-length"), None)
         length = int(declared) if declared is not None and declared.isdigit() else None
