@@ -19,15 +19,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from components.page_cache import ASGIApp, Scope, header_values
 from runs.visitors import client_address
 
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 UNKNOWN = "unknown"
 
 
@@ -59,7 +58,7 @@ CALLER: ContextVar[Caller | None] = ContextVar("playground_caller", default=None
 def caller_of(scope: Scope, trusted_proxies: int) -> Caller:
     """An HTTP request's caller, from its ASGI scope."""
     client = scope.get("client")
-    forwarded = b", ".join(value for name, value in scope.get("headers") or () if name == b"x-forwarded-for")
+    forwarded = b", ".join(header_values(scope, b"x-forwarded-for"))
     return Caller(client[0] if client else None, forwarded.decode("latin-1") or None, trusted_proxies)
 
 

@@ -20,14 +20,13 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from components.page_cache import ASGIApp, Scope, header_values
 from components.session_owners import caller_of
 
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 MB = 1024 * 1024
 UPLOAD_PATH = "/gradio_api/upload"
 #: Requests whose bodies are files a visitor hands in: Gradio's uploads, and MCP calls (Gradio's MCP bridge writes a
@@ -99,10 +98,6 @@ class UploadLedger:
         if entry[2]:
             self._count(address, delta)
 
-    def add(self, address: str, sent: int) -> None:
-        if sent > 0:
-            self.reserve(address, sent)
-
     def retry_after(self, address: str, wanted: int) -> float:
         """Seconds until ``wanted`` more bytes from ``address`` fit (the window's length when they never will)."""
         now = self.clock()
@@ -135,11 +130,9 @@ class UploadQuota:
         if scope["type"] != "http" or scope.get("method") != "POST" or not _charged(scope["path"]):
             await self.app(scope, receive, send)
             return
-        headers = scope.get("headers") or ()
         address = caller_of(scope, self.trusted_proxies).visitor()
         room = self.ledger.room(address)
-        declared = next((value for name, value in headers if name == b"content-length"), None)
-        length = int(declared) if declared is not None and declared.isdigit() else None
+        length = _declared_length(scope)
         if length is not None and length > room:
             await self._refuse(send, address, length)
             return
@@ -166,17 +159,12 @@ class UploadQuota:
             if received < charged:  # fewer bytes came than declared (the client went): not charged
                 ledger.grow(address, entry, received - charged)
 
-
     async def _refuse(self, send: Any, address: str, length: int) -> None:
         minutes = math.ceil(self.ledger.retry_after(address, length) / 60)
         limits = self.ledger.limits
         detail = (f"Upload limit reached: at most {limits.per_address / MB:g} MB an hour from one address "
                   f"({limits.total / MB:g} MB from everyone). Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
-        body = json.dumps({"detail": detail}).encode()
-        await send({"type": "http.response.start", "status": 429,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"retry-after", str(minutes * 60).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, 429, detail, [(b"retry-after", str(minutes * 60).encode())])
 
 
 def _charged(path: str) -> bool:
@@ -202,8 +190,8 @@ class BodyLimit:
         if scope.get("method") in ("GET", "HEAD", "OPTIONS") or path.endswith(UPLOAD_PATH):
             await self.app(scope, receive, send)  # uploads: Gradio's max_file_size, and UploadQuota
             return
-        declared = next((value for name, value in scope.get("headers") or () if name == b"content-length"), None)
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        length = _declared_length(scope)
+        if length is not None and length > self.max_bytes:
             await _answer(send, 413, f"Request body over {self.max_bytes / MB:g} MB: files go by upload")
             return
         received = 0
@@ -221,8 +209,16 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def _answer(send: Any, status: int, detail: str) -> None:
+def _declared_length(scope: Scope) -> int | None:
+    """The body's length as the request declares it (``Content-Length``), or None (none, or not a number)."""
+    declared = next(iter(header_values(scope, b"content-length")), None)
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
+async def _answer(send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """A JSON ``{"detail": ...}`` answer, sent before the request's body is read."""
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": body})

@@ -16,12 +16,12 @@ class Clock:
 def test_an_address_has_its_hour_and_everyone_shares_one():
     clock = Clock()
     ledger = UploadLedger(UploadLimits(per_address=10 * MB, total=15 * MB, window=3600), clock)
-    ledger.add("a", 8 * MB)
+    ledger.reserve("a", 8 * MB)
     assert ledger.room("a") == 2 * MB and ledger.room("b") == 7 * MB
-    ledger.add("b", 7 * MB)
+    ledger.reserve("b", 7 * MB)
     assert ledger.room("c") == 0
     clock.now += 1800
-    ledger.add("a", 2 * MB)
+    ledger.reserve("a", 2 * MB)
     assert ledger.room("a") == 0
     assert round(ledger.retry_after("a", 1 * MB)) == 1800  # once the first 8 MB are an hour old
     clock.now += 1800
@@ -31,7 +31,7 @@ def test_an_address_has_its_hour_and_everyone_shares_one():
 
 def test_nothing_sent_is_not_counted():
     ledger = UploadLedger(UploadLimits(per_address=MB, total=MB))
-    ledger.add("a", 0)
+    ledger.reserve("a", 0)
     assert ledger.room("a") == MB
 
 
