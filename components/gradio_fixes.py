@@ -248,7 +248,7 @@ class _PlaygroundStateHolder(StateHolder):
 
     _defaults: dict[int, dict[str, Any]] | None = None
     _defaults_of: Any = None
-    _owners: dict[str, str]  # session -> the address that opened it (set when the class is swapped in)
+    _owners: dict[str, str]  # session -> the address that opened it (made on first use: ``owners``)
 
     def default_configs(self) -> dict[int, dict[str, Any]]:
         blocks = self.blocks.default_config.blocks
@@ -275,9 +275,7 @@ class _PlaygroundStateHolder(StateHolder):
                 self.session_data.move_to_end(session_id)
             if len(self.session_data) <= self.capacity:
                 return
-            owners = self.owners()
-            for gone in [s for s in owners if s not in self.session_data]:  # dropped by the reaper meanwhile
-                del owners[gone]
+            owners = self.owners()  # the reaper forgets those it drops
             while len(self.session_data) > self.capacity:
                 victim = session_to_drop(self.session_data, owners, keep=session_id)
                 if victim is None:

@@ -24,6 +24,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
+
+from components import mcp_caller
 from components.page_cache import ASGIApp, Scope, header_values
 from runs.visitors import client_address
 
@@ -56,10 +59,14 @@ CALLER: ContextVar[Caller | None] = ContextVar("playground_caller", default=None
 
 
 def caller_of(scope: Scope, trusted_proxies: int) -> Caller:
-    """An HTTP request's caller, from its ASGI scope."""
+    """An HTTP request's caller, from its ASGI scope, as ``context.visitor_of`` reads a handler's request: an MCP
+    call Gradio's bridge passes on over loopback is its MCP caller's (``mcp_caller``), not 127.0.0.1's."""
     client = scope.get("client")
+    host = client[0] if client else None
+    if host in mcp_caller.LOOPBACK:
+        host = mcp_caller.caller_of(Request(scope)) or host
     forwarded = b", ".join(header_values(scope, b"x-forwarded-for"))
-    return Caller(client[0] if client else None, forwarded.decode("latin-1") or None, trusted_proxies)
+    return Caller(host, forwarded.decode("latin-1") or None, trusted_proxies)
 
 
 def current_owner() -> str:

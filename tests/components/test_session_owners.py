@@ -81,3 +81,19 @@ def test_an_ipv6_caller_counts_per_48():
     assert a == b == "2001:db8::/48"
     assert Caller(None, "203.0.113.7", trusted_proxies=1).address() == "203.0.113.7"
     assert Caller("198.51.100.1", None, trusted_proxies=0).address() == "198.51.100.1"
+
+
+def test_an_mcp_call_passed_on_over_loopback_is_its_callers():
+    """Gradio's MCP bridge calls the app back from 127.0.0.1 with the caller relayed (components/mcp_caller.py), as
+    ``context.visitor_of`` reads it: a session it opens is that caller's, not the server's own address's."""
+    from components import mcp_caller
+    from components.session_owners import caller_of
+
+    def scope(host: str, relayed: str | None) -> dict:
+        headers = [(mcp_caller.HEADER.encode(), relayed.encode())] if relayed else []
+        return {"type": "http", "client": (host, 5000), "headers": headers}
+
+    assert caller_of(scope("127.0.0.1", mcp_caller.header_value("203.0.113.50")), 0).address() == "203.0.113.50"
+    assert caller_of(scope("127.0.0.1", None), 0).address() == "127.0.0.1"
+    assert caller_of(scope("127.0.0.1", "forged 203.0.113.50"), 0).address() == "127.0.0.1"  # no secret: ignored
+    assert caller_of(scope("198.51.100.9", mcp_caller.header_value("203.0.113.50")), 0).address() == "198.51.100.9"
