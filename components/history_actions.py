@@ -26,18 +26,20 @@ from components.history_files import LocalFiles, image_file, is_provider_media, 
 from components.history_state import (
     ALL,
     HISTORY_LIMIT,
-    MAX_DELETED,
     MAX_OWN,
+    RestoredAxes,
     added,
     caption,
     deleted_marks,
     details_markdown,
     filtered,
+    newest_marks,
     page_marks,
     page_runs,
     parameter_diff,
     removed,
     restored_axes,
+    seen_with,
     sweep_of,
     tile_caption,
     with_stored,
@@ -188,7 +190,7 @@ def show_stored(view: ListSource, stored: Any, entries: Entries | None, which: s
     if found is None:  # nothing stored that reads back: the page's own list
         found = entries or []
     found, kept = with_stored(found, own, entries, page_marks(seen))
-    seen_out = {**(seen if isinstance(seen, dict) else {}), "ids": ids, "own": kept} if kept != own else gr.skip()
+    seen_out = seen_with(seen, ids=ids, own=kept) if kept != own else gr.skip()
     same = found == (entries or [])
     gone = selected is not None and entry_of(found, selected) is None
     selection = (None, "The run selected here was deleted in another tab.") if gone else (gr.skip(), gr.skip())
@@ -222,8 +224,8 @@ def add_record(view: ListSource, entries: Entries, record: dict[str, Any] | None
     if found is not None:
         entries, own = with_stored(found, own, entries, page_marks(seen))
     new = added(entries, record)
-    seen_out = {**(seen if isinstance(seen, dict) else {}), "ids": [*ids[-2 * HISTORY_LIMIT:], record["id"]],
-                "own": [*own[1 - MAX_OWN:], new[0]] if new and new[0].get("id") == record["id"] else own}
+    seen_out = seen_with(seen, ids=[*ids[-2 * HISTORY_LIMIT:], record["id"]],
+                         own=[*own[1 - MAX_OWN:], new[0]] if new and new[0].get("id") == record["id"] else own)
     return (*listed(view, new, which), seen_out, opened(new) if first else gr.skip(), True if first else gr.skip())
 
 
@@ -239,6 +241,11 @@ def select(entries: Entries, which: str, pinned: list[str],
     if entry is not None and entry.get("id") in (pinned or []):
         text += "  \n📌 Pinned as " + "AB"[pinned.index(entry["id"]) % 2] + "."
     return (entry or {}).get("id"), text
+
+
+def lost_axes(axes: RestoredAxes) -> list[str]:
+    """What a restored sweep's toast and status say of each axis the Sweep section could not take back."""
+    return [f"{axis}: not put back (the Sweep section would read it otherwise)" for axis in axes.left_out]
 
 
 def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only: bool = False) -> dict[Any, Any]:
@@ -258,8 +265,7 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
         what = "sweep" if sweep is not None else "run"
         label = entry.get("label") or record["api_name"]
         if axes is not None and axes.left_out:
-            gr.Warning(toast_text(f"Restored a {label} sweep's form in the Models tab; " + "; ".join(
-                f"{axis}: not put back (the Sweep section would read it otherwise)" for axis in axes.left_out)))
+            gr.Warning(toast_text(f"Restored a {label} sweep's form in the Models tab; " + "; ".join(lost_axes(axes))))
         else:
             gr.Info(toast_text(f"Restored a {label} {what} in the Models tab."))
         origin = (f"♻️ Seed from your run {caption(entry)}." if seed_only
@@ -287,7 +293,7 @@ def restore_values(view: HistoryView, entry: dict[str, Any] | None, *, seed_only
     values, checked = tab.form.checked_values(record.get("input") or {})
     sweep = sweep_of(entry)
     axes = restored_axes(tab.spec, sweep) if sweep is not None else None
-    lost = [f"{axis}: not put back (the Sweep section would read it otherwise)" for axis in axes.left_out] if axes else []
+    lost = lost_axes(axes) if axes else []
     messages = [*checked.messages, *lost]
     what = "sweep" if sweep is not None else "run"
     if checked.refused:
@@ -400,9 +406,7 @@ def delete(view: HistoryView, entries: Entries, selected: str | None, which: str
     entries = removed(entries, selected)
     gr.Info("Deleted from this browser's history.")
     kept = [p for p in pinned or [] if p != selected]
-    made = {**page_marks(seen), **deleted_marks(entries)}
-    newest = dict(sorted(made.items(), key=lambda mark: (mark[1], mark[0]))[-MAX_DELETED:])
-    seen_out = {**(seen if isinstance(seen, dict) else {}), "marks": newest}
+    seen_out = seen_with(seen, marks=newest_marks(page_marks(seen), deleted_marks(entries)))
     return (*listed(view, entries, which), None, details_markdown(None), kept, gr.File(value=None, visible=False),
             seen_out)
 

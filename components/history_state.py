@@ -152,7 +152,11 @@ def deleted_marks(history: Any) -> dict[str, float]:
         return {}
     mark = next((item for item in reversed(history)
                  if isinstance(item, dict) and "id" not in item and "deleted" in item), None)
-    raw = mark.get("deleted") if mark is not None else None
+    return _valid_marks(mark.get("deleted") if mark is not None else None)
+
+
+def _valid_marks(raw: Any) -> dict[str, float]:
+    """``{id: when}`` as the browser (or a page's state) kept it: at most ``2 * MAX_DELETED`` of its ids read."""
     if not isinstance(raw, dict):
         return {}
     marks: dict[str, float] = {}
@@ -162,16 +166,30 @@ def deleted_marks(history: Any) -> dict[str, float]:
     return marks
 
 
+def newest_marks(*sources: dict[str, float]) -> dict[str, float]:
+    """The deletes of every source (each id at its latest), the newest ``MAX_DELETED`` by (when, id), oldest first:
+    two tabs merging their marks keep the same ones."""
+    merged: dict[str, float] = {}
+    for marks in sources:
+        for key, when in marks.items():
+            if when > merged.get(key, float("-inf")):
+                merged[key] = when
+    return dict(_by_age(merged)[-MAX_DELETED:])
+
+
+def _by_age(marks: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(marks.items(), key=lambda mark: (mark[1], mark[0]))
+
+
 def deleted_ids(history: Any) -> list[str]:
     """The ids the list's mark names as deleted, oldest delete first."""
-    return [key for key, _ in sorted(deleted_marks(history).items(), key=lambda mark: (mark[1], mark[0]))]
+    return [key for key, _ in _by_age(deleted_marks(history))]
 
 
 def marked(entries: list[dict[str, Any]], marks: dict[str, float]) -> list[dict[str, Any]]:
     """The list as stored: the newest ``HISTORY_LIMIT`` entries, then the mark of the newest deletes (when any)."""
-    kept = entries[:HISTORY_LIMIT]
-    newest = sorted(marks.items(), key=lambda mark: (mark[1], mark[0]))[-MAX_DELETED:]
-    return [*kept, {"deleted": dict(newest)}] if newest else kept
+    kept, newest = entries[:HISTORY_LIMIT], newest_marks(marks)
+    return [*kept, {"deleted": newest}] if newest else kept
 
 
 def _restored_at(entry: dict[str, Any]) -> float:
@@ -203,8 +221,12 @@ def page_runs(seen: Any) -> tuple[list[str], list[dict[str, Any]]]:
 def page_marks(seen: Any) -> dict[str, float]:
     """The deletes this page made (``seen["marks"]``, kept on the server: a sync sent before a delete's answer came
     carries the page's list from before it)."""
-    marks = seen.get("marks") if isinstance(seen, dict) else None
-    return deleted_marks([{"deleted": marks}]) if isinstance(marks, dict) else {}
+    return _valid_marks(seen.get("marks") if isinstance(seen, dict) else None)
+
+
+def seen_with(seen: Any, **changes: Any) -> dict[str, Any]:
+    """The page's ``seen`` state with ``changes`` (its other parts as they were)."""
+    return {**(seen if isinstance(seen, dict) else {}), **changes}
 
 
 def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], page: Any = None,
@@ -221,10 +243,7 @@ def with_stored(stored: list[dict[str, Any]], own: list[dict[str, Any]], page: A
     ``made``: the deletes this page made (``page_marks``), which its list as sent may not show yet.
 
     Returns the list and the page's own runs not deleted."""
-    marks = deleted_marks(stored)
-    for key, when in [*deleted_marks(page).items(), *(made or {}).items()]:
-        if when > marks.get(key, float("-inf")):
-            marks[key] = when
+    marks = newest_marks(deleted_marks(stored), deleted_marks(page), made or {})
     own = [entry for entry in own if marks.get(str(entry.get("id")), float("-inf")) <= _restored_at(entry)]
     entries = filtered(stored, ALL)
     listed_ids = {entry.get("id") for entry in entries}
