@@ -130,8 +130,10 @@ class AxisBoxes:
 
     def fill(self, axes: RestoredAxes) -> None:
         """For a tab being drawn (inside ``gr.render``): the boxes start at the axes, the section open."""
-        for component, value in self._values(axes).items():
+        values = self._values(axes)
+        for component, value in values.items():
             component.value = value
+        if values:
             self.section.open = True
 
 
