@@ -34,6 +34,7 @@ from runs.sweep.syntax import (
     is_seed,
     normalise,
     parse_axis_values,
+    provider_names,
     sweep_fields,
 )
 
@@ -267,10 +268,7 @@ def _provider_axis(spec: EndpointSpec, values: Sequence[Any], base_input: Mappin
     serving = serving_endpoints(spec)
     if len(serving) < 2:
         raise SweepError(f"{prefix}{spec.title} is sold by one provider here; there is nothing to compare")
-    names = {}
-    for target in serving:
-        for name in (target.provider, provider_title(target.provider), target.id, target.api_name):
-            names[name.casefold()] = target
+    names = provider_names(spec)
     wanted: list[EndpointSpec] = []
     errors: list[str] = []
     for raw in values:

@@ -33,6 +33,7 @@ from endpoints import get_endpoint
 from endpoints.base import EndpointSpec
 from endpoints.models import serving_endpoints
 from endpoints.schema_fields import FieldSpec, spec_fields
+from providers.catalog import provider_title
 from runs.sweep.limits import MAX_AXIS_TEXT, MAX_AXIS_VALUES, MAX_CELLS_VAR, MAX_ERRORS
 
 ENDPOINT_FIELD = "endpoint"
@@ -375,6 +376,16 @@ def axis_example(spec: EndpointSpec, name: str) -> str:
     return ""
 
 
+def provider_names(spec: EndpointSpec) -> dict[str, EndpointSpec]:
+    """What a ``provider`` axis value may say for each host selling ``spec``'s model (casefolded): the provider's
+    name or title, the endpoint's id or API name."""
+    names = {}
+    for target in serving_endpoints(spec):
+        for name in (target.provider, provider_title(target.provider), target.id, target.api_name):
+            names[name.casefold()] = target
+    return names
+
+
 def _written(value: Any) -> str:
     """One value as the values box takes it: ``default``, ``true``, ``3.5``, ``1024x768``, a quoted text when it
     holds a comma or a quote."""
@@ -406,8 +417,8 @@ def axis_text(spec: EndpointSpec, field: str, kind: str, values: Sequence[Any]) 
         if field == ENDPOINT_FIELD:
             back = [get_endpoint(t).id for t in parsed]
         elif field == PROVIDER_FIELD:
-            by_name = {target.provider: target.id for target in serving_endpoints(spec)}
-            back = [by_name[t] for t in parsed]
+            names = provider_names(spec)
+            back = [names[t.casefold()].id for t in parsed]
         elif kind == "prompt_sr":
             back = list(parsed)
         else:
