@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.widgets import SWEEP_ORIGIN_CLASS
 from providers.base import LogLine
 from runs.pricing import format_usd
 from runs.progress import Step
@@ -27,10 +28,6 @@ def caption(seed: int | None, nsfw: bool | None, index: int, count: int) -> str:
     seed_text = f"seed {seed}" if seed is not None else "seed unknown"
     prefix = f"#{index + 1}/{count} · " if count > 1 else ""
     return f"{prefix}{seed_text} · {nsfw_text}"
-
-
-#: What a restored sweep's status line says to press (the page then shows the Sweep section: ``SHOW_FORM_JS``).
-SWEEP_ORIGIN_CLASS = "fp-origin-sweep"
 
 
 def origin_html(origin: str, refused: list[str] | tuple[str, ...] = (), *, sweep: bool = False) -> str:

@@ -120,12 +120,14 @@ def blocks_under(parent: Any) -> Iterator[Any]:
 # The group may not be mounted yet, and a click on a group that is then drawn again is lost: a new label is clicked
 # again. The same label is only clicked again after 4 s, since a click toggles and a busy page can take a while to
 # show the first one (clicking every 600 ms closed it again on a loaded machine).
+#: The class of a restored sweep's status line (``run_view.origin_html``): the page then shows its Sweep section.
+SWEEP_ORIGIN_CLASS = "fp-origin-sweep"
 SHOW_FORM_JS = """() => { let tries = 0, shown = false, clicked = null, at = 0; const show = () => {
   const top = [...document.querySelectorAll("button[id$='-load-example']")].find(b => b.offsetParent !== null);
   if (!top) { if (++tries < 200) setTimeout(show, 100); return; }
   const api = top.id.slice(0, -'-load-example'.length);
   if (!shown) {  // a restored sweep: its Sweep section, where Run sweep is (the status line says so)
-    const sweep = document.querySelector(`#${api}-status .fp-origin-sweep`) && document.getElementById(api + '-sweep');
+    const sweep = document.querySelector(`#${api}-status .""" + SWEEP_ORIGIN_CLASS + """`) && document.getElementById(api + '-sweep');
     (sweep || top).scrollIntoView({block: 'start'}); shown = true;
   }
   const advanced = document.getElementById(api + '-advanced');
