@@ -300,9 +300,9 @@ def make_context(
     live_prices, sandbox_prices = PriceBook(), PriceBook()  # the sandbox publishes its own prices
 
     def estimate(endpoint: EndpointSpec, wire: dict[str, Any], route: ProviderRoute,
-                 output_sizes: Sequence[Size] | None = None) -> Cost:
+                 output_sizes: Sequence[Size] | None = None, input_sizes: Sequence[Size] | None = None) -> Cost:
         book = sandbox_prices if route.is_sandbox else live_prices
-        return book.estimate(endpoint, wire, output_sizes=output_sizes)
+        return book.estimate(endpoint, wire, output_sizes=output_sizes, input_sizes=input_sizes)
 
     runner = Runner(
         media or MediaStore(),
@@ -312,6 +312,7 @@ def make_context(
         ),
         guard=guard,
         cache=cache,
+        upload_roots=upload_roots(),
     )
     sweep_limits = SweepLimits(
         max_cells=settings.sweep_max_cells,

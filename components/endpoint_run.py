@@ -201,11 +201,11 @@ async def run_endpoint(
         key = ctx.active_key(request, spec.api_name)
         ctx.active_runs[key] = run
         view = RunView(spec.title, f"{provider_title(spec.provider)} ({route.label})")
-        estimate = ctx.runner.estimate(spec, payload.to_wire(), route)
-        view.cost_text = f"est. ${estimate.usd:.4g} ({estimate.basis})" if estimate.usd is not None else ""
         try:
             async with contextlib.aclosing(coalesced(run)) as updates:
                 async for update in updates:
+                    if not view.cost_text and (estimate := run.estimate).usd is not None:  # known from the first
+                        view.cost_text = f"est. ${estimate.usd:.4g} ({estimate.basis})"
                     view.apply(update)
                     if update.record is None:
                         yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), gr.skip())

@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from endpoints.base import EndpointSpec, WireModel
@@ -36,6 +37,7 @@ from providers.local_files import REMOTE_PREFIXES, image_fields
 from providers.media import MediaStore
 from providers.routing import Route
 from runs.image_copies import ImageCopies, store_tagged
+from runs.input_sizes import counts_input_images, input_images, priced_input_sizes
 from runs.job_times import JobTimes, steps_of
 from runs.pricing import Size, format_usd
 from runs.progress import Step, StepClock, parse_step
@@ -86,10 +88,12 @@ class SpendGuard(Protocol):
 
 class Estimator(Protocol):
     """A run's cost from its endpoint and wire input; after the run, ``output_sizes`` are the images' (width,
-    height) as the provider reported them, which replace any size the estimate had to assume."""
+    height) as the provider reported them, which replace any size the estimate had to assume. ``input_sizes``: the
+    input images' sizes that could be read (``runs.input_sizes``), for prices that count them."""
 
     def __call__(
-        self, endpoint: EndpointSpec, wire: dict[str, Any], route: Route, output_sizes: Sequence[Size] | None = None
+        self, endpoint: EndpointSpec, wire: dict[str, Any], route: Route, output_sizes: Sequence[Size] | None = None,
+        input_sizes: Sequence[Size] | None = None,
     ) -> Cost: ...
 
 
@@ -97,7 +101,8 @@ Settler = Callable[[Cost, FinalState, dict[str, Any], str], Cost]  # estimate, s
 
 
 def _unknown_cost(
-    endpoint: EndpointSpec, wire: dict[str, Any], route: Route, output_sizes: Sequence[Size] | None = None
+    endpoint: EndpointSpec, wire: dict[str, Any], route: Route, output_sizes: Sequence[Size] | None = None,
+    input_sizes: Sequence[Size] | None = None,
 ) -> Cost:
     return UNKNOWN_COST
 
@@ -179,6 +184,7 @@ class Run:
         self._started = time.monotonic()
         self._timings = Timings()
         self._cost = UNKNOWN_COST
+        self._input_sizes: list[Size] | None = None  # the input images' sizes read, when the price counts them
         self._reservation: object | None = None
 
     def elapsed(self) -> float:
@@ -223,7 +229,12 @@ class Run:
         step: Step | None = None
         final: RunRecord | None = None
         try:
-            self._cost = runner.estimate(self.endpoint, self.payload.to_wire(), self.route)
+            wire = self.payload.to_wire()
+            if counts_input_images(self.endpoint) and input_images(self.endpoint, wire):
+                # The input images' megapixels are billed too: read their sizes (file headers) off the event loop.
+                self._input_sizes = await asyncio.to_thread(priced_input_sizes, self.endpoint, wire,
+                                                            runner.upload_roots)
+            self._cost = runner.estimate(self.endpoint, wire, self.route, input_sizes=self._input_sizes)
             if runner.guard is not None and self.route.uses_server_key:
                 self._reservation = await runner.guard.reserve(self.visitor, self._cost)
             # Prepared and sent in a task of its own, started before "preparing" goes out: the job does not wait
@@ -278,6 +289,11 @@ class Run:
         yield self._update(final.state, record=final)
 
     @property
+    def estimate(self) -> Cost:
+        """What the run should cost, as reserved against the budget (unknown until its first update)."""
+        return self._cost
+
+    @property
     def completed_upstream(self) -> bool:
         """The provider reported the job completed (so billed), whether or not its result was fetched or stored."""
         return self._completed or bool(getattr(self.job, "completed_upstream", False))
@@ -291,7 +307,8 @@ class Run:
         sizes = [(i.width, i.height) for i in result.images if i.width and i.height]
         if not sizes or len(sizes) != len(result.images):
             return self._cost
-        return self.runner.estimate(self.endpoint, self.payload.to_wire(), self.route, sizes)
+        return self.runner.estimate(self.endpoint, self.payload.to_wire(), self.route, sizes,
+                                    input_sizes=self._input_sizes)
 
     def _cache_scope(self) -> tuple[str, str | None]:
         return cache_scope(self.route)
@@ -533,8 +550,10 @@ class Runner(ImageCopies):
         guard: SpendGuard | None = None,
         cache: ResultCache | None = None,
         cancel_timeout: float = CANCEL_TIMEOUT,
+        upload_roots: Sequence[Path] = (),
     ) -> None:
         super().__init__(media)  # the media store and the copies made into it
+        self.upload_roots = tuple(upload_roots)  # where visitors' uploads are: input images whose size is read
         self.cache = cache
         self.estimate = estimate
         self.settle = settle

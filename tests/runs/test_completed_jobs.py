@@ -42,7 +42,7 @@ async def run_once(tmp_path: Path, spec, values: dict, faults: str = ""):
     ledger = SpendLedger(tmp_path / "spend.sqlite3")
     runner = Runner(
         MediaStore(tmp_path / "media"),
-        estimate=lambda endpoint, wire, route, sizes=None: PRICES.estimate(endpoint, wire, output_sizes=sizes),
+        estimate=lambda endpoint, wire, route, sizes=None, **_: PRICES.estimate(endpoint, wire, output_sizes=sizes),
         settle=lambda estimate, state, extras, provider: actual_cost(estimate, state=state, extras=extras, provider=provider),
         guard=BudgetGuard(ledger, BudgetLimits(daily_usd=10.0)),
     )
@@ -141,7 +141,7 @@ async def test_image_to_image_settles_on_the_output_size_the_provider_reports(tm
     ledger = SpendLedger(tmp_path / "spend.sqlite3")
     runner = Runner(
         MediaStore(tmp_path / "media"),
-        estimate=lambda endpoint, wire, route, sizes=None: PRICES.estimate(endpoint, wire, output_sizes=sizes),
+        estimate=lambda endpoint, wire, route, sizes=None, **_: PRICES.estimate(endpoint, wire, output_sizes=sizes),
         settle=lambda estimate, state, extras, provider: actual_cost(estimate, state=state, extras=extras, provider=provider),
         guard=BudgetGuard(ledger, BudgetLimits(daily_usd=10.0)),
     )
@@ -179,7 +179,7 @@ async def test_a_stop_while_the_result_is_being_fetched_still_settles_the_comple
     ledger = SpendLedger(tmp_path / "spend.sqlite3")
     runner = Runner(
         MediaStore(tmp_path / "media"),
-        estimate=lambda endpoint, wire, route, sizes=None: PRICES.estimate(endpoint, wire, output_sizes=sizes),
+        estimate=lambda endpoint, wire, route, sizes=None, **_: PRICES.estimate(endpoint, wire, output_sizes=sizes),
         settle=lambda estimate, state, extras, provider: actual_cost(estimate, state=state, extras=extras, provider=provider),
         guard=BudgetGuard(ledger, BudgetLimits(daily_usd=10.0)),
     )

@@ -6,14 +6,16 @@ import asyncio
 import io
 import json
 import sys
+from dataclasses import replace
 
 import httpx
 import pytest
 from PIL import Image
 
 from endpoints import get_endpoint
+from endpoints.price import PriceModel
 from providers.media import MediaStore
-from runs.pricing import PriceBook
+from runs.pricing import PriceBook, estimate_cost
 from runs.record import Cost, RunRecord
 from runs.runner import Runner, RunUpdate
 
@@ -285,7 +287,7 @@ async def test_a_finished_run_is_settled_with_the_sizes_that_came_back(rig):
     seen: list[object] = []
     book = PriceBook()
 
-    def estimate(spec, wire, route, output_sizes=None) -> Cost:
+    def estimate(spec, wire, route, output_sizes=None, input_sizes=None) -> Cost:
         seen.append(output_sizes)
         return book.estimate(spec, wire, output_sizes=output_sizes)
 
@@ -299,6 +301,37 @@ async def test_a_finished_run_is_settled_with_the_sizes_that_came_back(rig):
     assert record.state == "done", record.error
     assert seen == [None, [(40, 30)]]  # before the run, then with the size that came back
     assert record.cost == Cost(0.03, "1 image × 1 MP × $0.03 (fal price list, 2026-11)")  # no "estimated at 1 MP"
+
+
+async def test_input_images_billed_by_the_megapixel_are_measured_for_the_estimate_and_the_cost(rig):
+    """A price that bills the input images' megapixels (FLUX.2) gets the uploaded image's size, read before the run,
+    for the estimate the budget reserves and for the settled cost: a 1500×1000 input is 2 MP, not an assumed 1."""
+    price = PriceModel("megapixel", 0.03, source="test list", read_on="2026-12", extra_unit_price_usd=0.015,
+                       counts_input_images=True)
+    spec = replace(I2I, price=price)
+    seen: list[object] = []
+
+    def estimate(endpoint, wire, route, output_sizes=None, input_sizes=None) -> Cost:
+        seen.append(input_sizes)
+        return estimate_cost(endpoint, wire, price, output_sizes=output_sizes, input_sizes=input_sizes)
+
+    rig.runner = Runner(MediaStore(rig.uploads_root.parent / "media2"), estimate=estimate,
+                        upload_roots=(rig.uploads_root,))
+    png = io.BytesIO()
+    Image.new("RGB", (1500, 1000), (20, 20, 200)).save(png, "PNG")
+    source = rig.uploads_root / "wide.png"
+    source.write_bytes(png.getvalue())
+    values = {"prompt": "a wizard cat", "image_url": str(source), "seed": 3, "num_inference_steps": 10}
+    run = rig.runner.start(spec, spec.input_model.model_validate(values), rig.route(spec.provider),
+                           media_url=media_url)
+    async with asyncio.timeout(20):
+        updates = [u async for u in run.updates()]
+    record = updates[-1].record
+    assert record.state == "done", record.error
+    assert seen and all(sizes == [(1500, 1000)] for sizes in seen)
+    assert run.estimate.usd == 0.06 and "inputs 2 MP" in run.estimate.basis  # $0.03 + 2 MP × $0.015
+    assert "inputs estimated" not in run.estimate.basis
+    assert record.cost.usd == 0.06 and "inputs 2 MP" in record.cost.basis
 
 
 def test_copies_of_provider_images_are_bounded_like_the_media_store(tmp_path) -> None:
