@@ -27,6 +27,7 @@ from components.run_inputs import preprocess_inputs
 from components.run_view import RunView
 from endpoints.base import SEED_MAX, EndpointSpec, Role
 from providers.catalog import provider_title
+from runs.input_sizes import counts_input_images, input_images, priced_input_sizes
 from runs.record import RunRecord
 
 log = logging.getLogger(__name__)
@@ -226,12 +227,14 @@ def layout(spec: EndpointSpec, ctx: AppContext) -> tuple[EndpointTab, TabControl
 
 
 def _estimate_text(ctx: AppContext, spec: EndpointSpec, wire: dict[str, Any], session_keys: dict | None) -> str:
+    """The estimate line. Reads the input images' headers when the price counts them: call it off the event loop
+    (Gradio runs the sync handlers that call it in its thread pool)."""
     route = ctx.backends.route(spec.provider, session_keys)
     try:
         wire = spec.input_model.model_validate(wire).to_wire()
     except ValueError:
         pass  # the example may leave out a required field; the estimate only needs the size and count
-    cost = ctx.runner.estimate(spec, wire, route)
+    cost = ctx.runner.estimate(spec, wire, route, input_sizes=priced_input_sizes(spec, wire, ctx.runner.upload_roots))
     where = "sandbox: nothing is billed, this is what the live run would cost" if route.is_sandbox else route.label
     if cost.usd is None:
         return f"💲 Estimate: unknown ({cost.basis})"
@@ -253,9 +256,13 @@ def estimate(tab: EndpointTab, values: dict[str, Any], session_keys: dict | None
 
 
 def estimate_after_run(tab: EndpointTab, record: dict[str, Any] | None, session_keys: dict | None) -> Any:
-    """The run refreshed the prices: show them (and their source) for the input it ran with."""
+    """The run refreshed the prices: show them (and their source) for the input it ran with. Not when the price
+    counts input images: the record has them as the URLs they went to, whose sizes are not read here, so the line
+    made from the form (the files themselves) stays."""
     wire = (record or {}).get("input")
-    return _estimate_text(tab.ctx, tab.spec, wire, session_keys) if isinstance(wire, dict) else gr.skip()
+    if not isinstance(wire, dict) or (counts_input_images(tab.spec) and input_images(tab.spec, wire)):
+        return gr.skip()
+    return _estimate_text(tab.ctx, tab.spec, wire, session_keys)
 
 
 def wire_estimate(tab: EndpointTab, controls: TabControls, session_keys: gr.State, keys_changed: gr.State) -> None:

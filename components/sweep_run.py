@@ -24,6 +24,7 @@ from components.form import FormError
 from components.sweep_status import final_html, plan_html, progress_html
 from endpoints.base import EndpointSpec
 from providers.routing import Route
+from runs.input_sizes import InputSizes
 from runs.job_times import steps_of
 from runs.sweep import (
     Axis,
@@ -99,10 +100,12 @@ def base_input(target: SweepTarget, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_plan(target: SweepTarget, values: dict[str, Any], session: dict | None, xf: str, xv: Any, yf: str | None,
-              yv: Any, draw: int) -> tuple[SweepPlan, dict[str, Route]]:
+              yv: Any, draw: int, input_sizes: InputSizes | None = None) -> tuple[SweepPlan, dict[str, Route]]:
     """The plan for these inputs; ``draw`` seeds every random choice (random seeds, the seed of an unset seed
-    field), so the same inputs and ``draw`` give the same plan: Run sends the plan that Plan showed."""
+    field), so the same inputs and ``draw`` give the same plan: Run sends the plan that Plan showed. Input images a
+    price counts are measured through ``input_sizes`` (file reads: call it off the event loop)."""
     spec, ctx = target.spec, target.ctx
+    sizes = input_sizes or InputSizes(ctx.runner.upload_roots)
     base = base_input(target, values)
     cap = ctx.sweep_limits.max_cells
     rng = random.Random(draw)
@@ -125,7 +128,7 @@ def make_plan(target: SweepTarget, values: dict[str, Any], session: dict | None,
     try:
         plan = plan_sweep(
             spec, base, x, y,
-            cost_of=lambda s, w: ctx.runner.estimate(s, w, route_for(s)),
+            cost_of=lambda s, w: ctx.runner.estimate(s, w, route_for(s), input_sizes=sizes(s, w)),
             seconds_per_job=lambda s, w: seconds_per_job(ctx, route_for(s), s, w),
             max_cells=limits.max_cells, concurrency=runs_at_once(ctx, session), rng=rng,
             max_grid_pixels=limits.max_grid_pixels,
@@ -141,11 +144,12 @@ async def plan_off_loop(target: SweepTarget, values: dict[str, Any], session: di
                         yf: str | None, yv: Any, draw: int) -> tuple[SweepPlan, dict[str, Route]]:
     """``make_plan`` in a worker thread: parsing and validating many values never holds up the event loop."""
     ctx = target.ctx
-    plan, routes = await asyncio.to_thread(make_plan, target, values, session, xf, xv, yf, yv, draw)
+    sizes = InputSizes(ctx.runner.upload_roots)  # each cell's input images read in the thread, kept for below
+    plan, routes = await asyncio.to_thread(make_plan, target, values, session, xf, xv, yf, yv, draw, sizes)
     # Cells the result cache holds are counted apart: they run at $0.00 (sweeps pay only for new cells).
     plan = await plan_with_cache(
         plan, ctx.runner.cache, lambda endpoint: routes[endpoint.id],
-        cost_of=lambda s, w: ctx.runner.estimate(s, w, routes[s.id]),
+        cost_of=lambda s, w: ctx.runner.estimate(s, w, routes[s.id], input_sizes=sizes(s, w)),
         seconds_per_job=lambda s, w: seconds_per_job(ctx, routes[s.id], s, w),
         concurrency=runs_at_once(ctx, session),
     )
