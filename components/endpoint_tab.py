@@ -27,7 +27,7 @@ from components.run_inputs import preprocess_inputs
 from components.run_view import RunView
 from endpoints.base import SEED_MAX, EndpointSpec, Role
 from providers.catalog import provider_title
-from runs.input_sizes import counts_input_images, input_images, priced_input_sizes
+from runs.input_sizes import counts_input_images, priced_input_sizes
 from runs.record import RunRecord
 
 log = logging.getLogger(__name__)
@@ -257,10 +257,10 @@ def estimate(tab: EndpointTab, values: dict[str, Any], session_keys: dict | None
 
 def estimate_after_run(tab: EndpointTab, record: dict[str, Any] | None, session_keys: dict | None) -> Any:
     """The run refreshed the prices: show them (and their source) for the input it ran with. Not when the price
-    counts input images: the record has them as the URLs they went to, whose sizes are not read here, so the line
-    made from the form (the files themselves) stays."""
+    counts input images: the record keeps an uploaded one as the URL it went to, or (sent inline, as to BFL) not
+    at all, so its size cannot be read from the record; the line made from the form (the files themselves) stays."""
     wire = (record or {}).get("input")
-    if not isinstance(wire, dict) or (counts_input_images(tab.spec) and input_images(tab.spec, wire)):
+    if not isinstance(wire, dict) or counts_input_images(tab.spec):
         return gr.skip()
     return _estimate_text(tab.ctx, tab.spec, wire, session_keys)
 

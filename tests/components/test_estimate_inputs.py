@@ -4,6 +4,7 @@ image is measured, not assumed to be 1 MP."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from PIL import Image
 
@@ -49,3 +50,18 @@ async def test_a_sweeps_plan_prices_each_cells_input_image_at_its_size(tmp_path:
     assert len(plan.cells) == 3
     cost = plan.run_cost or plan.estimated_cost
     assert cost.usd == 0.27 and "inputs 4 MP" in cost.basis, cost  # 3 × ($0.03 + 4 × $0.015)
+
+
+def test_after_a_run_the_line_made_from_the_form_stays(tmp_path: Path) -> None:
+    """The record keeps an uploaded input sent inline (BFL) not at all, and one uploaded to fal as its URL: the
+    estimate made again from it said "inputs 0 MP" ($0.07 for a $0.19 run), so for such a price it is left as is."""
+    import gradio as gr
+
+    from components.endpoint_tab import estimate_after_run
+
+    ctx = make_context(make_backends(ProviderSettings(), sandbox_url="http://127.0.0.1:9"), {})
+    tab = SimpleNamespace(spec=FLUX2_PRO, ctx=ctx)
+    record = {"input": {"prompt": "x", "width": 1024, "height": 1024}}  # the upload went inline: not in the input
+    assert estimate_after_run(tab, record, None) == gr.skip()
+    flux_pro = SimpleNamespace(spec=get_endpoint("flux_pro"), ctx=ctx)  # a price that does not count inputs
+    assert "$0.05" in estimate_after_run(flux_pro, {"input": {"prompt": "x", "image_size": "square_hd"}}, None)
