@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,18 +22,38 @@ from endpoints.base import EndpointSpec
 from providers.local_files import upload_file
 from runs.pricing import Size
 
-#: How much of a data: URI's base64 is decoded to find the image's size: its header, EXIF included (JPEG's size
-#: comes after it), well inside the first 192 KB.
+#: How many characters of a data: URI's base64 are decoded to find the image's size (192 KB of bytes): the header
+#: with any EXIF block before a JPEG's size (a block holds at most 64 KB).
 DATA_URI_HEAD_CHARS = 256 * 1024
+
+
+#: The formats an input image may be in (the providers send PNG, JPEG and WebP): no other Pillow plugin is tried.
+FORMATS = ("PNG", "JPEG", "WEBP")
 
 
 def _size_of(source: Path | io.BytesIO) -> Size | None:
     try:
-        with Image.open(source) as image:  # reads the header; the pixels are never decoded
+        with Image.open(source, formats=FORMATS) as image:  # reads the header; the pixels are never decoded
             width, height = image.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        # Larger than Pillow opens (twice ``Image.MAX_IMAGE_PIXELS``): priced at that size at least, not at 1 MP,
+        # so a budget reserves enough for it (a provider refuses such an image anyway).
+        side = math.isqrt(2 * (Image.MAX_IMAGE_PIXELS or 0)) + 1
+        return (side, side)
+    except (OSError, ValueError, SyntaxError):
         return None
     return (width, height) if width > 0 and height > 0 else None
+
+
+def base64_image_size(payload: str) -> Size | None:
+    """``(width, height)`` of the image whose base64 this is, from its first ``DATA_URI_HEAD_CHARS``; None when it
+    does not read as an image."""
+    head = "".join(payload[:DATA_URI_HEAD_CHARS].split())  # MIME-style base64 has line breaks
+    try:
+        data = base64.b64decode(head[:len(head) - len(head) % 4])
+    except (binascii.Error, ValueError):
+        return None
+    return _size_of(io.BytesIO(data))
 
 
 def image_size(value: Any, roots: Sequence[Path]) -> Size | None:
@@ -41,15 +62,10 @@ def image_size(value: Any, roots: Sequence[Path]) -> Size | None:
     if not isinstance(value, str) or not value:
         return None
     if value.startswith("data:"):
-        _, comma, payload = value.partition(",")
-        if not comma or ";base64" not in value[:value.find(",")]:
+        header, comma, payload = value.partition(",")
+        if not comma or ";base64" not in header.lower():
             return None
-        head = payload[:DATA_URI_HEAD_CHARS]
-        try:
-            data = base64.b64decode(head[:len(head) - len(head) % 4])
-        except (binascii.Error, ValueError):
-            return None
-        return _size_of(io.BytesIO(data))
+        return base64_image_size(payload)
     path = upload_file(value, tuple(roots))
     return _size_of(path) if path is not None else None
 

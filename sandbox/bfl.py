@@ -36,6 +36,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from endpoints import find_endpoint
 from endpoints.base import EndpointSpec
 from endpoints.validation import to_fal_detail
+from runs.input_sizes import base64_image_size
 from sandbox.accounts import BflAccount, BflTask
 from sandbox.faults import FaultPlan, FaultSpecError, bad_fault_header
 from sandbox.generation import UNSAFE_WORDS
@@ -62,9 +63,18 @@ def credits_for(spec: EndpointSpec, body: dict[str, Any]) -> float:
     width, height = int(body.get("width") or 1024), int(body.get("height") or 1024)
     out_mp = max(1, math.ceil(width * height / MEGAPIXEL))
     extra = price.extra_unit_price_usd if price.extra_unit_price_usd is not None else price.unit_price_usd
-    inputs = sum(1 for key, value in body.items() if key.startswith("input_image") and value)
+    inputs = sum(_input_megapixels(value) for key, value in body.items() if key.startswith("input_image") and value)
     usd = price.unit_price_usd + (out_mp - 1) * extra + (inputs * extra if price.counts_input_images else 0)
     return round(usd * 100, 6)
+
+
+def _input_megapixels(value: Any) -> int:
+    """An input image's billed megapixels, as BFL counts them: its size read from its header when it is given
+    inline (plain base64 or a ``data:`` URI); 1 for a URL (the sandbox fetches nothing)."""
+    size = None
+    if isinstance(value, str) and not value[:8].lower().startswith(("http://", "https://")):
+        size = base64_image_size(value.partition(",")[2] if value.startswith("data:") else value)
+    return max(1, math.ceil(size[0] * size[1] / MEGAPIXEL)) if size else 1
 
 
 def _unsafe(prompt: str) -> bool:

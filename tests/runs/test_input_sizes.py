@@ -70,3 +70,16 @@ def test_only_a_price_that_counts_input_images_reads_them(tmp_path: Path) -> Non
     # a URL stays unknown: the estimate assumes 1 MP for it and says so (runs.pricing)
     assert priced_input_sizes(counted, {**wire, "image_url": "https://example.com/a.png"}, [tmp_path]) == []
     assert priced_input_sizes(counted, {"prompt": "x"}, [tmp_path]) == []
+
+
+def test_mime_style_base64_and_an_image_too_large_to_open(tmp_path: Path) -> None:
+    encoded_png = base64.encodebytes(encoded((300, 200))).decode()  # 76 columns, line breaks
+    assert image_size("data:image/png;BASE64," + encoded_png, [tmp_path]) == (300, 200)
+    # a PNG of 13500 × 13500 (182 MP, past what Pillow opens): priced at least at Pillow's limit
+    huge = tmp_path / "huge.png"
+    Image.new("1", (13500, 13500)).save(huge, optimize=True)
+    width, height = image_size(str(huge), [tmp_path])
+    assert width * height >= 2 * Image.MAX_IMAGE_PIXELS
+    # a format no provider takes is not opened at all
+    Image.new("RGB", (64, 64)).save(tmp_path / "a.bmp")
+    assert image_size(str(tmp_path / "a.bmp"), [tmp_path]) is None

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import base64
+import io
 
+import pytest
+from PIL import Image
+
+from endpoints import get_endpoint
 from sandbox import DEFAULT_PRICES, ModelPrice, SandboxOptions
+from sandbox.bfl import credits_for
 from tests.sandbox.support import DEPTH, FLUX_PRO, I2I, KEY, stats
 
 RF = "fal-ai/flux-general/rf-inversion"
@@ -87,3 +93,17 @@ async def test_fault_injection_by_header_and_by_server(sbx, client, start):
 
 async def test_index_lists_fal_api_url(sbx, client):
     assert (await client.get(sbx.url)).json()["FAL_API_URL"] == sbx.fal_api_url
+
+
+def test_bfl_credits_count_an_inline_input_image_at_its_own_size() -> None:
+    """The BFL stand-in draws FLUX.2's credits as BFL does: the output's megapixels and each input image's, read from
+    the image sent inline (how the app sends an upload); a URL, which it never fetches, counts as 1 MP."""
+    png = io.BytesIO()
+    Image.new("RGB", (2048, 2048), (5, 5, 5)).save(png, "PNG")
+    inline = base64.b64encode(png.getvalue()).decode()
+    pro = get_endpoint("bfl_flux_2_pro")  # $0.03 the first MP, $0.015 each further one, inputs counted
+    body = {"prompt": "x", "width": 1024, "height": 1024}
+    assert credits_for(pro, body) == 3.0
+    assert credits_for(pro, {**body, "input_image": inline}) == 9.0  # + 4 MP × 1.5 credits
+    assert credits_for(pro, {**body, "input_image": "data:image/png;base64," + inline}) == 9.0
+    assert credits_for(pro, {**body, "input_image": "https://example.com/a.png"}) == 4.5
