@@ -204,7 +204,7 @@ async def run_endpoint(
         try:
             async with contextlib.aclosing(coalesced(run)) as updates:
                 async for update in updates:
-                    if not view.cost_text and (estimate := run.estimate).usd is not None:  # known from the first
+                    if not view.cost_text and (estimate := run.estimated_cost).usd is not None:  # known from the first
                         view.cost_text = f"est. ${estimate.usd:.4g} ({estimate.basis})"
                     view.apply(update)
                     if update.record is None:

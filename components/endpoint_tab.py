@@ -278,7 +278,7 @@ def wire_estimate(tab: EndpointTab, controls: TabControls, session_keys: gr.Stat
     tab.after_record.add(bind(estimate_after_run, tab), [tab.last_record, session_keys], [controls.estimate])
     # The fields the estimate depends on: size and count, and the input images when the price counts them.
     roles: tuple[Role, ...] = ("size", "width", "height", "count")
-    if spec.price is not None and spec.price.counts_input_images:
+    if counts_input_images(spec):
         roles += ("image", "images")
     priced = {name for role in roles if (name := spec.field_for(role)) is not None}
     watched: list[Any] = [c for name, c in form.api_inputs().items() if name in priced]  # each has a change event

@@ -289,8 +289,9 @@ class Run:
         yield self._update(final.state, record=final)
 
     @property
-    def estimate(self) -> Cost:
-        """What the run should cost, as reserved against the budget (unknown until its first update)."""
+    def estimated_cost(self) -> Cost:
+        """What the run should cost, as reserved against the budget: unknown until its first update, and for a run
+        served from the result cache (which costs nothing)."""
         return self._cost
 
     @property

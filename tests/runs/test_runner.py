@@ -329,8 +329,8 @@ async def test_input_images_billed_by_the_megapixel_are_measured_for_the_estimat
     record = updates[-1].record
     assert record.state == "done", record.error
     assert seen and all(sizes == [(1500, 1000)] for sizes in seen)
-    assert run.estimate.usd == 0.06 and "inputs 2 MP" in run.estimate.basis  # $0.03 + 2 MP × $0.015
-    assert "inputs estimated" not in run.estimate.basis
+    assert run.estimated_cost.usd == 0.06 and "inputs 2 MP" in run.estimated_cost.basis  # $0.03 + 2 MP × $0.015
+    assert "inputs estimated" not in run.estimated_cost.basis
     assert record.cost.usd == 0.06 and "inputs 2 MP" in record.cost.basis
 
 
