@@ -32,6 +32,7 @@ from components.form_kinds.base import (
 from components.prose import Prose
 from components.widgets import IMAGE_TYPES_TEXT, NotAnImage, field_image
 from endpoints.schema_fields import FieldSpec
+from providers.local_files import upload_file
 
 LINK = "__link"
 URL_RULE = "must be an http(s):// or data: URL (or upload an image)"
@@ -65,11 +66,7 @@ def is_upload(value: Any) -> bool:
     one); False for anything else, a URL included."""
     if not isinstance(value, str) or not value or is_url(value):
         return False
-    try:
-        path = Path(value).resolve()
-        return path.is_relative_to(Path(gr.utils.get_upload_folder()).resolve()) and path.is_file()
-    except (OSError, ValueError):
-        return False
+    return upload_file(value, (Path(gr.utils.get_upload_folder()),)) is not None  # nothing past PATH_MAX resolved
 
 
 def read_image(field: FieldSpec, upload: Any, link: Any) -> Any:

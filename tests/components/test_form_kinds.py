@@ -355,3 +355,24 @@ def test_uploads_in_rows_become_data_uris(tmp_path) -> None:
     upload = upload_handler("control_loras[0].control_image_url", [0, "control_image_url"])
     code, link = upload('[{"path": "p", "control_image_url": ""}]', str(png))
     assert link == "" and '"control_image_url": "data:image/png;base64,' in code
+
+
+def test_a_value_longer_than_a_path_is_no_upload_and_is_never_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restored or linked value in an image field (an image's plain base64 looks like an absolute path) is not
+    resolved as one: that takes time that grows with the square of its length."""
+    from components.form_kinds.image import is_upload
+    from providers import local_files
+
+    resolved: list[str] = []
+    resolve = Path.resolve
+    monkeypatch.setattr(local_files.Path, "resolve", lambda self, *a, **k: (
+        resolved.append(str(self)[:8]) if len(str(self)) > 4096 else None) or resolve(self, *a, **k))
+    upload = Path(gr.utils.get_upload_folder()) / "fp-test-upload.png"
+    upload.parent.mkdir(parents=True, exist_ok=True)
+    upload.write_bytes(b"x")
+    try:
+        assert is_upload(str(upload))
+        assert not is_upload("/9j/" + "A" * 2_000_000)
+        assert resolved == []
+    finally:
+        upload.unlink()
