@@ -45,9 +45,14 @@ FLUX2_SIDE_MIN, FLUX2_SIDE_MAX, FLUX2_MAX_PIXELS = 64, 4096, 4 * 1024 * 1024
 _BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
 
 
+def is_plain_base64(value: object) -> bool:
+    """An image given as BFL's own inline form, plain base64 (not a URL, a data: URI or an upload's path)."""
+    return isinstance(value, str) and len(value) > URL_MAX_BASE64_HINT and bool(_BASE64.fullmatch(value[:4096]))
+
+
 def _url_or_base64(value: str) -> str:
     """BFL's image fields take a URL or the image itself as plain base64 (which is how an upload is sent)."""
-    if len(value) > URL_MAX_BASE64_HINT and _BASE64.fullmatch(value[:4096]):
+    if is_plain_base64(value):
         if len(value) > DATA_URI_MAX_CHARS:
             raise PydanticCustomError("base64_too_long", "an image given as base64 must be at most {max_mb} MB; "
                                       "upload the file instead", {"max_mb": DATA_URI_MAX_CHARS // 2**20})

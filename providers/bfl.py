@@ -31,6 +31,7 @@ import httpx
 import stamina
 
 from endpoints.base import EndpointSpec, WireModel
+from endpoints.bfl import is_plain_base64
 from providers.base import (
     REDACTED,
     Completed,
@@ -54,7 +55,7 @@ from providers.errors import (
     missing_key,
     submit_failed,
 )
-from providers.local_files import describe_file, resolve_local_images
+from providers.local_files import describe_file, resolve_local_images, upload_file
 from providers.media import CONTENT_TYPES
 from providers.retry import retry_after_seconds, send_idempotent, send_once
 from providers.single_url import SingleUrlProvider
@@ -217,7 +218,11 @@ class BflProvider(SingleUrlProvider):
         if not creds:
             raise missing_key(self.name)
         body = payload.to_wire()
-        local = resolve_local_images(endpoint, body, self.local_file_roots)
+        # An image already given as plain base64 (BFL's own inline form) goes as it is; an upload's path (which may
+        # read as base64 too: /tmp/gradio/<hash>/photo) is read and sent.
+        roots = self.local_file_roots
+        inline = {k for k, v in body.items() if is_plain_base64(v) and upload_file(v, roots) is None}
+        local = resolve_local_images(endpoint, {k: v for k, v in body.items() if k not in inline}, roots)
         parts = [await asyncio.to_thread(describe_file, field, path) for field, path in local.items()]
         return PreparedRequest(
             provider=self.name,

@@ -248,3 +248,38 @@ async def test_an_uploaded_image_goes_inline_as_base64_and_the_record_describes_
                                 "size": upload.stat().st_size,
                                 "sha256": hashlib.sha256(upload.read_bytes()).hexdigest()}]
     assert len(json.dumps(record)) < 2_000 and str(upload.parent) not in json.dumps(record)
+
+
+async def test_an_image_given_as_plain_base64_goes_as_it_is(make) -> None:
+    """BFL's own inline form, plain base64 (what the model takes: an API or MCP caller's), is sent unchanged: not
+    taken for an upload's path and refused."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    sandbox, _ = make()
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 64), (200, 30, 30)).save(buffer, "JPEG")
+    inline = base64.b64encode(buffer.getvalue()).decode("ascii")
+    assert inline.startswith("/9j/")  # a JPEG's base64 looks like an absolute path
+    provider = BflProvider(httpx.AsyncClient(), api_url=sandbox.bfl_api_url, credentials=KEY)
+    seen: list[dict] = []
+    original = provider.client.post
+
+    async def post(url, **kwargs):
+        seen.append(kwargs["json"])
+        return await original(url, **kwargs)
+
+    provider.client.post = post  # type: ignore[method-assign]
+    kontext = get_endpoint("bfl_flux_kontext_pro")
+    try:
+        prepared = await provider.prepare(kontext, kontext.input_model.model_validate(
+            {"prompt": "make it a watercolor", "input_image": inline, "seed": 3}), None)
+        job = await provider.send(prepared)
+        async with asyncio.timeout(20):
+            got = [event async for event in job.events()]
+    finally:
+        await provider.aclose()
+    assert isinstance(got[-1], Completed), got[-1]
+    assert seen[0]["input_image"] == inline and prepared.files == ()
