@@ -19,6 +19,7 @@ from typing import Any
 from PIL import Image
 
 from endpoints.base import EndpointSpec
+from endpoints.bfl import is_plain_base64
 from providers.local_files import upload_file
 from runs.pricing import Size
 
@@ -57,8 +58,8 @@ def base64_image_size(payload: str) -> Size | None:
 
 
 def image_size(value: Any, roots: Sequence[Path]) -> Size | None:
-    """``(width, height)`` of the image ``value`` names: an uploaded file under ``roots`` or a ``data:`` URI; None
-    for anything else (a URL, another path, not an image)."""
+    """``(width, height)`` of the image ``value`` names: an uploaded file under ``roots``, a ``data:`` URI or plain
+    base64; None for anything else (a URL, another path, not an image)."""
     if not isinstance(value, str) or not value:
         return None
     if value.startswith("data:"):
@@ -67,7 +68,9 @@ def image_size(value: Any, roots: Sequence[Path]) -> Size | None:
             return None
         return base64_image_size(payload)
     path = upload_file(value, tuple(roots))
-    return _size_of(path) if path is not None else None
+    if path is not None:
+        return _size_of(path)
+    return base64_image_size(value) if is_plain_base64(value) else None  # BFL's own inline form
 
 
 def input_images(spec: EndpointSpec, wire: Mapping[str, Any]) -> list[Any]:

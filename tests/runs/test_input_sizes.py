@@ -58,6 +58,8 @@ def test_data_uris_are_measured_and_urls_are_not(tmp_path: Path) -> None:
     assert image_size("data:text/plain,hello", [tmp_path]) is None
     assert image_size("data:image/png;base64," + base64.b64encode(b"not an image").decode(), [tmp_path]) is None
     assert image_size(None, [tmp_path]) is None
+    # BFL's own inline form, plain base64
+    assert image_size(base64.b64encode(encoded((640, 480), "JPEG")).decode(), [tmp_path]) == (640, 480)
 
 
 def test_only_a_price_that_counts_input_images_reads_them(tmp_path: Path) -> None:
