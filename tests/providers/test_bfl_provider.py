@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -205,6 +206,29 @@ async def test_the_catalog_says_whose_result_urls_expire(tmp_path: Path, provide
     await client.aclose()
 
 
+async def kontext_run(provider: BflProvider, input_image: str) -> tuple[Any, list[Any], list[dict]]:
+    """A Kontext [pro] run of ``input_image`` through ``provider`` (closed after): what it prepared, its events, and
+    each JSON body it posted."""
+    seen: list[dict] = []
+    original = provider.client.post
+
+    async def post(url, **kwargs):
+        seen.append(kwargs["json"])
+        return await original(url, **kwargs)
+
+    provider.client.post = post  # type: ignore[method-assign]
+    kontext = get_endpoint("bfl_flux_kontext_pro")
+    try:
+        prepared = await provider.prepare(kontext, kontext.input_model.model_validate(
+            {"prompt": "make it a watercolor", "input_image": input_image, "seed": 3}), None)
+        job = await provider.send(prepared)
+        async with asyncio.timeout(20):
+            got = [event async for event in job.events()]
+    finally:
+        await provider.aclose()
+    return prepared, got, seen
+
+
 async def test_an_uploaded_image_goes_inline_as_base64_and_the_record_describes_the_file(make, tmp_path) -> None:
     """BFL takes an image field as plain base64. The request sent holds it; the record keeps the file's name, size
     and hash instead of megabytes of text (a browser's history keeps every record)."""
@@ -223,23 +247,7 @@ async def test_an_uploaded_image_goes_inline_as_base64_and_the_record_describes_
     upload.write_bytes(buffer.getvalue())
     provider = BflProvider(httpx.AsyncClient(), api_url=sandbox.bfl_api_url, credentials=KEY,
                            local_file_roots=(upload.parent,))
-    seen: list[dict] = []
-    original = provider.client.post
-
-    async def post(url, **kwargs):
-        seen.append(kwargs["json"])
-        return await original(url, **kwargs)
-
-    provider.client.post = post  # type: ignore[method-assign]
-    kontext = get_endpoint("bfl_flux_kontext_pro")
-    try:
-        prepared = await provider.prepare(kontext, kontext.input_model.model_validate(
-            {"prompt": "make it a watercolor", "input_image": str(upload), "seed": 3}), None)
-        job = await provider.send(prepared)
-        async with asyncio.timeout(20):
-            got = [event async for event in job.events()]
-    finally:
-        await provider.aclose()
+    prepared, got, seen = await kontext_run(provider, str(upload))
     assert isinstance(got[-1], Completed), got[-1]
     assert seen[0]["input_image"] == base64.b64encode(upload.read_bytes()).decode("ascii")
     record = prepared.to_json()
@@ -264,22 +272,6 @@ async def test_an_image_given_as_plain_base64_goes_as_it_is(make) -> None:
     inline = base64.b64encode(buffer.getvalue()).decode("ascii")
     assert inline.startswith("/9j/")  # a JPEG's base64 looks like an absolute path
     provider = BflProvider(httpx.AsyncClient(), api_url=sandbox.bfl_api_url, credentials=KEY)
-    seen: list[dict] = []
-    original = provider.client.post
-
-    async def post(url, **kwargs):
-        seen.append(kwargs["json"])
-        return await original(url, **kwargs)
-
-    provider.client.post = post  # type: ignore[method-assign]
-    kontext = get_endpoint("bfl_flux_kontext_pro")
-    try:
-        prepared = await provider.prepare(kontext, kontext.input_model.model_validate(
-            {"prompt": "make it a watercolor", "input_image": inline, "seed": 3}), None)
-        job = await provider.send(prepared)
-        async with asyncio.timeout(20):
-            got = [event async for event in job.events()]
-    finally:
-        await provider.aclose()
+    prepared, got, seen = await kontext_run(provider, inline)
     assert isinstance(got[-1], Completed), got[-1]
     assert seen[0]["input_image"] == inline and prepared.files == ()
