@@ -28,10 +28,7 @@ three ways:
 - **The API description's unread parts.** The page's client builds its own view of ``window.gradio_api_info``
   (``view_api``) from each endpoint's parameters and returns alone; "Use via API" fetches ``/gradio_api/info`` whole
   for the descriptions and code snippets. So the page's copy leaves out each endpoint's ``code_snippets``,
-  ``description`` and ``api_visibility`` (~110 KB of this app's ~420 KB, parsed before the page's script starts),
-  and the endpoints of the stubs above, which the page never fires (282 KB of the ~305 KB left): the page is 218 KB
-  instead of 489 KB (``stub_endpoints``; the config and the API description are written by one render of the
-  template, the config first).
+  ``description`` and ``api_visibility``: ~110 KB of this app's ~420 KB, parsed before the page's script starts.
 - **Empty numbers stay empty.** A ``gr.Number`` whose starting value is empty mounts showing 0 (Gradio's Number sets a
   missing value to 0). Gradio's page used to set every prop again right after mounting, which emptied it; the app's
   ``components.frontend_fixes`` leaves that second pass out, so each such Number is marked
@@ -45,10 +42,9 @@ checks the page both ways.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from components.gradio_fixes import fixes_active
@@ -83,27 +79,12 @@ def is_api_info(value: Any) -> bool:
             and all(isinstance(value[key], Mapping) for key in value))
 
 
-def trimmed_api_info(info: Mapping[str, Mapping[str, Any]],
-                     stubs: Collection[str] = ()) -> dict[str, dict[str, Any]]:
-    """A copy of the API description for the page, each endpoint without ``PAGE_UNUSED_ENDPOINT_KEYS``, and
-    without the named endpoints in ``stubs`` (``/<api_name>``: events the page only lists, never fires)."""
+def trimmed_api_info(info: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A copy of the API description for the page, each endpoint without ``PAGE_UNUSED_ENDPOINT_KEYS``."""
     return {kind: {name: ({k: v for k, v in endpoint.items() if k not in PAGE_UNUSED_ENDPOINT_KEYS}
                           if isinstance(endpoint, Mapping) else endpoint)
-                   for name, endpoint in endpoints.items() if not (kind == "named_endpoints" and name in stubs)}
+                   for name, endpoint in endpoints.items()}
             for kind, endpoints in info.items()}
-
-
-def stub_endpoints(page_config: Mapping[str, Any]) -> frozenset[str]:
-    """``/<api_name>`` of each event a trimmed page config keeps as a stub (no trigger: listed, never fired), unless
-    another event of the page fires under the same name."""
-    dependencies = [d for d in page_config.get("dependencies") or [] if isinstance(d, Mapping) and d.get("api_name")]
-    fired = {d["api_name"] for d in dependencies if d.get("targets")}
-    return frozenset(f"/{d['api_name']}" for d in dependencies if not d.get("targets") and d["api_name"] not in fired)
-
-
-#: The stubs of the page config the template has just written, for the API description it writes next (the same
-#: synchronous render: ``window.gradio_config`` comes before ``window.gradio_api_info`` in Gradio's page).
-_PAGE_STUBS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("page_stubs", default=frozenset())
 
 
 #: What a public event left off the page keeps none of: the page can neither fire it nor chain it (nor compile its
@@ -234,11 +215,9 @@ def trim_page_config() -> bool:
     @functools.wraps(original)
     def toorjson(value: Any) -> Any:
         if is_app_config(value):
-            page = trimmed(value)
-            _PAGE_STUBS.set(stub_endpoints(page))
-            return original(page)
+            return original(trimmed(value))
         if is_api_info(value):
-            return original(trimmed_api_info(value, _PAGE_STUBS.get()))
+            return original(trimmed_api_info(value))
         return original(value)
 
     setattr(toorjson, _MARK, True)
