@@ -45,9 +45,15 @@ FLUX2_SIDE_MIN, FLUX2_SIDE_MAX, FLUX2_MAX_PIXELS = 64, 4096, 4 * 1024 * 1024
 _BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]+={0,2}")
 
 
+#: How the base64 of a JPEG, a PNG and a WebP (RIFF) file begins.
+IMAGE_BASE64_STARTS = ("/9j/", "iVBORw0KGgo", "UklGR")
+
+
 def is_plain_base64(value: object) -> bool:
-    """An image given as BFL's own inline form, plain base64 (not a URL, a data: URI or an upload's path)."""
-    return isinstance(value, str) and len(value) > URL_MAX_BASE64_HINT and bool(_BASE64.fullmatch(value[:4096]))
+    """An image given as BFL's own inline form: plain base64 of a JPEG, PNG or WebP file (never a URL, a data: URI
+    or an upload's path, not even one without a dot: ``/tmp/gradio/<hash>/image``)."""
+    return (isinstance(value, str) and len(value) > URL_MAX_BASE64_HINT and value.startswith(IMAGE_BASE64_STARTS)
+            and bool(_BASE64.fullmatch(value[:4096])))
 
 
 def _url_or_base64(value: str) -> str:

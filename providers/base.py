@@ -103,7 +103,8 @@ class PreparedRequest:
     ``headers`` holds what may be shown (secret headers appear as ``<redacted>``); the real secret headers live
     in ``secret_headers``, which is excluded from ``repr``, equality and ``to_json``. ``body`` is the JSON body,
     or for multipart the form fields as sent (strings); ``files`` describes the multipart file parts, whose bytes
-    are read from ``file_paths`` at send time. ``uploads`` maps each local-file field to the URL it was uploaded
+    are read from ``file_paths`` at send time (or, for BFL, files sent inline: from ``file_paths``, or the caller's
+    own base64 in ``inline_values``, kept out of records like the paths). ``uploads`` maps each local-file field to the URL it was uploaded
     to (fal storage), so the body already holds that URL.
     """
 
@@ -118,6 +119,7 @@ class PreparedRequest:
     uploads: dict[str, str] = field(default_factory=dict)
     secret_headers: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     file_paths: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    inline_values: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def send_headers(self) -> dict[str, str]:
         return {**self.headers, **self.secret_headers}

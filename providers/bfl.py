@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
+import mimetypes
 import time
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -36,6 +38,7 @@ from providers.base import (
     REDACTED,
     Completed,
     Credentials,
+    FilePart,
     JobEvent,
     LogLine,
     PreparedRequest,
@@ -55,7 +58,7 @@ from providers.errors import (
     missing_key,
     submit_failed,
 )
-from providers.local_files import describe_file, resolve_local_images, upload_file
+from providers.local_files import describe_file, image_fields, resolve_local_images, upload_file
 from providers.media import CONTENT_TYPES
 from providers.retry import retry_after_seconds, send_idempotent, send_once
 from providers.single_url import SingleUrlProvider
@@ -70,10 +73,18 @@ SUBMIT_BUSY_WAIT = 60.0  # how long a submit waits out "too many active tasks" (
 
 
 def _with_inline_files(prepared: PreparedRequest) -> dict[str, Any]:
-    """The body as sent: each local file in its field as plain base64."""
+    """The body as sent: each local file in its field as plain base64, and the caller's own base64 as it was."""
     inline = {field: base64.b64encode(Path(path).read_bytes()).decode("ascii")
               for field, path in prepared.file_paths.items()}
-    return {**prepared.body, **inline}
+    return {**prepared.body, **inline, **prepared.inline_values}
+
+
+def _describe_inline(field: str, value: str) -> FilePart:
+    """What a record keeps of an image given inline as base64: its type, size and hash, never its bytes."""
+    data = base64.b64decode(value)
+    kind = ("image/png" if data.startswith(b"\x89PNG") else "image/webp" if data[8:12] == b"WEBP" else "image/jpeg")
+    return FilePart(field, f"{field}{mimetypes.guess_extension(kind) or ''}", kind, len(data),
+                    hashlib.sha256(data).hexdigest())
 
 
 class _TooManyTasks(Exception):
@@ -221,9 +232,11 @@ class BflProvider(SingleUrlProvider):
         # An image already given as plain base64 (BFL's own inline form) goes as it is; an upload's path (which may
         # read as base64 too: /tmp/gradio/<hash>/photo) is read and sent.
         roots = self.local_file_roots
-        inline = {k for k, v in body.items() if is_plain_base64(v) and upload_file(v, roots) is None}
+        inline = {k: v for k, v in body.items()
+                  if k in image_fields(endpoint) and is_plain_base64(v) and upload_file(v, roots) is None}
         local = resolve_local_images(endpoint, {k: v for k, v in body.items() if k not in inline}, roots)
         parts = [await asyncio.to_thread(describe_file, field, path) for field, path in local.items()]
+        parts += [await asyncio.to_thread(_describe_inline, field, value) for field, value in inline.items()]
         return PreparedRequest(
             provider=self.name,
             endpoint_id=endpoint.id,
@@ -231,9 +244,10 @@ class BflProvider(SingleUrlProvider):
             url=f"{self.api_url}/v1/{endpoint.id}",
             headers={"x-key": REDACTED, "Content-Type": "application/json", "accept": "application/json"},
             body_kind="json",
-            body={k: v for k, v in body.items() if k not in local},
+            body={k: v for k, v in body.items() if k not in local and k not in inline},
             files=tuple(parts),
             file_paths={field: str(path) for field, path in local.items()},
+            inline_values=inline,
             secret_headers={"x-key": creds.key},
         )
 

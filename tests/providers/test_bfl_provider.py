@@ -5,17 +5,28 @@ result URL that expires (the run engine saved the image before it died)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import io
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from endpoints import get_endpoint
 from providers.base import Completed, Credentials, Queued, Running
 from providers.bfl import BflProvider
-from providers.errors import AuthenticationError, InsufficientCreditsError, ProviderFailure, RateLimited
+from providers.errors import (
+    AuthenticationError,
+    InsufficientCreditsError,
+    ProviderFailure,
+    RateLimited,
+    ValidationFailed,
+)
 from providers.media import MediaStore
 from providers.registry import build_providers, sandbox_settings
 from providers.routing import Route
@@ -232,13 +243,6 @@ async def kontext_run(provider: BflProvider, input_image: str) -> tuple[Any, lis
 async def test_an_uploaded_image_goes_inline_as_base64_and_the_record_describes_the_file(make, tmp_path) -> None:
     """BFL takes an image field as plain base64. The request sent holds it; the record keeps the file's name, size
     and hash instead of megabytes of text (a browser's history keeps every record)."""
-    import base64
-    import hashlib
-    import io
-    import json
-
-    from PIL import Image
-
     sandbox, _ = make()
     upload = tmp_path / "uploads" / "source.png"
     upload.parent.mkdir()
@@ -261,11 +265,6 @@ async def test_an_uploaded_image_goes_inline_as_base64_and_the_record_describes_
 async def test_an_image_given_as_plain_base64_goes_as_it_is(make) -> None:
     """BFL's own inline form, plain base64 (what the model takes: an API or MCP caller's), is sent unchanged: not
     taken for an upload's path and refused."""
-    import base64
-    import io
-
-    from PIL import Image
-
     sandbox, _ = make()
     buffer = io.BytesIO()
     Image.new("RGB", (96, 64), (200, 30, 30)).save(buffer, "JPEG")
@@ -274,4 +273,32 @@ async def test_an_image_given_as_plain_base64_goes_as_it_is(make) -> None:
     provider = BflProvider(httpx.AsyncClient(), api_url=sandbox.bfl_api_url, credentials=KEY)
     prepared, got, seen = await kontext_run(provider, inline)
     assert isinstance(got[-1], Completed), got[-1]
-    assert seen[0]["input_image"] == inline and prepared.files == ()
+    assert seen[0]["input_image"] == inline
+    # the record describes the image, as for an upload, instead of holding its base64 (up to 20 MB)
+    record = prepared.to_json()
+    assert "input_image" not in record["body"] and len(json.dumps(record)) < 2_000
+    data = buffer.getvalue()
+    assert record["files"] == [{"field": "input_image", "file_name": "input_image.jpg", "content_type": "image/jpeg",
+                                "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]
+
+
+async def test_an_upload_whose_path_reads_as_base64_is_an_upload_and_gone_it_is_refused(make, tmp_path) -> None:
+    """A path with no dot reads as base64 (``/tmp/gradio/<hash>/image``): it is never sent as an image's base64.
+    While the upload is there it is read and sent; once it is gone the field is refused by name."""
+    sandbox, _ = make()
+    folder = tmp_path / ("a" * 64)
+    folder.mkdir()
+    upload = folder / "image"
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(upload, "PNG")
+    provider = BflProvider(httpx.AsyncClient(), api_url=sandbox.bfl_api_url, credentials=KEY,
+                           local_file_roots=(tmp_path,))
+    kontext = get_endpoint("bfl_flux_kontext_pro")
+    payload = kontext.input_model.model_validate({"prompt": "x", "input_image": str(upload)})
+    try:
+        prepared = await provider.prepare(kontext, payload, None)
+        assert prepared.file_paths == {"input_image": str(upload.resolve())} and not prepared.inline_values
+        upload.unlink()
+        with pytest.raises(ValidationFailed, match="input_image"):
+            await provider.prepare(kontext, payload, None)
+    finally:
+        await provider.aclose()
