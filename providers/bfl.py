@@ -274,7 +274,7 @@ class BflProvider(SingleUrlProvider):
                 prepared.url, json=body, headers=prepared.send_headers(), timeout=self.http_timeout()
             )
 
-        def wait_for(exc: Exception) -> bool | float:
+        def wait_for(exc: BaseException) -> bool | float:
             if isinstance(exc, _TooManyTasks):
                 after = retry_after_seconds(exc.response)
                 return min(after, self.retry.max_retry_after) if after is not None else True
