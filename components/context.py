@@ -202,6 +202,11 @@ class AppContext:
         session = getattr(request, "session_hash", None) or "no-session"
         return f"{session}:{api_name}"
 
+    @classmethod
+    def sweep_key(cls, request: gr.Request | None, api_name: str) -> str:
+        """The key of this session's sweep of ``api_name`` in ``active_sweeps``."""
+        return cls.active_key(request, f"{api_name}_sweep")
+
     @staticmethod
     def media_url_for(request: gr.Request | StarletteRequest | None) -> Callable[[str], str]:
         """Absolute URLs of ``/media/{name}`` as the caller reaches this app (proxy headers honoured).

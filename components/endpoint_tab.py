@@ -341,7 +341,7 @@ async def stop_run(tab: EndpointTab, request: gr.Request) -> Any:
     if run is None:
         # The tab's sweep, if one is going: on a phone this Stop, in the bar at the foot of the screen, is the one in
         # view (it did nothing while a sweep ran, a walk). The sweep ends as its own Stop ends it.
-        sweep = tab.ctx.active_sweeps.get(tab.ctx.active_key(request, f"{tab.spec.api_name}_sweep"))
+        sweep = tab.ctx.active_sweeps.get(tab.ctx.sweep_key(request, tab.spec.api_name))
         if sweep is None:
             return gr.skip(), gr.skip()
         await sweep.stop()

@@ -182,7 +182,7 @@ async def stop_sweep(view: SweepView, request: gr.Request) -> Any:
     """Stop the visitor's sweep: unfinished cells are cancelled remotely, and the sweep itself then ends as
     usual with what finished (its status, partial grid, ZIP, history entry and cost). The event is not
     cancelled, so nothing that finished is thrown away."""
-    run = view.ctx.active_sweeps.get(view.ctx.active_key(request, f"{view.spec.api_name}_sweep"))
+    run = view.ctx.active_sweeps.get(view.ctx.sweep_key(request, view.spec.api_name))
     if run is None:
         return "<p>No sweep is running.</p>"
     await run.stop()

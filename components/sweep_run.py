@@ -222,7 +222,7 @@ async def run_sweep(target: SweepTarget, values: dict[str, Any], session_keys: d
         run = start_sweep(plan, ctx.runner, lambda endpoint: routes[endpoint.id],
                           concurrency=ctx.sweep_limits.concurrency, visitor=visitor,
                           media_url=ctx.media_url_for(request))
-        key = ctx.active_key(request, f"{name}_sweep")
+        key = ctx.sweep_key(request, name)
         ctx.active_sweeps[key] = run
         last = 0.0
         try:
