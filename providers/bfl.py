@@ -48,6 +48,7 @@ from providers.base import (
     Running,
 )
 from providers.catalog import BuildContext
+from providers.data_uris import image_content_type
 from providers.errors import (
     InsufficientCreditsError,
     ProviderFailure,
@@ -80,9 +81,10 @@ def _with_inline_files(prepared: PreparedRequest) -> dict[str, Any]:
 
 
 def _describe_inline(field: str, value: str) -> FilePart:
-    """What a record keeps of an image given inline as base64: its type, size and hash, never its bytes."""
+    """What a record keeps of an image given inline as base64: its type (read from its bytes, as for a data: URI sent
+    to fal: ValidationFailed naming ``field`` when it is no PNG, JPEG or WebP), size and hash, never its bytes."""
     data = base64.b64decode(value)
-    kind = ("image/png" if data.startswith(b"\x89PNG") else "image/webp" if data[8:12] == b"WEBP" else "image/jpeg")
+    kind = image_content_type(data, field)
     return FilePart(field, f"{field}{mimetypes.guess_extension(kind) or ''}", kind, len(data),
                     hashlib.sha256(data).hexdigest())
 
