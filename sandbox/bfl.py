@@ -23,7 +23,6 @@ Faults: family ``bfl`` for the submit and credits, ``poll`` for ``get_result``.
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
 from typing import Any
@@ -36,7 +35,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from endpoints import find_endpoint
 from endpoints.base import EndpointSpec
 from endpoints.validation import to_fal_detail
-from runs.input_sizes import base64_image_size
+from runs.input_sizes import image_size
+from runs.pricing import megapixels
 from sandbox.accounts import BflAccount, BflTask
 from sandbox.faults import FaultPlan, FaultSpecError, bad_fault_header
 from sandbox.generation import UNSAFE_WORDS
@@ -46,7 +46,6 @@ from sandbox.state import SandboxState
 
 BFL_PREFIX = "/bfl"
 KONTEXT_MAX_ACTIVE = 6
-MEGAPIXEL = 1024 * 1024
 
 
 def bfl_endpoint(model: str) -> EndpointSpec | None:
@@ -61,7 +60,7 @@ def credits_for(spec: EndpointSpec, body: dict[str, Any]) -> float:
     if price.unit == "image":
         return round(price.unit_price_usd * 100, 6)
     width, height = int(body.get("width") or 1024), int(body.get("height") or 1024)
-    out_mp = max(1, math.ceil(width * height / MEGAPIXEL))
+    out_mp = megapixels(width, height)
     extra = price.extra_unit_price_usd if price.extra_unit_price_usd is not None else price.unit_price_usd
     inputs = sum(_input_megapixels(value) for key, value in body.items() if key.startswith("input_image") and value)
     usd = price.unit_price_usd + (out_mp - 1) * extra + (inputs * extra if price.counts_input_images else 0)
@@ -70,11 +69,9 @@ def credits_for(spec: EndpointSpec, body: dict[str, Any]) -> float:
 
 def _input_megapixels(value: Any) -> int:
     """An input image's billed megapixels, as BFL counts them: its size read from its header when it is given
-    inline (plain base64 or a ``data:`` URI); 1 for a URL (the sandbox fetches nothing)."""
-    size = None
-    if isinstance(value, str) and not value[:8].lower().startswith(("http://", "https://")):
-        size = base64_image_size(value.partition(",")[2] if value.startswith("data:") else value)
-    return max(1, math.ceil(size[0] * size[1] / MEGAPIXEL)) if size else 1
+    inline (plain base64 or a ``data:`` URI, as the app measures it); 1 for a URL (the sandbox fetches nothing)."""
+    size = image_size(value, ())  # no upload roots: the sandbox reads no file
+    return megapixels(*size) if size else 1
 
 
 def _unsafe(prompt: str) -> bool:
