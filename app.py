@@ -342,7 +342,7 @@ def build_app(ctx: AppContext, *, lazy_tabs: bool | None = None) -> gr.Blocks:
     ``components.page_config``): the seed tabs after the first are drawn when first opened."""
     if lazy_tabs is None:
         lazy_tabs = fixes_active()
-    cap_url_files(ctx.max_upload_bytes)  # a file input given by URL is held to the upload limit
+    cap_url_files(ctx.max_upload_bytes, ctx.upload_ledger)  # a file given by URL: the upload limit and allowance
     backends = ctx.backends
     with PlaygroundBlocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         Prose(
@@ -490,7 +490,7 @@ def launch_kwargs(ctx: AppContext) -> dict[str, Any]:
             # (components/upload_quota.py).
             "middleware": [Middleware(CallerAddress, trusted_proxies=ctx.trusted_proxies),
                            Middleware(BodyLimit),
-                           Middleware(UploadQuota, limits=ctx.upload_limits, trusted_proxies=ctx.trusted_proxies),
+                           Middleware(UploadQuota, ledger=ctx.upload_ledger, trusted_proxies=ctx.trusted_proxies),
                            Middleware(PageCache), Middleware(AssetCache, revalidated=fixed_paths()),
                            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)],
         },

@@ -7,6 +7,7 @@ runs each visitor has going (fair use); both empty themselves as runs end.
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from starlette.requests import Request as StarletteRequest
 
 from components.gradio_fixes import SessionLifetimes
 from components.mcp_caller import caller_of
-from components.upload_quota import UploadLimits
+from components.upload_quota import UploadLedger, UploadLimits
 from endpoints import ENDPOINTS
 from endpoints.base import EndpointSpec
 from providers.errors import ProviderError
@@ -145,6 +146,11 @@ class AppContext:
     sessions: SessionLifetimes = field(default_factory=SessionLifetimes)
 
     temp_dirs: list[Path] = field(default_factory=list)
+
+    @functools.cached_property
+    def upload_ledger(self) -> UploadLedger:
+        """The hour's uploads per address: what the upload middleware and files given by URL both charge."""
+        return UploadLedger(self.upload_limits)
 
     def temp_dir(self, prefix: str) -> Path:
         """A private folder (0700) for files handed out to visitors, removed by ``cleanup()``."""

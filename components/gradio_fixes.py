@@ -303,16 +303,25 @@ class _PlaygroundQueue(Queue):
         finally:
             CALLER.reset(token)
 
-    async def push(self, *args: Any, **kwargs: Any) -> Any:
+    async def push(self, body: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # The event runs later, in the queue's own task: it takes its caller along (``process_events``).
+        state = getattr(request, "state", None)
+        if state is not None:
+            state.playground_caller = CALLER.get()
         try:
-            return await super().push(*args, **kwargs)
+            return await super().push(body, request, *args, **kwargs)
         finally:
             self._wake()
 
-    async def process_events(self, *args: Any, **kwargs: Any) -> None:
+    async def process_events(self, events: list[Any], *args: Any, **kwargs: Any) -> None:
+        # What the event does is done for whoever sent it: a file it names by URL is charged to that caller's
+        # upload allowance (components/url_files.py).
+        state = getattr(events[0].request, "state", None) if events else None
+        token = CALLER.set(getattr(state, "playground_caller", None))
         try:
-            await super().process_events(*args, **kwargs)
+            await super().process_events(events, *args, **kwargs)
         finally:  # its job slot and concurrency are free again
+            CALLER.reset(token)
             self._wake()
 
     def compute_analytics_summary(self, records: Any) -> Any:

@@ -8,7 +8,8 @@ per-visitor limit uses, ``runs.visitors.client_address``), and all of them toget
 either is refused (HTTP 429, saying when to try again) before it is read, by its declared length; one sent without
 a length is cut off once it goes past. The whole-server limit bounds what the upload folder can hold whatever the
 number of addresses. ``PLAYGROUND_UPLOAD_MB_PER_HOUR`` and ``PLAYGROUND_UPLOADS_MB_PER_HOUR`` set them. MCP calls
-are charged too (Gradio's MCP bridge stores a ``data:`` image argument before the tool runs).
+are charged too (Gradio's MCP bridge stores a ``data:`` image argument before the tool runs), and so are files an
+event names by URL (``url_files``, on the same ledger: ``AppContext.upload_ledger``).
 
 ``BodyLimit`` bounds every other request body (``MAX_BODY_BYTES``): Gradio reads them whole with no limit, so one
 request could take gigabytes of memory; and refuses the Gradio routes the app does not use (``UNUSED_PATHS``).
@@ -121,9 +122,10 @@ class UploadLedger:
 class UploadQuota:
     """The middleware (``trusted_proxies``: as ``PLAYGROUND_TRUSTED_PROXIES``)."""
 
-    def __init__(self, app: ASGIApp, limits: UploadLimits | None = None, trusted_proxies: int = 0) -> None:
+    def __init__(self, app: ASGIApp, limits: UploadLimits | None = None, trusted_proxies: int = 0,
+                 ledger: UploadLedger | None = None) -> None:
         self.app = app
-        self.ledger = UploadLedger(limits or UploadLimits())
+        self.ledger = ledger or UploadLedger(limits or UploadLimits())  # the app's: URL files share it (url_files)
         self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -160,11 +162,19 @@ class UploadQuota:
                 ledger.grow(address, entry, received - charged)
 
     async def _refuse(self, send: Any, address: str, length: int) -> None:
-        minutes = math.ceil(self.ledger.retry_after(address, length) / 60)
-        limits = self.ledger.limits
-        detail = (f"Upload limit reached: at most {limits.per_address / MB:g} MB an hour from one address "
-                  f"({limits.total / MB:g} MB from everyone). Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
-        await _answer(send, 429, detail, [(b"retry-after", str(minutes * 60).encode())])
+        minutes = retry_minutes(self.ledger, address, length)
+        await _answer(send, 429, refusal(self.ledger, minutes), [(b"retry-after", str(minutes * 60).encode())])
+
+
+def retry_minutes(ledger: UploadLedger, address: str, wanted: int) -> int:
+    return math.ceil(ledger.retry_after(address, wanted) / 60)
+
+
+def refusal(ledger: UploadLedger, minutes: int) -> str:
+    """What a visitor past the hour's allowance is told (an upload's HTTP 429, a file given by URL)."""
+    limits = ledger.limits
+    return (f"Upload limit reached: at most {limits.per_address / MB:g} MB an hour from one address "
+            f"({limits.total / MB:g} MB from everyone). Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
 
 
 def _charged(path: str) -> bool:

@@ -8,6 +8,12 @@ puts in its place the same download — the same SSRF checks (``safehttpx``: a p
 connection, Gradio's own allow-list of Hugging Face hosts, each redirect checked again) and the same cache path —
 streamed to disk and stopped at ``PLAYGROUND_MAX_UPLOAD_MB``, as an upload is. Installed only on the tested Gradio
 (``gradio_fixes.fixes_active``).
+
+What it downloads is charged to the hour's upload allowance of whoever sent the event, as an upload would be
+(``upload_quota.UploadLedger``, the app's one ledger): otherwise a visitor could have the Space fetch 25 MB files,
+URL after URL, into the cache its uploads are counted for. The queue runs an event with its sender as the caller
+(``gradio_fixes``; ``session_owners.CALLER``); a download past the allowance is refused with the upload's message
+and its bytes stop there.
 """
 
 from __future__ import annotations
@@ -18,31 +24,76 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import anyio
+import gradio as gr
 import httpx
 import safehttpx
 from gradio import processing_utils
 from gradio_client import utils as client_utils
 
 from components.gradio_fixes import fixes_active
+from components.session_owners import CALLER, UNKNOWN
+from components.upload_quota import UploadLedger, refusal, retry_minutes
 
 
-class URLFileError(ValueError):
-    """A file given by URL that was not taken (what Gradio raised as a bare Exception, and one too large)."""
+class URLFileError(gr.Error, ValueError):
+    """A file given by URL that was not taken (what Gradio raised as a bare Exception, one too large, one past the
+    sender's allowance): a ``gr.Error``, so the caller is told why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, print_exception=False)
 
 
 class URLFileTooLarge(URLFileError):
     pass
 
 
+class URLFileOverAllowance(URLFileError):
+    pass
+
+
 _limit: dict[str, int] = {}
+_allowance: dict[str, UploadLedger] = {}
 
 
-def cap_url_files(max_bytes: int) -> None:
-    """Downloads of input files given by URL stop at ``max_bytes`` (the app calls it as it builds the page)."""
+def cap_url_files(max_bytes: int, ledger: UploadLedger | None = None) -> None:
+    """Downloads of input files given by URL stop at ``max_bytes`` and are charged to ``ledger`` (the app's upload
+    allowance; the app calls it as it builds the page)."""
     if not fixes_active():
         return
     _limit["bytes"] = max_bytes
+    if ledger is not None:
+        _allowance["ledger"] = ledger
     processing_utils.async_ssrf_protected_download = capped_download
+
+
+class _Charge:
+    """The bytes of one download, charged to its sender's allowance as they come."""
+
+    def __init__(self, ledger: UploadLedger | None) -> None:
+        caller = CALLER.get()
+        self.ledger = ledger
+        self.address = caller.visitor() if caller is not None else UNKNOWN
+        self.entry: list[float] | None = None
+        self.charged = 0
+
+    def up_to(self, size: int) -> None:
+        """Charge ``size`` bytes in all (a declared length, or what has come so far); past the allowance, refused."""
+        if self.ledger is None or size <= self.charged:
+            return
+        more = size - self.charged
+        if more > self.ledger.room(self.address):
+            raise URLFileOverAllowance(refusal(self.ledger, retry_minutes(self.ledger, self.address, more)))
+        if self.entry is None:
+            self.entry = self.ledger.reserve(self.address, more)
+        else:
+            self.ledger.grow(self.address, self.entry, more)
+        self.charged = size
+
+    def settle(self, received: int) -> None:
+        """A body shorter than its declared length is charged what came."""
+        if self.ledger is not None and self.entry is not None and received < self.charged:
+            self.ledger.grow(self.address, self.entry, received - self.charged)
+            self.charged = received
 
 
 async def capped_download(url: str, cache_dir: str) -> str:
@@ -70,6 +121,8 @@ async def capped_download(url: str, cache_dir: str) -> str:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise URLFileTooLarge(_too_large(url, limit))
+            charge = _Charge(_allowance.get("ledger"))
+            charge.up_to(int(declared) if declared.isdigit() else 0)  # before a byte is read
             written = 0
             try:
                 async with await anyio.open_file(target, "wb") as out:  # off the event loop
@@ -77,11 +130,14 @@ async def capped_download(url: str, cache_dir: str) -> str:
                         written += len(chunk)
                         if written > limit:
                             raise URLFileTooLarge(_too_large(url, limit))
+                        charge.up_to(written)
                         await out.write(chunk)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.remove(target)  # no partial file left in the cache (a later call would take it as done)
                 raise
+            finally:
+                charge.settle(written)
             return target
     raise URLFileError(f"Exceeded maximum of {processing_utils.MAX_REDIRECTS} redirects.")
 

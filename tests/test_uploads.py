@@ -190,3 +190,60 @@ def test_other_request_bodies_are_bounded_and_mcp_calls_charged():
                             headers={"X-Forwarded-For": "203.0.113.20",
                                      "Accept": "application/json, text/event-stream"}).status_code for _ in range(2)]
         assert codes[0] != 429 and codes[1] == 429, codes
+
+
+def test_files_given_by_url_are_charged_to_the_senders_upload_allowance(monkeypatch):
+    """A visitor could have the Space fetch file after file by URL into the cache its uploads are counted for, with
+    no allowance: each is charged to the sender's hour, with what it uploads."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import safehttpx
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    noise = io.BytesIO()  # a real image of ~400 KB
+    Image.frombytes("RGB", (370, 370), os.urandom(370 * 370 * 3)).save(noise, "PNG")
+    body = noise.getvalue()
+    assert 380 * 1024 < len(body) < 450 * 1024
+
+    class Images(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                return
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    async def public(host: str) -> str:  # this test's server is the only "public" address
+        return "127.0.0.1"
+
+    monkeypatch.setattr(safehttpx, "async_validate_url", public)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Images)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    env = {"PLAYGROUND_UPLOAD_MB_PER_HOUR": "1", "PLAYGROUND_TRUSTED_PROXIES": "1"}
+    try:
+        with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app:
+            server = f"http://127.0.0.1:{httpd.server_address[1]}"
+
+            def run(address: str, name: str) -> object:
+                client = Client(app.url, verbose=False, headers={"X-Forwarded-For": address})
+                return client.predict(image_url=handle_file(f"{server}/{name}.png"), prompt="a", num_images=1,
+                                      api_name="/flux_dev_image_to_image")
+
+            assert upload_from(app.url, "203.0.113.1", 300 * 1024).status_code == 200  # the same allowance
+            run("203.0.113.1", "first")  # 300 KB + ~400 KB of 1 MB
+            with pytest.raises(AppError, match="Upload limit reached: at most 1 MB an hour from one address"):
+                run("203.0.113.1", "second")
+            run("203.0.113.2", "second")  # another visitor's hour
+            assert upload_from(app.url, "203.0.113.1", 400 * 1024).status_code == 429, "the URL file was charged"
+            stats = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
+            assert sum(stats["submits"].values()) == 2, "the refused call ran nothing"
+    finally:
+        httpd.shutdown()

@@ -57,8 +57,9 @@ def test_one_address_opening_many_sessions_pushes_out_its_own_not_a_visitors():
             join(http, url, "visitor-tab", "203.0.113.7")
             for n in range(20):
                 join(http, url, f"probe-{n}", "198.51.100.66")
-            # The queue's own work counts as no one's (it was started by Gradio's startup call, from 127.0.0.1).
-            assert last_output(http, url, "worker", "203.0.113.8", fn_index=1) == "unknown"
+            # An event's work counts as its sender's (a file it names by URL is charged to that address), not as
+            # the address of Gradio's startup call (127.0.0.1), which started the queue's tasks.
+            assert last_output(http, url, "worker", "203.0.113.8", fn_index=1) == "203.0.113.8"
         holder = demo.state_holder
         assert "visitor-tab" in holder.session_data, "the visitor's session (and what it holds) is kept"
         assert len(holder.session_data) == 6
