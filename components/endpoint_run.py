@@ -25,6 +25,7 @@ from components.form import FormError
 from components.run_view import RunView, image_captions
 from endpoints.base import EndpointSpec, WireModel
 from providers.catalog import provider_title
+from runs.pricing import format_usd
 from runs.record import RunRecord
 from runs.runner import Run, Runner, RunUpdate
 
@@ -205,7 +206,7 @@ async def run_endpoint(
             async with contextlib.aclosing(coalesced(run)) as updates:
                 async for update in updates:
                     if not view.cost_text and (estimate := run.estimated_cost).usd is not None:  # known from the first
-                        view.cost_text = f"est. ${estimate.usd:.4g} ({estimate.basis})"
+                        view.cost_text = f"est. {format_usd(estimate.usd)} ({estimate.basis})"
                     view.apply(update)
                     if update.record is None:
                         yield PageUpdate(view.status_html(), view.logs_text, gr.skip(), gr.skip())

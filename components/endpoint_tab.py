@@ -28,6 +28,7 @@ from components.run_view import RunView
 from endpoints.base import SEED_MAX, EndpointSpec, Role
 from providers.catalog import provider_title
 from runs.input_sizes import counts_input_images, priced_input_sizes
+from runs.pricing import format_usd
 from runs.record import RunRecord
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ def _estimate_text(ctx: AppContext, spec: EndpointSpec, wire: dict[str, Any], se
     where = "sandbox: nothing is billed, this is what the live run would cost" if route.is_sandbox else route.label
     if cost.usd is None:
         return f"💲 Estimate: unknown ({cost.basis})"
-    return f"💲 Estimate: **${cost.usd:.4g}** — {cost.basis} · {where}"
+    return f"💲 Estimate: **{format_usd(cost.usd)}** — {cost.basis} · {where}"
 
 
 def estimate(tab: EndpointTab, values: dict[str, Any], session_keys: dict | None) -> str:

@@ -65,3 +65,13 @@ def test_after_a_run_the_line_made_from_the_form_stays(tmp_path: Path) -> None:
     assert estimate_after_run(tab, record, None) == gr.skip()
     flux_pro = SimpleNamespace(spec=get_endpoint("flux_pro"), ctx=ctx)  # a price that does not count inputs
     assert "$0.05" in estimate_after_run(flux_pro, {"input": {"prompt": "x", "image_size": "square_hd"}}, None)
+
+
+def test_the_estimate_is_written_in_dollars_and_cents(tmp_path: Path) -> None:
+    """It read "$0.1" where the status line after the run read "$0.10" (a general number format)."""
+    ctx = make_context(make_backends(ProviderSettings(), sandbox_url="http://127.0.0.1:9"), {})
+    ctx.runner.upload_roots = (tmp_path,)
+    Image.new("RGB", (1024, 1024), (10, 10, 10)).save(tmp_path / "one.png")
+    wire = {"prompt": "x", "width": 1024, "height": 1024, "input_image": str(tmp_path / "one.png")}
+    line = _estimate_text(ctx, get_endpoint("bfl_flux_2_max"), wire, None)  # $0.07 + 1 further MP × $0.03
+    assert "Estimate: **$0.10**" in line, line
