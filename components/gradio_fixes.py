@@ -75,7 +75,8 @@ from gradio.queueing import Queue
 from gradio.state_holder import SessionState, StateHolder
 
 from components import mcp_caller
-from components.session_owners import CALLER, current_owner, session_to_drop
+from components.session_owners import CALLER, UNKNOWN, current_owner, session_to_drop
+from components.upload_quota import INPUT_FILES_PAID_BY
 
 log = logging.getLogger(__name__)
 
@@ -471,6 +472,15 @@ class PlaygroundBlocks(gr.Blocks):
                    if target[1] == "change"}
         ids = [block._id for block in stateful if block._id in watched]
         return ids, [gradio_utils.deep_hash(state[block_id]) for block_id in ids]
+
+    async def preprocess_data(self, *args: Any, **kwargs: Any) -> Any:
+        # The files the inputs name by URL are fetched here, at the sender's expense (components/url_files.py).
+        caller = CALLER.get()
+        token = INPUT_FILES_PAID_BY.set(caller.visitor() if caller is not None else UNKNOWN)
+        try:
+            return await super().preprocess_data(*args, **kwargs)
+        finally:
+            INPUT_FILES_PAID_BY.reset(token)
 
     async def postprocess_data(self, block_fn: Any, predictions: list | dict, state: Any) -> list[Any]:
         if not self._fixes:

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +44,15 @@ MAX_BODY_BYTES = 8 * MB
 #: Gradio routes the app never uses, refused outright (``process_recording`` stored 25 MB videos outside the
 #: upload allowance and ran ffmpeg on them).
 UNUSED_PATHS = ("/gradio_api/process_recording",)
+#: Gradio's ``/file=<url>`` fetches any public URL and streams it back, with no size limit: a relay through the
+#: Space's address for anyone (60 MB in one request, a probe). The page never asks for one (its images are the
+#: app's ``/media/`` files or the provider's own URLs), so it is refused like the routes above.
+URL_RELAY = re.compile(r"/file=https?:")
+#: The address whose hourly allowance pays for the files an event's inputs name by URL, while Gradio fetches them
+#: (set around the inputs' preprocessing only: ``gradio_fixes.PlaygroundBlocks.preprocess_data``). A file a handler
+#: returns by URL is the app's own fetch (a provider's image copied for the page), never charged: a paid run must
+#: not fail for its caller's spent allowance.
+INPUT_FILES_PAID_BY: ContextVar[str | None] = ContextVar("playground_input_files_paid_by", default=None)
 
 
 @dataclass(frozen=True)
@@ -194,7 +205,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path.rstrip("/").endswith(UNUSED_PATHS):
+        if path.rstrip("/").endswith(UNUSED_PATHS) or URL_RELAY.search(path):
             await _answer(send, 404, "Not Found")
             return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS") or path.endswith(UPLOAD_PATH):

@@ -9,17 +9,20 @@ connection, Gradio's own allow-list of Hugging Face hosts, each redirect checked
 streamed to disk and stopped at ``PLAYGROUND_MAX_UPLOAD_MB``, as an upload is. Installed only on the tested Gradio
 (``gradio_fixes.fixes_active``).
 
-What it downloads is charged to the hour's upload allowance of whoever sent the event, as an upload would be
-(``upload_quota.UploadLedger``, the app's one ledger): otherwise a visitor could have the Space fetch 25 MB files,
-URL after URL, into the cache its uploads are counted for. The queue runs an event with its sender as the caller
-(``gradio_fixes``; ``session_owners.CALLER``); a download past the allowance is refused with the upload's message
-and its bytes stop there.
+What an event's inputs name by URL is charged to the hour's upload allowance of whoever sent the event, as an
+upload would be (``upload_quota.UploadLedger``, the app's one ledger): otherwise a visitor could have the Space
+fetch 25 MB files, URL after URL, into the cache its uploads are counted for. The queue runs an event with its
+sender as the caller (``gradio_fixes``; ``session_owners.CALLER``), and the inputs' preprocessing names who pays
+(``upload_quota.INPUT_FILES_PAID_BY``). Each file costs at least ``FILE_MIN_BYTES``, charged before connecting; a
+download past the allowance is refused with the upload's message and its bytes stop there. Nothing of a failed
+download stays in the cache, not even its folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -31,8 +34,7 @@ from gradio import processing_utils
 from gradio_client import utils as client_utils
 
 from components.gradio_fixes import fixes_active
-from components.session_owners import CALLER, UNKNOWN
-from components.upload_quota import UploadLedger, refusal, retry_minutes
+from components.upload_quota import INPUT_FILES_PAID_BY, UploadLedger, refusal, retry_minutes
 
 
 class URLFileError(gr.Error, ValueError):
@@ -51,6 +53,12 @@ class URLFileOverAllowance(URLFileError):
     pass
 
 
+#: The least a file given by URL is charged, even when it is empty or never arrives (a 404, a refusal): each costs a
+#: request and a cache entry, and otherwise an event naming thousands of tiny files was charged next to nothing
+#: (3,000 URLs in one event, a probe).
+FILE_MIN_BYTES = 64 * 1024
+
+
 _limit: dict[str, int] = {}
 _allowance: dict[str, UploadLedger] = {}
 
@@ -67,17 +75,20 @@ def cap_url_files(max_bytes: int, ledger: UploadLedger | None = None) -> None:
 
 
 class _Charge:
-    """The bytes of one download, charged to its sender's allowance as they come."""
+    """One download's bytes, charged to its sender's allowance (``upload_quota.INPUT_FILES_PAID_BY``; nobody's
+    outside an event's inputs): at least ``FILE_MIN_BYTES`` before connecting, then as the response declares
+    and sends more."""
 
-    def __init__(self, ledger: UploadLedger | None) -> None:
-        caller = CALLER.get()
-        self.ledger = ledger
-        self.address = caller.visitor() if caller is not None else UNKNOWN
+    def __init__(self, ledger: UploadLedger | None, address: str | None) -> None:
+        self.ledger = ledger if address is not None else None
+        self.address = address or ""
         self.entry: list[float] | None = None
         self.charged = 0
+        self.received = 0  # bytes of the body read so far
 
     def up_to(self, size: int) -> None:
-        """Charge ``size`` bytes in all (a declared length, or what has come so far); past the allowance, refused."""
+        """Charge ``max(size, FILE_MIN_BYTES)`` bytes in all; past the allowance, refused."""
+        size = max(size, FILE_MIN_BYTES)
         if self.ledger is None or size <= self.charged:
             return
         more = size - self.charged
@@ -89,28 +100,44 @@ class _Charge:
             self.ledger.grow(self.address, self.entry, more)
         self.charged = size
 
-    def settle(self, received: int) -> None:
-        """A body shorter than its declared length is charged what came."""
+    def settle(self) -> None:
+        """A body shorter than its declared length is charged what came (never under the minimum)."""
+        received = max(self.received, FILE_MIN_BYTES)
         if self.ledger is not None and self.entry is not None and received < self.charged:
             self.ledger.grow(self.address, self.entry, received - self.charged)
             self.charged = received
 
 
 async def capped_download(url: str, cache_dir: str) -> str:
-    """Gradio's ``async_ssrf_protected_download``, streamed and held to the limit (module doc)."""
+    """Gradio's ``async_ssrf_protected_download``, streamed, held to the limit and charged (module doc). The file
+    is written under a temporary name and renamed when complete, so a download of the same URL at the same time
+    never takes a partial file for a finished one."""
     limit = _limit.get("bytes", 25 * 1024 * 1024)
     folder = Path(cache_dir) / processing_utils.hash_url(url)
-    folder.mkdir(exist_ok=True, parents=True)
     name = client_utils.strip_invalid_filename_characters(Path(urlparse(url).path.rstrip("/")).name) or "file"
     target = os.path.abspath(folder / name)
     if Path(target).exists():
-        return target
-    for _ in range(processing_utils.MAX_REDIRECTS + 1):
+        return target  # fetched before: nothing to charge
+    charge = _Charge(_allowance.get("ledger"), INPUT_FILES_PAID_BY.get())
+    charge.up_to(0)  # the minimum, before connecting: with no room left, no request is made
+    try:
+        return await _fetch(url, folder, target, limit, charge)
+    except httpx.HTTPError as exc:
+        raise URLFileError(f"The file at {url} could not be downloaded ({type(exc).__name__}).") from exc
+    finally:
+        charge.settle()
+
+
+async def _fetch(url: str, folder: Path, target: str, limit: int, charge: _Charge) -> str:
+    for _hop in range(processing_utils.MAX_REDIRECTS + 1):
         host = httpx.URL(url).host
         if not host:
-            raise ValueError(f"URL {url} does not have a valid hostname")
-        transport = (None if safehttpx.matches_domain_whitelist(host, processing_utils.PUBLIC_HOSTNAME_WHITELIST)
-                     else safehttpx.AsyncSecureTransport(await safehttpx.async_validate_url(host)))
+            raise URLFileError(f"URL {url} does not have a valid hostname")
+        try:
+            transport = (None if safehttpx.matches_domain_whitelist(host, processing_utils.PUBLIC_HOSTNAME_WHITELIST)
+                         else safehttpx.AsyncSecureTransport(await safehttpx.async_validate_url(host)))
+        except ValueError as exc:  # not a public address (safehttpx's message names the host)
+            raise URLFileError(f"The file at {url} could not be downloaded: {exc}") from None
         async with (httpx.AsyncClient(transport=transport) as client,
                     client.stream("GET", url, follow_redirects=False) as response):
             if response.has_redirect_location:
@@ -121,23 +148,24 @@ async def capped_download(url: str, cache_dir: str) -> str:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise URLFileTooLarge(_too_large(url, limit))
-            charge = _Charge(_allowance.get("ledger"))
             charge.up_to(int(declared) if declared.isdigit() else 0)  # before a byte is read
-            written = 0
+            folder.mkdir(exist_ok=True, parents=True)
+            part = f"{target}.{secrets.token_hex(6)}.part"
             try:
-                async with await anyio.open_file(target, "wb") as out:  # off the event loop
+                async with await anyio.open_file(part, "wb") as out:  # off the event loop
                     async for chunk in response.aiter_bytes():
-                        written += len(chunk)
-                        if written > limit:
+                        charge.received += len(chunk)
+                        if charge.received > limit:
                             raise URLFileTooLarge(_too_large(url, limit))
-                        charge.up_to(written)
+                        charge.up_to(charge.received)
                         await out.write(chunk)
+                os.replace(part, target)
             except BaseException:
                 with contextlib.suppress(OSError):
-                    os.remove(target)  # no partial file left in the cache (a later call would take it as done)
+                    os.remove(part)  # no partial file left in the cache
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # nor an empty folder (Gradio's sweep removes files only)
                 raise
-            finally:
-                charge.settle(written)
             return target
     raise URLFileError(f"Exceeded maximum of {processing_utils.MAX_REDIRECTS} redirects.")
 

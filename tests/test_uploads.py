@@ -194,7 +194,7 @@ def test_other_request_bodies_are_bounded_and_mcp_calls_charged():
 
 def test_files_given_by_url_are_charged_to_the_senders_upload_allowance(monkeypatch):
     """A visitor could have the Space fetch file after file by URL into the cache its uploads are counted for, with
-    no allowance: each is charged to the sender's hour, with what it uploads."""
+    no allowance: each is charged to the sender's hour, with what it uploads. Nor does the Space relay URLs."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -237,7 +237,15 @@ def test_files_given_by_url_are_charged_to_the_senders_upload_allowance(monkeypa
                 return client.predict(image_url=handle_file(f"{server}/{name}.png"), prompt="a", num_images=1,
                                       api_name="/flux_dev_image_to_image")
 
-            assert upload_from(app.url, "203.0.113.1", 300 * 1024).status_code == 200  # the same allowance
+            first = upload_from(app.url, "203.0.113.1", 300 * 1024)  # the same allowance
+            assert first.status_code == 200
+            # Gradio's /file=<url> fetched any public URL for anyone and streamed it back, unbounded: gone. An
+            # uploaded file is still served by its path.
+            root = app.url.rstrip("/")
+            for relay in (f"{root}/gradio_api/file={server}/first.png", f"{root}/file={server}/first.png"):
+                assert httpx.get(relay, timeout=10, trust_env=False).status_code == 404, relay
+            assert httpx.get(f"{root}/gradio_api/file={first.json()[0]}", timeout=10,
+                             trust_env=False).status_code == 200
             run("203.0.113.1", "first")  # 300 KB + ~400 KB of 1 MB
             with pytest.raises(AppError, match="Upload limit reached: at most 1 MB an hour from one address"):
                 run("203.0.113.1", "second")
