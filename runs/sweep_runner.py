@@ -142,11 +142,13 @@ def was_cancelled_remotely(record: RunRecord) -> bool:
 
 def outcome(records: tuple[RunRecord, ...] | list[RunRecord], elapsed: float | None = None) -> str:
     """What a finished or stopped sweep did, for its status and grid title:
-    ``8 jobs: 4 done · 4 stopped (3 cancelled remotely) · $0.20 · 21 s``."""
+    ``8 jobs: 4 done · 4 stopped (3 cancelled remotely) · $0.20 · 21 s``; ``8 jobs: 8 done (4 from cache) · …``."""
     done = sum(r.state == "done" for r in records)
     failed = sum(r.state == "failed" for r in records)
     stopped = [r for r in records if r.state == "stopped"]
-    parts = [f"{len(records)} job{'s' if len(records) != 1 else ''}: {done} done"]
+    cached = sum(r.state == "done" and r.cached for r in records)
+    parts = [f"{len(records)} job{'s' if len(records) != 1 else ''}: {done} done"
+             + (f" ({cached} from cache)" if cached else "")]
     if failed:
         parts.append(f"{failed} failed")
     if stopped:
@@ -305,9 +307,11 @@ class SweepRun:
 
     def time_left(self) -> float | None:
         """From the finished cells' mean time per provider and how many cells it really ran at once (the most
-        seen running together, within our limit); the plan's estimate until a cell finishes."""
+        seen running together, within our limit); the plan's estimate until a cell finishes. A cell served from the
+        result cache took no job's time and is left out of the mean."""
         elapsed = time.monotonic() - self._started
-        finished = [s for s in self._status if s.final and s.state == "done" and s.elapsed is not None]
+        finished = [s for s in self._status if s.final and s.state == "done" and s.elapsed is not None
+                    and not (s.record is not None and s.record.cached)]
         unfinished = [i for i, s in enumerate(self._status) if not s.final]
         if not unfinished:
             return 0.0

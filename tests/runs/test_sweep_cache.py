@@ -58,3 +58,31 @@ async def test_an_unseeded_sweep_draws_its_seed_once_at_plan_time(cached_rig) ->
     made, _, _ = plan(cached_rig, unseeded, [2, 5], cached_rig.runner.cache)
     seeds = {cell.input["seed"] for cell in made.cells}
     assert len(seeds) == 1 and None not in seeds  # an explicit seed: the cells can be cached and repeated
+
+
+async def test_the_time_left_is_not_shortened_by_the_cells_served_from_the_cache(cached_rig) -> None:
+    """A sweep run again after a Stop said "4/8 done · 2 running · 2 queued · about 1 s left" and took 10 s more:
+    its cached cells, done at once, were counted as jobs that take no time."""
+    import asyncio
+
+    from runs.sweep_runner import outcome, run_sweep
+
+    slow = {**VALUES, "num_inference_steps": 30}  # ~0.3 s a job on the rig's sandbox
+    for g in (2, 5):
+        await run(cached_rig, {**slow, "guidance_scale": g})
+    made, route, cost_of = plan(cached_rig, slow, [2, 5, 8, 11], cached_rig.runner.cache)
+    marked = await plan_with_cache(made, cached_rig.runner.cache, lambda _: route, cost_of=cost_of,
+                                   seconds_per_job=lambda s, w: 1.0, concurrency={"fal": 1})
+    assert marked.cached == {0, 1}
+    seen = None
+    async with asyncio.timeout(30):
+        async for update in run_sweep(marked, cached_rig.runner, lambda spec: route, concurrency={"fal": 1},
+                                      media_url=lambda n: "/media/" + n):
+            done = [c for c in update.cells if c.state == "done"]
+            if seen is None and not update.final and len(done) == 2 and all(c.record and c.record.cached for c in done):
+                seen = update
+            last = update
+    assert seen is not None and seen.time_left is not None
+    actual = last.elapsed - seen.elapsed  # the two cells still to run, one at a time
+    assert seen.time_left >= 0.4 * actual, (seen.time_left, actual)
+    assert last.records is not None and outcome(last.records).startswith("4 jobs: 4 done (2 from cache) · $")
