@@ -63,7 +63,7 @@ def labelled(form: ModelForm, exc: FormError) -> list[str]:
     for message, name in zip(exc.messages, exc.fields, strict=True):
         descriptor = descriptors.get(name)
         if descriptor is not None and message.startswith(f"{name}:"):
-            message = f"{descriptor.label}:{message[len(name) + 1:]}"
+            message = f"{descriptor.shown_label}:{message[len(name) + 1:]}"
         out.append(message)
     return out
 

@@ -119,6 +119,11 @@ class FieldSpec:
         return not self.required
 
     @property
+    def shown_label(self) -> str:
+        """What the form labels it: an image's box takes an upload or a URL, so "Image", not "Image URL"."""
+        return self.label.removesuffix(" URL") if self.kind == "image" else self.label
+
+    @property
     def item_label(self) -> str:
         """What one row of a list is called: "LoRA" (the endpoints' ``ITEM_NAMES``), else the label made singular."""
         name = ITEM_NAMES.get(self.name)

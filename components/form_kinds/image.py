@@ -7,9 +7,10 @@ Gradio's upload folder (``is_upload``), where Gradio itself checks that every fi
 Any other text goes to the URL box, which refuses it by name on submit: a value from outside (a share link, an
 image's metadata, a history entry) can never make Gradio copy a server file into its cache and serve it.
 
-In the page, choosing one clears the other (an upload empties the URL box; typing a URL removes the upload) and a
-line under them says which one will be sent. A file that is not an image is refused by name, on upload (a warning,
-and the upload is removed) and on submit (``control_image: "notes.txt" is not an image``).
+In the page, choosing one clears the other (an upload that is an image empties the URL box; typing a URL removes
+the upload) and a line under them says which one will be sent. A file that is not an image is refused by name, on
+upload (a warning naming the field as the form shows it, and the upload is removed, the URL box left as it was) and
+on submit (``control_image: "notes.txt" is not an image``).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class ImageKind(FieldKind):
         values = self.write(field, value)
         with gr.Group():
             image = field_image(
-                value=values[field.name], sources=["upload", "clipboard"], label=field.label.removesuffix(" URL"),
+                value=values[field.name], sources=["upload", "clipboard"], label=field.shown_label,
                 height=260,
                 elem_id=elem_id,
             )
@@ -115,11 +116,12 @@ class ImageKind(FieldKind):
         js = SOURCE_JS % repr(nothing_text(field))
         for event in (image.change, link.change):
             event(fn=None, js=js, inputs=[image, link], outputs=[source], **quiet)
-        image.upload(fn=None, js="() => ''", outputs=[link], **quiet)
         link.change(fn=None, js=_CLEAR_UPLOAD_JS, inputs=[link, image], outputs=[image], **quiet)
-        # Queued: a warning only reaches the page from a queued event.
+        # Queued: a warning only reaches the page from a queued event. The URL box is emptied only once the file is
+        # known to be an image: a refused one leaves the URL that was there.
         image.upload(
-            check_upload(field.name), inputs=[image], outputs=[image], show_progress="hidden", api_visibility="private"
+            check_upload(field.shown_label, link=True), inputs=[image], outputs=[image, link], show_progress="hidden",
+            api_visibility="private",
         )
         shown = [(source, lambda v: source_text(field, v.get(field.name), v.get(field.name + LINK)))]
         return FieldWidget(field.name, self.name, image, {field.name + LINK: link}, ui_keys=self.ui_keys(field),
@@ -136,14 +138,16 @@ class ImageKind(FieldKind):
         return {field.name: None, field.name + LINK: "" if value is None else str(value)}
 
 
-def check_upload(where: str) -> Any:
-    """An upload handler that removes a non-image file and says so, naming the field."""
+def check_upload(where: str, *, link: bool = False) -> Any:
+    """An upload handler that removes a non-image file and says so, naming the field. ``link``: its outputs are the
+    upload and the field's URL box, which an image empties (the upload is what is sent) and a refused file leaves
+    as it was."""
 
     def check(upload: Any) -> Any:
         if isinstance(upload, NotAnImage):
             gr.Warning(f"{where}: {not_an_image(upload)}")
-            return None
-        return gr.skip()
+            return (None, gr.skip()) if link else None
+        return (gr.skip(), "") if link else gr.skip()
 
     return check
 

@@ -304,7 +304,7 @@ class RowEditor:
             return
         is_data = isinstance(value, str) and value.startswith("data:")
         with gr.Row(equal_height=False):
-            name = sub.label.removesuffix(" URL")
+            name = sub.shown_label
             preview = _preview(value)
             image = field_image(value=preview, sources=["upload", "clipboard"], label=name, height=140,
                                 interactive=True, scale=1, min_width=160, elem_id=elem_id)  # fmt: skip

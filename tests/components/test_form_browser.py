@@ -271,9 +271,17 @@ def test_image_upload_or_url_says_which_is_sent_and_clears_the_other(page, tmp_p
 def test_uploading_a_file_that_is_not_an_image_says_so(page, tmp_path) -> None:
     notes = tmp_path / "notes.png"  # the page's file picker asks for images; the name alone does not make one
     notes.write_text("not an image")
+    link = page.locator("#flux_dev_image_to_image-image_url-link textarea")
+    link.fill("https://x.test/kept.png")
+    page.locator("#flux_dev_image_to_image-image_url-source", has_text="the URL").wait_for()
     page.locator("#flux_dev_image_to_image-image_url input[type=file]").set_input_files(str(notes))
-    page.locator(".toast-body", has_text='image_url: "notes.png" is not an image').first.wait_for(timeout=10_000)
+    # Named as the form shows it ("Image", the box taking an upload or a URL), not by its wire name.
+    page.locator(".toast-body", has_text='Image: "notes.png" is not an image').first.wait_for(timeout=10_000)
     close_toasts(page)
+    # The refused file took nothing with it: the URL given before is still there, and is what is sent.
+    page.locator("#flux_dev_image_to_image-image_url-source", has_text="the URL").wait_for()
+    assert link.input_value() == "https://x.test/kept.png"
+    assert generate(page, "flux_dev_image_to_image")["image_url"] == "https://x.test/kept.png"
 
 
 # --- list fields: row editors over the JSON text ---------------------------------------------------------------
