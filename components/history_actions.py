@@ -398,17 +398,28 @@ async def download(view: HistoryView, entries: Entries, selected: str | None) ->
 
 def delete(view: HistoryView, entries: Entries, selected: str | None, which: str,
            pinned: list[str], seen: Any = None) -> tuple[Any, ...]:
-    """Outputs: listing, selected, details, pins, downloads, ``seen`` (with the page's deletes: a sync of another
-    tab's write sent before this answer came would otherwise put the run back, its mark lost)."""
+    """Outputs: listing (no tile marked selected), selected, details, pins, downloads, ``seen`` (with the page's
+    deletes: a sync of another tab's write sent before this answer came would otherwise put the run back, its mark
+    lost), then the compare's note, slider and differences (emptied when the run was pinned: they showed it on)."""
     if entry_of(entries, selected) is None:
         gr.Warning(SELECT_FIRST)
-        return (gr.skip(),) * 8
+        return (gr.skip(),) * 11
     entries = removed(entries, selected)
     gr.Info("Deleted from this browser's history.")
-    kept = [p for p in pinned or [] if p != selected]
+    kept = [p for p in pinned or [] if p != selected and entry_of(entries, p) is not None]
     seen_out = seen_with(seen, marks=newest_marks(page_marks(seen), deleted_marks(entries)))
-    return (*listed(view, entries, which), None, details_markdown(None), kept, gr.File(value=None, visible=False),
-            seen_out)
+    compare: tuple[Any, ...] = (gr.skip(),) * 3
+    if selected in (pinned or []):
+        left = entry_of(entries, kept[0]) if kept else None
+        note = (f"📌 **A:** {caption(left)}  \nNow select another run and pin it as B." if left is not None
+                else COMPARE_EMPTY)
+        compare = (note, None, "")
+    listing = (entries, gallery_value(view, entries, which, unselect=True), count_text(entries, which))
+    return (*listing, None, details_markdown(None), kept, gr.File(value=None, visible=False), seen_out, *compare)
+
+
+#: The compare's note while nothing is pinned.
+COMPARE_EMPTY = "Pin two runs (📌) to compare them: A is the first, B the second."
 
 
 def pin(view: HistoryView, entries: Entries, selected: str | None, pinned: list[str]) -> tuple[Any, ...]:

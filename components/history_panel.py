@@ -236,8 +236,7 @@ def layout(tabs: gr.Tabs, forms: dict[str, FormTarget], models: ModelsTab | None
                 with gr.Tab(title):
                     code_boxes[key] = code_view(f"history-code-{key}")
     with gr.Accordion("A/B compare (pin two runs)", open=False, elem_id="compare") as compare_section:
-        compare_note = Prose("Pin two runs (📌) to compare them: A is the first, B the second.",
-                             elem_id="compare-note")
+        compare_note = Prose(act.COMPARE_EMPTY, elem_id="compare-note")
         slider = gr.ImageSlider(label="A ◀ ▶ B", type="filepath", max_height=520, elem_id="compare-slider")
         diff = table_view("compare-diff")
     with gr.Accordion("🖼 Open image — restore the run an image came from", open=False, elem_id="open-image"):
@@ -273,7 +272,8 @@ def wire(view: HistoryView, buttons: HistoryButtons) -> None:
                            **{**private, "show_progress": "minimal"}).success(
         None, [view.downloads], None, js=SAVE_FILES_JS, queue=False, **private)
     buttons.delete.click(bind(act.delete, view), [history, selected, which, pins, view.seen],
-                         [*listing, selected, view.details, pins, view.downloads, view.seen], **private)
+                         [*listing, selected, view.details, pins, view.downloads, view.seen, view.compare_note,
+                          view.slider, view.diff], **private)
     buttons.pin.click(bind(act.pin, view), [history, selected, pins],
                       [pins, view.compare_note, view.slider, view.diff, view.compare_section], **private)
     buttons.use.click(bind(act.use_as_input, view), [history, selected, buttons.use_target], into_forms,

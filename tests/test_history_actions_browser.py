@@ -98,6 +98,14 @@ def test_ab_compare_shows_the_slider_and_only_the_differing_parameters(page):
     assert sorted(rows) == [["prompt", "compare me: A", "compare me: B"], ["seed", "61", "62"]], rows
     page.locator("#compare").scroll_into_view_if_needed()
     shot(page, "history-05-compare.png", "#compare")
+    # B deleted: the compare no longer shows it (it kept its image and caption), A stays pinned.
+    pick(page, 62)
+    assert page.locator("#history-gallery .thumbnail-item.selected").count() == 1
+    page.locator("#history-delete").click()
+    page.locator("#compare-note", has_text="pin it as B").wait_for()
+    assert "compare me: B" not in page.locator("#compare").inner_text()
+    page.wait_for_function("() => !document.querySelector('#compare-slider img')")
+    assert not page.locator("#history-gallery .thumbnail-item.selected").count(), "no tile marked selected"
 
 
 def test_use_as_input_sends_a_result_into_an_image_to_image_form(page):

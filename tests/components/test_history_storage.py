@@ -111,7 +111,7 @@ def test_a_sync_sent_before_a_delete_answered_does_not_undo_it():
     view = SimpleNamespace(ctx=None, files=SimpleNamespace(placeholder="placeholder.png"))
     before = [ended_at(1, 200.0), ended_at(0, 100.0)]
     out = delete(view, before, "run-1", ALL, [], {"ids": ["run-1"], "own": []})
-    seen = out[-1]
+    seen = out[7]
     assert [e["id"] for e in filtered(out[0], ALL)] == ["run-0"]
     other_tab = stored_as_gradio_does(before)  # written before the other tab saw the delete
     synced = show_stored(view, other_tab, before, ALL, True, seen)  # sent with the page's list from before

@@ -1,0 +1,31 @@
+"""The history's actions as plain functions (components/history_actions.py), without a page."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from components.history_actions import COMPARE_EMPTY, delete
+from components.history_state import ALL
+from tests.components.test_history_state import ended_at
+
+VIEW = SimpleNamespace(ctx=None, files=SimpleNamespace(placeholder="placeholder.png"))
+
+
+def test_deleting_a_pinned_run_takes_it_out_of_the_compare():
+    """The compare kept showing a deleted run as B, its image in the slider (a visitor's walk-through)."""
+    entries = [ended_at(2, 300.0), ended_at(1, 200.0), ended_at(0, 100.0)]
+    out = delete(VIEW, entries, "run-1", ALL, ["run-0", "run-1"], {"ids": [], "own": []})
+    pins, (note, slider, diff) = out[5], out[8:]
+    assert pins == ["run-0"]
+    assert "**A:**" in note and "pin it as B" in note and slider is None and diff == ""
+    out = delete(VIEW, out[0], "run-0", ALL, pins, {"ids": [], "own": []})  # A too: nothing pinned
+    assert out[5] == [] and out[8:] == (COMPARE_EMPTY, None, "")
+
+
+def test_deleting_a_run_not_pinned_leaves_the_compare_alone():
+    entries = [ended_at(2, 300.0), ended_at(1, 200.0), ended_at(0, 100.0)]
+    out = delete(VIEW, entries, "run-2", ALL, ["run-0", "run-1"], {"ids": [], "own": []})
+    assert out[5] == ["run-0", "run-1"] and all(value == gr.skip() for value in out[8:])
+    assert out[1].selected_index is None, "no tile stays marked selected"
