@@ -391,6 +391,17 @@ def tile_caption(entry: dict[str, Any]) -> str:
     return "\n".join([str(entry.get("label") or "?"), second, " · ".join(p for p in third if p)])
 
 
+def shown_time(created: Any) -> str:
+    """A run's stored time (ISO 8601, UTC) as ``2026-12-07 16:11:08 UTC``; anything else as it is."""
+    try:
+        when = dt.datetime.fromisoformat(str(created))
+    except ValueError:
+        return str(created)
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def details_markdown(entry: dict[str, Any] | None) -> str:
     if not entry:
         return "Select a run to see its parameters and actions."
@@ -399,7 +410,7 @@ def details_markdown(entry: dict[str, Any] | None) -> str:
     if entry.get("request_id"):
         lines.append(f"Request id: `{entry['request_id']}`")
     if entry.get("created"):
-        lines.append(f"Finished: {entry['created']} UTC")
+        lines.append(f"Finished: {shown_time(entry['created'])}")
     record = entry.get("record") or {}
     cost = record.get("cost") or {}
     if cost.get("basis"):

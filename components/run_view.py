@@ -134,7 +134,7 @@ class RunView:
             flag_text = f" · ⚠ {flagged} flagged NSFW" if flagged else ""
             lines = "".join(f"<br>🖼 {html.escape(text)}" for text in image_captions(result))
             return (
-                f"<p>✅ <b>Done</b> in {duration} · {n} image(s) · seed {result.get('seed')}{flag_text}{spent}{rid}"
+                f"<p>✅ <b>Done</b> in {duration} · {n} image{'' if n == 1 else 's'} · seed {result.get('seed')}{flag_text}{spent}{rid}"
                 f"{lines}</p>"
             )
         error = record.error

@@ -12,6 +12,7 @@ once at most.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -90,6 +91,7 @@ class SweepView:
     cell_records: gr.State  # the last sweep's cell records
     whole_sweep: gr.State  # the sweep as one history entry (a RunRecord JSON)
     planned: gr.State  # the plan shown: its inputs and random draws
+    run_status: gr.HTML | None = None  # the tab's status line (a restored cell says so there, as a restored run)
 
 
 @dataclass
@@ -218,6 +220,8 @@ def open_cell(view: SweepView, records: list[dict[str, Any]], whole_sweep: dict[
         out[view.cell_note] = f"Cell {where} ran on `{record.get('endpoint_id')}`: restore it from the history."
         return out
     out[view.cell_note] = f"Cell {where} restored into the form."
+    if view.run_status is not None:
+        out[view.run_status] = html.escape(f"↩ Restored from your sweep's cell {where}.")
     return {**out, **view.form.updates(record.get("input") or {})}
 
 
@@ -286,7 +290,7 @@ def layout(tab: EndpointTab, ctx: AppContext) -> tuple[SweepView, SweepControls]
     whole_sweep = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     planned = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     view = SweepView(ctx, spec, tab.form, status, grid, cells, cells_gallery, downloads, cell_code_section, cell_note,
-                     cell_code, cell_records, whole_sweep, planned)
+                     cell_code, cell_records, whole_sweep, planned, run_status=tab.status)
     controls = SweepControls(x_field, x_values, y_field, y_values, confirm, plan_button, run_button, stop_button)
     tab.sweep_boxes = AxisBoxes(section, x_field, x_values, y_field, y_values)
     return view, controls
@@ -314,7 +318,7 @@ def wire(tab: EndpointTab, view: SweepView, controls: SweepControls, session_key
     tab.sweep_record = view.whole_sweep
     controls.stop.click(bind(stop_sweep, view), outputs=[view.status], api_visibility="private", queue=False)
     view.cells_gallery.select(bind(open_cell, view), [view.cell_records, view.whole_sweep],
-                              [view.status, view.cell_code_section, view.cell_note, view.cell_code,
+                              [view.status, tab.status, view.cell_code_section, view.cell_note, view.cell_code,
                                *form.value_components().values()], api_visibility="private")
     api_inputs = {**sweep_inputs, "confirm_cost": controls.confirm}
     if ctx.mcp:

@@ -122,6 +122,8 @@ def test_a_4x2_grid_over_seed_and_guidance_with_cells_arriving(page, app):
     # Aimed at fal itself, like every other code view: not at this process's sandbox (a random port).
     assert app.sandbox.url not in code and "python -m sandbox" in code
     assert page.locator("#flux_pro-seed input").first.input_value() == "11"
+    # The tab's own status says where the form's values came from (it still said "Ready… the documented example").
+    page.locator("#flux_pro-status", has_text="Restored from your sweep's cell seed = 11").wait_for(timeout=5_000)
 
 
 def cell_tiles(page, count: int) -> tuple[dict, list[dict]]:

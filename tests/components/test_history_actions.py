@@ -29,3 +29,12 @@ def test_deleting_a_run_not_pinned_leaves_the_compare_alone():
     out = delete(VIEW, entries, "run-2", ALL, ["run-0", "run-1"], {"ids": [], "own": []})
     assert out[5] == ["run-0", "run-1"] and all(value == gr.skip() for value in out[8:])
     assert out[1].selected_index is None, "no tile stays marked selected"
+
+
+def test_a_runs_time_is_shown_once_as_utc():
+    """The details read "Finished: 2026-12-07T16:11:08+00:00 UTC" (UTC said twice)."""
+    from components.history_state import details_markdown
+
+    entry = {**ended_at(1, 200.0), "created": "2026-12-07T16:11:08+00:00"}
+    assert "Finished: 2026-12-07 16:11:08 UTC" in details_markdown(entry)
+    assert "Finished: sometime" in details_markdown({**entry, "created": "sometime"})  # an odd stored value, as is

@@ -58,7 +58,7 @@ def test_done_failed_and_stopped_read_from_the_record():
     done = record("done", result=result([False, True]), cost=Cost(0.05, "1 image × 1 MP × $0.05"))
     view.apply(RunUpdate("r", "done", 3.5, record=done))
     html = view.status_html()
-    assert "✅ <b>Done</b> in 3.5 s" in html and "2 image(s) · seed 7 · ⚠ 1 flagged NSFW" in html and "$0.05" in html
+    assert "✅ <b>Done</b> in 3.5 s" in html and "2 images · seed 7 · ⚠ 1 flagged NSFW" in html and "$0.05" in html
     assert "$0.05 live, not billed in the sandbox" in html  # as the estimate said
     live = RunView("x", "fal.ai")
     live.apply(RunUpdate("r", "done", 3.5, record=replace(done, route="server_key", cost=Cost(0.1, "2 images"))))
