@@ -47,7 +47,7 @@ from components.session_spend import SessionSpend
 from components.sweep_run import sweep_handlers
 from components.tab_page import build_tab
 from components.widgets import EMPTY_BOXES_JS, blocks_under, mark_empty_boxes
-from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, get_endpoint
+from endpoints import DIRECT_ENDPOINTS, ENDPOINTS, catalog_endpoints, get_endpoint
 from endpoints.base import EndpointSpec, WireModel
 from endpoints.models import model_of, serving_endpoints, translate
 from endpoints.validation import describe_validation_error
@@ -96,7 +96,7 @@ def price_text(spec: EndpointSpec) -> str:
         return "price unknown"
     unit = UNIT_TEXT.get(price.unit, price.unit)
     text = f"{format_usd(price.unit_price_usd)}/{unit}"
-    if price.extra_unit_price_usd is not None:
+    if price.extra_unit_price_usd is not None and price.extra_unit_price_usd != price.unit_price_usd:
         text += f" (then {format_usd(price.extra_unit_price_usd)}/{unit})"
     return text
 
@@ -131,14 +131,21 @@ def search(query: str, entries: Sequence[tuple[str, str]]) -> list[tuple[str, st
     """Entries whose name, kind (``edit``, ``text-to-image``) or id has a word starting with each word of ``query``
     (case-insensitive; words are runs of letters and digits, so "flux 2" finds "FLUX.2 [pro]" and not "FLUX1.1 [pro]",
     its "2 providers" or a price of "$0.025": the label's price and provider count are not searched)."""
-    wanted = _WORD.findall((query or "").lower())
-
     def matches(entry: tuple[str, str]) -> bool:
-        name_and_kind = " ".join(entry[0].split(" · ")[:2])
-        words = _WORD.findall(f"{name_and_kind} {entry[1]}".lower())
-        return all(any(word.startswith(w) for word in words) for w in wanted)
+        return _matches(query, f"{' '.join(entry[0].split(' · ')[:2])} {entry[1]}")
 
     return [entry for entry in entries if matches(entry)]
+
+
+def _matches(query: str, text: str) -> bool:
+    """Whether ``text`` has a word starting with each word of ``query`` (``search``'s rule)."""
+    words = _WORD.findall(text.lower())
+    return all(any(word.startswith(w) for word in words) for w in _WORD.findall((query or "").lower()))
+
+
+def seed_tabs_matching(query: str) -> list[str]:
+    """The labels of the tabs beside this one whose model matches ``query`` (they are not in the picker)."""
+    return [spec.label for spec in ENDPOINTS if _matches(query, f"{spec.title} {spec.id}")]
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -240,6 +247,9 @@ def filter_picker(entries: list[tuple[str, str]], text: str) -> Any:
         label = PICKER_LABEL
     elif found:  # said in the label: the closed picker shows nothing of the narrowing
         label = f"Model — {len(found)} of {len(entries)} match {query!r}: open the list"
+    elif tabs := seed_tabs_matching(query):  # "depth": the tabs beside this one, not the picker's models
+        label = f"Model — none here matches {query!r}, showing all; see the tab{'s' if len(tabs) > 1 else ''} " \
+                + ", ".join(f"“{tab}”" for tab in tabs)
     else:
         label = f"Model — nothing matches {query!r}, showing all"
     return gr.Dropdown(choices=found or entries, label=label)

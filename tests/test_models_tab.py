@@ -18,6 +18,7 @@ from components.models_tab import (
     switch_provider,
 )
 from endpoints import DIRECT_ENDPOINTS, catalog_endpoints, find_endpoint, get_endpoint
+from runs.pricing import format_usd
 from sandbox import SandboxOptions
 from tests.app_support import app_client, launched_app
 
@@ -98,7 +99,17 @@ def test_the_search_says_how_many_models_match_in_the_pickers_label():
     assert len(narrowed.choices) < len(entries)
     assert narrowed.label == f"Model — {len(narrowed.choices)} of {len(entries)} match 'kontext': open the list"
     assert "nothing matches 'zebra'" in filter_picker(entries, "zebra").label
+    # The seed endpoints are tabs of their own, not in the picker: a search for one says where it is.
+    depth = filter_picker(entries, "depth").label
+    assert "none here matches 'depth'" in depth and "“[pro] Depth Fine-tuned ⚠”, “Flux Depth Pro · Segmind”" in depth
     assert len(filter_picker(entries, "").choices) == len(entries)
+
+
+def test_a_price_the_same_for_every_megapixel_is_said_once():
+    """FLUX.2 [flex] on BFL read "$0.05/MP (then $0.05/MP)"."""
+    flex = next(spec for spec in DIRECT_ENDPOINTS if spec.provider == "bfl" and "flex" in spec.id)
+    assert flex.price is not None and flex.price.extra_unit_price_usd == flex.price.unit_price_usd
+    assert price_text(flex) == f"{format_usd(flex.price.unit_price_usd)}/MP"
 
 
 def test_provider_choice_names_each_provider_with_its_price():
