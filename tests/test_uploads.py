@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -118,22 +120,23 @@ def test_uploads_sent_at_once_share_one_allowance():
     assert codes.count(200) == 2 and codes.count(429) == 8, codes
 
 
-def test_a_file_given_by_url_to_the_api_is_held_to_the_upload_limit(monkeypatch):
-    """``handle_file(url)`` (the API docs name it for image fields): Gradio downloads the file before any handler,
-    whole into memory. Past PLAYGROUND_MAX_UPLOAD_MB the call is refused and nothing is kept."""
+def noise_png(side: int) -> bytes:
+    """A real PNG of about ``side``² × 3 bytes (random pixels do not compress)."""
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(noise, "PNG")
+    return noise.getvalue()
+
+
+@contextlib.contextmanager
+def public_image_server(body: bytes, monkeypatch) -> Iterator[str]:
+    """A server on loopback answering every GET with ``body`` (a PNG), its address taken as public by the SSRF check
+    (which refuses loopback); yields its base URL."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import safehttpx
-    from gradio_client import Client, handle_file
-    from gradio_client.exceptions import AppError
 
-    noise = io.BytesIO()  # a real image of ~3 MB: without the limit, it is downloaded and run
-    Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000)).save(noise, "PNG")
-    body = noise.getvalue()
-    assert len(body) > 2 * MB
-
-    class Huge(BaseHTTPRequestHandler):
+    class Images(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -151,19 +154,29 @@ def test_a_file_given_by_url_to_the_api_is_held_to_the_upload_limit(monkeypatch)
         return "127.0.0.1"
 
     monkeypatch.setattr(safehttpx, "async_validate_url", public)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Images)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0),
-                          env={MAX_UPLOAD_ENV: "1"}) as app:
-            client = Client(app.url, verbose=False)
-            url = f"http://127.0.0.1:{httpd.server_address[1]}/huge.png"
-            with pytest.raises(AppError):
-                client.predict(image_url=handle_file(url), prompt="a", api_name="/flux_dev_image_to_image")
-            stats = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
-            assert not stats["submits"], "nothing was run"
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
+
+
+def test_a_file_given_by_url_to_the_api_is_held_to_the_upload_limit(monkeypatch):
+    """``handle_file(url)`` (the API docs name it for image fields): Gradio downloads the file before any handler,
+    whole into memory. Past PLAYGROUND_MAX_UPLOAD_MB the call is refused and nothing is kept."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    body = noise_png(1000)  # a real image of ~3 MB: without the limit, it is downloaded and run
+    assert len(body) > 2 * MB
+    with (public_image_server(body, monkeypatch) as server,
+          launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env={MAX_UPLOAD_ENV: "1"}) as app):
+        client = Client(app.url, verbose=False)
+        with pytest.raises(AppError):
+            client.predict(image_url=handle_file(f"{server}/huge.png"), prompt="a", api_name="/flux_dev_image_to_image")
+        stats = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
+        assert not stats["submits"], "nothing was run"
 
 
 def test_other_request_bodies_are_bounded_and_mcp_calls_charged():
@@ -195,63 +208,33 @@ def test_other_request_bodies_are_bounded_and_mcp_calls_charged():
 def test_files_given_by_url_are_charged_to_the_senders_upload_allowance(monkeypatch):
     """A visitor could have the Space fetch file after file by URL into the cache its uploads are counted for, with
     no allowance: each is charged to the sender's hour, with what it uploads. Nor does the Space relay URLs."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    import safehttpx
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
-    noise = io.BytesIO()  # a real image of ~400 KB
-    Image.frombytes("RGB", (370, 370), os.urandom(370 * 370 * 3)).save(noise, "PNG")
-    body = noise.getvalue()
+    body = noise_png(370)  # a real image of ~400 KB
     assert 380 * 1024 < len(body) < 450 * 1024
-
-    class Images(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Type", "image/png")
-            self.end_headers()
-            try:
-                self.wfile.write(body)
-            except OSError:
-                return
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    async def public(host: str) -> str:  # this test's server is the only "public" address
-        return "127.0.0.1"
-
-    monkeypatch.setattr(safehttpx, "async_validate_url", public)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Images)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     env = {"PLAYGROUND_UPLOAD_MB_PER_HOUR": "1", "PLAYGROUND_TRUSTED_PROXIES": "1"}
-    try:
-        with launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app:
-            server = f"http://127.0.0.1:{httpd.server_address[1]}"
+    with (public_image_server(body, monkeypatch) as server,
+          launched_app(SandboxOptions(step_seconds=0.005, startup_seconds=0.0), env=env) as app):
 
-            def run(address: str, name: str) -> object:
-                client = Client(app.url, verbose=False, headers={"X-Forwarded-For": address})
-                return client.predict(image_url=handle_file(f"{server}/{name}.png"), prompt="a", num_images=1,
-                                      api_name="/flux_dev_image_to_image")
+        def run(address: str, name: str) -> object:
+            client = Client(app.url, verbose=False, headers={"X-Forwarded-For": address})
+            return client.predict(image_url=handle_file(f"{server}/{name}.png"), prompt="a", num_images=1,
+                                  api_name="/flux_dev_image_to_image")
 
-            first = upload_from(app.url, "203.0.113.1", 300 * 1024)  # the same allowance
-            assert first.status_code == 200
-            # Gradio's /file=<url> fetched any public URL for anyone and streamed it back, unbounded: gone. An
-            # uploaded file is still served by its path.
-            root = app.url.rstrip("/")
-            for relay in (f"{root}/gradio_api/file={server}/first.png", f"{root}/file={server}/first.png"):
-                assert httpx.get(relay, timeout=10, trust_env=False).status_code == 404, relay
-            assert httpx.get(f"{root}/gradio_api/file={first.json()[0]}", timeout=10,
-                             trust_env=False).status_code == 200
-            run("203.0.113.1", "first")  # 300 KB + ~400 KB of 1 MB
-            with pytest.raises(AppError, match="Upload limit reached: at most 1 MB an hour from one address"):
-                run("203.0.113.1", "second")
-            run("203.0.113.2", "second")  # another visitor's hour
-            assert upload_from(app.url, "203.0.113.1", 400 * 1024).status_code == 429, "the URL file was charged"
-            stats = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
-            assert sum(stats["submits"].values()) == 2, "the refused call ran nothing"
-    finally:
-        httpd.shutdown()
+        first = upload_from(app.url, "203.0.113.1", 300 * 1024)  # the same allowance
+        assert first.status_code == 200
+        # Gradio's /file=<url> fetched any public URL for anyone and streamed it back, unbounded: gone. An
+        # uploaded file is still served by its path.
+        root = app.url.rstrip("/")
+        for relay in (f"{root}/gradio_api/file={server}/first.png", f"{root}/file={server}/first.png"):
+            assert httpx.get(relay, timeout=10, trust_env=False).status_code == 404, relay
+        assert httpx.get(f"{root}/gradio_api/file={first.json()[0]}", timeout=10,
+                         trust_env=False).status_code == 200
+        run("203.0.113.1", "first")  # 300 KB + ~400 KB of 1 MB
+        with pytest.raises(AppError, match="Upload limit reached: at most 1 MB an hour from one address"):
+            run("203.0.113.1", "second")
+        run("203.0.113.2", "second")  # another visitor's hour
+        assert upload_from(app.url, "203.0.113.1", 400 * 1024).status_code == 429, "the URL file was charged"
+        stats = httpx.get(f"{app.sandbox.url}/_sandbox/stats", timeout=5).json()
+        assert sum(stats["submits"].values()) == 2, "the refused call ran nothing"
