@@ -395,10 +395,10 @@ def shown_time(created: Any) -> str:
     """A run's stored time (ISO 8601, UTC) as ``2026-12-07 16:11:08 UTC``; anything else as it is."""
     try:
         when = dt.datetime.fromisoformat(str(created))
-    except ValueError:
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # an edited history's odd value
         return str(created)
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC)
     return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

@@ -96,8 +96,9 @@ def price_text(spec: EndpointSpec) -> str:
         return "price unknown"
     unit = UNIT_TEXT.get(price.unit, price.unit)
     text = f"{format_usd(price.unit_price_usd)}/{unit}"
-    if price.extra_unit_price_usd is not None and price.extra_unit_price_usd != price.unit_price_usd:
-        text += f" (then {format_usd(price.extra_unit_price_usd)}/{unit})"
+    if price.extra_unit_price_usd is not None and (then := format_usd(price.extra_unit_price_usd)) != format_usd(
+            price.unit_price_usd):
+        text += f" (then {then}/{unit})"
     return text
 
 

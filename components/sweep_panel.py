@@ -12,7 +12,6 @@ once at most.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from components.history_state import RestoredAxes
 from components.markdown_blocks import code_view, shown_code
 from components.mcp_tools import add_sweep_tool
 from components.prose import Prose
+from components.run_view import origin_html
 from components.sweep_run import (
     NO_AXIS,
     sweep_handlers,
@@ -221,7 +221,7 @@ def open_cell(view: SweepView, records: list[dict[str, Any]], whole_sweep: dict[
         return out
     out[view.cell_note] = f"Cell {where} restored into the form."
     if view.run_status is not None:
-        out[view.run_status] = html.escape(f"↩ Restored from your sweep's cell {where}.")
+        out[view.run_status] = origin_html(f"↩ Restored from your sweep's cell {where}.")
     return {**out, **view.form.updates(record.get("input") or {})}
 
 

@@ -308,11 +308,11 @@ class SweepRun:
     def time_left(self) -> float | None:
         """From the finished cells' mean time per provider and how many cells it really ran at once (the most
         seen running together, within our limit); the plan's estimate until a cell finishes. A cell served from the
-        result cache took no job's time and is left out of the mean."""
+        result cache takes no job's time: it is left out of the mean, and one still waiting counts for nothing."""
         elapsed = time.monotonic() - self._started
         finished = [s for s in self._status if s.final and s.state == "done" and s.elapsed is not None
                     and not (s.record is not None and s.record.cached)]
-        unfinished = [i for i, s in enumerate(self._status) if not s.final]
+        unfinished = [i for i, s in enumerate(self._status) if not s.final and i not in self.plan.cached]
         if not unfinished:
             return 0.0
         if not finished:

@@ -31,7 +31,7 @@ from components.form_kinds.base import (
     upload_path,
 )
 from components.prose import Prose
-from components.widgets import IMAGE_TYPES_TEXT, NotAnImage, field_image
+from components.widgets import IMAGE_TYPES_TEXT, NotAnImage, field_image, toast_text
 from endpoints.schema_fields import FieldSpec
 from providers.local_files import upload_file
 
@@ -43,6 +43,9 @@ SOURCE_JS = """(image, link) => image ? "Will send: the uploaded image"
     : ((link || "").trim() ? "Will send: the URL" : %s)"""
 #: A URL in the box removes the upload (``.change``, not ``.input``: Gradio 6.31's Textbox fires no ``input`` for a
 #: value set at once, as by autofill or a test's ``fill``).
+#: After the upload's check: the URL box emptied when the upload is still there (an image), left as it is when the
+#: check removed it or a URL typed meanwhile did.
+CLEAR_LINK_AFTER_CHECK_JS = "(image, link) => image ? '' : link"
 _CLEAR_UPLOAD_JS = "(link, image) => (link || '').trim() ? null : image"
 
 
@@ -117,12 +120,13 @@ class ImageKind(FieldKind):
         for event in (image.change, link.change):
             event(fn=None, js=js, inputs=[image, link], outputs=[source], **quiet)
         link.change(fn=None, js=_CLEAR_UPLOAD_JS, inputs=[link, image], outputs=[image], **quiet)
-        # Queued: a warning only reaches the page from a queued event. The URL box is emptied only once the file is
-        # known to be an image: a refused one leaves the URL that was there.
+        # Queued: a warning only reaches the page from a queued event. The URL box is emptied once the file is known
+        # to be an image, in the browser and from what the page then holds: a refused file leaves the URL that was
+        # there, and a URL typed while the check was on its way (which removed the upload) is kept.
         image.upload(
-            check_upload(field.shown_label, link=True), inputs=[image], outputs=[image, link], show_progress="hidden",
+            check_upload(field.shown_label), inputs=[image], outputs=[image], show_progress="hidden",
             api_visibility="private",
-        )
+        ).then(fn=None, js=CLEAR_LINK_AFTER_CHECK_JS, inputs=[image, link], outputs=[link], **quiet)
         shown = [(source, lambda v: source_text(field, v.get(field.name), v.get(field.name + LINK)))]
         return FieldWidget(field.name, self.name, image, {field.name + LINK: link}, ui_keys=self.ui_keys(field),
                            shown=shown)
@@ -138,16 +142,15 @@ class ImageKind(FieldKind):
         return {field.name: None, field.name + LINK: "" if value is None else str(value)}
 
 
-def check_upload(where: str, *, link: bool = False) -> Any:
-    """An upload handler that removes a non-image file and says so, naming the field. ``link``: its outputs are the
-    upload and the field's URL box, which an image empties (the upload is what is sent) and a refused file leaves
-    as it was."""
+def check_upload(where: str) -> Any:
+    """An upload handler that removes a non-image file and says so, naming the field (the toast shows HTML: the
+    file's name is escaped)."""
 
     def check(upload: Any) -> Any:
         if isinstance(upload, NotAnImage):
-            gr.Warning(f"{where}: {not_an_image(upload)}")
-            return (None, gr.skip()) if link else None
-        return (gr.skip(), "") if link else gr.skip()
+            gr.Warning(toast_text(f"{where}: {not_an_image(upload)}"))
+            return None
+        return gr.skip()
 
     return check
 

@@ -32,7 +32,7 @@ from PIL import Image
 from components.form_kinds.base import is_url, upload_path
 from components.form_kinds.image import SOURCE_JS, nothing_text, source_text
 from components.prose import Prose
-from components.widgets import NotAnImage, field_image, field_number, field_slider, is_image_file
+from components.widgets import NotAnImage, field_image, field_number, field_slider, is_image_file, toast_text
 from endpoints.schema_fields import DEFAULT_CHOICE_LABEL, FieldSpec, json_text
 from providers.data_uris import set_at
 
@@ -130,7 +130,7 @@ def upload_handler(where: str, path: Path_) -> Callable[[str, Any], tuple[Any, A
     def upload(code: str, image: Any) -> tuple[Any, Any]:
         if isinstance(image, NotAnImage) or (upload_path(image) and not is_image_file(upload_path(image) or "")):
             name = image.name if isinstance(image, NotAnImage) else "the file"
-            gr.Warning(f'{where}: "{name}" is not an image')
+            gr.Warning(toast_text(f'{where}: "{name}" is not an image'))
             return gr.skip(), gr.skip()
         file = upload_path(image)
         if file is None:

@@ -284,6 +284,32 @@ def test_uploading_a_file_that_is_not_an_image_says_so(page, tmp_path) -> None:
     assert generate(page, "flux_dev_image_to_image")["image_url"] == "https://x.test/kept.png"
 
 
+@pytest.mark.timeout(60)
+def test_a_url_typed_while_an_uploads_check_is_on_its_way_is_kept(page, tmp_path) -> None:
+    """The upload's check (a queued event) emptied the URL box when it answered, after a URL typed meanwhile had
+    removed the upload: the field was left empty (a review)."""
+    from PIL import Image
+
+    png = tmp_path / "red.png"
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(png)
+    api = "flux_dev_image_to_image"
+    link = page.locator(f"#{api}-image_url-link textarea")
+    held: list[Any] = []
+    page.route("**/queue/join*", lambda route: held.append(route))  # the check waits until the URL is typed
+    try:
+        page.locator(f"#{api}-image_url input[type=file]").set_input_files(str(png))
+        page.wait_for_timeout(300)
+        link.fill("https://x.test/typed-meanwhile.png")
+        page.locator(f"#{api}-image_url-source", has_text="the URL").wait_for()
+        for route in held:
+            route.continue_()
+    finally:
+        page.unroute("**/queue/join*")
+    page.wait_for_timeout(1_500)  # the check has answered
+    assert link.input_value() == "https://x.test/typed-meanwhile.png"
+    assert generate(page, api)["image_url"] == "https://x.test/typed-meanwhile.png"
+
+
 # --- list fields: row editors over the JSON text ---------------------------------------------------------------
 
 RF = "flux_general_rf_inversion"

@@ -376,3 +376,16 @@ def test_a_value_longer_than_a_path_is_no_upload_and_is_never_resolved(monkeypat
         assert resolved == []
     finally:
         upload.unlink()
+
+
+def test_a_refused_uploads_name_is_escaped_in_its_toast(monkeypatch):
+    """Gradio's toasts show HTML: a file named ``<b>bold</b>.png`` was shown bold (a review)."""
+    import gradio as gr
+
+    from components.form_kinds import image as image_kind
+    from components.widgets import NotAnImage
+
+    said: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda message, *args, **kwargs: said.append(message))
+    assert image_kind.check_upload("Image")(NotAnImage("<b id=x>bold</b>.png")) is None
+    assert said and "<b" not in said[0] and "&lt;b id=x&gt;bold&lt;/b&gt;.png" in said[0], said
