@@ -60,29 +60,35 @@ async def test_an_unseeded_sweep_draws_its_seed_once_at_plan_time(cached_rig) ->
     assert len(seeds) == 1 and None not in seeds  # an explicit seed: the cells can be cached and repeated
 
 
+async def run_widened(rig, cached: tuple[float, ...]) -> list:
+    """A 4-cell sweep over guidance 2, 5, 8, 11 (jobs of ~0.3 s on the rig's sandbox, one at a time) after runs of
+    ``cached`` alone: its updates."""
+    import asyncio
+
+    from runs.sweep_runner import run_sweep
+
+    slow = {**VALUES, "num_inference_steps": 30}
+    for g in cached:
+        await run(rig, {**slow, "guidance_scale": g})
+    made, route, cost_of = plan(rig, slow, [2, 5, 8, 11], rig.runner.cache)
+    marked = await plan_with_cache(made, rig.runner.cache, lambda _: route, cost_of=cost_of,
+                                   seconds_per_job=lambda s, w: 1.0, concurrency={"fal": 1})
+    assert marked.cached == {[2, 5, 8, 11].index(g) for g in cached}
+    async with asyncio.timeout(30):
+        return [update async for update in run_sweep(marked, rig.runner, lambda spec: route, concurrency={"fal": 1},
+                                                     media_url=lambda n: "/media/" + n)]
+
+
 async def test_the_time_left_is_not_shortened_by_the_cells_served_from_the_cache(cached_rig) -> None:
     """A sweep run again after a Stop said "4/8 done · 2 running · 2 queued · about 1 s left" and took 10 s more:
     its cached cells, done at once, were counted as jobs that take no time."""
-    import asyncio
+    from runs.sweep_runner import outcome
 
-    from runs.sweep_runner import outcome, run_sweep
-
-    slow = {**VALUES, "num_inference_steps": 30}  # ~0.3 s a job on the rig's sandbox
-    for g in (2, 5):
-        await run(cached_rig, {**slow, "guidance_scale": g})
-    made, route, cost_of = plan(cached_rig, slow, [2, 5, 8, 11], cached_rig.runner.cache)
-    marked = await plan_with_cache(made, cached_rig.runner.cache, lambda _: route, cost_of=cost_of,
-                                   seconds_per_job=lambda s, w: 1.0, concurrency={"fal": 1})
-    assert marked.cached == {0, 1}
-    seen = None
-    async with asyncio.timeout(30):
-        async for update in run_sweep(marked, cached_rig.runner, lambda spec: route, concurrency={"fal": 1},
-                                      media_url=lambda n: "/media/" + n):
-            done = [c for c in update.cells if c.state == "done"]
-            if seen is None and not update.final and len(done) == 2 and all(c.record and c.record.cached for c in done):
-                seen = update
-            last = update
-    assert seen is not None and seen.time_left is not None
+    updates = await run_widened(cached_rig, (2, 5))
+    seen = next(u for u in updates if not u.final and [c.state for c in u.cells].count("done") == 2
+                and all(c.record and c.record.cached for c in u.cells if c.state == "done"))
+    last = updates[-1]
+    assert seen.time_left is not None
     actual = last.elapsed - seen.elapsed  # the two cells still to run, one at a time
     assert seen.time_left >= 0.4 * actual, (seen.time_left, actual)
     assert last.records is not None and outcome(last.records).startswith("4 jobs: 4 done (2 from cache) · $")
@@ -91,26 +97,10 @@ async def test_the_time_left_is_not_shortened_by_the_cells_served_from_the_cache
 async def test_a_cached_cell_still_waiting_adds_nothing_to_the_time_left(cached_rig) -> None:
     """A grid widened around cached cells (new values between old ones): a cached cell waiting its turn was priced
     as a whole job (1.04 s said, 0.36 s left; a review)."""
-    import asyncio
-
-    from runs.sweep_runner import run_sweep
-
-    slow = {**VALUES, "num_inference_steps": 30}
-    for g in (5, 11):
-        await run(cached_rig, {**slow, "guidance_scale": g})
-    made, route, cost_of = plan(cached_rig, slow, [2, 5, 8, 11], cached_rig.runner.cache)
-    marked = await plan_with_cache(made, cached_rig.runner.cache, lambda _: route, cost_of=cost_of,
-                                   seconds_per_job=lambda s, w: 1.0, concurrency={"fal": 1})
-    assert marked.cached == {1, 3}
-    seen = None
-    async with asyncio.timeout(30):
-        async for update in run_sweep(marked, cached_rig.runner, lambda spec: route, concurrency={"fal": 1},
-                                      media_url=lambda n: "/media/" + n):
-            states = [c.state for c in update.cells]
-            if seen is None and not update.final and states[0] == "done" and states[2] != "done":
-                seen = update  # the first job done; one job (cell 2) and one cached cell (3) to go
-            last = update
-    assert seen is not None and seen.time_left is not None
+    updates = await run_widened(cached_rig, (5, 11))
+    # the first job done; one job (cell 2) and one cached cell (3) to go
+    seen = next(u for u in updates if not u.final and u.cells[0].state == "done" and u.cells[2].state != "done")
+    assert seen.time_left is not None
     first_job = seen.elapsed
     # one job's time is left, not two: under 1.6 jobs, judged by the first job's own time
-    assert seen.time_left < 1.6 * first_job, (seen.time_left, first_job, last.elapsed - seen.elapsed)
+    assert seen.time_left < 1.6 * first_job, (seen.time_left, first_job, updates[-1].elapsed - seen.elapsed)
