@@ -130,6 +130,52 @@ class UploadLedger:
         return max(when, now + 1.0) - now
 
 
+class Charge:
+    """One transfer's bytes on the ledger, for ``address``: charged up front (a declared length, at least
+    ``minimum``), grown as more comes, and settled to what came. An upload (``UploadQuota``) and a file given by URL
+    (``url_files``) are charged alike; with no ledger, nothing is (a transfer no one pays for)."""
+
+    def __init__(self, ledger: UploadLedger | None, address: str, minimum: int = 0) -> None:
+        self.ledger = ledger
+        self.address = address
+        self.minimum = minimum
+        self.entry: list[float] | None = None
+        self.charged = 0
+        self.received = 0  # bytes of the body that came so far
+
+    def up_to(self, size: int) -> bool:
+        """Charge ``max(size, minimum)`` bytes in all; False, and nothing more charged, past the allowance."""
+        size = max(size, self.minimum)
+        if self.ledger is None or (self.entry is not None and size <= self.charged):
+            return True
+        more = size - self.charged
+        if more > self.ledger.room(self.address):
+            return False
+        if self.entry is None:
+            self.entry = self.ledger.reserve(self.address, more)
+        else:
+            self.ledger.grow(self.address, self.entry, more)
+        self.charged = size
+        return True
+
+    def refused(self, size: int) -> tuple[str, int]:
+        """What the visitor is told when ``size`` bytes in all do not fit, and in how many minutes they would."""
+        assert self.ledger is not None
+        minutes = math.ceil(self.ledger.retry_after(self.address, max(size, self.minimum) - self.charged) / 60)
+        limits = self.ledger.limits
+        detail = (f"Upload limit reached: at most {limits.per_address / MB:g} MB an hour from one address "
+                  f"({limits.total / MB:g} MB from everyone). Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        return detail, minutes
+
+    def settle(self) -> None:
+        """Fewer bytes came than were charged (a body shorter than declared, the client gone): charged what came,
+        never under the minimum."""
+        received = max(self.received, self.minimum)
+        if self.ledger is not None and self.entry is not None and received < self.charged:
+            self.ledger.grow(self.address, self.entry, received - self.charged)
+            self.charged = received
+
+
 class UploadQuota:
     """The middleware (``trusted_proxies``: as ``PLAYGROUND_TRUSTED_PROXIES``)."""
 
@@ -143,49 +189,26 @@ class UploadQuota:
         if scope["type"] != "http" or scope.get("method") != "POST" or not _charged(scope["path"]):
             await self.app(scope, receive, send)
             return
-        address = caller_of(scope, self.trusted_proxies).visitor()
-        room = self.ledger.room(address)
+        charge = Charge(self.ledger, caller_of(scope, self.trusted_proxies).visitor())
         length = _declared_length(scope)
-        if length is not None and length > room:
-            await self._refuse(send, address, length)
+        if not charge.up_to(length or 0):  # before the body is read: uploads at once share the allowance
+            detail, minutes = charge.refused(length or 0)
+            await _answer(send, 429, detail, [(b"retry-after", str(minutes * 60).encode())])
             return
-        ledger = self.ledger
-        charged = length or 0
-        entry = ledger.reserve(address, charged)  # before the body is read: uploads at once share the allowance
-        received = 0
 
         async def counted() -> Any:
-            nonlocal received, charged
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > charged:  # sent without a length: charged as it comes, cut off past the allowance
-                    if received - charged > ledger.room(address):
-                        return {"type": "http.disconnect"}
-                    ledger.grow(address, entry, received - charged)
-                    charged = received
+                charge.received += len(message.get("body", b""))
+                # sent without a length: charged as it comes, cut off past the allowance
+                if not charge.up_to(charge.received):
+                    return {"type": "http.disconnect"}
             return message
 
         try:
             await self.app(scope, counted, send)
         finally:
-            if received < charged:  # fewer bytes came than declared (the client went): not charged
-                ledger.grow(address, entry, received - charged)
-
-    async def _refuse(self, send: Any, address: str, length: int) -> None:
-        minutes = retry_minutes(self.ledger, address, length)
-        await _answer(send, 429, refusal(self.ledger, minutes), [(b"retry-after", str(minutes * 60).encode())])
-
-
-def retry_minutes(ledger: UploadLedger, address: str, wanted: int) -> int:
-    return math.ceil(ledger.retry_after(address, wanted) / 60)
-
-
-def refusal(ledger: UploadLedger, minutes: int) -> str:
-    """What a visitor past the hour's allowance is told (an upload's HTTP 429, a file given by URL)."""
-    limits = ledger.limits
-    return (f"Upload limit reached: at most {limits.per_address / MB:g} MB an hour from one address "
-            f"({limits.total / MB:g} MB from everyone). Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+            charge.settle()  # fewer bytes came than declared (the client went): not charged
 
 
 def _charged(path: str) -> bool:

@@ -34,7 +34,7 @@ from gradio import processing_utils
 from gradio_client import utils as client_utils
 
 from components.gradio_fixes import fixes_active
-from components.upload_quota import INPUT_FILES_PAID_BY, UploadLedger, refusal, retry_minutes
+from components.upload_quota import INPUT_FILES_PAID_BY, Charge, UploadLedger
 
 
 class URLFileError(gr.Error, ValueError):
@@ -74,38 +74,10 @@ def cap_url_files(max_bytes: int, ledger: UploadLedger | None = None) -> None:
     processing_utils.async_ssrf_protected_download = capped_download
 
 
-class _Charge:
-    """One download's bytes, charged to its sender's allowance (``upload_quota.INPUT_FILES_PAID_BY``; nobody's
-    outside an event's inputs): at least ``FILE_MIN_BYTES`` before connecting, then as the response declares
-    and sends more."""
-
-    def __init__(self, ledger: UploadLedger | None, address: str | None) -> None:
-        self.ledger = ledger if address is not None else None
-        self.address = address or ""
-        self.entry: list[float] | None = None
-        self.charged = 0
-        self.received = 0  # bytes of the body read so far
-
-    def up_to(self, size: int) -> None:
-        """Charge ``max(size, FILE_MIN_BYTES)`` bytes in all; past the allowance, refused."""
-        size = max(size, FILE_MIN_BYTES)
-        if self.ledger is None or size <= self.charged:
-            return
-        more = size - self.charged
-        if more > self.ledger.room(self.address):
-            raise URLFileOverAllowance(refusal(self.ledger, retry_minutes(self.ledger, self.address, more)))
-        if self.entry is None:
-            self.entry = self.ledger.reserve(self.address, more)
-        else:
-            self.ledger.grow(self.address, self.entry, more)
-        self.charged = size
-
-    def settle(self) -> None:
-        """A body shorter than its declared length is charged what came (never under the minimum)."""
-        received = max(self.received, FILE_MIN_BYTES)
-        if self.ledger is not None and self.entry is not None and received < self.charged:
-            self.ledger.grow(self.address, self.entry, received - self.charged)
-            self.charged = received
+def _charge_up_to(charge: Charge, size: int) -> None:
+    """``charge.up_to``, refused with the upload's message past the sender's allowance."""
+    if not charge.up_to(size):
+        raise URLFileOverAllowance(charge.refused(size)[0])
 
 
 async def capped_download(url: str, cache_dir: str) -> str:
@@ -118,8 +90,9 @@ async def capped_download(url: str, cache_dir: str) -> str:
     target = os.path.abspath(folder / name)
     if Path(target).exists():
         return target  # fetched before: nothing to charge
-    charge = _Charge(_allowance.get("ledger"), INPUT_FILES_PAID_BY.get())
-    charge.up_to(0)  # the minimum, before connecting: with no room left, no request is made
+    payer = INPUT_FILES_PAID_BY.get()  # nobody outside an event's inputs
+    charge = Charge(_allowance.get("ledger") if payer is not None else None, payer or "", FILE_MIN_BYTES)
+    _charge_up_to(charge, 0)  # the minimum, before connecting: with no room left, no request is made
     try:
         return await _fetch(url, folder, target, limit, charge)
     except httpx.HTTPError as exc:
@@ -128,7 +101,7 @@ async def capped_download(url: str, cache_dir: str) -> str:
         charge.settle()
 
 
-async def _fetch(url: str, folder: Path, target: str, limit: int, charge: _Charge) -> str:
+async def _fetch(url: str, folder: Path, target: str, limit: int, charge: Charge) -> str:
     for _hop in range(processing_utils.MAX_REDIRECTS + 1):
         host = httpx.URL(url).host
         if not host:
@@ -148,7 +121,7 @@ async def _fetch(url: str, folder: Path, target: str, limit: int, charge: _Charg
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise URLFileTooLarge(_too_large(url, limit))
-            charge.up_to(int(declared) if declared.isdigit() else 0)  # before a byte is read
+            _charge_up_to(charge, int(declared) if declared.isdigit() else 0)  # before a byte is read
             folder.mkdir(exist_ok=True, parents=True)
             part = f"{target}.{secrets.token_hex(6)}.part"
             try:
@@ -157,7 +130,7 @@ async def _fetch(url: str, folder: Path, target: str, limit: int, charge: _Charg
                         charge.received += len(chunk)
                         if charge.received > limit:
                             raise URLFileTooLarge(_too_large(url, limit))
-                        charge.up_to(charge.received)
+                        _charge_up_to(charge, charge.received)
                         await out.write(chunk)
                 os.replace(part, target)
             except BaseException:
