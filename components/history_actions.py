@@ -411,8 +411,7 @@ def delete(view: HistoryView, entries: Entries, selected: str | None, which: str
     compare: tuple[Any, ...] = (gr.skip(),) * 3
     if selected in (pinned or []):
         left = entry_of(entries, kept[0]) if kept else None
-        note = (f"📌 **A:** {caption(left)}  \nNow select another run and pin it as B." if left is not None
-                else COMPARE_EMPTY)
+        note = one_pinned_note(left) if left is not None else COMPARE_EMPTY
         compare = (note, None, "")
     listing = (entries, gallery_value(view, entries, which, unselect=True), count_text(entries, which))
     return (*listing, None, details_markdown(None), kept, gr.File(value=None, visible=False), seen_out, *compare)
@@ -420,6 +419,11 @@ def delete(view: HistoryView, entries: Entries, selected: str | None, which: str
 
 #: The compare's note while nothing is pinned.
 COMPARE_EMPTY = "Pin two runs (📌) to compare them: A is the first, B the second."
+
+
+def one_pinned_note(entry: dict[str, Any]) -> str:
+    """The compare's note while one run is pinned (as A)."""
+    return f"📌 **A:** {caption(entry)}  \nNow select another run and pin it as B."
 
 
 def pin(view: HistoryView, entries: Entries, selected: str | None, pinned: list[str]) -> tuple[Any, ...]:
@@ -436,7 +440,7 @@ def pin(view: HistoryView, entries: Entries, selected: str | None, pinned: list[
         pinned = current[-1:] + [selected]
     chosen = [entry_of(entries, p) for p in pinned]
     if len(chosen) < 2:
-        note = f"📌 **A:** {caption(entry)}  \nNow select another run and pin it as B."
+        note = one_pinned_note(entry)
         return pinned, note, None, "", gr.Accordion(open=True)
     a, b = chosen[0], chosen[1]
     assert a is not None and b is not None

@@ -132,21 +132,20 @@ def search(query: str, entries: Sequence[tuple[str, str]]) -> list[tuple[str, st
     """Entries whose name, kind (``edit``, ``text-to-image``) or id has a word starting with each word of ``query``
     (case-insensitive; words are runs of letters and digits, so "flux 2" finds "FLUX.2 [pro]" and not "FLUX1.1 [pro]",
     its "2 providers" or a price of "$0.025": the label's price and provider count are not searched)."""
-    def matches(entry: tuple[str, str]) -> bool:
-        return _matches(query, f"{' '.join(entry[0].split(' · ')[:2])} {entry[1]}")
-
-    return [entry for entry in entries if matches(entry)]
+    wanted = _WORD.findall((query or "").lower())
+    return [entry for entry in entries if _matches(wanted, f"{' '.join(entry[0].split(' · ')[:2])} {entry[1]}")]
 
 
-def _matches(query: str, text: str) -> bool:
-    """Whether ``text`` has a word starting with each word of ``query`` (``search``'s rule)."""
+def _matches(wanted: list[str], text: str) -> bool:
+    """Whether ``text`` has a word starting with each of ``wanted`` (``search``'s rule)."""
     words = _WORD.findall(text.lower())
-    return all(any(word.startswith(w) for word in words) for w in _WORD.findall((query or "").lower()))
+    return all(any(word.startswith(w) for word in words) for w in wanted)
 
 
 def seed_tabs_matching(query: str) -> list[str]:
     """The labels of the tabs beside this one whose model matches ``query`` (they are not in the picker)."""
-    return [spec.label for spec in ENDPOINTS if _matches(query, f"{spec.title} {spec.id}")]
+    wanted = _WORD.findall((query or "").lower())
+    return [spec.label for spec in ENDPOINTS if _matches(wanted, f"{spec.title} {spec.id}")]
 
 
 _WORD = re.compile(r"[a-z0-9]+")
